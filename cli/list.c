@@ -1,0 +1,107 @@
+/*
+ * pmuprof list [GLOB]: the events usable on this host, grouped as perf list
+ * groups them, with descriptions where sysfs or libpfm4 give them.
+ */
+#include "cli.h"
+#include "pmu.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
+struct list_state {
+	const char *filter;    /* glob, or NULL for all */
+	int only_group;        /* -1: any group; else one enum pmu_list_group */
+	int last_group;
+	char last_pmu[128];
+	size_t shown;
+};
+
+static const char *group_heading(const struct pmu_list_entry *e, char *buf, size_t len)
+{
+	switch (e->group) {
+	case PMU_LIST_HARDWARE: return "Hardware events:";
+	case PMU_LIST_CACHE: return "Hardware cache events:";
+	case PMU_LIST_SOFTWARE: return "Software events:";
+	case PMU_LIST_SYSFS:
+		snprintf(buf, len, "Kernel PMU '%s' (sysfs):", e->pmu);
+		return buf;
+	case PMU_LIST_LIBPFM:
+		snprintf(buf, len, "libpfm4 PMU '%s' (native names):", e->pmu);
+		return buf;
+	}
+	return "";
+}
+
+static bool matches(const struct list_state *st, const char *name)
+{
+	if (!st->filter)
+		return true;
+	if (strpbrk(st->filter, "*?["))
+		return fnmatch(st->filter, name, FNM_CASEFOLD) == 0;
+	return strcasestr(name, st->filter) != NULL; /* plain word: substring, like perf */
+}
+
+static int show(const struct pmu_list_entry *e, void *arg)
+{
+	struct list_state *st = arg;
+	if (st->only_group >= 0 && (int)e->group != st->only_group)
+		return 0;
+	if (st->only_group < 0 && !matches(st, e->name))
+		return 0;
+	const char *pmu = e->pmu ? e->pmu : "";
+	if ((int)e->group != st->last_group || strcmp(pmu, st->last_pmu) != 0) {
+		char buf[256];
+		printf("%s%s\n", st->shown ? "\n" : "", group_heading(e, buf, sizeof(buf)));
+		st->last_group = (int)e->group;
+		snprintf(st->last_pmu, sizeof(st->last_pmu), "%s", pmu);
+	}
+	if (e->desc && *e->desc)
+		printf("  %-44s %s\n", e->name, e->desc);
+	else
+		printf("  %s\n", e->name);
+	st->shown++;
+	return 0;
+}
+
+int cmd_list(int argc, char **argv)
+{
+	if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
+		fprintf(argc > 2 ? stderr : stdout,
+			"usage: pmuprof list [hw|sw|cache|pmu|pfm|GLOB]\n"
+			"  GLOB matches event names (a plain word matches as a substring)\n");
+		return argc > 2 ? 2 : 0;
+	}
+	struct list_state st = {.only_group = -1, .last_group = -1};
+	if (argc == 2) {
+		static const struct {
+			const char *word;
+			enum pmu_list_group group;
+		} groups[] = {{"hw", PMU_LIST_HARDWARE},  {"hardware", PMU_LIST_HARDWARE},
+			      {"cache", PMU_LIST_CACHE},   {"sw", PMU_LIST_SOFTWARE},
+			      {"software", PMU_LIST_SOFTWARE}, {"pmu", PMU_LIST_SYSFS},
+			      {"pfm", PMU_LIST_LIBPFM},    {"libpfm", PMU_LIST_LIBPFM}};
+		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+			if (strcmp(argv[1], groups[i].word) == 0)
+				st.only_group = (int)groups[i].group;
+		if (st.only_group < 0)
+			st.filter = argv[1];
+	}
+	char err[PMU_ERR_MAX];
+	struct pmu_ctx *ctx;
+	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
+		cli_error("list", "%s", err);
+		return 1;
+	}
+	bool want_hw = st.only_group == PMU_LIST_HARDWARE || (st.only_group < 0 && !st.filter);
+	if (want_hw && !pmu_host_has_hw_counters()) {
+		printf("Hardware events:\n  (none: this host exposes no hardware PMU; software "
+		       "events still work)\n");
+		st.shown++;
+	}
+	pmu_list_events(ctx, true, show, &st);
+	if (st.shown == 0)
+		printf("no events match '%s'\n", argv[1]);
+	pmu_ctx_free(ctx);
+	return 0;
+}

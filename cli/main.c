@@ -1,0 +1,46 @@
+/*
+ * pmuprof: hardware performance-counter profiler. Subcommand dispatch.
+ */
+#include "cli.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pmuprof <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  list [GLOB]     list the events this host can count (hw, sw, cache, pmu, pfm, or a glob)\n"
+		"  stat [-e EVENTS] [-a | -C CPUS | -p PID] [-A] [-x SEP | -j] [-o FILE] [-- CMD ...]\n"
+		"                  count events for a command, processes or CPUs\n"
+		"  version         print the version\n"
+		"\n"
+		"Run 'pmuprof <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(cmd, "stat") == 0)
+		return cmd_stat(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("pmuprof %s\n", PMUPROF_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	cli_error(NULL, "unknown command '%s'; commands are list, stat, version (see pmuprof --help)",
+		  cmd);
+	return 2;
+}

@@ -1,0 +1,637 @@
+/*
+ * pmuprof stat: count events for a command (with its threads and children),
+ * for running processes, or for CPUs, and print them in perf stat's layouts
+ * (human, -x SEP, -j) so existing scripts keep working.
+ */
+#include "cli.h"
+#include "pmu.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_HW_EVENTS "cycles,instructions,cache-misses,cache-references,branch-misses"
+#define DEFAULT_SW_EVENTS "task-clock,context-switches,cpu-migrations,page-faults"
+
+struct stat_opts {
+	char *events;     /* joined -e arguments, NULL for the defaults */
+	bool system_wide; /* -a */
+	const char *cpus; /* -C */
+	const char *pids; /* -p */
+	bool per_cpu;     /* -A: one line per CPU */
+	const char *sep;  /* -x */
+	bool json;        /* -j */
+	const char *output;
+	char **cmd;
+};
+
+static void stat_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-A] [-x SEP | -j]\n"
+		"                    [-o FILE] [--] [CMD [ARGS...]]\n"
+		"  -e, --event EVENTS       events to count (default: " DEFAULT_HW_EVENTS ")\n"
+		"  -a, --all-cpus           count every CPU (system wide)\n"
+		"  -C, --cpu CPUS           count these CPUs only, e.g. 0-3,6\n"
+		"  -p, --pid PIDS           attach to running processes (all their threads)\n"
+		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
+		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
+		"  -j, --json               one JSON object per line as perf stat -j\n"
+		"  -o, --output FILE        write the counts to FILE instead of stderr\n"
+		"With -a, -C or -p, a command only sets the duration (e.g. -- sleep 5);\n"
+		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
+}
+
+static int append_events(struct stat_opts *o, const char *spec)
+{
+	size_t old = o->events ? strlen(o->events) : 0;
+	char *grown = realloc(o->events, old + strlen(spec) + 2);
+	if (!grown)
+		return -ENOMEM;
+	if (old)
+		grown[old++] = ',';
+	strcpy(grown + old, spec);
+	o->events = grown;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct stat_opts *o)
+{
+	static const struct option longopts[] = {
+		{"event", required_argument, NULL, 'e'},
+		{"all-cpus", no_argument, NULL, 'a'},
+		{"cpu", required_argument, NULL, 'C'},
+		{"pid", required_argument, NULL, 'p'},
+		{"no-aggr", no_argument, NULL, 'A'},
+		{"field-separator", required_argument, NULL, 'x'},
+		{"json", no_argument, NULL, 'j'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+e:aC:p:Ax:jo:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			if (append_events(o, optarg) < 0)
+				return cli_error("stat", "out of memory"), 1;
+			break;
+		case 'a': o->system_wide = true; break;
+		case 'C': o->cpus = optarg; break;
+		case 'p': o->pids = optarg; break;
+		case 'A': o->per_cpu = true; break;
+		case 'x': o->sep = optarg; break;
+		case 'j': o->json = true; break;
+		case 'o': o->output = optarg; break;
+		case 'h': stat_usage(stdout); return -1;
+		default:
+			if (optopt && strchr("eCpxo", optopt))
+				cli_error("stat", "option -%c needs a value (see pmuprof stat --help)",
+					  optopt);
+			else
+				cli_error("stat", "unknown option '%s' (see pmuprof stat --help)",
+					  argv[optind - 1]);
+			return 2;
+		}
+	}
+	o->cmd = argv + optind;
+	if (o->sep && o->json)
+		return cli_error("stat", "-x and -j are alternatives; choose one"), 2;
+	if (o->sep && !*o->sep)
+		return cli_error("stat", "-x needs a non-empty separator, e.g. -x ,"), 2;
+	if (!!o->system_wide + !!o->cpus + !!o->pids > 1 && !(o->system_wide && o->cpus))
+		return cli_error("stat", "-p cannot be combined with -a or -C; choose one target"), 2;
+	if (o->per_cpu && !o->system_wide && !o->cpus)
+		return cli_error("stat", "-A (per-CPU counts) needs -a or -C"), 2;
+	if (!*o->cmd && !o->system_wide && !o->cpus && !o->pids)
+		return cli_error("stat", "nothing to count: give a command (pmuprof stat -- CMD), "
+					 "or -a, -C CPUS or -p PID"),
+		       2;
+	return 0;
+}
+
+/* --- targets --------------------------------------------------------------- */
+
+/* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
+static int resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL;
+	pid_t *tids = NULL;
+	int cnt = 0, cap = 0, ret = 0;
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long pid = strtol(t, &end, 10);
+		if (*end || pid <= 0) {
+			ret = -EINVAL;
+			snprintf(err, errlen, "malformed process id '%s'; expected -p 1234[,5678]", t);
+			break;
+		}
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+		DIR *d = opendir(path);
+		if (!d) {
+			ret = -ESRCH;
+			snprintf(err, errlen, "process %ld does not exist (no %s); check the pid",
+				 pid, path);
+			break;
+		}
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (cnt == cap) {
+				cap = cap ? cap * 2 : 16;
+				pid_t *g = realloc(tids, (size_t)cap * sizeof(pid_t));
+				if (!g) {
+					ret = -ENOMEM;
+					break;
+				}
+				tids = g;
+			}
+			tids[cnt++] = (pid_t)atoi(de->d_name);
+		}
+		closedir(d);
+	}
+	free(copy);
+	if (ret < 0) {
+		free(tids);
+		return ret;
+	}
+	*out = tids;
+	*n = cnt;
+	return 0;
+}
+
+static bool any_alive(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	bool alive = false;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && !alive;
+	     t = strtok_r(NULL, ",", &save))
+		alive = kill((pid_t)atoi(t), 0) == 0 || errno == EPERM;
+	free(copy);
+	return alive;
+}
+
+/* --- output ---------------------------------------------------------------- */
+
+struct result {
+	const struct pmu_event *ev;
+	struct pmu_count count;
+	double value; /* scaled, in display units (msec for clocks, sysfs .scale applied) */
+};
+
+struct metric {
+	double value;
+	const char *unit;
+};
+
+/* Index of the first event counting (type, config), regardless of modifiers. */
+static int find_event(const struct result *r, size_t n, uint32_t type, uint64_t config)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].ev->attr.type == type && r[i].ev->attr.config == config &&
+		    r[i].count.running > 0)
+			return (int)i;
+	return -1;
+}
+
+static double raw_scaled(const struct result *r, int i)
+{
+	return pmu_count_scaled(&r[i].count);
+}
+
+/*
+ * perf's shadow metrics: the event's main metric, and an optional second
+ * line (MPKI) when instructions were counted too.
+ */
+static int metrics_for(const struct result *r, size_t n, size_t i, double wall_ns,
+		       struct metric m[2])
+{
+	const struct pmu_event *ev = r[i].ev;
+	int clock = find_event(r, n, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK);
+	if (clock < 0)
+		clock = find_event(r, n, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK);
+	int cycles = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES);
+	int insns = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS);
+	int refs = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES);
+	int branches = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS);
+	double v = raw_scaled(r, (int)i);
+	int k = 0;
+	if (r[i].count.running == 0)
+		return 0;
+	if (pmu_event_is_clock(ev)) {
+		if (wall_ns > 0)
+			m[k++] = (struct metric){v / wall_ns, "CPUs utilized"};
+		return k;
+	}
+	if (ev->attr.type == PERF_TYPE_HARDWARE) {
+		switch (ev->attr.config) {
+		case PERF_COUNT_HW_CPU_CYCLES:
+			if (clock >= 0 && raw_scaled(r, clock) > 0)
+				m[k++] = (struct metric){v / raw_scaled(r, clock), "GHz"};
+			return k;
+		case PERF_COUNT_HW_INSTRUCTIONS:
+			if (cycles >= 0 && raw_scaled(r, cycles) > 0)
+				m[k++] = (struct metric){v / raw_scaled(r, cycles), "insn per cycle"};
+			return k;
+		case PERF_COUNT_HW_CACHE_MISSES:
+			if (refs >= 0 && raw_scaled(r, refs) > 0)
+				m[k++] = (struct metric){100.0 * v / raw_scaled(r, refs),
+							 "% of all cache refs"};
+			if (insns >= 0 && raw_scaled(r, insns) > 0)
+				m[k++] = (struct metric){1000.0 * v / raw_scaled(r, insns),
+							 "cache-misses MPKI"};
+			return k;
+		case PERF_COUNT_HW_BRANCH_MISSES:
+			if (branches >= 0 && raw_scaled(r, branches) > 0)
+				m[k++] = (struct metric){100.0 * v / raw_scaled(r, branches),
+							 "% of all branches"};
+			if (insns >= 0 && raw_scaled(r, insns) > 0)
+				m[k++] = (struct metric){1000.0 * v / raw_scaled(r, insns),
+							 "branch-misses MPKI"};
+			return k;
+		default:
+			break;
+		}
+	}
+	/* Anything else: a rate per second of task time, as perf shows for software events. */
+	if (clock >= 0 && raw_scaled(r, clock) > 0) {
+		double per_sec = v / (raw_scaled(r, clock) / 1e9);
+		if (per_sec >= 1e6)
+			m[k++] = (struct metric){per_sec / 1e6, "M/sec"};
+		else if (per_sec >= 1e3)
+			m[k++] = (struct metric){per_sec / 1e3, "K/sec"};
+		else
+			m[k++] = (struct metric){per_sec, "/sec"};
+	}
+	return k;
+}
+
+static void format_thousands(double v, char *buf, size_t len)
+{
+	char digits[64];
+	snprintf(digits, sizeof(digits), "%.0f", v);
+	size_t nd = strlen(digits), o = 0;
+	for (size_t i = 0; i < nd && o + 2 < len; i++) {
+		if (i > 0 && (nd - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = 0;
+}
+
+static void value_text(const struct result *r, char *buf, size_t len, bool human)
+{
+	if (r->count.running == 0) {
+		snprintf(buf, len, "<not counted>");
+		return;
+	}
+	if (pmu_event_is_clock(r->ev))
+		snprintf(buf, len, "%.2f", r->value);
+	else if (human && r->ev->scale == 1.0)
+		format_thousands(r->value, buf, len);
+	else if (r->ev->scale != 1.0)
+		snprintf(buf, len, "%.2f", r->value);
+	else
+		snprintf(buf, len, "%.0f", r->value);
+}
+
+static double pcnt_running(const struct pmu_count *c)
+{
+	return c->enabled ? 100.0 * (double)c->running / (double)c->enabled : 0.0;
+}
+
+/* One event line (and its extra metric lines) in the chosen layout. */
+static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_label,
+			const struct result *r, size_t n, size_t i, double wall_ns)
+{
+	char val[64];
+	struct metric m[2];
+	int nm = metrics_for(r, n, i, wall_ns, m);
+	const struct result *e = &r[i];
+	double pcnt = pcnt_running(&e->count);
+	if (o->json) {
+		value_text(e, val, sizeof(val), false);
+		fprintf(out, "{");
+		if (cpu_label)
+			fprintf(out, "\"cpu\" : \"%s\", ", cpu_label);
+		if (e->count.running)
+			fprintf(out, "\"counter-value\" : \"%f\", ", e->value);
+		else
+			fprintf(out, "\"counter-value\" : \"%s\", ", val);
+		fprintf(out,
+			"\"unit\" : \"%s\", \"event\" : \"%s\", \"event-runtime\" : %llu, "
+			"\"pcnt-running\" : %.2f",
+			e->ev->unit, e->ev->name, (unsigned long long)e->count.running, pcnt);
+		if (nm > 0)
+			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"%s\"", m[0].value,
+				m[0].unit);
+		fprintf(out, "}\n");
+		for (int k = 1; k < nm; k++)
+			fprintf(out, "{%s%s%s\"metric-value\" : %f, \"metric-unit\" : \"%s\"}\n",
+				cpu_label ? "\"cpu\" : \"" : "", cpu_label ? cpu_label : "",
+				cpu_label ? "\", " : "", m[k].value, m[k].unit);
+		return;
+	}
+	if (o->sep) {
+		const char *s = o->sep;
+		value_text(e, val, sizeof(val), false);
+		if (cpu_label)
+			fprintf(out, "CPU%s%s", cpu_label, s);
+		fprintf(out, "%s%s%s%s%s%s%llu%s%.2f%s", val, s, e->ev->unit, s, e->ev->name, s,
+			(unsigned long long)e->count.running, s, pcnt, s);
+		if (nm > 0)
+			fprintf(out, "%.3f%s%s", m[0].value, s, m[0].unit);
+		else
+			fprintf(out, "%s", s);
+		fprintf(out, "\n");
+		for (int k = 1; k < nm; k++) {
+			if (cpu_label)
+				fprintf(out, "CPU%s%s", cpu_label, s);
+			fprintf(out, "%s%s%s%s%s%.3f%s%s\n", s, s, s, s, s, m[k].value, s, m[k].unit);
+		}
+		return;
+	}
+	value_text(e, val, sizeof(val), true);
+	char prefix[32] = "";
+	if (cpu_label)
+		snprintf(prefix, sizeof(prefix), "CPU%-4s", cpu_label);
+	fprintf(out, "%s%18s %-4s %-32s", prefix, val, e->ev->unit[0] ? e->ev->unit : "",
+		e->ev->name);
+	if (nm > 0)
+		fprintf(out, " # %8.3f %-26s", m[0].value, m[0].unit);
+	else
+		fprintf(out, "   %8s %-26s", "", "");
+	if (e->count.running && e->count.running < e->count.enabled)
+		fprintf(out, " (%.2f%%)", pcnt);
+	fprintf(out, "\n");
+	for (int k = 1; k < nm; k++)
+		fprintf(out, "%s%18s %-4s %-32s # %8.3f %s\n", prefix, "", "", "", m[k].value,
+			m[k].unit);
+}
+
+static void fill_results(const struct pmu_event_list *evs, const struct pmu_count *counts,
+			 struct result *r)
+{
+	for (size_t i = 0; i < evs->n; i++) {
+		r[i].ev = &evs->ev[i];
+		r[i].count = counts[i];
+		double v = pmu_count_scaled(&counts[i]) * evs->ev[i].scale;
+		r[i].value = pmu_event_is_clock(&evs->ev[i]) ? v / 1e6 : v;
+	}
+}
+
+static void describe_target(const struct stat_opts *o, char *buf, size_t len)
+{
+	if (o->system_wide && !o->cpus) {
+		snprintf(buf, len, "system wide");
+	} else if (o->cpus) {
+		snprintf(buf, len, "CPU(s) %s", o->cpus);
+	} else if (o->pids) {
+		snprintf(buf, len, "process id '%s", o->pids);
+	} else {
+		size_t used = 0;
+		buf[0] = 0;
+		for (char **a = o->cmd; *a && used < len; a++)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", a == o->cmd ? "" : " ",
+						 *a);
+	}
+}
+
+static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *ctrs,
+		     const int *cpus, double wall_ns, const struct rusage *ru, bool have_ru)
+{
+	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
+	struct pmu_count *counts = calloc(evs->n, sizeof(*counts));
+	struct result *r = calloc(evs->n, sizeof(*r));
+	char err[PMU_ERR_MAX];
+	int ret = 0;
+	if (!counts || !r) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	bool human = !o->json && !o->sep;
+	if (human) {
+		char target[512];
+		describe_target(o, target, sizeof(target));
+		fprintf(out, "\n Performance counter stats for '%s%s:\n\n", target,
+			o->pids && !o->cpus && !o->system_wide ? "'" : "'");
+	}
+	int nslots = o->per_cpu ? pmu_counters_nslots(ctrs) : 1;
+	for (int s = 0; s < nslots; s++) {
+		ret = pmu_counters_read(ctrs, o->per_cpu ? s : -1, counts, err, sizeof(err));
+		if (ret < 0)
+			goto out;
+		fill_results(evs, counts, r);
+		char label[16];
+		if (o->per_cpu)
+			snprintf(label, sizeof(label), "%d", cpus[s]);
+		for (size_t i = 0; i < evs->n; i++)
+			print_event(out, o, o->per_cpu ? label : NULL, r, evs->n, i, wall_ns);
+	}
+	if (human) {
+		fprintf(out, "\n %18.9f seconds time elapsed\n", wall_ns / 1e9);
+		if (have_ru)
+			fprintf(out, "\n %18.9f seconds user\n %18.9f seconds sys\n",
+				(double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6,
+				(double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6);
+		fprintf(out, "\n");
+	}
+out:
+	if (ret < 0)
+		cli_error("stat", "%s", err);
+	free(counts);
+	free(r);
+	return ret;
+}
+
+/* Writes through a temporary file renamed into place, so -o never leaves half a file. */
+static int write_output(const struct stat_opts *o, struct pmu_counters *ctrs, const int *cpus,
+			double wall_ns, const struct rusage *ru, bool have_ru)
+{
+	if (!o->output)
+		return print_all(stderr, o, ctrs, cpus, wall_ns, ru, have_ru);
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o->output, (int)getpid());
+	FILE *f = fopen(tmp, "we");
+	if (!f) {
+		cli_error("stat", "cannot write '%s': %s; choose a writable path with -o", o->output,
+			  strerror(errno));
+		return -errno;
+	}
+	int ret = print_all(f, o, ctrs, cpus, wall_ns, ru, have_ru);
+	int werr = ferror(f) ? errno : 0;
+	if (fclose(f) != 0 && !werr)
+		werr = errno;
+	if (ret == 0 && werr) {
+		cli_error("stat", "cannot write '%s': %s; free space or choose another path with -o",
+			  o->output, strerror(werr));
+		ret = -werr;
+	}
+	if (ret == 0 && rename(tmp, o->output) < 0) {
+		cli_error("stat", "cannot rename '%s' to '%s': %s", tmp, o->output, strerror(errno));
+		ret = -errno;
+	}
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* --- the command ------------------------------------------------------------ */
+
+static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
+			 struct pmu_event_list *evs)
+{
+	char err[PMU_ERR_MAX];
+	const char *spec = o->events;
+	if (!spec) {
+		spec = DEFAULT_HW_EVENTS;
+		if (!pmu_host_has_hw_counters()) {
+			fprintf(stderr, "pmuprof stat: this host exposes no hardware counters; "
+					"counting software events (" DEFAULT_SW_EVENTS ") instead\n");
+			spec = DEFAULT_SW_EVENTS;
+		}
+	}
+	if (pmu_parse_events(ctx, spec, evs, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct stat_opts o = {0};
+	int ret = parse_args(argc, argv, &o);
+	if (ret != 0) {
+		free(o.events);
+		return ret < 0 ? 0 : ret;
+	}
+	char err[PMU_ERR_MAX];
+	struct pmu_ctx *ctx = NULL;
+	struct pmu_event_list evs = {0};
+	struct pmu_counters *ctrs = NULL;
+	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	int *cpus = NULL, ncpus = 0;
+	pid_t *tids = NULL;
+	int ntids = 0;
+	int status = 1;
+
+	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		goto out;
+	}
+	if (choose_events(ctx, &o, &evs) < 0)
+		goto out;
+
+	struct pmu_target target = {0};
+	bool cpu_wide = o.system_wide || o.cpus;
+	if (cpu_wide) {
+		ret = o.cpus ? pmu_parse_cpu_list(o.cpus, &cpus, &ncpus, err, sizeof(err))
+			     : pmu_online_cpus(&cpus, &ncpus, err, sizeof(err));
+		if (ret < 0) {
+			cli_error("stat", "%s", err);
+			status = 2;
+			goto out;
+		}
+		target.cpus = cpus;
+		target.ncpus = ncpus;
+	} else if (o.pids) {
+		if (resolve_threads(o.pids, &tids, &ntids, err, sizeof(err)) < 0) {
+			cli_error("stat", "%s", err);
+			goto out;
+		}
+		target.pids = tids;
+		target.npids = ntids;
+		target.inherit = true;
+	}
+	if (*o.cmd) {
+		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
+			cli_error("stat", "%s", err);
+			goto out;
+		}
+		if (!cpu_wide && !o.pids) {
+			/* Count the command itself: follow its threads and children, start at exec. */
+			target.pids = &child.pid;
+			target.npids = 1;
+			target.inherit = true;
+			target.enable_on_exec = true;
+		}
+	}
+	if (pmu_counters_open(&ctrs, ctx, &evs, &target, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		goto out;
+	}
+	cli_signals_install(child.pid);
+	if (!target.enable_on_exec && pmu_counters_enable(ctrs) < 0) {
+		cli_error("stat", "cannot enable counters: %s", strerror(errno));
+		goto out;
+	}
+	double start = now_ns();
+	struct rusage ru = {0};
+	bool have_ru = false;
+	status = 0;
+	if (child.pid > 0) {
+		int e = cli_child_go(&child);
+		if (e < 0) {
+			cli_error("stat", "cannot run '%s': %s; check the command name and PATH",
+				  o.cmd[0], strerror(-e));
+			cli_child_wait(child.pid, &status, &ru);
+			child.pid = -1;
+			status = e == -ENOENT ? 127 : 126;
+			goto out;
+		}
+		if (cli_child_wait(child.pid, &status, &ru) < 0) {
+			cli_error("stat", "cannot wait for the command: %s", strerror(errno));
+			status = 1;
+		}
+		have_ru = true;
+		child.pid = -1;
+	} else {
+		/* No command: count until a signal, or until every -p target has exited. */
+		while (!cli_signals_pending() && (!o.pids || any_alive(o.pids)))
+			usleep(100 * 1000);
+	}
+	double wall = now_ns() - start;
+	pmu_counters_disable(ctrs);
+	if (write_output(&o, ctrs, cpus, wall, &ru, have_ru) < 0 && status == 0)
+		status = 1;
+
+out:
+	if (child.pid > 0) {
+		/* Counters failed before the child ran: closing go_fd makes it exit 127. */
+		if (child.go_fd >= 0)
+			close(child.go_fd);
+		if (child.err_fd >= 0)
+			close(child.err_fd);
+		int ignored;
+		struct rusage r;
+		cli_child_wait(child.pid, &ignored, &r);
+	}
+	pmu_counters_close(ctrs);
+	pmu_event_list_free(&evs);
+	pmu_ctx_free(ctx);
+	free(cpus);
+	free(tids);
+	free(o.events);
+	return status;
+}

@@ -1,0 +1,255 @@
+/*
+ * Counting sets: every event of a list opened on every slot of a target
+ * (one slot per CPU for cpu-wide counting, one per task otherwise), in the
+ * style of libperf's evlist. Groups are opened leader first and read in one
+ * read() with PERF_FORMAT_GROUP; counts carry time_enabled/time_running so
+ * multiplexed events can be scaled.
+ */
+#include "pmu_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+struct pmu_counters {
+	struct pmu_event_list events; /* our copy, attrs as opened */
+	int nslots;
+	bool cpu_wide;
+	int *slot_ids;  /* cpu numbers or pids */
+	int *fds;       /* [slot * nevents + event] */
+	uint64_t *ids;  /* kernel ids, same layout, to match group read entries */
+	bool group_read; /* false when the kernel refused PERF_FORMAT_GROUP with inherit */
+};
+
+static int *fd_at(struct pmu_counters *c, int slot, size_t ev)
+{
+	return &c->fds[(size_t)slot * c->events.n + ev];
+}
+
+static void close_all(struct pmu_counters *c)
+{
+	for (size_t i = 0; i < (size_t)c->nslots * c->events.n; i++) {
+		if (c->fds[i] >= 0)
+			close(c->fds[i]);
+		c->fds[i] = -1;
+	}
+}
+
+static uint64_t read_format_for(const struct pmu_counters *c, const struct pmu_event *ev,
+				const struct pmu_event *leader)
+{
+	uint64_t rf = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING |
+		      PERF_FORMAT_ID;
+	(void)ev;
+	if (c->group_read && leader->group_size > 1)
+		rf |= PERF_FORMAT_GROUP;
+	return rf;
+}
+
+/* Opens one event on one slot; retries once user-only when paranoia forbids the kernel. */
+static int open_one(struct pmu_counters *c, const struct pmu_ctx *ctx,
+		    const struct pmu_target *t, int slot, size_t i, char *err, size_t errlen)
+{
+	struct pmu_event *ev = &c->events.ev[i];
+	struct pmu_event *leader = &c->events.ev[ev->leader];
+	struct perf_event_attr attr = ev->attr;
+	bool is_leader = (size_t)ev->leader == i;
+	attr.read_format = read_format_for(c, ev, leader);
+	attr.disabled = is_leader;
+	attr.inherit = t->inherit;
+	attr.enable_on_exec = is_leader && t->enable_on_exec;
+	pid_t pid = c->cpu_wide ? -1 : c->slot_ids[slot];
+	int cpu = c->cpu_wide ? c->slot_ids[slot] : -1;
+	int group_fd = is_leader ? -1 : *fd_at(c, slot, (size_t)ev->leader);
+	int fd = pmu_sys_open(&attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	if ((fd == -EACCES || fd == -EPERM) && !ev->priv_explicit && !attr.exclude_kernel &&
+	    pid != -1) {
+		/* As perf does: under perf_event_paranoid>=2 fall back to user space only. */
+		attr.exclude_kernel = 1;
+		attr.exclude_hv = 1;
+		fd = pmu_sys_open(&attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0) {
+			ev->attr.exclude_kernel = ev->attr.exclude_hv = 1;
+			size_t n = strlen(ev->name);
+			if (!strchr(ev->name, ':') && n + 2 < sizeof(ev->name))
+				memcpy(ev->name + n, ":u", 3);
+		}
+	}
+	if (fd < 0) {
+		pmu_explain_open_error(ctx, ev, &attr, -fd, pid, cpu, err, errlen);
+		return fd;
+	}
+	*fd_at(c, slot, i) = fd;
+	uint64_t id = 0;
+	if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
+		return pmu_fail(err, errlen, -errno, "cannot read the id of event '%s': %s",
+				ev->name, strerror(errno));
+	c->ids[(size_t)slot * c->events.n + i] = id;
+	return 0;
+}
+
+static int open_all(struct pmu_counters *c, const struct pmu_ctx *ctx, const struct pmu_target *t,
+		    char *err, size_t errlen)
+{
+	for (int s = 0; s < c->nslots; s++)
+		for (size_t i = 0; i < c->events.n; i++) {
+			int ret = open_one(c, ctx, t, s, i, err, errlen);
+			if (ret < 0)
+				return ret;
+		}
+	return 0;
+}
+
+int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
+		      const struct pmu_event_list *list, const struct pmu_target *t, char *err,
+		      size_t errlen)
+{
+	if (list->n == 0)
+		return pmu_fail(err, errlen, -EINVAL, "no events to count");
+	struct pmu_counters *c = calloc(1, sizeof(*c));
+	if (!c)
+		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+	c->cpu_wide = t->pids == NULL;
+	c->nslots = c->cpu_wide ? t->ncpus : t->npids;
+	c->group_read = true;
+	c->events.n = c->events.cap = list->n;
+	c->events.ev = malloc(list->n * sizeof(*list->ev));
+	c->slot_ids = malloc((size_t)(c->nslots > 0 ? c->nslots : 1) * sizeof(int));
+	c->fds = malloc((size_t)(c->nslots > 0 ? c->nslots : 1) * list->n * sizeof(int));
+	c->ids = calloc((size_t)(c->nslots > 0 ? c->nslots : 1) * list->n, sizeof(uint64_t));
+	if (!c->events.ev || !c->slot_ids || !c->fds || !c->ids) {
+		pmu_counters_close(c);
+		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	memcpy(c->events.ev, list->ev, list->n * sizeof(*list->ev));
+	for (int s = 0; s < c->nslots; s++)
+		c->slot_ids[s] = c->cpu_wide ? t->cpus[s] : (int)t->pids[s];
+	for (size_t i = 0; i < (size_t)c->nslots * list->n; i++)
+		c->fds[i] = -1;
+	if (c->nslots == 0) {
+		pmu_counters_close(c);
+		return pmu_fail(err, errlen, -EINVAL, "no CPUs or tasks to count on");
+	}
+
+	int ret = open_all(c, ctx, t, err, errlen);
+	if (ret == -EINVAL && t->inherit) {
+		/* Kernels before 6.0 refuse PERF_FORMAT_GROUP with inherit: read one by one. */
+		close_all(c);
+		c->group_read = false;
+		ret = open_all(c, ctx, t, err, errlen);
+	}
+	if (ret < 0) {
+		pmu_counters_close(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+static int ioctl_leaders(struct pmu_counters *c, unsigned long req)
+{
+	for (int s = 0; s < c->nslots; s++)
+		for (size_t i = 0; i < c->events.n; i++)
+			if ((size_t)c->events.ev[i].leader == i &&
+			    ioctl(*fd_at(c, s, i), req, PERF_IOC_FLAG_GROUP) < 0)
+				return -errno;
+	return 0;
+}
+
+int pmu_counters_enable(struct pmu_counters *c)
+{
+	return ioctl_leaders(c, PERF_EVENT_IOC_ENABLE);
+}
+
+int pmu_counters_disable(struct pmu_counters *c)
+{
+	return ioctl_leaders(c, PERF_EVENT_IOC_DISABLE);
+}
+
+int pmu_counters_nslots(const struct pmu_counters *c)
+{
+	return c->nslots;
+}
+
+const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c)
+{
+	return &c->events;
+}
+
+double pmu_count_scaled(const struct pmu_count *k)
+{
+	if (k->running == 0)
+		return 0.0;
+	if (k->running >= k->enabled)
+		return (double)k->value;
+	return (double)k->value * ((double)k->enabled / (double)k->running);
+}
+
+static void add_count(struct pmu_count *out, uint64_t value, uint64_t enabled, uint64_t running)
+{
+	out->value += value;
+	out->enabled += enabled;
+	out->running += running;
+}
+
+/* One slot: group leaders read their whole group at once, others their own fd. */
+static int read_slot(struct pmu_counters *c, int s, struct pmu_count *out, char *err,
+		     size_t errlen)
+{
+	size_t n = c->events.n;
+	for (size_t i = 0; i < n; i++) {
+		const struct pmu_event *ev = &c->events.ev[i];
+		bool grouped = c->group_read && c->events.ev[ev->leader].group_size > 1;
+		if (grouped && (size_t)ev->leader != i)
+			continue; /* read with its leader */
+		/* Group layout: nr, enabled, running, {value, id}[nr]. Single: value, en, run, id. */
+		uint64_t buf[3 + 2 * 64];
+		size_t want = grouped ? (3 + 2 * (size_t)ev->group_size) * 8 : 4 * 8;
+		if (want > sizeof(buf))
+			return pmu_fail(err, errlen, -E2BIG, "group of '%s' is too large to read",
+					ev->name);
+		ssize_t got = read(*fd_at(c, s, i), buf, want);
+		if (got != (ssize_t)want)
+			return pmu_fail(err, errlen, got < 0 ? -errno : -EIO,
+					"cannot read counter '%s': %s", ev->name,
+					got < 0 ? strerror(errno) : "short read");
+		if (!grouped) {
+			add_count(&out[i], buf[0], buf[1], buf[2]);
+			continue;
+		}
+		for (uint64_t k = 0; k < buf[0]; k++) {
+			uint64_t value = buf[3 + 2 * k], id = buf[4 + 2 * k];
+			for (size_t m = i; m < i + (size_t)ev->group_size; m++)
+				if (c->ids[(size_t)s * n + m] == id)
+					add_count(&out[m], value, buf[1], buf[2]);
+		}
+	}
+	return 0;
+}
+
+int pmu_counters_read(struct pmu_counters *c, int slot, struct pmu_count *out, char *err,
+		      size_t errlen)
+{
+	memset(out, 0, c->events.n * sizeof(*out));
+	for (int s = slot < 0 ? 0 : slot; s < (slot < 0 ? c->nslots : slot + 1); s++) {
+		int ret = read_slot(c, s, out, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void pmu_counters_close(struct pmu_counters *c)
+{
+	if (!c)
+		return;
+	if (c->fds)
+		close_all(c);
+	free(c->fds);
+	free(c->ids);
+	free(c->slot_ids);
+	free(c->events.ev);
+	free(c);
+}

@@ -1,0 +1,250 @@
+/*
+ * The host's side of opening events: perf_event_open itself, what the host
+ * supports (paranoid level, hardware counters, precise sampling), CPU lists,
+ * and turning a failed open into one line that names the cause and the fix.
+ */
+#include "pmu_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags)
+{
+	long fd = syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int pmu_paranoid_level(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	int level = INT32_MIN;
+	if (f) {
+		if (fscanf(f, "%d", &level) != 1)
+			level = INT32_MIN;
+		fclose(f);
+	}
+	return level;
+}
+
+bool pmu_host_has_hw_counters(void)
+{
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_HARDWARE;
+	attr.config = PERF_COUNT_HW_CPU_CYCLES;
+	attr.disabled = 1;
+	attr.exclude_kernel = 1;
+	attr.exclude_hv = 1;
+	int fd = pmu_sys_open(&attr, 0, -1, -1, 0);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	/* Permission errors say nothing about the hardware: assume it is there. */
+	return fd == -EACCES || fd == -EPERM;
+}
+
+int pmu_host_max_precise(const struct pmu_ctx *ctx)
+{
+	const struct pmu_sysfs *core = pmu_sysfs_core(ctx);
+	if (core && core->max_precise >= 0)
+		return core->max_precise;
+	/* AMD: the kernel serves precise cycles/uops through IBS when ibs_op exists. */
+	if (pmu_sysfs_find(ctx, "ibs_op"))
+		return 2;
+	return 0;
+}
+
+static bool is_hw_type(const struct pmu_ctx *ctx, uint32_t type)
+{
+	const struct pmu_sysfs *core = pmu_sysfs_core(ctx);
+	return type == PERF_TYPE_HARDWARE || type == PERF_TYPE_HW_CACHE || type == PERF_TYPE_RAW ||
+	       (core && type == core->type);
+}
+
+void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *ev,
+			    const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
+			    char *err, size_t errlen)
+{
+	const char *name = ev->name;
+	int paranoid = pmu_paranoid_level();
+	bool hw = is_hw_type(ctx, attr->type);
+	bool has_core = pmu_sysfs_core(ctx) != NULL;
+
+	if (errnum == EACCES || errnum == EPERM) {
+		/* Which paranoid level would allow this: -1 for cpu-wide with kernel, ... */
+		int need = pid == -1 ? 0 : !attr->exclude_kernel ? 1 : 2;
+		if (paranoid >= 3)
+			need = need < 2 ? need : 2;
+		const char *why = pid == -1 ? "system-wide or per-CPU counting"
+				  : !attr->exclude_kernel ? "counting kernel code"
+							  : "counting";
+		snprintf(err, errlen,
+			 "cannot open event '%s': permission denied: %s needs "
+			 "kernel.perf_event_paranoid<=%d (it is %d); run as root or with CAP_PERFMON, "
+			 "or: sudo sysctl -w kernel.perf_event_paranoid=%d%s",
+			 name, why, need, paranoid, need,
+			 pid != -1 && !attr->exclude_kernel ? " (or count user space only with :u)"
+							    : "");
+		return;
+	}
+	if (attr->precise_ip > 0 &&
+	    (errnum == EOPNOTSUPP || errnum == EINVAL || errnum == ENOENT) && has_core) {
+		snprintf(err, errlen,
+			 "event '%s' asks for precise sampling (precise_ip=%u) but this host has no "
+			 "PEBS (Intel) or IBS (AMD) support (max_precise=%d%s); drop the 'p' "
+			 "modifiers",
+			 name, attr->precise_ip, pmu_host_max_precise(ctx),
+			 pmu_sysfs_find(ctx, "ibs_op") ? "" : ", no ibs_op PMU");
+		return;
+	}
+	if (hw && !has_core && (errnum == ENOENT || errnum == EOPNOTSUPP || errnum == ENODEV)) {
+		snprintf(err, errlen,
+			 "event '%s' is not supported: this host exposes no hardware PMU (no cpu PMU "
+			 "under /sys/bus/event_source/devices; typical of a VM without a virtual "
+			 "PMU); use software events such as cpu-clock or task-clock",
+			 name);
+		return;
+	}
+	if (errnum == EOPNOTSUPP && (attr->sample_period || attr->freq)) {
+		snprintf(err, errlen,
+			 "event '%s' cannot be sampled on this host (its PMU has no sampling "
+			 "interrupt); count it with 'pmuprof stat' or sample another event",
+			 name);
+		return;
+	}
+	switch (errnum) {
+	case ENOENT:
+	case EOPNOTSUPP:
+		if (attr->type == PERF_TYPE_HW_CACHE)
+			snprintf(err, errlen,
+				 "cache event '%s' is not supported by this CPU (the kernel has no "
+				 "mapping for it); run 'pmuprof list cache' for the ones it has",
+				 name);
+		else
+			snprintf(err, errlen,
+				 "event '%s' (type %u, config %#llx) is not supported on this host; "
+				 "run 'pmuprof list' for the events it has",
+				 name, attr->type, (unsigned long long)attr->config);
+		return;
+	case EINVAL:
+		snprintf(err, errlen,
+			 "the kernel rejected event '%s' (type %u, config %#llx, config1 %#llx): "
+			 "invalid for this PMU; check the event code and terms against the CPU "
+			 "vendor's manual or 'pmuprof list'",
+			 name, attr->type, (unsigned long long)attr->config,
+			 (unsigned long long)attr->config1);
+		return;
+	case ESRCH:
+		snprintf(err, errlen, "cannot attach event '%s': process %d does not exist", name,
+			 (int)pid);
+		return;
+	case ENODEV:
+		snprintf(err, errlen,
+			 "cannot open event '%s' on CPU %d: the CPU is offline or the PMU does not "
+			 "cover it; choose online CPUs with -C",
+			 name, cpu);
+		return;
+	case EMFILE:
+	case ENFILE:
+		snprintf(err, errlen,
+			 "cannot open event '%s': too many open files (one per event and CPU); "
+			 "raise the limit with 'ulimit -n 65536' or count fewer events/CPUs",
+			 name);
+		return;
+	case EBUSY:
+		snprintf(err, errlen,
+			 "cannot open event '%s': the counter is in use by another exclusive user "
+			 "(e.g. the NMI watchdog: sudo sysctl -w kernel.nmi_watchdog=0)",
+			 name);
+		return;
+	case ENOSPC:
+		snprintf(err, errlen,
+			 "cannot open event '%s': not enough hardware counters for its group "
+			 "(or too many breakpoints); split the group or count fewer events",
+			 name);
+		return;
+	default:
+		snprintf(err, errlen, "cannot open event '%s': %s", name, strerror(errnum));
+	}
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+int pmu_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen)
+{
+	int *out = NULL, n = 0, cap = 0;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		long lo = strtol(p, &end, 10), hi;
+		if (end == p || lo < 0)
+			goto bad;
+		p = end;
+		hi = lo;
+		if (*p == '-') {
+			hi = strtol(p + 1, &end, 10);
+			if (end == p + 1 || hi < lo)
+				goto bad;
+			p = end;
+		}
+		if (hi > 65535)
+			goto bad;
+		for (long c = lo; c <= hi; c++) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				int *grown = realloc(out, (size_t)cap * sizeof(int));
+				if (!grown) {
+					free(out);
+					return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+				}
+				out = grown;
+			}
+			out[n++] = (int)c;
+		}
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	if (n == 0)
+		goto bad;
+	qsort(out, (size_t)n, sizeof(int), cmp_int);
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (k == 0 || out[k - 1] != out[i])
+			out[k++] = out[i];
+	*cpus = out;
+	*ncpus = k;
+	return 0;
+bad:
+	free(out);
+	return pmu_fail(err, errlen, -EINVAL,
+			"malformed CPU list '%s'; expected numbers and ranges like 0-3,6", s);
+}
+
+int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen)
+{
+	char buf[4096];
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		int e = errno;
+		if (f)
+			fclose(f);
+		return pmu_fail(err, errlen, -(e ? e : EIO),
+				"cannot read /sys/devices/system/cpu/online: %s; is sysfs mounted?",
+				strerror(e ? e : EIO));
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return pmu_parse_cpu_list(buf, cpus, ncpus, err, errlen);
+}

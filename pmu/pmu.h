@@ -1,0 +1,183 @@
+/*
+ * pmu — the event layer.
+ *
+ * Owns: turning event strings into fully formed perf_event_attr structures
+ * (generic hardware, perf cache, software, kernel sysfs PMUs, raw rNNNN,
+ * libpfm4 native names, modifiers, terms and groups); the catalogue of events
+ * usable on this host (for `pmuprof list` and "did you mean"); opening events
+ * with perf_event_open and explaining failures in one line; and counting
+ * sets (open, enable, read, scale) shared by `stat` and later the harness API.
+ *
+ * Depends on nothing else in pmuprof. Functions return 0 (or a count/fd) on
+ * success and a negative errno on failure, with a one-line message for the
+ * user written into the caller's `err` buffer.
+ */
+#ifndef PMUPROF_PMU_H
+#define PMUPROF_PMU_H
+
+#include <linux/perf_event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define PMU_ERR_MAX 512 /* size callers give to err buffers */
+#define PMU_NAME_MAX 128
+
+/* --- context ------------------------------------------------------------ */
+
+/*
+ * A pmu_ctx holds what the parser reads from the host: the sysfs root
+ * (overridable so tests can place terms against a synthetic PMU tree),
+ * the list of sysfs PMUs with their format/ and events/ files, and whether
+ * libpfm4 initialised. Read once at creation; immutable afterwards.
+ */
+struct pmu_ctx;
+
+/* sysfs_root: directory holding bus/event_source/devices; NULL means "/sys". */
+int pmu_ctx_new(struct pmu_ctx **out, const char *sysfs_root, char *err, size_t errlen);
+void pmu_ctx_free(struct pmu_ctx *ctx);
+
+/* --- events --------------------------------------------------------------- */
+
+struct pmu_event {
+	struct perf_event_attr attr;
+	char name[PMU_NAME_MAX]; /* display name: the user's spelling, or name= */
+	char unit[16];           /* sysfs .unit, "msec" for clocks, else "" */
+	double scale;            /* sysfs .scale (1.0 when absent) */
+	int leader;              /* index of this event's group leader (itself if alone) */
+	int group_size;          /* on a leader: members including itself; 1 when alone */
+	bool sample_read;        /* group with :S: sample the leader, read the group */
+	bool priv_explicit;      /* :u/:k/:h given: never widen or narrow privilege levels */
+	bool period_explicit;    /* period= or freq= given in the event string */
+};
+
+struct pmu_event_list {
+	struct pmu_event *ev;
+	size_t n;
+	size_t cap;
+};
+
+/*
+ * Parse a comma-separated event list, appending to `out`. Grammar (perf's):
+ *   list   := item (',' item)*
+ *   item   := '{' list '}' [':' MODS] | event
+ *   event  := NAME [':' MODS] | NAME '/' TERMS '/' [MODS] | PMU '/' TERMS '/' [MODS]
+ *           | 'r' HEX [':' MODS] | 'mem:' ADDR ['/' LEN] [':' rwx] | PFMPMU '::' EVENT[:...]
+ *   MODS   := [ukhpPSGHDe]+      TERMS := term (',' term)*   term := key ['=' value]
+ * On error `out` is left as it was before the call.
+ */
+int pmu_parse_events(const struct pmu_ctx *ctx, const char *spec, struct pmu_event_list *out,
+		     char *err, size_t errlen);
+void pmu_event_list_free(struct pmu_event_list *list);
+
+/* True for software events counted by the kernel's clock (cpu-clock, task-clock). */
+bool pmu_event_is_clock(const struct pmu_event *ev);
+
+/* --- the host ------------------------------------------------------------- */
+
+/* Value of kernel.perf_event_paranoid, or INT32_MIN when unreadable. */
+int pmu_paranoid_level(void);
+
+/* True when the host exposes hardware counters (generic cycles counts). */
+bool pmu_host_has_hw_counters(void);
+
+/* Highest precise_ip the core PMU supports (0 when it has no PEBS/IBS). */
+int pmu_host_max_precise(const struct pmu_ctx *ctx);
+
+/* --- opening -------------------------------------------------------------- */
+
+/* perf_event_open(2); returns an fd or -errno. */
+int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
+
+/*
+ * Explain a failed perf_event_open of `ev` (with the attr actually tried)
+ * as one line naming the cause and the fix: permission and paranoid level,
+ * missing hardware PMU, missing PEBS/IBS for precise sampling, unknown PMU
+ * type, too many counters in a group, a vanished target.
+ */
+void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *ev,
+			    const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
+			    char *err, size_t errlen);
+
+/* --- catalogue (for `list` and suggestions) -------------------------------- */
+
+enum pmu_list_group {
+	PMU_LIST_HARDWARE,
+	PMU_LIST_CACHE,
+	PMU_LIST_SOFTWARE,
+	PMU_LIST_SYSFS,  /* one heading per sysfs PMU: `pmu` names it */
+	PMU_LIST_LIBPFM, /* one heading per present libpfm4 PMU */
+};
+
+struct pmu_list_entry {
+	enum pmu_list_group group;
+	const char *pmu;  /* sysfs or libpfm4 PMU name; NULL for the built-in groups */
+	const char *name; /* the string to pass to -e */
+	const char *desc; /* may be NULL */
+};
+
+/*
+ * Call fn for every event usable on this host, in listing order. Generic
+ * hardware and cache events are probed with perf_event_open and only those
+ * the host counts are given (probe=false skips the probe, for suggestions).
+ * Returns 0, or fn's first non-zero return.
+ */
+int pmu_list_events(const struct pmu_ctx *ctx, bool probe,
+		    int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg);
+
+/* --- counting sets -------------------------------------------------------- */
+
+/*
+ * What to count: either tasks (pids, with inherit so threads and children are
+ * followed) on any CPU, or every task on a set of CPUs. `enable_on_exec`
+ * starts the counters when a stopped child execs, as perf does.
+ */
+struct pmu_target {
+	const pid_t *pids; /* NULL or npids task ids; cpu-wide when NULL */
+	int npids;
+	const int *cpus; /* CPUs for cpu-wide counting */
+	int ncpus;
+	bool inherit;
+	bool enable_on_exec;
+};
+
+struct pmu_count {
+	uint64_t value;   /* raw count summed over the slots read */
+	uint64_t enabled; /* time_enabled, ns */
+	uint64_t running; /* time_running, ns */
+	uint64_t lost;    /* PERF_FORMAT_LOST where the kernel supports it */
+};
+
+/* value scaled for multiplexing (value * enabled / running), 0 if it never ran. */
+double pmu_count_scaled(const struct pmu_count *c);
+
+struct pmu_counters;
+
+/* Opens every event of `list` on every slot (pid or cpu) of `target`, disabled. */
+int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
+		      const struct pmu_event_list *list, const struct pmu_target *target,
+		      char *err, size_t errlen);
+int pmu_counters_enable(struct pmu_counters *c);
+int pmu_counters_disable(struct pmu_counters *c);
+/* Number of slots (CPUs or tasks) the set was opened on. */
+int pmu_counters_nslots(const struct pmu_counters *c);
+/*
+ * Reads counts for slot `slot` (or all slots summed when slot < 0) into
+ * out[0..list->n). Groups are read in one read() with PERF_FORMAT_GROUP.
+ */
+int pmu_counters_read(struct pmu_counters *c, int slot, struct pmu_count *out, char *err,
+		      size_t errlen);
+/* The event list the set counts, with attrs as finally opened (after fallbacks). */
+const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c);
+void pmu_counters_close(struct pmu_counters *c);
+
+/* --- small shared helpers -------------------------------------------------- */
+
+/* Parse "0-3,5,7-8" into a sorted, de-duplicated CPU array. */
+int pmu_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen);
+/* The online CPUs of this host. */
+int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen);
+
+#endif

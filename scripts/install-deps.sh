@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs every Debian package pmuprof needs to build, test and benchmark.
+# Idempotent: apt-get skips what is already installed. Debian 12 (bookworm).
+set -eu
+
+PACKAGES="
+build-essential cmake ninja-build pkg-config
+libpfm4-dev
+libhwloc-dev hwloc
+libnuma-dev
+libunwind-dev
+libdw-dev libelf-dev
+zlib1g-dev
+libcurl4-openssl-dev
+protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+libcmocka-dev
+linux-perf
+golang-go golang-github-google-pprof-dev
+python3
+"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: must run as root to install packages; run: sudo $0" >&2
+    exit 1
+fi
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages already installed"
+    exit 0
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
