@@ -392,20 +392,22 @@ static void fill_results(const struct pmu_event_list *evs, const struct pmu_coun
 	}
 }
 
+/* perf's wording: "for 'CMD ARGS'", "for 'system wide'", "for process id '42'". */
 static void describe_target(const struct stat_opts *o, char *buf, size_t len)
 {
 	if (o->system_wide && !o->cpus) {
-		snprintf(buf, len, "system wide");
+		snprintf(buf, len, "'system wide'");
 	} else if (o->cpus) {
-		snprintf(buf, len, "CPU(s) %s", o->cpus);
+		snprintf(buf, len, "'CPU(s) %s'", o->cpus);
 	} else if (o->pids) {
-		snprintf(buf, len, "process id '%s", o->pids);
+		snprintf(buf, len, "process id '%s'", o->pids);
 	} else {
-		size_t used = 0;
-		buf[0] = 0;
+		size_t used = (size_t)snprintf(buf, len, "'");
 		for (char **a = o->cmd; *a && used < len; a++)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", a == o->cmd ? "" : " ",
 						 *a);
+		if (used < len)
+			snprintf(buf + used, len - used, "'");
 	}
 }
 
@@ -426,8 +428,7 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 	if (human) {
 		char target[512];
 		describe_target(o, target, sizeof(target));
-		fprintf(out, "\n Performance counter stats for '%s%s:\n\n", target,
-			o->pids && !o->cpus && !o->system_wide ? "'" : "'");
+		fprintf(out, "\n Performance counter stats for %s:\n\n", target);
 	}
 	int nslots = o->per_cpu ? pmu_counters_nslots(ctrs) : 1;
 	for (int s = 0; s < nslots; s++) {
@@ -498,6 +499,30 @@ static double now_ns(void)
 
 /* --- the command ------------------------------------------------------------ */
 
+/* A CPU that is not online would fail later with a bare EINVAL: name it now. */
+static int check_cpus_online(const int *cpus, int ncpus)
+{
+	char err[PMU_ERR_MAX];
+	int *online, nonline;
+	if (pmu_online_cpus(&online, &nonline, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		return -1;
+	}
+	int ret = 0;
+	for (int i = 0; i < ncpus && ret == 0; i++) {
+		bool found = false;
+		for (int j = 0; j < nonline; j++)
+			found |= online[j] == cpus[i];
+		if (!found) {
+			cli_error("stat", "CPU %d is not online (online CPUs: %d-%d); choose CPUs with -C",
+				  cpus[i], online[0], online[nonline - 1]);
+			ret = -1;
+		}
+	}
+	free(online);
+	return ret;
+}
+
 static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 			 struct pmu_event_list *evs)
 {
@@ -550,6 +575,10 @@ int cmd_stat(int argc, char **argv)
 			     : pmu_online_cpus(&cpus, &ncpus, err, sizeof(err));
 		if (ret < 0) {
 			cli_error("stat", "%s", err);
+			status = 2;
+			goto out;
+		}
+		if (check_cpus_online(cpus, ncpus) < 0) {
 			status = 2;
 			goto out;
 		}

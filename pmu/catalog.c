@@ -57,9 +57,10 @@ static int list_builtin(bool do_probe, int (*fn)(const struct pmu_list_entry *, 
 				if (do_probe && !probe(PERF_TYPE_HW_CACHE, config))
 					continue;
 				char name[PMU_NAME_MAX];
+				/* perf's spelling: "LLC-loads" for accesses, "LLC-load-misses". */
+				bool miss = r == PERF_COUNT_HW_CACHE_RESULT_MISS;
 				snprintf(name, sizeof(name), "%s-%s%s", pmu_cache_types[t].names[0],
-					 pmu_cache_ops[op].names[1],
-					 r == PERF_COUNT_HW_CACHE_RESULT_MISS ? "-misses" : "");
+					 pmu_cache_ops[op].names[miss ? 0 : 1], miss ? "-misses" : "");
 				struct pmu_list_entry e = {.group = PMU_LIST_CACHE, .name = name};
 				if ((ret = fn(&e, arg)) != 0)
 					return ret;

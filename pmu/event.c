@@ -456,6 +456,13 @@ static int parse_pmu_event(const struct pmu_ctx *ctx, const char *tok, struct pm
 	} else if (pmu_cache_lookup(prefix, &cache_config) == 0) {
 		ev->attr.type = PERF_TYPE_HW_CACHE;
 		ev->attr.config = cache_config;
+	} else if (!pmu_sysfs_core(ctx) && (strcmp(prefix, "cpu") == 0 ||
+					     strncmp(prefix, "cpu_", 4) == 0)) {
+		return pmu_fail(err, errlen, -ENOENT,
+				"event '%s' needs the CPU's PMU '%s', but this host exposes no "
+				"hardware PMU (typical of a VM without a virtual PMU); use "
+				"software events such as cpu-clock or task-clock",
+				tok, prefix);
 	} else {
 		char hint[256] = "";
 		pmu_suggest(ctx, prefix, hint, sizeof(hint));

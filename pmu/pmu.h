@@ -66,7 +66,8 @@ struct pmu_event_list {
  *   event  := NAME [':' MODS] | NAME '/' TERMS '/' [MODS] | PMU '/' TERMS '/' [MODS]
  *           | 'r' HEX [':' MODS] | 'mem:' ADDR ['/' LEN] [':' rwx] | PFMPMU '::' EVENT[:...]
  *   MODS   := [ukhpPSGHDe]+      TERMS := term (',' term)*   term := key ['=' value]
- * On error `out` is left as it was before the call.
+ * On error `out` holds the events it held before the call (its buffer may have
+ * grown: free it with pmu_event_list_free() either way).
  */
 int pmu_parse_events(const struct pmu_ctx *ctx, const char *spec, struct pmu_event_list *out,
 		     char *err, size_t errlen);

@@ -186,7 +186,8 @@ int pmu_sysfs_load(struct pmu_ctx *ctx, char *err, size_t errlen)
 			free(pmu.aliases);
 			break;
 		}
-		qsort(pmu.aliases, pmu.naliases, sizeof(*pmu.aliases), cmp_alias);
+		if (pmu.naliases) /* qsort's base must not be NULL, even for no elements */
+			qsort(pmu.aliases, pmu.naliases, sizeof(*pmu.aliases), cmp_alias);
 		struct pmu_sysfs *grown = realloc(ctx->pmus, (ctx->npmus + 1) * sizeof(*ctx->pmus));
 		if (!grown) {
 			free(pmu.formats);
@@ -201,7 +202,8 @@ int pmu_sysfs_load(struct pmu_ctx *ctx, char *err, size_t errlen)
 	if (ret < 0)
 		return pmu_fail(err, errlen, ret, "cannot load PMU descriptions from %s: %s", path,
 				strerror(-ret));
-	qsort(ctx->pmus, ctx->npmus, sizeof(*ctx->pmus), cmp_pmu);
+	if (ctx->npmus)
+		qsort(ctx->pmus, ctx->npmus, sizeof(*ctx->pmus), cmp_pmu);
 	return 0;
 }
 
@@ -258,6 +260,8 @@ const struct pmu_format *pmu_sysfs_format(const struct pmu_sysfs *pmu, const cha
 const struct pmu_alias *pmu_sysfs_alias(const struct pmu_sysfs *pmu, const char *name)
 {
 	struct pmu_alias key;
+	if (pmu->naliases == 0)
+		return NULL;
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	return bsearch(&key, pmu->aliases, pmu->naliases, sizeof(*pmu->aliases), cmp_alias);
 }

@@ -1,0 +1,34 @@
+# pmuprof: the two set-up commands of the README, and their parts.
+#   make demo   installs dependencies, builds, and runs pmuprof on the bundled workload
+#   make test   installs dependencies, builds with -Werror, runs every test, then the
+#               tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_GEN  ?= -G Ninja
+
+.PHONY: deps build demo test test-asan clean
+
+deps:
+	@if [ "$$(id -u)" -eq 0 ]; then scripts/install-deps.sh; else sudo scripts/install-deps.sh; fi
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DPMUPROF_WERROR=ON
+	cmake --build $(BUILD)
+
+demo: build
+	$(BUILD)/cli/pmuprof list sw
+	$(BUILD)/cli/pmuprof stat -- $(BUILD)/bench/mix
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure
+	$(MAKE) test-asan
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DPMUPROF_WERROR=ON -DPMUPROF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
