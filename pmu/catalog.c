@@ -144,7 +144,7 @@ int pmu_list_events(const struct pmu_ctx *ctx, bool do_probe,
 	int ret = list_builtin(do_probe, fn, arg);
 	if (ret == 0)
 		ret = list_sysfs(ctx, fn, arg);
-	if (ret == 0 && ctx->pfm_ok) {
+	if (ret == 0 && pmu_pfm_init() == 0) {
 		struct pfm_walk w = {fn, arg, do_probe};
 		ret = pmu_pfm_foreach(pfm_entry, &w);
 	}

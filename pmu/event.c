@@ -36,8 +36,6 @@ int pmu_ctx_new(struct pmu_ctx **out, const char *sysfs_root, char *err, size_t 
 		free(ctx);
 		return ret;
 	}
-	/* libpfm4 is optional: without it native names are unknown, nothing else changes. */
-	ctx->pfm_ok = pmu_pfm_init() == 0;
 	*out = ctx;
 	return 0;
 }
@@ -545,7 +543,7 @@ static int parse_named_event(const struct pmu_ctx *ctx, const char *tok, struct 
 	} else {
 		/* Last resort: libpfm4's default PMU (the CPU's native table when it has one). */
 		char pfm_err[PMU_ERR_MAX];
-		if (ctx->pfm_ok &&
+		if (pmu_pfm_init() == 0 &&
 		    pmu_pfm_encode(tok, &ev->attr, sizeof(ev->attr), pfm_err, sizeof(pfm_err)) == 0) {
 			ev->attr.size = sizeof(ev->attr);
 			return 0;
@@ -581,7 +579,7 @@ static int parse_one(const struct pmu_ctx *ctx, const char *tok, struct pmu_even
 	if (strncmp(tok, "mem:", 4) == 0)
 		return parse_breakpoint(tok, ev, err, errlen);
 	if (strstr(tok, "::")) {
-		if (!ctx->pfm_ok)
+		if (pmu_pfm_init() < 0)
 			return pmu_fail(err, errlen, -ENODEV,
 					"event '%s' is a libpfm4 name but libpfm4 failed to "
 					"initialise; use a sysfs or raw event instead",

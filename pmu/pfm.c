@@ -8,7 +8,9 @@
  * layouts are the same kernel ABI, libpfm4's possibly shorter).
  *
  * libpfm4 keeps its tables in process-global state initialised by
- * pfm_initialize(); that call is idempotent, so every pmu_ctx may make it.
+ * pfm_initialize(); that call is idempotent (later calls return the first
+ * result), so it is made lazily, only when a native name or a listing needs
+ * it: initialising every table costs ~3 ms, most of `pmuprof stat`'s start-up.
  */
 #include <perfmon/pfmlib_perf_event.h>
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-/* Initialise libpfm4 (idempotent); -ENODEV when it cannot. */
+/* Initialise libpfm4 on first use (idempotent, cheap afterwards); -ENODEV when it cannot. */
 int pmu_pfm_init(void);
 
 /* Encode a libpfm4 event string into a perf_event_attr of attr_size bytes. */

@@ -69,7 +69,6 @@ struct pmu_ctx {
 	char root[PATH_MAX];
 	struct pmu_sysfs *pmus;
 	size_t npmus;
-	bool pfm_ok; /* libpfm4 initialised (its tables may still be generic only) */
 };
 
 const struct pmu_sysfs *pmu_sysfs_find(const struct pmu_ctx *ctx, const char *name);
