@@ -8,24 +8,11 @@
 #include "pmu_internal.h"
 
 #include <string.h>
-#include <unistd.h>
 
 /* Can this host count the event for the calling task, user space only? */
 static bool probe(uint32_t type, uint64_t config)
 {
-	struct perf_event_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = type;
-	attr.config = config;
-	attr.disabled = 1;
-	attr.exclude_kernel = 1; /* allowed under any paranoid level below 3 */
-	attr.exclude_hv = 1;
-	int fd = pmu_sys_open(&attr, 0, -1, -1, 0);
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	return pmu_probe_event(type, config) == 0;
 }
 
 static int list_builtin(bool do_probe, int (*fn)(const struct pmu_list_entry *, void *),

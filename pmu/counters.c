@@ -37,12 +37,10 @@ static void close_all(struct pmu_counters *c)
 	}
 }
 
-static uint64_t read_format_for(const struct pmu_counters *c, const struct pmu_event *ev,
-				const struct pmu_event *leader)
+static uint64_t read_format_for(const struct pmu_counters *c, const struct pmu_event *leader)
 {
 	uint64_t rf = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING |
 		      PERF_FORMAT_ID;
-	(void)ev;
 	if (c->group_read && leader->group_size > 1)
 		rf |= PERF_FORMAT_GROUP;
 	return rf;
@@ -56,7 +54,7 @@ static int open_one(struct pmu_counters *c, const struct pmu_ctx *ctx,
 	struct pmu_event *leader = &c->events.ev[ev->leader];
 	struct perf_event_attr attr = ev->attr;
 	bool is_leader = (size_t)ev->leader == i;
-	attr.read_format = read_format_for(c, ev, leader);
+	attr.read_format = read_format_for(c, leader);
 	attr.disabled = is_leader;
 	attr.inherit = t->inherit;
 	attr.enable_on_exec = is_leader && t->enable_on_exec;

@@ -30,23 +30,28 @@ int pmu_paranoid_level(void)
 	return level;
 }
 
-bool pmu_host_has_hw_counters(void)
+int pmu_probe_event(uint32_t type, uint64_t config)
 {
 	struct perf_event_attr attr;
 	memset(&attr, 0, sizeof(attr));
 	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_HARDWARE;
-	attr.config = PERF_COUNT_HW_CPU_CYCLES;
+	attr.type = type;
+	attr.config = config;
 	attr.disabled = 1;
-	attr.exclude_kernel = 1;
+	attr.exclude_kernel = 1; /* allowed under any paranoid level below 3 */
 	attr.exclude_hv = 1;
-	int fd = pmu_sys_open(&attr, 0, -1, -1, 0);
-	if (fd >= 0) {
-		close(fd);
-		return true;
-	}
+	int fd = pmu_sys_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+bool pmu_host_has_hw_counters(void)
+{
+	int ret = pmu_probe_event(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES);
 	/* Permission errors say nothing about the hardware: assume it is there. */
-	return fd == -EACCES || fd == -EPERM;
+	return ret == 0 || ret == -EACCES || ret == -EPERM;
 }
 
 int pmu_host_max_precise(const struct pmu_ctx *ctx)

@@ -78,6 +78,9 @@ const struct pmu_alias *pmu_sysfs_alias(const struct pmu_sysfs *pmu, const char 
 /* The core CPU PMU ("cpu", "cpu_core", "armv8_pmuv3_0", ...), or NULL. */
 const struct pmu_sysfs *pmu_sysfs_core(const struct pmu_ctx *ctx);
 
+/* Opens (type, config) for the calling task, user space only, and closes it: 0 or -errno. */
+int pmu_probe_event(uint32_t type, uint64_t config);
+
 /* Place `value` into attr->config* through `fmt`'s bit ranges; -ERANGE if it does not fit. */
 int pmu_format_place(const struct pmu_format *fmt, uint64_t value, struct perf_event_attr *attr);
 /* Width in bits of a format (sum of its ranges). */
