@@ -5,10 +5,12 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,6 +118,18 @@ int cli_signals_pending(void)
 	return g_last_signal;
 }
 
+int cli_child_poll(pid_t pid, int *shell_status)
+{
+	int st;
+	pid_t r = waitpid(pid, &st, WNOHANG);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (r == 0)
+		return 0;
+	*shell_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 1;
+}
+
 int cli_child_wait(pid_t pid, int *shell_status, struct rusage *ru)
 {
 	int st;
@@ -126,4 +140,67 @@ int cli_child_wait(pid_t pid, int *shell_status, struct rusage *ru)
 		return -errno;
 	*shell_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return 0;
+}
+
+/* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
+int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL;
+	pid_t *tids = NULL;
+	int cnt = 0, cap = 0, ret = 0;
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long pid = strtol(t, &end, 10);
+		if (*end || pid <= 0) {
+			ret = -EINVAL;
+			snprintf(err, errlen, "malformed process id '%s'; expected -p 1234[,5678]", t);
+			break;
+		}
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+		DIR *d = opendir(path);
+		if (!d) {
+			ret = -ESRCH;
+			snprintf(err, errlen, "process %ld does not exist (no %s); check the pid",
+				 pid, path);
+			break;
+		}
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (cnt == cap) {
+				cap = cap ? cap * 2 : 16;
+				pid_t *g = realloc(tids, (size_t)cap * sizeof(pid_t));
+				if (!g) {
+					ret = -ENOMEM;
+					break;
+				}
+				tids = g;
+			}
+			tids[cnt++] = (pid_t)atoi(de->d_name);
+		}
+		closedir(d);
+	}
+	free(copy);
+	if (ret < 0) {
+		free(tids);
+		return ret;
+	}
+	*out = tids;
+	*n = cnt;
+	return 0;
+}
+
+bool cli_any_alive(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	bool alive = false;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && !alive;
+	     t = strtok_r(NULL, ",", &save))
+		alive = kill((pid_t)atoi(t), 0) == 0 || errno == EPERM;
+	free(copy);
+	return alive;
 }

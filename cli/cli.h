@@ -13,6 +13,9 @@
 
 int cmd_list(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_topology(int argc, char **argv);
 
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -42,5 +45,12 @@ int cli_signals_pending(void);
 
 /* Waits for the child; fills the exit status as a shell reports it (128+sig). */
 int cli_child_wait(pid_t pid, int *shell_status, struct rusage *ru);
+/* Like cli_child_wait without blocking: 1 when it exited, 0 when still running. */
+int cli_child_poll(pid_t pid, int *shell_status);
+
+/* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
+int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen);
+/* True while any pid of "1,2,3" still exists. */
+bool cli_any_alive(const char *list);
 
 #endif

@@ -16,6 +16,10 @@ static void usage(FILE *out)
 		"  list [GLOB]     list the events this host can count (hw, sw, cache, pmu, pfm, or a glob)\n"
 		"  stat [-e EVENTS] [-a | -C CPUS | -p PID] [-A] [-x SEP | -j] [-o FILE] [-- CMD ...]\n"
 		"                  count events for a command, processes or CPUs\n"
+		"  record [-e EVENTS] [-c N | -F HZ] [-g] [-o FILE] [-a | -C | -p | -t] [-- CMD ...]\n"
+		"                  sample events into a pprof profile (default pmuprof.pb.gz)\n"
+		"  report [FILE]   top functions per sample type of a recorded profile\n"
+		"  topology        the machine (packages, nodes, caches) and the reader plan\n"
 		"  version         print the version\n"
 		"\n"
 		"Run 'pmuprof <command> --help' for a command's options.\n");
@@ -32,6 +36,12 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(cmd, "stat") == 0)
 		return cmd_stat(argc - 1, argv + 1);
+	if (strcmp(cmd, "record") == 0)
+		return cmd_record(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "topology") == 0)
+		return cmd_topology(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("pmuprof %s\n", PMUPROF_VERSION);
 		return 0;
@@ -40,7 +50,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	cli_error(NULL, "unknown command '%s'; commands are list, stat, version (see pmuprof --help)",
+	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, version (see pmuprof --help)",
 		  cmd);
 	return 2;
 }

@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "pmu.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -119,69 +118,6 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 }
 
 /* --- targets --------------------------------------------------------------- */
-
-/* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
-static int resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen)
-{
-	char *copy = strdup(list), *save = NULL;
-	pid_t *tids = NULL;
-	int cnt = 0, cap = 0, ret = 0;
-	if (!copy)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
-		char *end;
-		long pid = strtol(t, &end, 10);
-		if (*end || pid <= 0) {
-			ret = -EINVAL;
-			snprintf(err, errlen, "malformed process id '%s'; expected -p 1234[,5678]", t);
-			break;
-		}
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%ld/task", pid);
-		DIR *d = opendir(path);
-		if (!d) {
-			ret = -ESRCH;
-			snprintf(err, errlen, "process %ld does not exist (no %s); check the pid",
-				 pid, path);
-			break;
-		}
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (cnt == cap) {
-				cap = cap ? cap * 2 : 16;
-				pid_t *g = realloc(tids, (size_t)cap * sizeof(pid_t));
-				if (!g) {
-					ret = -ENOMEM;
-					break;
-				}
-				tids = g;
-			}
-			tids[cnt++] = (pid_t)atoi(de->d_name);
-		}
-		closedir(d);
-	}
-	free(copy);
-	if (ret < 0) {
-		free(tids);
-		return ret;
-	}
-	*out = tids;
-	*n = cnt;
-	return 0;
-}
-
-static bool any_alive(const char *list)
-{
-	char *copy = strdup(list), *save = NULL;
-	bool alive = false;
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && !alive;
-	     t = strtok_r(NULL, ",", &save))
-		alive = kill((pid_t)atoi(t), 0) == 0 || errno == EPERM;
-	free(copy);
-	return alive;
-}
 
 /* --- output ---------------------------------------------------------------- */
 
@@ -585,7 +521,7 @@ int cmd_stat(int argc, char **argv)
 		target.cpus = cpus;
 		target.ncpus = ncpus;
 	} else if (o.pids) {
-		if (resolve_threads(o.pids, &tids, &ntids, err, sizeof(err)) < 0) {
+		if (cli_resolve_threads(o.pids, &tids, &ntids, err, sizeof(err)) < 0) {
 			cli_error("stat", "%s", err);
 			goto out;
 		}
@@ -637,7 +573,7 @@ int cmd_stat(int argc, char **argv)
 		child.pid = -1;
 	} else {
 		/* No command: count until a signal, or until every -p target has exited. */
-		while (!cli_signals_pending() && (!o.pids || any_alive(o.pids)))
+		while (!cli_signals_pending() && (!o.pids || cli_any_alive(o.pids)))
 			usleep(100 * 1000);
 	}
 	double wall = now_ns() - start;

@@ -1,0 +1,539 @@
+/*
+ * pmuprof record: sample events per CPU for a command, processes, threads or
+ * the whole system, and write a pprof profile with one sample type per event.
+ *
+ * The pipeline (see DESIGN.md): pmu/ parses the events, topology/ plans the
+ * reader threads, sampler/ opens the rings and drains them, export/ merges
+ * the per-CPU streams in time order, models processes, symbolizes and
+ * aggregates. This file only wires them and runs the child.
+ */
+#include "cli.h"
+#include "export.h"
+#include "pmu.h"
+#include "sampler.h"
+#include "topology.h"
+#include "version.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_EVENTS "cycles,cache-misses,branch-misses"
+#define FALLBACK_EVENTS "cpu-clock"
+#define DEFAULT_FREQ 4000 /* as perf record */
+#define DEFAULT_OUTPUT "pmuprof.pb.gz"
+
+struct record_opts {
+	char *events;
+	uint64_t period, freq;
+	bool callchain;
+	const char *output;
+	bool system_wide;
+	const char *cpus, *pids, *tid;
+	double duration;
+	size_t ring_pages;
+	const char *readers;
+	bool symbolize;
+	char **cmd;
+	int argc;
+	char **argv;
+};
+
+static void record_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pmuprof record [-e EVENTS] [-c PERIOD | -F FREQ] [-g | --call-graph fp|none]\n"
+		"                      [-o FILE] [-a | -C CPUS | -p PID[,PID] | -t TID] [--duration S]\n"
+		"                      [-m PAGES] [--readers node|l3|cpu|N] [--no-symbolize] [-- CMD ...]\n"
+		"  -e, --event EVENTS     events to sample (default " DEFAULT_EVENTS "), each its own\n"
+		"                         sample type; '{a,b}:S' samples a and reads b at each sample\n"
+		"  -c, --count PERIOD     sample every PERIOD events\n"
+		"  -F, --freq HZ          sample HZ times a second per event and CPU (default %d)\n"
+		"  -g                     record call chains with frame pointers\n"
+		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ")\n"
+		"  -a, --all-cpus         every process on every CPU\n"
+		"  -C, --cpu CPUS         every process on these CPUs\n"
+		"  -p, --pid PIDS         running processes (all their threads, and new ones)\n"
+		"  -t, --tid TID          one running thread\n"
+		"      --duration S       stop after S seconds (also with a command)\n"
+		"  -m, --mmap-pages N     data pages per CPU ring, a power of two (default 512)\n"
+		"      --readers MODE     reader threads: one per NUMA node (default), per L3,\n"
+		"                         per CPU, or a fixed count\n"
+		"      --no-symbolize     addresses only; pprof symbolizes later by build id\n",
+		DEFAULT_FREQ);
+}
+
+static int parse_u64_arg(const char *opt, const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || *end || !*s || *s == '-' || x == 0) {
+		cli_error("record", "%s needs a positive number, not '%s'", opt, s);
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct record_opts *o)
+{
+	enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE };
+	static const struct option longopts[] = {
+		{"event", required_argument, NULL, 'e'},
+		{"count", required_argument, NULL, 'c'},
+		{"freq", required_argument, NULL, 'F'},
+		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+		{"output", required_argument, NULL, 'o'},
+		{"all-cpus", no_argument, NULL, 'a'},
+		{"cpu", required_argument, NULL, 'C'},
+		{"pid", required_argument, NULL, 'p'},
+		{"tid", required_argument, NULL, 't'},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"mmap-pages", required_argument, NULL, 'm'},
+		{"readers", required_argument, NULL, OPT_READERS},
+		{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	uint64_t v;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+e:c:F:go:aC:p:t:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': {
+			size_t old = o->events ? strlen(o->events) : 0;
+			char *g = realloc(o->events, old + strlen(optarg) + 2);
+			if (!g)
+				return cli_error("record", "out of memory"), 1;
+			if (old)
+				g[old++] = ',';
+			strcpy(g + old, optarg);
+			o->events = g;
+			break;
+		}
+		case 'c':
+			if (parse_u64_arg("-c", optarg, &o->period) < 0)
+				return 2;
+			break;
+		case 'F':
+			if (parse_u64_arg("-F", optarg, &o->freq) < 0)
+				return 2;
+			break;
+		case 'g': o->callchain = true; break;
+		case OPT_CALL_GRAPH:
+			if (strcmp(optarg, "fp") == 0)
+				o->callchain = true;
+			else if (strcmp(optarg, "none") == 0)
+				o->callchain = false;
+			else if (strncmp(optarg, "dwarf", 5) == 0)
+				return cli_error("record", "--call-graph dwarf is not available in this "
+							   "version; use -g (frame pointers)"),
+				       2;
+			else
+				return cli_error("record", "--call-graph takes fp or none, not '%s'",
+						 optarg),
+				       2;
+			break;
+		case 'o': o->output = optarg; break;
+		case 'a': o->system_wide = true; break;
+		case 'C': o->cpus = optarg; break;
+		case 'p': o->pids = optarg; break;
+		case 't': o->tid = optarg; break;
+		case OPT_DURATION: {
+			char *end;
+			o->duration = strtod(optarg, &end);
+			if (*end || !(o->duration > 0))
+				return cli_error("record", "--duration needs seconds > 0, not '%s'",
+						 optarg),
+				       2;
+			break;
+		}
+		case 'm':
+			if (parse_u64_arg("-m", optarg, &v) < 0)
+				return 2;
+			if (v & (v - 1))
+				return cli_error("record", "-m needs a power of two, not %s", optarg),
+				       2;
+			o->ring_pages = (size_t)v;
+			break;
+		case OPT_READERS: o->readers = optarg; break;
+		case OPT_NO_SYMBOLIZE: o->symbolize = false; break;
+		case 'h': record_usage(stdout); return -1;
+		default:
+			if (optopt && strchr("ecFoCptm", optopt))
+				cli_error("record", "option -%c needs a value (see pmuprof record --help)",
+					  optopt);
+			else
+				cli_error("record", "unknown option '%s' (see pmuprof record --help)",
+					  argv[optind - 1]);
+			return 2;
+		}
+	}
+	o->cmd = argv + optind;
+	if (o->period && o->freq)
+		return cli_error("record", "-c and -F are alternatives; choose one"), 2;
+	int targets = !!o->pids + !!o->tid + !!(o->system_wide || o->cpus);
+	if (targets > 1)
+		return cli_error("record", "choose one target: -a/-C, -p or -t"), 2;
+	if (!*o->cmd && targets == 0)
+		return cli_error("record", "nothing to record: give a command (pmuprof record -- "
+					   "CMD), or -a, -C CPUS, -p PID or -t TID"),
+		       2;
+	if (*o->cmd && targets)
+		return cli_error("record", "a command cannot be combined with -a, -C, -p or -t; "
+					   "use --duration to bound the recording"),
+		       2;
+	return 0;
+}
+
+/* --- the record pipeline ------------------------------------------------------ */
+
+struct recorder {
+	struct smp_session *session;
+	struct proc_model *procs;
+	struct agg *agg;
+	uint64_t bad_records;
+	int error; /* first error from the pipeline (negative errno) */
+};
+
+static int on_record(void *arg, const struct mrg_record *r)
+{
+	struct recorder *rec = arg;
+	const struct perf_event_header *h = r->h;
+	if (h->type != PERF_RECORD_SAMPLE) {
+		if (proc_apply_record(rec->procs, h) < 0)
+			rec->bad_records++;
+		return 0;
+	}
+	int ev = smp_event_index(rec->session, smp_record_id(h));
+	struct smp_sample s;
+	if (ev < 0 || smp_parse_sample(smp_event_layout(rec->session, ev), h, &s) < 0) {
+		rec->bad_records++;
+		return 0;
+	}
+	int ret = agg_add_sample(rec->agg, ev, &s);
+	if (ret < 0 && !rec->error)
+		rec->error = ret;
+	return 0;
+}
+
+static int event_of_id(void *ctx, uint64_t id)
+{
+	return smp_event_index(ctx, id);
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void format_count(uint64_t v, char *buf, size_t len)
+{
+	char digits[32];
+	snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+	size_t nd = strlen(digits), o = 0;
+	for (size_t i = 0; i < nd && o + 2 < len; i++) {
+		if (i > 0 && (nd - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = 0;
+}
+
+/* Comments: the command line, version, and the loss and throttling counts. */
+static void add_comments(struct pprof *prof, const struct record_opts *o,
+			 const struct pmu_event_list *evs, struct smp_session *s)
+{
+	char line[4096];
+	size_t used = (size_t)snprintf(line, sizeof(line), "pmuprof %s:", PMUPROF_VERSION);
+	for (int i = 0; i < o->argc && used < sizeof(line); i++)
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s", o->argv[i]);
+	pprof_add_comment(prof, line);
+	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
+	used = (size_t)snprintf(line, sizeof(line), "samples:");
+	for (size_t i = 0; i < evs->n; i++) {
+		struct smp_event_stats st;
+		smp_event_stats(s, (int)i, &st);
+		lost += st.lost;
+		throttled += st.throttles;
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s=%llu lost=%llu "
+					 "throttled=%llu;", evs->ev[i].name,
+					 (unsigned long long)st.samples, (unsigned long long)st.lost,
+					 (unsigned long long)st.throttles);
+	}
+	pprof_add_comment(prof, line);
+	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
+		 (unsigned long long)lost, (unsigned long long)throttled);
+	pprof_add_comment(prof, line);
+}
+
+static void print_summary(const struct record_opts *o, const struct pmu_event_list *evs,
+			  struct smp_session *s, size_t bytes)
+{
+	char buf[64];
+	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
+	fprintf(stderr, "pmuprof record: samples");
+	for (size_t i = 0; i < evs->n; i++) {
+		struct smp_event_stats st;
+		smp_event_stats(s, (int)i, &st);
+		lost += st.lost;
+		throttled += st.throttles;
+		format_count(st.samples, buf, sizeof(buf));
+		fprintf(stderr, "%s %s %s", i ? "," : "", evs->ev[i].name, buf);
+	}
+	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)\n",
+		(unsigned long long)lost, (unsigned long long)throttled, o->output,
+		(double)bytes / 1024.0);
+}
+
+static int choose_cpus(const struct record_opts *o, int **cpus, int *ncpus)
+{
+	char err[PMU_ERR_MAX];
+	int ret = o->cpus ? pmu_parse_cpu_list(o->cpus, cpus, ncpus, err, sizeof(err))
+			  : pmu_online_cpus(cpus, ncpus, err, sizeof(err));
+	if (ret < 0)
+		cli_error("record", "%s", err);
+	return ret;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts o = {.output = DEFAULT_OUTPUT, .ring_pages = 512, .symbolize = true,
+				.argc = argc, .argv = argv};
+	int ret = parse_args(argc, argv, &o);
+	if (ret != 0) {
+		free(o.events);
+		return ret < 0 ? 0 : ret;
+	}
+	char err[PMU_ERR_MAX];
+	struct pmu_ctx *ctx = NULL;
+	struct pmu_event_list evs = {0};
+	struct topo *topo = NULL;
+	struct topo_plan plan = {0};
+	struct smp_session *session = NULL;
+	struct proc_model *procs = NULL;
+	struct agg *agg = NULL;
+	struct mrg *merger = NULL;
+	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	int *cpus = NULL, ncpus = 0;
+	pid_t *tids = NULL;
+	int ntids = 0;
+	int status = 1;
+	char **names = NULL, **units = NULL;
+
+	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		goto out;
+	}
+	const char *spec = o.events;
+	if (!spec) {
+		spec = DEFAULT_EVENTS;
+		if (!pmu_host_has_hw_counters()) {
+			fprintf(stderr, "pmuprof record: this host exposes no hardware counters; "
+					"sampling " FALLBACK_EVENTS " instead\n");
+			spec = FALLBACK_EVENTS;
+		}
+	}
+	if (pmu_parse_events(ctx, spec, &evs, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		goto out;
+	}
+	if (choose_cpus(&o, &cpus, &ncpus) < 0)
+		goto out;
+	if (topo_load(&topo, NULL, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		goto out;
+	}
+	enum topo_reader_mode mode = TOPO_READERS_NODE;
+	int count = 0;
+	if (o.readers && topo_parse_readers(o.readers, &mode, &count, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		status = 2;
+		goto out;
+	}
+	if (topo_plan_readers(topo, mode, count, cpus, ncpus, &plan, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		goto out;
+	}
+	if (proc_model_new(&procs) < 0) {
+		cli_error("record", "out of memory");
+		goto out;
+	}
+
+	struct smp_options so = {
+		.events = &evs, .cpus = cpus, .ncpus = ncpus, .period = o.period,
+		.freq = o.period ? 0 : (o.freq ? o.freq : DEFAULT_FREQ), .callchain = o.callchain,
+		.ring_pages = o.ring_pages, .topo = topo, .plan = &plan,
+	};
+	if (o.pids || o.tid) {
+		if (cli_resolve_threads(o.pids ? o.pids : o.tid, &tids, &ntids, err, sizeof(err)) < 0) {
+			cli_error("record", "%s", err);
+			goto out;
+		}
+		if (o.tid) {
+			tids[0] = (pid_t)atoi(o.tid);
+			ntids = 1;
+		}
+		so.pids = tids;
+		so.npids = ntids;
+		so.inherit = o.pids != NULL;
+	} else if (*o.cmd) {
+		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
+			cli_error("record", "%s", err);
+			goto out;
+		}
+		so.pids = &child.pid;
+		so.npids = 1;
+		so.inherit = true;
+		so.enable_on_exec = true;
+	}
+	if (smp_open(&session, ctx, &so, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		goto out;
+	}
+	/* Processes already running have mappings no record will announce: read /proc. */
+	if (o.pids) {
+		char *copy = strdup(o.pids), *save = NULL;
+		for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+			proc_synthesize(procs, (pid_t)atoi(t));
+		free(copy);
+	} else if (o.tid) {
+		proc_synthesize(procs, (pid_t)atoi(o.tid));
+	} else if (o.system_wide || o.cpus) {
+		proc_synthesize_all(procs);
+	}
+
+	names = calloc(evs.n, sizeof(char *));
+	units = calloc(evs.n, sizeof(char *));
+	if (!names || !units) {
+		cli_error("record", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < evs.n; i++) {
+		names[i] = evs.ev[i].name;
+		units[i] = pmu_event_is_clock(&evs.ev[i]) ? "nanoseconds" : "count";
+	}
+	struct agg_options ao = {
+		.event_names = (const char *const *)names, .event_units = (const char *const *)units,
+		.nevents = evs.n, .period = (int64_t)o.period, .symbolize = o.symbolize,
+		.cpu_label = true, .event_of_id = event_of_id, .id_ctx = session,
+	};
+	if (agg_new(&agg, &ao, procs, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		goto out;
+	}
+	struct mrg_source src;
+	mrg_source_from_session(&src, session);
+	if (mrg_new(&merger, &src) < 0) {
+		cli_error("record", "out of memory");
+		goto out;
+	}
+	struct recorder rec = {.session = session, .procs = procs, .agg = agg};
+
+	cli_signals_install(child.pid);
+	int64_t start_real = realtime_ns();
+	double start = mono_now();
+	if (smp_start(session, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		goto out;
+	}
+	status = 0;
+	if (child.pid > 0) {
+		int e = cli_child_go(&child);
+		if (e < 0) {
+			cli_error("record", "cannot run '%s': %s; check the command name and PATH",
+				  o.cmd[0], strerror(-e));
+			int ignored;
+			struct rusage ru;
+			cli_child_wait(child.pid, &ignored, &ru);
+			child.pid = -1;
+			status = e == -ENOENT ? 127 : 126;
+			goto out;
+		}
+	}
+	/* Pump the merger until the workload ends, a signal, or the duration. */
+	for (;;) {
+		if (child.pid > 0) {
+			int r = cli_child_poll(child.pid, &status);
+			if (r != 0) {
+				child.pid = -1;
+				break;
+			}
+		}
+		if (cli_signals_pending() && child.pid <= 0)
+			break;
+		if (o.duration > 0 && mono_now() - start >= o.duration) {
+			if (child.pid > 0)
+				kill(child.pid, SIGINT);
+			if (child.pid <= 0)
+				break;
+		}
+		if (o.pids && !cli_any_alive(o.pids))
+			break;
+		if (mrg_pump(merger, on_record, &rec) < 0)
+			break;
+		struct timespec nap = {0, 50 * 1000 * 1000};
+		nanosleep(&nap, NULL);
+	}
+	smp_stop(session);
+	if (mrg_pump(merger, on_record, &rec) < 0 || rec.error < 0) {
+		cli_error("record", "processing samples failed: %s", strerror(-rec.error));
+		status = status ? status : 1;
+	}
+	struct pprof *prof = agg_profile(agg);
+	pprof_set_time(prof, start_real, (int64_t)((mono_now() - start) * 1e9));
+	add_comments(prof, &o, &evs, session);
+	if (rec.bad_records) {
+		char line[128];
+		snprintf(line, sizeof(line), "malformed records skipped: %llu",
+			 (unsigned long long)rec.bad_records);
+		pprof_add_comment(prof, line);
+	}
+	size_t written = 0;
+	if (pprof_write(prof, o.output, &written, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		status = status ? status : 1;
+		goto out;
+	}
+	print_summary(&o, &evs, session, written);
+
+out:
+	if (child.pid > 0) {
+		if (child.go_fd >= 0)
+			close(child.go_fd);
+		if (child.err_fd >= 0)
+			close(child.err_fd);
+		int ignored;
+		struct rusage ru;
+		cli_child_wait(child.pid, &ignored, &ru);
+	}
+	mrg_free(merger);
+	agg_free(agg);
+	smp_close(session);
+	proc_model_free(procs);
+	topo_plan_free(&plan);
+	topo_free(topo);
+	pmu_event_list_free(&evs);
+	pmu_ctx_free(ctx);
+	free(names);
+	free(units);
+	free(cpus);
+	free(tids);
+	free(o.events);
+	return status;
+}

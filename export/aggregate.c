@@ -1,0 +1,326 @@
+/*
+ * Aggregation: each sample becomes a stack of pprof locations, labels
+ * (pid, tid, comm, cpu) and values (one sample, plus the period under its
+ * event's sample type; never summed across events). Locations are keyed by
+ * (mapping, address) and symbolized once, the first time they are seen.
+ */
+#include "export.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KERNEL_START 0xffff800000000000ULL /* x86-64 kernel half */
+#define MAX_STACK 512
+
+/* (mapping cookie, address) -> location id, open addressing. */
+struct loc_key {
+	uint64_t mapping, addr;
+};
+
+struct loc_table {
+	struct loc_key *keys;
+	uint64_t *ids; /* 0 = empty slot */
+	size_t cap, n;
+};
+
+/* Previous group-read values by counter id, for leader sampling deltas. */
+struct read_prev {
+	uint64_t *ids, *values;
+	size_t cap, n;
+};
+
+struct agg {
+	struct agg_options o;
+	struct pprof *prof;
+	struct proc_model *procs;
+	struct sym_cache *syms;
+	struct loc_table locs;
+	struct read_prev prev;
+	uint64_t kernel_mapping;
+	uint64_t unknown_function;
+	uint64_t *samples; /* per event */
+	int64_t *values;   /* 1 + nevents */
+};
+
+static size_t hash2(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL + (a << 6) + (a >> 2));
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static uint64_t *loc_slot(struct loc_table *t, uint64_t mapping, uint64_t addr, bool *found)
+{
+	size_t i = hash2(mapping, addr) & (t->cap - 1);
+	for (;; i = (i + 1) & (t->cap - 1)) {
+		if (t->ids[i] == 0) {
+			*found = false;
+			t->keys[i] = (struct loc_key){mapping, addr};
+			return &t->ids[i];
+		}
+		if (t->keys[i].mapping == mapping && t->keys[i].addr == addr) {
+			*found = true;
+			return &t->ids[i];
+		}
+	}
+}
+
+static int loc_grow(struct loc_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 4096;
+	struct loc_table g = {calloc(cap, sizeof(*g.keys)), calloc(cap, sizeof(*g.ids)), cap, t->n};
+	if (!g.keys || !g.ids) {
+		free(g.keys);
+		free(g.ids);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->ids[i])
+			continue;
+		bool found;
+		*loc_slot(&g, t->keys[i].mapping, t->keys[i].addr, &found) = t->ids[i];
+	}
+	free(t->keys);
+	free(t->ids);
+	*t = g;
+	return 0;
+}
+
+int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *procs, char *err,
+	    size_t errlen)
+{
+	struct agg *a = calloc(1, sizeof(*a));
+	if (!a)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	a->o = *o;
+	a->procs = procs;
+	size_t ntypes = 1 + o->nevents;
+	struct pprof_value_type *types = calloc(ntypes, sizeof(*types));
+	a->samples = calloc(o->nevents, sizeof(*a->samples));
+	a->values = calloc(ntypes, sizeof(*a->values));
+	if (!types || !a->samples || !a->values) {
+		free(types);
+		agg_free(a);
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	}
+	/* pprof's convention (and what Go PGO accepts): samples/count first. */
+	types[0] = (struct pprof_value_type){"samples", "count"};
+	for (size_t i = 0; i < o->nevents; i++)
+		types[1 + i] = (struct pprof_value_type){
+			o->event_names[i], o->event_units && o->event_units[i] ? o->event_units[i]
+										: "count"};
+	int ret = pprof_new(&a->prof, types, ntypes, err, errlen);
+	free(types);
+	if (ret == 0 && o->symbolize)
+		ret = sym_cache_new(&a->syms, err, errlen);
+	if (ret == 0)
+		ret = loc_grow(&a->locs);
+	if (ret < 0) {
+		agg_free(a);
+		return ret;
+	}
+	pprof_set_default_sample_type(a->prof, o->event_names[0]);
+	pprof_set_period(a->prof, o->event_names[0],
+			 o->event_units && o->event_units[0] ? o->event_units[0] : "count",
+			 o->period);
+	*out = a;
+	return 0;
+}
+
+void agg_free(struct agg *a)
+{
+	if (!a)
+		return;
+	pprof_free(a->prof);
+	sym_cache_free(a->syms);
+	free(a->locs.keys);
+	free(a->locs.ids);
+	free(a->prev.ids);
+	free(a->prev.values);
+	free(a->samples);
+	free(a->values);
+	free(a);
+}
+
+struct pprof *agg_profile(struct agg *a)
+{
+	return a->prof;
+}
+
+uint64_t agg_samples(const struct agg *a, int event)
+{
+	return a->samples[event];
+}
+
+/* One pprof line for a symbolization result (or none when nothing is known). */
+static size_t lines_for(struct agg *a, const struct sym_result *r, struct pprof_line *line)
+{
+	if (!r->function)
+		return 0;
+	uint64_t fid = pprof_add_function(a->prof, r->function, r->function, r->file, 0);
+	if (!fid)
+		return 0;
+	line->function_id = fid;
+	line->line = r->line;
+	return 1;
+}
+
+static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
+{
+	if (m->cookie)
+		return m->cookie;
+	struct pprof_mapping_desc d = {
+		.start = m->start, .limit = m->end, .offset = m->pgoff, .filename = m->filename,
+		.build_id = m->build_id[0] ? m->build_id : NULL,
+	};
+	struct sym_module_info info;
+	if (a->syms && m->filename[0] == '/' &&
+	    sym_module_info(a->syms, m->filename, d.build_id, &info) == 0) {
+		d.has_functions = info.has_functions;
+		d.has_filenames = info.has_filenames;
+		d.has_line_numbers = info.has_line_numbers;
+		if (!d.build_id && info.build_id[0])
+			d.build_id = info.build_id;
+	}
+	m->cookie = pprof_add_mapping(a->prof, &d);
+	return m->cookie;
+}
+
+static uint64_t kernel_mapping_id(struct agg *a)
+{
+	if (!a->kernel_mapping) {
+		bool syms = a->syms && sym_kernel_available(a->syms);
+		struct pprof_mapping_desc d = {.start = KERNEL_START, .limit = UINT64_MAX,
+					       .filename = "[kernel.kallsyms]",
+					       .has_functions = syms};
+		a->kernel_mapping = pprof_add_mapping(a->prof, &d);
+	}
+	return a->kernel_mapping;
+}
+
+static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool caller)
+{
+	/* A caller's return address points after the call: look up the call itself. */
+	uint64_t at = caller ? addr - 1 : addr;
+	struct proc_map *m = NULL;
+	uint64_t mapping;
+	bool kernel = addr >= KERNEL_START;
+	if (kernel) {
+		mapping = kernel_mapping_id(a);
+	} else {
+		m = proc_find_map(a->procs, pid, addr);
+		mapping = m ? user_mapping_id(a, m) : 0;
+	}
+	if ((a->locs.n + 1) * 2 > a->locs.cap && loc_grow(&a->locs) < 0)
+		return 0;
+	bool found;
+	uint64_t *slot = loc_slot(&a->locs, mapping, at, &found);
+	if (found)
+		return *slot;
+
+	struct pprof_line line;
+	size_t nlines = 0;
+	struct sym_result r = {0};
+	if (a->syms) {
+		if (kernel)
+			sym_lookup_kernel(a->syms, at, &r);
+		else if (m && m->filename[0] == '/')
+			sym_lookup_file(a->syms, m->filename, m->build_id[0] ? m->build_id : NULL,
+					at - m->start + m->pgoff, &r);
+		else if (m)
+			sym_lookup_jit(a->syms, pid, at, &r);
+		nlines = lines_for(a, &r, &line);
+	}
+	if (nlines == 0 && !mapping && a->syms) {
+		/* Nothing can ever name this address (no mapping to symbolize offline). */
+		if (!a->unknown_function)
+			a->unknown_function = pprof_add_function(a->prof, "[unknown]", "[unknown]",
+								 NULL, 0);
+		line = (struct pprof_line){a->unknown_function, 0};
+		nlines = 1;
+	}
+	uint64_t id = pprof_add_location(a->prof, mapping, at, &line, nlines);
+	if (id) {
+		*slot = id;
+		a->locs.n++;
+	} else {
+		*slot = 0;
+	}
+	return id;
+}
+
+/* Delta of a group member since the leader's previous sample on the same counter. */
+static int64_t read_delta(struct agg *a, uint64_t id, uint64_t value)
+{
+	struct read_prev *p = &a->prev;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ids[i] == id) {
+			int64_t d = (int64_t)(value - p->values[i]);
+			p->values[i] = value;
+			return d;
+		}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		uint64_t *ids = realloc(p->ids, cap * sizeof(*ids));
+		if (ids)
+			p->ids = ids;
+		uint64_t *vals = realloc(p->values, cap * sizeof(*vals));
+		if (vals)
+			p->values = vals;
+		if (!ids || !vals)
+			return 0;
+		p->cap = cap;
+	}
+	p->ids[p->n] = id;
+	p->values[p->n++] = value;
+	return (int64_t)value;
+}
+
+int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
+{
+	uint64_t locs[MAX_STACK];
+	size_t n = 0;
+	pid_t pid = (pid_t)s->pid;
+	if (s->callchain && s->nr_callchain) {
+		bool first = true;
+		for (uint64_t i = 0; i < s->nr_callchain && n < MAX_STACK; i++) {
+			uint64_t ip = s->callchain[i];
+			if (ip >= PERF_CONTEXT_MAX)
+				continue; /* PERF_CONTEXT_KERNEL/USER/...: markers, not frames */
+			uint64_t id = location_for(a, pid, ip, !first);
+			first = false;
+			if (id)
+				locs[n++] = id;
+		}
+	}
+	if (n == 0) {
+		uint64_t id = location_for(a, pid, s->ip, false);
+		if (id)
+			locs[n++] = id;
+	}
+	size_t ntypes = 1 + a->o.nevents;
+	memset(a->values, 0, ntypes * sizeof(*a->values));
+	a->values[0] = 1;
+	if (s->nr_read > 1 && a->o.event_of_id) {
+		/* Leader sampling: every member's count since the previous leader sample. */
+		for (uint64_t i = 0; i < s->nr_read; i++) {
+			int ev = a->o.event_of_id(a->o.id_ctx, s->read[i].id);
+			if (ev >= 0)
+				a->values[1 + ev] += read_delta(a, s->read[i].id, s->read[i].value);
+		}
+	} else {
+		a->values[1 + event] = (int64_t)s->period;
+	}
+	a->samples[event]++;
+
+	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
+	struct pprof_label labels[4] = {
+		{.key = "pid", .num = (int64_t)s->pid},
+		{.key = "tid", .num = (int64_t)s->tid},
+		{.key = "comm", .str = comm ? comm : "[unknown]"},
+		{.key = "cpu", .num = (int64_t)s->cpu},
+	};
+	return pprof_add_sample(a->prof, locs, n, a->values, labels, a->o.cpu_label ? 4 : 3);
+}

@@ -1,0 +1,114 @@
+/*
+ * export — from per-CPU record streams to profiles.
+ *
+ * Owns: the time-ordered merge of per-CPU streams (merge.c), the process
+ * model that side-band records build (process.c), symbolization (symbols.c),
+ * aggregation of samples into a pprof (aggregate.c, pprof.c) and reports
+ * (report.c). This is the module's public header; pprof.h, symbols.h and
+ * report.h detail its parts and are included from here.
+ *
+ * Depends on sampler/ for the record layout and chunks; never the reverse.
+ */
+#ifndef PMUPROF_EXPORT_H
+#define PMUPROF_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "pprof.h"
+#include "report.h"
+#include "sampler.h"
+#include "symbols.h"
+
+/* --- merge: per-CPU streams in timestamp order --------------------------------- */
+
+/* Where the merger gets chunks: the sampler session, or a synthetic source in tests. */
+struct mrg_source {
+	int (*take)(void *src, struct smp_batch *batch);
+	void (*release)(void *src, struct smp_chunk *chunk);
+	void *src;
+};
+
+struct mrg_record {
+	const struct perf_event_header *h;
+	uint64_t time;
+	uint32_t cpu;
+};
+
+struct mrg;
+int mrg_new(struct mrg **out, const struct mrg_source *src);
+void mrg_free(struct mrg *m);
+/*
+ * Takes what the source has and emits, in (time, arrival) order, every record
+ * older than the source's safe time (all of them once the source is final),
+ * like perf's ordered events flushed at each finished round. Records newer
+ * than the safe time wait for a later call, so memory stays bounded by what
+ * arrives in about one drain interval.
+ */
+int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), void *arg);
+size_t mrg_pending(const struct mrg *m);
+/* The source wrapping a sampler session. */
+void mrg_source_from_session(struct mrg_source *src, struct smp_session *s);
+
+/* --- process model ------------------------------------------------------------- */
+
+struct proc_map {
+	uint64_t start, end, pgoff;
+	const char *filename; /* owned by the model */
+	char build_id[41];    /* hex from MMAP2, "" if the kernel gave none */
+	uint32_t prot, flags;
+	uint64_t cookie; /* the consumer's id for this mapping (pprof mapping id); 0 = none yet */
+};
+
+struct proc_model;
+int proc_model_new(struct proc_model **out);
+void proc_model_free(struct proc_model *m);
+
+/* Side-band records, applied in time order. */
+int proc_on_mmap(struct proc_model *m, pid_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		 const char *filename, const char *build_id, uint32_t prot, uint32_t flags);
+int proc_on_comm(struct proc_model *m, pid_t pid, pid_t tid, const char *comm, bool exec);
+int proc_on_fork(struct proc_model *m, pid_t pid, pid_t ppid, pid_t tid, pid_t ptid);
+void proc_on_exit(struct proc_model *m, pid_t pid, pid_t tid);
+/* The record-level entry point: applies MMAP/MMAP2/COMM/FORK/EXIT, ignores the rest. */
+int proc_apply_record(struct proc_model *m, const struct perf_event_header *h);
+
+/* Reads /proc/PID/maps and the thread names of a process that already runs (-p, -a). */
+int proc_synthesize(struct proc_model *m, pid_t pid);
+/* The same for every process of the system (-a, -C). */
+int proc_synthesize_all(struct proc_model *m);
+
+struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr);
+/* Thread name (COMM) of tid, else of its process, else NULL. */
+const char *proc_comm(const struct proc_model *m, pid_t pid, pid_t tid);
+/* Executable path of a process (its first file mapping after the last exec), or NULL. */
+const char *proc_exe(const struct proc_model *m, pid_t pid);
+
+/* --- aggregation: samples to a pprof ------------------------------------------- */
+
+struct agg_options {
+	const char *const *event_names; /* sample type names, in -e order */
+	const char *const *event_units; /* per event ("count", "nanoseconds"); NULL: count */
+	size_t nevents;
+	int64_t period;  /* the first event's -c period, or 0 when sampled by frequency */
+	bool symbolize;  /* false: addresses and mappings only (--no-symbolize) */
+	bool cpu_label;
+	/* Leader sampling: which event a group-read counter id belongs to (-1: none). */
+	int (*event_of_id)(void *ctx, uint64_t id);
+	void *id_ctx;
+};
+
+struct agg;
+int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *procs,
+	    char *err, size_t errlen);
+void agg_free(struct agg *a);
+/* One sample of event `event` (index into event_names). */
+int agg_add_sample(struct agg *a, int event, const struct smp_sample *s);
+/* The underlying builder, to set comments, times and write it out. */
+struct pprof *agg_profile(struct agg *a);
+uint64_t agg_samples(const struct agg *a, int event);
+
+#endif

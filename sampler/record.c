@@ -1,0 +1,204 @@
+/*
+ * The perf record layout: which u64s a PERF_RECORD_SAMPLE carries, in the
+ * order perf_event_open(2) documents for sample_type, and the sample_id
+ * trailer of side-band records. Bounds are checked against the header size
+ * so a corrupt or truncated record is rejected, never read past.
+ */
+#include "sampler.h"
+
+#include <errno.h>
+#include <string.h>
+
+void smp_layout_from_attr(struct smp_layout *l, const struct perf_event_attr *attr)
+{
+	l->sample_type = attr->sample_type;
+	l->read_format = attr->read_format;
+	l->regs_user_mask = attr->sample_regs_user;
+}
+
+/* A cursor over the u64 words of a record body. */
+struct cursor {
+	const unsigned char *p, *end;
+};
+
+static int take(struct cursor *c, uint64_t *v)
+{
+	if (c->end - c->p < 8)
+		return -EINVAL;
+	memcpy(v, c->p, 8);
+	c->p += 8;
+	return 0;
+}
+
+static int take_pair32(struct cursor *c, uint32_t *a, uint32_t *b)
+{
+	uint64_t v;
+	if (take(c, &v) < 0)
+		return -EINVAL;
+	*a = (uint32_t)v; /* little-endian u32 pair as the kernel writes it */
+	*b = (uint32_t)(v >> 32);
+	return 0;
+}
+
+static int skip(struct cursor *c, uint64_t bytes)
+{
+	if ((uint64_t)(c->end - c->p) < bytes)
+		return -EINVAL;
+	c->p += bytes;
+	return 0;
+}
+
+static int parse_read(const struct smp_layout *l, struct cursor *c, struct smp_sample *s)
+{
+	uint64_t rf = l->read_format, nr = 1;
+	if (rf & PERF_FORMAT_GROUP) {
+		if (take(c, &nr) < 0 || nr > sizeof(s->read) / sizeof(s->read[0]))
+			return -EINVAL;
+	} else {
+		/* Non-group layout: value comes before the times. */
+		if (take(c, &s->read[0].value) < 0)
+			return -EINVAL;
+	}
+	if ((rf & PERF_FORMAT_TOTAL_TIME_ENABLED) && take(c, &s->time_enabled) < 0)
+		return -EINVAL;
+	if ((rf & PERF_FORMAT_TOTAL_TIME_RUNNING) && take(c, &s->time_running) < 0)
+		return -EINVAL;
+	for (uint64_t i = 0; i < nr; i++) {
+		struct smp_read_value *r = &s->read[i];
+		if ((rf & PERF_FORMAT_GROUP) && take(c, &r->value) < 0)
+			return -EINVAL;
+		if ((rf & PERF_FORMAT_ID) && take(c, &r->id) < 0)
+			return -EINVAL;
+		if ((rf & PERF_FORMAT_LOST) && take(c, &r->lost) < 0)
+			return -EINVAL;
+	}
+	s->nr_read = nr;
+	return 0;
+}
+
+int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header *h,
+		     struct smp_sample *s)
+{
+	struct cursor c = {(const unsigned char *)(h + 1), (const unsigned char *)h + h->size};
+	uint64_t t = l->sample_type, v;
+	memset(s, 0, sizeof(*s));
+	s->cpu = (uint32_t)-1;
+	if ((t & PERF_SAMPLE_IDENTIFIER) && take(&c, &s->id) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_IP) && take(&c, &s->ip) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_TID) && take_pair32(&c, &s->pid, &s->tid) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_TIME) && take(&c, &s->time) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_ADDR) && take(&c, &s->addr) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_ID) && take(&c, &s->id) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_STREAM_ID) && take(&c, &v) < 0)
+		return -EINVAL;
+	if (t & PERF_SAMPLE_CPU) {
+		uint32_t res;
+		if (take_pair32(&c, &s->cpu, &res) < 0)
+			return -EINVAL;
+	}
+	if ((t & PERF_SAMPLE_PERIOD) && take(&c, &s->period) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_READ) && parse_read(l, &c, s) < 0)
+		return -EINVAL;
+	if (t & PERF_SAMPLE_CALLCHAIN) {
+		if (take(&c, &s->nr_callchain) < 0 || s->nr_callchain > (1u << 16))
+			return -EINVAL;
+		s->callchain = (const uint64_t *)c.p;
+		if (skip(&c, s->nr_callchain * 8) < 0)
+			return -EINVAL;
+	}
+	if (t & PERF_SAMPLE_RAW) {
+		uint32_t size;
+		/* u32 size then data; the whole is padded to 8 bytes. */
+		if (c.end - c.p < 4)
+			return -EINVAL;
+		memcpy(&size, c.p, 4);
+		if (skip(&c, (4 + (uint64_t)size + 7) & ~7ULL) < 0)
+			return -EINVAL;
+	}
+	if (t & PERF_SAMPLE_BRANCH_STACK) {
+		uint64_t bnr;
+		if (take(&c, &bnr) < 0 || skip(&c, bnr * 24) < 0)
+			return -EINVAL;
+	}
+	if (t & PERF_SAMPLE_REGS_USER) {
+		if (take(&c, &s->regs_abi) < 0)
+			return -EINVAL;
+		if (s->regs_abi) {
+			s->regs = (const uint64_t *)c.p;
+			if (skip(&c, 8ULL * (uint64_t)__builtin_popcountll(l->regs_user_mask)) < 0)
+				return -EINVAL;
+		}
+	}
+	if (t & PERF_SAMPLE_STACK_USER) {
+		if (take(&c, &s->stack_size) < 0)
+			return -EINVAL;
+		if (s->stack_size) {
+			s->stack = c.p;
+			if (skip(&c, s->stack_size) < 0 || take(&c, &s->stack_dyn_size) < 0 ||
+			    s->stack_dyn_size > s->stack_size)
+				return -EINVAL;
+		}
+	}
+	if ((t & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) && take(&c, &s->weight) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_DATA_SRC) && take(&c, &s->data_src) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_TRANSACTION) && take(&c, &v) < 0)
+		return -EINVAL;
+	if (t & PERF_SAMPLE_REGS_INTR) {
+		/* We never ask for interrupt registers; a record with them cannot be ours. */
+		return -EINVAL;
+	}
+	if ((t & PERF_SAMPLE_PHYS_ADDR) && take(&c, &s->phys_addr) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+uint64_t smp_record_id(const struct perf_event_header *h)
+{
+	uint64_t id = 0;
+	if (h->size < sizeof(*h) + 8)
+		return 0;
+	if (h->type == PERF_RECORD_SAMPLE)
+		memcpy(&id, h + 1, 8);
+	else
+		memcpy(&id, (const unsigned char *)h + h->size - 8, 8);
+	return id;
+}
+
+int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_header *h,
+			struct smp_sample_id *out)
+{
+	uint64_t t = l->sample_type;
+	size_t n = !!(t & PERF_SAMPLE_TID) + !!(t & PERF_SAMPLE_TIME) + !!(t & PERF_SAMPLE_ID) +
+		   !!(t & PERF_SAMPLE_STREAM_ID) + !!(t & PERF_SAMPLE_CPU) +
+		   !!(t & PERF_SAMPLE_IDENTIFIER);
+	memset(out, 0, sizeof(*out));
+	out->cpu = (uint32_t)-1;
+	if (h->size < sizeof(*h) + n * 8)
+		return -EINVAL;
+	struct cursor c = {(const unsigned char *)h + h->size - n * 8,
+			   (const unsigned char *)h + h->size};
+	uint64_t v;
+	uint32_t res;
+	if ((t & PERF_SAMPLE_TID) && take_pair32(&c, &out->pid, &out->tid) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_TIME) && take(&c, &out->time) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_ID) && take(&c, &out->id) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_STREAM_ID) && take(&c, &v) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_CPU) && take_pair32(&c, &out->cpu, &res) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_IDENTIFIER) && take(&c, &out->id) < 0)
+		return -EINVAL;
+	return 0;
+}

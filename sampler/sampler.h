@@ -1,0 +1,183 @@
+/*
+ * sampler — sampling events per CPU into mmap rings, drained by reader threads.
+ *
+ * Owns: the sampling attrs (sample_type, sample_id_all, CLOCK_MONOTONIC
+ * timestamps, side-band records), opening every event on every recorded CPU
+ * with one mmap ring per CPU (the CPU's other events redirected into it with
+ * PERF_EVENT_IOC_SET_OUTPUT), the kernel's ring protocol, the record layout
+ * (parsing samples and side-band records), and the reader threads that a
+ * topology plan places next to their CPUs. Readers copy records out of the
+ * rings into node-local chunks, queued per CPU for the consumer (export/'s
+ * merger), which gets them with smp_take() and gives chunks back with
+ * smp_chunk_release().
+ *
+ * Depends on pmu/ (events) and topology/ (placement, node-local memory).
+ */
+#ifndef PMUPROF_SAMPLER_H
+#define PMUPROF_SAMPLER_H
+
+#include <linux/perf_event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pmu.h"
+#include "topology.h"
+
+/* --- record layout -------------------------------------------------------- */
+
+/*
+ * Which fields a sample of an event carries, derived from its attr. Every
+ * event of a session has PERF_SAMPLE_IDENTIFIER, so the id sits first in a
+ * sample and last in the sample_id trailer of side-band records.
+ */
+struct smp_layout {
+	uint64_t sample_type;
+	uint64_t read_format;
+	uint64_t regs_user_mask;
+};
+
+void smp_layout_from_attr(struct smp_layout *l, const struct perf_event_attr *attr);
+
+struct smp_read_value {
+	uint64_t value, id, lost;
+};
+
+/* A parsed PERF_RECORD_SAMPLE. Pointers refer into the record's bytes. */
+struct smp_sample {
+	uint64_t id, ip, time, addr, period, data_src, weight, phys_addr;
+	uint32_t pid, tid, cpu;
+	uint64_t nr_callchain;
+	const uint64_t *callchain;
+	/* READ: one value, or the group (nr_read values) with shared times */
+	uint64_t time_enabled, time_running;
+	uint64_t nr_read;
+	struct smp_read_value read[16];
+	/* REGS_USER / STACK_USER (DWARF unwinding) */
+	uint64_t regs_abi;
+	const uint64_t *regs; /* popcount(regs_user_mask) values when regs_abi != 0 */
+	uint64_t stack_size, stack_dyn_size;
+	const unsigned char *stack;
+};
+
+/* Fields of the sample_id trailer every side-band record carries (sample_id_all). */
+struct smp_sample_id {
+	uint32_t pid, tid, cpu;
+	uint64_t time, id;
+};
+
+/* Parses a PERF_RECORD_SAMPLE; -EINVAL when the record is shorter than its layout says. */
+int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header *h,
+		     struct smp_sample *out);
+/* The IDENTIFIER of any record: first u64 of a sample, last of a side-band record. */
+uint64_t smp_record_id(const struct perf_event_header *h);
+/* Parses the sample_id trailer of a side-band record (TID, TIME, CPU, IDENTIFIER). */
+int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_header *h,
+			struct smp_sample_id *out);
+
+/* --- rings ------------------------------------------------------------------ */
+
+/*
+ * One kernel ring: the perf_event_mmap_page followed by data_size bytes
+ * (a power of two). Kept apart from the session so tests can drive the
+ * reader on synthetic rings.
+ */
+struct smp_ring {
+	struct perf_event_mmap_page *meta;
+	unsigned char *data;
+	size_t data_size;
+	int fd;  /* the event that owns the buffer; -1 for synthetic rings */
+	int cpu;
+};
+
+/*
+ * Reads every complete record between data_tail and data_head, calling fn for
+ * each (records that wrap past the end are copied into `scratch`, which must
+ * hold 65536 bytes), then publishes the new tail. Returns the number of bytes
+ * consumed, or fn's first negative return (the tail then stays at that record).
+ */
+long smp_ring_read(struct smp_ring *r, unsigned char *scratch,
+		   int (*fn)(void *arg, const struct perf_event_header *h), void *arg);
+
+/* --- chunks: records copied out of the rings -------------------------------- */
+
+/*
+ * Records copied out of one CPU's ring, each preceded by a smp_entry. Chunks
+ * are allocated node-locally by the reader that fills them.
+ */
+struct smp_entry {
+	uint64_t time; /* from the sample or the sample_id trailer; 0 if none */
+	uint32_t size; /* of the record that follows, bytes */
+	uint32_t cpu;  /* ring the record came from */
+};
+
+struct smp_chunk {
+	struct smp_chunk *next;
+	size_t used, cap;
+	int refs;       /* owner's bookkeeping: records still pending in the consumer */
+	int reader;     /* index of the reader that owns its memory */
+	unsigned char *data;
+};
+
+/* --- the session ----------------------------------------------------------- */
+
+struct smp_options {
+	const struct pmu_event_list *events;
+	const int *cpus; /* CPUs to record on (one ring each) */
+	int ncpus;
+	const pid_t *pids; /* tasks to follow; NULL = every task on the CPUs (-a) */
+	int npids;
+	bool inherit;        /* follow threads and children created later */
+	bool enable_on_exec; /* start when the (stopped) child execs */
+	uint64_t period;     /* -c: default sample period (0: use freq) */
+	uint64_t freq;       /* -F: default frequency when no period is set */
+	bool callchain;      /* -g: PERF_SAMPLE_CALLCHAIN */
+	uint64_t extra_sample_type; /* ADDR, DATA_SRC, WEIGHT, PHYS_ADDR ... */
+	size_t ring_pages;   /* data pages per ring, a power of two */
+	const struct topo *topo;
+	const struct topo_plan *plan; /* which reader drains which CPU's ring */
+};
+
+struct smp_event_stats {
+	uint64_t samples;   /* samples copied out of the rings */
+	uint64_t lost;      /* PERF_RECORD_LOST attributed to the event */
+	uint64_t throttles; /* PERF_RECORD_THROTTLE */
+};
+
+struct smp_session;
+
+int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct smp_options *o,
+	     char *err, size_t errlen);
+/* Starts the reader threads, then enables the events (unless enable_on_exec). */
+int smp_start(struct smp_session *s, char *err, size_t errlen);
+/* Disables the events, drains every ring a last time, joins the readers. */
+int smp_stop(struct smp_session *s);
+void smp_close(struct smp_session *s);
+
+/*
+ * Hands the consumer every chunk filled since the last call, one list per
+ * recorded CPU (slot order of smp_options.cpus), and the time below which no
+ * record can still arrive on any ring (every ring was drained after it; the
+ * whole stream once stopped). The consumer owns the chunks until it calls
+ * smp_chunk_release().
+ */
+struct smp_batch {
+	struct smp_chunk **per_cpu; /* ncpus lists (NULL when empty) */
+	int ncpus;
+	uint64_t safe_time;
+	bool final; /* the session has stopped: nothing more will come */
+};
+int smp_take(struct smp_session *s, struct smp_batch *batch);
+void smp_chunk_release(struct smp_session *s, struct smp_chunk *c);
+
+/* Index of the event (in the options' list) that a record's id belongs to, -1 if none. */
+int smp_event_index(const struct smp_session *s, uint64_t id);
+const struct smp_layout *smp_event_layout(const struct smp_session *s, int index);
+const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int index);
+/* Counters the readers keep (samples, LOST, THROTTLE) per event index. */
+void smp_event_stats(const struct smp_session *s, int index, struct smp_event_stats *out);
+/* LOST records whose id matched no event, and ring bytes the readers dropped. */
+uint64_t smp_unattributed_lost(const struct smp_session *s);
+
+#endif

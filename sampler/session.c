@@ -1,0 +1,668 @@
+/*
+ * A sampling session: events opened per CPU (per task too with -p/a
+ * command), one ring per CPU, and the reader threads that drain them.
+ *
+ * Lifetime (as libperf's evlist): smp_open() opens and maps everything,
+ * smp_start() starts the readers then enables, smp_stop() disables and does a
+ * last drain, smp_close() unmaps and frees. The consumer calls smp_take()
+ * from its own thread at any point between start and close.
+ */
+#include "sampler.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK_SIZE (256 * 1024)
+#define SCRATCH_SIZE 65536 /* a record's size is a u16 */
+
+/* Every event samples at least these, so the time is at a fixed place in any record. */
+#define BASE_SAMPLE_TYPE                                                                       \
+	(PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |          \
+	 PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD)
+
+struct id_entry {
+	uint64_t id;
+	int event;
+};
+
+/* What one ring's reader keeps about it. */
+struct ring_state {
+	struct smp_ring ring;
+	void *map;
+	size_t map_size;
+	int slot;               /* index in options.cpus */
+	uint64_t prev_drain;    /* start time of the previous drain (reader only) */
+	uint64_t watermark;     /* atomic: records older than this are all queued */
+	struct smp_chunk *fill; /* chunk being filled (reader only) */
+	pthread_mutex_t lock;   /* guards the queue below */
+	struct smp_chunk *queue_head, *queue_tail;
+};
+
+struct reader {
+	struct smp_session *s;
+	int index;
+	const struct topo_reader *plan;
+	int *rings; /* indexes into s->rings */
+	int nrings;
+	int epfd;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t pool_lock; /* released chunks come back from the consumer */
+	struct smp_chunk *pool;
+	unsigned char *scratch;
+	char bind_err[256];
+};
+
+struct smp_session {
+	struct smp_options o;
+	struct pmu_event_list events; /* copy, attrs as opened */
+	struct smp_layout *layouts;   /* per event */
+	int *fds;                     /* [slot][pid][event] */
+	int nfds;
+	struct id_entry *ids;
+	size_t nids;
+	struct ring_state *rings; /* one per slot (CPU) */
+	int nrings;
+	struct reader *readers;
+	int nreaders;
+	int stop; /* atomic flag for the readers */
+	bool stopped;
+	uint64_t *stat_samples, *stat_lost, *stat_throttles; /* per event, atomic */
+	uint64_t lost_unattributed;                          /* atomic */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* --- attrs ----------------------------------------------------------------- */
+
+static void sampling_attr(const struct smp_options *o, const struct pmu_event_list *evs, size_t i,
+			  bool sideband, bool is_leader, struct perf_event_attr *a)
+{
+	const struct pmu_event *ev = &evs->ev[i];
+	const struct pmu_event *leader = &evs->ev[ev->leader];
+	*a = ev->attr;
+	a->size = sizeof(*a);
+	a->sample_type = BASE_SAMPLE_TYPE | o->extra_sample_type;
+	if (o->callchain)
+		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
+	a->read_format = PERF_FORMAT_ID;
+	if (!ev->period_explicit) {
+		if (o->period) {
+			a->freq = 0;
+			a->sample_period = o->period;
+		} else {
+			a->freq = 1;
+			a->sample_freq = o->freq;
+		}
+	}
+	if (leader->sample_read && leader->group_size > 1) {
+		/* Leader sampling: the leader samples and reads the group; members only count. */
+		a->read_format |= PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED |
+				  PERF_FORMAT_TOTAL_TIME_RUNNING;
+		if (is_leader)
+			a->sample_type |= PERF_SAMPLE_READ;
+		else
+			a->sample_period = 0, a->freq = 0;
+	}
+	a->sample_id_all = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->disabled = is_leader;
+	a->inherit = o->inherit;
+	a->enable_on_exec = is_leader && o->enable_on_exec;
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
+	if (sideband) {
+		a->mmap = 1;
+		a->mmap2 = 1;
+		a->comm = 1;
+		a->comm_exec = 1;
+		a->task = 1;
+		a->ksymbol = 1;
+		a->build_id = 1;
+	}
+}
+
+/* Opens with the newest attr bits, dropping those an older kernel refuses (as perf does). */
+static int open_with_fallbacks(struct perf_event_attr *a, pid_t pid, int cpu, int group_fd)
+{
+	int fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	if (fd == -EINVAL && a->build_id) {
+		a->build_id = 0; /* before 5.12: MMAP2 carries inode data, build id read from file */
+		fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	}
+	if (fd == -EINVAL && a->ksymbol) {
+		a->ksymbol = 0;
+		fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	}
+	return fd;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct id_entry *)a)->id, y = ((const struct id_entry *)b)->id;
+	return (x > y) - (x < y);
+}
+
+int smp_event_index(const struct smp_session *s, uint64_t id)
+{
+	size_t lo = 0, hi = s->nids;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->ids[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nids && s->ids[lo].id == id ? s->ids[lo].event : -1;
+}
+
+const struct smp_layout *smp_event_layout(const struct smp_session *s, int index)
+{
+	return &s->layouts[index];
+}
+
+const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int index)
+{
+	return &s->events.ev[index].attr;
+}
+
+/* --- opening ----------------------------------------------------------------- */
+
+static int map_ring(struct smp_session *s, int slot, int fd, char *err, size_t errlen)
+{
+	struct ring_state *rs = &s->rings[slot];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = (1 + s->o.ring_pages) * page;
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		int e = errno;
+		if (e == EPERM || e == ENOMEM)
+			return fail(err, errlen, -e,
+				    "cannot map the %zu KiB ring of CPU %d: %s; lower -m (pages per "
+				    "ring) or raise kernel.perf_event_mlock_kb (sudo sysctl -w "
+				    "kernel.perf_event_mlock_kb=%zu)",
+				    size / 1024, s->o.cpus[slot], strerror(e),
+				    (size / 1024 + 1) * (size_t)s->o.ncpus);
+		return fail(err, errlen, -e, "cannot map the ring of CPU %d: %s", s->o.cpus[slot],
+			    strerror(e));
+	}
+	rs->map = map;
+	rs->map_size = size;
+	rs->ring.meta = map;
+	rs->ring.data = (unsigned char *)map + page;
+	rs->ring.data_size = s->o.ring_pages * page;
+	rs->ring.fd = fd;
+	rs->ring.cpu = s->o.cpus[slot];
+	return 0;
+}
+
+static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err, size_t errlen)
+{
+	const struct smp_options *o = &s->o;
+	int npids = o->pids ? o->npids : 1;
+	size_t nev = s->events.n;
+	size_t k = 0;
+	for (int slot = 0; slot < o->ncpus; slot++) {
+		int ring_fd = -1;
+		for (int p = 0; p < npids; p++) {
+			pid_t pid = o->pids ? o->pids[p] : -1;
+			int leader_fd = -1;
+			for (size_t i = 0; i < nev; i++, k++) {
+				struct pmu_event *ev = &s->events.ev[i];
+				bool is_leader = (size_t)ev->leader == i;
+				struct perf_event_attr a;
+				sampling_attr(o, &s->events, i, i == 0, is_leader, &a);
+				int fd = open_with_fallbacks(&a, pid, o->cpus[slot],
+							     is_leader ? -1 : leader_fd);
+				if (fd == -EACCES && !ev->priv_explicit && !a.exclude_kernel &&
+				    pid != -1) {
+					/* Under perf_event_paranoid>=2: user space only, as perf does. */
+					a.exclude_kernel = a.exclude_hv = 1;
+					ev->attr.exclude_kernel = ev->attr.exclude_hv = 1;
+					fd = open_with_fallbacks(&a, pid, o->cpus[slot],
+								 is_leader ? -1 : leader_fd);
+				}
+				if (fd < 0) {
+					pmu_explain_open_error(ctx, ev, &a, -fd, pid, o->cpus[slot], err,
+							       errlen);
+					return fd;
+				}
+				s->fds[k] = fd;
+				s->layouts[i].sample_type = a.sample_type;
+				s->layouts[i].read_format = a.read_format;
+				s->layouts[i].regs_user_mask = a.sample_regs_user;
+				if (is_leader)
+					leader_fd = fd;
+				uint64_t id;
+				if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
+					return fail(err, errlen, -errno,
+						    "cannot read the id of event '%s': %s", ev->name,
+						    strerror(errno));
+				s->ids[s->nids++] = (struct id_entry){id, (int)i};
+				if (ring_fd < 0) {
+					int ret = map_ring(s, slot, fd, err, errlen);
+					if (ret < 0)
+						return ret;
+					ring_fd = fd;
+				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+					return fail(err, errlen, -errno,
+						    "cannot redirect event '%s' into the ring of CPU %d: %s",
+						    ev->name, o->cpus[slot], strerror(errno));
+				}
+			}
+		}
+	}
+	qsort(s->ids, s->nids, sizeof(*s->ids), cmp_id);
+	return 0;
+}
+
+int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct smp_options *o,
+	     char *err, size_t errlen)
+{
+	if (!o->events || o->events->n == 0 || o->ncpus <= 0 || !o->plan || !o->topo)
+		return fail(err, errlen, -EINVAL, "nothing to record: no events or no CPUs");
+	if (o->ring_pages == 0 || (o->ring_pages & (o->ring_pages - 1)))
+		return fail(err, errlen, -EINVAL,
+			    "ring size must be a power of two pages (-m %zu); try -m 512",
+			    o->ring_pages);
+	for (size_t i = 0; i < o->events->n; i++) {
+		const struct pmu_event *ev = &o->events->ev[i];
+		if (ev->sample_read && ev->group_size > 16)
+			return fail(err, errlen, -E2BIG,
+				    "group led by '%s' has %d events; leader sampling reads at most 16",
+				    ev->name, ev->group_size);
+	}
+	struct smp_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	s->o = *o;
+	size_t nev = o->events->n;
+	int npids = o->pids ? o->npids : 1;
+	s->nfds = (int)((size_t)o->ncpus * (size_t)npids * nev);
+	s->events.n = s->events.cap = nev;
+	s->events.ev = malloc(nev * sizeof(*s->events.ev));
+	s->layouts = calloc(nev, sizeof(*s->layouts));
+	s->fds = malloc((size_t)s->nfds * sizeof(int));
+	s->ids = calloc((size_t)s->nfds, sizeof(*s->ids));
+	s->rings = calloc((size_t)o->ncpus, sizeof(*s->rings));
+	s->stat_samples = calloc(nev, sizeof(uint64_t));
+	s->stat_lost = calloc(nev, sizeof(uint64_t));
+	s->stat_throttles = calloc(nev, sizeof(uint64_t));
+	s->nrings = o->ncpus;
+	for (int i = 0; i < o->ncpus && s->rings; i++) {
+		pthread_mutex_init(&s->rings[i].lock, NULL);
+		s->rings[i].slot = i;
+		s->rings[i].ring.fd = -1;
+	}
+	if (!s->events.ev || !s->layouts || !s->fds || !s->ids || !s->rings || !s->stat_samples ||
+	    !s->stat_lost || !s->stat_throttles) {
+		smp_close(s);
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	memcpy(s->events.ev, o->events->ev, nev * sizeof(*s->events.ev));
+	s->o.events = &s->events;
+	for (int i = 0; i < s->nfds; i++)
+		s->fds[i] = -1;
+	int ret = open_all(s, ctx, err, errlen);
+	if (ret < 0) {
+		smp_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+/* --- readers --------------------------------------------------------------------- */
+
+static struct smp_chunk *chunk_get(struct reader *rd)
+{
+	pthread_mutex_lock(&rd->pool_lock);
+	struct smp_chunk *c = rd->pool;
+	if (c)
+		rd->pool = c->next;
+	pthread_mutex_unlock(&rd->pool_lock);
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		/* Node-local and pre-faulted by this (the reader's) thread. */
+		c->data = topo_alloc_local(rd->s->o.topo, rd->plan->node, CHUNK_SIZE);
+		if (!c->data) {
+			free(c);
+			return NULL;
+		}
+		c->cap = CHUNK_SIZE;
+		c->reader = rd->index;
+	}
+	c->next = NULL;
+	c->used = 0;
+	c->refs = 0;
+	return c;
+}
+
+/* Moves the ring's filling chunk to its queue, where smp_take() will find it. */
+static void chunk_publish(struct ring_state *rs)
+{
+	struct smp_chunk *c = rs->fill;
+	if (!c || c->used == 0)
+		return;
+	rs->fill = NULL;
+	pthread_mutex_lock(&rs->lock);
+	if (rs->queue_tail)
+		rs->queue_tail->next = c;
+	else
+		rs->queue_head = c;
+	rs->queue_tail = c;
+	pthread_mutex_unlock(&rs->lock);
+}
+
+struct drain_ctx {
+	struct reader *rd;
+	struct ring_state *rs;
+};
+
+/* Every record carries TIME at a fixed place (see BASE_SAMPLE_TYPE). */
+static uint64_t record_time(const struct perf_event_header *h)
+{
+	uint64_t t = 0;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		/* IDENTIFIER, IP, TID, TIME */
+		if (h->size >= sizeof(*h) + 32)
+			memcpy(&t, (const unsigned char *)(h + 1) + 24, 8);
+	} else if (h->size >= sizeof(*h) + 32) {
+		/* trailer: TID, TIME, CPU, IDENTIFIER */
+		memcpy(&t, (const unsigned char *)h + h->size - 24, 8);
+	}
+	return t;
+}
+
+static void count_record(struct smp_session *s, const struct perf_event_header *h)
+{
+	uint64_t body[2] = {0, 0};
+	int ev;
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		ev = smp_event_index(s, smp_record_id(h));
+		if (ev >= 0)
+			__atomic_fetch_add(&s->stat_samples[ev], 1, __ATOMIC_RELAXED);
+		break;
+	case PERF_RECORD_LOST:
+		/* body: id, lost */
+		if (h->size >= sizeof(*h) + 16)
+			memcpy(body, h + 1, 16);
+		ev = smp_event_index(s, body[0]);
+		__atomic_fetch_add(ev >= 0 ? &s->stat_lost[ev] : &s->lost_unattributed, body[1],
+				   __ATOMIC_RELAXED);
+		break;
+	case PERF_RECORD_LOST_SAMPLES:
+		/* body: lost; the trailer names the event */
+		if (h->size >= sizeof(*h) + 8)
+			memcpy(body, h + 1, 8);
+		ev = smp_event_index(s, smp_record_id(h));
+		__atomic_fetch_add(ev >= 0 ? &s->stat_lost[ev] : &s->lost_unattributed, body[0],
+				   __ATOMIC_RELAXED);
+		break;
+	case PERF_RECORD_THROTTLE:
+		ev = smp_event_index(s, smp_record_id(h));
+		if (ev >= 0)
+			__atomic_fetch_add(&s->stat_throttles[ev], 1, __ATOMIC_RELAXED);
+		break;
+	default:
+		break;
+	}
+}
+
+static int copy_record(void *arg, const struct perf_event_header *h)
+{
+	struct drain_ctx *d = arg;
+	struct ring_state *rs = d->rs;
+	size_t need = sizeof(struct smp_entry) + h->size;
+	if (!rs->fill || rs->fill->cap - rs->fill->used < need) {
+		chunk_publish(rs);
+		rs->fill = chunk_get(d->rd);
+		if (!rs->fill)
+			return -ENOMEM; /* the record stays in the ring; the kernel counts LOST */
+	}
+	struct smp_entry e = {record_time(h), h->size, (uint32_t)rs->ring.cpu};
+	memcpy(rs->fill->data + rs->fill->used, &e, sizeof(e));
+	memcpy(rs->fill->data + rs->fill->used + sizeof(e), h, h->size);
+	rs->fill->used += need;
+	count_record(d->rd->s, h);
+	return 0;
+}
+
+static void drain_ring(struct reader *rd, struct ring_state *rs)
+{
+	uint64_t start = now_ns();
+	struct drain_ctx d = {rd, rs};
+	smp_ring_read(&rs->ring, rd->scratch, copy_record, &d);
+	chunk_publish(rs);
+	/*
+	 * Records stamped before the previous drain began were complete long before
+	 * this drain read the ring (a record is written in well under a drain
+	 * interval), so they are all queued now: publish that time, with release so
+	 * the consumer that reads it also sees the queued chunks.
+	 */
+	if (rs->prev_drain)
+		__atomic_store_n(&rs->watermark, rs->prev_drain, __ATOMIC_RELEASE);
+	rs->prev_drain = start;
+}
+
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	struct smp_session *s = rd->s;
+	if (topo_bind_thread(s->o.topo, rd->plan, rd->bind_err, sizeof(rd->bind_err)) == 0)
+		rd->bind_err[0] = 0;
+	struct epoll_event evs[64];
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		/* Wake on a ring's watermark, or every 50 ms so time keeps moving for the merger. */
+		epoll_wait(rd->epfd, evs, 64, 50);
+		for (int i = 0; i < rd->nrings; i++)
+			drain_ring(rd, &s->rings[rd->rings[i]]);
+	}
+	/* Events are disabled by now: this drain empties every ring for good. */
+	for (int i = 0; i < rd->nrings; i++) {
+		struct ring_state *rs = &s->rings[rd->rings[i]];
+		drain_ring(rd, rs);
+		__atomic_store_n(&rs->watermark, UINT64_MAX, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static int slot_of_cpu(const struct smp_session *s, int cpu)
+{
+	for (int i = 0; i < s->o.ncpus; i++)
+		if (s->o.cpus[i] == cpu)
+			return i;
+	return -1;
+}
+
+int smp_start(struct smp_session *s, char *err, size_t errlen)
+{
+	const struct topo_plan *plan = s->o.plan;
+	s->readers = calloc((size_t)plan->nreaders, sizeof(*s->readers));
+	if (!s->readers)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	s->nreaders = plan->nreaders;
+	for (int r = 0; r < plan->nreaders; r++) {
+		struct reader *rd = &s->readers[r];
+		rd->s = s;
+		rd->index = r;
+		rd->plan = &plan->readers[r];
+		rd->epfd = -1;
+		pthread_mutex_init(&rd->pool_lock, NULL);
+		rd->rings = calloc((size_t)rd->plan->ncpus, sizeof(int));
+		rd->scratch = malloc(SCRATCH_SIZE);
+		rd->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (!rd->rings || !rd->scratch || rd->epfd < 0)
+			return fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
+				    strerror(errno));
+		for (int c = 0; c < rd->plan->ncpus; c++) {
+			int slot = slot_of_cpu(s, rd->plan->cpus[c]);
+			if (slot < 0)
+				continue;
+			rd->rings[rd->nrings++] = slot;
+			struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)slot};
+			if (epoll_ctl(rd->epfd, EPOLL_CTL_ADD, s->rings[slot].ring.fd, &ev) < 0)
+				return fail(err, errlen, -errno, "cannot watch the ring of CPU %d: %s",
+					    rd->plan->cpus[c], strerror(errno));
+		}
+	}
+	for (int r = 0; r < s->nreaders; r++) {
+		int rc = pthread_create(&s->readers[r].thread, NULL, reader_main, &s->readers[r]);
+		if (rc)
+			return fail(err, errlen, -rc, "cannot start reader thread %d: %s", r,
+				    strerror(rc));
+		s->readers[r].started = true;
+	}
+	if (!s->o.enable_on_exec) {
+		for (int i = 0; i < s->nfds; i++) {
+			size_t ev = (size_t)i % s->events.n;
+			if ((size_t)s->events.ev[ev].leader == ev &&
+			    ioctl(s->fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
+				return fail(err, errlen, -errno, "cannot enable event '%s': %s",
+					    s->events.ev[ev].name, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+int smp_stop(struct smp_session *s)
+{
+	if (s->stopped)
+		return 0;
+	for (int i = 0; i < s->nfds; i++)
+		if (s->fds[i] >= 0)
+			ioctl(s->fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	for (int r = 0; r < s->nreaders; r++)
+		if (s->readers[r].started) {
+			pthread_join(s->readers[r].thread, NULL);
+			s->readers[r].started = false;
+		}
+	s->stopped = true;
+	return 0;
+}
+
+int smp_take(struct smp_session *s, struct smp_batch *b)
+{
+	if (!b->per_cpu) {
+		b->per_cpu = calloc((size_t)s->nrings, sizeof(*b->per_cpu));
+		if (!b->per_cpu)
+			return -ENOMEM;
+	}
+	b->ncpus = s->nrings;
+	/* Watermarks first, then the queues: what a watermark covers is already queued. */
+	uint64_t safe = UINT64_MAX;
+	for (int i = 0; i < s->nrings; i++) {
+		uint64_t w = __atomic_load_n(&s->rings[i].watermark, __ATOMIC_ACQUIRE);
+		if (w < safe)
+			safe = w;
+	}
+	for (int i = 0; i < s->nrings; i++) {
+		struct ring_state *rs = &s->rings[i];
+		pthread_mutex_lock(&rs->lock);
+		b->per_cpu[i] = rs->queue_head;
+		rs->queue_head = rs->queue_tail = NULL;
+		pthread_mutex_unlock(&rs->lock);
+	}
+	b->safe_time = safe;
+	b->final = s->stopped;
+	return 0;
+}
+
+void smp_chunk_release(struct smp_session *s, struct smp_chunk *c)
+{
+	struct reader *rd = &s->readers[c->reader];
+	pthread_mutex_lock(&rd->pool_lock);
+	c->next = rd->pool;
+	rd->pool = c;
+	pthread_mutex_unlock(&rd->pool_lock);
+}
+
+void smp_event_stats(const struct smp_session *s, int index, struct smp_event_stats *out)
+{
+	out->samples = __atomic_load_n(&s->stat_samples[index], __ATOMIC_RELAXED);
+	out->lost = __atomic_load_n(&s->stat_lost[index], __ATOMIC_RELAXED);
+	out->throttles = __atomic_load_n(&s->stat_throttles[index], __ATOMIC_RELAXED);
+}
+
+uint64_t smp_unattributed_lost(const struct smp_session *s)
+{
+	return __atomic_load_n(&s->lost_unattributed, __ATOMIC_RELAXED);
+}
+
+static void free_chunks(const struct smp_session *s, struct smp_chunk *c)
+{
+	while (c) {
+		struct smp_chunk *next = c->next;
+		topo_free_local(s->o.topo, c->data, c->cap);
+		free(c);
+		c = next;
+	}
+}
+
+void smp_close(struct smp_session *s)
+{
+	if (!s)
+		return;
+	if (s->readers)
+		smp_stop(s);
+	for (int i = 0; s->fds && i < s->nfds; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	for (int i = 0; s->rings && i < s->nrings; i++) {
+		struct ring_state *rs = &s->rings[i];
+		if (rs->map)
+			munmap(rs->map, rs->map_size);
+		free_chunks(s, rs->queue_head);
+		free_chunks(s, rs->fill);
+		pthread_mutex_destroy(&rs->lock);
+	}
+	for (int r = 0; s->readers && r < s->nreaders; r++) {
+		struct reader *rd = &s->readers[r];
+		free_chunks(s, rd->pool);
+		if (rd->epfd >= 0)
+			close(rd->epfd);
+		free(rd->rings);
+		free(rd->scratch);
+		pthread_mutex_destroy(&rd->pool_lock);
+	}
+	free(s->readers);
+	free(s->rings);
+	free(s->ids);
+	free(s->fds);
+	free(s->layouts);
+	free(s->events.ev);
+	free(s->stat_samples);
+	free(s->stat_lost);
+	free(s->stat_throttles);
+	free(s);
+}

@@ -1,0 +1,96 @@
+/*
+ * topology — the machine as hwloc sees it, and where reader threads go.
+ *
+ * Owns: loading the hwloc topology (this machine, or a synthetic description
+ * for tests), the reader placement plan (which reader thread drains which
+ * CPUs' rings and where that thread may run), pinning a thread to its plan
+ * entry, node-local pre-faulted buffers (hwloc membind STRICT, else libnuma),
+ * and the human description printed by `pmuprof topology`.
+ * Depends on hwloc and libnuma only. Returns 0 or a negative errno, with a
+ * one-line message in `err`.
+ */
+#ifndef PMUPROF_TOPOLOGY_H
+#define PMUPROF_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct topo;
+
+/*
+ * synthetic: NULL for this machine, or an hwloc synthetic description such as
+ * "pack:2 numa:2 l3:1 core:8 pu:2" (see hwloc's documentation of synthetic
+ * topologies); with one, CPUs are numbered 0..N-1 in PU order.
+ * This machine's topology keeps CPUs outside the process's cpuset (cgroups),
+ * so system-wide recording still has a reader for them; CPU numbers are the
+ * kernel's. A loaded topology is read-only: threads may share it.
+ */
+int topo_load(struct topo **out, const char *synthetic, char *err, size_t errlen);
+void topo_free(struct topo *t);
+
+int topo_ncpus(const struct topo *t);     /* PUs (logical CPUs) */
+int topo_nnodes(const struct topo *t);    /* NUMA nodes (1 when hwloc reports none) */
+int topo_cpu_node(const struct topo *t, int cpu); /* NUMA node os index of a CPU, -1 unknown */
+size_t topo_cache_line(const struct topo *t);     /* bytes; 64 when unknown */
+bool topo_is_synthetic(const struct topo *t);
+
+enum topo_reader_mode {
+	TOPO_READERS_NODE,  /* one reader per NUMA node (default) */
+	TOPO_READERS_L3,    /* one reader per L3 cache domain */
+	TOPO_READERS_CPU,   /* one reader per CPU */
+	TOPO_READERS_COUNT, /* a fixed number of readers, CPUs split evenly in topology order */
+};
+
+/* Parses --readers: "node", "l3", "cpu" or a positive count. */
+int topo_parse_readers(const char *arg, enum topo_reader_mode *mode, int *count, char *err,
+		       size_t errlen);
+
+struct topo_reader {
+	int node;      /* NUMA node whose memory the reader's buffers live on, -1 if mixed/unknown */
+	int *cpus;     /* CPUs whose rings this reader drains, ascending */
+	int ncpus;
+	int *affinity; /* CPUs the reader thread may run on (its domain), ascending */
+	int naffinity;
+};
+
+struct topo_plan {
+	struct topo_reader *readers;
+	int nreaders;
+	enum topo_reader_mode mode;
+};
+
+/*
+ * Assigns each of the recorded CPUs `cpus[0..ncpus)` to exactly one reader.
+ * Domains without recorded CPUs get no reader. In COUNT mode `count` readers
+ * (at most ncpus) each take a contiguous run of CPUs in topology order and
+ * run on those CPUs.
+ * A CPU listed twice counts once; a CPU not in the topology is an error that
+ * names it. Affinity only holds CPUs this process may run on (a domain with
+ * none runs its reader on any allowed CPU). On error the plan is empty.
+ */
+int topo_plan_readers(const struct topo *t, enum topo_reader_mode mode, int count,
+		      const int *cpus, int ncpus, struct topo_plan *plan, char *err, size_t errlen);
+void topo_plan_free(struct topo_plan *plan);
+
+/* Pins the calling thread to r->affinity (no-op on a synthetic topology). */
+int topo_bind_thread(const struct topo *t, const struct topo_reader *r, char *err, size_t errlen);
+
+/*
+ * size bytes on NUMA node `node` (-1: anywhere), bound STRICT where the OS
+ * allows, and pre-faulted by touching every page from the calling thread.
+ * Falls back to plain anonymous memory (still pre-faulted) when binding is
+ * impossible (one node, no permission). Free with topo_free_local().
+ * Returns NULL only for size 0 or when memory is exhausted. The buffer is
+ * page-aligned and preceded by one bookkeeping page. On a synthetic topology
+ * node is ignored (plain memory).
+ */
+void *topo_alloc_local(const struct topo *t, int node, size_t size);
+void topo_free_local(const struct topo *t, void *p, size_t size);
+
+/* The machine: packages, NUMA nodes (memory), L3 domains, cores, PUs, caches, line size. */
+void topo_print(const struct topo *t, FILE *out);
+/* The plan: one line per reader with its node, CPUs and affinity. */
+void topo_plan_print(const struct topo_plan *plan, FILE *out);
+
+#endif
