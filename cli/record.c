@@ -320,6 +320,8 @@ int cmd_record(int argc, char **argv)
 		free(o.events);
 		return ret < 0 ? 0 : ret;
 	}
+	/* libdw would fetch missing debug info over the network: never while profiling. */
+	unsetenv("DEBUGINFOD_URLS");
 	char err[PMU_ERR_MAX];
 	struct pmu_ctx *ctx = NULL;
 	struct pmu_event_list evs = {0};
@@ -333,6 +335,7 @@ int cmd_record(int argc, char **argv)
 	int *cpus = NULL, ncpus = 0;
 	pid_t *tids = NULL;
 	int ntids = 0;
+	pid_t workload = -1; /* the command's pid, or the first -p/-t target */
 	int status = 1;
 	char **names = NULL, **units = NULL;
 
@@ -391,13 +394,15 @@ int cmd_record(int argc, char **argv)
 		}
 		so.pids = tids;
 		so.npids = ntids;
+		workload = tids[0];
 		so.inherit = o.pids != NULL;
 	} else if (*o.cmd) {
 		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
 			cli_error("record", "%s", err);
 			goto out;
 		}
-		so.pids = &child.pid;
+		workload = child.pid;
+		so.pids = &workload;
 		so.npids = 1;
 		so.inherit = true;
 		so.enable_on_exec = true;
@@ -496,6 +501,9 @@ int cmd_record(int argc, char **argv)
 		status = status ? status : 1;
 	}
 	struct pprof *prof = agg_profile(agg);
+	const char *exe = proc_exe(procs, workload);
+	if (exe && pprof_find_mapping(prof, exe))
+		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
 	pprof_set_time(prof, start_real, (int64_t)((mono_now() - start) * 1e9));
 	add_comments(prof, &o, &evs, session);
 	if (rec.bad_records) {

@@ -317,10 +317,11 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 
 	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
 	struct pprof_label labels[4] = {
-		{.key = "pid", .num = (int64_t)s->pid},
-		{.key = "tid", .num = (int64_t)s->tid},
+		/* A unit on each: Go's pprof drops a numeric label that is 0 without one. */
+		{.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"},
+		{.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"},
 		{.key = "comm", .str = comm ? comm : "[unknown]"},
-		{.key = "cpu", .num = (int64_t)s->cpu},
+		{.key = "cpu", .num = (int64_t)s->cpu, .num_unit = "cpu"},
 	};
 	return pprof_add_sample(a->prof, locs, n, a->values, labels, a->o.cpu_label ? 4 : 3);
 }

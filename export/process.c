@@ -28,7 +28,7 @@ struct thread {
 	char comm[16];
 };
 
-/* Open addressing keyed by pid/tid (never 0 in records we keep). */
+/* Open addressing keyed by pid/tid + 1, so that 0 marks an empty slot (pid 0 is idle). */
 struct slot_map {
 	pid_t *keys;
 	void **vals;
@@ -45,9 +45,10 @@ static size_t hash_pid(pid_t k, size_t cap)
 	return ((uint32_t)k * 2654435761u) & (cap - 1);
 }
 
-static void **map_find(const struct slot_map *m, pid_t key)
+static void **map_find(const struct slot_map *m, pid_t pid)
 {
-	if (m->cap == 0)
+	pid_t key = pid + 1;
+	if (m->cap == 0 || pid < 0)
 		return NULL;
 	for (size_t i = hash_pid(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->keys[i] == key)
@@ -57,7 +58,16 @@ static void **map_find(const struct slot_map *m, pid_t key)
 	}
 }
 
-static int map_put(struct slot_map *m, pid_t key, void *val)
+static int map_put_key(struct slot_map *m, pid_t key, void *val);
+
+static int map_put(struct slot_map *m, pid_t pid, void *val)
+{
+	if (pid < 0)
+		return -EINVAL;
+	return map_put_key(m, pid + 1, val);
+}
+
+static int map_put_key(struct slot_map *m, pid_t key, void *val)
 {
 	if ((m->n + 1) * 2 > m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
@@ -69,7 +79,7 @@ static int map_put(struct slot_map *m, pid_t key, void *val)
 		}
 		for (size_t i = 0; i < m->cap; i++)
 			if (m->keys[i])
-				map_put(&g, m->keys[i], m->vals[i]);
+				map_put_key(&g, m->keys[i], m->vals[i]);
 		free(m->keys);
 		free(m->vals);
 		*m = g;
@@ -401,6 +411,8 @@ struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr)
 
 const char *proc_comm(const struct proc_model *m, pid_t pid, pid_t tid)
 {
+	if (pid == 0 && tid == 0)
+		return "swapper"; /* the idle task: no COMM record ever names it */
 	void **v = map_find(&m->threads, tid);
 	if (!v || !((struct thread *)*v)->comm[0])
 		v = map_find(&m->threads, pid);

@@ -202,3 +202,28 @@ int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_head
 		return -EINVAL;
 	return 0;
 }
+
+int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *lost)
+{
+	uint64_t body[2];
+	switch (h->type) {
+	case PERF_RECORD_LOST:
+		/* id, lost, then the sample_id trailer */
+		if (h->size < sizeof(*h) + 16)
+			return -EINVAL;
+		memcpy(body, h + 1, 16);
+		*id = body[0];
+		*lost = body[1];
+		return 1;
+	case PERF_RECORD_LOST_SAMPLES:
+		/* lost, then the trailer, whose IDENTIFIER names the event */
+		if (h->size < sizeof(*h) + 16)
+			return -EINVAL;
+		memcpy(body, h + 1, 8);
+		*lost = body[0];
+		*id = smp_record_id(h);
+		return 1;
+	default:
+		return 0;
+	}
+}

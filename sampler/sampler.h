@@ -72,6 +72,12 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 		     struct smp_sample *out);
 /* The IDENTIFIER of any record: first u64 of a sample, last of a side-band record. */
 uint64_t smp_record_id(const struct perf_event_header *h);
+/*
+ * Samples a LOST or LOST_SAMPLES record says were dropped, and the event id
+ * they belong to (0 when the record does not say). Returns 1 for such a
+ * record, 0 for any other, -EINVAL for a truncated one.
+ */
+int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *lost);
 /* Parses the sample_id trailer of a side-band record (TID, TIME, CPU, IDENTIFIER). */
 int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_header *h,
 			struct smp_sample_id *out);

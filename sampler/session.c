@@ -404,7 +404,7 @@ static uint64_t record_time(const struct perf_event_header *h)
 
 static void count_record(struct smp_session *s, const struct perf_event_header *h)
 {
-	uint64_t body[2] = {0, 0};
+	uint64_t id, lost;
 	int ev;
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
@@ -413,19 +413,11 @@ static void count_record(struct smp_session *s, const struct perf_event_header *
 			__atomic_fetch_add(&s->stat_samples[ev], 1, __ATOMIC_RELAXED);
 		break;
 	case PERF_RECORD_LOST:
-		/* body: id, lost */
-		if (h->size >= sizeof(*h) + 16)
-			memcpy(body, h + 1, 16);
-		ev = smp_event_index(s, body[0]);
-		__atomic_fetch_add(ev >= 0 ? &s->stat_lost[ev] : &s->lost_unattributed, body[1],
-				   __ATOMIC_RELAXED);
-		break;
 	case PERF_RECORD_LOST_SAMPLES:
-		/* body: lost; the trailer names the event */
-		if (h->size >= sizeof(*h) + 8)
-			memcpy(body, h + 1, 8);
-		ev = smp_event_index(s, smp_record_id(h));
-		__atomic_fetch_add(ev >= 0 ? &s->stat_lost[ev] : &s->lost_unattributed, body[0],
+		if (smp_record_loss(h, &id, &lost) != 1)
+			break;
+		ev = smp_event_index(s, id);
+		__atomic_fetch_add(ev >= 0 ? &s->stat_lost[ev] : &s->lost_unattributed, lost,
 				   __ATOMIC_RELAXED);
 		break;
 	case PERF_RECORD_THROTTLE:

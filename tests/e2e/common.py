@@ -74,3 +74,71 @@ def stat_values(text, sep=","):
             except ValueError:
                 out[f[2]] = f[0]
     return out
+
+
+PROTO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto")
+
+
+def pprof_text(path):
+    """The profile decoded by protoc (text format), as an independent reader."""
+    import gzip
+    raw = gzip.open(path).read()
+    r = subprocess.run(["protoc", f"--proto_path={PROTO}", "--decode=perftools.profiles.Profile",
+                        "profile.proto"], input=raw, capture_output=True, timeout=60)
+    check(r.returncode == 0, f"protoc cannot decode {path}: {r.stderr.decode()}")
+    return r.stdout.decode()
+
+
+def go_pprof(args, timeout=600):
+    """Runs `go tool pprof ARGS`; returns (status, stdout+stderr)."""
+    env = dict(os.environ)
+    env.setdefault("HOME", "/tmp")
+    env.setdefault("GOCACHE", "/tmp/pmuprof-gocache")
+    env["PPROF_TMPDIR"] = env.get("PPROF_TMPDIR", "/tmp")
+    r = subprocess.run(["go", "tool", "pprof"] + args, capture_output=True, text=True,
+                       timeout=timeout, env=env)
+    return r.returncode, r.stdout + r.stderr
+
+
+def have_go():
+    import shutil
+    return shutil.which("go") is not None
+
+
+def pprof_top(path, sample_index):
+    """[(flat, function)] from `go tool pprof -top`, in pprof's order."""
+    status, out = go_pprof(["-top", f"-sample_index={sample_index}", path])
+    check(status == 0, f"go tool pprof -top failed: {out}")
+    check("arning" not in out and "rror" not in out, f"go tool pprof complained: {out}")
+    rows = []
+    started = False
+    for line in out.splitlines():
+        if line.strip().startswith("flat"):
+            started = True
+            continue
+        if started and line.strip():
+            parts = line.split()
+            rows.append((parts[0], parts[-1]))
+    return rows
+
+
+def record_samples(stderr):
+    """{event: samples} from pmuprof record's summary line."""
+    import re
+    line = [l for l in stderr.splitlines() if l.startswith("pmuprof record: samples")]
+    check(line, f"no summary line in: {stderr!r}")
+    body = line[-1].split("samples", 1)[1].split(";")[0]
+    # " cycles 1,234, cache-misses 56": counts carry thousands separators
+    return {ev: int(n.replace(",", "")) for ev, n in re.findall(r"\s([^\s,]+) (\d[\d,]*\d|\d)", body)}
+
+
+def perf_record_samples(data):
+    """{event: samples} from `perf report --stats` ... via perf script's event column."""
+    r = run(["perf", "script", "-i", data, "-F", "event"], timeout=300)
+    check(r.returncode == 0, f"perf script failed: {r.stderr}")
+    counts = {}
+    for line in r.stdout.splitlines():
+        ev = line.strip().rstrip(":")
+        if ev:
+            counts[ev] = counts.get(ev, 0) + 1
+    return counts

@@ -1,0 +1,98 @@
+/*
+ * pprof — building, writing and reading pprof profiles (profile.proto).
+ *
+ * Owns: the profile builder (string table, mappings, functions, locations,
+ * samples aggregated by identical stack + labels), the gzipped writer (to a
+ * temporary name, then renamed, so a failure never leaves a truncated file),
+ * and reading a profile back (for `pmuprof report` and the tests).
+ * Uses protobuf-c code generated from proto/profile.proto, and zlib.
+ *
+ * Ids handed out are 1-based and unique per table, as pprof requires;
+ * string_table[0] is "". Returns 0 or a negative errno with a message.
+ */
+#ifndef PMUPROF_PPROF_H
+#define PMUPROF_PPROF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pprof;
+
+struct pprof_value_type {
+	const char *type; /* e.g. "samples", "cycles" */
+	const char *unit; /* e.g. "count" */
+};
+
+int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t ntypes,
+	      char *err, size_t errlen);
+void pprof_free(struct pprof *p);
+
+struct pprof_mapping_desc {
+	uint64_t start, limit, offset;
+	const char *filename; /* may be NULL */
+	const char *build_id; /* hex GNU build id, may be NULL */
+	bool has_functions, has_filenames, has_line_numbers, has_inline_frames;
+};
+/* Deduplicated by (start, limit, offset, filename). Returns the id, 0 on out of memory. */
+uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m);
+
+/* Deduplicated by all four fields. Returns the id, 0 on out of memory. */
+uint64_t pprof_add_function(struct pprof *p, const char *name, const char *system_name,
+			    const char *filename, int64_t start_line);
+
+struct pprof_line {
+	uint64_t function_id;
+	int64_t line; /* 0 when unknown */
+};
+/*
+ * A location: an address inside a mapping (mapping_id 0 for none) with its
+ * lines, innermost inline frame first. Deduplicated by (mapping_id, address)
+ * (callers give one address one set of lines); address 0 means "no address",
+ * and such locations are deduplicated by their lines too. Returns the id, 0 on
+ * OOM or on an unknown mapping or function id.
+ */
+uint64_t pprof_add_location(struct pprof *p, uint64_t mapping_id, uint64_t address,
+			    const struct pprof_line *lines, size_t nlines);
+
+struct pprof_label {
+	const char *key;
+	const char *str;      /* string label, or NULL for a numeric one */
+	int64_t num;
+	const char *num_unit; /* may be NULL */
+};
+/*
+ * Adds values[0..ntypes) to the sample with this stack (leaf first) and these
+ * labels, creating it if new. Identical (stack, labels) pairs aggregate.
+ */
+int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nlocations,
+		     const int64_t *values, const struct pprof_label *labels, size_t nlabels);
+
+/* pprof reads mapping[0] as the main binary: list this mapping first. */
+void pprof_set_main_mapping(struct pprof *p, uint64_t mapping_id);
+/* The first mapping of this file name, 0 if none. */
+uint64_t pprof_find_mapping(const struct pprof *p, const char *filename);
+
+void pprof_set_period(struct pprof *p, const char *type, const char *unit, int64_t period);
+void pprof_set_time(struct pprof *p, int64_t time_nanos, int64_t duration_nanos);
+void pprof_set_default_sample_type(struct pprof *p, const char *type);
+int pprof_add_comment(struct pprof *p, const char *text);
+
+size_t pprof_nsamples(const struct pprof *p); /* distinct samples so far */
+
+/* Serialises (uncompressed profile.proto bytes, malloc'd) — also for OTLP's original_payload. */
+int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, size_t errlen);
+/* Gzipped to `path` via a temporary file in the same directory and rename(2). */
+int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
+		size_t errlen);
+
+/* --- reading back ------------------------------------------------------------ */
+
+/* Opaque decoded profile (protobuf-c's Perftools__Profiles__Profile underneath). */
+struct pprof_read;
+int pprof_read_file(struct pprof_read **out, const char *path, char *err, size_t errlen);
+void pprof_read_free(struct pprof_read *r);
+/* The decoded message, for callers that include profile.pb-c.h. */
+const void *pprof_read_message(const struct pprof_read *r);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * symbols — addresses to function names, source files and lines.
+ *
+ * Owns: per-module symbol tables (ELF .symtab, else .dynsym, or the debug file
+ * under /usr/lib/debug/.build-id) built once with libelf into a sorted array
+ * and binary-searched per address; line numbers through libdw/libdwfl; the
+ * kernel's symbols from /proc/kallsyms; JIT symbols from /tmp/perf-PID.map.
+ * Modules are cached by build id (else by path + size + mtime).
+ * Never hand-parses ELF or DWARF: libelf and libdw do that.
+ */
+#ifndef PMUPROF_SYMBOLS_H
+#define PMUPROF_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sym_cache;
+
+/* A cache is not locked: use it from one thread at a time. */
+int sym_cache_new(struct sym_cache **out, char *err, size_t errlen);
+void sym_cache_free(struct sym_cache *c);
+
+struct sym_result {
+	const char *function; /* demangling not required; NULL when unknown. Owned by the cache. */
+	const char *file;     /* source file, NULL when unknown. Owned by the cache. */
+	int line;             /* 0 when unknown */
+	uint64_t func_start;  /* ELF vaddr of the function's start, 0 when unknown */
+	uint64_t elf_vaddr;   /* the address looked up, as an ELF virtual address */
+};
+
+/*
+ * Symbolizes an address of a file-backed mapping given as its file offset
+ * (ip - map_start + map_pgoff). `build_id` (hex, may be NULL) keys the cache
+ * and finds a separate debug file. Returns 0 (fields NULL/0 where unknown) or
+ * -ENOENT when the file cannot be read.
+ */
+int sym_lookup_file(struct sym_cache *c, const char *path, const char *build_id,
+		    uint64_t file_offset, struct sym_result *out);
+
+/*
+ * The same without source lines (file NULL, line 0): only the binary search
+ * of the module's symbol table, for callers that need function names alone.
+ * (Addition to the original API.)
+ */
+int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
+		    uint64_t file_offset, struct sym_result *out);
+
+/* What the module offers, for pprof's has_* mapping flags. */
+struct sym_module_info {
+	bool has_functions, has_filenames, has_line_numbers;
+	char build_id[41]; /* hex, read from the file when the kernel gave none; "" if none */
+};
+int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
+		    struct sym_module_info *out);
+
+/* Kernel address via /proc/kallsyms (readable and unrestricted only). -ENOENT otherwise. */
+int sym_lookup_kernel(struct sym_cache *c, uint64_t addr, struct sym_result *out);
+/* True when kallsyms gave real addresses (kptr_restrict did not hide them). */
+bool sym_kernel_available(struct sym_cache *c);
+
+/* JIT address via /tmp/perf-PID.map (owned by the process's user). -ENOENT otherwise. */
+int sym_lookup_jit(struct sym_cache *c, pid_t pid, uint64_t addr, struct sym_result *out);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * report: a profile with a known distribution (main calls chase and
+ * branchy; chase takes 600 cycles and 90 cache misses, branchy 300 and 5)
+ * printed as tables; checks order, flat and cum shares, the cache-misses
+ * per 1k cycles ratio, -s, --sort keys, --top, inline frames and errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pprof.h"
+#include "report.h"
+
+struct fixture {
+	char dir[128];
+	char path[192];
+	char *out; /* the last report */
+	size_t outlen;
+};
+
+static const struct pprof_value_type types3[] = {
+	{ "samples", "count" },
+	{ "cycles", "count" },
+	{ "cache-misses", "count" },
+};
+
+static void write_profile(const char *path, bool inline_frames)
+{
+	char err[256] = "";
+	struct pprof *p;
+	assert_int_equal(pprof_new(&p, types3, 3, err, sizeof(err)), 0);
+	struct pprof_mapping_desc exe = { .start = 0x400000, .limit = 0x500000,
+					  .filename = "/opt/bench/chase", .build_id = "abcd",
+					  .has_functions = true };
+	struct pprof_mapping_desc lib = { .start = 0x7f0000000000, .limit = 0x7f0000100000,
+					  .filename = "/usr/lib/libbranchy.so",
+					  .has_functions = true };
+	uint64_t m_exe = pprof_add_mapping(p, &exe), m_lib = pprof_add_mapping(p, &lib);
+	uint64_t f_main = pprof_add_function(p, "main", NULL, "/src/main.c", 1);
+	uint64_t f_chase = pprof_add_function(p, "chase", NULL, "/src/chase.c", 10);
+	uint64_t f_branchy = pprof_add_function(p, "branchy", NULL, "/src/branchy.c", 20);
+	uint64_t f_load = pprof_add_function(p, "load_next", NULL, "/src/chase.c", 3);
+	struct pprof_line l_main = { f_main, 5 }, l_branchy = { f_branchy, 22 };
+	struct pprof_line l_chase[] = { { f_load, 4 }, { f_chase, 12 } };
+	uint64_t loc_main = pprof_add_location(p, m_exe, 0x400100, &l_main, 1);
+	uint64_t loc_chase = inline_frames ? pprof_add_location(p, m_exe, 0x400200, l_chase, 2)
+					   : pprof_add_location(p, m_exe, 0x400200, &l_chase[1], 1);
+	uint64_t loc_branchy = pprof_add_location(p, m_lib, 0x7f0000000300, &l_branchy, 1);
+	uint64_t st_chase[] = { loc_chase, loc_main }, st_branchy[] = { loc_branchy, loc_main };
+	struct pprof_label comm_a = { .key = "comm", .str = "chase" };
+	struct pprof_label comm_b = { .key = "comm", .str = "worker" };
+	/* Added one period at a time, as the aggregator would. */
+	for (int i = 0; i < 6; i++) {
+		int64_t v[] = { 1, 100, 15 };
+		assert_int_equal(pprof_add_sample(p, st_chase, 2, v, &comm_a, 1), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		int64_t v[] = { 1, 100, i == 0 ? 5 : 0 };
+		assert_int_equal(pprof_add_sample(p, st_branchy, 2, v, i ? &comm_a : &comm_b, 1),
+				 0);
+	}
+	pprof_set_period(p, "cycles", "count", 100);
+	pprof_set_default_sample_type(p, "cycles");
+	assert_int_equal(pprof_add_comment(p, "pmuprof record -e cycles,cache-misses -- ./chase"),
+			 0);
+	assert_int_equal(pprof_add_comment(p, "lost 0 samples"), 0);
+	assert_int_equal(pprof_write(p, path, NULL, err, sizeof(err)), 0);
+	pprof_free(p);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/pmuprof-test-report-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/profile.pb.gz", f->dir);
+	write_profile(f->path, false);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f->out);
+	free(f);
+	return 0;
+}
+
+/* Runs the report into f->out; returns report_print's result. */
+static int report(struct fixture *f, const char *type, const char *sort, int top, char *err,
+		  size_t errlen)
+{
+	free(f->out);
+	f->out = NULL;
+	FILE *mem = open_memstream(&f->out, &f->outlen);
+	assert_non_null(mem);
+	struct report_opts o = { .sample_type = type, .sort = sort, .top = top };
+	int rc = report_print(f->path, &o, mem, err, errlen);
+	assert_int_equal(fclose(mem), 0);
+	return rc;
+}
+
+/* The table of one sample type: from its header to the next table. */
+static const char *table(const char *out, const char *type, char *buf, size_t buflen)
+{
+	char head[128];
+	snprintf(head, sizeof(head), "# Samples of '%s'", type);
+	const char *s = strstr(out, head);
+	if (!s)
+		return NULL;
+	const char *e = strstr(s + 1, "# Samples of '");
+	size_t n = e ? (size_t)(e - s) : strlen(s);
+	assert_true(n < buflen);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+struct row {
+	long long flat;
+	double flat_pct, cum_pct;
+	char ratio[32]; /* the first ratio column, as printed */
+	int line;       /* position in the table */
+};
+
+/* Finds the data row whose key columns, joined by single spaces, equal key. */
+static bool find_row(const char *tab, const char *key, size_t nratio, struct row *r)
+{
+	char *copy = strdup(tab);
+	assert_non_null(copy);
+	int line = 0;
+	bool found = false;
+	char *save = NULL;
+	for (char *l = strtok_r(copy, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] == '#')
+			continue;
+		line++;
+		char *tok[16];
+		size_t n = 0;
+		char *s2 = NULL;
+		for (char *t = strtok_r(l, " ", &s2); t && n < 16; t = strtok_r(NULL, " ", &s2))
+			tok[n++] = t;
+		if (n < 4 + nratio)
+			continue;
+		char joined[256] = "";
+		for (size_t i = 3 + nratio; i < n; i++) {
+			if (i > 3 + nratio)
+				strcat(joined, " ");
+			strcat(joined, tok[i]);
+		}
+		if (strcmp(joined, key) != 0)
+			continue;
+		char *end;
+		r->flat = strtoll(tok[0], &end, 10);
+		assert_true(*end == '\0'); /* the flat column parses as a plain integer */
+		r->flat_pct = strtod(tok[1], NULL);
+		r->cum_pct = strtod(tok[2], NULL);
+		snprintf(r->ratio, sizeof(r->ratio), "%s", nratio ? tok[3] : "");
+		r->line = line;
+		found = true;
+	}
+	free(copy);
+	return found;
+}
+
+static void expect_row(const char *tab, const char *key, size_t nratio, long long flat,
+		       double flat_pct, double cum_pct, const char *ratio, struct row *r)
+{
+	if (!find_row(tab, key, nratio, r))
+		fail_msg("no row '%s' in:\n%s", key, tab);
+	assert_int_equal(r->flat, flat);
+	assert_float_equal(r->flat_pct, flat_pct, 0.006);
+	assert_float_equal(r->cum_pct, cum_pct, 0.006);
+	if (ratio)
+		assert_string_equal(r->ratio, ratio);
+}
+
+static void test_default(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	char tab[8192];
+	if (report(f, NULL, NULL, 0, err, sizeof(err)) != 0)
+		fail_msg("report: %s", err);
+	const char *out = f->out;
+
+	/* Comments once, at the top; no table for the plain sample count. */
+	assert_non_null(strstr(out, "# pmuprof record -e cycles,cache-misses -- ./chase\n"));
+	assert_non_null(strstr(out, "# lost 0 samples\n"));
+	assert_true(strstr(out, "# lost 0 samples") < strstr(out, "# Samples of"));
+	assert_null(strstr(strstr(out, "# lost") + 1, "# lost"));
+	assert_null(strstr(out, "# Samples of 'samples'"));
+
+	assert_non_null(table(out, "cycles", tab, sizeof(tab)));
+	assert_non_null(strstr(tab, "# Samples of 'cycles' (unit count): total 900, period 100\n"));
+	assert_non_null(strstr(tab, "cache-misses/1k cycles"));
+	struct row chase, branchy, mainr;
+	expect_row(tab, "chase", 1, 600, 66.67, 66.67, "150.0", &chase);
+	expect_row(tab, "branchy", 1, 300, 33.33, 33.33, "16.7", &branchy);
+	expect_row(tab, "main", 1, 0, 0.0, 100.0, "-", &mainr);
+	assert_true(chase.line < branchy.line && branchy.line < mainr.line);
+
+	assert_non_null(table(out, "cache-misses", tab, sizeof(tab)));
+	assert_non_null(strstr(tab, "# Samples of 'cache-misses' (unit count): total 95\n"));
+	assert_non_null(strstr(tab, "cycles/1k cache-misses"));
+	expect_row(tab, "chase", 1, 90, 94.74, 94.74, "6666.7", &chase);
+	expect_row(tab, "branchy", 1, 5, 5.26, 5.26, "60000.0", &branchy);
+	expect_row(tab, "main", 1, 0, 0.0, 100.0, "-", &mainr);
+	assert_true(chase.line < branchy.line && branchy.line < mainr.line);
+}
+
+static void test_sample_type(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	char tab[8192];
+	assert_int_equal(report(f, "cycles", NULL, 0, err, sizeof(err)), 0);
+	assert_non_null(strstr(f->out, "# Samples of 'cycles'"));
+	assert_null(strstr(f->out, "# Samples of 'cache-misses'"));
+	/* "samples" can be asked for explicitly; its ratios relate the events to it. */
+	assert_int_equal(report(f, "samples", NULL, 0, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "samples", tab, sizeof(tab)));
+	struct row r;
+	expect_row(tab, "chase", 2, 6, 66.67, 66.67, "100000.0", &r);
+
+	err[0] = '\0';
+	assert_int_equal(report(f, "instructions", NULL, 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown sample type 'instructions'"));
+	assert_non_null(strstr(err, "samples, cycles, cache-misses"));
+	assert_null(strchr(err, '\n'));
+}
+
+static void test_sort_keys(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	char tab[8192];
+	struct row r;
+
+	assert_int_equal(report(f, "cycles", "dso,sym", 0, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	assert_non_null(strstr(tab, "dso"));
+	expect_row(tab, "chase chase", 1, 600, 66.67, 66.67, "150.0", &r);
+	expect_row(tab, "libbranchy.so branchy", 1, 300, 33.33, 33.33, "16.7", &r);
+	expect_row(tab, "chase main", 1, 0, 0.0, 100.0, "-", &r);
+
+	/* dso alone: main and chase share the executable, so its cum is 100%. */
+	assert_int_equal(report(f, "cycles", "dso", 0, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "chase", 1, 600, 66.67, 100.0, NULL, &r);
+	expect_row(tab, "libbranchy.so", 1, 300, 33.33, 33.33, NULL, &r);
+
+	/* comm from the sample label: one branchy sample ran as "worker". */
+	assert_int_equal(report(f, "cycles", "comm,sym", 0, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "chase chase", 1, 600, 66.67, 66.67, NULL, &r);
+	expect_row(tab, "chase branchy", 1, 200, 22.22, 22.22, NULL, &r);
+	expect_row(tab, "worker branchy", 1, 100, 11.11, 11.11, NULL, &r);
+	expect_row(tab, "chase main", 1, 0, 0.0, 88.89, NULL, &r);
+	expect_row(tab, "worker main", 1, 0, 0.0, 11.11, NULL, &r);
+
+	assert_int_equal(report(f, "cycles", "srcline", 0, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "chase.c:12", 1, 600, 66.67, 66.67, NULL, &r);
+	expect_row(tab, "branchy.c:22", 1, 300, 33.33, 33.33, NULL, &r);
+	expect_row(tab, "main.c:5", 1, 0, 0.0, 100.0, NULL, &r);
+
+	err[0] = '\0';
+	assert_int_equal(report(f, NULL, "sym,cacheline", 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown --sort key 'cacheline'"));
+	assert_non_null(strstr(err, "comm, dso, sym, srcline"));
+}
+
+static void test_top(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	char tab[8192];
+	struct row r;
+	assert_int_equal(report(f, "cycles", NULL, 1, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "chase", 1, 600, 66.67, 66.67, "150.0", &r);
+	assert_false(find_row(tab, "branchy", 1, &r));
+	assert_non_null(strstr(tab, "2 more entries"));
+}
+
+/* The leaf's innermost inline frame is the flat entry; its caller counts in cum. */
+static void test_inline(void **state)
+{
+	struct fixture *f = *state;
+	write_profile(f->path, true);
+	char err[512] = "";
+	char tab[8192];
+	struct row r;
+	assert_int_equal(report(f, "cycles", NULL, 0, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "load_next", 1, 600, 66.67, 66.67, "150.0", &r);
+	expect_row(tab, "chase", 1, 0, 0.0, 66.67, "-", &r);
+	expect_row(tab, "main", 1, 0, 0.0, 100.0, "-", &r);
+}
+
+static void test_errors(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	char missing[256];
+	snprintf(missing, sizeof(missing), "%s/nope.pb.gz", f->dir);
+	struct report_opts o = { 0 };
+	assert_int_equal(report_print(missing, &o, stdout, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, missing));
+	assert_non_null(strstr(err, "No such file or directory"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sample_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sort_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

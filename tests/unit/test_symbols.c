@@ -1,0 +1,659 @@
+/*
+ * Unit tests of the symbolizer (export/symbols.h): functions and lines of
+ * this test binary, of libc and of the probe binaries in tests/data/symbols
+ * (non-PIE; stripped with a .gnu_debuglink file); which alias wins at one
+ * address and where sized symbols end (symbols defined in assembly below);
+ * missing and replaced files; kallsyms, real and from tests/data/symbols;
+ * JIT maps; and the cost of one lookup into libc's table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "symbols.h"
+#include "symbols_internal.h"
+
+#ifndef TEST_DATA_DIR
+#error "TEST_DATA_DIR must point at tests/data"
+#endif
+#ifndef TEST_BINARY_DIR
+#error "TEST_BINARY_DIR must point at the tests build directory"
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NOIPA __attribute__((noipa)) /* no inlining, cloning or folding: names stay */
+#else
+#define NOIPA __attribute__((noinline))
+#endif
+
+/*
+ * Symbols at shared addresses and a gap, in .text of this binary:
+ *   site 1 (16 bytes): LOCAL, WEAK and GLOBAL sized aliases -> the GLOBAL one;
+ *   16 bytes covered by no symbol -> unknown;
+ *   site 2 (16 bytes): LOCAL and WEAK sized -> the WEAK one;
+ *   site 3: an unsized GLOBAL and a sized LOCAL -> the sized one;
+ *   site 4: an unsized function, running up to site 5 (sized).
+ */
+__asm__(".pushsection .text\n"
+	".p2align 4\n"
+	".type sym_asm_local1, @function\n"
+	".weak sym_asm_weak1\n"
+	".type sym_asm_weak1, @function\n"
+	".globl sym_asm_global1\n"
+	".type sym_asm_global1, @function\n"
+	"sym_asm_local1:\n"
+	"sym_asm_weak1:\n"
+	"sym_asm_global1:\n"
+	".fill 16, 1, 0x90\n"
+	".size sym_asm_local1, 16\n"
+	".size sym_asm_weak1, 16\n"
+	".size sym_asm_global1, 16\n"
+	".fill 16, 1, 0xcc\n"
+	".type sym_asm_local2, @function\n"
+	".weak sym_asm_weak2\n"
+	".type sym_asm_weak2, @function\n"
+	"sym_asm_local2:\n"
+	"sym_asm_weak2:\n"
+	".fill 16, 1, 0x90\n"
+	".size sym_asm_local2, 16\n"
+	".size sym_asm_weak2, 16\n"
+	".globl sym_asm_label3\n"
+	".type sym_asm_label3, @function\n"
+	".type sym_asm_sized3, @function\n"
+	"sym_asm_label3:\n"
+	"sym_asm_sized3:\n"
+	".fill 16, 1, 0x90\n"
+	".size sym_asm_sized3, 16\n"
+	".globl sym_asm_unsized4\n"
+	".type sym_asm_unsized4, @function\n"
+	"sym_asm_unsized4:\n"
+	".fill 32, 1, 0x90\n"
+	".globl sym_asm_sized5\n"
+	".type sym_asm_sized5, @function\n"
+	"sym_asm_sized5:\n"
+	".fill 16, 1, 0x90\n"
+	".size sym_asm_sized5, 16\n"
+	".popsection\n");
+extern const char sym_asm_global1[], sym_asm_weak2[], sym_asm_label3[], sym_asm_unsized4[],
+	sym_asm_sized5[];
+
+struct probe {
+	uintptr_t ip; /* a return address inside the probe function */
+	int line;     /* the source line of that call */
+};
+
+static NOIPA uintptr_t where(void)
+{
+	return (uintptr_t)__builtin_return_address(0);
+}
+
+static NOIPA void sym_test_alpha(struct probe *p)
+{
+	p->ip = where(); p->line = __LINE__;
+}
+
+static NOIPA void sym_test_beta(struct probe *p)
+{
+	volatile int spin = 3;
+	while (spin > 0)
+		spin--;
+	p->ip = where(); p->line = __LINE__;
+}
+
+/* The mapping of addr in /proc/self/maps: its path and the file offset of addr. */
+static int file_offset(uintptr_t addr, char *path, size_t len, uint64_t *off)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4200];
+	int ret = -ENOENT;
+	while (f && fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		uint64_t pgoff;
+		int pos = 0;
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %*s %" SCNx64 " %*s %*s %n", &lo, &hi,
+			   &pgoff, &pos) < 3 || pos == 0 || addr < lo || addr >= hi)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, len, "%s", line + pos);
+		*off = addr - lo + pgoff;
+		ret = 0;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int setup(void **state)
+{
+	char err[256] = "";
+	struct sym_cache *c;
+	int ret = sym_cache_new(&c, err, sizeof(err));
+	if (ret < 0) {
+		print_error("sym_cache_new: %s\n", err);
+		return -1;
+	}
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	sym_cache_free(*state);
+	return 0;
+}
+
+static void check_probe(struct sym_cache *c, const struct probe *p, uintptr_t fn, const char *name,
+			const char *build_id)
+{
+	char path[4096];
+	uint64_t off;
+	assert_int_equal(file_offset(p->ip - 1, path, sizeof(path), &off), 0);
+	struct sym_result r;
+	assert_int_equal(sym_lookup_file(c, path, build_id, off, &r), 0);
+	assert_non_null(r.function);
+	assert_string_equal(r.function, name);
+	/* The function starts as far before the address in the file as in memory. */
+	assert_int_equal(r.elf_vaddr - r.func_start, p->ip - 1 - fn);
+	assert_non_null(r.file);
+	assert_true(ends_with(r.file, "test_symbols.c"));
+	assert_int_equal(r.line, p->line);
+}
+
+static void test_self(void **state)
+{
+	struct sym_cache *c = *state;
+	struct probe a, b;
+	sym_test_alpha(&a);
+	sym_test_beta(&b);
+	check_probe(c, &a, (uintptr_t)&sym_test_alpha, "sym_test_alpha", NULL);
+	check_probe(c, &b, (uintptr_t)&sym_test_beta, "sym_test_beta", NULL);
+
+	/* The build id comes from the file; keyed by it (any case) the answers are the same. */
+	char path[4096], upper[41];
+	uint64_t off;
+	assert_int_equal(file_offset(a.ip, path, sizeof(path), &off), 0);
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, path, NULL, &info), 0);
+	assert_true(info.has_functions);
+	assert_true(info.has_filenames);
+	assert_true(info.has_line_numbers);
+	assert_true(strlen(info.build_id) >= 32);
+	check_probe(c, &a, (uintptr_t)&sym_test_alpha, "sym_test_alpha", info.build_id);
+	for (size_t i = 0; i < sizeof(upper); i++)
+		upper[i] = (char)(info.build_id[i] >= 'a' && info.build_id[i] <= 'f' ?
+					  info.build_id[i] - 'a' + 'A' : info.build_id[i]);
+	check_probe(c, &b, (uintptr_t)&sym_test_beta, "sym_test_beta", upper);
+
+	/* A file whose build id is not the one recorded was replaced: -ENOENT, not wrong names. */
+	struct sym_result r;
+	assert_int_equal(sym_lookup_file(c, path, "00112233445566778899aabbccddeeff00112233", off, &r),
+			 -ENOENT);
+	assert_null(r.function);
+}
+
+static void lookup_addr(struct sym_cache *c, const void *addr, struct sym_result *r)
+{
+	char path[4096];
+	uint64_t off;
+	assert_int_equal(file_offset((uintptr_t)addr, path, sizeof(path), &off), 0);
+	assert_int_equal(sym_lookup_file(c, path, NULL, off, r), 0);
+}
+
+static void test_aliases_and_gaps(void **state)
+{
+	struct sym_cache *c = *state;
+	struct sym_result r;
+	lookup_addr(c, sym_asm_global1, &r);
+	assert_string_equal(r.function, "sym_asm_global1");
+	lookup_addr(c, sym_asm_global1 + 15, &r);
+	assert_string_equal(r.function, "sym_asm_global1");
+	assert_int_equal(r.elf_vaddr - r.func_start, 15);
+
+	lookup_addr(c, sym_asm_global1 + 16, &r); /* past the end, before the next symbol */
+	assert_null(r.function);
+	assert_int_equal(r.func_start, 0);
+	assert_int_not_equal(r.elf_vaddr, 0);
+	lookup_addr(c, sym_asm_global1 + 31, &r);
+	assert_null(r.function);
+
+	lookup_addr(c, sym_asm_weak2 + 3, &r);
+	assert_string_equal(r.function, "sym_asm_weak2");
+	lookup_addr(c, sym_asm_label3, &r);
+	assert_string_equal(r.function, "sym_asm_sized3");
+	lookup_addr(c, sym_asm_unsized4 + 20, &r); /* unsized: runs to the next symbol */
+	assert_string_equal(r.function, "sym_asm_unsized4");
+	lookup_addr(c, sym_asm_sized5, &r);
+	assert_string_equal(r.function, "sym_asm_sized5");
+}
+
+/* A libc function's address, from libc itself (an ASan interceptor would shadow &qsort). */
+static void *libc_symbol(const char *name)
+{
+	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	assert_non_null(h);
+	void *p = dlsym(h, name);
+	dlclose(h);
+	assert_non_null(p);
+	return p;
+}
+
+static void test_libc(void **state)
+{
+	struct sym_cache *c = *state;
+	char path[4096];
+	uint64_t off;
+	void *qs = libc_symbol("qsort");
+	assert_int_equal(file_offset((uintptr_t)qs, path, sizeof(path), &off), 0);
+	assert_non_null(strstr(path, "libc"));
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, path, NULL, &info), 0);
+	assert_true(info.has_functions);
+	assert_true(strlen(info.build_id) >= 32);
+
+	struct sym_result r;
+	assert_int_equal(sym_lookup_file(c, path, info.build_id, off, &r), 0);
+	assert_string_equal(r.function, "qsort");
+	assert_int_equal(r.func_start, r.elf_vaddr);
+	assert_int_equal(sym_lookup_file(c, path, info.build_id, off + 2, &r), 0);
+	assert_string_equal(r.function, "qsort");
+
+	/* malloc has aliases (__libc_malloc, __malloc, __GI___libc_malloc): the plain name wins. */
+	lookup_addr(c, libc_symbol("malloc"), &r);
+	assert_string_equal(r.function, "malloc");
+
+	char dbg[256];
+	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", info.build_id,
+		 info.build_id + 2);
+	if (access(dbg, R_OK) == 0) { /* libc6-dbg: lines come from the separate debug file */
+		assert_true(info.has_line_numbers);
+		assert_int_equal(sym_lookup_file(c, path, info.build_id, off, &r), 0);
+		assert_non_null(r.file);
+		assert_true(r.line > 0);
+		print_message("qsort is %s:%d (from %s)\n", r.file, r.line, dbg);
+	} else {
+		print_message("no %s (libc6-dbg): libc lines not checked\n", dbg);
+	}
+}
+
+static void test_missing_and_unknown(void **state)
+{
+	struct sym_cache *c = *state;
+	struct sym_result r;
+	struct sym_module_info info;
+	assert_int_equal(sym_lookup_file(c, "/nonexistent/libnothing.so", NULL, 0x1000, &r), -ENOENT);
+	assert_null(r.function);
+	assert_int_equal(sym_lookup_file(c, "/nonexistent/libnothing.so", "0123456789abcdef", 0x1000, &r),
+			 -ENOENT);
+	assert_int_equal(sym_module_info(c, "/nonexistent/libnothing.so", NULL, &info), -ENOENT);
+	/* Not ELF. */
+	assert_int_equal(sym_lookup_file(c, TEST_DATA_DIR "/symbols/kallsyms.txt", NULL, 0, &r), -ENOENT);
+
+	/* An offset in no PT_LOAD segment of a real file: nothing known, not an error. */
+	char path[4096];
+	uint64_t off;
+	assert_int_equal(file_offset((uintptr_t)&sym_test_alpha, path, sizeof(path), &off), 0);
+	assert_int_equal(sym_lookup_file(c, path, NULL, UINT64_C(1) << 40, &r), 0);
+	assert_null(r.function);
+	assert_null(r.file);
+	assert_int_equal(r.line, 0);
+	assert_int_equal(r.elf_vaddr, 0);
+}
+
+/* The probe binaries: non-PIE, and stripped with a .gnu_debuglink file. */
+static void check_probe_binary(struct sym_cache *c, const char *name)
+{
+	char bin[4096], cmd[4200], line[4400];
+	snprintf(bin, sizeof(bin), "%s/data/symbols/%s", TEST_BINARY_DIR, name);
+	if (access(bin, X_OK) != 0) {
+		print_message("skip: %s not built (tests/CMakeLists.txt needs "
+			      "add_subdirectory(data/symbols))\n", bin);
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd), "'%s'", bin);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	int seen = 0;
+	while (fgets(line, sizeof(line), p)) {
+		char path[4096], fn[128];
+		uint64_t off;
+		int lineno;
+		assert_int_equal(sscanf(line, "%4095s %" SCNx64 " %d %127s", path, &off, &lineno, fn), 4);
+		struct sym_result r;
+		assert_int_equal(sym_lookup_file(c, path, NULL, off, &r), 0);
+		assert_non_null(r.function);
+		assert_string_equal(r.function, fn);
+		assert_non_null(r.file);
+		assert_true(ends_with(r.file, "sym_probe.c"));
+		assert_int_equal(r.line, lineno);
+		seen++;
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(seen, 2);
+}
+
+static void test_nopie(void **state)
+{
+	check_probe_binary(*state, "sym_probe_nopie");
+}
+
+static void test_debuglink(void **state)
+{
+	check_probe_binary(*state, "sym_probe_split");
+}
+
+static void test_kallsyms_file(void **state)
+{
+	(void)state;
+	struct sym_kernel k = {0};
+	assert_int_equal(sym_kernel_load(&k, TEST_DATA_DIR "/symbols/kallsyms.txt"), 0);
+	assert_true(k.available);
+	static const struct {
+		uint64_t addr;
+		const char *name; /* NULL: unknown */
+	} cases[] = {
+		{0xffffffff80ffffffull, NULL},
+		{0xffffffff81000000ull, "_text"}, /* T aliases: first listed; t loses */
+		{0xffffffff8100000full, "_text"},
+		{0xffffffff81000010ull, "startup_64"},
+		{0xffffffff81000100ull, "weak_helper"}, /* W over t */
+		{0xffffffff81000250ull, "weak_helper"}, /* data symbols do not end text ones */
+		{0xffffffff81000300ull, "after_data"},
+		{0xffffffffc0100004ull, "mod_func"},    /* "[kvm]" is not part of the name */
+		{0xffffffffc0100050ull, "mod_export"},
+		{0xffffffffc0110000ull, NULL},          /* far past the last symbol */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sym_entry *e = sym_table_find(&k.t, cases[i].addr);
+		if (!cases[i].name) {
+			assert_null(e);
+			continue;
+		}
+		assert_non_null(e);
+		assert_string_equal(e->name, cases[i].name);
+	}
+	sym_kernel_release(&k);
+
+	/* kptr_restrict: every address reads as zero. */
+	assert_int_equal(sym_kernel_load(&k, TEST_DATA_DIR "/symbols/kallsyms_restricted.txt"), 0);
+	assert_false(k.available);
+	sym_kernel_release(&k);
+	assert_int_equal(sym_kernel_load(&k, "/nonexistent/kallsyms"), -ENOENT);
+	assert_false(k.available);
+	sym_kernel_release(&k);
+}
+
+static void test_kallsyms_real(void **state)
+{
+	struct sym_cache *c = *state;
+	struct sym_result r;
+	if (!sym_kernel_available(c)) {
+		assert_int_equal(sym_lookup_kernel(c, 0xffffffff81000000ull, &r), -ENOENT);
+		print_message("skip: /proc/kallsyms is unreadable or hides addresses "
+			      "(kernel.kptr_restrict; run as root or set it to 0)\n");
+		skip();
+	}
+	/* A 'T' symbol alone at its address, with room after it. */
+	FILE *f = fopen("/proc/kallsyms", "re");
+	assert_non_null(f);
+	char line[512], name[256] = "", prev_name[256] = "";
+	unsigned long long prev = 0, prev2 = 0, addr = 0;
+	char prev_type = 0, type;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (prev_type == 'T' && prev != prev2 && addr > prev + 1 && prev2 != 0)
+			break;
+		prev2 = prev;
+		prev = addr;
+		prev_type = type;
+		snprintf(prev_name, sizeof(prev_name), "%s", name);
+	}
+	fclose(f);
+	assert_true(prev_type == 'T');
+	assert_int_equal(sym_lookup_kernel(c, prev, &r), 0);
+	assert_non_null(r.function);
+	assert_string_equal(r.function, prev_name);
+	assert_int_equal(r.func_start, prev);
+	assert_int_equal(sym_lookup_kernel(c, prev + 1, &r), 0);
+	assert_string_equal(r.function, prev_name);
+	print_message("kernel %llx -> %s\n", prev, r.function);
+}
+
+/* Copies of one file under 300 mtimes are 300 modules: the LRU drops some, names stay valid. */
+static void test_lru(void **state)
+{
+	struct sym_cache *c = *state;
+	char self[4096], copy[64];
+	uint64_t off;
+	struct probe a;
+	sym_test_alpha(&a);
+	assert_int_equal(file_offset(a.ip - 1, self, sizeof(self), &off), 0);
+	snprintf(copy, sizeof(copy), "/tmp/pmuprof-test-symbols-%d", (int)getpid());
+	FILE *in = fopen(self, "re"), *out = fopen(copy, "we");
+	assert_non_null(in);
+	assert_non_null(out);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+
+	struct sym_result r;
+	const char *first = NULL;
+	for (int i = 0; i < SYM_MODULES_MAX + 44; i++) {
+		struct timespec ts[2] = {{.tv_sec = 1000000 + i}, {.tv_sec = 1000000 + i}};
+		assert_int_equal(utimensat(AT_FDCWD, copy, ts, 0), 0);
+		assert_int_equal(sym_lookup_func(c, copy, NULL, off, &r), 0);
+		assert_string_equal(r.function, "sym_test_alpha");
+		if (!first)
+			first = r.function;
+		assert_ptr_equal(r.function, first); /* interned once, shared by all modules */
+		assert_true(c->nmodules <= SYM_MODULES_MAX);
+	}
+	assert_int_equal(c->nmodules, SYM_MODULES_MAX);
+	assert_string_equal(first, "sym_test_alpha"); /* its module was evicted long ago */
+	assert_int_equal(unlink(copy), 0);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Everything a cache opens (files, debug files, Dwfl, kallsyms, JIT maps) is closed by its free. */
+static void test_no_fd_leak(void **state)
+{
+	(void)state;
+	int before = count_fds();
+	char err[256];
+	struct sym_cache *c;
+	assert_int_equal(sym_cache_new(&c, err, sizeof(err)), 0);
+	struct sym_result r;
+	lookup_addr(c, libc_symbol("qsort"), &r);
+	lookup_addr(c, (const void *)(uintptr_t)&sym_test_alpha, &r);
+	assert_non_null(r.file);
+	sym_kernel_available(c);
+	sym_lookup_jit(c, getpid(), 0x1000, &r);
+	assert_true(count_fds() > before); /* the Dwfl of each module keeps its files open */
+	sym_cache_free(c);
+	assert_int_equal(count_fds(), before);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_jit(void **state)
+{
+	struct sym_cache *c = *state;
+	pid_t pid = getpid();
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
+	struct sym_result r;
+	unlink(path);
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001000ull, &r), -ENOENT);
+
+	write_file(path, "7f0000001000 40 jit_alpha\n"
+			 "7f0000002000 100 LazyCompile:*beta file.js:12\n"
+			 "not a line\n");
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001010ull, &r), 0);
+	assert_string_equal(r.function, "jit_alpha");
+	assert_int_equal(r.func_start, 0x7f0000001000ull);
+	const char *alpha = r.function;
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f00000020ffull, &r), 0);
+	assert_string_equal(r.function, "LazyCompile:*beta file.js:12");
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001040ull, &r), 0); /* past jit_alpha */
+	assert_null(r.function);
+
+	/* Rewritten (code moved): re-read; names handed out before stay valid. */
+	write_file(path, "7f0000001000 40 jit_alpha\n"
+			 "7f0000003000 20 jit_gamma\n"
+			 "7f0000003000 20 jit_gamma_recompiled\n");
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000003008ull, &r), 0);
+	assert_string_equal(r.function, "jit_gamma_recompiled"); /* the later line wins */
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000002010ull, &r), 0);
+	assert_null(r.function);
+	assert_string_equal(alpha, "jit_alpha");
+
+	/* Owned by someone who is neither root, us, nor the process: not believed. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001010ull, &r), -ENOENT);
+		assert_null(r.function);
+	} else {
+		print_message("not root: the foreign-owner check of JIT maps is not tested\n");
+	}
+
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001010ull, &r), -ENOENT);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/*
+ * One lookup into libc's table must cost well under 1 µs: function only
+ * (sym_lookup_func), and with file and line (sym_lookup_file), whose cost is
+ * libdw's binary search in the CU's line table, mostly cache misses at
+ * random addresses.
+ */
+static double time_lookups(struct sym_cache *c, const char *path, const char *build_id,
+			   const uint64_t *offs, size_t noffs, size_t n, bool lines, size_t *named)
+{
+	struct sym_result r;
+	*named = 0;
+	double t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		int ret = lines ? sym_lookup_file(c, path, build_id, offs[i % noffs], &r) :
+				  sym_lookup_func(c, path, build_id, offs[i % noffs], &r);
+		assert_int_equal(ret, 0);
+		*named += r.function != NULL;
+	}
+	return (now_ns() - t0) / (double)n;
+}
+
+static void test_speed(void **state)
+{
+	struct sym_cache *c = *state;
+	char path[4096];
+	uint64_t off;
+	assert_int_equal(file_offset((uintptr_t)libc_symbol("qsort"), path, sizeof(path), &off), 0);
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, path, NULL, &info), 0);
+
+	/* Offsets spread over libc's executable mapping. */
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4200];
+	uint64_t lo = 0, hi = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		uintptr_t a, b;
+		uint64_t pgoff;
+		char perms[8];
+		int pos = 0;
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64 " %*s %*s %n", &a, &b, perms,
+			   &pgoff, &pos) == 4 && pos && perms[2] == 'x' &&
+		    strncmp(line + pos, path, strlen(path)) == 0) {
+			lo = pgoff;
+			hi = pgoff + (b - a);
+		}
+	}
+	if (f)
+		fclose(f);
+	assert_true(hi > lo);
+	enum { NOFF = 4096, N = 1000000 };
+	static uint64_t offs[NOFF];
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < NOFF; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		offs[i] = lo + x % (hi - lo);
+	}
+	size_t named;
+	/* Warm: the line tables of the CUs touched are decoded once. */
+	time_lookups(c, path, info.build_id, offs, NOFF, NOFF, true, &named);
+	double func = time_lookups(c, path, info.build_id, offs, NOFF, N, false, &named);
+	size_t func_named = named;
+	double lines = time_lookups(c, path, info.build_id, offs, NOFF, N, true, &named);
+	double by_path = time_lookups(c, path, NULL, offs, NOFF, N / 10, false, &named);
+	print_message("libc, %d lookups at %d random offsets: %.0f ns function only (%zu%% named), "
+		      "%.0f ns with file:line; %.0f ns keyed by path (a stat each)\n",
+		      N, NOFF, func, func_named * 100 / N, lines, by_path);
+	assert_true(func_named > N / 2);
+	assert_true(func < 2000);
+	assert_true(lines < 5000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_self, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aliases_and_gaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_and_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nopie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debuglink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kallsyms_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kallsyms_real, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lru, setup, teardown),
+		cmocka_unit_test(test_no_fd_leak),
+		cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
