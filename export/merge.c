@@ -129,8 +129,10 @@ int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), vo
 			break;
 		}
 	}
-	memmove(m->pend, m->pend + i, (m->npend - i) * sizeof(*m->pend));
-	m->npend -= i;
+	if (i > 0) { /* memmove's pointers must be valid even for 0 bytes */
+		memmove(m->pend, m->pend + i, (m->npend - i) * sizeof(*m->pend));
+		m->npend -= i;
+	}
 	return ret < 0 ? ret : 0;
 }
 
