@@ -1,5 +1,6 @@
 # pmuprof: the two set-up commands of the README, and their parts.
-#   make demo   installs dependencies, builds, and runs pmuprof on the bundled workload
+#   make demo   installs dependencies, builds, counts and records the bundled `mix`
+#               workload and prints the report
 #   make test   installs dependencies, builds with -Werror, runs every test, then the
 #               tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 
@@ -17,8 +18,9 @@ build: deps
 	cmake --build $(BUILD)
 
 demo: build
-	$(BUILD)/cli/pmuprof list sw
 	$(BUILD)/cli/pmuprof stat -- $(BUILD)/bench/mix
+	$(BUILD)/cli/pmuprof record -o $(BUILD)/mix.pb.gz -- $(BUILD)/bench/mix
+	$(BUILD)/cli/pmuprof report $(BUILD)/mix.pb.gz --top 10
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure

@@ -280,6 +280,23 @@ static void add_comments(struct pprof *prof, const struct record_opts *o,
 	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
 		 (unsigned long long)lost, (unsigned long long)throttled);
 	pprof_add_comment(prof, line);
+	/* Our own cost, all threads (readers included), children excluded. */
+	struct rusage ru;
+	uint64_t total = 0;
+	for (size_t i = 0; i < evs->n; i++) {
+		struct smp_event_stats st;
+		smp_event_stats(s, (int)i, &st);
+		total += st.samples;
+	}
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+		double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		snprintf(line, sizeof(line),
+			 "pmuprof cpu: user %.3f s, sys %.3f s, %.3f us per sample (%llu samples)",
+			 user, sys, total ? (user + sys) * 1e6 / (double)total : 0.0,
+			 (unsigned long long)total);
+		pprof_add_comment(prof, line);
+	}
 }
 
 static void print_summary(const struct record_opts *o, const struct pmu_event_list *evs,
