@@ -53,4 +53,11 @@ int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t
 /* True while any pid of "1,2,3" still exists. */
 bool cli_any_alive(const char *list);
 
+/* Appends one -e argument to the comma-separated list *events (malloc'd). */
+int cli_append_events(char **events, const char *spec);
+/* After getopt returned '?': names the option that lacks its value (one of with_value) or is unknown. */
+void cli_option_error(const char *cmd, char **argv, const char *with_value);
+/* 1234567 -> "1,234,567", as perf prints counts. */
+void cli_format_count(double v, char *buf, size_t len);
+
 #endif

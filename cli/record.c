@@ -106,17 +106,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+e:c:F:go:aC:p:t:m:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'e': {
-			size_t old = o->events ? strlen(o->events) : 0;
-			char *g = realloc(o->events, old + strlen(optarg) + 2);
-			if (!g)
+		case 'e':
+			if (cli_append_events(&o->events, optarg) < 0)
 				return cli_error("record", "out of memory"), 1;
-			if (old)
-				g[old++] = ',';
-			strcpy(g + old, optarg);
-			o->events = g;
 			break;
-		}
 		case 'c':
 			if (parse_u64_arg("-c", optarg, &o->period) < 0)
 				return 2;
@@ -166,12 +159,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_NO_SYMBOLIZE: o->symbolize = false; break;
 		case 'h': record_usage(stdout); return -1;
 		default:
-			if (optopt && strchr("ecFoCptm", optopt))
-				cli_error("record", "option -%c needs a value (see pmuprof record --help)",
-					  optopt);
-			else
-				cli_error("record", "unknown option '%s' (see pmuprof record --help)",
-					  argv[optind - 1]);
+			cli_option_error("record", argv, "ecFoCptm");
 			return 2;
 		}
 	}
@@ -242,19 +230,6 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void format_count(uint64_t v, char *buf, size_t len)
-{
-	char digits[32];
-	snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
-	size_t nd = strlen(digits), o = 0;
-	for (size_t i = 0; i < nd && o + 2 < len; i++) {
-		if (i > 0 && (nd - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = 0;
-}
-
 /* Comments: the command line, version, and the loss and throttling counts. */
 static void add_comments(struct pprof *prof, const struct record_opts *o,
 			 const struct pmu_event_list *evs, struct smp_session *s)
@@ -310,7 +285,7 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		smp_event_stats(s, (int)i, &st);
 		lost += st.lost;
 		throttled += st.throttles;
-		format_count(st.samples, buf, sizeof(buf));
+		cli_format_count((double)st.samples, buf, sizeof(buf));
 		fprintf(stderr, "%s %s %s", i ? "," : "", evs->ev[i].name, buf);
 	}
 	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)\n",

@@ -44,8 +44,7 @@ int cmd_report(int argc, char **argv)
 			       "[--top N]\n  FILE defaults to pmuprof.pb.gz\n");
 			return 0;
 		default:
-			cli_error("report", "unknown option '%s' (see pmuprof report --help)",
-				  argv[optind - 1]);
+			cli_option_error("report", argv, "sSni");
 			return 2;
 		}
 	}

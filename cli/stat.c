@@ -47,19 +47,6 @@ static void stat_usage(FILE *out)
 		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
 }
 
-static int append_events(struct stat_opts *o, const char *spec)
-{
-	size_t old = o->events ? strlen(o->events) : 0;
-	char *grown = realloc(o->events, old + strlen(spec) + 2);
-	if (!grown)
-		return -ENOMEM;
-	if (old)
-		grown[old++] = ',';
-	strcpy(grown + old, spec);
-	o->events = grown;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct stat_opts *o)
 {
 	static const struct option longopts[] = {
@@ -80,7 +67,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 	while ((c = getopt_long(argc, argv, "+e:aC:p:Ax:jo:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
-			if (append_events(o, optarg) < 0)
+			if (cli_append_events(&o->events, optarg) < 0)
 				return cli_error("stat", "out of memory"), 1;
 			break;
 		case 'a': o->system_wide = true; break;
@@ -92,12 +79,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case 'o': o->output = optarg; break;
 		case 'h': stat_usage(stdout); return -1;
 		default:
-			if (optopt && strchr("eCpxo", optopt))
-				cli_error("stat", "option -%c needs a value (see pmuprof stat --help)",
-					  optopt);
-			else
-				cli_error("stat", "unknown option '%s' (see pmuprof stat --help)",
-					  argv[optind - 1]);
+			cli_option_error("stat", argv, "eCpxo");
 			return 2;
 		}
 	}
@@ -214,19 +196,6 @@ static int metrics_for(const struct result *r, size_t n, size_t i, double wall_n
 	return k;
 }
 
-static void format_thousands(double v, char *buf, size_t len)
-{
-	char digits[64];
-	snprintf(digits, sizeof(digits), "%.0f", v);
-	size_t nd = strlen(digits), o = 0;
-	for (size_t i = 0; i < nd && o + 2 < len; i++) {
-		if (i > 0 && (nd - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = 0;
-}
-
 static void value_text(const struct result *r, char *buf, size_t len, bool human)
 {
 	if (r->count.running == 0) {
@@ -236,7 +205,7 @@ static void value_text(const struct result *r, char *buf, size_t len, bool human
 	if (pmu_event_is_clock(r->ev))
 		snprintf(buf, len, "%.2f", r->value);
 	else if (human && r->ev->scale == 1.0)
-		format_thousands(r->value, buf, len);
+		cli_format_count(r->value, buf, len);
 	else if (r->ev->scale != 1.0)
 		snprintf(buf, len, "%.2f", r->value);
 	else

@@ -31,8 +31,7 @@ int cmd_topology(int argc, char **argv)
 			       "  DESC is an hwloc synthetic topology, e.g. 'pack:2 numa:2 core:8 pu:2'\n");
 			return 0;
 		default:
-			cli_error("topology", "unknown option '%s' (see pmuprof topology --help)",
-				  argv[optind - 1]);
+			cli_option_error("topology", argv, "");
 			return 2;
 		}
 	}

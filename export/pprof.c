@@ -9,6 +9,7 @@
  * or value arrays) and packs it with protobuf-c; writing gzips it with zlib
  * into a temporary file next to the target and renames it into place.
  */
+#include "htab.h"
 #include "pprof.h"
 
 #include "profile.pb-c.h"
@@ -62,13 +63,6 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
 
 #define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
-static inline uint64_t hmix(uint64_t h, uint64_t x)
-{
-	h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 31);
-}
-
 /* murmur3's finalizer: every input bit reaches every output bit. */
 static inline uint64_t fmix(uint64_t h)
 {
@@ -97,76 +91,6 @@ static inline void hs_pair(struct hstate *s, uint64_t x, uint64_t y)
 static inline uint64_t hs_final(const struct hstate *s)
 {
 	return fmix(s->a ^ ((s->b << 31) | (s->b >> 33)));
-}
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ n;
-	while (n >= 8) {
-		uint64_t w;
-		memcpy(&w, s, 8);
-		h = hmix(h, w);
-		s += 8;
-		n -= 8;
-	}
-	/* The tail byte by byte: memcpy of a variable length into w stalls store forwarding. */
-	uint64_t w = 0;
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)(uint8_t)s[i] << (8 * i);
-	return hmix(h, w);
-}
-
-/* --- open-addressing hash table of entity indices ----------------------------- */
-
-/* A slot holds the full hash (so growing never rehashes keys) and index + 1 (0 = empty). */
-struct hslot {
-	uint64_t hash;
-	uint32_t idx1;
-};
-
-struct htab {
-	struct hslot *slot;
-	size_t cap; /* power of two, or 0 */
-	size_t n;
-};
-
-/* Makes room for one more entry at a load factor of at most 1/2. */
-static int ht_reserve(struct htab *h)
-{
-	if ((h->n + 1) * 2 <= h->cap)
-		return 0;
-	size_t ncap = h->cap ? h->cap * 2 : 64;
-	struct hslot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < h->cap; i++) {
-		if (!h->slot[i].idx1)
-			continue;
-		size_t j = h->slot[i].hash & (ncap - 1);
-		while (ns[j].idx1)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = h->slot[i];
-	}
-	free(h->slot);
-	h->slot = ns;
-	h->cap = ncap;
-	return 0;
-}
-
-struct pprof;
-typedef bool (*ht_eq_fn)(const struct pprof *p, uint32_t idx, const void *key);
-
-/* The slot holding an entry equal to key, or the empty slot where it would go. */
-static struct hslot *ht_find(const struct htab *h, uint64_t hash, ht_eq_fn eq,
-			     const struct pprof *p, const void *key)
-{
-	size_t j = hash & (h->cap - 1);
-	for (;;) {
-		struct hslot *s = &h->slot[j];
-		if (!s->idx1 || (s->hash == hash && eq(p, s->idx1 - 1, key)))
-			return s;
-		j = (j + 1) & (h->cap - 1);
-	}
 }
 
 /* --- the builder ----------------------------------------------------------------- */
@@ -258,8 +182,9 @@ struct str_key {
 };
 
 /* A byte loop: labels and names are short, and glibc's AVX-512 string compares are slow here. */
-static bool str_eq(const struct pprof *p, uint32_t idx, const void *key)
+static bool str_eq(const void *ctx, uint32_t idx, const void *key)
 {
+	const struct pprof *p = ctx;
 	const struct str_key *k = key;
 	const char *a = p->str[idx];
 	for (size_t i = 0; i < k->len; i++)
@@ -274,10 +199,10 @@ static int64_t intern(struct pprof *p, const char *s)
 	if (!s || !*s)
 		return 0;
 	struct str_key k = { s, strlen(s) };
-	uint64_t h = hash_bytes(s, k.len);
-	if (ht_reserve(&p->str_h) < 0)
+	uint64_t h = htab_hash_bytes(s, k.len);
+	if (htab_reserve(&p->str_h) < 0)
 		return -1;
-	struct hslot *slot = ht_find(&p->str_h, h, str_eq, p, &k);
+	struct htab_slot *slot = htab_find(&p->str_h, h, str_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1 - 1;
 	if (p->nstr >= UINT32_MAX || GROW(p->str, p->cap_str, p->nstr + 1) < 0)
@@ -344,21 +269,21 @@ void pprof_free(struct pprof *p)
 	for (size_t i = 0; i < p->nstr; i++)
 		free(p->str[i]);
 	free(p->str);
-	free(p->str_h.slot);
+	htab_free(&p->str_h);
 	free(p->type_str);
 	free(p->unit_str);
 	free(p->map);
-	free(p->map_h.slot);
+	htab_free(&p->map_h);
 	free(p->fn);
-	free(p->fn_h.slot);
+	htab_free(&p->fn_h);
 	free(p->loc);
 	free(p->lines);
-	free(p->loc_h.slot);
+	htab_free(&p->loc_h);
 	free(p->smp);
 	free(p->values);
 	free(p->sample_locs);
 	free(p->sample_labs);
-	free(p->smp_h.slot);
+	htab_free(&p->smp_h);
 	free(p->scratch);
 	free(p->comments);
 	free(p);
@@ -366,8 +291,9 @@ void pprof_free(struct pprof *p)
 
 /* --- mappings --- */
 
-static bool map_eq(const struct pprof *p, uint32_t idx, const void *key)
+static bool map_eq(const void *ctx, uint32_t idx, const void *key)
 {
+	const struct pprof *p = ctx;
 	const struct mapping *a = &p->map[idx], *b = key;
 	return a->start == b->start && a->limit == b->limit && a->offset == b->offset &&
 	       a->filename == b->filename;
@@ -387,10 +313,10 @@ uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m)
 	};
 	if (k.filename < 0)
 		return 0;
-	uint64_t h = hmix(hmix(hmix(hmix(1, k.start), k.limit), k.offset), (uint64_t)k.filename);
-	if (ht_reserve(&p->map_h) < 0)
+	uint64_t h = htab_mix(htab_mix(htab_mix(htab_mix(1, k.start), k.limit), k.offset), (uint64_t)k.filename);
+	if (htab_reserve(&p->map_h) < 0)
 		return 0;
-	struct hslot *slot = ht_find(&p->map_h, h, map_eq, p, &k);
+	struct htab_slot *slot = htab_find(&p->map_h, h, map_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
 	k.build_id = intern(p, m->build_id);
@@ -405,8 +331,9 @@ uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m)
 
 /* --- functions --- */
 
-static bool fn_eq(const struct pprof *p, uint32_t idx, const void *key)
+static bool fn_eq(const void *ctx, uint32_t idx, const void *key)
 {
+	const struct pprof *p = ctx;
 	return memcmp(&p->fn[idx], key, sizeof(struct function)) == 0;
 }
 
@@ -421,12 +348,12 @@ uint64_t pprof_add_function(struct pprof *p, const char *name, const char *syste
 	};
 	if (k.name < 0 || k.system_name < 0 || k.filename < 0)
 		return 0;
-	uint64_t h = hmix(hmix(hmix(hmix(2, (uint64_t)k.name), (uint64_t)k.system_name),
+	uint64_t h = htab_mix(htab_mix(htab_mix(htab_mix(2, (uint64_t)k.name), (uint64_t)k.system_name),
 			       (uint64_t)k.filename),
 			  (uint64_t)k.start_line);
-	if (ht_reserve(&p->fn_h) < 0)
+	if (htab_reserve(&p->fn_h) < 0)
 		return 0;
-	struct hslot *slot = ht_find(&p->fn_h, h, fn_eq, p, &k);
+	struct htab_slot *slot = htab_find(&p->fn_h, h, fn_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
 	if (p->nfn >= UINT32_MAX || GROW(p->fn, p->cap_fn, p->nfn + 1) < 0)
@@ -446,8 +373,9 @@ struct loc_key {
 	size_t nlines;
 };
 
-static bool loc_eq(const struct pprof *p, uint32_t idx, const void *key)
+static bool loc_eq(const void *ctx, uint32_t idx, const void *key)
 {
+	const struct pprof *p = ctx;
 	const struct location *a = &p->loc[idx];
 	const struct loc_key *k = key;
 	if (a->mapping_id != k->mapping_id || a->address != k->address)
@@ -474,13 +402,13 @@ uint64_t pprof_add_location(struct pprof *p, uint64_t mapping_id, uint64_t addre
 		if (lines[i].function_id > p->nfn)
 			return 0;
 	struct loc_key k = { mapping_id, address, lines, nlines };
-	uint64_t h = hmix(hmix(3, mapping_id), address);
+	uint64_t h = htab_mix(htab_mix(3, mapping_id), address);
 	if (address == 0)
 		for (size_t i = 0; i < nlines; i++)
-			h = hmix(hmix(h, lines[i].function_id), (uint64_t)lines[i].line);
-	if (ht_reserve(&p->loc_h) < 0)
+			h = htab_mix(htab_mix(h, lines[i].function_id), (uint64_t)lines[i].line);
+	if (htab_reserve(&p->loc_h) < 0)
 		return 0;
-	struct hslot *slot = ht_find(&p->loc_h, h, loc_eq, p, &k);
+	struct htab_slot *slot = htab_find(&p->loc_h, h, loc_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
 	if (p->nloc >= UINT32_MAX || GROW(p->loc, p->cap_loc, p->nloc + 1) < 0 ||
@@ -508,8 +436,9 @@ struct smp_key {
 	size_t nlab;
 };
 
-static bool smp_eq(const struct pprof *p, uint32_t idx, const void *key)
+static bool smp_eq(const void *ctx, uint32_t idx, const void *key)
 {
+	const struct pprof *p = ctx;
 	const struct sample *s = &p->smp[idx];
 	const struct smp_key *k = key;
 	if (s->nloc != k->nloc || s->nlab != k->nlab)
@@ -612,9 +541,9 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 	}
 	uint64_t h = hs_final(&hs);
 	struct smp_key k = { location_ids, nlocations, p->scratch, nlabels };
-	if (ht_reserve(&p->smp_h) < 0)
+	if (htab_reserve(&p->smp_h) < 0)
 		return -ENOMEM;
-	struct hslot *slot = ht_find(&p->smp_h, h, smp_eq, p, &k);
+	struct htab_slot *slot = htab_find(&p->smp_h, h, smp_eq, p, &k);
 	if (slot->idx1) {
 		int64_t *v = &p->values[(size_t)(slot->idx1 - 1) * p->ntypes];
 		for (size_t t = 0; t < p->ntypes; t++)

@@ -7,6 +7,7 @@
  * value, and the ratio columns that relate event types per entry (e.g.
  * cache-misses per 1000 cycles). Reads profiles through pprof_read_file.
  */
+#include "htab.h"
 #include "report.h"
 
 #include "pprof.h"
@@ -163,11 +164,6 @@ struct entry {
 	size_t last_sample;
 };
 
-struct slot {
-	uint64_t hash;
-	uint32_t idx1; /* entry index + 1, 0 = empty */
-};
-
 struct rep {
 	const Profile *m;
 	struct id_index locs, fns, maps;
@@ -177,20 +173,11 @@ struct rep {
 
 	struct entry *ent;
 	size_t nent, cap_ent;
-	struct slot *slot;
-	size_t cap_slot;
+	struct htab index; /* entries by key */
 
 	char *buf; /* the key being composed */
 	size_t cap_buf, len_buf;
 };
-
-static uint64_t hash_str(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-	return h ^ (h >> 29);
-}
 
 static int buf_add(struct rep *r, const char *s)
 {
@@ -212,39 +199,21 @@ static int buf_add(struct rep *r, const char *s)
 	return 0;
 }
 
-static int slots_grow(struct rep *r)
+static bool entry_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	size_t ncap = r->cap_slot ? r->cap_slot * 2 : 256;
-	struct slot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->cap_slot; i++) {
-		if (!r->slot[i].idx1)
-			continue;
-		size_t j = r->slot[i].hash & (ncap - 1);
-		while (ns[j].idx1)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = r->slot[i];
-	}
-	free(r->slot);
-	r->slot = ns;
-	r->cap_slot = ncap;
-	return 0;
+	const struct rep *r = ctx;
+	return strcmp(r->ent[idx].key, key) == 0;
 }
 
 /* The entry for the key in r->buf, created if new; NULL on OOM. */
 static struct entry *entry_get(struct rep *r)
 {
-	if ((r->nent + 1) * 2 > r->cap_slot && slots_grow(r) < 0)
+	if (htab_reserve(&r->index) < 0)
 		return NULL;
-	uint64_t h = hash_str(r->buf, r->len_buf);
-	size_t j = h & (r->cap_slot - 1);
-	while (r->slot[j].idx1) {
-		struct entry *e = &r->ent[r->slot[j].idx1 - 1];
-		if (r->slot[j].hash == h && strcmp(e->key, r->buf) == 0)
-			return e;
-		j = (j + 1) & (r->cap_slot - 1);
-	}
+	uint64_t h = htab_hash_bytes(r->buf, r->len_buf);
+	struct htab_slot *slot = htab_find(&r->index, h, entry_eq, r, r->buf);
+	if (slot->idx1)
+		return &r->ent[slot->idx1 - 1];
 	if (r->nent == r->cap_ent) {
 		size_t cap = r->cap_ent ? r->cap_ent * 2 : 64;
 		struct entry *ne = realloc(r->ent, cap * sizeof(*ne));
@@ -263,8 +232,9 @@ static struct entry *entry_get(struct rep *r)
 	}
 	e->cum = e->flat + r->ntypes;
 	e->last_sample = SIZE_MAX;
-	r->slot[j].hash = h;
-	r->slot[j].idx1 = (uint32_t)++r->nent;
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++r->nent;
+	r->index.n++;
 	return e;
 }
 
@@ -548,7 +518,7 @@ static void rep_free(struct rep *r)
 		free(r->ent[i].flat);
 	}
 	free(r->ent);
-	free(r->slot);
+	htab_free(&r->index);
 	free(r->buf);
 }
 

@@ -1,13 +1,15 @@
 /*
- * The workload as a child process: started stopped so counters can be
- * attached before it execs (they are enabled at exec, as perf does), exec
- * errors reported back to the parent, signals forwarded, status collected.
+ * What the subcommands share: the workload as a child process (started
+ * stopped so counters can be attached before it execs, enabled at exec as
+ * perf does; exec errors reported back, signals forwarded, status
+ * collected), target pid lists, and option and number formatting.
  */
 #include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,4 +205,38 @@ bool cli_any_alive(const char *list)
 		alive = kill((pid_t)atoi(t), 0) == 0 || errno == EPERM;
 	free(copy);
 	return alive;
+}
+
+int cli_append_events(char **events, const char *spec)
+{
+	size_t old = *events ? strlen(*events) : 0;
+	char *grown = realloc(*events, old + strlen(spec) + 2);
+	if (!grown)
+		return -ENOMEM;
+	if (old)
+		grown[old++] = ',';
+	strcpy(grown + old, spec);
+	*events = grown;
+	return 0;
+}
+
+void cli_option_error(const char *cmd, char **argv, const char *with_value)
+{
+	if (optopt && strchr(with_value, optopt))
+		cli_error(cmd, "option -%c needs a value (see pmuprof %s --help)", optopt, cmd);
+	else
+		cli_error(cmd, "unknown option '%s' (see pmuprof %s --help)", argv[optind - 1], cmd);
+}
+
+void cli_format_count(double v, char *buf, size_t len)
+{
+	char digits[64];
+	snprintf(digits, sizeof(digits), "%.0f", v);
+	size_t nd = strlen(digits), o = 0;
+	for (size_t i = 0; i < nd && o + 2 < len; i++) {
+		if (i > 0 && (nd - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = 0;
 }

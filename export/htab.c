@@ -1,0 +1,64 @@
+/* The shared open-addressing index of export/ (see htab.h). */
+#include "htab.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int htab_reserve(struct htab *h)
+{
+	if ((h->n + 1) * 2 <= h->cap)
+		return 0;
+	size_t ncap = h->cap ? h->cap * 2 : 64;
+	struct htab_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < h->cap; i++) {
+		if (!h->slot[i].idx1)
+			continue;
+		size_t j = h->slot[i].hash & (ncap - 1);
+		while (ns[j].idx1)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = h->slot[i];
+	}
+	free(h->slot);
+	h->slot = ns;
+	h->cap = ncap;
+	return 0;
+}
+
+struct htab_slot *htab_find(const struct htab *h, uint64_t hash, htab_eq_fn eq, const void *ctx,
+			    const void *key)
+{
+	size_t j = hash & (h->cap - 1);
+	for (;;) {
+		struct htab_slot *s = &h->slot[j];
+		if (!s->idx1 || (s->hash == hash && eq(ctx, s->idx1 - 1, key)))
+			return s;
+		j = (j + 1) & (h->cap - 1);
+	}
+}
+
+void htab_free(struct htab *h)
+{
+	free(h->slot);
+	h->slot = NULL;
+	h->cap = h->n = 0;
+}
+
+uint64_t htab_hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = htab_mix(h, w);
+		s += 8;
+		n -= 8;
+	}
+	/* The tail byte by byte: memcpy of a variable length into w stalls store forwarding. */
+	uint64_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+	return htab_mix(h, w);
+}

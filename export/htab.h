@@ -1,0 +1,43 @@
+/*
+ * Internal to export/: the open-addressing index that the pprof builder and
+ * the report share. It stores only (hash, index + 1) per slot; the entries
+ * live in the caller's own array, compared through the caller's eq function.
+ */
+#ifndef PMUPROF_EXPORT_HTAB_H
+#define PMUPROF_EXPORT_HTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A slot holds the full hash (so growing never rehashes keys) and index + 1 (0 = empty). */
+struct htab_slot {
+	uint64_t hash;
+	uint32_t idx1;
+};
+
+struct htab {
+	struct htab_slot *slot;
+	size_t cap; /* power of two, or 0 */
+	size_t n;
+};
+
+typedef bool (*htab_eq_fn)(const void *ctx, uint32_t idx, const void *key);
+
+/* Makes room for one more entry at a load factor of at most 1/2; -ENOMEM. */
+int htab_reserve(struct htab *h);
+/* The slot holding an entry equal to key, or the empty slot where it would go. */
+struct htab_slot *htab_find(const struct htab *h, uint64_t hash, htab_eq_fn eq, const void *ctx,
+			    const void *key);
+void htab_free(struct htab *h);
+
+static inline uint64_t htab_mix(uint64_t h, uint64_t x)
+{
+	h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+uint64_t htab_hash_bytes(const char *s, size_t n);
+
+#endif
