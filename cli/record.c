@@ -31,6 +31,7 @@ struct record_opts {
 	char *events;
 	uint64_t period, freq;
 	bool callchain;
+	uint32_t stack_dump; /* --call-graph dwarf[,SIZE] */
 	const char *output;
 	bool system_wide;
 	const char *cpus, *pids, *tid;
@@ -46,7 +47,7 @@ struct record_opts {
 static void record_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof record [-e EVENTS] [-c PERIOD | -F FREQ] [-g | --call-graph fp|none]\n"
+		"usage: pmuprof record [-e EVENTS] [-c PERIOD | -F FREQ] [-g | --call-graph fp|dwarf|none]\n"
 		"                      [-o FILE] [-a | -C CPUS | -p PID[,PID] | -t TID] [--duration S]\n"
 		"                      [-m PAGES] [--readers node|l3|cpu|N] [--no-symbolize] [-- CMD ...]\n"
 		"  -e, --event EVENTS     events to sample (default " DEFAULT_EVENTS "), each its own\n"
@@ -54,6 +55,9 @@ static void record_usage(FILE *out)
 		"  -c, --count PERIOD     sample every PERIOD events\n"
 		"  -F, --freq HZ          sample HZ times a second per event and CPU (default %d)\n"
 		"  -g                     record call chains with frame pointers\n"
+		"      --call-graph dwarf[,SIZE]  unwind user stacks from SIZE bytes copied per\n"
+		"                         sample (default 8192) with DWARF CFI: full stacks\n"
+		"                         through code built without frame pointers\n"
 		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ")\n"
 		"  -a, --all-cpus         every process on every CPU\n"
 		"  -C, --cpu CPUS         every process on these CPUs\n"
@@ -77,6 +81,21 @@ static int parse_u64_arg(const char *opt, const char *s, uint64_t *v)
 		return -1;
 	}
 	*v = x;
+	return 0;
+}
+
+/* "dwarf" or "dwarf,SIZE": SIZE bytes of stack per sample, 8-byte aligned, at most 65528. */
+static int parse_stack_size(const char *arg, uint32_t *size)
+{
+	uint64_t v = 8192; /* perf's default */
+	if (arg[5] == ',' && parse_u64_arg("--call-graph dwarf,SIZE", arg + 6, &v) < 0)
+		return -1;
+	if (v > 65528 || v % 8) {
+		cli_error("record", "--call-graph dwarf,SIZE needs a multiple of 8 up to 65528, not "
+				    "%llu", (unsigned long long)v);
+		return -1;
+	}
+	*size = (uint32_t)v;
 	return 0;
 }
 
@@ -124,12 +143,12 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 				o->callchain = true;
 			else if (strcmp(optarg, "none") == 0)
 				o->callchain = false;
-			else if (strncmp(optarg, "dwarf", 5) == 0)
-				return cli_error("record", "--call-graph dwarf is not available in this "
-							   "version; use -g (frame pointers)"),
-				       2;
-			else
-				return cli_error("record", "--call-graph takes fp or none, not '%s'",
+			else if (strcmp(optarg, "dwarf") == 0 || strncmp(optarg, "dwarf,", 6) == 0) {
+				if (parse_stack_size(optarg, &o->stack_dump) < 0)
+					return 2;
+			} else
+				return cli_error("record", "--call-graph takes fp, dwarf[,SIZE] or "
+							   "none, not '%s'",
 						 optarg),
 				       2;
 			break;
@@ -197,6 +216,7 @@ static int on_record(void *arg, const struct mrg_record *r)
 	if (h->type != PERF_RECORD_SAMPLE) {
 		if (proc_apply_record(rec->procs, h) < 0)
 			rec->bad_records++;
+		agg_on_sideband(rec->agg, h);
 		return 0;
 	}
 	int ev = smp_event_index(rec->session, smp_record_id(h));
@@ -275,7 +295,7 @@ static void add_comments(struct pprof *prof, const struct record_opts *o,
 }
 
 static void print_summary(const struct record_opts *o, const struct pmu_event_list *evs,
-			  struct smp_session *s, size_t bytes)
+			  struct smp_session *s, size_t bytes, double finish_s)
 {
 	char buf[64];
 	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
@@ -288,9 +308,9 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		cli_format_count((double)st.samples, buf, sizeof(buf));
 		fprintf(stderr, "%s %s %s", i ? "," : "", evs->ev[i].name, buf);
 	}
-	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)\n",
+	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB) %.0f ms after the end\n",
 		(unsigned long long)lost, (unsigned long long)throttled, o->output,
-		(double)bytes / 1024.0);
+		(double)bytes / 1024.0, finish_s * 1e3);
 }
 
 static int choose_cpus(const struct record_opts *o, int **cpus, int *ncpus)
@@ -374,6 +394,7 @@ int cmd_record(int argc, char **argv)
 		.events = &evs, .cpus = cpus, .ncpus = ncpus, .period = o.period,
 		.freq = o.period ? 0 : (o.freq ? o.freq : DEFAULT_FREQ), .callchain = o.callchain,
 		.ring_pages = o.ring_pages, .topo = topo, .plan = &plan,
+		.stack_dump = o.stack_dump, .regs_user_mask = o.stack_dump ? uw_sample_regs_mask() : 0,
 	};
 	if (o.pids || o.tid) {
 		if (cli_resolve_threads(o.pids ? o.pids : o.tid, &tids, &ntids, err, sizeof(err)) < 0) {
@@ -429,6 +450,7 @@ int cmd_record(int argc, char **argv)
 		.event_names = (const char *const *)names, .event_units = (const char *const *)units,
 		.nevents = evs.n, .period = (int64_t)o.period, .symbolize = o.symbolize,
 		.cpu_label = true, .event_of_id = event_of_id, .id_ctx = session,
+		.dwarf = o.stack_dump != 0, .regs_user_mask = so.regs_user_mask,
 	};
 	if (agg_new(&agg, &ao, procs, err, sizeof(err)) < 0) {
 		cli_error("record", "%s", err);
@@ -487,6 +509,7 @@ int cmd_record(int argc, char **argv)
 		struct timespec nap = {0, 50 * 1000 * 1000};
 		nanosleep(&nap, NULL);
 	}
+	double ended = mono_now();
 	smp_stop(session);
 	if (mrg_pump(merger, on_record, &rec) < 0 || rec.error < 0) {
 		cli_error("record", "processing samples failed: %s", strerror(-rec.error));
@@ -498,6 +521,11 @@ int cmd_record(int argc, char **argv)
 		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
 	pprof_set_time(prof, start_real, (int64_t)((mono_now() - start) * 1e9));
 	add_comments(prof, &o, &evs, session);
+	char uline[512];
+	if (agg_unwind_summary(agg, uline, sizeof(uline)) > 0)
+		pprof_add_comment(prof, uline);
+	if (agg_symbolize_summary(agg, uline, sizeof(uline)) > 0)
+		pprof_add_comment(prof, uline);
 	if (rec.bad_records) {
 		char line[128];
 		snprintf(line, sizeof(line), "malformed records skipped: %llu",
@@ -510,7 +538,7 @@ int cmd_record(int argc, char **argv)
 		status = status ? status : 1;
 		goto out;
 	}
-	print_summary(&o, &evs, session, written);
+	print_summary(&o, &evs, session, written, mono_now() - ended);
 
 out:
 	if (child.pid > 0) {

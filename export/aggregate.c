@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KERNEL_START 0xffff800000000000ULL /* x86-64 kernel half */
 #define MAX_STACK 512
+#define MAX_INLINE 16 /* inline frames kept per address, innermost first */
 
 /* (mapping cookie, address) -> location id, open addressing. */
 struct loc_key {
@@ -35,13 +37,24 @@ struct agg {
 	struct pprof *prof;
 	struct proc_model *procs;
 	struct sym_cache *syms;
+	struct uw_session *unwinder; /* --call-graph dwarf */
+	uint64_t stop_function[UW_STOP_ERROR + 1]; /* marker functions for truncated stacks */
 	struct loc_table locs;
 	struct read_prev prev;
 	uint64_t kernel_mapping;
+	/* Where the consumer's time goes, for the profile's comments and bench/. */
+	uint64_t unwind_ns, symbolize_ns, symbolized;
 	uint64_t unknown_function;
 	uint64_t *samples; /* per event */
 	int64_t *values;   /* 1 + nevents */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static size_t hash2(uint64_t a, uint64_t b)
 {
@@ -115,6 +128,8 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	free(types);
 	if (ret == 0 && o->symbolize)
 		ret = sym_cache_new(&a->syms, err, errlen);
+	if (ret == 0 && o->dwarf)
+		ret = uw_new(&a->unwinder, procs, err, errlen);
 	if (ret == 0)
 		ret = loc_grow(&a->locs);
 	if (ret < 0) {
@@ -135,6 +150,7 @@ void agg_free(struct agg *a)
 		return;
 	pprof_free(a->prof);
 	sym_cache_free(a->syms);
+	uw_free(a->unwinder);
 	free(a->locs.keys);
 	free(a->locs.ids);
 	free(a->prev.ids);
@@ -154,17 +170,20 @@ uint64_t agg_samples(const struct agg *a, int event)
 	return a->samples[event];
 }
 
-/* One pprof line for a symbolization result (or none when nothing is known). */
-static size_t lines_for(struct agg *a, const struct sym_result *r, struct pprof_line *line)
+/* pprof lines for symbolized frames (innermost first), skipping unnamed ones. */
+static size_t lines_for(struct agg *a, const struct sym_frame *frames, size_t n,
+			struct pprof_line *lines)
 {
-	if (!r->function)
-		return 0;
-	uint64_t fid = pprof_add_function(a->prof, r->function, r->function, r->file, 0);
-	if (!fid)
-		return 0;
-	line->function_id = fid;
-	line->line = r->line;
-	return 1;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!frames[i].function)
+			continue;
+		uint64_t fid = pprof_add_function(a->prof, frames[i].function, frames[i].function,
+						  frames[i].file, 0);
+		if (fid)
+			lines[k++] = (struct pprof_line){fid, frames[i].line};
+	}
+	return k;
 }
 
 static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
@@ -181,6 +200,7 @@ static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 		d.has_functions = info.has_functions;
 		d.has_filenames = info.has_filenames;
 		d.has_line_numbers = info.has_line_numbers;
+		d.has_inline_frames = info.has_inline_frames;
 		if (!d.build_id && info.build_id[0])
 			d.build_id = info.build_id;
 	}
@@ -220,28 +240,34 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool calle
 	if (found)
 		return *slot;
 
-	struct pprof_line line;
+	struct pprof_line lines[MAX_INLINE];
 	size_t nlines = 0;
-	struct sym_result r = {0};
+	uint64_t t0 = a->syms ? mono_ns() : 0;
 	if (a->syms) {
-		if (kernel)
-			sym_lookup_kernel(a->syms, at, &r);
+		struct sym_frame frames[MAX_INLINE];
+		struct sym_result r = {0};
+		int n = 0;
+		if (kernel && sym_lookup_kernel(a->syms, at, &r) == 0)
+			frames[n++] = (struct sym_frame){r.function, r.file, r.line};
 		else if (m && m->filename[0] == '/')
-			sym_lookup_file(a->syms, m->filename, m->build_id[0] ? m->build_id : NULL,
-					at - m->start + m->pgoff, &r);
-		else if (m)
-			sym_lookup_jit(a->syms, pid, at, &r);
-		nlines = lines_for(a, &r, &line);
+			n = sym_lookup_frames(a->syms, m->filename, m->build_id[0] ? m->build_id : NULL,
+					      at - m->start + m->pgoff, frames, MAX_INLINE);
+		else if (m && sym_lookup_jit(a->syms, pid, at, &r) == 0)
+			frames[n++] = (struct sym_frame){r.function, r.file, r.line};
+		if (n > 0)
+			nlines = lines_for(a, frames, (size_t)n, lines);
+		a->symbolize_ns += mono_ns() - t0;
+		a->symbolized++;
 	}
 	if (nlines == 0 && !mapping && a->syms) {
 		/* Nothing can ever name this address (no mapping to symbolize offline). */
 		if (!a->unknown_function)
 			a->unknown_function = pprof_add_function(a->prof, "[unknown]", "[unknown]",
 								 NULL, 0);
-		line = (struct pprof_line){a->unknown_function, 0};
+		lines[0] = (struct pprof_line){a->unknown_function, 0};
 		nlines = 1;
 	}
-	uint64_t id = pprof_add_location(a->prof, mapping, at, &line, nlines);
+	uint64_t id = pprof_add_location(a->prof, mapping, at, lines, nlines);
 	if (id) {
 		*slot = id;
 		a->locs.n++;
@@ -278,28 +304,79 @@ static int64_t read_delta(struct agg *a, uint64_t id, uint64_t value)
 	return (int64_t)value;
 }
 
-int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
+/* The frame that ends a stack whose unwinding stopped early, so pprof shows it. */
+static uint64_t stop_location(struct agg *a, enum uw_stop why)
 {
-	uint64_t locs[MAX_STACK];
+	static const char *const names[] = {
+		[UW_STOP_STACK] = "[unwind stopped: stack deeper than the copied dump]",
+		[UW_STOP_NO_CFI] = "[unwind stopped: no unwind information]",
+		[UW_STOP_NO_MAP] = "[unwind stopped: address outside known mappings]",
+		[UW_STOP_ERROR] = "[unwind stopped: unwinder error]",
+	};
+	if (why <= UW_STOP_DEPTH || why > UW_STOP_ERROR)
+		return 0;
+	if (!a->stop_function[why])
+		a->stop_function[why] = pprof_add_function(a->prof, names[why], names[why], NULL, 0);
+	struct pprof_line line = {a->stop_function[why], 0};
+	return pprof_add_location(a->prof, 0, 0, &line, 1);
+}
+
+/*
+ * The stack of a sample, leaf first. The kernel's callchain gives kernel
+ * frames (and, with -g, user frames by frame pointers); with --call-graph
+ * dwarf the user part comes from unwinding the copied stack instead. Within
+ * each context the first frame is an exact PC; the others are return
+ * addresses, looked up at the call instruction.
+ */
+static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *locs)
+{
 	size_t n = 0;
 	pid_t pid = (pid_t)s->pid;
-	if (s->callchain && s->nr_callchain) {
-		bool first = true;
-		for (uint64_t i = 0; i < s->nr_callchain && n < MAX_STACK; i++) {
-			uint64_t ip = s->callchain[i];
-			if (ip >= PERF_CONTEXT_MAX)
-				continue; /* PERF_CONTEXT_KERNEL/USER/...: markers, not frames */
-			uint64_t id = location_for(a, pid, ip, !first);
-			first = false;
+	bool first = true, user_seen = false;
+	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < MAX_STACK; i++) {
+		uint64_t ip = s->callchain[i];
+		if (ip >= PERF_CONTEXT_MAX) {
+			first = true; /* a context marker: the next frame is that context's PC */
+			continue;
+		}
+		user_seen |= ip < KERNEL_START;
+		uint64_t id = location_for(a, pid, ip, !first);
+		first = false;
+		if (id)
+			locs[n++] = id;
+	}
+	if (a->unwinder && s->regs_abi && !user_seen) {
+		uint64_t ips[MAX_STACK];
+		struct uw_sample us = {
+			.pid = pid, .regs_abi = s->regs_abi, .regs = s->regs,
+			.regs_mask = a->o.regs_user_mask, .stack = s->stack, .stack_size = s->stack_dyn_size,
+		};
+		enum uw_stop why = UW_STOP_END;
+		uint64_t t0 = mono_ns();
+		int nu = uw_unwind(a->unwinder, &us, ips, (int)(MAX_STACK - n - 1), &why);
+		a->unwind_ns += mono_ns() - t0;
+		for (int i = 0; i < nu; i++) {
+			uint64_t id = location_for(a, pid, ips[i], i > 0);
 			if (id)
 				locs[n++] = id;
 		}
+		uint64_t stop = nu > 0 ? stop_location(a, why) : 0;
+		if (stop)
+			locs[n++] = stop;
 	}
 	if (n == 0) {
 		uint64_t id = location_for(a, pid, s->ip, false);
 		if (id)
 			locs[n++] = id;
 	}
+	return n;
+}
+
+int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
+{
+	uint64_t locs[MAX_STACK];
+	size_t n = build_stack(a, s, locs);
+	pid_t pid = (pid_t)s->pid;
 	size_t ntypes = 1 + a->o.nevents;
 	memset(a->values, 0, ntypes * sizeof(*a->values));
 	a->values[0] = 1;
@@ -324,4 +401,58 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 		{.key = "cpu", .num = (int64_t)s->cpu, .num_unit = "cpu"},
 	};
 	return pprof_add_sample(a->prof, locs, n, a->values, labels, a->o.cpu_label ? 4 : 3);
+}
+
+void agg_on_sideband(struct agg *a, const struct perf_event_header *h)
+{
+	if (!a->unwinder)
+		return;
+	uint32_t pid;
+	switch (h->type) {
+	case PERF_RECORD_MMAP:
+	case PERF_RECORD_MMAP2:
+	case PERF_RECORD_COMM:
+	case PERF_RECORD_EXIT:
+		/* pid is the first field of each of these bodies */
+		if (h->size < sizeof(*h) + 4)
+			return;
+		memcpy(&pid, h + 1, 4);
+		if (h->type != PERF_RECORD_COMM || (h->misc & PERF_RECORD_MISC_COMM_EXEC))
+			uw_flush_pid(a->unwinder, (pid_t)pid);
+		break;
+	default:
+		break;
+	}
+}
+
+int agg_symbolize_summary(const struct agg *a, char *buf, size_t len)
+{
+	if (!a->symbolized)
+		return 0;
+	return snprintf(buf, len,
+			"symbolization: %llu distinct addresses in %.1f ms (%.0f addresses/s, cold)",
+			(unsigned long long)a->symbolized, (double)a->symbolize_ns / 1e6,
+			(double)a->symbolized * 1e9 / (double)(a->symbolize_ns ? a->symbolize_ns : 1));
+}
+
+int agg_unwind_summary(const struct agg *a, char *buf, size_t len)
+{
+	if (!a->unwinder)
+		return 0;
+	struct uw_stats st;
+	uw_get_stats(a->unwinder, &st);
+	return snprintf(buf, len,
+			"dwarf unwinding: %llu stacks, %llu frames in %.1f ms (%.0f stacks/s); "
+			"stopped at the outermost frame %llu, at the depth limit %llu, stack dump "
+			"exhausted %llu, no unwind info %llu, unmapped address %llu, unwinder error "
+			"%llu",
+			(unsigned long long)st.stacks, (unsigned long long)st.frames,
+			(double)a->unwind_ns / 1e6,
+			(double)st.stacks * 1e9 / (double)(a->unwind_ns ? a->unwind_ns : 1),
+			(unsigned long long)st.stops[UW_STOP_END],
+			(unsigned long long)st.stops[UW_STOP_DEPTH],
+			(unsigned long long)st.stops[UW_STOP_STACK],
+			(unsigned long long)st.stops[UW_STOP_NO_CFI],
+			(unsigned long long)st.stops[UW_STOP_NO_MAP],
+			(unsigned long long)st.stops[UW_STOP_ERROR]);
 }

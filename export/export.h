@@ -22,6 +22,7 @@
 #include "report.h"
 #include "sampler.h"
 #include "symbols.h"
+#include "unwind.h"
 
 /* --- merge: per-CPU streams in timestamp order --------------------------------- */
 
@@ -95,6 +96,8 @@ struct agg_options {
 	size_t nevents;
 	int64_t period;  /* the first event's -c period, or 0 when sampled by frequency */
 	bool symbolize;  /* false: addresses and mappings only (--no-symbolize) */
+	bool dwarf;      /* unwind user stacks from sampled registers + stack (unwind.h) */
+	uint64_t regs_user_mask; /* the registers sampled with the stack (dwarf) */
 	bool cpu_label;
 	/* Leader sampling: which event a group-read counter id belongs to (-1: none). */
 	int (*event_of_id)(void *ctx, uint64_t id);
@@ -107,6 +110,12 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 void agg_free(struct agg *a);
 /* One sample of event `event` (index into event_names). */
 int agg_add_sample(struct agg *a, int event, const struct smp_sample *s);
+/* A side-band record, after the process model applied it: drops stale unwind state. */
+void agg_on_sideband(struct agg *a, const struct perf_event_header *h);
+/* Comment lines about unwinding (stacks, frames, time, why unwinds stopped); 0 if none. */
+int agg_unwind_summary(const struct agg *a, char *buf, size_t len);
+/* Comment line about symbolization (distinct addresses, time); 0 if none. */
+int agg_symbolize_summary(const struct agg *a, char *buf, size_t len);
 /* The underlying builder, to set comments, times and write it out. */
 struct pprof *agg_profile(struct agg *a);
 uint64_t agg_samples(const struct agg *a, int event);

@@ -299,6 +299,8 @@ void sym_cache_free(struct sym_cache *c)
 	for (size_t i = 0; i < SYM_JIT_MAX; i++)
 		sym_jit_release(&c->jit[i]);
 	intern_free(&c->intern);
+	free(c->memo.slots);
+	free(c->memo.frames);
 	free(c);
 }
 
@@ -432,6 +434,7 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		m->mtime = st.st_mtim;
 	}
 	m->hash = h;
+	m->id = ++c->module_serial;
 	m->status = sym_elf_load(m, path, by_id ? bid : NULL);
 	if (m->status == -ENOMEM) { /* not a property of the file: do not remember it */
 		module_free(m);
@@ -512,6 +515,144 @@ int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 	return lookup_file(c, path, build_id, file_offset, out, false);
 }
 
+/* ---- inline frames ---- */
+
+static size_t memo_index(size_t cap, uint64_t module, uint64_t vaddr)
+{
+	uint64_t h = (vaddr ^ module * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	return (size_t)(h ^ h >> 29) & (cap - 1);
+}
+
+static const struct sym_memo_slot *memo_find(const struct sym_memo *mm, uint64_t module,
+					     uint64_t vaddr)
+{
+	if (!mm->cap)
+		return NULL;
+	for (size_t k = memo_index(mm->cap, module, vaddr);; k = (k + 1) & (mm->cap - 1)) {
+		const struct sym_memo_slot *sl = &mm->slots[k];
+		if (!sl->module)
+			return NULL;
+		if (sl->module == module && sl->vaddr == vaddr)
+			return sl;
+	}
+}
+
+static void memo_clear(struct sym_memo *mm)
+{
+	if (mm->slots)
+		memset(mm->slots, 0, mm->cap * sizeof(*mm->slots));
+	mm->used = 0;
+	mm->nframes = 0;
+}
+
+/* Room for one more slot and n frames: grown, or emptied once at its bounds. */
+static int memo_reserve(struct sym_memo *mm, size_t n)
+{
+	if ((mm->used + 1) * 2 > mm->cap) {
+		if (mm->cap >= SYM_MEMO_SLOTS_MAX) {
+			memo_clear(mm);
+		} else {
+			size_t ncap = mm->cap ? mm->cap * 2 : SYM_MEMO_SLOTS_MIN;
+			struct sym_memo_slot *ns = calloc(ncap, sizeof(*ns));
+			if (!ns)
+				return -ENOMEM;
+			for (size_t i = 0; i < mm->cap; i++) {
+				const struct sym_memo_slot *sl = &mm->slots[i];
+				if (!sl->module)
+					continue;
+				size_t k = memo_index(ncap, sl->module, sl->vaddr);
+				while (ns[k].module)
+					k = (k + 1) & (ncap - 1);
+				ns[k] = *sl;
+			}
+			free(mm->slots);
+			mm->slots = ns;
+			mm->cap = ncap;
+		}
+	}
+	if (mm->nframes + n > SYM_MEMO_FRAMES_MAX)
+		memo_clear(mm);
+	if (grow((void **)&mm->frames, &mm->framecap, mm->nframes + n, sizeof(*mm->frames)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Remembers frames[0..n) at (module, vaddr); a failure only costs a later recomputation. */
+static void memo_store(struct sym_memo *mm, uint64_t module, uint64_t vaddr,
+		       const struct sym_frame *frames, size_t n)
+{
+	if (memo_reserve(mm, n) < 0)
+		return;
+	size_t k = memo_index(mm->cap, module, vaddr);
+	while (mm->slots[k].module)
+		k = (k + 1) & (mm->cap - 1);
+	if (n) /* frames is still NULL while only empty results were stored */
+		memcpy(mm->frames + mm->nframes, frames, n * sizeof(*frames));
+	mm->slots[k].vaddr = vaddr;
+	mm->slots[k].module = module;
+	mm->slots[k].first = (uint32_t)mm->nframes;
+	mm->slots[k].n = (uint32_t)n;
+	mm->nframes += n;
+	mm->used++;
+}
+
+/* The frames at vaddr with interned strings; n is 0 when nothing is known. */
+static int compute_frames(struct sym_cache *c, struct sym_module *m, uint64_t vaddr,
+			  struct sym_frame *f, size_t *n)
+{
+	int k = sym_elf_lines_open(m) > 0 ? sym_elf_frames(m, vaddr, f, SYM_FRAMES_MAX) : 0;
+	if (k < 0)
+		return k;
+	if (k == 0) { /* no DWARF function here: the symbol table, and the line table if any */
+		struct sym_entry *e = sym_table_find(&m->syms, vaddr);
+		f[0].function = e ? e->name : NULL;
+		sym_elf_line(m, vaddr, &f[0].file, &f[0].line); /* NULL, 0 without lines */
+		k = f[0].function || f[0].file;
+	}
+	for (int i = 0; i < k; i++) {
+		if (f[i].function &&
+		    !(f[i].function = sym_intern(&c->intern, f[i].function, strlen(f[i].function))))
+			return -ENOMEM;
+		if (f[i].file && !(f[i].file = intern_file(c, m, f[i].file)))
+			return -ENOMEM;
+	}
+	*n = (size_t)k;
+	return 0;
+}
+
+int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_id,
+		      uint64_t file_offset, struct sym_frame *frames, size_t max)
+{
+	if (!c || !path || (!frames && max))
+		return -EINVAL;
+	struct sym_module *m;
+	int ret = module_get(c, path, build_id, &m);
+	if (ret < 0)
+		return ret;
+	uint64_t vaddr;
+	if (!offset_to_vaddr(m, file_offset, &vaddr))
+		return 0; /* not in any loaded segment: nothing to say */
+	const struct sym_frame *f;
+	size_t n;
+	struct sym_frame tmp[SYM_FRAMES_MAX];
+	const struct sym_memo_slot *sl = memo_find(&c->memo, m->id, vaddr);
+	if (sl) {
+		f = c->memo.frames + sl->first;
+		n = sl->n;
+	} else {
+		ret = compute_frames(c, m, vaddr, tmp, &n);
+		if (ret < 0)
+			return ret;
+		memo_store(&c->memo, m->id, vaddr, tmp, n);
+		f = tmp;
+	}
+	if (n > max)
+		n = max;
+	if (n)
+		memcpy(frames, f, n * sizeof(*f));
+	return (int)n;
+}
+
 int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
 		    struct sym_module_info *out)
 {
@@ -524,6 +665,8 @@ int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
 		return ret;
 	out->has_functions = m->syms.n > 0;
 	out->has_filenames = out->has_line_numbers = sym_elf_lines_open(m) > 0;
+	/* Inline frames come from the same Dwfl as lines: none without it. */
+	out->has_inline_frames = out->has_line_numbers && sym_elf_has_inlines(m) > 0;
 	memcpy(out->build_id, m->build_id, sizeof(out->build_id));
 	return 0;
 }

@@ -47,9 +47,36 @@ int sym_lookup_file(struct sym_cache *c, const char *path, const char *build_id,
 int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 		    uint64_t file_offset, struct sym_result *out);
 
+/*
+ * One frame of the inline chain at an address. Strings are owned by the
+ * cache; function and file may be NULL (unknown), line 0 (unknown).
+ * (Addition to the original API.)
+ */
+struct sym_frame {
+	const char *function;
+	const char *file;
+	int line;
+};
+
+/*
+ * The frames at a file offset, innermost inline frame first: frames[0] is the
+ * function whose code is at the address (possibly inlined, with the line from
+ * the line table), then each caller it was inlined into (with the call site's
+ * line), the last being the concrete out-of-line function. Names are DWARF's
+ * DW_AT_name (C++: `twice<int>`, not mangled, no namespace); without DWARF
+ * there is one frame, named from the ELF symbol table like sym_lookup_func.
+ * Writes at most `max` frames (the innermost ones) and returns how many were
+ * written (0 when nothing is known), or -ENOENT if the file is unreadable
+ * (-EINVAL, -ENOMEM otherwise). Results are memoized per (module, address):
+ * a repeated address costs ~20 ns, a new one microseconds.
+ */
+int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_id,
+		      uint64_t file_offset, struct sym_frame *frames, size_t max);
+
 /* What the module offers, for pprof's has_* mapping flags. */
 struct sym_module_info {
 	bool has_functions, has_filenames, has_line_numbers;
+	bool has_inline_frames; /* its DWARF has DW_TAG_inlined_subroutine entries */
 	char build_id[41]; /* hex, read from the file when the kernel gave none; "" if none */
 };
 int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,

@@ -2,11 +2,12 @@
  * One ELF module for the symbolizer: its PT_LOAD segments (file offset to
  * vaddr), its GNU build id, its separate debug file (by build id, else by
  * .gnu_debuglink), its function symbols as a sorted table (the debug file's
- * .symtab, else the file's .symtab, else .dynsym), and its line tables
- * through an offline Dwfl opened on first need.
+ * .symtab, else the file's .symtab, else .dynsym), and its line tables and
+ * inline frames through an offline Dwfl opened on first need.
  */
 #include "symbols_internal.h"
 
+#include <dwarf.h>
 #include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -343,8 +344,384 @@ int sym_elf_line(struct sym_module *m, uint64_t vaddr, const char **file, int *l
 	return 0;
 }
 
+/* ---- inline frames ---- */
+
+/* Scopes nest deeper than frames (lexical blocks); real code stays far below. */
+#define SYM_SCOPES_MAX 64
+
+/* The DIEs whose code contains pc, outermost first (the CU excluded). */
+struct scope_walk {
+	Dwarf_Addr pc;
+	int n;
+	Dwarf_Die chain[SYM_SCOPES_MAX];
+};
+
+static bool is_code_scope(int tag)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool has_pc_attrs(Dwarf_Die *die)
+{
+	return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
+}
+
+static void scope_descend(struct scope_walk *w, Dwarf_Die *parent, int level);
+
+/* Descends into die when something under it contains pc; true if so. */
+static bool scope_through(struct scope_walk *w, Dwarf_Die *die, int level)
+{
+	int before = w->n;
+	scope_descend(w, die, level + 1);
+	return w->n > before;
+}
+
+/*
+ * Appends the scopes under parent that contain w->pc, outermost first. Like
+ * libdw's own scope walk it looks through namespaces, Fortran modules and
+ * imported (dwz) units, and also through blocks that carry no addresses (their
+ * inlined children still do); but only when no code scope at this level
+ * matched. dwarf_getscopes is not used: past the innermost inlined instance
+ * it returns the scopes of the abstract definition, not the callers.
+ */
+static void scope_descend(struct scope_walk *w, Dwarf_Die *parent, int level)
+{
+	Dwarf_Die first, child;
+	if (level >= 2 * SYM_SCOPES_MAX || dwarf_child(parent, &first) != 0)
+		return;
+	child = first;
+	do {
+		if (is_code_scope(dwarf_tag(&child)) && dwarf_haspc(&child, w->pc) > 0) {
+			if (w->n >= SYM_SCOPES_MAX)
+				return;
+			w->chain[w->n++] = child;
+			scope_descend(w, &child, level + 1);
+			return;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	child = first;
+	do {
+		Dwarf_Attribute attr;
+		Dwarf_Die unit;
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			if (scope_through(w, &child, level))
+				return;
+			break;
+		case DW_TAG_imported_unit:
+			if (dwarf_formref_die(dwarf_attr(&child, DW_AT_import, &attr), &unit) &&
+			    scope_through(w, &unit, level))
+				return;
+			break;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+			if (!has_pc_attrs(&child) && scope_through(w, &child, level))
+				return;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+/*
+ * The top level of a CU, indexed: a CU holds thousands of DIEs (mostly types
+ * and declarations from headers), and walking its siblings for every address
+ * cost ~30 us in libc. The code scopes found at the top (also through
+ * namespaces, modules, imported units, blocks without addresses) are listed
+ * once per CU by address range; a lookup then descends into one function.
+ */
+struct cu_scope {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr maxhi; /* the highest hi of this entry and all before it */
+	uint32_t seq;     /* DIE order: among overlapping aliases the first wins, as in a walk */
+	Dwarf_Die die;
+};
+
+struct sym_cu_scopes {
+	Dwarf_Off cu; /* the CU DIE's offset; 0 marks an empty slot */
+	struct cu_scope *v;
+	size_t n, cap;
+};
+
+static int cu_scope_add(struct sym_cu_scopes *t, Dwarf_Die *die)
+{
+	Dwarf_Addr base, lo, hi;
+	for (ptrdiff_t off = 0; (off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0;) {
+		if (hi <= lo)
+			continue;
+		if (t->n == t->cap) {
+			size_t ncap = t->cap ? t->cap * 2 : 64;
+			struct cu_scope *nv = realloc(t->v, ncap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			t->v = nv;
+			t->cap = ncap;
+		}
+		t->v[t->n] = (struct cu_scope){.lo = lo, .hi = hi, .seq = (uint32_t)t->n, .die = *die};
+		t->n++;
+	}
+	return 0;
+}
+
+static int cu_scope_collect(struct sym_cu_scopes *t, Dwarf_Die *parent, int level)
+{
+	Dwarf_Die child;
+	if (level >= SYM_SCOPES_MAX || dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		Dwarf_Attribute attr;
+		Dwarf_Die unit;
+		int ret = 0, tag = dwarf_tag(&child);
+		if (is_code_scope(tag) && has_pc_attrs(&child))
+			ret = cu_scope_add(t, &child);
+		else if (tag == DW_TAG_namespace || tag == DW_TAG_module ||
+			 (is_code_scope(tag) && tag != DW_TAG_subprogram &&
+			  tag != DW_TAG_inlined_subroutine))
+			ret = cu_scope_collect(t, &child, level + 1);
+		else if (tag == DW_TAG_imported_unit &&
+			 dwarf_formref_die(dwarf_attr(&child, DW_AT_import, &attr), &unit))
+			ret = cu_scope_collect(t, &unit, level + 1);
+		if (ret < 0)
+			return ret;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+static int cu_scope_cmp(const void *pa, const void *pb)
+{
+	const struct cu_scope *a = pa, *b = pb;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static size_t cu_slot(size_t cap, Dwarf_Off cu)
+{
+	return (size_t)((cu * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
+
+/* The index of the CU at cudie, built on first use. */
+static int cu_scopes_get(struct sym_module *m, Dwarf_Die *cudie, struct sym_cu_scopes **out)
+{
+	Dwarf_Off cu = dwarf_dieoffset(cudie);
+	if (cu == 0 || cu == (Dwarf_Off)-1)
+		return -ENOENT;
+	for (size_t k = m->cu_cap ? cu_slot(m->cu_cap, cu) : 0; m->cu_cap && m->cu_scopes[k].cu;
+	     k = (k + 1) & (m->cu_cap - 1)) {
+		if (m->cu_scopes[k].cu == cu) {
+			*out = &m->cu_scopes[k];
+			return 0;
+		}
+	}
+	if ((m->cu_used + 1) * 2 > m->cu_cap) {
+		size_t ncap = m->cu_cap ? m->cu_cap * 2 : 64;
+		struct sym_cu_scopes *nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->cu_cap; i++) {
+			if (!m->cu_scopes[i].cu)
+				continue;
+			size_t k = cu_slot(ncap, m->cu_scopes[i].cu);
+			while (nt[k].cu)
+				k = (k + 1) & (ncap - 1);
+			nt[k] = m->cu_scopes[i];
+		}
+		free(m->cu_scopes);
+		m->cu_scopes = nt;
+		m->cu_cap = ncap;
+	}
+	struct sym_cu_scopes t = {.cu = cu};
+	int ret = cu_scope_collect(&t, cudie, 0);
+	if (ret < 0) {
+		free(t.v);
+		return ret;
+	}
+	qsort(t.v, t.n, sizeof(*t.v), cu_scope_cmp);
+	for (size_t i = 0; i < t.n; i++)
+		t.v[i].maxhi = i && t.v[i - 1].maxhi > t.v[i].hi ? t.v[i - 1].maxhi : t.v[i].hi;
+	size_t k = cu_slot(m->cu_cap, cu);
+	while (m->cu_scopes[k].cu)
+		k = (k + 1) & (m->cu_cap - 1);
+	m->cu_scopes[k] = t;
+	m->cu_used++;
+	*out = &m->cu_scopes[k];
+	return 0;
+}
+
+/* The top-level code scope containing pc (the first in DIE order among aliases), or NULL. */
+static const struct cu_scope *cu_scopes_find(const struct sym_cu_scopes *t, Dwarf_Addr pc)
+{
+	size_t lo = 0, hi = t->n; /* the first entry starting above pc */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct cu_scope *best = NULL;
+	for (size_t j = lo; j > 0 && t->v[j - 1].maxhi > pc; j--) {
+		const struct cu_scope *e = &t->v[j - 1];
+		if (pc < e->hi && (!best || e->seq < best->seq))
+			best = e;
+	}
+	return best;
+}
+
+static void cu_scopes_free(struct sym_module *m)
+{
+	for (size_t i = 0; i < m->cu_cap; i++)
+		free(m->cu_scopes[i].v);
+	free(m->cu_scopes);
+	m->cu_scopes = NULL;
+	m->cu_cap = m->cu_used = 0;
+}
+
+/* DW_AT_name, through DW_AT_abstract_origin and DW_AT_specification. */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+}
+
+/* The call site of an inlined instance: DW_AT_call_file in its unit's file table, DW_AT_call_line. */
+static void call_site(Dwarf_Die *die, const char **file, int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word v;
+	Dwarf_Die cu;
+	Dwarf_Files *files;
+	size_t nfiles;
+	*file = NULL;
+	*line = 0;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &v) == 0 && v <= INT_MAX)
+		*line = (int)v;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &v) == 0 &&
+	    dwarf_diecu(die, &cu, NULL, NULL) && dwarf_getsrcfiles(&cu, &files, &nfiles) == 0 &&
+	    v < nfiles)
+		*file = dwarf_filesrc(files, v, NULL, NULL);
+}
+
+int sym_elf_frames(struct sym_module *m, uint64_t vaddr, struct sym_frame *out, size_t max)
+{
+	if (!m->dmod || max == 0)
+		return 0;
+	Dwarf_Addr bias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(m->dmod, vaddr + m->bias, &bias);
+	if (!cudie)
+		return 0;
+	struct sym_cu_scopes *t;
+	int ret = cu_scopes_get(m, cudie, &t);
+	if (ret < 0)
+		return ret == -ENOMEM ? ret : 0;
+	struct scope_walk w = {.pc = vaddr + m->bias - bias};
+	const struct cu_scope *top = cu_scopes_find(t, w.pc);
+	if (top) {
+		w.chain[w.n++] = top->die;
+		scope_descend(&w, &w.chain[0], 1);
+	}
+
+	const char *file;
+	int line;
+	sym_elf_line(m, vaddr, &file, &line); /* the innermost frame's line: the line table's */
+	size_t n = 0;
+	for (int i = w.n - 1; i >= 0 && n < max; i--) {
+		int tag = dwarf_tag(&w.chain[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue; /* a lexical block: same function */
+		out[n].function = die_name(&w.chain[i]);
+		out[n].file = file;
+		out[n].line = line;
+		if (tag == DW_TAG_subprogram) {
+			if (!out[n].function) { /* artificial or nameless: the symbol table may know */
+				struct sym_entry *e = sym_table_find(&m->syms, vaddr);
+				out[n].function = e ? e->name : NULL;
+			}
+			n++;
+			break; /* the concrete function: its callers are the unwinder's business */
+		}
+		n++;
+		call_site(&w.chain[i], &file, &line); /* where the caller's frame stands */
+	}
+	return (int)n;
+}
+
+/* Whether the DIE tree under die holds a DIE with this tag (bounded depth). */
+static bool tree_has_tag(Dwarf_Die *die, int tag, int level)
+{
+	Dwarf_Die child;
+	if (level > 4 * SYM_SCOPES_MAX || dwarf_child(die, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) == tag || tree_has_tag(&child, tag, level + 1))
+			return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/*
+ * A unit's abbreviation table lists every tag its DIEs use, in a few hundred
+ * bytes: read the tables and only walk the DIEs of a unit whose table has
+ * DW_TAG_inlined_subroutine, to confirm one exists. Units sharing a table are
+ * read once when consecutive.
+ */
+int sym_elf_has_inlines(struct sym_module *m)
+{
+	if (m->inline_state != 0)
+		return m->inline_state > 0;
+	m->inline_state = -1;
+	Dwarf_Addr dwbias;
+	Dwarf *dw = m->dmod ? dwfl_module_getdwarf(m->dmod, &dwbias) : NULL;
+	if (!dw)
+		return 0;
+	Dwarf_CU *cu = NULL;
+	Dwarf_Half version;
+	uint8_t unit_type;
+	Dwarf_Die cudie, subdie;
+	Dwarf_Off last = (Dwarf_Off)-1;
+	bool listed = false; /* by the table at `last` */
+	while (dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie, &subdie) == 0) {
+		Dwarf_Off abbrev_off;
+		if (!dwarf_cu_die(cu, &cudie, NULL, &abbrev_off, NULL, NULL, NULL, NULL))
+			continue;
+		if (abbrev_off != last) {
+			last = abbrev_off;
+			listed = false;
+			for (Dwarf_Off off = 0;;) {
+				size_t len = 0;
+				Dwarf_Abbrev *ab = dwarf_getabbrev(&cudie, off, &len);
+				if (!ab || ab == DWARF_END_ABBREV || len == 0)
+					break;
+				if (dwarf_getabbrevtag(ab) == DW_TAG_inlined_subroutine) {
+					listed = true;
+					break;
+				}
+				off += len;
+			}
+		}
+		if (listed && tree_has_tag(&cudie, DW_TAG_inlined_subroutine, 0)) {
+			m->inline_state = 1;
+			break;
+		}
+	}
+	return m->inline_state > 0;
+}
+
 void sym_elf_release(struct sym_module *m)
 {
+	cu_scopes_free(m);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
 	m->dwfl = NULL;

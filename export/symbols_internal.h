@@ -90,6 +90,7 @@ struct sym_load {
 #define SYM_FILE_MEMO 64 /* power of two */
 
 struct sym_module {
+	uint64_t id; /* unique within the cache, never reused: keys the frame memo */
 	/* key: the caller's build id (lower-case hex), else path + size + mtime */
 	char *key_build_id;
 	char *path;
@@ -111,6 +112,10 @@ struct sym_module {
 	Dwfl_Module *dmod;
 	GElf_Addr bias;
 	bool has_lines;
+	int inline_state; /* 0 not checked, 1 DWARF has inlined subroutines, -1 none */
+	/* Per CU touched by sym_elf_frames: its functions' address ranges, sorted. */
+	struct sym_cu_scopes *cu_scopes; /* open addressing by CU offset */
+	size_t cu_cap, cu_used;
 	/*
 	 * libdw hands back one pointer per file of a CU: remember interned copies
 	 * by that pointer (direct-mapped) instead of hashing the string each time.
@@ -126,6 +131,19 @@ int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_
 int sym_elf_lines_open(struct sym_module *m);
 /* Source file and line of an ELF vaddr; file is libdw's string (intern it). */
 int sym_elf_line(struct sym_module *m, uint64_t vaddr, const char **file, int *line);
+struct sym_cu_scopes; /* symbols_elf.c */
+
+/* Inline frames are followed this deep at most; real code stays far below. */
+#define SYM_FRAMES_MAX 32
+/*
+ * The frames at an ELF vaddr from the module's DWARF, innermost first (see
+ * sym_lookup_frames), with libdw's strings and the symbol table's names (intern
+ * them). Needs sym_elf_lines_open. Returns the count; 0 when no function DIE
+ * covers the address.
+ */
+int sym_elf_frames(struct sym_module *m, uint64_t vaddr, struct sym_frame *out, size_t max);
+/* 1 when the module's DWARF has a DW_TAG_inlined_subroutine (checked once), else 0. */
+int sym_elf_has_inlines(struct sym_module *m);
 /* Releases what sym_elf_load and sym_elf_lines_open acquired. */
 void sym_elf_release(struct sym_module *m);
 /* True when want (caller's hex, maybe zero-padded by perf) names have (the file's hex). */
@@ -168,6 +186,30 @@ int sym_jit_load(struct sym_jit *j, pid_t pid);
 #define SYM_MODULES_MAX 256
 #define SYM_HASH_BUCKETS 512 /* power of two, twice SYM_MODULES_MAX */
 
+/*
+ * Frames already computed, by (module id, vaddr): hot addresses repeat and
+ * walking DWARF scopes costs microseconds. Open addressing, grown by doubling
+ * up to a bound, then emptied: at most ~9 MB (3 slots + 6 frames) whatever
+ * the profile.
+ */
+struct sym_memo_slot {
+	uint64_t vaddr;
+	uint64_t module; /* 0: empty slot */
+	uint32_t first;  /* into sym_memo.frames */
+	uint32_t n;
+};
+
+#define SYM_MEMO_SLOTS_MIN 1024
+#define SYM_MEMO_SLOTS_MAX (1u << 17)  /* power of two; filled to half at most */
+#define SYM_MEMO_FRAMES_MAX (1u << 18) /* 24 bytes each */
+
+struct sym_memo {
+	struct sym_memo_slot *slots;
+	size_t cap, used;
+	struct sym_frame *frames;
+	size_t nframes, framecap;
+};
+
 struct sym_cache {
 	struct sym_module *buckets[SYM_HASH_BUCKETS];
 	struct sym_module *lru_head, *lru_tail;
@@ -176,6 +218,8 @@ struct sym_cache {
 	struct sym_kernel kernel;
 	struct sym_jit jit[SYM_JIT_MAX];
 	uint64_t jit_tick;
+	uint64_t module_serial; /* last sym_module.id handed out */
+	struct sym_memo memo;
 };
 
 #endif

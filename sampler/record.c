@@ -227,3 +227,29 @@ int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *l
 		return 0;
 	}
 }
+
+size_t smp_sample_compact(const struct smp_layout *l, const struct perf_event_header *h,
+			  unsigned char *out)
+{
+	struct smp_sample s;
+	if (!(l->sample_type & PERF_SAMPLE_STACK_USER) || smp_parse_sample(l, h, &s) < 0 ||
+	    !s.stack)
+		return 0;
+	uint64_t keep = (s.stack_dyn_size + 7) & ~7ULL;
+	if (keep >= s.stack_size)
+		return 0;
+	const unsigned char *base = (const unsigned char *)h;
+	size_t head = (size_t)(s.stack - base);            /* up to the stack bytes */
+	size_t tail = head + s.stack_size + 8;              /* after the dyn_size field */
+	size_t tail_len = h->size - tail;
+	size_t size = head + keep + 8 + tail_len;
+	memcpy(out, base, head);
+	memcpy(out + head - 8, &keep, 8);                   /* the size field before the bytes */
+	memcpy(out + head, s.stack, keep);
+	memcpy(out + head + keep, &s.stack_dyn_size, 8);
+	memcpy(out + head + keep + 8, base + tail, tail_len);
+	struct perf_event_header nh = *h;
+	nh.size = (uint16_t)size;
+	memcpy(out, &nh, sizeof(nh));
+	return size;
+}

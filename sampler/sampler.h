@@ -70,6 +70,15 @@ struct smp_sample_id {
 /* Parses a PERF_RECORD_SAMPLE; -EINVAL when the record is shorter than its layout says. */
 int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header *h,
 		     struct smp_sample *out);
+/*
+ * A sample with a user stack copy holds the whole requested size although
+ * only dyn_size bytes are valid: writes the same sample to `out` with the
+ * stack cut to dyn_size (rounded up to 8) and returns its size, or 0 when
+ * there is nothing to cut (no stack, already tight, malformed). `out` must
+ * hold h->size bytes.
+ */
+size_t smp_sample_compact(const struct smp_layout *l, const struct perf_event_header *h,
+			  unsigned char *out);
 /* The IDENTIFIER of any record: first u64 of a sample, last of a side-band record. */
 uint64_t smp_record_id(const struct perf_event_header *h);
 /*
@@ -139,6 +148,13 @@ struct smp_options {
 	uint64_t period;     /* -c: default sample period (0: use freq) */
 	uint64_t freq;       /* -F: default frequency when no period is set */
 	bool callchain;      /* -g: PERF_SAMPLE_CALLCHAIN */
+	/*
+	 * --call-graph dwarf: bytes of user stack to copy per sample (0: none) and
+	 * the user registers to sample with it. The kernel part of the stack
+	 * still comes from the kernel's callchain (exclude_callchain_user).
+	 */
+	uint32_t stack_dump;
+	uint64_t regs_user_mask;
 	uint64_t extra_sample_type; /* ADDR, DATA_SRC, WEIGHT, PHYS_ADDR ... */
 	size_t ring_pages;   /* data pages per ring, a power of two */
 	const struct topo *topo;

@@ -59,6 +59,7 @@ struct reader {
 	pthread_mutex_t pool_lock; /* released chunks come back from the consumer */
 	struct smp_chunk *pool;
 	unsigned char *scratch;
+	unsigned char *compact; /* a sample with its stack copy cut to the valid bytes */
 	char bind_err[256];
 };
 
@@ -110,6 +111,12 @@ static void sampling_attr(const struct smp_options *o, const struct pmu_event_li
 	a->sample_type = BASE_SAMPLE_TYPE | o->extra_sample_type;
 	if (o->callchain)
 		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
+	if (o->stack_dump) {
+		a->sample_type |= PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = o->regs_user_mask;
+		a->sample_stack_user = o->stack_dump;
+		a->exclude_callchain_user = 1; /* user frames come from unwinding the copy */
+	}
 	a->read_format = PERF_FORMAT_ID;
 	if (!ev->period_explicit) {
 		if (o->period) {
@@ -434,6 +441,14 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 {
 	struct drain_ctx *d = arg;
 	struct ring_state *rs = d->rs;
+	if (h->type == PERF_RECORD_SAMPLE && d->rd->s->o.stack_dump) {
+		/* Keep only the valid part of a stack copy: most of 8 KiB is usually unused. */
+		int ev = smp_event_index(d->rd->s, smp_record_id(h));
+		size_t n = ev >= 0 ? smp_sample_compact(&d->rd->s->layouts[ev], h, d->rd->compact)
+				   : 0;
+		if (n)
+			h = (const struct perf_event_header *)d->rd->compact;
+	}
 	size_t need = sizeof(struct smp_entry) + h->size;
 	if (!rs->fill || rs->fill->cap - rs->fill->used < need) {
 		chunk_publish(rs);
@@ -512,8 +527,9 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 		pthread_mutex_init(&rd->pool_lock, NULL);
 		rd->rings = calloc((size_t)rd->plan->ncpus, sizeof(int));
 		rd->scratch = malloc(SCRATCH_SIZE);
+		rd->compact = malloc(SCRATCH_SIZE);
 		rd->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (!rd->rings || !rd->scratch || rd->epfd < 0)
+		if (!rd->rings || !rd->scratch || !rd->compact || rd->epfd < 0)
 			return fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
 				    strerror(errno));
 		for (int c = 0; c < rd->plan->ncpus; c++) {
@@ -645,6 +661,7 @@ void smp_close(struct smp_session *s)
 			close(rd->epfd);
 		free(rd->rings);
 		free(rd->scratch);
+		free(rd->compact);
 		pthread_mutex_destroy(&rd->pool_lock);
 	}
 	free(s->readers);

@@ -117,8 +117,12 @@ def pprof_top(path, sample_index):
             started = True
             continue
         if started and line.strip():
+            # flat flat% sum% cum cum% NAME [(inline)]
             parts = line.split()
-            rows.append((parts[0], parts[-1]))
+            name = " ".join(parts[5:])
+            if name.endswith(" (inline)"):
+                name = name[: -len(" (inline)")]
+            rows.append((parts[0], name))
     return rows
 
 
@@ -142,3 +146,48 @@ def perf_record_samples(data):
         if ev:
             counts[ev] = counts.get(ev, 0) + 1
     return counts
+
+
+def load_profile(path):
+    """The profile as Python data, decoded by protoc (independent of pmuprof's reader).
+
+    Returns {"types": [...], "samples": [{"stack": [[fn, ...], ...], "values": [...],
+    "labels": {...}}], "comments": [...]}; each stack entry is one location's
+    functions, innermost inline frame first; the stack is leaf first."""
+    text = pprof_text(path)
+    strings = re.findall(r'^string_table: "(.*)"$', text, re.M)
+    funcs = {}
+    for block in re.findall(r"^function \{(.*?)^\}", text, re.M | re.S):
+        fid = int(re.search(r"id: (\d+)", block).group(1))
+        name = re.search(r"\bname: (\d+)", block)
+        funcs[fid] = strings[int(name.group(1))] if name else "?"
+    locs = {}
+    for block in re.findall(r"^location \{(.*?)^\}\n", text, re.M | re.S):
+        lid = int(re.search(r"^\s+id: (\d+)", block, re.M).group(1))
+        addr = re.search(r"^\s+address: (\d+)", block, re.M)
+        names = [funcs[int(f)] for f in re.findall(r"function_id: (\d+)", block)]
+        locs[lid] = names or [hex(int(addr.group(1))) if addr else "?"]
+    types = [strings[int(t)] for t, _ in
+             re.findall(r'sample_type \{\s*type: (\d+)\s*unit: (\d+)', text)]
+    samples = []
+    for block in re.findall(r"^sample \{(.*?)^\}", text, re.M | re.S):
+        stack = [locs[int(l)] for l in re.findall(r"location_id: (\d+)", block)]
+        values = [int(v) for v in re.findall(r"^\s+value: (-?\d+)", block, re.M)]
+        labels = {}
+        for lb in re.findall(r"label \{(.*?)\}", block, re.S):
+            key = strings[int(re.search(r"key: (\d+)", lb).group(1))]
+            s = re.search(r"\bstr: (\d+)", lb)
+            n = re.search(r"\bnum: (-?\d+)", lb)
+            labels[key] = strings[int(s.group(1))] if s else int(n.group(1)) if n else 0
+        samples.append({"stack": stack, "values": values, "labels": labels})
+    comments = [strings[int(c)] for c in re.findall(r"^comment: (\d+)", text, re.M)]
+    return {"types": types, "samples": samples, "comments": comments}
+
+
+import re  # noqa: E402  (used by load_profile; kept next to it)
+
+
+def workload(name):
+    path = os.path.join(os.environ.get("WORKLOAD_DIR", "."), name)
+    check(os.access(path, os.X_OK), f"workload {path} is not built")
+    return path

@@ -289,6 +289,45 @@ static void test_sample_full_layout(void **state)
 	}
 }
 
+static void test_sample_compact(void **state)
+{
+	(void)state;
+	struct smp_layout l = {
+		.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TIME |
+			       PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER | PERF_SAMPLE_WEIGHT,
+		.regs_user_mask = 0x3,
+	};
+	struct rec r;
+	rec_begin(&r, PERF_RECORD_SAMPLE, 0);
+	put(&r, 5), put(&r, 0x1234), put(&r, 777);
+	put(&r, 2), put(&r, 0x11), put(&r, 0x22); /* abi, two regs */
+	put(&r, 64);                               /* stack size */
+	unsigned char stack[64];
+	for (int i = 0; i < 64; i++)
+		stack[i] = (unsigned char)i;
+	put_bytes(&r, stack, 64);
+	put(&r, 20);  /* dyn size: 20 valid bytes */
+	put(&r, 999); /* weight, after the stack */
+	unsigned char out[1024];
+	size_t n = smp_sample_compact(&l, &r.h, out);
+	assert_int_equal(n, r.h.size - 64 + 24);
+	struct smp_sample s;
+	assert_int_equal(smp_parse_sample(&l, (void *)out, &s), 0);
+	assert_int_equal(((struct perf_event_header *)out)->size, n);
+	assert_int_equal(s.ip, 0x1234);
+	assert_int_equal(s.time, 777);
+	assert_int_equal(s.regs[1], 0x22);
+	assert_int_equal(s.stack_size, 24);
+	assert_int_equal(s.stack_dyn_size, 20);
+	assert_memory_equal(s.stack, stack, 20);
+	assert_int_equal(s.weight, 999);
+	/* Nothing to cut: a full stack, or no stack at all. */
+	struct rec full = r;
+	full.words[1 + 6 + 1 + 8] = 64; /* dyn_size word: after id, ip, time, abi, 2 regs, size, 8 words */
+	assert_int_equal(smp_sample_compact(&l, &full.h, out), 0);
+	assert_int_equal(smp_sample_compact(&base_layout, &r.h, out), 0);
+}
+
 static void test_sideband_records(void **state)
 {
 	(void)state;
@@ -405,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_read_wraparound),
 		cmocka_unit_test(test_read_partial_and_errors),
 		cmocka_unit_test(test_sample_full_layout),
+		cmocka_unit_test(test_sample_compact),
 		cmocka_unit_test(test_sideband_records),
 		cmocka_unit_test(test_loss_records),
 	};

@@ -4,7 +4,9 @@
  * (non-PIE; stripped with a .gnu_debuglink file); which alias wins at one
  * address and where sized symbols end (symbols defined in assembly below);
  * missing and replaced files; kallsyms, real and from tests/data/symbols;
- * JIT maps; and the cost of one lookup into libc's table.
+ * JIT maps; inline frames of the -O2 probes (C and C++) and of libc against
+ * addr2line and llvm-symbolizer; and the cost of one lookup into libc's table
+ * (function, file:line, inline frames cold and warm).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +19,9 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <gelf.h>
 #include <inttypes.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,6 +565,566 @@ static void test_jit(void **state)
 	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001010ull, &r), -ENOENT);
 }
 
+/* ---- inline frames, against addr2line -i and llvm-symbolizer --inlining ---- */
+
+static bool have_tool(const char *name)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/* An oracle's frames at one address, innermost first (function "??" when unknown). */
+struct oracle_frame {
+	char function[160];
+	char file[320];
+	int line;
+};
+
+struct oracle_rec {
+	uint64_t addr;
+	int n;
+	struct oracle_frame f[SYM_FRAMES_MAX];
+};
+
+/*
+ * Both tools print, per address, a "0x..." line (addr2line -a,
+ * llvm-symbolizer --print-address) then pairs of lines: function, then
+ * FILE:LINE (addr2line, maybe " (discriminator N)") or FILE:LINE:COLUMN.
+ */
+static int run_oracle(const char *cmd, bool has_column, struct oracle_rec *recs, int max)
+{
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char line[1024];
+	int n = -1;
+	bool want_function = true;
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0])
+			continue;
+		if (strncmp(line, "0x", 2) == 0) {
+			if (++n >= max)
+				break;
+			recs[n].addr = strtoull(line, NULL, 16);
+			recs[n].n = 0;
+			want_function = true;
+			continue;
+		}
+		if (n < 0)
+			continue;
+		struct oracle_rec *r = &recs[n];
+		if (want_function) {
+			if (r->n < SYM_FRAMES_MAX)
+				snprintf(r->f[r->n].function, sizeof(r->f[0].function), "%s", line);
+			want_function = false;
+			continue;
+		}
+		want_function = true;
+		if (r->n >= SYM_FRAMES_MAX)
+			continue;
+		char *paren = strstr(line, " (");
+		if (paren)
+			*paren = '\0';
+		char *colon = strrchr(line, ':');
+		if (has_column && colon) {
+			*colon = '\0';
+			colon = strrchr(line, ':');
+		}
+		r->f[r->n].line = colon ? atoi(colon + 1) : 0;
+		if (colon)
+			*colon = '\0';
+		snprintf(r->f[r->n].file, sizeof(r->f[0].file), "%s", line);
+		r->n++;
+	}
+	pclose(p);
+	return n < max ? n + 1 : max;
+}
+
+/* A function symbol's range and the PT_LOAD that maps it, read with libelf. */
+struct elf_func {
+	uint64_t vaddr, size;
+	int64_t off_minus_vaddr; /* file offset = vaddr + this */
+};
+
+static bool find_elf_func(const char *path, const char *name_part, struct elf_func *out);
+
+/* True when a and b are function symbols at one address of path's .symtab (aliases). */
+static bool elf_aliases(const char *path, const char *a, const char *b)
+{
+	uint64_t va = 0, vb = 0;
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *nm;
+			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    !(nm = elf_strptr(elf, sh.sh_link, sym.st_name)))
+				continue;
+			if (strcmp(nm, a) == 0)
+				va = sym.st_value;
+			if (strcmp(nm, b) == 0)
+				vb = sym.st_value;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return va && va == vb;
+}
+
+static bool find_elf_func(const char *path, const char *name_part, struct elf_func *out)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	bool found = false;
+	for (Elf_Scn *scn = NULL; !found && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *nm;
+			if (gelf_getsym(d, (int)i, &sym) && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+			    sym.st_size && (nm = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
+			    strstr(nm, name_part)) {
+				out->vaddr = sym.st_value;
+				out->size = sym.st_size;
+				found = true;
+				break;
+			}
+		}
+	}
+	size_t nph = 0;
+	bool mapped = false;
+	elf_getphdrnum(elf, &nph);
+	for (size_t i = 0; found && i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    out->vaddr >= ph.p_vaddr && out->vaddr < ph.p_vaddr + ph.p_filesz) {
+			out->off_minus_vaddr = (int64_t)ph.p_offset - (int64_t)ph.p_vaddr;
+			mapped = true;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found && mapped;
+}
+
+/* Instruction addresses of [lo, hi) in bin, from objdump. */
+static size_t insn_addrs(const char *bin, uint64_t lo, uint64_t hi, uint64_t *out, size_t max)
+{
+	char cmd[4400], line[512];
+	snprintf(cmd, sizeof(cmd),
+		 "objdump -d --no-show-raw-insn --start-address=0x%" PRIx64
+		 " --stop-address=0x%" PRIx64 " '%s'", lo, hi, bin);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = 0;
+	while (fgets(line, sizeof(line), p) && n < max) {
+		uint64_t a;
+		int pos = 0;
+		if (line[0] == ' ' && sscanf(line, " %" SCNx64 ":%n", &a, &pos) == 1 && pos > 0 &&
+		    a >= lo && a < hi)
+			out[n++] = a;
+	}
+	pclose(p);
+	return n;
+}
+
+static const char *or_unknown(const char *s)
+{
+	return s ? s : "??";
+}
+
+/*
+ * The same source file: both tools join DW_AT_comp_dir to relative names
+ * again ("./inet/./inet/x.c" where libdw says "./inet/x.c"), so a relative
+ * name of ours matches the end of theirs.
+ */
+static bool same_file(const char *ours, const char *theirs)
+{
+	if (!ours)
+		return strcmp(theirs, "??") == 0;
+	if (strcmp(ours, theirs) == 0)
+		return true;
+	if (ours[0] == '/')
+		return false;
+	if (strncmp(ours, "./", 2) == 0)
+		ours += 2;
+	size_t n = strlen(ours), k = strlen(theirs);
+	return k > n && theirs[k - n - 1] == '/' && strcmp(theirs + k - n, ours) == 0;
+}
+
+enum { CMP_LINES = 0, CMP_FILES = 1, CMP_NAMES = 2 };
+
+/*
+ * Our frames at every address against an oracle's: as many frames, the same
+ * lines, and what `what` adds. addr2line is trusted for C names only: it names
+ * an inlined C++ function that has no DW_AT_linkage_name after the symbol
+ * around it, and in libc prefers __GI_ aliases and, at one address with rows
+ * of two files, the other file. Prints the differences; returns how many
+ * addresses differ, and in *inlined how many had inline frames.
+ */
+static int compare_frames(struct sym_cache *c, const char *bin, int64_t off_minus_vaddr,
+			  const struct oracle_rec *recs, int nrecs, int what, const char *oracle,
+			  const char *symtab, int *inlined)
+{
+	int bad = 0;
+	*inlined = 0;
+	for (int i = 0; i < nrecs; i++) {
+		const struct oracle_rec *r = &recs[i];
+		struct sym_frame f[SYM_FRAMES_MAX];
+		int n = sym_lookup_frames(c, bin, NULL, (uint64_t)((int64_t)r->addr + off_minus_vaddr),
+					  f, SYM_FRAMES_MAX);
+		/*
+		 * Nothing known to us (padding after a sized symbol, no line row)
+		 * while the oracle knows no line either, naming the symbol before.
+		 */
+		bool same = n == r->n || (n == 0 && r->n == 1 && r->f[0].line == 0);
+		/*
+		 * One frame named by the symbol table (no DWARF function here, as
+		 * in assembly): which alias wins is sym_lookup_func's policy, tested
+		 * above; the oracles choose otherwise or say "??".
+		 */
+		struct sym_result sr;
+		bool from_symtab = n == 1 &&
+				   sym_lookup_func(c, bin, NULL, (uint64_t)((int64_t)r->addr + off_minus_vaddr),
+						   &sr) == 0 && sr.function == f[0].function;
+		for (int k = 0; same && k < n; k++) {
+			same = f[k].line == r->f[k].line &&
+			       (!(what & CMP_FILES) || same_file(f[k].file, r->f[k].file)) &&
+			       (!(what & CMP_NAMES) || from_symtab ||
+				strcmp(or_unknown(f[k].function), r->f[k].function) == 0 ||
+				/*
+				 * Assembly CUs hold one DW_TAG_subprogram per alias
+				 * (memcpy/memmove variants): each tool takes another.
+				 */
+				(k == n - 1 && symtab && f[k].function &&
+				 elf_aliases(symtab, f[k].function, r->f[k].function)));
+		}
+		*inlined += n > 1;
+		if (same)
+			continue;
+		if (bad++ >= 10)
+			continue;
+		print_error("%s at 0x%" PRIx64 ": %d frames, %s %d\n", bin, r->addr, n, oracle, r->n);
+		for (int k = 0; k < n || k < r->n; k++)
+			print_error("  #%d ours %s %s:%d | %s %s %s:%d\n", k,
+				    k < n ? or_unknown(f[k].function) : "-", k < n ? or_unknown(f[k].file) : "-",
+				    k < n ? f[k].line : 0, oracle, k < r->n ? r->f[k].function : "-",
+				    k < r->n ? r->f[k].file : "-", k < r->n ? r->f[k].line : 0);
+	}
+	return bad;
+}
+
+static bool probe_path(char *bin, size_t len, const char *name)
+{
+	snprintf(bin, len, "%s/data/symbols/%s", TEST_BINARY_DIR, name);
+	if (access(bin, R_OK) == 0)
+		return true;
+	print_message("skip: %s not built (tests/CMakeLists.txt: add_dependencies(test_symbols ... "
+		      "sym_probe_inline sym_probe_inline_g0 sym_probe_inline_cxx))\n", bin);
+	return false;
+}
+
+/* Frames at every instruction of the probe's hot function, checked against both oracles. */
+static void check_inline_probe(struct sym_cache *c, const char *name, const char *hot, bool cxx,
+			       const char *const expect[][4], size_t nexpect)
+{
+	char bin[4096], cmd[65536];
+	if (!probe_path(bin, sizeof(bin), name))
+		skip();
+	if (!have_tool("addr2line") || !have_tool("objdump")) {
+		print_message("skip: no addr2line/objdump (binutils) to compare with\n");
+		skip();
+	}
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, bin, NULL, &info), 0);
+	assert_true(info.has_functions);
+	assert_true(info.has_line_numbers);
+	assert_true(info.has_inline_frames);
+
+	struct elf_func fn;
+	assert_true(find_elf_func(bin, hot, &fn));
+	enum { MAXI = 512 };
+	uint64_t addrs[MAXI];
+	size_t na = insn_addrs(bin, fn.vaddr, fn.vaddr + fn.size, addrs, MAXI);
+	assert_true(na > 8);
+	struct oracle_rec *recs = calloc(na, sizeof(*recs));
+	assert_non_null(recs);
+
+	int len = snprintf(cmd, sizeof(cmd), "addr2line -a -f -i -e '%s'", bin);
+	for (size_t i = 0; i < na; i++)
+		len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " 0x%" PRIx64, addrs[i]);
+	assert_true((size_t)len < sizeof(cmd));
+	assert_int_equal(run_oracle(cmd, false, recs, (int)na), (int)na);
+	int inlined;
+	assert_int_equal(compare_frames(c, bin, fn.off_minus_vaddr, recs, (int)na,
+					CMP_FILES | (cxx ? 0 : CMP_NAMES), "addr2line", NULL, &inlined),
+			 0);
+	print_message("%s: %zu instructions of %s, %d with inline frames, as addr2line -i says\n",
+		      name, na, hot, inlined);
+	assert_true(inlined > 0);
+
+	if (have_tool("llvm-symbolizer")) {
+		len = snprintf(cmd, sizeof(cmd),
+			       "llvm-symbolizer --obj='%s' --inlining --functions=short --print-address",
+			       bin);
+		for (size_t i = 0; i < na; i++)
+			len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " 0x%" PRIx64, addrs[i]);
+		assert_int_equal(run_oracle(cmd, true, recs, (int)na), (int)na);
+		assert_int_equal(compare_frames(c, bin, fn.off_minus_vaddr, recs, (int)na,
+						CMP_FILES | CMP_NAMES, "llvm-symbolizer", NULL, &inlined),
+				 0);
+		print_message("%s: names and lines as llvm-symbolizer --inlining says\n", name);
+	} else {
+		print_message("no llvm-symbolizer: %s names checked against addr2line only\n", name);
+	}
+
+	/* The chains the source spells out appear, innermost first, with their lines. */
+	for (size_t e = 0; e < nexpect; e++) {
+		bool seen = false;
+		for (size_t i = 0; i < na && !seen; i++) {
+			struct sym_frame f[SYM_FRAMES_MAX];
+			int n = sym_lookup_frames(c, bin, NULL,
+						  (uint64_t)((int64_t)addrs[i] + fn.off_minus_vaddr), f,
+						  SYM_FRAMES_MAX);
+			int k = 0;
+			while (k < n && k < 4 && expect[e][k] && f[k].function &&
+			       strcmp(f[k].function, expect[e][k]) == 0)
+				k++;
+			seen = k == n && (k == 4 || !expect[e][k]);
+			if (seen) {
+				assert_true(ends_with(f[0].file, cxx ? "sym_probe_inline.cpp" :
+								       "sym_probe_inline.c"));
+				for (int j = 0; j < n; j++)
+					assert_true(f[j].line > 0);
+			}
+		}
+		if (!seen)
+			print_error("no address of %s has the frames %s <- %s <- %s\n", hot, expect[e][0],
+				    or_unknown(expect[e][1]), or_unknown(expect[e][2]));
+		assert_true(seen);
+	}
+	free(recs);
+}
+
+static void test_inline_c(void **state)
+{
+	static const char *const expect[][4] = {
+		{"mix", "step", "sym_inline_hot", NULL},
+		{"step", "sym_inline_hot", NULL},
+		{"mix", "sym_inline_hot", NULL},
+		{"sym_inline_hot", NULL},
+	};
+	check_inline_probe(*state, "sym_probe_inline", "sym_inline_hot", false, expect,
+			   sizeof(expect) / sizeof(expect[0]));
+}
+
+static void test_inline_cxx(void **state)
+{
+	static const char *const expect[][4] = {
+		{"scale<long int>", "sym_inline_scale_all", NULL},
+		{"twice<int>", "sym_inline_scale_all", NULL},
+	};
+	check_inline_probe(*state, "sym_probe_inline_cxx", "sym_inline_scale_all", true, expect,
+			   sizeof(expect) / sizeof(expect[0]));
+}
+
+/* Without DWARF (-g0, or stripped): no inline frames claimed, one frame from the symbol table. */
+static void test_inline_none(void **state)
+{
+	struct sym_cache *c = *state;
+	char bin[4096];
+	if (!probe_path(bin, sizeof(bin), "sym_probe_inline_g0"))
+		skip();
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, bin, NULL, &info), 0);
+	assert_true(info.has_functions);
+	assert_false(info.has_line_numbers);
+	assert_false(info.has_inline_frames);
+	struct elf_func fn;
+	assert_true(find_elf_func(bin, "sym_inline_hot", &fn));
+	struct sym_frame f[4];
+	uint64_t off = (uint64_t)((int64_t)fn.vaddr + fn.off_minus_vaddr);
+	for (uint64_t d = 0; d < fn.size; d++) {
+		assert_int_equal(sym_lookup_frames(c, bin, NULL, off + d, f, 4), 1);
+		assert_string_equal(f[0].function, "sym_inline_hot");
+		assert_null(f[0].file);
+		assert_int_equal(f[0].line, 0);
+	}
+
+	/* Stripped of everything: nothing to name this function with. */
+	char stripped[4200];
+	snprintf(stripped, sizeof(stripped), "%s/data/symbols/sym_probe_inline.stripped",
+		 TEST_BINARY_DIR);
+	assert_int_equal(sym_module_info(c, stripped, NULL, &info), 0);
+	assert_false(info.has_line_numbers);
+	assert_false(info.has_inline_frames);
+	char withdwarf[4200];
+	snprintf(withdwarf, sizeof(withdwarf), "%s/data/symbols/sym_probe_inline", TEST_BINARY_DIR);
+	assert_true(find_elf_func(withdwarf, "sym_inline_hot", &fn));
+	off = (uint64_t)((int64_t)fn.vaddr + fn.off_minus_vaddr);
+	int n = sym_lookup_frames(c, stripped, NULL, off, f, 4);
+	assert_true(n == 0 || (n == 1 && !f[0].file && f[0].line == 0));
+
+	/* The frames of a file with DWARF, cut to max: the innermost ones. */
+	struct sym_frame all[SYM_FRAMES_MAX];
+	size_t most = 0;
+	uint64_t at = 0;
+	for (uint64_t d = 0; d < fn.size; d++) {
+		int k = sym_lookup_frames(c, withdwarf, NULL, off + d, all, SYM_FRAMES_MAX);
+		assert_true(k >= 1);
+		assert_string_equal(all[k - 1].function, "sym_inline_hot");
+		if ((size_t)k > most) {
+			most = (size_t)k;
+			at = off + d;
+		}
+	}
+	assert_int_equal(most, 3);
+	assert_int_equal(sym_lookup_frames(c, withdwarf, NULL, at, all, SYM_FRAMES_MAX), 3);
+	assert_int_equal(sym_lookup_frames(c, withdwarf, NULL, at, f, 2), 2);
+	assert_ptr_equal(f[0].function, all[0].function);
+	assert_ptr_equal(f[1].function, all[1].function);
+	assert_int_equal(f[1].line, all[1].line);
+	assert_int_equal(sym_lookup_frames(c, withdwarf, NULL, at, NULL, 0), 0);
+	assert_int_equal(sym_lookup_frames(c, "/nonexistent/libnothing.so", NULL, 0, f, 4), -ENOENT);
+	assert_int_equal(sym_lookup_frames(c, withdwarf, NULL, UINT64_C(1) << 40, f, 4), 0);
+}
+
+/* The executable mapping of libc in this process: its path and file-offset range. */
+static void libc_text(char *path, size_t len, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t off;
+	assert_int_equal(file_offset((uintptr_t)libc_symbol("qsort"), path, len, &off), 0);
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4200];
+	*lo = *hi = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		uintptr_t a, b;
+		uint64_t pgoff;
+		char perms[8];
+		int pos = 0;
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64 " %*s %*s %n", &a, &b, perms,
+			   &pgoff, &pos) == 4 && pos && perms[2] == 'x' &&
+		    strncmp(line + pos, path, strlen(path)) == 0) {
+			*lo = pgoff;
+			*hi = pgoff + (b - a);
+		}
+	}
+	if (f)
+		fclose(f);
+	assert_true(*hi > *lo);
+}
+
+/*
+ * libc's inline frames (with libc6-dbg) at random addresses: depth and lines
+ * as addr2line -i says, names and files as llvm-symbolizer says.
+ */
+static void test_inline_libc(void **state)
+{
+	struct sym_cache *c = *state;
+	char path[4096];
+	uint64_t lo, hi;
+	libc_text(path, sizeof(path), &lo, &hi);
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, path, NULL, &info), 0);
+	if (!info.has_line_numbers || !have_tool("addr2line")) {
+		print_message("skip: no libc DWARF (libc6-dbg) or no addr2line\n");
+		skip();
+	}
+	assert_true(info.has_inline_frames);
+	enum { N = 400 };
+	static char addrs[N * 20];
+	static char cmd[sizeof(addrs) + 4400];
+	int len = 0;
+	int64_t off_minus_vaddr = 0;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		struct sym_result r;
+		uint64_t off = lo + x % (hi - lo);
+		assert_int_equal(sym_lookup_func(c, path, NULL, off, &r), 0);
+		off_minus_vaddr = (int64_t)off - (int64_t)r.elf_vaddr; /* one segment: one delta */
+		len += snprintf(addrs + len, sizeof(addrs) - (size_t)len, " 0x%" PRIx64, r.elf_vaddr);
+	}
+	struct oracle_rec *recs = calloc(N, sizeof(*recs));
+	assert_non_null(recs);
+	snprintf(cmd, sizeof(cmd), "addr2line -a -f -i -e '%s'%s", path, addrs);
+	assert_int_equal(run_oracle(cmd, false, recs, N), N);
+	int inlined;
+	int bad = compare_frames(c, path, off_minus_vaddr, recs, N, CMP_LINES, "addr2line", NULL,
+				 &inlined);
+	print_message("libc: %d random addresses, %d with inline frames, %d differ from addr2line -i\n",
+		      N, inlined, bad);
+	assert_int_equal(bad, 0);
+	assert_true(inlined > N / 20);
+	if (have_tool("llvm-symbolizer")) {
+		snprintf(cmd, sizeof(cmd),
+			 "llvm-symbolizer --obj='%s' --inlining --functions=short --print-address%s", path,
+			 addrs);
+		assert_int_equal(run_oracle(cmd, true, recs, N), N);
+		char dbg[256];
+		snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", info.build_id,
+			 info.build_id + 2);
+		bad = compare_frames(c, path, off_minus_vaddr, recs, N, CMP_FILES | CMP_NAMES,
+				     "llvm-symbolizer", access(dbg, R_OK) == 0 ? dbg : path, &inlined);
+		print_message("libc: %d differ from llvm-symbolizer --inlining (names, files, lines)\n",
+			      bad);
+		assert_int_equal(bad, 0);
+	}
+	free(recs);
+}
+
+/*
+ * More distinct addresses than the frame memo keeps: it is emptied rather
+ * than grown past its bound, and what it returned before stays valid.
+ */
+static void test_inline_memo_bound(void **state)
+{
+	struct sym_cache *c = *state;
+	char path[4096];
+	uint64_t lo, hi;
+	libc_text(path, sizeof(path), &lo, &hi);
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, path, NULL, &info), 0);
+	size_t span = SYM_MEMO_SLOTS_MAX / 2 + 5000;
+	assert_true(hi - lo > span);
+	struct sym_frame first[SYM_FRAMES_MAX], f[SYM_FRAMES_MAX];
+	int nfirst = sym_lookup_frames(c, path, info.build_id, lo, first, SYM_FRAMES_MAX);
+	assert_true(nfirst >= 0);
+	size_t most = 0;
+	for (size_t i = 1; i < span; i++) {
+		assert_true(sym_lookup_frames(c, path, info.build_id, lo + i, f, SYM_FRAMES_MAX) >= 0);
+		if (c->memo.used > most)
+			most = c->memo.used;
+		assert_true(c->memo.cap <= SYM_MEMO_SLOTS_MAX);
+		assert_true(c->memo.nframes <= SYM_MEMO_FRAMES_MAX);
+	}
+	assert_true(most >= SYM_MEMO_SLOTS_MAX / 2 - 1);
+	assert_true(c->memo.used < span - 1); /* emptied once on the way */
+	/* Computed again after the reset: the same interned strings. */
+	assert_int_equal(sym_lookup_frames(c, path, info.build_id, lo, f, SYM_FRAMES_MAX), nfirst);
+	for (int k = 0; k < nfirst; k++) {
+		assert_ptr_equal(f[k].function, first[k].function);
+		assert_ptr_equal(f[k].file, first[k].file);
+		assert_int_equal(f[k].line, first[k].line);
+	}
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -637,6 +1201,37 @@ static void test_speed(void **state)
 	assert_true(func_named > N / 2);
 	assert_true(func < 2000);
 	assert_true(lines < 5000);
+
+	/*
+	 * Inline frames: cold on a fresh cache (libdw decodes each CU's DIEs
+	 * and lines on first touch), a memo miss once libdw is warm (the scope
+	 * walk alone), and warm (memo hits, as hot addresses repeat).
+	 */
+	char err[256];
+	struct sym_cache *fresh;
+	assert_int_equal(sym_cache_new(&fresh, err, sizeof(err)), 0);
+	struct sym_frame fr[SYM_FRAMES_MAX];
+	size_t deep = 0, nframes = 0;
+	double t0 = now_ns();
+	for (size_t i = 0; i < NOFF; i++)
+		nframes += (size_t)sym_lookup_frames(fresh, path, info.build_id, offs[i], fr, SYM_FRAMES_MAX);
+	double cold = (now_ns() - t0) / NOFF;
+	struct sym_memo *mm = &fresh->memo;
+	memset(mm->slots, 0, mm->cap * sizeof(*mm->slots));
+	mm->used = mm->nframes = 0;
+	t0 = now_ns();
+	for (size_t i = 0; i < NOFF; i++)
+		deep += sym_lookup_frames(fresh, path, info.build_id, offs[i], fr, SYM_FRAMES_MAX) > 1;
+	double miss = (now_ns() - t0) / NOFF;
+	t0 = now_ns();
+	for (size_t i = 0; i < N; i++)
+		sym_lookup_frames(fresh, path, info.build_id, offs[i % NOFF], fr, SYM_FRAMES_MAX);
+	double warm = (now_ns() - t0) / N;
+	sym_cache_free(fresh);
+	print_message("libc inline frames at the same offsets (%zu%% inlined, %.2f frames each): "
+		      "%.0f ns cold (fresh cache), %.0f ns memo miss (libdw warm), %.0f ns warm\n",
+		      deep * 100 / NOFF, (double)nframes / NOFF, cold, miss, warm);
+	assert_true(warm < 2000);
 }
 
 int main(void)
@@ -652,6 +1247,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kallsyms_real, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_c, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_cxx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_libc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_memo_bound, setup, teardown),
 		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
 	};

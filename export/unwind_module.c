@@ -1,0 +1,497 @@
+/*
+ * Per-module unwind data for the unwinder (unwind.c): the ELF file opened
+ * with libelf and kept mapped read-only (access_mem reads its bytes), its
+ * PT_LOAD segments, its .eh_frame_hdr binary search table, and its
+ * .debug_frame — from the file, or from the separate debug file found by
+ * build id or .gnu_debuglink — indexed the way libunwind searches it. A
+ * bounded LRU keyed by path and build id (else the file's identity), shared by
+ * every process of a session; modules a process still uses stay.
+ */
+#include "unwind_internal.h"
+
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* perf pads a short build id with zeros to 20 bytes: `want` may be `have` plus "00..". */
+static bool build_id_matches(const char *want, const char *have)
+{
+	size_t n = strlen(have);
+	if (strncasecmp(want, have, n) != 0)
+		return false;
+	for (want += n; *want; want++)
+		if (*want != '0')
+			return false;
+	return n > 0;
+}
+
+static void build_id_hex(Elf *elf, char hex[41])
+{
+	const void *bits;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, &bits);
+	hex[0] = '\0';
+	if (n > 20)
+		n = 20; /* the first 20 bytes key, as in the symbolizer */
+	for (ssize_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)bits)[i]);
+}
+
+/* Reads a DW_EH_PE-encoded value of .eh_frame_hdr; `pc` is the vaddr of p. */
+static int read_encoded(uint8_t enc, const unsigned char **pp, const unsigned char *end,
+			uint64_t pc, uint64_t datarel, uint64_t *out)
+{
+	const unsigned char *p = *pp;
+	uint64_t v = 0;
+	size_t n;
+	bool is_signed = false;
+	if (enc == 0xff) /* DW_EH_PE_omit */
+		return -ENOENT;
+	switch (enc & 0x0f) {
+	case 0x00: n = 8; break;                  /* absptr */
+	case 0x02: n = 2; break;                  /* udata2 */
+	case 0x03: n = 4; break;                  /* udata4 */
+	case 0x04: n = 8; break;                  /* udata8 */
+	case 0x0a: n = 2; is_signed = true; break; /* sdata2 */
+	case 0x0b: n = 4; is_signed = true; break; /* sdata4 */
+	case 0x0c: n = 8; is_signed = true; break; /* sdata8 */
+	default: return -ENOTSUP;                 /* LEB128 never appears here in practice */
+	}
+	if ((size_t)(end - p) < n)
+		return -EINVAL;
+	memcpy(&v, p, n); /* little-endian host and target */
+	if (is_signed && n < 8 && (v >> (8 * n - 1)))
+		v |= ~0ull << (8 * n);
+	switch (enc & 0x70) {
+	case 0x00: break;
+	case 0x10: v += pc; break;      /* pcrel */
+	case 0x30: v += datarel; break; /* datarel */
+	default: return -ENOTSUP;
+	}
+	*pp = p + n;
+	*out = v;
+	return 0;
+}
+
+/* .eh_frame_hdr: version 1, then eh_frame_ptr, fde_count, a datarel|sdata4 table. */
+static void parse_eh_frame_hdr(struct uw_module *m, const GElf_Phdr *ph)
+{
+	if (ph->p_offset >= m->image_size || ph->p_filesz > m->image_size - ph->p_offset ||
+	    ph->p_filesz < 4)
+		return;
+	const unsigned char *h = m->image + ph->p_offset, *end = h + ph->p_filesz, *p = h + 4;
+	uint64_t eh_frame, count;
+	if (h[0] != 1 || h[3] != 0x3b)
+		return; /* no search table: libunwind's remote path needs one */
+	if (read_encoded(h[1], &p, end, ph->p_vaddr + 4, ph->p_vaddr, &eh_frame) < 0 ||
+	    read_encoded(h[2], &p, end, ph->p_vaddr + (uint64_t)(p - h), ph->p_vaddr, &count) < 0)
+		return;
+	uint64_t off = (uint64_t)(p - h);
+	if (count == 0 || count > (ph->p_filesz - off) / sizeof(struct uw_table_entry))
+		return;
+	m->has_hdr = true;
+	m->hdr_vaddr = ph->p_vaddr;
+	m->table_off = off;
+	m->fde_count = count;
+}
+
+static int module_parse(struct uw_module *m)
+{
+	GElf_Ehdr eh;
+	size_t n;
+	if (!gelf_getehdr(m->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64)
+		return -ENOEXEC;
+	if (elf_getphdrnum(m->elf, &n) != 0 || n == 0)
+		return -ENOEXEC;
+	m->loads = calloc(n, sizeof(*m->loads));
+	if (!m->loads)
+		return -ENOMEM;
+	m->lo_vaddr = UINT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(m->elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_GNU_EH_FRAME) {
+			parse_eh_frame_hdr(m, &ph);
+		} else if (ph.p_type == PT_LOAD) {
+			struct uw_load *l = &m->loads[m->nloads++];
+			*l = (struct uw_load){ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz,
+					      ph.p_flags};
+			if (ph.p_vaddr < m->lo_vaddr)
+				m->lo_vaddr = ph.p_vaddr;
+			if (ph.p_vaddr + ph.p_memsz > m->hi_vaddr)
+				m->hi_vaddr = ph.p_vaddr + ph.p_memsz;
+		}
+	}
+	if (m->nloads == 0)
+		return -ENOEXEC;
+	build_id_hex(m->elf, m->build_id);
+	return 0;
+}
+
+/*
+ * The vDSO has no file: the kernel maps the same image into every 64-bit
+ * process, so ours stands in for the profiled process's (perf does the same).
+ */
+static int module_open_vdso(struct uw_module *m)
+{
+	const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	if (!base)
+		return -ENOENT;
+	/* elf_memory needs the size: the headers bound it (section headers come last). */
+	Elf *probe = elf_memory((char *)base, sizeof(Elf64_Ehdr));
+	GElf_Ehdr eh;
+	if (!probe || !gelf_getehdr(probe, &eh)) {
+		if (probe)
+			elf_end(probe);
+		return -ENOEXEC;
+	}
+	elf_end(probe);
+	size_t size = eh.e_shoff + (size_t)eh.e_shnum * eh.e_shentsize;
+	size_t ph_end = eh.e_phoff + (size_t)eh.e_phnum * eh.e_phentsize;
+	if (ph_end > size)
+		size = ph_end;
+	if (size < sizeof(Elf64_Ehdr) || size > (64u << 10))
+		return -ENOEXEC;
+	m->owned = malloc(size);
+	if (!m->owned)
+		return -ENOMEM;
+	memcpy(m->owned, base, size); /* a private copy: libelf may not write to it, but could */
+	m->elf = elf_memory(m->owned, size);
+	if (!m->elf)
+		return -ENOEXEC;
+	m->image = m->owned;
+	m->image_size = size;
+	return module_parse(m);
+}
+
+static int module_open(struct uw_module *m)
+{
+	if (strcmp(m->path, "[vdso]") == 0)
+		return module_open_vdso(m);
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* libelf maps the file read-only; its raw image is what access_mem reads. */
+	m->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!m->elf || elf_kind(m->elf) != ELF_K_ELF || elf_cntl(m->elf, ELF_C_FDREAD) != 0) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	elf_cntl(m->elf, ELF_C_FDDONE);
+	close(fd);
+	m->image = (const unsigned char *)elf_rawfile(m->elf, &m->image_size);
+	if (!m->image)
+		return -ENOEXEC;
+	return module_parse(m);
+}
+
+static void module_free(struct uw_module *m)
+{
+	if (m->elf)
+		elf_end(m->elf);
+	free(m->owned);
+	free(m->loads);
+	free(m->df_buf);
+	free(m->dfl.index);
+	free(m->path);
+	free(m);
+}
+
+static void mlru_unlink(struct uw_modules *c, struct uw_module *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		c->head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	else
+		c->tail = m->prev;
+	m->prev = m->next = NULL;
+}
+
+static void mlru_push(struct uw_modules *c, struct uw_module *m)
+{
+	m->next = c->head;
+	if (c->head)
+		c->head->prev = m;
+	c->head = m;
+	if (!c->tail)
+		c->tail = m;
+}
+
+static size_t module_bucket(const char *path, const char *bid)
+{
+	return hash_str(hash_str(0xcbf29ce484222325ull, path), bid) & (UW_MODULE_BUCKETS - 1);
+}
+
+static void module_drop(struct uw_modules *c, struct uw_module *m)
+{
+	struct uw_module **pp = &c->buckets[module_bucket(m->path, m->key_build_id)];
+	while (*pp && *pp != m)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = m->hnext;
+	mlru_unlink(c, m);
+	c->n--;
+	module_free(m);
+}
+
+static void modules_trim(struct uw_modules *c)
+{
+	for (struct uw_module *m = c->tail; m && c->n > UW_MODULES_MAX;) {
+		struct uw_module *prev = m->prev;
+		if (m->refs == 0)
+			module_drop(c, m);
+		m = prev;
+	}
+}
+
+void uw_module_put(struct uw_modules *c, struct uw_module *m)
+{
+	if (m && m->refs > 0 && --m->refs == 0)
+		modules_trim(c);
+}
+
+void uw_modules_free(struct uw_modules *c)
+{
+	while (c->head)
+		module_drop(c, c->head);
+}
+
+struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const char *build_id)
+{
+	const char *bid = build_id ? build_id : "";
+	struct stat st = {0};
+	if (!bid[0] && path[0] == '/' && stat(path, &st) != 0)
+		memset(&st, 0, sizeof(st)); /* keyed as "missing"; module_open says why */
+	size_t b = module_bucket(path, bid);
+	for (struct uw_module *m = c->buckets[b]; m; m = m->hnext) {
+		if (strcmp(m->path, path) != 0 || strcmp(m->key_build_id, bid) != 0)
+			continue;
+		if (!bid[0] && (m->dev != st.st_dev || m->ino != st.st_ino ||
+				m->size != st.st_size || m->mtime.tv_sec != st.st_mtim.tv_sec ||
+				m->mtime.tv_nsec != st.st_mtim.tv_nsec))
+			continue; /* the file was replaced: a new entry; the old one ages out */
+		mlru_unlink(c, m);
+		mlru_push(c, m);
+		m->refs++;
+		return m;
+	}
+	struct uw_module *m = calloc(1, sizeof(*m));
+	if (!m || !(m->path = strdup(path))) {
+		free(m);
+		return NULL;
+	}
+	snprintf(m->key_build_id, sizeof(m->key_build_id), "%s", bid);
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->size = st.st_size;
+	m->mtime = st.st_mtim;
+	m->status = module_open(m);
+	if (m->status == 0 && bid[0] && m->build_id[0] && !build_id_matches(bid, m->build_id))
+		m->status = -ESTALE; /* the file on disk is not the one that was mapped */
+	if (m->status < 0 && m->elf) {
+		elf_end(m->elf);
+		m->elf = NULL;
+		m->image = NULL;
+	}
+	m->hnext = c->buckets[b];
+	c->buckets[b] = m;
+	mlru_push(c, m);
+	c->n++;
+	m->refs = 1;
+	modules_trim(c);
+	return m;
+}
+
+/* ---- .debug_frame ----------------------------------------------------------------- */
+
+#if UW_DEBUG_FRAME
+/* Copies `name` out of elf (decompressed), padded so aligned word reads stay inside. */
+static int copy_section(Elf *elf, const char *name, char **buf, size_t *size)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return -ENOENT;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		const char *n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+			return -EINVAL;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || d->d_size == 0)
+			return -ENOENT;
+		*buf = calloc(1, d->d_size + 16);
+		if (!*buf)
+			return -ENOMEM;
+		memcpy(*buf, d->d_buf, d->d_size);
+		*size = d->d_size;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* .debug_frame of a separate debug file, if it is the one for this module. */
+static int copy_debug_file_frame(const char *cand, const struct uw_module *m, char **buf,
+				 size_t *size)
+{
+	int fd = open(cand, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	int ret = -ENOENT;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF) {
+		char bid[41];
+		build_id_hex(elf, bid);
+		if (!m->build_id[0] || !bid[0] || strcmp(bid, m->build_id) == 0)
+			ret = copy_section(elf, ".debug_frame", buf, size);
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return ret;
+}
+
+/* Where gdb looks: /usr/lib/debug/.build-id/xx/rest.debug, then .gnu_debuglink. */
+static int find_debug_frame(struct uw_module *m, char **buf, size_t *size)
+{
+	if (copy_section(m->elf, ".debug_frame", buf, size) == 0)
+		return 0;
+	if (!m->path[0] || m->path[0] != '/')
+		return -ENOENT;
+	char cand[PATH_MAX];
+	if (strlen(m->build_id) > 2) {
+		snprintf(cand, sizeof(cand), "/usr/lib/debug/.build-id/%.2s/%s.debug", m->build_id,
+			 m->build_id + 2);
+		if (copy_debug_file_frame(cand, m, buf, size) == 0)
+			return 0;
+	}
+	GElf_Word crc;
+	const char *link = dwelf_elf_gnu_debuglink(m->elf, &crc);
+	if (!link || !link[0] || strchr(link, '/'))
+		return -ENOENT;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", m->path);
+	*strrchr(dir, '/') = '\0';
+	static const char *const fmts[] = {"%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s"};
+	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
+		snprintf(cand, sizeof(cand), fmts[k], dir, link);
+		if (copy_debug_file_frame(cand, m, buf, size) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct uw_table_entry *x = a, *y = b;
+	if (x->start_ip_offset != y->start_ip_offset)
+		return x->start_ip_offset < y->start_ip_offset ? -1 : 1;
+	return (x->fde_offset > y->fde_offset) - (x->fde_offset < y->fde_offset);
+}
+
+/*
+ * The sorted (initial location, FDE offset) index libunwind's TABLE search
+ * wants. Both are int32 there: a module linked above 2 GB or a section over
+ * 2 GB cannot use it.
+ */
+static int index_debug_frame(struct uw_module *m, const unsigned char *d, size_t size)
+{
+	size_t cap = 64, n = 0, off = 0;
+	struct uw_table_entry *v = malloc(cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	while (off + 4 <= size) {
+		uint32_t len32;
+		uint64_t len, id, loc;
+		size_t hdr = 4, idsize = 4;
+		memcpy(&len32, d + off, 4);
+		if (len32 == 0) {
+			off += 4;
+			continue;
+		}
+		len = len32;
+		if (len32 == 0xffffffffu) {
+			if (off + 12 > size)
+				break;
+			memcpy(&len, d + off + 4, 8);
+			hdr = 12;
+			idsize = 8;
+		}
+		if (len > size - off - hdr || len < idsize)
+			break;
+		size_t end = off + hdr + (size_t)len;
+		id = 0;
+		memcpy(&id, d + off + hdr, idsize);
+		bool cie = idsize == 4 ? id == 0xffffffffu : id == ~0ull;
+		if (!cie && off + hdr + idsize + 8 <= end) {
+			memcpy(&loc, d + off + hdr + idsize, 8);
+			if (loc > INT32_MAX || off > INT32_MAX) {
+				free(v);
+				return -ERANGE;
+			}
+			if (n == cap) {
+				struct uw_table_entry *g = realloc(v, 2 * cap * sizeof(*v));
+				if (!g) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = g;
+				cap *= 2;
+			}
+			v[n++] = (struct uw_table_entry){(int32_t)loc, (int32_t)off};
+		}
+		off = end;
+	}
+	if (n == 0) {
+		free(v);
+		return -ENOENT;
+	}
+	qsort(v, n, sizeof(*v), cmp_entry);
+	m->dfl.index = v;
+	m->dfl.index_size = n * sizeof(*v);
+	return 0;
+}
+
+int uw_module_debug_frame(struct uw_module *m)
+{
+	if (m->df_state == 0) {
+		char *buf = NULL;
+		size_t size = 0;
+		int ret = find_debug_frame(m, &buf, &size);
+		if (ret == 0)
+			ret = index_debug_frame(m, (const unsigned char *)buf, size);
+		if (ret == 0) {
+			m->df_buf = buf;
+			m->dfl.debug_frame = buf;
+			m->dfl.debug_frame_size = size;
+			m->df_state = 1;
+		} else {
+			free(buf);
+			m->df_state = ret < 0 ? ret : -ENOENT;
+		}
+	}
+	return m->df_state > 0 ? 0 : m->df_state;
+}
+#endif
+
