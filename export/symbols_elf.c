@@ -548,7 +548,8 @@ static int cu_scopes_get(struct sym_module *m, Dwarf_Die *cudie, struct sym_cu_s
 		free(t.v);
 		return ret;
 	}
-	qsort(t.v, t.n, sizeof(*t.v), cu_scope_cmp);
+	if (t.n) /* qsort's base must not be NULL, even for no elements */
+		qsort(t.v, t.n, sizeof(*t.v), cu_scope_cmp);
 	for (size_t i = 0; i < t.n; i++)
 		t.v[i].maxhi = i && t.v[i - 1].maxhi > t.v[i].hi ? t.v[i - 1].maxhi : t.v[i].hi;
 	size_t k = cu_slot(m->cu_cap, cu);
