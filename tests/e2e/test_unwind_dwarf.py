@@ -5,6 +5,7 @@ with perf's own DWARF unwinder (perf record --call-graph dwarf + perf script)
 on >= 95 % of samples, compared as distributions of collapsed stacks."""
 import collections
 import os
+import re
 import tempfile
 
 from common import *
@@ -56,6 +57,9 @@ def canonical(name):
     if name.startswith("__GI_"):
         name = name[len("__GI_"):]
     name = name.lstrip("_")
+    # GCC's clones (foo.part.0, foo.isra.0, ...) carry the DWARF name of foo
+    while re.search(r"\.(part|isra|constprop|cold|lto_priv)(\.\d+)?$", name):
+        name = re.sub(r"\.(part|isra|constprop|cold|lto_priv)(\.\d+)?$", "", name)
     # glibc's memmove and memcpy variants are one code range under two names
     if name.startswith("memcpy_") or name.startswith("memmove_"):
         return "memmove/memcpy"
