@@ -429,6 +429,13 @@ int agg_symbolize_summary(const struct agg *a, char *buf, size_t len)
 {
 	if (!a->symbolized)
 		return 0;
+	if (a->kernel_mapping && !sym_kernel_available(a->syms))
+		return snprintf(buf, len,
+				"kernel frames not symbolized: /proc/kallsyms hides addresses "
+				"(kernel.kptr_restrict); record as root or: sudo sysctl -w "
+				"kernel.kptr_restrict=0. symbolization: %llu distinct addresses in "
+				"%.1f ms",
+				(unsigned long long)a->symbolized, (double)a->symbolize_ns / 1e6);
 	return snprintf(buf, len,
 			"symbolization: %llu distinct addresses in %.1f ms (%.0f addresses/s, cold)",
 			(unsigned long long)a->symbolized, (double)a->symbolize_ns / 1e6,
