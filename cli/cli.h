@@ -33,6 +33,8 @@ struct cli_child {
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen);
 /* Releases the child to exec; returns 0 or the child's exec errno (negated). */
 int cli_child_go(struct cli_child *c);
+/* On an error path: lets a prepared (or running) child go without exec'ing and reaps it. */
+void cli_child_abandon(struct cli_child *c);
 
 /*
  * SIGINT/SIGTERM/SIGHUP handling while a workload runs: signals sent to

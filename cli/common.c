@@ -120,6 +120,22 @@ int cli_signals_pending(void)
 	return g_last_signal;
 }
 
+void cli_child_abandon(struct cli_child *c)
+{
+	if (c->pid <= 0)
+		return;
+	/* Closing go_fd before the byte was written makes the child exit 127 unexecuted. */
+	if (c->go_fd >= 0)
+		close(c->go_fd);
+	if (c->err_fd >= 0)
+		close(c->err_fd);
+	c->go_fd = c->err_fd = -1;
+	int ignored;
+	struct rusage ru;
+	cli_child_wait(c->pid, &ignored, &ru);
+	c->pid = -1;
+}
+
 int cli_child_poll(pid_t pid, int *shell_status)
 {
 	int st;

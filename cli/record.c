@@ -477,10 +477,7 @@ int cmd_record(int argc, char **argv)
 		if (e < 0) {
 			cli_error("record", "cannot run '%s': %s; check the command name and PATH",
 				  o.cmd[0], strerror(-e));
-			int ignored;
-			struct rusage ru;
-			cli_child_wait(child.pid, &ignored, &ru);
-			child.pid = -1;
+			cli_child_abandon(&child);
 			status = e == -ENOENT ? 127 : 126;
 			goto out;
 		}
@@ -541,15 +538,7 @@ int cmd_record(int argc, char **argv)
 	print_summary(&o, &evs, session, written, mono_now() - ended);
 
 out:
-	if (child.pid > 0) {
-		if (child.go_fd >= 0)
-			close(child.go_fd);
-		if (child.err_fd >= 0)
-			close(child.err_fd);
-		int ignored;
-		struct rusage ru;
-		cli_child_wait(child.pid, &ignored, &ru);
-	}
+	cli_child_abandon(&child);
 	mrg_free(merger);
 	agg_free(agg);
 	smp_close(session);

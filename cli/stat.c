@@ -529,8 +529,7 @@ int cmd_stat(int argc, char **argv)
 		if (e < 0) {
 			cli_error("stat", "cannot run '%s': %s; check the command name and PATH",
 				  o.cmd[0], strerror(-e));
-			cli_child_wait(child.pid, &status, &ru);
-			child.pid = -1;
+			cli_child_abandon(&child);
 			status = e == -ENOENT ? 127 : 126;
 			goto out;
 		}
@@ -551,16 +550,7 @@ int cmd_stat(int argc, char **argv)
 		status = 1;
 
 out:
-	if (child.pid > 0) {
-		/* Counters failed before the child ran: closing go_fd makes it exit 127. */
-		if (child.go_fd >= 0)
-			close(child.go_fd);
-		if (child.err_fd >= 0)
-			close(child.err_fd);
-		int ignored;
-		struct rusage r;
-		cli_child_wait(child.pid, &ignored, &r);
-	}
+	cli_child_abandon(&child);
 	pmu_counters_close(ctrs);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);

@@ -9,7 +9,7 @@
  * or value arrays) and packs it with protobuf-c; writing gzips it with zlib
  * into a temporary file next to the target and renames it into place.
  */
-#include "htab.h"
+#include "util.h"
 #include "pprof.h"
 
 #include "profile.pb-c.h"
@@ -28,17 +28,6 @@
 
 /* --- small helpers ------------------------------------------------------------ */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Grows *arr so that it holds at least `need` elements of `size` bytes. */
 static int grow(void **arr, size_t *cap, size_t need, size_t size)
@@ -223,7 +212,7 @@ int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t n
 {
 	*out = NULL;
 	if (ntypes == 0 || !types) {
-		set_err(err, errlen, "pprof: a profile needs at least one sample type");
+		exp_set_err(err, errlen, "pprof: a profile needs at least one sample type");
 		return -EINVAL;
 	}
 	struct pprof *p = calloc(1, sizeof(*p));
@@ -245,7 +234,7 @@ int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t n
 		goto oom;
 	for (size_t i = 0; i < ntypes; i++) {
 		if (!types[i].type || !*types[i].type) {
-			set_err(err, errlen, "pprof: sample type %zu has no name", i);
+			exp_set_err(err, errlen, "pprof: sample type %zu has no name", i);
 			pprof_free(p);
 			return -EINVAL;
 		}
@@ -258,7 +247,7 @@ int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t n
 	return 0;
 oom:
 	pprof_free(p);
-	set_err(err, errlen, "pprof: out of memory creating a profile");
+	exp_set_err(err, errlen, "pprof: out of memory creating a profile");
 	return -ENOMEM;
 }
 
@@ -789,21 +778,21 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, s
 	struct enc e;
 	Perftools__Profiles__Profile msg;
 	if (enc_build(p, &e, &msg) < 0) {
-		set_err(err, errlen, "pprof: out of memory encoding the profile");
+		exp_set_err(err, errlen, "pprof: out of memory encoding the profile");
 		return -ENOMEM;
 	}
 	size_t n = perftools__profiles__profile__get_packed_size(&msg);
 	uint8_t *out = malloc(n ? n : 1);
 	if (!out) {
 		enc_free(&e);
-		set_err(err, errlen, "pprof: out of memory encoding the profile (%zu bytes)", n);
+		exp_set_err(err, errlen, "pprof: out of memory encoding the profile (%zu bytes)", n);
 		return -ENOMEM;
 	}
 	size_t packed = perftools__profiles__profile__pack(&msg, out);
 	enc_free(&e);
 	if (packed != n) {
 		free(out);
-		set_err(err, errlen, "pprof: protobuf-c packed %zu bytes, expected %zu", packed, n);
+		exp_set_err(err, errlen, "pprof: protobuf-c packed %zu bytes, expected %zu", packed, n);
 		return -EIO;
 	}
 	*buf = out;
@@ -932,13 +921,13 @@ int pprof_write(const struct pprof *p, const char *path, size_t *written, char *
 	char tmp[PATH_MAX + 32];
 	if (strlen(path) >= PATH_MAX) {
 		free(buf);
-		set_err(err, errlen, "cannot write profile %s: %s", path, strerror(ENAMETOOLONG));
+		exp_set_err(err, errlen, "cannot write profile %s: %s", path, strerror(ENAMETOOLONG));
 		return -ENAMETOOLONG;
 	}
 	int fd = open_temp(path, tmp, sizeof(tmp));
 	if (fd < 0) {
 		free(buf);
-		set_err(err, errlen, "cannot write profile %s: creating %s: %s", path, tmp,
+		exp_set_err(err, errlen, "cannot write profile %s: creating %s: %s", path, tmp,
 			strerror(-fd));
 		return fd;
 	}
@@ -962,9 +951,9 @@ int pprof_write(const struct pprof *p, const char *path, size_t *written, char *
 	if (rc < 0) {
 		unlink(tmp);
 		if (zmsg)
-			set_err(err, errlen, "cannot write profile %s: gzip: %s", path, zmsg);
+			exp_set_err(err, errlen, "cannot write profile %s: gzip: %s", path, zmsg);
 		else
-			set_err(err, errlen, "cannot write profile %s: %s %s: %s", path, step,
+			exp_set_err(err, errlen, "cannot write profile %s: %s %s: %s", path, step,
 				strcmp(step, "renaming onto") == 0 ? path : tmp, strerror(-rc));
 		*written = 0;
 		return rc;
@@ -984,28 +973,28 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		set_err(err, errlen, "cannot open profile %s: %s", path, strerror(e));
+		exp_set_err(err, errlen, "cannot open profile %s: %s", path, strerror(e));
 		return -e;
 	}
 	struct stat st;
 	int e = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
 	if (e) {
 		close(fd);
-		set_err(err, errlen, "cannot read profile %s: %s", path, strerror(e));
+		exp_set_err(err, errlen, "cannot read profile %s: %s", path, strerror(e));
 		return -e;
 	}
 	size_t cap = (size_t)st.st_size + 1, n = 0;
 	uint8_t *b = malloc(cap);
 	if (!b) {
 		close(fd);
-		set_err(err, errlen, "cannot read profile %s: out of memory", path);
+		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
 		return -ENOMEM;
 	}
 	for (;;) {
 		if (n == cap && GROW(b, cap, cap + 1) < 0) {
 			free(b);
 			close(fd);
-			set_err(err, errlen, "cannot read profile %s: out of memory", path);
+			exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
 			return -ENOMEM;
 		}
 		ssize_t r = read(fd, b + n, cap - n);
@@ -1015,7 +1004,7 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 			e = errno;
 			free(b);
 			close(fd);
-			set_err(err, errlen, "cannot read profile %s: %s", path, strerror(e));
+			exp_set_err(err, errlen, "cannot read profile %s: %s", path, strerror(e));
 			return -e;
 		}
 		if (r == 0)
@@ -1035,7 +1024,7 @@ static int gunzip(const char *path, const uint8_t *in, size_t inlen, uint8_t **o
 	memset(&z, 0, sizeof(z));
 	/* 15 + 32: accept gzip or zlib headers. */
 	if (inflateInit2(&z, 15 + 32) != Z_OK) {
-		set_err(err, errlen, "cannot read profile %s: out of memory", path);
+		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
 		return -ENOMEM;
 	}
 	size_t cap = inlen * 4 + 4096, n = 0;
@@ -1060,17 +1049,17 @@ static int gunzip(const char *path, const uint8_t *in, size_t inlen, uint8_t **o
 		if (zr == Z_STREAM_END)
 			break;
 		if (zr == Z_BUF_ERROR && z.avail_in == 0 && (size_t)(z.next_in - in) >= inlen) {
-			set_err(err, errlen, "cannot read profile %s: truncated gzip data", path);
+			exp_set_err(err, errlen, "cannot read profile %s: truncated gzip data", path);
 			rc = -EIO;
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			set_err(err, errlen, "cannot read profile %s: corrupt gzip data (%s)", path,
+			exp_set_err(err, errlen, "cannot read profile %s: corrupt gzip data (%s)", path,
 				z.msg ? z.msg : "inflate failed");
 			rc = -EIO;
 		}
 	}
 	inflateEnd(&z);
 	if (rc == -ENOMEM)
-		set_err(err, errlen, "cannot read profile %s: out of memory", path);
+		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
 	if (rc < 0) {
 		free(b);
 		return rc;
@@ -1130,7 +1119,7 @@ int pprof_read_file(struct pprof_read **out, const char *path, char *err, size_t
 		return rc;
 	if (rawlen == 0) {
 		free(raw);
-		set_err(err, errlen, "cannot read profile %s: the file is empty", path);
+		exp_set_err(err, errlen, "cannot read profile %s: the file is empty", path);
 		return -EINVAL;
 	}
 	if (rawlen >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
@@ -1146,20 +1135,20 @@ int pprof_read_file(struct pprof_read **out, const char *path, char *err, size_t
 	Perftools__Profiles__Profile *m = perftools__profiles__profile__unpack(NULL, rawlen, raw);
 	free(raw);
 	if (!m) {
-		set_err(err, errlen,
+		exp_set_err(err, errlen,
 			"cannot read profile %s: not a pprof profile (protobuf decoding failed)", path);
 		return -EINVAL;
 	}
 	const char *why = validate(m);
 	if (why) {
 		perftools__profiles__profile__free_unpacked(m, NULL);
-		set_err(err, errlen, "cannot read profile %s: malformed profile: %s", path, why);
+		exp_set_err(err, errlen, "cannot read profile %s: malformed profile: %s", path, why);
 		return -EINVAL;
 	}
 	struct pprof_read *r = malloc(sizeof(*r));
 	if (!r) {
 		perftools__profiles__profile__free_unpacked(m, NULL);
-		set_err(err, errlen, "cannot read profile %s: out of memory", path);
+		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
 		return -ENOMEM;
 	}
 	r->msg = m;

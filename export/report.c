@@ -7,7 +7,7 @@
  * value, and the ratio columns that relate event types per entry (e.g.
  * cache-misses per 1000 cycles). Reads profiles through pprof_read_file.
  */
-#include "htab.h"
+#include "util.h"
 #include "report.h"
 
 #include "pprof.h"
@@ -35,17 +35,6 @@ typedef Perftools__Profiles__Mapping Mapping;
 enum key_kind { KEY_COMM, KEY_DSO, KEY_SYM, KEY_SRCLINE };
 static const char *const key_names[] = { "comm", "dso", "sym", "srcline" };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int parse_sort(const char *sort, enum key_kind *keys, size_t *nkeys, char *err,
 		      size_t errlen)
@@ -68,13 +57,13 @@ static int parse_sort(const char *sort, enum key_kind *keys, size_t *nkeys, char
 			if (strlen(key_names[k]) == n && strncmp(s, key_names[k], n) == 0)
 				break;
 		if (k == sizeof(key_names) / sizeof(key_names[0])) {
-			set_err(err, errlen,
+			exp_set_err(err, errlen,
 				"unknown --sort key '%.*s' in '%s' (known: comm, dso, sym, srcline)",
 				(int)n, s, sort);
 			return -EINVAL;
 		}
 		if (*nkeys == MAX_KEYS) {
-			set_err(err, errlen, "too many --sort keys in '%s' (at most %d)", sort,
+			exp_set_err(err, errlen, "too many --sort keys in '%s' (at most %d)", sort,
 				MAX_KEYS);
 			return -EINVAL;
 		}
@@ -538,7 +527,7 @@ int report_print(const char *path, const struct report_opts *opts, FILE *out, ch
 	r.m = m;
 	r.ntypes = m->n_sample_type;
 	if (r.ntypes == 0) {
-		set_err(err, errlen, "profile %s has no sample types", path);
+		exp_set_err(err, errlen, "profile %s has no sample types", path);
 		pprof_read_free(pr);
 		return -EINVAL;
 	}
@@ -565,7 +554,7 @@ int report_print(const char *path, const struct report_opts *opts, FILE *out, ch
 		for (size_t t = 0; t < r.ntypes && n < sizeof(avail); t++)
 			n += (size_t)snprintf(avail + n, sizeof(avail) - n, "%s%s", t ? ", " : "",
 					      str_at(m, m->sample_type[t]->type));
-		set_err(err, errlen, "unknown sample type '%s' in %s (available: %s)",
+		exp_set_err(err, errlen, "unknown sample type '%s' in %s (available: %s)",
 			opts->sample_type, path, avail);
 		rc = -EINVAL;
 		goto out;
@@ -596,11 +585,11 @@ int report_print(const char *path, const struct report_opts *opts, FILE *out, ch
 	errno = 0;
 	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
 		rc = errno ? -errno : -EIO;
-		set_err(err, errlen, "writing the report of %s: %s", path, strerror(-rc));
+		exp_set_err(err, errlen, "writing the report of %s: %s", path, strerror(-rc));
 	}
 out:
 	if (rc == -ENOMEM)
-		set_err(err, errlen, "report of %s: out of memory", path);
+		exp_set_err(err, errlen, "report of %s: out of memory", path);
 	free(want);
 	rep_free(&r);
 	pprof_read_free(pr);

@@ -176,6 +176,14 @@ void pmu_counters_close(struct pmu_counters *c);
 
 /* --- small shared helpers -------------------------------------------------- */
 
+/*
+ * Fills `err` printf-style with the one-line message for the user and
+ * returns `ret`, so callers (here and in the modules above) can write
+ * `return pmu_fail(err, errlen, -EINVAL, "...", ...)`.
+ */
+int pmu_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Parse "0-3,5,7-8" into a sorted, de-duplicated CPU array. */
 int pmu_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen);
 /* The online CPUs of this host. */

@@ -92,9 +92,6 @@ void pmu_sysfs_free(struct pmu_ctx *ctx);
 /* Cache event config from its perf name, or -ENOENT. */
 int pmu_cache_lookup(const char *name, uint64_t *config);
 
-/* Fills `err` printf-style; always returns `ret` so callers can `return pmu_fail(...)`. */
-int pmu_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 /* Appends "; did you mean 'x' or 'y'?" for the nearest known names, if any are near. */
 void pmu_suggest(const struct pmu_ctx *ctx, const char *word, char *buf, size_t buflen);

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,17 +85,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
 }
 
 /* --- attrs ----------------------------------------------------------------- */
@@ -210,13 +198,13 @@ static int map_ring(struct smp_session *s, int slot, int fd, char *err, size_t e
 	if (map == MAP_FAILED) {
 		int e = errno;
 		if (e == EPERM || e == ENOMEM)
-			return fail(err, errlen, -e,
+			return pmu_fail(err, errlen, -e,
 				    "cannot map the %zu KiB ring of CPU %d: %s; lower -m (pages per "
 				    "ring) or raise kernel.perf_event_mlock_kb (sudo sysctl -w "
 				    "kernel.perf_event_mlock_kb=%zu)",
 				    size / 1024, s->o.cpus[slot], strerror(e),
 				    (size / 1024 + 1) * (size_t)s->o.ncpus);
-		return fail(err, errlen, -e, "cannot map the ring of CPU %d: %s", s->o.cpus[slot],
+		return pmu_fail(err, errlen, -e, "cannot map the ring of CPU %d: %s", s->o.cpus[slot],
 			    strerror(e));
 	}
 	rs->map = map;
@@ -268,7 +256,7 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 					leader_fd = fd;
 				uint64_t id;
 				if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
-					return fail(err, errlen, -errno,
+					return pmu_fail(err, errlen, -errno,
 						    "cannot read the id of event '%s': %s", ev->name,
 						    strerror(errno));
 				s->ids[s->nids++] = (struct id_entry){id, (int)i};
@@ -278,7 +266,7 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 						return ret;
 					ring_fd = fd;
 				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
-					return fail(err, errlen, -errno,
+					return pmu_fail(err, errlen, -errno,
 						    "cannot redirect event '%s' into the ring of CPU %d: %s",
 						    ev->name, o->cpus[slot], strerror(errno));
 				}
@@ -293,21 +281,21 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	     char *err, size_t errlen)
 {
 	if (!o->events || o->events->n == 0 || o->ncpus <= 0 || !o->plan || !o->topo)
-		return fail(err, errlen, -EINVAL, "nothing to record: no events or no CPUs");
+		return pmu_fail(err, errlen, -EINVAL, "nothing to record: no events or no CPUs");
 	if (o->ring_pages == 0 || (o->ring_pages & (o->ring_pages - 1)))
-		return fail(err, errlen, -EINVAL,
+		return pmu_fail(err, errlen, -EINVAL,
 			    "ring size must be a power of two pages (-m %zu); try -m 512",
 			    o->ring_pages);
 	for (size_t i = 0; i < o->events->n; i++) {
 		const struct pmu_event *ev = &o->events->ev[i];
 		if (ev->sample_read && ev->group_size > 16)
-			return fail(err, errlen, -E2BIG,
+			return pmu_fail(err, errlen, -E2BIG,
 				    "group led by '%s' has %d events; leader sampling reads at most 16",
 				    ev->name, ev->group_size);
 	}
 	struct smp_session *s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	s->o = *o;
 	size_t nev = o->events->n;
 	int npids = o->pids ? o->npids : 1;
@@ -330,7 +318,7 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	if (!s->events.ev || !s->layouts || !s->fds || !s->ids || !s->rings || !s->stat_samples ||
 	    !s->stat_lost || !s->stat_throttles) {
 		smp_close(s);
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	memcpy(s->events.ev, o->events->ev, nev * sizeof(*s->events.ev));
 	s->o.events = &s->events;
@@ -516,7 +504,7 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 	const struct topo_plan *plan = s->o.plan;
 	s->readers = calloc((size_t)plan->nreaders, sizeof(*s->readers));
 	if (!s->readers)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	s->nreaders = plan->nreaders;
 	for (int r = 0; r < plan->nreaders; r++) {
 		struct reader *rd = &s->readers[r];
@@ -530,7 +518,7 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 		rd->compact = malloc(SCRATCH_SIZE);
 		rd->epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (!rd->rings || !rd->scratch || !rd->compact || rd->epfd < 0)
-			return fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
+			return pmu_fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
 				    strerror(errno));
 		for (int c = 0; c < rd->plan->ncpus; c++) {
 			int slot = slot_of_cpu(s, rd->plan->cpus[c]);
@@ -539,14 +527,14 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 			rd->rings[rd->nrings++] = slot;
 			struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)slot};
 			if (epoll_ctl(rd->epfd, EPOLL_CTL_ADD, s->rings[slot].ring.fd, &ev) < 0)
-				return fail(err, errlen, -errno, "cannot watch the ring of CPU %d: %s",
+				return pmu_fail(err, errlen, -errno, "cannot watch the ring of CPU %d: %s",
 					    rd->plan->cpus[c], strerror(errno));
 		}
 	}
 	for (int r = 0; r < s->nreaders; r++) {
 		int rc = pthread_create(&s->readers[r].thread, NULL, reader_main, &s->readers[r]);
 		if (rc)
-			return fail(err, errlen, -rc, "cannot start reader thread %d: %s", r,
+			return pmu_fail(err, errlen, -rc, "cannot start reader thread %d: %s", r,
 				    strerror(rc));
 		s->readers[r].started = true;
 	}
@@ -555,7 +543,7 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 			size_t ev = (size_t)i % s->events.n;
 			if ((size_t)s->events.ev[ev].leader == ev &&
 			    ioctl(s->fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
-				return fail(err, errlen, -errno, "cannot enable event '%s': %s",
+				return pmu_fail(err, errlen, -errno, "cannot enable event '%s': %s",
 					    s->events.ev[ev].name, strerror(errno));
 		}
 	}

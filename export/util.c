@@ -1,7 +1,9 @@
-/* The shared open-addressing index of export/ (see htab.h). */
-#include "htab.h"
+/* Small pieces export/ shares (see util.h). */
+#include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,4 +63,14 @@ uint64_t htab_hash_bytes(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		w |= (uint64_t)(uint8_t)s[i] << (8 * i);
 	return htab_mix(h, w);
+}
+
+void exp_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -1,10 +1,11 @@
 /*
- * Internal to export/: the open-addressing index that the pprof builder and
- * the report share. It stores only (hash, index + 1) per slot; the entries
- * live in the caller's own array, compared through the caller's eq function.
+ * Internal to export/: small pieces its files share. The open-addressing
+ * index of the pprof builder and the report (it stores only hash and
+ * index + 1 per slot; entries live in the caller's array, compared through
+ * the caller's eq function), and the error-message formatter.
  */
-#ifndef PMUPROF_EXPORT_HTAB_H
-#define PMUPROF_EXPORT_HTAB_H
+#ifndef PMUPROF_EXPORT_UTIL_H
+#define PMUPROF_EXPORT_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,5 +40,9 @@ static inline uint64_t htab_mix(uint64_t h, uint64_t x)
 }
 
 uint64_t htab_hash_bytes(const char *s, size_t n);
+
+/* Fills err (if any) printf-style with the one-line message for the user. */
+void exp_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif
