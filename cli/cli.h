@@ -9,13 +9,20 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/resource.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+
+#include "pmu.h"
+#include "topology.h"
 
 int cmd_list(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -44,6 +51,8 @@ void cli_child_abandon(struct cli_child *c);
  */
 void cli_signals_install(pid_t forward_to);
 int cli_signals_pending(void);
+/* The last signal caught, and forget it (the agent handles SIGHUP and goes on). */
+int cli_signals_take(void);
 
 /* Waits for the child; fills the exit status as a shell reports it (128+sig). */
 int cli_child_wait(pid_t pid, int *shell_status, struct rusage *ru);
@@ -61,5 +70,69 @@ int cli_append_events(char **events, const char *spec);
 void cli_option_error(const char *cmd, char **argv, const char *with_value);
 /* 1234567 -> "1,234,567", as perf prints counts. */
 void cli_format_count(double v, char *buf, size_t len);
+
+/* --- the sampling pipeline of record and agent (pipeline.c) --- */
+
+struct cli_pipeline_opts {
+	const char *cmd;            /* "record" or "agent", for messages */
+	const char *events;         /* -e, NULL for the defaults */
+	const char *default_events; /* with a hardware PMU */
+	const char *fallback_events; /* without one (a notice says so) */
+	uint64_t period, freq;
+	bool callchain;
+	uint32_t stack_dump; /* --call-graph dwarf */
+	const char *cpus;    /* -C, NULL: all online */
+	const char *pids;    /* -p */
+	const char *tid;     /* -t */
+	struct cli_child *child; /* a prepared command, or NULL */
+	size_t ring_pages;
+	const char *readers;
+	bool symbolize;
+};
+
+struct cli_pipeline {
+	struct pmu_ctx *ctx;
+	struct pmu_event_list evs;
+	struct topo *topo;
+	struct topo_plan plan;
+	struct smp_session *session;
+	struct proc_model *procs;
+	struct agg *agg;
+	struct mrg *merger;
+	int *cpus, ncpus;
+	pid_t *tids;
+	int ntids;
+	pid_t workload; /* the command, or the first -p/-t target; -1 for -a */
+	char **names, **units;
+	uint64_t bad_records;
+	int error; /* first error while aggregating (negative errno) */
+};
+
+/* 0, or the exit status to return (the error is printed). */
+int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o);
+/* Merges and aggregates what the readers have; negative errno on failure. */
+int cli_pipeline_pump(struct cli_pipeline *p);
+void cli_pipeline_close(struct cli_pipeline *p);
+
+/* --- OTLP output (otlp_out.c) --- */
+
+struct pprof;
+struct proc_model;
+struct cli_otlp_ctx {
+	struct proc_model *procs;
+	pid_t workload; /* the recorded command's pid, whose argv we know */
+	char **argv;
+	char cmdline[4096]; /* scratch for process_info */
+};
+/* The finished pprof as a serialized ExportProfilesServiceRequest (malloc'd). */
+int cli_otlp_encode(struct cli_otlp_ctx *c, const struct pprof *prof, bool payload,
+		    uint8_t **req, size_t *req_len, char *err, size_t errlen);
+/* One-shot POST (record): spooled counts as done; the outcome is logged on stderr. */
+int cli_otlp_post(const char *endpoint, const char *spool, const uint8_t *req, size_t len,
+		  const char *cmd, char *err, size_t errlen);
+struct otlp_export_result;
+/* One log line per export: outcome 0 delivered, 1 spooled, < 0 failed. */
+void cli_otlp_log_result(FILE *log, const char *cmd, const struct otlp_export_result *r,
+			 int outcome, size_t request_len);
 
 #endif

@@ -120,6 +120,13 @@ int cli_signals_pending(void)
 	return g_last_signal;
 }
 
+int cli_signals_take(void)
+{
+	int sig = g_last_signal;
+	g_last_signal = 0;
+	return sig;
+}
+
 void cli_child_abandon(struct cli_child *c)
 {
 	if (c->pid <= 0)

@@ -20,6 +20,8 @@ static void usage(FILE *out)
 		"                  sample events into a pprof profile (default pmuprof.pb.gz)\n"
 		"  report [FILE]   top functions per sample type of a recorded profile\n"
 		"  topology        the machine (packages, nodes, caches) and the reader plan\n"
+		"  agent [--interval S] [--otlp-endpoint URL] [-a | -C | -p]\n"
+		"                  continuous profiling: export OTLP profiles every interval\n"
 		"  version         print the version\n"
 		"\n"
 		"Run 'pmuprof <command> --help' for a command's options.\n");
@@ -42,6 +44,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(cmd, "topology") == 0)
 		return cmd_topology(argc - 1, argv + 1);
+	if (strcmp(cmd, "agent") == 0)
+		return cmd_agent(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("pmuprof %s\n", PMUPROF_VERSION);
 		return 0;
@@ -50,7 +54,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, version (see pmuprof --help)",
+	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, agent, version (see pmuprof --help)",
 		  cmd);
 	return 2;
 }

@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "export.h"
+#include "otlp.h"
 #include "pmu.h"
 #include "sampler.h"
 #include "topology.h"
@@ -39,6 +40,10 @@ struct record_opts {
 	size_t ring_pages;
 	const char *readers;
 	bool symbolize;
+	const char *otlp_file;     /* --otlp FILE */
+	const char *otlp_endpoint; /* --otlp-endpoint URL */
+	const char *spool;         /* --spool DIR */
+	bool otlp_payload;         /* --otlp-payload */
 	char **cmd;
 	int argc;
 	char **argv;
@@ -67,7 +72,12 @@ static void record_usage(FILE *out)
 		"  -m, --mmap-pages N     data pages per CPU ring, a power of two (default 512)\n"
 		"      --readers MODE     reader threads: one per NUMA node (default), per L3,\n"
 		"                         per CPU, or a fixed count\n"
-		"      --no-symbolize     addresses only; pprof symbolizes later by build id\n",
+		"      --no-symbolize     addresses only; pprof symbolizes later by build id\n"
+		"      --otlp FILE        also write the profile as an OTLP ExportProfilesServiceRequest\n"
+		"      --otlp-endpoint URL  also POST it to URL/v1development/profiles (OTLP/HTTP;\n"
+		"                         OTEL_EXPORTER_OTLP_* variables apply)\n"
+		"      --otlp-payload     attach the gzipped pprof to the OTLP request\n"
+		"      --spool DIR        where undeliverable OTLP requests wait for the endpoint\n",
 		DEFAULT_FREQ);
 }
 
@@ -101,7 +111,10 @@ static int parse_stack_size(const char *arg, uint32_t *size)
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE };
+	enum {
+		OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_OTLP,
+		OPT_OTLP_ENDPOINT, OPT_OTLP_PAYLOAD, OPT_SPOOL,
+	};
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
 		{"count", required_argument, NULL, 'c'},
@@ -116,6 +129,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"mmap-pages", required_argument, NULL, 'm'},
 		{"readers", required_argument, NULL, OPT_READERS},
 		{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
+		{"otlp", required_argument, NULL, OPT_OTLP},
+		{"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},
+		{"otlp-payload", no_argument, NULL, OPT_OTLP_PAYLOAD},
+		{"spool", required_argument, NULL, OPT_SPOOL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -176,6 +193,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_READERS: o->readers = optarg; break;
 		case OPT_NO_SYMBOLIZE: o->symbolize = false; break;
+		case OPT_OTLP: o->otlp_file = optarg; break;
+		case OPT_OTLP_ENDPOINT: o->otlp_endpoint = optarg; break;
+		case OPT_OTLP_PAYLOAD: o->otlp_payload = true; break;
+		case OPT_SPOOL: o->spool = optarg; break;
 		case 'h': record_usage(stdout); return -1;
 		default:
 			cli_option_error("record", argv, "ecFoCptm");
@@ -199,41 +220,24 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	return 0;
 }
 
-/* --- the record pipeline ------------------------------------------------------ */
+/* --- recording ---------------------------------------------------------------- */
 
-struct recorder {
-	struct smp_session *session;
-	struct proc_model *procs;
-	struct agg *agg;
-	uint64_t bad_records;
-	int error; /* first error from the pipeline (negative errno) */
-};
-
-static int on_record(void *arg, const struct mrg_record *r)
+/* --otlp / --otlp-endpoint: the same profile as an OTLP request, to a file and/or a collector. */
+static int write_otlp(const struct record_opts *o, struct cli_pipeline *p, const struct pprof *prof)
 {
-	struct recorder *rec = arg;
-	const struct perf_event_header *h = r->h;
-	if (h->type != PERF_RECORD_SAMPLE) {
-		if (proc_apply_record(rec->procs, h) < 0)
-			rec->bad_records++;
-		agg_on_sideband(rec->agg, h);
-		return 0;
-	}
-	int ev = smp_event_index(rec->session, smp_record_id(h));
-	struct smp_sample s;
-	if (ev < 0 || smp_parse_sample(smp_event_layout(rec->session, ev), h, &s) < 0) {
-		rec->bad_records++;
-		return 0;
-	}
-	int ret = agg_add_sample(rec->agg, ev, &s);
-	if (ret < 0 && !rec->error)
-		rec->error = ret;
-	return 0;
-}
-
-static int event_of_id(void *ctx, uint64_t id)
-{
-	return smp_event_index(ctx, id);
+	char err[512];
+	struct cli_otlp_ctx c = {.procs = p->procs, .workload = p->workload, .argv = o->cmd};
+	uint8_t *req = NULL;
+	size_t len = 0;
+	int ret = cli_otlp_encode(&c, prof, o->otlp_payload, &req, &len, err, sizeof(err));
+	if (ret == 0 && o->otlp_file)
+		ret = otlp_write_file(o->otlp_file, req, len, err, sizeof(err));
+	if (ret == 0 && o->otlp_endpoint)
+		ret = cli_otlp_post(o->otlp_endpoint, o->spool, req, len, "record", err, sizeof(err));
+	if (ret < 0)
+		cli_error("record", "%s", err);
+	free(req);
+	return ret;
 }
 
 static double mono_now(void)
@@ -313,16 +317,6 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		(double)bytes / 1024.0, finish_s * 1e3);
 }
 
-static int choose_cpus(const struct record_opts *o, int **cpus, int *ncpus)
-{
-	char err[PMU_ERR_MAX];
-	int ret = o->cpus ? pmu_parse_cpu_list(o->cpus, cpus, ncpus, err, sizeof(err))
-			  : pmu_online_cpus(cpus, ncpus, err, sizeof(err));
-	if (ret < 0)
-		cli_error("record", "%s", err);
-	return ret;
-}
-
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = {.output = DEFAULT_OUTPUT, .ring_pages = 512, .symbolize = true,
@@ -335,139 +329,30 @@ int cmd_record(int argc, char **argv)
 	/* libdw would fetch missing debug info over the network: never while profiling. */
 	unsetenv("DEBUGINFOD_URLS");
 	char err[PMU_ERR_MAX];
-	struct pmu_ctx *ctx = NULL;
-	struct pmu_event_list evs = {0};
-	struct topo *topo = NULL;
-	struct topo_plan plan = {0};
-	struct smp_session *session = NULL;
-	struct proc_model *procs = NULL;
-	struct agg *agg = NULL;
-	struct mrg *merger = NULL;
+	struct cli_pipeline p = {0};
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
-	int *cpus = NULL, ncpus = 0;
-	pid_t *tids = NULL;
-	int ntids = 0;
-	pid_t workload = -1; /* the command's pid, or the first -p/-t target */
 	int status = 1;
-	char **names = NULL, **units = NULL;
 
-	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
+	if (*o.cmd && cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
 		cli_error("record", "%s", err);
 		goto out;
 	}
-	const char *spec = o.events;
-	if (!spec) {
-		spec = DEFAULT_EVENTS;
-		if (!pmu_host_has_hw_counters()) {
-			fprintf(stderr, "pmuprof record: this host exposes no hardware counters; "
-					"sampling " FALLBACK_EVENTS " instead\n");
-			spec = FALLBACK_EVENTS;
-		}
-	}
-	if (pmu_parse_events(ctx, spec, &evs, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
-		goto out;
-	}
-	if (choose_cpus(&o, &cpus, &ncpus) < 0)
-		goto out;
-	if (topo_load(&topo, NULL, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
-		goto out;
-	}
-	enum topo_reader_mode mode = TOPO_READERS_NODE;
-	int count = 0;
-	if (o.readers && topo_parse_readers(o.readers, &mode, &count, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
-		status = 2;
-		goto out;
-	}
-	if (topo_plan_readers(topo, mode, count, cpus, ncpus, &plan, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
-		goto out;
-	}
-	if (proc_model_new(&procs) < 0) {
-		cli_error("record", "out of memory");
-		goto out;
-	}
-
-	struct smp_options so = {
-		.events = &evs, .cpus = cpus, .ncpus = ncpus, .period = o.period,
-		.freq = o.period ? 0 : (o.freq ? o.freq : DEFAULT_FREQ), .callchain = o.callchain,
-		.ring_pages = o.ring_pages, .topo = topo, .plan = &plan,
-		.stack_dump = o.stack_dump, .regs_user_mask = o.stack_dump ? uw_sample_regs_mask() : 0,
+	struct cli_pipeline_opts po = {
+		.cmd = "record", .events = o.events, .default_events = DEFAULT_EVENTS,
+		.fallback_events = FALLBACK_EVENTS, .period = o.period,
+		.freq = o.freq ? o.freq : DEFAULT_FREQ, .callchain = o.callchain,
+		.stack_dump = o.stack_dump, .cpus = o.cpus, .pids = o.pids, .tid = o.tid,
+		.child = child.pid > 0 ? &child : NULL, .ring_pages = o.ring_pages,
+		.readers = o.readers, .symbolize = o.symbolize,
 	};
-	if (o.pids || o.tid) {
-		if (cli_resolve_threads(o.pids ? o.pids : o.tid, &tids, &ntids, err, sizeof(err)) < 0) {
-			cli_error("record", "%s", err);
-			goto out;
-		}
-		if (o.tid) {
-			tids[0] = (pid_t)atoi(o.tid);
-			ntids = 1;
-		}
-		so.pids = tids;
-		so.npids = ntids;
-		workload = tids[0];
-		so.inherit = o.pids != NULL;
-	} else if (*o.cmd) {
-		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
-			cli_error("record", "%s", err);
-			goto out;
-		}
-		workload = child.pid;
-		so.pids = &workload;
-		so.npids = 1;
-		so.inherit = true;
-		so.enable_on_exec = true;
-	}
-	if (smp_open(&session, ctx, &so, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
+	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
-	}
-	/* Processes already running have mappings no record will announce: read /proc. */
-	if (o.pids) {
-		char *copy = strdup(o.pids), *save = NULL;
-		for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
-			proc_synthesize(procs, (pid_t)atoi(t));
-		free(copy);
-	} else if (o.tid) {
-		proc_synthesize(procs, (pid_t)atoi(o.tid));
-	} else if (o.system_wide || o.cpus) {
-		proc_synthesize_all(procs);
-	}
-
-	names = calloc(evs.n, sizeof(char *));
-	units = calloc(evs.n, sizeof(char *));
-	if (!names || !units) {
-		cli_error("record", "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < evs.n; i++) {
-		names[i] = evs.ev[i].name;
-		units[i] = pmu_event_is_clock(&evs.ev[i]) ? "nanoseconds" : "count";
-	}
-	struct agg_options ao = {
-		.event_names = (const char *const *)names, .event_units = (const char *const *)units,
-		.nevents = evs.n, .period = (int64_t)o.period, .symbolize = o.symbolize,
-		.cpu_label = true, .event_of_id = event_of_id, .id_ctx = session,
-		.dwarf = o.stack_dump != 0, .regs_user_mask = so.regs_user_mask,
-	};
-	if (agg_new(&agg, &ao, procs, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
-		goto out;
-	}
-	struct mrg_source src;
-	mrg_source_from_session(&src, session);
-	if (mrg_new(&merger, &src) < 0) {
-		cli_error("record", "out of memory");
-		goto out;
-	}
-	struct recorder rec = {.session = session, .procs = procs, .agg = agg};
+	status = 1;
 
 	cli_signals_install(child.pid);
 	int64_t start_real = realtime_ns();
 	double start = mono_now();
-	if (smp_start(session, err, sizeof(err)) < 0) {
+	if (smp_start(p.session, err, sizeof(err)) < 0) {
 		cli_error("record", "%s", err);
 		goto out;
 	}
@@ -484,49 +369,44 @@ int cmd_record(int argc, char **argv)
 	}
 	/* Pump the merger until the workload ends, a signal, or the duration. */
 	for (;;) {
-		if (child.pid > 0) {
-			int r = cli_child_poll(child.pid, &status);
-			if (r != 0) {
-				child.pid = -1;
-				break;
-			}
+		if (child.pid > 0 && cli_child_poll(child.pid, &status) != 0) {
+			child.pid = -1;
+			break;
 		}
 		if (cli_signals_pending() && child.pid <= 0)
 			break;
 		if (o.duration > 0 && mono_now() - start >= o.duration) {
-			if (child.pid > 0)
-				kill(child.pid, SIGINT);
 			if (child.pid <= 0)
 				break;
+			kill(child.pid, SIGINT);
 		}
 		if (o.pids && !cli_any_alive(o.pids))
 			break;
-		if (mrg_pump(merger, on_record, &rec) < 0)
+		if (cli_pipeline_pump(&p) < 0)
 			break;
 		struct timespec nap = {0, 50 * 1000 * 1000};
 		nanosleep(&nap, NULL);
 	}
 	double ended = mono_now();
-	smp_stop(session);
-	if (mrg_pump(merger, on_record, &rec) < 0 || rec.error < 0) {
-		cli_error("record", "processing samples failed: %s", strerror(-rec.error));
+	smp_stop(p.session);
+	if (cli_pipeline_pump(&p) < 0) {
+		cli_error("record", "processing samples failed: %s", strerror(-p.error));
 		status = status ? status : 1;
 	}
-	struct pprof *prof = agg_profile(agg);
-	const char *exe = proc_exe(procs, workload);
+	struct pprof *prof = agg_profile(p.agg);
+	const char *exe = proc_exe(p.procs, p.workload);
 	if (exe && pprof_find_mapping(prof, exe))
 		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
 	pprof_set_time(prof, start_real, (int64_t)((mono_now() - start) * 1e9));
-	add_comments(prof, &o, &evs, session);
-	char uline[512];
-	if (agg_unwind_summary(agg, uline, sizeof(uline)) > 0)
-		pprof_add_comment(prof, uline);
-	if (agg_symbolize_summary(agg, uline, sizeof(uline)) > 0)
-		pprof_add_comment(prof, uline);
-	if (rec.bad_records) {
-		char line[128];
+	add_comments(prof, &o, &p.evs, p.session);
+	char line[512];
+	if (agg_unwind_summary(p.agg, line, sizeof(line)) > 0)
+		pprof_add_comment(prof, line);
+	if (agg_symbolize_summary(p.agg, line, sizeof(line)) > 0)
+		pprof_add_comment(prof, line);
+	if (p.bad_records) {
 		snprintf(line, sizeof(line), "malformed records skipped: %llu",
-			 (unsigned long long)rec.bad_records);
+			 (unsigned long long)p.bad_records);
 		pprof_add_comment(prof, line);
 	}
 	size_t written = 0;
@@ -535,22 +415,13 @@ int cmd_record(int argc, char **argv)
 		status = status ? status : 1;
 		goto out;
 	}
-	print_summary(&o, &evs, session, written, mono_now() - ended);
+	if ((o.otlp_file || o.otlp_endpoint) && write_otlp(&o, &p, prof) < 0)
+		status = status ? status : 1;
+	print_summary(&o, &p.evs, p.session, written, mono_now() - ended);
 
 out:
 	cli_child_abandon(&child);
-	mrg_free(merger);
-	agg_free(agg);
-	smp_close(session);
-	proc_model_free(procs);
-	topo_plan_free(&plan);
-	topo_free(topo);
-	pmu_event_list_free(&evs);
-	pmu_ctx_free(ctx);
-	free(names);
-	free(units);
-	free(cpus);
-	free(tids);
+	cli_pipeline_close(&p);
 	free(o.events);
 	return status;
 }

@@ -42,6 +42,7 @@ struct agg {
 	struct loc_table locs;
 	struct read_prev prev;
 	uint64_t kernel_mapping;
+	uint64_t generation; /* of the profile: mapping cookies carry it (agg_reset) */
 	/* Where the consumer's time goes, for the profile's comments and bench/. */
 	uint64_t unwind_ns, symbolize_ns, symbolized;
 	uint64_t unknown_function;
@@ -101,6 +102,34 @@ static int loc_grow(struct loc_table *t)
 	return 0;
 }
 
+/* A fresh, empty pprof builder with this aggregation's sample types. */
+static int new_profile(struct agg *a, char *err, size_t errlen)
+{
+	const struct agg_options *o = &a->o;
+	size_t ntypes = 1 + o->nevents;
+	struct pprof_value_type *types = calloc(ntypes, sizeof(*types));
+	if (!types)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	/* pprof's convention (and what Go PGO accepts): samples/count first. */
+	types[0] = (struct pprof_value_type){"samples", "count"};
+	for (size_t i = 0; i < o->nevents; i++)
+		types[1 + i] = (struct pprof_value_type){
+			o->event_names[i], o->event_units && o->event_units[i] ? o->event_units[i]
+										: "count"};
+	struct pprof *prof;
+	int ret = pprof_new(&prof, types, ntypes, err, errlen);
+	free(types);
+	if (ret < 0)
+		return ret;
+	pprof_set_default_sample_type(prof, o->event_names[0]);
+	pprof_set_period(prof, o->event_names[0],
+			 o->event_units && o->event_units[0] ? o->event_units[0] : "count",
+			 o->period);
+	pprof_free(a->prof);
+	a->prof = prof;
+	return 0;
+}
+
 int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *procs, char *err,
 	    size_t errlen)
 {
@@ -109,23 +138,11 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 		return snprintf(err, errlen, "out of memory"), -ENOMEM;
 	a->o = *o;
 	a->procs = procs;
-	size_t ntypes = 1 + o->nevents;
-	struct pprof_value_type *types = calloc(ntypes, sizeof(*types));
+	a->generation = 1;
 	a->samples = calloc(o->nevents, sizeof(*a->samples));
-	a->values = calloc(ntypes, sizeof(*a->values));
-	if (!types || !a->samples || !a->values) {
-		free(types);
-		agg_free(a);
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
-	}
-	/* pprof's convention (and what Go PGO accepts): samples/count first. */
-	types[0] = (struct pprof_value_type){"samples", "count"};
-	for (size_t i = 0; i < o->nevents; i++)
-		types[1 + i] = (struct pprof_value_type){
-			o->event_names[i], o->event_units && o->event_units[i] ? o->event_units[i]
-										: "count"};
-	int ret = pprof_new(&a->prof, types, ntypes, err, errlen);
-	free(types);
+	a->values = calloc(1 + o->nevents, sizeof(*a->values));
+	int ret = a->samples && a->values ? new_profile(a, err, errlen)
+					  : (snprintf(err, errlen, "out of memory"), -ENOMEM);
 	if (ret == 0 && o->symbolize)
 		ret = sym_cache_new(&a->syms, err, errlen);
 	if (ret == 0 && o->dwarf)
@@ -136,11 +153,22 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 		agg_free(a);
 		return ret;
 	}
-	pprof_set_default_sample_type(a->prof, o->event_names[0]);
-	pprof_set_period(a->prof, o->event_names[0],
-			 o->event_units && o->event_units[0] ? o->event_units[0] : "count",
-			 o->period);
 	*out = a;
+	return 0;
+}
+
+int agg_reset(struct agg *a, char *err, size_t errlen)
+{
+	int ret = new_profile(a, err, errlen);
+	if (ret < 0)
+		return ret;
+	/* Ids of the old profile mean nothing in the new one; caches of symbols and unwind state stay. */
+	memset(a->locs.ids, 0, a->locs.cap * sizeof(*a->locs.ids));
+	a->locs.n = 0;
+	a->generation++;
+	a->kernel_mapping = a->unknown_function = 0;
+	memset(a->stop_function, 0, sizeof(a->stop_function));
+	memset(a->samples, 0, a->o.nevents * sizeof(*a->samples));
 	return 0;
 }
 
@@ -188,8 +216,9 @@ static size_t lines_for(struct agg *a, const struct sym_frame *frames, size_t n,
 
 static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 {
-	if (m->cookie)
-		return m->cookie;
+	/* A cookie is (generation << 32 | pprof mapping id): stale after agg_reset. */
+	if (m->cookie >> 32 == a->generation)
+		return m->cookie & 0xffffffffu;
 	struct pprof_mapping_desc d = {
 		.start = m->start, .limit = m->end, .offset = m->pgoff, .filename = m->filename,
 		.build_id = m->build_id[0] ? m->build_id : NULL,
@@ -204,8 +233,9 @@ static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 		if (!d.build_id && info.build_id[0])
 			d.build_id = info.build_id;
 	}
-	m->cookie = pprof_add_mapping(a->prof, &d);
-	return m->cookie;
+	uint64_t id = pprof_add_mapping(a->prof, &d);
+	m->cookie = id ? a->generation << 32 | id : 0;
+	return id;
 }
 
 static uint64_t kernel_mapping_id(struct agg *a)

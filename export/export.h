@@ -85,6 +85,15 @@ int proc_synthesize_all(struct proc_model *m);
 struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr);
 /* Thread name (COMM) of tid, else of its process, else NULL. */
 const char *proc_comm(const struct proc_model *m, pid_t pid, pid_t tid);
+/*
+ * Frees the processes and threads that exited (call between aggregation
+ * windows, when no sample of theirs can still be in flight). Returns how
+ * many processes were forgotten, or -ENOMEM (the model is then smaller but
+ * consistent).
+ */
+int proc_model_forget_exited(struct proc_model *m);
+/* Processes the model knows. */
+size_t proc_model_size(const struct proc_model *m);
 /* Executable path of a process (its first file mapping after the last exec), or NULL. */
 const char *proc_exe(const struct proc_model *m, pid_t pid);
 
@@ -116,6 +125,11 @@ void agg_on_sideband(struct agg *a, const struct perf_event_header *h);
 int agg_unwind_summary(const struct agg *a, char *buf, size_t len);
 /* Comment line about symbolization (distinct addresses, time); 0 if none. */
 int agg_symbolize_summary(const struct agg *a, char *buf, size_t len);
+/*
+ * Starts a new window (the agent): an empty profile, the same options;
+ * symbol and unwind caches are kept. The previous profile is freed.
+ */
+int agg_reset(struct agg *a, char *err, size_t errlen);
 /* The underlying builder, to set comments, times and write it out. */
 struct pprof *agg_profile(struct agg *a);
 uint64_t agg_samples(const struct agg *a, int event);

@@ -26,6 +26,7 @@ struct proc {
 struct thread {
 	pid_t tid, pid;
 	char comm[16];
+	bool exited;
 };
 
 /* Open addressing keyed by pid/tid + 1, so that 0 marks an empty slot (pid 0 is idle). */
@@ -107,19 +108,21 @@ static void free_maps(struct proc *p)
 	p->nmaps = 0;
 }
 
+static void free_proc(struct proc *p)
+{
+	free_maps(p);
+	free(p->maps);
+	free(p->exe);
+	free(p);
+}
+
 void proc_model_free(struct proc_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->procs.cap; i++) {
-		struct proc *p = m->procs.vals[i];
-		if (m->procs.keys[i] && p) {
-			free_maps(p);
-			free(p->maps);
-			free(p->exe);
-			free(p);
-		}
-	}
+	for (size_t i = 0; i < m->procs.cap; i++)
+		if (m->procs.keys[i] && m->procs.vals[i])
+			free_proc(m->procs.vals[i]);
 	for (size_t i = 0; i < m->threads.cap; i++)
 		if (m->threads.keys[i])
 			free(m->threads.vals[i]);
@@ -300,11 +303,53 @@ int proc_on_fork(struct proc_model *m, pid_t pid, pid_t ppid, pid_t tid, pid_t p
 
 void proc_on_exit(struct proc_model *m, pid_t pid, pid_t tid)
 {
+	/* Marked, not freed: samples taken before the exit may still be in flight. */
+	void **v = map_find(&m->threads, tid);
+	if (v)
+		((struct thread *)*v)->exited = true;
 	if (pid != tid)
 		return;
-	void **v = map_find(&m->procs, pid);
+	v = map_find(&m->procs, pid);
 	if (v)
-		((struct proc *)*v)->exited = true; /* kept: its samples may still be in flight */
+		((struct proc *)*v)->exited = true;
+}
+
+int proc_model_forget_exited(struct proc_model *m)
+{
+	/* Rebuild both tables with the live entries: simpler than tombstones, and rare. */
+	struct slot_map procs = {0}, threads = {0};
+	int forgotten = 0, ret = 0;
+	for (size_t i = 0; i < m->procs.cap; i++) {
+		struct proc *p = m->procs.vals[i];
+		if (!m->procs.keys[i] || !p)
+			continue;
+		if (p->exited || ret < 0 || (ret = map_put_key(&procs, m->procs.keys[i], p)) < 0) {
+			forgotten += p->exited;
+			free_proc(p);
+		}
+	}
+	for (size_t i = 0; i < m->threads.cap; i++) {
+		struct thread *t = m->threads.vals[i];
+		if (!m->threads.keys[i] || !t)
+			continue;
+		/* A thread goes with its process; a known process that is gone took it along. */
+		bool proc_gone = !map_find(&procs, t->pid) && map_find(&m->procs, t->pid);
+		if (t->exited || proc_gone || ret < 0 ||
+		    (ret = map_put_key(&threads, m->threads.keys[i], t)) < 0)
+			free(t);
+	}
+	free(m->procs.keys);
+	free(m->procs.vals);
+	free(m->threads.keys);
+	free(m->threads.vals);
+	m->procs = procs;
+	m->threads = threads;
+	return ret < 0 ? ret : forgotten;
+}
+
+size_t proc_model_size(const struct proc_model *m)
+{
+	return m->procs.n;
 }
 
 /* MMAP2 body: pid, tid, addr, len, pgoff, {maj,min,ino,gen | bid_size,res,bid[20]}, prot, flags, name */

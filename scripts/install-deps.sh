@@ -16,7 +16,7 @@ protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
 libcmocka-dev
 linux-perf
 golang-go golang-github-google-pprof-dev
-python3
+python3 python3-protobuf
 "
 
 if [ "$(id -u)" -ne 0 ]; then

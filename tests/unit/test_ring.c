@@ -396,6 +396,15 @@ static void test_sideband_records(void **state)
 	assert_int_equal(proc_on_comm(m, 42, 42, "other", true), 0);
 	assert_null(proc_find_map(m, 42, 0x401000));
 
+	/* Between windows the agent forgets exited processes and their threads. */
+	size_t before = proc_model_size(m);
+	assert_int_equal(proc_model_forget_exited(m), 1);
+	assert_int_equal(proc_model_size(m), before - 1);
+	assert_null(proc_find_map(m, 50, 0x401000));
+	assert_null(proc_comm(m, 50, 50));
+	assert_string_equal(proc_comm(m, 42, 42), "other");
+	assert_int_equal(proc_model_forget_exited(m), 0);
+
 	/* Truncated side-band records are rejected */
 	rec_begin(&r, PERF_RECORD_MMAP2, 0);
 	put(&r, 1);

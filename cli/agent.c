@@ -1,0 +1,437 @@
+/*
+ * pmuprof agent: continuous profiling. The record pipeline runs without
+ * end; every --interval (with jitter, so a fleet does not export in step)
+ * the aggregation is cut, exported as OTLP (and/or written to directories)
+ * and reset. Memory stays bounded: the profile is reset each window, the
+ * process model forgets exited processes, symbol and unwind caches are LRU.
+ * SIGINT/SIGTERM export the last window and exit; SIGHUP reopens the log.
+ */
+#include "cli.h"
+#include "export.h"
+#include "otlp.h"
+#include "version.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AGENT_DEFAULT_EVENTS "cycles,cache-misses,branch-misses"
+#define AGENT_FALLBACK_EVENTS "cpu-clock"
+#define AGENT_DEFAULT_FREQ 19 /* per event and CPU, as low-overhead continuous profilers use */
+
+struct agent_opts {
+	char *events;
+	uint64_t period, freq;
+	bool callchain;
+	const char *cpus, *pids;
+	double interval, duration;
+	const char *endpoint, *spool, *otlp_dir, *pprof_dir, *log_path, *readers;
+	bool payload, symbolize;
+	size_t ring_pages;
+};
+
+struct agent {
+	struct agent_opts o;
+	struct cli_pipeline p;
+	struct otlp_http *http;
+	FILE *log;
+	unsigned window;
+	int64_t window_start_real;
+	double window_start;
+	uint64_t *last_lost, *last_throttles; /* per event, for per-window deltas */
+};
+
+static void agent_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pmuprof agent [-e EVENTS] [-F HZ | -c PERIOD] [-g] [-a | -C CPUS | -p PIDS]\n"
+		"                     [--interval S] [--otlp-endpoint URL] [--spool DIR]\n"
+		"                     [--otlp-dir DIR] [--pprof-dir DIR] [--otlp-payload] [--log FILE]\n"
+		"                     [--duration S] [-m PAGES] [--readers MODE] [--no-symbolize]\n"
+		"  continuous profiling: every --interval seconds (default 10, +-10%% jitter) the\n"
+		"  profile is exported and reset. Sinks: --otlp-endpoint (or\n"
+		"  OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir and/or --pprof-dir (one file per window).\n"
+		"  Default: every CPU (-a), %s at %d Hz per event.\n",
+		AGENT_DEFAULT_EVENTS, AGENT_DEFAULT_FREQ);
+}
+
+static int parse_seconds(const char *opt, const char *s, double *v)
+{
+	char *end;
+	*v = strtod(s, &end);
+	if (*end || !(*v > 0)) {
+		cli_error("agent", "%s needs seconds > 0, not '%s'", opt, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct agent_opts *o)
+{
+	enum {
+		OPT_INTERVAL = 256, OPT_ENDPOINT, OPT_SPOOL, OPT_OTLP_DIR, OPT_PPROF_DIR, OPT_PAYLOAD,
+		OPT_LOG, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE,
+	};
+	static const struct option longopts[] = {
+		{"event", required_argument, NULL, 'e'},
+		{"freq", required_argument, NULL, 'F'},
+		{"count", required_argument, NULL, 'c'},
+		{"all-cpus", no_argument, NULL, 'a'},
+		{"cpu", required_argument, NULL, 'C'},
+		{"pid", required_argument, NULL, 'p'},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"otlp-endpoint", required_argument, NULL, OPT_ENDPOINT},
+		{"spool", required_argument, NULL, OPT_SPOOL},
+		{"otlp-dir", required_argument, NULL, OPT_OTLP_DIR},
+		{"pprof-dir", required_argument, NULL, OPT_PPROF_DIR},
+		{"otlp-payload", no_argument, NULL, OPT_PAYLOAD},
+		{"log", required_argument, NULL, OPT_LOG},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"mmap-pages", required_argument, NULL, 'm'},
+		{"readers", required_argument, NULL, OPT_READERS},
+		{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	char *end;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "e:F:c:gaC:p:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			if (cli_append_events(&o->events, optarg) < 0)
+				return cli_error("agent", "out of memory"), 1;
+			break;
+		case 'F':
+		case 'c':
+		case 'm': {
+			unsigned long long v = strtoull(optarg, &end, 0);
+			if (*end || v == 0 || *optarg == '-')
+				return cli_error("agent", "-%c needs a positive number, not '%s'", c,
+						 optarg),
+				       2;
+			if (c == 'F')
+				o->freq = v;
+			else if (c == 'c')
+				o->period = v;
+			else if (v & (v - 1))
+				return cli_error("agent", "-m needs a power of two, not %s", optarg), 2;
+			else
+				o->ring_pages = (size_t)v;
+			break;
+		}
+		case 'g': o->callchain = true; break;
+		case 'a': break; /* the default */
+		case 'C': o->cpus = optarg; break;
+		case 'p': o->pids = optarg; break;
+		case OPT_INTERVAL:
+			if (parse_seconds("--interval", optarg, &o->interval) < 0)
+				return 2;
+			break;
+		case OPT_DURATION:
+			if (parse_seconds("--duration", optarg, &o->duration) < 0)
+				return 2;
+			break;
+		case OPT_ENDPOINT: o->endpoint = optarg; break;
+		case OPT_SPOOL: o->spool = optarg; break;
+		case OPT_OTLP_DIR: o->otlp_dir = optarg; break;
+		case OPT_PPROF_DIR: o->pprof_dir = optarg; break;
+		case OPT_PAYLOAD: o->payload = true; break;
+		case OPT_LOG: o->log_path = optarg; break;
+		case OPT_READERS: o->readers = optarg; break;
+		case OPT_NO_SYMBOLIZE: o->symbolize = false; break;
+		case 'h': agent_usage(stdout); return -1;
+		default:
+			cli_option_error("agent", argv, "eFcCpm");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return cli_error("agent", "unexpected argument '%s'; the agent profiles CPUs (-a, "
+					  "-C) or processes (-p), not a command",
+				 argv[optind]),
+		       2;
+	if (o->period && o->freq)
+		return cli_error("agent", "-c and -F are alternatives; choose one"), 2;
+	if (o->pids && o->cpus)
+		return cli_error("agent", "-p cannot be combined with -C; choose one target"), 2;
+	bool env_endpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT") ||
+			    getenv("OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT");
+	if (!o->endpoint && !env_endpoint && !o->otlp_dir && !o->pprof_dir)
+		return cli_error("agent", "nowhere to export: give --otlp-endpoint URL (or set "
+					  "OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir DIR or --pprof-dir DIR"),
+		       2;
+	return 0;
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* interval x [0.9, 1.1): instances started together drift apart. */
+static double jittered(double interval)
+{
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)realtime_ns();
+	return interval * (0.9 + 0.2 * ((double)r / 4294967296.0));
+}
+
+static int open_log(struct agent *a)
+{
+	if (!a->o.log_path) {
+		a->log = stderr;
+		return 0;
+	}
+	FILE *f = fopen(a->o.log_path, "ae");
+	if (!f) {
+		cli_error("agent", "cannot open log '%s': %s", a->o.log_path, strerror(errno));
+		return -errno;
+	}
+	if (a->log && a->log != stderr)
+		fclose(a->log);
+	setvbuf(f, NULL, _IOLBF, 0);
+	a->log = f;
+	return 0;
+}
+
+/* A window's file in DIR: <window start, ns>-<window number>.<ext>, sortable by time. */
+static void window_path(char *buf, size_t len, const char *dir, int64_t start_ns, unsigned n,
+			const char *ext)
+{
+	snprintf(buf, len, "%s/%020lld-%06u.%s", dir, (long long)start_ns, n, ext);
+}
+
+static void window_comments(struct agent *a, struct pprof *prof)
+{
+	char line[1024];
+	snprintf(line, sizeof(line), "pmuprof %s agent window %u", PMUPROF_VERSION, a->window);
+	pprof_add_comment(prof, line);
+	size_t used = (size_t)snprintf(line, sizeof(line), "this window:");
+	uint64_t lost = 0, throttled = 0;
+	for (size_t i = 0; i < a->p.evs.n; i++) {
+		struct smp_event_stats st;
+		smp_event_stats(a->p.session, (int)i, &st);
+		uint64_t l = st.lost - a->last_lost[i], t = st.throttles - a->last_throttles[i];
+		a->last_lost[i] = st.lost;
+		a->last_throttles[i] = st.throttles;
+		lost += l;
+		throttled += t;
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s lost=%llu throttled=%llu;",
+					 a->p.evs.ev[i].name, (unsigned long long)l,
+					 (unsigned long long)t);
+	}
+	pprof_add_comment(prof, line);
+	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
+		 (unsigned long long)lost, (unsigned long long)throttled);
+	pprof_add_comment(prof, line);
+}
+
+/* Cuts the window: exports it to every sink, logs one line, resets. */
+static int export_window(struct agent *a)
+{
+	char err[512];
+	struct pprof *prof = agg_profile(a->p.agg);
+	double now = mono_now();
+	pprof_set_time(prof, a->window_start_real, (int64_t)((now - a->window_start) * 1e9));
+	window_comments(a, prof);
+	size_t samples = 0;
+	for (size_t i = 0; i < a->p.evs.n; i++)
+		samples += agg_samples(a->p.agg, (int)i);
+	size_t distinct = pprof_nsamples(prof);
+	int ret = 0;
+	char path[4096];
+	if (a->o.pprof_dir) {
+		window_path(path, sizeof(path), a->o.pprof_dir, a->window_start_real, a->window, "pb.gz");
+		if (pprof_write(prof, path, NULL, err, sizeof(err)) < 0) {
+			fprintf(a->log, "pmuprof agent: window %u: %s\n", a->window, err);
+			ret = -EIO;
+		}
+	}
+	uint8_t *req = NULL;
+	size_t len = 0;
+	if (a->http || a->o.otlp_dir) {
+		struct cli_otlp_ctx c = {.procs = a->p.procs, .workload = -1};
+		if (cli_otlp_encode(&c, prof, a->o.payload, &req, &len, err, sizeof(err)) < 0) {
+			fprintf(a->log, "pmuprof agent: window %u: %s\n", a->window, err);
+			ret = -EIO;
+		}
+	}
+	if (req && a->o.otlp_dir) {
+		window_path(path, sizeof(path), a->o.otlp_dir, a->window_start_real, a->window, "otlp");
+		if (otlp_write_file(path, req, len, err, sizeof(err)) < 0) {
+			fprintf(a->log, "pmuprof agent: window %u: %s\n", a->window, err);
+			ret = -EIO;
+		}
+	}
+	struct otlp_export_result r;
+	memset(&r, 0, sizeof(r));
+	int outcome = 0;
+	if (req && a->http) {
+		outcome = otlp_http_export(a->http, req, len, &r, err, sizeof(err));
+		if (outcome < 0 && !r.message[0])
+			snprintf(r.message, sizeof(r.message), "%s", err);
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(a->log,
+		"pmuprof agent: window %u: %.1f s, %zu samples (%zu distinct stacks), %zu processes, "
+		"%zu bytes otlp, rss %ld KiB",
+		a->window, now - a->window_start, samples, distinct, proc_model_size(a->p.procs), len,
+		ru.ru_maxrss);
+	if (req && a->http)
+		fprintf(a->log, "; export %s, status %d, %d attempt%s, %.0f ms%s%s",
+			outcome == 0 ? "delivered" : outcome == 1 ? "spooled" : "failed", r.http_status,
+			r.attempts, r.attempts == 1 ? "" : "s", r.latency_s * 1e3,
+			r.partial || outcome < 0 ? ": " : "", r.partial || outcome < 0 ? r.message : "");
+	fputc('\n', a->log);
+	fflush(a->log);
+	free(req);
+
+	/* The next window: an empty profile, exited processes forgotten. */
+	if (agg_reset(a->p.agg, err, sizeof(err)) < 0) {
+		fprintf(a->log, "pmuprof agent: cannot start window %u: %s\n", a->window + 1, err);
+		return -ENOMEM;
+	}
+	proc_model_forget_exited(a->p.procs);
+	a->window++;
+	a->window_start = now;
+	a->window_start_real = realtime_ns();
+	return ret;
+}
+
+static int make_dir(const char *dir)
+{
+	if (!dir || mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+	cli_error("agent", "cannot create '%s': %s", dir, strerror(errno));
+	return -errno;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct agent a = {.o = {.interval = 10.0, .symbolize = true, .ring_pages = 128}};
+	int ret = parse_args(argc, argv, &a.o);
+	if (ret != 0) {
+		free(a.o.events);
+		return ret < 0 ? 0 : ret;
+	}
+	unsetenv("DEBUGINFOD_URLS"); /* never fetch debug info over the network while profiling */
+	int status = 1;
+	char err[512];
+	if (open_log(&a) < 0 || make_dir(a.o.otlp_dir) < 0 || make_dir(a.o.pprof_dir) < 0)
+		goto out;
+	if (a.o.endpoint || getenv("OTEL_EXPORTER_OTLP_ENDPOINT") ||
+	    getenv("OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT")) {
+		struct otlp_http_config cfg;
+		if (otlp_http_config_from_env(&cfg, a.o.endpoint, a.o.spool, err, sizeof(err)) < 0) {
+			cli_error("agent", "%s", err);
+			status = 2;
+			goto out;
+		}
+		snprintf(cfg.user_agent, sizeof(cfg.user_agent), "pmuprof/%s", PMUPROF_VERSION);
+		cfg.log = a.log;
+		if (otlp_http_new(&a.http, &cfg, err, sizeof(err)) < 0) {
+			cli_error("agent", "%s", err);
+			goto out;
+		}
+	}
+	struct cli_pipeline_opts po = {
+		.cmd = "agent", .events = a.o.events, .default_events = AGENT_DEFAULT_EVENTS,
+		.fallback_events = AGENT_FALLBACK_EVENTS, .period = a.o.period,
+		.freq = a.o.freq ? a.o.freq : AGENT_DEFAULT_FREQ, .callchain = a.o.callchain,
+		.cpus = a.o.cpus, .pids = a.o.pids, .ring_pages = a.o.ring_pages,
+		.readers = a.o.readers, .symbolize = a.o.symbolize,
+	};
+	if ((status = cli_pipeline_open(&a.p, &po)) != 0)
+		goto out;
+	status = 1;
+	a.last_lost = calloc(a.p.evs.n, sizeof(uint64_t));
+	a.last_throttles = calloc(a.p.evs.n, sizeof(uint64_t));
+	if (!a.last_lost || !a.last_throttles) {
+		cli_error("agent", "out of memory");
+		goto out;
+	}
+	cli_signals_install(-1);
+	if (smp_start(a.p.session, err, sizeof(err)) < 0) {
+		cli_error("agent", "%s", err);
+		goto out;
+	}
+	double started = mono_now();
+	a.window_start = started;
+	a.window_start_real = realtime_ns();
+	double next_cut = started + jittered(a.o.interval);
+	fprintf(a.log, "pmuprof agent: started: %zu event(s) on %d CPU(s), interval %.1f s\n",
+		a.p.evs.n, a.p.ncpus, a.o.interval);
+	fflush(a.log);
+	status = 0;
+	for (;;) {
+		int sig = cli_signals_take();
+		if (sig == SIGHUP) {
+			open_log(&a); /* log rotation: keep going */
+		} else if (sig) {
+			fprintf(a.log, "pmuprof agent: %s: exporting the last window\n", strsignal(sig));
+			break;
+		}
+		double now = mono_now();
+		if (a.o.duration > 0 && now - started >= a.o.duration)
+			break;
+		if (a.o.pids && !cli_any_alive(a.o.pids)) {
+			fprintf(a.log, "pmuprof agent: the profiled processes exited\n");
+			break;
+		}
+		if (cli_pipeline_pump(&a.p) < 0) {
+			fprintf(a.log, "pmuprof agent: processing samples failed: %s\n",
+				strerror(-a.p.error));
+			status = 1;
+			break;
+		}
+		if (now >= next_cut) {
+			export_window(&a);
+			next_cut += jittered(a.o.interval);
+			if (next_cut < now)
+				next_cut = now + jittered(a.o.interval); /* a slow export: do not pile up */
+		}
+		struct timespec nap = {0, 100 * 1000 * 1000};
+		nanosleep(&nap, NULL);
+	}
+	smp_stop(a.p.session);
+	cli_pipeline_pump(&a.p);
+	if (export_window(&a) < 0 && status == 0)
+		status = 1;
+	if (a.http) {
+		size_t files;
+		uint64_t bytes;
+		otlp_http_spool_usage(a.http, &files, &bytes);
+		if (files)
+			fprintf(a.log, "pmuprof agent: %zu request(s), %llu bytes wait in the spool for "
+				       "the endpoint\n", files, (unsigned long long)bytes);
+	}
+out:
+	cli_pipeline_close(&a.p);
+	otlp_http_free(a.http);
+	if (a.log && a.log != stderr)
+		fclose(a.log);
+	free(a.last_lost);
+	free(a.last_throttles);
+	free(a.o.events);
+	return status;
+}
