@@ -32,6 +32,7 @@ struct agent_opts {
 	bool callchain;
 	const char *cpus, *pids;
 	double interval, duration;
+	double retry_budget; /* --otlp-retry-budget, seconds; 0: the default */
 	const char *endpoint, *spool, *otlp_dir, *pprof_dir, *log_path, *readers;
 	bool payload, symbolize;
 	size_t ring_pages;
@@ -55,6 +56,7 @@ static void agent_usage(FILE *out)
 		"                     [--interval S] [--otlp-endpoint URL] [--spool DIR]\n"
 		"                     [--otlp-dir DIR] [--pprof-dir DIR] [--otlp-payload] [--log FILE]\n"
 		"                     [--duration S] [-m PAGES] [--readers MODE] [--no-symbolize]\n"
+		"                     [--otlp-retry-budget S]\n"
 		"  continuous profiling: every --interval seconds (default 10, +-10%% jitter) the\n"
 		"  profile is exported and reset. Sinks: --otlp-endpoint (or\n"
 		"  OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir and/or --pprof-dir (one file per window).\n"
@@ -77,7 +79,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	enum {
 		OPT_INTERVAL = 256, OPT_ENDPOINT, OPT_SPOOL, OPT_OTLP_DIR, OPT_PPROF_DIR, OPT_PAYLOAD,
-		OPT_LOG, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE,
+		OPT_LOG, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_RETRY_BUDGET,
 	};
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
@@ -97,6 +99,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{"mmap-pages", required_argument, NULL, 'm'},
 		{"readers", required_argument, NULL, OPT_READERS},
 		{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
+		{"otlp-retry-budget", required_argument, NULL, OPT_RETRY_BUDGET},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -138,6 +141,10 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			break;
 		case OPT_DURATION:
 			if (parse_seconds("--duration", optarg, &o->duration) < 0)
+				return 2;
+			break;
+		case OPT_RETRY_BUDGET:
+			if (parse_seconds("--otlp-retry-budget", optarg, &o->retry_budget) < 0)
 				return 2;
 			break;
 		case OPT_ENDPOINT: o->endpoint = optarg; break;
@@ -349,6 +356,8 @@ int cmd_agent(int argc, char **argv)
 		}
 		snprintf(cfg.user_agent, sizeof(cfg.user_agent), "pmuprof/%s", PMUPROF_VERSION);
 		cfg.log = a.log;
+		if (a.o.retry_budget > 0)
+			cfg.retry_budget_ms = (long)(a.o.retry_budget * 1e3);
 		if (otlp_http_new(&a.http, &cfg, err, sizeof(err)) < 0) {
 			cli_error("agent", "%s", err);
 			goto out;
