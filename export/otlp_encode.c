@@ -1335,92 +1335,24 @@ int otlp_encode_request(const uint8_t *pprof, size_t pprof_len, const struct otl
 
 /* --- the file ----------------------------------------------------------------------------- */
 
-static int open_temp(const char *path, char *tmp, size_t tmplen)
-{
-	for (unsigned i = 0; i < 100; i++) {
-		if (i == 0)
-			snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-		else
-			snprintf(tmp, tmplen, "%s.tmp.%ld.%u", path, (long)getpid(), i);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd >= 0 || errno != EEXIST)
-			return fd < 0 ? -errno : fd;
-	}
-	return -EEXIST;
-}
+struct bytes_fill {
+	const uint8_t *bytes;
+	size_t len;
+};
 
-/* After rename the directory entry must reach the disk too; best effort. */
-static void sync_parent_dir(const char *path)
+static int fill_bytes(int fd, void *arg, const char **why)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash) {
-		snprintf(dir, sizeof(dir), ".");
-	} else if (slash == path) {
-		snprintf(dir, sizeof(dir), "/");
-	} else {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
+	(void)why;
+	const struct bytes_fill *b = arg;
+	return exp_write_all(fd, b->bytes, b->len);
 }
 
 int otlp_write_file(const char *path, const uint8_t *bytes, size_t len, char *err, size_t errlen)
 {
-	if (!path || !*path || (!bytes && len)) {
-		exp_set_err(err, errlen, "otlp: no file name or no bytes to write");
+	if (!bytes && len) {
+		exp_set_err(err, errlen, "otlp: no bytes to write");
 		return -EINVAL;
 	}
-	char tmp[PATH_MAX + 32];
-	if (strlen(path) >= PATH_MAX) {
-		exp_set_err(err, errlen, "cannot write OTLP file %s: %s", path,
-			    strerror(ENAMETOOLONG));
-		return -ENAMETOOLONG;
-	}
-	int fd = open_temp(path, tmp, sizeof(tmp));
-	if (fd < 0) {
-		exp_set_err(err, errlen, "cannot write OTLP file %s: creating %s: %s", path, tmp,
-			    strerror(-fd));
-		return fd;
-	}
-	int rc = 0;
-	const char *step = "writing";
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, bytes + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = w < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (rc == 0 && fsync(fd) < 0) {
-		rc = -errno;
-		step = "syncing";
-	}
-	/* close() is where NFS or a full disk may report the error at last. */
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-		step = "closing";
-	}
-	if (rc == 0 && rename(tmp, path) < 0) {
-		rc = -errno;
-		step = "renaming onto";
-	}
-	if (rc < 0) {
-		unlink(tmp);
-		exp_set_err(err, errlen, "cannot write OTLP file %s: %s %s: %s", path, step,
-			    strcmp(step, "renaming onto") == 0 ? path : tmp, strerror(-rc));
-		return rc;
-	}
-	sync_parent_dir(path);
-	return 0;
+	struct bytes_fill b = {bytes, len};
+	return exp_write_atomic(path, 0644, fill_bytes, &b, "OTLP file", err, errlen);
 }

@@ -808,29 +808,16 @@ void otlp_http_spool_usage(const struct otlp_http *h, size_t *files, uint64_t *b
 		*bytes = b;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
+struct spool_fill {
+	const uint8_t *body;
+	size_t len;
+};
 
-/* So that a rename survives a crash, the directory entry is synced too. */
-static void fsync_dir(const char *dir)
+static int fill_spool(int fd, void *arg, const char **why)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	(void)why;
+	const struct spool_fill *f = arg;
+	return exp_write_all(fd, f->body, f->len);
 }
 
 /*
@@ -877,27 +864,15 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, con
 	clock_gettime(CLOCK_REALTIME, &ts);
 	unsigned long long ns = (unsigned long long)ts.tv_sec * 1000000000ull +
 				(unsigned long long)ts.tv_nsec;
-	char name[96], path[sizeof(h->c.spool_dir) + 128], tmp[sizeof(path)];
+	char name[96], path[sizeof(h->c.spool_dir) + 128];
 	snprintf(name, sizeof(name), "%020llu-%d-%06u" SPOOL_SUFFIX, ns, (int)getpid(), h->seq++);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
+	/* The temporary ("NAME.otlp.tmp.PID") does not end in .otlp: scans never see it. */
+	struct spool_fill f = {body, len};
+	char werr[256];
+	rc = exp_write_atomic(path, 0600, fill_spool, &f, "spool file", werr, sizeof(werr));
+	if (rc)
 		goto fail;
-	}
-	rc = write_all(fd, body, len);
-	if (!rc && fsync(fd))
-		rc = -errno;
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		goto fail;
-	}
-	fsync_dir(dir);
 	logline(h, "not delivered (%s); spooled %zu bytes as %s (spool: %zu files, %" PRIu64
 		   " bytes)",
 		why, len, path, l.n + 1, l.bytes + len);

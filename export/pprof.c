@@ -802,24 +802,6 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, s
 
 /* --- writing --------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *b = buf;
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Gzips data into fd in chunks; returns 0 or a negative errno, zlib's reason in *zmsg. */
 static int gzip_to_fd(int fd, const uint8_t *data, size_t len, size_t *written,
 		      const char **zmsg)
@@ -856,7 +838,7 @@ static int gzip_to_fd(int fd, const uint8_t *data, size_t len, size_t *written,
 				goto out;
 			}
 			size_t have = sizeof(out) - z.avail_out;
-			rc = write_all(fd, out, have);
+			rc = exp_write_all(fd, out, have);
 			if (rc < 0)
 				goto out;
 			*written += have;
@@ -867,42 +849,19 @@ out:
 	return rc;
 }
 
-/* Opens a fresh temporary file next to path; O_EXCL so a stale or planted file is never reused. */
-static int open_temp(const char *path, char *tmp, size_t tmplen)
-{
-	for (unsigned i = 0; i < 100; i++) {
-		if (i == 0)
-			snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-		else
-			snprintf(tmp, tmplen, "%s.tmp.%ld.%u", path, (long)getpid(), i);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd >= 0 || errno != EEXIST)
-			return fd < 0 ? -errno : fd;
-	}
-	return -EEXIST;
-}
+struct gzip_fill {
+	const uint8_t *buf;
+	size_t len, *written;
+};
 
-/* After rename, the directory entry itself must reach the disk; best effort. */
-static void sync_parent_dir(const char *path)
+static int fill_gzip(int fd, void *arg, const char **why)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash) {
-		snprintf(dir, sizeof(dir), ".");
-	} else if (slash == path) {
-		snprintf(dir, sizeof(dir), "/");
-	} else {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
+	struct gzip_fill *g = arg;
+	const char *zmsg = NULL;
+	int rc = gzip_to_fd(fd, g->buf, g->len, g->written, &zmsg);
+	if (rc < 0 && zmsg)
+		*why = zmsg;
+	return rc;
 }
 
 int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
@@ -917,49 +876,12 @@ int pprof_write(const struct pprof *p, const char *path, size_t *written, char *
 	int rc = pprof_encode(p, &buf, &len, err, errlen);
 	if (rc < 0)
 		return rc;
-
-	char tmp[PATH_MAX + 32];
-	if (strlen(path) >= PATH_MAX) {
-		free(buf);
-		exp_set_err(err, errlen, "cannot write profile %s: %s", path, strerror(ENAMETOOLONG));
-		return -ENAMETOOLONG;
-	}
-	int fd = open_temp(path, tmp, sizeof(tmp));
-	if (fd < 0) {
-		free(buf);
-		exp_set_err(err, errlen, "cannot write profile %s: creating %s: %s", path, tmp,
-			strerror(-fd));
-		return fd;
-	}
-	const char *zmsg = NULL;
-	const char *step = "writing";
-	rc = gzip_to_fd(fd, buf, len, written, &zmsg);
+	struct gzip_fill g = {buf, len, written};
+	rc = exp_write_atomic(path, 0644, fill_gzip, &g, "profile", err, errlen);
 	free(buf);
-	if (rc == 0 && fsync(fd) < 0) {
-		rc = -errno;
-		step = "syncing";
-	}
-	/* close() can be where NFS or a full disk finally reports the error. */
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-		step = "closing";
-	}
-	if (rc == 0 && rename(tmp, path) < 0) {
-		rc = -errno;
-		step = "renaming onto";
-	}
-	if (rc < 0) {
-		unlink(tmp);
-		if (zmsg)
-			exp_set_err(err, errlen, "cannot write profile %s: gzip: %s", path, zmsg);
-		else
-			exp_set_err(err, errlen, "cannot write profile %s: %s %s: %s", path, step,
-				strcmp(step, "renaming onto") == 0 ? path : tmp, strerror(-rc));
+	if (rc < 0)
 		*written = 0;
-		return rc;
-	}
-	sync_parent_dir(path);
-	return 0;
+	return rc;
 }
 
 /* --- reading back ---------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A slot holds the full hash (so growing never rehashes keys) and index + 1 (0 = empty). */
 struct htab_slot {
@@ -40,6 +41,26 @@ static inline uint64_t htab_mix(uint64_t h, uint64_t x)
 }
 
 uint64_t htab_hash_bytes(const char *s, size_t n);
+
+/* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
+int exp_write_all(int fd, const void *buf, size_t n);
+
+/*
+ * Produces a file's content into fd: 0 or -errno; may point *why at a
+ * reason more precise than strerror (e.g. zlib's message).
+ */
+typedef int (*exp_fill_fn)(int fd, void *arg, const char **why);
+
+/*
+ * Writes path atomically, as every output of pmuprof is written: a fresh
+ * temporary next to it (O_EXCL, never a stale or planted file), the
+ * content, fsync, close, rename, then the directory synced. On failure the
+ * temporary is removed, path is untouched, and err reads
+ * "cannot write WHAT PATH: STEP FILE: REASON" (a full disk says "No space
+ * left on device").
+ */
+int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
+		     const char *what, char *err, size_t errlen);
 
 /* Fills err (if any) printf-style with the one-line message for the user. */
 void exp_set_err(char *err, size_t errlen, const char *fmt, ...)

@@ -56,17 +56,29 @@ if have_go():
     check(status == 0 and "arning" not in o, f"pprof rejects the interrupted profile: {o[:500]}")
 
 # -p on a running process: samples it for --duration, leaves it running
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc (the oracle for a busy target's samples)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 target = subprocess.Popen([spin, "--iters", "100000000000"], stdout=subprocess.DEVNULL)
 time.sleep(0.3)
 out = os.path.join(d, "pid.pb.gz")
+cpu0 = cpu_seconds(target.pid)
 r = run([PMUPROF, "record"] + E + ["-p", str(target.pid), "--duration", "1", "-o", out])
+cpu1 = cpu_seconds(target.pid)
 alive = target.poll() is None
 target.kill()
 target.wait()
 check(r.returncode == 0, f"-p failed: {r.stderr}")
 check(alive, "-p stopped its target")
 n = record_samples(r.stderr)["cpu-clock"]
-check(600 < n < 1400, f"-p for 1 s at 1000 Hz of a busy process gave {n} samples")
+used_ms = (cpu1 - cpu0) * 1000
+print(f"-p: {n} samples at 1000 Hz for {used_ms:.0f} ms of the target's CPU time")
+check(used_ms > 200 and abs(n - used_ms) <= 0.25 * used_ms + 30,
+      f"-p gave {n} samples for {used_ms:.0f} ms of CPU (1 ms each)")
 text = profile_ok(out)
 check("spin_loop" in text, "-p profile does not name the target's function (mappings from /proc)")
 
