@@ -71,6 +71,32 @@ void cli_option_error(const char *cmd, char **argv, const char *with_value);
 /* 1234567 -> "1,234,567", as perf prints counts. */
 void cli_format_count(double v, char *buf, size_t len);
 
+/* --- record --control fifo:CTL[,ACK] (control.c) --- */
+
+enum cli_control_cmd {
+	CLI_CTL_NONE,
+	CLI_CTL_ENABLE,
+	CLI_CTL_DISABLE,
+	CLI_CTL_SNAPSHOT,
+	CLI_CTL_STOP,
+	CLI_CTL_PING,
+	CLI_CTL_UNKNOWN,
+};
+
+struct cli_control {
+	int ctl_fd, ack_fd;
+	char paths[1024]; /* "CTL[,ACK]", advertised to the workload in PMUPROF_CONTROL_FIFO */
+	char buf[256];    /* a partial line */
+	size_t used;
+	char last[256];   /* the last command line, for messages */
+};
+
+int cli_control_open(struct cli_control *c, const char *spec, char *err, size_t errlen);
+/* The next complete command, or CLI_CTL_NONE when none is waiting (never blocks). */
+enum cli_control_cmd cli_control_poll(struct cli_control *c);
+void cli_control_ack(struct cli_control *c);
+void cli_control_close(struct cli_control *c);
+
 /* --- the sampling pipeline of record and agent (pipeline.c) --- */
 
 struct cli_pipeline_opts {
@@ -88,6 +114,7 @@ struct cli_pipeline_opts {
 	size_t ring_pages;
 	const char *readers;
 	bool symbolize;
+	bool start_disabled; /* -D: sampling waits for enable (control fifo or the delay) */
 };
 
 struct cli_pipeline {

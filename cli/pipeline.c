@@ -130,7 +130,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		.events = &p->evs, .cpus = p->cpus, .ncpus = p->ncpus, .period = o->period,
 		.freq = o->period ? 0 : o->freq, .callchain = o->callchain,
 		.ring_pages = o->ring_pages, .topo = p->topo, .plan = &p->plan,
-		.stack_dump = o->stack_dump,
+		.stack_dump = o->stack_dump, .start_disabled = o->start_disabled,
 		.regs_user_mask = o->stack_dump ? uw_sample_regs_mask() : 0,
 	};
 	if (o->pids || o->tid) {

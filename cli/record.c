@@ -44,6 +44,8 @@ struct record_opts {
 	const char *otlp_endpoint; /* --otlp-endpoint URL */
 	const char *spool;         /* --spool DIR */
 	bool otlp_payload;         /* --otlp-payload */
+	const char *control;       /* --control fifo:CTL[,ACK] */
+	long delay_ms;             /* -D: -1 waits for "enable", N > 0 enables after N ms */
 	char **cmd;
 	int argc;
 	char **argv;
@@ -77,7 +79,11 @@ static void record_usage(FILE *out)
 		"      --otlp-endpoint URL  also POST it to URL/v1development/profiles (OTLP/HTTP;\n"
 		"                         OTEL_EXPORTER_OTLP_* variables apply)\n"
 		"      --otlp-payload     attach the gzipped pprof to the OTLP request\n"
-		"      --spool DIR        where undeliverable OTLP requests wait for the endpoint\n",
+		"      --spool DIR        where undeliverable OTLP requests wait for the endpoint\n"
+		"      --control fifo:CTL[,ACK]  commands enable, disable, snapshot, stop, ping (perf's\n"
+		"                         protocol; each acked on ACK); the workload finds the fifos\n"
+		"                         in PMUPROF_CONTROL_FIFO (libpmuprof's sampling calls use it)\n"
+		"  -D, --delay MS         start sampling after MS ms; -1: only on 'enable'\n",
 		DEFAULT_FREQ);
 }
 
@@ -113,7 +119,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum {
 		OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_OTLP,
-		OPT_OTLP_ENDPOINT, OPT_OTLP_PAYLOAD, OPT_SPOOL,
+		OPT_OTLP_ENDPOINT, OPT_OTLP_PAYLOAD, OPT_SPOOL, OPT_CONTROL,
 	};
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
@@ -133,6 +139,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},
 		{"otlp-payload", no_argument, NULL, OPT_OTLP_PAYLOAD},
 		{"spool", required_argument, NULL, OPT_SPOOL},
+		{"control", required_argument, NULL, OPT_CONTROL},
+		{"delay", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -140,7 +148,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	uint64_t v;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:c:F:go:aC:p:t:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:c:F:go:aC:p:t:m:D:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (cli_append_events(&o->events, optarg) < 0)
@@ -197,9 +205,20 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_OTLP_ENDPOINT: o->otlp_endpoint = optarg; break;
 		case OPT_OTLP_PAYLOAD: o->otlp_payload = true; break;
 		case OPT_SPOOL: o->spool = optarg; break;
+		case OPT_CONTROL: o->control = optarg; break;
+		case 'D': {
+			char *end;
+			o->delay_ms = strtol(optarg, &end, 10);
+			if (*end || (o->delay_ms < 0 && o->delay_ms != -1))
+				return cli_error("record", "-D takes milliseconds, or -1 to start "
+							   "disabled until 'enable' on --control, not '%s'",
+						 optarg),
+				       2;
+			break;
+		}
 		case 'h': record_usage(stdout); return -1;
 		default:
-			cli_option_error("record", argv, "ecFoCptm");
+			cli_option_error("record", argv, "ecFoCptmD");
 			return 2;
 		}
 	}
@@ -317,6 +336,63 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		(double)bytes / 1024.0, finish_s * 1e3);
 }
 
+/* Comments, times and the main mapping, then the pprof itself; also for a --control snapshot. */
+static int write_profile(const struct record_opts *o, struct cli_pipeline *p, int64_t start_real,
+			 double start, size_t *written)
+{
+	char err[PMU_ERR_MAX], line[512];
+	struct pprof *prof = agg_profile(p->agg);
+	const char *exe = proc_exe(p->procs, p->workload);
+	if (exe && pprof_find_mapping(prof, exe))
+		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
+	pprof_set_time(prof, start_real, (int64_t)((mono_now() - start) * 1e9));
+	pprof_clear_comments(prof);
+	add_comments(prof, o, &p->evs, p->session);
+	if (agg_unwind_summary(p->agg, line, sizeof(line)) > 0)
+		pprof_add_comment(prof, line);
+	if (agg_symbolize_summary(p->agg, line, sizeof(line)) > 0)
+		pprof_add_comment(prof, line);
+	if (p->bad_records) {
+		snprintf(line, sizeof(line), "malformed records skipped: %llu",
+			 (unsigned long long)p->bad_records);
+		pprof_add_comment(prof, line);
+	}
+	if (pprof_write(prof, o->output, written, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Executes the control commands waiting on the fifo; returns the last one seen. */
+static enum cli_control_cmd handle_control(struct cli_control *c, const struct record_opts *o,
+					   struct cli_pipeline *p, int64_t start_real, double start)
+{
+	enum cli_control_cmd cmd, last = CLI_CTL_NONE;
+	while ((cmd = cli_control_poll(c)) != CLI_CTL_NONE) {
+		switch (cmd) {
+		case CLI_CTL_ENABLE: smp_enable(p->session); break;
+		case CLI_CTL_DISABLE: smp_disable(p->session); break;
+		case CLI_CTL_SNAPSHOT:
+			/* The profile so far, written in place; recording goes on. */
+			cli_pipeline_pump(p);
+			write_profile(o, p, start_real, start, NULL);
+			break;
+		case CLI_CTL_UNKNOWN:
+			cli_error("record", "--control: unknown command '%s' (enable, disable, "
+					    "snapshot, stop, ping)", c->last);
+			break;
+		default:
+			break;
+		}
+		cli_control_ack(c);
+		last = cmd;
+		if (cmd == CLI_CTL_STOP)
+			break;
+	}
+	return last;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = {.output = DEFAULT_OUTPUT, .ring_pages = 512, .symbolize = true,
@@ -331,9 +407,20 @@ int cmd_record(int argc, char **argv)
 	char err[PMU_ERR_MAX];
 	struct cli_pipeline p = {0};
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	struct cli_control control = {.ctl_fd = -1, .ack_fd = -1};
 	int status = 1;
 
-	if (*o.cmd && cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
+	if (o.control && cli_control_open(&control, o.control, err, sizeof(err)) < 0) {
+		cli_error("record", "%s", err);
+		status = 2;
+		goto out;
+	}
+	/* The workload finds the control fifos (for libpmuprof) in its environment. */
+	if (o.control)
+		setenv("PMUPROF_CONTROL_FIFO", control.paths, 1);
+	int prep = *o.cmd ? cli_child_prepare(&child, o.cmd, err, sizeof(err)) : 0;
+	unsetenv("PMUPROF_CONTROL_FIFO");
+	if (prep < 0) {
 		cli_error("record", "%s", err);
 		goto out;
 	}
@@ -343,7 +430,7 @@ int cmd_record(int argc, char **argv)
 		.freq = o.freq ? o.freq : DEFAULT_FREQ, .callchain = o.callchain,
 		.stack_dump = o.stack_dump, .cpus = o.cpus, .pids = o.pids, .tid = o.tid,
 		.child = child.pid > 0 ? &child : NULL, .ring_pages = o.ring_pages,
-		.readers = o.readers, .symbolize = o.symbolize,
+		.readers = o.readers, .symbolize = o.symbolize, .start_disabled = o.delay_ms != 0,
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
@@ -382,6 +469,15 @@ int cmd_record(int argc, char **argv)
 		}
 		if (o.pids && !cli_any_alive(o.pids))
 			break;
+		if (o.delay_ms > 0 && (mono_now() - start) * 1e3 >= (double)o.delay_ms) {
+			smp_enable(p.session);
+			o.delay_ms = 0;
+		}
+		if (handle_control(&control, &o, &p, start_real, start) == CLI_CTL_STOP) {
+			if (child.pid > 0)
+				kill(child.pid, SIGTERM); /* as perf: the session ends, so does the workload */
+			break;
+		}
 		if (cli_pipeline_pump(&p) < 0)
 			break;
 		struct timespec nap = {0, 50 * 1000 * 1000};
@@ -393,34 +489,19 @@ int cmd_record(int argc, char **argv)
 		cli_error("record", "processing samples failed: %s", strerror(-p.error));
 		status = status ? status : 1;
 	}
-	struct pprof *prof = agg_profile(p.agg);
-	const char *exe = proc_exe(p.procs, p.workload);
-	if (exe && pprof_find_mapping(prof, exe))
-		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
-	pprof_set_time(prof, start_real, (int64_t)((mono_now() - start) * 1e9));
-	add_comments(prof, &o, &p.evs, p.session);
-	char line[512];
-	if (agg_unwind_summary(p.agg, line, sizeof(line)) > 0)
-		pprof_add_comment(prof, line);
-	if (agg_symbolize_summary(p.agg, line, sizeof(line)) > 0)
-		pprof_add_comment(prof, line);
-	if (p.bad_records) {
-		snprintf(line, sizeof(line), "malformed records skipped: %llu",
-			 (unsigned long long)p.bad_records);
-		pprof_add_comment(prof, line);
-	}
 	size_t written = 0;
-	if (pprof_write(prof, o.output, &written, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
+	if (write_profile(&o, &p, start_real, start, &written) < 0) {
 		status = status ? status : 1;
 		goto out;
 	}
+	struct pprof *prof = agg_profile(p.agg);
 	if ((o.otlp_file || o.otlp_endpoint) && write_otlp(&o, &p, prof) < 0)
 		status = status ? status : 1;
 	print_summary(&o, &p.evs, p.session, written, mono_now() - ended);
 
 out:
 	cli_child_abandon(&child);
+	cli_control_close(&control);
 	cli_pipeline_close(&p);
 	free(o.events);
 	return status;

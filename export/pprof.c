@@ -1105,3 +1105,8 @@ uint64_t pprof_find_mapping(const struct pprof *p, const char *filename)
 	}
 	return 0;
 }
+
+void pprof_clear_comments(struct pprof *p)
+{
+	p->ncomments = 0; /* their strings stay in the table: harmless, and rare */
+}

@@ -77,6 +77,8 @@ void pprof_set_period(struct pprof *p, const char *type, const char *unit, int64
 void pprof_set_time(struct pprof *p, int64_t time_nanos, int64_t duration_nanos);
 void pprof_set_default_sample_type(struct pprof *p, const char *type);
 int pprof_add_comment(struct pprof *p, const char *text);
+/* Drops the comments added so far (a profile written more than once, e.g. snapshots). */
+void pprof_clear_comments(struct pprof *p);
 
 size_t pprof_nsamples(const struct pprof *p); /* distinct samples so far */
 

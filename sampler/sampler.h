@@ -145,6 +145,7 @@ struct smp_options {
 	int npids;
 	bool inherit;        /* follow threads and children created later */
 	bool enable_on_exec; /* start when the (stopped) child execs */
+	bool start_disabled; /* -D -1: counting waits for smp_enable() (record --control) */
 	uint64_t period;     /* -c: default sample period (0: use freq) */
 	uint64_t freq;       /* -F: default frequency when no period is set */
 	bool callchain;      /* -g: PERF_SAMPLE_CALLCHAIN */
@@ -173,6 +174,9 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	     char *err, size_t errlen);
 /* Starts the reader threads, then enables the events (unless enable_on_exec). */
 int smp_start(struct smp_session *s, char *err, size_t errlen);
+/* Enables or disables every event (inherited copies included); 0 or -errno. */
+int smp_enable(struct smp_session *s);
+int smp_disable(struct smp_session *s);
 /* Disables the events, drains every ring a last time, joins the readers. */
 int smp_stop(struct smp_session *s);
 void smp_close(struct smp_session *s);

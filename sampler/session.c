@@ -129,7 +129,7 @@ static void sampling_attr(const struct smp_options *o, const struct pmu_event_li
 	a->clockid = CLOCK_MONOTONIC;
 	a->disabled = is_leader;
 	a->inherit = o->inherit;
-	a->enable_on_exec = is_leader && o->enable_on_exec;
+	a->enable_on_exec = is_leader && o->enable_on_exec && !o->start_disabled;
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
 	if (sideband) {
@@ -538,16 +538,35 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 				    strerror(rc));
 		s->readers[r].started = true;
 	}
-	if (!s->o.enable_on_exec) {
-		for (int i = 0; i < s->nfds; i++) {
-			size_t ev = (size_t)i % s->events.n;
-			if ((size_t)s->events.ev[ev].leader == ev &&
-			    ioctl(s->fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
-				return pmu_fail(err, errlen, -errno, "cannot enable event '%s': %s",
-					    s->events.ev[ev].name, strerror(errno));
-		}
+	if (!s->o.enable_on_exec && !s->o.start_disabled) {
+		int ret = smp_enable(s);
+		if (ret < 0)
+			return pmu_fail(err, errlen, ret, "cannot enable the events: %s",
+					strerror(-ret));
 	}
 	return 0;
+}
+
+/* ioctl on every group leader; on an inherited event it reaches the children's copies too. */
+static int ioctl_leaders(struct smp_session *s, unsigned long req)
+{
+	for (int i = 0; i < s->nfds; i++) {
+		size_t ev = (size_t)i % s->events.n;
+		if ((size_t)s->events.ev[ev].leader == ev && s->fds[i] >= 0 &&
+		    ioctl(s->fds[i], req, PERF_IOC_FLAG_GROUP) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int smp_enable(struct smp_session *s)
+{
+	return ioctl_leaders(s, PERF_EVENT_IOC_ENABLE);
+}
+
+int smp_disable(struct smp_session *s)
+{
+	return ioctl_leaders(s, PERF_EVENT_IOC_DISABLE);
 }
 
 int smp_stop(struct smp_session *s)

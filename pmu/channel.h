@@ -1,0 +1,69 @@
+/*
+ * The recorder channel: how a program linked with libpmuprof tells a
+ * `pmuprof record` that runs it which region each thread is in and which
+ * trace context is current, so that samples can be labelled.
+ *
+ * The recorder creates a shared-memory ring (a memfd, passed to the program
+ * as the file descriptor named in PMUPROF_CHANNEL_FD, inherited across exec
+ * and fork) and reads it; the program appends fixed-size events, each
+ * stamped with CLOCK_MONOTONIC (the clock of the samples) and its thread id.
+ * Many threads (and forked processes) write: a slot is claimed with an
+ * atomic fetch-add on the write index, filled, then published with a release
+ * store of its sequence number; the reader consumes slots in order with
+ * acquire loads and never blocks a writer. When the reader falls a whole ring
+ * behind, writers overwrite and the reader counts the loss (never silent).
+ *
+ * Part of the pmu module (the bottom of the stack) because both libpmuprof
+ * (the writer) and export/ (the reader) use it.
+ */
+#ifndef PMUPROF_PMU_CHANNEL_H
+#define PMUPROF_PMU_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PMU_CHANNEL_ENV "PMUPROF_CHANNEL_FD"
+#define PMU_CHANNEL_NAME_MAX 48
+
+enum pmu_channel_kind {
+	PMU_CH_REGION_BEGIN = 1, /* name: the region */
+	PMU_CH_REGION_END = 2,   /* name: the region being closed */
+	PMU_CH_TRACE = 3,        /* trace_id/span_id become current for the thread (zeros: none) */
+};
+
+struct pmu_channel_event {
+	uint64_t seq;  /* slot sequence + 1 once published; written last, with release */
+	uint64_t time; /* CLOCK_MONOTONIC, ns */
+	uint32_t pid, tid;
+	uint32_t kind;
+	uint32_t pad;
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	char name[PMU_CHANNEL_NAME_MAX]; /* NUL-terminated, truncated */
+};
+
+struct pmu_channel;
+
+/* Recorder side: creates the ring (capacity events, a power of two) and its fd. */
+int pmu_channel_create(struct pmu_channel **out, size_t capacity, char *err, size_t errlen);
+/* The fd to leave open in the child (not close-on-exec) and name in PMU_CHANNEL_ENV. */
+int pmu_channel_fd(const struct pmu_channel *ch);
+/*
+ * Copies the events published since the last call into out[0..max) in
+ * write order; returns how many. *lost counts events overwritten before
+ * they could be read.
+ */
+size_t pmu_channel_read(struct pmu_channel *ch, struct pmu_channel_event *out, size_t max,
+			uint64_t *lost);
+
+/* Program side: maps the ring named by PMU_CHANNEL_ENV; NULL when not under record. */
+struct pmu_channel *pmu_channel_attach_env(void);
+/* Appends one event stamped now with the caller's pid/tid; lock-free, never blocks. */
+void pmu_channel_write(struct pmu_channel *ch, enum pmu_channel_kind kind, const char *name,
+		       const uint8_t trace_id[16], const uint8_t span_id[8]);
+
+void pmu_channel_close(struct pmu_channel *ch);
+
+#endif
