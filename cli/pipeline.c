@@ -43,6 +43,12 @@ static int event_of_id(void *ctx, uint64_t id)
 
 int cli_pipeline_pump(struct cli_pipeline *p)
 {
+	/*
+	 * Label events first: the merger lags by its safe time, so every event a
+	 * program published before the samples it is about to emit is read now.
+	 * Running out of memory here costs labels (counted as lost), not samples.
+	 */
+	(void)lbl_drain(agg_labels(p->agg));
 	int ret = mrg_pump(p->merger, on_record, p);
 	return ret < 0 ? ret : p->error;
 }

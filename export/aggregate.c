@@ -1,7 +1,8 @@
 /*
  * Aggregation: each sample becomes a stack of pprof locations, labels
- * (pid, tid, comm, cpu) and values (one sample, plus the period under its
- * event's sample type; never summed across events). Locations are keyed by
+ * (pid, tid, comm, cpu; region, trace_id, span_id from a label timeline)
+ * and values (one sample, plus the period under its event's sample type;
+ * never summed across events). Locations are keyed by
  * (mapping, address) and symbolized once, the first time they are seen.
  */
 #include "export.h"
@@ -402,6 +403,39 @@ static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *l
 	return n;
 }
 
+static void to_hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * Appends the sample's region (innermost) and trace context (hex, as W3C
+ * traceparent writes them; the OTLP encoder turns the pair into a Link)
+ * from the label timeline. Returns the new label count.
+ */
+static size_t timeline_labels(struct agg *a, const struct smp_sample *s, struct pprof_label *l,
+			      size_t n, char trace_hex[33], char span_hex[17])
+{
+	const char *region;
+	const uint8_t *trace, *span;
+	if (!lbl_lookup(a->o.labels, s->pid, s->tid, s->time, &region, &trace, &span))
+		return n;
+	if (region)
+		l[n++] = (struct pprof_label){.key = "region", .str = region};
+	if (trace) {
+		to_hex(trace, 16, trace_hex);
+		to_hex(span, 8, span_hex);
+		l[n++] = (struct pprof_label){.key = "trace_id", .str = trace_hex};
+		l[n++] = (struct pprof_label){.key = "span_id", .str = span_hex};
+	}
+	return n;
+}
+
 int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 {
 	uint64_t locs[MAX_STACK];
@@ -423,14 +457,28 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	a->samples[event]++;
 
 	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
-	struct pprof_label labels[4] = {
+	struct pprof_label labels[7] = {
 		/* A unit on each: Go's pprof drops a numeric label that is 0 without one. */
 		{.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"},
 		{.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"},
 		{.key = "comm", .str = comm ? comm : "[unknown]"},
 		{.key = "cpu", .num = (int64_t)s->cpu, .num_unit = "cpu"},
 	};
-	return pprof_add_sample(a->prof, locs, n, a->values, labels, a->o.cpu_label ? 4 : 3);
+	char trace_hex[33], span_hex[17];
+	size_t nlabels = a->o.cpu_label ? 4 : 3;
+	if (a->o.labels)
+		nlabels = timeline_labels(a, s, labels, nlabels, trace_hex, span_hex);
+	return pprof_add_sample(a->prof, locs, n, a->values, labels, nlabels);
+}
+
+void agg_set_labels(struct agg *a, struct lbl_timeline *tl)
+{
+	a->o.labels = tl;
+}
+
+struct lbl_timeline *agg_labels(const struct agg *a)
+{
+	return a ? a->o.labels : NULL;
 }
 
 void agg_on_sideband(struct agg *a, const struct perf_event_header *h)

@@ -111,6 +111,7 @@ struct agg_options {
 	/* Leader sampling: which event a group-read counter id belongs to (-1: none). */
 	int (*event_of_id)(void *ctx, uint64_t id);
 	void *id_ctx;
+	struct lbl_timeline *labels; /* region / trace labels (labels.c below); NULL: none */
 };
 
 struct agg;
@@ -133,5 +134,67 @@ int agg_reset(struct agg *a, char *err, size_t errlen);
 /* The underlying builder, to set comments, times and write it out. */
 struct pprof *agg_profile(struct agg *a);
 uint64_t agg_samples(const struct agg *a, int event);
+
+/* --- labels: each thread's region and trace context over time (labels.c) -------- */
+
+/*
+ * Built from the recorder channel's events (pmu/channel.h), looked up per
+ * sample by (pid, tid, time). Regions nest per thread; the `region` label is
+ * the innermost open region (pprof's -tagfocus then selects exactly the code
+ * that region ran; the outer ones are the stack's business). Trace context
+ * is the last PMU_CH_TRACE of the thread (all-zero trace id: none).
+ *
+ * Samples reach lbl_lookup in time order (the merger's), so each thread
+ * keeps its state at a cursor plus the events not yet reached; events at or
+ * before a lookup's time are folded into the state and dropped, and events
+ * before the latest lookup time of all threads are folded by lbl_add, so
+ * memory is bounded by what arrives within the merger's lag. An event that
+ * arrives late (older than a lookup already answered) applies from the next
+ * lookup on; it is counted. Not thread-safe: one consumer.
+ */
+struct pmu_channel;
+struct pmu_channel_event;
+struct lbl_timeline;
+
+struct lbl_stats {
+	uint64_t channel_read;   /* events lbl_drain read from the channel */
+	uint64_t channel_lost;   /* lost by the channel (overrun, abandoned writes) or to no memory */
+	uint64_t events;         /* accepted by lbl_add */
+	uint64_t late;           /* older than a lookup already answered for their thread */
+	uint64_t unmatched_ends; /* REGION_END with no open region of that name */
+	uint64_t bad;            /* unknown kind: ignored */
+	uint64_t folded_early;   /* applied early to bound memory (a thread without samples) */
+	size_t threads;          /* threads with state now */
+};
+
+int lbl_new(struct lbl_timeline **out);
+void lbl_free(struct lbl_timeline *tl);
+/* Events in the channel's order (per thread in time order); 0 or -ENOMEM. */
+int lbl_add(struct lbl_timeline *tl, const struct pmu_channel_event *ev, size_t n);
+/*
+ * The labels of a sample of (pid, tid) at `time`: the innermost region
+ * (NULL: none) and the trace context (16 and 8 bytes; NULL: none). The
+ * pointers stay valid until the next lbl_add or lbl_lookup. True if any.
+ */
+bool lbl_lookup(struct lbl_timeline *tl, uint32_t pid, uint32_t tid, uint64_t time,
+		const char **region, const uint8_t **trace_id, const uint8_t **span_id);
+void lbl_get_stats(const struct lbl_timeline *tl, struct lbl_stats *st);
+/* One comment line: channel events read and lost, late and unmatched events. */
+int lbl_summary(const struct lbl_timeline *tl, char *buf, size_t len);
+/*
+ * The recorder channel the timeline drains (not owned; NULL: none). Call
+ * lbl_drain before merging each batch of records: an event published
+ * before a sample's time is in the channel by the time the merger, which
+ * lags by its safe time, emits that sample. 0 or -ENOMEM.
+ */
+void lbl_set_channel(struct lbl_timeline *tl, struct pmu_channel *ch);
+int lbl_drain(struct lbl_timeline *tl);
+/*
+ * Attaches a timeline to an aggregation after agg_new (for callers whose
+ * agg_options are built elsewhere, as record's pipeline); NULL detaches.
+ */
+void agg_set_labels(struct agg *a, struct lbl_timeline *tl);
+/* The attached timeline, or NULL (the pipeline drains it before each merge). */
+struct lbl_timeline *agg_labels(const struct agg *a);
 
 #endif

@@ -12,11 +12,19 @@
  * flat array of int64 tuples, or of strings), seeded with its zero value so
  * that index 0 is the "none" element and nothing is ever stored twice.
  * Samples are split by their "pid" label into one ResourceProfiles each, and
- * aggregated per process by (stack, attributes) with one value per sample
+ * aggregated per process by (stack, link, attributes) with one value per sample
  * type; each sample type then becomes one Profile holding the non-zero
  * values. The protobuf-c message tree is built in an arena (one free for the
  * whole tree) and points at strings of the unpacked pprof, which outlives
  * the packing.
+ *
+ * Trace context: a sample labelled trace_id (32 hex digits, not all zero)
+ * and span_id (16 hex digits) references a Link (trace_id, span_id bytes;
+ * deduplicated in link_table) through link_index, and those two labels are
+ * then not repeated as attributes: the Link is OTLP's place for them and
+ * backends join profiles to traces through it. Malformed ids stay plain
+ * string attributes. Other labels (e.g. "region") become attributes under
+ * their own key.
  */
 #include "otlp.h"
 #include "util.h"
@@ -380,6 +388,7 @@ struct enc {
 	struct itab fns;   /* [name, system_name, filename, start_line] */
 	struct itab locs;  /* [mapping, address, frame type attribute, (function, line)...] */
 	struct itab stacks; /* [location...], leaf first */
+	struct itab links;  /* [trace_id bytes 0-7, 8-15, span_id bytes] as int64 words */
 
 	struct idmap map_ids, fn_ids, loc_ids;
 	int32_t *map_dict, *fn_dict, *loc_dict; /* pprof position -> dictionary index */
@@ -455,7 +464,8 @@ static int seed_tables(struct enc *e)
 	    itab_intern(&e->maps, zeros, 5, NULL) != 0 ||
 	    itab_intern(&e->fns, zeros, 4, NULL) != 0 ||
 	    itab_intern(&e->locs, zeros, 3, NULL) != 0 ||
-	    itab_intern(&e->stacks, zeros, 0, NULL) != 0)
+	    itab_intern(&e->stacks, zeros, 0, NULL) != 0 ||
+	    itab_intern(&e->links, zeros, 3, NULL) != 0)
 		return oom(e, "seeding the dictionary");
 	return 0;
 }
@@ -668,17 +678,56 @@ static int i64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int hexval(char c);
+
+/* n hex digits (lower or upper case) into n / 2 bytes; false if any is not hex. */
+static bool unhex(const char *s, size_t n, uint8_t *out)
+{
+	if (strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* The sample's Link from its trace_id/span_id labels: its index, 0 for none, -1 on OOM. */
+static int64_t sample_link(struct enc *e, const PSample *s)
+{
+	const char *trace = NULL, *span = NULL;
+	for (size_t i = 0; i < s->n_label; i++) {
+		const char *k = pstr(e, s->label[i]->key);
+		const char *v = s->label[i]->str ? pstr(e, s->label[i]->str) : NULL;
+		if (k && v && !trace && strcmp(k, "trace_id") == 0)
+			trace = v;
+		else if (k && v && !span && strcmp(k, "span_id") == 0)
+			span = v;
+	}
+	uint8_t b[24] = { 0 };
+	static const uint8_t zero[16];
+	if (!trace || !span || !unhex(trace, 32, b) || !unhex(span, 16, b + 16) ||
+	    memcmp(b, zero, 16) == 0)
+		return 0;
+	int64_t t[3];
+	memcpy(t, b, sizeof(t));
+	return itab_intern(&e->links, t, 3, NULL);
+}
+
 /*
- * The sample's key in its group: [stack, attributes (sorted, one per label
- * key)]. pid is the resource's; tid, comm and cpu take their semantic
- * convention names; any other label keeps its pprof key (and unit).
+ * The sample's key in its group: [stack, link, attributes (sorted, one per
+ * label key)]. pid is the resource's; tid, comm and cpu take their semantic
+ * convention names; trace_id/span_id become the link when they form one;
+ * any other label keeps its pprof key (and unit).
  */
 static int sample_key(struct enc *e, const PSample *s, size_t *len)
 {
 	const PProfile *pp = e->pp;
 	if (s->n_location_id > INT32_MAX)
 		return oom(e, "adding a stack");
-	int rc = scratch_reserve(e, s->n_location_id + 1 + s->n_label);
+	int rc = scratch_reserve(e, s->n_location_id + 2 + s->n_label);
 	if (rc < 0)
 		return oom(e, "adding a stack");
 	int64_t *t = e->scratch;
@@ -696,7 +745,9 @@ static int sample_key(struct enc *e, const PSample *s, size_t *len)
 	if (stack < 0)
 		return oom(e, "adding a stack");
 	t[0] = stack;
-	size_t n = 1;
+	if ((t[1] = sample_link(e, s)) < 0)
+		return oom(e, "adding a link");
+	size_t n = 2;
 	for (size_t i = 0; i < s->n_label; i++) {
 		const PLabel *l = s->label[i];
 		const char *k = pstr(e, l->key);
@@ -708,7 +759,8 @@ static int sample_key(struct enc *e, const PSample *s, size_t *len)
 			return -EINVAL;
 		}
 		int64_t a, v;
-		if (strcmp(k, "pid") == 0)
+		if (strcmp(k, "pid") == 0 ||
+		    (t[1] && (strcmp(k, "trace_id") == 0 || strcmp(k, "span_id") == 0)))
 			continue;
 		if (strcmp(k, "tid") == 0 && label_int(e, l, &v))
 			a = attr_int(e, "thread.id", v, NULL);
@@ -725,12 +777,12 @@ static int sample_key(struct enc *e, const PSample *s, size_t *len)
 		/* Attribute keys are unique per sample: the first label of a key wins. */
 		int64_t key = e->attrs.w[e->attrs.off[a]];
 		bool dup = false;
-		for (size_t j = 1; j < n && !dup; j++)
+		for (size_t j = 2; j < n && !dup; j++)
 			dup = e->attrs.w[e->attrs.off[t[j]]] == key;
 		if (!dup)
 			t[n++] = a;
 	}
-	qsort(t + 1, n - 1, sizeof(int64_t), i64_cmp);
+	qsort(t + 2, n - 2, sizeof(int64_t), i64_cmp);
 	*len = n;
 	return 0;
 }
@@ -1069,13 +1121,14 @@ static int build_profiles(struct enc *e, OReq *req)
 				OSample *s = &sv[j];
 				opentelemetry__proto__profiles__v1development__sample__init(s);
 				s->stack_index = (int32_t)key[0];
-				if (len > 1) {
-					int32_t *ai = aarray(&e->a, len - 1, sizeof(*ai));
+				s->link_index = (int32_t)key[1];
+				if (len > 2) {
+					int32_t *ai = aarray(&e->a, len - 2, sizeof(*ai));
 					if (!ai)
 						return oom(e, "building samples");
-					for (size_t a = 1; a < len; a++)
-						ai[a - 1] = (int32_t)key[a];
-					s->n_attribute_indices = len - 1;
+					for (size_t a = 2; a < len; a++)
+						ai[a - 2] = (int32_t)key[a];
+					s->n_attribute_indices = len - 2;
 					s->attribute_indices = ai;
 				}
 				vals[j] = v;
@@ -1102,13 +1155,26 @@ static int build_dictionary(struct enc *e, OReq *req)
 	OLocation **locs = aarray(&e->a, e->locs.n, sizeof(*locs));
 	OStack **stacks = aarray(&e->a, e->stacks.n, sizeof(*stacks));
 	OKeyValueAndUnit **attrs = aarray(&e->a, e->attrs.n, sizeof(*attrs));
-	OLink **links = aalloc(&e->a, sizeof(*links));
-	OLink *link0 = aalloc(&e->a, sizeof(*link0));
-	if (!d || !maps || !fns || !locs || !stacks || !attrs || !links || !link0)
+	OLink **links = aarray(&e->a, e->links.n, sizeof(*links));
+	if (!d || !maps || !fns || !locs || !stacks || !attrs || !links)
 		return oom(e, "building the dictionary");
 	opentelemetry__proto__profiles__v1development__profiles_dictionary__init(d);
-	opentelemetry__proto__profiles__v1development__link__init(link0);
-	links[0] = link0;
+
+	for (size_t i = 0; i < e->links.n; i++) {
+		size_t len;
+		const int64_t *t = itab_get(&e->links, i, &len);
+		OLink *l = aalloc(&e->a, sizeof(*l));
+		uint8_t *b = aalloc(&e->a, 3 * sizeof(int64_t));
+		if (!l || !b)
+			return oom(e, "building links");
+		opentelemetry__proto__profiles__v1development__link__init(l);
+		if (i > 0) { /* link 0 stays the zero value: empty ids */
+			memcpy(b, t, 3 * sizeof(int64_t));
+			l->trace_id = (ProtobufCBinaryData){ .len = 16, .data = b };
+			l->span_id = (ProtobufCBinaryData){ .len = 8, .data = b + 16 };
+		}
+		links[i] = l;
+	}
 
 	for (size_t i = 0; i < e->maps.n; i++) {
 		size_t len;
@@ -1217,7 +1283,7 @@ static int build_dictionary(struct enc *e, OReq *req)
 	d->location_table = locs;
 	d->n_function_table = e->fns.n;
 	d->function_table = fns;
-	d->n_link_table = 1;
+	d->n_link_table = e->links.n;
 	d->link_table = links;
 	d->n_string_table = e->str.n;
 	d->string_table = (char **)e->str.s;
@@ -1238,6 +1304,7 @@ static void enc_free(struct enc *e)
 	itab_free(&e->fns);
 	itab_free(&e->locs);
 	itab_free(&e->stacks);
+	itab_free(&e->links);
 	free(e->map_ids.v);
 	free(e->fn_ids.v);
 	free(e->loc_ids.v);

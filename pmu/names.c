@@ -95,7 +95,7 @@ static size_t match_alias(const struct pmu_cache_name *table, size_t n, const ch
 
 int pmu_cache_lookup(const char *name, uint64_t *config)
 {
-	unsigned type, op = PERF_COUNT_HW_CACHE_OP_READ, result = PERF_COUNT_HW_CACHE_RESULT_ACCESS;
+	unsigned type = 0, op = PERF_COUNT_HW_CACHE_OP_READ, result = PERF_COUNT_HW_CACHE_RESULT_ACCESS;
 	size_t n = match_alias(pmu_cache_types, PERF_COUNT_HW_CACHE_MAX, name, &type);
 	if (n == 0)
 		return -ENOENT;

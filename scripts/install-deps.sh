@@ -13,7 +13,7 @@ libdw-dev libelf-dev
 zlib1g-dev
 libcurl4-openssl-dev
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-libcmocka-dev
+libcmocka-dev libbenchmark-dev
 linux-perf
 golang-go golang-github-google-pprof-dev
 python3 python3-protobuf

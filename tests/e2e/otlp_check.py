@@ -16,7 +16,9 @@ dictionary table starts with its zero value and holds no duplicates, every
 index is in range, profile ids are 16 random non-zero bytes and distinct,
 the original payload rides at most once, resources carry service.name and a
 unique process.pid, the scope is "pmuprof", samples have unique attribute
-keys and no two samples of a profile share (stack, attributes). With a pprof
+keys and no two samples of a profile share (stack, attributes, link), links
+other than the zero one carry a 16-byte non-zero trace id and an 8-byte span
+id. With a pprof
 it also checks that the totals per (pid, sample type) equal the pprof's.
 Any violation raises AssertionError with a message naming the place.
 
@@ -212,6 +214,12 @@ def _check_dictionary(d):
             _check(0 < li < len(d.location_table),
                    f"stack_table[{i}].location_indices[{j}] = {li} out of range "
                    f"[1, {len(d.location_table)})")
+    for i, ln in enumerate(d.link_table):
+        if i:
+            _check(len(ln.trace_id) == 16 and any(ln.trace_id),
+                   f"link_table[{i}].trace_id is {ln.trace_id.hex()!r}: not 16 non-zero bytes")
+            _check(len(ln.span_id) == 8, f"link_table[{i}].span_id is {ln.span_id.hex()!r}: "
+                   "not 8 bytes")
     for i, a in enumerate(d.attribute_table):
         strindex(a.key_strindex, f"attribute_table[{i}].key_strindex")
         strindex(a.unit_strindex, f"attribute_table[{i}].unit_strindex")
@@ -225,6 +233,7 @@ def check_request(bytes_or_path, pprof_path=None):
 
     Keys: totals {(pid or None, type): sum}, resources, profiles, samples,
     tables {name: size}, payload (bool), service_names {pid: name},
+    links [(trace_id hex, span_id hex)] (link_table[1:]),
     pprof_totals (when pprof_path is given; then equal to totals).
     """
     req = decode_request(bytes_or_path)
@@ -310,6 +319,7 @@ def check_request(bytes_or_path, pprof_path=None):
             "link_table", "attribute_table", "stack_table")},
         "payload": payloads == 1,
         "service_names": service_names,
+        "links": [(ln.trace_id.hex(), ln.span_id.hex()) for ln in d.link_table[1:]],
     }
     if pprof_path is not None:
         want = pprof_totals(pprof_path)

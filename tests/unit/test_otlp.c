@@ -8,7 +8,8 @@
  * sample/location/mapping attributes, distinct random profile ids, the
  * original payload once; `protoc --decode` reads the bytes against proto/.
  * Also: resource attribute parsing and its errors, samples without a pid,
- * bad input, and the atomic file writer (including a full disk).
+ * bad input, the atomic file writer (including a full disk), and trace
+ * context labels (trace_id/span_id) becoming deduplicated Links.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -745,6 +746,124 @@ static void test_samples_without_pid(void **state)
 	free(pp);
 }
 
+/* The sample of the first profile with this thread, region ("" none) and link index. */
+static const OSample *find_sample(const Dict *d, const OProfile *p, int64_t tid, const char *region,
+				  int32_t link)
+{
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const OSample *s = p->samples[i];
+		const int32_t *ai = s->attribute_indices;
+		const AnyValue *t = attr_in(d, ai, s->n_attribute_indices, "thread.id");
+		const AnyValue *r = attr_in(d, ai, s->n_attribute_indices, "region");
+		if (t && t->int_value == tid && s->link_index == link &&
+		    strcmp(r ? r->string_value : "", region) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void test_links(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	struct pprof *p;
+	const struct pprof_value_type one[] = { { "cpu-clock", "nanoseconds" } };
+	assert_int_equal(pprof_new(&p, one, 1, err, sizeof(err)), 0);
+	uint64_t f = pprof_add_function(p, "work_b", NULL, NULL, 0);
+	struct pprof_line lf[] = { { f, 1 } };
+	uint64_t st[] = { pprof_add_location(p, 0, 0x1000, lf, 1) };
+	const char *T = "4bf92f3577b34da6a3ce929d0e0e4736", *S = "00f067aa0ba902b7";
+	struct pprof_label traced10[] = {
+		{ .key = "pid", .num = 10 }, { .key = "tid", .num = 10 },
+		{ .key = "region", .str = "B" },
+		{ .key = "trace_id", .str = T }, { .key = "span_id", .str = S },
+	};
+	struct pprof_label traced11[] = {
+		{ .key = "pid", .num = 10 }, { .key = "tid", .num = 11 },
+		{ .key = "region", .str = "B" },
+		{ .key = "trace_id", .str = T }, { .key = "span_id", .str = S },
+	};
+	struct pprof_label upper12[] = { /* the same ids in upper case: the same Link */
+		{ .key = "pid", .num = 10 }, { .key = "tid", .num = 12 },
+		{ .key = "trace_id", .str = "4BF92F3577B34DA6A3CE929D0E0E4736" },
+		{ .key = "span_id", .str = "00F067AA0BA902B7" },
+	};
+	struct pprof_label other13[] = {
+		{ .key = "pid", .num = 10 }, { .key = "tid", .num = 13 },
+		{ .key = "trace_id", .str = "0102030405060708090a0b0c0d0e0f10" },
+		{ .key = "span_id", .str = "1112131415161718" },
+	};
+	struct pprof_label untraced10[] = { /* differs from traced10 only by the link */
+		{ .key = "pid", .num = 10 }, { .key = "tid", .num = 10 },
+		{ .key = "region", .str = "B" },
+	};
+	struct pprof_label malformed14[] = {
+		{ .key = "pid", .num = 10 }, { .key = "tid", .num = 14 },
+		{ .key = "trace_id", .str = "not-hex" }, { .key = "span_id", .str = S },
+	};
+	struct pprof_label zero15[] = {
+		{ .key = "pid", .num = 10 }, { .key = "tid", .num = 15 },
+		{ .key = "trace_id", .str = "00000000000000000000000000000000" },
+		{ .key = "span_id", .str = S },
+	};
+	int64_t v[] = { 1000 };
+	assert_int_equal(pprof_add_sample(p, st, 1, v, traced10, 5), 0);
+	assert_int_equal(pprof_add_sample(p, st, 1, v, traced11, 5), 0);
+	assert_int_equal(pprof_add_sample(p, st, 1, v, upper12, 4), 0);
+	assert_int_equal(pprof_add_sample(p, st, 1, v, other13, 4), 0);
+	assert_int_equal(pprof_add_sample(p, st, 1, v, untraced10, 3), 0);
+	assert_int_equal(pprof_add_sample(p, st, 1, v, malformed14, 4), 0);
+	assert_int_equal(pprof_add_sample(p, st, 1, v, zero15, 4), 0);
+	uint8_t *pp;
+	size_t pplen;
+	assert_int_equal(pprof_encode(p, &pp, &pplen, err, sizeof(err)), 0);
+	pprof_free(p);
+
+	uint8_t *out;
+	size_t n;
+	encode_ok(pp, pplen, NULL, &out, &n);
+	protoc_decodes(out, n);
+	Req *r = unpack_req(out, n);
+	const Dict *d = r->dictionary;
+	check_dictionary(d); /* link 0 the zero value, no duplicate links */
+	assert_int_equal(d->n_link_table, 3);
+	const uint8_t tb[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+				 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
+	const uint8_t sb[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7 };
+	const Opentelemetry__Proto__Profiles__V1development__Link *l1 = d->link_table[1];
+	assert_int_equal(l1->trace_id.len, 16);
+	assert_int_equal(l1->span_id.len, 8);
+	assert_memory_equal(l1->trace_id.data, tb, 16);
+	assert_memory_equal(l1->span_id.data, sb, 8);
+	assert_int_equal(d->link_table[2]->trace_id.data[0], 0x01);
+	assert_int_equal(d->link_table[2]->span_id.data[7], 0x18);
+
+	const OProfile *prof = r->resource_profiles[0]->scope_profiles[0]->profiles[0];
+	assert_int_equal(prof->n_samples, 7);
+	const OSample *s10 = find_sample(d, prof, 10, "B", 1);
+	assert_non_null(s10);
+	/* The link carries the ids: they are not repeated as attributes. */
+	assert_null(attr_in(d, s10->attribute_indices, s10->n_attribute_indices, "trace_id"));
+	assert_null(attr_in(d, s10->attribute_indices, s10->n_attribute_indices, "span_id"));
+	assert_non_null(find_sample(d, prof, 11, "B", 1));
+	assert_non_null(find_sample(d, prof, 12, "", 1));
+	assert_non_null(find_sample(d, prof, 13, "", 2));
+	assert_non_null(find_sample(d, prof, 10, "B", 0));
+	/* Ids that form no valid link stay plain attributes. */
+	const OSample *s14 = find_sample(d, prof, 14, "", 0);
+	assert_non_null(s14);
+	const AnyValue *tv =
+		attr_in(d, s14->attribute_indices, s14->n_attribute_indices, "trace_id");
+	assert_non_null(tv);
+	assert_string_equal(tv->string_value, "not-hex");
+	const OSample *s15 = find_sample(d, prof, 15, "", 0);
+	assert_non_null(s15);
+	assert_non_null(attr_in(d, s15->attribute_indices, s15->n_attribute_indices, "span_id"));
+	free_req(r);
+	free(out);
+	free(pp);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -864,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_no_payload_and_env),
 		cmocka_unit_test(test_bad_resource_attributes),
 		cmocka_unit_test(test_samples_without_pid),
+		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_write_file),
 		cmocka_unit_test(test_write_file_full_disk),
