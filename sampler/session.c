@@ -68,6 +68,8 @@ struct smp_session {
 	struct smp_layout *layouts;   /* per event */
 	int *fds;                     /* [slot][pid][event] */
 	int nfds;
+	int *track_fds; /* [slot][pid]: the dummy event that carries the side-band records */
+	int ntrack;
 	struct id_entry *ids;
 	size_t nids;
 	struct ring_state *rings; /* one per slot (CPU) */
@@ -90,7 +92,7 @@ static uint64_t now_ns(void)
 /* --- attrs ----------------------------------------------------------------- */
 
 static void sampling_attr(const struct smp_options *o, const struct pmu_event_list *evs, size_t i,
-			  bool sideband, bool is_leader, struct perf_event_attr *a)
+			  bool is_leader, struct perf_event_attr *a)
 {
 	const struct pmu_event *ev = &evs->ev[i];
 	const struct pmu_event *leader = &evs->ev[ev->leader];
@@ -132,15 +134,6 @@ static void sampling_attr(const struct smp_options *o, const struct pmu_event_li
 	a->enable_on_exec = is_leader && o->enable_on_exec && !o->start_disabled;
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
-	if (sideband) {
-		a->mmap = 1;
-		a->mmap2 = 1;
-		a->comm = 1;
-		a->comm_exec = 1;
-		a->task = 1;
-		a->ksymbol = 1;
-		a->build_id = 1;
-	}
 }
 
 /* Opens with the newest attr bits, dropping those an older kernel refuses (as perf does). */
@@ -217,6 +210,51 @@ static int map_ring(struct smp_session *s, int slot, int fd, char *err, size_t e
 	return 0;
 }
 
+/*
+ * The tracking event: a software dummy per CPU (and task) that samples
+ * nothing but carries MMAP2/COMM/FORK/EXIT/KSYMBOL, as perf's tracking
+ * event does. It stays enabled while --control or -D disable the sampled
+ * events, so mappings made meanwhile are still known. It owns the CPU's ring.
+ */
+static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int slot, pid_t pid,
+			 int *ring_fd, char *err, size_t errlen)
+{
+	const struct smp_options *o = &s->o;
+	struct pmu_event dummy = {.name = "dummy (side-band)"};
+	struct perf_event_attr *a = &dummy.attr;
+	a->size = sizeof(*a);
+	a->type = PERF_TYPE_SOFTWARE;
+	a->config = PERF_COUNT_SW_DUMMY;
+	a->sample_type = BASE_SAMPLE_TYPE;
+	a->read_format = PERF_FORMAT_ID;
+	a->sample_id_all = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->inherit = o->inherit;
+	a->disabled = 1;
+	a->enable_on_exec = o->enable_on_exec; /* from exec on, even when sampling waits (-D) */
+	a->exclude_kernel = 1; /* it counts nothing; this keeps it open under any paranoid level */
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
+	a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = a->ksymbol = a->build_id = 1;
+	int fd = open_with_fallbacks(a, pid, o->cpus[slot], -1);
+	if (fd < 0) {
+		pmu_explain_open_error(ctx, &dummy, a, -fd, pid, o->cpus[slot], err, errlen);
+		return fd;
+	}
+	s->track_fds[s->ntrack++] = fd;
+	if (*ring_fd < 0) {
+		int ret = map_ring(s, slot, fd, err, errlen);
+		if (ret < 0)
+			return ret;
+		*ring_fd = fd;
+	} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, *ring_fd) < 0) {
+		return pmu_fail(err, errlen, -errno, "cannot redirect the tracking event into the "
+				"ring of CPU %d: %s", o->cpus[slot], strerror(errno));
+	}
+	return 0;
+}
+
 static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err, size_t errlen)
 {
 	const struct smp_options *o = &s->o;
@@ -228,11 +266,14 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 		for (int p = 0; p < npids; p++) {
 			pid_t pid = o->pids ? o->pids[p] : -1;
 			int leader_fd = -1;
+			int ret = open_tracking(s, ctx, slot, pid, &ring_fd, err, errlen);
+			if (ret < 0)
+				return ret;
 			for (size_t i = 0; i < nev; i++, k++) {
 				struct pmu_event *ev = &s->events.ev[i];
 				bool is_leader = (size_t)ev->leader == i;
 				struct perf_event_attr a;
-				sampling_attr(o, &s->events, i, i == 0, is_leader, &a);
+				sampling_attr(o, &s->events, i, is_leader, &a);
 				int fd = open_with_fallbacks(&a, pid, o->cpus[slot],
 							     is_leader ? -1 : leader_fd);
 				if (fd == -EACCES && !ev->priv_explicit && !a.exclude_kernel &&
@@ -260,12 +301,8 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 						    "cannot read the id of event '%s': %s", ev->name,
 						    strerror(errno));
 				s->ids[s->nids++] = (struct id_entry){id, (int)i};
-				if (ring_fd < 0) {
-					int ret = map_ring(s, slot, fd, err, errlen);
-					if (ret < 0)
-						return ret;
-					ring_fd = fd;
-				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+				/* The tracking event owns the CPU's ring: everything else joins it. */
+				if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
 					return pmu_fail(err, errlen, -errno,
 						    "cannot redirect event '%s' into the ring of CPU %d: %s",
 						    ev->name, o->cpus[slot], strerror(errno));
@@ -304,6 +341,7 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	s->events.ev = malloc(nev * sizeof(*s->events.ev));
 	s->layouts = calloc(nev, sizeof(*s->layouts));
 	s->fds = malloc((size_t)s->nfds * sizeof(int));
+	s->track_fds = malloc((size_t)o->ncpus * (size_t)npids * sizeof(int));
 	s->ids = calloc((size_t)s->nfds, sizeof(*s->ids));
 	s->rings = calloc((size_t)o->ncpus, sizeof(*s->rings));
 	s->stat_samples = calloc(nev, sizeof(uint64_t));
@@ -315,7 +353,7 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 		s->rings[i].slot = i;
 		s->rings[i].ring.fd = -1;
 	}
-	if (!s->events.ev || !s->layouts || !s->fds || !s->ids || !s->rings || !s->stat_samples ||
+	if (!s->events.ev || !s->layouts || !s->fds || !s->track_fds || !s->ids || !s->rings || !s->stat_samples ||
 	    !s->stat_lost || !s->stat_throttles) {
 		smp_close(s);
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
@@ -538,6 +576,11 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 				    strerror(rc));
 		s->readers[r].started = true;
 	}
+	/* Side-band tracking starts now, or at exec for a command. */
+	for (int i = 0; i < s->ntrack && !s->o.enable_on_exec; i++)
+		if (ioctl(s->track_fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
+			return pmu_fail(err, errlen, -errno, "cannot enable the tracking event: %s",
+					strerror(errno));
 	if (!s->o.enable_on_exec && !s->o.start_disabled) {
 		int ret = smp_enable(s);
 		if (ret < 0)
@@ -576,6 +619,8 @@ int smp_stop(struct smp_session *s)
 	for (int i = 0; i < s->nfds; i++)
 		if (s->fds[i] >= 0)
 			ioctl(s->fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (int i = 0; i < s->ntrack; i++)
+		ioctl(s->track_fds[i], PERF_EVENT_IOC_DISABLE, 0);
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
 	for (int r = 0; r < s->nreaders; r++)
 		if (s->readers[r].started) {
@@ -653,6 +698,8 @@ void smp_close(struct smp_session *s)
 	for (int i = 0; s->fds && i < s->nfds; i++)
 		if (s->fds[i] >= 0)
 			close(s->fds[i]);
+	for (int i = 0; s->track_fds && i < s->ntrack; i++)
+		close(s->track_fds[i]);
 	for (int i = 0; s->rings && i < s->nrings; i++) {
 		struct ring_state *rs = &s->rings[i];
 		if (rs->map)
@@ -675,6 +722,7 @@ void smp_close(struct smp_session *s)
 	free(s->rings);
 	free(s->ids);
 	free(s->fds);
+	free(s->track_fds);
 	free(s->layouts);
 	free(s->events.ev);
 	free(s->stat_samples);
