@@ -27,10 +27,15 @@ struct loc_table {
 	size_t cap, n;
 };
 
-/* Previous group-read values by counter id, for leader sampling deltas. */
+/*
+ * Previous group-read values, for leader sampling deltas, keyed by
+ * (thread, counter id): an inherited counter has one copy per thread, all
+ * reporting the parent's id, each counting on its own.
+ */
 struct read_prev {
-	uint64_t *ids, *values;
-	size_t cap, n;
+	struct loc_table index; /* (tid, id) -> index + 1 into values */
+	uint64_t *values;
+	size_t n, cap;
 };
 
 struct agg {
@@ -182,7 +187,8 @@ void agg_free(struct agg *a)
 	uw_free(a->unwinder);
 	free(a->locs.keys);
 	free(a->locs.ids);
-	free(a->prev.ids);
+	free(a->prev.index.keys);
+	free(a->prev.index.ids);
 	free(a->prev.values);
 	free(a->samples);
 	free(a->values);
@@ -309,30 +315,33 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool calle
 }
 
 /* Delta of a group member since the leader's previous sample on the same counter. */
-static int64_t read_delta(struct agg *a, uint64_t id, uint64_t value)
+static int64_t read_delta(struct agg *a, uint32_t tid, uint64_t id, uint64_t value)
 {
 	struct read_prev *p = &a->prev;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->ids[i] == id) {
-			int64_t d = (int64_t)(value - p->values[i]);
-			p->values[i] = value;
-			return d;
-		}
+	if ((p->index.n + 1) * 2 > p->index.cap && loc_grow(&p->index) < 0)
+		return 0;
+	bool found;
+	uint64_t *slot = loc_slot(&p->index, tid, id, &found);
+	if (found) {
+		uint64_t *prev = &p->values[*slot - 1];
+		int64_t d = (int64_t)(value - *prev);
+		*prev = value;
+		return d;
+	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
-		uint64_t *ids = realloc(p->ids, cap * sizeof(*ids));
-		if (ids)
-			p->ids = ids;
 		uint64_t *vals = realloc(p->values, cap * sizeof(*vals));
-		if (vals)
-			p->values = vals;
-		if (!ids || !vals)
+		if (!vals) {
+			*slot = 0; /* leave the table as it was */
 			return 0;
+		}
+		p->values = vals;
 		p->cap = cap;
 	}
-	p->ids[p->n] = id;
 	p->values[p->n++] = value;
-	return (int64_t)value;
+	*slot = p->n;
+	p->index.n++;
+	return (int64_t)value; /* the first read: everything since enabling */
 }
 
 /* The frame that ends a stack whose unwinding stopped early, so pprof shows it. */
@@ -449,7 +458,7 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 		for (uint64_t i = 0; i < s->nr_read; i++) {
 			int ev = a->o.event_of_id(a->o.id_ctx, s->read[i].id);
 			if (ev >= 0)
-				a->values[1 + ev] += read_delta(a, s->read[i].id, s->read[i].value);
+				a->values[1 + ev] += read_delta(a, s->tid, s->read[i].id, s->read[i].value);
 		}
 	} else {
 		a->values[1 + event] = (int64_t)s->period;

@@ -39,3 +39,18 @@ for ev in ("page-faults", "minor-faults"):
     diff = abs(got - want[ev]) / want[ev]
     print(f"{ev}: group-read total {got} vs perf stat {want[ev]:.0f} ({diff * 100:.2f}%)")
     check(diff < 0.02, f"{ev}: {diff * 100:.1f}% off")
+
+# Two processes at once: inherited counters, one copy per task, all reporting
+# the parent's ids; deltas must be taken per task.
+two = ["sh", "-c", " & ".join([" ".join(spin)] * 2) + "; wait"]
+out2 = os.path.join(os.path.dirname(out), "group2.pb.gz")
+r = run([PMUPROF, "record", "-e", "{task-clock,page-faults}:S", "-c", "1000000", "-o", out2, "--"]
+        + two)
+check(r.returncode == 0, r.stderr)
+prof = load_profile(out2)
+got = sum(s["values"][2] for s in prof["samples"])
+p = run(["perf", "stat", "-x", ",", "-e", "page-faults", "--"] + two)
+want2 = stat_values(p.stderr)["page-faults"]
+diff = abs(got - want2) / want2
+print(f"two processes: page-faults group-read total {got} vs perf stat {want2:.0f} ({diff * 100:.2f}%)")
+check(diff < 0.03, f"two processes: {diff * 100:.1f}% off")
