@@ -23,6 +23,8 @@ int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_import(int argc, char **argv); /* import.c */
+int cmd_c2c(int argc, char **argv);    /* c2c.c: "c2c watch", "c2c report" */
 
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -22,6 +22,10 @@ static void usage(FILE *out)
 		"  topology        the machine (packages, nodes, caches) and the reader plan\n"
 		"  agent [--interval S] [--otlp-endpoint URL] [-a | -C | -p]\n"
 		"                  continuous profiling: export OTLP profiles every interval\n"
+		"  import perf.data [-o FILE] [--otlp FILE] [--c2c]\n"
+		"                  perf's recordings as pprof/OTLP (and a c2c report)\n"
+		"  c2c watch (--symbol NAME | --addr ADDR) -- CMD\n"
+		"                  prove false sharing with hardware watchpoints\n"
 		"  version         print the version\n"
 		"\n"
 		"Run 'pmuprof <command> --help' for a command's options.\n");
@@ -46,6 +50,10 @@ int main(int argc, char **argv)
 		return cmd_topology(argc - 1, argv + 1);
 	if (strcmp(cmd, "agent") == 0)
 		return cmd_agent(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(cmd, "c2c") == 0)
+		return cmd_c2c(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("pmuprof %s\n", PMUPROF_VERSION);
 		return 0;
@@ -54,7 +62,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, agent, version (see pmuprof --help)",
+	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, agent, import, c2c, version (see pmuprof --help)",
 		  cmd);
 	return 2;
 }

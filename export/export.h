@@ -197,4 +197,182 @@ void agg_set_labels(struct agg *a, struct lbl_timeline *tl);
 /* The attached timeline, or NULL (the pipeline drains it before each merge). */
 struct lbl_timeline *agg_labels(const struct agg *a);
 
+/* --- memsrc + c2c: perf_mem_data_src decoding and the cache-line report ------ */
+/* (section owned by memsrc.c and c2c.c; appended for issue 7, "2. Which line") */
+
+/* The access's opcode class (PERF_MEM_OP_*; the first set bit wins, as in perf). */
+enum memsrc_op {
+	MEMSRC_OP_NONE,   /* no op bit set */
+	MEMSRC_OP_NA,
+	MEMSRC_OP_LOAD,
+	MEMSRC_OP_STORE,
+	MEMSRC_OP_PFETCH,
+	MEMSRC_OP_EXEC,
+};
+
+/* Where the data came from: mem_lvl_num when set (newer kernels), else the old mem_lvl bits. */
+enum memsrc_level {
+	MEMSRC_LVL_NA,
+	MEMSRC_LVL_L1,
+	MEMSRC_LVL_LFB,     /* line fill buffer / miss address buffer */
+	MEMSRC_LVL_L2,
+	MEMSRC_LVL_L3,
+	MEMSRC_LVL_L4,
+	MEMSRC_LVL_ANY_CACHE, /* a cache, level unknown (AMD IBS peer transfers) */
+	MEMSRC_LVL_REMOTE_CACHE,
+	MEMSRC_LVL_RAM,     /* local RAM unless `remote` */
+	MEMSRC_LVL_REMOTE_RAM,
+	MEMSRC_LVL_PMEM,
+	MEMSRC_LVL_CXL,
+	MEMSRC_LVL_IO,
+	MEMSRC_LVL_UNCACHED,
+	MEMSRC_LVL_OTHER,   /* a level number perf has no name for */
+};
+
+/* One data_src, every field of union perf_mem_data_src split out. */
+struct memsrc {
+	uint64_t raw;
+	enum memsrc_op op;
+	enum memsrc_level level;
+	uint16_t lvl;      /* PERF_MEM_LVL_* bits (old namespace) */
+	uint8_t lvl_num;   /* PERF_MEM_LVLNUM_* (0: not given) */
+	uint8_t hops;      /* PERF_MEM_HOPS_* (0: not given) */
+	uint8_t snoop;     /* PERF_MEM_SNOOP_* bits */
+	uint8_t snoopx;    /* PERF_MEM_SNOOPX_* bits */
+	uint8_t lock;      /* PERF_MEM_LOCK_* bits */
+	uint8_t dtlb;      /* PERF_MEM_TLB_* bits */
+	uint8_t blk;       /* PERF_MEM_BLK_* bits */
+	bool remote;
+	bool hit, miss;    /* of the level (mem_lvl HIT/MISS) */
+	bool snoop_na, snoop_none, snoop_hit, snoop_miss, hitm, fwd, peer;
+	bool locked, lock_na;
+	bool tlb_hit, tlb_miss, tlb_na;
+	bool blk_data, blk_addr;
+};
+
+void memsrc_decode(uint64_t data_src, struct memsrc *out);
+/*
+ * perf's renderings of each field, as `perf mem report` / `perf script -F
+ * data_src` print them; each returns strlen of the full text (snprintf-like,
+ * always NUL-terminated when len > 0). memsrc_lvl_str: current perf ("L1 hit",
+ * "Remote Cache (1 hop) hit", "Remote core, same node Any cache hit"); with
+ * legacy, perf <= 6.2's "old bits or lvl_num" form ("L1 or L1 hit",
+ * "Local RAM or RAM hit") that this host's perf 6.1 prints.
+ */
+size_t memsrc_op_str(uint64_t data_src, char *buf, size_t len);
+size_t memsrc_lvl_str(uint64_t data_src, bool legacy, char *buf, size_t len);
+size_t memsrc_snoop_str(uint64_t data_src, char *buf, size_t len);   /* "HitM", "None or Peer" */
+size_t memsrc_tlb_str(uint64_t data_src, char *buf, size_t len);     /* "L1 or L2 hit" */
+size_t memsrc_lock_str(uint64_t data_src, char *buf, size_t len);    /* "Yes", "No", "N/A" */
+size_t memsrc_blk_str(uint64_t data_src, char *buf, size_t len);     /* " N/A", " Data", " Data Addr" */
+/* perf script's "|OP LOAD|LVL L1 hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A". */
+size_t memsrc_str(uint64_t data_src, bool legacy, char *buf, size_t len);
+
+/* perf c2c's counters (c2c_stats in perf's mem-events.h), same meanings. */
+struct c2c_stats {
+	uint64_t nr_entries;
+	uint64_t locks, blk_data, blk_addr;
+	uint64_t load, ld_noadrs, ld_uncache, ld_io, ld_fbhit, ld_l1hit, ld_l2hit, ld_llchit;
+	uint64_t ld_miss, ld_excl, ld_shared, lcl_dram, rmt_dram, rmt_hit;
+	uint64_t lcl_hitm, rmt_hitm, tot_hitm;
+	uint64_t lcl_peer, rmt_peer, tot_peer;
+	uint64_t store, st_noadrs, st_uncache, st_l1hit, st_l1miss, st_na;
+	uint64_t noparse, nomap;
+};
+
+/*
+ * Adds one sample to st exactly as perf's c2c_decode_stats does (Intel
+ * HITM, Arm/AMD peer, Skylake's bare remote bit); where the old level bits
+ * are empty the level comes from lvl_num/remote. mapped: both the data and
+ * the code address resolved to a mapping. 0 if the sample counts for a
+ * cache line, -EINVAL if perf would drop it (no address, unparsable, no map).
+ */
+int c2c_classify(struct c2c_stats *st, uint64_t data_src, uint64_t daddr, bool mapped);
+void c2c_stats_add(struct c2c_stats *to, const struct c2c_stats *from);
+
+/* One memory sample as the c2c report takes it (strings copied; NULL: unknown). */
+struct c2c_sample {
+	uint32_t pid, tid;
+	int32_t cpu, node;      /* -1: unknown */
+	uint64_t ip;
+	const char *func, *file;
+	uint32_t line;          /* 0: unknown */
+	uint64_t addr;          /* data address (0: none) */
+	const char *data_sym;   /* what addr resolves to: "sym+0x8", "[heap]", "[stack]", "anon" */
+	uint64_t data_src;
+	uint64_t weight;
+	bool is_store;          /* used when data_src names neither load nor store */
+	bool nomap;             /* data or code address did not resolve */
+};
+
+enum c2c_verdict {
+	C2C_NONE,
+	C2C_FALSE_SHARING,  /* different offsets, written by one thread, touched by another */
+	C2C_TRUE_SHARING,   /* one offset written by one thread, touched by another */
+	C2C_MIXED,          /* both */
+};
+const char *c2c_verdict_name(enum c2c_verdict v);
+
+struct c2c_thread {
+	uint32_t pid, tid;
+	uint64_t loads, stores;
+};
+
+struct c2c_code {
+	uint64_t ip;
+	char *func, *file;
+	uint32_t line;
+	uint64_t loads, stores, hitm, peer;
+};
+
+struct c2c_offset {
+	uint32_t offset;            /* within the line */
+	struct c2c_stats st;
+	uint64_t weight;            /* sum of sample weights (load latency; stores mostly 0) */
+	struct c2c_thread *threads; /* by tid, ascending */
+	size_t nthreads;
+	int32_t *cpus, *nodes;      /* ascending, distinct */
+	size_t ncpus, nnodes;
+	struct c2c_code *code;      /* by hitm+peer, then samples, descending */
+	size_t ncode;
+};
+
+struct c2c_line {
+	uint64_t addr;              /* line address */
+	char *data_sym;             /* data_sym of its lowest-offset sample that has one */
+	struct c2c_stats st;
+	uint64_t weight;
+	enum c2c_verdict verdict;
+	size_t nwriters;            /* distinct storing threads */
+	struct c2c_offset *off;     /* ascending offset */
+	size_t noff;
+};
+
+struct c2c_options {
+	uint32_t line_size; /* power of two; 0: 64 */
+};
+
+struct c2c_report {
+	uint32_t line_size;
+	struct c2c_stats total;     /* every sample, including dropped ones */
+	struct c2c_line *lines;     /* sorted: tot_hitm, then tot_peer + rmt_hit, desc */
+	size_t nlines;
+};
+
+/* Builds the report from n samples; 0, -EINVAL (bad line size, err set) or -ENOMEM. */
+int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
+	      const struct c2c_options *opt, char *err, size_t errlen);
+void c2c_report_free(struct c2c_report *r);
+/* The "Shared Data Cache Line Table" and "Cacheline details" (max_lines 0: all). 0 or -EIO. */
+int c2c_print(const struct c2c_report *r, FILE *out, size_t max_lines);
+
+/* pprof labels of one sample: cacheline "0x...", offset, data_src (perf text), weight. */
+struct c2c_labels {
+	char cacheline[24];
+	uint64_t offset;
+	char data_src[160];
+	uint64_t weight;
+};
+void c2c_sample_labels(const struct c2c_sample *s, uint32_t line_size, struct c2c_labels *out);
+
 #endif

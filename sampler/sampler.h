@@ -206,4 +206,110 @@ void smp_event_stats(const struct smp_session *s, int index, struct smp_event_st
 /* LOST records whose id matched no event, and ring bytes the readers dropped. */
 uint64_t smp_unattributed_lost(const struct smp_session *s);
 
+
+/* --- watchpoints (watch.c): hardware breakpoints on a memory range ---------- */
+
+/*
+ * Write (or read-write) hardware watchpoints on the 8-byte words of a small
+ * range, for every thread of a task (inherit: later threads and children
+ * too), sampled on every hit. The hardware has few debug registers (x86: 4),
+ * so at most four words are watched at a time: successive windows rotate
+ * across the words (PERF_EVENT_IOC_MODIFY_ATTRIBUTES where the kernel allows
+ * it on inherited events, else the events are closed and reopened on every
+ * thread). The caller paces the windows (duty cycle) with smp_watch_arm() /
+ * smp_watch_disarm(); with `rw`, windows alternate write-only and
+ * read-write so writes can be told from reads.
+ */
+struct smp_watch_options {
+	uint64_t addr;       /* start of the range, 8-byte aligned */
+	uint32_t len;        /* bytes, a multiple of 8 (<= 8 * SMP_WATCH_MAX_WORDS) */
+	bool rw;             /* also read-write windows */
+	pid_t pid;           /* the process to watch */
+	bool enable_on_exec; /* pid is a stopped child: the first window opens at exec */
+	size_t ring_pages;   /* data pages per CPU ring, a power of two (0: 128) */
+	/*
+	 * Rotate by closing and reopening on every current thread, as on kernels
+	 * that refuse to modify inherited events (for tests). Reopened events
+	 * miss processes the target forked.
+	 */
+	bool reopen;
+};
+
+#define SMP_WATCH_MAX_WORDS 64
+#define SMP_WATCH_SLOTS 4
+
+struct smp_watch_hit {
+	uint64_t ip, time, addr;
+	uint32_t pid, tid;
+	int word;   /* index of the 8-byte word in the range */
+	bool rw;    /* seen in a read-write window (a read or a write), else a write */
+};
+
+struct smp_watch_stats {
+	uint64_t windows, hits, lost;
+	uint64_t armed_ns;                        /* time any word was armed */
+	uint64_t word_ns[SMP_WATCH_MAX_WORDS][2]; /* per word: [0] write, [1] read-write windows */
+	bool modify;                              /* rotated by MODIFY_ATTRIBUTES (else reopen) */
+};
+
+struct smp_watch;
+
+int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, char *err,
+		   size_t errlen);
+/* Opens a window on the current words (or notes that exec opened the first one). */
+int smp_watch_arm(struct smp_watch *w, char *err, size_t errlen);
+/*
+ * Closes the window, passes every hit it recorded to fn, and moves to the
+ * next words. Returns 0, fn's first negative return or -errno.
+ */
+int smp_watch_disarm(struct smp_watch *w, int (*fn)(void *arg, const struct smp_watch_hit *h),
+		     void *arg, char *err, size_t errlen);
+void smp_watch_get_stats(const struct smp_watch *w, struct smp_watch_stats *out);
+void smp_watch_close(struct smp_watch *w);
+
+/* --- perf.data import (perfdata.c) ------------------------------------------ */
+
+/*
+ * Reads perf's perf.data format (file and pipe mode) written by `perf record`
+ * on any host: the events (attrs, ids, names) and the records of the data
+ * section in file order, each with its event resolved by id as perf does.
+ * Not thread-safe; the records point into the reader's memory and stay
+ * valid until smp_perfdata_close (except a misaligned one, copied to a
+ * scratch buffer valid until the next smp_perfdata_next).
+ */
+struct smp_perfdata;
+
+struct smp_pd_event {
+	struct perf_event_attr attr; /* as recorded, zero-extended to this header's size */
+	struct smp_layout layout;    /* for smp_parse_sample / smp_parse_sample_id */
+	char name[256];              /* HEADER_EVENT_DESC / EVENT_UPDATE name, else generic */
+};
+
+struct smp_pd_record {
+	const struct perf_event_header *h;
+	uint64_t offset; /* in the file */
+	int event;       /* index of its event; -1 for perf's user records or an unknown id */
+	uint64_t time;   /* from the sample or its sample_id trailer; 0 if none */
+	bool scratch;    /* h is the reader's scratch copy: copy it to keep it */
+};
+
+/* Opens PATH ("-": stdin) and reads its header and event tables; 0 or -errno. */
+int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, size_t errlen);
+void smp_perfdata_close(struct smp_perfdata *pd);
+bool smp_perfdata_is_pipe(const struct smp_perfdata *pd);
+size_t smp_perfdata_nevents(const struct smp_perfdata *pd);
+/* Event i (file order of the attrs), NULL past the end. */
+const struct smp_pd_event *smp_perfdata_event(const struct smp_perfdata *pd, size_t i);
+/* Index of the event an id belongs to, -1 if none. */
+int smp_perfdata_event_of_id(struct smp_perfdata *pd, uint64_t id);
+/*
+ * The next record of the data section, in file order (user records such as
+ * HEADER_ATTR and FINISHED_ROUND included): 1, 0 at the end, or -EINVAL with
+ * a message naming the offset of a corrupt record.
+ */
+int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *err,
+		      size_t errlen);
+/* Back to the first record. */
+void smp_perfdata_rewind(struct smp_perfdata *pd);
+
 #endif

@@ -1,0 +1,392 @@
+/*
+ * Watchpoints: hardware breakpoints (PERF_TYPE_BREAKPOINT) on the 8-byte
+ * words of a small range, sampled on every hit, for c2c watch.
+ *
+ * Owns: opening the breakpoints per (thread, CPU) with inherit, one ring per
+ * CPU (the CPU's other breakpoints redirected into it with SET_OUTPUT —
+ * per-task inherited events cannot be mmapped with cpu == -1), rotating the
+ * words across the few debug registers window by window, and the time each
+ * word was armed (to turn hit counts into rates). Pacing is the caller's.
+ */
+#include "sampler.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <linux/hw_breakpoint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SCRATCH_SIZE 65536
+
+struct smp_watch {
+	struct smp_watch_options o;
+	int nwords, nslots;
+	int *cpus, ncpus;
+	pid_t *tids;
+	int ntids;
+	int *fds;              /* [tid][cpu][slot], -1 when not open */
+	struct smp_ring *rings; /* per CPU */
+	void **maps;
+	size_t map_size;
+	struct perf_event_attr attr; /* template; bp_addr/bp_type set per slot */
+	uint64_t window;             /* index of the current window */
+	int slot_word[SMP_WATCH_SLOTS];
+	bool slot_rw;
+	bool armed, exec_pending, modify;
+	uint64_t armed_since;
+	struct smp_watch_stats st;
+	unsigned char *scratch;
+	struct smp_layout layout;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Which words and which access type window `k` covers: all slots distinct when nwords >= slots. */
+static void window_plan(struct smp_watch *w, uint64_t k)
+{
+	uint64_t g = w->o.rw ? k / 2 : k;
+	w->slot_rw = w->o.rw && (k % 2) == 1;
+	for (int s = 0; s < w->nslots; s++)
+		w->slot_word[s] = (int)((g * (uint64_t)w->nslots + (uint64_t)s) % (uint64_t)w->nwords);
+}
+
+static void slot_attr(const struct smp_watch *w, int s, struct perf_event_attr *a)
+{
+	*a = w->attr;
+	a->bp_addr = w->o.addr + 8u * (uint64_t)w->slot_word[s];
+	a->bp_type = w->slot_rw ? HW_BREAKPOINT_RW : HW_BREAKPOINT_W;
+}
+
+static int *fd_at(struct smp_watch *w, int t, int c, int s)
+{
+	return &w->fds[((size_t)t * (size_t)w->ncpus + (size_t)c) * (size_t)w->nslots + (size_t)s];
+}
+
+static void close_events(struct smp_watch *w)
+{
+	for (int c = 0; c < w->ncpus && w->maps; c++) {
+		if (w->maps[c])
+			munmap(w->maps[c], w->map_size);
+		w->maps[c] = NULL;
+	}
+	for (size_t i = 0; w->fds && i < (size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots; i++) {
+		if (w->fds[i] >= 0)
+			close(w->fds[i]);
+		w->fds[i] = -1;
+	}
+}
+
+/* Every thread of the process now (a reopen must cover threads that already exist). */
+static int list_threads(pid_t pid, pid_t **out, int *n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	pid_t *v = NULL;
+	int cnt = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			pid_t *nv = realloc(v, (size_t)cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[cnt++] = (pid_t)atoi(de->d_name);
+	}
+	closedir(d);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* Opens the current window's breakpoints on every (thread, CPU) and maps one ring per CPU. */
+static int open_events(struct smp_watch *w, bool on_exec, char *err, size_t errlen)
+{
+	free(w->fds);
+	w->fds = malloc((size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots * sizeof(int));
+	if (!w->fds)
+		return pmu_fail(err, errlen, -ENOMEM, "out of memory for watchpoint descriptors");
+	memset(w->fds, -1, (size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots * sizeof(int));
+	for (int c = 0; c < w->ncpus; c++) {
+		int leader = -1;
+		for (int t = 0; t < w->ntids; t++) {
+			for (int s = 0; s < w->nslots; s++) {
+				struct perf_event_attr a;
+				slot_attr(w, s, &a);
+				a.enable_on_exec = on_exec;
+				int fd = (int)syscall(SYS_perf_event_open, &a, w->tids[t], w->cpus[c], -1,
+						      PERF_FLAG_FD_CLOEXEC);
+				if (fd < 0) {
+					int e = errno;
+					if (e == ESRCH)
+						continue; /* the thread exited meanwhile */
+					close_events(w);
+					return pmu_fail(err, errlen, -e,
+							"cannot open a hardware watchpoint on 0x%llx for task %d "
+							"on CPU %d: %s (needs CAP_PERFMON or perf_event_paranoid <= 1, "
+							"and free debug registers: is a debugger attached?)",
+							(unsigned long long)a.bp_addr, (int)w->tids[t], w->cpus[c],
+							strerror(e));
+				}
+				*fd_at(w, t, c, s) = fd;
+				if (leader < 0) {
+					void *m = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+					if (m == MAP_FAILED) {
+						int e = errno;
+						close_events(w);
+						return pmu_fail(err, errlen, -e,
+								"cannot map the watchpoint ring of CPU %d: %s "
+								"(raise /proc/sys/kernel/perf_event_mlock_kb)",
+								w->cpus[c], strerror(e));
+					}
+					w->maps[c] = m;
+					w->rings[c] = (struct smp_ring){
+						.meta = m,
+						.data = (unsigned char *)m + sysconf(_SC_PAGESIZE),
+						.data_size = w->map_size - (size_t)sysconf(_SC_PAGESIZE),
+						.fd = fd,
+						.cpu = w->cpus[c],
+					};
+					leader = fd;
+				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, leader) < 0) {
+					int e = errno;
+					close_events(w);
+					return pmu_fail(err, errlen, -e,
+							"cannot redirect a watchpoint into CPU %d's ring: %s",
+							w->cpus[c], strerror(e));
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int for_each_fd(struct smp_watch *w, unsigned long req)
+{
+	int ret = 0;
+	for (size_t i = 0; i < (size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots; i++)
+		if (w->fds[i] >= 0 && ioctl(w->fds[i], req, 0) < 0 && ret == 0 && errno != ESRCH)
+			ret = -errno;
+	return ret;
+}
+
+int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, char *err,
+		   size_t errlen)
+{
+	if (o->addr % 8 || o->len == 0 || o->len % 8 || o->len > 8 * SMP_WATCH_MAX_WORDS)
+		return pmu_fail(err, errlen, -EINVAL,
+				"watch range 0x%llx+%u must be 8-byte aligned, a multiple of 8 bytes "
+				"and at most %d bytes",
+				(unsigned long long)o->addr, o->len, 8 * SMP_WATCH_MAX_WORDS);
+	struct smp_watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+	w->o = *o;
+	w->nwords = (int)(o->len / 8);
+	w->nslots = w->nwords < SMP_WATCH_SLOTS ? w->nwords : SMP_WATCH_SLOTS;
+	size_t pages = o->ring_pages ? o->ring_pages : 128; /* 512 KiB: within perf_event_mlock_kb */
+	w->map_size = (pages + 1) * (size_t)sysconf(_SC_PAGESIZE);
+	w->modify = !o->reopen; /* until the kernel refuses */
+	int ret = pmu_online_cpus(&w->cpus, &w->ncpus, err, errlen);
+	if (ret < 0)
+		goto fail;
+	w->rings = calloc((size_t)w->ncpus, sizeof(*w->rings));
+	w->maps = calloc((size_t)w->ncpus, sizeof(*w->maps));
+	w->scratch = malloc(SCRATCH_SIZE);
+	if (!w->rings || !w->maps || !w->scratch) {
+		ret = pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	struct perf_event_attr *a = &w->attr;
+	a->type = PERF_TYPE_BREAKPOINT;
+	a->size = sizeof(*a);
+	a->bp_len = HW_BREAKPOINT_LEN_8;
+	a->sample_period = 1; /* every hit is a sample */
+	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_ADDR;
+	a->disabled = 1;
+	a->inherit = 1; /* threads and children created later */
+	a->exclude_kernel = 1; /* the kernel's own copies to user memory are not the program's */
+	a->exclude_hv = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->wakeup_events = 0;
+	smp_layout_from_attr(&w->layout, a);
+	window_plan(w, 0);
+	if (o->enable_on_exec) {
+		/* A stopped child has one thread; what it execs and spawns inherits. */
+		w->tids = malloc(sizeof(*w->tids));
+		if (!w->tids) {
+			ret = pmu_fail(err, errlen, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		w->tids[0] = o->pid;
+		w->ntids = 1;
+	} else if ((ret = list_threads(o->pid, &w->tids, &w->ntids)) < 0) {
+		ret = pmu_fail(err, errlen, ret, "process %d does not exist (no /proc/%d/task)",
+			       (int)o->pid, (int)o->pid);
+		goto fail;
+	}
+	ret = open_events(w, o->enable_on_exec, err, errlen);
+	if (ret < 0)
+		goto fail;
+	w->exec_pending = o->enable_on_exec;
+	*out = w;
+	return 0;
+fail:
+	smp_watch_close(w);
+	return ret;
+}
+
+int smp_watch_arm(struct smp_watch *w, char *err, size_t errlen)
+{
+	if (w->armed)
+		return 0;
+	if (w->exec_pending) {
+		w->exec_pending = false; /* exec enabled them: the window started then */
+	} else {
+		int ret = for_each_fd(w, PERF_EVENT_IOC_ENABLE);
+		if (ret < 0)
+			return pmu_fail(err, errlen, ret, "cannot enable the watchpoints: %s",
+					strerror(-ret));
+	}
+	w->armed = true;
+	w->armed_since = now_ns();
+	return 0;
+}
+
+struct drain_ctx {
+	struct smp_watch *w;
+	int (*fn)(void *arg, const struct smp_watch_hit *h);
+	void *arg;
+};
+
+static int on_record(void *argp, const struct perf_event_header *h)
+{
+	struct drain_ctx *d = argp;
+	struct smp_watch *w = d->w;
+	uint64_t id, lost;
+	if (smp_record_loss(h, &id, &lost) == 1) {
+		w->st.lost += lost;
+		return 0;
+	}
+	if (h->type != PERF_RECORD_SAMPLE)
+		return 0;
+	struct smp_sample s;
+	if (smp_parse_sample(&w->layout, h, &s) < 0)
+		return 0;
+	if (s.addr < w->o.addr || s.addr >= w->o.addr + w->o.len)
+		return 0;
+	struct smp_watch_hit hit = {
+		.ip = s.ip, .time = s.time, .addr = s.addr, .pid = s.pid, .tid = s.tid,
+		.word = (int)((s.addr - w->o.addr) / 8), .rw = w->slot_rw,
+	};
+	w->st.hits++;
+	return d->fn ? d->fn(d->arg, &hit) : 0;
+}
+
+/* Points the open breakpoints at the next window's words, or reopens them on every thread. */
+static int rotate(struct smp_watch *w, char *err, size_t errlen)
+{
+	uint64_t next = w->window + 1;
+	window_plan(w, next);
+	if (w->nwords <= w->nslots && !w->o.rw) {
+		w->window = next;
+		return 0; /* every word is always watched */
+	}
+	if (w->modify) {
+		int ret = 0;
+		for (int t = 0; t < w->ntids && ret == 0; t++)
+			for (int c = 0; c < w->ncpus && ret == 0; c++)
+				for (int s = 0; s < w->nslots && ret == 0; s++) {
+					int fd = *fd_at(w, t, c, s);
+					struct perf_event_attr a;
+					slot_attr(w, s, &a);
+					/* Must equal the kernel's copy, which exec cleared enable_on_exec in. */
+					a.enable_on_exec = 0;
+					if (fd >= 0 && ioctl(fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) < 0 &&
+					    errno != ESRCH)
+						ret = -errno;
+				}
+		if (ret == 0) {
+			w->window = next;
+			return 0;
+		}
+		/* Older kernels refuse to modify inherited events: reopen from now on. */
+		w->modify = false;
+	}
+	close_events(w);
+	free(w->tids);
+	w->tids = NULL;
+	int ret = list_threads(w->o.pid, &w->tids, &w->ntids);
+	if (ret < 0)
+		return ret == -ENOENT ? -ESRCH : ret; /* the process is gone */
+	ret = open_events(w, false, err, errlen);
+	if (ret < 0)
+		return ret;
+	w->window = next;
+	return 0;
+}
+
+int smp_watch_disarm(struct smp_watch *w, int (*fn)(void *arg, const struct smp_watch_hit *h),
+		     void *arg, char *err, size_t errlen)
+{
+	if (w->armed) {
+		for_each_fd(w, PERF_EVENT_IOC_DISABLE);
+		uint64_t dt = now_ns() - w->armed_since;
+		w->st.armed_ns += dt;
+		for (int s = 0; s < w->nslots; s++)
+			w->st.word_ns[w->slot_word[s]][w->slot_rw] += dt;
+		w->st.windows++;
+		w->armed = false;
+	}
+	struct drain_ctx d = {w, fn, arg};
+	for (int c = 0; c < w->ncpus; c++) {
+		if (!w->maps[c])
+			continue;
+		long r = smp_ring_read(&w->rings[c], w->scratch, on_record, &d);
+		if (r < 0)
+			return pmu_fail(err, errlen, (int)r, "cannot read the watchpoint ring of CPU %d",
+					w->cpus[c]);
+	}
+	return rotate(w, err, errlen);
+}
+
+void smp_watch_get_stats(const struct smp_watch *w, struct smp_watch_stats *out)
+{
+	*out = w->st;
+	out->modify = w->modify;
+}
+
+void smp_watch_close(struct smp_watch *w)
+{
+	if (!w)
+		return;
+	close_events(w);
+	free(w->fds);
+	free(w->tids);
+	free(w->cpus);
+	free(w->rings);
+	free(w->maps);
+	free(w->scratch);
+	free(w);
+}

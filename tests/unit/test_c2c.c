@@ -1,0 +1,498 @@
+/*
+ * memsrc + c2c: the perf_mem_data_src decoder on real Skylake PEBS values
+ * (checked against this host's perf) and on composed values, then the
+ * cache-line report on synthetic PEBS (Intel: HITM) and IBS (AMD: peer)
+ * streams built from a known layout: two threads writing offsets 0 and 8
+ * of one line (false sharing), two threads writing offset 16 of another
+ * (true sharing), one thread alone on a third (none).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+
+#define S(a, s) PERF_MEM_S(a, s)
+
+/*
+ * The 14 samples of ../shared/testdata/perf-data/perf.data.weight_struct
+ * (Skylake-SP PEBS load latency), from
+ *   perf script -i perf.data.weight_struct -F data_src,addr,weight,tid,cpu,ip,sym
+ * (perf 6.1 on this host; its level column is perf <= 6.2's "old or new" form).
+ */
+static const struct {
+	uint64_t src, addr, weight;
+} skl[] = {
+	{ 0x11868100242, 0x55ffba5cda08, 225 },     { 0x11868100242, 0xffffffffa5e120e8, 96 },
+	{ 0x10268100142, 0xffffc36a5ba4ba40, 71 },  { 0x11868100242, 0x4a1cba76618, 70 },
+	{ 0x1026a100142, 0x4e7ca80, 92 },           { 0x10468100442, 0xffff8b6d0d9cb308, 77 },
+	{ 0x10650100842, 0x448253ad3300, 240 },     { 0x10668100842, 0xffff8b6ce18f1608, 70 },
+	{ 0x10668100842, 0x4609440bd6d0, 117 },     { 0x1026a100142, 0xffffc36abf0c631c, 81 },
+	{ 0x10668100842, 0xffff8b6d1f362fdc, 80 },  { 0x11868100242, 0xffff8b5520563cf8, 89 },
+	{ 0x11868100242, 0xffffc36ac0131180, 249 }, { 0x10268100142, 0x7fc3ada9f408, 168 },
+};
+
+static void check_str(uint64_t v, bool legacy, const char *want)
+{
+	char buf[200];
+	size_t n = memsrc_str(v, legacy, buf, sizeof(buf));
+	if (strcmp(buf, want))
+		fail_msg("data_src %#llx (%s): got \"%s\", want \"%s\"", (unsigned long long)v,
+			 legacy ? "legacy" : "current", buf, want);
+	assert_int_equal(n, strlen(want));
+}
+
+static void test_decode_skylake(void **state)
+{
+	(void)state;
+	/* Exact perf script -F data_src text of the capture (perf 6.1, command above). */
+	check_str(0x11868100242, true, "|OP LOAD|LVL LFB/MAB or LFB/MAB hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A");
+	check_str(0x10268100142, true, "|OP LOAD|LVL L1 or L1 hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A");
+	check_str(0x1026a100142, true, "|OP LOAD|LVL L1 or L1 hit|SNP None|TLB L1 or L2 hit|LCK Yes|BLK  N/A");
+	check_str(0x10468100442, true, "|OP LOAD|LVL L2 or L2 hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A");
+	check_str(0x10650100842, true, "|OP LOAD|LVL L3 or L3 hit|SNP None|TLB L2 miss|LCK No|BLK  N/A");
+	check_str(0x10668100842, true, "|OP LOAD|LVL L3 or L3 hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A");
+	/* Current perf prints lvl_num alone. */
+	check_str(0x11868100242, false, "|OP LOAD|LVL LFB/MAB hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A");
+	check_str(0x10268100142, false, "|OP LOAD|LVL L1 hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A");
+	check_str(0x10650100842, false, "|OP LOAD|LVL L3 hit|SNP None|TLB L2 miss|LCK No|BLK  N/A");
+
+	struct memsrc m;
+	memsrc_decode(0x1026a100142, &m);
+	assert_int_equal(m.op, MEMSRC_OP_LOAD);
+	assert_int_equal(m.level, MEMSRC_LVL_L1);
+	assert_true(m.hit && !m.miss && m.locked && !m.lock_na && m.snoop_none && !m.hitm);
+	assert_int_equal(m.lvl_num, PERF_MEM_LVLNUM_L1);
+	assert_true(m.tlb_hit && !m.tlb_miss);
+	memsrc_decode(0x10650100842, &m);
+	assert_int_equal(m.level, MEMSRC_LVL_L3);
+	assert_true(m.tlb_miss && !m.locked);
+
+	/* perf c2c's counters over the capture: every sample a load, by level. */
+	struct c2c_stats st = { 0 };
+	for (size_t i = 0; i < sizeof(skl) / sizeof(skl[0]); i++)
+		assert_int_equal(c2c_classify(&st, skl[i].src, skl[i].addr, true), 0);
+	assert_int_equal(st.nr_entries, 14);
+	assert_int_equal(st.load, 14);
+	assert_int_equal(st.ld_l1hit, 4);
+	assert_int_equal(st.ld_fbhit, 5);
+	assert_int_equal(st.ld_l2hit, 1);
+	assert_int_equal(st.ld_llchit, 4);
+	assert_int_equal(st.locks, 2);
+	assert_int_equal(st.tot_hitm + st.tot_peer + st.store + st.noparse + st.nomap, 0);
+}
+
+static const uint64_t TLB_L1L2_HIT = S(TLB, L1) | S(TLB, L2) | S(TLB, HIT);
+
+static void test_decode_composed(void **state)
+{
+	(void)state;
+	const struct {
+		uint64_t v;
+		const char *lvl_legacy, *lvl, *snoop, *tlb, *lock, *blk;
+	} t[] = {
+		/* Old bits only: both perf generations print them. */
+		{ S(OP, LOAD) | S(LVL, HIT) | S(LVL, REM_CCE1) | S(SNOOP, HITM),
+		  "Remote Cache (1 hop) hit", "Remote Cache (1 hop) hit", "HitM", "N/A", "No", " N/A" },
+		{ S(OP, LOAD) | S(LVL, HIT) | S(LVL, LOC_RAM) | S(LVLNUM, RAM) | S(SNOOP, HIT) | S(SNOOPX, FWD),
+		  "Local RAM or RAM hit", "RAM hit", "Hit or Fwd", "N/A", "No", " N/A" },
+		/* AMD IBS, another CCX of the node: lvl_num + remote + hops + peer. */
+		{ S(OP, LOAD) | S(LVL, HIT) | S(LVLNUM, ANY_CACHE) | S(REMOTE, REMOTE) | S(HOPS, 0) |
+			  S(SNOOPX, PEER) | TLB_L1L2_HIT,
+		  "Remote core, same node Any cache hit", "Remote core, same node Any cache hit",
+		  "Peer", "L1 or L2 hit", "No", " N/A" },
+		{ S(OP, LOAD) | S(LVL, MISS) | S(LVL, L3) | S(SNOOP, MISS) | S(TLB, WK) | S(TLB, MISS) |
+			  S(LOCK, LOCKED) | S(BLK, DATA) | S(BLK, ADDR),
+		  "L3 miss", "L3 miss", "Miss", "Walker miss", "Yes", " Data Addr" },
+		{ S(OP, STORE) | S(LVL, NA) | S(SNOOP, NA) | S(TLB, NA) | S(LOCK, NA),
+		  "N/A", "N/A", "N/A", "N/A", "N/A", " N/A" },
+		{ 0, "N/A", "N/A", "N/A", "N/A", "No", " N/A" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char b[128];
+		memsrc_lvl_str(t[i].v, true, b, sizeof(b));
+		assert_string_equal(b, t[i].lvl_legacy);
+		memsrc_lvl_str(t[i].v, false, b, sizeof(b));
+		assert_string_equal(b, t[i].lvl);
+		memsrc_snoop_str(t[i].v, b, sizeof(b));
+		assert_string_equal(b, t[i].snoop);
+		memsrc_tlb_str(t[i].v, b, sizeof(b));
+		assert_string_equal(b, t[i].tlb);
+		memsrc_lock_str(t[i].v, b, sizeof(b));
+		assert_string_equal(b, t[i].lock);
+		memsrc_blk_str(t[i].v, b, sizeof(b));
+		assert_string_equal(b, t[i].blk);
+	}
+	char small[8];
+	size_t n = memsrc_str(t[0].v, false, small, sizeof(small));
+	assert_true(n > sizeof(small));
+	assert_int_equal(strlen(small), sizeof(small) - 1); /* truncated, terminated */
+	memsrc_op_str(S(OP, PFETCH), small, sizeof(small));
+	assert_string_equal(small, "PFETCH");
+
+	struct memsrc m;
+	memsrc_decode(t[2].v, &m);
+	assert_int_equal(m.level, MEMSRC_LVL_REMOTE_CACHE);
+	assert_true(m.remote && m.peer && !m.fwd && m.hops == PERF_MEM_HOPS_0);
+	memsrc_decode(t[3].v, &m);
+	assert_true(m.miss && m.snoop_miss && m.locked && m.blk_data && m.blk_addr);
+}
+
+/* perf's own test (tools/perf/tests/mem.c): snoop text then level text, both generations. */
+static void test_decode_perf_selftest(void **state)
+{
+	(void)state;
+	const uint64_t hit = S(LVL, HIT), miss = S(LVL, MISS), rem = S(REMOTE, REMOTE);
+	const struct {
+		uint64_t v;
+		const char *want;
+	} t[] = {
+		{ hit | S(LVLNUM, L4), "N/AL4 hit" },
+		{ hit | S(LVLNUM, L4) | rem, "N/ARemote L4 hit" },
+		{ miss | S(LVLNUM, PMEM), "N/APMEM miss" },
+		{ miss | S(LVLNUM, PMEM) | rem, "N/ARemote PMEM miss" },
+		{ miss | S(LVLNUM, RAM) | rem | S(SNOOPX, FWD), "FwdRemote RAM miss" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (int legacy = 0; legacy < 2; legacy++) {
+			char b[128];
+			size_t n = memsrc_snoop_str(t[i].v, b, sizeof(b));
+			memsrc_lvl_str(t[i].v, legacy, b + n, sizeof(b) - n);
+			assert_string_equal(b, t[i].want);
+		}
+	}
+}
+
+/* --- synthetic streams ---------------------------------------------------------- */
+
+#define LINE_A 0x7f0000010000ull /* false sharing: offsets 0 and 8 */
+#define LINE_B 0x7f0000010040ull /* true sharing: offset 16 */
+#define LINE_C 0x7f0000010080ull /* one thread */
+
+struct stream {
+	struct c2c_sample s[128];
+	size_t n;
+};
+
+static void add(struct stream *st, size_t times, uint32_t tid, int32_t cpu, int32_t node,
+		uint64_t ip, const char *func, uint32_t line, uint64_t addr, uint64_t src,
+		uint64_t weight, bool store)
+{
+	for (size_t i = 0; i < times; i++) {
+		assert_true(st->n < sizeof(st->s) / sizeof(st->s[0]));
+		st->s[st->n++] = (struct c2c_sample){
+			.pid = 100, .tid = tid, .cpu = cpu, .node = node, .ip = ip, .func = func,
+			.file = "fs.c", .line = line, .addr = addr, .data_src = src,
+			.weight = weight, .is_store = store,
+		};
+	}
+}
+
+/* Intel PEBS encodings (mem-loads ldlat / mem-stores), as the kernel composes them. */
+static const uint64_t PEBS_L1 = S(OP, LOAD) | S(LVL, HIT) | S(LVL, L1) | S(LVLNUM, L1) |
+				S(SNOOP, NONE) | TLB_L1L2_HIT;
+static const uint64_t PEBS_LCL_HITM = S(OP, LOAD) | S(LVL, HIT) | S(LVL, L3) | S(LVLNUM, L3) |
+				      S(SNOOP, HITM) | TLB_L1L2_HIT;
+static const uint64_t PEBS_RMT_HITM = S(OP, LOAD) | S(LVL, HIT) | S(LVL, REM_CCE1) |
+				      S(LVLNUM, ANY_CACHE) | S(REMOTE, REMOTE) | S(HOPS, 2) |
+				      S(SNOOP, HITM) | TLB_L1L2_HIT;
+static const uint64_t PEBS_ST = S(OP, STORE) | S(LVL, HIT) | S(LVL, L1) | S(SNOOP, NA) |
+				S(TLB, NA) | S(LOCK, NA);
+
+static void pebs_stream(struct stream *st)
+{
+	st->n = 0;
+	/* Line A: tid 101 on node 0 increments offset 0, tid 102 on node 1 offset 8. */
+	add(st, 4, 101, 0, 0, 0x401004, "inc_a", 11, LINE_A + 0, PEBS_ST, 0, true);
+	add(st, 3, 101, 0, 0, 0x401000, "inc_a", 10, LINE_A + 0, PEBS_LCL_HITM, 200, false);
+	add(st, 1, 101, 0, 0, 0x401000, "inc_a", 10, LINE_A + 0, PEBS_L1, 30, false);
+	add(st, 4, 102, 1, 1, 0x401104, "inc_b", 21, LINE_A + 8, PEBS_ST, 0, true);
+	add(st, 2, 102, 1, 1, 0x401100, "inc_b", 20, LINE_A + 8, PEBS_RMT_HITM, 400, false);
+	add(st, 2, 102, 1, 1, 0x401100, "inc_b", 20, LINE_A + 8, PEBS_L1, 30, false);
+	st->s[0].data_sym = "counters"; /* as the caller's data symbolizer would name it */
+	st->s[st->n - 1].data_sym = "counters+0x8";
+	/* Line B: tids 103 and 104 both increment offset 16. */
+	add(st, 2, 103, 2, 0, 0x402004, "inc_shared", 31, LINE_B + 16, PEBS_ST, 0, true);
+	add(st, 1, 103, 2, 0, 0x402000, "inc_shared", 30, LINE_B + 16, PEBS_LCL_HITM, 150, false);
+	add(st, 2, 104, 3, 0, 0x402004, "inc_shared", 31, LINE_B + 16, PEBS_ST, 0, true);
+	add(st, 1, 104, 3, 0, 0x402000, "inc_shared", 30, LINE_B + 16, PEBS_LCL_HITM, 150, false);
+	/* Line C: tid 105 alone. */
+	add(st, 3, 105, 0, 0, 0x403004, "inc_alone", 41, LINE_C + 0, PEBS_ST, 0, true);
+	add(st, 2, 105, 0, 0, 0x403000, "inc_alone", 40, LINE_C + 0, PEBS_L1, 20, false);
+	/* Dropped from the lines, counted in the totals: no address; no op. */
+	add(st, 1, 105, 0, 0, 0x403000, "inc_alone", 40, 0, PEBS_L1, 20, false);
+	add(st, 1, 105, 0, 0, 0x403000, "inc_alone", 40, LINE_C, 0, 20, false);
+}
+
+static const struct c2c_offset *find_off(const struct c2c_line *l, uint32_t off)
+{
+	for (size_t i = 0; i < l->noff; i++)
+		if (l->off[i].offset == off)
+			return &l->off[i];
+	fail_msg("offset %u missing", off);
+	return NULL;
+}
+
+static void test_pebs(void **state)
+{
+	(void)state;
+	struct stream st;
+	pebs_stream(&st);
+	struct c2c_report r;
+	char err[128];
+	assert_int_equal(c2c_build(&r, st.s, st.n, NULL, err, sizeof(err)), 0);
+	assert_int_equal(r.line_size, 64);
+
+	assert_int_equal(r.total.nr_entries, 29);
+	assert_int_equal(r.total.load, 13);
+	assert_int_equal(r.total.ld_noadrs, 1);
+	assert_int_equal(r.total.noparse, 1);
+	assert_int_equal(r.total.store, 15);
+	assert_int_equal(r.total.lcl_hitm, 5);
+	assert_int_equal(r.total.rmt_hitm, 2);
+	assert_int_equal(r.total.tot_hitm, 7);
+
+	assert_int_equal(r.nlines, 3);
+	/* Sorted by HITM: A (5), B (2), C (0). */
+	const struct c2c_line *a = &r.lines[0], *b = &r.lines[1], *c = &r.lines[2];
+	assert_int_equal(a->addr, LINE_A);
+	assert_int_equal(b->addr, LINE_B);
+	assert_int_equal(c->addr, LINE_C);
+
+	assert_int_equal(a->st.nr_entries, 16);
+	assert_int_equal(a->st.load, 8);
+	assert_int_equal(a->st.store, 8);
+	assert_int_equal(a->st.st_l1hit, 8);
+	assert_int_equal(a->st.ld_l1hit, 3);
+	assert_int_equal(a->st.lcl_hitm, 3);
+	assert_int_equal(a->st.rmt_hitm, 2);
+	assert_int_equal(a->st.tot_hitm, 5);
+	assert_int_equal(a->st.tot_peer, 0);
+	assert_int_equal(a->weight, 3 * 200 + 30 + 2 * 400 + 2 * 30);
+	assert_int_equal(a->nwriters, 2);
+	assert_int_equal(a->verdict, C2C_FALSE_SHARING);
+	assert_int_equal(a->noff, 2);
+
+	const struct c2c_offset *o = find_off(a, 0);
+	assert_int_equal(o->st.load, 4);
+	assert_int_equal(o->st.store, 4);
+	assert_int_equal(o->st.lcl_hitm, 3);
+	assert_int_equal(o->st.rmt_hitm, 0);
+	assert_int_equal(o->weight, 630);
+	assert_int_equal(o->nthreads, 1);
+	assert_int_equal(o->threads[0].tid, 101);
+	assert_int_equal(o->threads[0].loads, 4);
+	assert_int_equal(o->threads[0].stores, 4);
+	assert_int_equal(o->ncpus, 1);
+	assert_int_equal(o->cpus[0], 0);
+	assert_int_equal(o->nnodes, 1);
+	assert_int_equal(o->nodes[0], 0);
+	assert_int_equal(o->ncode, 2);
+	/* The load with the HITMs first. */
+	assert_int_equal(o->code[0].ip, 0x401000);
+	assert_string_equal(o->code[0].func, "inc_a");
+	assert_string_equal(o->code[0].file, "fs.c");
+	assert_int_equal(o->code[0].line, 10);
+	assert_int_equal(o->code[0].loads, 4);
+	assert_int_equal(o->code[0].hitm, 3);
+	assert_int_equal(o->code[1].ip, 0x401004);
+	assert_int_equal(o->code[1].stores, 4);
+	assert_int_equal(o->code[1].hitm, 0);
+
+	o = find_off(a, 8);
+	assert_int_equal(o->st.load, 4);
+	assert_int_equal(o->st.store, 4);
+	assert_int_equal(o->st.lcl_hitm, 0);
+	assert_int_equal(o->st.rmt_hitm, 2);
+	assert_int_equal(o->nthreads, 1);
+	assert_int_equal(o->threads[0].tid, 102);
+	assert_int_equal(o->cpus[0], 1);
+	assert_int_equal(o->nodes[0], 1);
+	assert_int_equal(o->code[0].ip, 0x401100);
+	assert_int_equal(o->code[0].hitm, 2);
+
+	assert_int_equal(b->noff, 1);
+	assert_int_equal(b->st.tot_hitm, 2);
+	assert_int_equal(b->st.load, 2);
+	assert_int_equal(b->st.store, 4);
+	assert_int_equal(b->nwriters, 2);
+	assert_int_equal(b->verdict, C2C_TRUE_SHARING);
+	o = find_off(b, 16);
+	assert_int_equal(o->nthreads, 2);
+	assert_int_equal(o->threads[0].tid, 103);
+	assert_int_equal(o->threads[0].stores, 2);
+	assert_int_equal(o->threads[1].tid, 104);
+	assert_int_equal(o->threads[1].loads, 1);
+	assert_int_equal(o->ncpus, 2);
+	assert_int_equal(o->cpus[1], 3);
+	assert_int_equal(o->nnodes, 1);
+	assert_int_equal(o->ncode, 2);
+
+	assert_int_equal(c->st.nr_entries, 5);
+	assert_int_equal(c->st.ld_l1hit, 2);
+	assert_int_equal(c->st.store, 3);
+	assert_int_equal(c->nwriters, 1);
+	assert_int_equal(c->verdict, C2C_NONE);
+
+	/* The text: both sections and each line's key row. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(c2c_print(&r, f, 0), 0);
+	fclose(f);
+	if (getenv("TEST_C2C_PRINT")) /* to eyeball the layout */
+		fputs(text, stderr);
+	assert_non_null(strstr(text, "Shared Data Cache Line Table"));
+	assert_non_null(strstr(text, "Cacheline details"));
+	assert_non_null(strstr(text, "  Load Local HITM                         :          5\n"));
+	assert_non_null(strstr(text, "  Unable to parse data source             :          1\n"));
+	assert_non_null(strstr(text, "      0  0x7f0000010000            5        3        2        0        0        8        8       16  false sharing  counters\n"));
+	assert_non_null(strstr(text, "      1  0x7f0000010040            2        2        0        0        0        2        4        6  true sharing\n"));
+	assert_non_null(strstr(text, "      2  0x7f0000010080            0        0        0        0        0        2        3        5  none\n"));
+	assert_non_null(strstr(text, "Cacheline 0 0x7f0000010000 counters (false sharing, 2 writing threads)"));
+	assert_non_null(strstr(text, "  0x8           0        2        0        4        4        860  100:102 4/4 | 1 | 1\n"));
+	assert_non_null(strstr(text, "code 0x401000 inc_a fs.c:10  loads 4 stores 0 hitm 3 peer 0\n"));
+	free(text);
+	c2c_report_free(&r);
+
+	/* 128-byte lines: A and B become one line with both kinds of sharing. */
+	struct c2c_options opt = { .line_size = 128 };
+	assert_int_equal(c2c_build(&r, st.s, st.n, &opt, err, sizeof(err)), 0);
+	assert_int_equal(r.nlines, 2);
+	assert_int_equal(r.lines[0].addr, LINE_A);
+	assert_int_equal(r.lines[0].noff, 3);
+	assert_int_equal(r.lines[0].off[2].offset, 0x50);
+	assert_int_equal(r.lines[0].st.tot_hitm, 7);
+	assert_int_equal(r.lines[0].verdict, C2C_MIXED);
+	assert_int_equal(r.lines[1].addr, LINE_C);
+	assert_int_equal(r.lines[1].verdict, C2C_NONE);
+	c2c_report_free(&r);
+
+	opt.line_size = 48;
+	assert_int_equal(c2c_build(&r, st.s, st.n, &opt, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "48"));
+}
+
+/* AMD IBS encodings: no HITM; peer transfers via snoopx, lvl_num, remote and hops. */
+static const uint64_t IBS_L1 = S(OP, LOAD) | S(LVL, HIT) | S(LVL, L1) | S(LVLNUM, L1) |
+			       S(SNOOP, NA) | TLB_L1L2_HIT;
+/* Another core's cache in this CCX. */
+static const uint64_t IBS_CCX_PEER = S(OP, LOAD) | S(LVL, HIT) | S(LVL, L3) | S(LVLNUM, L3) |
+				     S(SNOOPX, PEER) | TLB_L1L2_HIT;
+/* Another CCX of this node: only the new fields name the level. */
+static const uint64_t IBS_NODE_PEER = S(OP, LOAD) | S(LVL, HIT) | S(LVLNUM, ANY_CACHE) |
+				      S(REMOTE, REMOTE) | S(HOPS, 0) | S(SNOOPX, PEER) |
+				      TLB_L1L2_HIT;
+static const uint64_t IBS_ST = S(OP, STORE) | S(LVL, NA) | S(SNOOP, NA) | S(TLB, NA);
+
+static void test_ibs(void **state)
+{
+	(void)state;
+	struct stream st = { .n = 0 };
+	add(&st, 3, 201, 0, 0, 0x501004, "inc_a", 11, LINE_A + 0, IBS_ST, 0, true);
+	add(&st, 2, 201, 0, 0, 0x501000, "inc_a", 10, LINE_A + 0, IBS_CCX_PEER, 90, false);
+	add(&st, 3, 202, 8, 0, 0x501104, "inc_b", 21, LINE_A + 8, IBS_ST, 0, true);
+	add(&st, 2, 202, 8, 0, 0x501100, "inc_b", 20, LINE_A + 8, IBS_NODE_PEER, 180, false);
+	add(&st, 1, 203, 1, 0, 0x502004, "inc_shared", 31, LINE_B + 16, IBS_ST, 0, true);
+	add(&st, 1, 203, 1, 0, 0x502000, "inc_shared", 30, LINE_B + 16, IBS_CCX_PEER, 90, false);
+	add(&st, 1, 204, 2, 0, 0x502004, "inc_shared", 31, LINE_B + 16, IBS_ST, 0, true);
+	add(&st, 1, 204, 2, 0, 0x502000, "inc_shared", 30, LINE_B + 16, IBS_CCX_PEER, 90, false);
+	add(&st, 2, 205, 3, 0, 0x503004, "inc_alone", 41, LINE_C + 0, IBS_ST, 0, true);
+	add(&st, 1, 205, 3, 0, 0x503000, "inc_alone", 40, LINE_C + 0, IBS_L1, 10, false);
+	/* A store sample whose data_src carries no op: the caller's is_store decides. */
+	add(&st, 1, 205, 3, 0, 0x503004, "inc_alone", 41, LINE_C + 0, S(LVL, NA), 0, true);
+
+	struct c2c_report r;
+	char err[128];
+	assert_int_equal(c2c_build(&r, st.s, st.n, NULL, err, sizeof(err)), 0);
+	assert_int_equal(r.total.nr_entries, 18);
+	assert_int_equal(r.total.tot_hitm, 0);
+	assert_int_equal(r.total.lcl_peer, 4);
+	assert_int_equal(r.total.rmt_peer, 2);
+	assert_int_equal(r.total.tot_peer, 6);
+	assert_int_equal(r.total.st_na, 11);
+	assert_int_equal(r.total.noparse, 0);
+
+	assert_int_equal(r.nlines, 3);
+	/* No HITM: sorted by peer and remote transfers. */
+	const struct c2c_line *a = &r.lines[0], *b = &r.lines[1], *c = &r.lines[2];
+	assert_int_equal(a->addr, LINE_A);
+	assert_int_equal(a->st.load, 4);
+	assert_int_equal(a->st.store, 6);
+	assert_int_equal(a->st.ld_llchit, 2);
+	assert_int_equal(a->st.lcl_peer, 2);
+	assert_int_equal(a->st.rmt_peer, 2);
+	assert_int_equal(a->st.rmt_hit, 2);
+	assert_int_equal(a->st.tot_peer, 4);
+	assert_int_equal(a->verdict, C2C_FALSE_SHARING);
+	const struct c2c_offset *o = find_off(a, 8);
+	assert_int_equal(o->st.rmt_peer, 2);
+	assert_int_equal(o->st.lcl_peer, 0);
+	assert_int_equal(o->weight, 360);
+	assert_int_equal(o->threads[0].tid, 202);
+	assert_int_equal(o->cpus[0], 8);
+	assert_int_equal(o->code[0].peer, 2);
+	o = find_off(a, 0);
+	assert_int_equal(o->st.lcl_peer, 2);
+	assert_int_equal(o->st.st_na, 3);
+
+	assert_int_equal(b->addr, LINE_B);
+	assert_int_equal(b->st.tot_peer, 2);
+	assert_int_equal(b->verdict, C2C_TRUE_SHARING);
+	assert_int_equal(c->addr, LINE_C);
+	assert_int_equal(c->st.store, 3);
+	assert_int_equal(c->st.ld_l1hit, 1);
+	assert_int_equal(c->verdict, C2C_NONE);
+
+	/* pprof labels of one sample. */
+	struct c2c_labels lb;
+	c2c_sample_labels(&st.s[8], 0, &lb); /* tid 202's node-peer load at A + 8 */
+	assert_string_equal(lb.cacheline, "0x7f0000010000");
+	assert_int_equal(lb.offset, 8);
+	assert_int_equal(lb.weight, 180);
+	assert_string_equal(lb.data_src, "|OP LOAD|LVL Remote core, same node Any cache hit|SNP Peer|TLB L1 or L2 hit|LCK No|BLK  N/A");
+	c2c_report_free(&r);
+}
+
+/* Cross-thread writes without any observed transfer are not called sharing. */
+static void test_no_transfers(void **state)
+{
+	(void)state;
+	struct stream st = { .n = 0 };
+	add(&st, 2, 301, 0, 0, 0x1, "w", 1, LINE_A + 0, PEBS_ST, 0, true);
+	add(&st, 2, 302, 1, 0, 0x2, "w", 1, LINE_A + 8, PEBS_ST, 0, true);
+	add(&st, 1, 302, 1, 0, 0x3, "r", 2, LINE_A + 8, PEBS_L1, 5, false);
+	struct c2c_report r;
+	assert_int_equal(c2c_build(&r, st.s, st.n, NULL, NULL, 0), 0);
+	assert_int_equal(r.nlines, 1);
+	assert_int_equal(r.lines[0].nwriters, 2);
+	assert_int_equal(r.lines[0].verdict, C2C_NONE);
+	c2c_report_free(&r);
+	/* And nothing in, nothing out. */
+	assert_int_equal(c2c_build(&r, NULL, 0, NULL, NULL, 0), 0);
+	assert_int_equal(r.nlines, 0);
+	c2c_report_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_skylake),
+		cmocka_unit_test(test_decode_composed),
+		cmocka_unit_test(test_decode_perf_selftest),
+		cmocka_unit_test(test_pebs),
+		cmocka_unit_test(test_ibs),
+		cmocka_unit_test(test_no_transfers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
