@@ -335,7 +335,8 @@ static void print_report(struct tally *t, const struct watch_opts *o, const char
 	       !rotates ? "no rotation" : st->modify ? "rotated by modify" : "rotated by reopen",
 	       (unsigned long long)st->windows,
 	       (unsigned long long)st->hits, (unsigned long long)st->lost);
-	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_row);
+	if (t->nrows) /* qsort's base must not be NULL, even for no elements */
+		qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_row);
 	printf("\n%-5s %-7s %-8s %-16s %-6s %12s %14s\n", "word", "offset", "tid", "comm", "access",
 	       "hits", "hits/s armed");
 	for (size_t i = 0; i < t->nrows; i++) {
@@ -375,7 +376,8 @@ static void print_report(struct tally *t, const struct watch_opts *o, const char
 	       "traps, so an unwatched run is faster)\n", rate_s, est_s);
 
 	/* Code locations, symbolized against the process's maps as they were while it ran. */
-	qsort(t->locs, t->nlocs, sizeof(*t->locs), cmp_loc);
+	if (t->nlocs)
+		qsort(t->locs, t->nlocs, sizeof(*t->locs), cmp_loc);
 	struct proc_model *pm = t->pm;
 	struct sym_cache *sc = NULL;
 	char err[256];

@@ -27,19 +27,6 @@ const char *c2c_verdict_name(enum c2c_verdict v)
 }
 
 /* Room for one more element in a growing array; 0 or -ENOMEM. */
-static int grow(void **p, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 4;
-	void *q = realloc(*p, c * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 /* A sorted set of ints: insert v if absent; 0 or -ENOMEM. */
 static int set_add(int32_t **a, size_t *n, size_t *cap, int32_t v)
 {
@@ -48,7 +35,7 @@ static int set_add(int32_t **a, size_t *n, size_t *cap, int32_t v)
 		i++;
 	if (i < *n && (*a)[i] == v)
 		return 0;
-	if (grow((void **)a, cap, *n, sizeof(**a)))
+	if (exp_grow((void **)a, cap, *n + 1, sizeof(**a)))
 		return -ENOMEM;
 	memmove(*a + i + 1, *a + i, (*n - i) * sizeof(**a));
 	(*a)[i] = v;
@@ -98,7 +85,7 @@ static int add_to_offset(struct c2c_offset *o, struct off_caps *cap, const struc
 	while (i < o->nthreads && o->threads[i].tid < s->tid)
 		i++;
 	if (i == o->nthreads || o->threads[i].tid != s->tid) {
-		if (grow((void **)&o->threads, &cap->threads, o->nthreads, sizeof(*o->threads)))
+		if (exp_grow((void **)&o->threads, &cap->threads, o->nthreads + 1, sizeof(*o->threads)))
 			return -ENOMEM;
 		memmove(o->threads + i + 1, o->threads + i, (o->nthreads - i) * sizeof(*o->threads));
 		o->threads[i] = (struct c2c_thread){ .pid = s->pid, .tid = s->tid };
@@ -119,7 +106,7 @@ static int add_to_offset(struct c2c_offset *o, struct off_caps *cap, const struc
 		if (o->code[k].ip == s->ip)
 			c = &o->code[k];
 	if (!c) {
-		if (grow((void **)&o->code, &cap->code, o->ncode, sizeof(*o->code)))
+		if (exp_grow((void **)&o->code, &cap->code, o->ncode + 1, sizeof(*o->code)))
 			return -ENOMEM;
 		c = &o->code[o->ncode];
 		*c = (struct c2c_code){ .ip = s->ip, .line = s->line };
@@ -277,13 +264,13 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 
 	size_t lcap = 0;
 	for (size_t i = 0; i < nk;) {
-		if (grow((void **)&r->lines, &lcap, r->nlines, sizeof(*r->lines)))
+		if (exp_grow((void **)&r->lines, &lcap, r->nlines + 1, sizeof(*r->lines)))
 			goto nomem;
 		struct c2c_line *l = &r->lines[r->nlines++];
 		*l = (struct c2c_line){ .addr = k[i].line };
 		size_t ocap = 0;
 		for (; i < nk && k[i].line == l->addr;) {
-			if (grow((void **)&l->off, &ocap, l->noff, sizeof(*l->off)))
+			if (exp_grow((void **)&l->off, &ocap, l->noff + 1, sizeof(*l->off)))
 				goto nomem;
 			struct c2c_offset *o = &l->off[l->noff++];
 			*o = (struct c2c_offset){ .offset = k[i].off };

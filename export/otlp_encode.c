@@ -132,30 +132,6 @@ static void arena_free(struct arena *a)
 	}
 }
 
-/* --- growable arrays (malloc'd: they outlive nothing but the encoder) -------------------- */
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 16;
-	while (n < need) {
-		if (n > SIZE_MAX / 4)
-			return -ENOMEM;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / size)
-		return -ENOMEM;
-	void *q = realloc(*arr, n * size);
-	if (!q)
-		return -ENOMEM;
-	*arr = q;
-	*cap = n;
-	return 0;
-}
-
-#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
-
 /* --- interners ------------------------------------------------------------------------ */
 
 /* Strings by content; the table keeps pointers (the pprof or the arena owns the bytes). */
@@ -182,7 +158,7 @@ static int64_t stab_intern(struct stab *t, const char *s)
 	struct htab_slot *slot = htab_find(&t->h, hash, stab_eq, t, s);
 	if (slot->idx1)
 		return slot->idx1 - 1;
-	if (t->n >= INT32_MAX || GROW(t->s, t->cap, t->n + 1) < 0)
+	if (t->n >= INT32_MAX || EXP_GROW(t->s, t->cap, t->n + 1) < 0)
 		return -1;
 	t->s[t->n] = s;
 	slot->hash = hash;
@@ -240,8 +216,8 @@ static int64_t itab_intern(struct itab *t, const int64_t *w, size_t len, bool *a
 	struct htab_slot *slot = htab_find(&t->h, hash, itab_eq, t, &k);
 	if (slot->idx1)
 		return slot->idx1 - 1;
-	if (t->n >= INT32_MAX || GROW(t->off, t->cap_off, t->n + 1) < 0 ||
-	    GROW(t->len, t->cap_len, t->n + 1) < 0 || GROW(t->w, t->cap_w, t->nw + len) < 0)
+	if (t->n >= INT32_MAX || EXP_GROW(t->off, t->cap_off, t->n + 1) < 0 ||
+	    EXP_GROW(t->len, t->cap_len, t->n + 1) < 0 || EXP_GROW(t->w, t->cap_w, t->nw + len) < 0)
 		return -1;
 	if (len)
 		memcpy(t->w + t->nw, w, len * sizeof(int64_t));
@@ -433,7 +409,7 @@ static int dict_str(struct enc *e, int64_t pidx, int64_t *out, const char *what)
 
 static int scratch_reserve(struct enc *e, size_t n)
 {
-	return GROW(e->scratch, e->cap_scratch, n);
+	return EXP_GROW(e->scratch, e->cap_scratch, n);
 }
 
 /* Index of the attribute (key, value, unit) in attribute_table. */
@@ -647,7 +623,7 @@ static int make_groups(struct enc *e)
 				break;
 		if (j < n)
 			continue;
-		if (GROW(g, cap, n + 1) < 0) {
+		if (EXP_GROW(g, cap, n + 1) < 0) {
 			free(g);
 			return oom(e, "grouping samples by process");
 		}
@@ -655,7 +631,7 @@ static int make_groups(struct enc *e)
 	}
 	if (n == 0) {
 		/* No samples: still one resource, so that time and payload are carried. */
-		if (GROW(g, cap, 1) < 0)
+		if (EXP_GROW(g, cap, 1) < 0)
 			return oom(e, "grouping samples by process");
 		g[n++] = (struct group){ 0 };
 	}
@@ -809,7 +785,7 @@ static int aggregate(struct enc *e)
 		if (k < 0)
 			return oom(e, "aggregating samples");
 		if (added) {
-			if (g->keys.n > SIZE_MAX / nt || GROW(g->values, g->cap_values, g->keys.n * nt) < 0)
+			if (g->keys.n > SIZE_MAX / nt || EXP_GROW(g->values, g->cap_values, g->keys.n * nt) < 0)
 				return oom(e, "aggregating samples");
 			memset(g->values + (size_t)k * nt, 0, nt * sizeof(int64_t));
 		}

@@ -28,30 +28,6 @@
 
 /* --- small helpers ------------------------------------------------------------ */
 
-
-/* Grows *arr so that it holds at least `need` elements of `size` bytes. */
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 16;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return -ENOMEM;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / size)
-		return -ENOMEM;
-	void *q = realloc(*arr, n * size);
-	if (!q)
-		return -ENOMEM;
-	*arr = q;
-	*cap = n;
-	return 0;
-}
-
-#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
-
 /* murmur3's finalizer: every input bit reaches every output bit. */
 static inline uint64_t fmix(uint64_t h)
 {
@@ -194,7 +170,7 @@ static int64_t intern(struct pprof *p, const char *s)
 	struct htab_slot *slot = htab_find(&p->str_h, h, str_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1 - 1;
-	if (p->nstr >= UINT32_MAX || GROW(p->str, p->cap_str, p->nstr + 1) < 0)
+	if (p->nstr >= UINT32_MAX || EXP_GROW(p->str, p->cap_str, p->nstr + 1) < 0)
 		return -1;
 	char *copy = malloc(k.len + 1);
 	if (!copy)
@@ -309,7 +285,7 @@ uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m)
 	if (slot->idx1)
 		return slot->idx1;
 	k.build_id = intern(p, m->build_id);
-	if (k.build_id < 0 || p->nmap >= UINT32_MAX || GROW(p->map, p->cap_map, p->nmap + 1) < 0)
+	if (k.build_id < 0 || p->nmap >= UINT32_MAX || EXP_GROW(p->map, p->cap_map, p->nmap + 1) < 0)
 		return 0;
 	p->map[p->nmap] = k;
 	slot->hash = h;
@@ -345,7 +321,7 @@ uint64_t pprof_add_function(struct pprof *p, const char *name, const char *syste
 	struct htab_slot *slot = htab_find(&p->fn_h, h, fn_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
-	if (p->nfn >= UINT32_MAX || GROW(p->fn, p->cap_fn, p->nfn + 1) < 0)
+	if (p->nfn >= UINT32_MAX || EXP_GROW(p->fn, p->cap_fn, p->nfn + 1) < 0)
 		return 0;
 	p->fn[p->nfn] = k;
 	slot->hash = h;
@@ -400,8 +376,8 @@ uint64_t pprof_add_location(struct pprof *p, uint64_t mapping_id, uint64_t addre
 	struct htab_slot *slot = htab_find(&p->loc_h, h, loc_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
-	if (p->nloc >= UINT32_MAX || GROW(p->loc, p->cap_loc, p->nloc + 1) < 0 ||
-	    GROW(p->lines, p->cap_lines, p->nlines + nlines) < 0)
+	if (p->nloc >= UINT32_MAX || EXP_GROW(p->loc, p->cap_loc, p->nloc + 1) < 0 ||
+	    EXP_GROW(p->lines, p->cap_lines, p->nlines + nlines) < 0)
 		return 0;
 	struct location *l = &p->loc[p->nloc];
 	l->mapping_id = mapping_id;
@@ -502,7 +478,7 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 		hs_pair(&hs, location_ids[i], location_ids[i + 1]);
 	if (i < nlocations)
 		hs_pair(&hs, location_ids[i], 0);
-	if (GROW(p->scratch, p->cap_scratch, nlabels) < 0)
+	if (EXP_GROW(p->scratch, p->cap_scratch, nlabels) < 0)
 		return -ENOMEM;
 	for (i = 0; i < nlabels; i++) {
 		const struct pprof_label *l = &labels[i];
@@ -539,10 +515,10 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 			v[t] += values[t];
 		return 0;
 	}
-	if (p->nsmp >= UINT32_MAX || GROW(p->smp, p->cap_smp, p->nsmp + 1) < 0 ||
-	    GROW(p->values, p->cap_values, (p->nsmp + 1) * p->ntypes) < 0 ||
-	    GROW(p->sample_locs, p->cap_sample_locs, p->nsample_locs + nlocations) < 0 ||
-	    GROW(p->sample_labs, p->cap_sample_labs, p->nsample_labs + nlabels) < 0)
+	if (p->nsmp >= UINT32_MAX || EXP_GROW(p->smp, p->cap_smp, p->nsmp + 1) < 0 ||
+	    EXP_GROW(p->values, p->cap_values, (p->nsmp + 1) * p->ntypes) < 0 ||
+	    EXP_GROW(p->sample_locs, p->cap_sample_locs, p->nsample_locs + nlocations) < 0 ||
+	    EXP_GROW(p->sample_labs, p->cap_sample_labs, p->nsample_labs + nlabels) < 0)
 		return -ENOMEM;
 	struct sample *s = &p->smp[p->nsmp];
 	s->loc_off = p->nsample_locs;
@@ -589,7 +565,7 @@ void pprof_set_default_sample_type(struct pprof *p, const char *type)
 int pprof_add_comment(struct pprof *p, const char *text)
 {
 	int64_t s = intern(p, text);
-	if (s < 0 || GROW(p->comments, p->cap_comments, p->ncomments + 1) < 0)
+	if (s < 0 || EXP_GROW(p->comments, p->cap_comments, p->ncomments + 1) < 0)
 		return -ENOMEM;
 	p->comments[p->ncomments++] = s;
 	return 0;
@@ -913,7 +889,7 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 		return -ENOMEM;
 	}
 	for (;;) {
-		if (n == cap && GROW(b, cap, cap + 1) < 0) {
+		if (n == cap && EXP_GROW(b, cap, cap + 1) < 0) {
 			free(b);
 			close(fd);
 			exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
@@ -954,7 +930,7 @@ static int gunzip(const char *path, const uint8_t *in, size_t inlen, uint8_t **o
 	int rc = b ? 0 : -ENOMEM;
 	z.next_in = (Bytef *)(uintptr_t)in;
 	while (rc == 0) {
-		if (n == cap && GROW(b, cap, cap + 1) < 0) {
+		if (n == cap && EXP_GROW(b, cap, cap + 1) < 0) {
 			rc = -ENOMEM;
 			break;
 		}

@@ -7,6 +7,7 @@
  * symbols_kernel.c.
  */
 #include "symbols_internal.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,29 +27,14 @@ uint32_t sym_rank(bool sized, enum sym_bind bind, const char *name, size_t len)
 	return (sized ? 0u : 1u) << 24 | (uint32_t)bind << 16 | under << 8;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap : 64;
-	while (ncap < need)
-		ncap *= 2;
-	void *nv = realloc(*v, ncap * elem);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 int sym_builder_add(struct sym_builder *b, uint64_t start, uint64_t size, bool sized,
 		    uint64_t limit, uint32_t rank, const char *name, size_t len)
 {
 	/* Offsets are 32-bit to keep raw entries small; 4 GB of names is not a symbol table. */
 	if (b->nlen + len + 1 > UINT32_MAX || b->n >= UINT32_MAX)
 		return -EOVERFLOW;
-	if (grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v)) ||
-	    grow((void **)&b->names, &b->ncap, b->nlen + len + 1, 1))
+	if (exp_grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v)) ||
+	    exp_grow((void **)&b->names, &b->ncap, b->nlen + len + 1, 1))
 		return -ENOMEM;
 	struct sym_raw *r = &b->v[b->n];
 	r->start = start;
@@ -572,7 +558,7 @@ static int memo_reserve(struct sym_memo *mm, size_t n)
 	}
 	if (mm->nframes + n > SYM_MEMO_FRAMES_MAX)
 		memo_clear(mm);
-	if (grow((void **)&mm->frames, &mm->framecap, mm->nframes + n, sizeof(*mm->frames)))
+	if (exp_grow((void **)&mm->frames, &mm->framecap, mm->nframes + n, sizeof(*mm->frames)))
 		return -ENOMEM;
 	return 0;
 }

@@ -177,3 +177,23 @@ int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
 	sync_parent_dir(path);
 	return 0;
 }
+
+int exp_grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 16;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return -ENOMEM;
+		n *= 2;
+	}
+	if (n > SIZE_MAX / size)
+		return -ENOMEM;
+	void *q = realloc(*arr, n * size);
+	if (!q)
+		return -ENOMEM;
+	*arr = q;
+	*cap = n;
+	return 0;
+}

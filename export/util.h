@@ -42,6 +42,10 @@ static inline uint64_t htab_mix(uint64_t h, uint64_t x)
 
 uint64_t htab_hash_bytes(const char *s, size_t n);
 
+/* Grows *arr (of *cap elements of `size` bytes) to hold `need`, doubling; 0 or -ENOMEM. */
+int exp_grow(void **arr, size_t *cap, size_t need, size_t size);
+#define EXP_GROW(arr, cap, need) exp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
 /* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
 int exp_write_all(int fd, const void *buf, size_t n);
 

@@ -221,7 +221,8 @@ static int read_attrs(struct smp_perfdata *pd, uint64_t off, uint64_t size, uint
 static int event_by_id(struct smp_perfdata *pd, uint64_t id)
 {
 	if (!pd->ids_sorted) {
-		qsort(pd->ids, pd->nids, sizeof(*pd->ids), cmp_id);
+		if (pd->nids) /* qsort's base must not be NULL, even for no elements */
+			qsort(pd->ids, pd->nids, sizeof(*pd->ids), cmp_id);
 		pd->ids_sorted = true;
 	}
 	size_t lo = 0, hi = pd->nids;

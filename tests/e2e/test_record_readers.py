@@ -14,7 +14,7 @@ for mode in ("node", "l3", "cpu", "2"):
     out = os.path.join(d, f"readers-{mode}.pb.gz")
     r = run([PMUPROF, "record", "--readers", mode, "-e", "task-clock", "-c", "1000000", "-o", out,
              "--", "perf", "stat", "-x", ",", "-e", "task-clock", "--", bench("falseshare"),
-             "--iters", "400000000"])
+             "--iters", "1200000000"])
     check(r.returncode == 0, f"--readers {mode}: {r.stderr}")
     # Only the workload's samples: perf stat's own few milliseconds are not in its count.
     n = sum(s["values"][0] for s in load_profile(out)["samples"]
