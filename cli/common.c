@@ -5,8 +5,8 @@
  * collected), target pid lists, and option and number formatting.
  */
 #include "cli.h"
+#include "sampler.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -172,7 +172,7 @@ int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t
 {
 	char *copy = strdup(list), *save = NULL;
 	pid_t *tids = NULL;
-	int cnt = 0, cap = 0, ret = 0;
+	int cnt = 0, ret = 0;
 	if (!copy)
 		return -ENOMEM;
 	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
@@ -183,31 +183,24 @@ int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t
 			snprintf(err, errlen, "malformed process id '%s'; expected -p 1234[,5678]", t);
 			break;
 		}
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%ld/task", pid);
-		DIR *d = opendir(path);
-		if (!d) {
+		pid_t *one;
+		int none;
+		if (smp_list_threads((pid_t)pid, &one, &none) < 0) {
 			ret = -ESRCH;
-			snprintf(err, errlen, "process %ld does not exist (no %s); check the pid",
-				 pid, path);
+			snprintf(err, errlen, "process %ld does not exist (no /proc/%ld/task); check "
+				 "the pid", pid, pid);
 			break;
 		}
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (cnt == cap) {
-				cap = cap ? cap * 2 : 16;
-				pid_t *g = realloc(tids, (size_t)cap * sizeof(pid_t));
-				if (!g) {
-					ret = -ENOMEM;
-					break;
-				}
-				tids = g;
-			}
-			tids[cnt++] = (pid_t)atoi(de->d_name);
+		pid_t *g = none ? realloc(tids, (size_t)(cnt + none) * sizeof(pid_t)) : tids;
+		if (none && !g) {
+			free(one);
+			ret = -ENOMEM;
+			break;
 		}
-		closedir(d);
+		tids = g;
+		memcpy(tids + cnt, one, (size_t)none * sizeof(pid_t));
+		cnt += none;
+		free(one);
 	}
 	free(copy);
 	if (ret < 0) {

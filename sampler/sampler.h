@@ -312,4 +312,9 @@ int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *er
 /* Back to the first record. */
 void smp_perfdata_rewind(struct smp_perfdata *pd);
 
+/* --- threads --------------------------------------------------------------- */
+
+/* Every thread of a process now, from /proc/PID/task (malloc'd); -errno (ENOENT: no such process). */
+int smp_list_threads(pid_t pid, pid_t **out, int *n);
+
 #endif

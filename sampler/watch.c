@@ -87,8 +87,7 @@ static void close_events(struct smp_watch *w)
 	}
 }
 
-/* Every thread of the process now (a reopen must cover threads that already exist). */
-static int list_threads(pid_t pid, pid_t **out, int *n)
+int smp_list_threads(pid_t pid, pid_t **out, int *n)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
@@ -241,7 +240,7 @@ int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, ch
 		}
 		w->tids[0] = o->pid;
 		w->ntids = 1;
-	} else if ((ret = list_threads(o->pid, &w->tids, &w->ntids)) < 0) {
+	} else if ((ret = smp_list_threads(o->pid, &w->tids, &w->ntids)) < 0) {
 		ret = pmu_fail(err, errlen, ret, "process %d does not exist (no /proc/%d/task)",
 			       (int)o->pid, (int)o->pid);
 		goto fail;
@@ -337,7 +336,7 @@ static int rotate(struct smp_watch *w, char *err, size_t errlen)
 	close_events(w);
 	free(w->tids);
 	w->tids = NULL;
-	int ret = list_threads(w->o.pid, &w->tids, &w->ntids);
+	int ret = smp_list_threads(w->o.pid, &w->tids, &w->ntids);
 	if (ret < 0)
 		return ret == -ENOENT ? -ESRCH : ret; /* the process is gone */
 	ret = open_events(w, false, err, errlen);
