@@ -285,6 +285,14 @@ struct pmu_channel *pmu_channel_attach_env(void)
 void pmu_channel_write(struct pmu_channel *ch, enum pmu_channel_kind kind, const char *name,
 		       const uint8_t trace_id[16], const uint8_t span_id[8])
 {
+	if (ch)
+		pmu_channel_write_as(ch, getpid(), gettid(), kind, name, trace_id, span_id);
+}
+
+void pmu_channel_write_as(struct pmu_channel *ch, pid_t pid, pid_t tid,
+			  enum pmu_channel_kind kind, const char *name,
+			  const uint8_t trace_id[16], const uint8_t span_id[8])
+{
 	if (!ch)
 		return;
 	/* Assembled privately, so the shared slot is busy only for one memcpy. */
@@ -293,8 +301,8 @@ void pmu_channel_write(struct pmu_channel *ch, enum pmu_channel_kind kind, const
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* the samples' clock (use_clockid) */
 	ev.time = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	ev.pid = (uint32_t)getpid();
-	ev.tid = (uint32_t)gettid();
+	ev.pid = (uint32_t)pid;
+	ev.tid = (uint32_t)tid;
 	ev.kind = (uint32_t)kind;
 	if (trace_id)
 		memcpy(ev.trace_id, trace_id, sizeof(ev.trace_id));

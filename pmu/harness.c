@@ -87,7 +87,7 @@ struct pmuprof_thread {
 	struct pmuprof_session *s;
 	struct pmuprof_thread *next;
 	struct pmu_channel *ch; /* the session's, copied so the off case is one load and a branch */
-	pid_t tid;
+	pid_t pid, tid; /* cached: a forked child opens its own session (see pmuprof.h) */
 	int index;
 	_Atomic bool live; /* cleared by detach; reports read it (atomic: plain loads on x86) */
 	enum hx_path path;
@@ -726,6 +726,7 @@ int pmuprof_thread_attach(pmuprof_session *s, pmuprof_thread **out, char *err, s
 	const struct pmu_event_list *evs = &s->events;
 	t->s = s;
 	t->ch = s->ch;
+	t->pid = getpid();
 	t->tid = gettid();
 	t->nev = evs->n;
 	size_t maxgroup = 1;
@@ -876,7 +877,8 @@ int pmuprof_region_begin(pmuprof_thread *t, const char *name)
 	if (r->open)
 		return tfail(t, -EBUSY, "region '%s' is already open on this thread", name);
 	if (t->ch)
-		pmu_channel_write(t->ch, PMU_CH_REGION_BEGIN, name, hx_zero_trace, hx_zero_span);
+		pmu_channel_write_as(t->ch, t->pid, t->tid, PMU_CH_REGION_BEGIN, name,
+				     hx_zero_trace, hx_zero_span);
 	struct hx_frame *f = &t->stack[t->depth];
 	int ret = read_raw(t, t->begin + (size_t)t->depth * t->nev);
 	if (ret < 0)
@@ -929,7 +931,8 @@ int pmuprof_region_end(pmuprof_thread *t, const char *name)
 	}
 	atomic_store_explicit(&t->seq, seq + 2, memory_order_release);
 	if (t->ch)
-		pmu_channel_write(t->ch, PMU_CH_REGION_END, r->name, hx_zero_trace, hx_zero_span);
+		pmu_channel_write_as(t->ch, t->pid, t->tid, PMU_CH_REGION_END, r->name,
+				     hx_zero_trace, hx_zero_span);
 	return 0;
 }
 
@@ -937,8 +940,9 @@ int pmuprof_set_trace_context(pmuprof_thread *t, const uint8_t trace_id[16],
 			      const uint8_t span_id[8])
 {
 	if (t->ch)
-		pmu_channel_write(t->ch, PMU_CH_TRACE, "", trace_id ? trace_id : hx_zero_trace,
-				  span_id ? span_id : hx_zero_span);
+		pmu_channel_write_as(t->ch, t->pid, t->tid, PMU_CH_TRACE, "",
+				     trace_id ? trace_id : hx_zero_trace,
+				     span_id ? span_id : hx_zero_span);
 	return 0;
 }
 
