@@ -1,6 +1,7 @@
 /*
  * pmuprof list [GLOB]: the events usable on this host, grouped as perf list
- * groups them, with descriptions where sysfs or libpfm4 give them.
+ * groups them, with descriptions where sysfs or libpfm4 give them; the
+ * presets first, each with the events it expands to on this CPU.
  */
 #include "cli.h"
 #include "pmu.h"
@@ -15,6 +16,7 @@ struct list_state {
 	int last_group;
 	char last_pmu[128];
 	size_t shown;
+	bool no_hw_pending; /* say "no hardware PMU" where the hardware group would be */
 };
 
 static const char *group_heading(const struct pmu_list_entry *e, char *buf, size_t len)
@@ -29,6 +31,9 @@ static const char *group_heading(const struct pmu_list_entry *e, char *buf, size
 	case PMU_LIST_LIBPFM:
 		snprintf(buf, len, "libpfm4 PMU '%s' (native names):", e->pmu);
 		return buf;
+	case PMU_LIST_PRESET:
+		snprintf(buf, len, "Presets (expanded for %s):", e->pmu);
+		return buf;
 	}
 	return "";
 }
@@ -42,6 +47,16 @@ static bool matches(const struct list_state *st, const char *name)
 	return strcasestr(name, st->filter) != NULL; /* plain word: substring, like perf */
 }
 
+static void say_no_hw(struct list_state *st)
+{
+	printf("%sHardware events:\n  (none: this host exposes no hardware PMU; software "
+	       "events still work)\n",
+	       st->shown ? "\n" : "");
+	st->no_hw_pending = false;
+	st->last_group = PMU_LIST_HARDWARE;
+	st->shown++;
+}
+
 static int show(const struct pmu_list_entry *e, void *arg)
 {
 	struct list_state *st = arg;
@@ -49,6 +64,8 @@ static int show(const struct pmu_list_entry *e, void *arg)
 		return 0;
 	if (st->only_group < 0 && !matches(st, e->name))
 		return 0;
+	if (st->no_hw_pending && e->group != PMU_LIST_PRESET)
+		say_no_hw(st);
 	const char *pmu = e->pmu ? e->pmu : "";
 	if ((int)e->group != st->last_group || strcmp(pmu, st->last_pmu) != 0) {
 		char buf[256];
@@ -56,10 +73,18 @@ static int show(const struct pmu_list_entry *e, void *arg)
 		st->last_group = (int)e->group;
 		snprintf(st->last_pmu, sizeof(st->last_pmu), "%s", pmu);
 	}
-	if (e->desc && *e->desc)
-		printf("  %-44s %s\n", e->name, e->desc);
-	else
+	if (e->desc && *e->desc) {
+		/* Later lines of a description (a preset's events) line up under its first. */
+		const char *d = e->desc, *nl = strchr(d, '\n');
+		printf("  %-44s %.*s\n", e->name, (int)(nl ? nl - d : (long)strlen(d)), d);
+		while (nl) {
+			d = nl + 1;
+			nl = strchr(d, '\n');
+			printf("  %-44s %.*s\n", "", (int)(nl ? nl - d : (long)strlen(d)), d);
+		}
+	} else {
 		printf("  %s\n", e->name);
+	}
 	st->shown++;
 	return 0;
 }
@@ -68,7 +93,7 @@ int cmd_list(int argc, char **argv)
 {
 	if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
 		fprintf(argc > 2 ? stderr : stdout,
-			"usage: pmuprof list [hw|sw|cache|pmu|pfm|GLOB]\n"
+			"usage: pmuprof list [presets|hw|sw|cache|pmu|pfm|GLOB]\n"
 			"  GLOB matches event names (a plain word matches as a substring)\n");
 		return argc > 2 ? 2 : 0;
 	}
@@ -80,7 +105,8 @@ int cmd_list(int argc, char **argv)
 		} groups[] = {{"hw", PMU_LIST_HARDWARE},  {"hardware", PMU_LIST_HARDWARE},
 			      {"cache", PMU_LIST_CACHE},   {"sw", PMU_LIST_SOFTWARE},
 			      {"software", PMU_LIST_SOFTWARE}, {"pmu", PMU_LIST_SYSFS},
-			      {"pfm", PMU_LIST_LIBPFM},    {"libpfm", PMU_LIST_LIBPFM}};
+			      {"pfm", PMU_LIST_LIBPFM},    {"libpfm", PMU_LIST_LIBPFM},
+			      {"presets", PMU_LIST_PRESET}, {"preset", PMU_LIST_PRESET}};
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 			if (strcmp(argv[1], groups[i].word) == 0)
 				st.only_group = (int)groups[i].group;
@@ -94,12 +120,11 @@ int cmd_list(int argc, char **argv)
 		return 1;
 	}
 	bool want_hw = st.only_group == PMU_LIST_HARDWARE || (st.only_group < 0 && !st.filter);
-	if (want_hw && !pmu_host_has_hw_counters()) {
-		printf("Hardware events:\n  (none: this host exposes no hardware PMU; software "
-		       "events still work)\n");
-		st.shown++;
-	}
+	/* Printed by show() after the presets, where the hardware events would be. */
+	st.no_hw_pending = want_hw && !pmu_host_has_hw_counters();
 	pmu_list_events(ctx, true, show, &st);
+	if (st.no_hw_pending)
+		say_no_hw(&st); /* `list hw`: no hardware entry came to print it before */
 	if (st.shown == 0)
 		printf("no events match '%s'\n", argv[1]);
 	pmu_ctx_free(ctx);

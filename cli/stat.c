@@ -445,6 +445,8 @@ static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 		cli_error("stat", "%s", err);
 		return -EINVAL;
 	}
+	if (evs->notice[0]) /* e.g. a preset that fell back to generic events */
+		fprintf(stderr, "pmuprof stat: %s\n", evs->notice);
 	return 0;
 }
 

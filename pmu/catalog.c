@@ -1,6 +1,7 @@
 /*
  * The catalogue of events usable on this host, in `pmuprof list` order:
- * generic hardware, cache, software, each sysfs PMU, each libpfm4 PMU.
+ * the presets (expanded for this CPU), generic hardware, cache, software,
+ * each sysfs PMU, each libpfm4 PMU.
  * Generic hardware and cache events are probed (as perf list does for cache
  * events) because the kernel knows their names even where no counter exists.
  */
@@ -128,7 +129,10 @@ static int pfm_entry(const char *pmu, const char *pmu_desc, const char *event, c
 int pmu_list_events(const struct pmu_ctx *ctx, bool do_probe,
 		    int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg)
 {
-	int ret = list_builtin(do_probe, fn, arg);
+	/* Presets are listed even where they cannot open, so users see what they would count. */
+	int ret = pmu_preset_list(ctx, do_probe && !pmu_host_has_hw_counters(), fn, arg);
+	if (ret == 0)
+		ret = list_builtin(do_probe, fn, arg);
 	if (ret == 0)
 		ret = list_sysfs(ctx, fn, arg);
 	if (ret == 0 && pmu_pfm_init() == 0) {

@@ -5,6 +5,8 @@
  * and software names, cache events, raw rNNNN, named events of sysfs PMUs,
  * then libpfm4 (which knows the CPU's native names where it has tables).
  * PMU/terms/ strings place each term through the PMU's sysfs format files.
+ * A bare preset name (sharing, cache) expands to several events, each its
+ * own entry in the list (see presets.c).
  */
 #include "pfm.h"
 #include "pmu_internal.h"
@@ -32,6 +34,8 @@ int pmu_ctx_new(struct pmu_ctx **out, const char *sysfs_root, char *err, size_t 
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	snprintf(ctx->root, sizeof(ctx->root), "%s", sysfs_root ? sysfs_root : "/sys");
 	int ret = pmu_sysfs_load(ctx, err, errlen);
+	if (ret == 0 && (ret = pmu_cpu_detect(&ctx->cpu, err, errlen)) < 0)
+		pmu_sysfs_free(ctx);
 	if (ret < 0) {
 		free(ctx);
 		return ret;
@@ -60,6 +64,7 @@ void pmu_event_list_free(struct pmu_event_list *list)
 	free(list->ev);
 	list->ev = NULL;
 	list->n = list->cap = 0;
+	list->notice[0] = 0;
 }
 
 static struct pmu_event *list_push(struct pmu_event_list *list)
@@ -594,6 +599,71 @@ static int parse_one(const struct pmu_ctx *ctx, const char *tok, struct pmu_even
 	return parse_named_event(ctx, tok, ev, err, errlen);
 }
 
+/* --- presets ---------------------------------------------------------------- */
+
+/* "sharing" or "cache:u": a preset name with optional modifiers, nothing else. */
+static bool is_preset_token(const char *tok)
+{
+	char base[PMU_NAME_MAX];
+	snprintf(base, sizeof(base), "%s", tok);
+	base[strcspn(base, ":")] = 0;
+	return !strchr(tok, '/') && pmu_preset_is(base);
+}
+
+/* Adds a notice line to the list's, keeping earlier ones. */
+static void add_notice(struct pmu_event_list *list, const char *notice)
+{
+	if (!*notice || strstr(list->notice, notice))
+		return;
+	size_t used = strlen(list->notice);
+	snprintf(list->notice + used, sizeof(list->notice) - used, "%s%s", used ? "; " : "",
+		 notice);
+}
+
+/* Appends the preset's events; *added says how many. The list is unchanged on error. */
+static int push_preset(const struct pmu_ctx *ctx, const char *tok, struct pmu_event_list *list,
+		       size_t *added, char *err, size_t errlen)
+{
+	char base[PMU_NAME_MAX];
+	snprintf(base, sizeof(base), "%s", tok);
+	char *colon = strchr(base, ':');
+	const char *modstr = "";
+	if (colon) {
+		*colon = 0;
+		modstr = colon + 1;
+	}
+	struct mods m = {0};
+	int ret = parse_mods(modstr, tok, &m, err, errlen);
+	if (ret < 0)
+		return ret;
+	struct pmu_preset_item items[PMU_PRESET_MAX];
+	size_t n = 0;
+	char notice[PMU_ERR_MAX] = "";
+	ret = pmu_preset_expand(ctx, base, items, &n, notice, sizeof(notice), err, errlen);
+	if (ret < 0)
+		return ret;
+	size_t before = list->n;
+	for (size_t i = 0; i < n; i++) {
+		struct pmu_event *ev = list_push(list);
+		if (!ev) {
+			list->n = before;
+			return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		}
+		int self = (int)(list->n - 1);
+		*ev = items[i].ev;
+		ev->leader = self;
+		ev->group_size = 1;
+		apply_mods(ctx, ev, &m);
+		if (*modstr) {
+			size_t l = strlen(ev->name);
+			snprintf(ev->name + l, sizeof(ev->name) - l, ":%s", modstr);
+		}
+	}
+	add_notice(list, notice);
+	*added = n;
+	return 0;
+}
+
 /* --- lists and groups ------------------------------------------------------- */
 
 /*
@@ -674,25 +744,40 @@ static int parse_group(const struct pmu_ctx *ctx, const char *item, size_t len,
 			return pmu_fail(err, errlen, -ENAMETOOLONG, "event '%.40s...' is too long",
 					start);
 		snprintf(tok, sizeof(tok), "%.*s", (int)n, start);
-		struct pmu_event *ev = list_push(list);
-		if (!ev)
-			return pmu_fail(err, errlen, -ENOMEM, "out of memory");
-		ret = parse_one(ctx, tok, ev, err, errlen);
-		if (ret < 0)
-			return ret;
-		ev->leader = (int)first;
-		/* Group modifiers apply to every member, after its own. */
-		if (!ev->priv_explicit || !(gm.u || gm.k || gm.h))
-			apply_mods(ctx, ev, &gm);
-		else {
-			struct mods rest = gm;
-			rest.u = rest.k = rest.h = false;
-			apply_mods(ctx, ev, &rest);
+		size_t from = list->n, added = 1;
+		bool preset = is_preset_token(tok);
+		if (preset) {
+			/* A preset in a group: each of its events becomes a member. */
+			ret = push_preset(ctx, tok, list, &added, err, errlen);
+			if (ret < 0)
+				return ret;
+		} else {
+			struct pmu_event *ev = list_push(list);
+			if (!ev)
+				return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+			ret = parse_one(ctx, tok, ev, err, errlen);
+			if (ret < 0)
+				return ret;
 		}
-		if (*modbuf) {
-			size_t l = strlen(ev->name);
-			snprintf(ev->name + l, sizeof(ev->name) - l, "%s%s",
-				 strchr(tok, ':') || strchr(tok, '/') ? "" : ":", modbuf);
+		for (size_t i = from; i < from + added; i++) {
+			struct pmu_event *ev = &list->ev[i];
+			ev->leader = (int)first;
+			/* Group modifiers apply to every member, after its own. */
+			if (!ev->priv_explicit || !(gm.u || gm.k || gm.h))
+				apply_mods(ctx, ev, &gm);
+			else {
+				struct mods rest = gm;
+				rest.u = rest.k = rest.h = false;
+				apply_mods(ctx, ev, &rest);
+			}
+			if (*modbuf) {
+				/* perf's spelling: "ev:u" gets "ev:uS", a bare name gets ":S". */
+				const char *spelled = preset ? ev->name : tok;
+				size_t l = strlen(ev->name);
+				snprintf(ev->name + l, sizeof(ev->name) - l, "%s%s",
+					 strchr(spelled, ':') || strchr(spelled, '/') ? "" : ":",
+					 modbuf);
+			}
 		}
 	}
 	list->ev[first].group_size = (int)(list->n - first);
@@ -727,8 +812,11 @@ int pmu_parse_events(const struct pmu_ctx *ctx, const char *spec, struct pmu_eve
 			break;
 		}
 		snprintf(tok, sizeof(tok), "%.*s", (int)n, start);
-		struct pmu_event *ev = list_push(out);
-		if (!ev)
+		size_t added;
+		struct pmu_event *ev;
+		if (is_preset_token(tok))
+			ret = push_preset(ctx, tok, out, &added, err, errlen);
+		else if (!(ev = list_push(out)))
 			ret = pmu_fail(err, errlen, -ENOMEM, "out of memory");
 		else
 			ret = parse_one(ctx, tok, ev, err, errlen);

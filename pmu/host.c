@@ -1,7 +1,8 @@
 /*
  * The host's side of opening events: perf_event_open itself, what the host
- * supports (paranoid level, hardware counters, precise sampling), CPU lists,
- * and turning a failed open into one line that names the cause and the fix.
+ * supports (paranoid level, hardware counters, precise sampling), which CPU
+ * it is (vendor/family/model, for the presets), CPU lists, and turning a
+ * failed open into one line that names the cause and the fix.
  */
 #include "pmu_internal.h"
 
@@ -63,6 +64,118 @@ int pmu_host_max_precise(const struct pmu_ctx *ctx)
 	if (pmu_sysfs_find(ctx, "ibs_op"))
 		return 2;
 	return 0;
+}
+
+/* --- CPU identity ----------------------------------------------------------- */
+
+int pmu_cpu_parse(const char *spec, struct pmu_cpu *out, char *err, size_t errlen)
+{
+	struct pmu_cpu cpu = {0};
+	const char *dash = strchr(spec, '-');
+	char *end;
+	if (!dash || dash == spec || (size_t)(dash - spec) >= sizeof(cpu.vendor))
+		goto bad;
+	snprintf(cpu.vendor, sizeof(cpu.vendor), "%.*s", (int)(dash - spec), spec);
+	/* perf's spelling: family in decimal, model and stepping in hex. */
+	unsigned long v = strtoul(dash + 1, &end, 10);
+	if (end == dash + 1 || *end != '-' || v > 0xfff)
+		goto bad;
+	cpu.family = (unsigned)v;
+	const char *m = end + 1;
+	v = strtoul(m, &end, 16);
+	if (end == m || (*end && *end != '-') || v > 0xff)
+		goto bad;
+	cpu.model = (unsigned)v;
+	if (*end == '-') {
+		const char *st = end + 1;
+		v = strtoul(st, &end, 16);
+		if (end == st || *end || v > 0xf)
+			goto bad;
+		cpu.stepping = (unsigned)v;
+	}
+	*out = cpu;
+	return 0;
+bad:
+	return pmu_fail(err, errlen, -EINVAL,
+			"malformed CPU id '%s'; expected vendor-family-model[-stepping] with the "
+			"family in decimal and model/stepping in hex, e.g. AuthenticAMD-26-2 or "
+			"GenuineIntel-6-55-4",
+			spec);
+}
+
+/* "key\t: value" -> value, when the line's key is `key`. */
+static const char *cpuinfo_value(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+	if (strncmp(line, key, n) != 0)
+		return NULL;
+	const char *p = line + n;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != ':')
+		return NULL;
+	p++;
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+int pmu_cpu_from_cpuinfo(const char *path, struct pmu_cpu *out)
+{
+	memset(out, 0, sizeof(*out));
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		const char *v;
+		if (line[0] == 0 && out->vendor[0])
+			break; /* the first processor is enough: x86 hosts are uniform here */
+		if ((v = cpuinfo_value(line, "vendor_id")) != NULL)
+			snprintf(out->vendor, sizeof(out->vendor), "%s", v);
+		else if ((v = cpuinfo_value(line, "cpu family")) != NULL)
+			out->family = (unsigned)strtoul(v, NULL, 10);
+		else if ((v = cpuinfo_value(line, "model")) != NULL)
+			out->model = (unsigned)strtoul(v, NULL, 10);
+		else if ((v = cpuinfo_value(line, "stepping")) != NULL)
+			out->stepping = (unsigned)strtoul(v, NULL, 10);
+	}
+	fclose(f);
+	return 0;
+}
+
+int pmu_cpu_detect(struct pmu_cpu *out, char *err, size_t errlen)
+{
+	const char *forced = getenv("PMUPROF_CPUID");
+	if (forced && *forced) {
+		int ret = pmu_cpu_parse(forced, out, err, errlen);
+		if (ret < 0) {
+			char why[PMU_ERR_MAX];
+			snprintf(why, sizeof(why), "%s", err ? err : "");
+			return pmu_fail(err, errlen, ret, "PMUPROF_CPUID: %s", why);
+		}
+		return 0;
+	}
+	/* Unreadable cpuinfo (or a non-x86 one) leaves the CPU unknown: presets say so. */
+	pmu_cpu_from_cpuinfo("/proc/cpuinfo", out);
+	return 0;
+}
+
+const struct pmu_cpu *pmu_ctx_cpu(const struct pmu_ctx *ctx)
+{
+	return &ctx->cpu;
+}
+
+void pmu_cpu_describe(const struct pmu_cpu *cpu, char *buf, size_t len)
+{
+	const struct pmu_preset_row *row = pmu_preset_match(cpu);
+	if (!cpu->vendor[0]) {
+		snprintf(buf, len, "an unidentified CPU (no x86 vendor_id in /proc/cpuinfo)");
+		return;
+	}
+	snprintf(buf, len, "%s family %#x model %#04x stepping %u%s%s%s", cpu->vendor, cpu->family,
+		 cpu->model, cpu->stepping, row ? " (" : "", row ? row->label : "", row ? ")" : "");
 }
 
 static bool is_hw_type(const struct pmu_ctx *ctx, uint32_t type)

@@ -8,6 +8,11 @@
  * with perf_event_open and explaining failures in one line; and counting
  * sets (open, enable, read, scale) shared by `stat` and later the harness API.
  *
+ * Also owns the event presets (`-e sharing`, `-e cache`: several vendor
+ * events per CPU family, see docs/cache-events.md), the host CPU identity
+ * they are chosen by, and the choice of data-address sampling events
+ * (PEBS load latency, AMD IBS) for memory profiling.
+ *
  * Depends on nothing else in pmuprof. Functions return 0 (or a count/fd) on
  * success and a negative errno on failure, with a one-line message for the
  * user written into the caller's `err` buffer.
@@ -35,9 +40,24 @@
  */
 struct pmu_ctx;
 
-/* sysfs_root: directory holding bus/event_source/devices; NULL means "/sys". */
+/*
+ * sysfs_root: directory holding bus/event_source/devices; NULL means "/sys".
+ * The CPU identity comes from /proc/cpuinfo, or from the environment variable
+ * PMUPROF_CPUID ("vendor-family-model[-stepping]" as perf's mapfile.csv
+ * spells it: family decimal, model and stepping hex, e.g. "AuthenticAMD-26-2",
+ * "GenuineIntel-6-55-4"), so presets can be expanded for another CPU.
+ */
 int pmu_ctx_new(struct pmu_ctx **out, const char *sysfs_root, char *err, size_t errlen);
 void pmu_ctx_free(struct pmu_ctx *ctx);
+
+/* The CPU presets are expanded for. vendor is cpuinfo's vendor_id ("" when unknown). */
+struct pmu_cpu {
+	char vendor[16]; /* "GenuineIntel", "AuthenticAMD", ... */
+	unsigned family, model, stepping;
+};
+const struct pmu_cpu *pmu_ctx_cpu(const struct pmu_ctx *ctx);
+/* "AuthenticAMD family 0x1a model 0x02 stepping 1 (AMD Zen 5)", for messages. */
+void pmu_cpu_describe(const struct pmu_cpu *cpu, char *buf, size_t len);
 
 /* --- events --------------------------------------------------------------- */
 
@@ -51,16 +71,34 @@ struct pmu_event {
 	bool sample_read;        /* group with :S: sample the leader, read the group */
 	bool priv_explicit;      /* :u/:k/:h given: never widen or narrow privilege levels */
 	bool period_explicit;    /* period= or freq= given in the event string */
+	/*
+	 * Sample bits this event needs beyond the sampler's own (set by
+	 * pmu_mem_events: ADDR, DATA_SRC, WEIGHT, PHYS_ADDR). The sampler builds
+	 * attr.sample_type itself, so its caller must OR this into
+	 * smp_options.extra_sample_type. 0 for ordinary events.
+	 */
+	uint64_t sample_type_extra;
+	/* The PMU cannot follow a task (AMD IBS): open per CPU with pid -1 and filter. */
+	bool cpu_wide_only;
 };
 
 struct pmu_event_list {
 	struct pmu_event *ev;
 	size_t n;
 	size_t cap;
+	/*
+	 * One line for the user that is not an error, e.g. a preset that fell back
+	 * to generic events on a CPU the preset table lacks ("" when none). The
+	 * command line prints it to stderr before it starts.
+	 */
+	char notice[PMU_ERR_MAX];
 };
 
 /*
- * Parse a comma-separated event list, appending to `out`. Grammar (perf's):
+ * Parse a comma-separated event list, appending to `out`. A bare item that
+ * names a preset ("sharing", "cache", see pmu_presets below) expands to its
+ * events for this CPU, each with its own display name; modifiers after it
+ * (sharing:u) apply to each. Grammar otherwise (perf's):
  *   list   := item (',' item)*
  *   item   := '{' list '}' [':' MODS] | event
  *   event  := NAME [':' MODS] | NAME '/' TERMS '/' [MODS] | PMU '/' TERMS '/' [MODS]
@@ -87,6 +125,33 @@ bool pmu_host_has_hw_counters(void);
 /* Highest precise_ip the core PMU supports (0 when it has no PEBS/IBS). */
 int pmu_host_max_precise(const struct pmu_ctx *ctx);
 
+/* --- memory sampling (for c2c record / mem record) ---------------------------- */
+
+/* perf mem/c2c's default load-latency threshold (cycles) on Intel. */
+#define PMU_MEM_DEFAULT_LDLAT 30
+
+/*
+ * Appends the data-address sampling events of this host, chosen as
+ * `perf mem record` / `perf c2c record` choose them:
+ *   Intel PEBS: per core PMU with events/mem-loads (cpu, or cpu_core and
+ *     cpu_atom on hybrids) "PMU/mem-loads,ldlat=N/P" (loads; ldlat 0 means
+ *     PMU_MEM_DEFAULT_LDLAT) and "PMU/mem-stores/P" (stores), precise_ip at
+ *     the PMU's caps/max_precise (1 when the kernel does not say). Where the
+ *     PMU has events/mem-loads-aux (Sapphire Rapids, Alder Lake P-cores) the
+ *     load event is grouped behind it, as the kernel requires.
+ *   AMD IBS: one "ibs_op//" event (type from ibs_op/type) gives both loads
+ *     and stores; ldlat goes to its ldlat format term where the kernel has
+ *     one (Zen 5 kernels, 128..2048 cycles), else it is ignored with a notice.
+ *     IBS cannot follow a task: cpu_wide_only is set.
+ * Every event gets sample_type_extra = ADDR | DATA_SRC | WEIGHT | PHYS_ADDR
+ * (also set in attr.sample_type with IP | TID | TIME | ADDR | CPU | PERIOD |
+ * IDENTIFIER, the full set perf uses). Where the host has neither PEBS load
+ * latency nor IBS, returns -EOPNOTSUPP with a line naming what is missing
+ * and the methods that work without it.
+ */
+int pmu_mem_events(const struct pmu_ctx *ctx, bool loads, bool stores, uint32_t ldlat,
+		   struct pmu_event_list *out, char *err, size_t errlen);
+
 /* --- opening -------------------------------------------------------------- */
 
 /* perf_event_open(2); returns an fd or -errno. */
@@ -110,17 +175,19 @@ enum pmu_list_group {
 	PMU_LIST_SOFTWARE,
 	PMU_LIST_SYSFS,  /* one heading per sysfs PMU: `pmu` names it */
 	PMU_LIST_LIBPFM, /* one heading per present libpfm4 PMU */
+	PMU_LIST_PRESET, /* `pmu` names the CPU the presets were expanded for */
 };
 
 struct pmu_list_entry {
 	enum pmu_list_group group;
-	const char *pmu;  /* sysfs or libpfm4 PMU name; NULL for the built-in groups */
+	const char *pmu;  /* sysfs or libpfm4 PMU name; presets: the CPU; else NULL */
 	const char *name; /* the string to pass to -e */
-	const char *desc; /* may be NULL */
+	const char *desc; /* may be NULL; presets: one line per expanded event after the first */
 };
 
 /*
- * Call fn for every event usable on this host, in listing order. Generic
+ * Call fn for every event usable on this host, in listing order (presets
+ * first, with their expansion for this CPU, then as perf lists). Generic
  * hardware and cache events are probed with perf_event_open and only those
  * the host counts are given (probe=false skips the probe, for suggestions).
  * Returns 0, or fn's first non-zero return.

@@ -69,6 +69,7 @@ struct pmu_ctx {
 	char root[PATH_MAX];
 	struct pmu_sysfs *pmus;
 	size_t npmus;
+	struct pmu_cpu cpu; /* the CPU presets are expanded for (tests may overwrite it) */
 };
 
 const struct pmu_sysfs *pmu_sysfs_find(const struct pmu_ctx *ctx, const char *name);
@@ -91,6 +92,73 @@ void pmu_sysfs_free(struct pmu_ctx *ctx);
 
 /* Cache event config from its perf name, or -ENOENT. */
 int pmu_cache_lookup(const char *name, uint64_t *config);
+
+/* --- host CPU identity (host.c) ---------------------------------------------- */
+
+/* "GenuineIntel-6-55-4" / "AuthenticAMD-26-2" (family decimal, model and stepping hex). */
+int pmu_cpu_parse(const char *spec, struct pmu_cpu *out, char *err, size_t errlen);
+/* The first processor's vendor_id, cpu family, model, stepping; zeroed fields when absent. */
+int pmu_cpu_from_cpuinfo(const char *path, struct pmu_cpu *out);
+/* PMUPROF_CPUID when set (an error if malformed), else /proc/cpuinfo. */
+int pmu_cpu_detect(struct pmu_cpu *out, char *err, size_t errlen);
+
+/* --- presets (presets.c) ------------------------------------------------------ */
+
+/* One event of a preset for one CPU row: a raw event/umask, or a perf generic name. */
+struct pmu_preset_event {
+	const char *name;    /* display name: the perf JSON spelling */
+	const char *generic; /* perf generic event ("L1-dcache-load-misses"), NULL when raw */
+	uint16_t event;      /* event select (AMD: up to 12 bits, 8-11 go to config 32-35) */
+	uint8_t umask;
+	const char *pfm;     /* libpfm4 spelling with the same code, NULL when it has none */
+	const char *what;    /* what it counts, and its caveats */
+};
+
+/* A CPU family/model range and its expansion of each preset. */
+struct pmu_preset_row {
+	const char *label;     /* "AMD Zen 4" */
+	const char *vendor;    /* "AuthenticAMD" */
+	unsigned family;
+	const char *models;    /* hex ranges, "10-1f,60-ff" */
+	const char *steppings; /* hex ranges, NULL for any */
+	const char *source;    /* the perf JSON file the codes come from */
+	bool hybrid_core;      /* raw events go to the cpu_core PMU where it exists */
+	const struct pmu_preset_event *sharing;
+	size_t nsharing;
+	const struct pmu_preset_event *cache;
+	size_t ncache;
+};
+
+/* The table, for tests and docs: row i, or NULL past the end. */
+const struct pmu_preset_row *pmu_preset_row(size_t i);
+/* Does row r cover cpu (vendor, family, model and stepping ranges)? */
+bool pmu_preset_row_covers(const struct pmu_preset_row *r, const struct pmu_cpu *cpu);
+/* The row covering cpu, or NULL. */
+const struct pmu_preset_row *pmu_preset_match(const struct pmu_cpu *cpu);
+/* True when `name` (without modifiers) is a preset. */
+bool pmu_preset_is(const char *name);
+
+#define PMU_PRESET_MAX 8 /* events a preset expands to, at most */
+
+/* One expanded event, with how it was encoded ("raw r0444", "libpfm4 skl::...", "generic"). */
+struct pmu_preset_item {
+	struct pmu_event ev;
+	char how[PMU_NAME_MAX + 16];
+	const char *what;
+};
+
+/*
+ * Expands preset `name` for ctx->cpu into items[0..*n). A CPU the table
+ * lacks gets generic events where the preset has a generic meaning (cache)
+ * and a one-line `notice` saying so; where it has none (sharing) the call
+ * fails with -ENOENT and a message that names the CPU and the alternatives.
+ */
+int pmu_preset_expand(const struct pmu_ctx *ctx, const char *name, struct pmu_preset_item *items,
+		      size_t *n, char *notice, size_t noticelen, char *err, size_t errlen);
+
+/* The presets as `list` entries (PMU_LIST_PRESET). no_hw: say they cannot open here. */
+int pmu_preset_list(const struct pmu_ctx *ctx, bool no_hw,
+		    int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg);
 
 
 /* Appends "; did you mean 'x' or 'y'?" for the nearest known names, if any are near. */
