@@ -24,7 +24,24 @@ int cmd_report(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_import(int argc, char **argv); /* import.c */
+
+/* A perf.data file through the export pipeline (import.c), for import and c2c report. */
+struct cli_import_opts {
+	const char *cmd;    /* "import" or "c2c report", for messages */
+	const char *path;   /* perf.data, "-" for stdin */
+	const char *output; /* pprof; NULL: none */
+	const char *otlp;   /* OTLP request file, or NULL */
+	bool symbolize;
+	bool c2c;           /* print the cache-line report to stdout */
+	size_t c2c_lines;   /* lines detailed (0: all) */
+	uint32_t line_size; /* 0: 64 */
+	int argc;           /* the command line, for the pprof's comment */
+	char **argv;
+};
+/* The exit status (an error was printed when non-zero). */
+int cli_import_run(const struct cli_import_opts *o);
 int cmd_c2c(int argc, char **argv);    /* c2c.c: "c2c watch", "c2c report" */
+int cmd_c2c_report(int argc, char **argv); /* c2c_report.c */
 
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -117,6 +134,9 @@ struct cli_pipeline_opts {
 	const char *readers;
 	bool symbolize;
 	bool start_disabled; /* -D: sampling waits for enable (control fifo or the delay) */
+	const char *perf_data; /* --perf-data FILE: the raw stream too, as perf.data */
+	int argc;              /* the command line (after "pmuprof"), for perf.data's header */
+	char **argv;
 };
 
 struct cli_pipeline {
@@ -135,12 +155,21 @@ struct cli_pipeline {
 	char **names, **units;
 	uint64_t bad_records;
 	int error; /* first error while aggregating (negative errno) */
+	const char *cmd;
+	struct smp_pdw *pdw; /* --perf-data: every merged record, in delivery order */
+	int pdw_error;       /* its first failure (printed when it happened); it stops then */
 };
 
 /* 0, or the exit status to return (the error is printed). */
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o);
 /* Merges and aggregates what the readers have; negative errno on failure. */
 int cli_pipeline_pump(struct cli_pipeline *p);
+/*
+ * --perf-data: after the last pump, writes the tables and renames the file
+ * into place; 0 (also without --perf-data) or negative errno, the error
+ * printed. *size gets the file's size.
+ */
+int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size);
 void cli_pipeline_close(struct cli_pipeline *p);
 
 /* --- OTLP output (otlp_out.c) --- */

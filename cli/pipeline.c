@@ -9,15 +9,32 @@
 #include "pmu.h"
 #include "sampler.h"
 #include "topology.h"
+#include "version.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* A --perf-data failure costs the file, not the profile: said once, then it stops. */
+static void pdw_failed(struct cli_pipeline *p, int ret, const char *err)
+{
+	if (p->pdw_error)
+		return;
+	p->pdw_error = ret;
+	cli_error(p->cmd, "%s", err);
+}
 
 static int on_record(void *arg, const struct mrg_record *r)
 {
 	struct cli_pipeline *p = arg;
 	const struct perf_event_header *h = r->h;
+	if (p->pdw && !p->pdw_error) {
+		char err[PMU_ERR_MAX];
+		int ret = smp_pdw_write(p->pdw, h, err, sizeof(err));
+		if (ret < 0)
+			pdw_failed(p, ret, err);
+	}
 	if (h->type != PERF_RECORD_SAMPLE) {
 		if (proc_apply_record(p->procs, h) < 0)
 			p->bad_records++;
@@ -50,7 +67,90 @@ int cli_pipeline_pump(struct cli_pipeline *p)
 	 */
 	(void)lbl_drain(agg_labels(p->agg));
 	int ret = mrg_pump(p->merger, on_record, p);
+	if (p->pdw && !p->pdw_error) {
+		char err[PMU_ERR_MAX];
+		int r = smp_pdw_finish_round(p->pdw, err, sizeof(err));
+		if (r < 0)
+			pdw_failed(p, r, err);
+	}
 	return ret < 0 ? ret : p->error;
+}
+
+int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size)
+{
+	char err[PMU_ERR_MAX];
+	if (!p->pdw || p->pdw_error)
+		return p->pdw_error;
+	int ret = smp_pdw_finish(p->pdw, size, err, sizeof(err));
+	if (ret < 0)
+		pdw_failed(p, ret, err);
+	return ret;
+}
+
+/*
+ * --perf-data: the temporary file, created before anything is opened so an
+ * unwritable directory fails at once.
+ */
+static int open_perf_data(struct cli_pipeline *p, const struct cli_pipeline_opts *o, char *err,
+			  size_t errlen)
+{
+	/* "pmuprof record -e ...", as perf's header names perf itself first. */
+	const char **argv = calloc((size_t)o->argc + 1, sizeof(char *));
+	if (!argv)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	argv[0] = "pmuprof";
+	for (int i = 0; i < o->argc; i++)
+		argv[i + 1] = o->argv[i];
+	struct smp_pdw_info info = {.version = "pmuprof " PMUPROF_VERSION, .argc = o->argc + 1,
+				    .argv = argv, .clockid = CLOCK_MONOTONIC};
+	int ret = smp_pdw_open(&p->pdw, o->perf_data, &info, err, errlen);
+	free(argv);
+	return ret;
+}
+
+/*
+ * Every event with all its ids (the tracking dummy's too: the side-band
+ * records carry those), then what the kernel will not announce: its own
+ * map, and the processes that were running before the recording started.
+ */
+static int perf_data_tables(struct cli_pipeline *p, const struct cli_pipeline_opts *o, char *err,
+			    size_t errlen)
+{
+	int nev = smp_nevents_total(p->session), ret = 0;
+	struct smp_layout track;
+	struct smp_sample_id sid = {.cpu = (uint32_t)p->cpus[0]};
+	for (int i = 0; i < nev && ret == 0; i++) {
+		struct perf_event_attr attr;
+		const char *name;
+		uint64_t *ids = NULL;
+		size_t n = 0;
+		smp_event_open_attr(p->session, i, &attr, &name);
+		if ((ret = smp_event_ids(p->session, i, &ids, &n)) < 0)
+			return snprintf(err, errlen, "cannot read the ids of event '%s': %s", name,
+					strerror(-ret)), ret;
+		ret = smp_pdw_add_event(p->pdw, &attr, name, ids, n, err, errlen);
+		if (i == nev - 1) { /* the tracking event, last: synthesized records are its */
+			smp_layout_from_attr(&track, &attr);
+			sid.id = n ? ids[0] : 0;
+		}
+		free(ids);
+	}
+	if (ret == 0)
+		ret = smp_pdw_synthesize_kernel(p->pdw, &track, &sid, err, errlen);
+	if (ret < 0 || o->child)
+		return ret; /* a command's exec and mappings come from the kernel */
+	if (!o->pids && !o->tid)
+		return smp_pdw_synthesize_all(p->pdw, &track, &sid, err, errlen);
+	char *copy = strdup(o->pids ? o->pids : o->tid), *save = NULL;
+	if (!copy)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
+		ret = smp_pdw_synthesize(p->pdw, (pid_t)atoi(t), &track, &sid, err, errlen);
+		if (ret == -ENOENT || ret == -ESRCH)
+			ret = 0; /* it ended since: -p stops when none is left */
+	}
+	free(copy);
+	return ret;
 }
 
 /* Processes already running have mappings no record will announce: read /proc. */
@@ -102,6 +202,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	char err[PMU_ERR_MAX];
 	memset(p, 0, sizeof(*p));
 	p->workload = -1;
+	p->cmd = o->cmd;
 	if (pmu_ctx_new(&p->ctx, NULL, err, sizeof(err)) < 0)
 		goto fail;
 	const char *spec = o->events;
@@ -159,9 +260,13 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		so.inherit = true;
 		so.enable_on_exec = true;
 	}
+	if (o->perf_data && open_perf_data(p, o, err, sizeof(err)) < 0)
+		goto fail;
 	if (smp_open(&p->session, p->ctx, &so, err, sizeof(err)) < 0)
 		goto fail;
 	synthesize(p, o);
+	if (p->pdw && perf_data_tables(p, o, err, sizeof(err)) < 0)
+		goto fail;
 	if (open_agg(p, o, &so, err, sizeof(err)) < 0)
 		goto fail;
 	return 0;
@@ -172,6 +277,7 @@ fail:
 
 void cli_pipeline_close(struct cli_pipeline *p)
 {
+	smp_pdw_close(p->pdw); /* removes the temporary file unless it was finished */
 	mrg_free(p->merger); /* gives its chunks back before the session goes */
 	agg_free(p->agg);
 	smp_close(p->session);

@@ -48,6 +48,7 @@ struct record_opts {
 	const char *control;       /* --control fifo:CTL[,ACK] */
 	long delay_ms;             /* -D: -1 waits for "enable", N > 0 enables after N ms */
 	bool no_labels;            /* --no-labels: no channel for region / trace labels */
+	const char *perf_data;     /* --perf-data FILE: the raw records too, as perf.data */
 	char **cmd;
 	int argc;
 	char **argv;
@@ -58,7 +59,8 @@ static void record_usage(FILE *out)
 	fprintf(out,
 		"usage: pmuprof record [-e EVENTS] [-c PERIOD | -F FREQ] [-g | --call-graph fp|dwarf|none]\n"
 		"                      [-o FILE] [-a | -C CPUS | -p PID[,PID] | -t TID] [--duration S]\n"
-		"                      [-m PAGES] [--readers node|l3|cpu|N] [--no-symbolize] [-- CMD ...]\n"
+		"                      [-m PAGES] [--readers node|l3|cpu|N] [--no-symbolize]\n"
+		"                      [--perf-data FILE] [-- CMD ...]\n"
 		"  -e, --event EVENTS     events to sample (default " DEFAULT_EVENTS "), each its own\n"
 		"                         sample type; '{a,b}:S' samples a and reads b at each sample\n"
 		"  -c, --count PERIOD     sample every PERIOD events\n"
@@ -68,6 +70,8 @@ static void record_usage(FILE *out)
 		"                         sample (default 8192) with DWARF CFI: full stacks\n"
 		"                         through code built without frame pointers\n"
 		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ")\n"
+		"      --perf-data FILE   also write every record as perf.data (perf report/script,\n"
+		"                         pmuprof import read it)\n"
 		"  -a, --all-cpus         every process on every CPU\n"
 		"  -C, --cpu CPUS         every process on these CPUs\n"
 		"  -p, --pid PIDS         running processes (all their threads, and new ones)\n"
@@ -124,6 +128,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	enum {
 		OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_OTLP,
 		OPT_OTLP_ENDPOINT, OPT_OTLP_PAYLOAD, OPT_SPOOL, OPT_CONTROL, OPT_NO_LABELS,
+		OPT_PERF_DATA,
 	};
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
@@ -145,6 +150,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"spool", required_argument, NULL, OPT_SPOOL},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"no-labels", no_argument, NULL, OPT_NO_LABELS},
+		{"perf-data", required_argument, NULL, OPT_PERF_DATA},
 		{"delay", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -212,6 +218,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_SPOOL: o->spool = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
 		case OPT_NO_LABELS: o->no_labels = true; break;
+		case OPT_PERF_DATA: o->perf_data = optarg; break;
 		case 'D': {
 			char *end;
 			o->delay_ms = strtol(optarg, &end, 10);
@@ -324,7 +331,8 @@ static void add_comments(struct pprof *prof, const struct record_opts *o,
 }
 
 static void print_summary(const struct record_opts *o, const struct pmu_event_list *evs,
-			  struct smp_session *s, size_t bytes, double finish_s)
+			  struct smp_session *s, size_t bytes, uint64_t perf_data_bytes,
+			  double finish_s)
 {
 	char buf[64];
 	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
@@ -337,9 +345,13 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		cli_format_count((double)st.samples, buf, sizeof(buf));
 		fprintf(stderr, "%s %s %s", i ? "," : "", evs->ev[i].name, buf);
 	}
-	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB) %.0f ms after the end\n",
+	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)",
 		(unsigned long long)lost, (unsigned long long)throttled, o->output,
-		(double)bytes / 1024.0, finish_s * 1e3);
+		(double)bytes / 1024.0);
+	if (perf_data_bytes)
+		fprintf(stderr, " and %s (%.1f KiB)", o->perf_data,
+			(double)perf_data_bytes / 1024.0);
+	fprintf(stderr, " %.0f ms after the end\n", finish_s * 1e3);
 }
 
 /* Comments, times and the main mapping, then the pprof itself; also for a --control snapshot. */
@@ -522,6 +534,7 @@ int cmd_record(int argc, char **argv)
 		.stack_dump = o.stack_dump, .cpus = o.cpus, .pids = o.pids, .tid = o.tid,
 		.child = child.pid > 0 ? &child : NULL, .ring_pages = o.ring_pages,
 		.readers = o.readers, .symbolize = o.symbolize, .start_disabled = o.delay_ms != 0,
+		.perf_data = o.perf_data, .argc = argc, .argv = argv,
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
@@ -581,6 +594,10 @@ int cmd_record(int argc, char **argv)
 		cli_error("record", "processing samples failed: %s", strerror(-p.error));
 		status = status ? status : 1;
 	}
+	/* perf.data first: on a full disk its temporary file goes before the pprof is written. */
+	uint64_t perf_data_bytes = 0;
+	if (cli_pipeline_finish_perf_data(&p, &perf_data_bytes) < 0)
+		status = status ? status : 1;
 	size_t written = 0;
 	if (write_profile(&o, &p, start_real, start, &written) < 0) {
 		status = status ? status : 1;
@@ -589,7 +606,7 @@ int cmd_record(int argc, char **argv)
 	struct pprof *prof = agg_profile(p.agg);
 	if ((o.otlp_file || o.otlp_endpoint) && write_otlp(&o, &p, prof) < 0)
 		status = status ? status : 1;
-	print_summary(&o, &p.evs, p.session, written, mono_now() - ended);
+	print_summary(&o, &p.evs, p.session, written, perf_data_bytes, mono_now() - ended);
 
 out:
 	cli_child_abandon(&child);

@@ -34,6 +34,8 @@
 #define PD_ATTR_VER0 64
 #define PD_FEAT_BITS 256
 #define PD_FEAT_EVENT_DESC 12
+#define PD_FEAT_NUMA_TOPOLOGY 14
+#define PD_MAX_CPUS 8192
 
 /* perf's user record types (tools/lib/perf/include/perf/event.h). */
 enum {
@@ -66,6 +68,8 @@ struct smp_perfdata {
 	bool sample_id_all;
 	uint64_t feat[PD_FEAT_BITS / 64];
 	unsigned char *scratch; /* 64 KiB: an unaligned record copied to 8-byte alignment */
+	int16_t *cpu_node; /* HEADER_NUMA_TOPOLOGY: node of each cpu, -1 unknown; NULL: none */
+	size_t ncpu_node;
 };
 
 static uint64_t rd64(const unsigned char *p)
@@ -270,6 +274,61 @@ static int read_event_desc(struct smp_perfdata *pd, size_t off, size_t end, char
 	return 0;
 }
 
+/*
+ * HEADER_NUMA_TOPOLOGY: u32 nr, then per node u32 node, u64 mem_total,
+ * u64 mem_free and a string (u32 len incl. padding, bytes) listing its
+ * CPUs ("0-3,8"). Kept as a cpu -> node table for the c2c report's node
+ * columns; a malformed section is ignored (nodes then read as unknown),
+ * as it describes the recording host, not the samples.
+ */
+static void read_numa_topology(struct smp_perfdata *pd, size_t off, size_t end)
+{
+	if (!in_range(off, 4, end))
+		return;
+	uint32_t nr = rd32(pd->buf + off);
+	size_t at = off + 4;
+	for (uint32_t i = 0; i < nr; i++) {
+		if (!in_range(at, 24, end))
+			return;
+		uint32_t node = rd32(pd->buf + at), slen = rd32(pd->buf + at + 20);
+		at += 24;
+		if (!in_range(at, slen, end) || slen == 0 || node > INT16_MAX)
+			return;
+		char list[4096];
+		size_t n = strnlen((const char *)pd->buf + at, slen);
+		if (n >= sizeof(list))
+			return;
+		memcpy(list, pd->buf + at, n);
+		list[n] = '\0';
+		at += slen;
+		int *cpus = NULL, ncpus = 0;
+		char err[PMU_ERR_MAX];
+		if (n == 0 || pmu_parse_cpu_list(list, &cpus, &ncpus, err, sizeof(err)) < 0)
+			continue; /* a memory-only node */
+		for (int c = 0; c < ncpus; c++) {
+			if (cpus[c] < 0 || cpus[c] >= PD_MAX_CPUS)
+				continue;
+			size_t need = (size_t)cpus[c] + 1;
+			if (need > pd->ncpu_node) {
+				int16_t *t = realloc(pd->cpu_node, need * sizeof(*t));
+				if (!t)
+					break;
+				for (size_t k = pd->ncpu_node; k < need; k++)
+					t[k] = -1;
+				pd->cpu_node = t;
+				pd->ncpu_node = need;
+			}
+			pd->cpu_node[cpus[c]] = (int16_t)node;
+		}
+		free(cpus);
+	}
+}
+
+int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu)
+{
+	return cpu >= 0 && (size_t)cpu < pd->ncpu_node ? pd->cpu_node[cpu] : -1;
+}
+
 /* The feature sections follow the data section, one perf_file_section per set bit. */
 static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
 {
@@ -282,6 +341,8 @@ static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
 					at);
 		uint64_t off = rd64(pd->buf + at), size = rd64(pd->buf + at + 8);
 		at += 16;
+		if (bit == PD_FEAT_NUMA_TOPOLOGY && in_range(off, size, pd->len))
+			read_numa_topology(pd, off, off + size);
 		if (bit != PD_FEAT_EVENT_DESC)
 			continue;
 		if (!in_range(off, size, pd->len))
@@ -362,6 +423,9 @@ static int scan_pipe(struct smp_perfdata *pd, char *err, size_t errlen)
 			int ev = event_by_id(pd, rd64(b + 8));
 			if (ev >= 0 && body > 16)
 				set_name(&pd->ev[ev], (const char *)b + 16, body - 16);
+		} else if (h->type == PD_HEADER_FEATURE && body >= 8 &&
+			   rd64(b) == PD_FEAT_NUMA_TOPOLOGY) {
+			read_numa_topology(pd, pos + 16, pos + h->size);
 		} else if (h->type == PD_HEADER_FEATURE && body >= 8 &&
 			   rd64(b) == PD_FEAT_EVENT_DESC) {
 			if ((ret = read_event_desc(pd, pos + 16, pos + h->size, err, errlen)) < 0)
@@ -538,6 +602,7 @@ void smp_perfdata_close(struct smp_perfdata *pd)
 	free(pd->ev);
 	free(pd->ids);
 	free(pd->scratch);
+	free(pd->cpu_node);
 	free(pd);
 }
 

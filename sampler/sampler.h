@@ -157,6 +157,7 @@ struct smp_options {
 	uint32_t stack_dump;
 	uint64_t regs_user_mask;
 	uint64_t extra_sample_type; /* ADDR, DATA_SRC, WEIGHT, PHYS_ADDR ... */
+	bool track_data_maps; /* MMAP2 for data mappings too (heap, stack, anon): mmap_data */
 	size_t ring_pages;   /* data pages per ring, a power of two */
 	const struct topo *topo;
 	const struct topo_plan *plan; /* which reader drains which CPU's ring */
@@ -311,6 +312,84 @@ int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *er
 		      size_t errlen);
 /* Back to the first record. */
 void smp_perfdata_rewind(struct smp_perfdata *pd);
+/* The recording host's NUMA node of cpu (HEADER_NUMA_TOPOLOGY), -1 when unknown. */
+int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu);
+
+/* --- perf.data writer (perfdata_write.c) ------------------------------------ */
+
+/*
+ * Writes perf's perf.data file mode as records arrive: to PATH.tmp-XXXXXX
+ * next to PATH, renamed onto PATH by smp_pdw_finish. The events (attrs with
+ * every id, names for HEADER_EVENT_DESC) may be added at any time before
+ * the finish; records go into the data section byte for byte in the order
+ * given. Any failure removes the temporary file at once and every later
+ * call returns it again, so nothing truncated is ever left behind.
+ * Single-threaded.
+ */
+struct smp_pdw;
+
+struct smp_pdw_info {
+	const char *version;      /* HEADER_VERSION, e.g. "pmuprof 1.2" (NULL: none) */
+	int argc;                 /* HEADER_CMDLINE */
+	const char *const *argv;
+	int clockid;              /* of the record times (HEADER_CLOCKID, CLOCK_DATA) */
+};
+
+/* Creates the temporary file and writes the header's placeholder; 0 or -errno. */
+int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_info *info,
+		 char *err, size_t errlen);
+/* One entry of the attr table (attr.size is set to this header's), ids copied. */
+int smp_pdw_add_event(struct smp_pdw *w, const struct perf_event_attr *attr, const char *name,
+		      const uint64_t *ids, size_t nids, char *err, size_t errlen);
+/* Appends one record (h->size bytes) to the data section. */
+int smp_pdw_write(struct smp_pdw *w, const struct perf_event_header *h, char *err,
+		  size_t errlen);
+/*
+ * Appends PERF_RECORD_FINISHED_ROUND when records came since the last one:
+ * perf's readers then sort and flush in bounded rounds.
+ */
+int smp_pdw_finish_round(struct smp_pdw *w, char *err, size_t errlen);
+/*
+ * What the kernel would have announced for a process (pid or any of its
+ * tids) had it started during the recording, as `perf record` synthesizes
+ * it: a COMM per thread and an MMAP2 per executable mapping of
+ * /proc/PID/maps. Each record ends in a sample_id trailer laid out for l
+ * with sid's time, id and cpu (its pid and tid are the record's own).
+ * -ENOENT / -ESRCH when the process is gone.
+ */
+int smp_pdw_synthesize(struct smp_pdw *w, pid_t pid, const struct smp_layout *l,
+		       const struct smp_sample_id *sid, char *err, size_t errlen);
+/*
+ * The kernel's own map (PERF_RECORD_MMAP of "[kernel.kallsyms]_text" at
+ * _text, pid -1), which perf report needs to place /proc/kallsyms; nothing
+ * when /proc/kallsyms hides the addresses.
+ */
+int smp_pdw_synthesize_kernel(struct smp_pdw *w, const struct smp_layout *l,
+			      const struct smp_sample_id *sid, char *err, size_t errlen);
+/* The same for every process in /proc (-a); processes that end meanwhile are skipped. */
+int smp_pdw_synthesize_all(struct smp_pdw *w, const struct smp_layout *l,
+			   const struct smp_sample_id *sid, char *err, size_t errlen);
+/*
+ * Writes the feature sections, the ids and the attr table, rewrites the
+ * header, syncs and renames the file onto PATH; *size (if not NULL) gets
+ * the file's size.
+ */
+int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen);
+/* Frees; the temporary file is removed unless smp_pdw_finish succeeded. */
+void smp_pdw_close(struct smp_pdw *w);
+
+/*
+ * The session's events as a perf.data attr table lists them: the options'
+ * events (indexes 0 .. n-1, as smp_event_index), then the per-CPU tracking
+ * dummy (index n) whose ids the side-band records (MMAP2, COMM, FORK,
+ * EXIT) carry in their sample_id trailer.
+ */
+int smp_nevents_total(const struct smp_session *s);
+/* The attr event `index` was opened with (sampling fields included) and its name. */
+void smp_event_open_attr(const struct smp_session *s, int index, struct perf_event_attr *out,
+			 const char **name);
+/* Every id of event `index`, one per opened fd (CPU x task), malloc'd; 0 or -errno. */
+int smp_event_ids(const struct smp_session *s, int index, uint64_t **ids, size_t *n);
 
 /* --- threads --------------------------------------------------------------- */
 

@@ -211,17 +211,13 @@ static int map_ring(struct smp_session *s, int slot, int fd, char *err, size_t e
 }
 
 /*
- * The tracking event: a software dummy per CPU (and task) that samples
- * nothing but carries MMAP2/COMM/FORK/EXIT/KSYMBOL, as perf's tracking
- * event does. It stays enabled while --control or -D disable the sampled
- * events, so mappings made meanwhile are still known. It owns the CPU's ring.
+ * The side-band event that owns each CPU's ring (also the attr a perf.data
+ * file lists for it: readers take its sample_type, read_format and
+ * sample_id_all to parse the side-band trailers).
  */
-static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int slot, pid_t pid,
-			 int *ring_fd, char *err, size_t errlen)
+static void tracking_attr(const struct smp_options *o, struct perf_event_attr *a)
 {
-	const struct smp_options *o = &s->o;
-	struct pmu_event dummy = {.name = "dummy (side-band)"};
-	struct perf_event_attr *a = &dummy.attr;
+	memset(a, 0, sizeof(*a));
 	a->size = sizeof(*a);
 	a->type = PERF_TYPE_SOFTWARE;
 	a->config = PERF_COUNT_SW_DUMMY;
@@ -237,6 +233,23 @@ static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int s
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
 	a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = a->ksymbol = a->build_id = 1;
+	/* Data-address sampling names heap, stack and anonymous memory through these. */
+	a->mmap_data = o->track_data_maps;
+}
+
+/*
+ * The tracking event: a software dummy per CPU (and task) that samples
+ * nothing but carries MMAP2/COMM/FORK/EXIT/KSYMBOL, as perf's tracking
+ * event does. It stays enabled while --control or -D disable the sampled
+ * events, so mappings made meanwhile are still known. It owns the CPU's ring.
+ */
+static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int slot, pid_t pid,
+			 int *ring_fd, char *err, size_t errlen)
+{
+	const struct smp_options *o = &s->o;
+	struct pmu_event dummy = {.name = "dummy (side-band)"};
+	struct perf_event_attr *a = &dummy.attr;
+	tracking_attr(o, a);
 	int fd = open_with_fallbacks(a, pid, o->cpus[slot], -1);
 	if (fd < 0) {
 		pmu_explain_open_error(ctx, &dummy, a, -fd, pid, o->cpus[slot], err, errlen);
@@ -729,4 +742,51 @@ void smp_close(struct smp_session *s)
 	free(s->stat_lost);
 	free(s->stat_throttles);
 	free(s);
+}
+
+/* --- the events as a perf.data file lists them ------------------------------------ */
+
+int smp_nevents_total(const struct smp_session *s)
+{
+	return (int)s->events.n + 1;
+}
+
+void smp_event_open_attr(const struct smp_session *s, int index, struct perf_event_attr *out,
+			 const char **name)
+{
+	if ((size_t)index >= s->events.n) {
+		tracking_attr(&s->o, out);
+		*name = "dummy:u"; /* perf's name for a user-space dummy event */
+		return;
+	}
+	const struct pmu_event *ev = &s->events.ev[index];
+	/* open_all() kept the privilege fallback in the event, so this is the attr it opened. */
+	sampling_attr(&s->o, &s->events, (size_t)index, ev->leader == index, out);
+	*name = ev->name;
+}
+
+int smp_event_ids(const struct smp_session *s, int index, uint64_t **ids, size_t *n)
+{
+	bool tracking = (size_t)index >= s->events.n;
+	size_t cap = tracking ? (size_t)s->ntrack : s->nids;
+	uint64_t *out = malloc((cap ? cap : 1) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	size_t k = 0;
+	if (tracking) {
+		/* Its ids were never needed while recording: the kernel has them. */
+		for (int i = 0; i < s->ntrack; i++, k++)
+			if (ioctl(s->track_fds[i], PERF_EVENT_IOC_ID, &out[k]) < 0) {
+				int e = errno;
+				free(out);
+				return -e;
+			}
+	} else {
+		for (size_t i = 0; i < s->nids; i++)
+			if (s->ids[i].event == index)
+				out[k++] = s->ids[i].id;
+	}
+	*ids = out;
+	*n = k;
+	return 0;
 }
