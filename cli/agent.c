@@ -3,7 +3,8 @@
  * end; every --interval (with jitter, so a fleet does not export in step)
  * the aggregation is cut, exported as OTLP (and/or written to directories)
  * and reset. Memory stays bounded: the profile is reset each window, the
- * process model forgets exited processes, symbol and unwind caches are LRU.
+ * process model forgets exited processes, the symbol cache keeps to a byte
+ * budget (--symbol-cache) and unwind caches are LRU.
  * SIGINT/SIGTERM export the last window and exit; SIGHUP reopens the log.
  */
 #include "cli.h"
@@ -13,6 +14,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,11 @@
 #define AGENT_DEFAULT_EVENTS "cycles,cache-misses,branch-misses"
 #define AGENT_FALLBACK_EVENTS "cpu-clock"
 #define AGENT_DEFAULT_FREQ 19 /* per event and CPU, as low-overhead continuous profilers use */
+/*
+ * The symbol cache's budget, MiB: the kernel's table (~6 MiB), libc with its
+ * debug info (~14 MiB open) and the hot parts of a few more modules.
+ */
+#define AGENT_DEFAULT_SYMBOL_CACHE_MIB 32
 
 struct agent_opts {
 	char *events;
@@ -36,6 +45,7 @@ struct agent_opts {
 	const char *endpoint, *spool, *otlp_dir, *pprof_dir, *log_path, *readers;
 	bool payload, symbolize;
 	size_t ring_pages;
+	size_t symbol_cache_mib; /* 0: no bound */
 };
 
 struct agent {
@@ -56,12 +66,14 @@ static void agent_usage(FILE *out)
 		"                     [--interval S] [--otlp-endpoint URL] [--spool DIR]\n"
 		"                     [--otlp-dir DIR] [--pprof-dir DIR] [--otlp-payload] [--log FILE]\n"
 		"                     [--duration S] [-m PAGES] [--readers MODE] [--no-symbolize]\n"
-		"                     [--otlp-retry-budget S]\n"
+		"                     [--otlp-retry-budget S] [--symbol-cache MIB]\n"
 		"  continuous profiling: every --interval seconds (default 10, +-10%% jitter) the\n"
 		"  profile is exported and reset. Sinks: --otlp-endpoint (or\n"
 		"  OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir and/or --pprof-dir (one file per window).\n"
-		"  Default: every CPU (-a), %s at %d Hz per event.\n",
-		AGENT_DEFAULT_EVENTS, AGENT_DEFAULT_FREQ);
+		"  Default: every CPU (-a), %s at %d Hz per event.\n"
+		"  --symbol-cache bounds the symbol cache (tables, debug info, memos) to MIB\n"
+		"  mebibytes, least recently used modules dropped first (default %d; 0: no bound).\n",
+		AGENT_DEFAULT_EVENTS, AGENT_DEFAULT_FREQ, AGENT_DEFAULT_SYMBOL_CACHE_MIB);
 }
 
 static int parse_seconds(const char *opt, const char *s, double *v)
@@ -79,7 +91,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	enum {
 		OPT_INTERVAL = 256, OPT_ENDPOINT, OPT_SPOOL, OPT_OTLP_DIR, OPT_PPROF_DIR, OPT_PAYLOAD,
-		OPT_LOG, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_RETRY_BUDGET,
+		OPT_LOG, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_RETRY_BUDGET, OPT_SYMBOL_CACHE,
 	};
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
@@ -100,6 +112,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{"readers", required_argument, NULL, OPT_READERS},
 		{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
 		{"otlp-retry-budget", required_argument, NULL, OPT_RETRY_BUDGET},
+		{"symbol-cache", required_argument, NULL, OPT_SYMBOL_CACHE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -155,6 +168,16 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		case OPT_LOG: o->log_path = optarg; break;
 		case OPT_READERS: o->readers = optarg; break;
 		case OPT_NO_SYMBOLIZE: o->symbolize = false; break;
+		case OPT_SYMBOL_CACHE: {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			/* Past 1 TiB is a typo, and MiB << 20 must fit size_t. */
+			if (*end || *optarg == '-' || *optarg == '\0' || v > (1ull << 20))
+				return cli_error("agent", "--symbol-cache needs mebibytes (0: no bound), "
+							  "not '%s'", optarg),
+				       2;
+			o->symbol_cache_mib = (size_t)v;
+			break;
+		}
 		case 'h': agent_usage(stdout); return -1;
 		default:
 			cli_option_error("agent", argv, "eFcCpm");
@@ -301,9 +324,9 @@ static int export_window(struct agent *a)
 	getrusage(RUSAGE_SELF, &ru);
 	fprintf(a->log,
 		"pmuprof agent: window %u: %.1f s, %zu samples (%zu distinct stacks), %zu processes, "
-		"%zu bytes otlp, rss %ld KiB",
+		"%zu bytes otlp, rss %ld KiB, symbol cache %zu KiB",
 		a->window, now - a->window_start, samples, distinct, proc_model_size(a->p.procs), len,
-		ru.ru_maxrss);
+		ru.ru_maxrss, sym_cache_bytes(agg_symbols(a->p.agg)) >> 10);
 	if (req && a->http)
 		fprintf(a->log, "; export %s, status %d, %d attempt%s, %.0f ms%s%s",
 			outcome == 0 ? "delivered" : outcome == 1 ? "spooled" : "failed", r.http_status,
@@ -319,6 +342,14 @@ static int export_window(struct agent *a)
 		return -ENOMEM;
 	}
 	proc_model_forget_exited(a->p.procs);
+#ifdef __GLIBC__
+	/*
+	 * What the window and evicted symbol modules freed stays in malloc's
+	 * heaps (fragments of libdw's decompressed sections, of profiles): give
+	 * the free pages back so RSS follows what is held, not the peak.
+	 */
+	malloc_trim(0);
+#endif
 	a->window++;
 	a->window_start = now;
 	a->window_start_real = realtime_ns();
@@ -335,13 +366,23 @@ static int make_dir(const char *dir)
 
 int cmd_agent(int argc, char **argv)
 {
-	struct agent a = {.o = {.interval = 10.0, .symbolize = true, .ring_pages = 128}};
+	struct agent a = {.o = {.interval = 10.0, .symbolize = true, .ring_pages = 128,
+				.symbol_cache_mib = AGENT_DEFAULT_SYMBOL_CACHE_MIB}};
 	int ret = parse_args(argc, argv, &a.o);
 	if (ret != 0) {
 		free(a.o.events);
 		return ret < 0 ? 0 : ret;
 	}
 	unsetenv("DEBUGINFOD_URLS"); /* never fetch debug info over the network while profiling */
+#ifdef __GLIBC__
+	/*
+	 * A long-lived process whose symbol cache drops and reads modules: blocks
+	 * past 256 KiB (libdw's decompressed debug sections, symbol tables) come
+	 * from mmap and go back whole when freed, rather than glibc raising its
+	 * threshold to the largest block freed and keeping them in the heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 	int status = 1;
 	char err[512];
 	if (open_log(&a) < 0 || make_dir(a.o.otlp_dir) < 0 || make_dir(a.o.pprof_dir) < 0)
@@ -373,6 +414,8 @@ int cmd_agent(int argc, char **argv)
 	if ((status = cli_pipeline_open(&a.p, &po)) != 0)
 		goto out;
 	status = 1;
+	/* The pipeline is record's too, which keeps its cache unbounded: bound it here. */
+	sym_cache_set_budget(agg_symbols(a.p.agg), a.o.symbol_cache_mib << 20);
 	a.last_lost = calloc(a.p.evs.n, sizeof(uint64_t));
 	a.last_throttles = calloc(a.p.evs.n, sizeof(uint64_t));
 	if (!a.last_lost || !a.last_throttles) {

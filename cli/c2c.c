@@ -655,11 +655,18 @@ int cmd_c2c(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		FILE *f = argc < 2 ? stderr : stdout;
-		fprintf(f, "usage: pmuprof c2c watch ... (pmuprof c2c watch --help)\n");
+		fprintf(f, "usage: pmuprof c2c record [-o perf.data] ... (pmuprof c2c record --help)\n"
+			   "       pmuprof c2c report [-i perf.data] ... (pmuprof c2c report --help)\n"
+			   "       pmuprof c2c watch ...                 (pmuprof c2c watch --help)\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "watch") == 0)
 		return cmd_watch(argc - 1, argv + 1);
-	cli_error("c2c", "unknown subcommand '%s'; try pmuprof c2c watch --help", argv[1]);
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_c2c_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "record") == 0)
+		return cmd_c2c_record(argc - 1, argv + 1);
+	cli_error("c2c", "unknown subcommand '%s'; try pmuprof c2c record|report|watch --help",
+		  argv[1]);
 	return 2;
 }

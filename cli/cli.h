@@ -42,6 +42,7 @@ struct cli_import_opts {
 int cli_import_run(const struct cli_import_opts *o);
 int cmd_c2c(int argc, char **argv);    /* c2c.c: "c2c watch", "c2c report" */
 int cmd_c2c_report(int argc, char **argv); /* c2c_report.c */
+int cmd_c2c_record(int argc, char **argv); /* c2c_record.c */
 
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -135,6 +136,12 @@ struct cli_pipeline_opts {
 	bool symbolize;
 	bool start_disabled; /* -D: sampling waits for enable (control fifo or the delay) */
 	const char *perf_data; /* --perf-data FILE: the raw stream too, as perf.data */
+	/*
+	 * --mem: data-address sampling (PEBS load latency + stores, AMD IBS) as
+	 * perf mem/c2c record choose it, instead of events; ldlat 0: the default.
+	 */
+	bool mem;
+	uint32_t ldlat;
 	int argc;              /* the command line (after "pmuprof"), for perf.data's header */
 	char **argv;
 };

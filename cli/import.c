@@ -54,7 +54,15 @@ struct import {
 	bool c2c;                  /* --c2c: collect memory samples for the cache-line report */
 	struct c2c_sample *mem;    /* samples with a data address and a data source */
 	size_t nmem, memcap;
+	struct c2c_resolver *names; /* code and data symbols of mem (NULL: --no-symbolize) */
+	int *agg_of;               /* perf.data event -> sample type (-1: a side-band dummy) */
 };
+
+/* perf's (and pmuprof's) side-band carrier: it samples nothing, so it is no sample type. */
+static bool is_dummy(const struct perf_event_attr *a)
+{
+	return a->type == PERF_TYPE_SOFTWARE && a->config == PERF_COUNT_SW_DUMMY;
+}
 
 /* --c2c: a sample that carries ADDR and DATA_SRC joins the cache-line report. */
 static void collect_mem(struct import *im, const struct smp_pd_event *e, const struct smp_sample *s)
@@ -72,6 +80,7 @@ static void collect_mem(struct import *im, const struct smp_pd_event *e, const s
 		im->mem = g;
 		im->memcap = cap;
 	}
+	int32_t cpu = (e->attr.sample_type & PERF_SAMPLE_CPU) ? (int32_t)s->cpu : -1;
 	/*
 	 * perf counts a data address outside every known mapping as "no map", and
 	 * looks it up in the maps of the sample's mode: a sample taken in the kernel
@@ -82,13 +91,13 @@ static void collect_mem(struct import *im, const struct smp_pd_event *e, const s
 	bool mapped = s->addr && user_mode &&
 		      proc_find_map(im->procs, (pid_t)s->pid, s->addr) != NULL;
 	im->mem[im->nmem++] = (struct c2c_sample){
-		.pid = s->pid, .tid = s->tid, .cpu = (int32_t)s->cpu, .node = -1, .ip = s->ip,
-		.addr = s->addr, .data_src = s->data_src,
-		/* WEIGHT_STRUCT: the low 32 bits are the access latency, as perf reports it */
-		.weight = (e->attr.sample_type & PERF_SAMPLE_WEIGHT_STRUCT) ? (uint32_t)s->weight
-									     : s->weight,
+		.pid = s->pid, .tid = s->tid, .cpu = cpu, .node = smp_perfdata_cpu_node(im->pd, cpu),
+		.ip = s->ip, .addr = s->addr, .data_src = s->data_src,
+		.weight = s->weight, /* already the latency for WEIGHT_STRUCT (deliver) */
 		.is_store = strstr(e->name, "store") != NULL, .nomap = !mapped,
 	};
+	if (im->names)
+		c2c_resolve(im->names, &im->mem[im->nmem - 1]);
 }
 
 static void usage(FILE *out)
@@ -139,9 +148,12 @@ static void deliver(struct import *im, const struct smp_pd_record *r)
 		/* perf leaves PERIOD out of fixed-period events: the attr holds it. */
 		if (!(e->attr.sample_type & PERF_SAMPLE_PERIOD))
 			s.period = e->attr.freq ? 1 : e->attr.sample_period;
+		/* WEIGHT_STRUCT: the low 32 bits are the access latency, as perf reports it */
+		if (e->attr.sample_type & PERF_SAMPLE_WEIGHT_STRUCT)
+			s.weight = (uint32_t)s.weight;
 		im->samples[r->event]++;
 		count_pid(im, s.pid);
-		int ret = agg_add_sample(im->agg, r->event, &s);
+		int ret = im->agg_of[r->event] < 0 ? 0 : agg_add_sample(im->agg, im->agg_of[r->event], &s);
 		if (ret < 0 && !im->error)
 			im->error = ret;
 		if (im->c2c)
@@ -235,7 +247,9 @@ static int queue(struct import *im, const struct smp_pd_record *r)
 
 static int event_of_id(void *ctx, uint64_t id)
 {
-	return smp_perfdata_event_of_id(ctx, id);
+	struct import *im = ctx;
+	int ev = smp_perfdata_event_of_id(im->pd, id);
+	return ev < 0 ? -1 : im->agg_of[ev];
 }
 
 static int run_records(struct import *im, char *err, size_t errlen)
@@ -291,6 +305,8 @@ static void add_comments(struct import *im, struct pprof *prof, int argc, char *
 	for (size_t i = 0; i < im->nev && used < sizeof(line); i++) {
 		lost += im->lost[i];
 		throttled += im->throttles[i];
+		if (im->agg_of[i] < 0)
+			continue;
 		used += (size_t)snprintf(line + used, sizeof(line) - used,
 					 " %s=%llu lost=%llu throttled=%llu;",
 					 smp_perfdata_event(im->pd, i)->name,
@@ -338,29 +354,34 @@ static int write_otlp(struct import *im, const char *path, pid_t workload,
 	return ret;
 }
 
-static void print_summary(const struct import *im, const char *output, size_t bytes)
+static void print_summary(const struct import *im, const char *cmd, const char *output,
+			  size_t bytes)
 {
 	char buf[64];
 	uint64_t lost = im->unattributed_lost, throttled = 0;
-	fprintf(stderr, "pmuprof import: samples");
-	for (size_t i = 0; i < im->nev; i++) {
+	fprintf(stderr, "pmuprof %s: samples", cmd);
+	for (size_t i = 0, shown = 0; i < im->nev; i++) {
 		lost += im->lost[i];
 		throttled += im->throttles[i];
+		if (im->agg_of[i] < 0)
+			continue;
 		cli_format_count((double)im->samples[i], buf, sizeof(buf));
-		fprintf(stderr, "%s %s %s", i ? "," : "", smp_perfdata_event(im->pd, i)->name, buf);
+		fprintf(stderr, "%s %s %s", shown++ ? "," : "", smp_perfdata_event(im->pd, i)->name,
+			buf);
 	}
 	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)\n",
 		(unsigned long long)lost, (unsigned long long)throttled, output,
 		(double)bytes / 1024.0);
 	if (im->bad || im->unknown_id)
-		fprintf(stderr, "pmuprof import: skipped %llu malformed records and %llu samples of "
-			"unknown event ids\n", (unsigned long long)im->bad,
+		fprintf(stderr, "pmuprof %s: skipped %llu malformed records and %llu samples of "
+			"unknown event ids\n", cmd, (unsigned long long)im->bad,
 			(unsigned long long)im->unknown_id);
 }
 
 static void import_free(struct import *im)
 {
 	free(im->mem);
+	c2c_resolver_free(im->names);
 	for (size_t i = 0; i < im->nq; i++)
 		free(im->q[i].copy);
 	free(im->q);
@@ -371,14 +392,116 @@ static void import_free(struct import *im)
 	free(im->lost);
 	free(im->throttles);
 	free(im->pids);
+	free(im->agg_of);
+}
+
+int cli_import_run(const struct cli_import_opts *o)
+{
+	char err[PMU_ERR_MAX];
+	struct import im = {.c2c = o->c2c};
+	int status = 1;
+	const char **names = NULL, **units = NULL;
+	if (smp_perfdata_open(&im.pd, o->path, err, sizeof(err)) < 0) {
+		cli_error(o->cmd, "%s", err);
+		return 1;
+	}
+	im.nev = smp_perfdata_nevents(im.pd);
+	im.samples = calloc(im.nev, sizeof(uint64_t));
+	im.lost = calloc(im.nev, sizeof(uint64_t));
+	im.throttles = calloc(im.nev, sizeof(uint64_t));
+	names = calloc(im.nev, sizeof(char *));
+	units = calloc(im.nev, sizeof(char *));
+	im.agg_of = calloc(im.nev, sizeof(int));
+	if (!im.samples || !im.lost || !im.throttles || !names || !units || !im.agg_of ||
+	    proc_model_new(&im.procs) < 0) {
+		cli_error(o->cmd, "out of memory");
+		goto out;
+	}
+	/* Sample types: every event but the side-band dummies (all of them if that is all). */
+	size_t ntypes = 0, ndummy = 0;
+	for (size_t i = 0; i < im.nev; i++)
+		ndummy += is_dummy(&smp_perfdata_event(im.pd, i)->attr);
+	const struct perf_event_attr *first = NULL;
+	bool have_cpu = true; /* a cpu label only when every event sampled it */
+	for (size_t i = 0; i < im.nev; i++) {
+		const struct smp_pd_event *e = smp_perfdata_event(im.pd, i);
+		im.agg_of[i] = -1;
+		if (ndummy < im.nev && is_dummy(&e->attr))
+			continue;
+		im.agg_of[i] = (int)ntypes;
+		names[ntypes] = e->name;
+		units[ntypes++] = is_clock(&e->attr) ? "nanoseconds" : "count";
+		have_cpu &= !!(e->attr.sample_type & PERF_SAMPLE_CPU);
+		if (!first)
+			first = &e->attr;
+	}
+	struct agg_options ao = {
+		.event_names = names, .event_units = units, .nevents = ntypes,
+		.period = first->freq ? 0 : (int64_t)first->sample_period,
+		.symbolize = o->symbolize, .cpu_label = have_cpu,
+		.event_of_id = event_of_id, .id_ctx = &im,
+		.mem_labels = true, .line_size = o->line_size,
+	};
+	if (agg_new(&im.agg, &ao, im.procs, err, sizeof(err)) < 0) {
+		cli_error(o->cmd, "%s", err);
+		goto out;
+	}
+	if (im.c2c && o->symbolize &&
+	    c2c_resolver_new(&im.names, im.procs, agg_symbols(im.agg)) < 0) {
+		cli_error(o->cmd, "out of memory");
+		goto out;
+	}
+	int ret = run_records(&im, err, sizeof(err));
+	if (ret < 0) {
+		cli_error(o->cmd, "%s: %s", o->path, err);
+		goto out;
+	}
+	if (im.c2c) {
+		struct c2c_report rep;
+		struct c2c_options co = {.line_size = o->line_size};
+		if (c2c_build(&rep, im.mem, im.nmem, &co, err, sizeof(err)) < 0) {
+			cli_error(o->cmd, "%s", err);
+			goto out;
+		}
+		ret = c2c_print(&rep, stdout, o->c2c_lines);
+		c2c_report_free(&rep);
+		if (ret < 0 || fflush(stdout) != 0) {
+			cli_error(o->cmd, "cannot write the report to stdout: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (!o->output) {
+		status = 0;
+		goto out;
+	}
+	struct pprof *prof = agg_profile(im.agg);
+	pid_t workload = (pid_t)main_pid(&im);
+	const char *exe = workload ? proc_exe(im.procs, workload) : NULL;
+	if (exe && pprof_find_mapping(prof, exe))
+		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
+	add_comments(&im, prof, o->argc, o->argv);
+	size_t written = 0;
+	if (pprof_write(prof, o->output, &written, err, sizeof(err)) < 0) {
+		cli_error(o->cmd, "%s", err);
+		goto out;
+	}
+	if (o->otlp && write_otlp(&im, o->otlp, workload ? workload : -1, prof) < 0)
+		goto out;
+	print_summary(&im, o->cmd, o->output, written);
+	status = 0;
+out:
+	free(names);
+	free(units);
+	import_free(&im);
+	return status;
 }
 
 enum { OPT_OTLP = 256, OPT_NO_SYMBOLIZE, OPT_C2C };
 
 int cmd_import(int argc, char **argv)
 {
-	const char *output = DEFAULT_OUTPUT, *otlp = NULL;
-	bool symbolize = true, c2c = false;
+	struct cli_import_opts o = {.cmd = "import", .output = DEFAULT_OUTPUT, .symbolize = true,
+				    .c2c_lines = 20, .argc = argc, .argv = argv};
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"otlp", required_argument, NULL, OPT_OTLP},
@@ -391,10 +514,10 @@ int cmd_import(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o': output = optarg; break;
-		case OPT_OTLP: otlp = optarg; break;
-		case OPT_NO_SYMBOLIZE: symbolize = false; break;
-		case OPT_C2C: c2c = true; break;
+		case 'o': o.output = optarg; break;
+		case OPT_OTLP: o.otlp = optarg; break;
+		case OPT_NO_SYMBOLIZE: o.symbolize = false; break;
+		case OPT_C2C: o.c2c = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			cli_option_error("import", argv, "o,output,otlp");
@@ -406,78 +529,6 @@ int cmd_import(int argc, char **argv)
 		cli_error("import", "expected one perf.data file (see pmuprof import --help)");
 		return 2;
 	}
-	const char *path = argv[optind];
-
-	char err[PMU_ERR_MAX];
-	struct import im = {.c2c = c2c};
-	int status = 1;
-	const char **names = NULL, **units = NULL;
-	if (smp_perfdata_open(&im.pd, path, err, sizeof(err)) < 0) {
-		cli_error("import", "%s", err);
-		return 1;
-	}
-	im.nev = smp_perfdata_nevents(im.pd);
-	im.samples = calloc(im.nev, sizeof(uint64_t));
-	im.lost = calloc(im.nev, sizeof(uint64_t));
-	im.throttles = calloc(im.nev, sizeof(uint64_t));
-	names = calloc(im.nev, sizeof(char *));
-	units = calloc(im.nev, sizeof(char *));
-	if (!im.samples || !im.lost || !im.throttles || !names || !units ||
-	    proc_model_new(&im.procs) < 0) {
-		cli_error("import", "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < im.nev; i++) {
-		const struct smp_pd_event *e = smp_perfdata_event(im.pd, i);
-		names[i] = e->name;
-		units[i] = is_clock(&e->attr) ? "nanoseconds" : "count";
-	}
-	const struct perf_event_attr *first = &smp_perfdata_event(im.pd, 0)->attr;
-	bool have_cpu = true; /* a cpu label only when every event sampled it */
-	for (size_t i = 0; i < im.nev; i++)
-		have_cpu &= !!(smp_perfdata_event(im.pd, i)->attr.sample_type & PERF_SAMPLE_CPU);
-	struct agg_options ao = {
-		.event_names = names, .event_units = units, .nevents = im.nev,
-		.period = first->freq ? 0 : (int64_t)first->sample_period,
-		.symbolize = symbolize, .cpu_label = have_cpu,
-		.event_of_id = event_of_id, .id_ctx = im.pd,
-	};
-	if (agg_new(&im.agg, &ao, im.procs, err, sizeof(err)) < 0) {
-		cli_error("import", "%s", err);
-		goto out;
-	}
-	int ret = run_records(&im, err, sizeof(err));
-	if (ret < 0) {
-		cli_error("import", "%s: %s", path, err);
-		goto out;
-	}
-	if (im.c2c) {
-		struct c2c_report rep;
-		if (c2c_build(&rep, im.mem, im.nmem, NULL, err, sizeof(err)) < 0) {
-			cli_error("import", "%s", err);
-			goto out;
-		}
-		c2c_print(&rep, stdout, 20);
-		c2c_report_free(&rep);
-	}
-	struct pprof *prof = agg_profile(im.agg);
-	pid_t workload = (pid_t)main_pid(&im);
-	const char *exe = workload ? proc_exe(im.procs, workload) : NULL;
-	if (exe && pprof_find_mapping(prof, exe))
-		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
-	add_comments(&im, prof, argc, argv);
-	size_t written = 0;
-	if (pprof_write(prof, output, &written, err, sizeof(err)) < 0) {
-		cli_error("import", "%s", err);
-		goto out;
-	}
-	if (otlp && write_otlp(&im, otlp, workload ? workload : -1, prof) < 0)
-		goto out;
-	print_summary(&im, output, written);
-	status = 0;
-out:
-	free(names);
-	free(units);
-	import_free(&im);
-	return status;
+	o.path = argv[optind];
+	return cli_import_run(&o);
 }

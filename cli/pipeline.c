@@ -186,6 +186,7 @@ static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		.nevents = p->evs.n, .period = (int64_t)o->period, .symbolize = o->symbolize,
 		.cpu_label = true, .event_of_id = event_of_id, .id_ctx = p->session,
 		.dwarf = o->stack_dump != 0, .regs_user_mask = so->regs_user_mask,
+		.mem_labels = (so->extra_sample_type & PERF_SAMPLE_ADDR) != 0,
 	};
 	int ret = agg_new(&p->agg, &ao, p->procs, err, errlen);
 	if (ret < 0)
@@ -206,7 +207,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	if (pmu_ctx_new(&p->ctx, NULL, err, sizeof(err)) < 0)
 		goto fail;
 	const char *spec = o->events;
-	if (!spec) {
+	if (!spec && !o->mem) {
 		spec = o->default_events;
 		if (!pmu_host_has_hw_counters()) {
 			fprintf(stderr, "pmuprof %s: this host exposes no hardware counters; sampling %s "
@@ -214,8 +215,18 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 			spec = o->fallback_events;
 		}
 	}
-	if (pmu_parse_events(p->ctx, spec, &p->evs, err, sizeof(err)) < 0)
+	int ret = o->mem ? pmu_mem_events(p->ctx, true, true, o->ldlat, &p->evs, err, sizeof(err))
+			 : pmu_parse_events(p->ctx, spec, &p->evs, err, sizeof(err));
+	if (ret < 0)
 		goto fail;
+	if (p->evs.notice[0]) /* a preset's fallback, an ignored ldlat, ... */
+		fprintf(stderr, "pmuprof %s: %s\n", o->cmd, p->evs.notice);
+	bool cpu_wide_only = false;
+	uint64_t extra_sample_type = 0;
+	for (size_t i = 0; i < p->evs.n; i++) {
+		cpu_wide_only |= p->evs.ev[i].cpu_wide_only;
+		extra_sample_type |= p->evs.ev[i].sample_type_extra;
+	}
 	if ((o->cpus ? pmu_parse_cpu_list(o->cpus, &p->cpus, &p->ncpus, err, sizeof(err))
 		     : pmu_online_cpus(&p->cpus, &p->ncpus, err, sizeof(err))) < 0)
 		goto fail;
@@ -239,6 +250,9 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		.ring_pages = o->ring_pages, .topo = p->topo, .plan = &p->plan,
 		.stack_dump = o->stack_dump, .start_disabled = o->start_disabled,
 		.regs_user_mask = o->stack_dump ? uw_sample_regs_mask() : 0,
+		.extra_sample_type = extra_sample_type,
+		/* Data addresses fall in heap, stack and anonymous mappings too. */
+		.track_data_maps = (extra_sample_type & PERF_SAMPLE_ADDR) != 0,
 	};
 	if (o->pids || o->tid) {
 		if (cli_resolve_threads(o->pids ? o->pids : o->tid, &p->tids, &p->ntids, err,
@@ -259,6 +273,19 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		so.npids = 1;
 		so.inherit = true;
 		so.enable_on_exec = true;
+	}
+	if (cpu_wide_only && so.pids) {
+		/*
+		 * AMD IBS cannot follow a task: like perf mem/c2c record there, record
+		 * every process on the CPUs while the target runs; the report's pid
+		 * labels and the c2c report's threads tell the target's samples apart.
+		 */
+		fprintf(stderr, "pmuprof %s: %s samples whole CPUs (it cannot follow a task): "
+				"recording every process while the target runs\n", o->cmd,
+			p->evs.ev[0].name);
+		so.pids = NULL;
+		so.npids = 0;
+		so.enable_on_exec = false;
 	}
 	if (o->perf_data && open_perf_data(p, o, err, sizeof(err)) < 0)
 		goto fail;

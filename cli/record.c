@@ -49,6 +49,8 @@ struct record_opts {
 	long delay_ms;             /* -D: -1 waits for "enable", N > 0 enables after N ms */
 	bool no_labels;            /* --no-labels: no channel for region / trace labels */
 	const char *perf_data;     /* --perf-data FILE: the raw records too, as perf.data */
+	bool mem;                  /* --mem: data-address sampling (PEBS / IBS) */
+	uint64_t ldlat;            /* --ldlat: load-latency threshold in cycles (0: default) */
 	char **cmd;
 	int argc;
 	char **argv;
@@ -60,7 +62,7 @@ static void record_usage(FILE *out)
 		"usage: pmuprof record [-e EVENTS] [-c PERIOD | -F FREQ] [-g | --call-graph fp|dwarf|none]\n"
 		"                      [-o FILE] [-a | -C CPUS | -p PID[,PID] | -t TID] [--duration S]\n"
 		"                      [-m PAGES] [--readers node|l3|cpu|N] [--no-symbolize]\n"
-		"                      [--perf-data FILE] [-- CMD ...]\n"
+		"                      [--perf-data FILE] [--mem [--ldlat CYCLES]] [-- CMD ...]\n"
 		"  -e, --event EVENTS     events to sample (default " DEFAULT_EVENTS "), each its own\n"
 		"                         sample type; '{a,b}:S' samples a and reads b at each sample\n"
 		"  -c, --count PERIOD     sample every PERIOD events\n"
@@ -72,6 +74,10 @@ static void record_usage(FILE *out)
 		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ")\n"
 		"      --perf-data FILE   also write every record as perf.data (perf report/script,\n"
 		"                         pmuprof import read it)\n"
+		"      --mem              sample data addresses instead of -e events, as perf mem\n"
+		"                         record: Intel PEBS load latency and stores, AMD IBS;\n"
+		"                         samples get cacheline/offset/data_src/weight labels\n"
+		"      --ldlat CYCLES     loads slower than CYCLES only (default 30)\n"
 		"  -a, --all-cpus         every process on every CPU\n"
 		"  -C, --cpu CPUS         every process on these CPUs\n"
 		"  -p, --pid PIDS         running processes (all their threads, and new ones)\n"
@@ -128,7 +134,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	enum {
 		OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_OTLP,
 		OPT_OTLP_ENDPOINT, OPT_OTLP_PAYLOAD, OPT_SPOOL, OPT_CONTROL, OPT_NO_LABELS,
-		OPT_PERF_DATA,
+		OPT_PERF_DATA, OPT_MEM, OPT_LDLAT,
 	};
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
@@ -151,6 +157,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"no-labels", no_argument, NULL, OPT_NO_LABELS},
 		{"perf-data", required_argument, NULL, OPT_PERF_DATA},
+		{"mem", no_argument, NULL, OPT_MEM},
+		{"ldlat", required_argument, NULL, OPT_LDLAT},
 		{"delay", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -219,6 +227,13 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_CONTROL: o->control = optarg; break;
 		case OPT_NO_LABELS: o->no_labels = true; break;
 		case OPT_PERF_DATA: o->perf_data = optarg; break;
+		case OPT_MEM: o->mem = true; break;
+		case OPT_LDLAT:
+			if (parse_u64_arg("--ldlat", optarg, &o->ldlat) < 0)
+				return 2;
+			if (o->ldlat > 65535)
+				return cli_error("record", "--ldlat takes at most 65535 cycles"), 2;
+			break;
 		case 'D': {
 			char *end;
 			o->delay_ms = strtol(optarg, &end, 10);
@@ -238,6 +253,11 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	o->cmd = argv + optind;
 	if (o->period && o->freq)
 		return cli_error("record", "-c and -F are alternatives; choose one"), 2;
+	if (o->mem && o->events)
+		return cli_error("record", "--mem chooses the host's memory-sampling events; drop -e"),
+		       2;
+	if (o->ldlat && !o->mem)
+		return cli_error("record", "--ldlat applies to --mem"), 2;
 	int targets = !!o->pids + !!o->tid + !!(o->system_wide || o->cpus);
 	if (targets > 1)
 		return cli_error("record", "choose one target: -a/-C, -p or -t"), 2;
@@ -535,6 +555,7 @@ int cmd_record(int argc, char **argv)
 		.child = child.pid > 0 ? &child : NULL, .ring_pages = o.ring_pages,
 		.readers = o.readers, .symbolize = o.symbolize, .start_disabled = o.delay_ms != 0,
 		.perf_data = o.perf_data, .argc = argc, .argv = argv,
+		.mem = o.mem, .ldlat = (uint32_t)o.ldlat,
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;

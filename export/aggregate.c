@@ -149,8 +149,8 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	a->values = calloc(1 + o->nevents, sizeof(*a->values));
 	int ret = a->samples && a->values ? new_profile(a, err, errlen)
 					  : (snprintf(err, errlen, "out of memory"), -ENOMEM);
-	if (ret == 0 && o->symbolize)
-		ret = sym_cache_new(&a->syms, err, errlen);
+	if (ret == 0 && o->symbolize && (ret = sym_cache_new(&a->syms, err, errlen)) == 0)
+		sym_cache_set_budget(a->syms, o->symbol_cache_bytes);
 	if (ret == 0 && o->dwarf)
 		ret = uw_new(&a->unwinder, procs, err, errlen);
 	if (ret == 0)
@@ -193,6 +193,11 @@ void agg_free(struct agg *a)
 	free(a->samples);
 	free(a->values);
 	free(a);
+}
+
+struct sym_cache *agg_symbols(struct agg *a)
+{
+	return a->syms;
 }
 
 struct pprof *agg_profile(struct agg *a)
@@ -466,7 +471,7 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	a->samples[event]++;
 
 	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
-	struct pprof_label labels[7] = {
+	struct pprof_label labels[11] = {
 		/* A unit on each: Go's pprof drops a numeric label that is 0 without one. */
 		{.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"},
 		{.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"},
@@ -477,6 +482,18 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	size_t nlabels = a->o.cpu_label ? 4 : 3;
 	if (a->o.labels)
 		nlabels = timeline_labels(a, s, labels, nlabels, trace_hex, span_hex);
+	struct c2c_labels mem;
+	if (a->o.mem_labels && s->addr) {
+		/* Data-address samples (PEBS, IBS): where in which line, from where, how slow. */
+		struct c2c_sample cs = {.addr = s->addr, .data_src = s->data_src, .weight = s->weight};
+		c2c_sample_labels(&cs, a->o.line_size, &mem);
+		labels[nlabels++] = (struct pprof_label){.key = "cacheline", .str = mem.cacheline};
+		labels[nlabels++] = (struct pprof_label){.key = "offset", .num = (int64_t)mem.offset,
+							 .num_unit = "bytes"};
+		labels[nlabels++] = (struct pprof_label){.key = "data_src", .str = mem.data_src};
+		labels[nlabels++] = (struct pprof_label){.key = "weight", .num = (int64_t)mem.weight,
+							 .num_unit = "cycles"};
+	}
 	return pprof_add_sample(a->prof, locs, n, a->values, labels, nlabels);
 }
 

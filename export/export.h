@@ -83,6 +83,8 @@ int proc_synthesize(struct proc_model *m, pid_t pid);
 int proc_synthesize_all(struct proc_model *m);
 
 struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr);
+/* The mapping just below map (from proc_find_map of the same pid), or NULL. */
+struct proc_map *proc_prev_map(struct proc_model *m, pid_t pid, const struct proc_map *map);
 /* Thread name (COMM) of tid, else of its process, else NULL. */
 const char *proc_comm(const struct proc_model *m, pid_t pid, pid_t tid);
 /*
@@ -112,6 +114,14 @@ struct agg_options {
 	int (*event_of_id)(void *ctx, uint64_t id);
 	void *id_ctx;
 	struct lbl_timeline *labels; /* region / trace labels (labels.c below); NULL: none */
+	size_t symbol_cache_bytes; /* the symbol cache's byte budget (sym_cache_set_budget); 0: none */
+	/*
+	 * Samples with a data address get the labels cacheline, offset, data_src
+	 * and weight (c2c_sample_labels); the caller passes the weight as perf
+	 * reports it (WEIGHT_STRUCT: its low 32 bits).
+	 */
+	bool mem_labels;
+	uint32_t line_size; /* 0: 64 */
 };
 
 struct agg;
@@ -133,6 +143,9 @@ int agg_symbolize_summary(const struct agg *a, char *buf, size_t len);
 int agg_reset(struct agg *a, char *err, size_t errlen);
 /* The underlying builder, to set comments, times and write it out. */
 struct pprof *agg_profile(struct agg *a);
+/* The symbol cache samples are symbolized with (NULL with symbolize off), for c2c_resolve. */
+struct sym_cache;
+struct sym_cache *agg_symbols(struct agg *a);
 uint64_t agg_samples(const struct agg *a, int event);
 
 /* --- labels: each thread's region and trace context over time (labels.c) -------- */
@@ -374,5 +387,17 @@ struct c2c_labels {
 	uint64_t weight;
 };
 void c2c_sample_labels(const struct c2c_sample *s, uint32_t line_size, struct c2c_labels *out);
+
+/*
+ * c2c_resolve.c: names for a sample's code address (func, file, line) and
+ * data address (data_sym: "counter+0x8", [heap], [stack], anon, [kernel],
+ * [unknown]) through the process model as it stands now, so call it at the
+ * sample's place in the time-ordered stream. The strings are the
+ * resolver's and live until it is freed.
+ */
+struct c2c_resolver;
+int c2c_resolver_new(struct c2c_resolver **out, struct proc_model *procs, struct sym_cache *syms);
+void c2c_resolver_free(struct c2c_resolver *r);
+void c2c_resolve(struct c2c_resolver *r, struct c2c_sample *s);
 
 #endif

@@ -454,6 +454,17 @@ struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr)
 	return lo < p->nmaps && p->maps[lo].start <= addr ? &p->maps[lo] : NULL;
 }
 
+struct proc_map *proc_prev_map(struct proc_model *m, pid_t pid, const struct proc_map *map)
+{
+	void **v = map_find(&m->procs, pid);
+	if (!v)
+		return NULL;
+	struct proc *p = *v;
+	if (map <= p->maps || map >= p->maps + p->nmaps)
+		return NULL;
+	return (struct proc_map *)map - 1;
+}
+
 const char *proc_comm(const struct proc_model *m, pid_t pid, pid_t tid)
 {
 	if (pid == 0 && tid == 0)

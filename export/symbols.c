@@ -1,8 +1,10 @@
 /*
  * The symbolizer's cache and its file-backed lookups: the sorted address
  * tables every symbol source shares (build once, binary-search per address),
- * the string interner that keeps returned names alive across evictions, and
- * the LRU of ELF modules keyed by build id (else path + size + mtime).
+ * the LRU of ELF modules keyed by build id (else path + size + mtime), their
+ * inline-frame memos, and the byte budget that evicts modules least recently
+ * used first. Returned strings belong to a module (its tables, its libdw
+ * data), so evicting it frees everything it held.
  * Reading ELF and DWARF is in symbols_elf.c; kallsyms and JIT maps in
  * symbols_kernel.c.
  */
@@ -79,19 +81,17 @@ int sym_builder_finish(struct sym_builder *b, struct sym_table *out)
 		return 0;
 	}
 	qsort(b->v, b->n, sizeof(*b->v), raw_cmp);
-	struct sym_entry *v = malloc(b->n * sizeof(*v));
-	if (!v) {
-		sym_builder_free(b);
-		return -ENOMEM;
-	}
-	size_t n = 0;
+	/* First the winners (name offsets parked in .name), then one tight names block. */
+	size_t n = 0, nlen = 0;
 	for (size_t i = 0; i < b->n;) {
 		const struct sym_raw *r = &b->v[i]; /* the best of those at this start */
 		size_t j = i + 1;
 		while (j < b->n && b->v[j].start == r->start)
 			j++;
 		uint64_t end;
-		if (r->sized) {
+		if (!r->sized && b->exact) {
+			end = r->start; /* a size-0 data symbol names its address alone */
+		} else if (r->sized) {
 			end = r->start + r->size < r->start ? UINT64_MAX : r->start + r->size;
 		} else {
 			end = j < b->n ? b->v[j].start : r->start + SYM_UNSIZED_TAIL;
@@ -100,17 +100,33 @@ int sym_builder_finish(struct sym_builder *b, struct sym_table *out)
 			if (r->limit > r->start && r->limit < end)
 				end = r->limit;
 		}
-		v[n].start = r->start;
-		v[n].end = end;
-		v[n].name = b->names + r->name_off;
-		v[n].interned = NULL;
+		b->v[n] = *r; /* n <= i: compacts in place */
+		b->v[n].limit = end;
+		nlen += strlen(b->names + r->name_off) + 1;
 		n++;
 		i = j;
 	}
+	struct sym_entry *v = malloc(n * sizeof(*v));
+	char *names = malloc(nlen);
+	if (!v || !names) {
+		free(v);
+		free(names);
+		sym_builder_free(b);
+		return -ENOMEM;
+	}
+	size_t at = 0;
+	for (size_t k = 0; k < n; k++) {
+		const char *name = b->names + b->v[k].name_off;
+		size_t len = strlen(name) + 1;
+		memcpy(names + at, name, len);
+		v[k] = (struct sym_entry){.start = b->v[k].start, .end = b->v[k].limit,
+					  .name = names + at};
+		at += len;
+	}
 	out->v = v;
 	out->n = n;
-	out->names = b->names; /* the entries point into it */
-	b->names = NULL;
+	out->names = names;
+	out->bytes = n * sizeof(*v) + nlen;
 	sym_builder_free(b);
 	return 0;
 }
@@ -147,14 +163,23 @@ struct sym_entry *sym_table_find(const struct sym_table *t, uint64_t addr)
 	return NULL;
 }
 
-/* ---- string interning ---- */
-
-struct sym_chunk {
-	struct sym_chunk *next;
-	char data[];
-};
-
-#define SYM_CHUNK_SIZE (64 * 1024)
+struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->n; /* find the first entry starting above addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = 0; k < SYM_NEST_MAX && lo > 0; k++, lo--) {
+		struct sym_entry *e = &t->v[lo - 1];
+		if (addr < e->end || addr == e->start)
+			return e;
+	}
+	return NULL;
+}
 
 static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
 {
@@ -167,84 +192,117 @@ static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 
-static int intern_grow(struct sym_intern *in)
+/* ---- memo strings ---- */
+
+struct sym_chunk {
+	struct sym_chunk *next;
+	char data[];
+};
+
+#define SYM_STRS_SLOTS_MIN 64 /* power of two */
+#define SYM_STRS_CHUNK_MIN 1024
+#define SYM_STRS_CHUNK_MAX (64 * 1024)
+
+static void strs_free(struct sym_strs *st)
 {
-	size_t ncap = in->cap ? in->cap * 2 : 1024;
-	const char **ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < in->cap; i++) {
-		const char *s = in->slots[i];
-		if (!s)
-			continue;
-		size_t k = hash_bytes(FNV_OFFSET, s, strlen(s)) & (ncap - 1);
-		while (ns[k])
-			k = (k + 1) & (ncap - 1);
-		ns[k] = s;
+	while (st->chunks) {
+		struct sym_chunk *next = st->chunks->next;
+		free(st->chunks);
+		st->chunks = next;
 	}
-	free(in->slots);
-	in->slots = ns;
-	in->cap = ncap;
+	free(st->slots);
+	memset(st, 0, sizeof(*st));
+}
+
+/* The chunk strs_reserve would allocate for len bytes, or 0 when they fit. */
+static size_t strs_chunk(const struct sym_strs *st, size_t len)
+{
+	if (len <= st->left)
+		return 0;
+	size_t csize = st->chunk_next > SYM_STRS_CHUNK_MIN ? st->chunk_next : SYM_STRS_CHUNK_MIN;
+	return csize > len ? csize : len;
+}
+
+/* Room for len more bytes of strings in the current chunk. */
+static int strs_reserve(struct sym_strs *st, size_t len)
+{
+	size_t csize = strs_chunk(st, len);
+	if (!csize)
+		return 0;
+	struct sym_chunk *ch = malloc(sizeof(*ch) + csize);
+	if (!ch)
+		return -ENOMEM;
+	ch->next = st->chunks;
+	st->chunks = ch;
+	st->bytes += sizeof(*ch) + csize;
+	st->cur = ch->data;
+	st->left = csize;
+	size_t next = 2 * (st->chunk_next > SYM_STRS_CHUNK_MIN ? st->chunk_next : SYM_STRS_CHUNK_MIN);
+	st->chunk_next = next < SYM_STRS_CHUNK_MAX ? next : SYM_STRS_CHUNK_MAX;
 	return 0;
 }
 
-static char *intern_alloc(struct sym_intern *in, size_t size)
+/*
+ * The most interning n more strings of `len` bytes in all (NULs included)
+ * allocates, when their room was made with one strs_reserve(st, len).
+ */
+static size_t strs_need(const struct sym_strs *st, size_t n, size_t len)
 {
-	if (size > in->left) {
-		size_t csize = size > SYM_CHUNK_SIZE / 4 ? size : SYM_CHUNK_SIZE;
-		struct sym_chunk *ch = malloc(sizeof(*ch) + csize);
-		if (!ch)
-			return NULL;
-		ch->next = in->chunks;
-		in->chunks = ch;
-		if (csize == size) /* a big string gets its own chunk; keep the current one */
-			return ch->data;
-		in->cur = ch->data;
-		in->left = csize;
+	size_t need = 0, cap = st->cap;
+	while ((st->n + n) * 2 > cap) {
+		cap = cap ? cap * 2 : SYM_STRS_SLOTS_MIN;
+		need += cap * sizeof(*st->slots);
 	}
-	char *p = in->cur;
-	in->cur += size;
-	in->left -= size;
-	return p;
+	size_t csize = strs_chunk(st, len);
+	return need + (csize ? sizeof(struct sym_chunk) + csize : 0);
 }
 
-const char *sym_intern(struct sym_intern *in, const char *s, size_t len)
+static int strs_grow(struct sym_strs *st)
 {
-	if ((in->n + 1) * 2 > in->cap && intern_grow(in))
+	size_t ncap = st->cap ? st->cap * 2 : SYM_STRS_SLOTS_MIN;
+	const char **ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->cap; i++) {
+		const char *str = st->slots[i];
+		if (!str)
+			continue;
+		size_t k = hash_bytes(FNV_OFFSET, str, strlen(str)) & (ncap - 1);
+		while (ns[k])
+			k = (k + 1) & (ncap - 1);
+		ns[k] = str;
+	}
+	free(st->slots);
+	st->bytes += (ncap - st->cap) * sizeof(*ns);
+	st->slots = ns;
+	st->cap = ncap;
+	return 0;
+}
+
+/* The store's copy of str, made on first sight; NULL when out of memory. */
+static const char *strs_intern(struct sym_strs *st, const char *str)
+{
+	size_t len = strlen(str);
+	if ((st->n + 1) * 2 > st->cap && strs_grow(st) < 0)
 		return NULL;
-	size_t k = hash_bytes(FNV_OFFSET, s, len) & (in->cap - 1);
-	for (const char *t; (t = in->slots[k]); k = (k + 1) & (in->cap - 1))
-		if (strncmp(t, s, len) == 0 && t[len] == '\0')
+	size_t k = hash_bytes(FNV_OFFSET, str, len) & (st->cap - 1);
+	for (const char *t; (t = st->slots[k]); k = (k + 1) & (st->cap - 1))
+		if (t == str || (strncmp(t, str, len) == 0 && t[len] == '\0'))
 			return t;
-	char *p = intern_alloc(in, len + 1);
-	if (!p)
+	if (strs_reserve(st, len + 1) < 0)
 		return NULL;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	in->slots[k] = p;
-	in->n++;
+	char *p = st->cur;
+	memcpy(p, str, len + 1);
+	st->cur += len + 1;
+	st->left -= len + 1;
+	st->slots[k] = p;
+	st->n++;
 	return p;
-}
-
-const char *sym_entry_name(struct sym_intern *in, struct sym_entry *e)
-{
-	if (!e->interned)
-		e->interned = sym_intern(in, e->name, strlen(e->name));
-	return e->interned;
-}
-
-static void intern_free(struct sym_intern *in)
-{
-	while (in->chunks) {
-		struct sym_chunk *next = in->chunks->next;
-		free(in->chunks);
-		in->chunks = next;
-	}
-	free(in->slots);
-	memset(in, 0, sizeof(*in));
 }
 
 /* ---- the cache ---- */
+
+static void aliases_clear(struct sym_cache *c);
 
 int sym_cache_new(struct sym_cache **out, char *err, size_t errlen)
 {
@@ -261,12 +319,43 @@ int sym_cache_new(struct sym_cache **out, char *err, size_t errlen)
 			snprintf(err, errlen, "symbol cache: out of memory");
 		return -ENOMEM;
 	}
+	c->bytes = sizeof(*c);
+	c->memo_cap = SYM_MEMO_BYTES_DEFAULT;
 	*out = c;
 	return 0;
 }
 
-static void module_free(struct sym_module *m)
+static size_t memo_bytes(const struct sym_memo *mm)
 {
+	return mm->cap * sizeof(*mm->slots) + mm->framecap * sizeof(*mm->frames) + mm->strs.bytes;
+}
+
+/* The heavy part: tables, libdw's estimate, the CU index. */
+static size_t heavy_bytes(const struct sym_module *m)
+{
+	return m->syms.bytes + m->data.bytes + m->dw_bytes + m->cu_bytes;
+}
+
+/* Brings the cache's total up to date with what m holds now. */
+static void module_account(struct sym_cache *c, struct sym_module *m)
+{
+	size_t now = m->own_bytes + heavy_bytes(m) + memo_bytes(&m->memo);
+	c->bytes = c->bytes - m->accounted + now;
+	m->accounted = now;
+}
+
+static void memo_free(struct sym_cache *c, struct sym_memo *mm)
+{
+	c->memo_bytes -= memo_bytes(mm);
+	free(mm->slots);
+	free(mm->frames);
+	strs_free(&mm->strs);
+	memset(mm, 0, sizeof(*mm));
+}
+
+static void module_free(struct sym_cache *c, struct sym_module *m)
+{
+	memo_free(c, &m->memo);
 	sym_elf_release(m);
 	free(m->key_build_id);
 	free(m->path);
@@ -279,14 +368,12 @@ void sym_cache_free(struct sym_cache *c)
 		return;
 	for (struct sym_module *m = c->lru_head, *next; m; m = next) {
 		next = m->next;
-		module_free(m);
+		module_free(c, m);
 	}
 	sym_kernel_release(&c->kernel);
 	for (size_t i = 0; i < SYM_JIT_MAX; i++)
 		sym_jit_release(&c->jit[i]);
-	intern_free(&c->intern);
-	free(c->memo.slots);
-	free(c->memo.frames);
+	aliases_clear(c);
 	free(c);
 }
 
@@ -349,7 +436,90 @@ static void module_remove(struct sym_cache *c, struct sym_module *m)
 	*pp = m->hnext;
 	lru_unlink(c, m);
 	c->nmodules--;
-	module_free(m);
+	c->bytes -= m->accounted;
+	module_free(c, m);
+}
+
+/* Drops m's heavy part; its segments, memo and module info stay. */
+static void module_unload(struct sym_cache *c, struct sym_module *m)
+{
+	sym_elf_unload(m);
+	m->loaded = false;
+	module_account(c, m);
+}
+
+/*
+ * Down to `target` bytes, what goes first is what is big and cheap to miss:
+ * the heavy parts of the least recently used modules (their hot addresses
+ * stay answered by their memos), then whole modules, least recently used
+ * first, then JIT tables, then path aliases. `keep` (the module in use) and
+ * `keep_jit` stay.
+ */
+static void cache_shrink(struct sym_cache *c, size_t target, struct sym_module *keep,
+			 const struct sym_jit *keep_jit)
+{
+	for (struct sym_module *m = c->lru_tail; m && c->bytes > target; m = m->prev)
+		if (m != keep && m->loaded && heavy_bytes(m))
+			module_unload(c, m);
+	while (c->bytes > target && c->lru_tail && c->lru_tail != keep)
+		module_remove(c, c->lru_tail);
+	while (c->bytes > target) {
+		struct sym_jit *victim = NULL;
+		for (size_t i = 0; i < SYM_JIT_MAX; i++) {
+			struct sym_jit *j = &c->jit[i];
+			if (j != keep_jit && j->t.bytes && (!victim || j->used < victim->used))
+				victim = j;
+		}
+		if (!victim)
+			break;
+		c->bytes -= victim->t.bytes;
+		sym_jit_release(victim);
+	}
+	if (c->bytes > target)
+		aliases_clear(c); /* last: they are small, and cost a read of each file to learn again */
+}
+
+void sym_cache_settle(struct sym_cache *c, struct sym_module *keep, const struct sym_jit *keep_jit)
+{
+	if (keep)
+		module_account(c, keep);
+	if (c->budget && c->bytes > c->budget)
+		cache_shrink(c, c->budget, keep, keep_jit);
+}
+
+/*
+ * m's line tables, opened on first need. Room for what libdw is about to
+ * map and decompress is made first: the peak stays near the budget instead
+ * of budget + the module's debug info until the lookup settles.
+ */
+static int lines_open(struct sym_cache *c, struct sym_module *m)
+{
+	if (m->dwfl_state == 0 && c->budget && m->dw_open_bytes) {
+		module_account(c, m);
+		size_t target = c->budget > m->dw_open_bytes ? c->budget - m->dw_open_bytes : 0;
+		if (c->bytes > target)
+			cache_shrink(c, target, m, NULL);
+	}
+	return sym_elf_lines_open(m);
+}
+
+void sym_cache_set_budget(struct sym_cache *c, size_t bytes)
+{
+	if (!c)
+		return;
+	c->budget = bytes;
+	/* Memos are cheap to refill: a quarter of the budget, room left for libdw's data. */
+	c->memo_cap = bytes ? bytes / 4 : SYM_MEMO_BYTES_DEFAULT;
+	for (struct sym_module *m = c->lru_tail; m && c->memo_bytes > c->memo_cap; m = m->prev) {
+		memo_free(c, &m->memo);
+		module_account(c, m);
+	}
+	sym_cache_settle(c, NULL, NULL);
+}
+
+size_t sym_cache_bytes(const struct sym_cache *c)
+{
+	return c ? c->bytes : 0;
 }
 
 static uint64_t path_key_hash(const char *path, const struct stat *st)
@@ -360,7 +530,107 @@ static uint64_t path_key_hash(const char *path, const struct stat *st)
 	return hash_bytes(h, (const char *)parts, sizeof(parts));
 }
 
-/* The module for (path, build id), loaded on first use. Returns its status. */
+/*
+ * A file with a build id is one module however the caller names it (with
+ * the id, or by path as /proc/PID/maps does for processes that predate the
+ * profiler): by path it is an alias of its id, learned by reading the id
+ * once. Aliases are facts about files, not caches of them: they stay when
+ * modules go, all dropped together if there are ever too many.
+ */
+struct sym_alias {
+	struct sym_alias *next;
+	uint64_t hash; /* path_key_hash */
+	off_t size;
+	struct timespec mtime;
+	char build_id[41];
+	char path[];
+};
+
+static size_t alias_bytes(const struct sym_alias *al)
+{
+	return sizeof(*al) + strlen(al->path) + 1;
+}
+
+static void aliases_clear(struct sym_cache *c)
+{
+	for (size_t i = 0; i < SYM_HASH_BUCKETS; i++) {
+		while (c->aliases[i]) {
+			struct sym_alias *next = c->aliases[i]->next;
+			c->bytes -= alias_bytes(c->aliases[i]);
+			free(c->aliases[i]);
+			c->aliases[i] = next;
+		}
+	}
+	c->naliases = 0;
+}
+
+static const char *alias_find(const struct sym_cache *c, uint64_t h, const char *path,
+			      const struct stat *st)
+{
+	for (const struct sym_alias *al = c->aliases[h & (SYM_HASH_BUCKETS - 1)]; al; al = al->next)
+		if (al->hash == h && al->size == st->st_size && al->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    al->mtime.tv_nsec == st->st_mtim.tv_nsec && strcmp(al->path, path) == 0)
+			return al->build_id;
+	return NULL;
+}
+
+/* Remembers path -> build id; a failure only costs reading the id again. */
+static void alias_add(struct sym_cache *c, uint64_t h, const char *path, const struct stat *st,
+		      const char *build_id)
+{
+	if (c->naliases >= SYM_ALIASES_MAX)
+		aliases_clear(c);
+	size_t len = strlen(path);
+	struct sym_alias *al = malloc(sizeof(*al) + len + 1);
+	if (!al)
+		return;
+	al->hash = h;
+	al->size = st->st_size;
+	al->mtime = st->st_mtim;
+	snprintf(al->build_id, sizeof(al->build_id), "%s", build_id);
+	memcpy(al->path, path, len + 1);
+	al->next = c->aliases[h & (SYM_HASH_BUCKETS - 1)];
+	c->aliases[h & (SYM_HASH_BUCKETS - 1)] = al;
+	c->naliases++;
+	c->bytes += alias_bytes(al);
+}
+
+/* The cached module under key h (by build id bid, else by path and st), made most recent. */
+static struct sym_module *module_find(struct sym_cache *c, uint64_t h, bool by_id, const char *bid,
+				      const char *path, const struct stat *st)
+{
+	for (struct sym_module *m = c->buckets[h & (SYM_HASH_BUCKETS - 1)]; m; m = m->hnext) {
+		if (m->hash != h)
+			continue;
+		if (by_id) {
+			if (!m->key_build_id || strcmp(m->key_build_id, bid) != 0)
+				continue;
+			/* A failure under one path says nothing of another copy. */
+			if (m->status < 0 && strcmp(m->path, path) != 0) {
+				module_remove(c, m);
+				return NULL;
+			}
+		} else if (m->key_build_id || strcmp(m->path, path) != 0 || m->size != st->st_size ||
+			   m->mtime.tv_sec != st->st_mtim.tv_sec ||
+			   m->mtime.tv_nsec != st->st_mtim.tv_nsec) {
+			continue;
+		}
+		if (c->lru_head != m) {
+			lru_unlink(c, m);
+			lru_push_front(c, m);
+		}
+		return m;
+	}
+	return NULL;
+}
+
+/*
+ * The module for (path, build id), read on first use (segments, build id and
+ * heavy part). Returns its status; *out is the module (also a negatively
+ * cached one) or NULL when none was made. Callers end with
+ * sym_cache_settle(c, *out, NULL), and call module_load before using the
+ * heavy part.
+ */
 static int module_get(struct sym_cache *c, const char *path, const char *build_id,
 		      struct sym_module **out)
 {
@@ -371,48 +641,52 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		*out = head;
 		return 0;
 	}
+	*out = NULL;
 	char bid[41];
 	bool by_id = normalize_build_id(build_id, bid);
-	struct stat st;
+	struct stat st = {0}; /* only read for modules keyed by path */
 	uint64_t h;
+	struct sym_module *m = NULL;
 	if (by_id) {
 		h = hash_bytes(FNV_OFFSET, bid, strlen(bid));
+		m = module_find(c, h, true, bid, path, &st);
 	} else {
 		if (stat(path, &st) != 0)
 			return -ENOENT;
 		h = path_key_hash(path, &st);
-	}
-	for (struct sym_module *m = c->buckets[h & (SYM_HASH_BUCKETS - 1)]; m; m = m->hnext) {
-		if (m->hash != h)
-			continue;
-		if (by_id) {
-			if (!m->key_build_id || strcmp(m->key_build_id, bid) != 0)
-				continue;
-			/* A failure under one path says nothing of another copy. */
-			if (m->status < 0 && strcmp(m->path, path) != 0) {
-				module_remove(c, m);
-				break;
+		const char *known = alias_find(c, h, path, &st);
+		char fid[41];
+		if (!known && !(m = module_find(c, h, false, NULL, path, &st)) &&
+		    sym_elf_read_build_id(path, fid) == 0 && normalize_build_id(fid, fid)) {
+			alias_add(c, h, path, &st, fid);
+			known = fid;
+		}
+		if (known) {
+			/* The id's module, unless it was read from another path (a stripped copy, say). */
+			uint64_t id_h = hash_bytes(FNV_OFFSET, known, strlen(known));
+			struct sym_module *same = module_find(c, id_h, true, known, path, &st);
+			if (!same || strcmp(same->path, path) == 0) {
+				snprintf(bid, sizeof(bid), "%s", known);
+				by_id = true;
+				h = id_h;
+				m = same;
+			} else {
+				m = module_find(c, h, false, NULL, path, &st);
 			}
-		} else if (m->key_build_id || strcmp(m->path, path) != 0 || m->size != st.st_size ||
-			   m->mtime.tv_sec != st.st_mtim.tv_sec ||
-			   m->mtime.tv_nsec != st.st_mtim.tv_nsec) {
-			continue;
 		}
-		if (c->lru_head != m) {
-			lru_unlink(c, m);
-			lru_push_front(c, m);
-		}
+	}
+	if (m) {
 		*out = m;
 		return m->status;
 	}
 
-	struct sym_module *m = calloc(1, sizeof(*m));
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->path = strdup(path);
 	m->key_build_id = by_id ? strdup(bid) : NULL;
 	if (!m->path || (by_id && !m->key_build_id)) {
-		module_free(m);
+		module_free(c, m);
 		return -ENOMEM;
 	}
 	if (!by_id) {
@@ -420,20 +694,40 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		m->mtime = st.st_mtim;
 	}
 	m->hash = h;
-	m->id = ++c->module_serial;
 	m->status = sym_elf_load(m, path, by_id ? bid : NULL);
 	if (m->status == -ENOMEM) { /* not a property of the file: do not remember it */
-		module_free(m);
+		module_free(c, m);
 		return -ENOMEM;
 	}
+	m->loaded = m->status == 0;
 	struct sym_module **bucket = &c->buckets[h & (SYM_HASH_BUCKETS - 1)];
 	m->hnext = *bucket;
 	*bucket = m;
 	lru_push_front(c, m);
+	m->own_bytes = sizeof(*m) + strlen(m->path) + 1 +
+		       (m->key_build_id ? strlen(m->key_build_id) + 1 : 0) +
+		       m->nloads * sizeof(*m->loads);
+	module_account(c, m);
 	if (++c->nmodules > SYM_MODULES_MAX)
 		module_remove(c, c->lru_tail);
 	*out = m;
 	return m->status;
+}
+
+/*
+ * The heavy part of m, read again if the budget dropped it. A failure (the
+ * file went away or was replaced meanwhile) becomes the module's status.
+ */
+static int module_load(struct sym_module *m)
+{
+	if (m->loaded)
+		return 0;
+	int ret = sym_elf_load(m, m->path, m->key_build_id);
+	if (ret == 0)
+		m->loaded = true;
+	else if (ret != -ENOMEM)
+		m->status = ret;
+	return ret;
 }
 
 static bool offset_to_vaddr(const struct sym_module *m, uint64_t off, uint64_t *vaddr)
@@ -448,19 +742,6 @@ static bool offset_to_vaddr(const struct sym_module *m, uint64_t off, uint64_t *
 	return false;
 }
 
-static const char *intern_file(struct sym_cache *c, struct sym_module *m, const char *file)
-{
-	size_t k = ((uintptr_t)file >> 3) & (SYM_FILE_MEMO - 1);
-	if (m->files[k].raw != file) {
-		const char *in = sym_intern(&c->intern, file, strlen(file));
-		if (!in)
-			return NULL;
-		m->files[k].raw = file;
-		m->files[k].interned = in;
-	}
-	return m->files[k].interned;
-}
-
 static int lookup_file(struct sym_cache *c, const char *path, const char *build_id,
 		       uint64_t file_offset, struct sym_result *out, bool lines)
 {
@@ -469,23 +750,23 @@ static int lookup_file(struct sym_cache *c, const char *path, const char *build_
 		return -EINVAL;
 	struct sym_module *m;
 	int ret = module_get(c, path, build_id, &m);
-	if (ret < 0)
+	if (ret < 0 || !offset_to_vaddr(m, file_offset, &out->elf_vaddr)) {
+		sym_cache_settle(c, m, NULL);
+		return ret < 0 ? ret : 0; /* in no loaded segment: nothing to say */
+	}
+	if ((ret = module_load(m)) < 0) {
+		out->elf_vaddr = 0;
+		sym_cache_settle(c, m, NULL);
 		return ret;
-	uint64_t vaddr;
-	if (!offset_to_vaddr(m, file_offset, &vaddr))
-		return 0; /* not in any loaded segment: nothing to say */
-	out->elf_vaddr = vaddr;
-	struct sym_entry *e = sym_table_find(&m->syms, vaddr);
+	}
+	struct sym_entry *e = sym_table_find(&m->syms, out->elf_vaddr);
 	if (e) {
-		out->function = sym_entry_name(&c->intern, e);
+		out->function = e->name;
 		out->func_start = e->start;
 	}
-	const char *file;
-	int line;
-	if (lines && sym_elf_lines_open(m) > 0 && sym_elf_line(m, vaddr, &file, &line) == 0) {
-		out->file = file ? intern_file(c, m, file) : NULL;
-		out->line = line;
-	}
+	if (lines && lines_open(c, m) > 0)
+		sym_elf_line(m, out->elf_vaddr, &out->file, &out->line);
+	sym_cache_settle(c, m, NULL);
 	return 0;
 }
 
@@ -503,90 +784,162 @@ int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 
 /* ---- inline frames ---- */
 
-static size_t memo_index(size_t cap, uint64_t module, uint64_t vaddr)
+static size_t memo_index(size_t cap, uint64_t vaddr)
 {
-	uint64_t h = (vaddr ^ module * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	uint64_t h = vaddr * 0xff51afd7ed558ccdull;
 	return (size_t)(h ^ h >> 29) & (cap - 1);
 }
 
-static const struct sym_memo_slot *memo_find(const struct sym_memo *mm, uint64_t module,
-					     uint64_t vaddr)
+static const struct sym_memo_slot *memo_find(const struct sym_memo *mm, uint64_t vaddr)
 {
 	if (!mm->cap)
 		return NULL;
-	for (size_t k = memo_index(mm->cap, module, vaddr);; k = (k + 1) & (mm->cap - 1)) {
+	for (size_t k = memo_index(mm->cap, vaddr);; k = (k + 1) & (mm->cap - 1)) {
 		const struct sym_memo_slot *sl = &mm->slots[k];
-		if (!sl->module)
+		if (!sl->n1)
 			return NULL;
-		if (sl->module == module && sl->vaddr == vaddr)
+		if (sl->vaddr == vaddr)
 			return sl;
 	}
 }
 
-static void memo_clear(struct sym_memo *mm)
+/* The capacities a memo needs for one more slot and n frames. */
+static void memo_want(const struct sym_memo *mm, size_t n, size_t *cap, size_t *framecap)
 {
-	if (mm->slots)
-		memset(mm->slots, 0, mm->cap * sizeof(*mm->slots));
-	mm->used = 0;
-	mm->nframes = 0;
+	*cap = mm->cap;
+	if ((mm->used + 1) * 2 > mm->cap)
+		*cap = mm->cap ? mm->cap * 2 : SYM_MEMO_SLOTS_MIN;
+	*framecap = mm->framecap;
+	if (mm->nframes + n > mm->framecap) {
+		*framecap = mm->framecap ? mm->framecap * 2 : SYM_MEMO_SLOTS_MIN;
+		if (*framecap < mm->nframes + n)
+			*framecap = mm->nframes + n;
+	}
 }
 
-/* Room for one more slot and n frames: grown, or emptied once at its bounds. */
-static int memo_reserve(struct sym_memo *mm, size_t n)
+/* The strings of frames[0..n): how many, and their bytes with NULs. */
+static void frame_strings(const struct sym_frame *f, size_t n, size_t *nstr, size_t *len)
 {
-	if ((mm->used + 1) * 2 > mm->cap) {
-		if (mm->cap >= SYM_MEMO_SLOTS_MAX) {
-			memo_clear(mm);
-		} else {
-			size_t ncap = mm->cap ? mm->cap * 2 : SYM_MEMO_SLOTS_MIN;
-			struct sym_memo_slot *ns = calloc(ncap, sizeof(*ns));
-			if (!ns)
-				return -ENOMEM;
-			for (size_t i = 0; i < mm->cap; i++) {
-				const struct sym_memo_slot *sl = &mm->slots[i];
-				if (!sl->module)
-					continue;
-				size_t k = memo_index(ncap, sl->module, sl->vaddr);
-				while (ns[k].module)
-					k = (k + 1) & (ncap - 1);
-				ns[k] = *sl;
+	*nstr = *len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *strs[2] = {f[i].function, f[i].file};
+		for (size_t k = 0; k < 2; k++) {
+			if (strs[k]) {
+				(*nstr)++;
+				*len += strlen(strs[k]) + 1;
 			}
-			free(mm->slots);
-			mm->slots = ns;
-			mm->cap = ncap;
 		}
 	}
-	if (mm->nframes + n > SYM_MEMO_FRAMES_MAX)
-		memo_clear(mm);
-	if (exp_grow((void **)&mm->frames, &mm->framecap, mm->nframes + n, sizeof(*mm->frames)))
-		return -ENOMEM;
+}
+
+/* The most storing frames[0..n) may add to a memo. */
+static size_t memo_need(const struct sym_memo *mm, const struct sym_frame *f, size_t n)
+{
+	size_t cap, framecap, nstr, len;
+	memo_want(mm, n, &cap, &framecap);
+	frame_strings(f, n, &nstr, &len);
+	return (cap - mm->cap) * sizeof(*mm->slots) + (framecap - mm->framecap) * sizeof(*mm->frames) +
+	       strs_need(&mm->strs, nstr, len);
+}
+
+/*
+ * Room for frames[0..n) in m's memo. Past the memo bound, memos are emptied
+ * least recently used module first, m's own last. -ENOSPC when even an empty
+ * memo would not fit (a tiny budget): then nothing is memoized.
+ */
+static int memo_reserve(struct sym_cache *c, struct sym_module *m, const struct sym_frame *f,
+			size_t n)
+{
+	struct sym_memo *mm = &m->memo;
+	size_t need = memo_need(mm, f, n);
+	for (struct sym_module *o = c->lru_tail; o && c->memo_bytes + need > c->memo_cap; o = o->prev) {
+		if (!memo_bytes(&o->memo))
+			continue;
+		memo_free(c, &o->memo);
+		if (o != m)
+			module_account(c, o);
+		else
+			need = memo_need(mm, f, n); /* m's own memo is gone: start small again */
+	}
+	if (c->memo_bytes + need > c->memo_cap)
+		return -ENOSPC;
+	size_t cap, framecap;
+	memo_want(mm, n, &cap, &framecap);
+	if (cap != mm->cap) {
+		struct sym_memo_slot *ns = calloc(cap, sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		for (size_t i = 0; i < mm->cap; i++) {
+			const struct sym_memo_slot *sl = &mm->slots[i];
+			if (!sl->n1)
+				continue;
+			size_t k = memo_index(cap, sl->vaddr);
+			while (ns[k].n1)
+				k = (k + 1) & (cap - 1);
+			ns[k] = *sl;
+		}
+		free(mm->slots);
+		c->memo_bytes += (cap - mm->cap) * sizeof(*ns);
+		mm->slots = ns;
+		mm->cap = cap;
+	}
+	if (framecap != mm->framecap) {
+		struct sym_frame *nf = realloc(mm->frames, framecap * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		c->memo_bytes += (framecap - mm->framecap) * sizeof(*nf);
+		mm->frames = nf;
+		mm->framecap = framecap;
+	}
 	return 0;
 }
 
-/* Remembers frames[0..n) at (module, vaddr); a failure only costs a later recomputation. */
-static void memo_store(struct sym_memo *mm, uint64_t module, uint64_t vaddr,
-		       const struct sym_frame *frames, size_t n)
+/*
+ * Remembers frames[0..n) at vaddr with the memo's own copies of the strings,
+ * which replace those in frames. A failure only costs a later recomputation.
+ */
+static void memo_store(struct sym_cache *c, struct sym_module *m, uint64_t vaddr,
+		       struct sym_frame *frames, size_t n)
 {
-	if (memo_reserve(mm, n) < 0)
+	struct sym_memo *mm = &m->memo;
+	if (memo_reserve(c, m, frames, n) < 0 || mm->nframes + n > UINT32_MAX)
 		return;
-	size_t k = memo_index(mm->cap, module, vaddr);
-	while (mm->slots[k].module)
+	struct sym_frame copy[SYM_FRAMES_MAX];
+	size_t before = mm->strs.bytes, nstr, len;
+	frame_strings(frames, n, &nstr, &len);
+	bool ok = strs_reserve(&mm->strs, len) == 0; /* one chunk at most, as memo_need counted */
+	for (size_t i = 0; i < n && ok; i++) {
+		copy[i] = frames[i];
+		if (frames[i].function)
+			ok = (copy[i].function = strs_intern(&mm->strs, frames[i].function)) != NULL;
+		if (ok && frames[i].file)
+			ok = (copy[i].file = strs_intern(&mm->strs, frames[i].file)) != NULL;
+	}
+	c->memo_bytes += mm->strs.bytes - before;
+	if (!ok)
+		return;
+	size_t k = memo_index(mm->cap, vaddr);
+	while (mm->slots[k].n1)
 		k = (k + 1) & (mm->cap - 1);
-	if (n) /* frames is still NULL while only empty results were stored */
-		memcpy(mm->frames + mm->nframes, frames, n * sizeof(*frames));
+	if (n) {
+		memcpy(mm->frames + mm->nframes, copy, n * sizeof(*copy));
+		memcpy(frames, copy, n * sizeof(*copy));
+	}
 	mm->slots[k].vaddr = vaddr;
-	mm->slots[k].module = module;
 	mm->slots[k].first = (uint32_t)mm->nframes;
-	mm->slots[k].n = (uint32_t)n;
+	mm->slots[k].n1 = (uint32_t)n + 1;
 	mm->nframes += n;
 	mm->used++;
 }
 
-/* The frames at vaddr with interned strings; n is 0 when nothing is known. */
+/* The frames at vaddr (strings owned by the module); n is 0 when nothing is known. */
 static int compute_frames(struct sym_cache *c, struct sym_module *m, uint64_t vaddr,
 			  struct sym_frame *f, size_t *n)
 {
-	int k = sym_elf_lines_open(m) > 0 ? sym_elf_frames(m, vaddr, f, SYM_FRAMES_MAX) : 0;
+	int ret = module_load(m);
+	if (ret < 0)
+		return ret;
+	int k = lines_open(c, m) > 0 ? sym_elf_frames(m, vaddr, f, SYM_FRAMES_MAX) : 0;
 	if (k < 0)
 		return k;
 	if (k == 0) { /* no DWARF function here: the symbol table, and the line table if any */
@@ -594,13 +947,6 @@ static int compute_frames(struct sym_cache *c, struct sym_module *m, uint64_t va
 		f[0].function = e ? e->name : NULL;
 		sym_elf_line(m, vaddr, &f[0].file, &f[0].line); /* NULL, 0 without lines */
 		k = f[0].function || f[0].file;
-	}
-	for (int i = 0; i < k; i++) {
-		if (f[i].function &&
-		    !(f[i].function = sym_intern(&c->intern, f[i].function, strlen(f[i].function))))
-			return -ENOMEM;
-		if (f[i].file && !(f[i].file = intern_file(c, m, f[i].file)))
-			return -ENOMEM;
 	}
 	*n = (size_t)k;
 	return 0;
@@ -613,23 +959,25 @@ int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_i
 		return -EINVAL;
 	struct sym_module *m;
 	int ret = module_get(c, path, build_id, &m);
-	if (ret < 0)
-		return ret;
 	uint64_t vaddr;
-	if (!offset_to_vaddr(m, file_offset, &vaddr))
-		return 0; /* not in any loaded segment: nothing to say */
+	if (ret < 0 || !offset_to_vaddr(m, file_offset, &vaddr)) {
+		sym_cache_settle(c, m, NULL);
+		return ret < 0 ? ret : 0; /* in no loaded segment: nothing to say */
+	}
 	const struct sym_frame *f;
 	size_t n;
 	struct sym_frame tmp[SYM_FRAMES_MAX];
-	const struct sym_memo_slot *sl = memo_find(&c->memo, m->id, vaddr);
-	if (sl) {
-		f = c->memo.frames + sl->first;
-		n = sl->n;
+	const struct sym_memo_slot *sl = memo_find(&m->memo, vaddr);
+	if (sl) { /* the hot path: nothing grew, nothing to settle */
+		f = m->memo.frames + sl->first;
+		n = sl->n1 - 1;
 	} else {
 		ret = compute_frames(c, m, vaddr, tmp, &n);
+		if (ret == 0)
+			memo_store(c, m, vaddr, tmp, n);
+		sym_cache_settle(c, m, NULL);
 		if (ret < 0)
 			return ret;
-		memo_store(&c->memo, m->id, vaddr, tmp, n);
 		f = tmp;
 	}
 	if (n > max)
@@ -647,12 +995,78 @@ int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
 		return -EINVAL;
 	struct sym_module *m;
 	int ret = module_get(c, path, build_id, &m);
-	if (ret < 0)
-		return ret;
-	out->has_functions = m->syms.n > 0;
-	out->has_filenames = out->has_line_numbers = sym_elf_lines_open(m) > 0;
-	/* Inline frames come from the same Dwfl as lines: none without it. */
-	out->has_inline_frames = out->has_line_numbers && sym_elf_has_inlines(m) > 0;
-	memcpy(out->build_id, m->build_id, sizeof(out->build_id));
-	return 0;
+	if (ret == 0 && !m->info_known && (ret = module_load(m)) == 0) {
+		m->info_functions = m->syms.n > 0;
+		m->info_lines = lines_open(c, m) > 0;
+		/* Inline frames come from the same Dwfl as lines: none without it. */
+		m->info_inlines = m->info_lines && sym_elf_has_inlines(m) > 0;
+		m->info_known = true;
+	}
+	if (ret == 0) {
+		out->has_functions = m->info_functions;
+		out->has_filenames = out->has_line_numbers = m->info_lines;
+		out->has_inline_frames = m->info_inlines;
+		memcpy(out->build_id, m->build_id, sizeof(out->build_id));
+	}
+	sym_cache_settle(c, m, NULL);
+	return ret;
+}
+
+/* ---- data addresses ---- */
+
+/*
+ * A file offset past a segment's file bytes but inside its memory size is
+ * the .bss sharing the mapping's last page with .data: zero-filled, yet
+ * mapped from the file.
+ */
+int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build_id,
+			uint64_t file_offset, uint64_t *vaddr)
+{
+	if (!c || !path || !vaddr)
+		return -EINVAL;
+	struct sym_module *m;
+	int ret = module_get(c, path, build_id, &m);
+	if (ret == 0 && !offset_to_vaddr(m, file_offset, vaddr)) {
+		ret = -ERANGE;
+		for (size_t i = 0; i < m->nloads; i++) {
+			const struct sym_load *l = &m->loads[i];
+			if (file_offset >= l->offset && file_offset - l->offset < l->memsz) {
+				*vaddr = file_offset - l->offset + l->vaddr;
+				ret = 0;
+				break;
+			}
+		}
+	}
+	sym_cache_settle(c, m, NULL);
+	return ret;
+}
+
+int sym_lookup_data(struct sym_cache *c, const char *path, const char *build_id, uint64_t vaddr,
+		    struct sym_data *out)
+{
+	if (!c || !path || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	struct sym_module *m;
+	int ret = module_get(c, path, build_id, &m);
+	if (ret == 0)
+		ret = module_load(m);
+	if (ret == 0 && m->data_state == 0) { /* the record path never gets here: read lazily */
+		ret = sym_elf_load_data(m);
+		if (ret != -ENOMEM) /* out of memory says nothing of the file: try again later */
+			m->data_state = ret < 0 ? ret : 1;
+	}
+	if (ret == 0) {
+		const struct sym_entry *e = m->data_state > 0 ? sym_table_find_data(&m->data, vaddr)
+							       : NULL;
+		if (e) {
+			out->name = e->name;
+			out->start = e->start;
+			out->size = e->end - e->start;
+		} else {
+			ret = -ENOENT;
+		}
+	}
+	sym_cache_settle(c, m, NULL);
+	return ret == -ENOMEM ? ret : ret < 0 ? -ENOENT : 0;
 }

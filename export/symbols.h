@@ -5,8 +5,17 @@
  * under /usr/lib/debug/.build-id) built once with libelf into a sorted array
  * and binary-searched per address; line numbers through libdw/libdwfl; the
  * kernel's symbols from /proc/kallsyms; JIT symbols from /tmp/perf-PID.map.
- * Modules are cached by build id (else by path + size + mtime).
+ * Modules are cached by build id (else by path + size + mtime), least
+ * recently used dropped first: past SYM_MODULES_MAX modules, and past the
+ * cache's byte budget when one is set (sym_cache_set_budget).
  * Never hand-parses ELF or DWARF: libelf and libdw do that.
+ *
+ * Strings handed out (function, file and data names) belong to the cache
+ * and stay valid at least until the next call on it, which may empty memos
+ * or drop modules: copy what must live longer. Without a byte budget, names
+ * from sym_lookup_file, sym_lookup_func and sym_lookup_data live as long as
+ * their module (dropped past SYM_MODULES_MAX modules); kernel names until
+ * sym_cache_free; JIT names until the process's map is read again.
  */
 #ifndef PMUPROF_SYMBOLS_H
 #define PMUPROF_SYMBOLS_H
@@ -21,6 +30,22 @@ struct sym_cache;
 /* A cache is not locked: use it from one thread at a time. */
 int sym_cache_new(struct sym_cache **out, char *err, size_t errlen);
 void sym_cache_free(struct sym_cache *c);
+
+/*
+ * Bounds what the cache holds to `bytes` after each call (0, the default:
+ * no byte bound). Counted: each module's symbol tables and names, its
+ * inline-frame memo, its CU index, and an estimate of libdw's memory for its
+ * open DWARF (the debug sections it maps or decompresses, the line tables it
+ * decoded); the kernel's table (which stays) and JIT maps. Over the budget,
+ * the least recently used modules first lose their tables and DWARF (Dwfl
+ * closed; what their memos hold is still answered, the rest read again on
+ * demand), then go whole; the module just used stays even when it alone is
+ * larger. Memos together take at most a quarter of the budget (9 MiB
+ * without one).
+ */
+void sym_cache_set_budget(struct sym_cache *c, size_t bytes);
+/* The bytes the cache accounts for now (see sym_cache_set_budget). */
+size_t sym_cache_bytes(const struct sym_cache *c);
 
 struct sym_result {
 	const char *function; /* demangling not required; NULL when unknown. Owned by the cache. */
@@ -89,5 +114,19 @@ bool sym_kernel_available(struct sym_cache *c);
 
 /* JIT address via /tmp/perf-PID.map (owned by the process's user). -ENOENT otherwise. */
 int sym_lookup_jit(struct sym_cache *c, pid_t pid, uint64_t addr, struct sym_result *out);
+
+/* The ELF virtual address of a file offset of a module (PT_LOAD program headers); -ENOENT when unreadable, -ERANGE when no segment holds it. */
+int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build_id, uint64_t file_offset, uint64_t *vaddr);
+/* A data object (STT_OBJECT, also STT_COMMON/STT_TLS-less globals and statics from .symtab, else .dynsym) containing ELF vaddr: [start, start+size), or == start for size-0 symbols. 0 and out filled (name owned by the cache), -ENOENT when none or unreadable. */
+struct sym_data { const char *name; uint64_t start, size; };
+int sym_lookup_data(struct sym_cache *c, const char *path, const char *build_id, uint64_t vaddr, struct sym_data *out);
+/*
+ * (Notes on the two above.) A file offset in a segment's zero-filled tail
+ * (the .bss sharing the last page mapped from the file) maps too. The data
+ * table of a module is read on its first sym_lookup_data, never by the
+ * function lookups, and counts in the byte budget; among aliases at one
+ * address the sized, global, least-underscored name wins, as for functions.
+ * -ENOMEM may also be returned.
+ */
 
 #endif

@@ -2,8 +2,10 @@
  * One ELF module for the symbolizer: its PT_LOAD segments (file offset to
  * vaddr), its GNU build id, its separate debug file (by build id, else by
  * .gnu_debuglink), its function symbols as a sorted table (the debug file's
- * .symtab, else the file's .symtab, else .dynsym), and its line tables and
- * inline frames through an offline Dwfl opened on first need.
+ * .symtab, else the file's .symtab, else .dynsym), its data objects likewise
+ * but only when first asked for, and its line tables and inline frames
+ * through an offline Dwfl opened on first need, with an estimate of what
+ * libdw holds for it (for the cache's byte budget).
  */
 #include "symbols_internal.h"
 
@@ -158,6 +160,7 @@ static int read_loads(struct sym_module *m, Elf *elf)
 			continue;
 		m->loads[m->nloads].offset = ph.p_offset;
 		m->loads[m->nloads].filesz = ph.p_filesz;
+		m->loads[m->nloads].memsz = ph.p_memsz;
 		m->loads[m->nloads].vaddr = ph.p_vaddr;
 		m->nloads++;
 	}
@@ -177,10 +180,26 @@ static enum sym_bind bind_of(unsigned char bind)
 	}
 }
 
+/* Function symbols: FUNC and IFUNC, and sized NOTYPE ones in code (assembly often omits the type). */
+static bool want_function(int type, const GElf_Sym *sym, const GElf_Shdr *sec)
+{
+	if (type == STT_FUNC || type == STT_GNU_IFUNC)
+		return true;
+	return type == STT_NOTYPE && sym->st_size > 0 && (sec->sh_flags & SHF_EXECINSTR);
+}
+
 /*
- * Function symbols of one symbol table: FUNC and IFUNC, and NOTYPE ones that
- * carry a size inside executable code (hand-written assembly often omits the
- * type). Version suffixes (memcpy@GLIBC_2.2.5) are dropped from names.
+ * Data symbols: OBJECT and COMMON in an allocated section. TLS symbols are
+ * offsets into each thread's block, not addresses, so they are left out.
+ */
+static bool want_data(int type, const GElf_Shdr *sec)
+{
+	return (type == STT_OBJECT || type == STT_COMMON) && (sec->sh_flags & SHF_ALLOC);
+}
+
+/*
+ * The function (or, for an `exact` builder, data) symbols of one symbol
+ * table. Version suffixes (memcpy@GLIBC_2.2.5) are dropped from names.
  */
 static int read_symbols(Elf *elf, Elf_Scn *symscn, const GElf_Shdr *symhdr, struct sym_builder *b)
 {
@@ -202,8 +221,9 @@ static int read_symbols(Elf *elf, Elf_Scn *symscn, const GElf_Shdr *symhdr, stru
 		if (!gelf_getsymshndx(data, xdata, (int)i, &sym, &xndx))
 			continue;
 		int type = GELF_ST_TYPE(sym.st_info);
-		if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
-			continue;
+		if (b->exact ? type != STT_OBJECT && type != STT_COMMON
+			     : type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
+			continue; /* cheap pre-filter before the section lookup */
 		size_t shndx = sym.st_shndx == SHN_XINDEX ? xndx : sym.st_shndx;
 		if (shndx == SHN_UNDEF || (sym.st_shndx >= SHN_LORESERVE && sym.st_shndx != SHN_XINDEX) ||
 		    sym.st_value == 0)
@@ -212,7 +232,7 @@ static int read_symbols(Elf *elf, Elf_Scn *symscn, const GElf_Shdr *symhdr, stru
 		Elf_Scn *secscn = elf_getscn(elf, shndx);
 		if (!secscn || !gelf_getshdr(secscn, &sec))
 			continue;
-		if (type == STT_NOTYPE && (sym.st_size == 0 || !(sec.sh_flags & SHF_EXECINSTR)))
+		if (b->exact ? !want_data(type, &sec) : !want_function(type, &sym, &sec))
 			continue;
 		const char *name = elf_strptr(elf, symhdr->sh_link, sym.st_name);
 		if (!name || !name[0] || name[0] == '$') /* '$x'-style mapping symbols are not functions */
@@ -230,10 +250,11 @@ static int read_symbols(Elf *elf, Elf_Scn *symscn, const GElf_Shdr *symhdr, stru
 	return 0;
 }
 
-static int build_table(struct sym_module *m, const struct elf_file *main,
-		       const struct elf_file *dbg)
+/* Functions (data: objects) from the debug file's .symtab, else the file's .symtab, else .dynsym. */
+static int build_table(const struct elf_file *main, const struct elf_file *dbg, bool data,
+		       struct sym_table *out)
 {
-	struct sym_builder b = {0};
+	struct sym_builder b = {.exact = data};
 	GElf_Shdr shdr;
 	Elf *src = NULL;
 	Elf_Scn *scn = NULL;
@@ -250,12 +271,62 @@ static int build_table(struct sym_module *m, const struct elf_file *main,
 		sym_builder_free(&b);
 		return ret;
 	}
-	return sym_builder_finish(&b, &m->syms);
+	return sym_builder_finish(&b, out);
+}
+
+/* Plain debug sections read all over (names, abbreviations, ranges): their pages count whole. */
+static bool read_all_over(const char *name)
+{
+	static const char *const names[] = {".debug_abbrev", ".debug_aranges", ".debug_str",
+					    ".debug_line_str", ".debug_str_offsets", ".debug_addr",
+					    ".debug_ranges", ".debug_rnglists"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What libdw will hold once it opens the DWARF in elf, from the section
+ * headers as stored (libdw rewrites them as it decompresses). It decompresses
+ * every compressed debug section on opening (libc's 3.8 MB became 10 MB,
+ * measured), reading the compressed bytes through the file's mapping: both
+ * count. A plain section is only mapped and costs the pages touched: the ones
+ * read all over count whole; .debug_info counts per CU as lookups reach it
+ * (*info_mapped, see cu_entry); the line program's decoded rows count per CU
+ * (cu_count_lines); what is never read (locations, macros, frames) not at all.
+ */
+static size_t debug_sections_bytes(Elf *elf, bool *info_mapped)
+{
+	size_t shstrndx, bytes = 0;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		GElf_Chdr ch;
+		if (strncmp(name, ".zdebug_", 8) == 0) /* its size sits in a header only decompression reads */
+			bytes += 4 * sh.sh_size;
+		else if (strncmp(name, ".debug_", 7) != 0)
+			continue;
+		else if ((sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
+			bytes += sh.sh_size + ch.ch_size;
+		else if (read_all_over(name))
+			bytes += sh.sh_size;
+		else if (strcmp(name, ".debug_info") == 0)
+			*info_mapped = true;
+	}
+	return bytes;
 }
 
 int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_id)
 {
 	struct elf_file main = {.fd = -1}, dbg = {.fd = -1};
+	sym_elf_release(m); /* a reload after sym_elf_unload reads the segments again too */
 	int ret = elf_file_open(&main, path);
 	if (ret < 0)
 		return ret;
@@ -271,8 +342,44 @@ int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_
 	if (ret < 0)
 		goto out;
 	find_debug_file(&dbg, path, &main, bid[0] ? bid : m->build_id);
-	ret = build_table(m, &main, &dbg);
+	ret = build_table(&main, &dbg, false, &m->syms);
+	/* Counted once lines are opened (where libdwfl finds the DWARF too: the debug file, else the file). */
+	m->dw_info_mapped = false;
+	m->dw_open_bytes = dbg.elf ? debug_sections_bytes(dbg.elf, &m->dw_info_mapped) : 0;
+	if (m->dw_open_bytes == 0 && !m->dw_info_mapped)
+		m->dw_open_bytes = debug_sections_bytes(main.elf, &m->dw_info_mapped);
 out:
+	elf_file_close(&dbg);
+	elf_file_close(&main);
+	return ret;
+}
+
+int sym_elf_read_build_id(const char *path, char hex[41])
+{
+	struct elf_file f;
+	int ret = elf_file_open(&f, path);
+	if (ret < 0)
+		return ret;
+	build_id_hex(f.elf, hex);
+	elf_file_close(&f);
+	return 0;
+}
+
+/* Read apart from functions so that profiles which never ask for data pay nothing. */
+int sym_elf_load_data(struct sym_module *m)
+{
+	struct elf_file main = {.fd = -1}, dbg = {.fd = -1};
+	int ret = elf_file_open(&main, m->path);
+	if (ret < 0)
+		return ret;
+	char bid[41];
+	build_id_hex(main.elf, bid);
+	if (m->build_id[0] && bid[0] && !sym_build_id_matches(m->build_id, bid)) {
+		ret = -ENOENT; /* replaced since its functions were read */
+	} else {
+		find_debug_file(&dbg, m->path, &main, bid[0] ? bid : m->build_id);
+		ret = build_table(&main, &dbg, true, &m->data);
+	}
 	elf_file_close(&dbg);
 	elf_file_close(&main);
 	return ret;
@@ -304,6 +411,22 @@ static bool dwarf_has_line_section(Dwarf *dw)
 	return false;
 }
 
+/* All debug sections of elf, as they stand (decompressed, once libdw opened it). */
+static size_t alt_sections_bytes(Elf *elf)
+{
+	size_t shstrndx, bytes = 0;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		const char *name;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) && strncmp(name, ".debug_", 7) == 0)
+			bytes += sh.sh_size;
+	}
+	return bytes;
+}
+
 int sym_elf_lines_open(struct sym_module *m)
 {
 	if (m->dwfl_state != 0)
@@ -326,22 +449,13 @@ int sym_elf_lines_open(struct sym_module *m)
 	m->dwfl = dwfl;
 	m->dmod = mod;
 	m->bias = bias;
+	m->dw_bytes = m->dw_open_bytes;
+	Dwarf *alt = dwarf_getalt(dw); /* a dwz file, opened along: counted whole */
+	if (alt)
+		m->dw_bytes += alt_sections_bytes(dwarf_getelf(alt));
 	m->has_lines = true;
 	m->dwfl_state = 1;
 	return 1;
-}
-
-int sym_elf_line(struct sym_module *m, uint64_t vaddr, const char **file, int *line)
-{
-	*file = NULL;
-	*line = 0;
-	if (!m->dmod)
-		return -ENOENT;
-	Dwfl_Line *l = dwfl_module_getsrc(m->dmod, vaddr + m->bias);
-	if (!l)
-		return -ENOENT;
-	*file = dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL);
-	return 0;
 }
 
 /* ---- inline frames ---- */
@@ -449,8 +563,10 @@ struct cu_scope {
 	Dwarf_Die die;
 };
 
+/* One CU touched: whether its line table was counted, and its index once built. */
 struct sym_cu_scopes {
 	Dwarf_Off cu; /* the CU DIE's offset; 0 marks an empty slot */
+	bool lines_counted, indexed;
 	struct cu_scope *v;
 	size_t n, cap;
 };
@@ -512,24 +628,25 @@ static size_t cu_slot(size_t cap, Dwarf_Off cu)
 	return (size_t)((cu * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
 }
 
-/* The index of the CU at cudie, built on first use. */
-static int cu_scopes_get(struct sym_module *m, Dwarf_Die *cudie, struct sym_cu_scopes **out)
+/*
+ * The entry of a CU (its DIE offset), made on first touch: libdw then holds
+ * the CU's abbreviations and bookkeeping. NULL when out of memory. Entries
+ * move when the table grows: do not keep one across calls.
+ */
+static struct sym_cu_scopes *cu_entry(struct sym_module *m, Dwarf_Die *cudie)
 {
 	Dwarf_Off cu = dwarf_dieoffset(cudie);
 	if (cu == 0 || cu == (Dwarf_Off)-1)
-		return -ENOENT;
+		return NULL;
 	for (size_t k = m->cu_cap ? cu_slot(m->cu_cap, cu) : 0; m->cu_cap && m->cu_scopes[k].cu;
-	     k = (k + 1) & (m->cu_cap - 1)) {
-		if (m->cu_scopes[k].cu == cu) {
-			*out = &m->cu_scopes[k];
-			return 0;
-		}
-	}
+	     k = (k + 1) & (m->cu_cap - 1))
+		if (m->cu_scopes[k].cu == cu)
+			return &m->cu_scopes[k];
 	if ((m->cu_used + 1) * 2 > m->cu_cap) {
 		size_t ncap = m->cu_cap ? m->cu_cap * 2 : 64;
 		struct sym_cu_scopes *nt = calloc(ncap, sizeof(*nt));
 		if (!nt)
-			return -ENOMEM;
+			return NULL;
 		for (size_t i = 0; i < m->cu_cap; i++) {
 			if (!m->cu_scopes[i].cu)
 				continue;
@@ -539,25 +656,80 @@ static int cu_scopes_get(struct sym_module *m, Dwarf_Die *cudie, struct sym_cu_s
 			nt[k] = m->cu_scopes[i];
 		}
 		free(m->cu_scopes);
+		m->cu_bytes += (ncap - m->cu_cap) * sizeof(*nt);
 		m->cu_scopes = nt;
 		m->cu_cap = ncap;
 	}
-	struct sym_cu_scopes t = {.cu = cu};
-	int ret = cu_scope_collect(&t, cudie, 0);
-	if (ret < 0) {
-		free(t.v);
-		return ret;
-	}
-	if (t.n) /* qsort's base must not be NULL, even for no elements */
-		qsort(t.v, t.n, sizeof(*t.v), cu_scope_cmp);
-	for (size_t i = 0; i < t.n; i++)
-		t.v[i].maxhi = i && t.v[i - 1].maxhi > t.v[i].hi ? t.v[i - 1].maxhi : t.v[i].hi;
 	size_t k = cu_slot(m->cu_cap, cu);
 	while (m->cu_scopes[k].cu)
 		k = (k + 1) & (m->cu_cap - 1);
-	m->cu_scopes[k] = t;
+	m->cu_scopes[k].cu = cu;
 	m->cu_used++;
-	*out = &m->cu_scopes[k];
+	m->dw_bytes += SYM_DW_CU_BYTES;
+	/* A plain .debug_info is mapped: this CU's part of it is now read. */
+	Dwarf_Off unit = cu - dwarf_cuoffset(cudie), next;
+	if (m->dw_info_mapped && dwarf_next_unit(dwarf_cu_getdwarf(cudie->cu), unit, &next, NULL, NULL,
+						 NULL, NULL, NULL, NULL, NULL) == 0 && next > unit)
+		m->dw_bytes += next - unit;
+	return &m->cu_scopes[k];
+}
+
+/* The index of the CU at cudie, built on first use. */
+static int cu_scopes_get(struct sym_module *m, Dwarf_Die *cudie, struct sym_cu_scopes **out)
+{
+	Dwarf_Off cu = dwarf_dieoffset(cudie);
+	if (cu == 0 || cu == (Dwarf_Off)-1)
+		return -ENOENT;
+	struct sym_cu_scopes *e = cu_entry(m, cudie);
+	if (!e)
+		return -ENOMEM;
+	if (!e->indexed) {
+		struct sym_cu_scopes t = {0};
+		int ret = cu_scope_collect(&t, cudie, 0);
+		if (ret < 0) {
+			free(t.v);
+			return ret;
+		}
+		if (t.n) /* qsort's base must not be NULL, even for no elements */
+			qsort(t.v, t.n, sizeof(*t.v), cu_scope_cmp);
+		for (size_t i = 0; i < t.n; i++)
+			t.v[i].maxhi = i && t.v[i - 1].maxhi > t.v[i].hi ? t.v[i - 1].maxhi : t.v[i].hi;
+		e->v = t.v;
+		e->n = t.n;
+		e->cap = t.cap;
+		e->indexed = true;
+		m->cu_bytes += t.cap * sizeof(*t.v);
+	}
+	*out = e;
+	return 0;
+}
+
+/* libdw decodes a CU's whole line table on its first lookup: count it once. */
+static void cu_count_lines(struct sym_module *m, Dwarf_Die *cudie)
+{
+	struct sym_cu_scopes *e = cu_entry(m, cudie);
+	Dwarf_Lines *lines;
+	size_t n;
+	if (!e || e->lines_counted)
+		return;
+	e->lines_counted = true;
+	if (dwarf_getsrclines(cudie, &lines, &n) == 0) /* decoded already: no work */
+		m->dw_bytes += n * SYM_DW_LINE_BYTES;
+}
+
+int sym_elf_line(struct sym_module *m, uint64_t vaddr, const char **file, int *line)
+{
+	*file = NULL;
+	*line = 0;
+	if (!m->dmod)
+		return -ENOENT;
+	Dwfl_Line *l = dwfl_module_getsrc(m->dmod, vaddr + m->bias);
+	if (!l)
+		return -ENOENT;
+	*file = dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL);
+	Dwarf_Die *cudie = dwfl_linecu(l);
+	if (cudie)
+		cu_count_lines(m, cudie);
 	return 0;
 }
 
@@ -588,6 +760,7 @@ static void cu_scopes_free(struct sym_module *m)
 	free(m->cu_scopes);
 	m->cu_scopes = NULL;
 	m->cu_cap = m->cu_used = 0;
+	m->cu_bytes = 0;
 }
 
 /* DW_AT_name, through DW_AT_abstract_origin and DW_AT_specification. */
@@ -720,14 +893,25 @@ int sym_elf_has_inlines(struct sym_module *m)
 	return m->inline_state > 0;
 }
 
-void sym_elf_release(struct sym_module *m)
+void sym_elf_unload(struct sym_module *m)
 {
 	cu_scopes_free(m);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
 	m->dwfl = NULL;
 	m->dmod = NULL;
+	m->dwfl_state = 0;
+	m->has_lines = false;
+	m->inline_state = 0;
+	m->dw_bytes = 0;
 	sym_table_free(&m->syms);
+	sym_table_free(&m->data);
+	m->data_state = 0;
+}
+
+void sym_elf_release(struct sym_module *m)
+{
+	sym_elf_unload(m);
 	free(m->loads);
 	m->loads = NULL;
 	m->nloads = 0;

@@ -1,8 +1,8 @@
 /*
  * Internal to the symbolizer (symbols.c, symbols_elf.c, symbols_kernel.c):
- * the sorted address table shared by ELF, kallsyms and JIT maps, the string
- * interner, the per-module cache entry and the cache itself. Not part of the
- * module's public header.
+ * the sorted address table shared by ELF, kallsyms and JIT maps, the
+ * per-module cache entry (its heavy part and its memo), the byte accounting
+ * and the cache itself. Not part of the module's public header.
  */
 #ifndef PMUPROF_SYMBOLS_INTERNAL_H
 #define PMUPROF_SYMBOLS_INTERNAL_H
@@ -14,17 +14,17 @@
 
 /* ---- sorted address tables ---- */
 
-/* One symbol: [start, end). `interned` is filled on first use (see sym_entry_name). */
+/* One symbol: [start, end). Names live as long as the owning table. */
 struct sym_entry {
 	uint64_t start, end;
-	const char *name;     /* into the owning table's `names` block */
-	const char *interned; /* the cache's copy, which outlives the table */
+	const char *name; /* into the owning table's `names` block */
 };
 
 struct sym_table {
 	struct sym_entry *v;
 	size_t n;
 	char *names;
+	size_t bytes; /* heap held by v and names, for the cache's byte budget */
 };
 
 /* Symbols as read, before sorting and choosing among aliases. */
@@ -41,6 +41,12 @@ struct sym_builder {
 	size_t n, cap;
 	char *names;
 	size_t nlen, ncap;
+	/*
+	 * Data objects: an unsized symbol covers its start alone (end == start,
+	 * see sym_table_find_data) instead of running to the next symbol as a
+	 * function label does.
+	 */
+	bool exact;
 };
 
 /* Binding classes for sym_rank, best first. */
@@ -66,32 +72,57 @@ void sym_builder_free(struct sym_builder *b);
 void sym_table_free(struct sym_table *t);
 /* The symbol covering addr, or NULL. O(log n). */
 struct sym_entry *sym_table_find(const struct sym_table *t, uint64_t addr);
-
-/* ---- string interning: returned strings live until sym_cache_free ---- */
-
-struct sym_chunk;
-struct sym_intern {
-	const char **slots;
-	size_t cap, n;
-	struct sym_chunk *chunks;
-	char *cur;
-	size_t left;
-};
-
-const char *sym_intern(struct sym_intern *in, const char *s, size_t len);
-const char *sym_entry_name(struct sym_intern *in, struct sym_entry *e);
+/* For an `exact` table: the object containing addr, or a size-0 one starting at addr. */
+struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr);
 
 /* ---- ELF modules ---- */
 
 struct sym_load {
-	uint64_t offset, filesz, vaddr;
+	uint64_t offset, filesz, memsz, vaddr;
 };
 
-#define SYM_FILE_MEMO 64 /* power of two */
+/*
+ * Strings of one module's memo, copied once each: the memo then outlives the
+ * module's tables and DWARF (sym_elf_unload). Chunks grow from small, as most
+ * modules only ever see a few names.
+ */
+struct sym_chunk;
+struct sym_strs {
+	const char **slots; /* open addressing by content */
+	size_t cap, n;
+	struct sym_chunk *chunks;
+	char *cur;
+	size_t left, chunk_next;
+	size_t bytes; /* slots and chunks */
+};
+
+/*
+ * Frames already computed for one module, by vaddr: hot addresses repeat
+ * (the agent symbolizes its hot set again every window) and walking DWARF
+ * scopes costs microseconds. Open addressing, grown by doubling; all
+ * modules' memos together stay under the cache's memo bound (see
+ * sym_cache.memo_cap), emptied least recently used module first. Self-
+ * contained (its own strings): a module whose tables and DWARF were dropped
+ * still answers the addresses it memoized.
+ */
+struct sym_memo_slot {
+	uint64_t vaddr;
+	uint32_t first; /* into sym_memo.frames */
+	uint32_t n1;    /* frames + 1; 0: empty slot */
+};
+
+#define SYM_MEMO_SLOTS_MIN 256 /* power of two */
+
+struct sym_memo {
+	struct sym_memo_slot *slots;
+	size_t cap, used;
+	struct sym_frame *frames;
+	size_t nframes, framecap;
+	struct sym_strs strs;
+};
 
 struct sym_module {
-	uint64_t id; /* unique within the cache, never reused: keys the frame memo */
-	/* key: the caller's build id (lower-case hex), else path + size + mtime */
+	/* key: the build id (lower-case hex; the caller's, else the file's), else path + size + mtime */
 	char *key_build_id;
 	char *path;
 	off_t size;
@@ -103,8 +134,20 @@ struct sym_module {
 	int status; /* 0, or the negative errno every lookup returns (negative cache) */
 	struct sym_load *loads;
 	size_t nloads;
-	struct sym_table syms;
 	char build_id[41];
+	/* sym_module_info's answer, kept when the tables are dropped: it is asked every window. */
+	bool info_known, info_functions, info_lines, info_inlines;
+
+	/*
+	 * The heavy part, dropped first under the byte budget (sym_elf_unload)
+	 * and read again on the next lookup the memo cannot answer.
+	 */
+	bool loaded;
+	struct sym_table syms;
+
+	/* Data objects, read on the first sym_lookup_data only: 0 not yet, 1 read, -errno. */
+	int data_state;
+	struct sym_table data;
 
 	/* Line tables, opened on first need. */
 	int dwfl_state; /* 0 not tried, 1 open, -1 unavailable */
@@ -113,38 +156,59 @@ struct sym_module {
 	GElf_Addr bias;
 	bool has_lines;
 	int inline_state; /* 0 not checked, 1 DWARF has inlined subroutines, -1 none */
-	/* Per CU touched by sym_elf_frames: its functions' address ranges, sorted. */
+	/* Per CU touched: libdw's line table counted, and (sym_elf_frames) its functions' ranges. */
 	struct sym_cu_scopes *cu_scopes; /* open addressing by CU offset */
 	size_t cu_cap, cu_used;
+	size_t cu_bytes; /* held by cu_scopes */
 	/*
-	 * libdw hands back one pointer per file of a CU: remember interned copies
-	 * by that pointer (direct-mapped) instead of hashing the string each time.
+	 * libdw's memory for this module, estimated (it has no accounting of its
+	 * own): the debug sections it maps or decompresses when opened, then per
+	 * CU touched its decoded line table and abbreviations.
 	 */
-	struct {
-		const char *raw, *interned;
-	} files[SYM_FILE_MEMO];
+	size_t dw_bytes;
+	size_t dw_open_bytes; /* dw_bytes on opening: the debug sections as stored (sym_elf_load) */
+	bool dw_info_mapped;  /* .debug_info is plain (mapped): each CU's part counts when read */
+
+	struct sym_memo memo;
+	size_t own_bytes; /* the struct, its path and key, its segments */
+	size_t accounted; /* this module's share of sym_cache.bytes */
 };
 
-/* Fills loads, syms and build_id from path (and its debug file). 0 or -errno. */
+/* Fills loads, syms and build_id from path (and its debug file), again after sym_elf_unload. 0 or -errno. */
 int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_id);
+/* The GNU build id of the ELF file at path (hex; "" when it has none). 0 or -ENOENT. */
+int sym_elf_read_build_id(const char *path, char hex[41]);
+/* Fills m->data (data objects) from m->path again. 0, -ENOENT or -ENOMEM. */
+int sym_elf_load_data(struct sym_module *m);
 /* Opens the module's line tables (idempotent); 1 when lines exist, else 0. */
 int sym_elf_lines_open(struct sym_module *m);
-/* Source file and line of an ELF vaddr; file is libdw's string (intern it). */
+/* Source file and line of an ELF vaddr; file is libdw's string, valid while the Dwfl is open. */
 int sym_elf_line(struct sym_module *m, uint64_t vaddr, const char **file, int *line);
 struct sym_cu_scopes; /* symbols_elf.c */
+
+/*
+ * libdw's cost estimates: a decoded line table row (its Dwarf_Line, ~56
+ * bytes, plus the arrays around it; measured 67 bytes per row over libc's
+ * 291 K rows) and a CU's parsed abbreviations and bookkeeping (measured
+ * ~0.5 KB per CU walking all of libc's DIEs).
+ */
+#define SYM_DW_LINE_BYTES 68
+#define SYM_DW_CU_BYTES 512
 
 /* Inline frames are followed this deep at most; real code stays far below. */
 #define SYM_FRAMES_MAX 32
 /*
  * The frames at an ELF vaddr from the module's DWARF, innermost first (see
- * sym_lookup_frames), with libdw's strings and the symbol table's names (intern
- * them). Needs sym_elf_lines_open. Returns the count; 0 when no function DIE
- * covers the address.
+ * sym_lookup_frames), with libdw's strings and the symbol table's names (both
+ * live as long as the heavy part). Needs sym_elf_lines_open. Returns the count; 0
+ * when no function DIE covers the address.
  */
 int sym_elf_frames(struct sym_module *m, uint64_t vaddr, struct sym_frame *out, size_t max);
 /* 1 when the module's DWARF has a DW_TAG_inlined_subroutine (checked once), else 0. */
 int sym_elf_has_inlines(struct sym_module *m);
-/* Releases what sym_elf_load and sym_elf_lines_open acquired. */
+/* Drops the heavy part: symbol and data tables, Dwfl, CU index (segments and build id stay). */
+void sym_elf_unload(struct sym_module *m);
+/* Releases what sym_elf_load, sym_elf_load_data and sym_elf_lines_open acquired. */
 void sym_elf_release(struct sym_module *m);
 /* True when want (caller's hex, maybe zero-padded by perf) names have (the file's hex). */
 bool sym_build_id_matches(const char *want, const char *have);
@@ -177,49 +241,41 @@ int sym_jit_load(struct sym_jit *j, pid_t pid);
 /* ---- the cache ---- */
 
 /*
- * At most this many ELF modules stay open. Each open module holds its symbol
- * array (~0.3 MB for libc) and, once lines were asked for, a Dwfl with up to
- * two open descriptors and mmaps (the file and its debug file, 4+ MB for
- * libc). 256 covers the working set of a whole system profile while keeping
- * descriptors well below the usual 1024 limit.
+ * At most this many ELF modules stay open whatever the byte budget: each one
+ * with lines keeps a Dwfl with up to two open descriptors, and 256 covers the
+ * working set of a whole system profile while keeping descriptors well below
+ * the usual 1024 limit.
  */
 #define SYM_MODULES_MAX 256
 #define SYM_HASH_BUCKETS 512 /* power of two, twice SYM_MODULES_MAX */
 
-/*
- * Frames already computed, by (module id, vaddr): hot addresses repeat and
- * walking DWARF scopes costs microseconds. Open addressing, grown by doubling
- * up to a bound, then emptied: at most ~9 MB (3 slots + 6 frames) whatever
- * the profile.
- */
-struct sym_memo_slot {
-	uint64_t vaddr;
-	uint64_t module; /* 0: empty slot */
-	uint32_t first;  /* into sym_memo.frames */
-	uint32_t n;
-};
+/* The memo bound without a byte budget (what one global memo was capped at before). */
+#define SYM_MEMO_BYTES_DEFAULT ((size_t)9 << 20)
 
-#define SYM_MEMO_SLOTS_MIN 1024
-#define SYM_MEMO_SLOTS_MAX (1u << 17)  /* power of two; filled to half at most */
-#define SYM_MEMO_FRAMES_MAX (1u << 18) /* 24 bytes each */
-
-struct sym_memo {
-	struct sym_memo_slot *slots;
-	size_t cap, used;
-	struct sym_frame *frames;
-	size_t nframes, framecap;
-};
+/* Paths known to name a file with a build id (symbols.c); past this many, all are forgotten. */
+#define SYM_ALIASES_MAX 1024
+struct sym_alias;
 
 struct sym_cache {
 	struct sym_module *buckets[SYM_HASH_BUCKETS];
+	struct sym_alias *aliases[SYM_HASH_BUCKETS];
+	size_t naliases;
 	struct sym_module *lru_head, *lru_tail;
 	size_t nmodules;
-	struct sym_intern intern;
 	struct sym_kernel kernel;
 	struct sym_jit jit[SYM_JIT_MAX];
 	uint64_t jit_tick;
-	uint64_t module_serial; /* last sym_module.id handed out */
-	struct sym_memo memo;
+	size_t budget;     /* bytes; 0: unlimited (count-bounded LRU only) */
+	size_t bytes;      /* everything accounted: modules, kernel, JIT tables, this struct */
+	size_t memo_bytes; /* all modules' memos (part of bytes) */
+	size_t memo_cap;   /* bound of memo_bytes: a quarter of the budget, else the default */
 };
+
+/*
+ * Ends a lookup: counts what `keep` (the module it used, or NULL) holds now
+ * and, over the budget, drops the least recently used modules other than
+ * keep, then JIT tables other than keep_jit.
+ */
+void sym_cache_settle(struct sym_cache *c, struct sym_module *keep, const struct sym_jit *keep_jit);
 
 #endif

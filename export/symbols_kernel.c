@@ -74,12 +74,16 @@ int sym_kernel_load(struct sym_kernel *k, const char *kallsyms_path)
 	return ret;
 }
 
+/* The kernel's table stays for the cache's life (read once, ~60 ms); it counts in its bytes. */
 bool sym_kernel_available(struct sym_cache *c)
 {
 	if (!c)
 		return false;
-	if (!c->kernel.loaded)
+	if (!c->kernel.loaded) {
 		sym_kernel_load(&c->kernel, "/proc/kallsyms");
+		c->bytes += c->kernel.t.bytes;
+		sym_cache_settle(c, NULL, NULL);
+	}
 	return c->kernel.available;
 }
 
@@ -212,14 +216,18 @@ int sym_lookup_jit(struct sym_cache *c, pid_t pid, uint64_t addr, struct sym_res
 	struct stat st;
 	jit_map_path(path, sizeof(path), pid);
 	if (lstat(path, &st) != 0) {
-		if (j)
+		if (j) {
+			c->bytes -= j->t.bytes;
 			sym_jit_release(j);
+		}
 		return -ENOENT;
 	}
 	if (!j || !jit_unchanged(j, &st)) {
 		if (!j)
 			j = victim; /* an empty slot has used == 0, so it goes first */
+		c->bytes -= j->t.bytes;
 		int ret = sym_jit_load(j, pid);
+		c->bytes += j->t.bytes;
 		if (ret < 0)
 			return ret;
 	}
@@ -227,9 +235,9 @@ int sym_lookup_jit(struct sym_cache *c, pid_t pid, uint64_t addr, struct sym_res
 	out->elf_vaddr = addr;
 	struct sym_entry *e = sym_table_find(&j->t, addr);
 	if (e) {
-		/* A re-read frees the table, so hand out the cache's copy. */
-		out->function = sym_entry_name(&c->intern, e);
+		out->function = e->name; /* the table's: valid until this map is read again */
 		out->func_start = e->start;
 	}
+	sym_cache_settle(c, NULL, j);
 	return 0;
 }

@@ -17,11 +17,13 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <libelf.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,7 +447,43 @@ static void test_kallsyms_real(void **state)
 	print_message("kernel %llx -> %s\n", prev, r.function);
 }
 
-/* Copies of one file under 300 mtimes are 300 modules: the LRU drops some, names stay valid. */
+/* The file offset and size of the GNU build id's bytes in an ELF file (libelf), or false. */
+static bool build_id_location(const char *path, off_t *at, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	bool found = false;
+	for (Elf_Scn *scn = NULL; elf && !found && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
+			continue;
+		GElf_Nhdr nh;
+		size_t name_off, desc_off;
+		for (size_t off = 0, next; !found && (next = gelf_getnote(d, off, &nh, &name_off, &desc_off));
+		     off = next) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp((const char *)d->d_buf + name_off, "GNU", 4) == 0) {
+				*at = (off_t)(sh.sh_offset + desc_off);
+				*len = nh.n_descsz;
+				found = true;
+			}
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}
+
+/*
+ * 300 builds of one file (copies, each with its own build id and mtime) are
+ * 300 modules: the LRU drops the oldest, names stay right, and the bytes of
+ * the modules dropped are given back.
+ */
 static void test_lru(void **state)
 {
 	struct sym_cache *c = *state;
@@ -464,22 +502,76 @@ static void test_lru(void **state)
 		assert_int_equal(fwrite(buf, 1, n, out), n);
 	fclose(in);
 	assert_int_equal(fclose(out), 0);
+	off_t id_at = 0;
+	size_t id_len = 0;
+	assert_true(build_id_location(copy, &id_at, &id_len));
+	assert_true(id_len >= 4 && id_len <= 20);
+	int fd = open(copy, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
 
 	struct sym_result r;
-	const char *first = NULL;
-	for (int i = 0; i < SYM_MODULES_MAX + 44; i++) {
+	size_t one = 0;
+	for (uint32_t i = 0; i < SYM_MODULES_MAX + 44; i++) {
+		unsigned char id[20] = {0};
+		memcpy(id, &i, sizeof(i));
+		assert_int_equal(pwrite(fd, id, id_len, id_at), (ssize_t)id_len);
 		struct timespec ts[2] = {{.tv_sec = 1000000 + i}, {.tv_sec = 1000000 + i}};
-		assert_int_equal(utimensat(AT_FDCWD, copy, ts, 0), 0);
-		assert_int_equal(sym_lookup_func(c, copy, NULL, off, &r), 0);
+		assert_int_equal(futimens(fd, ts), 0);
+		char hex[41];
+		for (size_t k = 0; k < id_len; k++)
+			snprintf(hex + 2 * k, 3, "%02x", id[k]);
+		assert_int_equal(sym_lookup_func(c, copy, hex, off, &r), 0);
 		assert_string_equal(r.function, "sym_test_alpha");
-		if (!first)
-			first = r.function;
-		assert_ptr_equal(r.function, first); /* interned once, shared by all modules */
 		assert_true(c->nmodules <= SYM_MODULES_MAX);
+		if (i == 0)
+			one = sym_cache_bytes(c) - sizeof(*c);
 	}
+	close(fd);
 	assert_int_equal(c->nmodules, SYM_MODULES_MAX);
-	assert_string_equal(first, "sym_test_alpha"); /* its module was evicted long ago */
+	/* Evicted modules give their bytes back: the total is the survivors'. */
+	assert_int_equal(sym_cache_bytes(c), sizeof(*c) + SYM_MODULES_MAX * one);
 	assert_int_equal(unlink(copy), 0);
+}
+
+/*
+ * A file with a build id is one module whether it is named by its id (perf's
+ * MMAP2) or by path alone (/proc/PID/maps of processes older than the
+ * profiler): libc once, not twice. A copy under another path with the same id
+ * (a stripped one) stays its own module: it may know less.
+ */
+static void test_one_module_per_file(void **state)
+{
+	struct sym_cache *c = *state;
+	char libc[4096];
+	uint64_t off;
+	assert_int_equal(file_offset((uintptr_t)libc_symbol("qsort"), libc, sizeof(libc), &off), 0);
+	struct sym_result r;
+	assert_int_equal(sym_lookup_func(c, libc, NULL, off, &r), 0);
+	assert_string_equal(r.function, "qsort");
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(c, libc, NULL, &info), 0);
+	assert_true(info.build_id[0]);
+	assert_int_equal(sym_lookup_func(c, libc, info.build_id, off, &r), 0);
+	assert_string_equal(r.function, "qsort");
+	assert_int_equal(c->nmodules, 1);
+	assert_int_equal(sym_lookup_func(c, libc, NULL, off + 1, &r), 0);
+	assert_int_equal(c->nmodules, 1);
+
+	char bin[4200], stripped[4200];
+	snprintf(bin, sizeof(bin), "%s/data/symbols/sym_probe_inline", TEST_BINARY_DIR);
+	snprintf(stripped, sizeof(stripped), "%s.stripped", bin);
+	if (access(stripped, R_OK) != 0) {
+		print_message("skip: %s not built\n", stripped);
+		skip();
+	}
+	struct sym_module_info a, b;
+	assert_int_equal(sym_module_info(c, stripped, NULL, &a), 0);
+	assert_int_equal(sym_module_info(c, bin, NULL, &b), 0);
+	assert_string_equal(a.build_id, b.build_id);
+	assert_int_equal(c->nmodules, 3);
+	assert_false(a.has_functions);
+	assert_true(b.has_functions);
+	assert_true(b.has_line_numbers);
 }
 
 static int count_fds(void)
@@ -536,13 +628,12 @@ static void test_jit(void **state)
 	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001010ull, &r), 0);
 	assert_string_equal(r.function, "jit_alpha");
 	assert_int_equal(r.func_start, 0x7f0000001000ull);
-	const char *alpha = r.function;
 	assert_int_equal(sym_lookup_jit(c, pid, 0x7f00000020ffull, &r), 0);
 	assert_string_equal(r.function, "LazyCompile:*beta file.js:12");
 	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001040ull, &r), 0); /* past jit_alpha */
 	assert_null(r.function);
 
-	/* Rewritten (code moved): re-read; names handed out before stay valid. */
+	/* Rewritten (code moved): re-read (names handed out before are gone with the old table). */
 	write_file(path, "7f0000001000 40 jit_alpha\n"
 			 "7f0000003000 20 jit_gamma\n"
 			 "7f0000003000 20 jit_gamma_recompiled\n");
@@ -550,7 +641,8 @@ static void test_jit(void **state)
 	assert_string_equal(r.function, "jit_gamma_recompiled"); /* the later line wins */
 	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000002010ull, &r), 0);
 	assert_null(r.function);
-	assert_string_equal(alpha, "jit_alpha");
+	assert_int_equal(sym_lookup_jit(c, pid, 0x7f0000001000ull, &r), 0);
+	assert_string_equal(r.function, "jit_alpha");
 
 	/* Owned by someone who is neither root, us, nor the process: not believed. */
 	if (geteuid() == 0) {
@@ -797,12 +889,14 @@ static int compare_frames(struct sym_cache *c, const char *bin, int64_t off_minu
 		/*
 		 * One frame named by the symbol table (no DWARF function here, as
 		 * in assembly): which alias wins is sym_lookup_func's policy, tested
-		 * above; the oracles choose otherwise or say "??".
+		 * above; the oracles choose otherwise or say "??". (The memo holds
+		 * its own copies of names: compared by content.)
 		 */
 		struct sym_result sr;
 		bool from_symtab = n == 1 &&
 				   sym_lookup_func(c, bin, NULL, (uint64_t)((int64_t)r->addr + off_minus_vaddr),
-						   &sr) == 0 && sr.function == f[0].function;
+						   &sr) == 0 && sr.function && f[0].function &&
+				   strcmp(sr.function, f[0].function) == 0;
 		for (int k = 0; same && k < n; k++) {
 			same = f[k].line == r->f[k].line &&
 			       (!(what & CMP_FILES) || same_file(f[k].file, r->f[k].file)) &&
@@ -1090,8 +1184,10 @@ static void test_inline_libc(void **state)
 }
 
 /*
- * More distinct addresses than the frame memo keeps: it is emptied rather
- * than grown past its bound, and what it returned before stays valid.
+ * More distinct addresses than the memos may hold (a quarter of the byte
+ * budget): libc's memo is emptied rather than grown past the bound, and the
+ * frames computed again are the same (libc stays: alone over the budget, but
+ * the module in use).
  */
 static void test_inline_memo_bound(void **state)
 {
@@ -1101,28 +1197,462 @@ static void test_inline_memo_bound(void **state)
 	libc_text(path, sizeof(path), &lo, &hi);
 	struct sym_module_info info;
 	assert_int_equal(sym_module_info(c, path, NULL, &info), 0);
-	size_t span = SYM_MEMO_SLOTS_MAX / 2 + 5000;
+	sym_cache_set_budget(c, (size_t)2 << 20);
+	assert_int_equal(c->memo_cap, (size_t)512 << 10);
+	size_t span = 40000;
 	assert_true(hi - lo > span);
 	struct sym_frame first[SYM_FRAMES_MAX], f[SYM_FRAMES_MAX];
 	int nfirst = sym_lookup_frames(c, path, info.build_id, lo, first, SYM_FRAMES_MAX);
 	assert_true(nfirst >= 0);
-	size_t most = 0;
+	char names[SYM_FRAMES_MAX][256], files[SYM_FRAMES_MAX][256]; /* the memo will be emptied */
+	for (int k = 0; k < nfirst; k++) {
+		snprintf(names[k], sizeof(names[k]), "%s", first[k].function ? first[k].function : "");
+		snprintf(files[k], sizeof(files[k]), "%s", first[k].file ? first[k].file : "");
+	}
+	struct sym_module *m = c->lru_head;
+	size_t most = 0, emptied = 0, prev = 0;
 	for (size_t i = 1; i < span; i++) {
 		assert_true(sym_lookup_frames(c, path, info.build_id, lo + i, f, SYM_FRAMES_MAX) >= 0);
-		if (c->memo.used > most)
-			most = c->memo.used;
-		assert_true(c->memo.cap <= SYM_MEMO_SLOTS_MAX);
-		assert_true(c->memo.nframes <= SYM_MEMO_FRAMES_MAX);
+		assert_ptr_equal(c->lru_head, m);
+		assert_int_equal(c->nmodules, 1);
+		assert_true(c->memo_bytes <= c->memo_cap);
+		if (m->memo.used > most)
+			most = m->memo.used;
+		emptied += m->memo.used < prev;
+		prev = m->memo.used;
 	}
-	assert_true(most >= SYM_MEMO_SLOTS_MAX / 2 - 1);
-	assert_true(c->memo.used < span - 1); /* emptied once on the way */
-	/* Computed again after the reset: the same interned strings. */
+	assert_true(most > 4000);
+	assert_true(emptied >= 2);
+	/* Computed again after the reset: the same answer (in the new memo's copies). */
 	assert_int_equal(sym_lookup_frames(c, path, info.build_id, lo, f, SYM_FRAMES_MAX), nfirst);
 	for (int k = 0; k < nfirst; k++) {
-		assert_ptr_equal(f[k].function, first[k].function);
-		assert_ptr_equal(f[k].file, first[k].file);
+		assert_string_equal(f[k].function ? f[k].function : "", names[k]);
+		assert_string_equal(f[k].file ? f[k].file : "", files[k]);
 		assert_int_equal(f[k].line, first[k].line);
 	}
+	/* Without a budget the memos are bounded all the same. */
+	sym_cache_set_budget(c, 0);
+	assert_int_equal(c->memo_cap, SYM_MEMO_BYTES_DEFAULT);
+}
+
+/* ---- byte budget ---- */
+
+/* The executable PT_LOAD of an ELF file (libelf): its file offsets [lo, hi). */
+static bool exec_segment(const char *path, uint64_t *lo, uint64_t *hi)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	size_t n = 0;
+	bool found = false;
+	if (elf && elf_getphdrnum(elf, &n) == 0) {
+		for (size_t i = 0; i < n && !found; i++) {
+			GElf_Phdr ph;
+			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+			    ph.p_filesz > 0) {
+				*lo = ph.p_offset;
+				*hi = ph.p_offset + ph.p_filesz;
+				found = true;
+			}
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}
+
+enum { BUDGET_ADDRS = 6, BUDGET_FRAMES = 8 };
+
+/* What an unbounded cache says at one address, copied: the reference. */
+struct budget_addr {
+	uint64_t off;
+	int nframes;
+	char *function[BUDGET_FRAMES], *file[BUDGET_FRAMES];
+	int line[BUDGET_FRAMES];
+	char *func_only; /* sym_lookup_func */
+};
+
+struct budget_module {
+	char path[4096];
+	struct budget_addr at[BUDGET_ADDRS];
+};
+
+static char *dup_or_null(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+	assert_true(!s || d);
+	return d;
+}
+
+static void budget_reference(struct sym_cache *ref, struct budget_module *bm, uint64_t lo,
+			     uint64_t hi)
+{
+	for (size_t i = 0; i < BUDGET_ADDRS; i++) {
+		struct budget_addr *a = &bm->at[i];
+		a->off = lo + (hi - lo) * (2 * i + 1) / (2 * BUDGET_ADDRS);
+		struct sym_frame f[BUDGET_FRAMES];
+		a->nframes = sym_lookup_frames(ref, bm->path, NULL, a->off, f, BUDGET_FRAMES);
+		assert_true(a->nframes >= 0);
+		for (int k = 0; k < a->nframes; k++) {
+			a->function[k] = dup_or_null(f[k].function);
+			a->file[k] = dup_or_null(f[k].file);
+			a->line[k] = f[k].line;
+		}
+		struct sym_result r;
+		assert_int_equal(sym_lookup_func(ref, bm->path, NULL, a->off, &r), 0);
+		a->func_only = dup_or_null(r.function);
+	}
+}
+
+static void budget_free_reference(struct budget_module *bm)
+{
+	for (size_t i = 0; i < BUDGET_ADDRS; i++) {
+		for (int k = 0; k < bm->at[i].nframes; k++) {
+			free(bm->at[i].function[k]);
+			free(bm->at[i].file[k]);
+		}
+		free(bm->at[i].func_only);
+	}
+}
+
+static void assert_same_string(const char *got, const char *want)
+{
+	if (!want)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
+}
+
+/*
+ * Within the budget after every lookup, unless the module just used is the
+ * only one left (alone larger than the budget); that one is the head.
+ */
+static void assert_within_budget(struct sym_cache *c, size_t budget, const char *path,
+				 size_t *most)
+{
+	if (sym_cache_bytes(c) > budget) {
+		assert_int_equal(c->nmodules, 1);
+		assert_string_equal(c->lru_head->path, path);
+	}
+	assert_true(c->memo_bytes <= c->memo_cap);
+	if (c->nmodules > *most)
+		*most = c->nmodules;
+}
+
+static void budget_check_addr(struct sym_cache *c, size_t budget, const struct budget_module *bm,
+			      const struct budget_addr *a, size_t *most)
+{
+	struct sym_frame f[BUDGET_FRAMES];
+	assert_int_equal(sym_lookup_frames(c, bm->path, NULL, a->off, f, BUDGET_FRAMES), a->nframes);
+	for (int k = 0; k < a->nframes; k++) {
+		assert_same_string(f[k].function, a->function[k]);
+		assert_same_string(f[k].file, a->file[k]);
+		assert_int_equal(f[k].line, a->line[k]);
+	}
+	assert_within_budget(c, budget, bm->path, most);
+	struct sym_result r;
+	assert_int_equal(sym_lookup_func(c, bm->path, NULL, a->off, &r), 0);
+	assert_same_string(r.function, a->func_only);
+	assert_within_budget(c, budget, bm->path, most);
+}
+
+/*
+ * Lookups across the probe binaries, this binary and the system libraries it
+ * maps, with budgets from tiny to a few MiB: after each lookup the cache is
+ * within its budget (or holds only the module just used, alone larger), and
+ * every answer equals an unbounded cache's, through evictions and reloads.
+ */
+static void test_budget(void **state)
+{
+	(void)state;
+	static const char *const probes[] = {"sym_probe_nopie", "sym_probe_split", "sym_probe_inline",
+					     "sym_probe_inline_cxx", "sym_probe_data"};
+	const void *mapped[] = {(const void *)(uintptr_t)&sym_test_alpha, libc_symbol("qsort"),
+				(const void *)(uintptr_t)&elf_version,
+				(const void *)(uintptr_t)&dwfl_begin,
+				(const void *)(uintptr_t)&_cmocka_run_group_tests};
+	enum { NMOD = sizeof(probes) / sizeof(probes[0]) + sizeof(mapped) / sizeof(mapped[0]) };
+	static struct budget_module mods[NMOD];
+	char err[256];
+	struct sym_cache *ref;
+	assert_int_equal(sym_cache_new(&ref, err, sizeof(err)), 0);
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		uint64_t lo, hi;
+		snprintf(mods[n].path, sizeof(mods[n].path), "%s/data/symbols/%s", TEST_BINARY_DIR,
+			 probes[i]);
+		if (!exec_segment(mods[n].path, &lo, &hi)) {
+			print_message("skip: %s not built\n", mods[n].path);
+			sym_cache_free(ref);
+			skip();
+		}
+		budget_reference(ref, &mods[n++], lo, hi);
+	}
+	for (size_t i = 0; i < sizeof(mapped) / sizeof(mapped[0]); i++) {
+		uint64_t lo, hi, off;
+		assert_int_equal(file_offset((uintptr_t)mapped[i], mods[n].path, sizeof(mods[n].path),
+					     &off), 0);
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(mods[k].path, mods[n].path) == 0;
+		if (dup || !exec_segment(mods[n].path, &lo, &hi))
+			continue; /* statically linked into this binary, say */
+		budget_reference(ref, &mods[n++], lo, hi);
+	}
+	assert_true(n >= 7);
+
+	/* libdw's share is counted once libc's lines are open (libc6-dbg). */
+	char libc[4096];
+	uint64_t off;
+	assert_int_equal(file_offset((uintptr_t)libc_symbol("qsort"), libc, sizeof(libc), &off), 0);
+	struct sym_module_info info;
+	assert_int_equal(sym_module_info(ref, libc, NULL, &info), 0);
+	if (info.has_line_numbers) {
+		assert_string_equal(ref->lru_head->path, libc);
+		assert_true(ref->lru_head->dw_bytes > ((size_t)1 << 20));
+		print_message("libc with its debug info: %zu KiB accounted, %zu KiB of it libdw's\n",
+			      ref->lru_head->accounted >> 10, ref->lru_head->dw_bytes >> 10);
+	}
+	size_t everything = sym_cache_bytes(ref); /* all modules, nothing evicted */
+	sym_cache_free(ref);
+
+	static const size_t budgets[] = {(size_t)64 << 10, (size_t)512 << 10, (size_t)4 << 20};
+	assert_true(everything > budgets[0]); /* the tiny budget must drop and reload */
+	for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+		struct sym_cache *c;
+		assert_int_equal(sym_cache_new(&c, err, sizeof(err)), 0);
+		sym_cache_set_budget(c, budgets[b]);
+		size_t most = 0, loaded = 0;
+		for (int round = 0; round < 2; round++) { /* module by module, in a turning order */
+			for (size_t k = 0; k < n; k++) {
+				const struct budget_module *bm = &mods[(k + (size_t)round * 3) % n];
+				for (size_t i = 0; i < BUDGET_ADDRS; i++)
+					budget_check_addr(c, budgets[b], bm, &bm->at[i], &most);
+				assert_int_equal(sym_module_info(c, bm->path, NULL, &info), 0);
+				assert_within_budget(c, budgets[b], bm->path, &most);
+				size_t now = 0;
+				for (struct sym_module *m = c->lru_head; m; m = m->next)
+					now += m->loaded;
+				loaded = now > loaded ? now : loaded;
+			}
+		}
+		if (b == 0) { /* address by address across modules: a reload nearly every time */
+			for (size_t i = 0; i < 2; i++)
+				for (size_t k = 0; k < n; k++)
+					budget_check_addr(c, budgets[b], &mods[k], &mods[k].at[i], &most);
+		}
+		print_message("budget %zu KiB: at most %zu of %zu modules held, %zu with tables\n",
+			      budgets[b] >> 10, most, n, loaded);
+		assert_true(c->memo_bytes <= c->memo_cap);
+		/* Everything dropped: the accounting returns to the empty cache exactly. */
+		sym_cache_set_budget(c, 1);
+		assert_int_equal(c->nmodules, 0);
+		assert_int_equal(c->memo_bytes, 0);
+		assert_int_equal(sym_cache_bytes(c), sizeof(*c));
+		sym_cache_free(c);
+	}
+	for (size_t k = 0; k < n; k++)
+		budget_free_reference(&mods[k]);
+}
+
+/* ---- data symbols ---- */
+
+struct data_obj {
+	char name[64];
+	uint64_t vaddr, size;
+	int64_t off; /* -1: not mapped from the file */
+};
+
+/* Runs a data probe: its path and objects. */
+static int run_data_probe(const char *name, char *path, size_t len, struct data_obj *objs, int max)
+{
+	char bin[4096], cmd[4200], line[4400];
+	snprintf(bin, sizeof(bin), "%s/data/symbols/%s", TEST_BINARY_DIR, name);
+	if (access(bin, X_OK) != 0) {
+		print_message("skip: %s not built\n", bin);
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd), "'%s'", bin);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	int n = 0;
+	path[0] = '\0';
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "PATH ", 5) == 0) {
+			snprintf(path, len, "%s", line + 5);
+			continue;
+		}
+		assert_true(n < max);
+		struct data_obj *o = &objs[n++];
+		assert_int_equal(sscanf(line, "%63s %" SCNx64 " %" SCNu64 " %" SCNd64, o->name, &o->vaddr,
+					&o->size, &o->off), 4);
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_string_equal(path, bin);
+	return n;
+}
+
+static struct sym_module *module_of(struct sym_cache *c, const char *path)
+{
+	for (struct sym_module *m = c->lru_head; m; m = m->next)
+		if (strcmp(m->path, path) == 0)
+			return m;
+	return NULL;
+}
+
+/*
+ * Globals and statics in .data, .bss and .rodata, an array entered in the
+ * middle, a weak alias, a size-0 label: exact names, starts and sizes, from
+ * the PIE's .symtab and from the debug file of its stripped copy. The data
+ * table is read only when first asked for, and counts in the cache's bytes.
+ */
+static void check_data_probe(struct sym_cache *c, const char *name)
+{
+	char path[4096];
+	struct data_obj objs[16];
+	int n = run_data_probe(name, path, sizeof(path), objs, 16);
+	assert_int_equal(n, 7);
+
+	struct sym_result r;
+	assert_int_equal(sym_lookup_func(c, path, NULL, 0, &r), 0);
+	struct sym_module *m = module_of(c, path);
+	assert_non_null(m);
+	assert_int_equal(m->data_state, 0); /* functions alone read no data symbols */
+	assert_int_equal(m->data.bytes, 0);
+	size_t before = sym_cache_bytes(c);
+
+	struct sym_data d;
+	int tail_checked = 0;
+	for (int i = 0; i < n; i++) {
+		const struct data_obj *o = &objs[i];
+		assert_int_equal(sym_lookup_data(c, path, NULL, o->vaddr, &d), 0);
+		assert_string_equal(d.name, o->name); /* data_counter, not its weak alias */
+		assert_int_equal(d.start, o->vaddr);
+		assert_int_equal(d.size, o->size);
+		if (o->size > 1) {
+			assert_int_equal(sym_lookup_data(c, path, NULL, o->vaddr + o->size - 1, &d), 0);
+			assert_string_equal(d.name, o->name);
+			assert_int_equal(d.start, o->vaddr);
+		}
+		if (o->size == 0) { /* the label names its address, not the bytes after it */
+			assert_int_equal(sym_lookup_data(c, path, NULL, o->vaddr + 1, &d), -ENOENT);
+			assert_null(d.name);
+		}
+		if (o->off >= 0) {
+			uint64_t v = 0;
+			assert_int_equal(sym_offset_to_vaddr(c, path, NULL, (uint64_t)o->off, &v), 0);
+			assert_int_equal(v, o->vaddr);
+			tail_checked += strcmp(o->name, "bss_buffer") == 0;
+		}
+	}
+	/* bss_buffer shares the last page mapped from the file with .data. */
+	assert_int_equal(tail_checked, 1);
+	/* The middle of the array: the array, at an offset. */
+	const struct data_obj *table = NULL;
+	for (int i = 0; i < n; i++)
+		if (strcmp(objs[i].name, "data_table") == 0)
+			table = &objs[i];
+	assert_non_null(table);
+	assert_int_equal(sym_lookup_data(c, path, NULL, table->vaddr + 8 * 20 + 3, &d), 0);
+	assert_string_equal(d.name, "data_table");
+	assert_int_equal(table->vaddr + 8 * 20 + 3 - d.start, 163);
+	assert_int_equal(d.size, 512);
+	/* Nothing there: the ELF header; TLS symbols (value 0) are not data addresses. */
+	assert_int_equal(sym_lookup_data(c, path, NULL, 0, &d), -ENOENT);
+
+	m = module_of(c, path);
+	assert_non_null(m);
+	assert_int_equal(m->data_state, 1);
+	assert_true(m->data.n >= 7);
+	assert_true(m->data.bytes > 0);
+	assert_true(sym_cache_bytes(c) >= before + m->data.bytes);
+}
+
+static void test_data(void **state)
+{
+	struct sym_cache *c = *state;
+	check_data_probe(c, "sym_probe_data");
+	check_data_probe(c, "sym_probe_data_split"); /* .symtab from the .gnu_debuglink file */
+
+	struct sym_data d;
+	uint64_t v;
+	assert_int_equal(sym_lookup_data(c, "/nonexistent/libnothing.so", NULL, 0x1000, &d), -ENOENT);
+	assert_int_equal(sym_offset_to_vaddr(c, "/nonexistent/libnothing.so", NULL, 0, &v), -ENOENT);
+	assert_int_equal(sym_lookup_data(c, TEST_DATA_DIR "/symbols/kallsyms.txt", NULL, 0, &d), -ENOENT);
+
+	/*
+	 * A library's data (.symtab with libc6-dbg, else .dynsym): environ lies in
+	 * the anonymous part of .bss, so its vaddr comes from the load bias.
+	 */
+	char libc[4096];
+	uint64_t off;
+	assert_int_equal(file_offset((uintptr_t)libc_symbol("qsort"), libc, sizeof(libc), &off), 0);
+	void *environ_addr = libc_symbol("environ");
+	Dl_info dli;
+	struct link_map *lm = NULL;
+	assert_true(dladdr1(environ_addr, &dli, (void **)&lm, RTLD_DL_LINKMAP) != 0);
+	assert_non_null(lm);
+	v = (uintptr_t)environ_addr - lm->l_addr;
+	assert_int_equal(sym_lookup_data(c, libc, NULL, v, &d), 0);
+	/* Aliases environ, _environ (WEAK) and __environ (GLOBAL): the global one, as for functions. */
+	assert_string_equal(d.name, "__environ");
+	assert_int_equal(d.start, v);
+	assert_int_equal(d.size, sizeof(char **));
+}
+
+/* sym_offset_to_vaddr on the PIE probe against the program headers readelf -l prints. */
+static void test_offset_to_vaddr(void **state)
+{
+	struct sym_cache *c = *state;
+	char bin[4096], cmd[4200], line[512];
+	snprintf(bin, sizeof(bin), "%s/data/symbols/sym_probe_data", TEST_BINARY_DIR);
+	if (access(bin, R_OK) != 0 || !have_tool("readelf")) {
+		print_message("skip: %s not built, or no readelf\n", bin);
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd), "readelf -lW '%s'", bin);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	struct {
+		uint64_t off, vaddr, filesz, memsz;
+	} seg[16];
+	int n = 0;
+	while (fgets(line, sizeof(line), p)) {
+		char type[32];
+		if (sscanf(line, "%31s", type) != 1 || strcmp(type, "LOAD") != 0)
+			continue;
+		assert_true(n < 16);
+		assert_int_equal(sscanf(line, " LOAD %" SCNx64 " %" SCNx64 " %*s %" SCNx64 " %" SCNx64,
+					&seg[n].off, &seg[n].vaddr, &seg[n].filesz, &seg[n].memsz), 4);
+		n++;
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_true(n >= 2);
+	int tails = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t v;
+		assert_int_equal(sym_offset_to_vaddr(c, bin, NULL, seg[i].off, &v), 0);
+		assert_int_equal(v, seg[i].vaddr);
+		assert_int_equal(sym_offset_to_vaddr(c, bin, NULL, seg[i].off + seg[i].filesz - 1, &v), 0);
+		assert_int_equal(v, seg[i].vaddr + seg[i].filesz - 1);
+		/* Past the file bytes, inside memsz: the .bss in the last mapped page. */
+		uint64_t past = seg[i].off + seg[i].filesz;
+		bool held = false;
+		for (int k = 0; k < n; k++)
+			held |= past >= seg[k].off && past < seg[k].off + seg[k].filesz;
+		if (seg[i].memsz > seg[i].filesz && !held) {
+			assert_int_equal(sym_offset_to_vaddr(c, bin, NULL, past, &v), 0);
+			assert_int_equal(v, seg[i].vaddr + seg[i].filesz);
+			tails++;
+		}
+	}
+	assert_int_equal(tails, 1);
+	uint64_t v;
+	assert_int_equal(sym_offset_to_vaddr(c, bin, NULL, UINT64_C(1) << 40, &v), -ERANGE);
 }
 
 static double now_ns(void)
@@ -1216,7 +1746,7 @@ static void test_speed(void **state)
 	for (size_t i = 0; i < NOFF; i++)
 		nframes += (size_t)sym_lookup_frames(fresh, path, info.build_id, offs[i], fr, SYM_FRAMES_MAX);
 	double cold = (now_ns() - t0) / NOFF;
-	struct sym_memo *mm = &fresh->memo;
+	struct sym_memo *mm = &fresh->lru_head->memo;
 	memset(mm->slots, 0, mm->cap * sizeof(*mm->slots));
 	mm->used = mm->nframes = 0;
 	t0 = now_ns();
@@ -1247,12 +1777,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kallsyms_real, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_module_per_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_cxx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_libc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_memo_bound, setup, teardown),
 		cmocka_unit_test(test_no_fd_leak),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test_setup_teardown(test_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offset_to_vaddr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
