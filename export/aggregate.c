@@ -244,6 +244,9 @@ static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 		d.has_inline_frames = info.has_inline_frames;
 		if (!d.build_id && info.build_id[0])
 			d.build_id = info.build_id;
+	} else if (!d.build_id && m->filename[0] == '/' &&
+		   sym_read_build_id(m->filename, info.build_id) == 0) {
+		d.build_id = info.build_id; /* --no-symbolize: pprof symbolizes by it later */
 	}
 	uint64_t id = pprof_add_mapping(a->prof, &d);
 	m->cookie = id ? a->generation << 32 | id : 0;

@@ -107,6 +107,13 @@ struct sym_module_info {
 int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
 		    struct sym_module_info *out);
 
+/*
+ * The GNU build id of an ELF file as hex, read from its notes (no cache
+ * needed: for --no-symbolize, once per mapping). 0, or -ENOENT when the
+ * file is unreadable or has none.
+ */
+int sym_read_build_id(const char *path, char hex[41]);
+
 /* Kernel address via /proc/kallsyms (readable and unrestricted only). -ENOENT otherwise. */
 int sym_lookup_kernel(struct sym_cache *c, uint64_t addr, struct sym_result *out);
 /* True when kallsyms gave real addresses (kptr_restrict did not hide them). */

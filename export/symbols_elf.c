@@ -916,3 +916,10 @@ void sym_elf_release(struct sym_module *m)
 	m->loads = NULL;
 	m->nloads = 0;
 }
+
+int sym_read_build_id(const char *path, char hex[41])
+{
+	if (elf_version(EV_CURRENT) == EV_NONE) /* libelf's own setup; no cache did it here */
+		return -ENOENT;
+	return sym_elf_read_build_id(path, hex) == 0 && hex[0] ? 0 : -ENOENT;
+}

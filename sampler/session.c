@@ -140,10 +140,6 @@ static void sampling_attr(const struct smp_options *o, const struct pmu_event_li
 static int open_with_fallbacks(struct perf_event_attr *a, pid_t pid, int cpu, int group_fd)
 {
 	int fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-	if (fd == -EINVAL && a->build_id) {
-		a->build_id = 0; /* before 5.12: MMAP2 carries inode data, build id read from file */
-		fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-	}
 	if (fd == -EINVAL && a->ksymbol) {
 		a->ksymbol = 0;
 		fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
@@ -232,7 +228,13 @@ static void tracking_attr(const struct smp_options *o, struct perf_event_attr *a
 	a->exclude_kernel = 1; /* it counts nothing; this keeps it open under any paranoid level */
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
-	a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = a->ksymbol = a->build_id = 1;
+	/*
+	 * No build_id: while any event asks the kernel for build ids in MMAP2,
+	 * other sessions' MMAP2 records arrive flagged as carrying one over
+	 * their inode fields (seen on 6.18), and a concurrent `perf record`
+	 * aborts parsing them. Build ids are read from the files instead.
+	 */
+	a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = a->ksymbol = 1;
 	/* Data-address sampling names heap, stack and anonymous memory through these. */
 	a->mmap_data = o->track_data_maps;
 }
