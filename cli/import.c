@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "export.h"
 #include "otlp.h"
+#include "perfdata_format.h"
 #include "pmu.h"
 #include "sampler.h"
 #include "version.h"
@@ -23,9 +24,6 @@
 #include <string.h>
 
 #define DEFAULT_OUTPUT "pmuprof.pb.gz"
-#define PD_FINISHED_ROUND 68
-#define PD_COMPRESSED 81
-#define PD_COMPRESSED2 83
 
 struct pending {
 	struct smp_pd_record r;
@@ -258,16 +256,16 @@ static int run_records(struct import *im, char *err, size_t errlen)
 	int ret;
 	while ((ret = smp_perfdata_next(im->pd, &r, err, errlen)) > 0) {
 		uint32_t type = r.h->type;
-		if (type == PD_FINISHED_ROUND) {
+		if (type == PERFDATA_FINISHED_ROUND) {
 			flush(im, im->flush_limit);
 			im->flush_limit = im->max_time;
 			continue;
 		}
-		if (type == PD_COMPRESSED || type == PD_COMPRESSED2)
+		if (type == PERFDATA_COMPRESSED || type == PERFDATA_COMPRESSED2)
 			return pmu_fail(err, errlen, -ENOTSUP, "record at offset %llu is zstd-compressed "
 					"(perf record -z); decompress with `perf inject -i IN -o OUT` "
 					"first", (unsigned long long)r.offset);
-		if (type >= 64) { /* perf's own bookkeeping: tables were read at open */
+		if (type >= PERFDATA_USER_TYPE_START) { /* perf's bookkeeping: read at open */
 			im->user_records++;
 			continue;
 		}

@@ -145,7 +145,8 @@ void sym_table_free(struct sym_table *t)
  */
 #define SYM_NEST_MAX 8
 
-struct sym_entry *sym_table_find(const struct sym_table *t, uint64_t addr)
+/* The innermost entry holding addr; size0_ok: a size-0 entry holds its own start (data labels). */
+static struct sym_entry *table_find(const struct sym_table *t, uint64_t addr, bool size0_ok)
 {
 	size_t lo = 0, hi = t->n; /* find the first entry starting above addr */
 	while (lo < hi) {
@@ -157,28 +158,20 @@ struct sym_entry *sym_table_find(const struct sym_table *t, uint64_t addr)
 	}
 	for (size_t k = 0; k < SYM_NEST_MAX && lo > 0; k++, lo--) {
 		struct sym_entry *e = &t->v[lo - 1];
-		if (addr < e->end)
+		if (addr < e->end || (size0_ok && addr == e->start))
 			return e;
 	}
 	return NULL;
 }
 
+struct sym_entry *sym_table_find(const struct sym_table *t, uint64_t addr)
+{
+	return table_find(t, addr, false);
+}
+
 struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr)
 {
-	size_t lo = 0, hi = t->n; /* find the first entry starting above addr */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->v[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t k = 0; k < SYM_NEST_MAX && lo > 0; k++, lo--) {
-		struct sym_entry *e = &t->v[lo - 1];
-		if (addr < e->end || addr == e->start)
-			return e;
-	}
-	return NULL;
+	return table_find(t, addr, true);
 }
 
 static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)

@@ -512,17 +512,22 @@ static const struct pmu_sysfs *find_bare_alias(const struct pmu_ctx *ctx, const 
 	return NULL;
 }
 
+/* Splits "name:mods" into base (a copy) and the modifier string (within base; "" if none). */
+static const char *split_mods(const char *tok, char base[PMU_NAME_MAX])
+{
+	snprintf(base, PMU_NAME_MAX, "%s", tok);
+	char *colon = strchr(base, ':');
+	if (!colon)
+		return "";
+	*colon = 0;
+	return colon + 1;
+}
+
 static int parse_named_event(const struct pmu_ctx *ctx, const char *tok, struct pmu_event *ev,
 			     char *err, size_t errlen)
 {
 	char base[PMU_NAME_MAX];
-	snprintf(base, sizeof(base), "%s", tok);
-	char *colon = strchr(base, ':');
-	const char *modstr = "";
-	if (colon) {
-		*colon = 0;
-		modstr = colon + 1;
-	}
+	const char *modstr = split_mods(tok, base);
 	set_display_name(ev, tok);
 
 	const struct pmu_named_event *g = find_generic(base);
@@ -625,13 +630,7 @@ static int push_preset(const struct pmu_ctx *ctx, const char *tok, struct pmu_ev
 		       size_t *added, char *err, size_t errlen)
 {
 	char base[PMU_NAME_MAX];
-	snprintf(base, sizeof(base), "%s", tok);
-	char *colon = strchr(base, ':');
-	const char *modstr = "";
-	if (colon) {
-		*colon = 0;
-		modstr = colon + 1;
-	}
+	const char *modstr = split_mods(tok, base);
 	struct mods m = {0};
 	int ret = parse_mods(modstr, tok, &m, err, errlen);
 	if (ret < 0)

@@ -15,6 +15,7 @@
  * is checked, and errors name the file offset.
  */
 #include "sampler.h"
+#include "perfdata_format.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,28 +26,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PD_MAGIC2 0x32454c4946524550ULL /* "PERFILE2", little-endian */
 #define PD_MAGIC2_SWAPPED 0x50455246494c4532ULL
 #define PD_MAGIC1 0x454c494652455050ULL /* "PERFFILE": perf before 2.6.38 */
-#define PD_FILE_HEADER_SIZE 104        /* magic..adds_features[256 bits] */
 #define PD_FILE_HEADER_NOFEAT 72       /* the same without the feature bitmap */
 #define PD_PIPE_HEADER_SIZE 16
 #define PD_ATTR_VER0 64
-#define PD_FEAT_BITS 256
-#define PD_FEAT_EVENT_DESC 12
-#define PD_FEAT_NUMA_TOPOLOGY 14
 #define PD_MAX_CPUS 8192
 
-/* perf's user record types (tools/lib/perf/include/perf/event.h). */
-enum {
-	PD_USER_TYPE_START = 64,
-	PD_HEADER_ATTR = 64,
-	PD_HEADER_EVENT_TYPE = 65,
-	PD_HEADER_TRACING_DATA = 66,
-	PD_AUXTRACE = 71,
-	PD_EVENT_UPDATE = 78,
-	PD_HEADER_FEATURE = 80,
-};
 #define PD_EVENT_UPDATE_NAME 2
 
 struct pd_id {
@@ -66,7 +52,7 @@ struct smp_perfdata {
 	bool ids_sorted;
 	int id_pos, is_pos; /* u64 words: from the body start / from the record end; -1 none */
 	bool sample_id_all;
-	uint64_t feat[PD_FEAT_BITS / 64];
+	uint64_t feat[PERFDATA_FEAT_BITS / 64];
 	unsigned char *scratch; /* 64 KiB: an unaligned record copied to 8-byte alignment */
 	int16_t *cpu_node; /* HEADER_NUMA_TOPOLOGY: node of each cpu, -1 unknown; NULL: none */
 	size_t ncpu_node;
@@ -333,7 +319,7 @@ int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu)
 static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
 {
 	size_t at = pd->data_end;
-	for (int bit = 0; bit < PD_FEAT_BITS; bit++) {
+	for (int bit = 0; bit < PERFDATA_FEAT_BITS; bit++) {
 		if (!(pd->feat[bit / 64] >> (bit % 64) & 1))
 			continue;
 		if (!in_range(at, 16, pd->len))
@@ -341,9 +327,9 @@ static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
 					at);
 		uint64_t off = rd64(pd->buf + at), size = rd64(pd->buf + at + 8);
 		at += 16;
-		if (bit == PD_FEAT_NUMA_TOPOLOGY && in_range(off, size, pd->len))
+		if (bit == PERFDATA_FEAT_NUMA_TOPOLOGY && in_range(off, size, pd->len))
 			read_numa_topology(pd, off, off + size);
-		if (bit != PD_FEAT_EVENT_DESC)
+		if (bit != PERFDATA_FEAT_EVENT_DESC)
 			continue;
 		if (!in_range(off, size, pd->len))
 			return pmu_fail(err, errlen, -EINVAL, "event_desc section [%llu, +%llu) lies "
@@ -364,11 +350,11 @@ static int trailing_bytes(const struct smp_perfdata *pd, const struct perf_event
 			  const unsigned char *body, uint64_t *extra)
 {
 	*extra = 0;
-	if (hh->type == PD_AUXTRACE) {
+	if (hh->type == PERFDATA_AUXTRACE) {
 		if (hh->size < sizeof(*hh) + 8)
 			return -EINVAL;
 		*extra = rd64(body);
-	} else if (hh->type == PD_HEADER_TRACING_DATA && pd->pipe) {
+	} else if (hh->type == PERFDATA_HEADER_TRACING_DATA && pd->pipe) {
 		if (hh->size < sizeof(*hh) + 4)
 			return -EINVAL;
 		*extra = rd32(body);
@@ -410,7 +396,7 @@ static int scan_pipe(struct smp_perfdata *pd, char *err, size_t errlen)
 			return ret;
 		const unsigned char *b = (const unsigned char *)(h + 1);
 		size_t body = h->size - sizeof(*h);
-		if (h->type == PD_HEADER_ATTR) {
+		if (h->type == PERFDATA_HEADER_ATTR) {
 			size_t asz = 0;
 			if ((ret = attr_size(b, body, pos + 8, &asz, err, errlen)) < 0 ||
 			    (ret = add_event(pd, b, asz, err, errlen)) < 0)
@@ -418,16 +404,16 @@ static int scan_pipe(struct smp_perfdata *pd, char *err, size_t errlen)
 			for (size_t i = asz; i + 8 <= body; i += 8)
 				if ((ret = add_id(pd, rd64(b + i), (int)pd->nev - 1, err, errlen)) < 0)
 					return ret;
-		} else if (h->type == PD_EVENT_UPDATE && body >= 16 &&
+		} else if (h->type == PERFDATA_EVENT_UPDATE && body >= 16 &&
 			   rd64(b) == PD_EVENT_UPDATE_NAME) {
 			int ev = event_by_id(pd, rd64(b + 8));
 			if (ev >= 0 && body > 16)
 				set_name(&pd->ev[ev], (const char *)b + 16, body - 16);
-		} else if (h->type == PD_HEADER_FEATURE && body >= 8 &&
-			   rd64(b) == PD_FEAT_NUMA_TOPOLOGY) {
+		} else if (h->type == PERFDATA_HEADER_FEATURE && body >= 8 &&
+			   rd64(b) == PERFDATA_FEAT_NUMA_TOPOLOGY) {
 			read_numa_topology(pd, pos + 16, pos + h->size);
-		} else if (h->type == PD_HEADER_FEATURE && body >= 8 &&
-			   rd64(b) == PD_FEAT_EVENT_DESC) {
+		} else if (h->type == PERFDATA_HEADER_FEATURE && body >= 8 &&
+			   rd64(b) == PERFDATA_FEAT_EVENT_DESC) {
 			if ((ret = read_event_desc(pd, pos + 16, pos + h->size, err, errlen)) < 0)
 				return ret;
 		}
@@ -540,7 +526,7 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 			       "before Linux 2.6.38); re-record it with a newer perf", path);
 		goto fail;
 	}
-	if (magic != PD_MAGIC2) {
+	if (magic != PERFDATA_MAGIC2) {
 		ret = pmu_fail(err, errlen, -EINVAL, "%s is not a perf.data file (bad magic at "
 			       "offset 0)", path);
 		goto fail;
@@ -551,7 +537,7 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 		pd->data_end = pd->len;
 		if ((ret = scan_pipe(pd, err, errlen)) < 0)
 			goto fail;
-	} else if (hsize == PD_FILE_HEADER_SIZE || hsize == PD_FILE_HEADER_NOFEAT) {
+	} else if (hsize == PERFDATA_HEADER_SIZE || hsize == PD_FILE_HEADER_NOFEAT) {
 		if (pd->len < hsize) {
 			ret = pmu_fail(err, errlen, -EINVAL, "%s: header truncated at offset %zu", path,
 				       pd->len);
@@ -560,7 +546,7 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 		uint64_t attr_sz = rd64(pd->buf + 16);
 		uint64_t aoff = rd64(pd->buf + 24), asize = rd64(pd->buf + 32);
 		uint64_t doff = rd64(pd->buf + 40), dsize = rd64(pd->buf + 48);
-		if (hsize == PD_FILE_HEADER_SIZE)
+		if (hsize == PERFDATA_HEADER_SIZE)
 			memcpy(pd->feat, pd->buf + 72, sizeof(pd->feat));
 		if (!in_range(doff, dsize, pd->len)) {
 			ret = pmu_fail(err, errlen, -EINVAL, "%s: data section [%llu, +%llu) lies "
@@ -693,7 +679,7 @@ int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *er
 	pd->pos = next;
 	r->h = h;
 	/* perf's own records (HEADER_ATTR, FINISHED_ROUND, ...) belong to no event. */
-	bool user = h->type >= PD_USER_TYPE_START;
+	bool user = h->type >= PERFDATA_USER_TYPE_START;
 	r->event = user ? -1 : resolve(pd, h);
 	r->time = user ? 0 : record_time(pd, h, r->event);
 	return 1;

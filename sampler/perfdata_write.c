@@ -15,6 +15,7 @@
  * its space back) and makes every later call fail with the same cause.
  */
 #include "sampler.h"
+#include "perfdata_format.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -29,25 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PDW_MAGIC 0x32454c4946524550ULL /* "PERFILE2" read as a little-endian u64 */
-#define PDW_HEADER_SIZE 104             /* magic .. adds_features[256 bits] */
 #define PDW_BUF_SIZE (1u << 20)
 #define PDW_NAME_ALIGN 64 /* perf pads header strings to this */
-#define PDW_FINISHED_ROUND 68
 
-/* perf's feature bits (tools/perf/util/header.h); only the ones written here. */
-enum {
-	PDW_FEAT_HOSTNAME = 3,
-	PDW_FEAT_OSRELEASE = 4,
-	PDW_FEAT_VERSION = 5,
-	PDW_FEAT_ARCH = 6,
-	PDW_FEAT_NRCPUS = 7,
-	PDW_FEAT_CMDLINE = 11,
-	PDW_FEAT_EVENT_DESC = 12,
-	PDW_FEAT_CLOCKID = 23,
-	PDW_FEAT_CLOCK_DATA = 29,
-	PDW_FEAT_BITS = 256,
-};
 
 struct pdw_event {
 	struct perf_event_attr attr;
@@ -218,7 +203,7 @@ int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_in
 	w->tod_ns = (uint64_t)tod.tv_sec * 1000000000ULL + (uint64_t)tod.tv_nsec;
 	w->clock_ns = (uint64_t)clk.tv_sec * 1000000000ULL + (uint64_t)clk.tv_nsec;
 	/* The header's place; rewritten by smp_pdw_finish once the sections are known. */
-	static const unsigned char zero[PDW_HEADER_SIZE];
+	static const unsigned char zero[PERFDATA_HEADER_SIZE];
 	int ret = put(w, zero, sizeof(zero), err, errlen);
 	if (ret < 0) {
 		smp_pdw_close(w);
@@ -271,7 +256,7 @@ int smp_pdw_finish_round(struct smp_pdw *w, char *err, size_t errlen)
 	if (!w->round_open)
 		return w->error ? pmu_fail(err, errlen, w->error, "%s", w->errmsg) : 0;
 	/* perf's ordered-events queue flushes what earlier rounds delivered at each one. */
-	struct perf_event_header h = {.type = PDW_FINISHED_ROUND, .size = sizeof(h)};
+	struct perf_event_header h = {.type = PERFDATA_FINISHED_ROUND, .size = sizeof(h)};
 	int ret = put(w, &h, sizeof(h), err, errlen);
 	if (ret == 0)
 		w->round_open = false;
@@ -574,22 +559,22 @@ static void feature_body(const struct smp_pdw *w, int bit, struct pdw_bytes *b)
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
 	switch (bit) {
-	case PDW_FEAT_HOSTNAME: bytes_string(b, u.nodename); break;
-	case PDW_FEAT_OSRELEASE: bytes_string(b, u.release); break;
-	case PDW_FEAT_VERSION: bytes_string(b, w->version); break;
-	case PDW_FEAT_ARCH: bytes_string(b, u.machine); break;
-	case PDW_FEAT_NRCPUS: {
+	case PERFDATA_FEAT_HOSTNAME: bytes_string(b, u.nodename); break;
+	case PERFDATA_FEAT_OSRELEASE: bytes_string(b, u.release); break;
+	case PERFDATA_FEAT_VERSION: bytes_string(b, w->version); break;
+	case PERFDATA_FEAT_ARCH: bytes_string(b, u.machine); break;
+	case PERFDATA_FEAT_NRCPUS: {
 		long conf = sysconf(_SC_NPROCESSORS_CONF), onln = sysconf(_SC_NPROCESSORS_ONLN);
 		bytes_u32(b, (uint32_t)(conf > 0 ? conf : 1)); /* available, then online */
 		bytes_u32(b, (uint32_t)(onln > 0 ? onln : 1));
 		break;
 	}
-	case PDW_FEAT_CMDLINE:
+	case PERFDATA_FEAT_CMDLINE:
 		bytes_u32(b, (uint32_t)w->argc);
 		for (int i = 0; i < w->argc; i++)
 			bytes_string(b, w->argv[i]);
 		break;
-	case PDW_FEAT_EVENT_DESC:
+	case PERFDATA_FEAT_EVENT_DESC:
 		/* Names by position: perf pairs entry i with attr i of the table. */
 		bytes_u32(b, (uint32_t)w->nev);
 		bytes_u32(b, (uint32_t)sizeof(struct perf_event_attr));
@@ -600,14 +585,14 @@ static void feature_body(const struct smp_pdw *w, int bit, struct pdw_bytes *b)
 			bytes_put(b, w->ev[i].ids, w->ev[i].nids * sizeof(uint64_t));
 		}
 		break;
-	case PDW_FEAT_CLOCKID: {
+	case PERFDATA_FEAT_CLOCKID: {
 		struct timespec res = {0, 1};
 		clock_getres(w->clockid, &res);
 		uint64_t ns = (uint64_t)res.tv_sec * 1000000000ULL + (uint64_t)res.tv_nsec;
 		bytes_put(b, &ns, 8);
 		break;
 	}
-	case PDW_FEAT_CLOCK_DATA: /* lets perf script --tod turn sample times into wall time */
+	case PERFDATA_FEAT_CLOCK_DATA: /* lets perf script --tod turn sample times into wall time */
 		bytes_u32(b, 1); /* version */
 		bytes_u32(b, (uint32_t)w->clockid);
 		bytes_put(b, &w->tod_ns, 8);
@@ -618,21 +603,21 @@ static void feature_body(const struct smp_pdw *w, int bit, struct pdw_bytes *b)
 }
 
 static const int features[] = {
-	PDW_FEAT_HOSTNAME, PDW_FEAT_OSRELEASE, PDW_FEAT_VERSION, PDW_FEAT_ARCH,
-	PDW_FEAT_NRCPUS,   PDW_FEAT_CMDLINE,   PDW_FEAT_EVENT_DESC, PDW_FEAT_CLOCKID,
-	PDW_FEAT_CLOCK_DATA,
+	PERFDATA_FEAT_HOSTNAME, PERFDATA_FEAT_OSRELEASE, PERFDATA_FEAT_VERSION, PERFDATA_FEAT_ARCH,
+	PERFDATA_FEAT_NRCPUS,   PERFDATA_FEAT_CMDLINE,   PERFDATA_FEAT_EVENT_DESC, PERFDATA_FEAT_CLOCKID,
+	PERFDATA_FEAT_CLOCK_DATA,
 };
 
 static bool feature_present(const struct smp_pdw *w, int bit)
 {
-	return bit != PDW_FEAT_VERSION || w->version;
+	return bit != PERFDATA_FEAT_VERSION || w->version;
 }
 
 /*
  * Right after the data: the index (one offset/size pair per feature bit set,
  * in bit order), then the bodies. Sets the bits in feat.
  */
-static int write_features(struct smp_pdw *w, uint64_t feat[PDW_FEAT_BITS / 64], char *err,
+static int write_features(struct smp_pdw *w, uint64_t feat[PERFDATA_FEAT_BITS / 64], char *err,
 			  size_t errlen)
 {
 	size_t n = 0;
@@ -709,18 +694,18 @@ int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen)
 	int ret = smp_pdw_finish_round(w, err, errlen);
 	if (ret < 0)
 		return ret;
-	uint64_t data_size = w->pos - PDW_HEADER_SIZE, attrs_off = 0;
-	uint64_t feat[PDW_FEAT_BITS / 64] = {0};
+	uint64_t data_size = w->pos - PERFDATA_HEADER_SIZE, attrs_off = 0;
+	uint64_t feat[PERFDATA_FEAT_BITS / 64] = {0};
 	if ((ret = write_features(w, feat, err, errlen)) < 0 ||
 	    (ret = write_attrs(w, &attrs_off, err, errlen)) < 0 || (ret = flush(w, err, errlen)) < 0)
 		return ret;
-	uint64_t h[PDW_HEADER_SIZE / 8] = {
-		PDW_MAGIC,
-		PDW_HEADER_SIZE,
+	uint64_t h[PERFDATA_HEADER_SIZE / 8] = {
+		PERFDATA_MAGIC2,
+		PERFDATA_HEADER_SIZE,
 		sizeof(struct perf_event_attr) + 16, /* an attr and the section of its ids */
 		attrs_off,
 		w->nev * (sizeof(struct perf_event_attr) + 16),
-		PDW_HEADER_SIZE,
+		PERFDATA_HEADER_SIZE,
 		data_size,
 		0, 0, /* event_types: unused since perf 2.6.38 */
 		feat[0], feat[1], feat[2], feat[3],
