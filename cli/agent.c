@@ -202,26 +202,12 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	return 0;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* interval x [0.9, 1.1): instances started together drift apart. */
 static double jittered(double interval)
 {
 	uint32_t r = 0;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-		r = (uint32_t)realtime_ns();
+		r = (uint32_t)cli_realtime_ns();
 	return interval * (0.9 + 0.2 * ((double)r / 4294967296.0));
 }
 
@@ -280,7 +266,7 @@ static int export_window(struct agent *a)
 {
 	char err[512];
 	struct pprof *prof = agg_profile(a->p.agg);
-	double now = mono_now();
+	double now = cli_mono_s();
 	pprof_set_time(prof, a->window_start_real, (int64_t)((now - a->window_start) * 1e9));
 	window_comments(a, prof);
 	size_t samples = 0;
@@ -352,7 +338,7 @@ static int export_window(struct agent *a)
 #endif
 	a->window++;
 	a->window_start = now;
-	a->window_start_real = realtime_ns();
+	a->window_start_real = cli_realtime_ns();
 	return ret;
 }
 
@@ -427,9 +413,9 @@ int cmd_agent(int argc, char **argv)
 		cli_error("agent", "%s", err);
 		goto out;
 	}
-	double started = mono_now();
+	double started = cli_mono_s();
 	a.window_start = started;
-	a.window_start_real = realtime_ns();
+	a.window_start_real = cli_realtime_ns();
 	double next_cut = started + jittered(a.o.interval);
 	fprintf(a.log, "pmuprof agent: started: %zu event(s) on %d CPU(s), interval %.1f s\n",
 		a.p.evs.n, a.p.ncpus, a.o.interval);
@@ -443,7 +429,7 @@ int cmd_agent(int argc, char **argv)
 			fprintf(a.log, "pmuprof agent: %s: exporting the last window\n", strsignal(sig));
 			break;
 		}
-		double now = mono_now();
+		double now = cli_mono_s();
 		if (a.o.duration > 0 && now - started >= a.o.duration)
 			break;
 		if (a.o.pids && !cli_any_alive(a.o.pids)) {

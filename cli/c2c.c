@@ -428,13 +428,6 @@ static void watch_usage(FILE *f)
 		"  kernel cannot modify inherited ones; misses processes the command forked).\n");
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int parse_watch(int argc, char **argv, struct watch_opts *o)
 {
 	static const struct option longs[] = {
@@ -559,7 +552,7 @@ static int cmd_watch(int argc, char **argv)
 		return 1;
 	}
 	cli_signals_install(o.pid_str ? 0 : pid);
-	double t0 = now_s();
+	double t0 = cli_mono_s();
 	if (!o.pid_str) {
 		int e = cli_child_go(&child);
 		if (e < 0) {
@@ -611,11 +604,12 @@ static int cmd_watch(int argc, char **argv)
 		} else {
 			if (exited || (kill(pid, 0) < 0 && errno == ESRCH))
 				done = true;
-			if (cli_signals_pending() || (o.duration > 0 && now_s() - t0 >= o.duration))
+			if (cli_signals_pending() ||
+			    (o.duration > 0 && cli_mono_s() - t0 >= o.duration))
 				done = true;
 		}
 	}
-	double run_s = now_s() - t0;
+	double run_s = cli_mono_s() - t0;
 	if (ret == -ESRCH)
 		ret = 0; /* the process ended while the words were being moved */
 	if (ret == 0)

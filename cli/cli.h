@@ -90,6 +90,9 @@ int cli_append_events(char **events, const char *spec);
 void cli_option_error(const char *cmd, char **argv, const char *with_value);
 /* 1234567 -> "1,234,567", as perf prints counts. */
 void cli_format_count(double v, char *buf, size_t len);
+/* CLOCK_MONOTONIC in seconds (durations, pacing), CLOCK_REALTIME in ns (profile times). */
+double cli_mono_s(void);
+int64_t cli_realtime_ns(void);
 
 /* --- record --control fifo:CTL[,ACK] (control.c) --- */
 

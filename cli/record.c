@@ -292,20 +292,6 @@ static int write_otlp(const struct record_opts *o, struct cli_pipeline *p, const
 	return ret;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Comments: the command line, version, and the loss and throttling counts. */
 static void add_comments(struct pprof *prof, const struct record_opts *o,
 			 const struct pmu_event_list *evs, struct smp_session *s)
@@ -383,7 +369,7 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	const char *exe = proc_exe(p->procs, p->workload);
 	if (exe && pprof_find_mapping(prof, exe))
 		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
-	pprof_set_time(prof, start_real, (int64_t)((mono_now() - start) * 1e9));
+	pprof_set_time(prof, start_real, (int64_t)((cli_mono_s() - start) * 1e9));
 	pprof_clear_comments(prof);
 	add_comments(prof, o, &p->evs, p->session);
 	if (agg_unwind_summary(p->agg, line, sizeof(line)) > 0)
@@ -563,8 +549,8 @@ int cmd_record(int argc, char **argv)
 	status = 1;
 
 	cli_signals_install(child.pid);
-	int64_t start_real = realtime_ns();
-	double start = mono_now();
+	int64_t start_real = cli_realtime_ns();
+	double start = cli_mono_s();
 	if (smp_start(p.session, err, sizeof(err)) < 0) {
 		cli_error("record", "%s", err);
 		goto out;
@@ -588,14 +574,14 @@ int cmd_record(int argc, char **argv)
 		}
 		if (cli_signals_pending() && child.pid <= 0)
 			break;
-		if (o.duration > 0 && mono_now() - start >= o.duration) {
+		if (o.duration > 0 && cli_mono_s() - start >= o.duration) {
 			if (child.pid <= 0)
 				break;
 			kill(child.pid, SIGINT);
 		}
 		if (o.pids && !cli_any_alive(o.pids))
 			break;
-		if (o.delay_ms > 0 && (mono_now() - start) * 1e3 >= (double)o.delay_ms) {
+		if (o.delay_ms > 0 && (cli_mono_s() - start) * 1e3 >= (double)o.delay_ms) {
 			smp_enable(p.session);
 			o.delay_ms = 0;
 		}
@@ -609,7 +595,7 @@ int cmd_record(int argc, char **argv)
 		struct timespec nap = {0, 50 * 1000 * 1000};
 		nanosleep(&nap, NULL);
 	}
-	double ended = mono_now();
+	double ended = cli_mono_s();
 	smp_stop(p.session);
 	if (cli_pipeline_pump(&p) < 0) {
 		cli_error("record", "processing samples failed: %s", strerror(-p.error));
@@ -627,7 +613,7 @@ int cmd_record(int argc, char **argv)
 	struct pprof *prof = agg_profile(p.agg);
 	if ((o.otlp_file || o.otlp_endpoint) && write_otlp(&o, &p, prof) < 0)
 		status = status ? status : 1;
-	print_summary(&o, &p.evs, p.session, written, perf_data_bytes, mono_now() - ended);
+	print_summary(&o, &p.evs, p.session, written, perf_data_bytes, cli_mono_s() - ended);
 
 out:
 	cli_child_abandon(&child);

@@ -395,13 +395,6 @@ static int write_output(const struct stat_opts *o, struct pmu_counters *ctrs, co
 	return ret;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* --- the command ------------------------------------------------------------ */
 
 /* A CPU that is not online would fail later with a bare EINVAL: name it now. */
@@ -522,7 +515,7 @@ int cmd_stat(int argc, char **argv)
 		cli_error("stat", "cannot enable counters: %s", strerror(errno));
 		goto out;
 	}
-	double start = now_ns();
+	double start = cli_mono_s();
 	struct rusage ru = {0};
 	bool have_ru = false;
 	status = 0;
@@ -546,7 +539,7 @@ int cmd_stat(int argc, char **argv)
 		while (!cli_signals_pending() && (!o.pids || cli_any_alive(o.pids)))
 			usleep(100 * 1000);
 	}
-	double wall = now_ns() - start;
+	double wall = (cli_mono_s() - start) * 1e9; /* ns */
 	pmu_counters_disable(ctrs);
 	if (write_output(&o, ctrs, cpus, wall, &ru, have_ru) < 0 && status == 0)
 		status = 1;

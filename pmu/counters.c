@@ -61,24 +61,10 @@ static int open_one(struct pmu_counters *c, const struct pmu_ctx *ctx,
 	pid_t pid = c->cpu_wide ? -1 : c->slot_ids[slot];
 	int cpu = c->cpu_wide ? c->slot_ids[slot] : -1;
 	int group_fd = is_leader ? -1 : *fd_at(c, slot, (size_t)ev->leader);
-	int fd = pmu_sys_open(&attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-	if ((fd == -EACCES || fd == -EPERM) && !ev->priv_explicit && !attr.exclude_kernel &&
-	    pid != -1) {
-		/* As perf does: under perf_event_paranoid>=2 fall back to user space only. */
-		attr.exclude_kernel = 1;
-		attr.exclude_hv = 1;
-		fd = pmu_sys_open(&attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-		if (fd >= 0) {
-			ev->attr.exclude_kernel = ev->attr.exclude_hv = 1;
-			size_t n = strlen(ev->name);
-			if (!strchr(ev->name, ':') && n + 2 < sizeof(ev->name))
-				memcpy(ev->name + n, ":u", 3);
-		}
-	}
-	if (fd < 0) {
-		pmu_explain_open_error(ctx, ev, &attr, -fd, pid, cpu, err, errlen);
+	/* As perf does: under perf_event_paranoid>=2 fall back to user space only. */
+	int fd = pmu_open_counter(ctx, ev, &attr, pid, cpu, group_fd, pid != -1, err, errlen);
+	if (fd < 0)
 		return fd;
-	}
 	*fd_at(c, slot, i) = fd;
 	uint64_t id = 0;
 	if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)

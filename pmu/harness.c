@@ -264,23 +264,9 @@ static int open_events(const struct pmu_ctx *ctx, struct pmu_event_list *evs, in
 		attr.freq = 0;
 		attr.sample_type = 0;
 		int group_fd = is_leader(evs, i) ? -1 : fds[ev->leader];
-		int fd = pmu_sys_open(&attr, 0, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
-		if (adjust && (fd == -EACCES || fd == -EPERM) && !ev->priv_explicit &&
-		    !attr.exclude_kernel) {
-			attr.exclude_kernel = 1;
-			attr.exclude_hv = 1;
-			fd = pmu_sys_open(&attr, 0, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
-			if (fd >= 0) {
-				ev->attr.exclude_kernel = ev->attr.exclude_hv = 1;
-				size_t n = strlen(ev->name);
-				if (!strchr(ev->name, ':') && n + 2 < sizeof(ev->name))
-					memcpy(ev->name + n, ":u", 3);
-			}
-		}
-		if (fd < 0) {
-			pmu_explain_open_error(ctx, ev, &attr, -fd, 0, -1, err, errlen);
+		int fd = pmu_open_counter(ctx, ev, &attr, 0, -1, group_fd, adjust, err, errlen);
+		if (fd < 0)
 			return fd;
-		}
 		fds[i] = fd;
 	}
 	for (size_t i = 0; i < evs->n; i++)

@@ -19,6 +19,28 @@ int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
+		     struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+		     bool user_fallback, char *err, size_t errlen)
+{
+	int fd = pmu_sys_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	if (user_fallback && (fd == -EACCES || fd == -EPERM) && !ev->priv_explicit &&
+	    !attr->exclude_kernel) {
+		attr->exclude_kernel = 1;
+		attr->exclude_hv = 1;
+		fd = pmu_sys_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0) {
+			ev->attr.exclude_kernel = ev->attr.exclude_hv = 1;
+			size_t n = strlen(ev->name);
+			if (!strchr(ev->name, ':') && n + 2 < sizeof(ev->name))
+				memcpy(ev->name + n, ":u", 3);
+		}
+	}
+	if (fd < 0)
+		pmu_explain_open_error(ctx, ev, attr, -fd, pid, cpu, err, errlen);
+	return fd;
+}
+
 int pmu_paranoid_level(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");

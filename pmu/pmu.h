@@ -167,6 +167,17 @@ void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *e
 			    const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
 			    char *err, size_t errlen);
 
+/*
+ * Opens a counting event with attr (the caller's copy of ev->attr, adjusted).
+ * user_fallback: on EACCES/EPERM, when the string gave no privilege modifier,
+ * retry counting user space only, as perf does under perf_event_paranoid >= 2,
+ * and record that in ev (exclude_kernel/hv, name gets ":u"). The fd, or the
+ * negative errno with err explaining the failure.
+ */
+int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
+		     struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+		     bool user_fallback, char *err, size_t errlen);
+
 /* --- catalogue (for `list` and suggestions) -------------------------------- */
 
 enum pmu_list_group {
