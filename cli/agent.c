@@ -396,12 +396,11 @@ int cmd_agent(int argc, char **argv)
 		.freq = a.o.freq ? a.o.freq : AGENT_DEFAULT_FREQ, .callchain = a.o.callchain,
 		.cpus = a.o.cpus, .pids = a.o.pids, .ring_pages = a.o.ring_pages,
 		.readers = a.o.readers, .symbolize = a.o.symbolize,
+		.symbol_cache_bytes = a.o.symbol_cache_mib << 20,
 	};
 	if ((status = cli_pipeline_open(&a.p, &po)) != 0)
 		goto out;
 	status = 1;
-	/* The pipeline is record's too, which keeps its cache unbounded: bound it here. */
-	sym_cache_set_budget(agg_symbols(a.p.agg), a.o.symbol_cache_mib << 20);
 	a.last_lost = calloc(a.p.evs.n, sizeof(uint64_t));
 	a.last_throttles = calloc(a.p.evs.n, sizeof(uint64_t));
 	if (!a.last_lost || !a.last_throttles) {

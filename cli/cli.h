@@ -145,6 +145,7 @@ struct cli_pipeline_opts {
 	 */
 	bool mem;
 	uint32_t ldlat;
+	size_t symbol_cache_bytes; /* the symbol cache's budget (agent); 0: unbounded (record) */
 	int argc;              /* the command line (after "pmuprof"), for perf.data's header */
 	char **argv;
 };

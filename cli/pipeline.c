@@ -187,6 +187,7 @@ static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		.cpu_label = true, .event_of_id = event_of_id, .id_ctx = p->session,
 		.dwarf = o->stack_dump != 0, .regs_user_mask = so->regs_user_mask,
 		.mem_labels = (so->extra_sample_type & PERF_SAMPLE_ADDR) != 0,
+		.symbol_cache_bytes = o->symbol_cache_bytes,
 	};
 	int ret = agg_new(&p->agg, &ao, p->procs, err, errlen);
 	if (ret < 0)
