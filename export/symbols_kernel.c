@@ -22,50 +22,118 @@ void sym_kernel_release(struct sym_kernel *k)
 	k->loaded = k->available = false;
 }
 
-static const char *skip_blanks(const char *p)
+static const char *skip_blanks(const char *p, const char *end)
 {
-	while (*p == ' ' || *p == '\t')
+	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	return p;
 }
 
-/* kallsyms has no sizes: each text symbol runs to the next one. */
+/* A hex digit's value plus one; 0 for anything else. */
+static const unsigned char hex_digit[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
+	['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+	['F'] = 16,
+};
+
+/* Hex digits to a value; *p moves past them (strtoull's locale handling cost ~450 instructions a line). */
+static uint64_t parse_hex(const char **p, const char *end)
+{
+	uint64_t v = 0;
+	const char *q = *p;
+	unsigned d;
+	for (; q < end && (d = hex_digit[(unsigned char)*q]) != 0; q++)
+		v = v << 4 | (d - 1);
+	*p = q;
+	return v;
+}
+
+/* One "ADDR TYPE NAME [module]" line (without its newline); text symbols only. */
+static int kallsyms_line(struct sym_builder *b, const char *line, const char *end, bool *nonzero)
+{
+	const char *p = line;
+	uint64_t addr = parse_hex(&p, end);
+	if (p == line)
+		return 0;
+	const char *q = skip_blanks(p, end);
+	if (q >= end)
+		return 0;
+	char type = *q;
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return 0;
+	q = skip_blanks(q + 1, end);
+	if (q >= end)
+		return 0; /* no name */
+	/* The kernel prints "%px %c %s\t[%s]": the name runs to a tab before the module, or the end. */
+	const char *name_end = memchr(q, '\t', (size_t)(end - q));
+	if (!name_end)
+		name_end = end;
+	while (name_end > q && (name_end[-1] == ' ' || name_end[-1] == '\r'))
+		name_end--;
+	size_t len = (size_t)(name_end - q);
+	if (len == 0 || addr == 0)
+		return 0; /* kptr_restrict: every address reads as zero */
+	*nonzero = true;
+	enum sym_bind bind = type == 'T' ? SYM_BIND_GLOBAL :
+			     type == 'W' ? SYM_BIND_WEAK : SYM_BIND_LOCAL;
+	return sym_builder_add(b, addr, 0, false, 0, sym_rank(false, bind, q, len), q, len);
+}
+
+/*
+ * kallsyms has no sizes: each text symbol runs to the next one. Read in
+ * large chunks: procfs reports a 1 KiB block size, so stdio would make a
+ * system call (and a seq_file restart) per kilobyte of its ~5 MB.
+ */
+#define KALLSYMS_CHUNK (256u * 1024u)
+
 int sym_kernel_load(struct sym_kernel *k, const char *kallsyms_path)
 {
 	sym_kernel_release(k);
 	k->loaded = true;
-	FILE *f = fopen(kallsyms_path, "re");
-	if (!f)
+	int fd = open(kallsyms_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -ENOENT;
+	char *buf = malloc(KALLSYMS_CHUNK);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
 	struct sym_builder b = {0};
-	char *line = NULL;
-	size_t cap = 0;
+	size_t have = 0; /* bytes of an unfinished line kept at buf's start */
 	int ret = 0;
 	bool nonzero = false;
-	while (getline(&line, &cap, f) > 0) {
-		char *p;
-		unsigned long long addr = strtoull(line, &p, 16);
-		if (p == line)
+	for (;;) {
+		ssize_t got = read(fd, buf + have, KALLSYMS_CHUNK - have);
+		if (got < 0 && errno == EINTR)
 			continue;
-		const char *q = skip_blanks(p);
-		char type = *q;
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		q = skip_blanks(q + 1);
-		size_t len = strcspn(q, " \t\n"); /* the name; a "[module]" may follow */
-		if (len == 0)
-			continue;
-		if (addr == 0)
-			continue; /* kptr_restrict: every address reads as zero */
-		nonzero = true;
-		enum sym_bind bind = type == 'T' ? SYM_BIND_GLOBAL :
-				     type == 'W' ? SYM_BIND_WEAK : SYM_BIND_LOCAL;
-		ret = sym_builder_add(&b, addr, 0, false, 0, sym_rank(false, bind, q, len), q, len);
+		if (got < 0) {
+			ret = -errno;
+			break;
+		}
+		size_t len = have + (size_t)got;
+		const char *p = buf, *end = buf + len;
+		const char *nl;
+		while (ret == 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+			ret = kallsyms_line(&b, p, nl, &nonzero);
+			p = nl + 1;
+		}
 		if (ret < 0)
 			break;
+		have = (size_t)(end - p);
+		if (got == 0) { /* a last line without a newline */
+			if (have)
+				ret = kallsyms_line(&b, p, end, &nonzero);
+			break;
+		}
+		if (have == KALLSYMS_CHUNK) { /* no newline in a whole chunk: not kallsyms */
+			ret = -EINVAL;
+			break;
+		}
+		memmove(buf, p, have);
 	}
-	free(line);
-	fclose(f);
+	free(buf);
+	close(fd);
 	if (ret == 0)
 		ret = sym_builder_finish(&b, &k->t);
 	else
@@ -163,7 +231,7 @@ int sym_jit_load(struct sym_jit *j, pid_t pid)
 		unsigned long long size = strtoull(p, &q, 16);
 		if (q == p || (*q != ' ' && *q != '\t'))
 			continue;
-		const char *name = skip_blanks(q);
+		const char *name = skip_blanks(q, line + n);
 		size_t len = strcspn(name, "\r\n");
 		if (len == 0 || start == 0)
 			continue;

@@ -447,6 +447,103 @@ static void test_kallsyms_real(void **state)
 	print_message("kernel %llx -> %s\n", prev, r.function);
 }
 
+/* kallsyms lines of text symbols: address, name and the rank the loader gives them. */
+struct ksym_line {
+	unsigned long long addr;
+	char type;
+	char name[512]; /* KSYM_NAME_LEN */
+	char line[600];
+};
+
+/* The reference: sscanf per line into the same builder, no chunking, no fast paths. */
+static void kallsyms_reference(const struct ksym_line *v, size_t n, struct sym_table *out)
+{
+	struct sym_builder b = {0};
+	for (size_t i = 0; i < n; i++) {
+		if (strchr("tTwW", v[i].type) == NULL || v[i].addr == 0)
+			continue;
+		enum sym_bind bind = v[i].type == 'T' ? SYM_BIND_GLOBAL :
+				     v[i].type == 'W' ? SYM_BIND_WEAK : SYM_BIND_LOCAL;
+		size_t len = strlen(v[i].name);
+		assert_int_equal(sym_builder_add(&b, v[i].addr, 0, false, 0,
+						 sym_rank(false, bind, v[i].name, len), v[i].name, len), 0);
+	}
+	assert_int_equal(sym_builder_finish(&b, out), 0);
+}
+
+static void assert_tables_equal(const struct sym_table *a, const struct sym_table *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		assert_int_equal(a->v[i].start, b->v[i].start);
+		assert_int_equal(a->v[i].end, b->v[i].end);
+		assert_string_equal(a->v[i].name, b->v[i].name);
+	}
+}
+
+/*
+ * The chunked kallsyms reader and the builder's sorted-prefix fast path
+ * against the reference, on this host's kallsyms as it is (address order)
+ * and rotated so an unsorted tail must be sorted and merged (kernels with
+ * modules list them after the core).
+ */
+static void test_kallsyms_loader_vs_reference(void **state)
+{
+	(void)state;
+	FILE *f = fopen("/proc/kallsyms", "re");
+	struct ksym_line *v = NULL;
+	size_t n = 0, cap = 0;
+	char buf[1024];
+	bool nonzero = false;
+	while (f && fgets(buf, sizeof(buf), f)) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4096;
+			v = realloc(v, cap * sizeof(*v));
+			assert_non_null(v);
+		}
+		struct ksym_line *l = &v[n];
+		if (sscanf(buf, "%llx %c %511s", &l->addr, &l->type, l->name) != 3)
+			continue;
+		snprintf(l->line, sizeof(l->line), "%s", buf);
+		nonzero |= l->addr != 0;
+		n++;
+	}
+	if (f)
+		fclose(f);
+	if (n < 1000 || !nonzero) {
+		free(v);
+		print_message("skip: /proc/kallsyms is unreadable or hides addresses "
+			      "(kernel.kptr_restrict; run as root or set it to 0)\n");
+		skip();
+	}
+	struct sym_table ref;
+	kallsyms_reference(v, n, &ref);
+	struct sym_kernel k = {0};
+	assert_int_equal(sym_kernel_load(&k, "/proc/kallsyms"), 0);
+	assert_true(k.available);
+	assert_true(k.t.n > 1000);
+	assert_tables_equal(&k.t, &ref);
+	sym_kernel_release(&k);
+
+	/* Rotate at an address change a third in (same-address aliases keep their order). */
+	size_t cut = n / 3;
+	while (cut < n && v[cut].addr == v[cut - 1].addr)
+		cut++;
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/pmuprof-test-kallsyms-%d", (int)getpid());
+	FILE *w = fopen(path, "w");
+	assert_non_null(w);
+	for (size_t i = 0; i < n; i++)
+		fputs(v[(cut + i) % n].line, w);
+	assert_int_equal(fclose(w), 0);
+	assert_int_equal(sym_kernel_load(&k, path), 0);
+	unlink(path);
+	assert_tables_equal(&k.t, &ref);
+	sym_kernel_release(&k);
+	sym_table_free(&ref);
+	free(v);
+}
+
 /* The file offset and size of the GNU build id's bytes in an ELF file (libelf), or false. */
 static bool build_id_location(const char *path, off_t *at, size_t *len)
 {
@@ -1775,6 +1872,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_debuglink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kallsyms_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kallsyms_real, setup, teardown),
+		cmocka_unit_test(test_kallsyms_loader_vs_reference),
 		cmocka_unit_test_setup_teardown(test_jit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_module_per_file, setup, teardown),
