@@ -9,9 +9,11 @@ Each round runs, alternating so machine noise hits all alike:
   person or a converter can read). Prints a markdown table of medians:
   added wall time and its ratio, pmuprof's own CPU per sample (from the
   profile's comment: total, and marginal between two sample rates), time to a
-  finished pprof vs perf record + perf script (whole wall time, and only the
-  time each adds to the bare workload), samples and lost at ~20 K
-  samples/s per CPU, and output sizes.
+  finished pprof vs perf record + perf script (whole wall time, only the
+  time each adds to the bare workload, and the time from the workload's
+  last output line to a finished file), samples and lost at ~20 K
+  samples/s per CPU, and output sizes. pmuprof's CPU is split into user
+  space (the issue's target) and kernel time spent on its behalf.
 
 Events: cycles,cache-misses,branch-misses with -c 100003 where the host has
 a PMU; cpu-clock with a period of the same rate otherwise (this is said).
@@ -27,12 +29,23 @@ import time
 
 
 def run(cmd, **kw):
+    """(wall seconds, completed process, seconds from start to the last stdout line)."""
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    last = None
+    out = []
+    # The workloads print one line as they finish: its arrival marks the
+    # workload's end, so what follows is the profiler's own tail.
+    for line in p.stdout:
+        last = time.perf_counter() - t0
+        out.append(line)
+    err = p.stderr.read()
+    p.wait()
     wall = time.perf_counter() - t0
-    if r.returncode != 0:
-        sys.exit(f"error: `{' '.join(cmd)}` exited {r.returncode}: {r.stderr[-500:]}")
-    return wall, r
+    if p.returncode != 0:
+        sys.exit(f"error: `{' '.join(cmd)}` exited {p.returncode}: {err[-500:]}")
+    r = subprocess.CompletedProcess(cmd, p.returncode, "".join(out), err)
+    return wall, r, wall if last is None else last
 
 
 def perf_supports(event):
@@ -67,8 +80,7 @@ def pmuprof_stats(pmuprof, stderr, path):
     lost = int(re.search(r"lost (\d+)", line).group(1))
     com = pmuprof_comments(pmuprof, path)
     m = re.search(r"pmuprof cpu: user ([\d.]+) s, sys ([\d.]+) s", com)
-    cpu = float(m.group(1)) + float(m.group(2))
-    return samples, lost, cpu
+    return samples, lost, float(m.group(1)), float(m.group(2))
 
 
 def main():
@@ -95,47 +107,61 @@ def main():
           f"{subprocess.run(['perf', '--version'], capture_output=True, text=True).stdout.split()[-1]}, "
           f"{time.strftime('%Y-%m-%d', time.gmtime())}; medians of {rounds} alternating rounds\n")
     print("| workload | bare s | + perf record s | + pmuprof s | added-time ratio | "
-          "time to pprof vs perf record+script (wall / added) | pmuprof CPU/sample µs (total / marginal) | "
+          "time to pprof vs perf record+script (wall / added / after the workload's end) | "
+          "pmuprof user CPU/sample µs (total / marginal) | kernel CPU/sample µs (total / marginal) | "
           "samples perf / pmuprof | lost perf / pmuprof | perf.data / pprof KiB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, cmd in workloads.items():
-        bare, prf, pmp, script, cpu_per, sp, sm, lp, lm, szp, szm, marg = ([] for _ in range(12))
+        bare, prf, pmp, script, tail_perf, tail_ours = ([] for _ in range(6))
+        user_per, sys_per, user_marg, sys_marg, sp, sm, lp, lm, szp, szm = ([] for _ in range(10))
         for i in range(rounds):
-            w, _ = run(cmd)
+            w, _, _ = run(cmd)
             bare.append(w)
             data = os.path.join(d, f"{name}.data")
-            w, _ = run(["perf", "record", "-q", "-e", events, "-c", period, "-o", data, "--"] + cmd)
+            w, _, end = run(["perf", "record", "-q", "-e", events, "-c", period, "-o", data, "--"] + cmd)
             prf.append(w)
-            w2, _ = run(["perf", "script", "-i", data])
+            w2, _, _ = run(["perf", "script", "-i", data])
             script.append(w2)
+            tail_perf.append(w - end + w2)
             s, l = perf_counts(data)
             sp.append(s)
             lp.append(l)
             szp.append(os.path.getsize(data))
             out = os.path.join(d, f"{name}.pb.gz")
-            w, r = run([pmuprof, "record", "-e", events, "-c", period, "-o", out, "--"] + cmd)
+            w, r, end = run([pmuprof, "record", "-e", events, "-c", period, "-o", out, "--"] + cmd)
             pmp.append(w)
-            s, l, cpu = pmuprof_stats(pmuprof, r.stderr, out)
+            tail_ours.append(w - end)
+            s, l, user, kern = pmuprof_stats(pmuprof, r.stderr, out)
             sm.append(s)
             lm.append(l)
-            cpu_per.append(cpu * 1e6 / max(s, 1))
+            user_per.append(user * 1e6 / max(s, 1))
+            sys_per.append(kern * 1e6 / max(s, 1))
             szm.append(os.path.getsize(out))
             # marginal: the same run at a tenth of the rate
             low = os.path.join(d, f"{name}.low.pb.gz")
-            _, r2 = run([pmuprof, "record", "-e", events, "-c", str(int(period) * 10), "-o", low,
-                         "--"] + cmd)
-            s2, _, cpu2 = pmuprof_stats(pmuprof, r2.stderr, low)
+            _, r2, _ = run([pmuprof, "record", "-e", events, "-c", str(int(period) * 10), "-o", low,
+                            "--"] + cmd)
+            s2, _, user2, kern2 = pmuprof_stats(pmuprof, r2.stderr, low)
             if s > s2:
-                marg.append((cpu - cpu2) * 1e6 / (s - s2))
+                user_marg.append((user - user2) * 1e6 / (s - s2))
+                sys_marg.append((kern - kern2) * 1e6 / (s - s2))
         med = statistics.median
+
+        def medn(v):
+            return med(v) if v else float("nan")
         added_perf = med(prf) - med(bare)
         added_ours = med(pmp) - med(bare)
         ratio = added_ours / added_perf if added_perf > 0 else float("nan")
         ttp = med(pmp) / (med(prf) + med(script))
         # The same, counting only what each adds to the bare workload.
         ttp_added = added_ours / (added_perf + med(script)) if added_perf > 0 else float("nan")
+        # And only what follows the workload's end: perf record's teardown + perf script.
+        ttp_tail = med(tail_ours) / med(tail_perf)
         print(f"| {name} | {med(bare):.2f} | {med(prf):.2f} | {med(pmp):.2f} | **{ratio:.2f}** | "
-              f"**{ttp:.2f}** / {ttp_added:.2f} | {med(cpu_per):.2f} / {med(marg) if marg else float('nan'):.2f} | "
+              f"**{ttp:.2f}** / {ttp_added:.2f} / **{ttp_tail:.2f}** "
+              f"({med(tail_ours) * 1e3:.0f} vs {med(tail_perf) * 1e3:.0f} ms) | "
+              f"{med(user_per):.2f} / **{medn(user_marg):.2f}** | "
+              f"{med(sys_per):.2f} / {medn(sys_marg):.2f} | "
               f"{med(sp):.0f} / {med(sm):.0f} | {med(lp):.0f} / {med(lm):.0f} | "
               f"{med(szp) / 1024:.0f} / {med(szm) / 1024:.1f} (**{med(szm) / med(szp) * 100:.1f} %**) |")
     shutil.rmtree(d)

@@ -381,8 +381,12 @@ static void print_report(struct tally *t, const struct watch_opts *o, const char
 	struct proc_model *pm = t->pm;
 	struct sym_cache *sc = NULL;
 	char err[256];
-	if (t->nlocs)
-		sym_cache_new(&sc, err, sizeof(err));
+	char cache_dir[PATH_MAX];
+	if (t->nlocs && sym_cache_new(&sc, err, sizeof(err)) == 0 &&
+	    sym_cache_set_debug_dir(sc, cli_cache_dir(cache_dir, sizeof(cache_dir))) < 0) {
+		sym_cache_free(sc);
+		sc = NULL;
+	}
 	printf("\n%12s %-5s %-6s %-18s %s\n", "hits", "word", "access", "ip", "location");
 	for (size_t i = 0; i < t->nlocs && i < 20; i++) {
 		const struct loc_row *l = &t->locs[i];

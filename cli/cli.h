@@ -93,6 +93,13 @@ void cli_format_count(double v, char *buf, size_t len);
 /* CLOCK_MONOTONIC in seconds (durations, pacing), CLOCK_REALTIME in ns (profile times). */
 double cli_mono_s(void);
 int64_t cli_realtime_ns(void);
+/*
+ * pmuprof's cache folder (plain copies of compressed debug files, see
+ * sym_cache_set_debug_dir): $PMUPROF_CACHE_DIR, else $XDG_CACHE_HOME/pmuprof,
+ * else ~/.cache/pmuprof. NULL (no cache) when PMUPROF_CACHE_DIR is empty or
+ * no home is known.
+ */
+const char *cli_cache_dir(char *buf, size_t len);
 
 /* --- record --control fifo:CTL[,ACK] (control.c) --- */
 

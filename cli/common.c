@@ -271,3 +271,19 @@ int64_t cli_realtime_ns(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
+
+const char *cli_cache_dir(char *buf, size_t len)
+{
+	const char *set = getenv("PMUPROF_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	if (set)
+		n = snprintf(buf, len, "%s", set);
+	else if (xdg && xdg[0] == '/')
+		n = snprintf(buf, len, "%s/pmuprof", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, len, "%s/.cache/pmuprof", home);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < len ? buf : NULL;
+}

@@ -18,6 +18,7 @@
 #include "version.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,12 +434,14 @@ int cli_import_run(const struct cli_import_opts *o)
 		if (!first)
 			first = &e->attr;
 	}
+	char cache_dir[PATH_MAX];
 	struct agg_options ao = {
 		.event_names = names, .event_units = units, .nevents = ntypes,
 		.period = first->freq ? 0 : (int64_t)first->sample_period,
 		.symbolize = o->symbolize, .cpu_label = have_cpu,
 		.event_of_id = event_of_id, .id_ctx = &im,
 		.mem_labels = true, .line_size = o->line_size,
+		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 	};
 	if (agg_new(&im.agg, &ao, im.procs, err, sizeof(err)) < 0) {
 		cli_error(o->cmd, "%s", err);

@@ -12,6 +12,7 @@
 #include "version.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -180,6 +181,7 @@ static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		p->names[i] = p->evs.ev[i].name;
 		p->units[i] = pmu_event_is_clock(&p->evs.ev[i]) ? "nanoseconds" : "count";
 	}
+	char cache_dir[PATH_MAX];
 	struct agg_options ao = {
 		.event_names = (const char *const *)p->names,
 		.event_units = (const char *const *)p->units,
@@ -188,6 +190,7 @@ static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		.dwarf = o->stack_dump != 0, .regs_user_mask = so->regs_user_mask,
 		.mem_labels = (so->extra_sample_type & PERF_SAMPLE_ADDR) != 0,
 		.symbol_cache_bytes = o->symbol_cache_bytes,
+		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 	};
 	int ret = agg_new(&p->agg, &ao, p->procs, err, errlen);
 	if (ret < 0)

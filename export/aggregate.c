@@ -149,8 +149,11 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	a->values = calloc(1 + o->nevents, sizeof(*a->values));
 	int ret = a->samples && a->values ? new_profile(a, err, errlen)
 					  : (snprintf(err, errlen, "out of memory"), -ENOMEM);
-	if (ret == 0 && o->symbolize && (ret = sym_cache_new(&a->syms, err, errlen)) == 0)
+	if (ret == 0 && o->symbolize && (ret = sym_cache_new(&a->syms, err, errlen)) == 0) {
 		sym_cache_set_budget(a->syms, o->symbol_cache_bytes);
+		if (sym_cache_set_debug_dir(a->syms, o->debug_cache_dir) < 0)
+			ret = -ENOMEM, snprintf(err, errlen, "out of memory");
+	}
 	if (ret == 0 && o->dwarf)
 		ret = uw_new(&a->unwinder, procs, err, errlen);
 	if (ret == 0)

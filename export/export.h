@@ -115,6 +115,7 @@ struct agg_options {
 	void *id_ctx;
 	struct lbl_timeline *labels; /* region / trace labels (labels.c below); NULL: none */
 	size_t symbol_cache_bytes; /* the symbol cache's byte budget (sym_cache_set_budget); 0: none */
+	const char *debug_cache_dir; /* plain copies of compressed debug files (sym_cache_set_debug_dir) */
 	/*
 	 * Samples with a data address get the labels cacheline, offset, data_src
 	 * and weight (c2c_sample_labels); the caller passes the weight as perf

@@ -408,6 +408,7 @@ void sym_cache_free(struct sym_cache *c)
 	for (size_t i = 0; i < SYM_JIT_MAX; i++)
 		sym_jit_release(&c->jit[i]);
 	aliases_clear(c);
+	free(c->debug_dir);
 	free(c);
 }
 
@@ -534,7 +535,17 @@ static int lines_open(struct sym_cache *c, struct sym_module *m)
 		if (c->bytes > target)
 			cache_shrink(c, target, m, NULL);
 	}
-	return sym_elf_lines_open(m);
+	return sym_elf_lines_open(m, c->debug_dir);
+}
+
+int sym_cache_set_debug_dir(struct sym_cache *c, const char *dir)
+{
+	char *copy = dir ? strdup(dir) : NULL;
+	if (dir && !copy)
+		return -ENOMEM;
+	free(c->debug_dir);
+	c->debug_dir = copy;
+	return 0;
 }
 
 void sym_cache_set_budget(struct sym_cache *c, size_t bytes)

@@ -44,6 +44,12 @@ void sym_cache_free(struct sym_cache *c);
  * without one).
  */
 void sym_cache_set_budget(struct sym_cache *c, size_t bytes);
+/*
+ * Keep plain copies of compressed separate debug files (libc6-dbg's, say)
+ * under dir/debug, by build id, so libdw need not inflate them on every run;
+ * NULL (the default) reads them as shipped. Returns -ENOMEM, else 0.
+ */
+int sym_cache_set_debug_dir(struct sym_cache *c, const char *dir);
 /* The bytes the cache accounts for now (see sym_cache_set_budget). */
 size_t sym_cache_bytes(const struct sym_cache *c);
 

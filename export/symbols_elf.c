@@ -105,13 +105,13 @@ static bool debug_candidate(struct elf_file *dbg, const char *cand, const struct
  * to the file, in its .debug/ directory, and under /usr/lib/debug/<dir>.
  */
 static bool find_debug_file(struct elf_file *dbg, const char *path, const struct elf_file *main,
-			    const char *bid)
+			    const char *bid, char found[PATH_MAX])
 {
 	char cand[PATH_MAX];
 	if (strlen(bid) > 2) {
 		snprintf(cand, sizeof(cand), DEBUG_ROOT "/.build-id/%.2s/%s.debug", bid, bid + 2);
 		if (debug_candidate(dbg, cand, main, bid))
-			return true;
+			return snprintf(found, PATH_MAX, "%s", cand), true;
 	}
 	GElf_Word crc;
 	const char *link = dwelf_elf_gnu_debuglink(main->elf, &crc);
@@ -140,7 +140,7 @@ static bool find_debug_file(struct elf_file *dbg, const char *path, const struct
 				continue;
 			snprintf(cand, sizeof(cand), fmts[k], dirs[d], link);
 			if (debug_candidate(dbg, cand, main, bid))
-				return true;
+				return snprintf(found, PATH_MAX, "%s", cand), true;
 		}
 	}
 	return false;
@@ -341,7 +341,14 @@ int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_
 	ret = read_loads(m, main.elf);
 	if (ret < 0)
 		goto out;
-	find_debug_file(&dbg, path, &main, bid[0] ? bid : m->build_id);
+	char found[PATH_MAX];
+	free(m->debug_path);
+	m->debug_path = NULL;
+	if (find_debug_file(&dbg, path, &main, bid[0] ? bid : m->build_id, found) &&
+	    !(m->debug_path = strdup(found))) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	ret = build_table(&main, &dbg, false, &m->syms);
 	/* Counted once lines are opened (where libdwfl finds the DWARF too: the debug file, else the file). */
 	m->dw_info_mapped = false;
@@ -377,7 +384,8 @@ int sym_elf_load_data(struct sym_module *m)
 	if (m->build_id[0] && bid[0] && !sym_build_id_matches(m->build_id, bid)) {
 		ret = -ENOENT; /* replaced since its functions were read */
 	} else {
-		find_debug_file(&dbg, m->path, &main, bid[0] ? bid : m->build_id);
+		char found[PATH_MAX];
+		find_debug_file(&dbg, m->path, &main, bid[0] ? bid : m->build_id, found);
 		ret = build_table(&main, &dbg, true, &m->data);
 	}
 	elf_file_close(&dbg);
@@ -387,10 +395,52 @@ int sym_elf_load_data(struct sym_module *m)
 
 /* ---- line tables ---- */
 
+/* The debug cache's plain copy, handed to libdwfl in place of the file it would find. */
+struct debug_swap {
+	int fd;
+	char *path;
+};
+
+/*
+ * libdwfl's search for the separate debug file, unless the module's userdata
+ * carries the debug cache's plain copy of it: libdwfl's own search opens
+ * what it finds at once, and the copy must be the file it opens.
+ */
+static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *modname,
+				 Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+				 GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	struct debug_swap *sw = userdata ? *userdata : NULL;
+	if (sw && sw->fd >= 0) {
+		int fd = sw->fd;
+		sw->fd = -1; /* libdwfl owns both now */
+		*debuginfo_file_name = sw->path;
+		sw->path = NULL;
+		return fd;
+	}
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
+/* The plain copy of m's debug file from the cache under dir, when that file is compressed. */
+static struct debug_swap debug_swap_for(const struct sym_module *m, const char *dir)
+{
+	struct debug_swap sw = {-1, NULL};
+	char bid[41];
+	if (!dir || !m->debug_path || sym_read_build_id(m->debug_path, bid) != 0)
+		return sw;
+	int fd = open(m->debug_path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		sw.fd = sym_debug_cache_open(dir, fd, bid, SYM_DEBUG_CACHE_MAX, &sw.path);
+		close(fd);
+	}
+	return sw;
+}
+
 /* Immutable, so not global mutable state; libdwfl only reads it. */
 static const Dwfl_Callbacks offline_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo_cached,
 	.section_address = dwfl_offline_section_address,
 };
 
@@ -427,7 +477,7 @@ static size_t alt_sections_bytes(Elf *elf)
 	return bytes;
 }
 
-int sym_elf_lines_open(struct sym_module *m)
+int sym_elf_lines_open(struct sym_module *m, const char *debug_dir)
 {
 	if (m->dwfl_state != 0)
 		return m->dwfl_state > 0;
@@ -438,18 +488,32 @@ int sym_elf_lines_open(struct sym_module *m)
 	dwfl_report_begin(dwfl);
 	Dwfl_Module *mod = dwfl_report_offline(dwfl, m->path, m->path, -1);
 	dwfl_report_end(dwfl, NULL, NULL);
+	struct debug_swap swap = debug_swap_for(m, debug_dir);
+	bool swapping = swap.fd >= 0;
+	void **userdata;
+	if (mod && swap.fd >= 0 &&
+	    dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+		*userdata = &swap; /* read (and emptied) by find_debuginfo_cached, below */
 	GElf_Addr bias = 0;
 	Dwarf_Addr dwbias;
-	Dwarf *dw;
-	if (!mod || !dwfl_module_getelf(mod, &bias) || !(dw = dwfl_module_getdwarf(mod, &dwbias)) ||
-	    !dwarf_has_line_section(dw)) {
+	Dwarf *dw = NULL;
+	bool ok = mod && dwfl_module_getelf(mod, &bias) && (dw = dwfl_module_getdwarf(mod, &dwbias));
+	if (mod && dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+		*userdata = NULL; /* swap dies with this frame */
+	if (swap.fd >= 0)
+		close(swap.fd); /* the file had DWARF of its own: no search was made */
+	free(swap.path);
+	swapping &= swap.fd < 0;
+	if (!ok || !dwarf_has_line_section(dw)) {
 		dwfl_end(dwfl); /* keep no descriptors open for modules without lines */
 		return 0;
 	}
 	m->dwfl = dwfl;
 	m->dmod = mod;
 	m->bias = bias;
-	m->dw_bytes = m->dw_open_bytes;
+	bool mapped;
+	/* The plain copy is mapped, not inflated: count it as such a file is counted. */
+	m->dw_bytes = swapping ? debug_sections_bytes(dwarf_getelf(dw), &mapped) : m->dw_open_bytes;
 	Dwarf *alt = dwarf_getalt(dw); /* a dwz file, opened along: counted whole */
 	if (alt)
 		m->dw_bytes += alt_sections_bytes(dwarf_getelf(alt));
@@ -914,6 +978,8 @@ void sym_elf_release(struct sym_module *m)
 	sym_elf_unload(m);
 	free(m->loads);
 	m->loads = NULL;
+	free(m->debug_path);
+	m->debug_path = NULL;
 	m->nloads = 0;
 }
 

@@ -167,6 +167,7 @@ struct sym_module {
 	 */
 	size_t dw_bytes;
 	size_t dw_open_bytes; /* dw_bytes on opening: the debug sections as stored (sym_elf_load) */
+	char *debug_path;     /* the separate debug file sym_elf_load found, or NULL */
 	bool dw_info_mapped;  /* .debug_info is plain (mapped): each CU's part counts when read */
 
 	struct sym_memo memo;
@@ -181,7 +182,8 @@ int sym_elf_read_build_id(const char *path, char hex[41]);
 /* Fills m->data (data objects) from m->path again. 0, -ENOENT or -ENOMEM. */
 int sym_elf_load_data(struct sym_module *m);
 /* Opens the module's line tables (idempotent); 1 when lines exist, else 0. */
-int sym_elf_lines_open(struct sym_module *m);
+/* debug_dir: where decompressed copies of compressed debug files live (debug_cache.c); NULL: none. */
+int sym_elf_lines_open(struct sym_module *m, const char *debug_dir);
 /* Source file and line of an ELF vaddr; file is libdw's string, valid while the Dwfl is open. */
 int sym_elf_line(struct sym_module *m, uint64_t vaddr, const char **file, int *line);
 struct sym_cu_scopes; /* symbols_elf.c */
@@ -269,7 +271,23 @@ struct sym_cache {
 	size_t bytes;      /* everything accounted: modules, kernel, JIT tables, this struct */
 	size_t memo_bytes; /* all modules' memos (part of bytes) */
 	size_t memo_cap;   /* bound of memo_bytes: a quarter of the budget, else the default */
+	char *debug_dir;   /* sym_cache_set_debug_dir; NULL: debug files are read as shipped */
 };
+
+/* ---- the decompressed debug file cache (debug_cache.c) ---- */
+
+/* The folder's bound: past it, the least recently used copies are removed. */
+#define SYM_DEBUG_CACHE_MAX (UINT64_C(1) << 30)
+
+/*
+ * For the debug file open as fd with that build id (lower-case hex): a
+ * descriptor of its copy with plain .debug_* sections under dir, made now if
+ * missing or untrustworthy, and its path in *cached_path (malloc'd). -ENOENT
+ * when fd's sections are not compressed (nothing to gain); any error leaves
+ * the caller to use fd as it is.
+ */
+int sym_debug_cache_open(const char *dir, int fd, const char *build_id, uint64_t max_bytes,
+			 char **cached_path);
 
 /*
  * Ends a lookup: counts what `keep` (the module it used, or NULL) holds now

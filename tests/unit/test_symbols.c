@@ -1280,6 +1280,154 @@ static void test_inline_libc(void **state)
 	free(recs);
 }
 
+static bool has_compressed_debug_sections(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	bool found = false;
+	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		found |= gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_COMPRESSED);
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
+static bool mapped_by_self(const char *path)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4200];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, path) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void remove_tree(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Function, file:line and inline frames at n random libc offsets equal in both caches. */
+static void assert_same_answers(struct sym_cache *a, struct sym_cache *b, const char *path,
+				uint64_t lo, uint64_t hi, int n)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	int with_lines = 0;
+	for (int i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t off = lo + x % (hi - lo);
+		struct sym_result ra, rb;
+		assert_int_equal(sym_lookup_file(a, path, NULL, off, &ra), 0);
+		assert_int_equal(sym_lookup_file(b, path, NULL, off, &rb), 0);
+		assert_string_equal(ra.function ? ra.function : "-", rb.function ? rb.function : "-");
+		assert_string_equal(ra.file ? ra.file : "-", rb.file ? rb.file : "-");
+		assert_int_equal(ra.line, rb.line);
+		with_lines += ra.line > 0;
+		struct sym_frame fa[16], fb[16];
+		int na = sym_lookup_frames(a, path, NULL, off, fa, 16);
+		int nb = sym_lookup_frames(b, path, NULL, off, fb, 16);
+		assert_int_equal(na, nb);
+		for (int k = 0; k < na; k++) {
+			assert_string_equal(fa[k].function ? fa[k].function : "-",
+					    fb[k].function ? fb[k].function : "-");
+			assert_int_equal(fa[k].line, fb[k].line);
+		}
+	}
+	assert_true(with_lines > n / 2);
+}
+
+/*
+ * The debug cache: libc's compressed debug file (libc6-dbg) is copied plain
+ * under the cache folder, by build id, mapped from there, and answers as the
+ * original does; a file under that name that is not the copy is replaced;
+ * the least recently used copies go when the folder is over its bound.
+ */
+static void test_debug_cache(void **state)
+{
+	(void)state;
+	char path[4096], bid[41], dbg[256];
+	uint64_t lo, hi;
+	libc_text(path, sizeof(path), &lo, &hi);
+	assert_int_equal(sym_read_build_id(path, bid), 0);
+	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
+	if (!has_compressed_debug_sections(dbg)) {
+		print_message("skip: %s is missing or its sections are not compressed (libc6-dbg)\n", dbg);
+		skip();
+	}
+	char dir[128] = "/tmp/pmuprof-test-dcache-XXXXXX", copy[300];
+	assert_non_null(mkdtemp(dir));
+	strcat(dir, "/nested"); /* made with its parents */
+	snprintf(copy, sizeof(copy), "%s/debug/%s.debug", dir, bid);
+	char err[256];
+	struct sym_cache *plain, *cached;
+	assert_int_equal(sym_cache_new(&plain, err, sizeof(err)), 0);
+	assert_int_equal(sym_cache_new(&cached, err, sizeof(err)), 0);
+	assert_int_equal(sym_cache_set_debug_dir(cached, dir), 0);
+	assert_same_answers(plain, cached, path, lo, hi, 200);
+	struct stat st;
+	assert_int_equal(stat(copy, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_false(has_compressed_debug_sections(copy));
+	assert_true(mapped_by_self(copy)); /* libdw reads the copy, not the original */
+	sym_cache_free(cached);
+
+	/* Not the copy (here: not ELF at all) under its name: made again. */
+	FILE *f = fopen(copy, "w");
+	assert_non_null(f);
+	fputs("not an ELF file\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(sym_cache_new(&cached, err, sizeof(err)), 0);
+	assert_int_equal(sym_cache_set_debug_dir(cached, dir), 0);
+	assert_same_answers(plain, cached, path, lo, hi, 20);
+	char got[41];
+	assert_int_equal(sym_read_build_id(copy, got), 0);
+	assert_string_equal(got, bid);
+	sym_cache_free(cached);
+	sym_cache_free(plain);
+
+	/* One byte over the bound: the least recently used goes, the copy just made stays. */
+	char old[2][400];
+	for (int i = 0; i < 2; i++) {
+		snprintf(old[i], sizeof(old[i]), "%s/debug/%08x.debug", dir, 0xdead0000u + (unsigned)i);
+		f = fopen(old[i], "w");
+		assert_non_null(f);
+		assert_int_equal(fputs("x", f) >= 0, 1);
+		assert_int_equal(fclose(f), 0);
+		struct timespec when[2] = {{1000000000 + i, 0}, {1000000000 + i, 0}};
+		assert_int_equal(utimensat(AT_FDCWD, old[i], when, 0), 0);
+	}
+	assert_int_equal(unlink(copy), 0);
+	int fd = open(dbg, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	char *made = NULL;
+	int cfd = sym_debug_cache_open(dir, fd, bid, (uint64_t)st.st_size + 1, &made);
+	assert_true(cfd >= 0);
+	assert_string_equal(made, copy);
+	assert_int_equal(access(old[0], F_OK), -1); /* the older first, and only what must go */
+	assert_int_equal(access(old[1], F_OK), 0);
+	assert_int_equal(access(copy, F_OK), 0);
+	close(cfd);
+	free(made);
+	/* A file whose sections are plain: nothing to gain, nothing made. */
+	int pfd = open(copy, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(sym_debug_cache_open(dir, pfd, bid, UINT64_MAX, &made), -ENOENT);
+	assert_null(made);
+	close(pfd);
+	close(fd);
+	*strrchr(dir, '/') = '\0';
+	remove_tree(dir);
+}
+
 /*
  * More distinct addresses than the memos may hold (a quarter of the byte
  * budget): libc's memo is emptied rather than grown past the bound, and the
@@ -1880,6 +2028,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inline_cxx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_libc, setup, teardown),
+		cmocka_unit_test(test_debug_cache),
 		cmocka_unit_test_setup_teardown(test_inline_memo_bound, setup, teardown),
 		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test(test_budget),
