@@ -15,11 +15,9 @@
 #include <gelf.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -569,7 +567,7 @@ static int cmd_watch(int argc, char **argv)
 		}
 	}
 	/* A pidfd wakes the pacing loop the moment the process ends. */
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int pidfd = cli_pidfd(pid);
 	double armed_ms = o.period_ms * o.duty / 100.0;
 	double off_ms = o.period_ms - armed_ms;
 	struct tally t = {0};
@@ -590,18 +588,8 @@ static int cmd_watch(int argc, char **argv)
 			t.synced_locs = t.nlocs;
 		}
 		armed = !armed;
-		double wait_ms = armed ? armed_ms : off_ms;
-		if (wait_ms > 0) {
-			struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-			struct timespec ts = {(time_t)(wait_ms / 1000), (long)(wait_ms * 1e6) % 1000000000L};
-			if (pidfd >= 0) {
-				/* Readable once the process ended, reaped or not (-p: not our child). */
-				if (poll(&pfd, 1, (int)(wait_ms + 0.999)) > 0 && (pfd.revents & POLLIN))
-					exited = true;
-			} else {
-				nanosleep(&ts, NULL);
-			}
-		}
+		if (cli_nap(pidfd, armed ? armed_ms : off_ms)) /* -p: not our child, so no wait4 */
+			exited = true;
 		if (!o.pid_str) {
 			if (cli_child_poll(pid, &status) == 1)
 				done = true;

@@ -78,6 +78,13 @@ int cli_signals_take(void);
 int cli_child_wait(pid_t pid, int *shell_status, struct rusage *ru);
 /* Like cli_child_wait without blocking: 1 when it exited, 0 when still running. */
 int cli_child_poll(pid_t pid, int *shell_status);
+/* A pidfd for pid (pidfd_open), or -1 where the kernel has none (before 5.3). */
+int cli_pidfd(pid_t pid);
+/*
+ * Sleeps ms, or less: returns 1 as soon as pidfd (-1: none) says the process
+ * ended, reaped or not; 0 after the time or a signal.
+ */
+int cli_nap(int pidfd, double ms);
 
 /* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
 int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen);

@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,6 +144,24 @@ void cli_child_abandon(struct cli_child *c)
 	struct rusage ru;
 	cli_child_wait(c->pid, &ignored, &ru);
 	c->pid = -1;
+}
+
+int cli_pidfd(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int cli_nap(int pidfd, double ms)
+{
+	if (ms <= 0)
+		return 0;
+	if (pidfd >= 0) {
+		struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+		return poll(&pfd, 1, (int)(ms + 0.999)) > 0 && (pfd.revents & POLLIN);
+	}
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms * 1e6) % 1000000000L};
+	nanosleep(&ts, NULL);
+	return 0;
 }
 
 int cli_child_poll(pid_t pid, int *shell_status)

@@ -567,6 +567,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	/* Pump the merger until the workload ends, a signal, or the duration. */
+	int pidfd = child.pid > 0 ? cli_pidfd(child.pid) : -1; /* wakes the loop as the child ends */
 	for (;;) {
 		if (child.pid > 0 && cli_child_poll(child.pid, &status) != 0) {
 			child.pid = -1;
@@ -592,9 +593,10 @@ int cmd_record(int argc, char **argv)
 		}
 		if (cli_pipeline_pump(&p) < 0)
 			break;
-		struct timespec nap = {0, 50 * 1000 * 1000};
-		nanosleep(&nap, NULL);
+		cli_nap(pidfd, 50);
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	double ended = cli_mono_s();
 	smp_stop(p.session);
 	if (cli_pipeline_pump(&p) < 0) {

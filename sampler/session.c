@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -73,6 +74,7 @@ struct smp_session {
 	struct id_entry *ids;
 	size_t nids;
 	struct ring_state *rings; /* one per slot (CPU) */
+	int wake_fd; /* eventfd in every reader's epoll set: smp_stop wakes them at once */
 	int nrings;
 	struct reader *readers;
 	int nreaders;
@@ -349,6 +351,7 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	if (!s)
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	s->o = *o;
+	s->wake_fd = -1;
 	size_t nev = o->events->n;
 	int npids = o->pids ? o->npids : 1;
 	s->nfds = (int)((size_t)o->ncpus * (size_t)npids * nev);
@@ -522,6 +525,9 @@ static void drain_ring(struct reader *rd, struct ring_state *rs)
 	rs->prev_drain = start;
 }
 
+/* The epoll tag of the session's wake_fd; ring slots are small numbers. */
+#define WAKE_SLOT UINT32_MAX
+
 static void *reader_main(void *arg)
 {
 	struct reader *rd = arg;
@@ -531,7 +537,16 @@ static void *reader_main(void *arg)
 	struct epoll_event evs[64];
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		/* Wake on a ring's watermark, or every 50 ms so time keeps moving for the merger. */
-		epoll_wait(rd->epfd, evs, 64, 50);
+		int n = epoll_wait(rd->epfd, evs, 64, 50);
+		for (int i = 0; i < n; i++) {
+			/*
+			 * Hang-up: every task the event followed has exited, so the ring
+			 * gets nothing more, yet it would stay "ready" and turn this loop
+			 * into a spin until the session stops. Drained below; not waited on.
+			 */
+			if (evs[i].data.u32 != WAKE_SLOT && (evs[i].events & (EPOLLHUP | EPOLLERR)))
+				epoll_ctl(rd->epfd, EPOLL_CTL_DEL, s->rings[evs[i].data.u32].ring.fd, NULL);
+		}
 		for (int i = 0; i < rd->nrings; i++)
 			drain_ring(rd, &s->rings[rd->rings[i]]);
 	}
@@ -559,6 +574,9 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 	if (!s->readers)
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	s->nreaders = plan->nreaders;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0)
+		return pmu_fail(err, errlen, -errno, "cannot create an eventfd: %s", strerror(errno));
 	for (int r = 0; r < plan->nreaders; r++) {
 		struct reader *rd = &s->readers[r];
 		rd->s = s;
@@ -570,7 +588,9 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 		rd->scratch = malloc(SCRATCH_SIZE);
 		rd->compact = malloc(SCRATCH_SIZE);
 		rd->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (!rd->rings || !rd->scratch || !rd->compact || rd->epfd < 0)
+		struct epoll_event wake = {.events = EPOLLIN, .data.u32 = WAKE_SLOT};
+		if (!rd->rings || !rd->scratch || !rd->compact || rd->epfd < 0 ||
+		    epoll_ctl(rd->epfd, EPOLL_CTL_ADD, s->wake_fd, &wake) < 0)
 			return pmu_fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
 				    strerror(errno));
 		for (int c = 0; c < rd->plan->ncpus; c++) {
@@ -637,6 +657,9 @@ int smp_stop(struct smp_session *s)
 	for (int i = 0; i < s->ntrack; i++)
 		ioctl(s->track_fds[i], PERF_EVENT_IOC_DISABLE, 0);
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	/* Never fails on a fresh eventfd; were it to, the readers still wake within 50 ms. */
+	if (s->wake_fd >= 0)
+		eventfd_write(s->wake_fd, 1);
 	for (int r = 0; r < s->nreaders; r++)
 		if (s->readers[r].started) {
 			pthread_join(s->readers[r].thread, NULL);
@@ -734,6 +757,8 @@ void smp_close(struct smp_session *s)
 		pthread_mutex_destroy(&rd->pool_lock);
 	}
 	free(s->readers);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	free(s->rings);
 	free(s->ids);
 	free(s->fds);
