@@ -51,6 +51,7 @@ struct import {
 	size_t npids, pidcap;
 	int error;
 	bool c2c;                  /* --c2c: collect memory samples for the cache-line report */
+	bool profile;              /* samples go to the pprof (c2c report without -o: no pprof) */
 	struct c2c_sample *mem;    /* samples with a data address and a data source */
 	size_t nmem, memcap;
 	struct c2c_resolver *names; /* code and data symbols of mem (NULL: --no-symbolize) */
@@ -152,7 +153,8 @@ static void deliver(struct import *im, const struct smp_pd_record *r)
 			s.weight = (uint32_t)s.weight;
 		im->samples[r->event]++;
 		count_pid(im, s.pid);
-		int ret = im->agg_of[r->event] < 0 ? 0 : agg_add_sample(im->agg, im->agg_of[r->event], &s);
+		int ret = !im->profile || im->agg_of[r->event] < 0
+				  ? 0 : agg_add_sample(im->agg, im->agg_of[r->event], &s);
 		if (ret < 0 && !im->error)
 			im->error = ret;
 		if (im->c2c)
@@ -397,7 +399,7 @@ static void import_free(struct import *im)
 int cli_import_run(const struct cli_import_opts *o)
 {
 	char err[PMU_ERR_MAX];
-	struct import im = {.c2c = o->c2c};
+	struct import im = {.c2c = o->c2c, .profile = o->output != NULL};
 	int status = 1;
 	const char **names = NULL, **units = NULL;
 	if (smp_perfdata_open(&im.pd, o->path, err, sizeof(err)) < 0) {

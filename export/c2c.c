@@ -52,11 +52,11 @@ static uint64_t effective_src(const struct c2c_sample *s)
 	return s->data_src;
 }
 
+/* A sample's place in the sort; its counters are classified again when added (300 bytes each). */
 struct keyed {
 	uint64_t line;
 	uint32_t off;
-	size_t idx;
-	struct c2c_stats st; /* this sample's counters */
+	uint32_t idx;
 };
 
 static int cmp_keyed(const void *a, const void *b)
@@ -245,6 +245,10 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 	}
 	r->line_size = ls;
 
+	if (n > UINT32_MAX) {
+		exp_set_err(err, errlen, "c2c: more than 2^32 memory samples");
+		return -E2BIG;
+	}
 	struct keyed *k = n ? malloc(n * sizeof(*k)) : NULL;
 	if (n && !k)
 		goto nomem;
@@ -257,7 +261,7 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 		if (rc && !one.nomap)
 			continue;
 		k[nk++] = (struct keyed){ .line = s[i].addr & ~(uint64_t)(ls - 1),
-					  .off = (uint32_t)(s[i].addr & (ls - 1)), .idx = i, .st = one };
+					  .off = (uint32_t)(s[i].addr & (ls - 1)), .idx = (uint32_t)i };
 	}
 	if (nk)
 		qsort(k, nk, sizeof(*k), cmp_keyed);
@@ -277,7 +281,9 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 			struct off_caps cap = { 0 };
 			for (; i < nk && k[i].line == l->addr && k[i].off == o->offset; i++) {
 				const struct c2c_sample *x = &s[k[i].idx];
-				if (add_to_offset(o, &cap, x, &k[i].st))
+				struct c2c_stats one = { 0 };
+				c2c_classify(&one, effective_src(x), x->addr, !x->nomap);
+				if (add_to_offset(o, &cap, x, &one))
 					goto nomem;
 				if (!l->data_sym && x->data_sym && !(l->data_sym = strdup(x->data_sym)))
 					goto nomem;

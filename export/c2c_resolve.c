@@ -12,6 +12,10 @@
  * segment beyond the file as anonymous memory), so an anonymous address
  * right after a file mapping is looked up in that file's symbols at the
  * file mapping's load bias, as perf does for data symbols.
+ *
+ * Answers are memoized per (pid, address) while the process model's maps
+ * stay as they were (proc_maps_generation): a report reads the same few
+ * code addresses and cache lines again and again.
  */
 #include "export.h"
 #include "symbols.h"
@@ -25,12 +29,25 @@
 
 #define KERNEL_START 0xffff800000000000ull
 
+/* One memoized answer: the code or the data address of a sample. */
+struct memo {
+	uint64_t addr;
+	uint64_t gen; /* proc_maps_generation when resolved */
+	int32_t pid;
+	bool data;
+	uint32_t line;
+	const char *a, *b; /* interned: function and file, or the data symbol and NULL */
+};
+
 struct c2c_resolver {
 	struct sym_cache *syms; /* borrowed */
 	struct proc_model *procs; /* borrowed */
 	char **str;             /* interned strings, index = htab idx */
 	size_t nstr, strcap;
 	struct htab index;
+	struct memo *memo;
+	size_t nmemo, memocap;
+	struct htab memo_index;
 };
 
 int c2c_resolver_new(struct c2c_resolver **out, struct proc_model *procs, struct sym_cache *syms)
@@ -51,6 +68,8 @@ void c2c_resolver_free(struct c2c_resolver *r)
 		free(r->str[i]);
 	free(r->str);
 	htab_free(&r->index);
+	free(r->memo);
+	htab_free(&r->memo_index);
 	free(r);
 }
 
@@ -83,6 +102,48 @@ static const char *intern(struct c2c_resolver *r, const char *s)
 	return copy;
 }
 
+static bool memo_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct memo *e = &((const struct c2c_resolver *)ctx)->memo[idx], *k = key;
+	return e->addr == k->addr && e->pid == k->pid && e->data == k->data;
+}
+
+/* The memo's entry for (pid, addr, data), current or stale, or NULL when there is none. */
+static struct memo *memo_slot(struct c2c_resolver *r, const struct memo *key, struct htab_slot **at)
+{
+	uint64_t h = htab_mix(htab_mix((uint64_t)(uint32_t)key->pid, key->addr), key->data);
+	if (htab_reserve(&r->memo_index) < 0)
+		return *at = NULL, NULL;
+	*at = htab_find(&r->memo_index, h, memo_eq, r, key);
+	(*at)->hash = h;
+	return (*at)->idx1 ? &r->memo[(*at)->idx1 - 1] : NULL;
+}
+
+/* The answer resolved before under the same maps, or NULL. */
+static const struct memo *memo_get(struct c2c_resolver *r, int32_t pid, uint64_t addr, bool data)
+{
+	struct memo key = {.addr = addr, .pid = pid, .data = data};
+	struct htab_slot *at;
+	const struct memo *e = memo_slot(r, &key, &at);
+	return e && e->gen == proc_maps_generation(r->procs) ? e : NULL;
+}
+
+/* Remembers an answer (a full memo only costs the next lookup its time). */
+static void memo_put(struct c2c_resolver *r, const struct memo *answer)
+{
+	struct htab_slot *at;
+	struct memo *e = memo_slot(r, answer, &at);
+	if (!e) {
+		if (!at || r->nmemo >= UINT32_MAX || EXP_GROW(r->memo, r->memocap, r->nmemo + 1) < 0)
+			return;
+		e = &r->memo[r->nmemo++];
+		at->idx1 = (uint32_t)r->nmemo;
+		r->memo_index.n++;
+	}
+	*e = *answer;
+	e->gen = proc_maps_generation(r->procs);
+}
+
 static bool is_file_map(const struct proc_map *m)
 {
 	return m && m->filename && m->filename[0] == '/' && strncmp(m->filename, "/dev/", 5) != 0 &&
@@ -94,7 +155,7 @@ static const char *bid(const struct proc_map *m)
 	return m->build_id[0] ? m->build_id : NULL;
 }
 
-static void resolve_code(struct c2c_resolver *r, struct c2c_sample *s)
+static void resolve_code_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 {
 	struct sym_result res = {0};
 	if (s->ip >= KERNEL_START) {
@@ -180,10 +241,8 @@ static const char *region_name(const char *filename)
 	return "anon";
 }
 
-static void resolve_data(struct c2c_resolver *r, struct c2c_sample *s)
+static void resolve_data_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 {
-	if (!s->addr)
-		return;
 	if (s->addr >= KERNEL_START) {
 		s->data_sym = intern(r, "[kernel]");
 		return;
@@ -210,6 +269,24 @@ static void resolve_data(struct c2c_resolver *r, struct c2c_sample *s)
 
 void c2c_resolve(struct c2c_resolver *r, struct c2c_sample *s)
 {
-	resolve_code(r, s);
-	resolve_data(r, s);
+	const struct memo *e = memo_get(r, (int32_t)s->pid, s->ip, false);
+	if (e) {
+		s->func = e->a;
+		s->file = e->b;
+		s->line = e->line;
+	} else {
+		resolve_code_uncached(r, s);
+		memo_put(r, &(struct memo){.addr = s->ip, .pid = (int32_t)s->pid, .a = s->func,
+					  .b = s->file, .line = s->line});
+	}
+	if (!s->addr)
+		return;
+	e = memo_get(r, (int32_t)s->pid, s->addr, true);
+	if (e) {
+		s->data_sym = e->a;
+	} else {
+		resolve_data_uncached(r, s);
+		memo_put(r, &(struct memo){.addr = s->addr, .pid = (int32_t)s->pid, .data = true,
+					  .a = s->data_sym});
+	}
 }

@@ -85,6 +85,12 @@ int proc_synthesize_all(struct proc_model *m);
 struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr);
 /* The mapping just below map (from proc_find_map of the same pid), or NULL. */
 struct proc_map *proc_prev_map(struct proc_model *m, pid_t pid, const struct proc_map *map);
+/*
+ * A number that changes whenever any process's mappings may have changed
+ * (mmap, exec, fork, forgetting exited processes): what was resolved through
+ * the maps under one number holds while it stays.
+ */
+uint64_t proc_maps_generation(const struct proc_model *m);
 /* Thread name (COMM) of tid, else of its process, else NULL. */
 const char *proc_comm(const struct proc_model *m, pid_t pid, pid_t tid);
 /*

@@ -39,6 +39,7 @@ struct slot_map {
 struct proc_model {
 	struct slot_map procs;   /* pid -> struct proc */
 	struct slot_map threads; /* tid -> struct thread */
+	uint64_t maps_gen;       /* proc_maps_generation */
 };
 
 static size_t hash_pid(pid_t k, size_t cap)
@@ -236,6 +237,7 @@ int proc_on_mmap(struct proc_model *m, pid_t pid, uint64_t start, uint64_t len, 
 	struct proc *p = get_proc(m, pid);
 	if (!p)
 		return -ENOMEM;
+	m->maps_gen++;
 	struct proc_map nm = {.start = start, .end = start + len, .pgoff = pgoff,
 			      .prot = prot, .flags = flags};
 	nm.filename = strdup(filename);
@@ -264,6 +266,7 @@ int proc_on_comm(struct proc_model *m, pid_t pid, pid_t tid, const char *comm, b
 		if (!p)
 			return -ENOMEM;
 		free_maps(p); /* a new program: the old mappings are gone */
+		m->maps_gen++;
 		p->exe_pending = true;
 		p->exited = false;
 	}
@@ -286,6 +289,7 @@ int proc_on_fork(struct proc_model *m, pid_t pid, pid_t ppid, pid_t tid, pid_t p
 	struct proc *pp = get_proc(m, ppid), *p = get_proc(m, pid);
 	if (!pp || !p)
 		return -ENOMEM;
+	m->maps_gen++;
 	free_maps(p);
 	if (reserve_maps(p, pp->nmaps) < 0)
 		return -ENOMEM;
@@ -317,6 +321,7 @@ void proc_on_exit(struct proc_model *m, pid_t pid, pid_t tid)
 int proc_model_forget_exited(struct proc_model *m)
 {
 	/* Rebuild both tables with the live entries: simpler than tombstones, and rare. */
+	m->maps_gen++; /* a pid may come back as another process */
 	struct slot_map procs = {0}, threads = {0};
 	int forgotten = 0, ret = 0;
 	for (size_t i = 0; i < m->procs.cap; i++) {
@@ -435,6 +440,11 @@ int proc_apply_record(struct proc_model *m, const struct perf_event_header *h)
 	default:
 		return 0;
 	}
+}
+
+uint64_t proc_maps_generation(const struct proc_model *m)
+{
+	return m->maps_gen;
 }
 
 struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr)
