@@ -4,7 +4,8 @@
  * cache-line report on synthetic PEBS (Intel: HITM) and IBS (AMD: peer)
  * streams built from a known layout: two threads writing offsets 0 and 8
  * of one line (false sharing), two threads writing offset 16 of another
- * (true sharing), one thread alone on a third (none).
+ * (true sharing), one thread alone on a third (none). Last, the resolver's
+ * memo: the same answers again while the maps stay, new ones once they change.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,10 @@
 #include <string.h>
 
 #include "export.h"
+#include "symbols.h"
+
+#include <inttypes.h>
+#include <sys/mman.h>
 
 #define S(a, s) PERF_MEM_S(a, s)
 
@@ -484,6 +489,114 @@ static void test_no_transfers(void **state)
 	c2c_report_free(&r);
 }
 
+/* Something for the resolver to name: a function and an initialized (file-backed) global. */
+uint64_t c2c_memo_var[8] = {1};
+uint64_t c2c_memo_probe(uint64_t x);
+__attribute__((noinline)) uint64_t c2c_memo_probe(uint64_t x)
+{
+	return x * 3 + c2c_memo_var[1];
+}
+
+/* Feeds every mapping of path (this process's, from /proc/self/maps) to the model as pid. */
+static int map_file_like_self(struct proc_model *pm, pid_t pid, const char *path)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4200];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		uint64_t lo, hi, pgoff;
+		char perms[8];
+		int pos = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*s %n", &lo, &hi, perms,
+			   &pgoff, &pos) < 4 || pos == 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line + pos, path) != 0)
+			continue;
+		uint32_t prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+				(perms[2] == 'x' ? PROT_EXEC : 0);
+		assert_int_equal(proc_on_mmap(pm, pid, lo, hi - lo, pgoff, path, NULL, prot, MAP_PRIVATE), 0);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* The file mapping holding addr in this process: path, start and page offset. */
+static void self_mapping(uintptr_t addr, char *path, size_t len, uint64_t *lo, uint64_t *hi,
+			 uint64_t *pgoff)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4200];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		uint64_t a, b, off;
+		int pos = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %*s %*s %n", &a, &b, &off,
+			   &pos) < 3 || pos == 0 || addr < a || addr >= b)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, len, "%s", line + pos);
+		*lo = a;
+		*hi = b;
+		*pgoff = off;
+		found = true;
+	}
+	if (f)
+		fclose(f);
+	assert_true(found);
+}
+
+static void test_resolver_memo(void **state)
+{
+	(void)state;
+	struct proc_model *pm;
+	struct sym_cache *sc;
+	struct c2c_resolver *r;
+	char err[256], exe[4096], libc[4096];
+	assert_int_equal(proc_model_new(&pm), 0);
+	assert_int_equal(sym_cache_new(&sc, err, sizeof(err)), 0);
+	assert_int_equal(c2c_resolver_new(&r, pm, sc), 0);
+	uint64_t lo, hi, pgoff;
+	self_mapping((uintptr_t)c2c_memo_probe, exe, sizeof(exe), &lo, &hi, &pgoff);
+	assert_int_equal(proc_on_comm(pm, 7, 7, "memo", true), 0);
+	assert_true(map_file_like_self(pm, 7, exe) >= 2);
+
+	struct c2c_sample a = {.pid = 7, .tid = 7, .ip = (uintptr_t)c2c_memo_probe + 1,
+			       .addr = (uintptr_t)&c2c_memo_var[1]};
+	struct c2c_sample b = a;
+	c2c_resolve(r, &a);
+	assert_non_null(a.func);
+	assert_string_equal(a.func, "c2c_memo_probe");
+	assert_non_null(a.file);
+	assert_true(a.line > 0);
+	assert_string_equal(a.data_sym, "c2c_memo_var+0x8");
+	c2c_resolve(r, &b); /* from the memo: the very same strings */
+	assert_ptr_equal(b.func, a.func);
+	assert_ptr_equal(b.file, a.file);
+	assert_int_equal(b.line, a.line);
+	assert_ptr_equal(b.data_sym, a.data_sym);
+
+	/* exec, and libc's text where the executable's was: the old answers are stale. */
+	uint64_t libc_lo, libc_hi, libc_pgoff;
+	self_mapping((uintptr_t)qsort, libc, sizeof(libc), &libc_lo, &libc_hi, &libc_pgoff);
+	assert_int_equal(proc_on_comm(pm, 7, 7, "memo", true), 0);
+	assert_int_equal(proc_on_mmap(pm, 7, lo, hi - lo, libc_pgoff, libc, NULL,
+				      PROT_READ | PROT_EXEC, MAP_PRIVATE), 0);
+	struct sym_result want;
+	assert_int_equal(sym_lookup_file(sc, libc, NULL, a.ip - lo + libc_pgoff, &want), 0);
+	struct c2c_sample c = {.pid = 7, .tid = 7, .ip = a.ip, .addr = a.addr};
+	c2c_resolve(r, &c);
+	assert_string_equal(c.func ? c.func : "-", want.function ? want.function : "-");
+	assert_string_not_equal(c.func ? c.func : "-", "c2c_memo_probe");
+	assert_string_equal(c.data_sym, "[unknown]"); /* the data segment went with the exec */
+
+	c2c_resolver_free(r);
+	sym_cache_free(sc);
+	proc_model_free(pm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_pebs),
 		cmocka_unit_test(test_ibs),
 		cmocka_unit_test(test_no_transfers),
+		cmocka_unit_test(test_resolver_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
