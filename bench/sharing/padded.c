@@ -34,17 +34,5 @@ __attribute__((noinline)) void *pad_worker(void *argp)
 
 int main(int argc, char **argv)
 {
-    uint64_t iters = 1000000000, delay = 0;
-    const wl_opt opts[] = {
-        { "iters", WL_U64, &iters, 0, UINT64_MAX },
-        { "delay-ms", WL_U64, &delay, 0, 600000 },
-    };
-    wl_parse_args(argc, argv, usage, opts, sizeof opts / sizeof opts[0]);
-    sh_sleep_ms(delay);
-    struct sh_arg args[2] = { { 0, iters, 0, "pad-writer0" }, { 1, iters, 0, "pad-writer1" } };
-    if (sh_run2("padded", pad_worker, args))
-        return 1;
-    printf("padded: checksum=%llu iters=%llu\n",
-           (unsigned long long)(args[0].result + args[1].result), (unsigned long long)iters);
-    return 0;
+    return sh_main2(argc, argv, usage, 1000000000, "padded", pad_worker, "pad-writer0", "pad-writer1");
 }

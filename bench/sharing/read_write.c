@@ -48,17 +48,5 @@ static void *rw_worker(void *argp)
 
 int main(int argc, char **argv)
 {
-    uint64_t iters = 1000000000, delay = 0;
-    const wl_opt opts[] = {
-        { "iters", WL_U64, &iters, 0, UINT64_MAX },
-        { "delay-ms", WL_U64, &delay, 0, 600000 },
-    };
-    wl_parse_args(argc, argv, usage, opts, sizeof opts / sizeof opts[0]);
-    sh_sleep_ms(delay);
-    struct sh_arg args[2] = { { 0, iters, 0, "rw-writer" }, { 1, iters, 0, "rw-reader" } };
-    if (sh_run2("read_write", rw_worker, args))
-        return 1;
-    printf("read_write: checksum=%llu iters=%llu\n",
-           (unsigned long long)(args[0].result + args[1].result), (unsigned long long)iters);
-    return 0;
+    return sh_main2(argc, argv, usage, 1000000000, "read_write", rw_worker, "rw-writer", "rw-reader");
 }

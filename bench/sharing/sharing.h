@@ -52,4 +52,34 @@ static inline int sh_run2(const char *prog, void *(*fn)(void *), struct sh_arg a
     return 0;
 }
 
+/* --iters N (default: default_iters) and --delay-ms MS, the delay slept here; returns N. */
+static inline uint64_t sh_options(int argc, char **argv, const char *usage, uint64_t default_iters)
+{
+    uint64_t iters = default_iters, delay = 0;
+    const wl_opt opts[] = {
+        { "iters", WL_U64, &iters, 0, UINT64_MAX },
+        { "delay-ms", WL_U64, &delay, 0, 600000 },
+    };
+    wl_parse_args(argc, argv, usage, opts, sizeof opts / sizeof opts[0]);
+    sh_sleep_ms(delay);
+    return iters;
+}
+
+/*
+ * main() of a two-thread workload: the options, fn on threads named name0
+ * and name1 (index 0 and 1), then "PROG: checksum=... iters=...".
+ */
+static inline int sh_main2(int argc, char **argv, const char *usage, uint64_t default_iters,
+                           const char *prog, void *(*fn)(void *), const char *name0,
+                           const char *name1)
+{
+    uint64_t iters = sh_options(argc, argv, usage, default_iters);
+    struct sh_arg args[2] = { { 0, iters, 0, name0 }, { 1, iters, 0, name1 } };
+    if (sh_run2(prog, fn, args))
+        return 1;
+    printf("%s: checksum=%llu iters=%llu\n", prog,
+           (unsigned long long)(args[0].result + args[1].result), (unsigned long long)iters);
+    return 0;
+}
+
 #endif /* PMUPROF_BENCH_SHARING_H */

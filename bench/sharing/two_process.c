@@ -33,13 +33,7 @@ __attribute__((noinline)) void tp_worker(int index, uint64_t iters)
 
 int main(int argc, char **argv)
 {
-    uint64_t iters = 1000000000, delay = 0;
-    const wl_opt opts[] = {
-        { "iters", WL_U64, &iters, 0, UINT64_MAX },
-        { "delay-ms", WL_U64, &delay, 0, 600000 },
-    };
-    wl_parse_args(argc, argv, usage, opts, sizeof opts / sizeof opts[0]);
-    sh_sleep_ms(delay);
+    uint64_t iters = sh_options(argc, argv, usage, 1000000000);
     void *page = (void *)shared_line;
     if (mmap(page, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
         MAP_FAILED) {
