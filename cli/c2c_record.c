@@ -38,7 +38,7 @@ int cmd_c2c_record(int argc, char **argv)
 		return 1;
 	}
 	int rc = 0, i = 1;
-	rv[rc++] = "record";
+	rv[rc++] = CMD; /* record names itself by argv[0] in its messages */
 	rv[rc++] = "--mem";
 	int fixed = rc;
 	rc += 4; /* --perf-data F -o P, filled below */

@@ -30,6 +30,7 @@
 #define DEFAULT_OUTPUT "pmuprof.pb.gz"
 
 struct record_opts {
+	const char *name; /* for messages: "record", or "c2c record" when that runs it */
 	char *events;
 	uint64_t period, freq;
 	bool callchain;
@@ -101,13 +102,13 @@ static void record_usage(FILE *out)
 		DEFAULT_FREQ);
 }
 
-static int parse_u64_arg(const char *opt, const char *s, uint64_t *v)
+static int parse_u64_arg(const char *cmd, const char *opt, const char *s, uint64_t *v)
 {
 	char *end;
 	errno = 0;
 	unsigned long long x = strtoull(s, &end, 0);
 	if (errno || *end || !*s || *s == '-' || x == 0) {
-		cli_error("record", "%s needs a positive number, not '%s'", opt, s);
+		cli_error(cmd, "%s needs a positive number, not '%s'", opt, s);
 		return -1;
 	}
 	*v = x;
@@ -115,13 +116,13 @@ static int parse_u64_arg(const char *opt, const char *s, uint64_t *v)
 }
 
 /* "dwarf" or "dwarf,SIZE": SIZE bytes of stack per sample, 8-byte aligned, at most 65528. */
-static int parse_stack_size(const char *arg, uint32_t *size)
+static int parse_stack_size(const char *cmd, const char *arg, uint32_t *size)
 {
 	uint64_t v = 8192; /* perf's default */
-	if (arg[5] == ',' && parse_u64_arg("--call-graph dwarf,SIZE", arg + 6, &v) < 0)
+	if (arg[5] == ',' && parse_u64_arg(cmd, "--call-graph dwarf,SIZE", arg + 6, &v) < 0)
 		return -1;
 	if (v > 65528 || v % 8) {
-		cli_error("record", "--call-graph dwarf,SIZE needs a multiple of 8 up to 65528, not "
+		cli_error(cmd, "--call-graph dwarf,SIZE needs a multiple of 8 up to 65528, not "
 				    "%llu", (unsigned long long)v);
 		return -1;
 	}
@@ -171,14 +172,14 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		switch (c) {
 		case 'e':
 			if (cli_append_events(&o->events, optarg) < 0)
-				return cli_error("record", "out of memory"), 1;
+				return cli_error(o->name, "out of memory"), 1;
 			break;
 		case 'c':
-			if (parse_u64_arg("-c", optarg, &o->period) < 0)
+			if (parse_u64_arg(o->name, "-c", optarg, &o->period) < 0)
 				return 2;
 			break;
 		case 'F':
-			if (parse_u64_arg("-F", optarg, &o->freq) < 0)
+			if (parse_u64_arg(o->name, "-F", optarg, &o->freq) < 0)
 				return 2;
 			break;
 		case 'g': o->callchain = true; break;
@@ -188,10 +189,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			else if (strcmp(optarg, "none") == 0)
 				o->callchain = false;
 			else if (strcmp(optarg, "dwarf") == 0 || strncmp(optarg, "dwarf,", 6) == 0) {
-				if (parse_stack_size(optarg, &o->stack_dump) < 0)
+				if (parse_stack_size(o->name, optarg, &o->stack_dump) < 0)
 					return 2;
 			} else
-				return cli_error("record", "--call-graph takes fp, dwarf[,SIZE] or "
+				return cli_error(o->name, "--call-graph takes fp, dwarf[,SIZE] or "
 							   "none, not '%s'",
 						 optarg),
 				       2;
@@ -205,16 +206,16 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			char *end;
 			o->duration = strtod(optarg, &end);
 			if (*end || !(o->duration > 0))
-				return cli_error("record", "--duration needs seconds > 0, not '%s'",
+				return cli_error(o->name, "--duration needs seconds > 0, not '%s'",
 						 optarg),
 				       2;
 			break;
 		}
 		case 'm':
-			if (parse_u64_arg("-m", optarg, &v) < 0)
+			if (parse_u64_arg(o->name, "-m", optarg, &v) < 0)
 				return 2;
 			if (v & (v - 1))
-				return cli_error("record", "-m needs a power of two, not %s", optarg),
+				return cli_error(o->name, "-m needs a power of two, not %s", optarg),
 				       2;
 			o->ring_pages = (size_t)v;
 			break;
@@ -229,16 +230,16 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_PERF_DATA: o->perf_data = optarg; break;
 		case OPT_MEM: o->mem = true; break;
 		case OPT_LDLAT:
-			if (parse_u64_arg("--ldlat", optarg, &o->ldlat) < 0)
+			if (parse_u64_arg(o->name, "--ldlat", optarg, &o->ldlat) < 0)
 				return 2;
 			if (o->ldlat > 65535)
-				return cli_error("record", "--ldlat takes at most 65535 cycles"), 2;
+				return cli_error(o->name, "--ldlat takes at most 65535 cycles"), 2;
 			break;
 		case 'D': {
 			char *end;
 			o->delay_ms = strtol(optarg, &end, 10);
 			if (*end || (o->delay_ms < 0 && o->delay_ms != -1))
-				return cli_error("record", "-D takes milliseconds, or -1 to start "
+				return cli_error(o->name, "-D takes milliseconds, or -1 to start "
 							   "disabled until 'enable' on --control, not '%s'",
 						 optarg),
 				       2;
@@ -246,27 +247,27 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		}
 		case 'h': record_usage(stdout); return -1;
 		default:
-			cli_option_error("record", argv, "ecFoCptmD");
+			cli_option_error(o->name, argv, "ecFoCptmD");
 			return 2;
 		}
 	}
 	o->cmd = argv + optind;
 	if (o->period && o->freq)
-		return cli_error("record", "-c and -F are alternatives; choose one"), 2;
+		return cli_error(o->name, "-c and -F are alternatives; choose one"), 2;
 	if (o->mem && o->events)
-		return cli_error("record", "--mem chooses the host's memory-sampling events; drop -e"),
+		return cli_error(o->name, "--mem chooses the host's memory-sampling events; drop -e"),
 		       2;
 	if (o->ldlat && !o->mem)
-		return cli_error("record", "--ldlat applies to --mem"), 2;
+		return cli_error(o->name, "--ldlat applies to --mem"), 2;
 	int targets = !!o->pids + !!o->tid + !!(o->system_wide || o->cpus);
 	if (targets > 1)
-		return cli_error("record", "choose one target: -a/-C, -p or -t"), 2;
+		return cli_error(o->name, "choose one target: -a/-C, -p or -t"), 2;
 	if (!*o->cmd && targets == 0)
-		return cli_error("record", "nothing to record: give a command (pmuprof record -- "
+		return cli_error(o->name, "nothing to record: give a command (pmuprof record -- "
 					   "CMD), or -a, -C CPUS, -p PID or -t TID"),
 		       2;
 	if (*o->cmd && targets)
-		return cli_error("record", "a command cannot be combined with -a, -C, -p or -t; "
+		return cli_error(o->name, "a command cannot be combined with -a, -C, -p or -t; "
 					   "use --duration to bound the recording"),
 		       2;
 	return 0;
@@ -285,9 +286,9 @@ static int write_otlp(const struct record_opts *o, struct cli_pipeline *p, const
 	if (ret == 0 && o->otlp_file)
 		ret = otlp_write_file(o->otlp_file, req, len, err, sizeof(err));
 	if (ret == 0 && o->otlp_endpoint)
-		ret = cli_otlp_post(o->otlp_endpoint, o->spool, req, len, "record", err, sizeof(err));
+		ret = cli_otlp_post(o->otlp_endpoint, o->spool, req, len, o->name, err, sizeof(err));
 	if (ret < 0)
-		cli_error("record", "%s", err);
+		cli_error(o->name, "%s", err);
 	free(req);
 	return ret;
 }
@@ -384,7 +385,7 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	if (lbl_summary(agg_labels(p->agg), line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
 	if (pprof_write(prof, o->output, written, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
+		cli_error(o->name, "%s", err);
 		return -1;
 	}
 	return 0;
@@ -405,7 +406,7 @@ static enum cli_control_cmd handle_control(struct cli_control *c, const struct r
 			write_profile(o, p, start_real, start, NULL);
 			break;
 		case CLI_CTL_UNKNOWN:
-			cli_error("record", "--control: unknown command '%s' (enable, disable, "
+			cli_error(o->name, "--control: unknown command '%s' (enable, disable, "
 					    "snapshot, stop, ping)", c->last);
 			break;
 		default:
@@ -501,7 +502,7 @@ static void labels_close(struct record_labels *l)
 
 int cmd_record(int argc, char **argv)
 {
-	struct record_opts o = {.output = DEFAULT_OUTPUT, .ring_pages = 512, .symbolize = true,
+	struct record_opts o = {.name = argv[0], .output = DEFAULT_OUTPUT, .ring_pages = 512, .symbolize = true,
 				.argc = argc, .argv = argv};
 	int ret = parse_args(argc, argv, &o);
 	if (ret != 0) {
@@ -518,7 +519,7 @@ int cmd_record(int argc, char **argv)
 	int status = 1;
 
 	if (o.control && cli_control_open(&control, o.control, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
+		cli_error(o.name, "%s", err);
 		status = 2;
 		goto out;
 	}
@@ -530,11 +531,11 @@ int cmd_record(int argc, char **argv)
 	unsetenv("PMUPROF_CONTROL_FIFO");
 	labels_forked(&labels);
 	if (prep < 0) {
-		cli_error("record", "%s", err);
+		cli_error(o.name, "%s", err);
 		goto out;
 	}
 	struct cli_pipeline_opts po = {
-		.cmd = "record", .events = o.events, .default_events = DEFAULT_EVENTS,
+		.cmd = o.name, .events = o.events, .default_events = DEFAULT_EVENTS,
 		.fallback_events = FALLBACK_EVENTS, .period = o.period,
 		.freq = o.freq ? o.freq : DEFAULT_FREQ, .callchain = o.callchain,
 		.stack_dump = o.stack_dump, .cpus = o.cpus, .pids = o.pids, .tid = o.tid,
@@ -552,14 +553,14 @@ int cmd_record(int argc, char **argv)
 	int64_t start_real = cli_realtime_ns();
 	double start = cli_mono_s();
 	if (smp_start(p.session, err, sizeof(err)) < 0) {
-		cli_error("record", "%s", err);
+		cli_error(o.name, "%s", err);
 		goto out;
 	}
 	status = 0;
 	if (child.pid > 0) {
 		int e = cli_child_go(&child);
 		if (e < 0) {
-			cli_error("record", "cannot run '%s': %s; check the command name and PATH",
+			cli_error(o.name, "cannot run '%s': %s; check the command name and PATH",
 				  o.cmd[0], strerror(-e));
 			cli_child_abandon(&child);
 			status = e == -ENOENT ? 127 : 126;
@@ -600,7 +601,7 @@ int cmd_record(int argc, char **argv)
 	double ended = cli_mono_s();
 	smp_stop(p.session);
 	if (cli_pipeline_pump(&p) < 0) {
-		cli_error("record", "processing samples failed: %s", strerror(-p.error));
+		cli_error(o.name, "processing samples failed: %s", strerror(-p.error));
 		status = status ? status : 1;
 	}
 	/* perf.data first: on a full disk its temporary file goes before the pprof is written. */

@@ -22,6 +22,7 @@ if r.returncode != 0:
     check("PEBS" in r.stderr and "IBS" in r.stderr,
           f"a failing c2c record must name the missing capability: {r.stderr!r}")
     check(len(lines) == 1, f"expected one line, got: {lines}")
+    check(lines[0].startswith("pmuprof c2c record: "), f"the command names itself: {lines[0]}")
     check("c2c watch" in r.stderr and "import --c2c" in r.stderr,
           f"the message must point to the methods that work: {r.stderr!r}")
     check(not os.path.exists(data) and not os.listdir(tmp),
