@@ -14,6 +14,7 @@
  */
 #include "channel.h"
 #include "pmu.h"
+#include "pmu_internal.h"
 
 #include <pmuprof/pmuprof.h>
 
@@ -359,57 +360,37 @@ static int read_groups(pmuprof_thread *t, struct hx_raw *out)
 static inline void read_page(const volatile struct perf_event_mmap_page *pc, struct hx_raw *out,
 			     uint32_t *index)
 {
-	uint32_t seq, idx;
-	uint64_t count, enabled, running, cyc = 0, time_offset = 0, time_cycles = 0, time_mask = 0;
-	uint32_t time_mult = 0;
-	uint16_t time_shift = 0;
-	bool user_time, user_short;
+	struct pmu_page_snap snap = {0};
+	uint32_t seq;
 	do {
 		seq = pc->lock;
 		__asm__ __volatile__("" ::: "memory");
-		enabled = pc->time_enabled;
-		running = pc->time_running;
-		user_time = pc->cap_user_time;
-		if (user_time) {
-			cyc = hx_rdtsc();
-			time_offset = pc->time_offset;
-			time_mult = pc->time_mult;
-			time_shift = pc->time_shift;
-			user_short = pc->cap_user_time_short;
-			if (user_short) {
-				time_cycles = pc->time_cycles;
-				time_mask = pc->time_mask;
+		snap.enabled = pc->time_enabled;
+		snap.running = pc->time_running;
+		snap.user_time = pc->cap_user_time;
+		snap.user_time_short = false;
+		if (snap.user_time) {
+			snap.tsc = hx_rdtsc();
+			snap.time_offset = pc->time_offset;
+			snap.time_mult = pc->time_mult;
+			snap.time_shift = pc->time_shift;
+			snap.user_time_short = pc->cap_user_time_short;
+			if (snap.user_time_short) {
+				snap.time_cycles = pc->time_cycles;
+				snap.time_mask = pc->time_mask;
 			}
-		} else {
-			user_short = false;
 		}
-		idx = pc->index;
-		count = pc->offset;
-		if (pc->cap_user_rdpmc && idx) {
-			unsigned width = pc->pmc_width;
-			uint64_t pmc = hx_rdpmc(idx - 1);
-			if (width > 0 && width < 64) {
-				unsigned shift = 64 - width;
-				pmc = (uint64_t)((int64_t)(pmc << shift) >> shift);
-			}
-			count += pmc;
+		snap.index = pc->index;
+		snap.offset = pc->offset;
+		snap.user_rdpmc = pc->cap_user_rdpmc;
+		if (snap.user_rdpmc && snap.index) {
+			snap.pmc_width = pc->pmc_width;
+			snap.pmc = hx_rdpmc(snap.index - 1);
 		}
 		__asm__ __volatile__("" ::: "memory");
 	} while (pc->lock != seq);
-	if (user_time && time_shift < 64) {
-		if (user_short)
-			cyc = time_cycles + ((cyc - time_cycles) & time_mask);
-		uint64_t quot = cyc >> time_shift;
-		uint64_t rem = cyc & ((1ull << time_shift) - 1);
-		uint64_t delta = time_offset + quot * time_mult + ((rem * time_mult) >> time_shift);
-		enabled += delta;
-		if (idx)
-			running += delta;
-	}
-	out->value = count;
-	out->enabled = enabled;
-	out->running = running;
-	*index = idx;
+	pmu_page_compute(&snap, &out->value, &out->enabled, &out->running);
+	*index = snap.index;
 }
 
 static int read_rdpmc(pmuprof_thread *t, struct hx_raw *out)

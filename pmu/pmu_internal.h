@@ -1,7 +1,8 @@
 /*
  * Internal to pmu/: the built-in name tables, the sysfs PMU descriptions
- * held by a pmu_ctx, and helpers shared between the parser, the catalogue
- * and the opener. Not part of the module's public header.
+ * held by a pmu_ctx, helpers shared between the parser, the catalogue
+ * and the opener, and the arithmetic of the perf mmap page's user-space
+ * read (the harness's rdpmc path). Not part of the module's public header.
  */
 #ifndef PMUPROF_PMU_INTERNAL_H
 #define PMUPROF_PMU_INTERNAL_H
@@ -165,5 +166,60 @@ int pmu_preset_list(const struct pmu_ctx *ctx, bool no_hw,
 void pmu_suggest(const struct pmu_ctx *ctx, const char *word, char *buf, size_t buflen);
 /* Levenshtein distance, case-insensitive; exposed for the unit tests. */
 size_t pmu_edit_distance(const char *a, const char *b);
+
+/*
+ * What one pass of the perf mmap page's seqlock loop read (linux/perf_event.h,
+ * "self-monitoring"): the page's fields, and the counter (rdpmc) and TSC
+ * values taken inside the same pass.
+ */
+struct pmu_page_snap {
+	uint32_t index;     /* the counter + 1; 0: the event is not on a counter now */
+	bool user_rdpmc;    /* cap_user_rdpmc */
+	uint16_t pmc_width; /* bits the counter holds: the rest are its sign */
+	uint64_t offset;    /* added to the counter's value */
+	uint64_t pmc;       /* rdpmc(index - 1), when index and user_rdpmc */
+	uint64_t enabled, running;
+	bool user_time, user_time_short; /* cap_user_time(_short) */
+	uint64_t tsc;                    /* rdtsc, when user_time */
+	uint64_t time_offset, time_cycles, time_mask;
+	uint32_t time_mult;
+	uint16_t time_shift;
+};
+
+/*
+ * The count and the time enabled / running up to now from a snapshot: the
+ * counter sign-extended from pmc_width bits plus offset; both times moved on
+ * by the TSC cycles since the kernel last wrote them (running only while
+ * the event is on a counter), scaled by time_mult >> time_shift without
+ * overflow, the short form wrapping the cycles at time_mask first.
+ */
+static inline void pmu_page_compute(const struct pmu_page_snap *s, uint64_t *value,
+				    uint64_t *enabled, uint64_t *running)
+{
+	uint64_t count = s->offset;
+	if (s->user_rdpmc && s->index) {
+		uint64_t pmc = s->pmc;
+		if (s->pmc_width > 0 && s->pmc_width < 64) {
+			unsigned shift = 64u - s->pmc_width;
+			pmc = (uint64_t)((int64_t)(pmc << shift) >> shift);
+		}
+		count += pmc;
+	}
+	*value = count;
+	*enabled = s->enabled;
+	*running = s->running;
+	if (s->user_time && s->time_shift < 64) {
+		uint64_t cyc = s->tsc;
+		if (s->user_time_short)
+			cyc = s->time_cycles + ((cyc - s->time_cycles) & s->time_mask);
+		uint64_t quot = cyc >> s->time_shift;
+		uint64_t rem = cyc & ((UINT64_C(1) << s->time_shift) - 1);
+		uint64_t delta = s->time_offset + quot * s->time_mult +
+				 ((rem * s->time_mult) >> s->time_shift);
+		*enabled += delta;
+		if (s->index)
+			*running += delta;
+	}
+}
 
 #endif

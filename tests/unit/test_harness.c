@@ -12,7 +12,9 @@
  * hardware PMU, rdpmc and read agree within 0.5 % on a fixed loop), errors
  * (bad events, bad nesting, re-entry, depth, detached threads), the control
  * fifo client against a fake recorder (ack, no ack, no reader, no fifo),
- * the sample-label channel, and $PMUPROF_REPORT at close.
+ * the sample-label channel, and $PMUPROF_REPORT at close. The rdpmc path's
+ * arithmetic (pmu_page_compute) on synthetic mmap-page snapshots against
+ * linux/perf_event.h's formulas computed in 128 bits, hardware or not.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +40,7 @@
 
 #include "channel.h"
 #include "pmu.h"
+#include "pmu_internal.h"
 
 #define NPAGES 64
 
@@ -928,6 +931,84 @@ static void test_channel_events(void **state)
 	pmu_channel_close(ch);
 }
 
+/* The uapi header's time formula, exactly: (cyc * mult) >> shift, plus the offset (mod 2^64). */
+static uint64_t ref_delta(uint64_t cyc, uint32_t mult, uint16_t shift, uint64_t offset)
+{
+	return (uint64_t)(((unsigned __int128)cyc * mult) >> shift) + offset;
+}
+
+static void test_page_arithmetic(void **state)
+{
+	(void)state;
+	uint64_t v, e, r;
+	/* A 48-bit counter: bits above 47 are the sign, whatever rdpmc left there. */
+	struct pmu_page_snap s = {.index = 3, .user_rdpmc = true, .pmc_width = 48, .offset = 1000,
+				  .pmc = 0x0000fffffffffff0ull, .enabled = 7, .running = 5};
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(v, 1000 - 16);
+	assert_int_equal(e, 7);
+	assert_int_equal(r, 5);
+	s.pmc = 0xabcd000000000005ull;
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(v, 1005);
+	/* The kernel keeps offset so that offset + counter is the count: a negative offset. */
+	s.offset = (uint64_t)-(int64_t)0x7fffffff0000ull;
+	s.pmc = 0x7fffffff0000ull + 12345;
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(v, 12345);
+	/* Full width: no extension; width 0 (an old kernel): none either. */
+	s = (struct pmu_page_snap){.index = 1, .user_rdpmc = true, .pmc_width = 64, .offset = 1,
+				   .pmc = UINT64_MAX - 1};
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(v, UINT64_MAX);
+	s.pmc_width = 0;
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(v, UINT64_MAX);
+	/* Not on a counter (index 0), or rdpmc not allowed: offset alone. */
+	s = (struct pmu_page_snap){.index = 0, .user_rdpmc = true, .pmc_width = 48, .offset = 777,
+				   .pmc = 99};
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(v, 777);
+	s.index = 2;
+	s.user_rdpmc = false;
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(v, 777);
+
+	/* Times: enabled always moves on, running only on a counter. */
+	s = (struct pmu_page_snap){.index = 2, .user_rdpmc = true, .pmc_width = 48, .enabled = 100,
+				   .running = 60, .user_time = true, .tsc = 123456789,
+				   .time_mult = 1024, .time_shift = 10,
+				   .time_offset = (uint64_t)-100000000};
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(e, 100 + 23456789);
+	assert_int_equal(r, 60 + 23456789);
+	s.index = 0;
+	pmu_page_compute(&s, &v, &e, &r);
+	assert_int_equal(e, 100 + 23456789);
+	assert_int_equal(r, 60);
+	/* Random pages against the formula in 128 bits (a TSC of up to 2^63, shifts up to 31). */
+	uint64_t x = 0x853c49e6748fea9bull;
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t y = x * 0x2545f4914f6cdd1dull;
+		s = (struct pmu_page_snap){.index = 1, .user_time = true, .tsc = x >> 1,
+					   .time_mult = (uint32_t)y, .time_shift = (uint16_t)(y >> 32) % 32,
+					   .time_offset = y, .enabled = y >> 40, .running = y >> 41};
+		pmu_page_compute(&s, &v, &e, &r);
+		uint64_t d = ref_delta(s.tsc, s.time_mult, s.time_shift, s.time_offset);
+		assert_int_equal(e, s.enabled + d);
+		assert_int_equal(r, s.running + d);
+	}
+	/* cap_user_time_short: the TSC counts on from time_cycles, wrapped at time_mask. */
+	s = (struct pmu_page_snap){.index = 1, .user_time = true, .user_time_short = true,
+				   .tsc = 0x123456789ull, .time_cycles = 0x120000000ull,
+				   .time_mask = 0xffffffull, .time_mult = 3u << 20,
+				   .time_shift = 21, .time_offset = 0};
+	pmu_page_compute(&s, &v, &e, &r);
+	uint64_t cyc = 0x120000000ull + ((0x123456789ull - 0x120000000ull) & 0xffffffull);
+	assert_int_equal(e, ref_delta(cyc, 3u << 20, 21, 0));
+}
+
 int main(void)
 {
 	if (!pmu_host_has_hw_counters())
@@ -944,6 +1025,7 @@ int main(void)
 		cmocka_unit_test(test_read_forced),
 		cmocka_unit_test(test_rdpmc_refused_on_software_events),
 		cmocka_unit_test(test_rdpmc_matches_read_on_hardware),
+		cmocka_unit_test(test_page_arithmetic),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_default_events),
 		cmocka_unit_test(test_control_fifo),
