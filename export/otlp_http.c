@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -415,6 +416,65 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	return n; /* the rest is read and dropped, so that the connection stays usable */
 }
 
+/*
+ * libcurl is loaded when the first exporter is made, not linked: its ~30
+ * libraries (TLS, Kerberos, LDAP, SSH, ...) were most of the dynamic
+ * loader's work at every start of every command (7 M of 10 M cycles),
+ * though only OTLP delivery needs it. Then its process-wide initialisation,
+ * its one documented global: it must run before any other libcurl call and
+ * before threads race to it (curl_easy_init would do it lazily, but not
+ * thread-safely in older releases). Both happen once, under curl_once; the
+ * table is only read after. Neither is undone: other libcurl users in the
+ * process may still need the library, and unloading TLS libraries is unsafe.
+ */
+#define LIBCURL_SONAME "libcurl.so.4"
+
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *curl);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+	time_t (*getdate)(const char *date, const time_t *unused);
+} lc;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+static char curl_load_err[256]; /* why libcurl could not be loaded; "" when it was */
+
+/* dlsym into a function pointer: POSIX guarantees the conversion works. */
+static bool curl_sym(void *lib, const char *name, void *fnp)
+{
+	void *f = dlsym(lib, name);
+	if (!f)
+		snprintf(curl_load_err, sizeof(curl_load_err), "%s has no %s", LIBCURL_SONAME, name);
+	memcpy(fnp, &f, sizeof(f));
+	return f != NULL;
+}
+
+static void curl_init_once(void)
+{
+	void *lib = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		snprintf(curl_load_err, sizeof(curl_load_err), "%s", dlerror());
+		return;
+	}
+	if (curl_sym(lib, "curl_global_init", &lc.global_init) &&
+	    curl_sym(lib, "curl_easy_init", &lc.easy_init) &&
+	    curl_sym(lib, "curl_easy_setopt", &lc.easy_setopt) &&
+	    curl_sym(lib, "curl_easy_perform", &lc.easy_perform) &&
+	    curl_sym(lib, "curl_easy_getinfo", &lc.easy_getinfo) &&
+	    curl_sym(lib, "curl_easy_cleanup", &lc.easy_cleanup) &&
+	    curl_sym(lib, "curl_easy_strerror", &lc.easy_strerror) &&
+	    curl_sym(lib, "curl_slist_append", &lc.slist_append) &&
+	    curl_sym(lib, "curl_slist_free_all", &lc.slist_free_all) &&
+	    curl_sym(lib, "curl_getdate", &lc.getdate))
+		curl_init_rc = lc.global_init(CURL_GLOBAL_DEFAULT);
+}
+
 /* Retry-After: delay-seconds or an HTTP-date (RFC 9110 10.2.3). */
 static long parse_retry_after(const char *v)
 {
@@ -430,7 +490,7 @@ static long parse_retry_after(const char *v)
 			return RETRY_AFTER_MAX_MS;
 		ms = atoll(v) * 1000;
 	} else {
-		time_t t = curl_getdate(v, NULL);
+		time_t t = lc.getdate(v, NULL);
 		if (t == -1)
 			return -1;
 		ms = ((long long)t - (long long)time(NULL)) * 1000;
@@ -475,26 +535,11 @@ static int add_header(void *ctx, const char *name, const char *value)
 		snprintf(line, sizeof(line), "%s: %s", name, value);
 	else
 		snprintf(line, sizeof(line), "%s;", name);
-	struct curl_slist *l = curl_slist_append(h->hdrs, line);
+	struct curl_slist *l = lc.slist_append(h->hdrs, line);
 	if (!l)
 		return -ENOMEM;
 	h->hdrs = l;
 	return 0;
-}
-
-/*
- * libcurl's process-wide initialisation, its one documented global: it
- * must run before any other libcurl call and before threads race to it
- * (curl_easy_init would do it lazily, but not thread-safely in older
- * releases). It is never undone: curl_global_cleanup is for the program
- * to call at exit, and other libcurl users in the process may still need it.
- */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init_once(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char *err,
@@ -511,9 +556,14 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 		return -EINVAL;
 	}
 	pthread_once(&curl_once, curl_init_once);
+	if (curl_load_err[0]) {
+		exp_set_err(err, errlen, "cannot load libcurl for OTLP/HTTP delivery (%s); install "
+			    "Debian's libcurl4 package", curl_load_err);
+		return -ENOENT;
+	}
 	if (curl_init_rc != CURLE_OK) {
 		exp_set_err(err, errlen, "libcurl failed to initialise: %s",
-			    curl_easy_strerror(curl_init_rc));
+			    lc.easy_strerror(curl_init_rc));
 		return -EIO;
 	}
 	struct otlp_http *h = calloc(1, sizeof(*h));
@@ -534,7 +584,7 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 	if (!h->rng)
 		h->rng = 0x9e3779b97f4a7c15ull;
 	h->resp = malloc(RESP_MAX + 1);
-	h->curl = curl_easy_init();
+	h->curl = lc.easy_init();
 	if (!h->resp || !h->curl)
 		goto nomem;
 
@@ -544,7 +594,7 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		if (!fixed[i])
 			continue;
-		struct curl_slist *l = curl_slist_append(h->hdrs, fixed[i]);
+		struct curl_slist *l = lc.slist_append(h->hdrs, fixed[i]);
 		if (!l)
 			goto nomem;
 		h->hdrs = l;
@@ -563,7 +613,7 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 #define SETOPT(opt, val)                                       \
 	do {                                                   \
 		if (cc == CURLE_OK)                            \
-			cc = curl_easy_setopt(e, opt, val);    \
+			cc = lc.easy_setopt(e, opt, val);    \
 	} while (0)
 	SETOPT(CURLOPT_URL, h->c.url);
 	SETOPT(CURLOPT_POST, 1L);
@@ -581,7 +631,7 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 #undef SETOPT
 	if (cc != CURLE_OK) {
 		exp_set_err(err, errlen, "libcurl rejected an option for %s: %s", h->c.url,
-			    curl_easy_strerror(cc));
+			    lc.easy_strerror(cc));
 		otlp_http_free(h);
 		return -EINVAL;
 	}
@@ -598,8 +648,9 @@ void otlp_http_free(struct otlp_http *h)
 	if (!h)
 		return;
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
-	curl_slist_free_all(h->hdrs);
+		lc.easy_cleanup(h->curl);
+	if (h->hdrs)
+		lc.slist_free_all(h->hdrs);
 	free(h->resp);
 	free(h);
 }
@@ -630,18 +681,18 @@ static void post_once(struct otlp_http *h, const uint8_t *wire, size_t len, stru
 	h->resp[0] = '\0';
 	h->retry_after_ms = -1;
 	h->curl_err[0] = '\0';
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, len ? (const char *)wire : "");
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	CURLcode cc = curl_easy_perform(h->curl);
+	lc.easy_setopt(h->curl, CURLOPT_POSTFIELDS, len ? (const char *)wire : "");
+	lc.easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	CURLcode cc = lc.easy_perform(h->curl);
 	a->retry_after_ms = -1;
 	if (cc != CURLE_OK) {
 		a->o = retryable_curl(cc) ? RETRYABLE : BROKEN;
 		snprintf(a->why, sizeof(a->why), "%s",
-			 h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc));
+			 h->curl_err[0] ? h->curl_err : lc.easy_strerror(cc));
 		return;
 	}
 	long status = 0;
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	lc.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
 	a->status = (int)status;
 	a->retry_after_ms = h->retry_after_ms;
 	snprintf(a->why, sizeof(a->why), "HTTP %ld", status);
