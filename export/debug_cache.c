@@ -10,9 +10,10 @@
  *
  * DIR/debug/<build-id>.debug: written under a temporary name and renamed, so
  * concurrent runs race harmlessly and a crash leaves no half file under the
- * real name; trusted only when it is a regular file owned by us whose build
- * id is its name; touched on use; the least recently used go first once the
- * folder holds more than SYM_DEBUG_CACHE_MAX bytes.
+ * real name; made only while its file system keeps SYM_DEBUG_CACHE_RESERVE
+ * free after it; trusted only when it is a regular file owned by us whose
+ * build id is its name; touched on use; the least recently used go first
+ * once the folder holds more than SYM_DEBUG_CACHE_MAX bytes.
  */
 #include "symbols_internal.h"
 
@@ -26,27 +27,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
-/* True when fd is an ELF file with at least one SHF_COMPRESSED .debug_* section. */
-static bool has_compressed_debug(int fd)
+/*
+ * True when fd is an ELF file with at least one SHF_COMPRESSED .debug_*
+ * section; *plain_bytes (if given) is then about what a plain copy takes.
+ */
+static bool has_compressed_debug(int fd, uint64_t *plain_bytes)
 {
 	elf_version(EV_CURRENT);
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	size_t shstrndx;
 	bool found = false;
+	uint64_t bytes = 0;
 	if (elf && elf_kind(elf) == ELF_K_ELF && elf_getshdrstrndx(elf, &shstrndx) == 0) {
-		for (Elf_Scn *scn = NULL; !found && (scn = elf_nextscn(elf, scn));) {
+		for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
 			GElf_Shdr sh;
+			GElf_Chdr ch;
 			const char *name;
-			found = gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_COMPRESSED) &&
-				(name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
-				strncmp(name, ".debug_", 7) == 0;
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+				continue;
+			bool compressed = (sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch);
+			bytes += compressed ? ch.ch_size : sh.sh_size;
+			found |= compressed && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+				 strncmp(name, ".debug_", 7) == 0;
 		}
 	}
 	elf_end(elf);
+	if (plain_bytes)
+		*plain_bytes = bytes;
 	return found;
+}
+
+/*
+ * What the cache leaves free on its file system: a copy is made only when
+ * this much remains after it, so that the cache never takes the space a
+ * profile being written (or anything else) needs.
+ */
+#define SYM_DEBUG_CACHE_RESERVE (UINT64_C(512) << 20)
+
+static bool room_for(const char *dir, uint64_t bytes)
+{
+	struct statvfs fs;
+	if (statvfs(dir, &fs) != 0)
+		return false;
+	uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+	return avail > bytes && avail - bytes >= SYM_DEBUG_CACHE_RESERVE;
 }
 
 static bool is_hex_id(const char *s)
@@ -102,7 +130,7 @@ static int open_cached(const char *path, const char *build_id)
 	char bid[41];
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    st.st_size == 0 || sym_read_build_id(path, bid) != 0 || strcmp(bid, build_id) != 0 ||
-	    has_compressed_debug(fd)) {
+	    has_compressed_debug(fd, NULL)) {
 		close(fd);
 		return -EINVAL;
 	}
@@ -187,9 +215,17 @@ static void cache_trim(const char *sub, uint64_t max)
 	size_t n = 0, cap = 0;
 	uint64_t total = 0;
 	int dfd = dirfd(d);
+	time_t hour_ago = time(NULL) - 3600;
 	for (struct dirent *e; (e = readdir(d));) {
 		size_t len = strlen(e->d_name);
 		struct stat st;
+		/* A temporary copy an hour old was left by a run that died making it. */
+		if (e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < hour_ago) {
+			unlinkat(dfd, e->d_name, 0);
+			continue;
+		}
 		if (len < 7 || len >= sizeof(v->name) || strcmp(e->d_name + len - 6, ".debug") != 0 ||
 		    e->d_name[0] == '.' || fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode))
@@ -224,7 +260,8 @@ int sym_debug_cache_open(const char *dir, int fd, const char *build_id, uint64_t
 	*cached_path = NULL;
 	if (!dir || !dir[0] || !build_id || !is_hex_id(build_id))
 		return -EINVAL;
-	if (!has_compressed_debug(fd))
+	uint64_t plain_bytes;
+	if (!has_compressed_debug(fd, &plain_bytes))
 		return -ENOENT; /* plain already: libdw maps it as it is */
 	char sub[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
 	int ret = cache_folder(dir, sub, sizeof(sub));
@@ -235,7 +272,9 @@ int sym_debug_cache_open(const char *dir, int fd, const char *build_id, uint64_t
 		return -ENAMETOOLONG;
 	int out = open_cached(path, build_id);
 	if (out < 0) {
-		/* Missing, or not one to trust: make it (again). */
+		/* Missing, or not one to trust: make it (again), if the disk can spare it. */
+		if (!room_for(sub, plain_bytes))
+			return -ENOSPC;
 		int t = mkstemp(tmp);
 		if (t < 0)
 			return -errno;

@@ -1349,7 +1349,9 @@ static void assert_same_answers(struct sym_cache *a, struct sym_cache *b, const 
  * The debug cache: libc's compressed debug file (libc6-dbg) is copied plain
  * under the cache folder, by build id, mapped from there, and answers as the
  * original does; a file under that name that is not the copy is replaced;
- * the least recently used copies go when the folder is over its bound.
+ * the least recently used copies go when the folder is over its bound, and
+ * stale temporary copies with them; on a nearly full file system no copy is
+ * made (and the answers are the same).
  */
 static void test_debug_cache(void **state)
 {
@@ -1423,6 +1425,49 @@ static void test_debug_cache(void **state)
 	assert_int_equal(sym_debug_cache_open(dir, pfd, bid, UINT64_MAX, &made), -ENOENT);
 	assert_null(made);
 	close(pfd);
+
+	/* A stale temporary copy (a run died making it) goes with the next trim; a fresh one stays. */
+	char stale[400], fresh[400];
+	snprintf(stale, sizeof(stale), "%s/debug/.%s.dead01", dir, bid);
+	snprintf(fresh, sizeof(fresh), "%s/debug/.%s.live01", dir, bid);
+	for (int i = 0; i < 2; i++) {
+		f = fopen(i ? fresh : stale, "w");
+		assert_non_null(f);
+		assert_int_equal(fclose(f), 0);
+	}
+	struct timespec long_ago[2] = {{1000000000, 0}, {1000000000, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, stale, long_ago, 0), 0);
+	assert_int_equal(unlink(copy), 0);
+	cfd = sym_debug_cache_open(dir, fd, bid, UINT64_MAX, &made);
+	assert_true(cfd >= 0);
+	close(cfd);
+	free(made);
+	assert_int_equal(access(stale, F_OK), -1);
+	assert_int_equal(access(fresh, F_OK), 0);
+
+	/* A nearly full file system: no copy (it keeps its reserve), and the answers stand. */
+	char small[160];
+	snprintf(small, sizeof(small), "%s/small", dir);
+	assert_int_equal(mkdir(small, 0700), 0);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=64m tmpfs '%s' 2>/dev/null", small);
+	if (geteuid() == 0 && system(cmd) == 0) {
+		assert_int_equal(sym_debug_cache_open(small, fd, bid, UINT64_MAX, &made), -ENOSPC);
+		assert_null(made);
+		struct sym_cache *tight;
+		assert_int_equal(sym_cache_new(&plain, err, sizeof(err)), 0);
+		assert_int_equal(sym_cache_new(&tight, err, sizeof(err)), 0);
+		assert_int_equal(sym_cache_set_debug_dir(tight, small), 0);
+		assert_same_answers(plain, tight, path, lo, hi, 20);
+		snprintf(copy, sizeof(copy), "%s/debug/%s.debug", small, bid);
+		assert_int_equal(access(copy, F_OK), -1);
+		sym_cache_free(tight);
+		sym_cache_free(plain);
+		snprintf(cmd, sizeof(cmd), "umount '%s'", small);
+		assert_int_equal(system(cmd), 0);
+	} else {
+		print_message("part skipped: mounting a small tmpfs needs root\n");
+	}
 	close(fd);
 	*strrchr(dir, '/') = '\0';
 	remove_tree(dir);
