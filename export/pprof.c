@@ -92,6 +92,10 @@ struct sample {
 	uint32_t nloc, nlab;
 };
 
+/* The label-string cache: 2^PPROF_SCACHE_BITS sets of two (intern_label). */
+#define PPROF_SCACHE_BITS 6
+#define PPROF_SCACHE_SETS (1 << PPROF_SCACHE_BITS)
+
 struct pprof {
 	size_t ntypes;
 	int64_t *type_str, *unit_str;
@@ -130,7 +134,7 @@ struct pprof {
 	struct str_cache {
 		const char *ptr;
 		int64_t idx;
-	} scache[64];
+	} scache[PPROF_SCACHE_SETS][2]; /* two ways per set, the more recent first */
 
 	int64_t period_type, period_unit, period;
 	int64_t time_nanos, duration_nanos;
@@ -437,26 +441,40 @@ static int label_cmp(const struct label_rec *a, const struct label_rec *b)
 /*
  * intern() for label strings, which callers pass again and again (literal
  * keys, per-thread comm buffers): a pointer-keyed cache skips the hashing.
- * The cached string is compared byte for byte, so a buffer reused with new
- * contents is still interned correctly.
+ * Two ways per set: the handful of hot pointers are few, but two of them
+ * sharing a direct-mapped slot ("pid" and "tid" did) evict each other on
+ * every sample. The cached string is compared byte for byte, so a buffer
+ * reused with new contents is still interned correctly.
  */
+static bool scache_holds(const struct pprof *p, const struct str_cache *c, const char *s)
+{
+	if (c->ptr != s)
+		return false;
+	const char *a = p->str[c->idx];
+	size_t i = 0;
+	while (a[i] && a[i] == s[i])
+		i++;
+	return a[i] == s[i];
+}
+
 static int64_t intern_label(struct pprof *p, const char *s)
 {
 	if (!s || !*s)
 		return 0;
-	struct str_cache *c = &p->scache[((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> 58];
-	if (c->ptr == s) {
-		const char *a = p->str[c->idx];
-		size_t i = 0;
-		while (a[i] && a[i] == s[i])
-			i++;
-		if (a[i] == s[i])
-			return c->idx;
+	uint64_t h = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ull;
+	struct str_cache *set = p->scache[h >> (64 - PPROF_SCACHE_BITS)];
+	if (scache_holds(p, &set[0], s))
+		return set[0].idx;
+	if (scache_holds(p, &set[1], s)) {
+		struct str_cache hit = set[1];
+		set[1] = set[0];
+		set[0] = hit;
+		return hit.idx;
 	}
 	int64_t idx = intern(p, s);
 	if (idx > 0) {
-		c->ptr = s;
-		c->idx = idx;
+		set[1] = set[0];
+		set[0] = (struct str_cache){s, idx};
 	}
 	return idx;
 }
