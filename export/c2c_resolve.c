@@ -108,14 +108,17 @@ static bool memo_eq(const void *ctx, uint32_t idx, const void *key)
 	return e->addr == k->addr && e->pid == k->pid && e->data == k->data;
 }
 
-/* The memo's entry for (pid, addr, data), current or stale, or NULL when there is none. */
-static struct memo *memo_slot(struct c2c_resolver *r, const struct memo *key, struct htab_slot **at)
+/*
+ * The memo's entry for (pid, addr, data), current or stale, or NULL when
+ * there is none; *at is then the empty slot it would take (NULL: no memory).
+ */
+static struct memo *memo_slot(struct c2c_resolver *r, const struct memo *key, struct htab_slot **at,
+			      uint64_t *hash)
 {
-	uint64_t h = htab_mix(htab_mix((uint64_t)(uint32_t)key->pid, key->addr), key->data);
+	*hash = htab_mix(htab_mix((uint64_t)(uint32_t)key->pid, key->addr), key->data);
 	if (htab_reserve(&r->memo_index) < 0)
 		return *at = NULL, NULL;
-	*at = htab_find(&r->memo_index, h, memo_eq, r, key);
-	(*at)->hash = h;
+	*at = htab_find(&r->memo_index, *hash, memo_eq, r, key);
 	return (*at)->idx1 ? &r->memo[(*at)->idx1 - 1] : NULL;
 }
 
@@ -124,19 +127,22 @@ static const struct memo *memo_get(struct c2c_resolver *r, int32_t pid, uint64_t
 {
 	struct memo key = {.addr = addr, .pid = pid, .data = data};
 	struct htab_slot *at;
-	const struct memo *e = memo_slot(r, &key, &at);
+	uint64_t h;
+	const struct memo *e = memo_slot(r, &key, &at, &h);
 	return e && e->gen == proc_maps_generation(r->procs) ? e : NULL;
 }
 
-/* Remembers an answer (a full memo only costs the next lookup its time). */
+/* Remembers an answer, replacing a stale one (without memory, the next lookup resolves again). */
 static void memo_put(struct c2c_resolver *r, const struct memo *answer)
 {
 	struct htab_slot *at;
-	struct memo *e = memo_slot(r, answer, &at);
+	uint64_t h;
+	struct memo *e = memo_slot(r, answer, &at, &h);
 	if (!e) {
 		if (!at || r->nmemo >= UINT32_MAX || EXP_GROW(r->memo, r->memocap, r->nmemo + 1) < 0)
 			return;
 		e = &r->memo[r->nmemo++];
+		at->hash = h;
 		at->idx1 = (uint32_t)r->nmemo;
 		r->memo_index.n++;
 	}
