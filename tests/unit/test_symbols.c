@@ -544,8 +544,9 @@ static void test_kallsyms_loader_vs_reference(void **state)
 	free(v);
 }
 
-/* The file offset and size of the GNU build id's bytes in an ELF file (libelf), or false. */
-static bool build_id_location(const char *path, off_t *at, size_t *len)
+/* True when pred holds for one of the sections of the ELF file at path (libelf); false if unreadable. */
+typedef bool (*section_pred)(Elf_Scn *scn, const GElf_Shdr *sh, void *ctx);
+static bool any_section(const char *path, section_pred pred, void *ctx)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -555,25 +556,47 @@ static bool build_id_location(const char *path, off_t *at, size_t *len)
 	bool found = false;
 	for (Elf_Scn *scn = NULL; elf && !found && (scn = elf_nextscn(elf, scn));) {
 		GElf_Shdr sh;
-		Elf_Data *d;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
-			continue;
-		GElf_Nhdr nh;
-		size_t name_off, desc_off;
-		for (size_t off = 0, next; !found && (next = gelf_getnote(d, off, &nh, &name_off, &desc_off));
-		     off = next) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    memcmp((const char *)d->d_buf + name_off, "GNU", 4) == 0) {
-				*at = (off_t)(sh.sh_offset + desc_off);
-				*len = nh.n_descsz;
-				found = true;
-			}
-		}
+		found = gelf_getshdr(scn, &sh) && pred(scn, &sh, ctx);
 	}
 	if (elf)
 		elf_end(elf);
 	close(fd);
 	return found;
+}
+
+struct note_at {
+	off_t at;
+	size_t len;
+};
+
+static bool is_build_id_note(Elf_Scn *scn, const GElf_Shdr *sh, void *ctx)
+{
+	struct note_at *n = ctx;
+	Elf_Data *d;
+	if (sh->sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
+		return false;
+	GElf_Nhdr nh;
+	size_t name_off, desc_off;
+	for (size_t off = 0, next; (next = gelf_getnote(d, off, &nh, &name_off, &desc_off)); off = next) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    memcmp((const char *)d->d_buf + name_off, "GNU", 4) == 0) {
+			n->at = (off_t)(sh->sh_offset + desc_off);
+			n->len = nh.n_descsz;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The file offset and size of the GNU build id's bytes in an ELF file (libelf), or false. */
+static bool build_id_location(const char *path, off_t *at, size_t *len)
+{
+	struct note_at n;
+	if (!any_section(path, is_build_id_note, &n))
+		return false;
+	*at = n.at;
+	*len = n.len;
+	return true;
 }
 
 /*
@@ -1280,21 +1303,16 @@ static void test_inline_libc(void **state)
 	free(recs);
 }
 
+static bool is_compressed(Elf_Scn *scn, const GElf_Shdr *sh, void *ctx)
+{
+	(void)scn;
+	(void)ctx;
+	return (sh->sh_flags & SHF_COMPRESSED) != 0;
+}
+
 static bool has_compressed_debug_sections(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	bool found = false;
-	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
-		GElf_Shdr sh;
-		found |= gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_COMPRESSED);
-	}
-	elf_end(elf);
-	close(fd);
-	return found;
+	return any_section(path, is_compressed, NULL);
 }
 
 static bool mapped_by_self(const char *path)
