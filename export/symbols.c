@@ -35,8 +35,9 @@ int sym_builder_add(struct sym_builder *b, uint64_t start, uint64_t size, bool s
 	/* Offsets are 32-bit to keep raw entries small; 4 GB of names is not a symbol table. */
 	if (b->nlen + len + 1 > UINT32_MAX || b->n >= UINT32_MAX)
 		return -EOVERFLOW;
-	if (exp_grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v)) ||
-	    exp_grow((void **)&b->names, &b->ncap, b->nlen + len + 1, 1))
+	if ((b->n >= b->cap && exp_grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v))) ||
+	    (b->nlen + len + 1 > b->ncap &&
+	     exp_grow((void **)&b->names, &b->ncap, b->nlen + len + 1, 1)))
 		return -ENOMEM;
 	struct sym_raw *r = &b->v[b->n];
 	r->start = start;
@@ -143,7 +144,8 @@ int sym_builder_finish(struct sym_builder *b, struct sym_table *out)
 		}
 		b->v[n] = *r; /* n <= i: compacts in place */
 		b->v[n].limit = end;
-		nlen += strlen(b->names + r->name_off) + 1;
+		b->v[n].size = strlen(b->names + r->name_off) + 1; /* from here on: the name's bytes */
+		nlen += b->v[n].size;
 		n++;
 		i = j;
 	}
@@ -158,7 +160,7 @@ int sym_builder_finish(struct sym_builder *b, struct sym_table *out)
 	size_t at = 0;
 	for (size_t k = 0; k < n; k++) {
 		const char *name = b->names + b->v[k].name_off;
-		size_t len = strlen(name) + 1;
+		size_t len = (size_t)b->v[k].size;
 		memcpy(names + at, name, len);
 		v[k] = (struct sym_entry){.start = b->v[k].start, .end = b->v[k].limit,
 					  .name = names + at};

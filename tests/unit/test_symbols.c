@@ -386,6 +386,8 @@ static void test_kallsyms_file(void **state)
 		{0xffffffff81000100ull, "weak_helper"}, /* W over t */
 		{0xffffffff81000250ull, "weak_helper"}, /* data symbols do not end text ones */
 		{0xffffffff81000300ull, "after_data"},
+		{0xffffffff81000400ull, "upper_hex"},  /* digits in upper case */
+		{0xffffffff81000500ull, "upper_hex"},  /* "...050x": not an address, no symbol */
 		{0xffffffffc0100004ull, "mod_func"},    /* "[kvm]" is not part of the name */
 		{0xffffffffc0100050ull, "mod_export"},
 		{0xffffffffc0110000ull, NULL},          /* far past the last symbol */
