@@ -25,6 +25,8 @@ struct mrg {
 	struct smp_batch batch;
 	struct pending *pend;
 	size_t npend, cap;
+	struct pending *tmp; /* merge scratch, as large as pend */
+	size_t tmpcap;
 	uint64_t seq;
 };
 
@@ -50,6 +52,7 @@ void mrg_free(struct mrg *m)
 	}
 	free(m->batch.per_cpu);
 	free(m->pend);
+	free(m->tmp);
 	free(m);
 }
 
@@ -58,12 +61,71 @@ size_t mrg_pending(const struct mrg *m)
 	return m->npend;
 }
 
-static int cmp_pending(const void *a, const void *b)
+/* Time order; seq (arrival) breaks ties, so each ring's own order stands. */
+static inline bool pending_before(const struct pending *x, const struct pending *y)
 {
-	const struct pending *x = a, *y = b;
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	return (x->seq > y->seq) - (x->seq < y->seq);
+	return x->time < y->time || (x->time == y->time && x->seq < y->seq);
+}
+
+/*
+ * Sorts pend by (time, seq). What is pending is a few sorted runs: the
+ * records left from the last pump, then each ring's new records, which the
+ * kernel wrote in time order (nearly always). So: find the runs, then merge
+ * neighbours pass by pass (a natural merge sort), O(n log runs) instead of a
+ * full sort of everything pending at every pump. Stable, and seq grows with
+ * position, so ties come out in arrival order as the comparison asks.
+ */
+static int sort_pending(struct mrg *m)
+{
+	size_t n = m->npend;
+	if (n < 2)
+		return 0;
+	if (m->tmpcap < n) {
+		struct pending *t = realloc(m->tmp, m->cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		m->tmp = t;
+		m->tmpcap = m->cap;
+	}
+	struct pending *src = m->pend, *dst = m->tmp;
+	for (;;) {
+		size_t runs = 0, i = 0;
+		while (i < n) {
+			/* One run [i, j), then the next [j, k); merged into dst. */
+			size_t j = i + 1;
+			while (j < n && !pending_before(&src[j], &src[j - 1]))
+				j++;
+			size_t k = j;
+			if (k < n) {
+				k++;
+				while (k < n && !pending_before(&src[k], &src[k - 1]))
+					k++;
+			}
+			size_t a = i, b = j, o = i;
+			while (a < j && b < k)
+				dst[o++] = pending_before(&src[b], &src[a]) ? src[b++] : src[a++];
+			while (a < j)
+				dst[o++] = src[a++];
+			while (b < k)
+				dst[o++] = src[b++];
+			runs++;
+			i = k;
+		}
+		struct pending *t = src;
+		src = dst;
+		dst = t;
+		if (runs == 1)
+			break;
+	}
+	if (src != m->pend) { /* the result is in the scratch array: swap the arrays' roles */
+		struct pending *t = m->pend;
+		m->pend = m->tmp;
+		m->tmp = t;
+		size_t c = m->cap;
+		m->cap = m->tmpcap;
+		m->tmpcap = c;
+	}
+	return 0;
 }
 
 static int index_chunk(struct mrg *m, struct smp_chunk *c)
@@ -113,8 +175,8 @@ int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), vo
 		}
 		m->batch.per_cpu[cpu] = NULL;
 	}
-	if (m->npend != before)
-		qsort(m->pend, m->npend, sizeof(*m->pend), cmp_pending);
+	if (m->npend != before && (ret = sort_pending(m)) < 0)
+		return ret;
 
 	uint64_t limit = m->batch.final ? UINT64_MAX : m->batch.safe_time;
 	size_t i = 0;

@@ -2,7 +2,8 @@
  * The merger on interleaved synthetic per-CPU streams: time order across
  * CPUs, nothing emitted past the safe time until a later batch, arrival
  * order kept for equal times, every chunk given back, and an MMAP2 read from
- * one CPU applied before a later sample read from another CPU's ring.
+ * one CPU applied before a later sample read from another CPU's ring; then
+ * many batches of rings slightly out of order against a stable sort.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +18,7 @@
 #include "export.h"
 
 #define NCPU 2
-#define MAX_BATCHES 4
+#define MAX_BATCHES 40
 
 /* A scripted source: per batch, a chunk per CPU and a safe time. */
 struct script {
@@ -214,11 +215,93 @@ static void test_mmap_applies_across_cpus(void **state)
 	proc_model_free(procs);
 }
 
+struct ips {
+	uint64_t *v;
+	size_t n;
+};
+
+static int on_rec_ip(void *arg, const struct mrg_record *r)
+{
+	struct ips *s = arg;
+	memcpy(&s->v[s->n++], (const unsigned char *)(r->h + 1) + 8, 8);
+	return 0;
+}
+
+struct ref {
+	uint64_t time, ip;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct ref *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return (x->ip > y->ip) - (x->ip < y->ip); /* ips grow with arrival */
+}
+
+/*
+ * 40 batches of 60 records per CPU, each ring's times increasing but for a
+ * few neighbours swapped (and equal times across CPUs), every batch after the
+ * previous safe time: the output is exactly a stable sort of the arrivals.
+ */
+static void test_many_runs_against_stable_sort(void **state)
+{
+	(void)state;
+	enum { BATCHES = MAX_BATCHES, PER = 60 };
+	struct script sc = {.nbatches = BATCHES};
+	static struct ref want[BATCHES * NCPU * PER];
+	size_t nwant = 0;
+	uint64_t x = 0x9e3779b97f4a7c15ull, w[7];
+	for (int b = 0; b < BATCHES; b++) {
+		for (int c = 0; c < NCPU; c++) {
+			sc.chunks[b][c] = chunk_new(&sc);
+			uint64_t t[PER];
+			for (int i = 0; i < PER; i++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				t[i] = (uint64_t)b * 1000 + (uint64_t)i * 16 + x % 8; /* ties across CPUs */
+			}
+			for (int i = 1; i < PER; i++) { /* a few records written out of order */
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				if (x % 10 == 0) {
+					uint64_t tmp = t[i];
+					t[i] = t[i - 1];
+					t[i - 1] = tmp;
+				}
+			}
+			for (int i = 0; i < PER; i++) {
+				uint64_t ip = 1 + nwant; /* arrival order */
+				sample_rec(w, 1, ip, t[i], (uint32_t)c);
+				chunk_add(sc.chunks[b][c], (uint32_t)c, t[i], (void *)w);
+				want[nwant++] = (struct ref){t[i], ip};
+			}
+		}
+		sc.safe[b] = (uint64_t)(b + 1) * 1000;
+	}
+	qsort(want, nwant, sizeof(*want), ref_cmp);
+
+	struct mrg_source src = {script_take, script_release, &sc};
+	struct mrg *m;
+	assert_int_equal(mrg_new(&m, &src), 0);
+	struct ips got = {calloc(nwant, sizeof(uint64_t)), 0};
+	for (int b = 0; b <= BATCHES; b++) {
+		assert_int_equal(mrg_pump(m, on_rec_ip, &got), 0);
+		if (b < BATCHES)
+			assert_int_equal(got.n, (size_t)(b + 1) * NCPU * PER); /* all below the safe time */
+	}
+	assert_int_equal(got.n, nwant);
+	for (size_t i = 0; i < nwant; i++)
+		assert_int_equal(got.v[i], want[i].ip);
+	mrg_free(m);
+	assert_int_equal(sc.released, sc.created);
+	free(got.v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_safe_time),
 		cmocka_unit_test(test_mmap_applies_across_cpus),
+		cmocka_unit_test(test_many_runs_against_stable_sort),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
