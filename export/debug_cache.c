@@ -101,6 +101,27 @@ static int mkdir_owned(const char *path)
 	return 0;
 }
 
+/*
+ * Whether folders may be made below path's nearest existing ancestor: it is
+ * ours, or a sticky directory anyone may write (/tmp). Under sudo, HOME can
+ * still be the invoking user's: root must not leave a root-owned ~/.cache
+ * there (the user's own programs could no longer write it).
+ */
+static bool may_create_below(const char *path)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	struct stat st;
+	while (stat(p, &st) != 0) {
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return stat("/", &st) == 0 && st.st_uid == geteuid();
+		*slash = '\0';
+	}
+	return S_ISDIR(st.st_mode) &&
+	       (st.st_uid == geteuid() || ((st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH)));
+}
+
 /* Creates dir and dir/debug (mode 0700, parents as needed); fills sub with the latter. */
 static int cache_folder(const char *dir, char *sub, size_t sublen)
 {
@@ -108,6 +129,8 @@ static int cache_folder(const char *dir, char *sub, size_t sublen)
 	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path) ||
 	    (size_t)snprintf(sub, sublen, "%s/debug", dir) >= sublen)
 		return -ENAMETOOLONG;
+	if (!may_create_below(sub))
+		return -EPERM;
 	for (char *p = path + 1; *p; p++) { /* parents: ~/.cache may not exist yet */
 		if (*p != '/')
 			continue;
