@@ -16,6 +16,7 @@
  * once the folder holds more than SYM_DEBUG_CACHE_MAX bytes.
  */
 #include "symbols_internal.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -88,14 +89,12 @@ static bool is_hex_id(const char *s)
 	return true;
 }
 
-static int mkdir_owned(const char *path)
+/* 0 when path is a folder of ours, not a link: another user's is no place to take files from. */
+static int owned_folder(const char *path)
 {
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -errno;
 	struct stat st;
 	if (lstat(path, &st) != 0)
 		return -errno;
-	/* Another user's folder (or a link to one) is not a place to take files from. */
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
 		return -EPERM;
 	return 0;
@@ -125,22 +124,14 @@ static bool may_create_below(const char *path)
 /* Creates dir and dir/debug (mode 0700, parents as needed); fills sub with the latter. */
 static int cache_folder(const char *dir, char *sub, size_t sublen)
 {
-	char path[PATH_MAX];
-	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path) ||
-	    (size_t)snprintf(sub, sublen, "%s/debug", dir) >= sublen)
+	if ((size_t)snprintf(sub, sublen, "%s/debug", dir) >= sublen)
 		return -ENAMETOOLONG;
 	if (!may_create_below(sub))
 		return -EPERM;
-	for (char *p = path + 1; *p; p++) { /* parents: ~/.cache may not exist yet */
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	int ret = mkdir_owned(path);
-	return ret < 0 ? ret : mkdir_owned(sub);
+	int ret = exp_mkdir_p(sub); /* parents too: ~/.cache may not exist yet */
+	if (ret == 0)
+		ret = owned_folder(dir);
+	return ret < 0 ? ret : owned_folder(sub);
 }
 
 /* The cached file at path if it is one we can trust for build_id; else -errno. */

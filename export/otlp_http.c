@@ -755,30 +755,6 @@ static bool spool_name(const char *n)
 	return n[0] != '.' && len > sl && !strcmp(n + len - sl, SPOOL_SUFFIX);
 }
 
-/* mkdir -p with mode 0700 for what it creates. */
-static int mkdir_p(const char *dir)
-{
-	char p[sizeof(((struct otlp_http_config *)0)->spool_dir) + 16];
-	int n = snprintf(p, sizeof(p), "%s", dir);
-	if (n < 0 || (size_t)n >= sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char saved = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) && errno != EEXIST)
-			return -errno;
-		*s = saved;
-		if (!saved)
-			break;
-	}
-	struct stat st;
-	if (stat(p, &st))
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 struct spool_list {
 	char **names; /* sorted: oldest first */
 	size_t n;
@@ -880,7 +856,7 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, con
 		       struct otlp_export_result *res, char *err, size_t errlen)
 {
 	const char *dir = h->c.spool_dir;
-	int rc = mkdir_p(dir);
+	int rc = exp_mkdir_p(dir);
 	if (rc) {
 		exp_set_err(err, errlen,
 			    "OTLP export not delivered (%s) and the spool directory %s cannot be "
@@ -1045,7 +1021,7 @@ static int replay(struct otlp_http *h, bool *blocked, char *why, size_t whylen)
 			snippet(h, snip, sizeof(snip));
 			snprintf(rdir, sizeof(rdir), "%s/rejected", h->c.spool_dir);
 			snprintf(dst, sizeof(dst), "%s/%s", rdir, l.names[i]);
-			int mrc = mkdir_p(rdir);
+			int mrc = exp_mkdir_p(rdir);
 			if (!mrc && rename(path, dst))
 				mrc = -errno;
 			if (mrc)

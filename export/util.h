@@ -49,6 +49,9 @@ int exp_grow(void **arr, size_t *cap, size_t need, size_t size);
 /* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
 int exp_write_all(int fd, const void *buf, size_t n);
 
+/* mkdir -p: what it creates gets mode 0700; 0 when path is a directory at the end, else -errno. */
+int exp_mkdir_p(const char *path);
+
 /*
  * Produces a file's content into fd: 0 or -errno; may point *why at a
  * reason more precise than strerror (e.g. zlib's message).
