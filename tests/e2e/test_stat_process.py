@@ -59,15 +59,19 @@ check(r.returncode == 0, f"-C failed: {r.stderr}")
 ms = stat_values(r.stderr)["cpu-clock"]
 check(250 < ms < 1000, f"-C 0 cpu-clock over 0.3 s is {ms} msec")
 
-# A group: read together, all members counted for the same time
-r = run([PMUPROF, "stat", "-x", ",", "-e", "{task-clock,page-faults,minor-faults}", "--",
-         spin, "--iters", "1000000", "--touch-mb", "8"])
+# A group: read together, all members counted for the same time. A fault is
+# counted as minor or major when it completes (major: a page read from disk);
+# page-faults counts it on entry, so the odd fault that ends without completing
+# (a retry cut short, an error) is in page-faults alone: once, one of 2106.
+r = run([PMUPROF, "stat", "-x", ",", "-e", "{task-clock,page-faults,minor-faults,major-faults}",
+         "--", spin, "--iters", "1000000", "--touch-mb", "8"])
 check(r.returncode == 0, f"group failed: {r.stderr}")
 rows = csv_rows(r.stderr)
 runtimes = {f[3] for f in rows if f[0]}
 check(len(runtimes) == 1, f"group members ran for different times: {rows}")
 v = stat_values(r.stderr)
-check(v["page-faults"] == v["minor-faults"] and v["page-faults"] > 2048,
+done = v["minor-faults"] + v["major-faults"]
+check(done <= v["page-faults"] <= done + 2 and v["page-faults"] > 2048,
       f"group values inconsistent: {v}")
 
 # Human output: perf's summary block
