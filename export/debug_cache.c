@@ -164,14 +164,9 @@ static int copy_fd(int from, int to)
 			return -errno;
 		if (n == 0)
 			return 0;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(to, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -errno;
-			done += w;
-		}
+		int ret = exp_write_all(to, buf, (size_t)n);
+		if (ret < 0)
+			return ret;
 		at += n;
 	}
 }
