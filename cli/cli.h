@@ -29,7 +29,8 @@ int cmd_import(int argc, char **argv); /* import.c */
 struct cli_import_opts {
 	const char *cmd;    /* "import" or "c2c report", for messages */
 	const char *path;   /* perf.data, "-" for stdin */
-	const char *output; /* pprof; NULL: none */
+	const char *output; /* pprof ("-": standard output); NULL: none */
+	bool keep_old;      /* output is the default name: its previous file becomes .old */
 	const char *otlp;   /* OTLP request file, or NULL */
 	bool symbolize;
 	bool c2c;           /* print the cache-line report to stdout */
@@ -55,6 +56,7 @@ struct cli_child {
 	pid_t pid;
 	int go_fd;   /* write end: one byte releases the child */
 	int err_fd;  /* read end: errno from a failed exec, EOF on success */
+	bool stdout_to_stderr; /* pmuprof's output is on standard output (-o -) */
 };
 
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen);

@@ -55,6 +55,8 @@ int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen
 		/* EOF instead of the byte: the parent gave up (e.g. counters failed to open). */
 		if (read(go[0], &byte, 1) != 1)
 			_exit(127);
+		if (c->stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
 		execvp(argv[0], argv);
 		int e = errno;
 		if (write(ex[1], &e, sizeof(e)) < 0)

@@ -7,6 +7,7 @@
  * the per-CPU streams in time order, models processes, symbolizes and
  * aggregates. This file only wires them and runs the child.
  */
+#include "base.h"
 #include "channel.h"
 #include "cli.h"
 #include "export.h"
@@ -36,6 +37,9 @@ struct record_opts {
 	bool callchain;
 	uint32_t stack_dump; /* --call-graph dwarf[,SIZE] */
 	const char *output;
+	bool output_given;            /* -o: no .old kept (only the default name's) */
+	struct base_output *out;      /* -o, opened before the workload starts */
+	struct base_output *otlp_out; /* --otlp, likewise */
 	bool system_wide;
 	const char *cpus, *pids, *tid;
 	double duration;
@@ -72,7 +76,10 @@ static void record_usage(FILE *out)
 		"      --call-graph dwarf[,SIZE]  unwind user stacks from SIZE bytes copied per\n"
 		"                         sample (default 8192) with DWARF CFI: full stacks\n"
 		"                         through code built without frame pointers\n"
-		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ")\n"
+		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ", the previous\n"
+		"                         one kept as " DEFAULT_OUTPUT ".old); '-' writes it to\n"
+		"                         standard output (the command's own output then goes to\n"
+		"                         standard error)\n"
 		"      --perf-data FILE   also write every record as perf.data (perf report/script,\n"
 		"                         pmuprof import read it)\n"
 		"      --mem              sample data addresses instead of -e events, as perf mem\n"
@@ -197,7 +204,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 						 optarg),
 				       2;
 			break;
-		case 'o': o->output = optarg; break;
+		case 'o':
+			o->output = optarg;
+			o->output_given = true;
+			break;
 		case 'a': o->system_wide = true; break;
 		case 'C': o->cpus = optarg; break;
 		case 'p': o->pids = optarg; break;
@@ -283,8 +293,8 @@ static int write_otlp(const struct record_opts *o, struct cli_pipeline *p, const
 	uint8_t *req = NULL;
 	size_t len = 0;
 	int ret = cli_otlp_encode(&c, prof, o->otlp_payload, &req, &len, err, sizeof(err));
-	if (ret == 0 && o->otlp_file)
-		ret = otlp_write_file(o->otlp_file, req, len, err, sizeof(err));
+	if (ret == 0 && o->otlp_out)
+		ret = otlp_write_output(o->otlp_out, req, len, err, sizeof(err));
 	if (ret == 0 && o->otlp_endpoint)
 		ret = cli_otlp_post(o->otlp_endpoint, o->spool, req, len, o->name, err, sizeof(err));
 	if (ret < 0)
@@ -353,8 +363,8 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		fprintf(stderr, "%s %s %s", i ? "," : "", evs->ev[i].name, buf);
 	}
 	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)",
-		(unsigned long long)lost, (unsigned long long)throttled, o->output,
-		(double)bytes / 1024.0);
+		(unsigned long long)lost, (unsigned long long)throttled,
+		strcmp(o->output, "-") ? o->output : "standard output", (double)bytes / 1024.0);
 	if (perf_data_bytes)
 		fprintf(stderr, " and %s (%.1f KiB)", o->perf_data,
 			(double)perf_data_bytes / 1024.0);
@@ -384,7 +394,7 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	}
 	if (lbl_summary(agg_labels(p->agg), line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
-	if (pprof_write(prof, o->output, written, err, sizeof(err)) < 0) {
+	if (pprof_write_output(prof, o->out, written, err, sizeof(err)) < 0) {
 		cli_error(o->name, "%s", err);
 		return -1;
 	}
@@ -518,6 +528,20 @@ int cmd_record(int argc, char **argv)
 	struct record_labels labels = {.child_fd = -1};
 	int status = 1;
 
+	/* Outputs first: a path that cannot be written fails now, not after the workload. */
+	struct base_output_opts pprof_opts = {
+		.mode = 0644, .what = "profile", .flag = "-o",
+		.flags = o.output_given ? 0 : BASE_OUTPUT_KEEP_OLD};
+	struct base_output_opts otlp_opts = {.mode = 0644, .what = "OTLP file", .flag = "--otlp"};
+	if (base_output_open(&o.out, o.output, &pprof_opts, err, sizeof(err)) < 0 ||
+	    (o.otlp_file && base_output_open(&o.otlp_out, o.otlp_file, &otlp_opts, err,
+					     sizeof(err)) < 0)) {
+		cli_error(o.name, "%s", err);
+		goto out;
+	}
+	/* The pprof owns standard output: the command writes its own to standard error. */
+	child.stdout_to_stderr = strcmp(o.output, "-") == 0;
+
 	if (o.control && cli_control_open(&control, o.control, err, sizeof(err)) < 0) {
 		cli_error(o.name, "%s", err);
 		status = 2;
@@ -623,6 +647,8 @@ out:
 	cli_control_close(&control);
 	cli_pipeline_close(&p);
 	labels_close(&labels);
+	base_output_close(o.otlp_out);
+	base_output_close(o.out);
 	free(o.events);
 	return status;
 }

@@ -3,6 +3,7 @@
  * for running processes, or for CPUs, and print them in perf stat's layouts
  * (human, -x SEP, -j) so existing scripts keep working.
  */
+#include "base.h"
 #include "cli.h"
 #include "pmu.h"
 
@@ -42,7 +43,7 @@ static void stat_usage(FILE *out)
 		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
-		"  -o, --output FILE        write the counts to FILE instead of stderr\n"
+		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
 		"With -a, -C or -p, a command only sets the duration (e.g. -- sleep 5);\n"
 		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
 }
@@ -363,35 +364,37 @@ out:
 	return ret;
 }
 
-/* Writes through a temporary file renamed into place, so -o never leaves half a file. */
-static int write_output(const struct stat_opts *o, struct pmu_counters *ctrs, const int *cpus,
-			double wall_ns, const struct rusage *ru, bool have_ru)
+/* To stderr, or to -o's output (replaced atomically, or written in place: base.h). */
+static int write_output(const struct stat_opts *o, struct base_output *out,
+			struct pmu_counters *ctrs, const int *cpus, double wall_ns,
+			const struct rusage *ru, bool have_ru)
 {
-	if (!o->output)
+	if (!out)
 		return print_all(stderr, o, ctrs, cpus, wall_ns, ru, have_ru);
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o->output, (int)getpid());
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		cli_error("stat", "cannot write '%s': %s; choose a writable path with -o", o->output,
-			  strerror(errno));
-		return -errno;
+	char err[PMU_ERR_MAX];
+	int fd, dup_fd = -1;
+	int ret = base_output_begin(out, &fd, err, sizeof(err));
+	FILE *f = NULL;
+	if (ret == 0 && ((dup_fd = dup(fd)) < 0 || !(f = fdopen(dup_fd, "w")))) {
+		ret = base_output_fail(out, "writing", -errno, NULL, err, sizeof(err));
+		if (dup_fd >= 0)
+			close(dup_fd);
 	}
-	int ret = print_all(f, o, ctrs, cpus, wall_ns, ru, have_ru);
-	int werr = ferror(f) ? errno : 0;
+	if (ret < 0) {
+		cli_error("stat", "%s", err);
+		return ret;
+	}
+	/* print_all names its own failures; what is begun is dropped when out is closed. */
+	ret = print_all(f, o, ctrs, cpus, wall_ns, ru, have_ru);
+	int werr = ferror(f) ? EIO : 0;
 	if (fclose(f) != 0 && !werr)
 		werr = errno;
-	if (ret == 0 && werr) {
-		cli_error("stat", "cannot write '%s': %s; free space or choose another path with -o",
-			  o->output, strerror(werr));
-		ret = -werr;
-	}
-	if (ret == 0 && rename(tmp, o->output) < 0) {
-		cli_error("stat", "cannot rename '%s' to '%s': %s", tmp, o->output, strerror(errno));
-		ret = -errno;
-	}
 	if (ret < 0)
-		unlink(tmp);
+		return ret;
+	ret = werr ? base_output_fail(out, "writing", -werr, NULL, err, sizeof(err))
+		   : base_output_commit(out, err, sizeof(err));
+	if (ret < 0)
+		cli_error("stat", "%s", err);
 	return ret;
 }
 
@@ -460,7 +463,14 @@ int cmd_stat(int argc, char **argv)
 	pid_t *tids = NULL;
 	int ntids = 0;
 	int status = 1;
+	struct base_output *out = NULL;
 
+	/* -o first: a path that cannot be written fails now, not after the workload. */
+	struct base_output_opts out_opts = {.mode = 0644, .what = "counts", .flag = "-o"};
+	if (o.output && base_output_open(&out, o.output, &out_opts, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		goto out;
+	}
 	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
 		goto out;
@@ -541,11 +551,12 @@ int cmd_stat(int argc, char **argv)
 	}
 	double wall = (cli_mono_s() - start) * 1e9; /* ns */
 	pmu_counters_disable(ctrs);
-	if (write_output(&o, ctrs, cpus, wall, &ru, have_ru) < 0 && status == 0)
+	if (write_output(&o, out, ctrs, cpus, wall, &ru, have_ru) < 0 && status == 0)
 		status = 1;
 
 out:
 	cli_child_abandon(&child);
+	base_output_close(out);
 	pmu_counters_close(ctrs);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);

@@ -858,8 +858,9 @@ static int fill_gzip(int fd, void *arg, const char **why)
 	return rc;
 }
 
-int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
-		size_t errlen)
+/* The profile is encoded before the output is touched: a failure leaves it as it was. */
+static int write_gzip(const struct pprof *p, struct base_output *out, const char *path,
+		      size_t *written, char *err, size_t errlen)
 {
 	size_t dummy;
 	if (!written)
@@ -871,11 +872,25 @@ int pprof_write(const struct pprof *p, const char *path, size_t *written, char *
 	if (rc < 0)
 		return rc;
 	struct gzip_fill g = {buf, len, written};
-	rc = exp_write_atomic(path, 0644, fill_gzip, &g, "profile", err, errlen);
+	struct base_output_opts opts = {.mode = 0644, .what = "profile", .flag = "-o"};
+	rc = out ? base_output_write(out, fill_gzip, &g, err, errlen)
+		 : base_write_file(path, &opts, fill_gzip, &g, err, errlen);
 	free(buf);
 	if (rc < 0)
 		*written = 0;
 	return rc;
+}
+
+int pprof_write_output(const struct pprof *p, struct base_output *out, size_t *written, char *err,
+		       size_t errlen)
+{
+	return write_gzip(p, out, NULL, written, err, errlen);
+}
+
+int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
+		size_t errlen)
+{
+	return write_gzip(p, NULL, path, written, err, errlen);
 }
 
 /* --- reading back ---------------------------------------------------------------- */

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct base_output; /* base.h */
+
 struct pprof;
 
 struct pprof_value_type {
@@ -84,7 +86,10 @@ size_t pprof_nsamples(const struct pprof *p); /* distinct samples so far */
 
 /* Serialises (uncompressed profile.proto bytes, malloc'd) — also for OTLP's original_payload. */
 int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, size_t errlen);
-/* Gzipped to `path` via a temporary file in the same directory and rename(2). */
+/* Gzipped to an output (base.h: replaced atomically, or written in place); *written: bytes. */
+int pprof_write_output(const struct pprof *p, struct base_output *out, size_t *written, char *err,
+		       size_t errlen);
+/* The same to a name, opened and closed here. */
 int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
 		size_t errlen);
 
