@@ -480,11 +480,8 @@ static int parse_watch(int argc, char **argv, struct watch_opts *o)
 			break;
 		}
 		case 'D':
-			o->duration = strtod(optarg, &end);
-			if (*end || !(o->duration > 0)) {
-				cli_error(CMD, "--duration %s: expected seconds > 0", optarg);
+			if (cli_parse_seconds(CMD, "--duration", optarg, &o->duration) < 0)
 				return 2;
-			}
 			break;
 		case 'h': watch_usage(stdout); return 0;
 		default:

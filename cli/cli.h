@@ -45,6 +45,12 @@ int cmd_c2c(int argc, char **argv);    /* c2c.c: "c2c watch", "c2c report" */
 int cmd_c2c_report(int argc, char **argv); /* c2c_report.c */
 int cmd_c2c_record(int argc, char **argv); /* c2c_record.c */
 
+/*
+ * A duration as a user writes it: "10" or "10s" seconds, "500ms", "2m", "1h",
+ * "1.5" (> 0); else prints "pmuprof CMD: OPT needs ..." and returns -1.
+ */
+int cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *v);
+
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -162,6 +168,7 @@ struct cli_pipeline_opts {
 	bool mem;
 	uint32_t ldlat;
 	size_t symbol_cache_bytes; /* the symbol cache's budget (agent); 0: unbounded (record) */
+	uint64_t stop_after_ns;    /* --duration: the sampling window, kept by the readers */
 	int argc;              /* the command line (after "pmuprof"), for perf.data's header */
 	char **argv;
 };

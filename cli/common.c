@@ -30,6 +30,26 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *v)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"m", 60}, {"min", 60},
+		     {"h", 3600}};
+	char *end;
+	errno = 0;
+	double x = strtod(s, &end);
+	if (end != s && !errno && x > 0)
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strcmp(end, units[i].suffix) == 0 && x * units[i].scale > 0) {
+				*v = x * units[i].scale;
+				return 0;
+			}
+	cli_error(cmd, "%s needs a duration > 0 such as 10, 10s, 500ms or 2m, not '%s'", opt, s);
+	return -1;
+}
+
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen)
 {
 	int go[2], ex[2];

@@ -257,6 +257,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		.extra_sample_type = extra_sample_type,
 		/* Data addresses fall in heap, stack and anonymous mappings too. */
 		.track_data_maps = (extra_sample_type & PERF_SAMPLE_ADDR) != 0,
+		.stop_after_ns = o->stop_after_ns,
 	};
 	if (o->pids || o->tid) {
 		if (cli_resolve_threads(o->pids ? o->pids : o->tid, &p->tids, &p->ntids, err,

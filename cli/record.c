@@ -29,6 +29,8 @@
 #define FALLBACK_EVENTS "cpu-clock"
 #define DEFAULT_FREQ 4000 /* as perf record */
 #define DEFAULT_OUTPUT "pmuprof.pb.gz"
+/* How long a command may outlive SIGINT/SIGTERM (or --duration) before we stop without it. */
+#define SIGNAL_GRACE_S 0.5
 
 struct record_opts {
 	const char *name; /* for messages: "record", or "c2c record" when that runs it */
@@ -90,7 +92,8 @@ static void record_usage(FILE *out)
 		"  -C, --cpu CPUS         every process on these CPUs\n"
 		"  -p, --pid PIDS         running processes (all their threads, and new ones)\n"
 		"  -t, --tid TID          one running thread\n"
-		"      --duration S       stop after S seconds (also with a command)\n"
+		"      --duration S       sample for S seconds (10, 10s, 500ms, 2m), also with a\n"
+		"                         command (which then gets SIGINT)\n"
 		"  -m, --mmap-pages N     data pages per CPU ring, a power of two (default 512)\n"
 		"      --readers MODE     reader threads: one per NUMA node (default), per L3,\n"
 		"                         per CPU, or a fixed count\n"
@@ -212,15 +215,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case 'C': o->cpus = optarg; break;
 		case 'p': o->pids = optarg; break;
 		case 't': o->tid = optarg; break;
-		case OPT_DURATION: {
-			char *end;
-			o->duration = strtod(optarg, &end);
-			if (*end || !(o->duration > 0))
-				return cli_error(o->name, "--duration needs seconds > 0, not '%s'",
-						 optarg),
-				       2;
+		case OPT_DURATION:
+			if (cli_parse_seconds(o->name, "--duration", optarg, &o->duration) < 0)
+				return 2;
 			break;
-		}
 		case 'm':
 			if (parse_u64_arg(o->name, "-m", optarg, &v) < 0)
 				return 2;
@@ -380,9 +378,16 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	const char *exe = proc_exe(p->procs, p->workload);
 	if (exe && pprof_find_mapping(prof, exe))
 		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
-	pprof_set_time(prof, start_real, (int64_t)((cli_mono_s() - start) * 1e9));
+	/* The profile's duration is the sampling window; what came after is said apart. */
+	uint64_t window = smp_window_ns(p->session);
+	pprof_set_time(prof, start_real, (int64_t)window);
 	pprof_clear_comments(prof);
 	add_comments(prof, o, &p->evs, p->session);
+	if (smp_window_over(p->session)) {
+		snprintf(line, sizeof(line), "sampling window %.3f s; processing after it %.0f ms",
+			 (double)window / 1e9, (cli_mono_s() - start - (double)window / 1e9) * 1e3);
+		pprof_add_comment(prof, line);
+	}
 	if (agg_unwind_summary(p->agg, line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
 	if (agg_symbolize_summary(p->agg, line, sizeof(line)) > 0)
@@ -401,20 +406,30 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	return 0;
 }
 
-/* Executes the control commands waiting on the fifo; returns the last one seen. */
+/*
+ * Commands read per pass of the main loop: a writer that never stops still
+ * leaves the loop time to drain the rings and to see a stop.
+ */
+#define CONTROL_BUDGET 256
+
+/*
+ * Executes the control commands waiting on the fifo; returns the last one
+ * seen. Snapshots asked in one pass are one profile, acked once written;
+ * a stop in the same pass supersedes them (the final profile follows).
+ */
 static enum cli_control_cmd handle_control(struct cli_control *c, const struct record_opts *o,
 					   struct cli_pipeline *p, int64_t start_real, double start)
 {
 	enum cli_control_cmd cmd, last = CLI_CTL_NONE;
-	while ((cmd = cli_control_poll(c)) != CLI_CTL_NONE) {
+	unsigned snapshots = 0;
+	for (int n = 0; n < CONTROL_BUDGET && (cmd = cli_control_poll(c)) != CLI_CTL_NONE; n++) {
+		last = cmd;
 		switch (cmd) {
 		case CLI_CTL_ENABLE: smp_enable(p->session); break;
 		case CLI_CTL_DISABLE: smp_disable(p->session); break;
 		case CLI_CTL_SNAPSHOT:
-			/* The profile so far, written in place; recording goes on. */
-			cli_pipeline_pump(p);
-			write_profile(o, p, start_real, start, NULL);
-			break;
+			snapshots++;
+			continue; /* acked below */
 		case CLI_CTL_UNKNOWN:
 			cli_error(o->name, "--control: unknown command '%s' (enable, disable, "
 					    "snapshot, stop, ping)", c->last);
@@ -423,10 +438,16 @@ static enum cli_control_cmd handle_control(struct cli_control *c, const struct r
 			break;
 		}
 		cli_control_ack(c);
-		last = cmd;
 		if (cmd == CLI_CTL_STOP)
 			break;
 	}
+	if (snapshots && last != CLI_CTL_STOP) {
+		/* The profile so far, written in place; recording goes on. */
+		cli_pipeline_pump(p);
+		write_profile(o, p, start_real, start, NULL);
+	}
+	for (; snapshots; snapshots--)
+		cli_control_ack(c);
 	return last;
 }
 
@@ -567,6 +588,7 @@ int cmd_record(int argc, char **argv)
 		.readers = o.readers, .symbolize = o.symbolize, .start_disabled = o.delay_ms != 0,
 		.perf_data = o.perf_data, .argc = argc, .argv = argv,
 		.mem = o.mem, .ldlat = (uint32_t)o.ldlat,
+		.stop_after_ns = (uint64_t)(o.duration * 1e9),
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
@@ -593,17 +615,31 @@ int cmd_record(int argc, char **argv)
 	}
 	/* Pump the merger until the workload ends, a signal, or the duration. */
 	int pidfd = child.pid > 0 ? cli_pidfd(child.pid) : -1; /* wakes the loop as the child ends */
+	double stopping = 0; /* when a signal or the end of --duration asked the command to stop */
 	for (;;) {
 		if (child.pid > 0 && cli_child_poll(child.pid, &status) != 0) {
 			child.pid = -1;
 			break;
 		}
-		if (cli_signals_pending() && child.pid <= 0)
+		int sig = cli_signals_pending(); /* already forwarded to the command */
+		/* --duration: the readers have ended the window; the command is told too. */
+		bool over = o.duration > 0 && smp_window_over(p.session);
+		if ((sig || over) && child.pid <= 0)
 			break;
-		if (o.duration > 0 && cli_mono_s() - start >= o.duration) {
-			if (child.pid <= 0)
-				break;
-			kill(child.pid, SIGINT);
+		if ((sig || over) && !stopping) {
+			if (!sig)
+				kill(child.pid, SIGINT);
+			stopping = cli_mono_s();
+		}
+		/* As perf: a command that outlives the request keeps running, unrecorded. */
+		if (stopping && cli_mono_s() - stopping >= SIGNAL_GRACE_S) {
+			fprintf(stderr, "pmuprof %s: '%s' (pid %d) is still running %.1f s after SIG%s; "
+					"recording stopped, leaving it running\n",
+				o.name, o.cmd[0], (int)child.pid, SIGNAL_GRACE_S,
+				sig ? sigabbrev_np(sig) : "INT at the end of --duration");
+			status = sig ? 128 + sig : 0;
+			child.pid = -1; /* not waited for */
+			break;
 		}
 		if (o.pids && !cli_any_alive(o.pids))
 			break;

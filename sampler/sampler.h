@@ -161,6 +161,11 @@ struct smp_options {
 	size_t ring_pages;   /* data pages per ring, a power of two */
 	const struct topo *topo;
 	const struct topo_plan *plan; /* which reader drains which CPU's ring */
+	/*
+	 * --duration: the readers disable the events this long after smp_start,
+	 * however far behind the consumer is (0: until smp_stop).
+	 */
+	uint64_t stop_after_ns;
 };
 
 struct smp_event_stats {
@@ -180,6 +185,12 @@ int smp_enable(struct smp_session *s);
 int smp_disable(struct smp_session *s);
 /* Disables the events, drains every ring a last time, joins the readers. */
 int smp_stop(struct smp_session *s);
+/*
+ * The sampling window so far: from smp_start to stop_after_ns or smp_stop,
+ * whichever came first (to now while it is open); over once it has ended.
+ */
+uint64_t smp_window_ns(const struct smp_session *s);
+bool smp_window_over(const struct smp_session *s);
 void smp_close(struct smp_session *s);
 
 /*
