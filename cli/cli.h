@@ -94,8 +94,12 @@ int cli_pidfd(pid_t pid);
  */
 int cli_nap(int pidfd, double ms);
 
-/* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
-int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen);
+/*
+ * Every thread of every pid in "1,2,3" (from /proc/PID/task); tid_list: the
+ * list is -t's thread ids, which messages then call threads.
+ */
+int cli_resolve_threads(const char *list, bool tid_list, pid_t **out, int *n, char *err,
+			size_t errlen);
 /* True while any pid of "1,2,3" still exists. */
 bool cli_any_alive(const char *list);
 

@@ -211,8 +211,10 @@ int cli_child_wait(pid_t pid, int *shell_status, struct rusage *ru)
 }
 
 /* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
-int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen)
+int cli_resolve_threads(const char *list, bool tid_list, pid_t **out, int *n, char *err,
+			size_t errlen)
 {
+	const char *what = tid_list ? "thread" : "process";
 	char *copy = strdup(list), *save = NULL;
 	pid_t *tids = NULL;
 	int cnt = 0, ret = 0;
@@ -223,15 +225,16 @@ int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t
 		long pid = strtol(t, &end, 10);
 		if (*end || pid <= 0) {
 			ret = -EINVAL;
-			snprintf(err, errlen, "malformed process id '%s'; expected -p 1234[,5678]", t);
+			snprintf(err, errlen, "malformed %s id '%s'; expected %s", what, t,
+				 tid_list ? "-t 1234" : "-p 1234[,5678]");
 			break;
 		}
 		pid_t *one;
 		int none;
 		if (smp_list_threads((pid_t)pid, &one, &none) < 0) {
 			ret = -ESRCH;
-			snprintf(err, errlen, "process %ld does not exist (no /proc/%ld/task); check "
-				 "the pid", pid, pid);
+			snprintf(err, errlen, "%s %ld does not exist (no /proc/%ld/task); check the %s",
+				 what, pid, pid, tid_list ? "thread id" : "pid");
 			break;
 		}
 		pid_t *g = none ? realloc(tids, (size_t)(cnt + none) * sizeof(pid_t)) : tids;

@@ -397,6 +397,11 @@ static void import_free(struct import *im)
 	free(im->agg_of);
 }
 
+static int file_node_of_cpu(const void *pd, int cpu)
+{
+	return smp_perfdata_cpu_node(pd, cpu);
+}
+
 int cli_import_run(const struct cli_import_opts *o)
 {
 	char err[PMU_ERR_MAX];
@@ -413,6 +418,17 @@ int cli_import_run(const struct cli_import_opts *o)
 		cli_error(o->cmd, "%s", err);
 		return 1;
 	}
+	im.nev = smp_perfdata_nevents(im.pd);
+	bool data_addresses = false;
+	for (size_t i = 0; i < im.nev; i++)
+		data_addresses |= c2c_attr_has_data_addresses(&smp_perfdata_event(im.pd, i)->attr);
+	if (im.c2c && !data_addresses) {
+		cli_error(o->cmd, "%s has no data addresses (no event samples ADDR and DATA_SRC): "
+				  "record them with 'pmuprof c2c record' or 'perf c2c record' (Intel "
+				  "PEBS, AMD IBS); without those, 'pmuprof c2c watch' proves false "
+				  "sharing with watchpoints", o->path);
+		goto out;
+	}
 	/* Outputs before the work: a path that cannot be written fails at once. */
 	struct base_output_opts pprof_opts = {.mode = 0644, .what = "profile", .flag = "-o",
 					      .flags = o->keep_old ? BASE_OUTPUT_KEEP_OLD : 0};
@@ -422,7 +438,6 @@ int cli_import_run(const struct cli_import_opts *o)
 		cli_error(o->cmd, "%s", err);
 		goto out;
 	}
-	im.nev = smp_perfdata_nevents(im.pd);
 	im.samples = calloc(im.nev, sizeof(uint64_t));
 	im.lost = calloc(im.nev, sizeof(uint64_t));
 	im.throttles = calloc(im.nev, sizeof(uint64_t));
@@ -461,6 +476,10 @@ int cli_import_run(const struct cli_import_opts *o)
 		.mem_labels = true, .line_size = o->line_size,
 		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 	};
+	if (have_cpu && smp_perfdata_nnodes(im.pd) > 1) {
+		ao.node_of_cpu = file_node_of_cpu;
+		ao.node_ctx = im.pd;
+	}
 	if (agg_new(&im.agg, &ao, im.procs, err, sizeof(err)) < 0) {
 		cli_error(o->cmd, "%s", err);
 		goto out;

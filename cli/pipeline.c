@@ -170,6 +170,11 @@ static void synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o
 	}
 }
 
+static int topo_node_of_cpu(const void *topo, int cpu)
+{
+	return topo_cpu_node(topo, cpu);
+}
+
 static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		    const struct smp_options *so, char *err, size_t errlen)
 {
@@ -192,6 +197,10 @@ static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		.symbol_cache_bytes = o->symbol_cache_bytes,
 		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 	};
+	if (topo_nnodes(p->topo) > 1) {
+		ao.node_of_cpu = topo_node_of_cpu;
+		ao.node_ctx = p->topo;
+	}
 	int ret = agg_new(&p->agg, &ao, p->procs, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -260,8 +269,8 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		.stop_after_ns = o->stop_after_ns,
 	};
 	if (o->pids || o->tid) {
-		if (cli_resolve_threads(o->pids ? o->pids : o->tid, &p->tids, &p->ntids, err,
-					sizeof(err)) < 0)
+		if (cli_resolve_threads(o->pids ? o->pids : o->tid, !o->pids, &p->tids, &p->ntids,
+					err, sizeof(err)) < 0)
 			goto fail;
 		if (o->tid) {
 			p->tids[0] = (pid_t)atoi(o->tid);

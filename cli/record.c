@@ -352,13 +352,21 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 	char buf[64];
 	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
 	fprintf(stderr, "pmuprof record: samples");
-	for (size_t i = 0; i < evs->n; i++) {
+	for (size_t i = 0, shown = 0; i < evs->n; i++) {
 		struct smp_event_stats st;
 		smp_event_stats(s, (int)i, &st);
 		lost += st.lost;
 		throttled += st.throttles;
+		const struct pmu_event *ev = &evs->ev[i];
+		if ((size_t)ev->leader != i && evs->ev[ev->leader].sample_read)
+			continue; /* a read-only member: named with its leader */
 		cli_format_count((double)st.samples, buf, sizeof(buf));
-		fprintf(stderr, "%s %s %s", i ? "," : "", evs->ev[i].name, buf);
+		fprintf(stderr, "%s %s %s", shown++ ? "," : "", ev->name, buf);
+		if (!ev->sample_read || ev->group_size < 2)
+			continue;
+		for (size_t m = i + 1; m < evs->n && (size_t)evs->ev[m].leader == i; m++)
+			fprintf(stderr, "%s%s", m == i + 1 ? " (" : ", ", evs->ev[m].name);
+		fprintf(stderr, " read at each)");
 	}
 	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)",
 		(unsigned long long)lost, (unsigned long long)throttled,

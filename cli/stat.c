@@ -495,7 +495,7 @@ int cmd_stat(int argc, char **argv)
 		target.cpus = cpus;
 		target.ncpus = ncpus;
 	} else if (o.pids) {
-		if (cli_resolve_threads(o.pids, &tids, &ntids, err, sizeof(err)) < 0) {
+		if (cli_resolve_threads(o.pids, false, &tids, &ntids, err, sizeof(err)) < 0) {
 			cli_error("stat", "%s", err);
 			goto out;
 		}

@@ -477,7 +477,7 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	a->samples[event]++;
 
 	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
-	struct pprof_label labels[11] = {
+	struct pprof_label labels[12] = {
 		/* A unit on each: Go's pprof drops a numeric label that is 0 without one. */
 		{.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"},
 		{.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"},
@@ -486,6 +486,11 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	};
 	char trace_hex[33], span_hex[17];
 	size_t nlabels = a->o.cpu_label ? 4 : 3;
+	int node = a->o.cpu_label && a->o.node_of_cpu ? a->o.node_of_cpu(a->o.node_ctx, (int)s->cpu)
+						      : -1;
+	if (node >= 0)
+		labels[nlabels++] = (struct pprof_label){.key = "node", .num = node,
+							 .num_unit = "node"};
 	if (a->o.labels)
 		nlabels = timeline_labels(a, s, labels, nlabels, trace_hex, span_hex);
 	struct c2c_labels mem;

@@ -234,6 +234,12 @@ void c2c_report_free(struct c2c_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bool c2c_attr_has_data_addresses(const struct perf_event_attr *attr)
+{
+	uint64_t need = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_SRC;
+	return (attr->sample_type & need) == need;
+}
+
 int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 	      const struct c2c_options *opt, char *err, size_t errlen)
 {

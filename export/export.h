@@ -116,6 +116,12 @@ struct agg_options {
 	bool dwarf;      /* unwind user stacks from sampled registers + stack (unwind.h) */
 	uint64_t regs_user_mask; /* the registers sampled with the stack (dwarf) */
 	bool cpu_label;
+	/*
+	 * The NUMA node of a CPU, for a "node" label on every sample (-1:
+	 * unknown); NULL on a one-node machine, where the label says nothing.
+	 */
+	int (*node_of_cpu)(const void *ctx, int cpu);
+	const void *node_ctx;
 	/* Leader sampling: which event a group-read counter id belongs to (-1: none). */
 	int (*event_of_id)(void *ctx, uint64_t id);
 	void *id_ctx;
@@ -378,6 +384,9 @@ struct c2c_report {
 	struct c2c_line *lines;     /* sorted: tot_hitm, then tot_peer + rmt_hit, desc */
 	size_t nlines;
 };
+
+/* Samples of attr carry what the report needs: a data address and its data source. */
+bool c2c_attr_has_data_addresses(const struct perf_event_attr *attr);
 
 /* Builds the report from n samples; 0, -EINVAL (bad line size, err set) or -ENOMEM. */
 int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,

@@ -650,6 +650,7 @@ static int push_preset(const struct pmu_ctx *ctx, const char *tok, struct pmu_ev
 		}
 		int self = (int)(list->n - 1);
 		*ev = items[i].ev;
+		snprintf(ev->preset, sizeof(ev->preset), "%s", tok);
 		ev->leader = self;
 		ev->group_size = 1;
 		apply_mods(ctx, ev, &m);

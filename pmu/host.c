@@ -9,7 +9,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -207,15 +209,65 @@ static bool is_hw_type(const struct pmu_ctx *ctx, uint32_t type)
 	       (core && type == core->type);
 }
 
+/* A process (its main thread) rather than one of its other threads: /proc/PID/status's Tgid. */
+static bool is_thread_leader(pid_t pid)
+{
+	char path[48], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long tgid = pid;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tgid == pid;
+}
+
+static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
+			  const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
+			  char *err, size_t errlen);
+
 void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			    const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
 			    char *err, size_t errlen)
+{
+	if (!ev->preset[0]) {
+		explain_event(ctx, ev, attr, errnum, pid, cpu, err, errlen);
+		return;
+	}
+	/* The user typed the preset, not its expansion: name it first. */
+	char why[PMU_ERR_MAX];
+	explain_event(ctx, ev, attr, errnum, pid, cpu, why, sizeof(why));
+	snprintf(err, errlen, "-e %s cannot be used here: %s", ev->preset, why);
+}
+
+static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
+			  const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
+			  char *err, size_t errlen)
 {
 	const char *name = ev->name;
 	int paranoid = pmu_paranoid_level();
 	bool hw = is_hw_type(ctx, attr->type);
 	bool has_core = pmu_sysfs_core(ctx) != NULL;
 
+	struct stat owner;
+	char proc[32];
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	if ((errnum == EACCES || errnum == EPERM) && pid > 0 && geteuid() != 0 &&
+	    stat(proc, &owner) == 0 && owner.st_uid != geteuid()) {
+		/*
+		 * Another user's task: the kernel asks for ptrace access to it
+		 * (PTRACE_MODE_READ) whatever perf_event_paranoid says.
+		 */
+		snprintf(err, errlen,
+			 "cannot profile %s %d: it belongs to another user (uid %u) and reading its "
+			 "events needs ptrace access to it; run as root, or with CAP_PERFMON and "
+			 "CAP_SYS_PTRACE",
+			 is_thread_leader(pid) ? "process" : "thread", (int)pid,
+			 (unsigned)owner.st_uid);
+		return;
+	}
 	if (errnum == EACCES || errnum == EPERM) {
 		/* Which paranoid level would allow this: -1 for cpu-wide with kernel, ... */
 		int need = pid == -1 ? 0 : !attr->exclude_kernel ? 1 : 2;

@@ -64,6 +64,7 @@ void pmu_cpu_describe(const struct pmu_cpu *cpu, char *buf, size_t len);
 struct pmu_event {
 	struct perf_event_attr attr;
 	char name[PMU_NAME_MAX]; /* display name: the user's spelling, or name= */
+	char preset[PMU_NAME_MAX]; /* the preset the user typed that made it ("cache"), or "" */
 	char unit[16];           /* sysfs .unit, "msec" for clocks, else "" */
 	double scale;            /* sysfs .scale (1.0 when absent) */
 	int leader;              /* index of this event's group leader (itself if alone) */

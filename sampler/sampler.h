@@ -325,12 +325,15 @@ int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *er
 void smp_perfdata_rewind(struct smp_perfdata *pd);
 /* The recording host's NUMA node of cpu (HEADER_NUMA_TOPOLOGY), -1 when unknown. */
 int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu);
+/* Distinct NUMA nodes in HEADER_NUMA_TOPOLOGY (0 without it). */
+int smp_perfdata_nnodes(const struct smp_perfdata *pd);
 
 /* --- perf.data writer (perfdata_write.c) ------------------------------------ */
 
 /*
- * Writes perf's perf.data file mode as records arrive: to PATH.tmp-XXXXXX
- * next to PATH, renamed onto PATH by smp_pdw_finish. The events (attrs with
+ * Writes perf's perf.data file mode as records arrive, to a base output
+ * (base.h: a temporary renamed onto PATH by smp_pdw_finish, or a device or
+ * FIFO written at the finish). The events (attrs with
  * every id, names for HEADER_EVENT_DESC) may be added at any time before
  * the finish; records go into the data section byte for byte in the order
  * given. Any failure removes the temporary file at once and every later

@@ -260,7 +260,9 @@ static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int s
 			 int *ring_fd, char *err, size_t errlen)
 {
 	const struct smp_options *o = &s->o;
-	struct pmu_event dummy = {.name = "dummy (side-band)"};
+	/* Its failures are the first event's to the user, who never asked for a dummy. */
+	struct pmu_event dummy = {0};
+	snprintf(dummy.name, sizeof(dummy.name), "%s", o->events->ev[0].name);
 	struct perf_event_attr *a = &dummy.attr;
 	tracking_attr(o, a);
 	int fd = open_with_fallbacks(a, pid, o->cpus[slot], -1);
