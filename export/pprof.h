@@ -79,6 +79,16 @@ void pprof_set_period(struct pprof *p, const char *type, const char *unit, int64
 void pprof_set_time(struct pprof *p, int64_t time_nanos, int64_t duration_nanos);
 void pprof_set_default_sample_type(struct pprof *p, const char *type);
 int pprof_add_comment(struct pprof *p, const char *text);
+/*
+ * A comment known only while the profile is written (pmuprof's own CPU time,
+ * encoding and compression included): fill(arg, buf, width + 1) writes its
+ * text once everything before it is encoded and compressed, or when
+ * pprof_encode ends; width bytes are reserved (shorter text is padded with
+ * spaces). pprof_clear_comments drops it. 0, -EINVAL (width not in
+ * 24..4096) or -ENOMEM.
+ */
+typedef void (*pprof_late_fn)(void *arg, char *buf, size_t len);
+int pprof_add_late_comment(struct pprof *p, size_t width, pprof_late_fn fill, void *arg);
 /* Drops the comments added so far (a profile written more than once, e.g. snapshots). */
 void pprof_clear_comments(struct pprof *p);
 
