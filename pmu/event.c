@@ -16,17 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pmu_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 int pmu_ctx_new(struct pmu_ctx **out, const char *sysfs_root, char *err, size_t errlen)
 {
 	struct pmu_ctx *ctx = calloc(1, sizeof(*ctx));

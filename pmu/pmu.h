@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "base.h"
+
 #define PMU_ERR_MAX 512 /* size callers give to err buffers */
 #define PMU_NAME_MAX 128
 
@@ -258,10 +260,9 @@ void pmu_counters_close(struct pmu_counters *c);
 /*
  * Fills `err` printf-style with the one-line message for the user and
  * returns `ret`, so callers (here and in the modules above) can write
- * `return pmu_fail(err, errlen, -EINVAL, "...", ...)`.
+ * `return pmu_fail(err, errlen, -EINVAL, "...", ...)`: base's error helper.
  */
-int pmu_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+#define pmu_fail base_fail
 
 /* Parse "0-3,5,7-8" into a sorted, de-duplicated CPU array. */
 int pmu_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen);
