@@ -99,8 +99,9 @@ static int parse_target(const struct watch_opts *o, uint64_t *addr, char *name, 
  * entry. 0, -ENOENT when no file the process maps has it (err says so), or
  * -errno.
  */
-static int symbol_address(struct c2c_resolver *res, struct proc_model *pm, pid_t pid, const char *name, uint64_t *addr,
-			  const char **file, char *err, size_t errlen)
+static int symbol_address(struct c2c_resolver *res, struct proc_model *pm, pid_t pid,
+			  const char *name, uint64_t *addr, const char **file, char *err,
+			  size_t errlen)
 {
 	uint64_t at = 0;
 	int ret = c2c_symbol_address(res, pid, name, &at, file);
@@ -123,8 +124,8 @@ static int symbol_address(struct c2c_resolver *res, struct proc_model *pm, pid_t
  * too). It stays stopped for the watchpoints.
  */
 static int symbol_in_child(struct cli_child *child, struct c2c_resolver *res,
-			   struct proc_model *pm, const char *name,
-			   uint64_t *addr, const char **file, char *err, size_t errlen)
+			   struct proc_model *pm, const char *name, uint64_t *addr,
+			   const char **file, char *err, size_t errlen)
 {
 	uint64_t off = *addr;
 	int ret = symbol_address(res, pm, child->pid, name, addr, file, err, errlen);
@@ -427,7 +428,8 @@ static int cmd_watch(int argc, char **argv)
 			cli_error(CMD, "%s", err);
 			return watch_done(2, &child, &t, res);
 		}
-	} else if (o.symbol && symbol_address(res, t.pm, pid, name, &addr, &file, err, sizeof(err)) < 0) {
+	} else if (o.symbol &&
+		   symbol_address(res, t.pm, pid, name, &addr, &file, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
 		return watch_done(2, &child, &t, res);
 	}

@@ -61,7 +61,10 @@ struct cli_child {
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen);
 /* Releases the child to exec; returns 0 or the child's exec errno (negated). */
 int cli_child_go(struct cli_child *c);
-/* On an error path: lets a prepared (or running) child go without exec'ing and reaps it; a traced one is killed. */
+/*
+ * On an error path: lets a prepared (or running) child go without exec'ing
+ * and reaps it; a traced one is killed.
+ */
 void cli_child_abandon(struct cli_child *c);
 /*
  * Like cli_child_go, but the child stops under ptrace right after its exec:

@@ -170,7 +170,8 @@ static int wait_stop(struct cli_child *c, int *status)
 int cli_child_go_stopped(struct cli_child *c)
 {
 	/* Seized before the go byte: the child is blocked reading its pipe, nothing is missed. */
-	if (ptrace(PTRACE_SEIZE, c->pid, NULL, (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) < 0)
+	long opts = PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+	if (ptrace(PTRACE_SEIZE, c->pid, NULL, (void *)opts) < 0)
 		return -errno;
 	c->traced = true;
 	int e = cli_child_go(c);

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* As perf stat: software events, then hardware ones ("<not supported>" where the host lacks them). */
+/* As perf stat: software events, then hardware ones (<not supported> where missing). */
 #define DEFAULT_EVENTS                                                                  \
 	"task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,"      \
 	"cache-misses,cache-references,branch-misses"

@@ -133,7 +133,10 @@ int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build
 /* A data object (STT_OBJECT, also STT_COMMON/STT_TLS-less globals and statics from .symtab, else .dynsym) containing ELF vaddr: [start, start+size), or == start for size-0 symbols. 0 and out filled (name owned by the cache), -ENOENT when none or unreadable. */
 struct sym_data { const char *name; uint64_t start, size; };
 int sym_lookup_data(struct sym_cache *c, const char *path, const char *build_id, uint64_t vaddr, struct sym_data *out);
-/* The data object named `name` (the same table, searched by name): 0 and out filled, -ENOENT when absent or unreadable. */
+/*
+ * The data object named `name` (the same table, searched by name): 0 and out
+ * filled, -ENOENT when absent or unreadable.
+ */
 int sym_find_data(struct sym_cache *c, const char *path, const char *build_id, const char *name,
 		  struct sym_data *out);
 /*

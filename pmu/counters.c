@@ -81,9 +81,9 @@ static int open_one(struct pmu_counters *c, const struct pmu_ctx *ctx,
 
 /*
  * Opens every event on every slot. A failure that says the host lacks the
- * event is noted and skipped (the members of a group it leads are not
- * opened); any other failure, and one on a group leader, ends the open.
- * When nothing opened at all, the first unsupported event's error is returned.
+ * event is noted and skipped; any other failure, and one on the leader of a
+ * group, ends the open. When nothing opened at all, the first unsupported
+ * event's error is returned.
  */
 static int open_all(struct pmu_counters *c, const struct pmu_ctx *ctx, const struct pmu_target *t,
 		    char *err, size_t errlen)
@@ -95,8 +95,6 @@ static int open_all(struct pmu_counters *c, const struct pmu_ctx *ctx, const str
 	for (int s = 0; s < c->nslots; s++)
 		for (size_t i = 0; i < c->events.n; i++) {
 			const struct pmu_event *ev = &c->events.ev[i];
-			if ((size_t)ev->leader != i && *fd_at(c, s, (size_t)ev->leader) < 0)
-				continue; /* its leader is unsupported here: not counted */
 			int ret = open_one(c, ctx, t, s, i, first ? scratch : err,
 					   first ? sizeof(scratch) : errlen);
 			bool leads_group = (size_t)ev->leader == i && ev->group_size > 1;

@@ -89,10 +89,10 @@ size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, siz
 		a.exclude_kernel = a.exclude_hv = 1; /* allowed under any paranoid level below 3 */
 		a.freq = 0;
 		a.sample_period = 1000003;
-		int fd = alone ? pmu_sys_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC) : 0;
-		if (fd > 0)
+		int fd = alone ? pmu_sys_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC) : -EBADF;
+		if (fd >= 0)
 			close(fd);
-		if (fd < 0 && pmu_errno_unsupported(-fd)) {
+		if (alone && fd < 0 && pmu_errno_unsupported(-fd)) {
 			if (used < len)
 				used += (size_t)snprintf(dropped + used, len - used, "%s%s",
 							 used ? "," : "", ev->name);

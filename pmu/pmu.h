@@ -249,7 +249,12 @@ double pmu_count_scaled(const struct pmu_count *c);
 
 struct pmu_counters;
 
-/* Opens every event of `list` on every slot (pid or cpu) of `target`, disabled. */
+/*
+ * Opens every event of `list` on every slot (pid or cpu) of `target`,
+ * disabled. Like perf stat, an event the host lacks (pmu_errno_unsupported)
+ * is left out (pmu_counters_supported) unless it leads a group or nothing
+ * else can be counted: then its error is returned.
+ */
 int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 		      const struct pmu_event_list *list, const struct pmu_target *target,
 		      char *err, size_t errlen);
@@ -267,8 +272,7 @@ int pmu_counters_read(struct pmu_counters *c, int slot, struct pmu_count *out, c
 const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c);
 /*
  * False when event i was left out because the host does not support it on
- * any slot (perf stat's "<not supported>"); its counts then stay 0. Events
- * whose group leader was left out are supported but never ran ("<not counted>").
+ * any slot (perf stat's "<not supported>"); its counts then stay 0.
  */
 bool pmu_counters_supported(const struct pmu_counters *c, size_t i);
 void pmu_counters_close(struct pmu_counters *c);
