@@ -63,13 +63,32 @@ struct cli_child {
 	int go_fd;   /* write end: one byte releases the child */
 	int err_fd;  /* read end: errno from a failed exec, EOF on success */
 	bool stdout_to_stderr; /* pmuprof's output is on standard output (-o -) */
+	bool traced; /* stopped under ptrace (cli_child_go_stopped) until released */
 };
 
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen);
 /* Releases the child to exec; returns 0 or the child's exec errno (negated). */
 int cli_child_go(struct cli_child *c);
-/* On an error path: lets a prepared (or running) child go without exec'ing and reaps it. */
+/*
+ * On an error path: lets a prepared (or running) child go without exec'ing
+ * and reaps it; a traced one is killed.
+ */
 void cli_child_abandon(struct cli_child *c);
+/*
+ * Like cli_child_go, but the child stops under ptrace right after its exec:
+ * the kernel has mapped the program and its loader, no instruction of it ran.
+ * 0, or -errno (the child's exec errno, or why it cannot be traced).
+ */
+int cli_child_go_stopped(struct cli_child *c);
+/*
+ * Runs a child stopped at its exec on to its program's entry point, where the
+ * loader has mapped the libraries the program links, and stops it there
+ * again. 0, -ENOTSUP on architectures other than x86-64 and arm64, -ESRCH
+ * when it ended first, or -errno.
+ */
+int cli_child_run_to_entry(struct cli_child *c);
+/* Lets a stopped child run on, no longer traced: 0 or -errno. */
+int cli_child_release(struct cli_child *c);
 
 /*
  * SIGINT/SIGTERM/SIGHUP handling while a workload runs: signals sent to

@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,6 +160,9 @@ void cli_child_abandon(struct cli_child *c)
 {
 	if (c->pid <= 0)
 		return;
+	if (c->traced) /* stopped at a ptrace stop: it would never exit on its own */
+		kill(c->pid, SIGKILL);
+	c->traced = false;
 	/* Closing go_fd before the byte was written makes the child exit 127 unexecuted. */
 	if (c->go_fd >= 0)
 		close(c->go_fd);
@@ -166,6 +173,114 @@ void cli_child_abandon(struct cli_child *c)
 	struct rusage ru;
 	cli_child_wait(c->pid, &ignored, &ru);
 	c->pid = -1;
+}
+
+/* Waits for the traced child's next stop; -ESRCH when it ended instead (reaped). */
+static int wait_stop(struct cli_child *c, int *status)
+{
+	pid_t r;
+	while ((r = waitpid(c->pid, status, 0)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return -errno;
+	if (WIFSTOPPED(*status))
+		return 0;
+	c->pid = -1, c->traced = false;
+	return -ESRCH;
+}
+
+int cli_child_go_stopped(struct cli_child *c)
+{
+	/* Seized before the go byte: the child is blocked reading its pipe, nothing is missed. */
+	long opts = PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+	if (ptrace(PTRACE_SEIZE, c->pid, NULL, (void *)opts) < 0)
+		return -errno;
+	c->traced = true;
+	int e = cli_child_go(c);
+	if (e < 0)
+		return e;
+	int st;
+	while ((e = wait_stop(c, &st)) == 0 && st >> 8 != (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+		if (ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(st)) < 0)
+			return -errno; /* a signal before the exec: deliver it */
+	return e;
+}
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* The program's entry point from the auxiliary vector (AT_ENTRY). */
+static int auxv_entry(pid_t pid, uint64_t *entry)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t kv[2];
+	int ret = -ENOENT;
+	while (ret == -ENOENT && read(fd, kv, sizeof(kv)) == (ssize_t)sizeof(kv) && kv[0] != AT_NULL)
+		if (kv[0] == AT_ENTRY)
+			*entry = kv[1], ret = 0;
+	close(fd);
+	return ret;
+}
+#endif
+
+int cli_child_run_to_entry(struct cli_child *c)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	uint64_t entry = 0;
+	int ret = auxv_entry(c->pid, &entry);
+	if (ret < 0)
+		return ret;
+	/* A software breakpoint on the entry instruction: int3 on x86-64, brk #0 on arm64. */
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, c->pid, (void *)entry, NULL);
+	if (errno)
+		return -errno;
+#if defined(__x86_64__)
+	long trap = (long)(((unsigned long)word & ~0xfful) | 0xcc);
+#else
+	long trap = (long)(((unsigned long)word & ~0xfffffffful) | 0xd4200000ul);
+#endif
+	if (ptrace(PTRACE_POKETEXT, c->pid, (void *)entry, (void *)trap) < 0)
+		return -errno;
+	int st, sig = 0;
+	for (;;) {
+		if (ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)sig) < 0)
+			return -errno;
+		if ((ret = wait_stop(c, &st)) < 0)
+			return ret;
+		if (st >> 8 == SIGTRAP)
+			break; /* the breakpoint (a plain SIGTRAP stop) */
+		sig = st >> 16 ? 0 : WSTOPSIG(st); /* deliver signals, not ptrace events */
+	}
+	if (ptrace(PTRACE_POKETEXT, c->pid, (void *)entry, (void *)word) < 0)
+		return -errno;
+	struct user_regs_struct regs;
+	struct iovec io = {&regs, sizeof(regs)};
+	if (ptrace(PTRACE_GETREGSET, c->pid, (void *)NT_PRSTATUS, &io) < 0)
+		return -errno;
+	/* Back to the entry instruction, now restored (x86 stops after the int3, arm64 at the brk). */
+#if defined(__x86_64__)
+	regs.rip = entry;
+#else
+	regs.pc = entry;
+#endif
+	if (ptrace(PTRACE_SETREGSET, c->pid, (void *)NT_PRSTATUS, &io) < 0)
+		return -errno;
+	return 0;
+#else
+	(void)c;
+	return -ENOTSUP;
+#endif
+}
+
+int cli_child_release(struct cli_child *c)
+{
+	if (!c->traced)
+		return 0;
+	c->traced = false;
+	return ptrace(PTRACE_DETACH, c->pid, NULL, NULL) < 0 ? -errno : 0;
 }
 
 int cli_pidfd(pid_t pid)

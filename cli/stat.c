@@ -16,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_HW_EVENTS "cycles,instructions,cache-misses,cache-references,branch-misses"
-#define DEFAULT_SW_EVENTS "task-clock,context-switches,cpu-migrations,page-faults"
+/* As perf stat: software events, then hardware ones (<not supported> where missing). */
+#define DEFAULT_EVENTS                                                                  \
+	"task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,"      \
+	"cache-misses,cache-references,branch-misses"
 
 struct stat_opts {
 	char *events;     /* joined -e arguments, NULL for the defaults */
@@ -36,7 +38,7 @@ static void stat_usage(FILE *out)
 	fprintf(out,
 		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-A] [-x SEP | -j]\n"
 		"                    [-o FILE] [--] [CMD [ARGS...]]\n"
-		"  -e, --event EVENTS       events to count (default: " DEFAULT_HW_EVENTS ")\n"
+		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
 		"  -a, --all-cpus           count every CPU (system wide)\n"
 		"  -C, --cpu CPUS           count these CPUs only, e.g. 0-3,6\n"
 		"  -p, --pid PIDS           attach to running processes (all their threads)\n"
@@ -106,6 +108,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 
 struct result {
 	const struct pmu_event *ev;
+	bool supported; /* false: the host lacks it ("<not supported>") */
 	struct pmu_count count;
 	double value; /* scaled, in display units (msec for clocks, sysfs .scale applied) */
 };
@@ -199,6 +202,10 @@ static int metrics_for(const struct result *r, size_t n, size_t i, double wall_n
 
 static void value_text(const struct result *r, char *buf, size_t len, bool human)
 {
+	if (!r->supported) {
+		snprintf(buf, len, "<not supported>");
+		return;
+	}
 	if (r->count.running == 0) {
 		snprintf(buf, len, "<not counted>");
 		return;
@@ -213,8 +220,12 @@ static void value_text(const struct result *r, char *buf, size_t len, bool human
 		snprintf(buf, len, "%.0f", r->value);
 }
 
-static double pcnt_running(const struct pmu_count *c)
+/* perf prints 100.00 for an event it did not open (unsupported), 0.00 for one that never ran. */
+static double pcnt_running(const struct result *r)
 {
+	const struct pmu_count *c = &r->count;
+	if (!r->supported)
+		return 100.0;
 	return c->enabled ? 100.0 * (double)c->running / (double)c->enabled : 0.0;
 }
 
@@ -226,7 +237,7 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_la
 	struct metric m[2];
 	int nm = metrics_for(r, n, i, wall_ns, m);
 	const struct result *e = &r[i];
-	double pcnt = pcnt_running(&e->count);
+	double pcnt = pcnt_running(e);
 	if (o->json) {
 		value_text(e, val, sizeof(val), false);
 		fprintf(out, "{");
@@ -243,6 +254,8 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_la
 		if (nm > 0)
 			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"%s\"", m[0].value,
 				m[0].unit);
+		else if (!e->supported) /* perf's shape for an unsupported event */
+			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"\"", 0.0);
 		fprintf(out, "}\n");
 		for (int k = 1; k < nm; k++)
 			fprintf(out, "{%s%s%s\"metric-value\" : %f, \"metric-unit\" : \"%s\"}\n",
@@ -287,11 +300,13 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_la
 			m[k].unit);
 }
 
-static void fill_results(const struct pmu_event_list *evs, const struct pmu_count *counts,
+static void fill_results(const struct pmu_counters *ctrs, const struct pmu_count *counts,
 			 struct result *r)
 {
+	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
 	for (size_t i = 0; i < evs->n; i++) {
 		r[i].ev = &evs->ev[i];
+		r[i].supported = pmu_counters_supported(ctrs, i);
 		r[i].count = counts[i];
 		double v = pmu_count_scaled(&counts[i]) * evs->ev[i].scale;
 		r[i].value = pmu_event_is_clock(&evs->ev[i]) ? v / 1e6 : v;
@@ -341,7 +356,7 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 		ret = pmu_counters_read(ctrs, o->per_cpu ? s : -1, counts, err, sizeof(err));
 		if (ret < 0)
 			goto out;
-		fill_results(evs, counts, r);
+		fill_results(ctrs, counts, r);
 		char label[16];
 		if (o->per_cpu)
 			snprintf(label, sizeof(label), "%d", cpus[s]);
@@ -428,15 +443,7 @@ static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 			 struct pmu_event_list *evs)
 {
 	char err[PMU_ERR_MAX];
-	const char *spec = o->events;
-	if (!spec) {
-		spec = DEFAULT_HW_EVENTS;
-		if (!pmu_host_has_hw_counters()) {
-			fprintf(stderr, "pmuprof stat: this host exposes no hardware counters; "
-					"counting software events (" DEFAULT_SW_EVENTS ") instead\n");
-			spec = DEFAULT_SW_EVENTS;
-		}
-	}
+	const char *spec = o->events ? o->events : DEFAULT_EVENTS;
 	if (pmu_parse_events(ctx, spec, evs, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
 		return -EINVAL;

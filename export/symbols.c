@@ -1088,30 +1088,62 @@ int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build
 	return ret;
 }
 
+/* The module of path with its data table read (lazily: the record path never needs it). */
+static int module_data(struct sym_cache *c, const char *path, const char *build_id,
+		       struct sym_module **out)
+{
+	int ret = module_get(c, path, build_id, out);
+	struct sym_module *m = *out;
+	if (ret == 0)
+		ret = module_load(m);
+	if (ret == 0 && m->data_state == 0) {
+		ret = sym_elf_load_data(m);
+		if (ret != -ENOMEM) /* out of memory says nothing of the file: try again later */
+			m->data_state = ret < 0 ? ret : 1;
+	}
+	if (ret == 0 && m->data_state < 0)
+		ret = -ENOENT;
+	return ret;
+}
+
 int sym_lookup_data(struct sym_cache *c, const char *path, const char *build_id, uint64_t vaddr,
 		    struct sym_data *out)
 {
 	if (!c || !path || !out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	struct sym_module *m;
-	int ret = module_get(c, path, build_id, &m);
-	if (ret == 0)
-		ret = module_load(m);
-	if (ret == 0 && m->data_state == 0) { /* the record path never gets here: read lazily */
-		ret = sym_elf_load_data(m);
-		if (ret != -ENOMEM) /* out of memory says nothing of the file: try again later */
-			m->data_state = ret < 0 ? ret : 1;
-	}
+	struct sym_module *m = NULL;
+	int ret = module_data(c, path, build_id, &m);
 	if (ret == 0) {
-		const struct sym_entry *e = m->data_state > 0 ? sym_table_find_data(&m->data, vaddr)
-							       : NULL;
+		const struct sym_entry *e = sym_table_find_data(&m->data, vaddr);
 		if (e) {
 			out->name = e->name;
 			out->start = e->start;
 			out->size = e->end - e->start;
 		} else {
 			ret = -ENOENT;
+		}
+	}
+	sym_cache_settle(c, m, NULL);
+	return ret == -ENOMEM ? ret : ret < 0 ? -ENOENT : 0;
+}
+
+int sym_find_data(struct sym_cache *c, const char *path, const char *build_id, const char *name,
+		  struct sym_data *out)
+{
+	if (!c || !path || !name || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	struct sym_module *m = NULL;
+	int ret = module_data(c, path, build_id, &m);
+	if (ret == 0) {
+		ret = -ENOENT;
+		for (size_t i = 0; i < m->data.n && ret; i++) {
+			const struct sym_entry *e = &m->data.v[i];
+			if (strcmp(e->name, name) == 0) {
+				*out = (struct sym_data){e->name, e->start, e->end - e->start};
+				ret = 0;
+			}
 		}
 	}
 	sym_cache_settle(c, m, NULL);

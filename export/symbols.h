@@ -134,7 +134,13 @@ int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build
 struct sym_data { const char *name; uint64_t start, size; };
 int sym_lookup_data(struct sym_cache *c, const char *path, const char *build_id, uint64_t vaddr, struct sym_data *out);
 /*
- * (Notes on the two above.) A file offset in a segment's zero-filled tail
+ * The data object named `name` (the same table, searched by name): 0 and out
+ * filled, -ENOENT when absent or unreadable.
+ */
+int sym_find_data(struct sym_cache *c, const char *path, const char *build_id, const char *name,
+		  struct sym_data *out);
+/*
+ * (Notes on the three above.) A file offset in a segment's zero-filled tail
  * (the .bss sharing the last page mapped from the file) maps too. The data
  * table of a module is read on its first sym_lookup_data, never by the
  * function lookups, and counts in the byte budget; among aliases at one

@@ -15,6 +15,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+bool pmu_errno_unsupported(int errnum)
+{
+	return errnum == ENOENT || errnum == EOPNOTSUPP || errnum == ENODEV || errnum == ENXIO ||
+	       errnum == ENOSYS;
+}
+
 int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags)
 {
 	long fd = syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
@@ -70,6 +76,37 @@ int pmu_probe_event(uint32_t type, uint64_t config)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, size_t len)
+{
+	size_t kept = 0, used = 0;
+	if (len)
+		dropped[0] = 0;
+	for (size_t i = 0; i < list->n; i++) {
+		struct pmu_event *ev = &list->ev[i];
+		bool alone = (size_t)ev->leader == i && ev->group_size <= 1;
+		struct perf_event_attr a = ev->attr;
+		a.disabled = 1;
+		a.exclude_kernel = a.exclude_hv = 1; /* allowed under any paranoid level below 3 */
+		a.freq = 0;
+		a.sample_period = 1000003;
+		int fd = alone ? pmu_sys_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC) : -EBADF;
+		if (fd >= 0)
+			close(fd);
+		if (alone && fd < 0 && pmu_errno_unsupported(-fd)) {
+			if (used < len)
+				used += (size_t)snprintf(dropped + used, len - used, "%s%s",
+							 used ? "," : "", ev->name);
+			continue;
+		}
+		/* Only lone events go, so a group keeps its members right after its leader. */
+		list->ev[kept] = *ev;
+		list->ev[kept].leader = (int)kept - (int)(i - (size_t)ev->leader);
+		kept++;
+	}
+	list->n = kept;
+	return kept;
 }
 
 bool pmu_host_has_hw_counters(void)

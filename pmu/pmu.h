@@ -125,6 +125,14 @@ int pmu_paranoid_level(void);
 /* True when the host exposes hardware counters (generic cycles counts). */
 bool pmu_host_has_hw_counters(void);
 
+/*
+ * Removes from `list` the ungrouped events this host cannot sample (a trial
+ * open for the calling task, user space only, fails as pmu_errno_unsupported
+ * says), for default event sets; their names go comma-separated to
+ * `dropped` ("" when none). Returns how many events remain.
+ */
+size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, size_t len);
+
 /* Highest precise_ip the core PMU supports (0 when it has no PEBS/IBS). */
 int pmu_host_max_precise(const struct pmu_ctx *ctx);
 
@@ -156,6 +164,13 @@ int pmu_mem_events(const struct pmu_ctx *ctx, bool loads, bool stores, uint32_t 
 		   struct pmu_event_list *out, char *err, size_t errlen);
 
 /* --- opening -------------------------------------------------------------- */
+
+/*
+ * True for perf_event_open errors that mean the host lacks the event (no such
+ * hardware event, no PMU for it, no sampling interrupt), as opposed to
+ * permissions, limits or a malformed attr.
+ */
+bool pmu_errno_unsupported(int errnum);
 
 /* perf_event_open(2); returns an fd or -errno. */
 int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
@@ -237,7 +252,12 @@ double pmu_count_scaled(const struct pmu_count *c);
 
 struct pmu_counters;
 
-/* Opens every event of `list` on every slot (pid or cpu) of `target`, disabled. */
+/*
+ * Opens every event of `list` on every slot (pid or cpu) of `target`,
+ * disabled. Like perf stat, an event the host lacks (pmu_errno_unsupported)
+ * is left out (pmu_counters_supported) unless it leads a group or nothing
+ * else can be counted: then its error is returned.
+ */
 int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 		      const struct pmu_event_list *list, const struct pmu_target *target,
 		      char *err, size_t errlen);
@@ -253,6 +273,11 @@ int pmu_counters_read(struct pmu_counters *c, int slot, struct pmu_count *out, c
 		      size_t errlen);
 /* The event list the set counts, with attrs as finally opened (after fallbacks). */
 const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c);
+/*
+ * False when event i was left out because the host does not support it on
+ * any slot (perf stat's "<not supported>"); its counts then stay 0.
+ */
+bool pmu_counters_supported(const struct pmu_counters *c, size_t i);
 void pmu_counters_close(struct pmu_counters *c);
 
 /* --- small shared helpers -------------------------------------------------- */

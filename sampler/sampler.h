@@ -266,6 +266,14 @@ struct smp_watch_stats {
 
 struct smp_watch;
 
+/*
+ * Arms a write watchpoint on a word of the caller's own stack, writes the
+ * word and checks that the hits were counted: 0 when watchpoints fire here;
+ * -ENOTSUP when they open but never fire (some VMs), with a message saying
+ * that no verdict can be had; -errno when one cannot be opened.
+ */
+int smp_watch_probe(char *err, size_t errlen);
+
 int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, char *err,
 		   size_t errlen);
 /* Opens a window on the current words (or notes that exec opened the first one). */

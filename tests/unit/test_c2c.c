@@ -25,6 +25,7 @@
 
 #include <inttypes.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define S(a, s) PERF_MEM_S(a, s)
 
@@ -597,6 +598,69 @@ static void test_resolver_memo(void **state)
 	proc_model_free(pm);
 }
 
+/* c2c watch's verdict: only from hits, and none at all without one. */
+static void test_watch_verdict(void **state)
+{
+	(void)state;
+	struct c2c_watch_tally t = {0};
+	assert_null(c2c_watch_verdict(&t)); /* no hit: no evidence, no verdict */
+	struct smp_watch_hit h = {.ip = 0x1000, .pid = 10, .tid = 10, .word = 0, .rw = false};
+	for (int i = 0; i < 3; i++)
+		assert_non_null(c2c_watch_add(&t, &h));
+	assert_int_equal(t.nrows, 1);
+	assert_int_equal(t.rows[0].hits[0], 3);
+	assert_int_equal(t.nlocs, 1);
+	assert_string_equal(c2c_watch_verdict(&t), "none (only one thread touches the line)");
+	/* Another thread reads word 1 (read-write window only): false sharing, read-write. */
+	struct smp_watch_hit rd = {.ip = 0x2000, .pid = 10, .tid = 11, .word = 1, .rw = true};
+	assert_non_null(c2c_watch_add(&t, &rd));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "false sharing (read-write"));
+	/* ... and word 0, which thread 10 writes: true sharing. */
+	rd.word = 0;
+	assert_non_null(c2c_watch_add(&t, &rd));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "true sharing (a word written by one"));
+	/* Thread 11 writes word 1: different words written, false sharing wins over reads. */
+	struct smp_watch_hit wr = {.ip = 0x3000, .pid = 10, .tid = 11, .word = 1, .rw = false};
+	assert_non_null(c2c_watch_add(&t, &wr));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "false sharing (different words"));
+	/* Thread 12 writes word 0 too: true sharing. */
+	wr.tid = 12, wr.word = 0;
+	assert_non_null(c2c_watch_add(&t, &wr));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "true sharing (the same word"));
+	assert_int_equal(t.nlocs, 5);
+	c2c_watch_tally_free(&t);
+	assert_null(t.rows);
+}
+
+/* A variable of this (PIE) test program, found by name where it was loaded. */
+uint64_t c2c_watch_target[8];
+
+static void test_symbol_address(void **state)
+{
+	(void)state;
+	struct proc_model *pm;
+	struct sym_cache *sc;
+	struct c2c_resolver *r;
+	char err[256];
+	assert_int_equal(proc_model_new(&pm), 0);
+	assert_int_equal(sym_cache_new(&sc, err, sizeof(err)), 0);
+	assert_int_equal(c2c_resolver_new(&r, pm, sc), 0);
+	uint64_t addr = 0;
+	const char *file = NULL;
+	c2c_watch_target[0] = 1; /* keep it */
+	assert_int_equal(c2c_symbol_address(r, getpid(), "c2c_watch_target", &addr, &file), 0);
+	assert_int_equal(addr, (uintptr_t)&c2c_watch_target[0]);
+	assert_non_null(strstr(file, "test_c2c"));
+	/* A variable of libc (not copied into the program): where libc was loaded. */
+	assert_int_equal(c2c_symbol_address(r, getpid(), "_IO_2_1_stdin_", &addr, &file), 0);
+	assert_int_equal(addr, (uintptr_t)stdin);
+	assert_non_null(strstr(file, "libc"));
+	assert_int_equal(c2c_symbol_address(r, getpid(), "no_such_variable", &addr, &file), -ENOENT);
+	c2c_resolver_free(r);
+	sym_cache_free(sc);
+	proc_model_free(pm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +671,8 @@ int main(void)
 		cmocka_unit_test(test_ibs),
 		cmocka_unit_test(test_no_transfers),
 		cmocka_unit_test(test_resolver_memo),
+		cmocka_unit_test(test_watch_verdict),
+		cmocka_unit_test(test_symbol_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
