@@ -993,10 +993,17 @@ int sym_elf_frames(struct sym_module *m, uint64_t vaddr, struct sym_frame *out, 
 		out[n].file = file;
 		out[n].line = line;
 		if (tag == DW_TAG_subprogram) {
-			if (!out[n].function) { /* artificial or nameless: the symbol table may know */
-				struct sym_entry *e = sym_table_find(&m->syms, vaddr);
-				out[n].function = e ? sym_demangled(m, e->name) : NULL;
-				out[n].system_name = e ? e->name : NULL;
+			struct sym_entry *e = sym_table_find(&m->syms, vaddr);
+			/*
+			 * Nameless or artificial: the symbol table may know. A
+			 * mangled symbol names the code as perf does, also where
+			 * the DWARF has no linkage name (a lambda's operator()) or
+			 * calls a clone (_Z...isra.0, _Z....cold: a function of
+			 * its own) by its origin's name.
+			 */
+			if (e && (!out[n].function || sym_looks_mangled(e->name))) {
+				out[n].function = sym_demangled(m, e->name);
+				out[n].system_name = e->name;
 			}
 			n++;
 			break; /* the concrete function: its callers are the unwinder's business */
