@@ -148,6 +148,15 @@ for prefix in ["app::Vec::operator+(app::Vec const&) const", "main::{lambda(long
                "std::less<long>, std::allocator<std::pair<long const, long> > >::_M_erase("]:
     check(any(n.startswith(prefix) for n in all_names), f"C++: no function named {prefix}...")
 print("C++: namespaces, operators, overloads, the lambda, _Rb_tree::_M_erase and operator new named")
+# pmuprof report prints the same names, one row per instantiation.
+r = run([PMUPROF, "report", os.path.join(tmp, "cxx.pb.gz")])
+check(r.returncode == 0, f"report failed: {r.stderr}")
+rows = [l.split(None, 3)[-1] for l in r.stdout.splitlines() if l.strip() and l[0] != "#"]
+for want in ["app::Accum<double, 3000>::run(double const*)", "app::Accum<long, 3000>::run(long const*)",
+             "app::mix(long)", "app::mix(double)"]:
+    check(want in rows, f"pmuprof report has no row {want!r}: {rows[:12]}")
+print("pmuprof report: the instantiations and overloads are rows of their own")
+
 if have_perf():
     agree_with_perf(prof, exe, lambda dso: dso == exe or "/libstdc++.so" in dso, "C++")
 else:

@@ -5,13 +5,22 @@
 // everywhere, so GCC gives them no DW_AT_linkage_name: their names must be
 // qualified from the DWARF scopes (probe::detail::twice<int>); the member
 // function and the out-of-line one have a linkage name to demangle, as has
-// the global probe::sym_probe_hits (a data symbol).
+// the globals probe::sym_probe_hits and probe::Wide<...>::hits (data symbols,
+// the second's demangled name longer than 512 characters).
 #include <cstdio>
+#include <map>
 
 #define ALWAYS_INLINE __attribute__((always_inline)) inline
 
 namespace probe {
 long sym_probe_hits;
+
+template <typename... T> struct Wide {
+	static long hits;
+};
+template <typename... T> long Wide<T...>::hits;
+using WideHits = Wide<std::map<long, long>, std::map<int, int>, std::map<long, int>,
+		      std::map<int, long>, std::map<short, long>, std::map<long, short>>;
 
 namespace detail {
 template <typename T> static ALWAYS_INLINE T twice(T x)
@@ -55,6 +64,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 32; i++)
 		v[i] = i * argc + (argv[0][0] & 7);
 	probe::sym_probe_hits += probe::sym_inline_scale_all(v, 32, argc + 2);
+	probe::WideHits::hits += argc;
 	std::printf("%ld\n", probe::sym_probe_hits);
 	return 0;
 }
