@@ -222,9 +222,7 @@ static size_t lines_for(struct agg *a, const struct sym_frame *frames, size_t n,
 		if (!frames[i].function)
 			continue;
 		/* Keyed by the system (mangled) name too: instantiations and overloads stay apart. */
-		uint64_t fid = pprof_add_function(a->prof, frames[i].function,
-						  frames[i].system_name ? frames[i].system_name
-									: frames[i].function,
+		uint64_t fid = pprof_add_function(a->prof, frames[i].function, frames[i].system_name,
 						  frames[i].file, 0);
 		if (fid)
 			lines[k++] = (struct pprof_line){fid, frames[i].line};

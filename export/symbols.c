@@ -353,56 +353,39 @@ bool sym_looks_mangled(const char *name)
 	return name[0] == '_' && (name[1] == 'Z' || name[1] == 'R');
 }
 
-static size_t dmap_index(size_t cap, const void *key)
+static bool dmap_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	uint64_t h = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h >> 24) & (cap - 1);
+	return ((const struct sym_dmap *)ctx)->v[idx].key == key;
 }
 
-static int dmap_grow(struct sym_dmap *d)
+static uint64_t dmap_hash(const void *key)
 {
-	size_t ncap = d->cap ? d->cap * 2 : SYM_STRS_SLOTS_MIN;
-	struct sym_dmap_slot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < d->cap; i++) {
-		if (!d->slots[i].key)
-			continue;
-		size_t k = dmap_index(ncap, d->slots[i].key);
-		while (ns[k].key)
-			k = (k + 1) & (ncap - 1);
-		ns[k] = d->slots[i];
-	}
-	free(d->slots);
-	d->slots = ns;
-	d->cap = ncap;
-	return 0;
+	return htab_mix(0, (uint64_t)(uintptr_t)key);
 }
 
 const char *sym_names_find(const struct sym_module *m, const void *key)
 {
 	const struct sym_dmap *d = &m->names;
-	if (!d->cap)
+	if (!d->index.cap)
 		return NULL;
-	for (size_t k = dmap_index(d->cap, key); d->slots[k].key; k = (k + 1) & (d->cap - 1))
-		if (d->slots[k].key == key)
-			return d->slots[k].name;
-	return NULL;
+	const struct htab_slot *slot = htab_find(&d->index, dmap_hash(key), dmap_eq, d, key);
+	return slot->idx1 ? d->v[slot->idx1 - 1].name : NULL;
 }
 
 const char *sym_names_add(struct sym_module *m, const void *key, const char *name)
 {
 	struct sym_dmap *d = &m->names;
-	if ((d->n + 1) * 2 > d->cap && dmap_grow(d) < 0)
+	if (d->n >= UINT32_MAX || htab_reserve(&d->index) < 0 || EXP_GROW(d->v, d->cap, d->n + 1) < 0)
 		return NULL;
 	const char *kept = strs_intern(&d->strs, name);
 	if (!kept)
 		return NULL;
-	size_t k = dmap_index(d->cap, key);
-	while (d->slots[k].key)
-		k = (k + 1) & (d->cap - 1);
-	d->slots[k] = (struct sym_dmap_slot){key, kept};
-	d->n++;
+	uint64_t h = dmap_hash(key);
+	struct htab_slot *slot = htab_find(&d->index, h, dmap_eq, d, key);
+	d->v[d->n] = (struct sym_dmap_entry){key, kept};
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++d->n;
+	d->index.n++;
 	return kept;
 }
 
@@ -422,14 +405,15 @@ const char *sym_demangled(struct sym_module *m, const char *name)
 
 void sym_dmap_free(struct sym_dmap *d)
 {
-	free(d->slots);
+	htab_free(&d->index);
+	free(d->v);
 	strs_free(&d->strs);
 	memset(d, 0, sizeof(*d));
 }
 
 static size_t dmap_bytes(const struct sym_dmap *d)
 {
-	return d->cap * sizeof(*d->slots) + d->strs.bytes;
+	return d->index.cap * sizeof(*d->index.slot) + d->cap * sizeof(*d->v) + d->strs.bytes;
 }
 
 /* ---- the cache ---- */

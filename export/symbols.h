@@ -54,12 +54,12 @@ int sym_cache_set_debug_dir(struct sym_cache *c, const char *dir);
 size_t sym_cache_bytes(const struct sym_cache *c);
 
 /*
- * Function and data names are given as their language writes them: C++, Rust
- * (legacy and v0) and other mangled names demangled by libiberty as
- * `c++filt -i` and `perf report -v` show them (parameters included, so
- * overloads differ), each symbol demangled once per module; the name as the
- * binary spells it is the system name (pprof's Function.system_name), which
- * keys a function: two instantiations never merge.
+ * Function and data names are given as their language writes them: C++ and
+ * Rust (legacy and v0) names demangled by libiberty as `c++filt -i` and
+ * `perf report -v` show them (parameters included, so overloads differ), each
+ * symbol demangled once per module; the name as the binary spells it is the
+ * system name (pprof's Function.system_name), which keys a function: two
+ * instantiations never merge.
  */
 struct sym_result {
 	const char *function;    /* demangled; NULL when unknown. Owned by the cache. */
@@ -104,9 +104,13 @@ struct sym_frame {
  * function whose code is at the address (possibly inlined, with the line from
  * the line table), then each caller it was inlined into (with the call site's
  * line), the last being the concrete out-of-line function. Names come from
- * DWARF's DW_AT_linkage_name, demangled (C++: `app::twice<int>(int)`), else
- * its DW_AT_name (C, extern "C"); without DWARF there is one frame, named
- * from the ELF symbol table like sym_lookup_func.
+ * DWARF's DW_AT_linkage_name when mangled, demangled (`app::twice<int>(int)`),
+ * else from DW_AT_name, qualified with its namespaces and classes in C++ and
+ * Rust (`app::twice<int>`: a static function inlined everywhere has no
+ * linkage name); the concrete function is named by the symbol table when its
+ * symbol there is mangled (a clone such as `f() [clone .isra.0]`, as perf
+ * names it). Without DWARF there is one frame, named from the ELF symbol
+ * table like sym_lookup_func.
  * Writes at most `max` frames (the innermost ones) and returns how many were
  * written (0 when nothing is known), or -ENOENT if the file is unreadable
  * (-EINVAL, -ENOMEM otherwise). Results are memoized per (module, address):

@@ -8,6 +8,7 @@
 #define PMUPROF_SYMBOLS_INTERNAL_H
 
 #include "symbols.h"
+#include "util.h"
 
 #include <elfutils/libdwfl.h>
 #include <time.h>
@@ -128,14 +129,15 @@ struct sym_memo {
  * keys stay valid while the heavy part does, and the map goes with it: a
  * symbol is demangled once, however many addresses and samples it covers.
  */
-struct sym_dmap_slot {
+struct sym_dmap_entry {
 	const void *key;
 	const char *name;
 };
 
 struct sym_dmap {
-	struct sym_dmap_slot *slots; /* open addressing by pointer */
-	size_t cap, n;
+	struct htab index; /* by key pointer, into v */
+	struct sym_dmap_entry *v;
+	size_t n, cap;
 	struct sym_strs strs;
 };
 

@@ -863,14 +863,14 @@ struct elf_func {
 
 static bool find_elf_func(const char *path, const char *name_part, struct elf_func *out);
 
-/* True when a and b are function symbols at one address of path's .symtab (aliases). */
-static bool elf_aliases(const char *path, const char *a, const char *b)
+/* The value of path's .symtab symbol of that type and name, or 0. */
+static uint64_t elf_symbol_value(const char *path, const char *name, int type)
 {
-	uint64_t va = 0, vb = 0;
+	uint64_t v = 0;
 	elf_version(EV_CURRENT);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return 0;
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
 		GElf_Shdr sh;
@@ -880,19 +880,22 @@ static bool elf_aliases(const char *path, const char *a, const char *b)
 		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
 			GElf_Sym sym;
 			const char *nm;
-			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    !(nm = elf_strptr(elf, sh.sh_link, sym.st_name)))
-				continue;
-			if (strcmp(nm, a) == 0)
-				va = sym.st_value;
-			if (strcmp(nm, b) == 0)
-				vb = sym.st_value;
+			if (gelf_getsym(d, (int)i, &sym) && GELF_ST_TYPE(sym.st_info) == type &&
+			    (nm = elf_strptr(elf, sh.sh_link, sym.st_name)) && strcmp(nm, name) == 0)
+				v = sym.st_value;
 		}
 	}
 	if (elf)
 		elf_end(elf);
 	close(fd);
-	return va && va == vb;
+	return v;
+}
+
+/* True when a and b are function symbols at one address of path's .symtab (aliases). */
+static bool elf_aliases(const char *path, const char *a, const char *b)
+{
+	uint64_t va = elf_symbol_value(path, a, STT_FUNC);
+	return va && va == elf_symbol_value(path, b, STT_FUNC);
 }
 
 static bool find_elf_func(const char *path, const char *name_part, struct elf_func *out)
@@ -1177,33 +1180,6 @@ static void test_inline_cxx(void **state)
 			   sizeof(expect) / sizeof(expect[0]));
 }
 
-/* A data symbol's ELF vaddr from path's .symtab, or 0. */
-static uint64_t elf_object_vaddr(const char *path, const char *name)
-{
-	uint64_t v = 0;
-	elf_version(EV_CURRENT);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *nm;
-			if (gelf_getsym(d, (int)i, &sym) && GELF_ST_TYPE(sym.st_info) == STT_OBJECT &&
-			    (nm = elf_strptr(elf, sh.sh_link, sym.st_name)) && strcmp(nm, name) == 0)
-				v = sym.st_value;
-		}
-	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return v;
-}
-
 /*
  * Names as the language writes them: the symbol table's, the DWARF's and the
  * data symbols' C++ names demangled as `c++filt -i` prints them, with the
@@ -1243,7 +1219,7 @@ static void test_demangle(void **state)
 	}
 	assert_true(qualified);
 
-	uint64_t hits = elf_object_vaddr(bin, "_ZN5probe14sym_probe_hitsE");
+	uint64_t hits = elf_symbol_value(bin, "_ZN5probe14sym_probe_hitsE", STT_OBJECT);
 	assert_true(hits != 0);
 	struct sym_data d;
 	assert_int_equal(sym_lookup_data(c, bin, NULL, hits, &d), 0);
