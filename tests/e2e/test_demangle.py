@@ -80,7 +80,8 @@ def top_names(prof, exe, share):
 
 
 def perf_top(exe, dsos, share):
-    """perf report -v's symbols of samples in dsos (a predicate) with at least `share` of exe's samples."""
+    """perf report -v's symbols in dsos (a predicate) with at least `share` of exe's samples,
+    and {symbol: share} over every DSO."""
     data = os.path.join(tmp, os.path.basename(exe) + ".perf.data")
     r = run(["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", "2000", "-o", data, "--", exe],
             timeout=300)
@@ -88,19 +89,23 @@ def perf_top(exe, dsos, share):
     r = run(["perf", "report", "-i", data, "--stdio", "--no-children", "-v", "-g", "none",
              "-s", "dso,sym", "--comm", os.path.basename(exe)[:15]], timeout=300)
     check(r.returncode == 0, f"perf report failed: {r.stderr}")
-    syms = {}
+    syms, mine = {}, {}
     for line in r.stdout.splitlines():
         parts = line.split()
-        if not parts or not parts[0].endswith("%") or "[.] " not in line:
+        mark = "[.] " if "[.] " in line else "[k] "
+        if not parts or not parts[0].endswith("%") or mark not in line:
             continue
+        sym = line.split(mark, 1)[1].strip()
+        v = float(parts[0].rstrip("%")) / 100
+        syms[sym] = syms.get(sym, 0) + v
         if dsos(parts[1]):
-            sym = line.split("[.] ", 1)[1].strip()
-            syms[sym] = syms.get(sym, 0) + float(parts[0].rstrip("%")) / 100
-    return {s for s, v in syms.items() if v >= share}, syms
+            mine[sym] = mine.get(sym, 0) + v
+    return {s for s, v in mine.items() if v >= share}, syms
 
 
 def agree_with_perf(prof, exe, dsos, what):
-    """The functions above 4 % in either tool are above 1 % in the other, by the same names."""
+    """The functions above 4 % in either tool (perf's in dsos) are above 1 % in the other, by
+    the same names."""
     ours_top, ours = top_names(prof, exe, 0.04)
     perf_set, perf = perf_top(exe, dsos, 0.04)
     print(f"{what}: perf report -v top: {sorted(perf_set)}")

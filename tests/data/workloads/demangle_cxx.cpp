@@ -44,9 +44,10 @@ struct Vec {
 
 NOINLINE long mix(long v)
 {
+	unsigned long u = static_cast<unsigned long>(v); /* wraps, as hashing means to */
 	for (int i = 0; i < 40; i++)
-		v = (v ^ (v >> 7)) * 2654435761L + 0x9e3779b9L;
-	return v;
+		u = (u ^ (u >> 7)) * 2654435761UL + 0x9e3779b9UL;
+	return static_cast<long>(u >> 1);
 }
 
 NOINLINE double mix(double v)
@@ -67,11 +68,12 @@ int main(int argc, char **argv)
 	app::Accum<double, 3000> ad;
 	app::Accum<long, 3000> al;
 	auto spin = [](long x) NOINLINE {
+		unsigned long u = static_cast<unsigned long>(x);
 		for (int i = 0; i < 64; i++)
-			x = x * 6364136223846793005L + 1442695040888963407L;
-		return x;
+			u = u * 6364136223846793005UL + 1442695040888963407UL;
+		return static_cast<long>(u >> 1);
 	};
-	long sum = 0;
+	unsigned long sum = 0;
 	double dsum = 0;
 	app::Vec acc{1, 2};
 	for (long r = 0; r < rounds; r++) {
@@ -80,7 +82,8 @@ int main(int argc, char **argv)
 			sum += al.run(lv);
 		}
 		for (int i = 0; i < 200; i++) {
-			sum += spin(r + i) + app::mix(sum + i);
+			sum += static_cast<unsigned long>(spin(r + i)) +
+			       static_cast<unsigned long>(app::mix(static_cast<long>(sum >> 1) + i));
 			dsum = app::mix(dsum);
 			acc = acc + app::Vec{static_cast<double>(i), 1};
 			sum += acc < app::Vec{1, static_cast<double>(i)};
@@ -88,8 +91,8 @@ int main(int argc, char **argv)
 		std::map<long, long> m;
 		for (long i = 0; i < 600; i++)
 			m[(i * 7919 + r) % 997] = i;
-		sum += static_cast<long>(m.size());
+		sum += m.size();
 	}
-	std::printf("demangle_cxx: %ld %g %g\n", sum, dsum, acc.x);
+	std::printf("demangle_cxx: %lu %g %g\n", sum, dsum, acc.x);
 	return 0;
 }
