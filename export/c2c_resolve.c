@@ -191,12 +191,17 @@ static const char *data_symbol(struct c2c_resolver *r, const struct proc_map *m,
 	struct sym_data d;
 	if (sym_lookup_data(r->syms, m->filename, bid(m), vaddr, &d) < 0 || !d.name)
 		return NULL;
-	char buf[512];
-	if (vaddr > d.start)
-		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, d.name, vaddr - d.start);
-	else
-		snprintf(buf, sizeof(buf), "%s", d.name);
-	return intern(r, buf);
+	if (vaddr == d.start)
+		return intern(r, d.name);
+	/* Sized to the name: a demangled C++ name may run to kilobytes. */
+	size_t len = strlen(d.name) + sizeof("+0x") + 16;
+	char *buf = malloc(len);
+	if (!buf)
+		return NULL;
+	snprintf(buf, len, "%s+0x%" PRIx64, d.name, vaddr - d.start);
+	const char *s = intern(r, buf);
+	free(buf);
+	return s;
 }
 
 /*
