@@ -1,5 +1,6 @@
 /* Small pieces export/ shares (see util.h). */
 #include "util.h"
+#include "export.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,15 +120,15 @@ int exp_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* Opens a fresh temporary file next to path; O_EXCL so a stale or planted file is never reused. */
-static int open_temp(const char *path, mode_t mode, char *tmp, size_t tmplen)
+/* Opens a fresh temporary file next to name in dirfd; O_EXCL so a stale or planted file is never reused. */
+static int open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t tmplen)
 {
 	for (unsigned i = 0; i < 100; i++) {
 		if (i == 0)
-			snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
+			snprintf(tmp, tmplen, "%s.tmp.%ld", name, (long)getpid());
 		else
-			snprintf(tmp, tmplen, "%s.tmp.%ld.%u", path, (long)getpid(), i);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+			snprintf(tmp, tmplen, "%s.tmp.%ld.%u", name, (long)getpid(), i);
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (fd >= 0 || errno != EEXIST)
 			return fd < 0 ? -errno : fd;
 	}
@@ -157,8 +158,8 @@ static void sync_parent_dir(const char *path)
 	}
 }
 
-int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
-		     const char *what, char *err, size_t errlen)
+int exp_write_atomic_at(int dirfd, const char *path, mode_t mode, exp_fill_fn fill, void *arg,
+			const char *what, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX + 32];
 	if (!path || !*path) {
@@ -169,7 +170,7 @@ int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
 		exp_set_err(err, errlen, "cannot write %s %s: %s", what, path, strerror(ENAMETOOLONG));
 		return -ENAMETOOLONG;
 	}
-	int fd = open_temp(path, mode, tmp, sizeof(tmp));
+	int fd = open_temp(dirfd, path, mode, tmp, sizeof(tmp));
 	if (fd < 0) {
 		exp_set_err(err, errlen, "cannot write %s %s: creating %s: %s", what, path, tmp,
 			    strerror(-fd));
@@ -186,19 +187,136 @@ int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
 		rc = -errno;
 		step = "closing";
 	}
-	if (rc == 0 && rename(tmp, path) < 0) {
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, path) < 0) {
 		rc = -errno;
 		step = "renaming onto";
 	}
 	if (rc < 0) {
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		exp_set_err(err, errlen, "cannot write %s %s: %s %s: %s", what, path, step,
 			    strcmp(step, "renaming onto") == 0 ? path : tmp,
 			    why ? why : strerror(-rc));
 		return rc;
 	}
-	sync_parent_dir(path);
+	if (dirfd == AT_FDCWD)
+		sync_parent_dir(path);
+	else
+		(void)fsync(dirfd);
 	return 0;
+}
+
+int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
+		     const char *what, char *err, size_t errlen)
+{
+	return exp_write_atomic_at(AT_FDCWD, path, mode, fill, arg, what, err, errlen);
+}
+
+/* 0 when the folder open as fd is the user's (or root's) and nobody else may write it. */
+int exp_check_private_dir(int fd, const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int rc = -errno;
+		exp_set_err(err, errlen, "cannot check the %s %s: %s", what, path, strerror(-rc));
+		return rc;
+	}
+	uid_t me = geteuid();
+	if (st.st_uid != me && st.st_uid != 0) {
+		exp_set_err(err, errlen,
+			    "the %s %s belongs to uid %u, not to you (uid %u) or root: its owner "
+			    "could plant links there; choose a folder of your own",
+			    what, path, (unsigned)st.st_uid, (unsigned)me);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		exp_set_err(err, errlen,
+			    "the %s %s is writable by other users (mode %04o): they could plant "
+			    "links there; make it private (chmod go-w %s) or choose a folder only "
+			    "you can write",
+			    what, path, (unsigned)(st.st_mode & 07777), path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int exp_open_private_dir(const char *path, const char *what, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		int rc = -errno;
+		exp_set_err(err, errlen, "cannot open the %s %s: %s", what, path, strerror(-rc));
+		return rc;
+	}
+	int rc = exp_check_private_dir(fd, path, what, err, errlen);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int exp_open_log(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	if (!*base) {
+		exp_set_err(err, errlen, "--log %s names a folder; give a file name", path);
+		return -EISDIR;
+	}
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >=
+		 sizeof(dir)) {
+		exp_set_err(err, errlen, "--log %s: %s", path, strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	int dfd = exp_open_private_dir(dir, "log folder", err, errlen);
+	if (dfd < 0)
+		return dfd;
+	int fd = openat(dfd, base, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int rc = fd < 0 ? -errno : 0;
+	close(dfd);
+	if (rc == -ELOOP) {
+		exp_set_err(err, errlen,
+			    "--log %s is a symbolic link: not followed (it could point the log at "
+			    "any file); give the path of the file itself",
+			    path);
+		return rc;
+	}
+	if (rc < 0) {
+		exp_set_err(err, errlen, "cannot open log %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	return fd;
+}
+
+void exp_escape(const char *s, size_t n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (!outlen)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char e[5] = {'\\', 0, 0, 0, 0};
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+			e[0] = (char)ch;
+		} else if (ch == '\\' || ch == '\n' || ch == '\r' || ch == '\t') {
+			e[1] = ch == '\\' ? '\\' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't';
+		} else {
+			e[1] = 'x';
+			e[2] = hex[ch >> 4];
+			e[3] = hex[ch & 15];
+		}
+		size_t el = strlen(e);
+		if (o + el >= outlen)
+			break; /* only whole escapes: never half of one */
+		memcpy(out + o, e, el);
+		o += el;
+	}
+	out[o] = '\0';
 }
 
 int exp_grow(void **arr, size_t *cap, size_t need, size_t size)
