@@ -1165,7 +1165,9 @@ static int replay(struct otlp_http *h, bool *blocked, char *why, size_t whylen)
 		uint8_t *body = NULL, *gz = NULL;
 		size_t len = 0, wlen = 0;
 		const uint8_t *wire;
+		pthread_mutex_lock(&h->spool_mu); /* spool_fd is reopened if the folder was removed */
 		rc = read_spooled(h->spool_fd, name, &body, &len);
+		pthread_mutex_unlock(&h->spool_mu);
 		if (rc == -ENOENT)
 			continue; /* another exporter sharing the spool took it */
 		if (rc) {
@@ -1306,7 +1308,8 @@ int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len, int64
 			delay / 1000.0, told ? " (Retry-After)" : "");
 		if (sleep_ms(h, delay)) {
 			char w[300];
-			snprintf(w, sizeof(w), "%s; interrupted by a signal while waiting to retry",
+			snprintf(w, sizeof(w),
+				 "%s; interrupted (a signal, or stopping) while waiting to retry",
 				 a.why);
 			rc = spool_write(h, body, len, time_ns, w, res, err, errlen);
 			break;

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 from common import *
 
@@ -120,10 +119,15 @@ try:
                                   "--duration", "2.5", "--spool", spool,
                                   "--otlp-retry-budget", "0.3"],
                          stderr=subprocess.PIPE, text=True, env=ENV)
-    time.sleep(0.5)  # the agent has opened its spool folder by now; the first cut is at 0.9 s
+    head = ""
+    while "agent: started" not in head:  # by then the spool folder is open; the cut is later
+        line = p.stderr.readline()
+        check(line, f"the agent ended before starting:\n{head}")
+        head += line
     os.rmdir(spool)
     open(spool, "w").close()
     _, err = p.communicate(timeout=60)
+    err = head + err
     n = len(re.findall(r"agent: window \d+:", err))
     last = err.strip().splitlines()[-1]
     print("lost windows:", p.returncode, last)
