@@ -125,8 +125,9 @@ int otlp_http_flush_spool(struct otlp_http *h, char *err, size_t errlen);
 /* Files and bytes waiting in the spool. */
 void otlp_http_spool_usage(struct otlp_http *h, size_t *files, uint64_t *bytes);
 /*
- * From another thread: the transfer under way and any wait to retry end
- * now, and nothing more is sent; what is not delivered goes to the spool.
+ * From another thread: nothing more is sent, a wait to retry ends at once
+ * and the transfer under way within a second (libcurl's progress callback
+ * runs at least once a second); what is not delivered goes to the spool.
  */
 void otlp_http_abort(struct otlp_http *h);
 

@@ -62,15 +62,20 @@ static void log_outcome(struct otlp_queue *q, const struct queued *b, int rc,
 			const struct otlp_export_result *r, const char *err)
 {
 	char line[1024];
+	const char *what = rc == 0 ? "delivered" : rc == 1 ? "spooled" : rc == -EPROTO ? "rejected"
+										   : "lost";
 	int resends = r->attempts > 1 ? r->attempts - 1 : 0;
-	int n = snprintf(line, sizeof(line),
-			 "pmuprof otlp: window %u: %s, %zu bytes, status %d, %d attempt%s (%d "
-			 "resend%s), %.0f ms",
-			 b->window,
-			 rc == 0 ? "delivered" : rc == 1 ? "spooled" : rc == -EPROTO ? "rejected"
-										 : "lost",
-			 b->len, r->http_status, r->attempts, r->attempts == 1 ? "" : "s", resends,
-			 resends == 1 ? "" : "s", r->latency_s * 1e3);
+	int n;
+	if (r->attempts)
+		n = snprintf(line, sizeof(line),
+			     "pmuprof otlp: window %u: %s, %zu bytes, status %d, %d attempt%s (%d "
+			     "resend%s), %.0f ms",
+			     b->window, what, b->len, r->http_status, r->attempts,
+			     r->attempts == 1 ? "" : "s", resends, resends == 1 ? "" : "s",
+			     r->latency_s * 1e3);
+	else
+		n = snprintf(line, sizeof(line), "pmuprof otlp: window %u: %s, %zu bytes, not sent",
+			     b->window, what, b->len);
 	if (n > 0 && (size_t)n < sizeof(line)) {
 		if (r->partial)
 			snprintf(line + n, sizeof(line) - (size_t)n,
@@ -177,8 +182,8 @@ int otlp_queue_push(struct otlp_queue *q, uint8_t *body, size_t len, int64_t tim
 		return 0;
 
 	char err[512] = "", why[128];
-	snprintf(why, sizeof(why), "the export queue is full (%zu windows): the endpoint is "
-				   "slower than the windows", q->cap);
+	snprintf(why, sizeof(why), "the export queue is full (%zu window%s): the endpoint is "
+				   "slower than the windows", q->cap, q->cap == 1 ? "" : "s");
 	int rc = otlp_http_spool(q->h, old.body, old.len, old.time_ns, why, err, sizeof(err));
 	struct otlp_export_result r;
 	memset(&r, 0, sizeof(r));

@@ -120,7 +120,7 @@ int exp_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* Opens a fresh temporary file next to name in dirfd; O_EXCL so a stale or planted file is never reused. */
+/* A fresh temporary file next to name in dirfd; O_EXCL: a stale or planted file is never reused. */
 static int open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t tmplen)
 {
 	for (unsigned i = 0; i < 100; i++) {

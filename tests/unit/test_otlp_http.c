@@ -716,6 +716,91 @@ static void test_spooled_rejected(void **state)
 	otlp_http_free(h);
 }
 
+/* --- the export queue (otlp_queue.c) ---------------------------------------------- */
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wait_requests(const struct receiver *r, int n)
+{
+	for (int i = 0; i < 200 && request_count(r) < n; i++)
+		usleep(25 * 1000);
+	assert_int_equal(request_count(r), n);
+}
+
+/*
+ * A slow endpoint and a queue of one: pushing never waits for it; the body a
+ * full queue pushes out goes to the spool, and the endpoint still receives
+ * the three in time order (A, then B from the spool, then C).
+ */
+static void test_queue_overflow_in_order(void **state)
+{
+	struct fixture *f = *state;
+	script(&f->rcv, "{\"delay\": 1.0, \"count\": 1}");
+	struct otlp_http *h;
+	struct otlp_queue *q;
+	assert_int_equal(otlp_http_new(&h, &f->c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_queue_new(&q, h, 1, f->log, f->err, sizeof(f->err)), 0);
+	uint8_t *want[3];
+	for (int i = 0; i < 3; i++)
+		want[i] = make_body(300, 50 + (unsigned)i, false);
+	uint8_t *a = malloc(300), *b = malloc(300), *c = malloc(300);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	memcpy(a, want[0], 300);
+	memcpy(b, want[1], 300);
+	memcpy(c, want[2], 300);
+	double t0 = mono_s();
+	assert_int_equal(otlp_queue_push(q, a, 300, 1000, 0), 0);
+	wait_requests(&f->rcv, 1); /* A is on the wire, its answer 1 s away */
+	assert_int_equal(otlp_queue_push(q, b, 300, 2000, 1), 0);
+	assert_int_equal(otlp_queue_push(q, c, 300, 3000, 2), 0); /* B to the spool */
+	assert_true(mono_s() - t0 < 0.9);                         /* nobody waited for A */
+	assert_int_equal(count_files(f->spool, ".otlp"), 1);
+	struct otlp_queue_stats st;
+	otlp_queue_close(q, 5.0, &st);
+	assert_int_equal(request_count(&f->rcv), 3);
+	for (int i = 0; i < 3; i++)
+		assert_body(&f->rcv, i, want[i], 300);
+	assert_int_equal(st.delivered, 2);
+	assert_int_equal(st.spooled, 1);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(count_files(f->spool, ".otlp"), 0);
+	assert_contains(logtext(f), "export queue is full");
+	for (int i = 0; i < 3; i++)
+		free(want[i]);
+	otlp_http_free(h);
+}
+
+/* Closing past its grace ends a transfer that hangs: the body is spooled, not waited for. */
+static void test_queue_close_aborts(void **state)
+{
+	struct fixture *f = *state;
+	script(&f->rcv, "{\"delay\": 10, \"count\": 5}");
+	f->c.timeout_ms = 20000;
+	struct otlp_http *h;
+	struct otlp_queue *q;
+	assert_int_equal(otlp_http_new(&h, &f->c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_queue_new(&q, h, 4, f->log, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_queue_push(q, make_body(200, 60, false), 200, 0, 7), 0);
+	wait_requests(&f->rcv, 1);
+	double t0 = mono_s();
+	struct otlp_queue_stats st;
+	otlp_queue_close(q, 0.3, &st);
+	double took = mono_s() - t0;
+	assert_true(took < 2.0);
+	assert_int_equal(st.spooled, 1);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(count_files(f->spool, ".otlp"), 1);
+	assert_contains(logtext(f), "window 7: spooled");
+	otlp_http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +814,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spooled_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_overflow_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_close_aborts, setup, teardown),
 	};
 	/* the test's own control requests use libcurl too */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
