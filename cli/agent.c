@@ -82,6 +82,9 @@ static void agent_usage(FILE *out)
 		"  continuous profiling: every --interval seconds (default 10, +-10%% jitter) the\n"
 		"  profile is exported and reset. Sinks: --otlp-endpoint (or\n"
 		"  OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir and/or --pprof-dir (one file per window).\n"
+		"  The --spool folder and --log's folder must be yours (or root's) and writable by\n"
+		"  nobody else; --log must not be a symbolic link. Exit status 1 when a window\n"
+		"  was lost (neither delivered nor spooled).\n"
 		"  Default: every CPU (-a), %s at %d Hz per event.\n"
 		"  --symbol-cache bounds the symbol cache (tables, debug info, memos) to MIB\n"
 		"  mebibytes, least recently used modules dropped first (default %d; 0: no bound).\n",
