@@ -104,5 +104,8 @@ void base_output_close(struct base_output *o);
 /* open, write, close: one content to one name. */
 int base_write_file(const char *name, const struct base_output_opts *opts, base_fill_fn fill,
 		    void *arg, char *err, size_t errlen);
+/* The same with name relative to the open folder dirfd, as BASE_OUTPUT_NO_FOLLOW. */
+int base_write_file_at(int dirfd, const char *name, const struct base_output_opts *opts,
+		       base_fill_fn fill, void *arg, char *err, size_t errlen);
 
 #endif

@@ -28,6 +28,7 @@ struct base_output {
 	char *name;     /* as given */
 	char *path;     /* symlinks followed */
 	char *tmp;      /* OUTPUT_FILE: the temporary while one exists */
+	int dirfd;      /* names are relative to this folder (AT_FDCWD: the usual) */
 	int fd;         /* the content's descriptor: temporary, stream or scratch; -1 */
 	int stream_fd;  /* OUTPUT_STREAM: the opened stream; -1 until opened */
 	int scratch_fd; /* SEEKABLE on a stream: the content before its copy; -1 */
@@ -155,12 +156,13 @@ static int follow_links(const char *name, char *path, size_t len, struct stat *s
 }
 
 /* The name itself, whatever is there (BASE_OUTPUT_NO_FOLLOW). */
-static int lstat_name(const char *name, char *path, size_t len, struct stat *st, bool *exists)
+static int lstat_name(int dirfd, const char *name, char *path, size_t len, struct stat *st,
+		      bool *exists)
 {
 	if (strlen(name) >= len)
 		return -ENAMETOOLONG;
 	strcpy(path, name);
-	*exists = lstat(path, st) == 0;
+	*exists = fstatat(dirfd, path, st, AT_SYMLINK_NOFOLLOW) == 0;
 	return *exists || errno == ENOENT ? 0 : -errno;
 }
 
@@ -177,7 +179,8 @@ static int make_temp(struct base_output *o, char *err, size_t errlen)
 			snprintf(tmp, n, "%s.tmp.%ld", o->path, (long)getpid());
 		else
 			snprintf(tmp, n, "%s.tmp.%ld.%u", o->path, (long)getpid(), i);
-		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, o->opts.mode);
+		fd = openat(o->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			    o->opts.mode);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -262,14 +265,15 @@ static int make_scratch(struct base_output *o, char *err, size_t errlen)
 	return 0;
 }
 
-int base_output_open(struct base_output **out, const char *name,
-		     const struct base_output_opts *opts, char *err, size_t errlen)
+static int open_at(int dirfd, struct base_output **out, const char *name,
+		   const struct base_output_opts *opts, char *err, size_t errlen)
 {
 	*out = NULL;
 	struct base_output *o = calloc(1, sizeof(*o));
 	if (!o)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	o->opts = *opts;
+	o->dirfd = dirfd;
 	o->fd = o->stream_fd = o->scratch_fd = -1;
 	o->name = strdup(name ? name : "");
 	if (!o->name) {
@@ -295,7 +299,7 @@ int base_output_open(struct base_output **out, const char *name,
 		struct stat st;
 		bool exists = false;
 		if (opts->flags & BASE_OUTPUT_NO_FOLLOW)
-			rc = lstat_name(o->name, path, sizeof(path), &st, &exists);
+			rc = lstat_name(dirfd, o->name, path, sizeof(path), &st, &exists);
 		else
 			rc = follow_links(o->name, path, sizeof(path), &st, &exists);
 		if (rc < 0) {
@@ -349,6 +353,12 @@ fail:
 	return rc;
 }
 
+int base_output_open(struct base_output **out, const char *name,
+		     const struct base_output_opts *opts, char *err, size_t errlen)
+{
+	return open_at(AT_FDCWD, out, name, opts, err, errlen);
+}
+
 int base_output_begin(struct base_output *o, int *fd, char *err, size_t errlen)
 {
 	int rc = 0;
@@ -377,8 +387,12 @@ int base_output_begin(struct base_output *o, int *fd, char *err, size_t errlen)
 }
 
 /* After rename, the directory entry itself must reach the disk; best effort. */
-static void sync_dir_of(const char *path)
+static void sync_dir_of(int dirfd, const char *path)
 {
+	if (dirfd != AT_FDCWD) {
+		(void)fsync(dirfd);
+		return;
+	}
 	char dir[PATH_MAX];
 	dir_of(path, dir, sizeof(dir));
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -397,9 +411,9 @@ static int keep_old(struct base_output *o, char *err, size_t errlen)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	snprintf(old, n, "%s.old", o->path);
 	int rc = 0;
-	if (unlink(old) < 0 && errno != ENOENT)
+	if (unlinkat(o->dirfd, old, 0) < 0 && errno != ENOENT)
 		rc = -errno;
-	else if (link(o->path, old) < 0 && errno != ENOENT)
+	else if (linkat(o->dirfd, o->path, o->dirfd, old, 0) < 0 && errno != ENOENT)
 		rc = -errno;
 	if (rc < 0)
 		output_error(o, rc, "keeping the previous file as", old, NULL, err, errlen);
@@ -471,17 +485,17 @@ int base_output_commit(struct base_output *o, char *err, size_t errlen)
 			goto drop;
 		o->old_kept = true;
 	}
-	if (rename(o->tmp, o->path) < 0) {
+	if (renameat(o->dirfd, o->tmp, o->dirfd, o->path) < 0) {
 		rc = -errno;
 		output_error(o, rc, "renaming onto", o->path, NULL, err, errlen);
 		goto drop;
 	}
 	free(o->tmp);
 	o->tmp = NULL;
-	sync_dir_of(o->path);
+	sync_dir_of(o->dirfd, o->path);
 	return 0;
 drop:
-	unlink(o->tmp);
+	unlinkat(o->dirfd, o->tmp, 0);
 	free(o->tmp);
 	o->tmp = NULL;
 	return rc;
@@ -492,7 +506,7 @@ static void drop_content(struct base_output *o)
 {
 	if (o->kind == OUTPUT_FILE && o->fd >= 0) {
 		close(o->fd);
-		unlink(o->tmp);
+		unlinkat(o->dirfd, o->tmp, 0);
 	} else if (o->scratch_fd >= 0) {
 		close(o->scratch_fd);
 		o->scratch_fd = -1;
@@ -550,8 +564,17 @@ void base_output_close(struct base_output *o)
 int base_write_file(const char *name, const struct base_output_opts *opts, base_fill_fn fill,
 		    void *arg, char *err, size_t errlen)
 {
+	return base_write_file_at(AT_FDCWD, name, opts, fill, arg, err, errlen);
+}
+
+int base_write_file_at(int dirfd, const char *name, const struct base_output_opts *opts,
+		       base_fill_fn fill, void *arg, char *err, size_t errlen)
+{
+	struct base_output_opts o_at = *opts;
+	if (dirfd != AT_FDCWD)
+		o_at.flags |= BASE_OUTPUT_NO_FOLLOW; /* links are never followed out of the folder */
 	struct base_output *o;
-	int rc = base_output_open(&o, name, opts, err, errlen);
+	int rc = open_at(dirfd, &o, name, &o_at, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = base_output_write(o, fill, arg, err, errlen);

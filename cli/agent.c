@@ -5,6 +5,8 @@
  * and reset. Memory stays bounded: the profile is reset each window, the
  * process model forgets exited processes, the symbol cache keeps to a byte
  * budget (--symbol-cache) and unwind caches are LRU.
+ * OTLP/HTTP delivery runs on its own thread (otlp_queue), so windows are
+ * cut on time whatever the collector does.
  * SIGINT/SIGTERM export the last window and exit; SIGHUP reopens the log.
  */
 #include "cli.h"
@@ -13,6 +15,7 @@
 #include "version.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -34,6 +37,12 @@
  * debug info (~14 MiB open) and the hot parts of a few more modules.
  */
 #define AGENT_DEFAULT_SYMBOL_CACHE_MIB 32
+/*
+ * Windows waiting for the export thread: a collector that takes more than
+ * a few intervals per window is down for all practical purposes, and the
+ * spool, bounded in bytes, takes the rest.
+ */
+#define AGENT_EXPORT_QUEUE 4
 
 struct agent_opts {
 	char *events;
@@ -52,6 +61,9 @@ struct agent {
 	struct agent_opts o;
 	struct cli_pipeline p;
 	struct otlp_http *http;
+	struct otlp_queue *queue;
+	double grace; /* s: at exit, how long the queue may still deliver (the OTLP timeout) */
+	unsigned not_encoded; /* windows lost before reaching the queue */
 	FILE *log;
 	unsigned window;
 	int64_t window_start_real;
@@ -70,6 +82,9 @@ static void agent_usage(FILE *out)
 		"  continuous profiling: every --interval seconds (default 10, +-10%% jitter) the\n"
 		"  profile is exported and reset. Sinks: --otlp-endpoint (or\n"
 		"  OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir and/or --pprof-dir (one file per window).\n"
+		"  The --spool folder and --log's folder must be yours (or root's) and writable by\n"
+		"  nobody else; --log must not be a symbolic link. Exit status 1 when a window\n"
+		"  was lost (neither delivered nor spooled).\n"
 		"  Default: every CPU (-a), %s at %d Hz per event.\n"
 		"  --symbol-cache bounds the symbol cache (tables, debug info, memos) to MIB\n"
 		"  mebibytes, least recently used modules dropped first (default %d; 0: no bound).\n",
@@ -200,19 +215,38 @@ static double jittered(double interval)
 	return interval * (0.9 + 0.2 * ((double)r / 4294967296.0));
 }
 
+/*
+ * Opens --log, or reopens it after a rotation (SIGHUP): the new file takes
+ * the old one's descriptor, so the FILE the export thread writes to stays
+ * valid.
+ */
 static int open_log(struct agent *a)
 {
+	char err[512];
 	if (!a->o.log_path) {
 		a->log = stderr;
 		return 0;
 	}
-	FILE *f = fopen(a->o.log_path, "ae");
+	int fd = exp_open_log(a->o.log_path, err, sizeof(err));
+	if (fd < 0) {
+		if (a->log) { /* a rotation: keep logging to the old file */
+			fprintf(a->log, "pmuprof agent: cannot reopen the log: %s\n", err);
+			return fd;
+		}
+		cli_error("agent", "%s", err);
+		return fd;
+	}
+	if (a->log) {
+		int rc = dup3(fd, fileno(a->log), O_CLOEXEC) < 0 ? -errno : 0;
+		close(fd);
+		return rc;
+	}
+	FILE *f = fdopen(fd, "a");
 	if (!f) {
 		cli_error("agent", "cannot open log '%s': %s", a->o.log_path, strerror(errno));
-		return -errno;
+		close(fd);
+		return -ENOMEM;
 	}
-	if (a->log && a->log != stderr)
-		fclose(a->log);
 	setvbuf(f, NULL, _IOLBF, 0);
 	a->log = f;
 	return 0;
@@ -225,7 +259,8 @@ static void window_path(char *buf, size_t len, const char *dir, int64_t start_ns
 	snprintf(buf, len, "%s/%020lld-%06u.%s", dir, (long long)start_ns, n, ext);
 }
 
-static void window_comments(struct agent *a, struct pprof *prof)
+/* The window's comments; returns the records lost in it. */
+static uint64_t window_comments(struct agent *a, struct pprof *prof)
 {
 	char line[1024];
 	snprintf(line, sizeof(line), "pmuprof %s agent window %u", PMUPROF_VERSION, a->window);
@@ -248,6 +283,7 @@ static void window_comments(struct agent *a, struct pprof *prof)
 	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
 		 (unsigned long long)lost, (unsigned long long)throttled);
 	pprof_add_comment(prof, line);
+	return lost;
 }
 
 /* Cuts the window: exports it to every sink, logs one line, resets. */
@@ -257,7 +293,7 @@ static int export_window(struct agent *a)
 	struct pprof *prof = agg_profile(a->p.agg);
 	double now = cli_mono_s();
 	pprof_set_time(prof, a->window_start_real, (int64_t)((now - a->window_start) * 1e9));
-	window_comments(a, prof);
+	uint64_t lost = window_comments(a, prof);
 	size_t samples = 0;
 	for (size_t i = 0; i < a->p.evs.n; i++)
 		samples += agg_samples(a->p.agg, (int)i);
@@ -273,10 +309,12 @@ static int export_window(struct agent *a)
 	}
 	uint8_t *req = NULL;
 	size_t len = 0;
-	if (a->http || a->o.otlp_dir) {
+	if (a->queue || a->o.otlp_dir) {
 		struct cli_otlp_ctx c = {.procs = a->p.procs, .workload = -1};
 		if (cli_otlp_encode(&c, prof, a->o.payload, &req, &len, err, sizeof(err)) < 0) {
 			fprintf(a->log, "pmuprof agent: window %u: %s\n", a->window, err);
+			if (a->queue)
+				a->not_encoded++;
 			ret = -EIO;
 		}
 	}
@@ -287,28 +325,25 @@ static int export_window(struct agent *a)
 			ret = -EIO;
 		}
 	}
-	struct otlp_export_result r;
-	memset(&r, 0, sizeof(r));
-	int outcome = 0;
-	if (req && a->http) {
-		outcome = otlp_http_export(a->http, req, len, &r, err, sizeof(err));
-		if (outcome < 0 && !r.message[0])
-			snprintf(r.message, sizeof(r.message), "%s", err);
-	}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	fprintf(a->log,
-		"pmuprof agent: window %u: %.1f s, %zu samples (%zu distinct stacks), %zu processes, "
-		"%zu bytes otlp, rss %ld KiB, symbol cache %zu KiB",
-		a->window, now - a->window_start, samples, distinct, proc_model_size(a->p.procs), len,
-		ru.ru_maxrss, sym_cache_bytes(agg_symbols(a->p.agg)) >> 10);
-	if (req && a->http)
-		fprintf(a->log, "; export %s, status %d, %d attempt%s, %.0f ms%s%s",
-			outcome == 0 ? "delivered" : outcome == 1 ? "spooled" : "failed", r.http_status,
-			r.attempts, r.attempts == 1 ? "" : "s", r.latency_s * 1e3,
-			r.partial || outcome < 0 ? ": " : "", r.partial || outcome < 0 ? r.message : "");
-	fputc('\n', a->log);
+	char line[1024];
+	int n = snprintf(line, sizeof(line),
+			 "pmuprof agent: window %u: %.2f s, %zu samples (%zu distinct stacks), "
+			 "%llu lost records, %zu processes, %zu bytes otlp, rss %ld KiB, symbol "
+			 "cache %zu KiB",
+			 a->window, now - a->window_start, samples, distinct, (unsigned long long)lost,
+			 proc_model_size(a->p.procs), len, ru.ru_maxrss,
+			 sym_cache_bytes(agg_symbols(a->p.agg)) >> 10);
+	if (req && a->queue && n > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, "; export queued");
+	fprintf(a->log, "%s\n", line); /* one call: the export thread's lines do not interleave */
 	fflush(a->log);
+	if (req && a->queue) {
+		/* the queue takes req: the window's start orders it in the spool */
+		otlp_queue_push(a->queue, req, len, a->window_start_real, a->window);
+		req = NULL;
+	}
 	free(req);
 
 	/* The next window: an empty profile, exited processes forgotten. */
@@ -374,10 +409,12 @@ int cmd_agent(int argc, char **argv)
 		cfg.log = a.log;
 		if (a.o.retry_budget > 0)
 			cfg.retry_budget_ms = (long)(a.o.retry_budget * 1e3);
-		if (otlp_http_new(&a.http, &cfg, err, sizeof(err)) < 0) {
+		if (otlp_http_new(&a.http, &cfg, err, sizeof(err)) < 0 ||
+		    otlp_queue_new(&a.queue, a.http, AGENT_EXPORT_QUEUE, a.log, err, sizeof(err)) < 0) {
 			cli_error("agent", "%s", err);
 			goto out;
 		}
+		a.grace = cfg.timeout_ms / 1e3;
 	}
 	struct cli_pipeline_opts po = {
 		.cmd = "agent", .events = a.o.events, .default_events = AGENT_DEFAULT_EVENTS,
@@ -434,24 +471,40 @@ int cmd_agent(int argc, char **argv)
 			export_window(&a);
 			next_cut += jittered(a.o.interval);
 			if (next_cut < now)
-				next_cut = now + jittered(a.o.interval); /* a slow export: do not pile up */
+				next_cut = now + jittered(a.o.interval); /* a slow cut: do not pile up */
 		}
-		struct timespec nap = {0, 100 * 1000 * 1000};
+		/* 100 ms between pumps, and the cut on time rather than up to a nap late */
+		double nap_s = next_cut - cli_mono_s();
+		nap_s = nap_s < 0.001 ? 0.001 : nap_s > 0.1 ? 0.1 : nap_s;
+		struct timespec nap = {0, (long)(nap_s * 1e9)};
 		nanosleep(&nap, NULL);
 	}
 	smp_stop(a.p.session);
 	cli_pipeline_pump(&a.p);
 	if (export_window(&a) < 0 && status == 0)
 		status = 1;
-	if (a.http) {
+	if (a.queue) {
+		struct otlp_queue_stats st;
+		otlp_queue_close(a.queue, a.grace, &st);
+		a.queue = NULL;
 		size_t files;
 		uint64_t bytes;
 		otlp_http_spool_usage(a.http, &files, &bytes);
 		if (files)
 			fprintf(a.log, "pmuprof agent: %zu request(s), %llu bytes wait in the spool for "
 				       "the endpoint\n", files, (unsigned long long)bytes);
+		unsigned lost = st.lost + a.not_encoded;
+		/* the last line: what became of every window, and whether any was lost */
+		fprintf(a.log,
+			"pmuprof agent: %u windows: %u delivered, %u spooled, %u rejected by the "
+			"endpoint, %u lost (neither delivered nor spooled); %u resends\n",
+			a.window, st.delivered, st.spooled, st.rejected, lost, st.resends);
+		if (lost && status == 0)
+			status = 1;
 	}
 out:
+	if (a.queue) /* an exit before the loop: nothing queued */
+		otlp_queue_close(a.queue, 0, NULL);
 	cli_pipeline_close(&a.p);
 	otlp_http_free(a.http);
 	if (a.log && a.log != stderr)

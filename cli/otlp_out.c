@@ -135,7 +135,7 @@ int cli_otlp_post(const char *endpoint, const char *spool, const uint8_t *req, s
 		return ret;
 	struct otlp_export_result r;
 	memset(&r, 0, sizeof(r));
-	ret = otlp_http_export(h, req, len, &r, err, errlen);
+	ret = otlp_http_export(h, req, len, 0, &r, err, errlen);
 	cli_otlp_log_result(stderr, cmd, &r, ret, len);
 	otlp_http_free(h);
 	return ret < 0 ? ret : 0;

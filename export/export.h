@@ -464,4 +464,15 @@ void c2c_resolve(struct c2c_resolver *r, struct c2c_sample *s);
 int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint64_t *addr,
 		       const char **file);
 
+/* --- a long-running process's log ----------------------------------------- */
+
+/*
+ * Opens path for appending (O_APPEND, created 0644), relative to its opened
+ * folder, which must be the user's or root's and writable by nobody else;
+ * a symbolic link is refused, never followed (as root, a link planted in a
+ * shared folder would append the log to any file). The fd, or -errno with a
+ * one-line message naming the cause and the fix.
+ */
+int exp_open_log(const char *path, char *err, size_t errlen);
+
 #endif

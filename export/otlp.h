@@ -112,16 +112,61 @@ void otlp_http_free(struct otlp_http *h);
 
 /*
  * Delivers one request body: first whatever the spool holds (oldest first,
- * while the endpoint accepts), then this one. Returns 0 when delivered, 1
- * when spooled, negative errno (with err) when it could be neither delivered
- * nor spooled (permanent 4xx other than 429: logged and dropped, -EPROTO;
- * spool full: -ENOSPC) — never silently.
+ * while the endpoint accepts), then this one. Every retry sends the same
+ * bytes (OTLP delivery is at-least-once: a backend drops a copy by its
+ * profile ids). time_ns (the profile's start; 0: now) orders the body in
+ * the spool. Returns 0 when delivered, 1 when spooled, negative errno (with
+ * err) when it could be neither delivered nor spooled (permanent 4xx other
+ * than 429: logged and dropped, -EPROTO; spool full: -ENOSPC) — never
+ * silently.
  */
-int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len,
+int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len, int64_t time_ns,
 		     struct otlp_export_result *res, char *err, size_t errlen);
+/* Puts body in the spool without trying to send it (why: for the log); 1 or -errno. */
+int otlp_http_spool(struct otlp_http *h, const uint8_t *body, size_t len, int64_t time_ns,
+		    const char *why, char *err, size_t errlen);
 /* Tries to deliver the spool only (e.g. at exit); the number of files delivered. */
 int otlp_http_flush_spool(struct otlp_http *h, char *err, size_t errlen);
 /* Files and bytes waiting in the spool. */
-void otlp_http_spool_usage(const struct otlp_http *h, size_t *files, uint64_t *bytes);
+void otlp_http_spool_usage(struct otlp_http *h, size_t *files, uint64_t *bytes);
+/*
+ * From another thread: nothing more is sent, a wait to retry ends at once
+ * and the transfer under way within a second (libcurl's progress callback
+ * runs at least once a second); what is not delivered goes to the spool.
+ */
+void otlp_http_abort(struct otlp_http *h);
+
+/* --- delivery on a thread of its own (otlp_queue.c) ------------------------------ */
+
+/* What became of the bodies handed to a queue, one count per body (a window). */
+struct otlp_queue_stats {
+	unsigned delivered; /* the endpoint took it (a partial success included) */
+	unsigned spooled;   /* kept in the spool for a later delivery */
+	unsigned rejected;  /* refused for good by the endpoint (4xx), logged */
+	unsigned lost;      /* neither delivered nor spooled (spool full or unwritable) */
+	unsigned resends;   /* the same bytes sent again after a failed attempt */
+};
+
+struct otlp_queue;
+/*
+ * Starts the thread that delivers through h, which from then on belongs to
+ * it (but for otlp_http_spool and otlp_http_spool_usage, safe alongside);
+ * depth bodies wait at most. One line per body goes to log.
+ */
+int otlp_queue_new(struct otlp_queue **out, struct otlp_http *h, size_t depth, FILE *log,
+		   char *err, size_t errlen);
+/*
+ * Hands body (malloc'd, freed by the queue) over for delivery, never waiting
+ * for the network. A full queue sends its oldest body to the spool. 0, or
+ * -errno when that one could not be spooled either (logged, counted lost).
+ */
+int otlp_queue_push(struct otlp_queue *q, uint8_t *body, size_t len, int64_t time_ns,
+		    unsigned window);
+void otlp_queue_stats(struct otlp_queue *q, struct otlp_queue_stats *st);
+/*
+ * Delivers what is queued for up to grace_s seconds, then ends the transfer
+ * under way and spools the rest; joins the thread, fills st, frees q.
+ */
+void otlp_queue_close(struct otlp_queue *q, double grace_s, struct otlp_queue_stats *st);
 
 #endif

@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +63,15 @@ struct otlp_http {
 	bool resp_trunc;
 	long retry_after_ms; /* of the last response, -1: none */
 	char curl_err[CURL_ERROR_SIZE];
+	atomic_bool aborted; /* otlp_http_abort(): no more waiting, nothing more sent */
+	/*
+	 * The spool folder, opened once (-1 until it exists) and checked to be
+	 * ours: every file in it is reached relative to it, never by path. The
+	 * lock serialises the spool between an export thread and a caller
+	 * spooling what its queue cannot hold.
+	 */
+	int spool_fd;
+	pthread_mutex_t spool_mu;
 };
 
 /* What one POST came to. */
@@ -143,13 +153,22 @@ static long backoff_ms(struct otlp_http *h, int retry)
 }
 
 /*
- * Sleeps ms; -EINTR when a signal cut it short, so that SIGTERM in the agent
- * is not held up by a 10 s backoff (the body goes to the spool instead).
+ * Sleeps ms; -EINTR when a signal or otlp_http_abort() cut it short, so that
+ * SIGTERM is not held up by a 10 s backoff (the body goes to the spool
+ * instead). Slices of 50 ms at most: the abort is seen promptly.
  */
-static int sleep_ms(long ms)
+static int sleep_ms(struct otlp_http *h, long ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-	return nanosleep(&ts, NULL) ? -errno : 0;
+	while (ms > 0) {
+		if (atomic_load(&h->aborted))
+			return -EINTR;
+		long step = ms < 50 ? ms : 50;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = step * 1000000L };
+		if (nanosleep(&ts, NULL))
+			return -errno;
+		ms -= step;
+	}
+	return atomic_load(&h->aborted) ? -EINTR : 0;
 }
 
 static int gzip_bytes(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen)
@@ -401,6 +420,8 @@ int otlp_http_config_from_env(struct otlp_http_config *c, const char *endpoint_f
 	return 0;
 }
 
+static int spool_open(struct otlp_http *h, bool create, char *err, size_t errlen);
+
 /* --- the HTTP handle ---------------------------------------------------------- */
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -526,6 +547,15 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Ends the transfer under way once otlp_http_abort() was called. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	const struct otlp_http *h = ud;
+	return atomic_load(&h->aborted) ? 1 : 0;
+}
+
 static int add_header(void *ctx, const char *name, const char *value)
 {
 	struct otlp_http *h = ctx;
@@ -569,6 +599,9 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 	struct otlp_http *h = calloc(1, sizeof(*h));
 	if (!h)
 		goto nomem;
+	h->spool_fd = -1;
+	atomic_init(&h->aborted, false);
+	pthread_mutex_init(&h->spool_mu, NULL);
 	h->c = *c;
 	if (h->c.timeout_ms <= 0)
 		h->c.timeout_ms = DEFAULT_TIMEOUT_MS;
@@ -628,12 +661,21 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(CURLOPT_HEADERDATA, h);
 	SETOPT(CURLOPT_ERRORBUFFER, h->curl_err);
+	SETOPT(CURLOPT_XFERINFOFUNCTION, on_progress);
+	SETOPT(CURLOPT_XFERINFODATA, h);
+	SETOPT(CURLOPT_NOPROGRESS, 0L);
 #undef SETOPT
 	if (cc != CURLE_OK) {
 		exp_set_err(err, errlen, "libcurl rejected an option for %s: %s", h->c.url,
 			    lc.easy_strerror(cc));
 		otlp_http_free(h);
 		return -EINVAL;
+	}
+	/* A spool folder that exists is checked now: refused before any profiling starts. */
+	rc = spool_open(h, false, err, errlen);
+	if (rc < 0 && rc != -ENOENT) {
+		otlp_http_free(h);
+		return rc;
 	}
 	*out = h;
 	return 0;
@@ -651,8 +693,16 @@ void otlp_http_free(struct otlp_http *h)
 		lc.easy_cleanup(h->curl);
 	if (h->hdrs)
 		lc.slist_free_all(h->hdrs);
+	if (h->spool_fd >= 0)
+		close(h->spool_fd);
+	pthread_mutex_destroy(&h->spool_mu);
 	free(h->resp);
 	free(h);
+}
+
+void otlp_http_abort(struct otlp_http *h)
+{
+	atomic_store(&h->aborted, true);
 }
 
 static bool retryable_curl(CURLcode cc)
@@ -681,12 +731,17 @@ static void post_once(struct otlp_http *h, const uint8_t *wire, size_t len, stru
 	h->resp[0] = '\0';
 	h->retry_after_ms = -1;
 	h->curl_err[0] = '\0';
+	a->retry_after_ms = -1;
+	if (atomic_load(&h->aborted)) {
+		a->o = RETRYABLE;
+		snprintf(a->why, sizeof(a->why), "not sent: the exporter is stopping");
+		return;
+	}
 	lc.easy_setopt(h->curl, CURLOPT_POSTFIELDS, len ? (const char *)wire : "");
 	lc.easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	CURLcode cc = lc.easy_perform(h->curl);
-	a->retry_after_ms = -1;
 	if (cc != CURLE_OK) {
-		a->o = retryable_curl(cc) ? RETRYABLE : BROKEN;
+		a->o = retryable_curl(cc) || cc == CURLE_ABORTED_BY_CALLBACK ? RETRYABLE : BROKEN;
 		snprintf(a->why, sizeof(a->why), "%s",
 			 h->curl_err[0] ? h->curl_err : lc.easy_strerror(cc));
 		return;
@@ -733,7 +788,10 @@ static void check_partial(struct otlp_http *h, const char *what, struct otlp_exp
 	}
 	PartialSuccess *ps = r->partial_success;
 	if (ps && (ps->rejected_profiles || (ps->error_message && *ps->error_message))) {
-		const char *msg = ps->error_message && *ps->error_message ? ps->error_message : "";
+		/* the collector's text, escaped: no control byte of it reaches a log or terminal */
+		char msg[sizeof(res->message)];
+		const char *raw = ps->error_message ? ps->error_message : "";
+		exp_escape(raw, strlen(raw), msg, sizeof(msg));
 		logline(h, "%s: partial success from %s: %" PRId64 " profiles rejected%s%s "
 			   "(not retried)",
 			what, h->c.url, (int64_t)ps->rejected_profiles, *msg ? ": " : "", msg);
@@ -749,16 +807,67 @@ static void check_partial(struct otlp_http *h, const char *what, struct otlp_exp
 
 /* --- the spool ---------------------------------------------------------------- */
 
+/*
+ * The spool folder, opened once: created (0700, with its parents) when
+ * create, then refused unless it is ours (or root's) and nobody else may
+ * write it, since every file in it is read and sent with this user's
+ * credentials. 0; -ENOENT when absent and !create; else -errno with err.
+ * Called with spool_mu held, or before any other thread has h.
+ */
+static int spool_open(struct otlp_http *h, bool create, char *err, size_t errlen)
+{
+	struct stat st;
+	if (h->spool_fd >= 0 && !fstat(h->spool_fd, &st) && st.st_nlink > 0)
+		return 0;
+	if (h->spool_fd >= 0) { /* removed under us: made again, or whatever now has its name */
+		close(h->spool_fd);
+		h->spool_fd = -1;
+	}
+	if (create) {
+		int rc = exp_mkdir_p(h->c.spool_dir);
+		if (rc) {
+			exp_set_err(err, errlen, "cannot create the OTLP spool folder %s: %s",
+				    h->c.spool_dir, strerror(-rc));
+			return rc;
+		}
+	}
+	int fd = exp_open_private_dir(h->c.spool_dir, "OTLP spool folder", err, errlen);
+	if (fd < 0)
+		return fd;
+	h->spool_fd = fd;
+	return 0;
+}
+
 static bool spool_name(const char *n)
 {
 	size_t len = strlen(n), sl = sizeof(SPOOL_SUFFIX) - 1;
 	return n[0] != '.' && len > sl && !strcmp(n + len - sl, SPOOL_SUFFIX);
 }
 
+/*
+ * What pmuprof itself spooled: a regular file of this user with one link.
+ * Anything else under a spool name (a symbolic link, a FIFO, a hard link to
+ * another file, another user's file) was planted: never read. The reason, or NULL.
+ */
+static const char *not_ours(const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return "a symbolic link";
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (st->st_uid != geteuid())
+		return "another user's file";
+	if (st->st_nlink != 1)
+		return "a hard link";
+	return NULL;
+}
+
 struct spool_list {
 	char **names; /* sorted: oldest first */
 	size_t n;
 	uint64_t bytes;
+	size_t planted;      /* entries under a spool name that pmuprof did not write */
+	char planted_1[256]; /* the first of them and why, for the log */
 };
 
 static void spool_list_free(struct spool_list *l)
@@ -774,36 +883,47 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The spooled files (names only when want_names); a missing directory is an empty spool. */
-static int spool_scan(const char *dir, bool want_names, struct spool_list *l)
+/*
+ * The spooled files (names only when want_names); a missing folder is an
+ * empty spool. Entries are looked at, never followed (AT_SYMLINK_NOFOLLOW).
+ * Called with spool_mu held.
+ */
+static int spool_scan(struct otlp_http *h, bool want_names, struct spool_list *l)
 {
 	memset(l, 0, sizeof(*l));
-	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	int rc = spool_open(h, false, NULL, 0);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	/* a fresh open file description: readdir's offset is not shared with spool_fd */
+	int fd = openat(h->spool_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	size_t cap = 0;
 	struct dirent *de;
-	int rc = 0;
 	while ((de = readdir(d))) {
 		struct stat st;
-		if (!spool_name(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) ||
-		    !S_ISREG(st.st_mode))
+		if (!spool_name(de->d_name) ||
+		    fstatat(h->spool_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
+		const char *why = not_ours(&st);
+		if (why) {
+			if (!l->planted++)
+				snprintf(l->planted_1, sizeof(l->planted_1), "%.200s: %s", de->d_name,
+					 why);
+			continue;
+		}
 		l->bytes += (uint64_t)st.st_size;
 		if (!want_names) {
 			l->n++;
 			continue;
 		}
-		if (l->n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **q = realloc(l->names, ncap * sizeof(*q));
-			if (!q) {
-				rc = -ENOMEM;
-				break;
-			}
-			l->names = q;
-			cap = ncap;
-		}
+		if ((rc = EXP_GROW(l->names, cap, l->n + 1)) < 0)
+			break;
 		if (!(l->names[l->n] = strdup(de->d_name))) {
 			rc = -ENOMEM;
 			break;
@@ -820,15 +940,17 @@ static int spool_scan(const char *dir, bool want_names, struct spool_list *l)
 	return 0;
 }
 
-void otlp_http_spool_usage(const struct otlp_http *h, size_t *files, uint64_t *bytes)
+void otlp_http_spool_usage(struct otlp_http *h, size_t *files, uint64_t *bytes)
 {
 	struct spool_list l;
 	size_t f = 0;
 	uint64_t b = 0;
-	if (!spool_scan(h->c.spool_dir, false, &l)) {
+	pthread_mutex_lock(&h->spool_mu);
+	if (!spool_scan(h, false, &l)) {
 		f = l.n;
 		b = l.bytes;
 	}
+	pthread_mutex_unlock(&h->spool_mu);
 	if (files)
 		*files = f;
 	if (bytes)
@@ -849,25 +971,29 @@ static int fill_spool(int fd, void *arg, const char **why)
 
 /*
  * Writes body into the spool: temporary name, fsync, rename to a name that
- * sorts by time ("<ns since the epoch>-<pid>-<seq>.otlp"). 1, or -ENOSPC
- * when the spool would exceed its bound (nothing written), or -errno.
+ * sorts by the profile's time ("<time_ns>-<pid>-<seq>.otlp"; 0: now), so
+ * that the spool replays in profile order however late a body reached it.
+ * 1, or -ENOSPC when the spool would exceed its bound (nothing written), or
+ * -errno.
  */
-static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, const char *why,
-		       struct otlp_export_result *res, char *err, size_t errlen)
+static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, int64_t time_ns,
+		       const char *why, struct otlp_export_result *res, char *err, size_t errlen)
 {
 	const char *dir = h->c.spool_dir;
-	int rc = exp_mkdir_p(dir);
+	char werr[512];
+	pthread_mutex_lock(&h->spool_mu);
+	int rc = spool_open(h, true, werr, sizeof(werr));
 	if (rc) {
-		exp_set_err(err, errlen,
-			    "OTLP export not delivered (%s) and the spool directory %s cannot be "
-			    "created: %s; %zu bytes dropped",
-			    why, dir, strerror(-rc), len);
-		logline(h, "%s", err ? err : "spool directory cannot be created");
+		pthread_mutex_unlock(&h->spool_mu);
+		exp_set_err(err, errlen, "OTLP export not delivered (%s) and %s; %zu bytes dropped",
+			    why, werr, len);
+		logline(h, "not delivered (%s) and %s; %zu bytes dropped", why, werr, len);
 		return rc;
 	}
 	struct spool_list l;
-	rc = spool_scan(dir, false, &l);
+	rc = spool_scan(h, false, &l);
 	if (rc) {
+		pthread_mutex_unlock(&h->spool_mu);
 		exp_set_err(err, errlen, "cannot read the OTLP spool %s: %s; %zu bytes dropped", dir,
 			    strerror(-rc), len);
 		logline(h, "cannot read the spool %s: %s; %zu bytes dropped", dir, strerror(-rc),
@@ -875,6 +1001,7 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, con
 		return rc;
 	}
 	if (l.bytes + len > h->c.spool_max_bytes) {
+		pthread_mutex_unlock(&h->spool_mu);
 		exp_set_err(err, errlen,
 			    "OTLP export not delivered (%s) and the spool %s is full (%" PRIu64
 			    " bytes in %zu files + %zu > limit %" PRIu64
@@ -887,45 +1014,53 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, con
 		return -ENOSPC;
 	}
 
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	unsigned long long ns = (unsigned long long)ts.tv_sec * 1000000000ull +
-				(unsigned long long)ts.tv_nsec;
-	char name[96], path[sizeof(h->c.spool_dir) + 128];
+	unsigned long long ns = (unsigned long long)time_ns;
+	if (time_ns <= 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	}
+	char name[96];
 	snprintf(name, sizeof(name), "%020llu-%d-%06u" SPOOL_SUFFIX, ns, (int)getpid(), h->seq++);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	/* The temporary ("NAME.otlp.tmp.PID") does not end in .otlp: scans never see it. */
 	struct spool_fill f = {body, len};
-	char werr[256];
-	rc = exp_write_atomic(path, 0600, fill_spool, &f, "spool file", werr, sizeof(werr));
-	if (rc)
-		goto fail;
-	logline(h, "not delivered (%s); spooled %zu bytes as %s (spool: %zu files, %" PRIu64
+	rc = exp_write_atomic_at(h->spool_fd, name, 0600, fill_spool, &f, "spool file", werr,
+				 sizeof(werr));
+	pthread_mutex_unlock(&h->spool_mu);
+	if (rc) {
+		exp_set_err(err, errlen,
+			    "OTLP export not delivered (%s) and writing it to the spool %s failed: "
+			    "%s; %zu bytes dropped",
+			    why, dir, strerror(-rc), len);
+		logline(h, "not delivered (%s); spooling to %s failed: %s; %zu bytes dropped", why,
+			dir, strerror(-rc), len);
+		return rc;
+	}
+	logline(h, "not delivered (%s); spooled %zu bytes as %s/%s (spool: %zu files, %" PRIu64
 		   " bytes)",
-		why, len, path, l.n + 1, l.bytes + len);
+		why, len, dir, name, l.n + 1, l.bytes + len);
 	if (res) {
 		res->spooled = true;
 		snprintf(res->message, sizeof(res->message), "%s; spooled", why);
 	}
 	return 1;
-fail:
-	exp_set_err(err, errlen,
-		    "OTLP export not delivered (%s) and writing it to the spool %s failed: %s; "
-		    "%zu bytes dropped",
-		    why, dir, strerror(-rc), len);
-	logline(h, "not delivered (%s); spooling to %s failed: %s; %zu bytes dropped", why, dir,
-		strerror(-rc), len);
-	return rc;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
+int otlp_http_spool(struct otlp_http *h, const uint8_t *body, size_t len, int64_t time_ns,
+		    const char *why, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return spool_write(h, body, len, time_ns, why, NULL, err, errlen);
+}
+
+/* A spooled file, opened without following a link and checked again once open. */
+static int read_spooled(int dirfd, const char *name, uint8_t **out, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
-	if (fstat(fd, &st)) {
-		int rc = -errno;
+	int rc = fstat(fd, &st) ? -errno : not_ours(&st) ? -EPERM : 0;
+	if (rc) {
 		close(fd);
 		return rc;
 	}
@@ -940,7 +1075,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			int rc = r < 0 ? -errno : -EIO;
+			rc = r < 0 ? -errno : -EIO;
 			free(buf);
 			close(fd);
 			return rc;
@@ -969,6 +1104,39 @@ static int wire_body(struct otlp_http *h, const uint8_t *body, size_t len, const
 }
 
 /*
+ * Moves a spooled file the endpoint rejected for good into rejected/,
+ * made 0700 in the spool and opened without following a link: a planted
+ * rejected/ link must not make this user move files anywhere else.
+ */
+static int reject_spooled(struct otlp_http *h, const char *name, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&h->spool_mu);
+	int rc = 0, rfd = -1;
+	if (mkdirat(h->spool_fd, "rejected", 0700) && errno != EEXIST)
+		rc = -errno;
+	if (!rc && (rfd = openat(h->spool_fd, "rejected",
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		rc = errno == ELOOP || errno == ENOTDIR ? -ENOTDIR : -errno;
+	if (rc)
+		exp_set_err(err, errlen, "%s", rc == -ENOTDIR ? "rejected is not a folder (a "
+								 "symbolic link?): not followed"
+							       : strerror(-rc));
+	if (!rc) {
+		char path[sizeof(h->c.spool_dir) + 16];
+		snprintf(path, sizeof(path), "%s/rejected", h->c.spool_dir);
+		rc = exp_check_private_dir(rfd, path, "folder", err, errlen);
+	}
+	if (!rc && renameat(h->spool_fd, name, rfd, name)) {
+		rc = -errno;
+		exp_set_err(err, errlen, "%s", strerror(-rc));
+	}
+	if (rfd >= 0)
+		close(rfd);
+	pthread_mutex_unlock(&h->spool_mu);
+	return rc;
+}
+
+/*
  * Delivers the spool oldest first, one attempt per file. Stops at the first
  * file the endpoint does not take for a reason that may pass (*blocked set,
  * the reason in why); files it rejects for good go to rejected/. Returns
@@ -978,30 +1146,40 @@ static int replay(struct otlp_http *h, bool *blocked, char *why, size_t whylen)
 {
 	*blocked = false;
 	struct spool_list l;
-	int rc = spool_scan(h->c.spool_dir, true, &l);
+	pthread_mutex_lock(&h->spool_mu);
+	int rc = spool_scan(h, true, &l);
+	pthread_mutex_unlock(&h->spool_mu);
 	if (rc) {
 		snprintf(why, whylen, "cannot read the spool %s: %s", h->c.spool_dir, strerror(-rc));
 		logline(h, "%s", why);
 		return rc;
 	}
+	if (l.planted)
+		logline(h, "spool %s: %zu entr%s pmuprof did not write (%s): skipped, never "
+			   "followed or sent; remove %s",
+			h->c.spool_dir, l.planted, l.planted == 1 ? "y" : "ies", l.planted_1,
+			l.planted == 1 ? "it" : "them");
 	int delivered = 0;
 	for (size_t i = 0; i < l.n; i++) {
-		char path[sizeof(h->c.spool_dir) + 300];
-		snprintf(path, sizeof(path), "%s/%s", h->c.spool_dir, l.names[i]);
+		const char *name = l.names[i];
 		uint8_t *body = NULL, *gz = NULL;
 		size_t len = 0, wlen = 0;
 		const uint8_t *wire;
-		rc = read_file(path, &body, &len);
+		pthread_mutex_lock(&h->spool_mu); /* spool_fd is reopened if the folder was removed */
+		rc = read_spooled(h->spool_fd, name, &body, &len);
+		pthread_mutex_unlock(&h->spool_mu);
 		if (rc == -ENOENT)
 			continue; /* another exporter sharing the spool took it */
 		if (rc) {
-			logline(h, "cannot read spooled %s: %s; left in place", path, strerror(-rc));
+			logline(h, "cannot read spooled %s/%s: %s; left in place", h->c.spool_dir, name,
+				rc == -EPERM || rc == -ELOOP ? "not a file pmuprof wrote"
+							     : strerror(-rc));
 			continue;
 		}
 		rc = wire_body(h, body, len, &wire, &wlen, &gz);
 		if (rc) {
 			free(body);
-			snprintf(why, whylen, "compressing spooled %s failed", path);
+			snprintf(why, whylen, "compressing spooled %s failed", name);
 			*blocked = true;
 			break;
 		}
@@ -1010,33 +1188,30 @@ static int replay(struct otlp_http *h, bool *blocked, char *why, size_t whylen)
 		free(gz);
 		free(body);
 		if (a.o == DELIVERED) {
-			unlink(path);
+			pthread_mutex_lock(&h->spool_mu);
+			unlinkat(h->spool_fd, name, 0);
+			pthread_mutex_unlock(&h->spool_mu);
 			delivered++;
-			logline(h, "delivered spooled %s (%zu bytes, HTTP %d); %zu left", path, len,
-				a.status, l.n - i - 1);
+			logline(h, "delivered spooled %s/%s (%zu bytes, HTTP %d); %zu left",
+				h->c.spool_dir, name, len, a.status, l.n - i - 1);
 			check_partial(h, "spooled file", NULL);
 		} else if (a.o == REJECTED) {
-			char snip[SNIPPET + 8], rdir[sizeof(h->c.spool_dir) + 16],
-				dst[sizeof(rdir) + 300];
+			char snip[SNIPPET + 8], rerr[512] = "";
 			snippet(h, snip, sizeof(snip));
-			snprintf(rdir, sizeof(rdir), "%s/rejected", h->c.spool_dir);
-			snprintf(dst, sizeof(dst), "%s/%s", rdir, l.names[i]);
-			int mrc = exp_mkdir_p(rdir);
-			if (!mrc && rename(path, dst))
-				mrc = -errno;
+			int mrc = reject_spooled(h, name, rerr, sizeof(rerr));
 			if (mrc)
-				logline(h, "spooled %s rejected by %s with HTTP %d (%s); moving it to "
-					   "%s failed: %s; left in place",
-					path, h->c.url, a.status, snip, rdir, strerror(-mrc));
+				logline(h, "spooled %s/%s rejected by %s with HTTP %d (%s); moving it to "
+					   "rejected/ failed: %s; left in place",
+					h->c.spool_dir, name, h->c.url, a.status, snip, rerr);
 			else
-				logline(h, "spooled %s rejected by %s with HTTP %d (%s); moved to %s/ "
-					   "(not retried)",
-					path, h->c.url, a.status, snip, rdir);
+				logline(h, "spooled %s/%s rejected by %s with HTTP %d (%s); moved to "
+					   "%s/rejected/ (not retried)",
+					h->c.spool_dir, name, h->c.url, a.status, snip, h->c.spool_dir);
 		} else {
 			snprintf(why, whylen, "%s", a.why);
 			*blocked = true;
 			logline(h, "spool replay to %s stopped at %s: %s; %zu left in the spool",
-				h->c.url, l.names[i], a.why, l.n - i);
+				h->c.url, name, a.why, l.n - i);
 			break;
 		}
 	}
@@ -1057,7 +1232,7 @@ int otlp_http_flush_spool(struct otlp_http *h, char *err, size_t errlen)
 	return rc;
 }
 
-int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len,
+int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len, int64_t time_ns,
 		     struct otlp_export_result *res, char *err, size_t errlen)
 {
 	struct otlp_export_result local;
@@ -1077,7 +1252,7 @@ int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len,
 	if (blocked) {
 		char w[340];
 		snprintf(w, sizeof(w), "spool replay failed: %s", why);
-		return spool_write(h, body, len, w, res, err, errlen);
+		return spool_write(h, body, len, time_ns, w, res, err, errlen);
 	}
 
 	const uint8_t *wire;
@@ -1116,7 +1291,7 @@ int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len,
 		}
 		if (a.o == BROKEN) {
 			/* not worth retrying, but the data is fine: keep it for a fixed setup */
-			rc = spool_write(h, body, len, a.why, res, err, errlen);
+			rc = spool_write(h, body, len, time_ns, a.why, res, err, errlen);
 			break;
 		}
 		bool told = a.retry_after_ms >= 0;
@@ -1126,16 +1301,17 @@ int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len,
 			char w[400];
 			snprintf(w, sizeof(w), "%s; gave up after %d attempts in %ld ms (retry budget %ld ms)",
 				 a.why, attempt, spent, h->c.retry_budget_ms);
-			rc = spool_write(h, body, len, w, res, err, errlen);
+			rc = spool_write(h, body, len, time_ns, w, res, err, errlen);
 			break;
 		}
 		logline(h, "POST %s: %s; retry %d in %.3f s%s", h->c.url, a.why, attempt,
 			delay / 1000.0, told ? " (Retry-After)" : "");
-		if (sleep_ms(delay)) {
+		if (sleep_ms(h, delay)) {
 			char w[300];
-			snprintf(w, sizeof(w), "%s; interrupted by a signal while waiting to retry",
+			snprintf(w, sizeof(w),
+				 "%s; interrupted (a signal, or stopping) while waiting to retry",
 				 a.why);
-			rc = spool_write(h, body, len, w, res, err, errlen);
+			rc = spool_write(h, body, len, time_ns, w, res, err, errlen);
 			break;
 		}
 	}

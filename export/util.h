@@ -67,6 +67,24 @@ typedef base_fill_fn exp_fill_fn;
  */
 int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
 		     const char *what, char *err, size_t errlen);
+/* The same with name relative to the open folder dirfd (which is synced after). */
+int exp_write_atomic_at(int dirfd, const char *name, mode_t mode, exp_fill_fn fill, void *arg,
+			const char *what, char *err, size_t errlen);
+
+/*
+ * Folders pmuprof takes files from (the OTLP spool, the log's): the user's
+ * own or root's, and writable by nobody else, as ssh's StrictModes wants
+ * (a sticky /tmp is writable by others too: anyone may plant a link there).
+ * The check is on the open folder, so a path swapped after it cannot
+ * matter to what is then done relative to it. -EPERM with the message
+ * (naming what, path, the cause and the fix).
+ */
+int exp_check_private_dir(int fd, const char *path, const char *what, char *err, size_t errlen);
+/* Opens path (O_DIRECTORY) and checks it as above: the fd, or -errno with the message. */
+int exp_open_private_dir(const char *path, const char *what, char *err, size_t errlen);
+
+/* Escapes s[0..n) for one log line: control bytes, '\\' and bytes >= 0x80 as \n, \xHH, ... */
+void exp_escape(const char *s, size_t n, char *out, size_t outlen);
 
 /* Fills err (if any) printf-style with the one-line message for the user. */
 void exp_set_err(char *err, size_t errlen, const char *fmt, ...)

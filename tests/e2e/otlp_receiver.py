@@ -23,6 +23,7 @@ never recorded):
     POST /_control         JSON: {"status": 503, "count": 1, "retry_after": "1"}
                                  {"status": 400, "count": 2, "body": "bad"}
                                  {"partial": [3, "why"], "count": 1}
+                                 {"delay": 2.5, "count": 5}  (answer 200 after 2.5 s)
                                  {"reset": true}   (forget requests and script)
     GET  /_count           number of requests recorded, as text
     GET  /_requests        all of them as JSON (bodies in hex)
@@ -114,8 +115,9 @@ class Request:
 
 
 class _Behaviour:
-    def __init__(self, status=200, count=1, retry_after=None, body=b"", partial=None):
+    def __init__(self, status=200, count=1, retry_after=None, body=b"", partial=None, delay=0):
         self.status = int(status)
+        self.delay = float(delay)  # seconds before answering: a slow or hanging collector
         self.count = int(count)
         self.retry_after = None if retry_after is None else str(retry_after)
         if partial is not None:
@@ -198,6 +200,17 @@ class _Handler(BaseHTTPRequestHandler):
             rcv._requests.append(req)
             b = rcv._next_behaviour()
             rcv._cond.notify_all()
+        if b.delay:
+            time.sleep(b.delay)
+            try:
+                gone = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:  # the client gave up waiting: nobody to answer
+                self.close_connection = True
+                return
         if bad:
             req.status = 400
             return self._reply(400, bad.encode(), "text/plain")
@@ -266,11 +279,12 @@ class Receiver:
         with self._lock:
             return list(self._requests)
 
-    def script(self, status=200, count=1, retry_after=None, body=b"", partial=None):
+    def script(self, status=200, count=1, retry_after=None, body=b"", partial=None, delay=0):
         """The next `count` requests get this answer (after what is already scripted).
 
-        partial=(rejected_profiles, error_message) answers 200 with partial_success."""
-        b = _Behaviour(status, count, retry_after, body, partial)
+        partial=(rejected_profiles, error_message) answers 200 with partial_success;
+        delay=S answers only after S seconds (the request is recorded on arrival)."""
+        b = _Behaviour(status, count, retry_after, body, partial, delay)
         with self._lock:
             self._script.append(b)
 
@@ -303,7 +317,7 @@ class Receiver:
             return
         self.script(status=cmd.get("status", 200), count=cmd.get("count", 1),
                     retry_after=cmd.get("retry_after"), body=cmd.get("body", b""),
-                    partial=cmd.get("partial"))
+                    partial=cmd.get("partial"), delay=cmd.get("delay", 0))
 
     def _next_behaviour(self):  # with self._lock held
         while self._script and self._script[0].count <= 0:

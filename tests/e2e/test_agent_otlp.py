@@ -36,13 +36,14 @@ try:
         res = agent(r.url, 3.5)
         check(res.returncode == 0, res.stderr)
         n = len(r.requests)
-        windows = [l for l in res.stderr.splitlines() if ": window " in l]
+        windows = [l for l in res.stderr.splitlines() if "agent: window " in l]
         print(f"normal: {n} requests, {len(windows)} windows")
         check(n == len(windows) and n >= 3, f"{n} requests for {len(windows)} windows: {res.stderr}")
         for q in r.requests:
             check("content-encoding" not in q.headers, "gzip without being asked")
             otlp_check.check_request(q.body)
-        check(all("delivered" in w for w in windows), res.stderr)
+        exports = [l for l in res.stderr.splitlines() if l.startswith("pmuprof otlp: window ")]
+        check(len(exports) == n and all(": delivered" in l for l in exports), res.stderr)
 
     # 2. gzip on
     with Receiver() as r:
@@ -104,7 +105,7 @@ try:
     with Receiver(port=port) as r:
         _, err = p.communicate(timeout=60)
         check(p.returncode == 0, err)
-        windows = [l for l in err.splitlines() if ": window " in l]
+        windows = [l for l in err.splitlines() if "agent: window " in l]
         times = [otlp_check.decode_request(q.body).resource_profiles[0].scope_profiles[0]
                  .profiles[0].time_unix_nano for q in r.requests]
         print(f"down/up: {len(windows)} windows, {len(r.requests)} requests received")

@@ -434,7 +434,7 @@ static void test_export_plain(void **state)
 	size_t n = 5000;
 	uint8_t *body = make_body(n, 1, false);
 	struct otlp_export_result res;
-	assert_int_equal(otlp_http_export(h, body, n, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, n, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_int_equal(res.http_status, 200);
 	assert_int_equal(res.attempts, 1);
 	assert_int_equal(res.bytes_sent, n);
@@ -458,8 +458,8 @@ static void test_export_plain(void **state)
 	assert_string_equal(v, "");
 
 	/* the same handle again (the kept-alive connection), and an empty body */
-	assert_int_equal(otlp_http_export(h, body, n, &res, f->err, sizeof(f->err)), 0);
-	assert_int_equal(otlp_http_export(h, NULL, 0, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, n, 0, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, NULL, 0, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_int_equal(request_count(&f->rcv), 3);
 	assert_body(&f->rcv, 1, body, n);
 	assert_body(&f->rcv, 2, body, 0);
@@ -477,7 +477,7 @@ static void test_export_gzip(void **state)
 	size_t n = 100000;
 	uint8_t *body = make_body(n, 2, true);
 	struct otlp_export_result res;
-	assert_int_equal(otlp_http_export(h, body, n, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, n, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_body(&f->rcv, 0, body, n);
 	char v[64];
 	request_header(&f->rcv, 0, "content-encoding", v, sizeof(v));
@@ -500,7 +500,7 @@ static void test_retry_after(void **state)
 
 	/* 503 with Retry-After: 1 -> the 2nd attempt, a second later */
 	script(&f->rcv, "{\"status\": 503, \"count\": 1, \"retry_after\": \"1\"}");
-	assert_int_equal(otlp_http_export(h, body, n, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, n, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_int_equal(res.attempts, 2);
 	assert_int_equal(res.http_status, 200);
 	assert_true(res.latency_s >= 1.0);
@@ -513,13 +513,13 @@ static void test_retry_after(void **state)
 	/* Retry-After as an HTTP-date in the past: at once */
 	script(&f->rcv, "{\"status\": 429, \"count\": 1, "
 			"\"retry_after\": \"Wed, 21 Oct 2015 07:28:00 GMT\"}");
-	assert_int_equal(otlp_http_export(h, body, n, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, n, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_int_equal(res.attempts, 2);
 	assert_true(res.latency_s < 0.9);
 
 	/* 502 twice without Retry-After: jittered backoff of at most 0.5 s, then 1 s */
 	script(&f->rcv, "{\"status\": 502, \"count\": 2}");
-	assert_int_equal(otlp_http_export(h, body, n, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, n, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_int_equal(res.attempts, 3);
 	assert_true(res.latency_s < 1.5 + 0.5);
 	assert_int_equal(request_count(&f->rcv), 7);
@@ -537,7 +537,7 @@ static void test_400_not_retried(void **state)
 	struct otlp_export_result res;
 	script(&f->rcv, "{\"status\": 400, \"count\": 5, \"body\": \"bad request: no dictionary\"}");
 	f->err[0] = '\0';
-	assert_int_equal(otlp_http_export(h, body, 100, &res, f->err, sizeof(f->err)), -EPROTO);
+	assert_int_equal(otlp_http_export(h, body, 100, 0, &res, f->err, sizeof(f->err)), -EPROTO);
 	assert_int_equal(res.attempts, 1);
 	assert_int_equal(res.http_status, 400);
 	assert_false(res.spooled);
@@ -560,7 +560,7 @@ static void test_partial_success(void **state)
 	uint8_t *body = make_body(100, 5, false);
 	struct otlp_export_result res;
 	script(&f->rcv, "{\"partial\": [3, \"3 profiles too old\"], \"count\": 1}");
-	assert_int_equal(otlp_http_export(h, body, 100, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, 100, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_true(res.partial);
 	assert_int_equal(res.rejected, 3);
 	assert_string_equal(res.message, "3 profiles too old");
@@ -586,7 +586,7 @@ static void test_down_then_up(void **state)
 		*c = make_body(3000, 12, false);
 	struct otlp_export_result res;
 
-	assert_int_equal(otlp_http_export(h, a, 1000, &res, f->err, sizeof(f->err)), 1);
+	assert_int_equal(otlp_http_export(h, a, 1000, 0, &res, f->err, sizeof(f->err)), 1);
 	assert_true(res.spooled);
 	assert_true(res.attempts >= 1);
 	assert_int_equal(res.http_status, 0);
@@ -599,7 +599,7 @@ static void test_down_then_up(void **state)
 	assert_int_equal(count_files(f->spool, ".otlp"), 1);
 
 	/* still down: the replay fails, so b joins the spool behind a */
-	assert_int_equal(otlp_http_export(h, b, 2000, &res, f->err, sizeof(f->err)), 1);
+	assert_int_equal(otlp_http_export(h, b, 2000, 0, &res, f->err, sizeof(f->err)), 1);
 	otlp_http_spool_usage(h, &files, &bytes);
 	assert_int_equal(files, 2);
 	assert_int_equal(bytes, 3000);
@@ -610,7 +610,7 @@ static void test_down_then_up(void **state)
 	/* up again on the same port: a, b, then c, and the spool is empty */
 	assert_int_equal(receiver_start(&f->rcv, port), 0);
 	assert_int_equal(f->rcv.port, port);
-	assert_int_equal(otlp_http_export(h, c, 3000, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, c, 3000, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_false(res.spooled);
 	assert_int_equal(request_count(&f->rcv), 3);
 	assert_body(&f->rcv, 0, a, 1000);
@@ -646,7 +646,7 @@ static void test_timeout_retried(void **state)
 	assert_int_equal(otlp_http_new(&h, &f->c, f->err, sizeof(f->err)), 0);
 	uint8_t *body = make_body(100, 40, false);
 	struct otlp_export_result res;
-	assert_int_equal(otlp_http_export(h, body, 100, &res, f->err, sizeof(f->err)), 1);
+	assert_int_equal(otlp_http_export(h, body, 100, 0, &res, f->err, sizeof(f->err)), 1);
 	assert_true(res.spooled);
 	assert_true(res.attempts >= 2);
 	assert_contains(logtext(f), "retry 1");
@@ -667,9 +667,9 @@ static void test_spool_full(void **state)
 	assert_int_equal(otlp_http_new(&h, &f->c, f->err, sizeof(f->err)), 0);
 	uint8_t *body = make_body(600, 20, false);
 	struct otlp_export_result res;
-	assert_int_equal(otlp_http_export(h, body, 600, &res, f->err, sizeof(f->err)), 1);
+	assert_int_equal(otlp_http_export(h, body, 600, 0, &res, f->err, sizeof(f->err)), 1);
 	f->err[0] = '\0';
-	assert_int_equal(otlp_http_export(h, body, 600, &res, f->err, sizeof(f->err)), -ENOSPC);
+	assert_int_equal(otlp_http_export(h, body, 600, 0, &res, f->err, sizeof(f->err)), -ENOSPC);
 	assert_false(res.spooled);
 	assert_contains(f->err, f->spool);
 	assert_contains(f->err, "limit 1000 bytes");
@@ -694,7 +694,7 @@ static void test_spooled_rejected(void **state)
 	assert_int_equal(otlp_http_new(&h, &f->c, f->err, sizeof(f->err)), 0);
 	uint8_t *body = make_body(500, 30, false);
 	struct otlp_export_result res;
-	assert_int_equal(otlp_http_export(h, body, 500, &res, f->err, sizeof(f->err)), 1);
+	assert_int_equal(otlp_http_export(h, body, 500, 0, &res, f->err, sizeof(f->err)), 1);
 
 	assert_int_equal(receiver_start(&f->rcv, port), 0);
 	script(&f->rcv, "{\"status\": 400, \"count\": 1, \"body\": \"unparseable\"}");
@@ -710,9 +710,94 @@ static void test_spooled_rejected(void **state)
 	assert_contains(logtext(f), "moved to");
 
 	/* and it is not tried again */
-	assert_int_equal(otlp_http_export(h, body, 500, &res, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_http_export(h, body, 500, 0, &res, f->err, sizeof(f->err)), 0);
 	assert_int_equal(request_count(&f->rcv), 2);
 	free(body);
+	otlp_http_free(h);
+}
+
+/* --- the export queue (otlp_queue.c) ---------------------------------------------- */
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wait_requests(const struct receiver *r, int n)
+{
+	for (int i = 0; i < 200 && request_count(r) < n; i++)
+		usleep(25 * 1000);
+	assert_int_equal(request_count(r), n);
+}
+
+/*
+ * A slow endpoint and a queue of one: pushing never waits for it; the body a
+ * full queue pushes out goes to the spool, and the endpoint still receives
+ * the three in time order (A, then B from the spool, then C).
+ */
+static void test_queue_overflow_in_order(void **state)
+{
+	struct fixture *f = *state;
+	script(&f->rcv, "{\"delay\": 1.0, \"count\": 1}");
+	struct otlp_http *h;
+	struct otlp_queue *q;
+	assert_int_equal(otlp_http_new(&h, &f->c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_queue_new(&q, h, 1, f->log, f->err, sizeof(f->err)), 0);
+	uint8_t *want[3];
+	for (int i = 0; i < 3; i++)
+		want[i] = make_body(300, 50 + (unsigned)i, false);
+	uint8_t *a = malloc(300), *b = malloc(300), *c = malloc(300);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	memcpy(a, want[0], 300);
+	memcpy(b, want[1], 300);
+	memcpy(c, want[2], 300);
+	double t0 = mono_s();
+	assert_int_equal(otlp_queue_push(q, a, 300, 1000, 0), 0);
+	wait_requests(&f->rcv, 1); /* A is on the wire, its answer 1 s away */
+	assert_int_equal(otlp_queue_push(q, b, 300, 2000, 1), 0);
+	assert_int_equal(otlp_queue_push(q, c, 300, 3000, 2), 0); /* B to the spool */
+	assert_true(mono_s() - t0 < 0.9);                         /* nobody waited for A */
+	assert_int_equal(count_files(f->spool, ".otlp"), 1);
+	struct otlp_queue_stats st;
+	otlp_queue_close(q, 5.0, &st);
+	assert_int_equal(request_count(&f->rcv), 3);
+	for (int i = 0; i < 3; i++)
+		assert_body(&f->rcv, i, want[i], 300);
+	assert_int_equal(st.delivered, 2);
+	assert_int_equal(st.spooled, 1);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(count_files(f->spool, ".otlp"), 0);
+	assert_contains(logtext(f), "export queue is full");
+	for (int i = 0; i < 3; i++)
+		free(want[i]);
+	otlp_http_free(h);
+}
+
+/* Closing past its grace ends a transfer that hangs: the body is spooled, not waited for. */
+static void test_queue_close_aborts(void **state)
+{
+	struct fixture *f = *state;
+	script(&f->rcv, "{\"delay\": 10, \"count\": 5}");
+	f->c.timeout_ms = 20000;
+	struct otlp_http *h;
+	struct otlp_queue *q;
+	assert_int_equal(otlp_http_new(&h, &f->c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_queue_new(&q, h, 4, f->log, f->err, sizeof(f->err)), 0);
+	assert_int_equal(otlp_queue_push(q, make_body(200, 60, false), 200, 0, 7), 0);
+	wait_requests(&f->rcv, 1);
+	double t0 = mono_s();
+	struct otlp_queue_stats st;
+	otlp_queue_close(q, 0.3, &st);
+	double took = mono_s() - t0;
+	assert_true(took < 2.0);
+	assert_int_equal(st.spooled, 1);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(count_files(f->spool, ".otlp"), 1);
+	assert_contains(logtext(f), "window 7: spooled");
 	otlp_http_free(h);
 }
 
@@ -729,6 +814,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spooled_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_overflow_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_close_aborts, setup, teardown),
 	};
 	/* the test's own control requests use libcurl too */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
