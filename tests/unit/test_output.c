@@ -105,6 +105,18 @@ static void test_no_follow(void **state)
 	assert_true(S_ISREG(st.st_mode));
 	assert_string_equal(slurp(path), "spooled");
 	assert_string_equal(slurp(victim), "precious");
+	/* relative to an open folder, a link is never followed, even without the flag */
+	unlink(path);
+	assert_int_equal(symlink(victim, path), 0);
+	int dfd = open(d, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	assert_int_equal(base_write_file_at(dfd, "spool.otlp", &OPTS, fill_text, "at", err,
+					    sizeof(err)), 0);
+	close(dfd);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_string_equal(slurp(path), "at");
+	assert_string_equal(slurp(victim), "precious");
 	/* without the flag the same link is followed */
 	unlink(path);
 	assert_int_equal(symlink(victim, path), 0);
