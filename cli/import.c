@@ -93,7 +93,7 @@ static void collect_mem(struct import *im, const struct smp_pd_event *e, const s
 	im->mem[im->nmem++] = (struct c2c_sample){
 		.pid = s->pid, .tid = s->tid, .cpu = cpu, .node = smp_perfdata_cpu_node(im->pd, cpu),
 		.ip = s->ip, .addr = s->addr, .data_src = s->data_src,
-		.weight = s->weight, /* already the latency for WEIGHT_STRUCT (deliver) */
+		.weight = s->weight, /* the latency for WEIGHT_STRUCT (smp_parse_sample) */
 		.is_store = strstr(e->name, "store") != NULL, .nomap = !mapped,
 	};
 	if (im->names)
@@ -148,9 +148,6 @@ static void deliver(struct import *im, const struct smp_pd_record *r)
 		/* perf leaves PERIOD out of fixed-period events: the attr holds it. */
 		if (!(e->attr.sample_type & PERF_SAMPLE_PERIOD))
 			s.period = e->attr.freq ? 1 : e->attr.sample_period;
-		/* WEIGHT_STRUCT: the low 32 bits are the access latency, as perf reports it */
-		if (e->attr.sample_type & PERF_SAMPLE_WEIGHT_STRUCT)
-			s.weight = (uint32_t)s.weight;
 		im->samples[r->event]++;
 		count_pid(im, s.pid);
 		int ret = !im->profile || im->agg_of[r->event] < 0

@@ -125,7 +125,7 @@ struct agg_options {
 	/*
 	 * Samples with a data address get the labels cacheline, offset, data_src
 	 * and weight (c2c_sample_labels); the caller passes the weight as perf
-	 * reports it (WEIGHT_STRUCT: its low 32 bits).
+	 * reports it (smp_sample.weight: WEIGHT_STRUCT's low 32 bits).
 	 */
 	bool mem_labels;
 	uint32_t line_size; /* 0: 64 */
