@@ -297,35 +297,23 @@ static int write_otlp(const struct record_opts *o, struct cli_pipeline *p, const
 static void add_comments(struct pprof *prof, const struct record_opts *o,
 			 const struct pmu_event_list *evs, struct smp_session *s)
 {
-	char line[4096];
-	size_t used = (size_t)snprintf(line, sizeof(line), "pmuprof %s:", PMUPROF_VERSION);
-	for (int i = 0; i < o->argc && used < sizeof(line); i++)
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s", o->argv[i]);
-	pprof_add_comment(prof, line);
-	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
-	used = (size_t)snprintf(line, sizeof(line), "samples:");
-	for (size_t i = 0; i < evs->n; i++) {
-		struct smp_event_stats st;
-		smp_event_stats(s, (int)i, &st);
-		lost += st.lost;
-		throttled += st.throttles;
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s=%llu lost=%llu "
-					 "throttled=%llu;", evs->ev[i].name,
-					 (unsigned long long)st.samples, (unsigned long long)st.lost,
-					 (unsigned long long)st.throttles);
-	}
-	pprof_add_comment(prof, line);
-	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
-		 (unsigned long long)lost, (unsigned long long)throttled);
-	pprof_add_comment(prof, line);
-	/* Our own cost, all threads (readers included), children excluded. */
-	struct rusage ru;
+	char line[512];
+	struct exp_event_counts *ev = calloc(evs->n ? evs->n : 1, sizeof(*ev));
 	uint64_t total = 0;
-	for (size_t i = 0; i < evs->n; i++) {
+	for (size_t i = 0; ev && i < evs->n; i++) {
 		struct smp_event_stats st;
 		smp_event_stats(s, (int)i, &st);
+		ev[i] = (struct exp_event_counts){evs->ev[i].name, st.samples, st.lost, st.throttles};
 		total += st.samples;
 	}
+	struct exp_run_comments c = {.head = "pmuprof " PMUPROF_VERSION, .argc = o->argc,
+				     .argv = o->argv, .ev = ev, .nev = ev ? evs->n : 0,
+				     .unattributed_lost = smp_unattributed_lost(s)};
+	if (!ev || exp_add_run_comments(prof, &c) < 0)
+		cli_error(o->name, "out of memory: the profile's comments are incomplete");
+	free(ev);
+	/* Our own cost, all threads (readers included), children excluded. */
+	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
 		double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
