@@ -31,6 +31,7 @@ cases = [
     ("perfdata-pipe-misaligned-record.min.data", ["c2c", "report", "-i"]),
     ("perfdata-period-overflow.data", ["import", "--no-symbolize", "-o", "{out}"]),
     ("perfdata-period-overflow.data", ["c2c", "report", "-i"]),
+    ("perfdata-pid-intmax.data", ["import", "--no-symbolize", "-o", "{out}"]),
     ("pprof-no-locations-memcpy-null.min.pb", ["report"]),
 ]
 for name, args in cases:
@@ -77,6 +78,9 @@ for bad in ("0", "1X", "-5", "99999999999T"):
     r = run([PMUPROF, "report", bomb, "--max-inflated", bad])
     check(r.returncode == 2 and "--max-inflated" in r.stderr,
           f"--max-inflated {bad} was not refused with the flag named: {r.returncode} {r.stderr}")
+r = run([PMUPROF, "report", bomb, "--max-inflated"])
+check(r.returncode == 2 and "option '--max-inflated' needs a value" in r.stderr,
+      f"--max-inflated without a value: {r.returncode} {r.stderr}")
 r = run([PMUPROF, "report", bomb, "--max-inflated", "64MiB"])
 check(r.returncode == 1 and "not a pprof profile" in r.stderr,
       f"a 64 MiB cap did not let 64 MiB inflate: {r.stderr}")

@@ -18,6 +18,15 @@ def lines_starting(comments, prefix):
     return [c for c in comments if c.startswith(prefix)]
 
 
+def check_names(prof, names, counts, what):
+    """One samples line holding NAME=COUNT for every event."""
+    samples = lines_starting(prof["comments"], "samples: ")
+    check(len(samples) == 1, f"{what}: no single samples line: {prof['comments']}")
+    for n in names:
+        check(f" {n}={counts}" in samples[0], f"{what}: event {n[:8]}... missing from {samples}")
+    print(f"{what}: {len(samples[0])}-byte samples comment with all {len(names)} names")
+
+
 def check_once(comments, what):
     check(len(lines_starting(comments, "lost samples: ")) == 1,
           f"{what}: not one 'lost samples' line: {comments}")
@@ -36,13 +45,9 @@ r = run([PMUPROF, "record", "-e", ",".join(f"cpu-clock/name={n}/" for n in names
          "--"] + spin, timeout=300)
 check(r.returncode == 0, f"record with 64 long event names: exit {r.returncode}: {r.stderr[-500:]}")
 prof = load_profile(out)
-samples = lines_starting(prof["comments"], "samples: ")
-check(len(samples) == 1, f"no single samples line: {prof['comments']}")
-for n in names:
-    check(f" {n}=" in samples[0], f"event {n[:8]}... missing from the samples comment")
+check_names(prof, names, "", "record")
 check(all(n in prof["types"] for n in names), "a sample type is missing")
 check_once(prof["comments"], "record -e 64 long names")
-print(f"record: {len(samples[0])}-byte samples comment with all 64 names")
 
 # record, plain: what a reader needs, nothing internal
 out = os.path.join(d, "plain.pb.gz")
@@ -65,10 +70,6 @@ out = os.path.join(d, "import.pb.gz")
 r = run([PMUPROF, "import", data, "--no-symbolize", "-o", out])
 check(r.returncode == 0, f"import of 64 long-named events: exit {r.returncode}: {r.stderr[-500:]}")
 prof = load_profile(out)
-samples = lines_starting(prof["comments"], "samples: ")
-check(len(samples) == 1, f"no single samples line: {prof['comments']}")
-for n in long_names:
-    check(f" {n}=1" in samples[0], f"event {n[:8]}... missing from the import's samples comment")
+check_names(prof, long_names, 1, "import")
 check_once(prof["comments"], "import")
-print(f"import: {len(samples[0])}-byte samples comment with all 64 names")
 print("PASS")

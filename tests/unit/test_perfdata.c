@@ -154,11 +154,9 @@ static void build_file(struct buf *b)
 	patch64(b, sec + 8, b->n - desc);
 }
 
-static void build_pipe(struct buf *b)
+/* A pipe-mode header and a HEADER_ATTR record for each of the two events. */
+static void put_pipe_head(struct buf *b, const struct perf_event_attr a[2])
 {
-	struct perf_event_attr a[2];
-	make_attr(&a[0], PERF_COUNT_SW_CPU_CLOCK);
-	make_attr(&a[1], PERF_COUNT_SW_TASK_CLOCK);
 	memset(b, 0, sizeof(*b));
 	put64(b, 0x32454c4946524550ULL);
 	put64(b, 16);
@@ -167,6 +165,14 @@ static void build_pipe(struct buf *b)
 		put(b, &a[i], sizeof(a[i]));
 		put64(b, ids[i]);
 	}
+}
+
+static void build_pipe(struct buf *b)
+{
+	struct perf_event_attr a[2];
+	make_attr(&a[0], PERF_COUNT_SW_CPU_CLOCK);
+	make_attr(&a[1], PERF_COUNT_SW_TASK_CLOCK);
+	put_pipe_head(b, a);
 	/* EVENT_UPDATE NAME for the second event */
 	put_header(b, 78, 8 + 16 + 16);
 	put64(b, 2);
@@ -460,15 +466,9 @@ static void test_sample_abi_fields(void **state)
 		a[1].sample_regs_user = cases[c].regs_user;
 		a[1].sample_regs_intr = cases[c].regs_intr;
 		a[1].read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_LOST;
-		struct buf *b = calloc(1, sizeof(*b));
+		struct buf *b = malloc(sizeof(*b));
 		assert_non_null(b);
-		put64(b, 0x32454c4946524550ULL);
-		put64(b, 16);
-		for (int i = 0; i < 2; i++) {
-			put_header(b, 64 /* HEADER_ATTR */, (uint16_t)(8 + sizeof(a[i]) + 8));
-			put(b, &a[i], sizeof(a[i]));
-			put64(b, ids[i]);
-		}
+		put_pipe_head(b, a);
 		for (uint64_t k = 0; k < 4; k++)
 			put_abi_sample(b, &a[k % 2], ids[k % 2], k);
 		char err[512], *path = write_tmp(b);
