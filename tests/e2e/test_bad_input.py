@@ -10,6 +10,7 @@ import resource
 import tempfile
 
 from common import *
+import perfdata_gen as g
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "fuzz-repro")
 d = tempfile.mkdtemp()
@@ -46,6 +47,18 @@ for name, args in cases:
     r = run(argv)
     clean_exit(r, " ".join(argv[1:]))
     print(f"ok: {' '.join(argv[1:])}: exit {r.returncode} {r.stderr.strip()[:120]}")
+
+# A pid of INT_MAX (any 32-bit value can be in a file): the process model's key was pid + 1.
+s = g.Stream()
+eid = s.event("cpu-clock", 1, 0, sample_type=g.SAMPLE_TYPE & ~g.PERF_SAMPLE_ADDR)
+s.comm(0x7fffffff, 0x7fffffff, "app", eid)
+for k in range(3):
+    s.sample_abi(eid, 0x7fffffff, 0x7fffffff, 0, 0x401000 + k, period=1000)
+data = os.path.join(d, "pid-intmax.data")
+s.write_pipe(data)
+r = run([PMUPROF, "import", data, "--no-symbolize", "-o", os.path.join(d, "pid.pb.gz")])
+clean_exit(r, "import of pid 2147483647")
+check(r.returncode == 0 and "samples cpu-clock 3" in r.stderr, f"pid 2147483647: {r.stderr}")
 
 # The period-overflow input sums periods past INT64_MAX: the profile holds the value at its
 # largest, never a negative one.
