@@ -76,17 +76,6 @@ static void agent_usage(FILE *out)
 		AGENT_DEFAULT_EVENTS, AGENT_DEFAULT_FREQ, AGENT_DEFAULT_SYMBOL_CACHE_MIB);
 }
 
-static int parse_seconds(const char *opt, const char *s, double *v)
-{
-	char *end;
-	*v = strtod(s, &end);
-	if (*end || !(*v > 0)) {
-		cli_error("agent", "%s needs seconds > 0, not '%s'", opt, s);
-		return -1;
-	}
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	enum {
@@ -149,15 +138,15 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'C': o->cpus = optarg; break;
 		case 'p': o->pids = optarg; break;
 		case OPT_INTERVAL:
-			if (parse_seconds("--interval", optarg, &o->interval) < 0)
+			if (cli_parse_seconds("agent", "--interval", optarg, &o->interval) < 0)
 				return 2;
 			break;
 		case OPT_DURATION:
-			if (parse_seconds("--duration", optarg, &o->duration) < 0)
+			if (cli_parse_seconds("agent", "--duration", optarg, &o->duration) < 0)
 				return 2;
 			break;
 		case OPT_RETRY_BUDGET:
-			if (parse_seconds("--otlp-retry-budget", optarg, &o->retry_budget) < 0)
+			if (cli_parse_seconds("agent", "--otlp-retry-budget", optarg, &o->retry_budget) < 0)
 				return 2;
 			break;
 		case OPT_ENDPOINT: o->endpoint = optarg; break;

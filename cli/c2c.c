@@ -1,9 +1,10 @@
 /*
  * pmuprof c2c: cache-line sharing analysis. Owns the "c2c" dispatcher and
- * "c2c watch": resolving the watched line (--symbol via the executable's ELF
- * symbol table, or --addr), pacing the watchpoint windows of sampler/watch.c
- * (duty cycle), tallying hits per word x thread and per code location, and
- * the verdict (false / true sharing / none).
+ * "c2c watch": running the command stopped until the watched line is known
+ * (--symbol is looked up in the process once it has exec'd, by
+ * export/c2c_resolve.c), the probe that watchpoints fire here at all, pacing
+ * the watchpoint windows of sampler/watch.c (duty cycle) and printing the
+ * tally and verdict of export/c2c.c.
  */
 #include "cli.h"
 #include "export.h"
@@ -12,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,35 +27,18 @@ struct watch_opts {
 	const char *symbol, *addr_str, *pid_str;
 	uint32_t len;
 	bool rw, reopen;
+	bool dry_run;       /* resolve and print the address, run the command unwatched */
 	double duty;       /* percent of each window period that is armed */
 	unsigned period_ms; /* window period */
 	double duration;    /* -p: seconds, 0 = until the process exits or Ctrl-C */
 	char **cmd;
 };
 
-/* Hits of one thread on one word, in write (0) or read-write (1) windows. */
-struct word_row {
-	int word;
-	uint32_t pid, tid;
-	uint64_t hits[2];
-	char comm[17];
-};
-
-struct loc_row {
-	uint64_t ip;
-	uint32_t pid;
-	int word;
-	bool rw;
-	uint64_t hits;
-};
-
 struct tally {
-	struct word_row *rows;
-	size_t nrows, caprows;
-	struct loc_row *locs;
-	size_t nlocs, caplocs;
+	struct c2c_watch_tally w;
 	struct proc_model *pm; /* maps read while the process runs, for symbolizing */
-	size_t synced_locs;    /* nlocs when the maps were last read */
+	struct sym_cache *sc;  /* NULL: locations stay unsymbolized */
+	size_t synced_locs;    /* w.nlocs when the maps were last read */
 };
 
 static void read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
@@ -74,253 +57,113 @@ static void read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
 static int on_hit(void *arg, const struct smp_watch_hit *h)
 {
 	struct tally *t = arg;
-	struct word_row *r = NULL;
-	for (size_t i = 0; i < t->nrows && !r; i++)
-		if (t->rows[i].word == h->word && t->rows[i].tid == h->tid)
-			r = &t->rows[i];
-	if (!r) {
-		if (t->nrows == t->caprows) {
-			size_t cap = t->caprows ? t->caprows * 2 : 16;
-			struct word_row *n = realloc(t->rows, cap * sizeof(*n));
-			if (!n)
-				return -ENOMEM;
-			t->rows = n, t->caprows = cap;
-		}
-		r = &t->rows[t->nrows++];
-		memset(r, 0, sizeof(*r));
-		r->word = h->word, r->pid = h->pid, r->tid = h->tid;
-		/* Read now: the drain follows the window, so the thread is most likely alive. */
+	struct c2c_watch_row *r = c2c_watch_add(&t->w, h);
+	if (!r)
+		return -ENOMEM;
+	/* Named on its first hit: the drain follows the window, so the thread is most likely alive. */
+	if (!r->comm[0])
 		read_comm(h->pid, h->tid, r->comm, sizeof(r->comm));
-	}
-	r->hits[h->rw]++;
-	struct loc_row *l = NULL;
-	for (size_t i = 0; i < t->nlocs && !l; i++)
-		if (t->locs[i].ip == h->ip && t->locs[i].word == h->word && t->locs[i].rw == h->rw)
-			l = &t->locs[i];
-	if (!l) {
-		if (t->nlocs == t->caplocs) {
-			size_t cap = t->caplocs ? t->caplocs * 2 : 16;
-			struct loc_row *n = realloc(t->locs, cap * sizeof(*n));
-			if (!n)
-				return -ENOMEM;
-			t->locs = n, t->caplocs = cap;
-		}
-		l = &t->locs[t->nlocs++];
-		*l = (struct loc_row){.ip = h->ip, .pid = h->pid, .word = h->word, .rw = h->rw};
-	}
-	l->hits++;
 	return 0;
 }
 
 /* --- the watched address ----------------------------------------------------- */
 
-/* The file execvp would run for argv0. */
-static int find_exe(const char *argv0, char *out, size_t len)
-{
-	if (strchr(argv0, '/'))
-		return snprintf(out, len, "%s", argv0) < (int)len ? 0 : -ENAMETOOLONG;
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(out, len, "%.*s/%s", (int)n, path, argv0);
-		if (access(out, X_OK) == 0)
-			return 0;
-		path += n + (path[n] == ':');
-	}
-	return -ENOENT;
-}
-
-struct elf_sym_info {
-	uint64_t value, size;
-	bool pie;
-	uint64_t first_load; /* lowest PT_LOAD vaddr, page aligned (load bias of a PIE) */
-};
-
-/* A symbol's link-time address by name: .symtab first (has statics), else .dynsym. */
-static int elf_symbol(const char *file, const char *name, struct elf_sym_info *out, char *err,
-		      size_t errlen)
-{
-	elf_version(EV_CURRENT);
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pmu_fail(err, errlen, -errno, "cannot open %s: %s", file, strerror(errno));
-	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-	GElf_Ehdr eh;
-	int ret = -ENOENT;
-	if (!e || !gelf_getehdr(e, &eh)) {
-		ret = pmu_fail(err, errlen, -EINVAL, "%s is not an ELF file", file);
-		goto out;
-	}
-	out->pie = eh.e_type == ET_DYN;
-	out->first_load = UINT64_MAX;
-	size_t nph = 0;
-	elf_getphdrnum(e, &nph);
-	for (size_t i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < out->first_load)
-			out->first_load = ph.p_vaddr & ~(uint64_t)0xfff;
-	}
-	for (int pass = 0; pass < 2 && ret == -ENOENT; pass++) {
-		Elf_Scn *scn = NULL;
-		while ((scn = elf_nextscn(e, scn)) != NULL && ret == -ENOENT) {
-			GElf_Shdr sh;
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != (pass ? SHT_DYNSYM : SHT_SYMTAB))
-				continue;
-			Elf_Data *d = elf_getdata(scn, NULL);
-			size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
-			for (size_t i = 0; d && i < n; i++) {
-				GElf_Sym s;
-				if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF)
-					continue;
-				const char *nm = elf_strptr(e, sh.sh_link, s.st_name);
-				if (nm && strcmp(nm, name) == 0) {
-					out->value = s.st_value, out->size = s.st_size;
-					ret = 0;
-					break;
-				}
-			}
-		}
-	}
-	if (ret == -ENOENT)
-		pmu_fail(err, errlen, ret, "no symbol '%s' in %s (a global or static variable; "
-			 "is the binary stripped?)", name, file);
-out:
-	if (e)
-		elf_end(e);
-	close(fd);
-	return ret;
-}
-
-/* Where a PIE executable is loaded in a running process: its mapping at file offset 0. */
-static int exe_load_start(pid_t pid, uint64_t *start)
-{
-	char path[64], exe[PATH_MAX], line[PATH_MAX + 256];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	int ret = -ENOENT;
-	while (ret && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, off;
-		int pos = 0;
-		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s%n", &lo, &hi, &off, &pos) < 3)
-			continue;
-		char *file = line + pos;
-		file += strspn(file, " ");
-		file[strcspn(file, "\n")] = 0;
-		if (off == 0 && strcmp(file, exe) == 0)
-			*start = lo, ret = 0;
-	}
-	fclose(f);
-	return ret;
-}
-
-/* "NAME[+OFF]" or --addr to the first byte watched; exe is the file holding the symbol. */
-static int resolve_addr(const struct watch_opts *o, const char *exe, pid_t pid, uint64_t *addr,
+/* --addr's value, or NAME and OFF of --symbol NAME[+OFF]. */
+static int parse_target(const struct watch_opts *o, uint64_t *addr, char *name, size_t namelen,
 			char *err, size_t errlen)
 {
+	char *end;
+	errno = 0;
 	if (o->addr_str) {
-		char *end;
-		errno = 0;
 		*addr = strtoull(o->addr_str, &end, 0);
 		if (errno || *end || end == o->addr_str)
 			return pmu_fail(err, errlen, -EINVAL, "malformed --addr '%s'; expected e.g. 0x404040",
 					o->addr_str);
 		return 0;
 	}
-	char name[512];
-	snprintf(name, sizeof(name), "%s", o->symbol);
-	uint64_t off = 0;
+	snprintf(name, namelen, "%s", o->symbol);
+	*addr = 0;
 	char *plus = strchr(name, '+');
 	if (plus) {
-		char *end;
 		*plus = 0;
-		errno = 0;
-		off = strtoull(plus + 1, &end, 0);
-		if (errno || *end || end == plus + 1)
+		*addr = strtoull(plus + 1, &end, 0);
+		if (errno || *end || end == plus + 1 || !*name)
 			return pmu_fail(err, errlen, -EINVAL, "malformed --symbol '%s'; expected NAME[+OFF]",
 					o->symbol);
 	}
-	struct elf_sym_info si = {0};
-	int ret = elf_symbol(exe, name, &si, err, errlen);
-	if (ret < 0)
-		return ret;
-	*addr = si.value + off;
-	if (!si.pie)
-		return 0; /* linked at its run-time address */
-	if (pid <= 0)
-		return pmu_fail(err, errlen, -EINVAL,
-				"%s is position-independent (PIE): its address is known only once it "
-				"runs; start it and use -p PID, or build it with -no-pie", exe);
-	uint64_t start = 0;
-	if ((ret = exe_load_start(pid, &start)) < 0)
-		return pmu_fail(err, errlen, ret, "cannot find where %s is mapped in process %d",
-				exe, (int)pid);
-	*addr += start - si.first_load;
 	return 0;
+}
+
+/*
+ * NAME's address in process pid as it is now, plus *addr (the +OFF) on
+ * entry. 0, -ENOENT when no file the process maps has it (err says so), or
+ * -errno.
+ */
+static int symbol_address(struct c2c_resolver *res, struct proc_model *pm, pid_t pid,
+			  const char *name, uint64_t *addr, const char **file, char *err,
+			  size_t errlen)
+{
+	uint64_t at = 0;
+	int ret = c2c_symbol_address(res, pid, name, &at, file);
+	if (ret == -ENOENT) {
+		const char *exe = proc_exe(pm, pid);
+		return pmu_fail(err, errlen, ret, "no symbol '%s' in %s or the libraries it loaded (a "
+				"global or static variable; is the binary stripped?)", name,
+				exe ? exe : "the program");
+	}
+	if (ret < 0)
+		return pmu_fail(err, errlen, ret, "cannot read process %d's mappings: %s", (int)pid,
+				strerror(-ret));
+	*addr += at;
+	return 0;
+}
+
+/*
+ * NAME in a command stopped at its exec (the program and the loader are
+ * mapped), else run on to its entry point (the libraries it links are mapped
+ * too). It stays stopped for the watchpoints.
+ */
+static int symbol_in_child(struct cli_child *child, struct c2c_resolver *res,
+			   struct proc_model *pm, const char *name, uint64_t *addr,
+			   const char **file, char *err, size_t errlen)
+{
+	uint64_t off = *addr;
+	int ret = symbol_address(res, pm, child->pid, name, addr, file, err, errlen);
+	if (ret != -ENOENT)
+		return ret;
+	*addr = off;
+	ret = cli_child_run_to_entry(child);
+	if (ret == -ENOTSUP)
+		return pmu_fail(err, errlen, -ENOENT, "no symbol '%s' in the program (on this "
+				"architecture symbols of shared libraries are not looked up; use "
+				"--addr or -p PID)", name);
+	if (ret < 0)
+		return pmu_fail(err, errlen, ret, "the command ended before its entry point (%s)",
+				strerror(-ret));
+	return symbol_address(res, pm, child->pid, name, addr, file, err, errlen);
 }
 
 /* --- the report ------------------------------------------------------------------ */
 
 static int cmp_loc(const void *a, const void *b)
 {
-	const struct loc_row *x = a, *y = b;
+	const struct c2c_watch_loc *x = a, *y = b;
 	return x->hits < y->hits ? 1 : x->hits > y->hits ? -1 : 0;
 }
 
 static int cmp_row(const void *a, const void *b)
 {
-	const struct word_row *x = a, *y = b;
+	const struct c2c_watch_row *x = a, *y = b;
 	if (x->word != y->word)
 		return x->word - y->word;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-/*
- * Writes: any hit in a write window. Reads: hits only in read-write windows
- * (x86 has no read-only watchpoints, so a read is a read-write hit of a
- * thread that never hit the word in a write window).
- */
-static const char *verdict(const struct tally *t)
-{
-	bool ww_false = false, rw_false = false, rw_true = false;
-	for (size_t i = 0; i < t->nrows; i++) {
-		const struct word_row *a = &t->rows[i];
-		if (!a->hits[0])
-			continue; /* a is a writer of a->word */
-		for (size_t j = 0; j < t->nrows; j++) {
-			const struct word_row *b = &t->rows[j];
-			if (b->tid == a->tid)
-				continue;
-			bool b_writes = b->hits[0] > 0, b_reads = !b_writes && b->hits[1] > 0;
-			if (b_writes && b->word == a->word)
-				return "true sharing (the same word written by more than one thread)";
-			ww_false |= b_writes && b->word != a->word;
-			rw_false |= b_reads && b->word != a->word;
-			rw_true |= b_reads && b->word == a->word;
-		}
-	}
-	if (ww_false)
-		return "false sharing (different words written by different threads)";
-	if (rw_true)
-		return "true sharing (a word written by one thread is read by another)";
-	if (rw_false)
-		return "false sharing (read-write: one thread writes a word, another reads a "
-		       "different word of the line)";
-	return "none (only one thread touches the line)";
-}
-
-static void print_report(struct tally *t, const struct watch_opts *o, const char *what,
+static void print_report(struct tally *tl, const struct watch_opts *o, const char *what,
 			 uint64_t addr, pid_t pid, const struct smp_watch_stats *st, double run_s,
 			 double armed_ms)
 {
+	struct c2c_watch_tally *t = &tl->w;
 	int nwords = (int)(o->len / 8);
 	printf("\nc2c watch: %s = 0x%llx, %u bytes (%d words), %s watchpoints, process %d\n", what,
 	       (unsigned long long)addr, o->len, nwords, o->rw ? "write and read-write" : "write",
@@ -338,7 +181,7 @@ static void print_report(struct tally *t, const struct watch_opts *o, const char
 	printf("\n%-5s %-7s %-8s %-16s %-6s %12s %14s\n", "word", "offset", "tid", "comm", "access",
 	       "hits", "hits/s armed");
 	for (size_t i = 0; i < t->nrows; i++) {
-		const struct word_row *r = &t->rows[i];
+		const struct c2c_watch_row *r = &t->rows[i];
 		for (int m = 0; m < 2; m++) {
 			if (!r->hits[m])
 				continue;
@@ -376,18 +219,11 @@ static void print_report(struct tally *t, const struct watch_opts *o, const char
 	/* Code locations, symbolized against the process's maps as they were while it ran. */
 	if (t->nlocs)
 		qsort(t->locs, t->nlocs, sizeof(*t->locs), cmp_loc);
-	struct proc_model *pm = t->pm;
-	struct sym_cache *sc = NULL;
-	char err[256];
-	char cache_dir[PATH_MAX];
-	if (t->nlocs && sym_cache_new(&sc, err, sizeof(err)) == 0 &&
-	    sym_cache_set_debug_dir(sc, cli_cache_dir(cache_dir, sizeof(cache_dir))) < 0) {
-		sym_cache_free(sc);
-		sc = NULL;
-	}
+	struct proc_model *pm = tl->pm;
+	struct sym_cache *sc = tl->sc;
 	printf("\n%12s %-5s %-6s %-18s %s\n", "hits", "word", "access", "ip", "location");
 	for (size_t i = 0; i < t->nlocs && i < 20; i++) {
-		const struct loc_row *l = &t->locs[i];
+		const struct c2c_watch_loc *l = &t->locs[i];
 		char where[512] = "?";
 		struct proc_map *m = pm ? proc_find_map(pm, (pid_t)l->pid, l->ip) : NULL;
 		if (!m && pm)
@@ -408,9 +244,14 @@ static void print_report(struct tally *t, const struct watch_opts *o, const char
 		printf("%12s %-5d %-6s 0x%-16llx %s\n", hits, l->word, l->rw ? "rw" : "write",
 		       (unsigned long long)l->ip, where);
 	}
-	if (sc)
-		sym_cache_free(sc);
-	printf("\nverdict: %s\n", verdict(t));
+	const char *v = c2c_watch_verdict(t);
+	if (v)
+		printf("\nverdict: %s\n", v);
+	else
+		printf("\nno verdict: no access to the line was observed (the program did not touch "
+		       "it while it was armed, %.1f %% of the time: run longer or raise --duty; or "
+		       "the address is not the one the program uses; kernel accesses are not "
+		       "watched)\n", o->duty);
 	fflush(stdout);
 }
 
@@ -420,14 +261,18 @@ static void watch_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: pmuprof c2c watch (--symbol NAME[+OFF] | --addr ADDR) [--len 64] [--rw]\n"
-		"                         [--duty PCT] [--window MS] (-- CMD [ARGS] | -p PID [--duration S])\n"
+		"                         [--duty PCT] [--window MS] [--dry-run]\n"
+		"                         (-- CMD [ARGS] | -p PID [--duration S])\n"
 		"  Hardware watchpoints on the 8-byte words of a cache line, four words at a time,\n"
 		"  armed PCT %% of every window (default 3 %% of 100 ms); prints hits per word and\n"
 		"  thread, code locations and the verdict (false sharing, true sharing, none).\n"
-		"  --symbol needs the symbol table of a non-PIE executable (build with -no-pie),\n"
-		"  or -p PID for a running PIE. --rw: also read-write windows (tells reads from\n"
-		"  writes). --reopen: rotate by reopening the watchpoints (what happens where the\n"
-		"  kernel cannot modify inherited ones; misses processes the command forked).\n");
+		"  --symbol: a global or static variable of the program or a library it links,\n"
+		"  placed where the process loaded it (PIE too; needs the symbol table). A probe\n"
+		"  first checks that watchpoints fire on this host; no hit at all gives no verdict.\n"
+		"  --rw: also read-write windows (tells reads from writes). --reopen: rotate by\n"
+		"  reopening the watchpoints (what happens where the kernel cannot modify inherited\n"
+		"  ones; misses processes the command forked). --dry-run: print the address the\n"
+		"  symbol resolves to and run the command unwatched.\n");
 }
 
 static int parse_watch(int argc, char **argv, struct watch_opts *o)
@@ -438,6 +283,7 @@ static int parse_watch(int argc, char **argv, struct watch_opts *o)
 		{"duty", required_argument, NULL, 'd'},   {"window", required_argument, NULL, 'w'},
 		{"pid", required_argument, NULL, 'p'},    {"duration", required_argument, NULL, 'D'},
 		{"reopen", no_argument, NULL, 'R'},       {"help", no_argument, NULL, 'h'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	/* 3 ms armed every 100 ms: the slowdown stays under 10 % with a margin. */
@@ -453,6 +299,7 @@ static int parse_watch(int argc, char **argv, struct watch_opts *o)
 		case 'p': o->pid_str = optarg; break;
 		case 'r': o->rw = true; break;
 		case 'R': o->reopen = true; break;
+		case 'n': o->dry_run = true; break;
 		case 'l': {
 			unsigned long v = strtoul(optarg, &end, 0);
 			if (*end || v == 0 || v % 8 || v > 8 * SMP_WATCH_MAX_WORDS) {
@@ -480,11 +327,8 @@ static int parse_watch(int argc, char **argv, struct watch_opts *o)
 			break;
 		}
 		case 'D':
-			o->duration = strtod(optarg, &end);
-			if (*end || !(o->duration > 0)) {
-				cli_error(CMD, "--duration %s: expected seconds > 0", optarg);
+			if (cli_parse_seconds(CMD, "--duration", optarg, &o->duration) < 0)
 				return 2;
-			}
 			break;
 		case 'h': watch_usage(stdout); return 0;
 		default:
@@ -508,15 +352,31 @@ static int parse_watch(int argc, char **argv, struct watch_opts *o)
 	return -1;
 }
 
+/* Frees what cmd_watch made; status passes through. */
+static int watch_done(int status, struct cli_child *child, struct tally *t,
+		      struct c2c_resolver *res)
+{
+	cli_child_abandon(child);
+	c2c_watch_tally_free(&t->w);
+	c2c_resolver_free(res);
+	sym_cache_free(t->sc);
+	proc_model_free(t->pm);
+	return status;
+}
+
 static int cmd_watch(int argc, char **argv)
 {
 	struct watch_opts o;
 	int st = parse_watch(argc, argv, &o);
 	if (st >= 0)
 		return st;
-	char err[512], exe[PATH_MAX];
-	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	char err[512], name[512] = "";
+	uint64_t addr = 0;
 	pid_t pid = -1;
+	if (parse_target(&o, &addr, name, sizeof(name), err, sizeof(err)) < 0) {
+		cli_error(CMD, "%s", err);
+		return 2;
+	}
 	if (o.pid_str) {
 		char *end;
 		long v = strtol(o.pid_str, &end, 10);
@@ -525,54 +385,91 @@ static int cmd_watch(int argc, char **argv)
 			return 2;
 		}
 		pid = (pid_t)v;
-		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	} else if (o.symbol && find_exe(o.cmd[0], exe, sizeof(exe)) < 0) {
-		cli_error(CMD, "cannot find '%s' in PATH", o.cmd[0]);
-		return 127;
 	}
-	uint64_t addr = 0;
-	if (resolve_addr(&o, exe, o.pid_str ? pid : -1, &addr, err, sizeof(err)) < 0) {
+	/* Zero hits from watchpoints that cannot fire would read as "no sharing": probe first. */
+	if (!o.dry_run && smp_watch_probe(err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
-		return 2;
+		return 1;
 	}
-	uint64_t base = addr & ~(uint64_t)7; /* watchpoints cover aligned words */
+	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	struct tally t = {0};
+	struct c2c_resolver *res = NULL;
+	char cache_dir[PATH_MAX];
+	if (proc_model_new(&t.pm) < 0 || sym_cache_new(&t.sc, err, sizeof(err)) < 0 ||
+	    sym_cache_set_debug_dir(t.sc, cli_cache_dir(cache_dir, sizeof(cache_dir))) < 0 ||
+	    c2c_resolver_new(&res, t.pm, t.sc) < 0) {
+		cli_error(CMD, "out of memory");
+		return watch_done(1, &child, &t, res);
+	}
 	if (!o.pid_str) {
 		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
 			cli_error(CMD, "%s", err);
-			return 1;
+			return watch_done(1, &child, &t, res);
 		}
 		pid = child.pid;
 	}
+	const char *file = NULL;
+	if (o.symbol && !o.pid_str) {
+		/* Stopped at its exec: a PIE's and the libraries' addresses exist only from then on. */
+		int e = cli_child_go_stopped(&child);
+		if (e < 0 && !child.traced) {
+			cli_error(CMD, "cannot start the command stopped under ptrace: %s (is "
+				  "kernel.yama.ptrace_scope 3?); use --addr or -p PID", strerror(-e));
+			return watch_done(1, &child, &t, res);
+		}
+		if (e < 0) {
+			cli_error(CMD, "cannot run '%s': %s", o.cmd[0], strerror(-e));
+			return watch_done(e == -ENOENT ? 127 : 126, &child, &t, res);
+		}
+		if (symbol_in_child(&child, res, t.pm, name, &addr, &file, err, sizeof(err)) < 0) {
+			cli_error(CMD, "%s", err);
+			return watch_done(2, &child, &t, res);
+		}
+	} else if (o.symbol &&
+		   symbol_address(res, t.pm, pid, name, &addr, &file, err, sizeof(err)) < 0) {
+		cli_error(CMD, "%s", err);
+		return watch_done(2, &child, &t, res);
+	}
+	const char *what = o.symbol ? o.symbol : o.addr_str;
+	if (o.dry_run) {
+		printf("c2c watch: %s = 0x%llx%s%s, process %d: dry run, not watched\n", what,
+		       (unsigned long long)addr, file ? " in " : "", file ? file : "", (int)pid);
+		fflush(stdout);
+		if (o.pid_str)
+			return watch_done(0, &child, &t, res);
+		int e = child.traced ? cli_child_release(&child) : cli_child_go(&child);
+		struct rusage ru;
+		if (e < 0 || cli_child_wait(pid, &st, &ru) < 0) {
+			cli_error(CMD, "cannot run '%s': %s", o.cmd[0], strerror(e < 0 ? -e : errno));
+			return watch_done(127, &child, &t, res);
+		}
+		child.pid = -1;
+		return watch_done(st, &child, &t, res);
+	}
+	uint64_t base = addr & ~(uint64_t)7; /* watchpoints cover aligned words */
 	struct smp_watch_options wo = {
-		.addr = base, .len = o.len, .rw = o.rw, .pid = pid, .enable_on_exec = !o.pid_str,
-		.reopen = o.reopen,
+		.addr = base, .len = o.len, .rw = o.rw, .pid = pid,
+		.enable_on_exec = !o.pid_str && !child.traced, .reopen = o.reopen,
 	};
 	struct smp_watch *w = NULL;
 	if (smp_watch_open(&w, &wo, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
-		cli_child_abandon(&child);
-		return 1;
+		return watch_done(1, &child, &t, res);
 	}
 	cli_signals_install(o.pid_str ? 0 : pid);
 	double t0 = cli_mono_s();
 	if (!o.pid_str) {
-		int e = cli_child_go(&child);
+		int e = child.traced ? cli_child_release(&child) : cli_child_go(&child);
 		if (e < 0) {
 			cli_error(CMD, "cannot run '%s': %s", o.cmd[0], strerror(-e));
 			smp_watch_close(w);
-			int ignored;
-			struct rusage ru;
-			cli_child_wait(pid, &ignored, &ru);
-			return 127;
+			return watch_done(127, &child, &t, res);
 		}
 	}
 	/* A pidfd wakes the pacing loop the moment the process ends. */
 	int pidfd = cli_pidfd(pid);
 	double armed_ms = o.period_ms * o.duty / 100.0;
 	double off_ms = o.period_ms - armed_ms;
-	struct tally t = {0};
-	if (proc_model_new(&t.pm) < 0)
-		t.pm = NULL; /* locations then stay unsymbolized */
 	int status = 0, ret = 0;
 	bool armed = false, done = false, exited = false;
 	while (!done && ret == 0) {
@@ -582,10 +479,10 @@ static int cmd_watch(int argc, char **argv)
 			ret = smp_watch_disarm(w, on_hit, &t, err, sizeof(err));
 		if (ret < 0)
 			break;
-		if (armed && t.nlocs > t.synced_locs && t.pm) {
+		if (armed && t.w.nlocs > t.synced_locs) {
 			/* New code addresses: read the maps now, while the process still exists. */
 			proc_synthesize(t.pm, pid);
-			t.synced_locs = t.nlocs;
+			t.synced_locs = t.w.nlocs;
 		}
 		armed = !armed;
 		if (cli_nap(pidfd, armed ? armed_ms : off_ms)) /* -p: not our child, so no wait4 */
@@ -616,11 +513,7 @@ static int cmd_watch(int argc, char **argv)
 		struct rusage ru;
 		cli_child_wait(pid, &status, &ru);
 	}
-	char what[600];
-	if (o.symbol)
-		snprintf(what, sizeof(what), "%s", o.symbol);
-	else
-		snprintf(what, sizeof(what), "%s", o.addr_str);
+	child.pid = -1; /* reaped */
 	print_report(&t, &o, what, base, pid, &ws, run_s, armed_ms);
 	if (ws.lost)
 		cli_error(CMD, "%llu hits were lost (ring full): rates are underestimated; "
@@ -628,13 +521,9 @@ static int cmd_watch(int argc, char **argv)
 	smp_watch_close(w);
 	if (pidfd >= 0)
 		close(pidfd);
-	free(t.rows);
-	free(t.locs);
-	if (t.pm)
-		proc_model_free(t.pm);
 	if (ret < 0)
-		return 1;
-	return o.pid_str ? 0 : status;
+		return watch_done(1, &child, &t, res);
+	return watch_done(o.pid_str ? 0 : status, &child, &t, res);
 }
 
 int cmd_c2c(int argc, char **argv)

@@ -29,7 +29,8 @@ int cmd_import(int argc, char **argv); /* import.c */
 struct cli_import_opts {
 	const char *cmd;    /* "import" or "c2c report", for messages */
 	const char *path;   /* perf.data, "-" for stdin */
-	const char *output; /* pprof; NULL: none */
+	const char *output; /* pprof ("-": standard output); NULL: none */
+	bool keep_old;      /* output is the default name: its previous file becomes .old */
 	const char *otlp;   /* OTLP request file, or NULL */
 	bool symbolize;
 	bool c2c;           /* print the cache-line report to stdout */
@@ -44,6 +45,12 @@ int cmd_c2c(int argc, char **argv);    /* c2c.c: "c2c watch", "c2c report" */
 int cmd_c2c_report(int argc, char **argv); /* c2c_report.c */
 int cmd_c2c_record(int argc, char **argv); /* c2c_record.c */
 
+/*
+ * A duration as a user writes it: "10" or "10s" seconds, "500ms", "2m", "1h",
+ * "1.5" (> 0); else prints "pmuprof CMD: OPT needs ..." and returns -1.
+ */
+int cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *v);
+
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -55,13 +62,33 @@ struct cli_child {
 	pid_t pid;
 	int go_fd;   /* write end: one byte releases the child */
 	int err_fd;  /* read end: errno from a failed exec, EOF on success */
+	bool stdout_to_stderr; /* pmuprof's output is on standard output (-o -) */
+	bool traced; /* stopped under ptrace (cli_child_go_stopped) until released */
 };
 
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen);
 /* Releases the child to exec; returns 0 or the child's exec errno (negated). */
 int cli_child_go(struct cli_child *c);
-/* On an error path: lets a prepared (or running) child go without exec'ing and reaps it. */
+/*
+ * On an error path: lets a prepared (or running) child go without exec'ing
+ * and reaps it; a traced one is killed.
+ */
 void cli_child_abandon(struct cli_child *c);
+/*
+ * Like cli_child_go, but the child stops under ptrace right after its exec:
+ * the kernel has mapped the program and its loader, no instruction of it ran.
+ * 0, or -errno (the child's exec errno, or why it cannot be traced).
+ */
+int cli_child_go_stopped(struct cli_child *c);
+/*
+ * Runs a child stopped at its exec on to its program's entry point, where the
+ * loader has mapped the libraries the program links, and stops it there
+ * again. 0, -ENOTSUP on architectures other than x86-64 and arm64, -ESRCH
+ * when it ended first, or -errno.
+ */
+int cli_child_run_to_entry(struct cli_child *c);
+/* Lets a stopped child run on, no longer traced: 0 or -errno. */
+int cli_child_release(struct cli_child *c);
 
 /*
  * SIGINT/SIGTERM/SIGHUP handling while a workload runs: signals sent to
@@ -86,8 +113,12 @@ int cli_pidfd(pid_t pid);
  */
 int cli_nap(int pidfd, double ms);
 
-/* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
-int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen);
+/*
+ * Every thread of every pid in "1,2,3" (from /proc/PID/task); tid_list: the
+ * list is -t's thread ids, which messages then call threads.
+ */
+int cli_resolve_threads(const char *list, bool tid_list, pid_t **out, int *n, char *err,
+			size_t errlen);
 /* True while any pid of "1,2,3" still exists. */
 bool cli_any_alive(const char *list);
 
@@ -161,6 +192,7 @@ struct cli_pipeline_opts {
 	bool mem;
 	uint32_t ldlat;
 	size_t symbol_cache_bytes; /* the symbol cache's budget (agent); 0: unbounded (record) */
+	uint64_t stop_after_ns;    /* --duration: the sampling window, kept by the readers */
 	int argc;              /* the command line (after "pmuprof"), for perf.data's header */
 	char **argv;
 };

@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +32,26 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *v)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"m", 60}, {"min", 60},
+		     {"h", 3600}};
+	char *end;
+	errno = 0;
+	double x = strtod(s, &end);
+	if (end != s && !errno && x > 0)
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strcmp(end, units[i].suffix) == 0 && x * units[i].scale > 0) {
+				*v = x * units[i].scale;
+				return 0;
+			}
+	cli_error(cmd, "%s needs a duration > 0 such as 10, 10s, 500ms or 2m, not '%s'", opt, s);
+	return -1;
 }
 
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen)
@@ -54,6 +78,8 @@ int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen
 		char byte;
 		/* EOF instead of the byte: the parent gave up (e.g. counters failed to open). */
 		if (read(go[0], &byte, 1) != 1)
+			_exit(127);
+		if (c->stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(127);
 		execvp(argv[0], argv);
 		int e = errno;
@@ -134,6 +160,9 @@ void cli_child_abandon(struct cli_child *c)
 {
 	if (c->pid <= 0)
 		return;
+	if (c->traced) /* stopped at a ptrace stop: it would never exit on its own */
+		kill(c->pid, SIGKILL);
+	c->traced = false;
 	/* Closing go_fd before the byte was written makes the child exit 127 unexecuted. */
 	if (c->go_fd >= 0)
 		close(c->go_fd);
@@ -144,6 +173,114 @@ void cli_child_abandon(struct cli_child *c)
 	struct rusage ru;
 	cli_child_wait(c->pid, &ignored, &ru);
 	c->pid = -1;
+}
+
+/* Waits for the traced child's next stop; -ESRCH when it ended instead (reaped). */
+static int wait_stop(struct cli_child *c, int *status)
+{
+	pid_t r;
+	while ((r = waitpid(c->pid, status, 0)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return -errno;
+	if (WIFSTOPPED(*status))
+		return 0;
+	c->pid = -1, c->traced = false;
+	return -ESRCH;
+}
+
+int cli_child_go_stopped(struct cli_child *c)
+{
+	/* Seized before the go byte: the child is blocked reading its pipe, nothing is missed. */
+	long opts = PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+	if (ptrace(PTRACE_SEIZE, c->pid, NULL, (void *)opts) < 0)
+		return -errno;
+	c->traced = true;
+	int e = cli_child_go(c);
+	if (e < 0)
+		return e;
+	int st;
+	while ((e = wait_stop(c, &st)) == 0 && st >> 8 != (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+		if (ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(st)) < 0)
+			return -errno; /* a signal before the exec: deliver it */
+	return e;
+}
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* The program's entry point from the auxiliary vector (AT_ENTRY). */
+static int auxv_entry(pid_t pid, uint64_t *entry)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t kv[2];
+	int ret = -ENOENT;
+	while (ret == -ENOENT && read(fd, kv, sizeof(kv)) == (ssize_t)sizeof(kv) && kv[0] != AT_NULL)
+		if (kv[0] == AT_ENTRY)
+			*entry = kv[1], ret = 0;
+	close(fd);
+	return ret;
+}
+#endif
+
+int cli_child_run_to_entry(struct cli_child *c)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	uint64_t entry = 0;
+	int ret = auxv_entry(c->pid, &entry);
+	if (ret < 0)
+		return ret;
+	/* A software breakpoint on the entry instruction: int3 on x86-64, brk #0 on arm64. */
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, c->pid, (void *)entry, NULL);
+	if (errno)
+		return -errno;
+#if defined(__x86_64__)
+	long trap = (long)(((unsigned long)word & ~0xfful) | 0xcc);
+#else
+	long trap = (long)(((unsigned long)word & ~0xfffffffful) | 0xd4200000ul);
+#endif
+	if (ptrace(PTRACE_POKETEXT, c->pid, (void *)entry, (void *)trap) < 0)
+		return -errno;
+	int st, sig = 0;
+	for (;;) {
+		if (ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)sig) < 0)
+			return -errno;
+		if ((ret = wait_stop(c, &st)) < 0)
+			return ret;
+		if (st >> 8 == SIGTRAP)
+			break; /* the breakpoint (a plain SIGTRAP stop) */
+		sig = st >> 16 ? 0 : WSTOPSIG(st); /* deliver signals, not ptrace events */
+	}
+	if (ptrace(PTRACE_POKETEXT, c->pid, (void *)entry, (void *)word) < 0)
+		return -errno;
+	struct user_regs_struct regs;
+	struct iovec io = {&regs, sizeof(regs)};
+	if (ptrace(PTRACE_GETREGSET, c->pid, (void *)NT_PRSTATUS, &io) < 0)
+		return -errno;
+	/* Back to the entry instruction, now restored (x86 stops after the int3, arm64 at the brk). */
+#if defined(__x86_64__)
+	regs.rip = entry;
+#else
+	regs.pc = entry;
+#endif
+	if (ptrace(PTRACE_SETREGSET, c->pid, (void *)NT_PRSTATUS, &io) < 0)
+		return -errno;
+	return 0;
+#else
+	(void)c;
+	return -ENOTSUP;
+#endif
+}
+
+int cli_child_release(struct cli_child *c)
+{
+	if (!c->traced)
+		return 0;
+	c->traced = false;
+	return ptrace(PTRACE_DETACH, c->pid, NULL, NULL) < 0 ? -errno : 0;
 }
 
 int cli_pidfd(pid_t pid)
@@ -189,8 +326,10 @@ int cli_child_wait(pid_t pid, int *shell_status, struct rusage *ru)
 }
 
 /* Every thread of every pid in "1,2,3" (from /proc/PID/task). */
-int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t errlen)
+int cli_resolve_threads(const char *list, bool tid_list, pid_t **out, int *n, char *err,
+			size_t errlen)
 {
+	const char *what = tid_list ? "thread" : "process";
 	char *copy = strdup(list), *save = NULL;
 	pid_t *tids = NULL;
 	int cnt = 0, ret = 0;
@@ -201,15 +340,16 @@ int cli_resolve_threads(const char *list, pid_t **out, int *n, char *err, size_t
 		long pid = strtol(t, &end, 10);
 		if (*end || pid <= 0) {
 			ret = -EINVAL;
-			snprintf(err, errlen, "malformed process id '%s'; expected -p 1234[,5678]", t);
+			snprintf(err, errlen, "malformed %s id '%s'; expected %s", what, t,
+				 tid_list ? "-t 1234" : "-p 1234[,5678]");
 			break;
 		}
 		pid_t *one;
 		int none;
 		if (smp_list_threads((pid_t)pid, &one, &none) < 0) {
 			ret = -ESRCH;
-			snprintf(err, errlen, "process %ld does not exist (no /proc/%ld/task); check "
-				 "the pid", pid, pid);
+			snprintf(err, errlen, "%s %ld does not exist (no /proc/%ld/task); check the %s",
+				 what, pid, pid, tid_list ? "thread id" : "pid");
 			break;
 		}
 		pid_t *g = none ? realloc(tids, (size_t)(cnt + none) * sizeof(pid_t)) : tids;

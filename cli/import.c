@@ -9,6 +9,7 @@
  * once, as perf's ordered events do. Nothing is synthesized from /proc:
  * the file describes another moment and maybe another host.
  */
+#include "base.h"
 #include "cli.h"
 #include "export.h"
 #include "otlp.h"
@@ -333,7 +334,7 @@ static uint32_t main_pid(const struct import *im)
 	return best;
 }
 
-static int write_otlp(struct import *im, const char *path, pid_t workload,
+static int write_otlp(struct import *im, struct base_output *out, pid_t workload,
 		      const struct pprof *prof)
 {
 	char err[PMU_ERR_MAX];
@@ -342,7 +343,7 @@ static int write_otlp(struct import *im, const char *path, pid_t workload,
 	size_t len = 0;
 	int ret = cli_otlp_encode(&c, prof, false, &req, &len, err, sizeof(err));
 	if (ret == 0)
-		ret = otlp_write_file(path, req, len, err, sizeof(err));
+		ret = otlp_write_output(out, req, len, err, sizeof(err));
 	if (ret < 0)
 		cli_error("import", "%s", err);
 	free(req);
@@ -390,17 +391,47 @@ static void import_free(struct import *im)
 	free(im->agg_of);
 }
 
+static int file_node_of_cpu(const void *pd, int cpu)
+{
+	return smp_perfdata_cpu_node(pd, cpu);
+}
+
 int cli_import_run(const struct cli_import_opts *o)
 {
 	char err[PMU_ERR_MAX];
 	struct import im = {.c2c = o->c2c, .profile = o->output != NULL};
 	int status = 1;
 	const char **names = NULL, **units = NULL;
+	struct base_output *out = NULL, *otlp_out = NULL;
+	if (o->c2c && o->output && strcmp(o->output, "-") == 0) {
+		cli_error(o->cmd, "-o - would mix the pprof with the report on standard output; "
+				  "give -o a file name");
+		return 2;
+	}
 	if (smp_perfdata_open(&im.pd, o->path, err, sizeof(err)) < 0) {
 		cli_error(o->cmd, "%s", err);
 		return 1;
 	}
 	im.nev = smp_perfdata_nevents(im.pd);
+	bool data_addresses = false;
+	for (size_t i = 0; i < im.nev; i++)
+		data_addresses |= c2c_attr_has_data_addresses(&smp_perfdata_event(im.pd, i)->attr);
+	if (im.c2c && !data_addresses) {
+		cli_error(o->cmd, "%s has no data addresses (no event samples ADDR and DATA_SRC): "
+				  "record them with 'pmuprof c2c record' or 'perf c2c record' (Intel "
+				  "PEBS, AMD IBS); without those, 'pmuprof c2c watch' proves false "
+				  "sharing with watchpoints", o->path);
+		goto out;
+	}
+	/* Outputs before the work: a path that cannot be written fails at once. */
+	struct base_output_opts pprof_opts = {.mode = 0644, .what = "profile", .flag = "-o",
+					      .flags = o->keep_old ? BASE_OUTPUT_KEEP_OLD : 0};
+	struct base_output_opts otlp_opts = {.mode = 0644, .what = "OTLP file", .flag = "--otlp"};
+	if ((o->output && base_output_open(&out, o->output, &pprof_opts, err, sizeof(err)) < 0) ||
+	    (o->otlp && base_output_open(&otlp_out, o->otlp, &otlp_opts, err, sizeof(err)) < 0)) {
+		cli_error(o->cmd, "%s", err);
+		goto out;
+	}
 	im.samples = calloc(im.nev, sizeof(uint64_t));
 	im.lost = calloc(im.nev, sizeof(uint64_t));
 	im.throttles = calloc(im.nev, sizeof(uint64_t));
@@ -439,6 +470,10 @@ int cli_import_run(const struct cli_import_opts *o)
 		.mem_labels = true, .line_size = o->line_size,
 		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 	};
+	if (have_cpu && smp_perfdata_nnodes(im.pd) > 1) {
+		ao.node_of_cpu = file_node_of_cpu;
+		ao.node_ctx = im.pd;
+	}
 	if (agg_new(&im.agg, &ao, im.procs, err, sizeof(err)) < 0) {
 		cli_error(o->cmd, "%s", err);
 		goto out;
@@ -478,15 +513,17 @@ int cli_import_run(const struct cli_import_opts *o)
 		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
 	add_comments(&im, prof, o->argc, o->argv);
 	size_t written = 0;
-	if (pprof_write(prof, o->output, &written, err, sizeof(err)) < 0) {
+	if (pprof_write_output(prof, out, &written, err, sizeof(err)) < 0) {
 		cli_error(o->cmd, "%s", err);
 		goto out;
 	}
-	if (o->otlp && write_otlp(&im, o->otlp, workload ? workload : -1, prof) < 0)
+	if (otlp_out && write_otlp(&im, otlp_out, workload ? workload : -1, prof) < 0)
 		goto out;
-	print_summary(&im, o->cmd, o->output, written);
+	print_summary(&im, o->cmd, strcmp(o->output, "-") ? o->output : "standard output", written);
 	status = 0;
 out:
+	base_output_close(otlp_out);
+	base_output_close(out);
 	free(names);
 	free(units);
 	import_free(&im);
@@ -497,7 +534,8 @@ enum { OPT_OTLP = 256, OPT_NO_SYMBOLIZE, OPT_C2C };
 
 int cmd_import(int argc, char **argv)
 {
-	struct cli_import_opts o = {.cmd = "import", .output = DEFAULT_OUTPUT, .symbolize = true,
+	struct cli_import_opts o = {.cmd = "import", .output = DEFAULT_OUTPUT, .keep_old = true,
+				    .symbolize = true,
 				    .c2c_lines = 20, .argc = argc, .argv = argv};
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
@@ -511,7 +549,10 @@ int cmd_import(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o': o.output = optarg; break;
+		case 'o':
+			o.output = optarg;
+			o.keep_old = false;
+			break;
 		case OPT_OTLP: o.otlp = optarg; break;
 		case OPT_NO_SYMBOLIZE: o.symbolize = false; break;
 		case OPT_C2C: o.c2c = true; break;

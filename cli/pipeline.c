@@ -170,6 +170,11 @@ static void synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o
 	}
 }
 
+static int topo_node_of_cpu(const void *topo, int cpu)
+{
+	return topo_cpu_node(topo, cpu);
+}
+
 static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		    const struct smp_options *so, char *err, size_t errlen)
 {
@@ -192,6 +197,10 @@ static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		.symbol_cache_bytes = o->symbol_cache_bytes,
 		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 	};
+	if (topo_nnodes(p->topo) > 1) {
+		ao.node_of_cpu = topo_node_of_cpu;
+		ao.node_ctx = p->topo;
+	}
 	int ret = agg_new(&p->agg, &ao, p->procs, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -210,19 +219,25 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	p->cmd = o->cmd;
 	if (pmu_ctx_new(&p->ctx, NULL, err, sizeof(err)) < 0)
 		goto fail;
-	const char *spec = o->events;
-	if (!spec && !o->mem) {
-		spec = o->default_events;
-		if (!pmu_host_has_hw_counters()) {
-			fprintf(stderr, "pmuprof %s: this host exposes no hardware counters; sampling %s "
-					"instead\n", o->cmd, o->fallback_events);
-			spec = o->fallback_events;
-		}
-	}
 	int ret = o->mem ? pmu_mem_events(p->ctx, true, true, o->ldlat, &p->evs, err, sizeof(err))
-			 : pmu_parse_events(p->ctx, spec, &p->evs, err, sizeof(err));
+			 : pmu_parse_events(p->ctx, o->events ? o->events : o->default_events,
+					    &p->evs, err, sizeof(err));
 	if (ret < 0)
 		goto fail;
+	if (!o->events && !o->mem) {
+		/* Default events: sample those the host has; an explicit -e fails on open instead. */
+		char dropped[PMU_ERR_MAX];
+		if (pmu_events_keep_samplable(&p->evs, dropped, sizeof(dropped)) == 0) {
+			fprintf(stderr, "pmuprof %s: this host cannot sample %s (no hardware PMU, or one "
+					"without these events); sampling %s instead\n", o->cmd, dropped,
+				o->fallback_events);
+			if (pmu_parse_events(p->ctx, o->fallback_events, &p->evs, err, sizeof(err)) < 0)
+				goto fail;
+		} else if (dropped[0]) {
+			fprintf(stderr, "pmuprof %s: this host cannot sample %s; sampling the other "
+					"default events\n", o->cmd, dropped);
+		}
+	}
 	if (p->evs.notice[0]) /* a preset's fallback, an ignored ldlat, ... */
 		fprintf(stderr, "pmuprof %s: %s\n", o->cmd, p->evs.notice);
 	bool cpu_wide_only = false;
@@ -257,10 +272,11 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		.extra_sample_type = extra_sample_type,
 		/* Data addresses fall in heap, stack and anonymous mappings too. */
 		.track_data_maps = (extra_sample_type & PERF_SAMPLE_ADDR) != 0,
+		.stop_after_ns = o->stop_after_ns,
 	};
 	if (o->pids || o->tid) {
-		if (cli_resolve_threads(o->pids ? o->pids : o->tid, &p->tids, &p->ntids, err,
-					sizeof(err)) < 0)
+		if (cli_resolve_threads(o->pids ? o->pids : o->tid, !o->pids, &p->tids, &p->ntids,
+					err, sizeof(err)) < 0)
 			goto fail;
 		if (o->tid) {
 			p->tids[0] = (pid_t)atoi(o->tid);

@@ -7,6 +7,7 @@
  * the per-CPU streams in time order, models processes, symbolizes and
  * aggregates. This file only wires them and runs the child.
  */
+#include "base.h"
 #include "channel.h"
 #include "cli.h"
 #include "export.h"
@@ -28,6 +29,8 @@
 #define FALLBACK_EVENTS "cpu-clock"
 #define DEFAULT_FREQ 4000 /* as perf record */
 #define DEFAULT_OUTPUT "pmuprof.pb.gz"
+/* How long a command may outlive SIGINT/SIGTERM (or --duration) before we stop without it. */
+#define SIGNAL_GRACE_S 0.5
 
 struct record_opts {
 	const char *name; /* for messages: "record", or "c2c record" when that runs it */
@@ -36,6 +39,9 @@ struct record_opts {
 	bool callchain;
 	uint32_t stack_dump; /* --call-graph dwarf[,SIZE] */
 	const char *output;
+	bool output_given;            /* -o: no .old kept (only the default name's) */
+	struct base_output *out;      /* -o, opened before the workload starts */
+	struct base_output *otlp_out; /* --otlp, likewise */
 	bool system_wide;
 	const char *cpus, *pids, *tid;
 	double duration;
@@ -72,7 +78,10 @@ static void record_usage(FILE *out)
 		"      --call-graph dwarf[,SIZE]  unwind user stacks from SIZE bytes copied per\n"
 		"                         sample (default 8192) with DWARF CFI: full stacks\n"
 		"                         through code built without frame pointers\n"
-		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ")\n"
+		"  -o, --output FILE      the pprof to write (default " DEFAULT_OUTPUT ", the previous\n"
+		"                         one kept as " DEFAULT_OUTPUT ".old); '-' writes it to\n"
+		"                         standard output (the command's own output then goes to\n"
+		"                         standard error)\n"
 		"      --perf-data FILE   also write every record as perf.data (perf report/script,\n"
 		"                         pmuprof import read it)\n"
 		"      --mem              sample data addresses instead of -e events, as perf mem\n"
@@ -83,7 +92,8 @@ static void record_usage(FILE *out)
 		"  -C, --cpu CPUS         every process on these CPUs\n"
 		"  -p, --pid PIDS         running processes (all their threads, and new ones)\n"
 		"  -t, --tid TID          one running thread\n"
-		"      --duration S       stop after S seconds (also with a command)\n"
+		"      --duration S       sample for S seconds (10, 10s, 500ms, 2m), also with a\n"
+		"                         command (which then gets SIGINT)\n"
 		"  -m, --mmap-pages N     data pages per CPU ring, a power of two (default 512)\n"
 		"      --readers MODE     reader threads: one per NUMA node (default), per L3,\n"
 		"                         per CPU, or a fixed count\n"
@@ -197,20 +207,18 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 						 optarg),
 				       2;
 			break;
-		case 'o': o->output = optarg; break;
+		case 'o':
+			o->output = optarg;
+			o->output_given = true;
+			break;
 		case 'a': o->system_wide = true; break;
 		case 'C': o->cpus = optarg; break;
 		case 'p': o->pids = optarg; break;
 		case 't': o->tid = optarg; break;
-		case OPT_DURATION: {
-			char *end;
-			o->duration = strtod(optarg, &end);
-			if (*end || !(o->duration > 0))
-				return cli_error(o->name, "--duration needs seconds > 0, not '%s'",
-						 optarg),
-				       2;
+		case OPT_DURATION:
+			if (cli_parse_seconds(o->name, "--duration", optarg, &o->duration) < 0)
+				return 2;
 			break;
-		}
 		case 'm':
 			if (parse_u64_arg(o->name, "-m", optarg, &v) < 0)
 				return 2;
@@ -283,8 +291,8 @@ static int write_otlp(const struct record_opts *o, struct cli_pipeline *p, const
 	uint8_t *req = NULL;
 	size_t len = 0;
 	int ret = cli_otlp_encode(&c, prof, o->otlp_payload, &req, &len, err, sizeof(err));
-	if (ret == 0 && o->otlp_file)
-		ret = otlp_write_file(o->otlp_file, req, len, err, sizeof(err));
+	if (ret == 0 && o->otlp_out)
+		ret = otlp_write_output(o->otlp_out, req, len, err, sizeof(err));
 	if (ret == 0 && o->otlp_endpoint)
 		ret = cli_otlp_post(o->otlp_endpoint, o->spool, req, len, o->name, err, sizeof(err));
 	if (ret < 0)
@@ -332,17 +340,25 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 	char buf[64];
 	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
 	fprintf(stderr, "pmuprof record: samples");
-	for (size_t i = 0; i < evs->n; i++) {
+	for (size_t i = 0, shown = 0; i < evs->n; i++) {
 		struct smp_event_stats st;
 		smp_event_stats(s, (int)i, &st);
 		lost += st.lost;
 		throttled += st.throttles;
+		const struct pmu_event *ev = &evs->ev[i];
+		if ((size_t)ev->leader != i && evs->ev[ev->leader].sample_read)
+			continue; /* a read-only member: named with its leader */
 		cli_format_count((double)st.samples, buf, sizeof(buf));
-		fprintf(stderr, "%s %s %s", i ? "," : "", evs->ev[i].name, buf);
+		fprintf(stderr, "%s %s %s", shown++ ? "," : "", ev->name, buf);
+		if (!ev->sample_read || ev->group_size < 2)
+			continue;
+		for (size_t m = i + 1; m < evs->n && (size_t)evs->ev[m].leader == i; m++)
+			fprintf(stderr, "%s%s", m == i + 1 ? " (" : ", ", evs->ev[m].name);
+		fprintf(stderr, " read at each)");
 	}
 	fprintf(stderr, "; lost %llu; throttled %llu; wrote %s (%.1f KiB)",
-		(unsigned long long)lost, (unsigned long long)throttled, o->output,
-		(double)bytes / 1024.0);
+		(unsigned long long)lost, (unsigned long long)throttled,
+		strcmp(o->output, "-") ? o->output : "standard output", (double)bytes / 1024.0);
 	if (perf_data_bytes)
 		fprintf(stderr, " and %s (%.1f KiB)", o->perf_data,
 			(double)perf_data_bytes / 1024.0);
@@ -358,9 +374,16 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	const char *exe = proc_exe(p->procs, p->workload);
 	if (exe && pprof_find_mapping(prof, exe))
 		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
-	pprof_set_time(prof, start_real, (int64_t)((cli_mono_s() - start) * 1e9));
+	/* The profile's duration is the sampling window; what came after is said apart. */
+	uint64_t window = smp_window_ns(p->session);
+	pprof_set_time(prof, start_real, (int64_t)window);
 	pprof_clear_comments(prof);
 	add_comments(prof, o, &p->evs, p->session);
+	if (smp_window_over(p->session)) {
+		snprintf(line, sizeof(line), "sampling window %.3f s; processing after it %.0f ms",
+			 (double)window / 1e9, (cli_mono_s() - start - (double)window / 1e9) * 1e3);
+		pprof_add_comment(prof, line);
+	}
 	if (agg_unwind_summary(p->agg, line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
 	if (agg_symbolize_summary(p->agg, line, sizeof(line)) > 0)
@@ -372,27 +395,37 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	}
 	if (lbl_summary(agg_labels(p->agg), line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
-	if (pprof_write(prof, o->output, written, err, sizeof(err)) < 0) {
+	if (pprof_write_output(prof, o->out, written, err, sizeof(err)) < 0) {
 		cli_error(o->name, "%s", err);
 		return -1;
 	}
 	return 0;
 }
 
-/* Executes the control commands waiting on the fifo; returns the last one seen. */
+/*
+ * Commands read per pass of the main loop: a writer that never stops still
+ * leaves the loop time to drain the rings and to see a stop.
+ */
+#define CONTROL_BUDGET 256
+
+/*
+ * Executes the control commands waiting on the fifo; returns the last one
+ * seen. Snapshots asked in one pass are one profile, acked once written;
+ * a stop in the same pass supersedes them (the final profile follows).
+ */
 static enum cli_control_cmd handle_control(struct cli_control *c, const struct record_opts *o,
 					   struct cli_pipeline *p, int64_t start_real, double start)
 {
 	enum cli_control_cmd cmd, last = CLI_CTL_NONE;
-	while ((cmd = cli_control_poll(c)) != CLI_CTL_NONE) {
+	unsigned snapshots = 0;
+	for (int n = 0; n < CONTROL_BUDGET && (cmd = cli_control_poll(c)) != CLI_CTL_NONE; n++) {
+		last = cmd;
 		switch (cmd) {
 		case CLI_CTL_ENABLE: smp_enable(p->session); break;
 		case CLI_CTL_DISABLE: smp_disable(p->session); break;
 		case CLI_CTL_SNAPSHOT:
-			/* The profile so far, written in place; recording goes on. */
-			cli_pipeline_pump(p);
-			write_profile(o, p, start_real, start, NULL);
-			break;
+			snapshots++;
+			continue; /* acked below */
 		case CLI_CTL_UNKNOWN:
 			cli_error(o->name, "--control: unknown command '%s' (enable, disable, "
 					    "snapshot, stop, ping)", c->last);
@@ -401,10 +434,16 @@ static enum cli_control_cmd handle_control(struct cli_control *c, const struct r
 			break;
 		}
 		cli_control_ack(c);
-		last = cmd;
 		if (cmd == CLI_CTL_STOP)
 			break;
 	}
+	if (snapshots && last != CLI_CTL_STOP) {
+		/* The profile so far, written in place; recording goes on. */
+		cli_pipeline_pump(p);
+		write_profile(o, p, start_real, start, NULL);
+	}
+	for (; snapshots; snapshots--)
+		cli_control_ack(c);
 	return last;
 }
 
@@ -506,6 +545,20 @@ int cmd_record(int argc, char **argv)
 	struct record_labels labels = {.child_fd = -1};
 	int status = 1;
 
+	/* Outputs first: a path that cannot be written fails now, not after the workload. */
+	struct base_output_opts pprof_opts = {
+		.mode = 0644, .what = "profile", .flag = "-o",
+		.flags = o.output_given ? 0 : BASE_OUTPUT_KEEP_OLD};
+	struct base_output_opts otlp_opts = {.mode = 0644, .what = "OTLP file", .flag = "--otlp"};
+	if (base_output_open(&o.out, o.output, &pprof_opts, err, sizeof(err)) < 0 ||
+	    (o.otlp_file && base_output_open(&o.otlp_out, o.otlp_file, &otlp_opts, err,
+					     sizeof(err)) < 0)) {
+		cli_error(o.name, "%s", err);
+		goto out;
+	}
+	/* The pprof owns standard output: the command writes its own to standard error. */
+	child.stdout_to_stderr = strcmp(o.output, "-") == 0;
+
 	if (o.control && cli_control_open(&control, o.control, err, sizeof(err)) < 0) {
 		cli_error(o.name, "%s", err);
 		status = 2;
@@ -531,6 +584,7 @@ int cmd_record(int argc, char **argv)
 		.readers = o.readers, .symbolize = o.symbolize, .start_disabled = o.delay_ms != 0,
 		.perf_data = o.perf_data, .argc = argc, .argv = argv,
 		.mem = o.mem, .ldlat = (uint32_t)o.ldlat,
+		.stop_after_ns = (uint64_t)(o.duration * 1e9),
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
@@ -557,17 +611,31 @@ int cmd_record(int argc, char **argv)
 	}
 	/* Pump the merger until the workload ends, a signal, or the duration. */
 	int pidfd = child.pid > 0 ? cli_pidfd(child.pid) : -1; /* wakes the loop as the child ends */
+	double stopping = 0; /* when a signal or the end of --duration asked the command to stop */
 	for (;;) {
 		if (child.pid > 0 && cli_child_poll(child.pid, &status) != 0) {
 			child.pid = -1;
 			break;
 		}
-		if (cli_signals_pending() && child.pid <= 0)
+		int sig = cli_signals_pending(); /* already forwarded to the command */
+		/* --duration: the readers have ended the window; the command is told too. */
+		bool over = o.duration > 0 && smp_window_over(p.session);
+		if ((sig || over) && child.pid <= 0)
 			break;
-		if (o.duration > 0 && cli_mono_s() - start >= o.duration) {
-			if (child.pid <= 0)
-				break;
-			kill(child.pid, SIGINT);
+		if ((sig || over) && !stopping) {
+			if (!sig)
+				kill(child.pid, SIGINT);
+			stopping = cli_mono_s();
+		}
+		/* As perf: a command that outlives the request keeps running, unrecorded. */
+		if (stopping && cli_mono_s() - stopping >= SIGNAL_GRACE_S) {
+			fprintf(stderr, "pmuprof %s: '%s' (pid %d) is still running %.1f s after SIG%s; "
+					"recording stopped, leaving it running\n",
+				o.name, o.cmd[0], (int)child.pid, SIGNAL_GRACE_S,
+				sig ? sigabbrev_np(sig) : "INT at the end of --duration");
+			status = sig ? 128 + sig : 0;
+			child.pid = -1; /* not waited for */
+			break;
 		}
 		if (o.pids && !cli_any_alive(o.pids))
 			break;
@@ -611,6 +679,8 @@ out:
 	cli_control_close(&control);
 	cli_pipeline_close(&p);
 	labels_close(&labels);
+	base_output_close(o.otlp_out);
+	base_output_close(o.out);
 	free(o.events);
 	return status;
 }

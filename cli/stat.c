@@ -3,6 +3,7 @@
  * for running processes, or for CPUs, and print them in perf stat's layouts
  * (human, -x SEP, -j) so existing scripts keep working.
  */
+#include "base.h"
 #include "cli.h"
 #include "pmu.h"
 
@@ -15,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_HW_EVENTS "cycles,instructions,cache-misses,cache-references,branch-misses"
-#define DEFAULT_SW_EVENTS "task-clock,context-switches,cpu-migrations,page-faults"
+/* As perf stat: software events, then hardware ones (<not supported> where missing). */
+#define DEFAULT_EVENTS                                                                  \
+	"task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,"      \
+	"cache-misses,cache-references,branch-misses"
 
 struct stat_opts {
 	char *events;     /* joined -e arguments, NULL for the defaults */
@@ -35,14 +38,14 @@ static void stat_usage(FILE *out)
 	fprintf(out,
 		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-A] [-x SEP | -j]\n"
 		"                    [-o FILE] [--] [CMD [ARGS...]]\n"
-		"  -e, --event EVENTS       events to count (default: " DEFAULT_HW_EVENTS ")\n"
+		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
 		"  -a, --all-cpus           count every CPU (system wide)\n"
 		"  -C, --cpu CPUS           count these CPUs only, e.g. 0-3,6\n"
 		"  -p, --pid PIDS           attach to running processes (all their threads)\n"
 		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
-		"  -o, --output FILE        write the counts to FILE instead of stderr\n"
+		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
 		"With -a, -C or -p, a command only sets the duration (e.g. -- sleep 5);\n"
 		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
 }
@@ -105,6 +108,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 
 struct result {
 	const struct pmu_event *ev;
+	bool supported; /* false: the host lacks it ("<not supported>") */
 	struct pmu_count count;
 	double value; /* scaled, in display units (msec for clocks, sysfs .scale applied) */
 };
@@ -198,6 +202,10 @@ static int metrics_for(const struct result *r, size_t n, size_t i, double wall_n
 
 static void value_text(const struct result *r, char *buf, size_t len, bool human)
 {
+	if (!r->supported) {
+		snprintf(buf, len, "<not supported>");
+		return;
+	}
 	if (r->count.running == 0) {
 		snprintf(buf, len, "<not counted>");
 		return;
@@ -212,8 +220,12 @@ static void value_text(const struct result *r, char *buf, size_t len, bool human
 		snprintf(buf, len, "%.0f", r->value);
 }
 
-static double pcnt_running(const struct pmu_count *c)
+/* perf prints 100.00 for an event it did not open (unsupported), 0.00 for one that never ran. */
+static double pcnt_running(const struct result *r)
 {
+	const struct pmu_count *c = &r->count;
+	if (!r->supported)
+		return 100.0;
 	return c->enabled ? 100.0 * (double)c->running / (double)c->enabled : 0.0;
 }
 
@@ -225,7 +237,7 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_la
 	struct metric m[2];
 	int nm = metrics_for(r, n, i, wall_ns, m);
 	const struct result *e = &r[i];
-	double pcnt = pcnt_running(&e->count);
+	double pcnt = pcnt_running(e);
 	if (o->json) {
 		value_text(e, val, sizeof(val), false);
 		fprintf(out, "{");
@@ -242,6 +254,8 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_la
 		if (nm > 0)
 			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"%s\"", m[0].value,
 				m[0].unit);
+		else if (!e->supported) /* perf's shape for an unsupported event */
+			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"\"", 0.0);
 		fprintf(out, "}\n");
 		for (int k = 1; k < nm; k++)
 			fprintf(out, "{%s%s%s\"metric-value\" : %f, \"metric-unit\" : \"%s\"}\n",
@@ -286,11 +300,13 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_la
 			m[k].unit);
 }
 
-static void fill_results(const struct pmu_event_list *evs, const struct pmu_count *counts,
+static void fill_results(const struct pmu_counters *ctrs, const struct pmu_count *counts,
 			 struct result *r)
 {
+	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
 	for (size_t i = 0; i < evs->n; i++) {
 		r[i].ev = &evs->ev[i];
+		r[i].supported = pmu_counters_supported(ctrs, i);
 		r[i].count = counts[i];
 		double v = pmu_count_scaled(&counts[i]) * evs->ev[i].scale;
 		r[i].value = pmu_event_is_clock(&evs->ev[i]) ? v / 1e6 : v;
@@ -340,7 +356,7 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 		ret = pmu_counters_read(ctrs, o->per_cpu ? s : -1, counts, err, sizeof(err));
 		if (ret < 0)
 			goto out;
-		fill_results(evs, counts, r);
+		fill_results(ctrs, counts, r);
 		char label[16];
 		if (o->per_cpu)
 			snprintf(label, sizeof(label), "%d", cpus[s]);
@@ -363,35 +379,37 @@ out:
 	return ret;
 }
 
-/* Writes through a temporary file renamed into place, so -o never leaves half a file. */
-static int write_output(const struct stat_opts *o, struct pmu_counters *ctrs, const int *cpus,
-			double wall_ns, const struct rusage *ru, bool have_ru)
+/* To stderr, or to -o's output (replaced atomically, or written in place: base.h). */
+static int write_output(const struct stat_opts *o, struct base_output *out,
+			struct pmu_counters *ctrs, const int *cpus, double wall_ns,
+			const struct rusage *ru, bool have_ru)
 {
-	if (!o->output)
+	if (!out)
 		return print_all(stderr, o, ctrs, cpus, wall_ns, ru, have_ru);
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o->output, (int)getpid());
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		cli_error("stat", "cannot write '%s': %s; choose a writable path with -o", o->output,
-			  strerror(errno));
-		return -errno;
+	char err[PMU_ERR_MAX];
+	int fd, dup_fd = -1;
+	int ret = base_output_begin(out, &fd, err, sizeof(err));
+	FILE *f = NULL;
+	if (ret == 0 && ((dup_fd = dup(fd)) < 0 || !(f = fdopen(dup_fd, "w")))) {
+		ret = base_output_fail(out, "writing", -errno, NULL, err, sizeof(err));
+		if (dup_fd >= 0)
+			close(dup_fd);
 	}
-	int ret = print_all(f, o, ctrs, cpus, wall_ns, ru, have_ru);
-	int werr = ferror(f) ? errno : 0;
+	if (ret < 0) {
+		cli_error("stat", "%s", err);
+		return ret;
+	}
+	/* print_all names its own failures; what is begun is dropped when out is closed. */
+	ret = print_all(f, o, ctrs, cpus, wall_ns, ru, have_ru);
+	int werr = ferror(f) ? EIO : 0;
 	if (fclose(f) != 0 && !werr)
 		werr = errno;
-	if (ret == 0 && werr) {
-		cli_error("stat", "cannot write '%s': %s; free space or choose another path with -o",
-			  o->output, strerror(werr));
-		ret = -werr;
-	}
-	if (ret == 0 && rename(tmp, o->output) < 0) {
-		cli_error("stat", "cannot rename '%s' to '%s': %s", tmp, o->output, strerror(errno));
-		ret = -errno;
-	}
 	if (ret < 0)
-		unlink(tmp);
+		return ret;
+	ret = werr ? base_output_fail(out, "writing", -werr, NULL, err, sizeof(err))
+		   : base_output_commit(out, err, sizeof(err));
+	if (ret < 0)
+		cli_error("stat", "%s", err);
 	return ret;
 }
 
@@ -425,15 +443,7 @@ static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 			 struct pmu_event_list *evs)
 {
 	char err[PMU_ERR_MAX];
-	const char *spec = o->events;
-	if (!spec) {
-		spec = DEFAULT_HW_EVENTS;
-		if (!pmu_host_has_hw_counters()) {
-			fprintf(stderr, "pmuprof stat: this host exposes no hardware counters; "
-					"counting software events (" DEFAULT_SW_EVENTS ") instead\n");
-			spec = DEFAULT_SW_EVENTS;
-		}
-	}
+	const char *spec = o->events ? o->events : DEFAULT_EVENTS;
 	if (pmu_parse_events(ctx, spec, evs, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
 		return -EINVAL;
@@ -460,7 +470,14 @@ int cmd_stat(int argc, char **argv)
 	pid_t *tids = NULL;
 	int ntids = 0;
 	int status = 1;
+	struct base_output *out = NULL;
 
+	/* -o first: a path that cannot be written fails now, not after the workload. */
+	struct base_output_opts out_opts = {.mode = 0644, .what = "counts", .flag = "-o"};
+	if (o.output && base_output_open(&out, o.output, &out_opts, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		goto out;
+	}
 	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
 		goto out;
@@ -485,7 +502,7 @@ int cmd_stat(int argc, char **argv)
 		target.cpus = cpus;
 		target.ncpus = ncpus;
 	} else if (o.pids) {
-		if (cli_resolve_threads(o.pids, &tids, &ntids, err, sizeof(err)) < 0) {
+		if (cli_resolve_threads(o.pids, false, &tids, &ntids, err, sizeof(err)) < 0) {
 			cli_error("stat", "%s", err);
 			goto out;
 		}
@@ -541,11 +558,12 @@ int cmd_stat(int argc, char **argv)
 	}
 	double wall = (cli_mono_s() - start) * 1e9; /* ns */
 	pmu_counters_disable(ctrs);
-	if (write_output(&o, ctrs, cpus, wall, &ru, have_ru) < 0 && status == 0)
+	if (write_output(&o, out, ctrs, cpus, wall, &ru, have_ru) < 0 && status == 0)
 		status = 1;
 
 out:
 	cli_child_abandon(&child);
+	base_output_close(out);
 	pmu_counters_close(ctrs);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);

@@ -222,7 +222,8 @@ static size_t lines_for(struct agg *a, const struct sym_frame *frames, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (!frames[i].function)
 			continue;
-		uint64_t fid = pprof_add_function(a->prof, frames[i].function, frames[i].function,
+		/* Keyed by the system (mangled) name too: instantiations and overloads stay apart. */
+		uint64_t fid = pprof_add_function(a->prof, frames[i].function, frames[i].system_name,
 						  frames[i].file, 0);
 		if (fid)
 			lines[k++] = (struct pprof_line){fid, frames[i].line};
@@ -297,12 +298,12 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool calle
 		struct sym_result r = {0};
 		int n = 0;
 		if (kernel && sym_lookup_kernel(a->syms, at, &r) == 0)
-			frames[n++] = (struct sym_frame){r.function, r.file, r.line};
+			frames[n++] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
 		else if (m && m->filename[0] == '/')
 			n = sym_lookup_frames(a->syms, m->filename, m->build_id[0] ? m->build_id : NULL,
 					      at - m->start + m->pgoff, frames, MAX_INLINE);
 		else if (m && sym_lookup_jit(a->syms, pid, at, &r) == 0)
-			frames[n++] = (struct sym_frame){r.function, r.file, r.line};
+			frames[n++] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
 		if (n > 0)
 			nlines = lines_for(a, frames, (size_t)n, lines);
 		a->symbolize_ns += mono_ns() - t0;
@@ -480,7 +481,7 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	a->samples[event]++;
 
 	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
-	struct pprof_label labels[11] = {
+	struct pprof_label labels[12] = {
 		/* A unit on each: Go's pprof drops a numeric label that is 0 without one. */
 		{.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"},
 		{.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"},
@@ -489,6 +490,11 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	};
 	char trace_hex[33], span_hex[17];
 	size_t nlabels = a->o.cpu_label ? 4 : 3;
+	int node = a->o.cpu_label && a->o.node_of_cpu ? a->o.node_of_cpu(a->o.node_ctx, (int)s->cpu)
+						      : -1;
+	if (node >= 0)
+		labels[nlabels++] = (struct pprof_label){.key = "node", .num = node,
+							 .num_unit = "node"};
 	if (a->o.labels)
 		nlabels = timeline_labels(a, s, labels, nlabels, trace_hex, span_hex);
 	struct c2c_labels mem;

@@ -234,6 +234,12 @@ void c2c_report_free(struct c2c_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bool c2c_attr_has_data_addresses(const struct perf_event_attr *attr)
+{
+	uint64_t need = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_SRC;
+	return (attr->sample_type & need) == need;
+}
+
 int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 	      const struct c2c_options *opt, char *err, size_t errlen)
 {
@@ -439,4 +445,71 @@ void c2c_sample_labels(const struct c2c_sample *s, uint32_t line_size, struct c2
 	out->offset = s->addr & (ls - 1);
 	memsrc_str(effective_src(s), false, out->data_src, sizeof(out->data_src));
 	out->weight = s->weight;
+}
+
+/* --- c2c watch: the watchpoints' evidence ------------------------------------- */
+
+struct c2c_watch_row *c2c_watch_add(struct c2c_watch_tally *t, const struct smp_watch_hit *h)
+{
+	struct c2c_watch_row *r = NULL;
+	for (size_t i = 0; i < t->nrows && !r; i++)
+		if (t->rows[i].word == h->word && t->rows[i].tid == h->tid)
+			r = &t->rows[i];
+	if (!r) {
+		if (EXP_GROW(t->rows, t->caprows, t->nrows + 1) < 0)
+			return NULL;
+		r = &t->rows[t->nrows++];
+		*r = (struct c2c_watch_row){.word = h->word, .pid = h->pid, .tid = h->tid};
+	}
+	struct c2c_watch_loc *l = NULL;
+	for (size_t i = 0; i < t->nlocs && !l; i++)
+		if (t->locs[i].ip == h->ip && t->locs[i].word == h->word && t->locs[i].rw == h->rw)
+			l = &t->locs[i];
+	if (!l) {
+		if (EXP_GROW(t->locs, t->caplocs, t->nlocs + 1) < 0)
+			return NULL;
+		l = &t->locs[t->nlocs++];
+		*l = (struct c2c_watch_loc){.ip = h->ip, .pid = h->pid, .word = h->word, .rw = h->rw};
+	}
+	r->hits[h->rw]++;
+	l->hits++;
+	return r;
+}
+
+const char *c2c_watch_verdict(const struct c2c_watch_tally *t)
+{
+	if (t->nrows == 0)
+		return NULL;
+	bool ww_false = false, rw_false = false, rw_true = false;
+	for (size_t i = 0; i < t->nrows; i++) {
+		const struct c2c_watch_row *a = &t->rows[i];
+		if (!a->hits[0])
+			continue; /* a is a writer of a->word */
+		for (size_t j = 0; j < t->nrows; j++) {
+			const struct c2c_watch_row *b = &t->rows[j];
+			if (b->tid == a->tid)
+				continue;
+			bool b_writes = b->hits[0] > 0, b_reads = !b_writes && b->hits[1] > 0;
+			if (b_writes && b->word == a->word)
+				return "true sharing (the same word written by more than one thread)";
+			ww_false |= b_writes && b->word != a->word;
+			rw_false |= b_reads && b->word != a->word;
+			rw_true |= b_reads && b->word == a->word;
+		}
+	}
+	if (ww_false)
+		return "false sharing (different words written by different threads)";
+	if (rw_true)
+		return "true sharing (a word written by one thread is read by another)";
+	if (rw_false)
+		return "false sharing (read-write: one thread writes a word, another reads a "
+		       "different word of the line)";
+	return "none (only one thread touches the line)";
+}
+
+void c2c_watch_tally_free(struct c2c_watch_tally *t)
+{
+	free(t->rows);
+	free(t->locs);
+	*t = (struct c2c_watch_tally){0};
 }

@@ -191,12 +191,17 @@ static const char *data_symbol(struct c2c_resolver *r, const struct proc_map *m,
 	struct sym_data d;
 	if (sym_lookup_data(r->syms, m->filename, bid(m), vaddr, &d) < 0 || !d.name)
 		return NULL;
-	char buf[512];
-	if (vaddr > d.start)
-		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, d.name, vaddr - d.start);
-	else
-		snprintf(buf, sizeof(buf), "%s", d.name);
-	return intern(r, buf);
+	if (vaddr == d.start)
+		return intern(r, d.name);
+	/* Sized to the name: a demangled C++ name may run to kilobytes. */
+	size_t len = strlen(d.name) + sizeof("+0x") + 16;
+	char *buf = malloc(len);
+	if (!buf)
+		return NULL;
+	snprintf(buf, len, "%s+0x%" PRIx64, d.name, vaddr - d.start);
+	const char *s = intern(r, buf);
+	free(buf);
+	return s;
 }
 
 /*
@@ -232,6 +237,47 @@ static const char *file_data_symbol(struct c2c_resolver *r, pid_t pid, const str
 	char buf[512];
 	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, slash ? slash + 1 : m->filename, addr - bias);
 	return intern(r, buf);
+}
+
+/* name in the file of map m: 0 with *addr at m's load bias, -ENOENT when the file lacks it. */
+static int symbol_in_map(struct c2c_resolver *r, pid_t pid, const struct proc_map *m,
+			 const char *name, uint64_t *addr)
+{
+	struct sym_data d;
+	uint64_t bias;
+	int ret = sym_find_data(r->syms, m->filename, bid(m), name, &d);
+	if (ret == 0 && (ret = load_bias(r, pid, m, &bias)) == 0)
+		*addr = d.start + bias;
+	return ret;
+}
+
+int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint64_t *addr,
+		       const char **file)
+{
+	int ret = proc_synthesize(r->procs, pid);
+	if (ret < 0)
+		return ret;
+	const char *exe = proc_exe(r->procs, pid);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *last = NULL; /* a file's mappings are adjacent: look it up once */
+		for (const struct proc_map *m = proc_next_map(r->procs, pid, NULL); m;
+		     m = proc_next_map(r->procs, pid, m)) {
+			if (!m->filename || m->filename[0] != '/' || (last && !strcmp(last, m->filename)))
+				continue;
+			last = m->filename;
+			bool is_exe = exe && strcmp(m->filename, exe) == 0;
+			if (is_exe != (pass == 0))
+				continue;
+			ret = symbol_in_map(r, pid, m, name, addr);
+			if (ret == 0) {
+				*file = m->filename;
+				return 0;
+			}
+			if (ret == -ENOMEM)
+				return ret;
+		}
+	}
+	return -ENOENT;
 }
 
 static const char *region_name(const char *filename)

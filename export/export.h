@@ -85,6 +85,8 @@ int proc_synthesize_all(struct proc_model *m);
 struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr);
 /* The mapping just below map (from proc_find_map of the same pid), or NULL. */
 struct proc_map *proc_prev_map(struct proc_model *m, pid_t pid, const struct proc_map *map);
+/* The mapping just above map, or the lowest when map is NULL; NULL past the last. */
+struct proc_map *proc_next_map(struct proc_model *m, pid_t pid, const struct proc_map *map);
 /*
  * A number that changes whenever any process's mappings may have changed
  * (mmap, exec, fork, forgetting exited processes): what was resolved through
@@ -143,6 +145,12 @@ struct agg_options {
 	bool dwarf;      /* unwind user stacks from sampled registers + stack (unwind.h) */
 	uint64_t regs_user_mask; /* the registers sampled with the stack (dwarf) */
 	bool cpu_label;
+	/*
+	 * The NUMA node of a CPU, for a "node" label on every sample (-1:
+	 * unknown); NULL on a one-node machine, where the label says nothing.
+	 */
+	int (*node_of_cpu)(const void *ctx, int cpu);
+	const void *node_ctx;
 	/* Leader sampling: which event a group-read counter id belongs to (-1: none). */
 	int (*event_of_id)(void *ctx, uint64_t id);
 	void *id_ctx;
@@ -406,6 +414,9 @@ struct c2c_report {
 	size_t nlines;
 };
 
+/* Samples of attr carry what the report needs: a data address and its data source. */
+bool c2c_attr_has_data_addresses(const struct perf_event_attr *attr);
+
 /* Builds the report from n samples; 0, -EINVAL (bad line size, err set) or -ENOMEM. */
 int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 	      const struct c2c_options *opt, char *err, size_t errlen);
@@ -423,6 +434,42 @@ struct c2c_labels {
 void c2c_sample_labels(const struct c2c_sample *s, uint32_t line_size, struct c2c_labels *out);
 
 /*
+ * c2c watch's evidence (c2c.c): hits of the sampler's watchpoints tallied
+ * per word x thread (write windows [0], read-write windows [1]) and per code
+ * location, and the verdict drawn from them. x86 has no read-only
+ * watchpoints: a read is a read-write hit of a thread that never hit the
+ * word in a write window.
+ */
+struct c2c_watch_row {
+	int word;
+	uint32_t pid, tid;
+	uint64_t hits[2];
+	char comm[17]; /* "" until the caller names the thread */
+};
+struct c2c_watch_loc {
+	uint64_t ip;
+	uint32_t pid;
+	int word;
+	bool rw;
+	uint64_t hits;
+};
+struct c2c_watch_tally {
+	struct c2c_watch_row *rows;
+	size_t nrows, caprows;
+	struct c2c_watch_loc *locs;
+	size_t nlocs, caplocs;
+};
+/* Counts one hit: the row it went to (a new one zeroed), or NULL when out of memory. */
+struct c2c_watch_row *c2c_watch_add(struct c2c_watch_tally *t, const struct smp_watch_hit *h);
+/*
+ * "false sharing (...)", "true sharing (...)" or "none (only one thread
+ * touches the line)"; NULL when no hit was seen at all: zero hits are no
+ * evidence either way, so there is no verdict.
+ */
+const char *c2c_watch_verdict(const struct c2c_watch_tally *t);
+void c2c_watch_tally_free(struct c2c_watch_tally *t);
+
+/*
  * c2c_resolve.c: names for a sample's code address (func, file, line) and
  * data address (data_sym: "counter+0x8", [heap], [stack], anon, [kernel],
  * [unknown]) through the process model as it stands now, so call it at the
@@ -433,5 +480,15 @@ struct c2c_resolver;
 int c2c_resolver_new(struct c2c_resolver **out, struct proc_model *procs, struct sym_cache *syms);
 void c2c_resolver_free(struct c2c_resolver *r);
 void c2c_resolve(struct c2c_resolver *r, struct c2c_sample *s);
+/*
+ * The run-time address of the global or static variable `name` in process
+ * pid, which runs now (its maps are read into the resolver's process model):
+ * looked up in the executable first (a copy-relocated variable lives there),
+ * then in every other file it maps, in address order, and placed at that
+ * file's load bias (PIE and shared libraries too). 0 with *addr and *file
+ * (the model's string), -ENOENT when no mapped file has it, or -errno.
+ */
+int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint64_t *addr,
+		       const char **file);
 
 #endif

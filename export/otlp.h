@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct base_output; /* base.h */
+
 /* What the encoder needs to know about a process for its resource attributes. */
 struct otlp_process {
 	const char *executable_name; /* process.executable.name (basename), may be NULL */
@@ -58,7 +60,10 @@ struct otlp_options {
 int otlp_encode_request(const uint8_t *pprof, size_t pprof_len, const struct otlp_options *o,
 			uint8_t **out, size_t *out_len, char *err, size_t errlen);
 
-/* Writes bytes to path through a temporary file and rename (binary protobuf). */
+/* Writes the request (binary protobuf) to an output (base.h: atomically, or in place). */
+int otlp_write_output(struct base_output *out, const uint8_t *bytes, size_t len, char *err,
+		      size_t errlen);
+/* The same to a name, opened and closed here. */
 int otlp_write_file(const char *path, const uint8_t *bytes, size_t len, char *err, size_t errlen);
 
 /* --- OTLP/HTTP ------------------------------------------------------------------- */

@@ -1390,12 +1390,20 @@ static int fill_bytes(int fd, void *arg, const char **why)
 	return exp_write_all(fd, b->bytes, b->len);
 }
 
+int otlp_write_output(struct base_output *out, const uint8_t *bytes, size_t len, char *err,
+		      size_t errlen)
+{
+	if (!bytes && len)
+		return base_fail(err, errlen, -EINVAL, "otlp: no bytes to write");
+	struct bytes_fill b = {bytes, len};
+	return base_output_write(out, fill_bytes, &b, err, errlen);
+}
+
 int otlp_write_file(const char *path, const uint8_t *bytes, size_t len, char *err, size_t errlen)
 {
-	if (!bytes && len) {
-		exp_set_err(err, errlen, "otlp: no bytes to write");
-		return -EINVAL;
-	}
+	if (!bytes && len)
+		return base_fail(err, errlen, -EINVAL, "otlp: no bytes to write");
 	struct bytes_fill b = {bytes, len};
-	return exp_write_atomic(path, 0644, fill_bytes, &b, "OTLP file", err, errlen);
+	struct base_output_opts opts = {.mode = 0644, .what = "OTLP file", .flag = "--otlp"};
+	return base_write_file(path, &opts, fill_bytes, &b, err, errlen);
 }

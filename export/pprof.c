@@ -96,6 +96,9 @@ struct sample {
 #define PPROF_SCACHE_BITS 6
 #define PPROF_SCACHE_SETS (1 << PPROF_SCACHE_BITS)
 
+/* Marks the placeholder; the rest is padding. Control bytes: no real string starts so. */
+#define LATE_MARK "\x01pmuprof late comment\x01"
+
 struct pprof {
 	size_t ntypes;
 	int64_t *type_str, *unit_str;
@@ -141,6 +144,11 @@ struct pprof {
 	int64_t default_type;
 	int64_t *comments;
 	size_t ncomments, cap_comments;
+	/* pprof_add_late_comment: its placeholder string, and who fills it while writing. */
+	int64_t late;
+	size_t late_width;
+	pprof_late_fn late_fn;
+	void *late_arg;
 };
 
 /* --- strings --- */
@@ -765,7 +773,42 @@ static int enc_build(const struct pprof *p, struct enc *e, Perftools__Profiles__
 	return 0;
 }
 
+struct late_ctx {
+	const struct pprof *p;
+	size_t width;
+};
+
+static void fill_late(void *arg, uint8_t *from)
+{
+	struct late_ctx *lc = arg;
+	char text[4097];
+	size_t w = lc->width;
+	lc->p->late_fn(lc->p->late_arg, text, w + 1);
+	size_t n = strnlen(text, w);
+	memset(text + n, ' ', w - n); /* same length: the encoding around it stays valid */
+	memcpy(from, text, w);
+}
+
+/* Where the late comment's placeholder is in an encoding (NULL: none). */
+static uint8_t *find_late(const struct pprof *p, uint8_t *buf, size_t len)
+{
+	return p->late_fn ? memmem(buf, len, LATE_MARK, sizeof(LATE_MARK) - 1) : NULL;
+}
+
+static int encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, size_t errlen);
+
 int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+	int rc = encode(p, buf, len, err, errlen);
+	uint8_t *at = rc == 0 ? find_late(p, *buf, *len) : NULL;
+	if (at) {
+		struct late_ctx lc = {p, p->late_width};
+		fill_late(&lc, at);
+	}
+	return rc;
+}
+
+static int encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, size_t errlen)
 {
 	*buf = NULL;
 	*len = 0;
@@ -796,9 +839,20 @@ int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, s
 
 /* --- writing --------------------------------------------------------------------- */
 
-/* Gzips data into fd in chunks; returns 0 or a negative errno, zlib's reason in *zmsg. */
-static int gzip_to_fd(int fd, const uint8_t *data, size_t len, size_t *written,
-		      const char **zmsg)
+/* What gzip_to_fd calls once it has compressed the bytes before `at`. */
+struct gzip_split {
+	size_t at;
+	void (*fn)(void *arg, uint8_t *from);
+	void *arg;
+};
+
+/*
+ * Gzips data into fd in chunks; returns 0 or a negative errno, zlib's reason
+ * in *zmsg. With split, data from split->at on may still change until
+ * split->fn has been called (zlib has copied nothing past it by then).
+ */
+static int gzip_to_fd(int fd, uint8_t *data, size_t len, const struct gzip_split *split,
+		      size_t *written, const char **zmsg)
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
@@ -811,12 +865,19 @@ static int gzip_to_fd(int fd, const uint8_t *data, size_t len, size_t *written,
 	uint8_t out[1 << 16];
 	int rc = 0;
 	*written = 0;
-	const uint8_t *in = data;
+	uint8_t *in = data;
 	size_t left = len;
+	bool split_due = split != NULL;
 	int flush;
 	do {
-		/* avail_in is 32-bit: feed large buffers in slices. */
+		if (split_due && in == data + split->at) {
+			split->fn(split->arg, in);
+			split_due = false;
+		}
+		/* avail_in is 32-bit: feed large buffers in slices (and stop at the split). */
 		size_t chunk = left > (1u << 30) ? (1u << 30) : left;
+		if (split_due && chunk > split->at - (size_t)(in - data))
+			chunk = split->at - (size_t)(in - data);
 		z.next_in = (Bytef *)(uintptr_t)in;
 		z.avail_in = (uInt)chunk;
 		in += chunk;
@@ -844,22 +905,24 @@ out:
 }
 
 struct gzip_fill {
-	const uint8_t *buf;
+	uint8_t *buf;
 	size_t len, *written;
+	const struct gzip_split *split;
 };
 
 static int fill_gzip(int fd, void *arg, const char **why)
 {
 	struct gzip_fill *g = arg;
 	const char *zmsg = NULL;
-	int rc = gzip_to_fd(fd, g->buf, g->len, g->written, &zmsg);
+	int rc = gzip_to_fd(fd, g->buf, g->len, g->split, g->written, &zmsg);
 	if (rc < 0 && zmsg)
 		*why = zmsg;
 	return rc;
 }
 
-int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
-		size_t errlen)
+/* The profile is encoded before the output is touched: a failure leaves it as it was. */
+static int write_gzip(const struct pprof *p, struct base_output *out, const char *path,
+		      size_t *written, char *err, size_t errlen)
 {
 	size_t dummy;
 	if (!written)
@@ -867,15 +930,34 @@ int pprof_write(const struct pprof *p, const char *path, size_t *written, char *
 	*written = 0;
 	uint8_t *buf;
 	size_t len;
-	int rc = pprof_encode(p, &buf, &len, err, errlen);
+	int rc = encode(p, &buf, &len, err, errlen);
 	if (rc < 0)
 		return rc;
-	struct gzip_fill g = {buf, len, written};
-	rc = exp_write_atomic(path, 0644, fill_gzip, &g, "profile", err, errlen);
+	/* The late comment: its placeholder's bytes, filled once all before them is compressed. */
+	struct late_ctx lc = {p, p->late_width};
+	struct gzip_split split = {0, fill_late, &lc};
+	uint8_t *at = find_late(p, buf, len);
+	split.at = at ? (size_t)(at - buf) : 0;
+	struct gzip_fill g = {buf, len, written, at ? &split : NULL};
+	struct base_output_opts opts = {.mode = 0644, .what = "profile", .flag = "-o"};
+	rc = out ? base_output_write(out, fill_gzip, &g, err, errlen)
+		 : base_write_file(path, &opts, fill_gzip, &g, err, errlen);
 	free(buf);
 	if (rc < 0)
 		*written = 0;
 	return rc;
+}
+
+int pprof_write_output(const struct pprof *p, struct base_output *out, size_t *written, char *err,
+		       size_t errlen)
+{
+	return write_gzip(p, out, NULL, written, err, errlen);
+}
+
+int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
+		size_t errlen)
+{
+	return write_gzip(p, NULL, path, written, err, errlen);
 }
 
 /* --- reading back ---------------------------------------------------------------- */
@@ -1127,4 +1209,26 @@ uint64_t pprof_find_mapping(const struct pprof *p, const char *filename)
 void pprof_clear_comments(struct pprof *p)
 {
 	p->ncomments = 0; /* their strings stay in the table: harmless, and rare */
+	p->late_fn = NULL;
+}
+
+int pprof_add_late_comment(struct pprof *p, size_t width, pprof_late_fn fill, void *arg)
+{
+	if (width < sizeof(LATE_MARK) || width > 4096)
+		return -EINVAL;
+	char *ph = malloc(width + 1);
+	if (!ph)
+		return -ENOMEM;
+	memcpy(ph, LATE_MARK, sizeof(LATE_MARK) - 1);
+	memset(ph + sizeof(LATE_MARK) - 1, '\x01', width - (sizeof(LATE_MARK) - 1));
+	ph[width] = '\0';
+	int ret = pprof_add_comment(p, ph);
+	free(ph);
+	if (ret < 0)
+		return ret;
+	p->late = p->comments[p->ncomments - 1];
+	p->late_width = width;
+	p->late_fn = fill;
+	p->late_arg = arg;
+	return 0;
 }

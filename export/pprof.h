@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct base_output; /* base.h */
+
 struct pprof;
 
 struct pprof_value_type {
@@ -77,6 +79,16 @@ void pprof_set_period(struct pprof *p, const char *type, const char *unit, int64
 void pprof_set_time(struct pprof *p, int64_t time_nanos, int64_t duration_nanos);
 void pprof_set_default_sample_type(struct pprof *p, const char *type);
 int pprof_add_comment(struct pprof *p, const char *text);
+/*
+ * A comment known only while the profile is written (pmuprof's own CPU time,
+ * encoding and compression included): fill(arg, buf, width + 1) writes its
+ * text once everything before it is encoded and compressed, or when
+ * pprof_encode ends; width bytes are reserved (shorter text is padded with
+ * spaces). pprof_clear_comments drops it. 0, -EINVAL (width not in
+ * 24..4096) or -ENOMEM.
+ */
+typedef void (*pprof_late_fn)(void *arg, char *buf, size_t len);
+int pprof_add_late_comment(struct pprof *p, size_t width, pprof_late_fn fill, void *arg);
 /* Drops the comments added so far (a profile written more than once, e.g. snapshots). */
 void pprof_clear_comments(struct pprof *p);
 
@@ -84,7 +96,10 @@ size_t pprof_nsamples(const struct pprof *p); /* distinct samples so far */
 
 /* Serialises (uncompressed profile.proto bytes, malloc'd) — also for OTLP's original_payload. */
 int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, size_t errlen);
-/* Gzipped to `path` via a temporary file in the same directory and rename(2). */
+/* Gzipped to an output (base.h: replaced atomically, or written in place); *written: bytes. */
+int pprof_write_output(const struct pprof *p, struct base_output *out, size_t *written, char *err,
+		       size_t errlen);
+/* The same to a name, opened and closed here. */
 int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
 		size_t errlen);
 

@@ -481,6 +481,19 @@ struct proc_map *proc_prev_map(struct proc_model *m, pid_t pid, const struct pro
 	return (struct proc_map *)map - 1;
 }
 
+struct proc_map *proc_next_map(struct proc_model *m, pid_t pid, const struct proc_map *map)
+{
+	void **v = map_find(&m->procs, pid);
+	if (!v)
+		return NULL;
+	struct proc *p = *v;
+	if (!map)
+		return p->nmaps ? p->maps : NULL;
+	if (map < p->maps || map + 1 >= p->maps + p->nmaps)
+		return NULL;
+	return (struct proc_map *)map + 1;
+}
+
 const char *proc_comm(const struct proc_model *m, pid_t pid, pid_t tid)
 {
 	if (pid == 0 && tid == 0)

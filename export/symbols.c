@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libelf.h>
+#include <libiberty/demangle.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,85 @@ static const char *strs_intern(struct sym_strs *st, const char *str)
 	return p;
 }
 
+/* ---- demangling ---- */
+
+/*
+ * As `c++filt -i`, `perf report -v` and gdb show names: parameters and
+ * qualifiers, no implementation details (std::string, not its full
+ * basic_string; no Rust hashes). The style is given, so libiberty's global
+ * current style is never read.
+ */
+#define SYM_DEMANGLE_OPTS (DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO)
+
+/* Itanium C++ (and Rust legacy, which wraps it) or Rust v0: what libiberty is asked about. */
+bool sym_looks_mangled(const char *name)
+{
+	return name[0] == '_' && (name[1] == 'Z' || name[1] == 'R');
+}
+
+static bool dmap_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const struct sym_dmap *)ctx)->v[idx].key == key;
+}
+
+static uint64_t dmap_hash(const void *key)
+{
+	return htab_mix(0, (uint64_t)(uintptr_t)key);
+}
+
+const char *sym_names_find(const struct sym_module *m, const void *key)
+{
+	const struct sym_dmap *d = &m->names;
+	if (!d->index.cap)
+		return NULL;
+	const struct htab_slot *slot = htab_find(&d->index, dmap_hash(key), dmap_eq, d, key);
+	return slot->idx1 ? d->v[slot->idx1 - 1].name : NULL;
+}
+
+const char *sym_names_add(struct sym_module *m, const void *key, const char *name)
+{
+	struct sym_dmap *d = &m->names;
+	if (d->n >= UINT32_MAX || htab_reserve(&d->index) < 0 || EXP_GROW(d->v, d->cap, d->n + 1) < 0)
+		return NULL;
+	const char *kept = strs_intern(&d->strs, name);
+	if (!kept)
+		return NULL;
+	uint64_t h = dmap_hash(key);
+	struct htab_slot *slot = htab_find(&d->index, h, dmap_eq, d, key);
+	d->v[d->n] = (struct sym_dmap_entry){key, kept};
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++d->n;
+	d->index.n++;
+	return kept;
+}
+
+const char *sym_demangled(struct sym_module *m, const char *name)
+{
+	if (!name || !sym_looks_mangled(name))
+		return name;
+	const char *known = sym_names_find(m, name);
+	if (known)
+		return known;
+	char *full = cplus_demangle(name, SYM_DEMANGLE_OPTS);
+	/* One libiberty cannot read (a C name that only looks mangled) is kept as it is. */
+	const char *kept = sym_names_add(m, name, full ? full : name);
+	free(full);
+	return kept ? kept : name; /* out of memory: asked again next time */
+}
+
+void sym_dmap_free(struct sym_dmap *d)
+{
+	htab_free(&d->index);
+	free(d->v);
+	strs_free(&d->strs);
+	memset(d, 0, sizeof(*d));
+}
+
+static size_t dmap_bytes(const struct sym_dmap *d)
+{
+	return d->index.cap * sizeof(*d->index.slot) + d->cap * sizeof(*d->v) + d->strs.bytes;
+}
+
 /* ---- the cache ---- */
 
 static void aliases_clear(struct sym_cache *c);
@@ -366,10 +446,10 @@ static size_t memo_bytes(const struct sym_memo *mm)
 	return mm->cap * sizeof(*mm->slots) + mm->framecap * sizeof(*mm->frames) + mm->strs.bytes;
 }
 
-/* The heavy part: tables, libdw's estimate, the CU index. */
+/* The heavy part: tables, libdw's estimate, the CU index, the demangled names. */
 static size_t heavy_bytes(const struct sym_module *m)
 {
-	return m->syms.bytes + m->data.bytes + m->dw_bytes + m->cu_bytes;
+	return m->syms.bytes + m->data.bytes + m->dw_bytes + m->cu_bytes + dmap_bytes(&m->names);
 }
 
 /* Brings the cache's total up to date with what m holds now. */
@@ -808,7 +888,8 @@ static int lookup_file(struct sym_cache *c, const char *path, const char *build_
 	}
 	struct sym_entry *e = sym_table_find(&m->syms, out->elf_vaddr);
 	if (e) {
-		out->function = e->name;
+		out->function = sym_demangled(m, e->name);
+		out->system_name = e->name;
 		out->func_start = e->start;
 	}
 	if (lines && lines_open(c, m) > 0)
@@ -869,8 +950,8 @@ static void frame_strings(const struct sym_frame *f, size_t n, size_t *nstr, siz
 {
 	*nstr = *len = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *strs[2] = {f[i].function, f[i].file};
-		for (size_t k = 0; k < 2; k++) {
+		const char *strs[3] = {f[i].function, f[i].file, f[i].system_name};
+		for (size_t k = 0; k < 3; k++) {
 			if (strs[k]) {
 				(*nstr)++;
 				*len += strlen(strs[k]) + 1;
@@ -961,6 +1042,9 @@ static void memo_store(struct sym_cache *c, struct sym_module *m, uint64_t vaddr
 			ok = (copy[i].function = strs_intern(&mm->strs, frames[i].function)) != NULL;
 		if (ok && frames[i].file)
 			ok = (copy[i].file = strs_intern(&mm->strs, frames[i].file)) != NULL;
+		if (ok && frames[i].system_name)
+			ok = (copy[i].system_name = strs_intern(&mm->strs, frames[i].system_name)) !=
+			     NULL;
 	}
 	c->memo_bytes += mm->strs.bytes - before;
 	if (!ok)
@@ -991,7 +1075,8 @@ static int compute_frames(struct sym_cache *c, struct sym_module *m, uint64_t va
 		return k;
 	if (k == 0) { /* no DWARF function here: the symbol table, and the line table if any */
 		struct sym_entry *e = sym_table_find(&m->syms, vaddr);
-		f[0].function = e ? e->name : NULL;
+		f[0].function = e ? sym_demangled(m, e->name) : NULL;
+		f[0].system_name = e ? e->name : NULL;
 		sym_elf_line(m, vaddr, &f[0].file, &f[0].line); /* NULL, 0 without lines */
 		k = f[0].function || f[0].file;
 	}
@@ -1088,30 +1173,62 @@ int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build
 	return ret;
 }
 
+/* The module of path with its data table read (lazily: the record path never needs it). */
+static int module_data(struct sym_cache *c, const char *path, const char *build_id,
+		       struct sym_module **out)
+{
+	int ret = module_get(c, path, build_id, out);
+	struct sym_module *m = *out;
+	if (ret == 0)
+		ret = module_load(m);
+	if (ret == 0 && m->data_state == 0) {
+		ret = sym_elf_load_data(m);
+		if (ret != -ENOMEM) /* out of memory says nothing of the file: try again later */
+			m->data_state = ret < 0 ? ret : 1;
+	}
+	if (ret == 0 && m->data_state < 0)
+		ret = -ENOENT;
+	return ret;
+}
+
 int sym_lookup_data(struct sym_cache *c, const char *path, const char *build_id, uint64_t vaddr,
 		    struct sym_data *out)
 {
 	if (!c || !path || !out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	struct sym_module *m;
-	int ret = module_get(c, path, build_id, &m);
-	if (ret == 0)
-		ret = module_load(m);
-	if (ret == 0 && m->data_state == 0) { /* the record path never gets here: read lazily */
-		ret = sym_elf_load_data(m);
-		if (ret != -ENOMEM) /* out of memory says nothing of the file: try again later */
-			m->data_state = ret < 0 ? ret : 1;
-	}
+	struct sym_module *m = NULL;
+	int ret = module_data(c, path, build_id, &m);
 	if (ret == 0) {
-		const struct sym_entry *e = m->data_state > 0 ? sym_table_find_data(&m->data, vaddr)
-							       : NULL;
+		const struct sym_entry *e = sym_table_find_data(&m->data, vaddr);
 		if (e) {
-			out->name = e->name;
+			out->name = sym_demangled(m, e->name);
 			out->start = e->start;
 			out->size = e->end - e->start;
 		} else {
 			ret = -ENOENT;
+		}
+	}
+	sym_cache_settle(c, m, NULL);
+	return ret == -ENOMEM ? ret : ret < 0 ? -ENOENT : 0;
+}
+
+int sym_find_data(struct sym_cache *c, const char *path, const char *build_id, const char *name,
+		  struct sym_data *out)
+{
+	if (!c || !path || !name || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	struct sym_module *m = NULL;
+	int ret = module_data(c, path, build_id, &m);
+	if (ret == 0) {
+		ret = -ENOENT;
+		for (size_t i = 0; i < m->data.n && ret; i++) {
+			const struct sym_entry *e = &m->data.v[i];
+			if (strcmp(e->name, name) == 0) {
+				*out = (struct sym_data){e->name, e->start, e->end - e->start};
+				ret = 0;
+			}
 		}
 	}
 	sym_cache_settle(c, m, NULL);

@@ -53,8 +53,17 @@ int sym_cache_set_debug_dir(struct sym_cache *c, const char *dir);
 /* The bytes the cache accounts for now (see sym_cache_set_budget). */
 size_t sym_cache_bytes(const struct sym_cache *c);
 
+/*
+ * Function and data names are given as their language writes them: C++ and
+ * Rust (legacy and v0) names demangled by libiberty as `c++filt -i` and
+ * `perf report -v` show them (parameters included, so overloads differ), each
+ * symbol demangled once per module; the name as the binary spells it is the
+ * system name (pprof's Function.system_name), which keys a function: two
+ * instantiations never merge.
+ */
 struct sym_result {
-	const char *function; /* demangling not required; NULL when unknown. Owned by the cache. */
+	const char *function;    /* demangled; NULL when unknown. Owned by the cache. */
+	const char *system_name; /* as in the binary (mangled); NULL when function is. */
 	const char *file;     /* source file, NULL when unknown. Owned by the cache. */
 	int line;             /* 0 when unknown */
 	uint64_t func_start;  /* ELF vaddr of the function's start, 0 when unknown */
@@ -87,15 +96,21 @@ struct sym_frame {
 	const char *function;
 	const char *file;
 	int line;
+	const char *system_name; /* the mangled name (see sym_result); NULL when function is */
 };
 
 /*
  * The frames at a file offset, innermost inline frame first: frames[0] is the
  * function whose code is at the address (possibly inlined, with the line from
  * the line table), then each caller it was inlined into (with the call site's
- * line), the last being the concrete out-of-line function. Names are DWARF's
- * DW_AT_name (C++: `twice<int>`, not mangled, no namespace); without DWARF
- * there is one frame, named from the ELF symbol table like sym_lookup_func.
+ * line), the last being the concrete out-of-line function. Names come from
+ * DWARF's DW_AT_linkage_name when mangled, demangled (`app::twice<int>(int)`),
+ * else from DW_AT_name, qualified with its namespaces and classes in C++ and
+ * Rust (`app::twice<int>`: a static function inlined everywhere has no
+ * linkage name); the concrete function is named by the symbol table when its
+ * symbol there is mangled (a clone such as `f() [clone .isra.0]`, as perf
+ * names it). Without DWARF there is one frame, named from the ELF symbol
+ * table like sym_lookup_func.
  * Writes at most `max` frames (the innermost ones) and returns how many were
  * written (0 when nothing is known), or -ENOENT if the file is unreadable
  * (-EINVAL, -ENOMEM otherwise). Results are memoized per (module, address):
@@ -131,10 +146,16 @@ int sym_lookup_jit(struct sym_cache *c, pid_t pid, uint64_t addr, struct sym_res
 /* The ELF virtual address of a file offset of a module (PT_LOAD program headers); -ENOENT when unreadable, -ERANGE when no segment holds it. */
 int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build_id, uint64_t file_offset, uint64_t *vaddr);
 /* A data object (STT_OBJECT, also STT_COMMON/STT_TLS-less globals and statics from .symtab, else .dynsym) containing ELF vaddr: [start, start+size), or == start for size-0 symbols. 0 and out filled (name owned by the cache), -ENOENT when none or unreadable. */
-struct sym_data { const char *name; uint64_t start, size; };
+struct sym_data { const char *name; uint64_t start, size; }; /* name demangled */
 int sym_lookup_data(struct sym_cache *c, const char *path, const char *build_id, uint64_t vaddr, struct sym_data *out);
 /*
- * (Notes on the two above.) A file offset in a segment's zero-filled tail
+ * The data object named `name` (the same table, searched by name): 0 and out
+ * filled, -ENOENT when absent or unreadable.
+ */
+int sym_find_data(struct sym_cache *c, const char *path, const char *build_id, const char *name,
+		  struct sym_data *out);
+/*
+ * (Notes on the three above.) A file offset in a segment's zero-filled tail
  * (the .bss sharing the last page mapped from the file) maps too. The data
  * table of a module is read on its first sym_lookup_data, never by the
  * function lookups, and counts in the byte budget; among aliases at one

@@ -827,11 +827,121 @@ static void cu_scopes_free(struct sym_module *m)
 	m->cu_bytes = 0;
 }
 
-/* DW_AT_name, through DW_AT_abstract_origin and DW_AT_specification. */
-static const char *die_name(Dwarf_Die *die)
+/* The DIE declaring die's function: DW_AT_abstract_origin, then DW_AT_specification, followed. */
+static void die_declaration(Dwarf_Die *die, Dwarf_Die *decl)
+{
+	*decl = *die;
+	for (int i = 0; i < 8; i++) { /* a few hops at most; bounded against a cycle */
+		Dwarf_Attribute attr;
+		Dwarf_Attribute *a = dwarf_attr(decl, DW_AT_abstract_origin, &attr);
+		if (!a)
+			a = dwarf_attr(decl, DW_AT_specification, &attr);
+		Dwarf_Die next;
+		if (!a || !dwarf_formref_die(a, &next))
+			return;
+		*decl = next;
+	}
+}
+
+/* Languages whose functions live in namespaces and types, written with `::`. */
+static bool lang_scoped(Dwarf_Die *die)
+{
+	Dwarf_Die cu;
+	if (!dwarf_diecu(die, &cu, NULL, NULL))
+		return false;
+	switch (dwarf_srclang(&cu)) {
+	case DW_LANG_C_plus_plus:
+	case DW_LANG_C_plus_plus_03:
+	case DW_LANG_C_plus_plus_11:
+	case DW_LANG_C_plus_plus_14:
+	case DW_LANG_Rust:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The name a scope DIE adds to a qualified name (as c++filt spells unnamed ones), or NULL. */
+static const char *scope_part(Dwarf_Die *scope)
+{
+	const char *name = dwarf_diename(scope);
+	switch (dwarf_tag(scope)) {
+	case DW_TAG_namespace:
+		return name ? name : "(anonymous namespace)";
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+		return name ? name : "{unnamed type}";
+	case DW_TAG_subprogram: /* a local class's function */
+		return name;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * name qualified with the namespaces and types enclosing decl (the
+ * declaration, which sits in them), kept in m's names map by decl's address:
+ * libdw has no parent links, and dwarf_getscopes_die walks the unit to find
+ * them, once per function. name itself when memory runs out.
+ */
+static const char *qualified_name(struct sym_module *m, Dwarf_Die *decl, const char *name)
+{
+	const char *known = sym_names_find(m, decl->addr);
+	if (known)
+		return known;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes_die(decl, &scopes); /* decl first, its unit last */
+	size_t len = strlen(name) + 1;
+	for (int i = 1; i < n; i++) {
+		const char *part = scope_part(&scopes[i]);
+		if (part)
+			len += strlen(part) + 2;
+	}
+	char *full = malloc(len);
+	const char *kept = NULL;
+	if (full) {
+		char *at = full;
+		for (int i = n - 1; i >= 1; i--) {
+			const char *part = scope_part(&scopes[i]);
+			if (part)
+				at += sprintf(at, "%s::", part);
+		}
+		strcpy(at, name);
+		kept = sym_names_add(m, decl->addr, full);
+		free(full);
+	}
+	free(scopes);
+	return kept ? kept : name;
+}
+
+/*
+ * A function DIE's names (through DW_AT_abstract_origin and
+ * DW_AT_specification): a mangled linkage name, which spells namespaces,
+ * classes, template arguments and parameters, demangled; else DW_AT_name,
+ * qualified with its namespaces and types in C++ and Rust (a static function
+ * inlined everywhere has no linkage name); C's linkage names (glibc's
+ * __GI_ aliases) are not the source's name. Both NULL when it has no name.
+ */
+static void die_names(struct sym_module *m, Dwarf_Die *die, struct sym_frame *f)
 {
 	Dwarf_Attribute attr;
-	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	const char *linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!linkage) /* what GCC wrote before DWARF 4 named it */
+		linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (linkage && sym_looks_mangled(linkage)) {
+		f->system_name = linkage;
+		f->function = sym_demangled(m, linkage);
+		return;
+	}
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	Dwarf_Die decl;
+	if (name) {
+		die_declaration(die, &decl);
+		if (lang_scoped(&decl))
+			name = qualified_name(m, &decl, name);
+	}
+	f->function = f->system_name = name;
 }
 
 /* The call site of an inlined instance: DW_AT_call_file in its unit's file table, DW_AT_call_line. */
@@ -879,13 +989,21 @@ int sym_elf_frames(struct sym_module *m, uint64_t vaddr, struct sym_frame *out, 
 		int tag = dwarf_tag(&w.chain[i]);
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
 			continue; /* a lexical block: same function */
-		out[n].function = die_name(&w.chain[i]);
+		die_names(m, &w.chain[i], &out[n]);
 		out[n].file = file;
 		out[n].line = line;
 		if (tag == DW_TAG_subprogram) {
-			if (!out[n].function) { /* artificial or nameless: the symbol table may know */
-				struct sym_entry *e = sym_table_find(&m->syms, vaddr);
-				out[n].function = e ? e->name : NULL;
+			struct sym_entry *e = sym_table_find(&m->syms, vaddr);
+			/*
+			 * Nameless or artificial: the symbol table may know. A
+			 * mangled symbol names the code as perf does, also where
+			 * the DWARF has no linkage name (a lambda's operator()) or
+			 * calls a clone (_Z...isra.0, _Z....cold: a function of
+			 * its own) by its origin's name.
+			 */
+			if (e && (!out[n].function || sym_looks_mangled(e->name))) {
+				out[n].function = sym_demangled(m, e->name);
+				out[n].system_name = e->name;
 			}
 			n++;
 			break; /* the concrete function: its callers are the unwinder's business */
@@ -959,6 +1077,7 @@ int sym_elf_has_inlines(struct sym_module *m)
 
 void sym_elf_unload(struct sym_module *m)
 {
+	sym_dmap_free(&m->names); /* keyed by strings of the tables and the DWARF */
 	cu_scopes_free(m);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);

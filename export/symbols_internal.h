@@ -8,6 +8,7 @@
 #define PMUPROF_SYMBOLS_INTERNAL_H
 
 #include "symbols.h"
+#include "util.h"
 
 #include <elfutils/libdwfl.h>
 #include <time.h>
@@ -121,6 +122,25 @@ struct sym_memo {
 	struct sym_strs strs;
 };
 
+/*
+ * Names one module derived once and keeps: demangled names keyed by the
+ * mangled string's address (a symbol table's name or a libdw string), and
+ * qualified DWARF names keyed by their DIE's address in .debug_info. Both
+ * keys stay valid while the heavy part does, and the map goes with it: a
+ * symbol is demangled once, however many addresses and samples it covers.
+ */
+struct sym_dmap_entry {
+	const void *key;
+	const char *name;
+};
+
+struct sym_dmap {
+	struct htab index; /* by key pointer, into v */
+	struct sym_dmap_entry *v;
+	size_t n, cap;
+	struct sym_strs strs;
+};
+
 struct sym_module {
 	/* key: the build id (lower-case hex; the caller's, else the file's), else path + size + mtime */
 	char *key_build_id;
@@ -144,6 +164,7 @@ struct sym_module {
 	 */
 	bool loaded;
 	struct sym_table syms;
+	struct sym_dmap names; /* derived names (demangled, qualified), see sym_dmap */
 
 	/* Data objects, read on the first sym_lookup_data only: 0 not yet, 1 read, -errno. */
 	int data_state;
@@ -174,6 +195,21 @@ struct sym_module {
 	size_t own_bytes; /* the struct, its path and key, its segments */
 	size_t accounted; /* this module's share of sym_cache.bytes */
 };
+
+/* Whether name is for libiberty to demangle (Itanium C++, Rust legacy or v0). */
+bool sym_looks_mangled(const char *name);
+/*
+ * name as its language writes it (demangled, see symbols.h), from m's names
+ * map; name itself when it is not mangled (or memory ran out). name must
+ * live as long as m's heavy part.
+ */
+const char *sym_demangled(struct sym_module *m, const char *name);
+/* The name kept under key in m's names map, else NULL. */
+const char *sym_names_find(const struct sym_module *m, const void *key);
+/* Keeps a copy of name under key (not there yet); returns the copy, NULL when out of memory. */
+const char *sym_names_add(struct sym_module *m, const void *key, const char *name);
+/* Empties a names map (its keys die with the heavy part). */
+void sym_dmap_free(struct sym_dmap *d);
 
 /* Fills loads, syms and build_id from path (and its debug file), again after sym_elf_unload. 0 or -errno. */
 int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_id);

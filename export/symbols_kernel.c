@@ -208,7 +208,8 @@ int sym_lookup_kernel(struct sym_cache *c, uint64_t addr, struct sym_result *out
 	out->elf_vaddr = addr;
 	struct sym_entry *e = sym_table_find(&c->kernel.t, addr);
 	if (e) {
-		out->function = e->name; /* the kernel table lives as long as the cache */
+		/* The kernel table lives as long as the cache; its names are C's. */
+		out->function = out->system_name = e->name;
 		out->func_start = e->start;
 	}
 	return 0;
@@ -348,7 +349,8 @@ int sym_lookup_jit(struct sym_cache *c, pid_t pid, uint64_t addr, struct sym_res
 	out->elf_vaddr = addr;
 	struct sym_entry *e = sym_table_find(&j->t, addr);
 	if (e) {
-		out->function = e->name; /* the table's: valid until this map is read again */
+		/* The table's: valid until this map is read again; written readable by the runtime. */
+		out->function = out->system_name = e->name;
 		out->func_start = e->start;
 	}
 	sym_cache_settle(c, NULL, j);

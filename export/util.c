@@ -1,6 +1,8 @@
 /* Small pieces export/ shares (see util.h). */
 #include "util.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -101,104 +103,11 @@ int exp_mkdir_p(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-int exp_write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *b = buf;
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Opens a fresh temporary file next to path; O_EXCL so a stale or planted file is never reused. */
-static int open_temp(const char *path, mode_t mode, char *tmp, size_t tmplen)
-{
-	for (unsigned i = 0; i < 100; i++) {
-		if (i == 0)
-			snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-		else
-			snprintf(tmp, tmplen, "%s.tmp.%ld.%u", path, (long)getpid(), i);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-		if (fd >= 0 || errno != EEXIST)
-			return fd < 0 ? -errno : fd;
-	}
-	return -EEXIST;
-}
-
-/* After rename, the directory entry itself must reach the disk; best effort. */
-static void sync_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash) {
-		snprintf(dir, sizeof(dir), ".");
-	} else if (slash == path) {
-		snprintf(dir, sizeof(dir), "/");
-	} else {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
 		     const char *what, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX + 32];
-	if (!path || !*path) {
-		exp_set_err(err, errlen, "cannot write %s: no file name", what);
-		return -EINVAL;
-	}
-	if (strlen(path) >= PATH_MAX) {
-		exp_set_err(err, errlen, "cannot write %s %s: %s", what, path, strerror(ENAMETOOLONG));
-		return -ENAMETOOLONG;
-	}
-	int fd = open_temp(path, mode, tmp, sizeof(tmp));
-	if (fd < 0) {
-		exp_set_err(err, errlen, "cannot write %s %s: creating %s: %s", what, path, tmp,
-			    strerror(-fd));
-		return fd;
-	}
-	const char *why = NULL, *step = "writing";
-	int rc = fill(fd, arg, &why);
-	if (rc == 0 && fsync(fd) < 0) {
-		rc = -errno;
-		step = "syncing";
-	}
-	/* close() can be where NFS or a full disk finally reports the error. */
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-		step = "closing";
-	}
-	if (rc == 0 && rename(tmp, path) < 0) {
-		rc = -errno;
-		step = "renaming onto";
-	}
-	if (rc < 0) {
-		unlink(tmp);
-		exp_set_err(err, errlen, "cannot write %s %s: %s %s: %s", what, path, step,
-			    strcmp(step, "renaming onto") == 0 ? path : tmp,
-			    why ? why : strerror(-rc));
-		return rc;
-	}
-	sync_parent_dir(path);
-	return 0;
+	struct base_output_opts o = {.mode = mode, .flags = BASE_OUTPUT_NO_FOLLOW, .what = what};
+	return base_write_file(path, &o, fill, arg, err, errlen);
 }
 
 int exp_grow(void **arr, size_t *cap, size_t need, size_t size)

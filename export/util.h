@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base.h"
+
 /* A slot holds the full hash (so growing never rehashes keys) and index + 1 (0 = empty). */
 struct htab_slot {
 	uint64_t hash;
@@ -56,7 +58,7 @@ int exp_grow(void **arr, size_t *cap, size_t need, size_t size);
 #define EXP_GROW(arr, cap, need) exp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
 /* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
-int exp_write_all(int fd, const void *buf, size_t n);
+#define exp_write_all base_write_all
 
 /* mkdir -p: what it creates gets mode 0700; 0 when path is a directory at the end, else -errno. */
 int exp_mkdir_p(const char *path);
@@ -65,15 +67,12 @@ int exp_mkdir_p(const char *path);
  * Produces a file's content into fd: 0 or -errno; may point *why at a
  * reason more precise than strerror (e.g. zlib's message).
  */
-typedef int (*exp_fill_fn)(int fd, void *arg, const char **why);
+typedef base_fill_fn exp_fill_fn;
 
 /*
- * Writes path atomically, as every output of pmuprof is written: a fresh
- * temporary next to it (O_EXCL, never a stale or planted file), the
- * content, fsync, close, rename, then the directory synced. On failure the
- * temporary is removed, path is untouched, and err reads
- * "cannot write WHAT PATH: STEP FILE: REASON" (a full disk says "No space
- * left on device").
+ * Writes a file pmuprof names itself in its own folder (a spool file)
+ * through base's atomic writer: whatever is at path is replaced, never
+ * followed. err reads "cannot write WHAT PATH: STEP FILE: REASON".
  */
 int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
 		     const char *what, char *err, size_t errlen);

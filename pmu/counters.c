@@ -3,7 +3,10 @@
  * (one slot per CPU for cpu-wide counting, one per task otherwise), in the
  * style of libperf's evlist. Groups are opened leader first and read in one
  * read() with PERF_FORMAT_GROUP; counts carry time_enabled/time_running so
- * multiplexed events can be scaled.
+ * multiplexed events can be scaled. An event the host lacks (no such
+ * hardware event, no PMU) is left out and reported as unsupported, as perf
+ * stat prints "<not supported>", unless nothing at all can be counted or it
+ * leads a group (perf refuses those too).
  */
 #include "pmu_internal.h"
 
@@ -21,6 +24,8 @@ struct pmu_counters {
 	int *fds;       /* [slot * nevents + event] */
 	uint64_t *ids;  /* kernel ids, same layout, to match group read entries */
 	bool group_read; /* false when the kernel refused PERF_FORMAT_GROUP with inherit */
+	int *opened;     /* per event: slots it opened on */
+	int *refused;    /* per event: slots where the host does not support it */
 };
 
 static int *fd_at(struct pmu_counters *c, int slot, size_t ev)
@@ -74,16 +79,39 @@ static int open_one(struct pmu_counters *c, const struct pmu_ctx *ctx,
 	return 0;
 }
 
+/*
+ * Opens every event on every slot. A failure that says the host lacks the
+ * event is noted and skipped; any other failure, and one on the leader of a
+ * group, ends the open. When nothing opened at all, the first unsupported
+ * event's error is returned.
+ */
 static int open_all(struct pmu_counters *c, const struct pmu_ctx *ctx, const struct pmu_target *t,
 		    char *err, size_t errlen)
 {
+	int first = 0, total = 0;
+	char scratch[PMU_ERR_MAX];
+	memset(c->opened, 0, c->events.n * sizeof(*c->opened));
+	memset(c->refused, 0, c->events.n * sizeof(*c->refused));
 	for (int s = 0; s < c->nslots; s++)
 		for (size_t i = 0; i < c->events.n; i++) {
-			int ret = open_one(c, ctx, t, s, i, err, errlen);
-			if (ret < 0)
+			const struct pmu_event *ev = &c->events.ev[i];
+			int ret = open_one(c, ctx, t, s, i, first ? scratch : err,
+					   first ? sizeof(scratch) : errlen);
+			bool leads_group = (size_t)ev->leader == i && ev->group_size > 1;
+			if (ret < 0 && (!pmu_errno_unsupported(-ret) || leads_group)) {
+				if (first) /* this message, not the earlier one */
+					snprintf(err, errlen, "%s", scratch);
 				return ret;
+			}
+			if (ret < 0) {
+				c->refused[i]++;
+				first = first ? first : ret;
+				continue;
+			}
+			c->opened[i]++;
+			total++;
 		}
-	return 0;
+	return total ? 0 : first;
 }
 
 int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
@@ -103,7 +131,9 @@ int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 	c->slot_ids = malloc((size_t)(c->nslots > 0 ? c->nslots : 1) * sizeof(int));
 	c->fds = malloc((size_t)(c->nslots > 0 ? c->nslots : 1) * list->n * sizeof(int));
 	c->ids = calloc((size_t)(c->nslots > 0 ? c->nslots : 1) * list->n, sizeof(uint64_t));
-	if (!c->events.ev || !c->slot_ids || !c->fds || !c->ids) {
+	c->opened = calloc(list->n, sizeof(*c->opened));
+	c->refused = calloc(list->n, sizeof(*c->refused));
+	if (!c->events.ev || !c->slot_ids || !c->fds || !c->ids || !c->opened || !c->refused) {
 		pmu_counters_close(c);
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	}
@@ -136,7 +166,7 @@ static int ioctl_leaders(struct pmu_counters *c, unsigned long req)
 {
 	for (int s = 0; s < c->nslots; s++)
 		for (size_t i = 0; i < c->events.n; i++)
-			if ((size_t)c->events.ev[i].leader == i &&
+			if ((size_t)c->events.ev[i].leader == i && *fd_at(c, s, i) >= 0 &&
 			    ioctl(*fd_at(c, s, i), req, PERF_IOC_FLAG_GROUP) < 0)
 				return -errno;
 	return 0;
@@ -160,6 +190,11 @@ int pmu_counters_nslots(const struct pmu_counters *c)
 const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c)
 {
 	return &c->events;
+}
+
+bool pmu_counters_supported(const struct pmu_counters *c, size_t i)
+{
+	return c->opened[i] > 0 || c->refused[i] == 0;
 }
 
 double pmu_count_scaled(const struct pmu_count *k)
@@ -188,9 +223,14 @@ static int read_slot(struct pmu_counters *c, int s, struct pmu_count *out, char 
 		bool grouped = c->group_read && c->events.ev[ev->leader].group_size > 1;
 		if (grouped && (size_t)ev->leader != i)
 			continue; /* read with its leader */
+		if (*fd_at(c, s, i) < 0)
+			continue; /* unsupported on this slot: nothing counted */
 		/* Group layout: nr, enabled, running, {value, id}[nr]. Single: value, en, run, id. */
+		size_t members = 0;
+		for (size_t m = i; grouped && m < i + (size_t)ev->group_size; m++)
+			members += *fd_at(c, s, m) >= 0;
 		uint64_t buf[3 + 2 * 64];
-		size_t want = grouped ? (3 + 2 * (size_t)ev->group_size) * 8 : 4 * 8;
+		size_t want = grouped ? (3 + 2 * members) * 8 : 4 * 8;
 		if (want > sizeof(buf))
 			return pmu_fail(err, errlen, -E2BIG, "group of '%s' is too large to read",
 					ev->name);
@@ -233,6 +273,8 @@ void pmu_counters_close(struct pmu_counters *c)
 		close_all(c);
 	free(c->fds);
 	free(c->ids);
+	free(c->opened);
+	free(c->refused);
 	free(c->slot_ids);
 	free(c->events.ev);
 	free(c);

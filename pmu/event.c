@@ -16,17 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pmu_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 int pmu_ctx_new(struct pmu_ctx **out, const char *sysfs_root, char *err, size_t errlen)
 {
 	struct pmu_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -650,6 +639,7 @@ static int push_preset(const struct pmu_ctx *ctx, const char *tok, struct pmu_ev
 		}
 		int self = (int)(list->n - 1);
 		*ev = items[i].ev;
+		snprintf(ev->preset, sizeof(ev->preset), "%s", tok);
 		ev->leader = self;
 		ev->group_size = 1;
 		apply_mods(ctx, ev, &m);

@@ -12,6 +12,7 @@
  * No global mutable state: everything hangs off the session; the only shared
  * data are constants.
  */
+#include "base.h"
 #include "channel.h"
 #include "pmu.h"
 #include "pmu_internal.h"
@@ -1347,8 +1348,31 @@ int pmuprof_session_report(pmuprof_session *s, FILE *out, unsigned flags)
 	return ret;
 }
 
-/* $PMUPROF_REPORT: written to a temporary name, then renamed, never left truncated. */
-static int write_report_env(pmuprof_session *s)
+struct report_fill {
+	pmuprof_session *s;
+	unsigned flags;
+};
+
+static int fill_report(int fd, void *arg, const char **why)
+{
+	(void)why;
+	struct report_fill *r = arg;
+	int dfd = dup(fd);
+	FILE *f = dfd >= 0 ? fdopen(dfd, "w") : NULL;
+	if (!f) {
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return -e;
+	}
+	int ret = pmuprof_session_report(r->s, f, r->flags);
+	if (fclose(f) != 0 && ret == 0)
+		ret = -errno;
+	return ret;
+}
+
+/* $PMUPROF_REPORT ("-": stderr), written as every output is (base.h): never left truncated. */
+static int write_report_env(pmuprof_session *s, char *err, size_t errlen)
 {
 	const char *path = getenv("PMUPROF_REPORT");
 	if (!path || !*path)
@@ -1356,32 +1380,25 @@ static int write_report_env(pmuprof_session *s)
 	size_t n = strlen(path);
 	unsigned flags = n > 5 && strcmp(path + n - 5, ".json") == 0 ? PMUPROF_REPORT_JSON
 								       : PMUPROF_REPORT_THREADS;
-	if (strcmp(path, "-") == 0)
-		return pmuprof_session_report(s, stderr, flags);
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	int ret = pmuprof_session_report(s, f, flags);
-	if (fclose(f) != 0 && ret == 0)
-		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret < 0)
-		unlink(tmp);
-	return ret;
+	if (strcmp(path, "-") == 0) {
+		int ret = pmuprof_session_report(s, stderr, flags);
+		return ret < 0 ? base_fail(err, errlen, ret, "cannot write the report to stderr: %s",
+					   strerror(-ret))
+			       : 0;
+	}
+	struct report_fill r = {s, flags};
+	struct base_output_opts opts = {.mode = 0644, .what = "report", .flag = "PMUPROF_REPORT"};
+	return base_write_file(path, &opts, fill_report, &r, err, errlen);
 }
 
 int pmuprof_session_close(pmuprof_session *s)
 {
 	if (!s)
 		return 0;
-	int ret = write_report_env(s);
+	char err[PMU_ERR_MAX];
+	int ret = write_report_env(s, err, sizeof(err));
 	if (ret < 0)
-		fprintf(stderr, "pmuprof: cannot write the report to PMUPROF_REPORT=%s: %s\n",
-			getenv("PMUPROF_REPORT"), strerror(-ret));
+		fprintf(stderr, "pmuprof: %s\n", err);
 	for (pmuprof_thread *t = s->threads, *next; t; t = next) {
 		next = t->next;
 		thread_free(t);

@@ -9,9 +9,17 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+bool pmu_errno_unsupported(int errnum)
+{
+	return errnum == ENOENT || errnum == EOPNOTSUPP || errnum == ENODEV || errnum == ENXIO ||
+	       errnum == ENOSYS;
+}
 
 int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags)
 {
@@ -68,6 +76,37 @@ int pmu_probe_event(uint32_t type, uint64_t config)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, size_t len)
+{
+	size_t kept = 0, used = 0;
+	if (len)
+		dropped[0] = 0;
+	for (size_t i = 0; i < list->n; i++) {
+		struct pmu_event *ev = &list->ev[i];
+		bool alone = (size_t)ev->leader == i && ev->group_size <= 1;
+		struct perf_event_attr a = ev->attr;
+		a.disabled = 1;
+		a.exclude_kernel = a.exclude_hv = 1; /* allowed under any paranoid level below 3 */
+		a.freq = 0;
+		a.sample_period = 1000003;
+		int fd = alone ? pmu_sys_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC) : -EBADF;
+		if (fd >= 0)
+			close(fd);
+		if (alone && fd < 0 && pmu_errno_unsupported(-fd)) {
+			if (used < len)
+				used += (size_t)snprintf(dropped + used, len - used, "%s%s",
+							 used ? "," : "", ev->name);
+			continue;
+		}
+		/* Only lone events go, so a group keeps its members right after its leader. */
+		list->ev[kept] = *ev;
+		list->ev[kept].leader = (int)kept - (int)(i - (size_t)ev->leader);
+		kept++;
+	}
+	list->n = kept;
+	return kept;
 }
 
 bool pmu_host_has_hw_counters(void)
@@ -207,15 +246,65 @@ static bool is_hw_type(const struct pmu_ctx *ctx, uint32_t type)
 	       (core && type == core->type);
 }
 
+/* A process (its main thread) rather than one of its other threads: /proc/PID/status's Tgid. */
+static bool is_thread_leader(pid_t pid)
+{
+	char path[48], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long tgid = pid;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tgid == pid;
+}
+
+static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
+			  const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
+			  char *err, size_t errlen);
+
 void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			    const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
 			    char *err, size_t errlen)
+{
+	if (!ev->preset[0]) {
+		explain_event(ctx, ev, attr, errnum, pid, cpu, err, errlen);
+		return;
+	}
+	/* The user typed the preset, not its expansion: name it first. */
+	char why[PMU_ERR_MAX];
+	explain_event(ctx, ev, attr, errnum, pid, cpu, why, sizeof(why));
+	snprintf(err, errlen, "-e %s cannot be used here: %s", ev->preset, why);
+}
+
+static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
+			  const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
+			  char *err, size_t errlen)
 {
 	const char *name = ev->name;
 	int paranoid = pmu_paranoid_level();
 	bool hw = is_hw_type(ctx, attr->type);
 	bool has_core = pmu_sysfs_core(ctx) != NULL;
 
+	struct stat owner;
+	char proc[32];
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	if ((errnum == EACCES || errnum == EPERM) && pid > 0 && geteuid() != 0 &&
+	    stat(proc, &owner) == 0 && owner.st_uid != geteuid()) {
+		/*
+		 * Another user's task: the kernel asks for ptrace access to it
+		 * (PTRACE_MODE_READ) whatever perf_event_paranoid says.
+		 */
+		snprintf(err, errlen,
+			 "cannot profile %s %d: it belongs to another user (uid %u) and reading its "
+			 "events needs ptrace access to it; run as root, or with CAP_PERFMON and "
+			 "CAP_SYS_PTRACE",
+			 is_thread_leader(pid) ? "process" : "thread", (int)pid,
+			 (unsigned)owner.st_uid);
+		return;
+	}
 	if (errnum == EACCES || errnum == EPERM) {
 		/* Which paranoid level would allow this: -1 for cpu-wide with kernel, ... */
 		int need = pid == -1 ? 0 : !attr->exclude_kernel ? 1 : 2;

@@ -13,14 +13,16 @@ set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/harness.c PROPERTIES
 
 add_library(pmuprof_objects OBJECT ${PMU_SOURCES})
 target_include_directories(pmuprof_objects PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}
+                           ${PROJECT_SOURCE_DIR}/base
                            ${PROJECT_SOURCE_DIR}/include)
 target_link_libraries(pmuprof_objects PRIVATE pfm::pfm)
 set_target_properties(pmuprof_objects PROPERTIES POSITION_INDEPENDENT_CODE ON
                       C_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 
 # Target names differ from the CLI's `pmuprof`; the files are libpmuprof.{so,a}.
-add_library(libpmuprof SHARED $<TARGET_OBJECTS:pmuprof_objects>)
-add_library(libpmuprof_static STATIC $<TARGET_OBJECTS:pmuprof_objects>)
+add_library(libpmuprof SHARED $<TARGET_OBJECTS:pmuprof_objects> $<TARGET_OBJECTS:pmuprof_base_objects>)
+add_library(libpmuprof_static STATIC $<TARGET_OBJECTS:pmuprof_objects>
+            $<TARGET_OBJECTS:pmuprof_base_objects>)
 set_target_properties(libpmuprof PROPERTIES OUTPUT_NAME pmuprof EXPORT_NAME pmuprof
                       VERSION ${PROJECT_VERSION} SOVERSION 0)
 set_target_properties(libpmuprof_static PROPERTIES OUTPUT_NAME pmuprof EXPORT_NAME pmuprof_static)

@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "base.h"
+
 #define PMU_ERR_MAX 512 /* size callers give to err buffers */
 #define PMU_NAME_MAX 128
 
@@ -64,6 +66,7 @@ void pmu_cpu_describe(const struct pmu_cpu *cpu, char *buf, size_t len);
 struct pmu_event {
 	struct perf_event_attr attr;
 	char name[PMU_NAME_MAX]; /* display name: the user's spelling, or name= */
+	char preset[PMU_NAME_MAX]; /* the preset the user typed that made it ("cache"), or "" */
 	char unit[16];           /* sysfs .unit, "msec" for clocks, else "" */
 	double scale;            /* sysfs .scale (1.0 when absent) */
 	int leader;              /* index of this event's group leader (itself if alone) */
@@ -146,6 +149,14 @@ int pmu_paranoid_level(void);
 /* True when the host exposes hardware counters (generic cycles counts). */
 bool pmu_host_has_hw_counters(void);
 
+/*
+ * Removes from `list` the ungrouped events this host cannot sample (a trial
+ * open for the calling task, user space only, fails as pmu_errno_unsupported
+ * says), for default event sets; their names go comma-separated to
+ * `dropped` ("" when none). Returns how many events remain.
+ */
+size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, size_t len);
+
 /* Highest precise_ip the core PMU supports (0 when it has no PEBS/IBS). */
 int pmu_host_max_precise(const struct pmu_ctx *ctx);
 
@@ -177,6 +188,13 @@ int pmu_mem_events(const struct pmu_ctx *ctx, bool loads, bool stores, uint32_t 
 		   struct pmu_event_list *out, char *err, size_t errlen);
 
 /* --- opening -------------------------------------------------------------- */
+
+/*
+ * True for perf_event_open errors that mean the host lacks the event (no such
+ * hardware event, no PMU for it, no sampling interrupt), as opposed to
+ * permissions, limits or a malformed attr.
+ */
+bool pmu_errno_unsupported(int errnum);
 
 /* perf_event_open(2); returns an fd or -errno. */
 int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
@@ -258,7 +276,12 @@ double pmu_count_scaled(const struct pmu_count *c);
 
 struct pmu_counters;
 
-/* Opens every event of `list` on every slot (pid or cpu) of `target`, disabled. */
+/*
+ * Opens every event of `list` on every slot (pid or cpu) of `target`,
+ * disabled. Like perf stat, an event the host lacks (pmu_errno_unsupported)
+ * is left out (pmu_counters_supported) unless it leads a group or nothing
+ * else can be counted: then its error is returned.
+ */
 int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 		      const struct pmu_event_list *list, const struct pmu_target *target,
 		      char *err, size_t errlen);
@@ -274,6 +297,11 @@ int pmu_counters_read(struct pmu_counters *c, int slot, struct pmu_count *out, c
 		      size_t errlen);
 /* The event list the set counts, with attrs as finally opened (after fallbacks). */
 const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c);
+/*
+ * False when event i was left out because the host does not support it on
+ * any slot (perf stat's "<not supported>"); its counts then stay 0.
+ */
+bool pmu_counters_supported(const struct pmu_counters *c, size_t i);
 void pmu_counters_close(struct pmu_counters *c);
 
 /* --- small shared helpers -------------------------------------------------- */
@@ -281,10 +309,9 @@ void pmu_counters_close(struct pmu_counters *c);
 /*
  * Fills `err` printf-style with the one-line message for the user and
  * returns `ret`, so callers (here and in the modules above) can write
- * `return pmu_fail(err, errlen, -EINVAL, "...", ...)`.
+ * `return pmu_fail(err, errlen, -EINVAL, "...", ...)`: base's error helper.
  */
-int pmu_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+#define pmu_fail base_fail
 
 /* Parse "0-3,5,7-8" into a sorted, de-duplicated CPU array. */
 int pmu_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen);

@@ -315,6 +315,18 @@ int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu)
 	return cpu >= 0 && (size_t)cpu < pd->ncpu_node ? pd->cpu_node[cpu] : -1;
 }
 
+int smp_perfdata_nnodes(const struct smp_perfdata *pd)
+{
+	int n = 0;
+	for (size_t i = 0; i < pd->ncpu_node; i++) {
+		bool seen = pd->cpu_node[i] < 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = pd->cpu_node[j] == pd->cpu_node[i];
+		n += !seen;
+	}
+	return n;
+}
+
 /* The feature sections follow the data section, one perf_file_section per set bit. */
 static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
 {

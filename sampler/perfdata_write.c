@@ -3,19 +3,23 @@
  *
  * Owns: the layout on the way out (the PERFILE2 header, the data section,
  * the feature sections perf reads without complaint, the attr table with
- * its id arrays), the temporary file it is streamed to and the rename that
- * publishes it, and the records synthesized from /proc for processes that
+ * its id arrays), and the records synthesized from /proc for processes that
  * existed before recording (an MMAP2 per executable mapping, a COMM per
  * thread), as `perf record` synthesizes them.
  *
  * On disk: [header][data][feature index][feature bodies][ids][attr table].
  * perf looks for the feature index right after the data section, so the
  * tables, known only at the end, go last; the header is rewritten then.
- * Any write error discards the temporary file at once (a full disk gets
- * its space back) and makes every later call fail with the same cause.
+ * The file is a base output (opened with the writer, so a bad path fails
+ * before recording starts; published atomically or copied to a device or
+ * FIFO at the end). Any write error discards the content at once (a full
+ * disk gets its space back) and makes every later call fail with the same
+ * cause.
  */
 #include "sampler.h"
 #include "perfdata_format.h"
+
+#include "base.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -49,8 +53,9 @@ struct pdw_bytes {
 };
 
 struct smp_pdw {
-	int fd;
-	char *path, *tmp;
+	struct base_output *out;
+	int fd; /* the output's content descriptor (seekable) */
+	char *path;
 	unsigned char *buf;
 	size_t used;      /* bytes in buf, not yet written */
 	uint64_t pos;     /* file offset of the end of what is written or buffered */
@@ -69,60 +74,20 @@ struct smp_pdw {
 
 /* --- errors and raw output -------------------------------------------------- */
 
-/* What to do about an errno from creating or writing the file. */
-static const char *io_hint(int e)
-{
-	switch (e) {
-	case ENOSPC:
-	case EDQUOT:
-		return "; free some space there or give --perf-data a path on another file system";
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return "; give --perf-data a path in a directory you can write to";
-	case ENOENT:
-	case ENOTDIR:
-		return "; the directory does not exist: create it or give --perf-data another path";
-	default:
-		return "";
-	}
-}
-
-/* The temporary file goes now; every later call reports this failure. */
+/* The content goes now; every later call reports this failure. */
 static int fail_io(struct smp_pdw *w, int e, const char *step, char *err, size_t errlen)
 {
 	if (!w->error) {
 		w->error = -e;
-		snprintf(w->errmsg, sizeof(w->errmsg), "cannot write perf.data %s: %s %s: %s%s",
-			 w->path, step, w->tmp, strerror(e), io_hint(e));
-		if (w->fd >= 0) {
-			close(w->fd);
-			w->fd = -1;
-			unlink(w->tmp);
-		}
+		base_output_fail(w->out, step, -e, NULL, w->errmsg, sizeof(w->errmsg));
+		w->fd = -1;
 	}
 	return pmu_fail(err, errlen, w->error, "%s", w->errmsg);
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static int flush(struct smp_pdw *w, char *err, size_t errlen)
 {
-	int ret = write_all(w->fd, w->buf, w->used);
+	int ret = base_write_all(w->fd, w->buf, w->used);
 	if (ret < 0)
 		return fail_io(w, -ret, "writing", err, errlen);
 	w->used = 0;
@@ -140,7 +105,7 @@ static int put(struct smp_pdw *w, const void *p, size_t n, char *err, size_t err
 			return ret;
 	}
 	if (n > PDW_BUF_SIZE) { /* only the tables can be this large: straight out */
-		int ret = write_all(w->fd, p, n);
+		int ret = base_write_all(w->fd, p, n);
 		if (ret < 0)
 			return fail_io(w, -ret, "writing", err, errlen);
 	} else {
@@ -169,14 +134,12 @@ int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_in
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	w->fd = -1;
 	w->clockid = info ? info->clockid : CLOCK_MONOTONIC;
-	size_t plen = strlen(path);
 	w->path = strdup(path);
-	w->tmp = malloc(plen + sizeof(".tmp-XXXXXX"));
 	w->buf = malloc(PDW_BUF_SIZE);
 	int argc = info && info->argv ? info->argc : 0;
 	w->argv = calloc((size_t)argc + 1, sizeof(char *));
 	w->version = dup_str(info ? info->version : NULL);
-	bool oom = !w->path || !w->tmp || !w->buf || !w->argv ||
+	bool oom = !w->path || !w->buf || !w->argv ||
 		   (info && info->version && !w->version);
 	for (int i = 0; i < argc && !oom; i++, w->argc++)
 		oom = !(w->argv[i] = strdup(info->argv[i]));
@@ -184,18 +147,14 @@ int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_in
 		smp_pdw_close(w);
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	}
-	/* Next to the target, so the final rename stays within one file system. */
-	memcpy(w->tmp, path, plen);
-	memcpy(w->tmp + plen, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		int e = errno;
-		/* Name the pattern: mkostemp leaves w->tmp undefined on failure. */
-		memcpy(w->tmp + plen, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
-		pmu_fail(err, errlen, -e, "cannot write perf.data %s: creating %s: %s%s", path, w->tmp,
-			 strerror(e), io_hint(e));
+	struct base_output_opts oo = {.mode = 0600, .flags = BASE_OUTPUT_SEEKABLE,
+				      .what = "perf.data", .flag = "--perf-data"};
+	int ret = base_output_open(&w->out, path, &oo, err, errlen);
+	if (ret == 0)
+		ret = base_output_begin(w->out, &w->fd, err, errlen);
+	if (ret < 0) {
 		smp_pdw_close(w);
-		return -e;
+		return ret;
 	}
 	struct timespec tod, clk;
 	clock_gettime(CLOCK_REALTIME, &tod);
@@ -204,7 +163,7 @@ int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_in
 	w->clock_ns = (uint64_t)clk.tv_sec * 1000000000ULL + (uint64_t)clk.tv_nsec;
 	/* The header's place; rewritten by smp_pdw_finish once the sections are known. */
 	static const unsigned char zero[PERFDATA_HEADER_SIZE];
-	int ret = put(w, zero, sizeof(zero), err, errlen);
+	ret = put(w, zero, sizeof(zero), err, errlen);
 	if (ret < 0) {
 		smp_pdw_close(w);
 		return ret;
@@ -672,19 +631,6 @@ static int write_attrs(struct smp_pdw *w, uint64_t *attrs_off, char *err, size_t
 	return ret;
 }
 
-/* After rename the directory entry must reach the disk too; best effort. */
-static void sync_dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
 int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen)
 {
 	if (w->error)
@@ -713,22 +659,12 @@ int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen)
 	ssize_t n = pwrite(w->fd, h, sizeof(h), 0);
 	if (n != (ssize_t)sizeof(h))
 		return fail_io(w, n < 0 ? errno : EIO, "writing the header of", err, errlen);
-	if (fsync(w->fd) < 0)
-		return fail_io(w, errno, "syncing", err, errlen);
-	/* close() can be where NFS or a full disk finally reports the error. */
-	int fd = w->fd;
 	w->fd = -1;
-	if (close(fd) < 0) {
-		int e = errno;
-		unlink(w->tmp);
-		return fail_io(w, e, "closing", err, errlen);
+	ret = base_output_commit(w->out, w->errmsg, sizeof(w->errmsg));
+	if (ret < 0) {
+		w->error = ret;
+		return pmu_fail(err, errlen, ret, "%s", w->errmsg);
 	}
-	if (rename(w->tmp, w->path) < 0) {
-		int e = errno;
-		unlink(w->tmp);
-		return fail_io(w, e, "renaming", err, errlen);
-	}
-	sync_dir_of(w->path);
 	w->finished = true;
 	if (size)
 		*size = w->pos;
@@ -739,10 +675,7 @@ void smp_pdw_close(struct smp_pdw *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0) {
-		close(w->fd);
-		unlink(w->tmp); /* not finished: never leave a partial file behind */
-	}
+	base_output_close(w->out); /* not finished: never leave a partial file behind */
 	for (size_t i = 0; i < w->nev; i++) {
 		free(w->ev[i].name);
 		free(w->ev[i].ids);
@@ -753,7 +686,6 @@ void smp_pdw_close(struct smp_pdw *w)
 	free(w->ev);
 	free(w->version);
 	free(w->buf);
-	free(w->tmp);
 	free(w->path);
 	free(w);
 }

@@ -184,6 +184,11 @@ struct smp_options {
 	size_t ring_pages;   /* data pages per ring, a power of two */
 	const struct topo *topo;
 	const struct topo_plan *plan; /* which reader drains which CPU's ring */
+	/*
+	 * --duration: the readers disable the events this long after smp_start,
+	 * however far behind the consumer is (0: until smp_stop).
+	 */
+	uint64_t stop_after_ns;
 };
 
 struct smp_event_stats {
@@ -203,6 +208,12 @@ int smp_enable(struct smp_session *s);
 int smp_disable(struct smp_session *s);
 /* Disables the events, drains every ring a last time, joins the readers. */
 int smp_stop(struct smp_session *s);
+/*
+ * The sampling window so far: from smp_start to stop_after_ns or smp_stop,
+ * whichever came first (to now while it is open); over once it has ended.
+ */
+uint64_t smp_window_ns(const struct smp_session *s);
+bool smp_window_over(const struct smp_session *s);
 void smp_close(struct smp_session *s);
 
 /*
@@ -278,6 +289,14 @@ struct smp_watch_stats {
 
 struct smp_watch;
 
+/*
+ * Arms a write watchpoint on a word of the caller's own stack, writes the
+ * word and checks that the hits were counted: 0 when watchpoints fire here;
+ * -ENOTSUP when they open but never fire (some VMs), with a message saying
+ * that no verdict can be had; -errno when one cannot be opened.
+ */
+int smp_watch_probe(char *err, size_t errlen);
+
 int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, char *err,
 		   size_t errlen);
 /* Opens a window on the current words (or notes that exec opened the first one). */
@@ -337,12 +356,15 @@ int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *er
 void smp_perfdata_rewind(struct smp_perfdata *pd);
 /* The recording host's NUMA node of cpu (HEADER_NUMA_TOPOLOGY), -1 when unknown. */
 int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu);
+/* Distinct NUMA nodes in HEADER_NUMA_TOPOLOGY (0 without it). */
+int smp_perfdata_nnodes(const struct smp_perfdata *pd);
 
 /* --- perf.data writer (perfdata_write.c) ------------------------------------ */
 
 /*
- * Writes perf's perf.data file mode as records arrive: to PATH.tmp-XXXXXX
- * next to PATH, renamed onto PATH by smp_pdw_finish. The events (attrs with
+ * Writes perf's perf.data file mode as records arrive, to a base output
+ * (base.h: a temporary renamed onto PATH by smp_pdw_finish, or a device or
+ * FIFO written at the finish). The events (attrs with
  * every id, names for HEADER_EVENT_DESC) may be added at any time before
  * the finish; records go into the data section byte for byte in the order
  * given. Any failure removes the temporary file at once and every later

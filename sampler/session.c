@@ -80,6 +80,15 @@ struct smp_session {
 	int nreaders;
 	int stop; /* atomic flag for the readers */
 	bool stopped;
+	/*
+	 * The sampling window on CLOCK_MONOTONIC (the events' clock too): from
+	 * smp_start to the deadline (o.stop_after_ns, enforced by the readers, so
+	 * a busy consumer cannot stretch it, and samples stamped later are not
+	 * taken) or smp_stop, whichever comes first. expired is atomic: a
+	 * reader sets it once, and smp_enable then leaves the events off.
+	 */
+	uint64_t start_ns, deadline_ns, end_ns;
+	int expired;
 	uint64_t *stat_samples, *stat_lost, *stat_throttles; /* per event, atomic */
 	uint64_t lost_unattributed;                          /* atomic */
 };
@@ -251,7 +260,9 @@ static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int s
 			 int *ring_fd, char *err, size_t errlen)
 {
 	const struct smp_options *o = &s->o;
-	struct pmu_event dummy = {.name = "dummy (side-band)"};
+	/* Its failures are the first event's to the user, who never asked for a dummy. */
+	struct pmu_event dummy = {0};
+	snprintf(dummy.name, sizeof(dummy.name), "%s", o->events->ev[0].name);
 	struct perf_event_attr *a = &dummy.attr;
 	tracking_attr(o, a);
 	int fd = open_with_fallbacks(a, pid, o->cpus[slot], -1);
@@ -491,6 +502,14 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 		if (n)
 			h = (const struct perf_event_header *)d->rd->compact;
 	}
+	uint64_t t = record_time(h);
+	/*
+	 * Past the --duration deadline (the events share its clock): the kernel
+	 * may still be writing until a reader disables them, and that reader may
+	 * be scheduled late on a busy machine; the window stays exact.
+	 */
+	if (h->type == PERF_RECORD_SAMPLE && d->rd->s->deadline_ns && t > d->rd->s->deadline_ns)
+		return 0;
 	size_t need = sizeof(struct smp_entry) + h->size;
 	if (!rs->fill || rs->fill->cap - rs->fill->used < need) {
 		chunk_publish(rs);
@@ -498,7 +517,7 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 		if (!rs->fill)
 			return -ENOMEM; /* the record stays in the ring; the kernel counts LOST */
 	}
-	struct smp_entry e = {record_time(h), h->size, (uint32_t)rs->ring.cpu};
+	struct smp_entry e = {t, h->size, (uint32_t)rs->ring.cpu};
 	memcpy(rs->fill->data + rs->fill->used, &e, sizeof(e));
 	memcpy(rs->fill->data + rs->fill->used + sizeof(e), h, h->size);
 	rs->fill->used += need;
@@ -526,6 +545,31 @@ static void drain_ring(struct reader *rd, struct ring_state *rs)
 /* The epoll tag of the session's wake_fd; ring slots are small numbers. */
 #define WAKE_SLOT UINT32_MAX
 
+/* Milliseconds until the deadline, at most max (0 when it has passed). */
+static int ms_to_deadline(const struct smp_session *s, int max)
+{
+	if (!s->deadline_ns)
+		return max;
+	uint64_t now = now_ns();
+	if (now >= s->deadline_ns)
+		return 0;
+	uint64_t ms = (s->deadline_ns - now + 999999) / 1000000;
+	return ms < (uint64_t)max ? (int)ms : max;
+}
+
+static int ioctl_leaders(struct smp_session *s, unsigned long req);
+
+/* The first reader past the deadline ends the window: the events go off for good. */
+static void expire(struct smp_session *s)
+{
+	int no = 0;
+	if (!__atomic_compare_exchange_n(&s->expired, &no, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	(void)ioctl_leaders(s, PERF_EVENT_IOC_DISABLE);
+	__atomic_store_n(&s->end_ns, s->deadline_ns, __ATOMIC_RELEASE); /* later samples: dropped */
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *rd = arg;
@@ -535,7 +579,9 @@ static void *reader_main(void *arg)
 	struct epoll_event evs[64];
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		/* Wake on a ring's watermark, or every 50 ms so time keeps moving for the merger. */
-		int n = epoll_wait(rd->epfd, evs, 64, 50);
+		int n = epoll_wait(rd->epfd, evs, 64, ms_to_deadline(s, 50));
+		if (s->deadline_ns && now_ns() >= s->deadline_ns)
+			expire(s);
 		for (int i = 0; i < n; i++) {
 			/*
 			 * Hang-up: every task the event followed has exited, so the ring
@@ -572,6 +618,8 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 	if (!s->readers)
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	s->nreaders = plan->nreaders;
+	s->start_ns = now_ns();
+	s->deadline_ns = s->o.stop_after_ns ? s->start_ns + s->o.stop_after_ns : 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0)
 		return pmu_fail(err, errlen, -errno, "cannot create an eventfd: %s", strerror(errno));
@@ -637,6 +685,8 @@ static int ioctl_leaders(struct smp_session *s, unsigned long req)
 
 int smp_enable(struct smp_session *s)
 {
+	if (__atomic_load_n(&s->expired, __ATOMIC_ACQUIRE))
+		return 0; /* the window is over */
 	return ioctl_leaders(s, PERF_EVENT_IOC_ENABLE);
 }
 
@@ -654,6 +704,12 @@ int smp_stop(struct smp_session *s)
 			ioctl(s->fds[i], PERF_EVENT_IOC_DISABLE, 0);
 	for (int i = 0; i < s->ntrack; i++)
 		ioctl(s->track_fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	int no = 0;
+	if (s->start_ns && __atomic_compare_exchange_n(&s->expired, &no, 1, false, __ATOMIC_ACQ_REL,
+						       __ATOMIC_ACQUIRE))
+		__atomic_store_n(&s->end_ns,
+				 s->deadline_ns && now_ns() > s->deadline_ns ? s->deadline_ns : now_ns(),
+				 __ATOMIC_RELEASE);
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
 	/* Never fails on a fresh eventfd; were it to, the readers still wake within 50 ms. */
 	if (s->wake_fd >= 0)
@@ -665,6 +721,19 @@ int smp_stop(struct smp_session *s)
 		}
 	s->stopped = true;
 	return 0;
+}
+
+uint64_t smp_window_ns(const struct smp_session *s)
+{
+	if (!s->start_ns)
+		return 0;
+	uint64_t end = __atomic_load_n(&s->end_ns, __ATOMIC_ACQUIRE);
+	return (end ? end : now_ns()) - s->start_ns;
+}
+
+bool smp_window_over(const struct smp_session *s)
+{
+	return __atomic_load_n(&s->end_ns, __ATOMIC_ACQUIRE) != 0;
 }
 
 int smp_take(struct smp_session *s, struct smp_batch *b)

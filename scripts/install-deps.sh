@@ -10,6 +10,7 @@ libhwloc-dev hwloc
 libnuma-dev
 libunwind-dev
 libdw-dev libelf-dev
+libiberty-dev
 zlib1g-dev
 libcurl4-openssl-dev
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler

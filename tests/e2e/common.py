@@ -152,26 +152,33 @@ def load_profile(path):
     """The profile as Python data, decoded by protoc (independent of pmuprof's reader).
 
     Returns {"types": [...], "samples": [{"stack": [[fn, ...], ...], "values": [...],
-    "labels": {...}}], "comments": [...]}; each stack entry is one location's
+    "labels": {...}, "stack_ids": [[function id, ...], ...]}], "comments": [...],
+    "functions": {id: (name, system_name)}}; each stack entry is one location's
     functions, innermost inline frame first; the stack is leaf first."""
     text = pprof_text(path)
     strings = re.findall(r'^string_table: "(.*)"$', text, re.M)
     funcs = {}
+    functions = {}
     for block in re.findall(r"^function \{(.*?)^\}", text, re.M | re.S):
         fid = int(re.search(r"id: (\d+)", block).group(1))
         name = re.search(r"\bname: (\d+)", block)
+        system = re.search(r"\bsystem_name: (\d+)", block)
         funcs[fid] = strings[int(name.group(1))] if name else "?"
+        functions[fid] = (funcs[fid], strings[int(system.group(1))] if system else "")
     locs = {}
+    loc_ids = {}
     for block in re.findall(r"^location \{(.*?)^\}\n", text, re.M | re.S):
         lid = int(re.search(r"^\s+id: (\d+)", block, re.M).group(1))
         addr = re.search(r"^\s+address: (\d+)", block, re.M)
-        names = [funcs[int(f)] for f in re.findall(r"function_id: (\d+)", block)]
+        loc_ids[lid] = [int(f) for f in re.findall(r"function_id: (\d+)", block)]
+        names = [funcs[f] for f in loc_ids[lid]]
         locs[lid] = names or [hex(int(addr.group(1))) if addr else "?"]
     types = [strings[int(t)] for t, _ in
              re.findall(r'sample_type \{\s*type: (\d+)\s*unit: (\d+)', text)]
     samples = []
     for block in re.findall(r"^sample \{(.*?)^\}", text, re.M | re.S):
-        stack = [locs[int(l)] for l in re.findall(r"location_id: (\d+)", block)]
+        lids = [int(l) for l in re.findall(r"location_id: (\d+)", block)]
+        stack = [locs[l] for l in lids]
         values = [int(v) for v in re.findall(r"^\s+value: (-?\d+)", block, re.M)]
         labels = {}
         for lb in re.findall(r"label \{(.*?)\}", block, re.S):
@@ -179,9 +186,10 @@ def load_profile(path):
             s = re.search(r"\bstr: (\d+)", lb)
             n = re.search(r"\bnum: (-?\d+)", lb)
             labels[key] = strings[int(s.group(1))] if s else int(n.group(1)) if n else 0
-        samples.append({"stack": stack, "values": values, "labels": labels})
+        samples.append({"stack": stack, "values": values, "labels": labels,
+                        "stack_ids": [loc_ids[l] for l in lids]})
     comments = [strings[int(c)] for c in re.findall(r"^comment: (\d+)", text, re.M)]
-    return {"types": types, "samples": samples, "comments": comments}
+    return {"types": types, "samples": samples, "comments": comments, "functions": functions}
 
 
 import re  # noqa: E402  (used by load_profile; kept next to it)

@@ -240,6 +240,7 @@ def check_request(bytes_or_path, pprof_path=None):
     _check(req.HasField("dictionary"), "the request has no dictionary")
     d = req.dictionary
     st = d.string_table
+    sample_keys = collections.Counter()
     attrs = _check_dictionary(d)
 
     totals = collections.Counter()
@@ -295,6 +296,9 @@ def check_request(bytes_or_path, pprof_path=None):
                     _check(0 <= s.link_index < len(d.link_table), f"{sw}: link_index "
                            f"{s.link_index} out of range")
                     attrs(s.attribute_indices, sw)
+                    for ai in s.attribute_indices:
+                        kv = d.attribute_table[ai]
+                        sample_keys[d.string_table[kv.key_strindex]] += 1
                     key = (s.stack_index, tuple(sorted(s.attribute_indices)), s.link_index)
                     _check(key not in seen, f"{sw} and samples[{seen.get(key)}] have the same "
                            "stack and attributes (should be one sample)")
@@ -320,6 +324,7 @@ def check_request(bytes_or_path, pprof_path=None):
         "payload": payloads == 1,
         "service_names": service_names,
         "links": [(ln.trace_id.hex(), ln.span_id.hex()) for ln in d.link_table[1:]],
+        "sample_attribute_keys": dict(sample_keys),  # key -> samples carrying it
     }
     if pprof_path is not None:
         want = pprof_totals(pprof_path)

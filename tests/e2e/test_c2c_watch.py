@@ -6,7 +6,10 @@ false sharing (write_write), false sharing read-write (read_write, with
 --rw), true sharing (true_sharing) and none (padded). Also: the hits table
 names both writer threads and the hot function of write_write, rotation by
 reopening and attaching with -p give the same verdict, --symbol on a missing
-symbol fails with a message, and the command's exit status is passed through. Skips (77) when hardware breakpoints cannot be opened here.
+symbol fails with a message, the command's exit status is passed through, and
+a run that sees no hit gives no verdict. Skips (77) when hardware breakpoints
+cannot be opened here, or when they never fire (c2c watch's probe says so, and
+test_c2c_watch_probe checks that refusal).
 """
 import os
 import sys
@@ -21,6 +24,8 @@ VERDICT = {
     "true": "verdict: true sharing (the same word written by more than one thread)",
     "none": "verdict: none (only one thread touches the line)",
 }
+NO_VERDICT = "no verdict: no access to the line was observed"
+
 
 
 def sharing(name):
@@ -44,6 +49,9 @@ def main():
     r = watch([], "padded", ["--iters", "1000"])
     if r.returncode != 0 and "cannot open a hardware watchpoint" in r.stderr:
         skip(f"hardware breakpoints cannot be opened here: {r.stderr.strip()}")
+    if r.returncode != 0 and "hardware watchpoints do not fire on this host" in r.stderr:
+        skip(f"hardware watchpoints do not fire on this host, so no verdict can be had: "
+             f"{r.stderr.strip()}")
     check(r.returncode == 0, f"c2c watch on padded failed ({r.returncode}): {r.stderr}")
 
     cases = [
@@ -93,7 +101,8 @@ def main():
           f"unknown symbol: {r.returncode} {r.stderr!r}")
     r = run([PMUPROF, "c2c", "watch", "--addr", "0x1000", "--", "/bin/sh", "-c", "exit 3"])
     check(r.returncode == 3, f"exit status not passed through: {r.returncode} {r.stderr!r}")
-    check(verdicts(r.stdout) == [VERDICT["none"]], f"no hits should give none: {r.stdout}")
+    check(not verdicts(r.stdout) and any(l.startswith(NO_VERDICT) for l in r.stdout.splitlines()),
+          f"no hits must give no verdict: {r.stdout}")
     print("PASS")
 
 

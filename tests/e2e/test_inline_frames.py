@@ -21,9 +21,11 @@ for s in prof["samples"]:
     leaf_fns[tuple(leaf)] = leaf_fns.get(tuple(leaf), 0) + s["values"][0]
 for k, v in sorted(leaf_fns.items(), key=lambda kv: -kv[1])[:5]:
     print(f"{v:6d}  {' <- '.join(k)}")
-mix = sum(v for k, v in leaf_fns.items() if len(k) >= 2 and k[0] == "mix_bits" and k[-1] == "hot_loop")
+# The loop's name is its demangled linkage name; the static inline helpers have none.
+HOT = "hot_loop(unsigned int, long)"
+mix = sum(v for k, v in leaf_fns.items() if len(k) >= 2 and k[0] == "mix_bits" and k[-1] == HOT)
 tmpl = sum(v for k, v in leaf_fns.items()
-           if len(k) >= 2 and k[0].startswith("scale_up") and k[-1] == "hot_loop")
+           if len(k) >= 2 and k[0].startswith("scale_up") and k[-1] == HOT)
 print(f"samples: {total}; in mix_bits inlined into hot_loop: {mix}; in scale_up<> inlined: {tmpl}")
 check(mix > 0.2 * total, "the static inline function is not its own inline frame")
 check(tmpl > 0.05 * total, "the template is not its own inline frame")

@@ -64,4 +64,4 @@ expect_error(["stat", "-e", "task-clock", "--", "/nonexistent/prog"], "cannot ru
              "No such file", status=127)
 expect_error(["stat", "-e", "task-clock", "-p", "999999999"], "process 999999999 does not exist")
 expect_error(["stat", "-e", "task-clock", "-o", "/nonexistent/dir/out.csv", "--", "true"],
-             "cannot write '/nonexistent/dir/out.csv'")
+             "cannot write counts /nonexistent/dir/out.csv", "does not exist")

@@ -15,6 +15,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 
 #include <inttypes.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define S(a, s) PERF_MEM_S(a, s)
 
@@ -597,6 +601,179 @@ static void test_resolver_memo(void **state)
 	proc_model_free(pm);
 }
 
+/* c2c watch's verdict: only from hits, and none at all without one. */
+static void test_watch_verdict(void **state)
+{
+	(void)state;
+	struct c2c_watch_tally t = {0};
+	assert_null(c2c_watch_verdict(&t)); /* no hit: no evidence, no verdict */
+	struct smp_watch_hit h = {.ip = 0x1000, .pid = 10, .tid = 10, .word = 0, .rw = false};
+	for (int i = 0; i < 3; i++)
+		assert_non_null(c2c_watch_add(&t, &h));
+	assert_int_equal(t.nrows, 1);
+	assert_int_equal(t.rows[0].hits[0], 3);
+	assert_int_equal(t.nlocs, 1);
+	assert_string_equal(c2c_watch_verdict(&t), "none (only one thread touches the line)");
+	/* Another thread reads word 1 (read-write window only): false sharing, read-write. */
+	struct smp_watch_hit rd = {.ip = 0x2000, .pid = 10, .tid = 11, .word = 1, .rw = true};
+	assert_non_null(c2c_watch_add(&t, &rd));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "false sharing (read-write"));
+	/* ... and word 0, which thread 10 writes: true sharing. */
+	rd.word = 0;
+	assert_non_null(c2c_watch_add(&t, &rd));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "true sharing (a word written by one"));
+	/* Thread 11 writes word 1: different words written, false sharing wins over reads. */
+	struct smp_watch_hit wr = {.ip = 0x3000, .pid = 10, .tid = 11, .word = 1, .rw = false};
+	assert_non_null(c2c_watch_add(&t, &wr));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "false sharing (different words"));
+	/* Thread 12 writes word 0 too: true sharing. */
+	wr.tid = 12, wr.word = 0;
+	assert_non_null(c2c_watch_add(&t, &wr));
+	assert_non_null(strstr(c2c_watch_verdict(&t), "true sharing (the same word"));
+	assert_int_equal(t.nlocs, 5);
+	c2c_watch_tally_free(&t);
+	assert_null(t.rows);
+}
+
+/* A variable of this (PIE) test program, found by name where it was loaded. */
+uint64_t c2c_watch_target[8];
+
+static void test_symbol_address(void **state)
+{
+	(void)state;
+	struct proc_model *pm;
+	struct sym_cache *sc;
+	struct c2c_resolver *r;
+	char err[256];
+	assert_int_equal(proc_model_new(&pm), 0);
+	assert_int_equal(sym_cache_new(&sc, err, sizeof(err)), 0);
+	assert_int_equal(c2c_resolver_new(&r, pm, sc), 0);
+	uint64_t addr = 0;
+	const char *file = NULL;
+	c2c_watch_target[0] = 1; /* keep it */
+	assert_int_equal(c2c_symbol_address(r, getpid(), "c2c_watch_target", &addr, &file), 0);
+	assert_int_equal(addr, (uintptr_t)&c2c_watch_target[0]);
+	assert_non_null(strstr(file, "test_c2c"));
+	/* A variable of libc (not copied into the program): where libc was loaded. */
+	assert_int_equal(c2c_symbol_address(r, getpid(), "_IO_2_1_stdin_", &addr, &file), 0);
+	assert_int_equal(addr, (uintptr_t)stdin);
+	assert_non_null(strstr(file, "libc"));
+	assert_int_equal(c2c_symbol_address(r, getpid(), "no_such_variable", &addr, &file), -ENOENT);
+	c2c_resolver_free(r);
+	sym_cache_free(sc);
+	proc_model_free(pm);
+}
+
+/* The value of path's .symtab symbol named name (function or object), or 0. */
+static uint64_t elf_symbol(const char *path, const char *name)
+{
+	uint64_t v = 0;
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *nm;
+			if (gelf_getsym(d, (int)i, &sym) && (nm = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
+			    strcmp(nm, name) == 0)
+				v = sym.st_value;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return v;
+}
+
+/* Maps path's PT_LOAD segments into pid's model at base, in whole pages as the loader does. */
+static void map_elf_at(struct proc_model *pm, pid_t pid, const char *path, uint64_t base)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	size_t n = 0;
+	assert_int_equal(elf_getphdrnum(elf, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		uint64_t lo = (base + ph.p_vaddr) & ~UINT64_C(0xfff);
+		uint32_t prot = (ph.p_flags & PF_R ? PROT_READ : 0) | (ph.p_flags & PF_W ? PROT_WRITE : 0) |
+				(ph.p_flags & PF_X ? PROT_EXEC : 0);
+		uint64_t hi = (base + ph.p_vaddr + ph.p_memsz + 0xfff) & ~UINT64_C(0xfff);
+		assert_int_equal(proc_on_mmap(pm, pid, lo, hi - lo,
+					      ph.p_offset & ~UINT64_C(0xfff), path, NULL, prot, MAP_PRIVATE),
+				 0);
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+/* C++ code and data symbols are named as c++filt -i names them, however long. */
+static void test_resolver_cxx(void **state)
+{
+	(void)state;
+	char probe[4096];
+	snprintf(probe, sizeof(probe), "%s/data/symbols/sym_probe_inline_cxx", TEST_BINARY_DIR);
+	if (access(probe, R_OK) != 0) {
+		print_message("skip: %s not built\n", probe);
+		skip();
+	}
+	static const char wide[] =
+		"_ZN5probe4WideIJSt3mapIllSt4lessIlESaISt4pairIKllEEES1_IiiS2_IiESaIS4_IKiiEEES1_IliS3_"
+		"SaIS4_IS5_iEEES1_IilS9_SaIS4_ISA_lEEES1_IslS2_IsESaIS4_IKslEEES1_IlsS3_SaIS4_IS5_sEEEEE4hitsE";
+	uint64_t fn = elf_symbol(probe, "_ZN5probe20sym_inline_scale_allEPlii");
+	uint64_t hits = elf_symbol(probe, "_ZN5probe14sym_probe_hitsE");
+	uint64_t whits = elf_symbol(probe, wide);
+	assert_true(fn && hits && whits);
+
+	struct proc_model *pm;
+	struct sym_cache *sc;
+	struct c2c_resolver *r;
+	char err[256];
+	assert_int_equal(proc_model_new(&pm), 0);
+	assert_int_equal(sym_cache_new(&sc, err, sizeof(err)), 0);
+	assert_int_equal(c2c_resolver_new(&r, pm, sc), 0);
+	assert_int_equal(proc_on_comm(pm, 9, 9, "cxx", true), 0);
+	const uint64_t base = 0x555500000000;
+	map_elf_at(pm, 9, probe, base);
+
+	struct c2c_sample a = {.pid = 9, .tid = 9, .ip = base + fn + 1, .addr = base + hits};
+	c2c_resolve(r, &a);
+	assert_string_equal(a.func, "probe::sym_inline_scale_all(long*, int, int)");
+	assert_string_equal(a.data_sym, "probe::sym_probe_hits");
+
+	struct c2c_sample b = {.pid = 9, .tid = 9, .ip = base + fn + 2, .addr = base + whits + 4};
+	c2c_resolve(r, &b);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "c++filt -i %s 2>/dev/null", wide);
+	FILE *p = popen(cmd, "r");
+	char want[2048] = "";
+	if (p && fgets(want, sizeof(want) - 8, p)) {
+		want[strcspn(want, "\n")] = '\0';
+		strcat(want, "+0x4");
+		assert_true(strlen(want) > 512);
+		assert_string_equal(b.data_sym, want);
+	} else {
+		print_message("no c++filt: the long name's length alone is checked\n");
+		assert_true(strlen(b.data_sym) > 512);
+	}
+	if (p)
+		pclose(p);
+
+	c2c_resolver_free(r);
+	sym_cache_free(sc);
+	proc_model_free(pm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +784,9 @@ int main(void)
 		cmocka_unit_test(test_ibs),
 		cmocka_unit_test(test_no_transfers),
 		cmocka_unit_test(test_resolver_memo),
+		cmocka_unit_test(test_watch_verdict),
+		cmocka_unit_test(test_symbol_address),
+		cmocka_unit_test(test_resolver_cxx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

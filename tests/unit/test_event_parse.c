@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pmu_internal.h"
 
@@ -345,6 +346,77 @@ static void test_explain_errors(void **state)
 	pmu_event_list_free(&list);
 }
 
+/* A PMU type no kernel has: perf_event_open fails with ENOENT, as for an event the host lacks. */
+#define NO_SUCH_PMU 0x7ffffff0u
+
+static void test_keep_samplable(void **state)
+{
+	(void)state;
+	struct pmu_event_list list = {0};
+	char err[PMU_ERR_MAX], dropped[64];
+	assert_int_equal(pmu_parse_events(g_ctx, "cpu-clock,page-faults,{task-clock,context-switches},"
+					  "cpu-migrations", &list, err, sizeof(err)), 0);
+	list.ev[1].attr.type = NO_SUCH_PMU;
+	assert_int_equal(pmu_events_keep_samplable(&list, dropped, sizeof(dropped)), 4);
+	assert_string_equal(dropped, "page-faults");
+	const char *names[] = {"cpu-clock", "task-clock", "context-switches", "cpu-migrations"};
+	int leaders[] = {0, 1, 1, 3};
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(list.ev[i].name, names[i]);
+		assert_int_equal(list.ev[i].leader, leaders[i]);
+	}
+	assert_int_equal(list.ev[1].group_size, 2);
+	assert_int_equal(pmu_events_keep_samplable(&list, dropped, sizeof(dropped)), 4);
+	assert_string_equal(dropped, "");
+	pmu_event_list_free(&list);
+}
+
+static void test_count_missing_events(void **state)
+{
+	(void)state;
+	struct pmu_event_list list = {0};
+	char err[PMU_ERR_MAX] = "";
+	assert_int_equal(pmu_parse_events(g_ctx, "task-clock,page-faults,{cpu-clock,context-switches}",
+					  &list, err, sizeof(err)), 0);
+	list.ev[1].attr.type = NO_SUCH_PMU;
+	list.ev[3].attr.type = NO_SUCH_PMU;
+	pid_t self = getpid();
+	struct pmu_target t = {.pids = &self, .npids = 1};
+	struct pmu_counters *c = NULL;
+	if (pmu_counters_open(&c, g_ctx, &list, &t, err, sizeof(err)) < 0)
+		fail_msg("open with two missing events failed: %s", err);
+	assert_true(pmu_counters_supported(c, 0));
+	assert_false(pmu_counters_supported(c, 1));
+	assert_true(pmu_counters_supported(c, 2));
+	assert_false(pmu_counters_supported(c, 3));
+	assert_int_equal(pmu_counters_enable(c), 0);
+	for (volatile int i = 0; i < 1000000; i++)
+		;
+	assert_int_equal(pmu_counters_disable(c), 0);
+	struct pmu_count k[4];
+	if (pmu_counters_read(c, -1, k, err, sizeof(err)) < 0)
+		fail_msg("read failed: %s", err);
+	assert_true(k[0].value > 0 && k[0].running > 0); /* task-clock */
+	assert_true(k[2].value > 0 && k[2].running > 0); /* cpu-clock, its member missing */
+	assert_int_equal(k[1].running, 0);
+	assert_int_equal(k[3].running, 0);
+	pmu_counters_close(c);
+	pmu_event_list_free(&list);
+
+	/* Nothing countable, or a group leader missing: an error naming the event. */
+	assert_int_equal(pmu_parse_events(g_ctx, "page-faults", &list, err, sizeof(err)), 0);
+	list.ev[0].attr.type = NO_SUCH_PMU;
+	assert_int_equal(pmu_counters_open(&c, g_ctx, &list, &t, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "'page-faults'"));
+	pmu_event_list_free(&list);
+	assert_int_equal(pmu_parse_events(g_ctx, "task-clock,{page-faults,cpu-clock}", &list, err,
+					  sizeof(err)), 0);
+	list.ev[1].attr.type = NO_SUCH_PMU;
+	assert_int_equal(pmu_counters_open(&c, g_ctx, &list, &t, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "'page-faults'"));
+	pmu_event_list_free(&list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +429,8 @@ int main(void)
 		cmocka_unit_test(test_cpu_list),
 		cmocka_unit_test(test_edit_distance),
 		cmocka_unit_test(test_explain_errors),
+		cmocka_unit_test(test_keep_samplable),
+		cmocka_unit_test(test_count_missing_events),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -394,7 +394,7 @@ static void test_failures(void **state)
 	assert_int_equal(ret, -ENOENT);
 	assert_null(w);
 	assert_non_null(strstr(err, "cannot write perf.data /nonexistent-pmuprof-dir/x.data: "
-				    "creating /nonexistent-pmuprof-dir/x.data.tmp-XXXXXX"));
+				    "creating /nonexistent-pmuprof-dir/x.data.tmp."));
 	assert_non_null(strstr(err, "does not exist"));
 	assert_int_equal(smp_pdw_open(&w, "", NULL, err, sizeof(err)), -EINVAL);
 
@@ -408,20 +408,25 @@ static void test_failures(void **state)
 	smp_pdw_close(w);
 	assert_int_equal(entries(dir), 0);
 
-	/* the rename fails (the target is a non-empty directory): the temporary goes */
+	/* the rename fails (the target became a non-empty directory): the temporary goes */
+	assert_int_equal(smp_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
 	char inner[PATH_MAX + 8];
 	snprintf(inner, sizeof(inner), "%s/z", path);
 	FILE *f = fopen(inner, "w");
 	assert_non_null(f);
 	fclose(f);
-	assert_int_equal(smp_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
 	ret = smp_pdw_finish(w, NULL, err, sizeof(err));
 	assert_true(ret < 0);
 	assert_non_null(strstr(err, "renaming"));
 	assert_int_equal(smp_pdw_write(w, &h, err, sizeof(err)), ret); /* sticky */
 	smp_pdw_close(w);
 	assert_int_equal(entries(dir), 1);
+	/* a directory is refused at once */
+	struct smp_pdw *w2 = NULL;
+	assert_int_equal(smp_pdw_open(&w2, path, NULL, err, sizeof(err)), -EISDIR);
+	assert_null(w2);
+	assert_non_null(strstr(err, "is a directory"));
 	unlink(inner);
 	rmdir(path);
 	rmdir(dir);

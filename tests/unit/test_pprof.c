@@ -554,6 +554,75 @@ static int run(const char *cmd, char *out, size_t outlen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The late comment's fill runs once the rest is compressed and written; its text is the comment. */
+struct late_probe {
+	char tmp[320];
+	off_t written_then;
+	int calls;
+};
+
+static void late_fill(void *arg, char *buf, size_t len)
+{
+	struct late_probe *lp = arg;
+	struct stat st;
+	lp->written_then = stat(lp->tmp, &st) == 0 ? st.st_size : -1;
+	lp->calls++;
+	snprintf(buf, len, "late: call %d", lp->calls);
+}
+
+static void test_late_comment(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	struct pprof *p;
+	assert_int_equal(pprof_new(&p, types3, 3, err, sizeof(err)), 0);
+	/* ~600 KB of function names that compress poorly: many deflate blocks before the comment. */
+	for (int i = 0; i < 20000; i++) {
+		char name[40];
+		snprintf(name, sizeof(name), "fn_%08x_%08x", (unsigned)i * 2654435761u,
+			 (unsigned)i * 40503u);
+		struct pprof_line l = {pprof_add_function(p, name, NULL, NULL, 0), 0};
+		uint64_t loc = pprof_add_location(p, 0, 0x1000 + (uint64_t)i * 16, &l, 1);
+		int64_t v[] = {1, 2, 3};
+		assert_int_equal(pprof_add_sample(p, &loc, 1, v, NULL, 0), 0);
+	}
+	assert_int_equal(pprof_add_comment(p, "before"), 0);
+	struct late_probe lp = {.calls = 0};
+	assert_int_equal(pprof_add_late_comment(p, 8, late_fill, &lp), -EINVAL);
+	assert_int_equal(pprof_add_late_comment(p, 64, late_fill, &lp), 0);
+	snprintf(lp.tmp, sizeof(lp.tmp), "%s.tmp.%ld", f->path, (long)getpid());
+	size_t written = 0;
+	if (pprof_write(p, f->path, &written, err, sizeof(err)) != 0)
+		fail_msg("pprof_write: %s", err);
+	assert_int_equal(lp.calls, 1);
+	/* All but deflate's last window had reached the file when the comment was made. */
+	assert_true(lp.written_then > 0 && (size_t)lp.written_then + 65536 >= written);
+
+	struct pprof_read *r;
+	if (pprof_read_file(&r, f->path, err, sizeof(err)) != 0)
+		fail_msg("pprof_read_file: %s", err);
+	const Profile *m = pprof_read_message(r);
+	assert_int_equal(m->n_comment, 2);
+	assert_string_equal(m->string_table[m->comment[0]], "before");
+	const char *late = m->string_table[m->comment[1]];
+	assert_int_equal(strlen(late), 64);
+	assert_memory_equal(late, "late: call 1 ", 13); /* padded with spaces */
+	pprof_read_free(r);
+
+	/* pprof_encode fills it too (OTLP carries the same bytes); a cleared one is gone. */
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(lp.calls, 2);
+	assert_non_null(memmem(buf, len, "late: call 2", 12));
+	free(buf);
+	pprof_clear_comments(p);
+	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(lp.calls, 2);
+	free(buf);
+	pprof_free(p);
+}
+
 static void test_go_tool_pprof(void **state)
 {
 	struct fixture *f = *state;
@@ -602,6 +671,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test(test_address_zero_and_types),
 		cmocka_unit_test(test_many_stacks),
+		cmocka_unit_test_setup_teardown(test_late_comment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_go_tool_pprof, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

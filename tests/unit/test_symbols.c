@@ -863,14 +863,14 @@ struct elf_func {
 
 static bool find_elf_func(const char *path, const char *name_part, struct elf_func *out);
 
-/* True when a and b are function symbols at one address of path's .symtab (aliases). */
-static bool elf_aliases(const char *path, const char *a, const char *b)
+/* The value of path's .symtab symbol of that type and name, or 0. */
+static uint64_t elf_symbol_value(const char *path, const char *name, int type)
 {
-	uint64_t va = 0, vb = 0;
+	uint64_t v = 0;
 	elf_version(EV_CURRENT);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return 0;
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
 		GElf_Shdr sh;
@@ -880,19 +880,22 @@ static bool elf_aliases(const char *path, const char *a, const char *b)
 		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
 			GElf_Sym sym;
 			const char *nm;
-			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    !(nm = elf_strptr(elf, sh.sh_link, sym.st_name)))
-				continue;
-			if (strcmp(nm, a) == 0)
-				va = sym.st_value;
-			if (strcmp(nm, b) == 0)
-				vb = sym.st_value;
+			if (gelf_getsym(d, (int)i, &sym) && GELF_ST_TYPE(sym.st_info) == type &&
+			    (nm = elf_strptr(elf, sh.sh_link, sym.st_name)) && strcmp(nm, name) == 0)
+				v = sym.st_value;
 		}
 	}
 	if (elf)
 		elf_end(elf);
 	close(fd);
-	return va && va == vb;
+	return v;
+}
+
+/* True when a and b are function symbols at one address of path's .symtab (aliases). */
+static bool elf_aliases(const char *path, const char *a, const char *b)
+{
+	uint64_t va = elf_symbol_value(path, a, STT_FUNC);
+	return va && va == elf_symbol_value(path, b, STT_FUNC);
 }
 
 static bool find_elf_func(const char *path, const char *name_part, struct elf_func *out)
@@ -982,7 +985,14 @@ static bool same_file(const char *ours, const char *theirs)
 	return k > n && theirs[k - n - 1] == '/' && strcmp(theirs + k - n, ours) == 0;
 }
 
-enum { CMP_LINES = 0, CMP_FILES = 1, CMP_NAMES = 2 };
+enum { CMP_LINES = 0, CMP_FILES = 1, CMP_NAMES = 2, CMP_QUALIFIED = 4 };
+
+/* ours is theirs qualified: "ns::Cls<int>::" + theirs. */
+static bool qualifies(const char *ours, const char *theirs)
+{
+	size_t n = ours ? strlen(ours) : 0, k = strlen(theirs);
+	return n > k + 2 && strcmp(ours + n - k, theirs) == 0 && strncmp(ours + n - k - 2, "::", 2) == 0;
+}
 
 /*
  * Our frames at every address against an oracle's: as many frames, the same
@@ -1024,6 +1034,8 @@ static int compare_frames(struct sym_cache *c, const char *bin, int64_t off_minu
 			       (!(what & CMP_FILES) || same_file(f[k].file, r->f[k].file)) &&
 			       (!(what & CMP_NAMES) || from_symtab ||
 				strcmp(or_unknown(f[k].function), r->f[k].function) == 0 ||
+				/* The oracle leaves a name without linkage name unqualified. */
+				((what & CMP_QUALIFIED) && qualifies(f[k].function, r->f[k].function)) ||
 				/*
 				 * Assembly CUs hold one DW_TAG_subprogram per alias
 				 * (memcpy/memmove variants): each tool takes another.
@@ -1096,14 +1108,16 @@ static void check_inline_probe(struct sym_cache *c, const char *name, const char
 	assert_true(inlined > 0);
 
 	if (have_tool("llvm-symbolizer")) {
+		/* C++: names demangled from the linkage name, with parameters, as ours. */
 		len = snprintf(cmd, sizeof(cmd),
-			       "llvm-symbolizer --obj='%s' --inlining --functions=short --print-address",
-			       bin);
+			       "llvm-symbolizer --obj='%s' --inlining --functions=%s --print-address",
+			       bin, cxx ? "linkage" : "short");
 		for (size_t i = 0; i < na; i++)
 			len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " 0x%" PRIx64, addrs[i]);
 		assert_int_equal(run_oracle(cmd, true, recs, (int)na), (int)na);
 		assert_int_equal(compare_frames(c, bin, fn.off_minus_vaddr, recs, (int)na,
-						CMP_FILES | CMP_NAMES, "llvm-symbolizer", NULL, &inlined),
+						CMP_FILES | CMP_NAMES | (cxx ? CMP_QUALIFIED : 0),
+						"llvm-symbolizer", NULL, &inlined),
 				 0);
 		print_message("%s: names and lines as llvm-symbolizer --inlining says\n", name);
 	} else {
@@ -1152,12 +1166,84 @@ static void test_inline_c(void **state)
 
 static void test_inline_cxx(void **state)
 {
+	/*
+	 * Demangled linkage names with their parameters; DW_AT_name qualified
+	 * with its namespaces and class where GCC gave no linkage name.
+	 */
 	static const char *const expect[][4] = {
-		{"scale<long int>", "sym_inline_scale_all", NULL},
-		{"twice<int>", "sym_inline_scale_all", NULL},
+		{"probe::scale<long int>", "probe::sym_inline_scale_all(long*, int, int)", NULL},
+		{"probe::detail::twice<int>", "probe::sym_inline_scale_all(long*, int, int)", NULL},
+		{"probe::(anonymous namespace)::Offset<long int>::apply",
+		 "probe::sym_inline_scale_all(long*, int, int)", NULL},
 	};
 	check_inline_probe(*state, "sym_probe_inline_cxx", "sym_inline_scale_all", true, expect,
 			   sizeof(expect) / sizeof(expect[0]));
+}
+
+/*
+ * Names as the language writes them: the symbol table's, the DWARF's and the
+ * data symbols' C++ names demangled as `c++filt -i` prints them, with the
+ * mangled name beside as the system name; unmangled names pass unchanged.
+ */
+static void test_demangle(void **state)
+{
+	struct sym_cache *c = *state;
+	char bin[4096];
+	if (!probe_path(bin, sizeof(bin), "sym_probe_inline_cxx"))
+		skip();
+	struct elf_func fn;
+	assert_true(find_elf_func(bin, "sym_inline_scale_all", &fn));
+	uint64_t off = (uint64_t)((int64_t)fn.vaddr + fn.off_minus_vaddr);
+	struct sym_result r;
+	assert_int_equal(sym_lookup_func(c, bin, NULL, off, &r), 0);
+	assert_string_equal(r.function, "probe::sym_inline_scale_all(long*, int, int)");
+	assert_string_equal(r.system_name, "_ZN5probe20sym_inline_scale_allEPlii");
+	assert_int_equal(sym_lookup_file(c, bin, NULL, off + 1, &r), 0);
+	assert_string_equal(r.function, "probe::sym_inline_scale_all(long*, int, int)");
+
+	/* The out-of-line frame from DWARF's linkage name; an inlined one qualified from its scopes. */
+	bool qualified = false;
+	for (uint64_t d = 0; d < fn.size; d++) {
+		struct sym_frame f[SYM_FRAMES_MAX];
+		int n = sym_lookup_frames(c, bin, NULL, off + d, f, SYM_FRAMES_MAX);
+		assert_true(n >= 1);
+		assert_string_equal(f[n - 1].function, "probe::sym_inline_scale_all(long*, int, int)");
+		assert_string_equal(f[n - 1].system_name, "_ZN5probe20sym_inline_scale_allEPlii");
+		for (int k = 0; k < n - 1; k++) {
+			assert_non_null(f[k].system_name);
+			if (strcmp(f[k].function, "probe::detail::twice<int>") == 0) {
+				assert_string_equal(f[k].system_name, f[k].function); /* no linkage name */
+				qualified = true;
+			}
+		}
+	}
+	assert_true(qualified);
+
+	uint64_t hits = elf_symbol_value(bin, "_ZN5probe14sym_probe_hitsE", STT_OBJECT);
+	assert_true(hits != 0);
+	struct sym_data d;
+	assert_int_equal(sym_lookup_data(c, bin, NULL, hits, &d), 0);
+	assert_string_equal(d.name, "probe::sym_probe_hits");
+
+	/* The demangler itself: C++ and Rust (legacy and v0), each name demangled once per module. */
+	static const char *const cases[][2] = {
+		{"_Znwm", "operator new(unsigned long)"},
+		{"_ZN3app5AccumIdLi3000EE3runEPKd", "app::Accum<double, 3000>::run(double const*)"},
+		{"_ZNSo5flushEv", "std::ostream::flush()"},
+		{"_ZN1r4spin17h046ec7fc137bb596E", "r::spin"},
+		{"_RNvCs6GmmlP4bgsG_1r4spin", "r::spin"},
+		{"_RNvMCs6GmmlP4bgsG_1rINtB2_3AccdE3addB2_", "<r::Acc<f64>>::add"},
+		{"_Zebra", "_Zebra"}, /* looks mangled, is not */
+		{"memcpy", "memcpy"},
+	};
+	struct sym_module m = {0};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = sym_demangled(&m, cases[i][0]);
+		assert_string_equal(got, cases[i][1]);
+		assert_ptr_equal(sym_demangled(&m, cases[i][0]), got);
+	}
+	assert_ptr_equal(sym_demangled(&m, cases[7][0]), cases[7][0]); /* not even copied */
+	sym_dmap_free(&m.names);
 }
 
 /* Without DWARF (-g0, or stripped): no inline frames claimed, one frame from the symbol table. */
@@ -2104,6 +2190,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_module_per_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_cxx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demangle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline_libc, setup, teardown),
 		cmocka_unit_test(test_debug_cache),
