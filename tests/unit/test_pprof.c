@@ -599,7 +599,7 @@ static void test_late_comment(void **state)
 	assert_true(lp.written_then > 0 && (size_t)lp.written_then + 65536 >= written);
 
 	struct pprof_read *r;
-	if (pprof_read_file(&r, f->path, err, sizeof(err)) != 0)
+	if (pprof_read_file(&r, f->path, 0, err, sizeof(err)) != 0)
 		fail_msg("pprof_read_file: %s", err);
 	const Profile *m = pprof_read_message(r);
 	assert_int_equal(m->n_comment, 2);
