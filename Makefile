@@ -2,13 +2,18 @@
 #   make demo   installs dependencies, builds, counts and records the bundled `mix`
 #               workload and prints the report
 #   make test   installs dependencies, builds with -Werror, runs every test, then the
-#               tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#               tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then
+#               each fuzz target for FUZZ_SECONDS
+#   make fuzz   builds the libFuzzer targets of tests/fuzz with clang and runs each for
+#               FUZZ_SECONDS (default 30) from its seed corpus
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 CMAKE_GEN  ?= -G Ninja
 
-.PHONY: deps build demo test test-asan clean
+.PHONY: deps build demo test test-asan fuzz clean
 
 deps:
 	@if [ "$$(id -u)" -eq 0 ]; then scripts/install-deps.sh; else sudo scripts/install-deps.sh; fi
@@ -25,6 +30,7 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure
 	$(MAKE) test-asan
+	$(MAKE) fuzz
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DPMUPROF_WERROR=ON -DPMUPROF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
@@ -32,5 +38,11 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure
 
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DPMUPROF_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) --target fuzz-targets
+	tests/fuzz/run.sh $(FUZZ_BUILD)/tests/fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -262,27 +262,26 @@ static void window_path(char *buf, size_t len, const char *dir, int64_t start_ns
 /* The window's comments; returns the records lost in it. */
 static uint64_t window_comments(struct agent *a, struct pprof *prof)
 {
-	char line[1024];
-	snprintf(line, sizeof(line), "pmuprof %s agent window %u", PMUPROF_VERSION, a->window);
-	pprof_add_comment(prof, line);
-	size_t used = (size_t)snprintf(line, sizeof(line), "this window:");
-	uint64_t lost = 0, throttled = 0;
-	for (size_t i = 0; i < a->p.evs.n; i++) {
+	char head[64];
+	snprintf(head, sizeof(head), "pmuprof %s agent window %u", PMUPROF_VERSION, a->window);
+	size_t n = a->p.evs.n;
+	uint64_t lost = 0;
+	struct exp_event_counts *ev = calloc(n ? n : 1, sizeof(*ev));
+	for (size_t i = 0; ev && i < n; i++) {
 		struct smp_event_stats st;
 		smp_event_stats(a->p.session, (int)i, &st);
-		uint64_t l = st.lost - a->last_lost[i], t = st.throttles - a->last_throttles[i];
+		ev[i] = (struct exp_event_counts){a->p.evs.ev[i].name, agg_samples(a->p.agg, (int)i),
+						  st.lost - a->last_lost[i],
+						  st.throttles - a->last_throttles[i]};
+		lost += st.lost - a->last_lost[i];
 		a->last_lost[i] = st.lost;
 		a->last_throttles[i] = st.throttles;
-		lost += l;
-		throttled += t;
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s lost=%llu throttled=%llu;",
-					 a->p.evs.ev[i].name, (unsigned long long)l,
-					 (unsigned long long)t);
 	}
-	pprof_add_comment(prof, line);
-	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
-		 (unsigned long long)lost, (unsigned long long)throttled);
-	pprof_add_comment(prof, line);
+	struct exp_run_comments c = {.head = head, .ev = ev, .nev = ev ? n : 0};
+	if (!ev || exp_add_run_comments(prof, &c) < 0)
+		fprintf(a->log, "pmuprof agent: window %u: out of memory: the profile's comments "
+			"are incomplete\n", a->window);
+	free(ev);
 	return lost;
 }
 

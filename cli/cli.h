@@ -141,22 +141,23 @@ const char *cli_cache_dir(char *buf, size_t len);
 
 /* --- record --control fifo:CTL[,ACK] (control.c) --- */
 
+/* The commands of the protocol (pmu_control_take parses them), under record's names. */
 enum cli_control_cmd {
-	CLI_CTL_NONE,
-	CLI_CTL_ENABLE,
-	CLI_CTL_DISABLE,
-	CLI_CTL_SNAPSHOT,
-	CLI_CTL_STOP,
-	CLI_CTL_PING,
-	CLI_CTL_UNKNOWN,
+	CLI_CTL_NONE = PMU_CTL_NONE,
+	CLI_CTL_ENABLE = PMU_CTL_ENABLE,
+	CLI_CTL_DISABLE = PMU_CTL_DISABLE,
+	CLI_CTL_SNAPSHOT = PMU_CTL_SNAPSHOT,
+	CLI_CTL_STOP = PMU_CTL_STOP,
+	CLI_CTL_PING = PMU_CTL_PING,
+	CLI_CTL_UNKNOWN = PMU_CTL_UNKNOWN,
 };
 
 struct cli_control {
 	int ctl_fd, ack_fd;
 	char paths[1024]; /* "CTL[,ACK]", advertised to the workload in PMUPROF_CONTROL_FIFO */
-	char buf[256];    /* a partial line */
+	char buf[PMU_CONTROL_LINE_MAX]; /* a partial line */
 	size_t used;
-	char last[256];   /* the last command line, for messages */
+	char last[PMU_CONTROL_LINE_MAX]; /* the last command line, for messages */
 };
 
 int cli_control_open(struct cli_control *c, const char *spec, char *err, size_t errlen);

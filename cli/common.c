@@ -399,7 +399,10 @@ int cli_append_events(char **events, const char *spec)
 
 void cli_option_error(const char *cmd, char **argv, const char *with_value)
 {
-	if (optopt && strchr(with_value, optopt))
+	if (optopt > 255) /* a long-only option (its val is past any char) without its value */
+		cli_error(cmd, "option '%s' needs a value (see pmuprof %s --help)", argv[optind - 1],
+			  cmd);
+	else if (optopt && strchr(with_value, optopt))
 		cli_error(cmd, "option -%c needs a value (see pmuprof %s --help)", optopt, cmd);
 	else
 		cli_error(cmd, "unknown option '%s' (see pmuprof %s --help)", argv[optind - 1], cmd);

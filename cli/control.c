@@ -58,42 +58,15 @@ int cli_control_open(struct cli_control *c, const char *spec, char *err, size_t 
 	return 0;
 }
 
-static enum cli_control_cmd parse_command(const char *line)
-{
-	static const struct {
-		const char *word;
-		enum cli_control_cmd cmd;
-	} cmds[] = {{"enable", CLI_CTL_ENABLE},     {"disable", CLI_CTL_DISABLE},
-		    {"snapshot", CLI_CTL_SNAPSHOT}, {"stop", CLI_CTL_STOP},
-		    {"ping", CLI_CTL_PING}};
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(line, cmds[i].word) == 0)
-			return cmds[i].cmd;
-	return CLI_CTL_UNKNOWN;
-}
-
 enum cli_control_cmd cli_control_poll(struct cli_control *c)
 {
 	if (c->ctl_fd < 0)
 		return CLI_CTL_NONE;
 	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->used);
-		if (nl) {
-			*nl = 0;
-			char line[sizeof(c->buf)];
-			snprintf(line, sizeof(line), "%s", c->buf);
-			size_t rest = c->used - (size_t)(nl + 1 - c->buf);
-			memmove(c->buf, nl + 1, rest);
-			c->used = rest;
-			if (!line[0])
-				continue; /* blank line */
-			snprintf(c->last, sizeof(c->last), "%s", line);
-			return parse_command(line);
-		}
-		if (c->used == sizeof(c->buf)) {
-			c->used = 0; /* a line longer than any command: drop it */
-			return CLI_CTL_UNKNOWN;
-		}
+		enum pmu_control_cmd cmd = pmu_control_take(c->buf, &c->used, sizeof(c->buf), c->last,
+							    sizeof(c->last));
+		if (cmd != PMU_CTL_NONE)
+			return (enum cli_control_cmd)cmd;
 		ssize_t n = read(c->ctl_fd, c->buf + c->used, sizeof(c->buf) - c->used);
 		if (n <= 0)
 			return CLI_CTL_NONE; /* EAGAIN: nothing more for now */

@@ -94,7 +94,7 @@ static void collect_mem(struct import *im, const struct smp_pd_event *e, const s
 	im->mem[im->nmem++] = (struct c2c_sample){
 		.pid = s->pid, .tid = s->tid, .cpu = cpu, .node = smp_perfdata_cpu_node(im->pd, cpu),
 		.ip = s->ip, .addr = s->addr, .data_src = s->data_src,
-		.weight = s->weight, /* already the latency for WEIGHT_STRUCT (deliver) */
+		.weight = s->weight, /* the latency for WEIGHT_STRUCT (smp_parse_sample) */
 		.is_store = strstr(e->name, "store") != NULL, .nomap = !mapped,
 	};
 	if (im->names)
@@ -149,9 +149,6 @@ static void deliver(struct import *im, const struct smp_pd_record *r)
 		/* perf leaves PERIOD out of fixed-period events: the attr holds it. */
 		if (!(e->attr.sample_type & PERF_SAMPLE_PERIOD))
 			s.period = e->attr.freq ? 1 : e->attr.sample_period;
-		/* WEIGHT_STRUCT: the low 32 bits are the access latency, as perf reports it */
-		if (e->attr.sample_type & PERF_SAMPLE_WEIGHT_STRUCT)
-			s.weight = (uint32_t)s.weight;
 		im->samples[r->event]++;
 		count_pid(im, s.pid);
 		int ret = !im->profile || im->agg_of[r->event] < 0
@@ -297,29 +294,26 @@ static bool is_clock(const struct perf_event_attr *a)
 
 static void add_comments(struct import *im, struct pprof *prof, int argc, char **argv)
 {
-	char line[4096];
-	size_t used = (size_t)snprintf(line, sizeof(line), "pmuprof %s:", PMUPROF_VERSION);
-	for (int i = 0; i < argc && used < sizeof(line); i++)
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s", argv[i]);
-	pprof_add_comment(prof, line);
-	uint64_t lost = im->unattributed_lost, throttled = 0;
-	used = (size_t)snprintf(line, sizeof(line), "samples:");
-	for (size_t i = 0; i < im->nev && used < sizeof(line); i++) {
-		lost += im->lost[i];
-		throttled += im->throttles[i];
-		if (im->agg_of[i] < 0)
+	char line[512];
+	struct exp_event_counts *ev = calloc(im->nev ? im->nev : 1, sizeof(*ev));
+	size_t n = 0;
+	uint64_t dummy_lost = 0, dummy_throttled = 0;
+	for (size_t i = 0; ev && i < im->nev; i++) {
+		if (im->agg_of[i] < 0) { /* side-band dummies: counted, not listed */
+			dummy_lost += im->lost[i];
+			dummy_throttled += im->throttles[i];
 			continue;
-		used += (size_t)snprintf(line + used, sizeof(line) - used,
-					 " %s=%llu lost=%llu throttled=%llu;",
-					 smp_perfdata_event(im->pd, i)->name,
-					 (unsigned long long)im->samples[i],
-					 (unsigned long long)im->lost[i],
-					 (unsigned long long)im->throttles[i]);
+		}
+		ev[n++] = (struct exp_event_counts){smp_perfdata_event(im->pd, i)->name,
+						    im->samples[i], im->lost[i], im->throttles[i]};
 	}
-	pprof_add_comment(prof, line);
-	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
-		 (unsigned long long)lost, (unsigned long long)throttled);
-	pprof_add_comment(prof, line);
+	struct exp_run_comments c = {.head = "pmuprof " PMUPROF_VERSION, .argc = argc,
+				     .argv = argv, .ev = ev, .nev = n,
+				     .unattributed_lost = im->unattributed_lost + dummy_lost,
+				     .unattributed_throttles = dummy_throttled};
+	if (!ev || exp_add_run_comments(prof, &c) < 0)
+		cli_error("import", "out of memory: the profile's comments are incomplete");
+	free(ev);
 	if (im->bad || im->unknown_id) {
 		snprintf(line, sizeof(line), "malformed records skipped: %llu; samples of unknown "
 			 "event id: %llu", (unsigned long long)im->bad,

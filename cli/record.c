@@ -302,47 +302,54 @@ static int write_otlp(const struct record_opts *o, struct cli_pipeline *p, const
 }
 
 /* Comments: the command line, version, and the loss and throttling counts. */
-static void add_comments(struct pprof *prof, const struct record_opts *o,
-			 const struct pmu_event_list *evs, struct smp_session *s)
+/* Room for the CPU comment: "pmuprof cpu: user 12345.678 s, ..." with counts up to 2^64. */
+#define CPU_COMMENT_WIDTH 128
+
+/*
+ * Our own cost, all threads (readers included), children excluded, up to
+ * the moment the rest of the profile has been encoded, compressed and
+ * written (a pprof late comment).
+ */
+static void cpu_comment(void *pipeline, char *buf, size_t len)
 {
-	char line[4096];
-	size_t used = (size_t)snprintf(line, sizeof(line), "pmuprof %s:", PMUPROF_VERSION);
-	for (int i = 0; i < o->argc && used < sizeof(line); i++)
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s", o->argv[i]);
-	pprof_add_comment(prof, line);
-	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
-	used = (size_t)snprintf(line, sizeof(line), "samples:");
-	for (size_t i = 0; i < evs->n; i++) {
-		struct smp_event_stats st;
-		smp_event_stats(s, (int)i, &st);
-		lost += st.lost;
-		throttled += st.throttles;
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s=%llu lost=%llu "
-					 "throttled=%llu;", evs->ev[i].name,
-					 (unsigned long long)st.samples, (unsigned long long)st.lost,
-					 (unsigned long long)st.throttles);
-	}
-	pprof_add_comment(prof, line);
-	snprintf(line, sizeof(line), "lost samples: %llu; throttle events: %llu",
-		 (unsigned long long)lost, (unsigned long long)throttled);
-	pprof_add_comment(prof, line);
-	/* Our own cost, all threads (readers included), children excluded. */
-	struct rusage ru;
+	const struct cli_pipeline *p = pipeline;
 	uint64_t total = 0;
-	for (size_t i = 0; i < evs->n; i++) {
+	for (size_t i = 0; i < p->evs.n; i++) {
 		struct smp_event_stats st;
-		smp_event_stats(s, (int)i, &st);
+		smp_event_stats(p->session, (int)i, &st);
 		total += st.samples;
 	}
-	if (getrusage(RUSAGE_SELF, &ru) == 0) {
-		double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-		double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-		snprintf(line, sizeof(line),
-			 "pmuprof cpu: user %.3f s, sys %.3f s, %.3f us per sample (%llu samples)",
-			 user, sys, total ? (user + sys) * 1e6 / (double)total : 0.0,
-			 (unsigned long long)total);
-		pprof_add_comment(prof, line);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0) {
+		snprintf(buf, len, "pmuprof cpu: unknown (%s)", strerror(errno));
+		return;
 	}
+	double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	snprintf(buf, len, "pmuprof cpu: user %.3f s, sys %.3f s, %.3f us per sample (%llu samples)",
+		 user, sys, total ? (user + sys) * 1e6 / (double)total : 0.0,
+		 (unsigned long long)total);
+}
+
+static void add_comments(struct pprof *prof, const struct record_opts *o, struct cli_pipeline *p)
+{
+	const struct pmu_event_list *evs = &p->evs;
+	struct smp_session *s = p->session;
+	struct exp_event_counts *ev = calloc(evs->n ? evs->n : 1, sizeof(*ev));
+	for (size_t i = 0; ev && i < evs->n; i++) {
+		struct smp_event_stats st;
+		smp_event_stats(s, (int)i, &st);
+		ev[i] = (struct exp_event_counts){evs->ev[i].name, st.samples, st.lost, st.throttles};
+	}
+	struct exp_run_comments c = {.head = "pmuprof " PMUPROF_VERSION, .argc = o->argc,
+				     .argv = o->argv, .ev = ev, .nev = ev ? evs->n : 0,
+				     .unattributed_lost = smp_unattributed_lost(s)};
+	if (!ev || exp_add_run_comments(prof, &c) < 0)
+		cli_error(o->name, "out of memory: the profile's comments are incomplete");
+	free(ev);
+	/* Filled while the profile is written, so that the figure includes the writing. */
+	if (pprof_add_late_comment(prof, CPU_COMMENT_WIDTH, cpu_comment, p) < 0)
+		cli_error(o->name, "out of memory: the profile's comments are incomplete");
 }
 
 static void print_summary(const struct record_opts *o, const struct pmu_event_list *evs,
@@ -390,7 +397,7 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 	uint64_t window = smp_window_ns(p->session);
 	pprof_set_time(prof, start_real, (int64_t)window);
 	pprof_clear_comments(prof);
-	add_comments(prof, o, &p->evs, p->session);
+	add_comments(prof, o, p);
 	if (smp_window_over(p->session)) {
 		snprintf(line, sizeof(line), "sampling window %.3f s; processing after it %.0f ms",
 			 (double)window / 1e9, (cli_mono_s() - start - (double)window / 1e9) * 1e3);

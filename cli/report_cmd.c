@@ -5,9 +5,36 @@
 #include "cli.h"
 #include "export.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { OPT_MAX_INFLATED = 256 };
+
+/* "512M", "4G", "4GiB", "1000000": bytes (K, M, G, T are powers of 1024); 0 on a bad size. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return 0;
+	const char *units = "KMGT", *u = *end ? strchr(units, *end) : NULL;
+	if (u) {
+		int shift = 10 * (int)(u - units + 1);
+		if (v > UINT64_MAX >> shift)
+			return 0;
+		v <<= shift;
+		end++;
+		if (*end == 'i')
+			end++;
+	}
+	if (*end == 'B')
+		end++;
+	return *end ? 0 : v;
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -16,6 +43,7 @@ int cmd_report(int argc, char **argv)
 		{"sort", required_argument, NULL, 'S'},
 		{"top", required_argument, NULL, 'n'},
 		{"input", required_argument, NULL, 'i'},
+		{"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -39,9 +67,18 @@ int cmd_report(int argc, char **argv)
 			ro.top = (int)n;
 			break;
 		}
+		case OPT_MAX_INFLATED:
+			if (!(ro.max_inflated = parse_size(optarg))) {
+				cli_error("report", "--max-inflated needs a size in bytes such as 512M or "
+					  "8G, not '%s'", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			printf("usage: pmuprof report [FILE] [-s TYPE] [--sort comm,dso,sym,srcline] "
-			       "[--top N]\n  FILE defaults to pmuprof.pb.gz\n");
+			       "[--top N] [--max-inflated SIZE]\n  FILE defaults to pmuprof.pb.gz\n"
+			       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
+			       "(default 4G)\n");
 			return 0;
 		default:
 			cli_option_error("report", argv, "sSni");
@@ -55,7 +92,13 @@ int cmd_report(int argc, char **argv)
 		return 2;
 	}
 	char err[512];
-	if (report_print(path, &ro, stdout, err, sizeof(err)) < 0) {
+	int rc = report_print(path, &ro, stdout, err, sizeof(err));
+	if (rc == -EFBIG) {
+		cli_error("report", "%s; if the profile is genuine, raise the limit with "
+			  "--max-inflated SIZE (e.g. --max-inflated 16G)", err);
+		return 1;
+	}
+	if (rc < 0) {
 		cli_error("report", "%s", err);
 		return 1;
 	}

@@ -6,6 +6,7 @@
  * (mapping, address) and symbolized once, the first time they are seen.
  */
 #include "export.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -470,10 +471,12 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 		for (uint64_t i = 0; i < s->nr_read; i++) {
 			int ev = a->o.event_of_id(a->o.id_ctx, s->read[i].id);
 			if (ev >= 0)
-				a->values[1 + ev] += read_delta(a, s->tid, s->read[i].id, s->read[i].value);
+				a->values[1 + ev] = exp_sat_add(a->values[1 + ev],
+							       read_delta(a, s->tid, s->read[i].id,
+									  s->read[i].value));
 		}
 	} else {
-		a->values[1 + event] = (int64_t)s->period;
+		a->values[1 + event] = s->period > INT64_MAX ? INT64_MAX : (int64_t)s->period;
 	}
 	a->samples[event]++;
 

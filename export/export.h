@@ -107,6 +107,33 @@ size_t proc_model_size(const struct proc_model *m);
 /* Executable path of a process (its first file mapping after the last exec), or NULL. */
 const char *proc_exe(const struct proc_model *m, pid_t pid);
 
+/* --- the profile's comments (comments.c) ------------------------------------- */
+
+/* The longest comment line; a longer one is cut and ends in "...". */
+#define EXP_COMMENT_MAX (64 * 1024)
+
+struct exp_event_counts {
+	const char *name;
+	uint64_t samples, lost, throttles;
+};
+
+struct exp_run_comments {
+	const char *head;  /* "pmuprof VERSION", or the agent's "... agent window N" */
+	int argc;          /* the command line, after "HEAD:" (argc 0: none) */
+	char **argv;
+	const struct exp_event_counts *ev;
+	size_t nev;
+	uint64_t unattributed_lost;      /* lost samples no listed event claims */
+	uint64_t unattributed_throttles; /* throttle events no listed event claims */
+};
+
+/*
+ * Adds "HEAD: ARGV...", "samples: NAME=N; ..." and one line
+ * "lost samples: N (per event); throttle events: M (per event)", each
+ * count once. 0 or -ENOMEM.
+ */
+int exp_add_run_comments(struct pprof *prof, const struct exp_run_comments *c);
+
 /* --- aggregation: samples to a pprof ------------------------------------------- */
 
 struct agg_options {
@@ -133,7 +160,7 @@ struct agg_options {
 	/*
 	 * Samples with a data address get the labels cacheline, offset, data_src
 	 * and weight (c2c_sample_labels); the caller passes the weight as perf
-	 * reports it (WEIGHT_STRUCT: its low 32 bits).
+	 * reports it (smp_sample.weight: WEIGHT_STRUCT's low 32 bits).
 	 */
 	bool mem_labels;
 	uint32_t line_size; /* 0: 64 */
@@ -207,7 +234,7 @@ int lbl_add(struct lbl_timeline *tl, const struct pmu_channel_event *ev, size_t 
 bool lbl_lookup(struct lbl_timeline *tl, uint32_t pid, uint32_t tid, uint64_t time,
 		const char **region, const uint8_t **trace_id, const uint8_t **span_id);
 void lbl_get_stats(const struct lbl_timeline *tl, struct lbl_stats *st);
-/* One comment line: channel events read and lost, late and unmatched events. */
+/* One comment line: channel events read and lost, late and unmatched events (0: nothing happened). */
 int lbl_summary(const struct lbl_timeline *tl, char *buf, size_t len);
 /*
  * The recorder channel the timeline drains (not owned; NULL: none). Call

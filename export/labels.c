@@ -306,6 +306,10 @@ int lbl_summary(const struct lbl_timeline *tl, char *buf, size_t len)
 	if (!tl)
 		return 0;
 	const struct lbl_stats *st = &tl->st;
+	/* Nothing to say when no harness published on the channel. */
+	if (!st->channel_read && !st->channel_lost && !st->late && !st->unmatched_ends &&
+	    !st->bad && !st->folded_early)
+		return 0;
 	return snprintf(buf, len,
 			"label channel: events read %llu, lost %llu; late %llu, unmatched region "
 			"ends %llu, unknown kinds %llu, applied early %llu",

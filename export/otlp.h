@@ -105,6 +105,14 @@ struct otlp_export_result {
 	char message[256];    /* partial_success.error_message or the last error */
 };
 
+/*
+ * Decodes a 2xx response body (an ExportProfilesServiceResponse): 1 when it
+ * reports a partial success (rejected profiles, or a warning copied to msg),
+ * 0 when the delivery was whole, -EINVAL when the body is not such a message.
+ */
+int otlp_decode_response(const uint8_t *body, size_t len, int64_t *rejected, char *msg,
+			 size_t msglen);
+
 struct otlp_http;
 int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char *err,
 		  size_t errlen);

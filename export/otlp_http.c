@@ -765,6 +765,30 @@ static void post_once(struct otlp_http *h, const uint8_t *wire, size_t len, stru
 		a->o = REJECTED;
 }
 
+int otlp_decode_response(const uint8_t *body, size_t len, int64_t *rejected, char *msg,
+			 size_t msglen)
+{
+	*rejected = 0;
+	if (msglen)
+		msg[0] = '\0';
+	ExportResponse *r =
+		opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack(
+			NULL, len, body);
+	if (!r)
+		return -EINVAL;
+	PartialSuccess *ps = r->partial_success;
+	int partial = ps && (ps->rejected_profiles || (ps->error_message && *ps->error_message));
+	if (partial) {
+		*rejected = ps->rejected_profiles;
+		/* the collector's text, escaped: no control byte of it reaches a log or terminal */
+		if (ps->error_message)
+			exp_escape(ps->error_message, strlen(ps->error_message), msg, msglen);
+	}
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(
+		r, NULL);
+	return partial;
+}
+
 /*
  * After a 2xx: partial_success, when the response carries a non-empty one
  * (rejected_profiles > 0, or a warning in error_message), is logged and
@@ -774,11 +798,12 @@ static void check_partial(struct otlp_http *h, const char *what, struct otlp_exp
 {
 	if (!h->resp_len)
 		return; /* an empty body is an empty, fully successful response */
-	ExportResponse *r = NULL;
-	if (!h->resp_trunc)
-		r = opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack(
-			NULL, h->resp_len, (const uint8_t *)h->resp);
-	if (!r) {
+	int64_t rejected;
+	char msg[sizeof(res->message)];
+	int partial = h->resp_trunc ? -EINVAL
+				    : otlp_decode_response((const uint8_t *)h->resp, h->resp_len,
+							   &rejected, msg, sizeof(msg));
+	if (partial < 0) {
 		char snip[SNIPPET + 8];
 		snippet(h, snip, sizeof(snip));
 		logline(h, "%s: HTTP 200 from %s with a body that is not an "
@@ -786,23 +811,16 @@ static void check_partial(struct otlp_http *h, const char *what, struct otlp_exp
 			what, h->c.url, h->resp_len, snip);
 		return;
 	}
-	PartialSuccess *ps = r->partial_success;
-	if (ps && (ps->rejected_profiles || (ps->error_message && *ps->error_message))) {
-		/* the collector's text, escaped: no control byte of it reaches a log or terminal */
-		char msg[sizeof(res->message)];
-		const char *raw = ps->error_message ? ps->error_message : "";
-		exp_escape(raw, strlen(raw), msg, sizeof(msg));
+	if (partial) {
 		logline(h, "%s: partial success from %s: %" PRId64 " profiles rejected%s%s "
 			   "(not retried)",
-			what, h->c.url, (int64_t)ps->rejected_profiles, *msg ? ": " : "", msg);
+			what, h->c.url, rejected, *msg ? ": " : "", msg);
 		if (res) {
 			res->partial = true;
-			res->rejected = ps->rejected_profiles;
+			res->rejected = rejected;
 			snprintf(res->message, sizeof(res->message), "%s", msg);
 		}
 	}
-	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(
-		r, NULL);
 }
 
 /* --- the spool ---------------------------------------------------------------- */

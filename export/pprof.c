@@ -538,7 +538,7 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 	if (slot->idx1) {
 		int64_t *v = &p->values[(size_t)(slot->idx1 - 1) * p->ntypes];
 		for (size_t t = 0; t < p->ntypes; t++)
-			v[t] += values[t];
+			v[t] = exp_sat_add(v[t], values[t]);
 		return 0;
 	}
 	if (p->nsmp >= UINT32_MAX || EXP_GROW(p->smp, p->cap_smp, p->nsmp + 1) < 0 ||
@@ -1015,24 +1015,41 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 	return 0;
 }
 
-static int gunzip(const char *path, const uint8_t *in, size_t inlen, uint8_t **out,
-		  size_t *outlen, char *err, size_t errlen)
+/* Inflates a gzip (or zlib) stream of at most `max` bytes; -EFBIG past it. */
+static int gunzip(const char *name, const uint8_t *in, size_t inlen, uint64_t max,
+		  uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
 	/* 15 + 32: accept gzip or zlib headers. */
 	if (inflateInit2(&z, 15 + 32) != Z_OK) {
-		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
+		exp_set_err(err, errlen, "cannot read profile %s: out of memory", name);
 		return -ENOMEM;
 	}
-	size_t cap = inlen * 4 + 4096, n = 0;
+	/* One byte past the limit tells a stream of exactly `max` bytes from a longer one. */
+	size_t limit = max >= SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)max + 1;
+	size_t cap = inlen < limit / 4 ? inlen * 4 + 4096 : limit, n = 0;
+	if (cap > limit)
+		cap = limit;
 	uint8_t *b = malloc(cap);
 	int rc = b ? 0 : -ENOMEM;
 	z.next_in = (Bytef *)(uintptr_t)in;
 	while (rc == 0) {
-		if (n == cap && EXP_GROW(b, cap, cap + 1) < 0) {
-			rc = -ENOMEM;
-			break;
+		if (n == cap) {
+			if (cap >= limit) {
+				exp_set_err(err, errlen, "cannot read profile %s: it inflates to more "
+					    "than %llu bytes, the limit", name, (unsigned long long)max);
+				rc = -EFBIG;
+				break;
+			}
+			size_t ncap = cap > limit / 2 ? limit : 2 * cap;
+			uint8_t *nb = realloc(b, ncap);
+			if (!nb) {
+				rc = -ENOMEM;
+				break;
+			}
+			b = nb;
+			cap = ncap;
 		}
 		if (z.avail_in == 0 && (size_t)(z.next_in - in) < inlen) {
 			size_t left = inlen - (size_t)(z.next_in - in);
@@ -1047,17 +1064,17 @@ static int gunzip(const char *path, const uint8_t *in, size_t inlen, uint8_t **o
 		if (zr == Z_STREAM_END)
 			break;
 		if (zr == Z_BUF_ERROR && z.avail_in == 0 && (size_t)(z.next_in - in) >= inlen) {
-			exp_set_err(err, errlen, "cannot read profile %s: truncated gzip data", path);
+			exp_set_err(err, errlen, "cannot read profile %s: truncated gzip data", name);
 			rc = -EIO;
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			exp_set_err(err, errlen, "cannot read profile %s: corrupt gzip data (%s)", path,
+			exp_set_err(err, errlen, "cannot read profile %s: corrupt gzip data (%s)", name,
 				z.msg ? z.msg : "inflate failed");
 			rc = -EIO;
 		}
 	}
 	inflateEnd(&z);
 	if (rc == -ENOMEM)
-		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
+		exp_set_err(err, errlen, "cannot read profile %s: out of memory", name);
 	if (rc < 0) {
 		free(b);
 		return rc;
@@ -1107,7 +1124,48 @@ static const char *validate(const Perftools__Profiles__Profile *m)
 	return NULL;
 }
 
-int pprof_read_file(struct pprof_read **out, const char *path, char *err, size_t errlen)
+int pprof_read_mem(struct pprof_read **out, const char *name, const uint8_t *buf, size_t len,
+		   uint64_t max_inflated, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (len == 0) {
+		exp_set_err(err, errlen, "cannot read profile %s: the file is empty", name);
+		return -EINVAL;
+	}
+	uint8_t *plain = NULL;
+	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+		int rc = gunzip(name, buf, len, max_inflated ? max_inflated : PPROF_MAX_INFLATED,
+				&plain, &len, err, errlen);
+		if (rc < 0)
+			return rc;
+		buf = plain;
+	}
+	Perftools__Profiles__Profile *m = perftools__profiles__profile__unpack(NULL, len, buf);
+	free(plain);
+	if (!m) {
+		exp_set_err(err, errlen,
+			"cannot read profile %s: not a pprof profile (protobuf decoding failed)", name);
+		return -EINVAL;
+	}
+	const char *why = validate(m);
+	if (why) {
+		perftools__profiles__profile__free_unpacked(m, NULL);
+		exp_set_err(err, errlen, "cannot read profile %s: malformed profile: %s", name, why);
+		return -EINVAL;
+	}
+	struct pprof_read *r = malloc(sizeof(*r));
+	if (!r) {
+		perftools__profiles__profile__free_unpacked(m, NULL);
+		exp_set_err(err, errlen, "cannot read profile %s: out of memory", name);
+		return -ENOMEM;
+	}
+	r->msg = m;
+	*out = r;
+	return 0;
+}
+
+int pprof_read_file(struct pprof_read **out, const char *path, uint64_t max_inflated, char *err,
+		    size_t errlen)
 {
 	*out = NULL;
 	uint8_t *raw = NULL;
@@ -1115,43 +1173,9 @@ int pprof_read_file(struct pprof_read **out, const char *path, char *err, size_t
 	int rc = slurp(path, &raw, &rawlen, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (rawlen == 0) {
-		free(raw);
-		exp_set_err(err, errlen, "cannot read profile %s: the file is empty", path);
-		return -EINVAL;
-	}
-	if (rawlen >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
-		uint8_t *plain;
-		size_t plainlen;
-		rc = gunzip(path, raw, rawlen, &plain, &plainlen, err, errlen);
-		free(raw);
-		if (rc < 0)
-			return rc;
-		raw = plain;
-		rawlen = plainlen;
-	}
-	Perftools__Profiles__Profile *m = perftools__profiles__profile__unpack(NULL, rawlen, raw);
+	rc = pprof_read_mem(out, path, raw, rawlen, max_inflated, err, errlen);
 	free(raw);
-	if (!m) {
-		exp_set_err(err, errlen,
-			"cannot read profile %s: not a pprof profile (protobuf decoding failed)", path);
-		return -EINVAL;
-	}
-	const char *why = validate(m);
-	if (why) {
-		perftools__profiles__profile__free_unpacked(m, NULL);
-		exp_set_err(err, errlen, "cannot read profile %s: malformed profile: %s", path, why);
-		return -EINVAL;
-	}
-	struct pprof_read *r = malloc(sizeof(*r));
-	if (!r) {
-		perftools__profiles__profile__free_unpacked(m, NULL);
-		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
-		return -ENOMEM;
-	}
-	r->msg = m;
-	*out = r;
-	return 0;
+	return rc;
 }
 
 void pprof_read_free(struct pprof_read *r)

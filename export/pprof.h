@@ -107,7 +107,16 @@ int pprof_write(const struct pprof *p, const char *path, size_t *written, char *
 
 /* Opaque decoded profile (protobuf-c's Perftools__Profiles__Profile underneath). */
 struct pprof_read;
-int pprof_read_file(struct pprof_read **out, const char *path, char *err, size_t errlen);
+/*
+ * A gzipped profile inflates to at most max_inflated bytes (0: the default,
+ * PPROF_MAX_INFLATED); a larger one fails with -EFBIG, so a small file
+ * cannot take all memory. `name` only labels error messages.
+ */
+#define PPROF_MAX_INFLATED (4ULL << 30)
+int pprof_read_mem(struct pprof_read **out, const char *name, const uint8_t *buf, size_t len,
+		   uint64_t max_inflated, char *err, size_t errlen);
+int pprof_read_file(struct pprof_read **out, const char *path, uint64_t max_inflated, char *err,
+		    size_t errlen);
 void pprof_read_free(struct pprof_read *r);
 /* The decoded message, for callers that include profile.pb-c.h. */
 const void *pprof_read_message(const struct pprof_read *r);

@@ -47,9 +47,15 @@ static size_t hash_pid(pid_t k, size_t cap)
 	return ((uint32_t)k * 2654435761u) & (cap - 1);
 }
 
+/* A pid's key: pid + 1, so that 0 marks an empty slot (INT_MAX, read from a file, wraps). */
+static pid_t slot_key(pid_t pid)
+{
+	return (pid_t)((uint32_t)pid + 1);
+}
+
 static void **map_find(const struct slot_map *m, pid_t pid)
 {
-	pid_t key = pid + 1;
+	pid_t key = slot_key(pid);
 	if (m->cap == 0 || pid < 0)
 		return NULL;
 	for (size_t i = hash_pid(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
@@ -66,7 +72,7 @@ static int map_put(struct slot_map *m, pid_t pid, void *val)
 {
 	if (pid < 0)
 		return -EINVAL;
-	return map_put_key(m, pid + 1, val);
+	return map_put_key(m, slot_key(pid), val);
 }
 
 static int map_put_key(struct slot_map *m, pid_t key, void *val)

@@ -119,8 +119,10 @@ static int index_build(struct id_index *ix, void *const *items, size_t n,
 	ix->v = malloc((n ? n : 1) * sizeof(*ix->v));
 	if (!ix->v)
 		return -ENOMEM;
-	memcpy(ix->v, items, n * sizeof(*ix->v));
-	qsort(ix->v, n, sizeof(*ix->v), cmp);
+	if (n) { /* protobuf-c leaves an empty repeated field NULL */
+		memcpy(ix->v, items, n * sizeof(*ix->v));
+		qsort(ix->v, n, sizeof(*ix->v), cmp);
+	}
 	return 0;
 }
 
@@ -291,11 +293,11 @@ static int account(struct rep *r, size_t sample, const int64_t *values, bool lea
 		return -ENOMEM;
 	if (leaf)
 		for (size_t t = 0; t < r->ntypes; t++)
-			e->flat[t] += values[t];
+			e->flat[t] = exp_sat_add(e->flat[t], values[t]);
 	if (e->last_sample != sample) {
 		e->last_sample = sample;
 		for (size_t t = 0; t < r->ntypes; t++)
-			e->cum[t] += values[t];
+			e->cum[t] = exp_sat_add(e->cum[t], values[t]);
 	}
 	return 0;
 }
@@ -379,7 +381,7 @@ static int print_type(struct rep *r, size_t t, const struct report_opts *opts, F
 	const char *tname = str_at(m, m->sample_type[t]->type);
 	int64_t total = 0;
 	for (size_t i = 0; i < m->n_sample; i++)
-		total += m->sample[i]->value[t];
+		total = exp_sat_add(total, m->sample[i]->value[t]);
 
 	fprintf(out, "# Samples of '%s' (unit %s): total %" PRId64, tname,
 		*str_at(m, m->sample_type[t]->unit) ? str_at(m, m->sample_type[t]->unit) : "count",
@@ -511,16 +513,12 @@ static void rep_free(struct rep *r)
 	free(r->buf);
 }
 
-int report_print(const char *path, const struct report_opts *opts, FILE *out, char *err,
-		 size_t errlen)
+int report_print_read(const struct pprof_read *pr, const char *path,
+		      const struct report_opts *opts, FILE *out, char *err, size_t errlen)
 {
 	struct rep r;
 	memset(&r, 0, sizeof(r));
 	int rc = parse_sort(opts ? opts->sort : NULL, r.keys, &r.nkeys, err, errlen);
-	if (rc < 0)
-		return rc;
-	struct pprof_read *pr;
-	rc = pprof_read_file(&pr, path, err, errlen);
 	if (rc < 0)
 		return rc;
 	const Profile *m = pprof_read_message(pr);
@@ -528,7 +526,6 @@ int report_print(const char *path, const struct report_opts *opts, FILE *out, ch
 	r.ntypes = m->n_sample_type;
 	if (r.ntypes == 0) {
 		exp_set_err(err, errlen, "profile %s has no sample types", path);
-		pprof_read_free(pr);
 		return -EINVAL;
 	}
 
@@ -592,6 +589,17 @@ out:
 		exp_set_err(err, errlen, "report of %s: out of memory", path);
 	free(want);
 	rep_free(&r);
+	return rc;
+}
+
+int report_print(const char *path, const struct report_opts *opts, FILE *out, char *err,
+		 size_t errlen)
+{
+	struct pprof_read *pr;
+	int rc = pprof_read_file(&pr, path, opts ? opts->max_inflated : 0, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = report_print_read(pr, path, opts, out, err, errlen);
 	pprof_read_free(pr);
 	return rc;
 }

@@ -44,6 +44,15 @@ static inline uint64_t htab_mix(uint64_t h, uint64_t x)
 
 uint64_t htab_hash_bytes(const char *s, size_t n);
 
+/* a + b, held at INT64_MAX / INT64_MIN instead of overflowing (values read from files). */
+static inline int64_t exp_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* Grows *arr (of *cap elements of `size` bytes) to hold `need`, doubling; 0 or -ENOMEM. */
 int exp_grow(void **arr, size_t *cap, size_t need, size_t size);
 #define EXP_GROW(arr, cap, need) exp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))

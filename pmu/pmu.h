@@ -117,6 +117,30 @@ void pmu_event_list_free(struct pmu_event_list *list);
 /* True for software events counted by the kernel's clock (cpu-clock, task-clock). */
 bool pmu_event_is_clock(const struct pmu_event *ev);
 
+/* --- perf's --control protocol, reading side (control.c) ------------------- */
+
+enum pmu_control_cmd {
+	PMU_CTL_NONE,
+	PMU_CTL_ENABLE,
+	PMU_CTL_DISABLE,
+	PMU_CTL_SNAPSHOT,
+	PMU_CTL_STOP,
+	PMU_CTL_PING,
+	PMU_CTL_UNKNOWN,
+};
+
+/* The longest command line kept (a longer one is cut for `last`). */
+#define PMU_CONTROL_LINE_MAX 256
+
+/*
+ * Takes the first complete line out of buf[0, *used) (blank lines skipped),
+ * copies it to `last` for messages, and returns its command; PMU_CTL_NONE
+ * when no complete line is there yet. A buffer filled to `cap` without a
+ * newline is dropped as PMU_CTL_UNKNOWN (no command is that long).
+ */
+enum pmu_control_cmd pmu_control_take(char *buf, size_t *used, size_t cap, char *last,
+				      size_t lastlen);
+
 /* --- the host ------------------------------------------------------------- */
 
 /* Value of kernel.perf_event_paranoid, or INT32_MIN when unreadable. */

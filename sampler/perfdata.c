@@ -374,9 +374,12 @@ static int trailing_bytes(const struct smp_perfdata *pd, const struct perf_event
 	return 0;
 }
 
-/* The record at pos, bounds-checked; `next` is where the following one starts. */
-static int record_at(const struct smp_perfdata *pd, size_t pos,
-		     const struct perf_event_header **out, size_t *next, char *err, size_t errlen)
+/*
+ * The header of the record at pos, bounds-checked and copied out (a pipe's
+ * records need not be aligned); `next` is where the following one starts.
+ */
+static int record_at(const struct smp_perfdata *pd, size_t pos, struct perf_event_header *out,
+		     size_t *next, char *err, size_t errlen)
 {
 	if (!in_range(pos, sizeof(struct perf_event_header), pd->data_end))
 		return pmu_fail(err, errlen, -EINVAL, "truncated record header at offset %zu", pos);
@@ -393,7 +396,7 @@ static int record_at(const struct smp_perfdata *pd, size_t pos,
 		return pmu_fail(err, errlen, -EINVAL, "record of type %u at offset %zu announces %llu "
 				"bytes past the end of the data", hh.type, pos,
 				(unsigned long long)extra);
-	*out = (const void *)(pd->buf + pos);
+	*out = hh;
 	*next = pos + hh.size + (size_t)extra;
 	return 0;
 }
@@ -402,11 +405,12 @@ static int record_at(const struct smp_perfdata *pd, size_t pos,
 static int scan_pipe(struct smp_perfdata *pd, char *err, size_t errlen)
 {
 	for (size_t pos = pd->data_off, next; pos < pd->data_end; pos = next) {
-		const struct perf_event_header *h;
-		int ret = record_at(pd, pos, &h, &next, err, errlen);
+		struct perf_event_header hh;
+		const struct perf_event_header *h = &hh;
+		int ret = record_at(pd, pos, &hh, &next, err, errlen);
 		if (ret < 0)
 			return ret;
-		const unsigned char *b = (const unsigned char *)(h + 1);
+		const unsigned char *b = pd->buf + pos + sizeof(hh);
 		size_t body = h->size - sizeof(*h);
 		if (h->type == PERFDATA_HEADER_ATTR) {
 			size_t asz = 0;
@@ -674,16 +678,15 @@ int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *er
 {
 	if (pd->pos >= pd->data_end)
 		return 0;
-	const struct perf_event_header *h;
+	struct perf_event_header hh;
 	size_t next;
-	int ret = record_at(pd, pd->pos, &h, &next, err, errlen);
+	int ret = record_at(pd, pd->pos, &hh, &next, err, errlen);
 	if (ret < 0)
 		return ret;
 	r->offset = pd->pos;
+	const struct perf_event_header *h = (const void *)(pd->buf + pd->pos);
 	/* The decoders read u64 fields in place: keep records 8-byte aligned. */
 	if ((uintptr_t)h % 8) {
-		struct perf_event_header hh;
-		memcpy(&hh, h, sizeof(hh));
 		memcpy(pd->scratch, h, hh.size);
 		h = (const void *)pd->scratch;
 	}

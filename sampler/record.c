@@ -1,8 +1,10 @@
 /*
  * The perf record layout: which u64s a PERF_RECORD_SAMPLE carries, in the
- * order perf_event_open(2) documents for sample_type, and the sample_id
- * trailer of side-band records. Bounds are checked against the header size
- * so a corrupt or truncated record is rejected, never read past.
+ * order of include/uapi/linux/perf_event.h (every sample_type bit up to
+ * PERF_SAMPLE_AUX; sizes from the whole attr: read_format, the register
+ * masks, branch_sample_type), and the sample_id trailer of side-band
+ * records. Bounds are checked against the header size so a corrupt or
+ * truncated record is rejected, never read past.
  */
 #include "sampler.h"
 
@@ -14,6 +16,8 @@ void smp_layout_from_attr(struct smp_layout *l, const struct perf_event_attr *at
 	l->sample_type = attr->sample_type;
 	l->read_format = attr->read_format;
 	l->regs_user_mask = attr->sample_regs_user;
+	l->regs_intr_mask = attr->sample_regs_intr;
+	l->branch_sample_type = attr->branch_sample_type;
 }
 
 /* A cursor over the u64 words of a record body. */
@@ -45,6 +49,42 @@ static int skip(struct cursor *c, uint64_t bytes)
 	if ((uint64_t)(c->end - c->p) < bytes)
 		return -EINVAL;
 	c->p += bytes;
+	return 0;
+}
+
+/* n u64 words (n read from the record: n * 8 must not wrap). */
+static int skip_words(struct cursor *c, uint64_t n, const uint64_t **at)
+{
+	*at = (const uint64_t *)c->p;
+	if (n > (uint64_t)(c->end - c->p) / 8)
+		return -EINVAL;
+	c->p += n * 8;
+	return 0;
+}
+
+/* { u64 abi; u64 regs[weight(mask)]; }: the registers only when abi is not NONE. */
+static int take_regs(struct cursor *c, uint64_t mask, uint64_t *abi, const uint64_t **regs)
+{
+	if (take(c, abi) < 0)
+		return -EINVAL;
+	if (!*abi)
+		return 0;
+	return skip_words(c, (uint64_t)__builtin_popcountll(mask), regs);
+}
+
+/* { u64 nr; u64 hw_idx (HW_INDEX); {from, to, flags}[nr]; u64 counters[nr] (COUNTERS); } */
+static int take_branches(const struct smp_layout *l, struct cursor *c, struct smp_sample *s)
+{
+	s->branch_hw_idx = (uint64_t)-1;
+	if (take(c, &s->nr_branch) < 0 || s->nr_branch > (1u << 16))
+		return -EINVAL;
+	if ((l->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX) && take(c, &s->branch_hw_idx) < 0)
+		return -EINVAL;
+	if (skip_words(c, 3 * s->nr_branch, &s->branch) < 0)
+		return -EINVAL;
+	if ((l->branch_sample_type & PERF_SAMPLE_BRANCH_COUNTERS) &&
+	    skip_words(c, s->nr_branch, &s->branch_counters) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -80,7 +120,7 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 		     struct smp_sample *s)
 {
 	struct cursor c = {(const unsigned char *)(h + 1), (const unsigned char *)h + h->size};
-	uint64_t t = l->sample_type, v;
+	uint64_t t = l->sample_type;
 	memset(s, 0, sizeof(*s));
 	s->cpu = (uint32_t)-1;
 	if ((t & PERF_SAMPLE_IDENTIFIER) && take(&c, &s->id) < 0)
@@ -95,7 +135,7 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 		return -EINVAL;
 	if ((t & PERF_SAMPLE_ID) && take(&c, &s->id) < 0)
 		return -EINVAL;
-	if ((t & PERF_SAMPLE_STREAM_ID) && take(&c, &v) < 0)
+	if ((t & PERF_SAMPLE_STREAM_ID) && take(&c, &s->stream_id) < 0)
 		return -EINVAL;
 	if (t & PERF_SAMPLE_CPU) {
 		uint32_t res;
@@ -107,10 +147,8 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 	if ((t & PERF_SAMPLE_READ) && parse_read(l, &c, s) < 0)
 		return -EINVAL;
 	if (t & PERF_SAMPLE_CALLCHAIN) {
-		if (take(&c, &s->nr_callchain) < 0 || s->nr_callchain > (1u << 16))
-			return -EINVAL;
-		s->callchain = (const uint64_t *)c.p;
-		if (skip(&c, s->nr_callchain * 8) < 0)
+		if (take(&c, &s->nr_callchain) < 0 || s->nr_callchain > (1u << 16) ||
+		    skip_words(&c, s->nr_callchain, &s->callchain) < 0)
 			return -EINVAL;
 	}
 	if (t & PERF_SAMPLE_RAW) {
@@ -122,20 +160,11 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 		if (skip(&c, (4 + (uint64_t)size + 7) & ~7ULL) < 0)
 			return -EINVAL;
 	}
-	if (t & PERF_SAMPLE_BRANCH_STACK) {
-		uint64_t bnr;
-		if (take(&c, &bnr) < 0 || skip(&c, bnr * 24) < 0)
-			return -EINVAL;
-	}
-	if (t & PERF_SAMPLE_REGS_USER) {
-		if (take(&c, &s->regs_abi) < 0)
-			return -EINVAL;
-		if (s->regs_abi) {
-			s->regs = (const uint64_t *)c.p;
-			if (skip(&c, 8ULL * (uint64_t)__builtin_popcountll(l->regs_user_mask)) < 0)
-				return -EINVAL;
-		}
-	}
+	if ((t & PERF_SAMPLE_BRANCH_STACK) && take_branches(l, &c, s) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_REGS_USER) &&
+	    take_regs(&c, l->regs_user_mask, &s->regs_abi, &s->regs) < 0)
+		return -EINVAL;
 	if (t & PERF_SAMPLE_STACK_USER) {
 		if (take(&c, &s->stack_size) < 0)
 			return -EINVAL;
@@ -146,18 +175,37 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 				return -EINVAL;
 		}
 	}
-	if ((t & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) && take(&c, &s->weight) < 0)
-		return -EINVAL;
+	if (t & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) {
+		if (take(&c, &s->weight) < 0)
+			return -EINVAL;
+		if (t & PERF_SAMPLE_WEIGHT_STRUCT) { /* u32 var1_dw, u16 var2_w, u16 var3_w */
+			s->ins_lat = (uint16_t)(s->weight >> 32);
+			s->retire_lat = (uint16_t)(s->weight >> 48);
+			s->weight = (uint32_t)s->weight;
+		}
+	}
 	if ((t & PERF_SAMPLE_DATA_SRC) && take(&c, &s->data_src) < 0)
 		return -EINVAL;
-	if ((t & PERF_SAMPLE_TRANSACTION) && take(&c, &v) < 0)
+	if ((t & PERF_SAMPLE_TRANSACTION) && take(&c, &s->transaction) < 0)
 		return -EINVAL;
-	if (t & PERF_SAMPLE_REGS_INTR) {
-		/* We never ask for interrupt registers; a record with them cannot be ours. */
+	if ((t & PERF_SAMPLE_REGS_INTR) &&
+	    take_regs(&c, l->regs_intr_mask, &s->regs_intr_abi, &s->regs_intr) < 0)
 		return -EINVAL;
-	}
 	if ((t & PERF_SAMPLE_PHYS_ADDR) && take(&c, &s->phys_addr) < 0)
 		return -EINVAL;
+	if ((t & PERF_SAMPLE_CGROUP) && take(&c, &s->cgroup) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_DATA_PAGE_SIZE) && take(&c, &s->data_page_size) < 0)
+		return -EINVAL;
+	if ((t & PERF_SAMPLE_CODE_PAGE_SIZE) && take(&c, &s->code_page_size) < 0)
+		return -EINVAL;
+	if (t & PERF_SAMPLE_AUX) {
+		if (take(&c, &s->aux_size) < 0)
+			return -EINVAL;
+		s->aux = c.p;
+		if (skip(&c, s->aux_size) < 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 

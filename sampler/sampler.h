@@ -36,7 +36,14 @@ struct smp_layout {
 	uint64_t sample_type;
 	uint64_t read_format;
 	uint64_t regs_user_mask;
+	uint64_t regs_intr_mask;
+	uint64_t branch_sample_type; /* HW_INDEX and COUNTERS change a branch stack's size */
 };
+
+/* Linux 6.8: one u64 of counters per branch entry (older uapi headers lack it). */
+#ifndef PERF_SAMPLE_BRANCH_COUNTERS
+#define PERF_SAMPLE_BRANCH_COUNTERS (1U << 19)
+#endif
 
 void smp_layout_from_attr(struct smp_layout *l, const struct perf_event_attr *attr);
 
@@ -44,9 +51,15 @@ struct smp_read_value {
 	uint64_t value, id, lost;
 };
 
-/* A parsed PERF_RECORD_SAMPLE. Pointers refer into the record's bytes. */
+/*
+ * A parsed PERF_RECORD_SAMPLE. Pointers refer into the record's bytes.
+ * weight is the whole u64 of PERF_SAMPLE_WEIGHT, or the access latency
+ * (var1_dw) of PERF_SAMPLE_WEIGHT_STRUCT, as perf reports it.
+ */
 struct smp_sample {
 	uint64_t id, ip, time, addr, period, data_src, weight, phys_addr;
+	uint64_t stream_id, transaction, cgroup, data_page_size, code_page_size;
+	uint16_t ins_lat, retire_lat; /* WEIGHT_STRUCT's var2_w and var3_w */
 	uint32_t pid, tid, cpu;
 	uint64_t nr_callchain;
 	const uint64_t *callchain;
@@ -59,6 +72,16 @@ struct smp_sample {
 	const uint64_t *regs; /* popcount(regs_user_mask) values when regs_abi != 0 */
 	uint64_t stack_size, stack_dyn_size;
 	const unsigned char *stack;
+	/* BRANCH_STACK: nr_branch {from, to, flags} triples (hw_idx: -1 unless HW_INDEX) */
+	uint64_t nr_branch, branch_hw_idx;
+	const uint64_t *branch;
+	const uint64_t *branch_counters; /* nr_branch values with BRANCH_COUNTERS, else NULL */
+	/* REGS_INTR: popcount(regs_intr_mask) values when regs_intr_abi != 0 */
+	uint64_t regs_intr_abi;
+	const uint64_t *regs_intr;
+	/* AUX: aux_size bytes of the AUX area sampled with the record */
+	uint64_t aux_size;
+	const unsigned char *aux;
 };
 
 /* Fields of the sample_id trailer every side-band record carries (sample_id_all). */

@@ -318,9 +318,7 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 					return fd;
 				}
 				s->fds[k] = fd;
-				s->layouts[i].sample_type = a.sample_type;
-				s->layouts[i].read_format = a.read_format;
-				s->layouts[i].regs_user_mask = a.sample_regs_user;
+				smp_layout_from_attr(&s->layouts[i], &a);
 				if (is_leader)
 					leader_fd = fd;
 				uint64_t id;

@@ -18,6 +18,7 @@ libcmocka-dev libbenchmark-dev
 linux-perf
 golang-go golang-github-google-pprof-dev
 python3 python3-protobuf
+clang libclang-rt-14-dev
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -69,7 +69,8 @@ def _record(rtype, misc, body):
     return struct.pack("<IHH", rtype, misc, 8 + len(body)) + body
 
 
-def _attr(attr_type, config, period, precise):
+def _attr(attr_type, config, period, precise, sample_type=SAMPLE_TYPE, read_format=0,
+          branch_sample_type=0, regs_user=0, regs_intr=0, stack_user=0):
     # struct perf_event_attr, PERF_ATTR_SIZE_VER7 (128 bytes)
     flags = (1 << 0)            # disabled
     flags |= (1 << 1)           # inherit
@@ -78,14 +79,101 @@ def _attr(attr_type, config, period, precise):
     flags |= (1 << 17)          # mmap_data: data mappings are reported too
     flags |= (1 << 18)          # sample_id_all
     flags |= (1 << 23)          # mmap2
-    a = struct.pack("<IIQQQQQ", attr_type, 128, config, period, SAMPLE_TYPE, 0, flags)
+    a = struct.pack("<IIQQQQQ", attr_type, 128, config, period, sample_type, read_format, flags)
     a += struct.pack("<II", 0, 0)               # wakeup_events, bp_type
-    a += struct.pack("<QQQQ", 0, 0, 0, 0)       # config1/2, branch_sample_type, regs_user
-    a += struct.pack("<Ii", 0, 0)               # sample_stack_user, clockid
-    a += struct.pack("<QIHH", 0, 0, 0, 0)       # regs_intr, aux_watermark, max_stack, rsvd
+    a += struct.pack("<QQQQ", 0, 0, branch_sample_type, regs_user)  # config1/2, ...
+    a += struct.pack("<Ii", stack_user, 0)      # sample_stack_user, clockid
+    a += struct.pack("<QIHH", regs_intr, 0, 0, 0)  # regs_intr, aux_watermark, max_stack, rsvd
     a += struct.pack("<IIQ", 0, 0, 0)           # aux_sample_size, rsvd, sig_data
     assert len(a) == 128
     return a
+
+
+# The rest of PERF_RECORD_SAMPLE's fields, in include/uapi/linux/perf_event.h's order.
+PERF_SAMPLE_READ = 1 << 4
+PERF_SAMPLE_CALLCHAIN = 1 << 5
+PERF_SAMPLE_ID = 1 << 6
+PERF_SAMPLE_STREAM_ID = 1 << 9
+PERF_SAMPLE_RAW = 1 << 10
+PERF_SAMPLE_BRANCH_STACK = 1 << 11
+PERF_SAMPLE_REGS_USER = 1 << 12
+PERF_SAMPLE_STACK_USER = 1 << 13
+PERF_SAMPLE_TRANSACTION = 1 << 17
+PERF_SAMPLE_REGS_INTR = 1 << 18
+PERF_SAMPLE_PHYS_ADDR = 1 << 19
+PERF_SAMPLE_AUX = 1 << 20
+PERF_SAMPLE_CGROUP = 1 << 21
+PERF_SAMPLE_DATA_PAGE_SIZE = 1 << 22
+PERF_SAMPLE_CODE_PAGE_SIZE = 1 << 23
+PERF_SAMPLE_WEIGHT_STRUCT = 1 << 24
+PERF_SAMPLE_BRANCH_ANY = 1 << 3
+PERF_SAMPLE_BRANCH_HW_INDEX = 1 << 17
+PERF_FORMAT_ID, PERF_FORMAT_GROUP, PERF_FORMAT_LOST = 1 << 2, 1 << 3, 1 << 4
+
+
+def sample_body(attr, eid, pid, tid, cpu, ip, time, addr=0, period=1, weight=0, src=0):
+    """A sample with every field attr's sample_type asks for (plausible values), in the
+    kernel's order; sizes from the whole attr (read_format, branch_sample_type, masks)."""
+    (sample_type, read_format) = struct.unpack_from("<QQ", attr, 24)
+    (branch_type, regs_user) = struct.unpack_from("<QQ", attr, 72)
+    (stack_user,) = struct.unpack_from("<I", attr, 88)
+    (regs_intr,) = struct.unpack_from("<Q", attr, 96)
+    t, b = sample_type, b""
+    fields = [
+        (PERF_SAMPLE_IDENTIFIER, lambda: struct.pack("<Q", eid)),
+        (PERF_SAMPLE_IP, lambda: struct.pack("<Q", ip)),
+        (PERF_SAMPLE_TID, lambda: struct.pack("<II", pid, tid)),
+        (PERF_SAMPLE_TIME, lambda: struct.pack("<Q", time)),
+        (PERF_SAMPLE_ADDR, lambda: struct.pack("<Q", addr)),
+        (PERF_SAMPLE_ID, lambda: struct.pack("<Q", eid)),
+        (PERF_SAMPLE_STREAM_ID, lambda: struct.pack("<Q", eid)),
+        (PERF_SAMPLE_CPU, lambda: struct.pack("<II", cpu, 0)),
+        (PERF_SAMPLE_PERIOD, lambda: struct.pack("<Q", period)),
+        (PERF_SAMPLE_READ, lambda: _read_values(read_format, eid, period)),
+        (PERF_SAMPLE_CALLCHAIN, lambda: struct.pack("<QQQ", 2, ip, ip + 0x40)),
+        (PERF_SAMPLE_RAW, lambda: struct.pack("<I", 4) + b"raw!"),
+        (PERF_SAMPLE_BRANCH_STACK, lambda: _branches(branch_type, ip)),
+        (PERF_SAMPLE_REGS_USER, lambda: _regs(regs_user)),
+        (PERF_SAMPLE_STACK_USER, lambda: (struct.pack("<Q", stack_user) + b"\0" * stack_user +
+                                          struct.pack("<Q", min(stack_user, 8)))
+         if stack_user else struct.pack("<Q", 0)),
+        (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT, lambda: struct.pack("<Q", weight)),
+        (PERF_SAMPLE_DATA_SRC, lambda: struct.pack("<Q", src)),
+        (PERF_SAMPLE_TRANSACTION, lambda: struct.pack("<Q", 0)),
+        (PERF_SAMPLE_REGS_INTR, lambda: _regs(regs_intr)),
+        (PERF_SAMPLE_PHYS_ADDR, lambda: struct.pack("<Q", 0x1234000)),
+        (PERF_SAMPLE_CGROUP, lambda: struct.pack("<Q", 1)),
+        (PERF_SAMPLE_DATA_PAGE_SIZE, lambda: struct.pack("<Q", 4096)),
+        (PERF_SAMPLE_CODE_PAGE_SIZE, lambda: struct.pack("<Q", 4096)),
+        (PERF_SAMPLE_AUX, lambda: struct.pack("<Q", 16) + b"\xa5" * 16),
+    ]
+    for bit, make in fields:
+        if t & bit:
+            b += make()
+    assert len(b) % 8 == 0
+    return b
+
+
+def _read_values(read_format, eid, value):
+    one = struct.pack("<Q", value)
+    if read_format & PERF_FORMAT_ID:
+        one += struct.pack("<Q", eid)
+    if read_format & PERF_FORMAT_LOST:
+        one += struct.pack("<Q", 0)
+    return struct.pack("<Q", 1) + one if read_format & PERF_FORMAT_GROUP else one
+
+
+def _branches(branch_type, ip):
+    b = struct.pack("<Q", 2)
+    if branch_type & PERF_SAMPLE_BRANCH_HW_INDEX:
+        b += struct.pack("<Q", 1)
+    return b + struct.pack("<QQQQQQ", ip - 0x10, ip, 0, ip - 0x30, ip - 0x20, 0)
+
+
+def _regs(mask):
+    # abi PERF_SAMPLE_REGS_ABI_64, then one u64 per bit of the mask
+    return struct.pack("<Q", 2) + b"".join(struct.pack("<Q", 0x100 + i)
+                                           for i in range(bin(mask).count("1")))
 
 
 class Stream:
@@ -99,9 +187,11 @@ class Stream:
         self.records = bytearray()
         self.time = 1_000_000
 
-    def event(self, name, attr_type, config, period=1, precise=2):
+    def event(self, name, attr_type, config, period=1, precise=2, **attr_fields):
+        """attr_fields: sample_type, read_format, branch_sample_type, regs_user, regs_intr,
+        stack_user (perf_event_attr fields; see _attr)."""
         eid = 1000 + len(self.attrs)
-        self.attrs.append((name, _attr(attr_type, config, period, precise), eid))
+        self.attrs.append((name, _attr(attr_type, config, period, precise, **attr_fields), eid))
         return eid
 
     def topology(self, nodes):
@@ -132,6 +222,14 @@ class Stream:
         body = struct.pack("<QQIIQQIIQQQ", eid, ip, pid, tid, self.time, addr, cpu, 0, period,
                            weight, src)
         self.records += _record(REC_SAMPLE, MISC_USER, body)
+
+    def sample_abi(self, eid, pid, tid, cpu, ip, period=1, addr=0, weight=0, src=0):
+        """A sample with every field its event's attr asks for (sample_body)."""
+        self.time += 1000
+        attr = next(a for _, a, i in self.attrs if i == eid)
+        self.records += _record(REC_SAMPLE, MISC_USER,
+                                sample_body(attr, eid, pid, tid, cpu, ip, self.time, addr,
+                                            period, weight, src))
 
     def write_pipe(self, path):
         out = bytearray(b"PERFILE2" + struct.pack("<Q", 16))

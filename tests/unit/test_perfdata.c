@@ -154,11 +154,9 @@ static void build_file(struct buf *b)
 	patch64(b, sec + 8, b->n - desc);
 }
 
-static void build_pipe(struct buf *b)
+/* A pipe-mode header and a HEADER_ATTR record for each of the two events. */
+static void put_pipe_head(struct buf *b, const struct perf_event_attr a[2])
 {
-	struct perf_event_attr a[2];
-	make_attr(&a[0], PERF_COUNT_SW_CPU_CLOCK);
-	make_attr(&a[1], PERF_COUNT_SW_TASK_CLOCK);
 	memset(b, 0, sizeof(*b));
 	put64(b, 0x32454c4946524550ULL);
 	put64(b, 16);
@@ -167,6 +165,14 @@ static void build_pipe(struct buf *b)
 		put(b, &a[i], sizeof(a[i]));
 		put64(b, ids[i]);
 	}
+}
+
+static void build_pipe(struct buf *b)
+{
+	struct perf_event_attr a[2];
+	make_attr(&a[0], PERF_COUNT_SW_CPU_CLOCK);
+	make_attr(&a[1], PERF_COUNT_SW_TASK_CLOCK);
+	put_pipe_head(b, a);
 	/* EVENT_UPDATE NAME for the second event */
 	put_header(b, 78, 8 + 16 + 16);
 	put64(b, 2);
@@ -241,6 +247,253 @@ static void test_pipe_mode(void **state)
 	struct buf b;
 	build_pipe(&b);
 	check_synthetic(&b, true, "task-clock:upp");
+}
+
+/* --- every sampling ABI field -------------------------------------------------- */
+
+/*
+ * A sample of `a` with every field its sample_type asks for, in the order of
+ * include/uapi/linux/perf_event.h, filled with values derived from `seed`.
+ */
+static void put_abi_sample(struct buf *b, const struct perf_event_attr *a, uint64_t id,
+			   uint64_t seed)
+{
+	uint64_t t = a->sample_type;
+	struct buf body = {.n = 0};
+	if (t & PERF_SAMPLE_IDENTIFIER)
+		put64(&body, id);
+	if (t & PERF_SAMPLE_IP)
+		put64(&body, 0x401000 + seed);
+	if (t & PERF_SAMPLE_TID)
+		put64(&body, 42 | (43ULL << 32));
+	if (t & PERF_SAMPLE_TIME)
+		put64(&body, 1000 + seed);
+	if (t & PERF_SAMPLE_ADDR)
+		put64(&body, 0x7000 + seed);
+	if (t & PERF_SAMPLE_ID)
+		put64(&body, id);
+	if (t & PERF_SAMPLE_STREAM_ID)
+		put64(&body, 0x5000 + seed);
+	if (t & PERF_SAMPLE_CPU)
+		put64(&body, 3);
+	if (t & PERF_SAMPLE_PERIOD)
+		put64(&body, 10000 + seed);
+	if (t & PERF_SAMPLE_READ) {
+		/* read_format PERF_FORMAT_GROUP | ID | LOST: nr, {value, id, lost}[nr] */
+		put64(&body, 2);
+		for (uint64_t i = 0; i < 2; i++) {
+			put64(&body, 100 * (i + 1) + seed);
+			put64(&body, id + i);
+			put64(&body, i);
+		}
+	}
+	if (t & PERF_SAMPLE_CALLCHAIN) {
+		put64(&body, 2);
+		put64(&body, 0x401000 + seed);
+		put64(&body, 0x402000);
+	}
+	if (t & PERF_SAMPLE_RAW) {
+		uint32_t size = 12;
+		put(&body, &size, 4);
+		put(&body, "raw-bytes-12", 12); /* 16 bytes: already 8-aligned */
+	}
+	if (t & PERF_SAMPLE_BRANCH_STACK) {
+		put64(&body, 2);
+		if (a->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX)
+			put64(&body, 7);
+		for (uint64_t i = 0; i < 6; i++)
+			put64(&body, 0xb000 + i);
+		if (a->branch_sample_type & PERF_SAMPLE_BRANCH_COUNTERS) {
+			put64(&body, 0xc0);
+			put64(&body, 0xc1);
+		}
+	}
+	if (t & PERF_SAMPLE_REGS_USER) {
+		put64(&body, 2); /* PERF_SAMPLE_REGS_ABI_64 */
+		for (int i = 0; i < __builtin_popcountll(a->sample_regs_user); i++)
+			put64(&body, 0xa000 + (uint64_t)i);
+	}
+	if (t & PERF_SAMPLE_STACK_USER) {
+		put64(&body, 16);
+		put64(&body, 0x1111);
+		put64(&body, 0x2222);
+		put64(&body, 8);
+	}
+	if (t & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT))
+		put64(&body, 0x0003000200000111ULL + seed); /* var3_w 3, var2_w 2, var1_dw 0x111 */
+	if (t & PERF_SAMPLE_DATA_SRC)
+		put64(&body, 0x5080021ULL);
+	if (t & PERF_SAMPLE_TRANSACTION)
+		put64(&body, 0x77);
+	if (t & PERF_SAMPLE_REGS_INTR) {
+		put64(&body, 2);
+		for (int i = 0; i < __builtin_popcountll(a->sample_regs_intr); i++)
+			put64(&body, 0xe000 + (uint64_t)i);
+	}
+	if (t & PERF_SAMPLE_PHYS_ADDR)
+		put64(&body, 0x123456000ULL + seed);
+	if (t & PERF_SAMPLE_CGROUP)
+		put64(&body, 0xc6);
+	if (t & PERF_SAMPLE_DATA_PAGE_SIZE)
+		put64(&body, 2 << 20);
+	if (t & PERF_SAMPLE_CODE_PAGE_SIZE)
+		put64(&body, 4096);
+	if (t & PERF_SAMPLE_AUX) {
+		put64(&body, 16);
+		put(&body, "aux-data-16bytes", 16);
+	}
+	put_header(b, PERF_RECORD_SAMPLE, (uint16_t)(8 + body.n));
+	put(b, body.d, body.n);
+}
+
+/* Checks what put_abi_sample wrote, field by field. */
+static void check_abi_sample(const struct perf_event_attr *a, const struct smp_sample *s,
+			     uint64_t id, uint64_t seed)
+{
+	uint64_t t = a->sample_type;
+	assert_int_equal(s->id, id);
+	assert_int_equal(s->ip, 0x401000 + seed);
+	assert_int_equal(s->pid, 42);
+	assert_int_equal(s->tid, 43);
+	assert_int_equal(s->time, 1000 + seed);
+	if (t & PERF_SAMPLE_ADDR)
+		assert_int_equal(s->addr, 0x7000 + seed);
+	if (t & PERF_SAMPLE_STREAM_ID)
+		assert_int_equal(s->stream_id, 0x5000 + seed);
+	assert_int_equal(s->cpu, 3);
+	assert_int_equal(s->period, 10000 + seed);
+	if (t & PERF_SAMPLE_READ) {
+		assert_int_equal(s->nr_read, 2);
+		assert_int_equal(s->read[1].value, 200 + seed);
+		assert_int_equal(s->read[1].id, id + 1);
+		assert_int_equal(s->read[1].lost, 1);
+	}
+	if (t & PERF_SAMPLE_CALLCHAIN) {
+		assert_int_equal(s->nr_callchain, 2);
+		assert_int_equal(s->callchain[1], 0x402000);
+	}
+	if (t & PERF_SAMPLE_BRANCH_STACK) {
+		assert_int_equal(s->nr_branch, 2);
+		assert_int_equal(s->branch_hw_idx,
+				 a->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX ? 7 : (uint64_t)-1);
+		assert_int_equal(s->branch[0], 0xb000);
+		assert_int_equal(s->branch[5], 0xb005);
+		if (a->branch_sample_type & PERF_SAMPLE_BRANCH_COUNTERS)
+			assert_int_equal(s->branch_counters[1], 0xc1);
+		else
+			assert_null(s->branch_counters);
+	}
+	if (t & PERF_SAMPLE_REGS_USER) {
+		assert_int_equal(s->regs_abi, 2);
+		assert_int_equal(s->regs[2], 0xa002);
+	}
+	if (t & PERF_SAMPLE_STACK_USER) {
+		assert_int_equal(s->stack_size, 16);
+		assert_int_equal(s->stack_dyn_size, 8);
+	}
+	if (t & PERF_SAMPLE_WEIGHT_STRUCT) {
+		assert_int_equal(s->weight, 0x111 + seed);
+		assert_int_equal(s->ins_lat, 2);
+		assert_int_equal(s->retire_lat, 3);
+	} else if (t & PERF_SAMPLE_WEIGHT) {
+		assert_int_equal(s->weight, 0x0003000200000111ULL + seed);
+	}
+	if (t & PERF_SAMPLE_DATA_SRC)
+		assert_int_equal(s->data_src, 0x5080021ULL);
+	if (t & PERF_SAMPLE_TRANSACTION)
+		assert_int_equal(s->transaction, 0x77);
+	if (t & PERF_SAMPLE_REGS_INTR) {
+		assert_int_equal(s->regs_intr_abi, 2);
+		assert_int_equal(s->regs_intr[3], 0xe003);
+	}
+	if (t & PERF_SAMPLE_PHYS_ADDR)
+		assert_int_equal(s->phys_addr, 0x123456000ULL + seed);
+	if (t & PERF_SAMPLE_CGROUP)
+		assert_int_equal(s->cgroup, 0xc6);
+	if (t & PERF_SAMPLE_DATA_PAGE_SIZE)
+		assert_int_equal(s->data_page_size, 2 << 20);
+	if (t & PERF_SAMPLE_CODE_PAGE_SIZE)
+		assert_int_equal(s->code_page_size, 4096);
+	if (t & PERF_SAMPLE_AUX) {
+		assert_int_equal(s->aux_size, 16);
+		assert_memory_equal(s->aux, "aux-data-16bytes", 16);
+	}
+}
+
+/*
+ * For each field perf may write (and all at once), a pipe-mode file with two
+ * events of different layouts, interleaved: a plain cpu-clock and one whose
+ * attr asks for the field (with PHYS_ADDR and CODE_PAGE_SIZE after it, so a
+ * misread size shows). Every sample of both must decode to what was written.
+ */
+static void test_sample_abi_fields(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *what;
+		uint64_t sample_type, branch, regs_user, regs_intr;
+	} cases[] = {
+		{"REGS_INTR", PERF_SAMPLE_REGS_INTR, 0, 0, 0xf00ff},
+		{"BRANCH_STACK", PERF_SAMPLE_BRANCH_STACK, PERF_SAMPLE_BRANCH_ANY, 0, 0},
+		{"BRANCH_STACK hw_idx", PERF_SAMPLE_BRANCH_STACK,
+		 PERF_SAMPLE_BRANCH_ANY | PERF_SAMPLE_BRANCH_HW_INDEX, 0, 0},
+		{"BRANCH_STACK counters", PERF_SAMPLE_BRANCH_STACK,
+		 PERF_SAMPLE_BRANCH_ANY | PERF_SAMPLE_BRANCH_HW_INDEX | PERF_SAMPLE_BRANCH_COUNTERS, 0,
+		 0},
+		{"WEIGHT_STRUCT", PERF_SAMPLE_WEIGHT_STRUCT | PERF_SAMPLE_DATA_SRC, 0, 0, 0},
+		{"DATA_PAGE_SIZE", PERF_SAMPLE_DATA_PAGE_SIZE | PERF_SAMPLE_ADDR, 0, 0, 0},
+		{"CGROUP", PERF_SAMPLE_CGROUP, 0, 0, 0},
+		{"AUX", PERF_SAMPLE_AUX, 0, 0, 0},
+		{"READ group lost", PERF_SAMPLE_READ, 0, 0, 0},
+		{"all", PERF_SAMPLE_ADDR | PERF_SAMPLE_STREAM_ID | PERF_SAMPLE_READ |
+				PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_RAW | PERF_SAMPLE_BRANCH_STACK |
+				PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER | PERF_SAMPLE_WEIGHT |
+				PERF_SAMPLE_DATA_SRC | PERF_SAMPLE_TRANSACTION | PERF_SAMPLE_REGS_INTR |
+				PERF_SAMPLE_CGROUP | PERF_SAMPLE_DATA_PAGE_SIZE | PERF_SAMPLE_AUX,
+		 PERF_SAMPLE_BRANCH_ANY | PERF_SAMPLE_BRANCH_HW_INDEX, 0x1ff, 0x3ff},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		print_message("case %s\n", cases[c].what);
+		struct perf_event_attr a[2];
+		make_attr(&a[0], PERF_COUNT_SW_CPU_CLOCK);
+		make_attr(&a[1], PERF_COUNT_SW_TASK_CLOCK);
+		for (int i = 0; i < 2; i++)
+			a[i].sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+					   PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD;
+		a[1].sample_type |= cases[c].sample_type | PERF_SAMPLE_PHYS_ADDR |
+				    PERF_SAMPLE_CODE_PAGE_SIZE;
+		a[1].branch_sample_type = cases[c].branch;
+		a[1].sample_regs_user = cases[c].regs_user;
+		a[1].sample_regs_intr = cases[c].regs_intr;
+		a[1].read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_LOST;
+		struct buf *b = malloc(sizeof(*b));
+		assert_non_null(b);
+		put_pipe_head(b, a);
+		for (uint64_t k = 0; k < 4; k++)
+			put_abi_sample(b, &a[k % 2], ids[k % 2], k);
+		char err[512], *path = write_tmp(b);
+		struct smp_perfdata *pd;
+		assert_int_equal(smp_perfdata_open(&pd, path, err, sizeof(err)), 0);
+		struct smp_pd_record r;
+		uint64_t k = 0;
+		int n;
+		while ((n = smp_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
+			if (r.h->type != PERF_RECORD_SAMPLE)
+				continue;
+			assert_int_equal(r.event, (int)(k % 2));
+			struct smp_sample s;
+			assert_int_equal(smp_parse_sample(&smp_perfdata_event(pd, k % 2)->layout, r.h,
+							  &s), 0);
+			check_abi_sample(&a[k % 2], &s, ids[k % 2], k);
+			k++;
+		}
+		assert_int_equal(n, 0);
+		assert_int_equal(k, 4);
+		smp_perfdata_close(pd);
+		unlink(path);
+		free(path);
+		free(b);
+	}
 }
 
 /* Opens and iterates to the end; returns 0 or the first error (which must name an offset). */
@@ -449,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_file_mode),
 		cmocka_unit_test(test_pipe_mode),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_sample_abi_fields),
 		cmocka_unit_test(test_testdata),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

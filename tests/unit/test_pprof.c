@@ -384,7 +384,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(magic[1], 0x8b);
 
 	struct pprof_read *r;
-	if (pprof_read_file(&r, f->path, err, sizeof(err)) != 0)
+	if (pprof_read_file(&r, f->path, 0, err, sizeof(err)) != 0)
 		fail_msg("pprof_read_file: %s", err);
 	check_profile(pprof_read_message(r), &id);
 	pprof_read_free(r);
@@ -409,7 +409,7 @@ static void test_read_uncompressed(void **state)
 	free(buf);
 
 	struct pprof_read *r;
-	if (pprof_read_file(&r, f->path, err, sizeof(err)) != 0)
+	if (pprof_read_file(&r, f->path, 0, err, sizeof(err)) != 0)
 		fail_msg("pprof_read_file: %s", err);
 	check_profile(pprof_read_message(r), &id);
 	pprof_read_free(r);
@@ -447,26 +447,26 @@ static void test_write_errors(void **state)
 
 	/* Reading: missing file, empty file, garbage. */
 	struct pprof_read *r = NULL;
-	rc = pprof_read_file(&r, f->path, err, sizeof(err));
+	rc = pprof_read_file(&r, f->path, 0, err, sizeof(err));
 	assert_int_equal(rc, -ENOENT);
 	assert_null(r);
 	assert_non_null(strstr(err, f->path));
 	FILE *fp = fopen(f->path, "wb");
 	assert_non_null(fp);
 	assert_int_equal(fclose(fp), 0);
-	assert_true(pprof_read_file(&r, f->path, err, sizeof(err)) < 0);
+	assert_true(pprof_read_file(&r, f->path, 0, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "empty"));
 	fp = fopen(f->path, "wb");
 	assert_non_null(fp);
 	fputs("\x1f\x8bthis is not gzip", fp);
 	assert_int_equal(fclose(fp), 0);
-	assert_true(pprof_read_file(&r, f->path, err, sizeof(err)) < 0);
+	assert_true(pprof_read_file(&r, f->path, 0, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "gzip"));
 	fp = fopen(f->path, "wb");
 	assert_non_null(fp);
 	fputs("\xff\xff\xff\xff\xff not a protobuf", fp);
 	assert_int_equal(fclose(fp), 0);
-	assert_true(pprof_read_file(&r, f->path, err, sizeof(err)) < 0);
+	assert_true(pprof_read_file(&r, f->path, 0, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "not a pprof profile"));
 	assert_null(r);
 }
@@ -599,7 +599,7 @@ static void test_late_comment(void **state)
 	assert_true(lp.written_then > 0 && (size_t)lp.written_then + 65536 >= written);
 
 	struct pprof_read *r;
-	if (pprof_read_file(&r, f->path, err, sizeof(err)) != 0)
+	if (pprof_read_file(&r, f->path, 0, err, sizeof(err)) != 0)
 		fail_msg("pprof_read_file: %s", err);
 	const Profile *m = pprof_read_message(r);
 	assert_int_equal(m->n_comment, 2);
