@@ -164,7 +164,7 @@ static int copy_fd(int from, int to)
 			return -errno;
 		if (n == 0)
 			return 0;
-		int ret = exp_write_all(to, buf, (size_t)n);
+		int ret = base_write_all(to, buf, (size_t)n);
 		if (ret < 0)
 			return ret;
 		at += n;

@@ -1387,7 +1387,7 @@ static int fill_bytes(int fd, void *arg, const char **why)
 {
 	(void)why;
 	const struct bytes_fill *b = arg;
-	return exp_write_all(fd, b->bytes, b->len);
+	return base_write_all(fd, b->bytes, b->len);
 }
 
 int otlp_write_output(struct base_output *out, const uint8_t *bytes, size_t len, char *err,

@@ -984,7 +984,7 @@ static int fill_spool(int fd, void *arg, const char **why)
 {
 	(void)why;
 	const struct spool_fill *f = arg;
-	return exp_write_all(fd, f->body, f->len);
+	return base_write_all(fd, f->body, f->len);
 }
 
 /*

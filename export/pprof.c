@@ -893,7 +893,7 @@ static int gzip_to_fd(int fd, uint8_t *data, size_t len, const struct gzip_split
 				goto out;
 			}
 			size_t have = sizeof(out) - z.avail_out;
-			rc = exp_write_all(fd, out, have);
+			rc = base_write_all(fd, out, have);
 			if (rc < 0)
 				goto out;
 			*written += have;

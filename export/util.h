@@ -57,8 +57,6 @@ static inline int64_t exp_sat_add(int64_t a, int64_t b)
 int exp_grow(void **arr, size_t *cap, size_t need, size_t size);
 #define EXP_GROW(arr, cap, need) exp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
-/* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
-#define exp_write_all base_write_all
 
 /* mkdir -p: what it creates gets mode 0700; 0 when path is a directory at the end, else -errno. */
 int exp_mkdir_p(const char *path);
