@@ -92,6 +92,21 @@ typedef int (*base_fill_fn)(int fd, void *arg, const char **why);
 int base_output_write(struct base_output *o, base_fill_fn fill, void *arg, char *err,
 		      size_t errlen);
 
+/*
+ * A FIFO that had no reader when opened: base_output_wait_for_reader opens
+ * it now, waiting for one (before the work starts, as perf record does).
+ */
+bool base_output_waits_for_reader(const struct base_output *o);
+int base_output_wait_for_reader(struct base_output *o, char *err, size_t errlen);
+
+/*
+ * 0 when no two of outs[0..n) (NULL entries skipped) are the same file or
+ * both standard output, and none is the file input (NULL: none), which
+ * writing would destroy; else -EINVAL and err says which and what to do.
+ */
+int base_outputs_distinct(struct base_output *const *outs, size_t n, const char *input,
+			  char *err, size_t errlen);
+
 /* The name as the user gave it. */
 const char *base_output_name(const struct base_output *o);
 

@@ -34,6 +34,10 @@ struct base_output {
 	int scratch_fd; /* SEEKABLE on a stream: the content before its copy; -1 */
 	mode_t keep_mode;
 	bool replaces;  /* OUTPUT_FILE: path existed when opened */
+	bool exists;    /* path existed when opened: its identity is dev, ino */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;    /* S_IFMT bits of what exists */
 	bool old_kept;
 };
 
@@ -310,6 +314,10 @@ static int open_at(int dirfd, struct base_output **out, const char *name,
 			rc = base_fail(err, errlen, -ENOMEM, "out of memory");
 			goto fail;
 		}
+		o->exists = exists;
+		o->dev = st.st_dev;
+		o->ino = st.st_ino;
+		o->type = st.st_mode & S_IFMT;
 		if (exists && S_ISDIR(st.st_mode)) {
 			rc = output_error(o, -EISDIR, NULL, NULL, "it is a directory; name a file in it",
 					  err, errlen);
@@ -537,6 +545,67 @@ int base_output_write(struct base_output *o, base_fill_fn fill, void *arg, char 
 	if (rc < 0)
 		return base_output_fail(o, "writing", rc, why, err, errlen);
 	return base_output_commit(o, err, errlen);
+}
+
+bool base_output_waits_for_reader(const struct base_output *o)
+{
+	return o->kind == OUTPUT_STREAM && o->stream_fd < 0;
+}
+
+int base_output_wait_for_reader(struct base_output *o, char *err, size_t errlen)
+{
+	if (!base_output_waits_for_reader(o))
+		return 0;
+	struct stat st;
+	if (stat(o->path, &st) < 0)
+		return output_error(o, -errno, "opening", o->path, NULL, err, errlen);
+	int fd = open_stream(o, &st, true);
+	if (fd < 0)
+		return output_error(o, fd, "opening", o->path, NULL, err, errlen);
+	o->stream_fd = fd;
+	return 0;
+}
+
+/*
+ * The same file, the same new name, the same FIFO or socket, or both
+ * standard output: one content would overwrite or run into the other (a
+ * character device such as /dev/null takes both).
+ */
+static bool same_target(const struct base_output *a, const struct base_output *b)
+{
+	if (a->kind == OUTPUT_STDOUT || b->kind == OUTPUT_STDOUT)
+		return a->kind == b->kind;
+	if (a->exists && b->exists)
+		return a->dev == b->dev && a->ino == b->ino && a->type != S_IFCHR;
+	return !a->exists && !b->exists && strcmp(a->path, b->path) == 0;
+}
+
+int base_outputs_distinct(struct base_output *const *outs, size_t n, const char *input,
+			  char *err, size_t errlen)
+{
+	struct stat in = {0};
+	bool have_in = input && strcmp(input, "-") != 0 && stat(input, &in) == 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct base_output *a = outs[i];
+		if (!a)
+			continue;
+		if (have_in && a->kind != OUTPUT_STDOUT && a->exists && a->dev == in.st_dev &&
+		    a->ino == in.st_ino)
+			return base_fail(err, errlen, -EINVAL,
+					 "%s %s is the input %s: writing it would destroy what is "
+					 "read; give %s another name",
+					 a->opts.flag ? a->opts.flag : "the output", a->name, input,
+					 a->opts.flag ? a->opts.flag : "it");
+		for (size_t j = 0; j < i; j++)
+			if (outs[j] && same_target(outs[j], a))
+				return base_fail(err, errlen, -EINVAL,
+						 "%s %s and %s %s are the same %s: one would "
+						 "overwrite the other; give them different names",
+						 outs[j]->opts.flag ? outs[j]->opts.flag : "",
+						 outs[j]->name, a->opts.flag ? a->opts.flag : "",
+						 a->name, a->kind == OUTPUT_STDOUT ? "stream" : "file");
+	}
+	return 0;
 }
 
 const char *base_output_name(const struct base_output *o)

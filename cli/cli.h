@@ -51,6 +51,15 @@ int cmd_c2c_record(int argc, char **argv); /* c2c_record.c */
  */
 int cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *v);
 
+/*
+ * Before the work starts: the outputs (NULL entries skipped) are distinct
+ * and none is the input (NULL: none); a FIFO without a reader is waited for,
+ * saying so. 0, or -errno with the error printed.
+ */
+struct base_output;
+int cli_outputs_ready(const char *cmd, struct base_output *const *outs, size_t n,
+		      const char *input);
+
 /* Prints "pmuprof <cmd>: <message>" on stderr as one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -180,6 +189,7 @@ struct cli_pipeline_opts {
 	const char *pids;    /* -p */
 	const char *tid;     /* -t */
 	struct cli_child *child; /* a prepared command, or NULL */
+	bool cpu_wide;           /* -a/-C: every process on the CPUs (with a command: while it runs) */
 	size_t ring_pages;
 	const char *readers;
 	bool symbolize;

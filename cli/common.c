@@ -34,6 +34,23 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int cli_outputs_ready(const char *cmd, struct base_output *const *outs, size_t n,
+		      const char *input)
+{
+	char err[PMU_ERR_MAX];
+	int ret = base_outputs_distinct(outs, n, input, err, sizeof(err));
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		if (!outs[i] || !base_output_waits_for_reader(outs[i]))
+			continue;
+		fprintf(stderr, "pmuprof %s: waiting for a reader on the FIFO %s\n", cmd,
+			base_output_name(outs[i]));
+		ret = base_output_wait_for_reader(outs[i], err, sizeof(err));
+	}
+	if (ret < 0)
+		cli_error(cmd, "%s", err);
+	return ret;
+}
+
 int cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *v)
 {
 	static const struct {

@@ -432,6 +432,11 @@ int cli_import_run(const struct cli_import_opts *o)
 		cli_error(o->cmd, "%s", err);
 		goto out;
 	}
+	struct base_output *outs[] = {out, otlp_out};
+	if (cli_outputs_ready(o->cmd, outs, 2, o->path) < 0) {
+		status = 2;
+		goto out;
+	}
 	im.samples = calloc(im.nev, sizeof(uint64_t));
 	im.lost = calloc(im.nev, sizeof(uint64_t));
 	im.throttles = calloc(im.nev, sizeof(uint64_t));

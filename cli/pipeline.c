@@ -165,7 +165,7 @@ static void synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o
 		free(copy);
 	} else if (o->tid) {
 		proc_synthesize(p->procs, (pid_t)atoi(o->tid));
-	} else if (!o->child) {
+	} else if (!o->child || o->cpu_wide) {
 		proc_synthesize_all(p->procs);
 	}
 }
@@ -286,6 +286,9 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		so.npids = p->ntids;
 		so.inherit = o->pids != NULL;
 		p->workload = p->tids[0];
+	} else if (o->child && o->cpu_wide) {
+		/* -a/-C with a command: every process on the CPUs while the command runs. */
+		p->workload = o->child->pid;
 	} else if (o->child) {
 		/* The command, stopped before exec: follow it and its children from exec on. */
 		p->workload = o->child->pid;

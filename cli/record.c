@@ -88,8 +88,8 @@ static void record_usage(FILE *out)
 		"                         record: Intel PEBS load latency and stores, AMD IBS;\n"
 		"                         samples get cacheline/offset/data_src/weight labels\n"
 		"      --ldlat CYCLES     loads slower than CYCLES only (default 30)\n"
-		"  -a, --all-cpus         every process on every CPU\n"
-		"  -C, --cpu CPUS         every process on these CPUs\n"
+		"  -a, --all-cpus         every process on every CPU (with a command: while it runs)\n"
+		"  -C, --cpu CPUS         every process on these CPUs (likewise)\n"
 		"  -p, --pid PIDS         running processes (all their threads, and new ones)\n"
 		"  -t, --tid TID          one running thread\n"
 		"      --duration S       sample for S seconds (10, 10s, 500ms, 2m), also with a\n"
@@ -274,8 +274,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		return cli_error(o->name, "nothing to record: give a command (pmuprof record -- "
 					   "CMD), or -a, -C CPUS, -p PID or -t TID"),
 		       2;
-	if (*o->cmd && targets)
-		return cli_error(o->name, "a command cannot be combined with -a, -C, -p or -t; "
+	if (*o->cmd && (o->pids || o->tid))
+		return cli_error(o->name, "a command cannot be combined with -p or -t; "
 					   "use --duration to bound the recording"),
 		       2;
 	return 0;
@@ -456,8 +456,12 @@ static enum cli_control_cmd handle_control(struct cli_control *c, const struct r
 		if (cmd == CLI_CTL_STOP)
 			break;
 	}
-	if (snapshots && last != CLI_CTL_STOP) {
-		/* The profile so far, written in place; recording goes on. */
+	if (snapshots && last != CLI_CTL_STOP && base_output_in_place(o->out)) {
+		/* A stream takes one profile: a second would follow the first in it. */
+		cli_error(o->name, "--control snapshot: -o %s is a stream, which takes only the "
+				   "final profile; record to a file for snapshots", o->output);
+	} else if (snapshots && last != CLI_CTL_STOP) {
+		/* The profile so far, replacing the last; recording goes on. */
 		cli_pipeline_pump(p);
 		write_profile(o, p, start_real, start, NULL);
 	}
@@ -575,8 +579,10 @@ int cmd_record(int argc, char **argv)
 		cli_error(o.name, "%s", err);
 		goto out;
 	}
-	/* The pprof owns standard output: the command writes its own to standard error. */
-	child.stdout_to_stderr = strcmp(o.output, "-") == 0;
+	/* An output owns standard output: the command writes its own to standard error. */
+	child.stdout_to_stderr = strcmp(o.output, "-") == 0 ||
+				 (o.otlp_file && strcmp(o.otlp_file, "-") == 0) ||
+				 (o.perf_data && strcmp(o.perf_data, "-") == 0);
 
 	if (o.control && cli_control_open(&control, o.control, err, sizeof(err)) < 0) {
 		cli_error(o.name, "%s", err);
@@ -599,7 +605,8 @@ int cmd_record(int argc, char **argv)
 		.fallback_events = FALLBACK_EVENTS, .period = o.period,
 		.freq = o.freq ? o.freq : DEFAULT_FREQ, .callchain = o.callchain,
 		.stack_dump = o.stack_dump, .cpus = o.cpus, .pids = o.pids, .tid = o.tid,
-		.child = child.pid > 0 ? &child : NULL, .ring_pages = o.ring_pages,
+		.child = child.pid > 0 ? &child : NULL, .cpu_wide = o.system_wide || o.cpus,
+		.ring_pages = o.ring_pages,
 		.readers = o.readers, .symbolize = o.symbolize, .start_disabled = o.delay_ms != 0,
 		.perf_data = o.perf_data, .argc = argc, .argv = argv,
 		.mem = o.mem, .ldlat = (uint32_t)o.ldlat,
@@ -607,6 +614,11 @@ int cmd_record(int argc, char **argv)
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
+	struct base_output *outs[] = {o.out, o.otlp_out, smp_pdw_output(p.pdw)};
+	if (cli_outputs_ready(o.name, outs, 3, NULL) < 0) {
+		status = 2;
+		goto out;
+	}
 	agg_set_labels(p.agg, labels.tl);
 	status = 1;
 
@@ -630,29 +642,39 @@ int cmd_record(int argc, char **argv)
 	}
 	/* Pump the merger until the workload ends, a signal, or the duration. */
 	int pidfd = child.pid > 0 ? cli_pidfd(child.pid) : -1; /* wakes the loop as the child ends */
-	double stopping = 0; /* when a signal or the end of --duration asked the command to stop */
+	/*
+	 * A signal (already forwarded), the end of --duration or a --control
+	 * stop ends the recording: the command is asked to stop too, and its
+	 * exit status is ours if it stops within SIGNAL_GRACE_S.
+	 */
+	double stopping = 0;
+	bool stop_asked = false;
+	char stop_why[64] = "";
+	int status_if_left = 0;
 	for (;;) {
 		if (child.pid > 0 && cli_child_poll(child.pid, &status) != 0) {
 			child.pid = -1;
 			break;
 		}
-		int sig = cli_signals_pending(); /* already forwarded to the command */
-		/* --duration: the readers have ended the window; the command is told too. */
+		int sig = cli_signals_pending();
 		bool over = o.duration > 0 && smp_window_over(p.session);
-		if ((sig || over) && child.pid <= 0)
+		if ((sig || over || stop_asked) && child.pid <= 0)
 			break;
-		if ((sig || over) && !stopping) {
-			if (!sig)
-				kill(child.pid, SIGINT);
+		if ((sig || over || stop_asked) && !stopping) {
+			int send = sig ? 0 : over ? SIGINT : SIGTERM;
+			if (send)
+				kill(child.pid, send);
+			snprintf(stop_why, sizeof(stop_why), "SIG%s%s", sigabbrev_np(sig ? sig : send),
+				 sig ? "" : over ? " at the end of --duration" : " for --control stop");
+			status_if_left = sig ? 128 + sig : over ? 0 : 128 + SIGTERM;
 			stopping = cli_mono_s();
 		}
 		/* As perf: a command that outlives the request keeps running, unrecorded. */
 		if (stopping && cli_mono_s() - stopping >= SIGNAL_GRACE_S) {
-			fprintf(stderr, "pmuprof %s: '%s' (pid %d) is still running %.1f s after SIG%s; "
+			fprintf(stderr, "pmuprof %s: '%s' (pid %d) is still running %.1f s after %s; "
 					"recording stopped, leaving it running\n",
-				o.name, o.cmd[0], (int)child.pid, SIGNAL_GRACE_S,
-				sig ? sigabbrev_np(sig) : "INT at the end of --duration");
-			status = sig ? 128 + sig : 0;
+				o.name, o.cmd[0], (int)child.pid, SIGNAL_GRACE_S, stop_why);
+			status = status_if_left;
 			child.pid = -1; /* not waited for */
 			break;
 		}
@@ -662,11 +684,8 @@ int cmd_record(int argc, char **argv)
 			smp_enable(p.session);
 			o.delay_ms = 0;
 		}
-		if (handle_control(&control, &o, &p, start_real, start) == CLI_CTL_STOP) {
-			if (child.pid > 0)
-				kill(child.pid, SIGTERM); /* as perf: the session ends, so does the workload */
-			break;
-		}
+		if (handle_control(&control, &o, &p, start_real, start) == CLI_CTL_STOP)
+			stop_asked = true; /* as perf: the session ends, so does the workload */
 		if (cli_pipeline_pump(&p) < 0)
 			break;
 		cli_nap(pidfd, 50);

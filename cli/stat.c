@@ -474,8 +474,10 @@ int cmd_stat(int argc, char **argv)
 
 	/* -o first: a path that cannot be written fails now, not after the workload. */
 	struct base_output_opts out_opts = {.mode = 0644, .what = "counts", .flag = "-o"};
-	if (o.output && base_output_open(&out, o.output, &out_opts, err, sizeof(err)) < 0) {
-		cli_error("stat", "%s", err);
+	if (o.output && (base_output_open(&out, o.output, &out_opts, err, sizeof(err)) < 0 ||
+			 cli_outputs_ready("stat", &out, 1, NULL) < 0)) {
+		if (!out)
+			cli_error("stat", "%s", err);
 		goto out;
 	}
 	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
@@ -511,6 +513,8 @@ int cmd_stat(int argc, char **argv)
 		target.inherit = true;
 	}
 	if (*o.cmd) {
+		/* The counts own standard output (-o -): the command writes its own to stderr. */
+		child.stdout_to_stderr = o.output && strcmp(o.output, "-") == 0;
 		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
 			cli_error("stat", "%s", err);
 			goto out;

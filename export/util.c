@@ -135,11 +135,13 @@ int exp_check_private_dir(int fd, const char *path, const char *what, char *err,
 		return -EPERM;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		/* A shared folder (/tmp, sticky; or root's under sudo) is not to be chmod'ed. */
+		bool own = st.st_uid == me && !(st.st_mode & S_ISVTX);
 		exp_set_err(err, errlen,
 			    "the %s %s is writable by other users (mode %04o): they could plant "
-			    "links there; make it private (chmod go-w %s) or choose a folder only "
-			    "you can write",
-			    what, path, (unsigned)(st.st_mode & 07777), path);
+			    "links there; %s%s%schoose a folder only you can write",
+			    what, path, (unsigned)(st.st_mode & 07777), own ? "make it private (chmod go-w " : "",
+			    own ? path : "", own ? ") or " : "");
 		return -EPERM;
 	}
 	return 0;

@@ -49,16 +49,24 @@ int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
 	return fd;
 }
 
-int pmu_paranoid_level(void)
+/* A kernel.* sysctl's integer, or fallback when it cannot be read. */
+static long read_sysctl(const char *name, long fallback)
 {
-	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
-	int level = INT32_MIN;
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	FILE *f = fopen(path, "re");
+	long v = fallback;
 	if (f) {
-		if (fscanf(f, "%d", &level) != 1)
-			level = INT32_MIN;
+		if (fscanf(f, "%ld", &v) != 1)
+			v = fallback;
 		fclose(f);
 	}
-	return level;
+	return v;
+}
+
+int pmu_paranoid_level(void)
+{
+	return (int)read_sysctl("perf_event_paranoid", INT32_MIN);
 }
 
 int pmu_probe_event(uint32_t type, uint64_t config)
@@ -320,6 +328,16 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			 name, why, need, paranoid, need,
 			 pid != -1 && !attr->exclude_kernel ? " (or count user space only with :u)"
 							    : "");
+		return;
+	}
+	long max_rate = read_sysctl("perf_event_max_sample_rate", -1);
+	if (errnum == EINVAL && attr->freq && max_rate > 0 && attr->sample_freq > (uint64_t)max_rate) {
+		snprintf(err, errlen,
+			 "event '%s': a sampling frequency of %llu Hz is above "
+			 "kernel.perf_event_max_sample_rate (%ld); use -F %ld or less, or raise it: "
+			 "sudo sysctl -w kernel.perf_event_max_sample_rate=%llu",
+			 name, (unsigned long long)attr->sample_freq, max_rate, max_rate,
+			 (unsigned long long)attr->sample_freq);
 		return;
 	}
 	if (attr->precise_ip > 0 &&

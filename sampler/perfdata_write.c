@@ -671,6 +671,11 @@ int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen)
 	return 0;
 }
 
+struct base_output *smp_pdw_output(struct smp_pdw *w)
+{
+	return w ? w->out : NULL;
+}
+
 void smp_pdw_close(struct smp_pdw *w)
 {
 	if (!w)

@@ -394,6 +394,8 @@ int smp_pdw_write(struct smp_pdw *w, const struct perf_event_header *h, char *er
  * perf's readers then sort and flush in bounded rounds.
  */
 int smp_pdw_finish_round(struct smp_pdw *w, char *err, size_t errlen);
+/* The file it writes (base.h), for checks against the run's other outputs. */
+struct base_output *smp_pdw_output(struct smp_pdw *w);
 /*
  * What the kernel would have announced for a process (pid or any of its
  * tids) had it started during the recording, as `perf record` synthesizes

@@ -85,6 +85,22 @@ for args in (["c2c", "report", "-i", data], ["import", "--c2c", data]):
     check("Trace Event Information" not in r.stdout, f"{args}: printed empty tables")
 print(f"ok: c2c report without data addresses: {msg[:100]}...")
 
+# --- a frequency above the kernel's limit names the sysctl ----------------------------
+limit = int(open("/proc/sys/kernel/perf_event_max_sample_rate").read())
+r = run([PMUPROF, "record", "-e", "cpu-clock", "-F", str(limit * 2), "-o", f"{d}/f.pb.gz", "--",
+         "true"])
+msg = one_line(r, "-F above the limit")
+check("kernel.perf_event_max_sample_rate" in msg and f"-F {limit} or less" in msg, msg)
+print(f"ok: -F {limit * 2}: {msg[:100]}...")
+
+# --- -a with a command: every process while the command runs (as perf record -a -- cmd) --
+r = run([PMUPROF, "record", "-e", "cpu-clock", "-a", "-o", f"{d}/a.pb.gz", "--", "sh", "-c",
+         "exit 3"])
+check(r.returncode == 3 and "wrote" in r.stderr, f"record -a -- cmd: {r.returncode} {r.stderr}")
+r = run([PMUPROF, "record", "-e", "cpu-clock", "-p", "1", "-o", f"{d}/a.pb.gz", "--", "true"])
+check(r.returncode == 2 and "cannot be combined with -p or -t" in r.stderr, r.stderr)
+print("ok: record -a -- cmd records while cmd runs, with its exit status")
+
 # --- a group read with :S --------------------------------------------------------------
 r = run([PMUPROF, "record", "-e", "{cpu-clock,page-faults}:S", "-o", f"{d}/g.pb.gz", "--",
          "true"])

@@ -119,17 +119,21 @@ try:
             check(r.returncode == 0, f"perf cannot read the perf.data from the FIFO: {r.stderr}")
         else:
             check(len(got[0]) > 100, "--otlp FIFO: too few bytes")
-    # A FIFO whose reader comes only after the workload: the write waits for it.
+    # A FIFO with no reader yet: as perf, wait for one before the workload starts, saying so.
     fifo = os.path.join(d, "late")
     os.mkfifo(fifo)
-    p = subprocess.Popen(REC + ["-o", fifo, "--", "true"], stdout=subprocess.PIPE,
+    marker = os.path.join(d, "workload-ran")
+    p = subprocess.Popen(REC + ["-o", fifo, "--", "touch", marker], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     time.sleep(1.0)
     check(p.poll() is None, "record gave up on a FIFO with no reader yet")
+    check(not os.path.exists(marker), "the workload ran before the FIFO had a reader")
     got = []
     read_fifo(fifo, got)
     p.wait(30)
-    check(p.returncode == 0, f"record -o late FIFO: {p.stderr.read().decode()}")
+    err = p.stderr.read().decode()
+    check(p.returncode == 0, f"record -o late FIFO: {err}")
+    check(f"waiting for a reader on the FIFO {fifo}" in err, f"not said: {err}")
     is_pprof(got[0], "late FIFO")
     print("ok: FIFOs (pprof, perf.data, OTLP; reader early and late) written in place")
 
@@ -150,6 +154,40 @@ try:
     check("task-clock" in r.stdout and "task-clock" not in r.stderr,
           f"stat -o -: stdout {r.stdout!r} stderr {r.stderr!r}")
     print("ok: -o - writes to standard output (record, import, stat)")
+
+    # --- never onto the input, never two outputs on one target --------------------
+    victim = os.path.join(d, "victim.data")
+    shutil.copy(pd, victim)
+    before = open(victim, "rb").read()
+    link_to_victim = os.path.join(d, "victim-link.pb.gz")
+    os.symlink(victim, link_to_victim)
+    for args in ([PMUPROF, "import", victim, "-o", victim],
+                 [PMUPROF, "import", victim, "-o", link_to_victim],
+                 [PMUPROF, "import", victim, "-o", os.path.join(d, "i.pb.gz"), "--otlp", victim],
+                 [PMUPROF, "c2c", "report", "-i", victim, "-o", victim]):
+        r = run(args)
+        check(r.returncode != 0, f"{args[1:]}: exit 0 writing onto its input")
+        check("is the input" in r.stderr or "has no data addresses" in r.stderr,
+              f"{args[1:]}: {r.stderr}")
+        check(open(victim, "rb").read() == before, f"{args[1:]}: the input was changed")
+    same = os.path.join(d, "same.bin")
+    for args, what in ((REC + ["-o", "-", "--otlp", "-", "--", "true"], "stream"),
+                       (REC + ["-o", "-", "--perf-data", "-", "--", "true"], "stream"),
+                       (REC + ["-o", same, "--perf-data", same, "--", "true"], "file"),
+                       ([PMUPROF, "import", pd, "-o", "-", "--otlp", "-"], "stream")):
+        r = subprocess.run(args, capture_output=True, timeout=60)
+        err = r.stderr.decode()
+        check(r.returncode != 0 and f"are the same {what}" in err and not r.stdout,
+              f"{args[1:]}: status {r.returncode}, {len(r.stdout)} bytes out: {err}")
+    check(not os.path.exists(same), "a file was written for two outputs")
+    print("ok: an output onto the input, or two outputs on one target, refused")
+
+    # --perf-data - and --otlp -: the command's own output goes to stderr too
+    r = subprocess.run(REC + ["-o", os.path.join(d, "pd.pb.gz"), "--perf-data", "-", "--",
+                              "sh", "-c", "echo CHILD-STDOUT"], capture_output=True, timeout=60)
+    check(r.returncode == 0 and r.stdout[:8] == b"PERFILE2" and b"CHILD-STDOUT" in r.stderr,
+          f"--perf-data -: starts {r.stdout[:16]!r}, stderr {r.stderr.decode()[:200]}")
+    print("ok: --perf-data - is perf.data alone, the command's output on stderr")
 
     # --- a missing folder fails before a 10 s workload ------------------------
     missing = os.path.join(d, "no-such-dir")

@@ -144,4 +144,22 @@ check(took < 1.5, f"stop after 1000 snapshots took {took:.2f} s")
 check(got.count(b"ack\n") == 1001, f"{got.count(b'ack')} acks for 1001 commands")
 check(load_profile(out)["samples"], "no samples after stop")
 print(f"ok: 1000 snapshots then stop: stopped {took * 1e3:.0f} ms after the stop, 1001 acks")
+
+# --- --control stop: the command gets SIGTERM, and its exit status is ours ----------
+for body, want in (("trap 'exit 9' TERM; while :; do sleep 0.05; done", 9),
+                   (f"exec {spin} --iters 100000000000", 143)):
+    ctl, ack = os.path.join(d, f"c{want}"), os.path.join(d, f"a{want}")
+    os.mkfifo(ctl)
+    os.mkfifo(ack)
+    p = subprocess.Popen([PMUPROF, "record", "-e", "cpu-clock", "--control", f"fifo:{ctl},{ack}",
+                          "-o", os.path.join(d, "stop.pb.gz"), "--", "sh", "-c", body],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    acks = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)
+    time.sleep(0.5)
+    with open(ctl, "w") as f:
+        f.write("stop\n")
+    _, err = p.communicate(timeout=30)
+    os.close(acks)
+    check(p.returncode == want, f"--control stop: status {p.returncode}, the command's is {want}")
+    print(f"ok: --control stop returns the command's status ({want})")
 print("PASS")
