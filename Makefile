@@ -3,12 +3,15 @@
 #               workload and prints the report
 #   make test   installs dependencies, builds with -Werror, runs every test, then the
 #               tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-host  the same (the host's tests; the lab's are left out)
+#   make lab    builds, then runs the lab's tests: pmuprof in emulated NUMA machines
+#               (tests/lab/run; QEMU and a Debian kernel, cached in $(BUILD)/lab)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CMAKE_GEN  ?= -G Ninja
 
-.PHONY: deps build demo test test-asan clean
+.PHONY: deps build demo test test-host test-asan lab clean
 
 deps:
 	@if [ "$$(id -u)" -eq 0 ]; then scripts/install-deps.sh; else sudo scripts/install-deps.sh; fi
@@ -22,15 +25,21 @@ demo: build
 	$(BUILD)/cli/pmuprof record -o $(BUILD)/mix.pb.gz -- $(BUILD)/bench/mix
 	$(BUILD)/cli/pmuprof report $(BUILD)/mix.pb.gz --top 10
 
-test: build
-	ctest --test-dir $(BUILD) --output-on-failure
+test: test-host
+
+test-host: build
+	ctest --test-dir $(BUILD) --output-on-failure -LE lab
 	$(MAKE) test-asan
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DPMUPROF_WERROR=ON -DPMUPROF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir $(ASAN_BUILD) --output-on-failure
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE lab
+
+# One guest at a time (the tests are RUN_SERIAL): each boots QEMU on the host's CPUs.
+lab: build
+	PMUPROF_LAB=1 ctest --test-dir $(BUILD) --output-on-failure -L lab
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
