@@ -17,7 +17,7 @@ libcmocka-dev libbenchmark-dev
 linux-perf
 golang-go golang-github-google-pprof-dev
 python3 python3-protobuf
-qemu-system-x86 busybox-static cpio numactl
+qemu-system-x86 qemu-system-arm busybox-static cpio numactl
 "
 
 if [ "$(id -u)" -ne 0 ]; then

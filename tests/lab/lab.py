@@ -19,7 +19,7 @@ LAB_DIR = os.environ.get("PMUPROF_LAB_DIR", os.path.join(HERE, "..", "..", "buil
 SKIP = 77
 
 
-def guest(command, nodes=2, shares=(), timeout=600, name=None):
+def guest(command, nodes=2, shares=(), timeout=600, name=None, arch="x86_64"):
     """Runs COMMAND (a shell line) in a guest of NODES nodes; returns CompletedProcess.
     Skips when the lab cannot run here; fails when the guest died or hung (the runner
     has shown its console)."""
@@ -28,7 +28,7 @@ def guest(command, nodes=2, shares=(), timeout=600, name=None):
              "(or PMUPROF_LAB=1 ctest -L lab)")
     name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
     console = os.path.join(LAB_DIR, f"{name}-{nodes}n.console.log")
-    args = [RUN, "--nodes", str(nodes), "--timeout", str(timeout), "--console", console]
+    args = [RUN, "--arch", arch, "--nodes", str(nodes), "--timeout", str(timeout), "--console", console]
     for s in shares:
         args += ["--share", s]
     r = subprocess.run(args + ["--", "/bin/sh", "-c", command], capture_output=True, text=True,
