@@ -33,8 +33,9 @@ def guest(command, nodes=2, shares=(), timeout=600, name=None, arch="x86_64"):
         args += ["--share", s]
     r = subprocess.run(args + ["--", "/bin/sh", "-c", command], capture_output=True, text=True,
                        timeout=timeout + 300)
-    if r.returncode == SKIP and r.stderr.startswith("SKIP: lab:"):
-        skip(r.stderr.strip()[len("SKIP: "):])
+    reason = [l for l in r.stderr.splitlines() if l.startswith("SKIP: lab:")]
+    if r.returncode == SKIP and reason:
+        skip(reason[-1][len("SKIP: "):])
     if r.returncode in (124, 125):
         fail(f"the guest failed (status {r.returncode}):\n{r.stdout}\n{r.stderr}")
     return r
