@@ -6,6 +6,9 @@
 #               each fuzz target for FUZZ_SECONDS
 #   make fuzz   builds the libFuzzer targets of tests/fuzz with clang and runs each for
 #               FUZZ_SECONDS (default 30) from its seed corpus
+#   make test-host  the same (the host's tests; the lab's are left out)
+#   make lab    builds, then runs the lab's tests: pmuprof in emulated NUMA machines
+#               (tests/lab/run; QEMU and a Debian kernel, cached in $(BUILD)/lab)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -13,7 +16,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 CMAKE_GEN  ?= -G Ninja
 
-.PHONY: deps build demo test test-asan fuzz clean
+.PHONY: deps build demo test test-host test-asan fuzz lab clean
 
 deps:
 	@if [ "$$(id -u)" -eq 0 ]; then scripts/install-deps.sh; else sudo scripts/install-deps.sh; fi
@@ -27,8 +30,10 @@ demo: build
 	$(BUILD)/cli/pmuprof record -o $(BUILD)/mix.pb.gz -- $(BUILD)/bench/mix
 	$(BUILD)/cli/pmuprof report $(BUILD)/mix.pb.gz --top 10
 
-test: build
-	ctest --test-dir $(BUILD) --output-on-failure
+test: test-host
+
+test-host: build
+	ctest --test-dir $(BUILD) --output-on-failure -LE lab
 	$(MAKE) test-asan
 	$(MAKE) fuzz
 
@@ -36,7 +41,11 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DPMUPROF_WERROR=ON -DPMUPROF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir $(ASAN_BUILD) --output-on-failure
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE lab
+
+# One guest at a time (the tests are RUN_SERIAL): each boots QEMU on the host's CPUs.
+lab: build
+	PMUPROF_LAB=1 ctest --test-dir $(BUILD) --output-on-failure -L lab
 
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

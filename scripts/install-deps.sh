@@ -19,6 +19,7 @@ linux-perf
 golang-go golang-github-google-pprof-dev
 python3 python3-protobuf
 clang libclang-rt-14-dev
+qemu-system-x86 qemu-system-arm busybox-static cpio numactl
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -742,6 +742,32 @@ static void print_nodes(const struct topo *t, FILE *out)
 	fputs(")\n", out);
 }
 
+/* The OS's node distance matrix (on Linux the firmware's SLIT, read from sysfs by hwloc as
+ * "NUMALatency"): a row per node, 10 meaning local. */
+static void print_distances(const struct topo *t, FILE *out)
+{
+	if (t->nnodes < 2)
+		return;
+	unsigned nr = 1;
+	struct hwloc_distances_s *d = NULL;
+	if (hwloc_distances_get_by_name(t->h, "NUMALatency", &nr, &d, 0) < 0 || nr == 0 || !d) {
+		fputs("NUMA distances: not reported\n", out);
+		return;
+	}
+	unsigned n = d->nbobjs;
+	fputs("NUMA distances (to nodes", out);
+	for (unsigned j = 0; j < n; j++)
+		fprintf(out, " %u", d->objs[j]->os_index);
+	fputs("):", out);
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(out, "%s node %u:", i ? ";" : "", d->objs[i]->os_index);
+		for (unsigned j = 0; j < n; j++)
+			fprintf(out, " %llu", (unsigned long long)d->values[i * n + j]);
+	}
+	fputc('\n', out);
+	hwloc_distances_release(t->h, d);
+}
+
 static void print_l3(const struct topo *t, FILE *out)
 {
 	int n = hwloc_get_nbobjs_by_type(t->h, HWLOC_OBJ_L3CACHE);
@@ -846,6 +872,7 @@ void topo_print(const struct topo *t, FILE *out)
 		fprintf(out, "machine: this host (hwloc %s)\n", HWLOC_VERSION);
 	fprintf(out, "packages: %d\n", hwloc_get_nbobjs_by_type(t->h, HWLOC_OBJ_PACKAGE));
 	print_nodes(t, out);
+	print_distances(t, out);
 	print_l3(t, out);
 	print_cores(t, out);
 	print_caches(t, out);
