@@ -725,7 +725,12 @@ static void test_throughput(void **state)
 	double rate = N / dt;
 	print_message("throughput: %d unwinds of %d frames in %.3f s: %.0f stacks/s, %.0f frames/s, "
 		      "%.2f us/stack\n", N, n0, dt, rate, (double)frames / dt, dt / N * 1e6);
+#ifdef __SANITIZE_ADDRESS__
+	/* The sanitizer build checks that it works and allocates nothing; speed is the release's. */
+	assert_true(rate > 5000.0);
+#else
 	assert_true(rate > 20000.0);
+#endif
 	assert_int_equal(after.uordblks, before.uordblks); /* no allocation per sample */
 
 	/* Cold: the process flushed before each sample, so every frame's CFI is looked up again. */
