@@ -378,16 +378,7 @@ int base_output_begin(struct base_output *o, int *fd, char *err, size_t errlen)
 			rc = make_scratch(o, err, errlen);
 		o->fd = o->scratch_fd;
 	} else {
-		if (o->stream_fd < 0) {
-			struct stat st;
-			if (stat(o->path, &st) < 0)
-				return output_error(o, -errno, "opening", o->path, NULL, err, errlen);
-			rc = open_stream(o, &st, true);
-			if (rc < 0)
-				return output_error(o, rc, "opening", o->path, NULL, err, errlen);
-			o->stream_fd = rc;
-			rc = 0;
-		}
+		rc = base_output_wait_for_reader(o, err, errlen); /* a FIFO's reader, if not yet */
 		o->fd = o->stream_fd;
 	}
 	*fd = o->fd;
@@ -432,16 +423,9 @@ static int keep_old(struct base_output *o, char *err, size_t errlen)
 /* The scratch file's bytes, from its start, to the stream. */
 static int copy_scratch(struct base_output *o, char *err, size_t errlen)
 {
-	int rc;
-	if (o->stream_fd < 0) {
-		struct stat st;
-		if (stat(o->path, &st) < 0)
-			return output_error(o, -errno, "opening", o->path, NULL, err, errlen);
-		int fd = open_stream(o, &st, true);
-		if (fd < 0)
-			return output_error(o, fd, "opening", o->path, NULL, err, errlen);
-		o->stream_fd = fd;
-	}
+	int rc = base_output_wait_for_reader(o, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (lseek(o->scratch_fd, 0, SEEK_SET) < 0)
 		return output_error(o, -errno, "reading back", "its scratch file", NULL, err, errlen);
 	char buf[65536];
