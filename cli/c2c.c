@@ -160,22 +160,28 @@ static int cmp_row(const void *a, const void *b)
 }
 
 static void print_report(struct tally *tl, const struct watch_opts *o, const char *what,
-			 uint64_t addr, pid_t pid, const struct smp_watch_stats *st, double run_s,
-			 double armed_ms)
+			 uint64_t addr, pid_t pid, const struct smp_watch_stats *st,
+			 const struct smp_watch_probe *pr, double run_s, double armed_ms)
 {
 	struct c2c_watch_tally *t = &tl->w;
 	int nwords = (int)(o->len / 8);
 	printf("\nc2c watch: %s = 0x%llx, %u bytes (%d words), %s watchpoints, process %d\n", what,
 	       (unsigned long long)addr, o->len, nwords, o->rw ? "write and read-write" : "write",
 	       (int)pid);
-	bool rotates = nwords > SMP_WATCH_SLOTS || o->rw;
+	bool rotates = nwords > st->slots || o->rw;
 	printf("watched %.3f s of %.3f s (duty %.1f %%: %.1f ms every %u ms, %d word%s at a time, "
 	       "%s); %llu windows, %llu hits, %llu lost\n",
 	       (double)st->armed_ns / 1e9, run_s, o->duty, armed_ms, o->period_ms,
-	       nwords < SMP_WATCH_SLOTS ? nwords : SMP_WATCH_SLOTS, nwords == 1 ? "" : "s",
+	       st->slots, st->slots == 1 ? "" : "s",
 	       !rotates ? "no rotation" : st->modify ? "rotated by modify" : "rotated by reopen",
 	       (unsigned long long)st->windows,
 	       (unsigned long long)st->hits, (unsigned long long)st->lost);
+	if (pr->slots < SMP_WATCH_SLOTS && nwords > 1)
+		printf("one word at a time: here a hit is also reported on another watched word (the "
+		       "probe's two words, written %llu times each in turn, counted %llu and %llu "
+		       "hits; QEMU's TCG does this), which would name words never written\n",
+		       (unsigned long long)pr->pair_writes, (unsigned long long)pr->pair_hits[0],
+		       (unsigned long long)pr->pair_hits[1]);
 	if (t->nrows) /* qsort's base must not be NULL, even for no elements */
 		qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_row);
 	printf("\n%-5s %-7s %-8s %-16s %-6s %12s %14s\n", "word", "offset", "tid", "comm", "access",
@@ -268,7 +274,8 @@ static void watch_usage(FILE *f)
 		"  thread, code locations and the verdict (false sharing, true sharing, none).\n"
 		"  --symbol: a global or static variable of the program or a library it links,\n"
 		"  placed where the process loaded it (PIE too; needs the symbol table). A probe\n"
-		"  first checks that watchpoints fire on this host; no hit at all gives no verdict.\n"
+		"  first checks that watchpoints fire on this host (and watches one word at a time\n"
+		"  where a hit is also reported on another word); no hit at all gives no verdict.\n"
 		"  --rw: also read-write windows (tells reads from writes). --reopen: rotate by\n"
 		"  reopening the watchpoints (what happens where the kernel cannot modify inherited\n"
 		"  ones; misses processes the command forked). --dry-run: print the address the\n"
@@ -387,7 +394,8 @@ static int cmd_watch(int argc, char **argv)
 		pid = (pid_t)v;
 	}
 	/* Zero hits from watchpoints that cannot fire would read as "no sharing": probe first. */
-	if (!o.dry_run && smp_watch_probe(err, sizeof(err)) < 0) {
+	struct smp_watch_probe probe = {.slots = SMP_WATCH_SLOTS};
+	if (!o.dry_run && smp_watch_probe(&probe, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
 		return 1;
 	}
@@ -450,6 +458,7 @@ static int cmd_watch(int argc, char **argv)
 	struct smp_watch_options wo = {
 		.addr = base, .len = o.len, .rw = o.rw, .pid = pid,
 		.enable_on_exec = !o.pid_str && !child.traced, .reopen = o.reopen,
+		.slots = probe.slots,
 	};
 	struct smp_watch *w = NULL;
 	if (smp_watch_open(&w, &wo, err, sizeof(err)) < 0) {
@@ -514,7 +523,7 @@ static int cmd_watch(int argc, char **argv)
 		cli_child_wait(pid, &status, &ru);
 	}
 	child.pid = -1; /* reaped */
-	print_report(&t, &o, what, base, pid, &ws, run_s, armed_ms);
+	print_report(&t, &o, what, base, pid, &ws, &probe, run_s, armed_ms);
 	if (ws.lost)
 		cli_error(CMD, "%llu hits were lost (ring full): rates are underestimated; "
 			  "lower --duty", (unsigned long long)ws.lost);

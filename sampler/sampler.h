@@ -248,7 +248,8 @@ uint64_t smp_unattributed_lost(const struct smp_session *s);
  * Write (or read-write) hardware watchpoints on the 8-byte words of a small
  * range, for every thread of a task (inherit: later threads and children
  * too), sampled on every hit. The hardware has few debug registers (x86: 4),
- * so at most four words are watched at a time: successive windows rotate
+ * so at most four words are watched at a time (one where the probe below finds
+ * a hit also reported on another watched word): successive windows rotate
  * across the words (PERF_EVENT_IOC_MODIFY_ATTRIBUTES where the kernel allows
  * it on inherited events, else the events are closed and reopened on every
  * thread). The caller paces the windows (duty cycle) with smp_watch_arm() /
@@ -268,6 +269,7 @@ struct smp_watch_options {
 	 * miss processes the target forked.
 	 */
 	bool reopen;
+	int slots;           /* words watched at once, 1..SMP_WATCH_SLOTS (0: SMP_WATCH_SLOTS) */
 };
 
 #define SMP_WATCH_MAX_WORDS 64
@@ -285,17 +287,31 @@ struct smp_watch_stats {
 	uint64_t armed_ns;                        /* time any word was armed */
 	uint64_t word_ns[SMP_WATCH_MAX_WORDS][2]; /* per word: [0] write, [1] read-write windows */
 	bool modify;                              /* rotated by MODIFY_ATTRIBUTES (else reopen) */
+	int slots;                                /* words watched at once */
 };
 
 struct smp_watch;
+
+/* What smp_watch_probe() found out about this machine's watchpoints. */
+struct smp_watch_probe {
+	int slots;             /* words a window may watch at once (smp_watch_options.slots) */
+	uint64_t pair_writes;  /* writes to each of two words written in turn */
+	uint64_t pair_hits[2]; /* hits their two watchpoints counted (word 0, word 1) */
+};
 
 /*
  * Arms a write watchpoint on a word of the caller's own stack, writes the
  * word and checks that the hits were counted: 0 when watchpoints fire here;
  * -ENOTSUP when they open but never fire (some VMs), with a message saying
- * that no verdict can be had; -errno when one cannot be opened.
+ * that no verdict can be had; -errno when one cannot be opened. Then writes
+ * two watched words in turn: where a hit also counts on the other word's
+ * watchpoint (QEMU's TCG: a watchpoint's hit flag outlives its hit, so the
+ * debug status register names it again beside the next one hit), a
+ * sample's address is not always the word written, and out->slots is 1 (one
+ * word per window: a single armed watchpoint cannot be reported in place of
+ * another); else SMP_WATCH_SLOTS.
  */
-int smp_watch_probe(char *err, size_t errlen);
+int smp_watch_probe(struct smp_watch_probe *out, char *err, size_t errlen);
 
 int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, char *err,
 		   size_t errlen);
