@@ -68,7 +68,7 @@ static void *writer(void *argp)
 	for (int seen = 0;;) {
 		int p;
 		while ((p = atomic_load(&phase)) == seen)
-			__builtin_ia32_pause();
+			; /* spin: stay on the CPU */
 		if (p < 0)
 			return NULL;
 		seen = p;
@@ -183,7 +183,8 @@ static void drain(uint64_t got[3][9], uint64_t *lost)
 				uint32_t tid;
 				memcpy(&tid, rec + sizeof(h) + 8 + 4, 4);
 				memcpy(&addr, rec + sizeof(h) + 16, 8);
-				int t = (int)tid == atomic_load(&tids[0]) ? 0 : (int)tid == atomic_load(&tids[1]) ? 1 : 2;
+				int t = (int)tid == atomic_load(&tids[0]) ? 0
+					: (int)tid == atomic_load(&tids[1]) ? 1 : 2;
 				uint64_t off = addr - (uint64_t)(uintptr_t)line;
 				got[t][off < 64 ? off / 8 : 8]++;
 			} else if (h.type == PERF_RECORD_LOST) {
