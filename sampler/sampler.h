@@ -240,6 +240,12 @@ const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int in
 void smp_event_stats(const struct smp_session *s, int index, struct smp_event_stats *out);
 /* LOST records whose id matched no event, and ring bytes the readers dropped. */
 uint64_t smp_unattributed_lost(const struct smp_session *s);
+/*
+ * One line for the user that is not an error ("" when none): the kernel
+ * cannot follow threads created later with a group read at each sample, so
+ * those groups sample only the tasks opened on (and what to do about it).
+ */
+const char *smp_notice(const struct smp_session *s);
 
 
 /* --- watchpoints (watch.c): hardware breakpoints on a memory range ---------- */
