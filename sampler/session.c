@@ -642,8 +642,9 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 		rd->epfd = -1;
 		pthread_mutex_init(&rd->pool_lock, NULL);
 		rd->rings = calloc((size_t)rd->plan->ncpus, sizeof(int));
-		rd->scratch = malloc(SCRATCH_SIZE);
-		rd->compact = malloc(SCRATCH_SIZE);
+		/* On the reader's node, as its chunks: the reader writes them for every wrap. */
+		rd->scratch = topo_alloc_local(s->o.topo, rd->plan->node, SCRATCH_SIZE);
+		rd->compact = topo_alloc_local(s->o.topo, rd->plan->node, SCRATCH_SIZE);
 		rd->epfd = epoll_create1(EPOLL_CLOEXEC);
 		struct epoll_event wake = {.events = EPOLLIN, .data.u32 = WAKE_SLOT};
 		if (!rd->rings || !rd->scratch || !rd->compact || rd->epfd < 0 ||
@@ -795,6 +796,58 @@ uint64_t smp_unattributed_lost(const struct smp_session *s)
 	return __atomic_load_n(&s->lost_unattributed, __ATOMIC_RELAXED);
 }
 
+/* Adds the pages of buffer [p, p + size) to m's buffer counts. */
+static int count_buffer(struct smp_reader_memory *m, const void *p, size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	long n = topo_pages_per_node(p, size, m->buffer_node, SMP_MAX_NODES);
+	m->buffer_pages += (size + page - 1) / page;
+	return n < 0 ? (int)n : 0;
+}
+
+static int count_chunks(struct smp_reader_memory *m, const struct smp_chunk *c)
+{
+	int ret = 0;
+	for (; c && ret == 0; c = c->next)
+		ret = count_buffer(m, c->data, c->cap);
+	return ret;
+}
+
+int smp_reader_memory(struct smp_session *s, int r, struct smp_reader_memory *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (r < 0 || r >= s->nreaders)
+		return -EINVAL;
+	struct reader *rd = &s->readers[r];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	m->plan = rd->plan;
+	int ret = count_buffer(m, rd->scratch, SCRATCH_SIZE);
+	if (ret == 0)
+		ret = count_buffer(m, rd->compact, SCRATCH_SIZE);
+	pthread_mutex_lock(&rd->pool_lock);
+	if (ret == 0)
+		ret = count_chunks(m, rd->pool);
+	pthread_mutex_unlock(&rd->pool_lock);
+	for (int i = 0; i < rd->nrings && ret == 0; i++) {
+		struct ring_state *rs = &s->rings[rd->rings[i]];
+		long n = topo_pages_per_node(rs->map, rs->map_size, m->ring_node, SMP_MAX_NODES);
+		ret = n < 0 ? (int)n : 0;
+		m->ring_pages += rs->map_size / page;
+		pthread_mutex_lock(&rs->lock);
+		if (ret == 0)
+			ret = count_chunks(m, rs->queue_head);
+		pthread_mutex_unlock(&rs->lock);
+		if (ret == 0)
+			ret = count_chunks(m, rs->fill);
+	}
+	return ret;
+}
+
+int smp_nreaders(const struct smp_session *s)
+{
+	return s->nreaders;
+}
+
 static void free_chunks(const struct smp_session *s, struct smp_chunk *c)
 {
 	while (c) {
@@ -830,8 +883,8 @@ void smp_close(struct smp_session *s)
 		if (rd->epfd >= 0)
 			close(rd->epfd);
 		free(rd->rings);
-		free(rd->scratch);
-		free(rd->compact);
+		topo_free_local(s->o.topo, rd->scratch, SCRATCH_SIZE);
+		topo_free_local(s->o.topo, rd->compact, SCRATCH_SIZE);
 		pthread_mutex_destroy(&rd->pool_lock);
 	}
 	free(s->readers);
