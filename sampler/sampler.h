@@ -253,7 +253,7 @@ const char *smp_notice(const struct smp_session *s);
 
 struct smp_reader_memory {
 	const struct topo_reader *plan; /* its node, CPUs and affinity */
-	/* Mapped pages of the rings it drains; per node, those faulted in. */
+	/* Mapped pages of the rings it drains (each read once to find it); per node. */
 	size_t ring_pages;
 	unsigned long ring_node[SMP_MAX_NODES];
 	/* Pages of its own buffers (chunks, scratch); per node, those faulted in. */

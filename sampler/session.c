@@ -830,6 +830,13 @@ int smp_reader_memory(struct smp_session *s, int r, struct smp_reader_memory *m)
 	pthread_mutex_unlock(&rd->pool_lock);
 	for (int i = 0; i < rd->nrings && ret == 0; i++) {
 		struct ring_state *rs = &s->rings[rd->rings[i]];
+		/*
+		 * Read every page first: move_pages finds no node for a page never
+		 * faulted in, nor for one NUMA balancing has just made PROT_NONE
+		 * (it scans the rings' mapping too).
+		 */
+		for (size_t off = 0; off < rs->map_size; off += page)
+			(void)*(volatile const unsigned char *)((const unsigned char *)rs->map + off);
 		long n = topo_pages_per_node(rs->map, rs->map_size, m->ring_node, SMP_MAX_NODES);
 		ret = n < 0 ? (int)n : 0;
 		m->ring_pages += rs->map_size / page;

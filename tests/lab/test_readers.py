@@ -1,10 +1,11 @@
-"""`pmuprof record -a --readers node -v` in a guest of N NUMA nodes (argument, default 2):
+"""`pmuprof record -a --readers node -v` in a guest of N NUMA nodes (argument, default 2;
+one CPU per node):
 while it records, it has one reader thread per node, each pinned to that node's CPUs
 (the threads' affinity read from /proc/PID/task/*/status), and the main thread stays
 unpinned; each reader's memory is on its node:
   - pmuprof -v reports, per reader, the nodes of its rings' and its buffers' pages as
     move_pages(2) finds them (the pages themselves, not the policy asked for): every
-    ring page and every buffer page on the reader's node, every buffer page resident;
+    ring page and every buffer page found, and on the reader's node;
   - independently, /proc/PID/numa_maps read while it records: each CPU's perf ring
     mapping has its pages on one node, and the rings' nodes are the CPUs' nodes; every
     node-bound buffer mapping has its pages on its node only."""
@@ -18,12 +19,12 @@ NODES = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 # Snapshots of every thread's affinity and of numa_maps once the readers are up (a
 # reader pins itself a moment after it starts). A two-thread workload fills the rings.
 script = f"""
-{BENCH}/falseshare --threads {NODES} --iters 4000000000 >/dev/null &
+{BENCH}/falseshare --threads 2 --iters 4000000000 >/dev/null &
 fs=$!
 {PMUPROF} record -a --readers node -v -e cpu-clock -o /tmp/r.pb.gz --duration 12s 2>/tmp/err &
 pid=$!
 i=0
-while [ $i -lt 40 ] && [ $(ls /proc/$pid/task | wc -l) -lt {NODES + 1} ]; do sleep 0.5; i=$((i+1)); done
+while [ $i -lt 120 ] && [ $(ls /proc/$pid/task | wc -l) -lt {NODES + 1} ]; do sleep 0.5; i=$((i+1)); done
 sleep 3
 echo === threads
 for t in /proc/$pid/task/[0-9]*; do
@@ -76,8 +77,8 @@ for rid, node, cpus, ring_total, rings, buf_total, bufs in readers:
     cpus = {int(c) for c in cpus.split(",")}
     check(cpus == nodes.get(node), f"reader {rid} on node {node} drains CPUs {cpus}; the "
           f"node has {nodes.get(node)}")
-    check(set(rings) == {node} and rings[node] > 0,
-          f"reader {rid} (node {node}): its rings' pages are on nodes {rings}")
+    check(set(rings) == {node} and rings[node] == int(ring_total),
+          f"reader {rid} (node {node}): its {ring_total} ring pages are on nodes {rings}")
     check(set(bufs) == {node} and bufs[node] == int(buf_total),
           f"reader {rid} (node {node}): its {buf_total} buffer pages are on nodes {bufs}")
     print(f"ok: reader {rid} node {node} cpus {sorted(cpus)}: ring pages {rings} of "
