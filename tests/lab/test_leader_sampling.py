@@ -114,7 +114,7 @@ def check_notice(name, body, expect):
     return lines[0] if lines else ""
 
 
-# A command: the threads perf samples, page-faults deltas as perf's.
+# A command: the threads perf samples, task-clock deltas agreeing with cpu-clock as perf's.
 body, prof = pmuprof_run("cmd", "cmd.pb.gz")
 line = check_notice("command", body, old_kernel)
 clock, pids = values(prof, "cpu-clock")
