@@ -314,6 +314,8 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		goto fail;
 	if (smp_open(&p->session, p->ctx, &so, err, sizeof(err)) < 0)
 		goto fail;
+	if (*smp_notice(p->session))
+		fprintf(stderr, "pmuprof %s: %s\n", o->cmd, smp_notice(p->session));
 	synthesize(p, o);
 	if (p->pdw && perf_data_tables(p, o, err, sizeof(err)) < 0)
 		goto fail;

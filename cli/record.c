@@ -47,6 +47,7 @@ struct record_opts {
 	double duration;
 	size_t ring_pages;
 	const char *readers;
+	bool verbose; /* -v: where each reader's memory is */
 	bool symbolize;
 	const char *otlp_file;     /* --otlp FILE */
 	const char *otlp_endpoint; /* --otlp-endpoint URL */
@@ -68,7 +69,7 @@ static void record_usage(FILE *out)
 	fprintf(out,
 		"usage: pmuprof record [-e EVENTS] [-c PERIOD | -F FREQ] [-g | --call-graph fp|dwarf|none]\n"
 		"                      [-o FILE] [-a | -C CPUS | -p PID[,PID] | -t TID] [--duration S]\n"
-		"                      [-m PAGES] [--readers node|l3|cpu|N] [--no-symbolize]\n"
+		"                      [-m PAGES] [--readers node|l3|cpu|N] [-v] [--no-symbolize]\n"
 		"                      [--perf-data FILE] [--mem [--ldlat CYCLES]] [-- CMD ...]\n"
 		"  -e, --event EVENTS     events to sample (default " DEFAULT_EVENTS "), each its own\n"
 		"                         sample type; '{a,b}:S' samples a and reads b at each sample\n"
@@ -97,6 +98,8 @@ static void record_usage(FILE *out)
 		"  -m, --mmap-pages N     data pages per CPU ring, a power of two (default 512)\n"
 		"      --readers MODE     reader threads: one per NUMA node (default), per L3,\n"
 		"                         per CPU, or a fixed count\n"
+		"  -v, --verbose          at the end, each reader's node and CPUs and the NUMA\n"
+		"                         nodes of its rings' and buffers' pages\n"
 		"      --no-symbolize     addresses only; pprof symbolizes later by build id\n"
 		"      --otlp FILE        also write the profile as an OTLP ExportProfilesServiceRequest\n"
 		"      --otlp-endpoint URL  also POST it to URL/v1development/profiles (OTLP/HTTP;\n"
@@ -160,6 +163,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"mmap-pages", required_argument, NULL, 'm'},
 		{"readers", required_argument, NULL, OPT_READERS},
+		{"verbose", no_argument, NULL, 'v'},
 		{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
 		{"otlp", required_argument, NULL, OPT_OTLP},
 		{"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},
@@ -178,7 +182,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	uint64_t v;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:c:F:go:aC:p:t:m:D:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:c:F:go:aC:p:t:m:D:hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (cli_append_events(&o->events, optarg) < 0)
@@ -228,6 +232,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			o->ring_pages = (size_t)v;
 			break;
 		case OPT_READERS: o->readers = optarg; break;
+		case 'v': o->verbose = true; break;
 		case OPT_NO_SYMBOLIZE: o->symbolize = false; break;
 		case OPT_OTLP: o->otlp_file = optarg; break;
 		case OPT_OTLP_ENDPOINT: o->otlp_endpoint = optarg; break;
@@ -382,6 +387,41 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		fprintf(stderr, " and %s (%.1f KiB)", o->perf_data,
 			(double)perf_data_bytes / 1024.0);
 	fprintf(stderr, " %.0f ms after the end\n", finish_s * 1e3);
+}
+
+/* " N0=12 N1=3": pages per node, as /proc/PID/numa_maps writes them. */
+static void format_nodes(const unsigned long *per_node, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (int n = 0; n < SMP_MAX_NODES && used < len; n++)
+		if (per_node[n])
+			used += (size_t)snprintf(buf + used, len - used, " N%d=%lu", n, per_node[n]);
+	/* Untouched pages, or a mapping move_pages cannot look into (perf rings on 6.18). */
+	if (!used)
+		snprintf(buf, len, " no node known");
+}
+
+/* -v: each reader's node and CPUs, and the nodes its pages are really on. */
+static void print_readers(const struct record_opts *o, struct smp_session *s)
+{
+	for (int r = 0; r < smp_nreaders(s); r++) {
+		struct smp_reader_memory m;
+		int ret = smp_reader_memory(s, r, &m);
+		if (ret < 0) {
+			cli_error(o->name, "cannot find reader %d's pages: %s", r, strerror(-ret));
+			return;
+		}
+		char cpus[256] = "", rings[512], buffers[512];
+		for (int i = 0, used = 0; i < m.plan->ncpus && used < (int)sizeof(cpus); i++)
+			used += snprintf(cpus + used, sizeof(cpus) - (size_t)used, "%s%d", i ? "," : "",
+					 m.plan->cpus[i]);
+		format_nodes(m.ring_node, rings, sizeof(rings));
+		format_nodes(m.buffer_node, buffers, sizeof(buffers));
+		fprintf(stderr, "pmuprof %s: reader %d node %d cpus %s: rings %zu pages:%s; "
+				"buffers %zu pages:%s\n",
+			o->name, r, m.plan->node, cpus, m.ring_pages, rings, m.buffer_pages, buffers);
+	}
 }
 
 /* Comments, times and the main mapping, then the pprof itself; also for a --control snapshot. */
@@ -711,6 +751,8 @@ int cmd_record(int argc, char **argv)
 	if ((o.otlp_file || o.otlp_endpoint) && write_otlp(&o, &p, prof) < 0)
 		status = status ? status : 1;
 	print_summary(&o, &p.evs, p.session, written, perf_data_bytes, cli_mono_s() - ended);
+	if (o.verbose)
+		print_readers(&o, p.session);
 
 out:
 	cli_child_abandon(&child);

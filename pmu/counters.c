@@ -149,7 +149,7 @@ int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 
 	int ret = open_all(c, ctx, t, err, errlen);
 	if (ret == -EINVAL && t->inherit) {
-		/* Kernels before 6.0 refuse PERF_FORMAT_GROUP with inherit: read one by one. */
+		/* Kernels before 4.13 refuse PERF_FORMAT_GROUP with inherit: read one by one. */
 		close_all(c);
 		c->group_read = false;
 		ret = open_all(c, ctx, t, err, errlen);

@@ -27,16 +27,36 @@ int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
 	return fd < 0 ? -errno : (int)fd;
 }
 
+/*
+ * perf_event_open with the attr bits an older kernel refuses dropped, found by
+ * trying (as perf's evsel__detect_missing_features): a kernel's version says
+ * little where distributions backport, and a refused open costs one syscall.
+ */
+static int open_compat(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)
+{
+	int fd = pmu_sys_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	if (fd == -EINVAL && attr->ksymbol) { /* Linux < 5.1 */
+		attr->ksymbol = 0;
+		fd = pmu_sys_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	}
+	if (fd == -EINVAL && attr->inherit && (attr->sample_type & PERF_SAMPLE_READ)) {
+		/* Linux < 6.12 refuses the pair in perf_event_alloc(): follow no new threads. */
+		attr->inherit = 0;
+		fd = pmu_sys_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	}
+	return fd;
+}
+
 int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
 		     struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
 		     bool user_fallback, char *err, size_t errlen)
 {
-	int fd = pmu_sys_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	int fd = open_compat(attr, pid, cpu, group_fd);
 	if (user_fallback && (fd == -EACCES || fd == -EPERM) && !ev->priv_explicit &&
 	    !attr->exclude_kernel) {
 		attr->exclude_kernel = 1;
 		attr->exclude_hv = 1;
-		fd = pmu_sys_open(attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+		fd = open_compat(attr, pid, cpu, group_fd);
 		if (fd >= 0) {
 			ev->attr.exclude_kernel = ev->attr.exclude_hv = 1;
 			size_t n = strlen(ev->name);

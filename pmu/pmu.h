@@ -210,11 +210,16 @@ void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *e
 			    char *err, size_t errlen);
 
 /*
- * Opens a counting event with attr (the caller's copy of ev->attr, adjusted).
+ * Opens an event (counting or sampling) with attr (the caller's copy of
+ * ev->attr, adjusted): the one opener of the events pmuprof counts and samples.
  * user_fallback: on EACCES/EPERM, when the string gave no privilege modifier,
  * retry counting user space only, as perf does under perf_event_paranoid >= 2,
- * and record that in ev (exclude_kernel/hv, name gets ":u"). The fd, or the
- * negative errno with err explaining the failure.
+ * and record that in ev (exclude_kernel/hv, name gets ":u"). What an older
+ * kernel refuses with EINVAL is dropped from attr and tried again, as perf
+ * does: ksymbol (Linux < 5.1), and inherit on an event with PERF_SAMPLE_READ
+ * (Linux < 6.12; the event then follows only the task it is opened on, not
+ * the threads and children it creates later). attr is left as opened. The
+ * fd, or the negative errno with err explaining the failure.
  */
 int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
 		     struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,

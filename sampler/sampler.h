@@ -240,6 +240,36 @@ const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int in
 void smp_event_stats(const struct smp_session *s, int index, struct smp_event_stats *out);
 /* LOST records whose id matched no event, and ring bytes the readers dropped. */
 uint64_t smp_unattributed_lost(const struct smp_session *s);
+/*
+ * One line for the user that is not an error ("" when none): the kernel
+ * cannot follow threads created later with a group read at each sample, so
+ * those groups sample only the tasks opened on (and what to do about it).
+ */
+const char *smp_notice(const struct smp_session *s);
+
+/* --- where the readers' memory is (record -v) ---------------------------------- */
+
+#define SMP_MAX_NODES 64
+
+struct smp_reader_memory {
+	const struct topo_reader *plan; /* its node, CPUs and affinity */
+	/* Mapped pages of the rings it drains (each read once to find it); per node. */
+	size_t ring_pages;
+	unsigned long ring_node[SMP_MAX_NODES];
+	/* Pages of its own buffers (chunks, scratch); per node, those faulted in. */
+	size_t buffer_pages;
+	unsigned long buffer_node[SMP_MAX_NODES];
+};
+
+/* Readers started by smp_start (0 before). */
+int smp_nreaders(const struct smp_session *s);
+/*
+ * Where reader r's rings and buffers are, page by page as the kernel says
+ * (move_pages): for a check that they are on its node. Call it between
+ * smp_start and smp_close from the consumer's thread, while the consumer
+ * holds no chunk (chunks it holds are not counted). 0 or -errno.
+ */
+int smp_reader_memory(struct smp_session *s, int r, struct smp_reader_memory *m);
 
 
 /* --- watchpoints (watch.c): hardware breakpoints on a memory range ---------- */

@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +92,13 @@ struct smp_session {
 	int expired;
 	uint64_t *stat_samples, *stat_lost, *stat_throttles; /* per event, atomic */
 	uint64_t lost_unattributed;                          /* atomic */
+	/*
+	 * The kernel refused inherit on a group read at each sample (Linux <
+	 * 6.12): such groups follow only the tasks they are opened on, and
+	 * notice says so to the user.
+	 */
+	bool read_no_inherit;
+	char notice[PMU_ERR_MAX];
 };
 
 static uint64_t now_ns(void)
@@ -102,9 +110,11 @@ static uint64_t now_ns(void)
 
 /* --- attrs ----------------------------------------------------------------- */
 
-static void sampling_attr(const struct smp_options *o, const struct pmu_event_list *evs, size_t i,
-			  bool is_leader, struct perf_event_attr *a)
+static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
+			  struct perf_event_attr *a)
 {
+	const struct smp_options *o = &s->o;
+	const struct pmu_event_list *evs = &s->events;
 	const struct pmu_event *ev = &evs->ev[i];
 	const struct pmu_event *leader = &evs->ev[ev->leader];
 	*a = ev->attr;
@@ -128,7 +138,8 @@ static void sampling_attr(const struct smp_options *o, const struct pmu_event_li
 			a->sample_freq = o->freq;
 		}
 	}
-	if (leader->sample_read && leader->group_size > 1) {
+	bool group_read = leader->sample_read && leader->group_size > 1;
+	if (group_read) {
 		/* Leader sampling: the leader samples and reads the group; members only count. */
 		a->read_format |= PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED |
 				  PERF_FORMAT_TOTAL_TIME_RUNNING;
@@ -141,21 +152,10 @@ static void sampling_attr(const struct smp_options *o, const struct pmu_event_li
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
 	a->disabled = is_leader;
-	a->inherit = o->inherit;
+	a->inherit = o->inherit && !(group_read && s->read_no_inherit);
 	a->enable_on_exec = is_leader && o->enable_on_exec && !o->start_disabled;
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
-}
-
-/* Opens with the newest attr bits, dropping those an older kernel refuses (as perf does). */
-static int open_with_fallbacks(struct perf_event_attr *a, pid_t pid, int cpu, int group_fd)
-{
-	int fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-	if (fd == -EINVAL && a->ksymbol) {
-		a->ksymbol = 0;
-		fd = pmu_sys_open(a, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-	}
-	return fd;
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -265,11 +265,9 @@ static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int s
 	snprintf(dummy.name, sizeof(dummy.name), "%s", o->events->ev[0].name);
 	struct perf_event_attr *a = &dummy.attr;
 	tracking_attr(o, a);
-	int fd = open_with_fallbacks(a, pid, o->cpus[slot], -1);
-	if (fd < 0) {
-		pmu_explain_open_error(ctx, &dummy, a, -fd, pid, o->cpus[slot], err, errlen);
+	int fd = pmu_open_counter(ctx, &dummy, a, pid, o->cpus[slot], -1, false, err, errlen);
+	if (fd < 0)
 		return fd;
-	}
 	s->track_fds[s->ntrack++] = fd;
 	if (*ring_fd < 0) {
 		int ret = map_ring(s, slot, fd, err, errlen);
@@ -281,6 +279,26 @@ static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int s
 				"ring of CPU %d: %s", o->cpus[slot], strerror(errno));
 	}
 	return 0;
+}
+
+/* The kernel refused inherit on the group led by ev: its later opens ask for none. */
+static void refused_read_inherit(struct smp_session *s, const struct pmu_event *ev)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "this kernel");
+	s->read_no_inherit = true;
+	snprintf(s->notice, sizeof(s->notice),
+		 "Linux %s cannot read a group at each sample in threads created later "
+		 "(Linux 6.12 can): '%s' samples only %s; to cover every thread, record whole "
+		 "CPUs with -a, or use a newer kernel",
+		 u.release, ev->name,
+		 s->o.enable_on_exec ? "the command's first thread" : "the threads running now");
+}
+
+const char *smp_notice(const struct smp_session *s)
+{
+	return s->notice;
 }
 
 static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err, size_t errlen)
@@ -301,22 +319,15 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 				struct pmu_event *ev = &s->events.ev[i];
 				bool is_leader = (size_t)ev->leader == i;
 				struct perf_event_attr a;
-				sampling_attr(o, &s->events, i, is_leader, &a);
-				int fd = open_with_fallbacks(&a, pid, o->cpus[slot],
-							     is_leader ? -1 : leader_fd);
-				if (fd == -EACCES && !ev->priv_explicit && !a.exclude_kernel &&
-				    pid != -1) {
-					/* Under perf_event_paranoid>=2: user space only, as perf does. */
-					a.exclude_kernel = a.exclude_hv = 1;
-					ev->attr.exclude_kernel = ev->attr.exclude_hv = 1;
-					fd = open_with_fallbacks(&a, pid, o->cpus[slot],
-								 is_leader ? -1 : leader_fd);
-				}
-				if (fd < 0) {
-					pmu_explain_open_error(ctx, ev, &a, -fd, pid, o->cpus[slot], err,
-							       errlen);
+				sampling_attr(s, i, is_leader, &a);
+				/* Keeps a privilege fallback in ev, so later opens start from it. */
+				int fd = pmu_open_counter(ctx, ev, &a, pid, o->cpus[slot],
+							  is_leader ? -1 : leader_fd, pid != -1, err,
+							  errlen);
+				if (fd < 0)
 					return fd;
-				}
+				if (o->inherit && !a.inherit && !s->read_no_inherit)
+					refused_read_inherit(s, ev);
 				s->fds[k] = fd;
 				smp_layout_from_attr(&s->layouts[i], &a);
 				if (is_leader)
@@ -631,8 +642,9 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 		rd->epfd = -1;
 		pthread_mutex_init(&rd->pool_lock, NULL);
 		rd->rings = calloc((size_t)rd->plan->ncpus, sizeof(int));
-		rd->scratch = malloc(SCRATCH_SIZE);
-		rd->compact = malloc(SCRATCH_SIZE);
+		/* On the reader's node, as its chunks: the reader writes them for every wrap. */
+		rd->scratch = topo_alloc_local(s->o.topo, rd->plan->node, SCRATCH_SIZE);
+		rd->compact = topo_alloc_local(s->o.topo, rd->plan->node, SCRATCH_SIZE);
 		rd->epfd = epoll_create1(EPOLL_CLOEXEC);
 		struct epoll_event wake = {.events = EPOLLIN, .data.u32 = WAKE_SLOT};
 		if (!rd->rings || !rd->scratch || !rd->compact || rd->epfd < 0 ||
@@ -784,6 +796,65 @@ uint64_t smp_unattributed_lost(const struct smp_session *s)
 	return __atomic_load_n(&s->lost_unattributed, __ATOMIC_RELAXED);
 }
 
+/* Adds the pages of buffer [p, p + size) to m's buffer counts. */
+static int count_buffer(struct smp_reader_memory *m, const void *p, size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	long n = topo_pages_per_node(p, size, m->buffer_node, SMP_MAX_NODES);
+	m->buffer_pages += (size + page - 1) / page;
+	return n < 0 ? (int)n : 0;
+}
+
+static int count_chunks(struct smp_reader_memory *m, const struct smp_chunk *c)
+{
+	int ret = 0;
+	for (; c && ret == 0; c = c->next)
+		ret = count_buffer(m, c->data, c->cap);
+	return ret;
+}
+
+int smp_reader_memory(struct smp_session *s, int r, struct smp_reader_memory *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (r < 0 || r >= s->nreaders)
+		return -EINVAL;
+	struct reader *rd = &s->readers[r];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	m->plan = rd->plan;
+	int ret = count_buffer(m, rd->scratch, SCRATCH_SIZE);
+	if (ret == 0)
+		ret = count_buffer(m, rd->compact, SCRATCH_SIZE);
+	pthread_mutex_lock(&rd->pool_lock);
+	if (ret == 0)
+		ret = count_chunks(m, rd->pool);
+	pthread_mutex_unlock(&rd->pool_lock);
+	for (int i = 0; i < rd->nrings && ret == 0; i++) {
+		struct ring_state *rs = &s->rings[rd->rings[i]];
+		/*
+		 * Read every page first: move_pages finds no node for a page never
+		 * faulted in, nor for one NUMA balancing has just made PROT_NONE
+		 * (it scans the rings' mapping too).
+		 */
+		for (size_t off = 0; off < rs->map_size; off += page)
+			(void)*(volatile const unsigned char *)((const unsigned char *)rs->map + off);
+		long n = topo_pages_per_node(rs->map, rs->map_size, m->ring_node, SMP_MAX_NODES);
+		ret = n < 0 ? (int)n : 0;
+		m->ring_pages += rs->map_size / page;
+		pthread_mutex_lock(&rs->lock);
+		if (ret == 0)
+			ret = count_chunks(m, rs->queue_head);
+		pthread_mutex_unlock(&rs->lock);
+		if (ret == 0)
+			ret = count_chunks(m, rs->fill);
+	}
+	return ret;
+}
+
+int smp_nreaders(const struct smp_session *s)
+{
+	return s->nreaders;
+}
+
 static void free_chunks(const struct smp_session *s, struct smp_chunk *c)
 {
 	while (c) {
@@ -819,8 +890,8 @@ void smp_close(struct smp_session *s)
 		if (rd->epfd >= 0)
 			close(rd->epfd);
 		free(rd->rings);
-		free(rd->scratch);
-		free(rd->compact);
+		topo_free_local(s->o.topo, rd->scratch, SCRATCH_SIZE);
+		topo_free_local(s->o.topo, rd->compact, SCRATCH_SIZE);
 		pthread_mutex_destroy(&rd->pool_lock);
 	}
 	free(s->readers);
@@ -855,7 +926,7 @@ void smp_event_open_attr(const struct smp_session *s, int index, struct perf_eve
 	}
 	const struct pmu_event *ev = &s->events.ev[index];
 	/* open_all() kept the privilege fallback in the event, so this is the attr it opened. */
-	sampling_attr(&s->o, &s->events, (size_t)index, ev->leader == index, out);
+	sampling_attr(s, (size_t)index, ev->leader == index, out);
 	*name = ev->name;
 }
 

@@ -14,6 +14,7 @@
 #include <hwloc.h>
 #include <limits.h>
 #include <numa.h>
+#include <numaif.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -694,6 +695,29 @@ void topo_free_local(const struct topo *t, void *p, size_t size)
 		munmap(hdr, total);
 		break;
 	}
+}
+
+long topo_pages_per_node(const void *addr, size_t len, unsigned long *counts, int ncounts)
+{
+	enum { BATCH = 256 };
+	size_t page = page_size();
+	uintptr_t start = (uintptr_t)addr / page * page, end = (uintptr_t)addr + len;
+	void *pages[BATCH];
+	int status[BATCH];
+	long found = 0;
+	while (start < end) {
+		unsigned long n = 0;
+		for (; n < BATCH && start < end; n++, start += page)
+			pages[n] = (void *)start;
+		if (move_pages(0, n, pages, NULL, status, 0) < 0)
+			return -errno;
+		for (unsigned long i = 0; i < n; i++)
+			if (status[i] >= 0 && status[i] < ncounts) {
+				counts[status[i]]++;
+				found++;
+			}
+	}
+	return found;
 }
 
 /* ---- descriptions ---- */

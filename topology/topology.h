@@ -88,6 +88,15 @@ int topo_bind_thread(const struct topo *t, const struct topo_reader *r, char *er
 void *topo_alloc_local(const struct topo *t, int node, size_t size);
 void topo_free_local(const struct topo *t, void *p, size_t size);
 
+/*
+ * Where the pages of [addr, addr + len) of this process are, as the kernel
+ * says for the pages themselves (move_pages without moving): counts[node]
+ * grows by the pages on each node below ncounts. Pages not yet faulted in
+ * have no node and are not counted. Returns the pages counted, or -errno
+ * (-ENOSYS where the kernel has no NUMA support).
+ */
+long topo_pages_per_node(const void *addr, size_t len, unsigned long *counts, int ncounts);
+
 /* The machine: packages, NUMA nodes (memory), L3 domains, cores, PUs, caches, line size. */
 void topo_print(const struct topo *t, FILE *out);
 /* The plan: one line per reader with its node, CPUs and affinity. */
