@@ -3,10 +3,10 @@
 #               workload and prints the report
 #   make test   installs dependencies, builds with -Werror, runs every test, then the
 #               tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then
-#               each fuzz target for FUZZ_SECONDS
+#               each fuzz target for FUZZ_SECONDS, then the lab (make lab)
 #   make fuzz   builds the libFuzzer targets of tests/fuzz with clang and runs each for
 #               FUZZ_SECONDS (default 30) from its seed corpus
-#   make test-host  the same (the host's tests; the lab's are left out)
+#   make test-host  the same without the lab
 #   make lab    builds, then runs the lab's tests: pmuprof in emulated NUMA machines
 #               (tests/lab/run; QEMU and a Debian kernel, cached in $(BUILD)/lab)
 
@@ -31,6 +31,7 @@ demo: build
 	$(BUILD)/cli/pmuprof report $(BUILD)/mix.pb.gz --top 10
 
 test: test-host
+	$(MAKE) lab
 
 test-host: build
 	ctest --test-dir $(BUILD) --output-on-failure -LE lab

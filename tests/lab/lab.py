@@ -19,8 +19,9 @@ LAB_DIR = os.environ.get("PMUPROF_LAB_DIR", os.path.join(HERE, "..", "..", "buil
 SKIP = 77
 
 
-def guest(command, nodes=2, shares=(), timeout=600, name=None, arch="x86_64"):
-    """Runs COMMAND (a shell line) in a guest of NODES nodes; returns CompletedProcess.
+def guest(command, nodes=2, shares=(), timeout=600, name=None, arch="x86_64", icount=False):
+    """Runs COMMAND (a shell line) in a guest of NODES nodes (ICOUNT: exact instruction
+    counts, tests/lab/run --icount); returns CompletedProcess.
     Skips when the lab cannot run here; fails when the guest died or hung (the runner
     has shown its console)."""
     if os.environ.get("PMUPROF_LAB") != "1":
@@ -31,6 +32,8 @@ def guest(command, nodes=2, shares=(), timeout=600, name=None, arch="x86_64"):
     args = [RUN, "--arch", arch, "--nodes", str(nodes), "--timeout", str(timeout), "--console", console]
     for s in shares:
         args += ["--share", s]
+    if icount:
+        args.append("--icount")
     r = subprocess.run(args + ["--", "/bin/sh", "-c", command], capture_output=True, text=True,
                        timeout=timeout + 300)
     reason = [l for l in r.stderr.splitlines() if l.startswith("SKIP: lab:")]
@@ -76,3 +79,12 @@ def node_cpus(section):
         node, cpus = line.split(" ", 1)
         out[int(node)] = cpulist(cpus)
     return out
+
+
+def arm64_build():
+    """The arm64 cross build (cli/pmuprof, pmu/libpmuprof.so), from PMUPROF_ARM64_BUILD
+    (`make lab` builds it); skips when it is not there."""
+    build = os.environ.get("PMUPROF_ARM64_BUILD", "")
+    if not os.access(os.path.join(build, "cli", "pmuprof"), os.X_OK):
+        skip(f"no arm64 build at PMUPROF_ARM64_BUILD={build!r} (`make lab` builds it)")
+    return os.path.realpath(build)
