@@ -268,7 +268,7 @@ static struct uw_session *session(struct proc_model *m)
 static void test_regs_mask(void **state)
 {
 	(void)state;
-	assert_int_equal(uw_sample_regs_mask(), 0xff0fffull);
+	assert_int_equal(uw_sample_regs_mask(), UW_FX_MASK);
 	assert_string_equal(uw_stop_name(UW_STOP_STACK), "stack");
 }
 
@@ -425,7 +425,7 @@ static void test_no_regs_and_depth(void **state)
 	s.regs_abi = PERF_SAMPLE_REGS_ABI_NONE;
 	assert_int_equal(uw_unwind(u, &s, ips, MAX_FRAMES, &stop), 0);
 	s = sample_of(&f, regs);
-	s.regs_mask &= ~(1ull << 8); /* no IP */
+	s.regs_mask &= ~(1ull << UW_FX_IP);
 	s.regs = regs;
 	assert_int_equal(uw_unwind(u, &s, ips, MAX_FRAMES, &stop), 0);
 
@@ -543,9 +543,14 @@ static void test_vdso(void **state)
 {
 	(void)state;
 	uint64_t base = 0;
-	uint64_t fn = vdso_function("__vdso_clock_gettime", &base);
+#if defined(__x86_64__)
+	const char *name = "__vdso_clock_gettime";
+#else
+	const char *name = "__kernel_clock_gettime";
+#endif
+	uint64_t fn = vdso_function(name, &base);
 	if (!fn) {
-		print_message("skip: no vDSO with __vdso_clock_gettime in this process\n");
+		print_message("skip: no vDSO with %s in this process\n", name);
 		skip();
 	}
 	struct uw_fx f;
@@ -562,13 +567,20 @@ static void test_vdso(void **state)
 	unwind_fx(u, m, &f, f.stack_size, MAX_FRAMES, &chain);
 
 	struct uw_fx g = f;
+#if defined(__x86_64__)
 	g.stack = malloc(f.stack_size + 8);
 	assert_non_null(g.stack);
-	memcpy(g.stack, &f.regs[8], 8); /* the return address into chain_f3 */
+	memcpy(g.stack, &f.regs[UW_FX_IP], 8); /* the return address into chain_f3 */
 	memcpy(g.stack + 8, f.stack, f.stack_size);
 	g.stack_size = f.stack_size + 8;
-	g.regs[7] = f.regs[7] - 8;
-	g.regs[8] = vm->start + (fn - base); /* same image, the fixture's address */
+	g.regs[UW_FX_SP] = f.regs[UW_FX_SP] - 8;
+#else
+	g.stack = malloc(f.stack_size);
+	assert_non_null(g.stack);
+	memcpy(g.stack, f.stack, f.stack_size);
+	g.regs[UW_FX_LR] = f.regs[UW_FX_IP]; /* the return address into chain_f3 */
+#endif
+	g.regs[UW_FX_IP] = vm->start + (fn - base); /* same image, the fixture's address */
 	unwind_fx(u, m, &g, g.stack_size, MAX_FRAMES, &r);
 	print_run("vdso", &r);
 	assert_string_equal(r.names[0], "[vdso]");
@@ -596,10 +608,16 @@ static void run_probe(const char *name, struct uw_fx *f)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		execl(exe, exe, out, (char *)NULL);
-		_exit(127);
+		_exit(errno == ENOEXEC ? 126 : 127);
 	}
 	int status = 0;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
+		/* qemu-user (a cross build's ctest) runs this test but cannot exec a probe. */
+		print_message("skip: %s is not executable here (ENOEXEC: an emulated test "
+			      "process)\n", exe);
+		skip();
+	}
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_equal(uw_fx_load(out, f), 0);
 }
@@ -727,10 +745,15 @@ static void test_throughput(void **state)
 		      "%.2f us/stack\n", N, n0, dt, rate, (double)frames / dt, dt / N * 1e6);
 #ifdef __SANITIZE_ADDRESS__
 	/* The sanitizer build checks that it works and allocates nothing; speed is the release's. */
-	assert_true(rate > 5000.0);
+	double floor = 5000.0;
 #else
-	assert_true(rate > 20000.0);
+	double floor = 20000.0;
 #endif
+	/* Under an emulator (a cross build's ctest, the lab's guests) the speed is the emulator's. */
+	if (getenv("PMUPROF_TEST_EMULATED"))
+		print_message("no speed floor: PMUPROF_TEST_EMULATED is set\n");
+	else
+		assert_true(rate > floor);
 	assert_int_equal(after.uordblks, before.uordblks); /* no allocation per sample */
 
 	/* Cold: the process flushed before each sample, so every frame's CFI is looked up again. */
