@@ -626,8 +626,14 @@ int uw_unwind(struct uw_session *u, const struct uw_sample *s, uint64_t *ips, in
 			why = UW_STOP_END;
 			break;
 		}
-		if (unw_get_reg(&cur, UNW_REG_SP, &nsp) < 0 || nsp <= sp) {
-			why = UW_STOP_ERROR; /* a frame must sit above its callee: a loop otherwise */
+		/*
+		 * A frame sits above its callee, or at its SP when the callee keeps
+		 * no frame (an arm64 leaf: its return address is in LR): anything
+		 * else, or the same place twice, is a loop.
+		 */
+		if (unw_get_reg(&cur, UNW_REG_SP, &nsp) < 0 || nsp < sp ||
+		    (nsp == sp && nip == ips[n - 1])) {
+			why = UW_STOP_ERROR;
 			break;
 		}
 		ips[n++] = nip;
