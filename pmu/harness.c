@@ -480,6 +480,20 @@ static void unmap_pages(pmuprof_thread *t)
 	t->pages = NULL;
 }
 
+#if defined(__aarch64__)
+/* kernel.perf_user_access: 1 lets EL0 read the counters of its own events (Linux 5.17+). */
+static bool user_access_allowed(void)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/proc/sys/kernel/perf_user_access", "re");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, sizeof(buf), f) && buf[0] == '1';
+	fclose(f);
+	return ok;
+}
+#endif
+
 /*
  * Whether rdpmc can read every event of t: x86 or arm64, a hardware event, a
  * mapped page that allows user reads, and a counter index seen while counting
@@ -537,6 +551,16 @@ static bool rdpmc_usable(pmuprof_thread *t, char *why, size_t whylen)
 			seen = idx != 0;
 		}
 		if (!seen) {
+#if defined(__aarch64__)
+			/* arm64 sets cap_user_rdpmc but hides the index unless this is 1. */
+			if (!user_access_allowed()) {
+				snprintf(why, whylen,
+					 "the kernel does not let user space read '%s' "
+					 "(/proc/sys/kernel/perf_user_access is 0; 1 allows it)",
+					 evs->ev[i].name);
+				return false;
+			}
+#endif
 			snprintf(why, whylen,
 				 "'%s' never got a hardware counter (index 0): the PMU cannot "
 				 "schedule its group",
