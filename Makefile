@@ -8,15 +8,23 @@
 #               FUZZ_SECONDS (default 30) from its seed corpus
 #   make test-host  the same without the lab
 #   make lab    builds, then runs the lab's tests: pmuprof in emulated NUMA machines
-#               (tests/lab/run; QEMU and a Debian kernel, cached in $(BUILD)/lab)
+#               (tests/lab/run; QEMU and a Debian kernel, cached in $(BUILD)/lab) and
+#               the arm64 build (make arm64) in an arm64 machine with a PMU
+#   make arm64  cross-builds pmuprof for arm64 into $(BUILD)/arm64 (cmake/aarch64-linux-gnu.cmake,
+#               against the sysroot tests/lab/run --sysroot makes) and runs its unit
+#               tests under qemu-aarch64
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 CMAKE_GEN  ?= -G Ninja
+ARM64_BUILD = $(BUILD)/arm64
+# Where the lab keeps its kernels, guests' roots and the arm64 sysroot (the lab tests'
+# default too: tests/CMakeLists.txt).
+LAB_CACHE  ?= $(or $(PMUPROF_LAB_DIR),$(abspath $(BUILD))/lab)
 
-.PHONY: deps build demo test test-host test-asan fuzz lab clean
+.PHONY: deps build demo test test-host test-asan fuzz lab arm64 clean
 
 deps:
 	@if [ "$$(id -u)" -eq 0 ]; then scripts/install-deps.sh; else sudo scripts/install-deps.sh; fi
@@ -45,8 +53,15 @@ test-asan: deps
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE lab
 
 # One guest at a time (the tests are RUN_SERIAL): each boots QEMU on the host's CPUs.
-lab: build
+lab: build arm64
 	PMUPROF_LAB=1 ctest --test-dir $(BUILD) --output-on-failure -L lab
+
+arm64: deps
+	sysroot=$$(tests/lab/run --sysroot --cache $(LAB_CACHE)) && \
+	cmake -S . -B $(ARM64_BUILD) $(CMAKE_GEN) -DPMUPROF_WERROR=ON \
+		-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DPMUPROF_SYSROOT=$$sysroot
+	cmake --build $(ARM64_BUILD)
+	ctest --test-dir $(ARM64_BUILD) --output-on-failure
 
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -205,15 +205,17 @@ static const char *data_symbol(struct c2c_resolver *r, const struct proc_map *m,
 }
 
 /*
- * The load bias of the ELF file m maps: its mappings are adjacent and the
- * lowest maps file offset 0, which lies in the first PT_LOAD segment only
- * (a higher page offset can be shared by two segments' rounded pages).
+ * The load bias of the ELF file m maps: its mappings follow each other (with
+ * holes where segments are aligned wider than a page, as arm64's 64 KB are in
+ * an executable) and the lowest maps file offset 0, which lies in the first
+ * PT_LOAD segment only (a higher page offset can be shared by two segments'
+ * rounded pages).
  */
 static int load_bias(struct c2c_resolver *r, pid_t pid, const struct proc_map *m, uint64_t *bias)
 {
 	const struct proc_map *first = m;
 	for (const struct proc_map *p = proc_prev_map(r->procs, pid, m);
-	     p && p->end == first->start && p->filename && strcmp(p->filename, m->filename) == 0;
+	     p && p->filename && strcmp(p->filename, m->filename) == 0;
 	     p = proc_prev_map(r->procs, pid, p))
 		first = p;
 	uint64_t vaddr;

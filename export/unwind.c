@@ -10,7 +10,6 @@
 
 #include "export.h"
 
-#include <asm/perf_regs.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +56,8 @@ struct uw_proc {
 struct uw_ctx {
 	struct uw_session *u;
 	struct uw_proc *p;
-	uint64_t regs[PERF_REG_X86_64_MAX];
-	uint64_t have; /* bit per PERF_REG_X86_* present */
+	uint64_t regs[UW_PERF_REGS];
+	uint64_t have; /* bit per perf register number present */
 	const unsigned char *stack;
 	uint64_t sp, stack_size;
 	/* The file segment read last, as a window into its bytes: CFI reads come in runs. */
@@ -86,24 +85,43 @@ struct uw_session {
 	struct uw_stats stats;
 };
 
-/* UNW_X86_64_* (DWARF numbering) to PERF_REG_X86_*. */
-static const int8_t unw_to_perf[] = {
-	[UNW_X86_64_RAX] = PERF_REG_X86_AX, [UNW_X86_64_RDX] = PERF_REG_X86_DX,
-	[UNW_X86_64_RCX] = PERF_REG_X86_CX, [UNW_X86_64_RBX] = PERF_REG_X86_BX,
-	[UNW_X86_64_RSI] = PERF_REG_X86_SI, [UNW_X86_64_RDI] = PERF_REG_X86_DI,
-	[UNW_X86_64_RBP] = PERF_REG_X86_BP, [UNW_X86_64_RSP] = PERF_REG_X86_SP,
-	[UNW_X86_64_R8] = PERF_REG_X86_R8,  [UNW_X86_64_R9] = PERF_REG_X86_R9,
-	[UNW_X86_64_R10] = PERF_REG_X86_R10, [UNW_X86_64_R11] = PERF_REG_X86_R11,
-	[UNW_X86_64_R12] = PERF_REG_X86_R12, [UNW_X86_64_R13] = PERF_REG_X86_R13,
-	[UNW_X86_64_R14] = PERF_REG_X86_R14, [UNW_X86_64_R15] = PERF_REG_X86_R15,
-	[UNW_X86_64_RIP] = PERF_REG_X86_IP,
-};
+/* libunwind's register numbers (DWARF's) to perf's; -1 for those perf does not sample. */
+static int unw_to_perf(unw_regnum_t r)
+{
+#if defined(__x86_64__)
+	static const int8_t map[] = {
+		[UNW_X86_64_RAX] = PERF_REG_X86_AX, [UNW_X86_64_RDX] = PERF_REG_X86_DX,
+		[UNW_X86_64_RCX] = PERF_REG_X86_CX, [UNW_X86_64_RBX] = PERF_REG_X86_BX,
+		[UNW_X86_64_RSI] = PERF_REG_X86_SI, [UNW_X86_64_RDI] = PERF_REG_X86_DI,
+		[UNW_X86_64_RBP] = PERF_REG_X86_BP, [UNW_X86_64_RSP] = PERF_REG_X86_SP,
+		[UNW_X86_64_R8] = PERF_REG_X86_R8,  [UNW_X86_64_R9] = PERF_REG_X86_R9,
+		[UNW_X86_64_R10] = PERF_REG_X86_R10, [UNW_X86_64_R11] = PERF_REG_X86_R11,
+		[UNW_X86_64_R12] = PERF_REG_X86_R12, [UNW_X86_64_R13] = PERF_REG_X86_R13,
+		[UNW_X86_64_R14] = PERF_REG_X86_R14, [UNW_X86_64_R15] = PERF_REG_X86_R15,
+		[UNW_X86_64_RIP] = PERF_REG_X86_IP,
+	};
+	return r >= 0 && (size_t)r < sizeof(map) / sizeof(map[0]) ? map[r] : -1;
+#else
+	/* X0..X30 (X29 the frame pointer, X30 the link register), SP, PC in both numberings. */
+	if (r >= UNW_AARCH64_X0 && r <= UNW_AARCH64_X30)
+		return PERF_REG_ARM64_X0 + (r - UNW_AARCH64_X0);
+	if (r == UNW_AARCH64_SP)
+		return PERF_REG_ARM64_SP;
+	if (r == UNW_AARCH64_PC)
+		return PERF_REG_ARM64_PC;
+	return -1;
+#endif
+}
 
 uint64_t uw_sample_regs_mask(void)
 {
-	uint64_t all = (1ull << PERF_REG_X86_64_MAX) - 1;
-	return all & ~((1ull << PERF_REG_X86_DS) | (1ull << PERF_REG_X86_ES) |
-		       (1ull << PERF_REG_X86_FS) | (1ull << PERF_REG_X86_GS));
+	uint64_t all = (1ull << UW_PERF_REGS) - 1;
+#if defined(__x86_64__)
+	/* Not the segment registers, which CFI never uses (perf leaves them out too). */
+	all &= ~((1ull << PERF_REG_X86_DS) | (1ull << PERF_REG_X86_ES) |
+		 (1ull << PERF_REG_X86_FS) | (1ull << PERF_REG_X86_GS));
+#endif
+	return all;
 }
 
 const char *uw_stop_name(enum uw_stop s)
@@ -456,10 +474,8 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t regnum, unw_word_t *valp
 	(void)as;
 	if (write)
 		return -UNW_EREADONLYREG;
-	if (regnum < 0 || (size_t)regnum >= sizeof(unw_to_perf) / sizeof(unw_to_perf[0]))
-		return -UNW_EBADREG;
-	int r = unw_to_perf[regnum];
-	if (!(c->have & (1ull << r)))
+	int r = unw_to_perf(regnum);
+	if (r < 0 || !(c->have & (1ull << r)))
 		return -UNW_EBADREG;
 	*valp = c->regs[r];
 	return 0;
@@ -531,12 +547,12 @@ void uw_get_stats(const struct uw_session *u, struct uw_stats *out)
 	*out = u->stats;
 }
 
-/* Unpacks the sample's registers by PERF_REG_X86_* number. */
+/* Unpacks the sample's registers by perf register number. */
 static void load_regs(struct uw_ctx *c, const struct uw_sample *s)
 {
 	size_t k = 0;
 	c->have = 0;
-	for (int r = 0; r < PERF_REG_X86_64_MAX; r++) {
+	for (int r = 0; r < UW_PERF_REGS; r++) {
 		if (!(s->regs_mask & (1ull << r)))
 			continue;
 		c->regs[r] = s->regs[k++];
@@ -561,18 +577,18 @@ int uw_unwind(struct uw_session *u, const struct uw_sample *s, uint64_t *ips, in
 	if (s->regs_abi != PERF_SAMPLE_REGS_ABI_64 || !s->regs)
 		return 0; /* no registers (kernel thread, or a 32-bit task): nothing to unwind */
 	load_regs(c, s);
-	uint64_t need = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP);
+	uint64_t need = (1ull << UW_PERF_REG_IP) | (1ull << UW_PERF_REG_SP);
 	if ((c->have & need) != need)
 		return 0;
 	if (max <= 0)
 		return finish(u, 0, UW_STOP_DEPTH, stop);
-	ips[0] = c->regs[PERF_REG_X86_IP];
+	ips[0] = c->regs[UW_PERF_REG_IP];
 	if (max == 1)
 		return finish(u, 1, UW_STOP_DEPTH, stop);
 	c->p = proc_get(u, s->pid);
 	if (!c->p)
 		return finish(u, 1, UW_STOP_ERROR, stop);
-	c->sp = c->regs[PERF_REG_X86_SP];
+	c->sp = c->regs[UW_PERF_REG_SP];
 	c->stack = s->stack;
 	c->stack_size = s->stack ? s->stack_size : 0;
 	c->in_find = false;
@@ -610,8 +626,14 @@ int uw_unwind(struct uw_session *u, const struct uw_sample *s, uint64_t *ips, in
 			why = UW_STOP_END;
 			break;
 		}
-		if (unw_get_reg(&cur, UNW_REG_SP, &nsp) < 0 || nsp <= sp) {
-			why = UW_STOP_ERROR; /* a frame must sit above its callee: a loop otherwise */
+		/*
+		 * A frame sits above its callee, or at its SP when the callee keeps
+		 * no frame (an arm64 leaf: its return address is in LR): anything
+		 * else, or the same place twice, is a loop.
+		 */
+		if (unw_get_reg(&cur, UNW_REG_SP, &nsp) < 0 || nsp < sp ||
+		    (nsp == sp && nip == ips[n - 1])) {
+			why = UW_STOP_ERROR;
 			break;
 		}
 		ips[n++] = nip;

@@ -24,9 +24,10 @@
 struct proc_model;
 
 /*
- * The x86-64 user registers perf samples for DWARF unwinding, in
- * PERF_REG_X86_* numbering (AX BX CX DX SI DI BP SP IP FLAGS CS SS, R8..R15;
- * not the segment registers DS ES FS GS), the mask perf itself uses.
+ * The user registers perf samples for DWARF unwinding, in asm/perf_regs.h's
+ * numbering, the mask perf itself uses: on x86-64 PERF_REG_X86_* (AX BX CX DX
+ * SI DI BP SP IP FLAGS CS SS, R8..R15; not the segment registers DS ES FS GS),
+ * on arm64 PERF_REG_ARM64_* (X0..X29, LR, SP, PC).
  */
 uint64_t uw_sample_regs_mask(void);
 

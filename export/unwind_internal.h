@@ -7,10 +7,31 @@
 
 #include "unwind.h"
 
+#include <asm/perf_regs.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <libunwind.h>
 #include <time.h>
+
+/*
+ * The target's ELF machine and perf's register numbering for it
+ * (asm/perf_regs.h): UW_PERF_REGS registers, of which IP and SP start an
+ * unwind. The only place the unwinder names an architecture besides
+ * unwind.c's map to libunwind's registers.
+ */
+#if defined(__x86_64__)
+#define UW_EM_MACHINE EM_X86_64
+#define UW_PERF_REGS PERF_REG_X86_64_MAX
+#define UW_PERF_REG_IP PERF_REG_X86_IP
+#define UW_PERF_REG_SP PERF_REG_X86_SP
+#elif defined(__aarch64__)
+#define UW_EM_MACHINE EM_AARCH64
+#define UW_PERF_REGS PERF_REG_ARM64_MAX
+#define UW_PERF_REG_IP PERF_REG_ARM64_PC
+#define UW_PERF_REG_SP PERF_REG_ARM64_SP
+#else
+#error "the DWARF unwinder knows x86-64 and arm64 only (export/unwind_internal.h)"
+#endif
 
 /*
  * Modules nobody uses any more that stay open. Each pins a read-only mapping

@@ -113,7 +113,7 @@ static int module_parse(struct uw_module *m)
 	GElf_Ehdr eh;
 	size_t n;
 	if (!gelf_getehdr(m->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_machine != EM_X86_64)
+	    eh.e_machine != UW_EM_MACHINE)
 		return -ENOEXEC;
 	if (elf_getphdrnum(m->elf, &n) != 0 || n == 0)
 		return -ENOEXEC;

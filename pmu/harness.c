@@ -4,7 +4,8 @@
  * Owns: sessions (an event list, the per-thread counter sets opened from it,
  * the read-path decision, the recorder's channel and control fifo), per-thread
  * counter sets (one PERF_FORMAT_GROUP group, pid=0 cpu=-1), the two read
- * paths (the perf mmap page with rdpmc, read() of the group leaders), regions
+ * paths (the perf mmap page with rdpmc, or arm64's counter registers, and
+ * read() of the group leaders), regions
  * (a per-thread table and stack, accumulated under a seqcount so that a report
  * may run while threads work), the text and JSON reports, and the client side
  * of `pmuprof record --control`.
@@ -40,6 +41,12 @@
 #define HX_X86 1
 #else
 #define HX_X86 0
+#endif
+/* Architectures whose counters user space can read itself (the "rdpmc" path). */
+#if HX_X86 || defined(__aarch64__)
+#define HX_USER_READ 1
+#else
+#define HX_USER_READ 0
 #endif
 
 #ifndef PMUPROF_LIB_VERSION
@@ -157,12 +164,52 @@ static inline uint64_t hx_rdtsc(void)
 	return lo | (uint64_t)hi << 32;
 }
 
+/* The counter the perf page's time_* fields scale: the TSC. */
+static inline uint64_t hx_time_counter(void)
+{
+	return hx_rdtsc();
+}
+
+/* Counter index-1 of the perf page. */
 static inline uint64_t hx_rdpmc(uint32_t counter)
 {
 	uint32_t lo, hi;
 	__asm__ __volatile__("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
 	return lo | (uint64_t)hi << 32;
 }
+
+/* x86 keeps loads in order: the seqlock loop needs only the compiler's barrier. */
+#define HX_READ_BARRIER() __asm__ __volatile__("" ::: "memory")
+#elif defined(__aarch64__)
+/* The counter the perf page's time_* fields scale on arm64: the virtual timer's. */
+static inline uint64_t hx_time_counter(void)
+{
+	uint64_t v;
+	__asm__ __volatile__("isb\n\tmrs %0, cntvct_el0" : "=r"(v) : : "memory");
+	return v;
+}
+
+/*
+ * Counter index-1 of the perf page (the kernel numbers the cycle counter 31,
+ * event counter n as n): PMCCNTR_EL0, else PMEVCNTR<n>_EL0 selected through
+ * PMSELR_EL0. EL0 may read them while the task has a mapped event opened
+ * with config1 bit 1 and kernel.perf_user_access is 1; a preemption between
+ * select and read changes the page's lock, so the seqlock loop retries.
+ */
+static inline uint64_t hx_rdpmc(uint32_t counter)
+{
+	uint64_t v;
+	if (counter == 31) {
+		__asm__ __volatile__("mrs %0, pmccntr_el0" : "=r"(v) : : "memory");
+		return v;
+	}
+	__asm__ __volatile__("msr pmselr_el0, %1\n\tisb\n\tmrs %0, pmxevcntr_el0"
+			     : "=r"(v) : "r"((uint64_t)counter) : "memory");
+	return v;
+}
+
+/* Loads may pass each other on arm64: order the page's fields against its lock. */
+#define HX_READ_BARRIER() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #endif
 
 /* Region wall time: rdtsc (~10 ns) instead of clock_gettime (~30 ns) where it is safe. */
@@ -265,6 +312,16 @@ static int open_events(const struct pmu_ctx *ctx, struct pmu_event_list *evs, in
 		attr.sample_period = 0; /* counting only, whatever the string asked */
 		attr.freq = 0;
 		attr.sample_type = 0;
+#if defined(__aarch64__)
+		/*
+		 * arm64 (Linux 5.17+): config1 bit 1 asks for user-space reads of the
+		 * counter, granted when kernel.perf_user_access is 1. Only CPU PMUs
+		 * take these per-task events, and the software ones ignore config1.
+		 */
+		if (attr.type != PERF_TYPE_SOFTWARE && attr.type != PERF_TYPE_TRACEPOINT &&
+		    attr.type != PERF_TYPE_BREAKPOINT)
+			attr.config1 |= 2;
+#endif
 		int group_fd = is_leader(evs, i) ? -1 : fds[ev->leader];
 		int fd = pmu_open_counter(ctx, ev, &attr, 0, -1, group_fd, adjust, err, errlen);
 		if (fd < 0)
@@ -350,13 +407,13 @@ static int read_groups(pmuprof_thread *t, struct hx_raw *out)
 	return 0;
 }
 
-#if HX_X86
+#if HX_USER_READ
 /*
  * The perf mmap page's self-monitoring protocol (linux/perf_event.h): retry
  * while the kernel updates the page (lock changes); count = offset + the
  * sign-extended counter when the event is on one (index != 0); times
- * extrapolated from the TSC with time_shift/mult/offset. x86 keeps loads in
- * order, so compiler barriers suffice around the reads.
+ * extrapolated from the time counter (TSC, CNTVCT_EL0) with
+ * time_shift/mult/offset.
  */
 static inline void read_page(const volatile struct perf_event_mmap_page *pc, struct hx_raw *out,
 			     uint32_t *index)
@@ -365,13 +422,13 @@ static inline void read_page(const volatile struct perf_event_mmap_page *pc, str
 	uint32_t seq;
 	do {
 		seq = pc->lock;
-		__asm__ __volatile__("" ::: "memory");
+		HX_READ_BARRIER();
 		snap.enabled = pc->time_enabled;
 		snap.running = pc->time_running;
 		snap.user_time = pc->cap_user_time;
 		snap.user_time_short = false;
 		if (snap.user_time) {
-			snap.tsc = hx_rdtsc();
+			snap.tsc = hx_time_counter();
 			snap.time_offset = pc->time_offset;
 			snap.time_mult = pc->time_mult;
 			snap.time_shift = pc->time_shift;
@@ -388,7 +445,7 @@ static inline void read_page(const volatile struct perf_event_mmap_page *pc, str
 			snap.pmc_width = pc->pmc_width;
 			snap.pmc = hx_rdpmc(snap.index - 1);
 		}
-		__asm__ __volatile__("" ::: "memory");
+		HX_READ_BARRIER();
 	} while (pc->lock != seq);
 	pmu_page_compute(&snap, &out->value, &out->enabled, &out->running);
 	*index = snap.index;
@@ -405,7 +462,7 @@ static int read_rdpmc(pmuprof_thread *t, struct hx_raw *out)
 
 static inline int read_raw(pmuprof_thread *t, struct hx_raw *out)
 {
-#if HX_X86
+#if HX_USER_READ
 	if (t->path == HX_RDPMC)
 		return read_rdpmc(t, out);
 #endif
@@ -423,14 +480,29 @@ static void unmap_pages(pmuprof_thread *t)
 	t->pages = NULL;
 }
 
+#if defined(__aarch64__)
+/* kernel.perf_user_access: 1 lets EL0 read the counters of its own events (Linux 5.17+). */
+static bool user_access_allowed(void)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/proc/sys/kernel/perf_user_access", "re");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, sizeof(buf), f) && buf[0] == '1';
+	fclose(f);
+	return ok;
+}
+#endif
+
 /*
- * Whether rdpmc can read every event of t: x86, a hardware event, a mapped
- * page that allows rdpmc, and a counter index seen while counting (a group
- * the PMU cannot schedule never gets one). Maps the pages; `why` says no.
+ * Whether rdpmc can read every event of t: x86 or arm64, a hardware event, a
+ * mapped page that allows user reads, and a counter index seen while counting
+ * (a group the PMU cannot schedule never gets one). Maps the pages; `why`
+ * says no.
  */
 static bool rdpmc_usable(pmuprof_thread *t, char *why, size_t whylen)
 {
-#if HX_X86
+#if HX_USER_READ
 	const struct pmu_event_list *evs = &t->s->events;
 	for (size_t i = 0; i < t->nev; i++) {
 		uint32_t type = evs->ev[i].attr.type;
@@ -463,8 +535,10 @@ static bool rdpmc_usable(pmuprof_thread *t, char *why, size_t whylen)
 		if (!t->pages[i]->cap_user_rdpmc) {
 			snprintf(why, whylen,
 				 "the kernel does not allow rdpmc for '%s' (cap_user_rdpmc is 0: "
-				 "see /sys/bus/event_source/devices/cpu/rdpmc)",
-				 evs->ev[i].name);
+				 "see %s)",
+				 evs->ev[i].name,
+				 HX_X86 ? "/sys/bus/event_source/devices/cpu/rdpmc"
+					: "/proc/sys/kernel/perf_user_access (1 allows it; Linux 5.17+)");
 			return false;
 		}
 	}
@@ -477,6 +551,16 @@ static bool rdpmc_usable(pmuprof_thread *t, char *why, size_t whylen)
 			seen = idx != 0;
 		}
 		if (!seen) {
+#if defined(__aarch64__)
+			/* arm64 sets cap_user_rdpmc but hides the index unless this is 1. */
+			if (!user_access_allowed()) {
+				snprintf(why, whylen,
+					 "the kernel does not let user space read '%s' "
+					 "(/proc/sys/kernel/perf_user_access is 0; 1 allows it)",
+					 evs->ev[i].name);
+				return false;
+			}
+#endif
 			snprintf(why, whylen,
 				 "'%s' never got a hardware counter (index 0): the PMU cannot "
 				 "schedule its group",
@@ -487,7 +571,7 @@ static bool rdpmc_usable(pmuprof_thread *t, char *why, size_t whylen)
 	return true;
 #else
 	(void)t;
-	snprintf(why, whylen, "rdpmc exists only on x86");
+	snprintf(why, whylen, "user-space counter reads exist only on x86 and arm64");
 	return false;
 #endif
 }

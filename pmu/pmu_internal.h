@@ -169,7 +169,7 @@ size_t pmu_edit_distance(const char *a, const char *b);
 
 /*
  * What one pass of the perf mmap page's seqlock loop read (linux/perf_event.h,
- * "self-monitoring"): the page's fields, and the counter (rdpmc) and TSC
+ * "self-monitoring"): the page's fields, and the counter (rdpmc) and time counter
  * values taken inside the same pass.
  */
 struct pmu_page_snap {
@@ -180,7 +180,7 @@ struct pmu_page_snap {
 	uint64_t pmc;       /* rdpmc(index - 1), when index and user_rdpmc */
 	uint64_t enabled, running;
 	bool user_time, user_time_short; /* cap_user_time(_short) */
-	uint64_t tsc;                    /* rdtsc, when user_time */
+	uint64_t tsc;                    /* the time counter (TSC, CNTVCT_EL0), when user_time */
 	uint64_t time_offset, time_cycles, time_mask;
 	uint32_t time_mult;
 	uint16_t time_shift;

@@ -20,6 +20,7 @@ golang-go golang-github-google-pprof-dev
 python3 python3-protobuf
 clang libclang-rt-14-dev
 qemu-system-x86 qemu-system-arm busybox-static cpio numactl
+gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user
 "
 
 if [ "$(id -u)" -ne 0 ]; then

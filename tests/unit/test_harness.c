@@ -662,7 +662,13 @@ static void test_rdpmc_matches_read_on_hardware(void **state)
 	char err[512] = "";
 	pmuprof_session *sr = NULL, *sd = NULL;
 	pmuprof_thread *tr = NULL, *td = NULL;
-	assert_int_equal(pmuprof_session_open(&sr, "instructions:u", err, sizeof(err)), 0);
+	/* A PMU may lack instructions (QEMU's arm64 one without -icount): then cycles. */
+	const char *ev = "instructions:u";
+	if (pmuprof_session_open(&sr, ev, err, sizeof(err)) != 0) {
+		print_message("no %s here (%s): comparing cycles:u\n", ev, err);
+		ev = "cycles:u";
+		assert_int_equal(pmuprof_session_open(&sr, ev, err, sizeof(err)), 0);
+	}
 	if (pmuprof_thread_attach(sr, &tr, err, sizeof(err)) != 0) {
 		fprintf(stderr, "SKIP rdpmc consistency: %s\n", err);
 		pmuprof_session_close(sr);
@@ -670,7 +676,7 @@ static void test_rdpmc_matches_read_on_hardware(void **state)
 		skip();
 	}
 	setenv("PMUPROF_READ", "read", 1);
-	sd = open_session("instructions:u");
+	sd = open_session(ev);
 	td = attach(sd);
 	clear_env();
 	const long n = 10 * 1000 * 1000;
@@ -685,10 +691,13 @@ static void test_rdpmc_matches_read_on_hardware(void **state)
 	assert_int_equal(pmuprof_region_get(sr, tr, "loop", NULL, &a), 0);
 	assert_int_equal(pmuprof_region_get(sd, td, "loop", NULL, &b), 0);
 	double diff = a > b ? (double)(a - b) / (double)b : (double)(b - a) / (double)b;
+	print_message("rdpmc %llu vs read %llu %s: %.3f%% apart\n", (unsigned long long)a,
+		      (unsigned long long)b, ev, diff * 100);
 	if (diff >= 0.005)
-		fail_msg("rdpmc %llu vs read %llu instructions: %.3f%%", (unsigned long long)a,
-			 (unsigned long long)b, diff * 100);
-	assert_true(b >= 3 * 2 * (uint64_t)n);
+		fail_msg("rdpmc %llu vs read %llu %s: %.3f%%", (unsigned long long)a,
+			 (unsigned long long)b, ev, diff * 100);
+	if (strcmp(ev, "instructions:u") == 0)
+		assert_true(b >= 3 * 2 * (uint64_t)n);
 	pmuprof_session_close(sr);
 	pmuprof_session_close(sd);
 }

@@ -183,19 +183,26 @@ static void check_layout(const unsigned char *b, size_t len, size_t nev)
 	}
 }
 
-/* _text from /proc/kallsyms, 0 when hidden: what the kernel's map must start at. */
+/*
+ * _text from /proc/kallsyms (_stext when a kernel lists no _text), 0 when
+ * hidden: what the kernel's map must start at.
+ */
 static uint64_t kernel_text_addr(void)
 {
 	FILE *f = fopen("/proc/kallsyms", "r");
 	char line[512];
-	unsigned long long addr = 0;
+	unsigned long long addr = 0, stext = 0;
 	while (f && fgets(line, sizeof(line), f)) {
 		size_t n = strlen(line);
 		if (n > 7 && strcmp(line + n - 7, " _text\n") == 0) {
 			sscanf(line, "%llx", &addr);
 			break;
 		}
+		if (n > 8 && strcmp(line + n - 8, " _stext\n") == 0)
+			sscanf(line, "%llx", &stext);
 	}
+	if (!addr)
+		addr = stext;
 	if (f)
 		fclose(f);
 	return addr;

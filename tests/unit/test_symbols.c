@@ -2071,6 +2071,23 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+struct code_range {
+	uint64_t lo, hi; /* file offsets */
+};
+
+/* Keeps the largest executable section's file range (any_section: never "found"). */
+static bool largest_code(Elf_Scn *scn, const GElf_Shdr *sh, void *ctx)
+{
+	(void)scn;
+	struct code_range *r = ctx;
+	if (sh->sh_type == SHT_PROGBITS && (sh->sh_flags & SHF_EXECINSTR) &&
+	    sh->sh_size > r->hi - r->lo) {
+		r->lo = sh->sh_offset;
+		r->hi = sh->sh_offset + sh->sh_size;
+	}
+	return false;
+}
+
 /*
  * One lookup into libc's table must cost well under 1 µs: function only
  * (sym_lookup_func), and with file and line (sym_lookup_file), whose cost is
@@ -2101,24 +2118,14 @@ static void test_speed(void **state)
 	struct sym_module_info info;
 	assert_int_equal(sym_module_info(c, path, NULL, &info), 0);
 
-	/* Offsets spread over libc's executable mapping. */
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[4200];
-	uint64_t lo = 0, hi = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		uintptr_t a, b;
-		uint64_t pgoff;
-		char perms[8];
-		int pos = 0;
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64 " %*s %*s %n", &a, &b, perms,
-			   &pgoff, &pos) == 4 && pos && perms[2] == 'x' &&
-		    strncmp(line + pos, path, strlen(path)) == 0) {
-			lo = pgoff;
-			hi = pgoff + (b - a);
-		}
-	}
-	if (f)
-		fclose(f);
+	/*
+	 * Offsets spread over libc's code: its largest executable section (.text),
+	 * not its executable mapping, which on arm64 also holds the headers,
+	 * .dynsym, .rodata and .eh_frame (one R+X segment from offset 0).
+	 */
+	struct code_range code = {0};
+	any_section(path, largest_code, &code);
+	uint64_t lo = code.lo, hi = code.hi;
 	assert_true(hi > lo);
 	enum { NOFF = 4096, N = 1000000 };
 	static uint64_t offs[NOFF];
@@ -2138,8 +2145,10 @@ static void test_speed(void **state)
 		      "%.0f ns with file:line; %.0f ns keyed by path (a stat each)\n",
 		      N, NOFF, func, func_named * 100 / N, lines, by_path);
 	assert_true(func_named > N / 2);
-	assert_true(func < 2000);
-	assert_true(lines < 5000);
+	/* Under an emulator (the lab's arm64 guest) the speed is the emulator's. */
+	bool timed = !getenv("PMUPROF_TEST_EMULATED");
+	assert_true(!timed || func < 2000);
+	assert_true(!timed || lines < 5000);
 
 	/*
 	 * Inline frames: cold on a fresh cache (libdw decodes each CU's DIEs
@@ -2170,7 +2179,7 @@ static void test_speed(void **state)
 	print_message("libc inline frames at the same offsets (%zu%% inlined, %.2f frames each): "
 		      "%.0f ns cold (fresh cache), %.0f ns memo miss (libdw warm), %.0f ns warm\n",
 		      deep * 100 / NOFF, (double)nframes / NOFF, cold, miss, warm);
-	assert_true(warm < 2000);
+	assert_true(!timed || warm < 2000);
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -268,7 +269,7 @@ static struct uw_session *session(struct proc_model *m)
 static void test_regs_mask(void **state)
 {
 	(void)state;
-	assert_int_equal(uw_sample_regs_mask(), 0xff0fffull);
+	assert_int_equal(uw_sample_regs_mask(), UW_FX_MASK);
 	assert_string_equal(uw_stop_name(UW_STOP_STACK), "stack");
 }
 
@@ -425,7 +426,7 @@ static void test_no_regs_and_depth(void **state)
 	s.regs_abi = PERF_SAMPLE_REGS_ABI_NONE;
 	assert_int_equal(uw_unwind(u, &s, ips, MAX_FRAMES, &stop), 0);
 	s = sample_of(&f, regs);
-	s.regs_mask &= ~(1ull << 8); /* no IP */
+	s.regs_mask &= ~(1ull << UW_FX_IP);
 	s.regs = regs;
 	assert_int_equal(uw_unwind(u, &s, ips, MAX_FRAMES, &stop), 0);
 
@@ -536,16 +537,54 @@ static uint64_t vdso_function(const char *name, uint64_t *base_out)
 }
 
 /*
- * The chain with one more call: f3 entered the vDSO's clock_gettime and was
- * sampled on its first instruction. The vDSO has no file; ours stands in.
+ * The chain with one more call: f3 entered function fn (at fixture address
+ * `at`) and was sampled on its first instruction, where the return address
+ * is still where the call put it (on the stack on x86-64, in LR on arm64, the
+ * callee's SP then equal to its caller's). Expects `name` on top of the
+ * chain's frames.
  */
+static void check_entered(struct uw_session *u, struct proc_model *m, const struct uw_fx *f,
+			  uint64_t at, const char *name)
+{
+	struct run chain, r;
+	unwind_fx(u, m, f, f->stack_size, MAX_FRAMES, &chain);
+	struct uw_fx g = *f;
+#if defined(__x86_64__)
+	g.stack = malloc(f->stack_size + 8);
+	assert_non_null(g.stack);
+	memcpy(g.stack, &f->regs[UW_FX_IP], 8); /* the return address into chain_f3 */
+	memcpy(g.stack + 8, f->stack, f->stack_size);
+	g.stack_size = f->stack_size + 8;
+	g.regs[UW_FX_SP] = f->regs[UW_FX_SP] - 8;
+#else
+	g.stack = malloc(f->stack_size);
+	assert_non_null(g.stack);
+	memcpy(g.stack, f->stack, f->stack_size);
+	g.regs[UW_FX_LR] = f->regs[UW_FX_IP]; /* the return address into chain_f3 */
+#endif
+	g.regs[UW_FX_IP] = at;
+	unwind_fx(u, m, &g, g.stack_size, MAX_FRAMES, &r);
+	print_run(name, &r);
+	assert_string_equal(r.names[0], name);
+	assert_int_equal(r.n, chain.n + 1);
+	assert_memory_equal(r.ips + 1, chain.ips, (size_t)chain.n * sizeof(r.ips[0]));
+	assert_int_equal(r.stop, UW_STOP_END);
+	free(g.stack);
+}
+
+/* The vDSO's clock_gettime: it has no file; ours stands in. */
 static void test_vdso(void **state)
 {
 	(void)state;
 	uint64_t base = 0;
-	uint64_t fn = vdso_function("__vdso_clock_gettime", &base);
+#if defined(__x86_64__)
+	const char *name = "__vdso_clock_gettime";
+#else
+	const char *name = "__kernel_clock_gettime";
+#endif
+	uint64_t fn = vdso_function(name, &base);
 	if (!fn) {
-		print_message("skip: no vDSO with __vdso_clock_gettime in this process\n");
+		print_message("skip: no vDSO with %s in this process\n", name);
 		skip();
 	}
 	struct uw_fx f;
@@ -558,24 +597,37 @@ static void test_vdso(void **state)
 	assert_non_null(vm);
 	struct proc_model *m = model_of(&f, NULL);
 	struct uw_session *u = session(m);
-	struct run chain, r;
-	unwind_fx(u, m, &f, f.stack_size, MAX_FRAMES, &chain);
+	check_entered(u, m, &f, vm->start + (fn - base), "[vdso]"); /* the fixture's address */
+	uw_free(u);
+	proc_model_free(m);
+	uw_fx_free(&f);
+}
 
-	struct uw_fx g = f;
-	g.stack = malloc(f.stack_size + 8);
-	assert_non_null(g.stack);
-	memcpy(g.stack, &f.regs[8], 8); /* the return address into chain_f3 */
-	memcpy(g.stack + 8, f.stack, f.stack_size);
-	g.stack_size = f.stack_size + 8;
-	g.regs[7] = f.regs[7] - 8;
-	g.regs[8] = vm->start + (fn - base); /* same image, the fixture's address */
-	unwind_fx(u, m, &g, g.stack_size, MAX_FRAMES, &r);
-	print_run("vdso", &r);
-	assert_string_equal(r.names[0], "[vdso]");
-	assert_int_equal(r.n, chain.n + 1);
-	assert_memory_equal(r.ips + 1, chain.ips, (size_t)chain.n * sizeof(r.ips[0]));
-	assert_int_equal(r.stop, UW_STOP_END);
-	free(g.stack);
+/* A leaf function that keeps no frame: on arm64 its CFA is its SP, the caller's too. */
+CHAIN int uw_leaf(int x);
+CHAIN int uw_leaf(int x)
+{
+	return x * 3 + 1;
+}
+
+static void test_leaf(void **state)
+{
+	(void)state;
+	struct uw_fx f;
+	bool fresh;
+	get_fx(FX_CHAIN, &f, &fresh);
+	struct proc_model *m = model_of(&f, NULL);
+	struct uw_session *u = session(m);
+	/* uw_leaf's address in the fixture's process (a saved one ran with another load base). */
+	Dl_info di;
+	assert_true(dladdr((void *)uw_leaf, &di) && di.dli_fbase);
+	const struct uw_fx_map *exe = NULL;
+	for (size_t i = 0; i < f.nmaps && !exe; i++)
+		if (strcmp(f.maps[i].path, self_exe()) == 0)
+			exe = &f.maps[i];
+	assert_non_null(exe);
+	uint64_t base = exe->start - exe->pgoff; /* text at its file offset, as ld lays it out */
+	check_entered(u, m, &f, base + ((uintptr_t)uw_leaf - (uintptr_t)di.dli_fbase), "uw_leaf");
 	uw_free(u);
 	proc_model_free(m);
 	uw_fx_free(&f);
@@ -596,10 +648,16 @@ static void run_probe(const char *name, struct uw_fx *f)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		execl(exe, exe, out, (char *)NULL);
-		_exit(127);
+		_exit(errno == ENOEXEC ? 126 : 127);
 	}
 	int status = 0;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
+		/* qemu-user (a cross build's ctest) runs this test but cannot exec a probe. */
+		print_message("skip: %s is not executable here (ENOEXEC: an emulated test "
+			      "process)\n", exe);
+		skip();
+	}
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_equal(uw_fx_load(out, f), 0);
 }
@@ -727,10 +785,15 @@ static void test_throughput(void **state)
 		      "%.2f us/stack\n", N, n0, dt, rate, (double)frames / dt, dt / N * 1e6);
 #ifdef __SANITIZE_ADDRESS__
 	/* The sanitizer build checks that it works and allocates nothing; speed is the release's. */
-	assert_true(rate > 5000.0);
+	double floor = 5000.0;
 #else
-	assert_true(rate > 20000.0);
+	double floor = 20000.0;
 #endif
+	/* Under an emulator (a cross build's ctest, the lab's guests) the speed is the emulator's. */
+	if (getenv("PMUPROF_TEST_EMULATED"))
+		print_message("no speed floor: PMUPROF_TEST_EMULATED is set\n");
+	else
+		assert_true(rate > floor);
 	assert_int_equal(after.uordblks, before.uordblks); /* no allocation per sample */
 
 	/* Cold: the process flushed before each sample, so every frame's CFI is looked up again. */
@@ -766,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_no_regs_and_depth),
 		cmocka_unit_test(test_unknown_mappings),
 		cmocka_unit_test(test_vdso),
+		cmocka_unit_test(test_leaf),
 		cmocka_unit_test(test_debug_frame),
 		cmocka_unit_test(test_debug_frame_split),
 		cmocka_unit_test(test_many_processes),

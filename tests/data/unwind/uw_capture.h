@@ -18,7 +18,21 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* perf's user registers (asm/perf_regs.h numbering), the SP and IP among them, and perf's mask. */
+#if defined(__x86_64__)
 #define UW_FX_NREGS 24 /* PERF_REG_X86_64_MAX */
+#define UW_FX_SP 7     /* PERF_REG_X86_SP */
+#define UW_FX_IP 8     /* PERF_REG_X86_IP */
+#define UW_FX_MASK 0xff0fffull /* all but DS ES FS GS */
+#elif defined(__aarch64__)
+#define UW_FX_NREGS 33 /* PERF_REG_ARM64_MAX */
+#define UW_FX_LR 30    /* PERF_REG_ARM64_LR */
+#define UW_FX_SP 31    /* PERF_REG_ARM64_SP */
+#define UW_FX_IP 32    /* PERF_REG_ARM64_PC */
+#define UW_FX_MASK ((1ull << UW_FX_NREGS) - 1)
+#else
+#error "unwinding fixtures exist for x86-64 and arm64 only"
+#endif
 
 struct uw_fx_map {
 	uint64_t start, end, pgoff;
@@ -30,7 +44,7 @@ struct uw_fx_map {
 struct uw_fx {
 	uint32_t pid;
 	uint64_t regs_mask;
-	uint64_t regs[UW_FX_NREGS]; /* by PERF_REG_X86_* number */
+	uint64_t regs[UW_FX_NREGS]; /* by perf register number */
 	uint64_t stack_size;
 	unsigned char *stack;
 	size_t nmaps;
@@ -38,13 +52,14 @@ struct uw_fx {
 };
 
 /*
- * uw_capture_regs(regs): every general register by PERF_REG_X86_* number as
+ * uw_capture_regs(regs): every general register by perf register number as
  * the caller sees them right after the call returns: IP is the return
  * address, SP the caller's SP. Written in assembly so that no register is
  * disturbed before it is stored.
  * uw_copy_bytes(dst, src, n): a plain copy the sanitizers do not check (the
  * stack above SP holds other frames' redzones, which ASan would report).
  */
+#if defined(__x86_64__)
 __asm__(".pushsection .text\n"
 	".p2align 4\n"
 	".globl uw_capture_regs\n"
@@ -95,6 +110,50 @@ __asm__(".pushsection .text\n"
 	"  ret\n"
 	".size uw_copy_bytes, .-uw_copy_bytes\n"
 	".popsection\n");
+#else
+/* X0..X29 in place, then LR, SP and PC: the return address is both LR and PC. */
+__asm__(".pushsection .text\n"
+	".p2align 4\n"
+	".globl uw_capture_regs\n"
+	".hidden uw_capture_regs\n"
+	".type uw_capture_regs, %function\n"
+	"uw_capture_regs:\n"
+	"  stp x0, x1, [x0, #0]\n"
+	"  stp x2, x3, [x0, #16]\n"
+	"  stp x4, x5, [x0, #32]\n"
+	"  stp x6, x7, [x0, #48]\n"
+	"  stp x8, x9, [x0, #64]\n"
+	"  stp x10, x11, [x0, #80]\n"
+	"  stp x12, x13, [x0, #96]\n"
+	"  stp x14, x15, [x0, #112]\n"
+	"  stp x16, x17, [x0, #128]\n"
+	"  stp x18, x19, [x0, #144]\n"
+	"  stp x20, x21, [x0, #160]\n"
+	"  stp x22, x23, [x0, #176]\n"
+	"  stp x24, x25, [x0, #192]\n"
+	"  stp x26, x27, [x0, #208]\n"
+	"  stp x28, x29, [x0, #224]\n"
+	"  mov x1, sp\n"
+	"  stp x30, x1, [x0, #240]\n"
+	"  str x30, [x0, #256]\n"
+	"  ret\n"
+	".size uw_capture_regs, .-uw_capture_regs\n"
+	".p2align 4\n"
+	".globl uw_copy_bytes\n"
+	".hidden uw_copy_bytes\n"
+	".type uw_copy_bytes, %function\n"
+	"uw_copy_bytes:\n"
+	"  cbz x2, 2f\n"
+	"1:\n"
+	"  ldrb w3, [x1], #1\n"
+	"  strb w3, [x0], #1\n"
+	"  subs x2, x2, #1\n"
+	"  b.ne 1b\n"
+	"2:\n"
+	"  ret\n"
+	".size uw_copy_bytes, .-uw_copy_bytes\n"
+	".popsection\n");
+#endif
 
 void uw_capture_regs(uint64_t regs[UW_FX_NREGS]);
 void uw_copy_bytes(void *dst, const void *src, size_t n);
@@ -128,9 +187,9 @@ static inline int uw_fx_finish(struct uw_fx *f, const uint64_t regs[UW_FX_NREGS]
 {
 	memset(f, 0, sizeof(*f));
 	f->pid = (uint32_t)getpid();
-	f->regs_mask = 0xff0fffull; /* perf's: all but DS ES FS GS */
+	f->regs_mask = UW_FX_MASK;
 	memcpy(f->regs, regs, sizeof(f->regs));
-	uint64_t sp = regs[7];
+	uint64_t sp = regs[UW_FX_SP];
 	FILE *m = fopen("/proc/self/maps", "re");
 	if (!m)
 		return -errno;
