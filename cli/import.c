@@ -244,10 +244,11 @@ static int queue(struct import *im, const struct smp_pd_record *r)
 	return 0;
 }
 
-static int event_of_id(void *ctx, uint64_t id)
+static int event_of_id(void *ctx, uint64_t id, bool *per_thread)
 {
 	struct import *im = ctx;
 	int ev = smp_perfdata_event_of_id(im->pd, id);
+	*per_thread = ev >= 0 && smp_perfdata_event(im->pd, (size_t)ev)->attr.inherit;
 	return ev < 0 ? -1 : im->agg_of[ev];
 }
 

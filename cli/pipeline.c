@@ -54,9 +54,11 @@ static int on_record(void *arg, const struct mrg_record *r)
 	return 0;
 }
 
-static int event_of_id(void *ctx, uint64_t id)
+static int event_of_id(void *ctx, uint64_t id, bool *per_thread)
 {
-	return smp_event_index(ctx, id);
+	int ev = smp_event_index(ctx, id);
+	*per_thread = ev >= 0 && smp_event_inherited(ctx, ev);
+	return ev;
 }
 
 int cli_pipeline_pump(struct cli_pipeline *p)

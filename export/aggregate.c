@@ -30,8 +30,9 @@ struct loc_table {
 
 /*
  * Previous group-read values, for leader sampling deltas, keyed by
- * (thread, counter id): an inherited counter has one copy per thread, all
- * reporting the parent's id, each counting on its own.
+ * (thread, counter id) for an inherited counter (one copy per thread, all
+ * reporting the parent's id, each counting on its own), else by the counter
+ * id alone (a per-CPU counter counts for every thread that runs there).
  */
 struct read_prev {
 	struct loc_table index; /* (tid, id) -> index + 1 into values */
@@ -469,11 +470,13 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 	if (s->nr_read > 1 && a->o.event_of_id) {
 		/* Leader sampling: every member's count since the previous leader sample. */
 		for (uint64_t i = 0; i < s->nr_read; i++) {
-			int ev = a->o.event_of_id(a->o.id_ctx, s->read[i].id);
+			bool per_thread = false;
+			int ev = a->o.event_of_id(a->o.id_ctx, s->read[i].id, &per_thread);
 			if (ev >= 0)
-				a->values[1 + ev] = exp_sat_add(a->values[1 + ev],
-							       read_delta(a, s->tid, s->read[i].id,
-									  s->read[i].value));
+				a->values[1 + ev] = exp_sat_add(
+					a->values[1 + ev],
+					read_delta(a, per_thread ? s->tid : 0, s->read[i].id,
+						   s->read[i].value));
 		}
 	} else {
 		a->values[1 + event] = s->period > INT64_MAX ? INT64_MAX : (int64_t)s->period;

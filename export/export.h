@@ -151,8 +151,13 @@ struct agg_options {
 	 */
 	int (*node_of_cpu)(const void *ctx, int cpu);
 	const void *node_ctx;
-	/* Leader sampling: which event a group-read counter id belongs to (-1: none). */
-	int (*event_of_id)(void *ctx, uint64_t id);
+	/*
+	 * Leader sampling: which event a group-read counter id belongs to (-1:
+	 * none), and whether that counter has a copy per thread (inherited: each
+	 * thread counts on its own) or is one per CPU or task (whoever runs
+	 * there moves it on), which decides what a delta is taken against.
+	 */
+	int (*event_of_id)(void *ctx, uint64_t id, bool *per_thread);
 	void *id_ctx;
 	struct lbl_timeline *labels; /* region / trace labels (labels.c below); NULL: none */
 	size_t symbol_cache_bytes; /* the symbol cache's byte budget (sym_cache_set_budget); 0: none */

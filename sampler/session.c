@@ -110,6 +110,19 @@ static uint64_t now_ns(void)
 
 /* --- attrs ----------------------------------------------------------------- */
 
+/* Whether event I's counters are inherited: a copy in every thread of the tasks. */
+static bool event_inherits(const struct smp_session *s, size_t i)
+{
+	const struct pmu_event *leader = &s->events.ev[s->events.ev[i].leader];
+	bool group_read = leader->sample_read && leader->group_size > 1;
+	return s->o.inherit && !(group_read && s->read_no_inherit);
+}
+
+bool smp_event_inherited(const struct smp_session *s, int ev)
+{
+	return ev >= 0 && (size_t)ev < s->events.n && event_inherits(s, (size_t)ev);
+}
+
 static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
 			  struct perf_event_attr *a)
 {
@@ -152,7 +165,7 @@ static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
 	a->disabled = is_leader;
-	a->inherit = o->inherit && !(group_read && s->read_no_inherit);
+	a->inherit = event_inherits(s, i);
 	a->enable_on_exec = is_leader && o->enable_on_exec && !o->start_disabled;
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(o->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);

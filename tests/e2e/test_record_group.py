@@ -58,3 +58,24 @@ want2 = stat_values(p.stderr)["page-faults"]
 diff = abs(got - want2) / want2
 print(f"two processes: page-faults group-read total {got} vs perf stat {want2:.0f} ({diff * 100:.2f}%)")
 check(diff < 0.03, f"two processes: {diff * 100:.1f}% off")
+
+# The whole machine (-a): one counter per CPU, not per thread; every task that runs on
+# a CPU moves the same counter on, so deltas are taken per counter, whichever thread
+# the sample lands in: the leader's read deltas add up to its samples times its period,
+# and the members' task-clock to the leader's cpu-clock (both the same CPUs' time).
+out3 = os.path.join(os.path.dirname(out), "group3.pb.gz")
+r = run([PMUPROF, "record", "-a", "-e", "{cpu-clock,task-clock}:S", "-c", "1000000", "-o", out3,
+         "--", "sh", "-c", " & ".join([" ".join(spin)] * 3) + "; wait"])
+check(r.returncode == 0, r.stderr)
+prof = load_profile(out3)
+nsamples = sum(s["values"][0] for s in prof["samples"])
+leader = sum(s["values"][1] for s in prof["samples"])
+member = sum(s["values"][2] for s in prof["samples"])
+tids = len({s["labels"].get("tid") for s in prof["samples"]})
+print(f"-a: {tids} threads, {nsamples} samples of 1000000 ns; cpu-clock read at them "
+      f"{leader} ns ({leader / (nsamples * 1e6):.3f} of samples x period), task-clock {member} ns")
+check(tids > 2, f"-a sampled only {tids} threads")
+check(abs(leader - nsamples * 1e6) <= 0.05 * nsamples * 1e6,
+      f"-a: the leader's read deltas ({leader} ns) are not its {nsamples} periods of 1 ms")
+check(abs(member - leader) <= 0.05 * leader, f"-a: the members' deltas ({member}) are not the "
+                                             f"leader's ({leader})")

@@ -2,6 +2,7 @@
  * two-instruction loop, so on the lab's arm64 guest (-icount: one cycle per
  * instruction) each function retires 2*A or 2*B instructions per thread and
  * `record -e cycles -c N` owes it 2*A/N and 2*B/N samples per thread.
+ * THREADS 0: the main thread runs them itself.
  * Usage: two_functions THREADS A B */
 #include <pthread.h>
 #include <stdio.h>
@@ -37,9 +38,13 @@ int main(int argc, char **argv)
 	int threads = atoi(argv[1]);
 	passes_a = atol(argv[2]);
 	passes_b = atol(argv[3]);
-	if (threads < 1 || threads > 64 || passes_a < 1 || passes_b < 1) {
-		fprintf(stderr, "%s: THREADS 1-64, A and B at least 1\n", argv[0]);
+	if (threads < 0 || threads > 64 || passes_a < 1 || passes_b < 1) {
+		fprintf(stderr, "%s: THREADS 0-64, A and B at least 1\n", argv[0]);
 		return 2;
+	}
+	if (threads == 0) {
+		two_thread(NULL);
+		return 0;
 	}
 	pthread_t tid[64];
 	for (int i = 0; i < threads; i++)
