@@ -62,13 +62,6 @@ static bool has_compressed_debug(int fd, uint64_t *plain_bytes)
 	return found;
 }
 
-/*
- * What the cache leaves free on its file system: a copy is made only when
- * this much remains after it, so that the cache never takes the space a
- * profile being written (or anything else) needs.
- */
-#define SYM_DEBUG_CACHE_RESERVE (UINT64_C(512) << 20)
-
 static bool room_for(const char *dir, uint64_t bytes)
 {
 	struct statvfs fs;

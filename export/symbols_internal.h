@@ -316,6 +316,13 @@ struct sym_cache {
 #define SYM_DEBUG_CACHE_MAX (UINT64_C(1) << 30)
 
 /*
+ * What the cache leaves free on its file system: a copy is made only when
+ * this much remains after it, so that the cache never takes the space a
+ * profile being written (or anything else) needs.
+ */
+#define SYM_DEBUG_CACHE_RESERVE (UINT64_C(512) << 20)
+
+/*
  * For the debug file open as fd with that build id (lower-case hex): a
  * descriptor of its copy with plain .debug_* sections under dir, made now if
  * missing or untrustworthy, and its path in *cached_path (malloc'd). -ENOENT

@@ -669,6 +669,28 @@ static int parse_control_env(pmuprof_session *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The default events: HX_DEFAULT_HW as far as this host's PMU counts them
+ * (QEMU's arm64 PMU has cycles but no instructions without -icount), the
+ * notice naming those it lacks; HX_DEFAULT_SW when it counts none of them.
+ */
+static int default_events(pmuprof_session *s, char *err, size_t errlen)
+{
+	char lacks[128];
+	int ret = pmu_parse_events(s->ctx, HX_DEFAULT_HW, &s->events, err, errlen);
+	if (ret < 0 || pmu_events_keep_countable(&s->events, lacks, sizeof(lacks)) == 0) {
+		pmu_event_list_free(&s->events);
+		snprintf(s->notice, sizeof(s->notice),
+			 "this host exposes no hardware counters: counting the software "
+			 "events " HX_DEFAULT_SW " instead");
+		return pmu_parse_events(s->ctx, HX_DEFAULT_SW, &s->events, err, errlen);
+	}
+	if (lacks[0])
+		snprintf(s->notice, sizeof(s->notice),
+			 "this host's PMU has no %s: counting the other default events", lacks);
+	return 0;
+}
+
 int pmuprof_session_open(pmuprof_session **out, const char *events, char *err, size_t errlen)
 {
 	if (!out)
@@ -702,16 +724,11 @@ int pmuprof_session_open(pmuprof_session **out, const char *events, char *err, s
 	const char *spec = events;
 	if (!spec)
 		spec = getenv("PMUPROF_EVENTS");
-	if (!spec || !*spec) {
-		spec = HX_DEFAULT_HW;
-		if (!pmu_host_has_hw_counters()) {
-			spec = HX_DEFAULT_SW;
-			snprintf(s->notice, sizeof(s->notice),
-				 "this host exposes no hardware counters: counting the software "
-				 "events " HX_DEFAULT_SW " instead");
-		}
-	}
-	if ((ret = pmu_parse_events(s->ctx, spec, &s->events, err, errlen)) < 0)
+	if (spec && *spec)
+		ret = pmu_parse_events(s->ctx, spec, &s->events, err, errlen);
+	else
+		ret = default_events(s, err, errlen);
+	if (ret < 0)
 		goto fail;
 	if (s->events.n == 0) {
 		ret = pmu_fail(err, errlen, -EINVAL, "no events given to count");

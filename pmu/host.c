@@ -106,7 +106,8 @@ int pmu_probe_event(uint32_t type, uint64_t config)
 	return 0;
 }
 
-size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, size_t len)
+/* pmu_events_keep_samplable's and _countable's trial: a sampling open, or a counting one. */
+static size_t keep_openable(struct pmu_event_list *list, bool sampling, char *dropped, size_t len)
 {
 	size_t kept = 0, used = 0;
 	if (len)
@@ -118,7 +119,7 @@ size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, siz
 		a.disabled = 1;
 		a.exclude_kernel = a.exclude_hv = 1; /* allowed under any paranoid level below 3 */
 		a.freq = 0;
-		a.sample_period = 1000003;
+		a.sample_period = sampling ? 1000003 : 0;
 		int fd = alone ? pmu_sys_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC) : -EBADF;
 		if (fd >= 0)
 			close(fd);
@@ -135,6 +136,16 @@ size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, siz
 	}
 	list->n = kept;
 	return kept;
+}
+
+size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, size_t len)
+{
+	return keep_openable(list, true, dropped, len);
+}
+
+size_t pmu_events_keep_countable(struct pmu_event_list *list, char *dropped, size_t len)
+{
+	return keep_openable(list, false, dropped, len);
 }
 
 bool pmu_host_has_hw_counters(void)

@@ -157,6 +157,9 @@ bool pmu_host_has_hw_counters(void);
  */
 size_t pmu_events_keep_samplable(struct pmu_event_list *list, char *dropped, size_t len);
 
+/* The same for counting (a counting open), for default counting sets. */
+size_t pmu_events_keep_countable(struct pmu_event_list *list, char *dropped, size_t len);
+
 /* Highest precise_ip the core PMU supports (0 when it has no PEBS/IBS). */
 int pmu_host_max_precise(const struct pmu_ctx *ctx);
 

@@ -88,12 +88,13 @@ PMUPROF_API const char *pmuprof_version(void);
 /*
  * Opens a session counting `events`, in pmuprof/perf syntax
  * ("instructions:u,cycles", "{cycles,cache-misses}", "r0444", ...). NULL
- * means $PMUPROF_EVENTS, or else instructions and cycles in user space (the
- * software events task-clock,page-faults,context-switches on a host without
- * hardware counters, which the report then says). Events not grouped by the
- * caller are put in one group, so one read() returns them all; if the PMU
- * cannot hold them together they are counted separately and multiplexed,
- * and the counts are scaled as `pmuprof stat` scales them.
+ * means $PMUPROF_EVENTS, or else instructions and cycles in user space,
+ * those of the two the PMU counts (the software events task-clock,
+ * page-faults,context-switches when it counts neither; the report says what
+ * it lacks). Events not grouped by the caller are put in one group, so one
+ * read() returns them all; if the PMU cannot hold them together they are
+ * counted separately and multiplexed, and the counts are scaled as
+ * `pmuprof stat` scales them.
  *
  * The events are opened once on the calling thread to fail early with the
  * cause (unknown event, no hardware PMU, perf_event_paranoid) in err.

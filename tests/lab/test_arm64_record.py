@@ -11,7 +11,7 @@ emulated PMUv3:
   saying why; unit.test_harness's test_rdpmc_matches_read_on_hardware, run here, counts the
   same loop through both paths at once (within 0.5 %);
 - the unit tests that qemu-user cannot run (perf_event_open, exec of probes, a real /proc)
-  pass natively here, but for the cases KNOWN lists with their reasons.
+  pass natively here, every case.
 The profiles are checked here, on the host, with tests/e2e/common.py's protoc decoder.
 """
 import json
@@ -31,20 +31,6 @@ if not os.access(os.path.join(B, "cli", "pmuprof"), os.X_OK):
 with open(os.path.join(B, "tests", "CTestTestfile.cmake")) as f:
     UNIT = re.findall(r"set_tests_properties\(unit\.(\S+) PROPERTIES\s+DISABLED", f.read())
 check(UNIT, f"no unit tests disabled in {B}/tests: is it a cross build?")
-# Cases known to fail on arm64, for reasons outside this test's scope: {binary: {case: why}}.
-KNOWN = {
-    "test_harness": {"test_default_events": "the default events instructions:u,cycles:u: QEMU's "
-                     "arm64 PMU has no instructions without -icount (issue 13 point 3: the "
-                     "default-event fallback on a partial PMU)"},
-    "test_symbols": {
-        "test_demangle": "expects an address of sym_inline_scale_all inside the inlined "
-        "probe::detail::twice<int>; arm64's GCC 12 leaves an inlined instance there with an "
-        "empty range (DW_AT_high_pc 0)",
-        "test_inline_cxx": "no address of the C++ probe has the expected inline frames; "
-        "probably the same empty inlined range, not confirmed",
-        "test_debug_cache": "a call returns -1 with the arm64 libc6-dbg: not investigated"},
-}
-
 out = tempfile.mkdtemp(prefix="arm64-record-", dir=B)
 P, T = f"{B}/cli/pmuprof", f"{B}/tests"
 HARNESS = f"{B}/examples/pmuprof_example_harness -e cycles:u --iters 3000 --json"
@@ -53,6 +39,12 @@ cd /tmp
 echo 1 > /proc/sys/kernel/perf_user_access
 echo === stat
 {P} stat -x , -e cycles -- {B}/bench/mix --scale 0.05 2>&1; echo "status $?"
+echo === stat_default
+{P} stat -x , -- {B}/bench/mix --scale 0.02 2>&1; echo "status $?"
+echo === record_default
+{P} record -o /tmp/default.pb.gz -- {B}/bench/mix --scale 0.02 2>&1; echo "status $?"
+echo === harness_default
+{B}/examples/pmuprof_example_harness --iters 300 --json 2>&1
 echo === fp
 {P} record -e cycles -c 200000 --call-graph fp -o {out}/fp.pb.gz -- {B}/bench/mix --scale 0.1 2>&1
 echo "status $?"
@@ -91,6 +83,32 @@ try:
     check(cycles and float(cycles[0][0]) > 0, f"no cycles counted:\n{stat}")
     print(f"ok: stat -e cycles of mix --scale 0.05: {float(cycles[0][0]):.0f} cycles")
 
+    def harness(name):
+        body = sec.get(f"harness_{name}", "")
+        try:
+            return json.loads(body[body.index("{"):body.rindex("}") + 1])
+        except ValueError:
+            check(False, f"harness_{name} printed no report:\n{body}")
+
+    # No -e on a PMU with cycles only (no instructions without -icount, no cache or branch
+    # events): stat shows the missing as perf does, record and libpmuprof use what exists
+    # and name what they lack.
+    body = sec.get("stat_default", "")
+    rows = {l.split(",")[2]: l.split(",")[0] for l in body.splitlines() if l.count(",") >= 2}
+    check("status 0" in body and rows.get("instructions") == "<not supported>" and
+          float(rows.get("cycles", 0)) > 0, f"pmuprof stat without -e:\n{body}")
+    print(f"ok: stat without -e: cycles {rows['cycles']}, instructions {rows['instructions']}")
+    body = sec.get("record_default", "")
+    got = re.search(r"samples cycles ([\d,]+)", body)
+    check("status 0" in body and got and "cannot sample cache-misses,branch-misses" in body,
+          f"pmuprof record without -e:\n{body}")
+    print(f"ok: record without -e: {got.group(1)} cycles samples; says it cannot sample "
+          "cache-misses,branch-misses")
+    j = harness("default")
+    check([e for e in j["events"]] == ["cycles:u"] and "no instructions:u" in j["notice"],
+          f"libpmuprof's default events: {j['events']}, notice {j['notice']!r}")
+    print(f"ok: libpmuprof without events: {j['events']}; note: {j['notice']}")
+
     def stacks(name, leaves):
         """{leaf: [(stack, count)]} of the profile's samples whose leaf is in leaves."""
         check("status 0" in sec.get(name, ""), f"record --call-graph {name} failed:\n"
@@ -126,13 +144,6 @@ try:
           f"qsort; the top stack ({best[0]} samples): {' <- '.join(best[1][:8])}")
     check(reach / inleaf >= 0.9, "under 90 % of compare_keys's samples reach main through qsort")
 
-    def harness(name):
-        body = sec.get(f"harness_{name}", "")
-        try:
-            return json.loads(body[body.index("{"):body.rindex("}") + 1])
-        except ValueError:
-            check(False, f"harness_{name} printed no report:\n{body}")
-
     counts = {}
     for p in ("rdpmc", "read", "auto", "denied"):
         j = harness(p)
@@ -153,13 +164,9 @@ try:
         body = sec.get(f"unit.{t}", "")
         summary = [l.strip() for l in body.splitlines() if not l.startswith("status")]
         print(f"unit.{t} in the guest: " + "; ".join(summary))
-        cases = set(re.findall(r"^\[  FAILED  \] (\w+)$", body, re.M))
-        known = KNOWN.get(t, {})
-        for c in sorted(cases & set(known)):
-            print(f"  known failure {t}.{c}: {known[c]}")
-        if "status" not in body or cases - set(known) or (
-                "status 0" not in body and not cases):
-            bad.append(f"{t} ({', '.join(sorted(cases - set(known))) or 'status'})")
+        if "status 0" not in body:
+            cases = re.findall(r"^\[  FAILED  \] (\w+)$", body, re.M)
+            bad.append(f"{t} ({', '.join(cases) or 'status'})")
     check(not bad, f"unit tests failing natively on arm64: {', '.join(bad)}")
 finally:
     shutil.rmtree(out, ignore_errors=True)
