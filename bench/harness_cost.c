@@ -267,25 +267,39 @@ int main(int argc, char **argv)
 		{ .what = "clock_gettime(CLOCK_MONOTONIC)", .path = "-", .fn = op_clock, .arg = &ts },
 	};
 	size_t nops = 3;
+	/* One path at a time beside the bare groups: both sessions and both groups at once
+	 * would need 8 counters, more than a PMU of 7 (QEMU's arm64 PMUv3) has, and a session
+	 * whose group got no counter cannot be read by rdpmc. The bare rows shown are the
+	 * first round's. */
 	const char *paths[] = { "read", "rdpmc" };
-	pmuprof_session *s[2] = { NULL, NULL };
-	struct lib l[2] = { { 0 }, { 0 } };
+	bool usable[2] = { false, false };
+	double over[2] = { 0, 0 }, over_bare[2] = { 0, 0 };
 	char why[2][512] = { "", "" };
 	for (int p = 0; p < 2; p++) {
-		if (!open_path(paths[p], events, &s[p], &l[p], why[p], sizeof(why[p]))) {
-			s[p] = NULL;
+		pmuprof_session *s;
+		struct lib l = { 0 };
+		if (!open_path(paths[p], events, &s, &l, why[p], sizeof(why[p])))
 			continue;
+		struct op round[5] = {
+			ops[0], ops[1], ops[2],
+			{ .what = "pmuprof_read", .path = paths[p], .fn = op_read, .arg = &l },
+			{ .what = "pmuprof_region_begin + pmuprof_region_end", .path = paths[p],
+			  .fn = op_pair, .arg = &l },
+		};
+		if (measure_all(&o, round, 5) < 0) {
+			fprintf(stderr, "harness_cost: out of memory\n");
+			return 1;
 		}
-		ops[nops++] = (struct op){ .what = "pmuprof_read", .path = paths[p], .fn = op_read,
-					   .arg = &l[p] };
-		ops[nops++] = (struct op){ .what = "pmuprof_region_begin + pmuprof_region_end",
-					   .path = paths[p], .fn = op_pair, .arg = &l[p] };
+		if (nops == 3)
+			memcpy(ops, round, 3 * sizeof(*ops));
+		ops[nops++] = round[3];
+		ops[nops++] = round[4];
+		over[p] = paired_overhead(&o, &l, NULL);
+		over_bare[p] = paired_overhead(&o, &l, &gt);
+		usable[p] = true;
+		pmuprof_session_close(s);
 	}
-	if (measure_all(&o, ops, nops) < 0) {
-		fprintf(stderr, "harness_cost: out of memory\n");
-		return 1;
-	}
-	int status = s[0] ? 0 : 1; /* the read path works everywhere */
+	int status = usable[0] ? 0 : 1; /* the read path works everywhere */
 
 	printf("harness_cost: events %s; %ld calls of each, interleaved call by call; "
 	       "median ns per call (clock cost subtracted)\n\n",
@@ -297,16 +311,13 @@ int main(int argc, char **argv)
 		row(&ops[k], ops[0].median);
 	printf("\n");
 	for (int p = 0; p < 2; p++) {
-		if (!s[p]) {
+		if (!usable[p]) {
 			printf("path %s: not usable here: %s\n", paths[p], why[p]);
 			continue;
 		}
-		double over = paired_overhead(&o, &l[p], NULL);
-		double over_bare = paired_overhead(&o, &l[p], &gt);
 		printf("path %s: pair - 2 pmuprof_read = %+.1f ns (target <= +50 ns: %s); "
 		       "pair - 2 bare read() = %+.1f ns (timed back to back)\n",
-		       paths[p], over, over <= 50 ? "met" : "NOT met", over_bare);
-		pmuprof_session_close(s[p]);
+		       paths[p], over[p], over[p] <= 50 ? "met" : "NOT met", over_bare[p]);
 	}
 	close_bare(&g);
 	close_bare(&gt);

@@ -1,7 +1,9 @@
-/* libpmuprof's region count of a loop of known length on arm64: PASSES passes of a
- * two-instruction loop between pmuprof_region_begin and _end. Prints
- * "path <read path> instructions <count>"; the lab compares counts for two PASSES
- * (their difference is exactly 2 * the difference under -icount).
+/* libpmuprof's region count of a loop of known length: PASSES passes of a
+ * two-instruction loop (x86-64 or arm64) between pmuprof_region_begin and _end.
+ * Prints "path <read path> instructions <count>"; exit status 4 when instructions:u
+ * cannot be counted (the reason on stderr). e2e.test_harness_acceptance_hw compares
+ * the count with 2 * PASSES; the arm64 lab compares counts for two PASSES (their
+ * difference is exactly 2 * the difference under -icount).
  * Usage: harness_loop PASSES */
 #include <pmuprof/pmuprof.h>
 #include <stdio.h>
@@ -9,8 +11,15 @@
 
 static void __attribute__((noinline)) harness_loop(long n)
 {
-	if (n > 0)
-		__asm__ __volatile__("1: subs %0, %0, #1\n\tb.ne 1b" : "+r"(n) : : "cc");
+	if (n <= 0)
+		return;
+#if defined(__x86_64__)
+	__asm__ __volatile__("1: dec %0\n\tjnz 1b" : "+r"(n) : : "cc");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("1: subs %0, %0, #1\n\tb.ne 1b" : "+r"(n) : : "cc");
+#else
+#error "harness_loop: no two-instruction loop for this architecture"
+#endif
 }
 
 int main(int argc, char **argv)
