@@ -138,10 +138,12 @@ theirs = (sum(v[1] for v in perf["task-clock"].values()) /
 check(0.95 <= ours <= 1.05 and 0.95 <= theirs <= 1.05,
       f"task-clock deltas / cpu-clock periods: {ours:.3f} (perf {theirs:.3f}); both time the "
       f"sampled thread, so about 1")
+# How many samples each takes follows the emulated thread's run time, which varies with
+# the host's load (no timing is judged in the guest): none may be lost, that is all.
 perf_n = sum(v[0] for v in perf["cpu-clock"].values())
 samples_total = sum(smp["values"][0] for smp in prof["samples"])
-check(0.7 <= samples_total / perf_n <= 1.4,
-      f"{samples_total} cpu-clock samples; perf took {perf_n} at the same frequency")
+check(samples_total > 100 and any(c.startswith("lost samples: 0;") for c in prof["comments"]),
+      f"{samples_total} cpu-clock samples; comments {prof['comments']}")
 print(f"ok: command: {samples_total} samples (perf {perf_n}) in {len(clock)} thread(s) "
       f"(perf {len(perf['cpu-clock'])}); task-clock deltas / cpu-clock periods {ours:.3f} "
       f"(perf {theirs:.3f}); page-faults deltas sum {sum(faults.values())}; "
