@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Fills err (if any) printf-style and returns ret (a negative errno). */
@@ -29,6 +30,9 @@ int base_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 
 /* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
 int base_write_all(int fd, const void *buf, size_t n);
+
+/* CLOCK_MONOTONIC in ns: the clock pmuprof's events, labels and windows are on. */
+uint64_t base_mono_ns(void);
 
 /* An existing regular file becomes PATH.old at the first commit, as perf keeps perf.data.old. */
 #define BASE_OUTPUT_KEEP_OLD 0x1u

@@ -440,9 +440,7 @@ void cli_format_count(double v, char *buf, size_t len)
 
 double cli_mono_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)base_mono_ns() / 1e9;
 }
 
 int64_t cli_realtime_ns(void)

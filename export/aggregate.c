@@ -58,13 +58,6 @@ struct agg {
 	int64_t *values;   /* 1 + nevents */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static size_t hash2(uint64_t a, uint64_t b)
 {
 	uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL + (a << 6) + (a >> 2));
@@ -293,7 +286,7 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool calle
 
 	struct pprof_line lines[MAX_INLINE];
 	size_t nlines = 0;
-	uint64_t t0 = a->syms ? mono_ns() : 0;
+	uint64_t t0 = a->syms ? base_mono_ns() : 0;
 	if (a->syms) {
 		struct sym_frame frames[MAX_INLINE];
 		struct sym_result r = {0};
@@ -307,7 +300,7 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool calle
 			frames[n++] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
 		if (n > 0)
 			nlines = lines_for(a, frames, (size_t)n, lines);
-		a->symbolize_ns += mono_ns() - t0;
+		a->symbolize_ns += base_mono_ns() - t0;
 		a->symbolized++;
 	}
 	if (nlines == 0 && !mapping && a->syms) {
@@ -406,9 +399,9 @@ static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *l
 			.regs_mask = a->o.regs_user_mask, .stack = s->stack, .stack_size = s->stack_dyn_size,
 		};
 		enum uw_stop why = UW_STOP_END;
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = base_mono_ns();
 		int nu = uw_unwind(a->unwinder, &us, ips, (int)(MAX_STACK - n - 1), &why);
-		a->unwind_ns += mono_ns() - t0;
+		a->unwind_ns += base_mono_ns() - t0;
 		for (int i = 0; i < nu; i++) {
 			uint64_t id = location_for(a, pid, ips[i], i > 0);
 			if (id)

@@ -14,6 +14,7 @@
  * The spool holds the request bodies as given (uncompressed): a later run
  * may be configured with or without gzip, and compresses at send time.
  */
+#include "base.h"
 #include "otlp.h"
 #include "util.h"
 
@@ -93,9 +94,7 @@ struct attempt {
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)base_mono_ns() / 1e9;
 }
 
 static void logline(const struct otlp_http *h, const char *fmt, ...)

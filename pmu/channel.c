@@ -42,6 +42,7 @@
  * numbers read back from the ring are only compared, never used unmasked,
  * and names are re-terminated.
  */
+#include "base.h"
 #include "channel.h"
 
 #include <errno.h>
@@ -89,13 +90,6 @@ struct pmu_channel {
 	uint64_t lost_total;
 	uint64_t stuck_at, stuck_since; /* index the reader waits on, and since when (0: not) */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static size_t map_size(uint64_t capacity)
 {
@@ -210,7 +204,7 @@ size_t pmu_channel_read(struct pmu_channel *ch, struct pmu_channel_event *out, s
 			ch->stuck_since = 0;
 			continue;
 		}
-		uint64_t t = now_ns();
+		uint64_t t = base_mono_ns();
 		if (!ch->stuck_since || ch->stuck_at != ch->read) {
 			ch->stuck_at = ch->read;
 			ch->stuck_since = t;
@@ -298,9 +292,7 @@ void pmu_channel_write_as(struct pmu_channel *ch, pid_t pid, pid_t tid,
 	/* Assembled privately, so the shared slot is busy only for one memcpy. */
 	struct pmu_channel_event ev;
 	memset(&ev, 0, sizeof(ev));
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the samples' clock (use_clockid) */
-	ev.time = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	ev.time = base_mono_ns(); /* the samples' clock (use_clockid) */
 	ev.pid = (uint32_t)pid;
 	ev.tid = (uint32_t)tid;
 	ev.kind = (uint32_t)kind;

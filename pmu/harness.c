@@ -149,13 +149,6 @@ static const uint8_t hx_zero_trace[16], hx_zero_span[8];
 
 /* --- small helpers ------------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 #if HX_X86
 static inline uint64_t hx_rdtsc(void)
 {
@@ -220,7 +213,7 @@ static inline uint64_t hx_ticks(const struct pmuprof_session *s)
 		return hx_rdtsc();
 #endif
 	(void)s;
-	return mono_ns();
+	return base_mono_ns();
 }
 
 /*
@@ -254,7 +247,7 @@ static double ns_per_tick(const struct pmuprof_session *s)
 	uint64_t ns, tick;
 	do {
 		tick = hx_ticks(s);
-		ns = mono_ns();
+		ns = base_mono_ns();
 	} while (ns - s->ns0 < HX_CALIBRATE_NS);
 	return tick > s->tick0 ? (double)(ns - s->ns0) / (double)(tick - s->tick0) : 1.0;
 }
@@ -581,10 +574,10 @@ static double time_path(pmuprof_thread *t)
 {
 	for (int i = 0; i < 10; i++)
 		read_raw(t, t->now);
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = base_mono_ns();
 	for (int i = 0; i < HX_PATH_READS; i++)
 		read_raw(t, t->now);
-	return (double)(mono_ns() - t0) / HX_PATH_READS;
+	return (double)(base_mono_ns() - t0) / HX_PATH_READS;
 }
 
 /* Sets t->path. Called with the session lock held: the first attach decides for all. */
@@ -739,7 +732,7 @@ int pmuprof_session_open(pmuprof_session **out, const char *events, char *err, s
 
 	s->ch = pmu_channel_attach_env();
 	s->use_tsc = tsc_usable();
-	s->ns0 = mono_ns();
+	s->ns0 = base_mono_ns();
 	s->tick0 = hx_ticks(s);
 	*out = s;
 	return 0;
@@ -1578,10 +1571,10 @@ static int control_send(pmuprof_session *s, const char *cmd, char *err, size_t e
 	}
 	if (s->ack_fd < 0)
 		goto out;
-	uint64_t deadline = mono_ns() + (uint64_t)HX_ACK_TIMEOUT_MS * 1000000u;
+	uint64_t deadline = base_mono_ns() + (uint64_t)HX_ACK_TIMEOUT_MS * 1000000u;
 	size_t got = 0;
 	for (;;) {
-		uint64_t now = mono_ns();
+		uint64_t now = base_mono_ns();
 		if (now >= deadline) {
 			ret = pmu_fail(err, errlen, -ETIMEDOUT,
 				       "sampling %s: no ack from the recorder on %s within %d ms", cmd,

@@ -101,13 +101,6 @@ struct smp_session {
 	char notice[PMU_ERR_MAX];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* --- attrs ----------------------------------------------------------------- */
 
 /* Whether event I's counters are inherited: a copy in every thread of the tasks. */
@@ -551,7 +544,7 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 
 static void drain_ring(struct reader *rd, struct ring_state *rs)
 {
-	uint64_t start = now_ns();
+	uint64_t start = base_mono_ns();
 	struct drain_ctx d = {rd, rs};
 	smp_ring_read(&rs->ring, rd->scratch, copy_record, &d);
 	chunk_publish(rs);
@@ -574,7 +567,7 @@ static int ms_to_deadline(const struct smp_session *s, int max)
 {
 	if (!s->deadline_ns)
 		return max;
-	uint64_t now = now_ns();
+	uint64_t now = base_mono_ns();
 	if (now >= s->deadline_ns)
 		return 0;
 	uint64_t ms = (s->deadline_ns - now + 999999) / 1000000;
@@ -604,7 +597,7 @@ static void *reader_main(void *arg)
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		/* Wake on a ring's watermark, or every 50 ms so time keeps moving for the merger. */
 		int n = epoll_wait(rd->epfd, evs, 64, ms_to_deadline(s, 50));
-		if (s->deadline_ns && now_ns() >= s->deadline_ns)
+		if (s->deadline_ns && base_mono_ns() >= s->deadline_ns)
 			expire(s);
 		for (int i = 0; i < n; i++) {
 			/*
@@ -642,7 +635,7 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 	if (!s->readers)
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	s->nreaders = plan->nreaders;
-	s->start_ns = now_ns();
+	s->start_ns = base_mono_ns();
 	s->deadline_ns = s->o.stop_after_ns ? s->start_ns + s->o.stop_after_ns : 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0)
@@ -733,7 +726,7 @@ int smp_stop(struct smp_session *s)
 	if (s->start_ns && __atomic_compare_exchange_n(&s->expired, &no, 1, false, __ATOMIC_ACQ_REL,
 						       __ATOMIC_ACQUIRE))
 		__atomic_store_n(&s->end_ns,
-				 s->deadline_ns && now_ns() > s->deadline_ns ? s->deadline_ns : now_ns(),
+				 s->deadline_ns && base_mono_ns() > s->deadline_ns ? s->deadline_ns : base_mono_ns(),
 				 __ATOMIC_RELEASE);
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
 	/* Never fails on a fresh eventfd; were it to, the readers still wake within 50 ms. */
@@ -753,7 +746,7 @@ uint64_t smp_window_ns(const struct smp_session *s)
 	if (!s->start_ns)
 		return 0;
 	uint64_t end = __atomic_load_n(&s->end_ns, __ATOMIC_ACQUIRE);
-	return (end ? end : now_ns()) - s->start_ns;
+	return (end ? end : base_mono_ns()) - s->start_ns;
 }
 
 bool smp_window_over(const struct smp_session *s)

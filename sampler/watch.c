@@ -45,13 +45,6 @@ struct smp_watch {
 	struct smp_layout layout;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Which words and which access type window `k` covers: all slots distinct when nwords >= slots. */
 static void window_plan(struct smp_watch *w, uint64_t k)
 {
@@ -270,7 +263,7 @@ int smp_watch_arm(struct smp_watch *w, char *err, size_t errlen)
 					strerror(-ret));
 	}
 	w->armed = true;
-	w->armed_since = now_ns();
+	w->armed_since = base_mono_ns();
 	return 0;
 }
 
@@ -360,7 +353,7 @@ int smp_watch_disarm(struct smp_watch *w, int (*fn)(void *arg, const struct smp_
 {
 	if (w->armed) {
 		for_each_fd(w, PERF_EVENT_IOC_DISABLE);
-		uint64_t dt = now_ns() - w->armed_since;
+		uint64_t dt = base_mono_ns() - w->armed_since;
 		w->st.armed_ns += dt;
 		for (int s = 0; s < w->nslots; s++)
 			w->st.word_ns[w->slot_word[s]][w->slot_rw] += dt;
