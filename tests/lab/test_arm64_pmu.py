@@ -207,8 +207,11 @@ def harness_regions():
         delta = counts[hi] - counts[lo]
         print(f"harness PMUPROF_READ={path} ({used}): {counts[lo]} and {counts[hi]} "
               f"instructions, difference {delta}, owed {2 * (hi - lo)}")
-        expect(delta == 2 * (hi - lo), f"PMUPROF_READ={path}: the regions differ by {delta}, "
-                                       f"the loops by {2 * (hi - lo)} instructions")
+        # Exact but for a retry inside the region's reads (the counter page's or the vDSO
+        # clock's seqlock, when an interrupt lands there): a few instructions.
+        expect(abs(delta - 2 * (hi - lo)) <= 64,
+               f"PMUPROF_READ={path}: the regions differ by {delta}, the loops by "
+               f"{2 * (hi - lo)} instructions")
         expect(abs(counts[lo] - 2 * lo) <= 0.005 * 2 * lo,
                f"PMUPROF_READ={path}: {counts[lo]} for a loop of {2 * lo}")
 
