@@ -1,7 +1,9 @@
 /*
- * base: what every module may use, on libc alone. It owns the one way
- * pmuprof writes a file a user named (base_output_*): a profile, a
- * perf.data, an OTLP request, a counts table, a harness report.
+ * base: what every module may use, on libc alone: the error helper, the
+ * clock, a hash index, array growth, private folders, a log file, log
+ * escaping (util.c), and the one way pmuprof writes a file a user named
+ * (base_output_*, output.c): a profile, a perf.data, an OTLP request, a
+ * counts table, a harness report.
  *
  * An output is never destroyed by being written:
  *   - a regular file (or a new name) is replaced atomically: the content goes
@@ -24,9 +26,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The size callers give to err buffers: one line for the user. */
+#define BASE_ERR_MAX 512
+
 /* Fills err (if any) printf-style and returns ret (a negative errno). */
 int base_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Parses "0-3,5,7-8" into a sorted, de-duplicated, malloc'd CPU array; 0 or -errno. */
+int base_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen);
 
 /* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
 int base_write_all(int fd, const void *buf, size_t n);
@@ -126,5 +134,101 @@ int base_write_file(const char *name, const struct base_output_opts *opts, base_
 /* The same with name relative to the open folder dirfd, as BASE_OUTPUT_NO_FOLLOW. */
 int base_write_file_at(int dirfd, const char *name, const struct base_output_opts *opts,
 		       base_fill_fn fill, void *arg, char *err, size_t errlen);
+
+/* --- hash index, growth, folders, escaping (util.c) ------------------------- */
+
+/* A slot holds the full hash (so growing never rehashes keys) and index + 1 (0 = empty). */
+struct base_htab_slot {
+	uint64_t hash;
+	uint32_t idx1;
+};
+
+struct base_htab {
+	struct base_htab_slot *slot;
+	size_t cap; /* power of two, or 0 */
+	size_t n;
+};
+
+typedef bool (*base_htab_eq_fn)(const void *ctx, uint32_t idx, const void *key);
+
+/* Makes room for one more entry at a load factor of at most 1/2; -ENOMEM. */
+int base_htab_reserve(struct base_htab *h);
+/* The slot holding an entry equal to key, or the empty slot where it would go. */
+struct base_htab_slot *base_htab_find(const struct base_htab *h, uint64_t hash, base_htab_eq_fn eq, const void *ctx,
+			    const void *key);
+void base_htab_free(struct base_htab *h);
+
+static inline uint64_t base_htab_mix(uint64_t h, uint64_t x)
+{
+	h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+uint64_t base_htab_hash_bytes(const char *s, size_t n);
+
+/* a + b, held at INT64_MAX / INT64_MIN instead of overflowing (values read from files). */
+static inline int64_t exp_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* Grows *arr (of *cap elements of `size` bytes) to hold `need`, doubling; 0 or -ENOMEM. */
+int exp_grow(void **arr, size_t *cap, size_t need, size_t size);
+#define EXP_GROW(arr, cap, need) exp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+
+/* mkdir -p: what it creates gets mode 0700; 0 when path is a directory at the end, else -errno. */
+int exp_mkdir_p(const char *path);
+
+/*
+ * Produces a file's content into fd: 0 or -errno; may point *why at a
+ * reason more precise than strerror (e.g. zlib's message).
+ */
+typedef base_fill_fn exp_fill_fn;
+
+/*
+ * Writes a file pmuprof names itself in its own folder (a spool file)
+ * through base's atomic writer: whatever is at path is replaced, never
+ * followed. err reads "cannot write WHAT PATH: STEP FILE: REASON".
+ */
+int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
+		     const char *what, char *err, size_t errlen);
+/* The same with name relative to the open folder dirfd (which is synced after). */
+int exp_write_atomic_at(int dirfd, const char *name, mode_t mode, exp_fill_fn fill, void *arg,
+			const char *what, char *err, size_t errlen);
+
+/*
+ * Folders pmuprof takes files from (the OTLP spool, the log's): the user's
+ * own or root's, and writable by nobody else, as ssh's StrictModes wants
+ * (a sticky /tmp is writable by others too: anyone may plant a link there).
+ * The check is on the open folder, so a path swapped after it cannot
+ * matter to what is then done relative to it. -EPERM with the message
+ * (naming what, path, the cause and the fix).
+ */
+int exp_check_private_dir(int fd, const char *path, const char *what, char *err, size_t errlen);
+/* Opens path (O_DIRECTORY) and checks it as above: the fd, or -errno with the message. */
+int exp_open_private_dir(const char *path, const char *what, char *err, size_t errlen);
+
+/* Escapes s[0..n) for one log line: control bytes, '\\' and bytes >= 0x80 as \n, \xHH, ... */
+void exp_escape(const char *s, size_t n, char *out, size_t outlen);
+
+/* Fills err (if any) printf-style with the one-line message for the user. */
+void exp_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* --- a long-running process's log ----------------------------------------- */
+
+/*
+ * Opens path for appending (O_APPEND, created 0644), relative to its opened
+ * folder, which must be the user's or root's and writable by nobody else;
+ * a symbolic link is refused, never followed (as root, a link planted in a
+ * shared folder would append the log to any file). The fd, or -errno with a
+ * one-line message naming the cause and the fix.
+ */
+int exp_open_log(const char *path, char *err, size_t errlen);
 
 #endif

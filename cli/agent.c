@@ -10,7 +10,7 @@
  * SIGINT/SIGTERM export the last window and exit; SIGHUP reopens the log.
  */
 #include "cli.h"
-#include "export.h"
+#include "engine.h"
 #include "otlp.h"
 #include "version.h"
 

@@ -7,7 +7,7 @@
  * tally and verdict of export/c2c.c.
  */
 #include "cli.h"
-#include "export.h"
+#include "engine.h"
 #include "sampler.h"
 #include "symbols.h"
 

@@ -11,7 +11,7 @@
  */
 #include "base.h"
 #include "cli.h"
-#include "export.h"
+#include "engine.h"
 #include "otlp.h"
 #include "perfdata_format.h"
 #include "pmu.h"

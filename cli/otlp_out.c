@@ -4,7 +4,7 @@
  * written to a file and/or delivered over OTLP/HTTP.
  */
 #include "cli.h"
-#include "export.h"
+#include "engine.h"
 #include "otlp.h"
 #include "version.h"
 

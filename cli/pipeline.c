@@ -5,7 +5,7 @@
  * (export/). Errors are printed here as one line for the user.
  */
 #include "cli.h"
-#include "export.h"
+#include "engine.h"
 #include "pmu.h"
 #include "sampler.h"
 #include "topology.h"
@@ -248,7 +248,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		cpu_wide_only |= p->evs.ev[i].cpu_wide_only;
 		extra_sample_type |= p->evs.ev[i].sample_type_extra;
 	}
-	if ((o->cpus ? pmu_parse_cpu_list(o->cpus, &p->cpus, &p->ncpus, err, sizeof(err))
+	if ((o->cpus ? base_parse_cpu_list(o->cpus, &p->cpus, &p->ncpus, err, sizeof(err))
 		     : pmu_online_cpus(&p->cpus, &p->ncpus, err, sizeof(err))) < 0)
 		goto fail;
 	if (topo_load(&p->topo, NULL, err, sizeof(err)) < 0)

@@ -10,7 +10,7 @@
 #include "base.h"
 #include "channel.h"
 #include "cli.h"
-#include "export.h"
+#include "engine.h"
 #include "otlp.h"
 #include "pmu.h"
 #include "sampler.h"

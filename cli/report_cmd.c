@@ -3,7 +3,7 @@
  * functions per sample type, read back from the pprof.
  */
 #include "cli.h"
-#include "export.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -490,7 +490,7 @@ int cmd_stat(int argc, char **argv)
 	struct pmu_target target = {0};
 	bool cpu_wide = o.system_wide || o.cpus;
 	if (cpu_wide) {
-		ret = o.cpus ? pmu_parse_cpu_list(o.cpus, &cpus, &ncpus, err, sizeof(err))
+		ret = o.cpus ? base_parse_cpu_list(o.cpus, &cpus, &ncpus, err, sizeof(err))
 			     : pmu_online_cpus(&cpus, &ncpus, err, sizeof(err));
 		if (ret < 0) {
 			cli_error("stat", "%s", err);

@@ -29,7 +29,7 @@
 
 #include "base.h"
 
-#define PMU_ERR_MAX 512 /* size callers give to err buffers */
+#define PMU_ERR_MAX BASE_ERR_MAX
 #define PMU_NAME_MAX 128
 
 /* --- context ------------------------------------------------------------ */
@@ -321,9 +321,64 @@ void pmu_counters_close(struct pmu_counters *c);
  */
 #define pmu_fail base_fail
 
-/* Parse "0-3,5,7-8" into a sorted, de-duplicated CPU array. */
-int pmu_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen);
 /* The online CPUs of this host. */
 int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen);
+
+/* --- a counter read in user space through its mmap page --------------------- */
+
+/*
+ * What one pass of the perf mmap page's seqlock loop read (linux/perf_event.h,
+ * "self-monitoring"): the page's fields, and the counter (rdpmc) and time counter
+ * values taken inside the same pass.
+ */
+struct pmu_page_snap {
+	uint32_t index;     /* the counter + 1; 0: the event is not on a counter now */
+	bool user_rdpmc;    /* cap_user_rdpmc */
+	uint16_t pmc_width; /* bits the counter holds: the rest are its sign */
+	uint64_t offset;    /* added to the counter's value */
+	uint64_t pmc;       /* rdpmc(index - 1), when index and user_rdpmc */
+	uint64_t enabled, running;
+	bool user_time, user_time_short; /* cap_user_time(_short) */
+	uint64_t tsc;                    /* the time counter (TSC, CNTVCT_EL0), when user_time */
+	uint64_t time_offset, time_cycles, time_mask;
+	uint32_t time_mult;
+	uint16_t time_shift;
+};
+
+/*
+ * The count and the time enabled / running up to now from a snapshot: the
+ * counter sign-extended from pmc_width bits plus offset; both times moved on
+ * by the TSC cycles since the kernel last wrote them (running only while
+ * the event is on a counter), scaled by time_mult >> time_shift without
+ * overflow, the short form wrapping the cycles at time_mask first.
+ */
+static inline void pmu_page_compute(const struct pmu_page_snap *s, uint64_t *value,
+				    uint64_t *enabled, uint64_t *running)
+{
+	uint64_t count = s->offset;
+	if (s->user_rdpmc && s->index) {
+		uint64_t pmc = s->pmc;
+		if (s->pmc_width > 0 && s->pmc_width < 64) {
+			unsigned shift = 64u - s->pmc_width;
+			pmc = (uint64_t)((int64_t)(pmc << shift) >> shift);
+		}
+		count += pmc;
+	}
+	*value = count;
+	*enabled = s->enabled;
+	*running = s->running;
+	if (s->user_time && s->time_shift < 64) {
+		uint64_t cyc = s->tsc;
+		if (s->user_time_short)
+			cyc = s->time_cycles + ((cyc - s->time_cycles) & s->time_mask);
+		uint64_t quot = cyc >> s->time_shift;
+		uint64_t rem = cyc & ((UINT64_C(1) << s->time_shift) - 1);
+		uint64_t delta = s->time_offset + quot * s->time_mult +
+				 ((rem * s->time_mult) >> s->time_shift);
+		*enabled += delta;
+		if (s->index)
+			*running += delta;
+	}
+}
 
 #endif

@@ -4,14 +4,14 @@
  * Owns: the sampling attrs (sample_type, sample_id_all, CLOCK_MONOTONIC
  * timestamps, side-band records), opening every event on every recorded CPU
  * with one mmap ring per CPU (the CPU's other events redirected into it with
- * PERF_EVENT_IOC_SET_OUTPUT), the kernel's ring protocol, the record layout
- * (parsing samples and side-band records), and the reader threads that a
+ * PERF_EVENT_IOC_SET_OUTPUT), the kernel's ring protocol, and the reader threads that a
  * topology plan places next to their CPUs. Readers copy records out of the
  * rings into node-local chunks, queued per CPU for the consumer (export/'s
  * merger), which gets them with smp_take() and gives chunks back with
  * smp_chunk_release().
  *
- * Depends on pmu/ (events) and topology/ (placement, node-local memory).
+ * Depends on pmu/ (events), topology/ (placement, node-local memory) and
+ * perfabi/ (the record layout).
  */
 #ifndef PMUPROF_SAMPLER_H
 #define PMUPROF_SAMPLER_H
@@ -22,97 +22,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "perfabi.h"
 #include "pmu.h"
 #include "topology.h"
-
-/* --- record layout -------------------------------------------------------- */
-
-/*
- * Which fields a sample of an event carries, derived from its attr. Every
- * event of a session has PERF_SAMPLE_IDENTIFIER, so the id sits first in a
- * sample and last in the sample_id trailer of side-band records.
- */
-struct smp_layout {
-	uint64_t sample_type;
-	uint64_t read_format;
-	uint64_t regs_user_mask;
-	uint64_t regs_intr_mask;
-	uint64_t branch_sample_type; /* HW_INDEX and COUNTERS change a branch stack's size */
-};
-
-/* Linux 6.8: one u64 of counters per branch entry (older uapi headers lack it). */
-#ifndef PERF_SAMPLE_BRANCH_COUNTERS
-#define PERF_SAMPLE_BRANCH_COUNTERS (1U << 19)
-#endif
-
-void smp_layout_from_attr(struct smp_layout *l, const struct perf_event_attr *attr);
-
-struct smp_read_value {
-	uint64_t value, id, lost;
-};
-
-/*
- * A parsed PERF_RECORD_SAMPLE. Pointers refer into the record's bytes.
- * weight is the whole u64 of PERF_SAMPLE_WEIGHT, or the access latency
- * (var1_dw) of PERF_SAMPLE_WEIGHT_STRUCT, as perf reports it.
- */
-struct smp_sample {
-	uint64_t id, ip, time, addr, period, data_src, weight, phys_addr;
-	uint64_t stream_id, transaction, cgroup, data_page_size, code_page_size;
-	uint16_t ins_lat, retire_lat; /* WEIGHT_STRUCT's var2_w and var3_w */
-	uint32_t pid, tid, cpu;
-	uint64_t nr_callchain;
-	const uint64_t *callchain;
-	/* READ: one value, or the group (nr_read values) with shared times */
-	uint64_t time_enabled, time_running;
-	uint64_t nr_read;
-	struct smp_read_value read[16];
-	/* REGS_USER / STACK_USER (DWARF unwinding) */
-	uint64_t regs_abi;
-	const uint64_t *regs; /* popcount(regs_user_mask) values when regs_abi != 0 */
-	uint64_t stack_size, stack_dyn_size;
-	const unsigned char *stack;
-	/* BRANCH_STACK: nr_branch {from, to, flags} triples (hw_idx: -1 unless HW_INDEX) */
-	uint64_t nr_branch, branch_hw_idx;
-	const uint64_t *branch;
-	const uint64_t *branch_counters; /* nr_branch values with BRANCH_COUNTERS, else NULL */
-	/* REGS_INTR: popcount(regs_intr_mask) values when regs_intr_abi != 0 */
-	uint64_t regs_intr_abi;
-	const uint64_t *regs_intr;
-	/* AUX: aux_size bytes of the AUX area sampled with the record */
-	uint64_t aux_size;
-	const unsigned char *aux;
-};
-
-/* Fields of the sample_id trailer every side-band record carries (sample_id_all). */
-struct smp_sample_id {
-	uint32_t pid, tid, cpu;
-	uint64_t time, id;
-};
-
-/* Parses a PERF_RECORD_SAMPLE; -EINVAL when the record is shorter than its layout says. */
-int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header *h,
-		     struct smp_sample *out);
-/*
- * A sample with a user stack copy holds the whole requested size although
- * only dyn_size bytes are valid: writes the same sample to `out` with the
- * stack cut to dyn_size (rounded up to 8) and returns its size, or 0 when
- * there is nothing to cut (no stack, already tight, malformed). `out` must
- * hold h->size bytes.
- */
-size_t smp_sample_compact(const struct smp_layout *l, const struct perf_event_header *h,
-			  unsigned char *out);
-/* The IDENTIFIER of any record: first u64 of a sample, last of a side-band record. */
-uint64_t smp_record_id(const struct perf_event_header *h);
-/*
- * Samples a LOST or LOST_SAMPLES record says were dropped, and the event id
- * they belong to (0 when the record does not say). Returns 1 for such a
- * record, 0 for any other, -EINVAL for a truncated one.
- */
-int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *lost);
-/* Parses the sample_id trailer of a side-band record (TID, TIME, CPU, IDENTIFIER). */
-int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_header *h,
-			struct smp_sample_id *out);
 
 /* --- rings ------------------------------------------------------------------ */
 
@@ -358,120 +270,6 @@ int smp_watch_disarm(struct smp_watch *w, int (*fn)(void *arg, const struct smp_
 void smp_watch_get_stats(const struct smp_watch *w, struct smp_watch_stats *out);
 void smp_watch_close(struct smp_watch *w);
 
-/* --- perf.data import (perfdata.c) ------------------------------------------ */
-
-/*
- * Reads perf's perf.data format (file and pipe mode) written by `perf record`
- * on any host: the events (attrs, ids, names) and the records of the data
- * section in file order, each with its event resolved by id as perf does.
- * Not thread-safe; the records point into the reader's memory and stay
- * valid until smp_perfdata_close (except a misaligned one, copied to a
- * scratch buffer valid until the next smp_perfdata_next).
- */
-struct smp_perfdata;
-
-struct smp_pd_event {
-	struct perf_event_attr attr; /* as recorded, zero-extended to this header's size */
-	struct smp_layout layout;    /* for smp_parse_sample / smp_parse_sample_id */
-	char name[256];              /* HEADER_EVENT_DESC / EVENT_UPDATE name, else generic */
-};
-
-struct smp_pd_record {
-	const struct perf_event_header *h;
-	uint64_t offset; /* in the file */
-	int event;       /* index of its event; -1 for perf's user records or an unknown id */
-	uint64_t time;   /* from the sample or its sample_id trailer; 0 if none */
-	bool scratch;    /* h is the reader's scratch copy: copy it to keep it */
-};
-
-/* Opens PATH ("-": stdin) and reads its header and event tables; 0 or -errno. */
-int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, size_t errlen);
-void smp_perfdata_close(struct smp_perfdata *pd);
-bool smp_perfdata_is_pipe(const struct smp_perfdata *pd);
-size_t smp_perfdata_nevents(const struct smp_perfdata *pd);
-/* Event i (file order of the attrs), NULL past the end. */
-const struct smp_pd_event *smp_perfdata_event(const struct smp_perfdata *pd, size_t i);
-/* Index of the event an id belongs to, -1 if none. */
-int smp_perfdata_event_of_id(struct smp_perfdata *pd, uint64_t id);
-/*
- * The next record of the data section, in file order (user records such as
- * HEADER_ATTR and FINISHED_ROUND included): 1, 0 at the end, or -EINVAL with
- * a message naming the offset of a corrupt record.
- */
-int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *err,
-		      size_t errlen);
-/* Back to the first record. */
-void smp_perfdata_rewind(struct smp_perfdata *pd);
-/* The recording host's NUMA node of cpu (HEADER_NUMA_TOPOLOGY), -1 when unknown. */
-int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu);
-/* Distinct NUMA nodes in HEADER_NUMA_TOPOLOGY (0 without it). */
-int smp_perfdata_nnodes(const struct smp_perfdata *pd);
-
-/* --- perf.data writer (perfdata_write.c) ------------------------------------ */
-
-/*
- * Writes perf's perf.data file mode as records arrive, to a base output
- * (base.h: a temporary renamed onto PATH by smp_pdw_finish, or a device or
- * FIFO written at the finish). The events (attrs with
- * every id, names for HEADER_EVENT_DESC) may be added at any time before
- * the finish; records go into the data section byte for byte in the order
- * given. Any failure removes the temporary file at once and every later
- * call returns it again, so nothing truncated is ever left behind.
- * Single-threaded.
- */
-struct smp_pdw;
-
-struct smp_pdw_info {
-	const char *version;      /* HEADER_VERSION, e.g. "pmuprof 1.2" (NULL: none) */
-	int argc;                 /* HEADER_CMDLINE */
-	const char *const *argv;
-	int clockid;              /* of the record times (HEADER_CLOCKID, CLOCK_DATA) */
-};
-
-/* Creates the temporary file and writes the header's placeholder; 0 or -errno. */
-int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_info *info,
-		 char *err, size_t errlen);
-/* One entry of the attr table (attr.size is set to this header's), ids copied. */
-int smp_pdw_add_event(struct smp_pdw *w, const struct perf_event_attr *attr, const char *name,
-		      const uint64_t *ids, size_t nids, char *err, size_t errlen);
-/* Appends one record (h->size bytes) to the data section. */
-int smp_pdw_write(struct smp_pdw *w, const struct perf_event_header *h, char *err,
-		  size_t errlen);
-/*
- * Appends PERF_RECORD_FINISHED_ROUND when records came since the last one:
- * perf's readers then sort and flush in bounded rounds.
- */
-int smp_pdw_finish_round(struct smp_pdw *w, char *err, size_t errlen);
-/* The file it writes (base.h), for checks against the run's other outputs. */
-struct base_output *smp_pdw_output(struct smp_pdw *w);
-/*
- * What the kernel would have announced for a process (pid or any of its
- * tids) had it started during the recording, as `perf record` synthesizes
- * it: a COMM per thread and an MMAP2 per executable mapping of
- * /proc/PID/maps. Each record ends in a sample_id trailer laid out for l
- * with sid's time, id and cpu (its pid and tid are the record's own).
- * -ENOENT / -ESRCH when the process is gone.
- */
-int smp_pdw_synthesize(struct smp_pdw *w, pid_t pid, const struct smp_layout *l,
-		       const struct smp_sample_id *sid, char *err, size_t errlen);
-/*
- * The kernel's own map (PERF_RECORD_MMAP of "[kernel.kallsyms]_text" at
- * _text, pid -1), which perf report needs to place /proc/kallsyms; nothing
- * when /proc/kallsyms hides the addresses.
- */
-int smp_pdw_synthesize_kernel(struct smp_pdw *w, const struct smp_layout *l,
-			      const struct smp_sample_id *sid, char *err, size_t errlen);
-/* The same for every process in /proc (-a); processes that end meanwhile are skipped. */
-int smp_pdw_synthesize_all(struct smp_pdw *w, const struct smp_layout *l,
-			   const struct smp_sample_id *sid, char *err, size_t errlen);
-/*
- * Writes the feature sections, the ids and the attr table, rewrites the
- * header, syncs and renames the file onto PATH; *size (if not NULL) gets
- * the file's size.
- */
-int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen);
-/* Frees; the temporary file is removed unless smp_pdw_finish succeeded. */
-void smp_pdw_close(struct smp_pdw *w);
 
 /*
  * The session's events as a perf.data attr table lists them: the options'

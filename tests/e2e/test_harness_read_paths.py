@@ -13,7 +13,7 @@ from common import *
 
 BUILD = os.path.dirname(os.path.dirname(os.path.abspath(PMUPROF)))  # PMUPROF=<build>/cli/pmuprof
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-LIBDIR = os.path.join(BUILD, "pmu")
+LIBDIR = os.path.join(BUILD, "harness")
 SANITIZE = ["-fsanitize=address,undefined"] if os.environ.get("PMUPROF_SANITIZED") else []
 check(os.path.exists(os.path.join(LIBDIR, "libpmuprof.so")), f"{LIBDIR}/libpmuprof.so is not built")
 check(shutil.which("cc"), "cc is not installed")

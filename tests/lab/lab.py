@@ -82,7 +82,7 @@ def node_cpus(section):
 
 
 def arm64_build():
-    """The arm64 cross build (cli/pmuprof, pmu/libpmuprof.so), from PMUPROF_ARM64_BUILD
+    """The arm64 cross build (cli/pmuprof, harness/libpmuprof.so), from PMUPROF_ARM64_BUILD
     (`make lab` builds it); skips when it is not there."""
     build = os.environ.get("PMUPROF_ARM64_BUILD", "")
     if not os.access(os.path.join(build, "cli", "pmuprof"), os.X_OK):

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
+#include "engine.h"
 #include "symbols.h"
 
 #include <inttypes.h>

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "export.h"
+#include "engine.h"
 
 #define NTHREADS 4
 #define PER_THREAD 10000

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
+#include "engine.h"
 #include "profile.pb-c.h"
 
 #define NEV 64

@@ -304,16 +304,16 @@ static void test_cpu_list(void **state)
 	(void)state;
 	int *cpus, n;
 	char err[PMU_ERR_MAX];
-	assert_int_equal(pmu_parse_cpu_list("3,0-2,2,7-8", &cpus, &n, err, sizeof(err)), 0);
+	assert_int_equal(base_parse_cpu_list("3,0-2,2,7-8", &cpus, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 6);
 	int want[] = {0, 1, 2, 3, 7, 8};
 	for (int i = 0; i < n; i++)
 		assert_int_equal(cpus[i], want[i]);
 	free(cpus);
-	assert_int_equal(pmu_parse_cpu_list("2-1", &cpus, &n, err, sizeof(err)), -EINVAL);
+	assert_int_equal(base_parse_cpu_list("2-1", &cpus, &n, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "malformed CPU list"));
-	assert_int_equal(pmu_parse_cpu_list("a", &cpus, &n, err, sizeof(err)), -EINVAL);
-	assert_int_equal(pmu_parse_cpu_list("1,", &cpus, &n, err, sizeof(err)), -EINVAL);
+	assert_int_equal(base_parse_cpu_list("a", &cpus, &n, err, sizeof(err)), -EINVAL);
+	assert_int_equal(base_parse_cpu_list("1,", &cpus, &n, err, sizeof(err)), -EINVAL);
 }
 
 static void test_edit_distance(void **state)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
+#include "engine.h"
 
 #define NCPU 2
 #define MAX_BATCHES 40

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "otlp.h"
-#include "pprof.h"
+#include "profile.h"
 #include "profile.pb-c.h"
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 

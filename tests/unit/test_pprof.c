@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pprof.h"
+#include "profile.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile Profile;

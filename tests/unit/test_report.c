@@ -17,8 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pprof.h"
-#include "report.h"
+#include "profile.h"
 
 struct fixture {
 	char dir[128];

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
+#include "engine.h"
 #include "sampler.h"
 
 #define RING_SIZE 4096

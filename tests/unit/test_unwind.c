@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "export.h"
+#include "engine.h"
 #include "unwind.h"
 
 #include "../data/unwind/uw_capture.h"

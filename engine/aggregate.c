@@ -1,0 +1,580 @@
+/*
+ * Aggregation: each sample becomes a stack of pprof locations, labels
+ * (pid, tid, comm, cpu; region, trace_id, span_id from a label timeline)
+ * and values (one sample, plus the period under its event's sample type;
+ * never summed across events). Locations are keyed by
+ * (mapping, address) and symbolized once, the first time they are seen.
+ */
+#include "engine.h"
+#include "base.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KERNEL_START 0xffff800000000000ULL /* x86-64 kernel half */
+#define MAX_STACK 512
+#define MAX_INLINE 16 /* inline frames kept per address, innermost first */
+
+/* (mapping cookie, address) -> location id, open addressing. */
+struct loc_key {
+	uint64_t mapping, addr;
+};
+
+struct loc_table {
+	struct loc_key *keys;
+	uint64_t *ids; /* 0 = empty slot */
+	size_t cap, n;
+};
+
+/*
+ * Previous group-read values, for leader sampling deltas, keyed by
+ * (thread, counter id) for an inherited counter (one copy per thread, all
+ * reporting the parent's id, each counting on its own), else by the counter
+ * id alone (a per-CPU counter counts for every thread that runs there).
+ */
+struct read_prev {
+	struct loc_table index; /* (tid, id) -> index + 1 into values */
+	uint64_t *values;
+	size_t n, cap;
+};
+
+struct agg {
+	struct agg_options o;
+	struct pprof *prof;
+	struct proc_model *procs;
+	struct sym_cache *syms;
+	struct uw_session *unwinder; /* --call-graph dwarf */
+	uint64_t stop_function[UW_STOP_ERROR + 1]; /* marker functions for truncated stacks */
+	struct loc_table locs;
+	struct read_prev prev;
+	uint64_t kernel_mapping;
+	uint64_t generation; /* of the profile: mapping cookies carry it (agg_reset) */
+	/* Where the consumer's time goes, for the profile's comments and bench/. */
+	uint64_t unwind_ns, symbolize_ns, symbolized;
+	uint64_t unknown_function;
+	uint64_t *samples; /* per event */
+	int64_t *values;   /* 1 + nevents */
+};
+
+static size_t hash2(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL + (a << 6) + (a >> 2));
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static uint64_t *loc_slot(struct loc_table *t, uint64_t mapping, uint64_t addr, bool *found)
+{
+	size_t i = hash2(mapping, addr) & (t->cap - 1);
+	for (;; i = (i + 1) & (t->cap - 1)) {
+		if (t->ids[i] == 0) {
+			*found = false;
+			t->keys[i] = (struct loc_key){mapping, addr};
+			return &t->ids[i];
+		}
+		if (t->keys[i].mapping == mapping && t->keys[i].addr == addr) {
+			*found = true;
+			return &t->ids[i];
+		}
+	}
+}
+
+static int loc_grow(struct loc_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 4096;
+	struct loc_table g = {calloc(cap, sizeof(*g.keys)), calloc(cap, sizeof(*g.ids)), cap, t->n};
+	if (!g.keys || !g.ids) {
+		free(g.keys);
+		free(g.ids);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->ids[i])
+			continue;
+		bool found;
+		*loc_slot(&g, t->keys[i].mapping, t->keys[i].addr, &found) = t->ids[i];
+	}
+	free(t->keys);
+	free(t->ids);
+	*t = g;
+	return 0;
+}
+
+/* A fresh, empty pprof builder with this aggregation's sample types. */
+static int new_profile(struct agg *a, char *err, size_t errlen)
+{
+	const struct agg_options *o = &a->o;
+	size_t ntypes = 1 + o->nevents;
+	struct pprof_value_type *types = calloc(ntypes, sizeof(*types));
+	if (!types)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	/* pprof's convention (and what Go PGO accepts): samples/count first. */
+	types[0] = (struct pprof_value_type){"samples", "count"};
+	for (size_t i = 0; i < o->nevents; i++)
+		types[1 + i] = (struct pprof_value_type){
+			o->event_names[i], o->event_units && o->event_units[i] ? o->event_units[i]
+										: "count"};
+	struct pprof *prof;
+	int ret = pprof_new(&prof, types, ntypes, err, errlen);
+	free(types);
+	if (ret < 0)
+		return ret;
+	pprof_set_default_sample_type(prof, o->event_names[0]);
+	pprof_set_period(prof, o->event_names[0],
+			 o->event_units && o->event_units[0] ? o->event_units[0] : "count",
+			 o->period);
+	pprof_free(a->prof);
+	a->prof = prof;
+	return 0;
+}
+
+int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *procs, char *err,
+	    size_t errlen)
+{
+	struct agg *a = calloc(1, sizeof(*a));
+	if (!a)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	a->o = *o;
+	a->procs = procs;
+	a->generation = 1;
+	a->samples = calloc(o->nevents, sizeof(*a->samples));
+	a->values = calloc(1 + o->nevents, sizeof(*a->values));
+	int ret = a->samples && a->values ? new_profile(a, err, errlen)
+					  : (snprintf(err, errlen, "out of memory"), -ENOMEM);
+	if (ret == 0 && o->symbolize && (ret = sym_cache_new(&a->syms, err, errlen)) == 0) {
+		sym_cache_set_budget(a->syms, o->symbol_cache_bytes);
+		if (sym_cache_set_debug_dir(a->syms, o->debug_cache_dir) < 0)
+			ret = -ENOMEM, snprintf(err, errlen, "out of memory");
+	}
+	if (ret == 0 && o->dwarf)
+		ret = uw_new(&a->unwinder, procs, err, errlen);
+	if (ret == 0)
+		ret = loc_grow(&a->locs);
+	if (ret < 0) {
+		agg_free(a);
+		return ret;
+	}
+	*out = a;
+	return 0;
+}
+
+int agg_reset(struct agg *a, char *err, size_t errlen)
+{
+	int ret = new_profile(a, err, errlen);
+	if (ret < 0)
+		return ret;
+	/* Ids of the old profile mean nothing in the new one; caches of symbols and unwind state stay. */
+	memset(a->locs.ids, 0, a->locs.cap * sizeof(*a->locs.ids));
+	a->locs.n = 0;
+	a->generation++;
+	a->kernel_mapping = a->unknown_function = 0;
+	memset(a->stop_function, 0, sizeof(a->stop_function));
+	memset(a->samples, 0, a->o.nevents * sizeof(*a->samples));
+	return 0;
+}
+
+void agg_free(struct agg *a)
+{
+	if (!a)
+		return;
+	pprof_free(a->prof);
+	sym_cache_free(a->syms);
+	uw_free(a->unwinder);
+	free(a->locs.keys);
+	free(a->locs.ids);
+	free(a->prev.index.keys);
+	free(a->prev.index.ids);
+	free(a->prev.values);
+	free(a->samples);
+	free(a->values);
+	free(a);
+}
+
+struct sym_cache *agg_symbols(struct agg *a)
+{
+	return a->syms;
+}
+
+struct pprof *agg_profile(struct agg *a)
+{
+	return a->prof;
+}
+
+uint64_t agg_samples(const struct agg *a, int event)
+{
+	return a->samples[event];
+}
+
+/* pprof lines for symbolized frames (innermost first), skipping unnamed ones. */
+static size_t lines_for(struct agg *a, const struct sym_frame *frames, size_t n,
+			struct pprof_line *lines)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!frames[i].function)
+			continue;
+		/* Keyed by the system (mangled) name too: instantiations and overloads stay apart. */
+		uint64_t fid = pprof_add_function(a->prof, frames[i].function, frames[i].system_name,
+						  frames[i].file, 0);
+		if (fid)
+			lines[k++] = (struct pprof_line){fid, frames[i].line};
+	}
+	return k;
+}
+
+static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
+{
+	/* A cookie is (generation << 32 | pprof mapping id): stale after agg_reset. */
+	if (m->cookie >> 32 == a->generation)
+		return m->cookie & 0xffffffffu;
+	struct pprof_mapping_desc d = {
+		.start = m->start, .limit = m->end, .offset = m->pgoff, .filename = m->filename,
+		.build_id = m->build_id[0] ? m->build_id : NULL,
+	};
+	struct sym_module_info info;
+	if (a->syms && m->filename[0] == '/' &&
+	    sym_module_info(a->syms, m->filename, d.build_id, &info) == 0) {
+		d.has_functions = info.has_functions;
+		d.has_filenames = info.has_filenames;
+		d.has_line_numbers = info.has_line_numbers;
+		d.has_inline_frames = info.has_inline_frames;
+		if (!d.build_id && info.build_id[0])
+			d.build_id = info.build_id;
+	} else if (!d.build_id && m->filename[0] == '/' &&
+		   sym_read_build_id(m->filename, info.build_id) == 0) {
+		d.build_id = info.build_id; /* --no-symbolize: pprof symbolizes by it later */
+	}
+	uint64_t id = pprof_add_mapping(a->prof, &d);
+	m->cookie = id ? a->generation << 32 | id : 0;
+	return id;
+}
+
+static uint64_t kernel_mapping_id(struct agg *a)
+{
+	if (!a->kernel_mapping) {
+		bool syms = a->syms && sym_kernel_available(a->syms);
+		struct pprof_mapping_desc d = {.start = KERNEL_START, .limit = UINT64_MAX,
+					       .filename = "[kernel.kallsyms]",
+					       .has_functions = syms};
+		a->kernel_mapping = pprof_add_mapping(a->prof, &d);
+	}
+	return a->kernel_mapping;
+}
+
+static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool caller)
+{
+	/* A caller's return address points after the call: look up the call itself. */
+	uint64_t at = caller ? addr - 1 : addr;
+	struct proc_map *m = NULL;
+	uint64_t mapping;
+	bool kernel = addr >= KERNEL_START;
+	if (kernel) {
+		mapping = kernel_mapping_id(a);
+	} else {
+		m = proc_find_map(a->procs, pid, addr);
+		mapping = m ? user_mapping_id(a, m) : 0;
+	}
+	if ((a->locs.n + 1) * 2 > a->locs.cap && loc_grow(&a->locs) < 0)
+		return 0;
+	bool found;
+	uint64_t *slot = loc_slot(&a->locs, mapping, at, &found);
+	if (found)
+		return *slot;
+
+	struct pprof_line lines[MAX_INLINE];
+	size_t nlines = 0;
+	uint64_t t0 = a->syms ? base_mono_ns() : 0;
+	if (a->syms) {
+		struct sym_frame frames[MAX_INLINE];
+		struct sym_result r = {0};
+		int n = 0;
+		if (kernel && sym_lookup_kernel(a->syms, at, &r) == 0)
+			frames[n++] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
+		else if (m && m->filename[0] == '/')
+			n = sym_lookup_frames(a->syms, m->filename, m->build_id[0] ? m->build_id : NULL,
+					      at - m->start + m->pgoff, frames, MAX_INLINE);
+		else if (m && sym_lookup_jit(a->syms, pid, at, &r) == 0)
+			frames[n++] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
+		if (n > 0)
+			nlines = lines_for(a, frames, (size_t)n, lines);
+		a->symbolize_ns += base_mono_ns() - t0;
+		a->symbolized++;
+	}
+	if (nlines == 0 && !mapping && a->syms) {
+		/* Nothing can ever name this address (no mapping to symbolize offline). */
+		if (!a->unknown_function)
+			a->unknown_function = pprof_add_function(a->prof, "[unknown]", "[unknown]",
+								 NULL, 0);
+		lines[0] = (struct pprof_line){a->unknown_function, 0};
+		nlines = 1;
+	}
+	uint64_t id = pprof_add_location(a->prof, mapping, at, lines, nlines);
+	if (id) {
+		*slot = id;
+		a->locs.n++;
+	} else {
+		*slot = 0;
+	}
+	return id;
+}
+
+/* Delta of a group member since the leader's previous sample on the same counter. */
+static int64_t read_delta(struct agg *a, uint32_t tid, uint64_t id, uint64_t value)
+{
+	struct read_prev *p = &a->prev;
+	if ((p->index.n + 1) * 2 > p->index.cap && loc_grow(&p->index) < 0)
+		return 0;
+	bool found;
+	uint64_t *slot = loc_slot(&p->index, tid, id, &found);
+	if (found) {
+		uint64_t *prev = &p->values[*slot - 1];
+		int64_t d = (int64_t)(value - *prev);
+		*prev = value;
+		return d;
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		uint64_t *vals = realloc(p->values, cap * sizeof(*vals));
+		if (!vals) {
+			*slot = 0; /* leave the table as it was */
+			return 0;
+		}
+		p->values = vals;
+		p->cap = cap;
+	}
+	p->values[p->n++] = value;
+	*slot = p->n;
+	p->index.n++;
+	return (int64_t)value; /* the first read: everything since enabling */
+}
+
+/* The frame that ends a stack whose unwinding stopped early, so pprof shows it. */
+static uint64_t stop_location(struct agg *a, enum uw_stop why)
+{
+	static const char *const names[] = {
+		[UW_STOP_STACK] = "[unwind stopped: stack deeper than the copied dump]",
+		[UW_STOP_NO_CFI] = "[unwind stopped: no unwind information]",
+		[UW_STOP_NO_MAP] = "[unwind stopped: address outside known mappings]",
+		[UW_STOP_ERROR] = "[unwind stopped: unwinder error]",
+	};
+	if (why <= UW_STOP_DEPTH || why > UW_STOP_ERROR)
+		return 0;
+	if (!a->stop_function[why])
+		a->stop_function[why] = pprof_add_function(a->prof, names[why], names[why], NULL, 0);
+	struct pprof_line line = {a->stop_function[why], 0};
+	return pprof_add_location(a->prof, 0, 0, &line, 1);
+}
+
+/*
+ * The stack of a sample, leaf first. The kernel's callchain gives kernel
+ * frames (and, with -g, user frames by frame pointers); with --call-graph
+ * dwarf the user part comes from unwinding the copied stack instead. Within
+ * each context the first frame is an exact PC; the others are return
+ * addresses, looked up at the call instruction.
+ */
+static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *locs)
+{
+	size_t n = 0;
+	pid_t pid = (pid_t)s->pid;
+	bool first = true, user_seen = false;
+	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < MAX_STACK; i++) {
+		uint64_t ip = s->callchain[i];
+		if (ip >= PERF_CONTEXT_MAX) {
+			first = true; /* a context marker: the next frame is that context's PC */
+			continue;
+		}
+		user_seen |= ip < KERNEL_START;
+		uint64_t id = location_for(a, pid, ip, !first);
+		first = false;
+		if (id)
+			locs[n++] = id;
+	}
+	if (a->unwinder && s->regs_abi && !user_seen) {
+		uint64_t ips[MAX_STACK];
+		struct uw_sample us = {
+			.pid = pid, .regs_abi = s->regs_abi, .regs = s->regs,
+			.regs_mask = a->o.regs_user_mask, .stack = s->stack, .stack_size = s->stack_dyn_size,
+		};
+		enum uw_stop why = UW_STOP_END;
+		uint64_t t0 = base_mono_ns();
+		int nu = uw_unwind(a->unwinder, &us, ips, (int)(MAX_STACK - n - 1), &why);
+		a->unwind_ns += base_mono_ns() - t0;
+		for (int i = 0; i < nu; i++) {
+			uint64_t id = location_for(a, pid, ips[i], i > 0);
+			if (id)
+				locs[n++] = id;
+		}
+		uint64_t stop = nu > 0 ? stop_location(a, why) : 0;
+		if (stop)
+			locs[n++] = stop;
+	}
+	if (n == 0) {
+		uint64_t id = location_for(a, pid, s->ip, false);
+		if (id)
+			locs[n++] = id;
+	}
+	return n;
+}
+
+static void to_hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * Appends the sample's region (innermost) and trace context (hex, as W3C
+ * traceparent writes them; the OTLP encoder turns the pair into a Link)
+ * from the label timeline. Returns the new label count.
+ */
+static size_t timeline_labels(struct agg *a, const struct smp_sample *s, struct pprof_label *l,
+			      size_t n, char trace_hex[33], char span_hex[17])
+{
+	const char *region;
+	const uint8_t *trace, *span;
+	if (!lbl_lookup(a->o.labels, s->pid, s->tid, s->time, &region, &trace, &span))
+		return n;
+	if (region)
+		l[n++] = (struct pprof_label){.key = "region", .str = region};
+	if (trace) {
+		to_hex(trace, 16, trace_hex);
+		to_hex(span, 8, span_hex);
+		l[n++] = (struct pprof_label){.key = "trace_id", .str = trace_hex};
+		l[n++] = (struct pprof_label){.key = "span_id", .str = span_hex};
+	}
+	return n;
+}
+
+int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
+{
+	uint64_t locs[MAX_STACK];
+	size_t n = build_stack(a, s, locs);
+	pid_t pid = (pid_t)s->pid;
+	size_t ntypes = 1 + a->o.nevents;
+	memset(a->values, 0, ntypes * sizeof(*a->values));
+	a->values[0] = 1;
+	if (s->nr_read > 1 && a->o.event_of_id) {
+		/* Leader sampling: every member's count since the previous leader sample. */
+		for (uint64_t i = 0; i < s->nr_read; i++) {
+			bool per_thread = false;
+			int ev = a->o.event_of_id(a->o.id_ctx, s->read[i].id, &per_thread);
+			if (ev >= 0)
+				a->values[1 + ev] = exp_sat_add(
+					a->values[1 + ev],
+					read_delta(a, per_thread ? s->tid : 0, s->read[i].id,
+						   s->read[i].value));
+		}
+	} else {
+		a->values[1 + event] = s->period > INT64_MAX ? INT64_MAX : (int64_t)s->period;
+	}
+	a->samples[event]++;
+
+	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
+	struct pprof_label labels[12] = {
+		/* A unit on each: Go's pprof drops a numeric label that is 0 without one. */
+		{.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"},
+		{.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"},
+		{.key = "comm", .str = comm ? comm : "[unknown]"},
+		{.key = "cpu", .num = (int64_t)s->cpu, .num_unit = "cpu"},
+	};
+	char trace_hex[33], span_hex[17];
+	size_t nlabels = a->o.cpu_label ? 4 : 3;
+	int node = a->o.cpu_label && a->o.node_of_cpu ? a->o.node_of_cpu(a->o.node_ctx, (int)s->cpu)
+						      : -1;
+	if (node >= 0)
+		labels[nlabels++] = (struct pprof_label){.key = "node", .num = node,
+							 .num_unit = "node"};
+	if (a->o.labels)
+		nlabels = timeline_labels(a, s, labels, nlabels, trace_hex, span_hex);
+	struct c2c_labels mem;
+	if (a->o.mem_labels && s->addr) {
+		/* Data-address samples (PEBS, IBS): where in which line, from where, how slow. */
+		struct c2c_sample cs = {.addr = s->addr, .data_src = s->data_src, .weight = s->weight};
+		c2c_sample_labels(&cs, a->o.line_size, &mem);
+		labels[nlabels++] = (struct pprof_label){.key = "cacheline", .str = mem.cacheline};
+		labels[nlabels++] = (struct pprof_label){.key = "offset", .num = (int64_t)mem.offset,
+							 .num_unit = "bytes"};
+		labels[nlabels++] = (struct pprof_label){.key = "data_src", .str = mem.data_src};
+		labels[nlabels++] = (struct pprof_label){.key = "weight", .num = (int64_t)mem.weight,
+							 .num_unit = "cycles"};
+	}
+	return pprof_add_sample(a->prof, locs, n, a->values, labels, nlabels);
+}
+
+void agg_set_labels(struct agg *a, struct lbl_timeline *tl)
+{
+	a->o.labels = tl;
+}
+
+struct lbl_timeline *agg_labels(const struct agg *a)
+{
+	return a ? a->o.labels : NULL;
+}
+
+void agg_on_sideband(struct agg *a, const struct perf_event_header *h)
+{
+	if (!a->unwinder)
+		return;
+	uint32_t pid;
+	switch (h->type) {
+	case PERF_RECORD_MMAP:
+	case PERF_RECORD_MMAP2:
+	case PERF_RECORD_COMM:
+	case PERF_RECORD_EXIT:
+		/* pid is the first field of each of these bodies */
+		if (h->size < sizeof(*h) + 4)
+			return;
+		memcpy(&pid, h + 1, 4);
+		if (h->type != PERF_RECORD_COMM || (h->misc & PERF_RECORD_MISC_COMM_EXEC))
+			uw_flush_pid(a->unwinder, (pid_t)pid);
+		break;
+	default:
+		break;
+	}
+}
+
+int agg_symbolize_summary(const struct agg *a, char *buf, size_t len)
+{
+	if (!a->symbolized)
+		return 0;
+	if (a->kernel_mapping && !sym_kernel_available(a->syms))
+		return snprintf(buf, len,
+				"kernel frames not symbolized: /proc/kallsyms hides addresses "
+				"(kernel.kptr_restrict); record as root or: sudo sysctl -w "
+				"kernel.kptr_restrict=0. symbolization: %llu distinct addresses in "
+				"%.1f ms",
+				(unsigned long long)a->symbolized, (double)a->symbolize_ns / 1e6);
+	return snprintf(buf, len,
+			"symbolization: %llu distinct addresses in %.1f ms (%.0f addresses/s, cold)",
+			(unsigned long long)a->symbolized, (double)a->symbolize_ns / 1e6,
+			(double)a->symbolized * 1e9 / (double)(a->symbolize_ns ? a->symbolize_ns : 1));
+}
+
+int agg_unwind_summary(const struct agg *a, char *buf, size_t len)
+{
+	if (!a->unwinder)
+		return 0;
+	struct uw_stats st;
+	uw_get_stats(a->unwinder, &st);
+	return snprintf(buf, len,
+			"dwarf unwinding: %llu stacks, %llu frames in %.1f ms (%.0f stacks/s); "
+			"stopped at the outermost frame %llu, at the depth limit %llu, stack dump "
+			"exhausted %llu, no unwind info %llu, unmapped address %llu, unwinder error "
+			"%llu",
+			(unsigned long long)st.stacks, (unsigned long long)st.frames,
+			(double)a->unwind_ns / 1e6,
+			(double)st.stacks * 1e9 / (double)(a->unwind_ns ? a->unwind_ns : 1),
+			(unsigned long long)st.stops[UW_STOP_END],
+			(unsigned long long)st.stops[UW_STOP_DEPTH],
+			(unsigned long long)st.stops[UW_STOP_STACK],
+			(unsigned long long)st.stops[UW_STOP_NO_CFI],
+			(unsigned long long)st.stops[UW_STOP_NO_MAP],
+			(unsigned long long)st.stops[UW_STOP_ERROR]);
+}

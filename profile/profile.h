@@ -1,0 +1,172 @@
+/*
+ * profile — pprof profiles (profile.proto): the builder (string table,
+ * mappings, functions, locations, samples aggregated by identical stack and
+ * labels), the gzipped writer through base's output, reading a profile back,
+ * the run's comment lines (comments.c), and `pmuprof report`'s tables
+ * (report.c): per sample type, the top entries by flat share with
+ * cumulative share, counts, and per-entry ratios between sample types.
+ * Uses protobuf-c code generated from proto/profile.proto, and zlib.
+ *
+ * Ids handed out are 1-based and unique per table, as pprof requires;
+ * string_table[0] is "". Returns 0 or a negative errno with a message.
+ */
+#ifndef PMUPROF_PROFILE_H
+#define PMUPROF_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct base_output; /* base.h */
+
+struct pprof;
+
+struct pprof_value_type {
+	const char *type; /* e.g. "samples", "cycles" */
+	const char *unit; /* e.g. "count" */
+};
+
+int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t ntypes,
+	      char *err, size_t errlen);
+void pprof_free(struct pprof *p);
+
+struct pprof_mapping_desc {
+	uint64_t start, limit, offset;
+	const char *filename; /* may be NULL */
+	const char *build_id; /* hex GNU build id, may be NULL */
+	bool has_functions, has_filenames, has_line_numbers, has_inline_frames;
+};
+/* Deduplicated by (start, limit, offset, filename). Returns the id, 0 on out of memory. */
+uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m);
+
+/* Deduplicated by all four fields. Returns the id, 0 on out of memory. */
+uint64_t pprof_add_function(struct pprof *p, const char *name, const char *system_name,
+			    const char *filename, int64_t start_line);
+
+struct pprof_line {
+	uint64_t function_id;
+	int64_t line; /* 0 when unknown */
+};
+/*
+ * A location: an address inside a mapping (mapping_id 0 for none) with its
+ * lines, innermost inline frame first. Deduplicated by (mapping_id, address)
+ * (callers give one address one set of lines); address 0 means "no address",
+ * and such locations are deduplicated by their lines too. Returns the id, 0 on
+ * OOM or on an unknown mapping or function id.
+ */
+uint64_t pprof_add_location(struct pprof *p, uint64_t mapping_id, uint64_t address,
+			    const struct pprof_line *lines, size_t nlines);
+
+struct pprof_label {
+	const char *key;
+	const char *str;      /* string label, or NULL for a numeric one */
+	int64_t num;
+	const char *num_unit; /* may be NULL */
+};
+/*
+ * Adds values[0..ntypes) to the sample with this stack (leaf first) and these
+ * labels, creating it if new. Identical (stack, labels) pairs aggregate.
+ */
+int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nlocations,
+		     const int64_t *values, const struct pprof_label *labels, size_t nlabels);
+
+/* pprof reads mapping[0] as the main binary: list this mapping first. */
+void pprof_set_main_mapping(struct pprof *p, uint64_t mapping_id);
+/* The first mapping of this file name, 0 if none. */
+uint64_t pprof_find_mapping(const struct pprof *p, const char *filename);
+
+void pprof_set_period(struct pprof *p, const char *type, const char *unit, int64_t period);
+void pprof_set_time(struct pprof *p, int64_t time_nanos, int64_t duration_nanos);
+void pprof_set_default_sample_type(struct pprof *p, const char *type);
+int pprof_add_comment(struct pprof *p, const char *text);
+/*
+ * A comment known only while the profile is written (pmuprof's own CPU time,
+ * encoding and compression included): fill(arg, buf, width + 1) writes its
+ * text once everything before it is encoded and compressed, or when
+ * pprof_encode ends; width bytes are reserved (shorter text is padded with
+ * spaces). pprof_clear_comments drops it. 0, -EINVAL (width not in
+ * 24..4096) or -ENOMEM.
+ */
+typedef void (*pprof_late_fn)(void *arg, char *buf, size_t len);
+int pprof_add_late_comment(struct pprof *p, size_t width, pprof_late_fn fill, void *arg);
+/* Drops the comments added so far (a profile written more than once, e.g. snapshots). */
+void pprof_clear_comments(struct pprof *p);
+
+size_t pprof_nsamples(const struct pprof *p); /* distinct samples so far */
+
+/* Serialises (uncompressed profile.proto bytes, malloc'd) — also for OTLP's original_payload. */
+int pprof_encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, size_t errlen);
+/* Gzipped to an output (base.h: replaced atomically, or written in place); *written: bytes. */
+int pprof_write_output(const struct pprof *p, struct base_output *out, size_t *written, char *err,
+		       size_t errlen);
+/* The same to a name, opened and closed here. */
+int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
+		size_t errlen);
+
+/* --- reading back ------------------------------------------------------------ */
+
+/* Opaque decoded profile (protobuf-c's Perftools__Profiles__Profile underneath). */
+struct pprof_read;
+/*
+ * A gzipped profile inflates to at most max_inflated bytes (0: the default,
+ * PPROF_MAX_INFLATED); a larger one fails with -EFBIG, so a small file
+ * cannot take all memory. `name` only labels error messages.
+ */
+#define PPROF_MAX_INFLATED (4ULL << 30)
+int pprof_read_mem(struct pprof_read **out, const char *name, const uint8_t *buf, size_t len,
+		   uint64_t max_inflated, char *err, size_t errlen);
+int pprof_read_file(struct pprof_read **out, const char *path, uint64_t max_inflated, char *err,
+		    size_t errlen);
+void pprof_read_free(struct pprof_read *r);
+/* The decoded message, for callers that include profile.pb-c.h. */
+const void *pprof_read_message(const struct pprof_read *r);
+
+
+/* --- the profile's comments (comments.c) ------------------------------------- */
+
+/* The longest comment line; a longer one is cut and ends in "...". */
+#define EXP_COMMENT_MAX (64 * 1024)
+
+struct exp_event_counts {
+	const char *name;
+	uint64_t samples, lost, throttles;
+};
+
+struct exp_run_comments {
+	const char *head;  /* "pmuprof VERSION", or the agent's "... agent window N" */
+	int argc;          /* the command line, after "HEAD:" (argc 0: none) */
+	char **argv;
+	const struct exp_event_counts *ev;
+	size_t nev;
+	uint64_t unattributed_lost;      /* lost samples no listed event claims */
+	uint64_t unattributed_throttles; /* throttle events no listed event claims */
+};
+
+/*
+ * Adds "HEAD: ARGV...", "samples: NAME=N; ..." and one line
+ * "lost samples: N (per event); throttle events: M (per event)", each
+ * count once. 0 or -ENOMEM.
+ */
+int exp_add_run_comments(struct pprof *prof, const struct exp_run_comments *c);
+
+/* --- report: a profile read back and printed (report.c) --------------------- */
+
+
+struct report_opts {
+	const char *sample_type; /* -s TYPE: one sample type, NULL for all (except samples) */
+	const char *sort;        /* --sort keys, comma separated: comm,dso,sym,srcline; default "sym" */
+	int top;                 /* rows per sample type, default 20 when 0 */
+	uint64_t max_inflated;   /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
+};
+
+/* Reads the profile at path (-EFBIG: it inflates past max_inflated) and prints its tables. */
+int report_print(const char *path, const struct report_opts *opts, FILE *out, char *err,
+		 size_t errlen);
+/* The same for a profile already read (pprof_read_mem); `path` names it in messages. */
+struct pprof_read;
+int report_print_read(const struct pprof_read *pr, const char *path,
+		      const struct report_opts *opts, FILE *out, char *err, size_t errlen);
+
+
+#endif

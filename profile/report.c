@@ -1,0 +1,604 @@
+/*
+ * report — `pmuprof report`: a pprof profile printed as a perf report table.
+ *
+ * Owns: grouping samples by the --sort keys (comm, dso, sym, srcline) of
+ * their leaf frame (flat) and of every frame on their stack (cum, each
+ * sample counted once per key), one table per sample type sorted by flat
+ * value, and the ratio columns that relate event types per entry (e.g.
+ * cache-misses per 1000 cycles). Reads profiles through pprof_read_file.
+ */
+#include "base.h"
+
+#include "profile.h"
+#include "profile.pb-c.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef Perftools__Profiles__Profile Profile;
+typedef Perftools__Profiles__Location Location;
+typedef Perftools__Profiles__Line Line;
+typedef Perftools__Profiles__Function Function;
+typedef Perftools__Profiles__Mapping Mapping;
+
+#define MAX_KEYS 4
+#define MAX_RATIOS 3 /* more ratio columns stop being readable */
+#define KEY_SEP '\x1f'
+
+enum key_kind { KEY_COMM, KEY_DSO, KEY_SYM, KEY_SRCLINE };
+static const char *const key_names[] = { "comm", "dso", "sym", "srcline" };
+
+
+static int parse_sort(const char *sort, enum key_kind *keys, size_t *nkeys, char *err,
+		      size_t errlen)
+{
+	*nkeys = 0;
+	if (!sort || !*sort)
+		sort = "sym";
+	const char *s = sort;
+	for (;;) {
+		const char *end = strchr(s, ',');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		while (n && *s == ' ') {
+			s++;
+			n--;
+		}
+		while (n && s[n - 1] == ' ')
+			n--;
+		size_t k;
+		for (k = 0; k < sizeof(key_names) / sizeof(key_names[0]); k++)
+			if (strlen(key_names[k]) == n && strncmp(s, key_names[k], n) == 0)
+				break;
+		if (k == sizeof(key_names) / sizeof(key_names[0])) {
+			exp_set_err(err, errlen,
+				"unknown --sort key '%.*s' in '%s' (known: comm, dso, sym, srcline)",
+				(int)n, s, sort);
+			return -EINVAL;
+		}
+		if (*nkeys == MAX_KEYS) {
+			exp_set_err(err, errlen, "too many --sort keys in '%s' (at most %d)", sort,
+				MAX_KEYS);
+			return -EINVAL;
+		}
+		keys[(*nkeys)++] = (enum key_kind)k;
+		if (!end)
+			break;
+		s = end + 1;
+	}
+	return 0;
+}
+
+/* --- id lookups ------------------------------------------------------------------ */
+
+/* Sorted by id; ids are usually 1..n in order, so try the direct slot before searching. */
+struct id_index {
+	const void **v;
+	size_t n;
+};
+
+static uint64_t loc_id(const void *x)
+{
+	return ((const Location *)x)->id;
+}
+static uint64_t fn_id(const void *x)
+{
+	return ((const Function *)x)->id;
+}
+static uint64_t map_id(const void *x)
+{
+	return ((const Mapping *)x)->id;
+}
+
+static int cmp_loc(const void *a, const void *b)
+{
+	uint64_t x = loc_id(*(const void *const *)a), y = loc_id(*(const void *const *)b);
+	return x < y ? -1 : x > y;
+}
+static int cmp_fn(const void *a, const void *b)
+{
+	uint64_t x = fn_id(*(const void *const *)a), y = fn_id(*(const void *const *)b);
+	return x < y ? -1 : x > y;
+}
+static int cmp_map(const void *a, const void *b)
+{
+	uint64_t x = map_id(*(const void *const *)a), y = map_id(*(const void *const *)b);
+	return x < y ? -1 : x > y;
+}
+
+static int index_build(struct id_index *ix, void *const *items, size_t n,
+		       int (*cmp)(const void *, const void *))
+{
+	ix->n = n;
+	ix->v = malloc((n ? n : 1) * sizeof(*ix->v));
+	if (!ix->v)
+		return -ENOMEM;
+	if (n) { /* protobuf-c leaves an empty repeated field NULL */
+		memcpy(ix->v, items, n * sizeof(*ix->v));
+		qsort(ix->v, n, sizeof(*ix->v), cmp);
+	}
+	return 0;
+}
+
+static const void *index_get(const struct id_index *ix, uint64_t id, uint64_t (*idof)(const void *))
+{
+	if (id == 0)
+		return NULL;
+	if (id <= ix->n && idof(ix->v[id - 1]) == id)
+		return ix->v[id - 1];
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t m = idof(ix->v[mid]);
+		if (m == id)
+			return ix->v[mid];
+		if (m < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* --- grouping keys --------------------------------------------------------------- */
+
+struct entry {
+	char *key;     /* parts joined by KEY_SEP */
+	int64_t *flat; /* [ntypes] */
+	int64_t *cum;  /* [ntypes] */
+	size_t last_sample;
+};
+
+struct rep {
+	const Profile *m;
+	struct id_index locs, fns, maps;
+	enum key_kind keys[MAX_KEYS];
+	size_t nkeys;
+	size_t ntypes;
+
+	struct entry *ent;
+	size_t nent, cap_ent;
+	struct base_htab index; /* entries by key */
+
+	char *buf; /* the key being composed */
+	size_t cap_buf, len_buf;
+};
+
+static int buf_add(struct rep *r, const char *s)
+{
+	size_t n = strlen(s);
+	if (r->len_buf + n + 2 > r->cap_buf) {
+		size_t cap = r->cap_buf ? r->cap_buf : 256;
+		while (cap < r->len_buf + n + 2)
+			cap *= 2;
+		char *b = realloc(r->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		r->buf = b;
+		r->cap_buf = cap;
+	}
+	if (r->len_buf)
+		r->buf[r->len_buf++] = KEY_SEP;
+	memcpy(r->buf + r->len_buf, s, n + 1);
+	r->len_buf += n;
+	return 0;
+}
+
+static bool entry_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct rep *r = ctx;
+	return strcmp(r->ent[idx].key, key) == 0;
+}
+
+/* The entry for the key in r->buf, created if new; NULL on OOM. */
+static struct entry *entry_get(struct rep *r)
+{
+	if (base_htab_reserve(&r->index) < 0)
+		return NULL;
+	uint64_t h = base_htab_hash_bytes(r->buf, r->len_buf);
+	struct base_htab_slot *slot = base_htab_find(&r->index, h, entry_eq, r, r->buf);
+	if (slot->idx1)
+		return &r->ent[slot->idx1 - 1];
+	if (r->nent == r->cap_ent) {
+		size_t cap = r->cap_ent ? r->cap_ent * 2 : 64;
+		struct entry *ne = realloc(r->ent, cap * sizeof(*ne));
+		if (!ne)
+			return NULL;
+		r->ent = ne;
+		r->cap_ent = cap;
+	}
+	struct entry *e = &r->ent[r->nent];
+	e->key = strdup(r->buf);
+	e->flat = calloc(2 * r->ntypes, sizeof(*e->flat));
+	if (!e->key || !e->flat) {
+		free(e->key);
+		free(e->flat);
+		return NULL;
+	}
+	e->cum = e->flat + r->ntypes;
+	e->last_sample = SIZE_MAX;
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++r->nent;
+	r->index.n++;
+	return e;
+}
+
+static const char *str_at(const Profile *m, int64_t i)
+{
+	return m->string_table[i]; /* indices were range-checked by pprof_read_file */
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s && s[1] ? s + 1 : path;
+}
+
+/* Composes the grouping key of one frame (a location and one of its lines) into r->buf. */
+static int frame_key(struct rep *r, const char *comm, const Location *loc, const Line *line)
+{
+	const Profile *m = r->m;
+	const Function *fn = line ? index_get(&r->fns, line->function_id, fn_id) : NULL;
+	char tmp[64];
+	r->len_buf = 0;
+	for (size_t k = 0; k < r->nkeys; k++) {
+		const char *part = "[unknown]";
+		switch (r->keys[k]) {
+		case KEY_COMM:
+			part = comm;
+			break;
+		case KEY_DSO: {
+			const Mapping *mp = loc ? index_get(&r->maps, loc->mapping_id, map_id) : NULL;
+			if (mp && *str_at(m, mp->filename))
+				part = base_name(str_at(m, mp->filename));
+			break;
+		}
+		case KEY_SYM:
+			if (fn && *str_at(m, fn->name)) {
+				part = str_at(m, fn->name);
+			} else if (fn && *str_at(m, fn->system_name)) {
+				part = str_at(m, fn->system_name);
+			} else if (loc) {
+				/* Unsymbolized: the address, as perf and pprof show it. */
+				snprintf(tmp, sizeof(tmp), "0x%" PRIx64, loc->address);
+				part = tmp;
+			}
+			break;
+		case KEY_SRCLINE:
+			if (fn && *str_at(m, fn->filename)) {
+				snprintf(tmp, sizeof(tmp), "%s:%" PRId64,
+					 base_name(str_at(m, fn->filename)), line->line);
+				part = tmp;
+			}
+			break;
+		}
+		if (buf_add(r, part) < 0)
+			return -ENOMEM;
+	}
+	if (r->nkeys == 0)
+		return buf_add(r, "");
+	return 0;
+}
+
+static int account(struct rep *r, size_t sample, const int64_t *values, bool leaf)
+{
+	struct entry *e = entry_get(r);
+	if (!e)
+		return -ENOMEM;
+	if (leaf)
+		for (size_t t = 0; t < r->ntypes; t++)
+			e->flat[t] = exp_sat_add(e->flat[t], values[t]);
+	if (e->last_sample != sample) {
+		e->last_sample = sample;
+		for (size_t t = 0; t < r->ntypes; t++)
+			e->cum[t] = exp_sat_add(e->cum[t], values[t]);
+	}
+	return 0;
+}
+
+static int aggregate(struct rep *r)
+{
+	const Profile *m = r->m;
+	for (size_t i = 0; i < m->n_sample; i++) {
+		const Perftools__Profiles__Sample *s = m->sample[i];
+		const char *comm = "[unknown]";
+		for (size_t j = 0; j < s->n_label; j++)
+			if (strcmp(str_at(m, s->label[j]->key), "comm") == 0 &&
+			    *str_at(m, s->label[j]->str))
+				comm = str_at(m, s->label[j]->str);
+		bool leaf = true;
+		int rc;
+		for (size_t j = 0; j < s->n_location_id; j++) {
+			const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
+			size_t nlines = loc ? loc->n_line : 0;
+			/* Lines are innermost first: each inline frame is a frame of its own. */
+			for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
+				rc = frame_key(r, comm, loc, nlines ? loc->line[l] : NULL);
+				if (rc == 0)
+					rc = account(r, i, s->value, leaf);
+				if (rc < 0)
+					return rc;
+				leaf = false;
+			}
+		}
+		if (leaf) {
+			/* No stack at all: still counted, under an unknown frame. */
+			rc = frame_key(r, comm, NULL, NULL);
+			if (rc == 0)
+				rc = account(r, i, s->value, true);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* --- printing -------------------------------------------------------------------- */
+
+/* qsort has no context argument: sort indices carrying their key values instead. */
+struct row {
+	int64_t flat, cum;
+	const struct entry *e;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	if (x->flat != y->flat)
+		return x->flat > y->flat ? -1 : 1;
+	if (x->cum != y->cum)
+		return x->cum > y->cum ? -1 : 1;
+	return strcmp(x->e->key, y->e->key);
+}
+
+static double pct(int64_t v, int64_t total)
+{
+	return total ? 100.0 * (double)v / (double)total : 0.0;
+}
+
+/* Splits a composed key into its parts (modifies a copy held by the caller). */
+static size_t split_key(char *key, char **parts, size_t max)
+{
+	size_t n = 0;
+	parts[n++] = key;
+	for (char *c = key; *c && n < max; c++)
+		if (*c == KEY_SEP) {
+			*c = '\0';
+			parts[n++] = c + 1;
+		}
+	return n;
+}
+
+static int print_type(struct rep *r, size_t t, const struct report_opts *opts, FILE *out)
+{
+	const Profile *m = r->m;
+	const char *tname = str_at(m, m->sample_type[t]->type);
+	int64_t total = 0;
+	for (size_t i = 0; i < m->n_sample; i++)
+		total = exp_sat_add(total, m->sample[i]->value[t]);
+
+	fprintf(out, "# Samples of '%s' (unit %s): total %" PRId64, tname,
+		*str_at(m, m->sample_type[t]->unit) ? str_at(m, m->sample_type[t]->unit) : "count",
+		total);
+	/* The profile carries one period, that of period_type: print it only where it applies. */
+	if (m->period_type && m->period &&
+	    strcmp(str_at(m, m->period_type->type), tname) == 0)
+		fprintf(out, ", period %" PRId64, m->period);
+	fputs("\n#\n", out);
+
+	size_t ratio[MAX_RATIOS], nratio = 0;
+	for (size_t j = 0; j < m->n_sample_type && nratio < MAX_RATIOS; j++) {
+		const char *jn = str_at(m, m->sample_type[j]->type);
+		if (j != t && strcmp(jn, "samples") != 0 && strcmp(jn, tname) != 0)
+			ratio[nratio++] = j;
+	}
+
+	struct row *rows = malloc((r->nent ? r->nent : 1) * sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	size_t nrows = 0;
+	for (size_t i = 0; i < r->nent; i++)
+		if (r->ent[i].flat[t] || r->ent[i].cum[t])
+			rows[nrows++] = (struct row){ r->ent[i].flat[t], r->ent[i].cum[t], &r->ent[i] };
+	qsort(rows, nrows, sizeof(*rows), cmp_row);
+	size_t top = opts && opts->top > 0 ? (size_t)opts->top : 20;
+	size_t shown = nrows < top ? nrows : top;
+
+	/* Column widths from what is shown, so that columns line up without wasting space. */
+	int wflat = 4;
+	size_t wkey[MAX_KEYS];
+	for (size_t k = 0; k < r->nkeys; k++)
+		wkey[k] = strlen(key_names[r->keys[k]]);
+	for (size_t i = 0; i < shown; i++) {
+		char num[32];
+		int n = snprintf(num, sizeof(num), "%" PRId64, rows[i].flat);
+		if (n > wflat)
+			wflat = n;
+		const char *c = rows[i].e->key;
+		for (size_t k = 0; k < r->nkeys; k++) {
+			const char *sep = strchr(c, KEY_SEP);
+			size_t len = sep ? (size_t)(sep - c) : strlen(c);
+			if (len > wkey[k])
+				wkey[k] = len;
+			c = sep ? sep + 1 : c + len;
+		}
+	}
+	char rhead[MAX_RATIOS][160];
+	for (size_t q = 0; q < nratio; q++)
+		snprintf(rhead[q], sizeof(rhead[q]), "%s/1k %s",
+			 str_at(m, m->sample_type[ratio[q]]->type), tname);
+
+	fprintf(out, "%*s  %7s  %7s", wflat, "flat", "flat%", "cum%");
+	for (size_t q = 0; q < nratio; q++)
+		fprintf(out, "  %s", rhead[q]);
+	for (size_t k = 0; k < r->nkeys; k++) {
+		/* The last column is not padded: no trailing blanks. */
+		int w = k + 1 < r->nkeys ? (int)wkey[k] : 0;
+		fprintf(out, "  %-*s", w, key_names[r->keys[k]]);
+	}
+	fputc('\n', out);
+
+	int rc = 0;
+	for (size_t i = 0; i < shown; i++) {
+		const struct entry *e = rows[i].e;
+		fprintf(out, "%*" PRId64 "  %6.2f%%  %6.2f%%", wflat, rows[i].flat,
+			pct(rows[i].flat, total), pct(rows[i].cum, total));
+		for (size_t q = 0; q < nratio; q++) {
+			int w = (int)strlen(rhead[q]);
+			if (e->flat[t] == 0) {
+				fprintf(out, "  %*s", w, "-");
+				continue;
+			}
+			double v = 1000.0 * (double)e->flat[ratio[q]] / (double)e->flat[t];
+			/* Small ratios keep three decimals: 0.03 per 1k is not "0.0". */
+			fprintf(out, "  %*.*f", w, v >= 1.0 || v == 0.0 ? 1 : 3, v);
+		}
+		char *copy = strdup(e->key);
+		if (!copy) {
+			rc = -ENOMEM;
+			break;
+		}
+		char *parts[MAX_KEYS];
+		size_t np = split_key(copy, parts, MAX_KEYS);
+		for (size_t k = 0; k < np; k++)
+			fprintf(out, "  %-*s", k + 1 < np ? (int)wkey[k] : 0, parts[k]);
+		fputc('\n', out);
+		free(copy);
+	}
+	if (rc == 0 && nrows > shown)
+		fprintf(out, "# ... %zu more entries not shown\n", nrows - shown);
+	free(rows);
+	return rc;
+}
+
+static void print_preamble(const Profile *m, const char *path, FILE *out)
+{
+	fprintf(out, "# profile: %s\n", path);
+	for (size_t i = 0; i < m->n_comment; i++)
+		fprintf(out, "# %s\n", str_at(m, m->comment[i]));
+	if (m->time_nanos) {
+		time_t secs = (time_t)(m->time_nanos / 1000000000);
+		struct tm tm;
+		char when[64];
+		if (gmtime_r(&secs, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			fprintf(out, "# captured %s", when);
+		else
+			fprintf(out, "# captured at %" PRId64 " ns", m->time_nanos);
+		if (m->duration_nanos)
+			fprintf(out, ", duration %.3f s", (double)m->duration_nanos / 1e9);
+		fputc('\n', out);
+	} else if (m->duration_nanos) {
+		fprintf(out, "# duration %.3f s\n", (double)m->duration_nanos / 1e9);
+	}
+	fputs("#\n", out);
+}
+
+static void rep_free(struct rep *r)
+{
+	free(r->locs.v);
+	free(r->fns.v);
+	free(r->maps.v);
+	for (size_t i = 0; i < r->nent; i++) {
+		free(r->ent[i].key);
+		free(r->ent[i].flat);
+	}
+	free(r->ent);
+	base_htab_free(&r->index);
+	free(r->buf);
+}
+
+int report_print_read(const struct pprof_read *pr, const char *path,
+		      const struct report_opts *opts, FILE *out, char *err, size_t errlen)
+{
+	struct rep r;
+	memset(&r, 0, sizeof(r));
+	int rc = parse_sort(opts ? opts->sort : NULL, r.keys, &r.nkeys, err, errlen);
+	if (rc < 0)
+		return rc;
+	const Profile *m = pprof_read_message(pr);
+	r.m = m;
+	r.ntypes = m->n_sample_type;
+	if (r.ntypes == 0) {
+		exp_set_err(err, errlen, "profile %s has no sample types", path);
+		return -EINVAL;
+	}
+
+	/* Which types get a table: the one asked for, else every event (not the "samples" count). */
+	bool *want = calloc(r.ntypes, sizeof(*want));
+	if (!want) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	size_t nwant = 0;
+	for (size_t t = 0; t < r.ntypes; t++) {
+		const char *name = str_at(m, m->sample_type[t]->type);
+		if (opts && opts->sample_type ? strcmp(name, opts->sample_type) == 0
+					      : strcmp(name, "samples") != 0) {
+			want[t] = true;
+			nwant++;
+		}
+	}
+	if (nwant == 0 && opts && opts->sample_type) {
+		char avail[512];
+		size_t n = 0;
+		avail[0] = '\0';
+		for (size_t t = 0; t < r.ntypes && n < sizeof(avail); t++)
+			n += (size_t)snprintf(avail + n, sizeof(avail) - n, "%s%s", t ? ", " : "",
+					      str_at(m, m->sample_type[t]->type));
+		exp_set_err(err, errlen, "unknown sample type '%s' in %s (available: %s)",
+			opts->sample_type, path, avail);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (nwant == 0)
+		want[0] = true; /* only "samples" is there: show that */
+
+	if (index_build(&r.locs, (void *const *)m->location, m->n_location, cmp_loc) < 0 ||
+	    index_build(&r.fns, (void *const *)m->function, m->n_function, cmp_fn) < 0 ||
+	    index_build(&r.maps, (void *const *)m->mapping, m->n_mapping, cmp_map) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = aggregate(&r);
+	if (rc < 0)
+		goto out;
+
+	print_preamble(m, path, out);
+	bool first = true;
+	for (size_t t = 0; t < r.ntypes && rc == 0; t++) {
+		if (!want[t])
+			continue;
+		if (!first)
+			fputc('\n', out);
+		first = false;
+		rc = print_type(&r, t, opts, out);
+	}
+	errno = 0;
+	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
+		rc = errno ? -errno : -EIO;
+		exp_set_err(err, errlen, "writing the report of %s: %s", path, strerror(-rc));
+	}
+out:
+	if (rc == -ENOMEM)
+		exp_set_err(err, errlen, "report of %s: out of memory", path);
+	free(want);
+	rep_free(&r);
+	return rc;
+}
+
+int report_print(const char *path, const struct report_opts *opts, FILE *out, char *err,
+		 size_t errlen)
+{
+	struct pprof_read *pr;
+	int rc = pprof_read_file(&pr, path, opts ? opts->max_inflated : 0, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = report_print_read(pr, path, opts, out, err, errlen);
+	pprof_read_free(pr);
+	return rc;
+}
