@@ -113,15 +113,13 @@ static int open_perf_data(struct cli_pipeline *p, const struct cli_pipeline_opts
 
 /*
  * Every event with all its ids (the tracking dummy's too: the side-band
- * records carry those), then what the kernel will not announce: its own
- * map, and the processes that were running before the recording started.
+ * records carry those, so synthesized records get the dummy's layout and
+ * first id) and the kernel's own map, which the kernel will not announce.
  */
-static int perf_data_tables(struct cli_pipeline *p, const struct cli_pipeline_opts *o, char *err,
-			    size_t errlen)
+static int perf_data_tables(struct cli_pipeline *p, struct smp_layout *track,
+			    struct smp_sample_id *sid, char *err, size_t errlen)
 {
 	int nev = smp_nevents_total(p->session), ret = 0;
-	struct smp_layout track;
-	struct smp_sample_id sid = {.cpu = (uint32_t)p->cpus[0]};
 	for (int i = 0; i < nev && ret == 0; i++) {
 		struct perf_event_attr attr;
 		const char *name;
@@ -129,47 +127,67 @@ static int perf_data_tables(struct cli_pipeline *p, const struct cli_pipeline_op
 		size_t n = 0;
 		smp_event_open_attr(p->session, i, &attr, &name);
 		if ((ret = smp_event_ids(p->session, i, &ids, &n)) < 0)
-			return snprintf(err, errlen, "cannot read the ids of event '%s': %s", name,
-					strerror(-ret)), ret;
+			return base_fail(err, errlen, ret, "cannot read the ids of event '%s': %s",
+					 name, strerror(-ret));
 		ret = smp_pdw_add_event(p->pdw, &attr, name, ids, n, err, errlen);
-		if (i == nev - 1) { /* the tracking event, last: synthesized records are its */
-			smp_layout_from_attr(&track, &attr);
-			sid.id = n ? ids[0] : 0;
+		if (i == nev - 1) { /* the tracking event, last */
+			smp_layout_from_attr(track, &attr);
+			sid->id = n ? ids[0] : 0;
 		}
 		free(ids);
 	}
-	if (ret == 0)
-		ret = smp_pdw_synthesize_kernel(p->pdw, &track, &sid, err, errlen);
-	if (ret < 0 || o->child)
-		return ret; /* a command's exec and mappings come from the kernel */
-	if (!o->pids && !o->tid)
-		return smp_pdw_synthesize_all(p->pdw, &track, &sid, err, errlen);
+	return ret;
+}
+
+struct synth_sink {
+	struct cli_pipeline *p;
+	bool model; /* also applied to the process model (not the kernel's map: pid -1) */
+	char err[BASE_ERR_MAX];
+};
+
+/* A synthesized record goes where the kernel's go: the process model and the perf.data. */
+static int on_synth(void *arg, const struct perf_event_header *h)
+{
+	struct synth_sink *k = arg;
+	int ret = k->model ? proc_apply_record(k->p->procs, h) : 0;
+	if (ret < 0)
+		return base_fail(k->err, sizeof(k->err), ret, "out of memory");
+	return k->p->pdw ? smp_pdw_write(k->p->pdw, h, k->err, sizeof(k->err)) : 0;
+}
+
+/*
+ * Processes already running have mappings no record will announce: their
+ * records are synthesized from /proc once, as perf does, for the model and
+ * the perf.data alike. A command's exec and mappings come from the kernel.
+ */
+static int synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
+		      const struct smp_layout *track, const struct smp_sample_id *sid, char *err,
+		      size_t errlen)
+{
+	struct synth_sink k = {.p = p};
+	int ret = 0;
+	if (p->pdw)
+		ret = smp_synthesize_kernel(track, sid, on_synth, &k, err, errlen);
+	k.model = true;
+	if (ret < 0 || (o->child && !o->cpu_wide))
+		goto out;
+	if (!o->pids && !o->tid) {
+		ret = smp_synthesize_all(track, sid, on_synth, &k, err, errlen);
+		goto out;
+	}
 	char *copy = strdup(o->pids ? o->pids : o->tid), *save = NULL;
 	if (!copy)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
-		ret = smp_pdw_synthesize(p->pdw, (pid_t)atoi(t), &track, &sid, err, errlen);
+		ret = smp_synthesize((pid_t)atoi(t), track, sid, on_synth, &k, err, errlen);
 		if (ret == -ENOENT || ret == -ESRCH)
 			ret = 0; /* it ended since: -p stops when none is left */
 	}
 	free(copy);
+out:
+	if (ret < 0 && k.err[0])
+		snprintf(err, errlen, "%s", k.err);
 	return ret;
-}
-
-/* Processes already running have mappings no record will announce: read /proc. */
-static void synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
-{
-	if (o->pids) {
-		char *copy = strdup(o->pids), *save = NULL;
-		for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t;
-		     t = strtok_r(NULL, ",", &save))
-			proc_synthesize(p->procs, (pid_t)atoi(t));
-		free(copy);
-	} else if (o->tid) {
-		proc_synthesize(p->procs, (pid_t)atoi(o->tid));
-	} else if (!o->child || o->cpu_wide) {
-		proc_synthesize_all(p->procs);
-	}
 }
 
 static int topo_node_of_cpu(const void *topo, int cpu)
@@ -318,8 +336,11 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		goto fail;
 	if (*smp_notice(p->session))
 		fprintf(stderr, "pmuprof %s: %s\n", o->cmd, smp_notice(p->session));
-	synthesize(p, o);
-	if (p->pdw && perf_data_tables(p, o, err, sizeof(err)) < 0)
+	struct smp_layout track = {0};
+	struct smp_sample_id sid = {.cpu = (uint32_t)p->cpus[0]};
+	if (p->pdw && perf_data_tables(p, &track, &sid, err, sizeof(err)) < 0)
+		goto fail;
+	if (synthesize(p, o, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
 	if (open_agg(p, o, &so, err, sizeof(err)) < 0)
 		goto fail;

@@ -111,6 +111,35 @@ int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *l
 int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_header *h,
 			struct smp_sample_id *out);
 
+/* --- synthesized records (synth.c) ----------------------------------------- */
+
+/*
+ * Takes one record, valid during the call; 0, or a negative errno to stop
+ * (the consumer keeps its own message).
+ */
+typedef int (*smp_synth_fn)(void *arg, const struct perf_event_header *h);
+/*
+ * What the kernel would have announced for a process (pid or any of its
+ * tids) had it started during the recording, as `perf record` synthesizes
+ * it: a COMM per thread and an MMAP2 per executable mapping of
+ * /proc/PID/maps, each handed to fn. Each record ends in a sample_id
+ * trailer laid out for l (a zero layout: none) with sid's time, id
+ * and cpu (its pid and tid are the record's own). -ENOENT / -ESRCH when
+ * the process is gone.
+ */
+int smp_synthesize(pid_t pid, const struct smp_layout *l, const struct smp_sample_id *sid,
+		   smp_synth_fn fn, void *arg, char *err, size_t errlen);
+/* The same for every process in /proc (-a); processes that end meanwhile are skipped. */
+int smp_synthesize_all(const struct smp_layout *l, const struct smp_sample_id *sid,
+		       smp_synth_fn fn, void *arg, char *err, size_t errlen);
+/*
+ * The kernel's own map (PERF_RECORD_MMAP of "[kernel.kallsyms]_text" at
+ * _text, pid -1), which perf report needs to place /proc/kallsyms; nothing
+ * when /proc/kallsyms hides the addresses.
+ */
+int smp_synthesize_kernel(const struct smp_layout *l, const struct smp_sample_id *sid,
+			  smp_synth_fn fn, void *arg, char *err, size_t errlen);
+
 /* --- perf.data import (perfdata.c) ------------------------------------------ */
 
 /*
@@ -197,26 +226,6 @@ int smp_pdw_write(struct smp_pdw *w, const struct perf_event_header *h, char *er
 int smp_pdw_finish_round(struct smp_pdw *w, char *err, size_t errlen);
 /* The file it writes (base.h), for checks against the run's other outputs. */
 struct base_output *smp_pdw_output(struct smp_pdw *w);
-/*
- * What the kernel would have announced for a process (pid or any of its
- * tids) had it started during the recording, as `perf record` synthesizes
- * it: a COMM per thread and an MMAP2 per executable mapping of
- * /proc/PID/maps. Each record ends in a sample_id trailer laid out for l
- * with sid's time, id and cpu (its pid and tid are the record's own).
- * -ENOENT / -ESRCH when the process is gone.
- */
-int smp_pdw_synthesize(struct smp_pdw *w, pid_t pid, const struct smp_layout *l,
-		       const struct smp_sample_id *sid, char *err, size_t errlen);
-/*
- * The kernel's own map (PERF_RECORD_MMAP of "[kernel.kallsyms]_text" at
- * _text, pid -1), which perf report needs to place /proc/kallsyms; nothing
- * when /proc/kallsyms hides the addresses.
- */
-int smp_pdw_synthesize_kernel(struct smp_pdw *w, const struct smp_layout *l,
-			      const struct smp_sample_id *sid, char *err, size_t errlen);
-/* The same for every process in /proc (-a); processes that end meanwhile are skipped. */
-int smp_pdw_synthesize_all(struct smp_pdw *w, const struct smp_layout *l,
-			   const struct smp_sample_id *sid, char *err, size_t errlen);
 /*
  * Writes the feature sections, the ids and the attr table, rewrites the
  * header, syncs and renames the file onto PATH; *size (if not NULL) gets

@@ -7,8 +7,6 @@
  */
 #include "process.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,7 +249,12 @@ int proc_on_mmap(struct proc_model *m, pid_t pid, uint64_t start, uint64_t len, 
 	if (!nm.filename)
 		return -ENOMEM;
 	snprintf(nm.build_id, sizeof(nm.build_id), "%s", build_id ? build_id : "");
-	if (p->exe_pending && filename[0] == '/') {
+	/*
+	 * The executable: the first file mapped after exec, or, for a process
+	 * known from the start only through its maps (synthesized from /proc in
+	 * address order), its lowest file mapping.
+	 */
+	if ((p->exe_pending || !p->exe) && filename[0] == '/') {
 		free(p->exe);
 		p->exe = strdup(filename);
 		p->exe_pending = false;
@@ -511,82 +514,15 @@ const char *proc_exe(const struct proc_model *m, pid_t pid)
 	return v ? ((struct proc *)*v)->exe : NULL;
 }
 
-static void read_comm(const char *path, char *buf, size_t len)
+static int apply_synthesized(void *m, const struct perf_event_header *h)
 {
-	FILE *f = fopen(path, "re");
-	buf[0] = 0;
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
+	return proc_apply_record(m, h);
 }
 
 int proc_synthesize(struct proc_model *m, pid_t pid)
 {
-	char path[64], line[4096 + 256];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, pgoff;
-		char perms[8];
-		int name_at = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &pgoff,
-			   &name_at) < 4 || name_at == 0)
-			continue;
-		if (perms[2] != 'x')
-			continue; /* as perf: only code mappings matter to samples */
-		char *name = line + name_at;
-		name[strcspn(name, "\n")] = 0;
-		if (!*name)
-			name = "//anon";
-		uint32_t prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) | 4;
-		int ret = proc_on_mmap(m, pid, start, end - start, pgoff, name, NULL, prot, 0);
-		if (ret < 0) {
-			fclose(f);
-			return ret;
-		}
-	}
-	fclose(f);
-	struct proc *p = get_proc(m, pid);
-	char exe[4096];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (p && n > 0) {
-		exe[n] = 0;
-		free(p->exe);
-		p->exe = strdup(exe);
-	}
-	/* Thread names. */
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (!isdigit((unsigned char)de->d_name[0]))
-				continue;
-			char cpath[300], comm[16];
-			snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/comm", (int)pid, de->d_name);
-			read_comm(cpath, comm, sizeof(comm));
-			if (comm[0])
-				proc_on_comm(m, pid, (pid_t)atoi(de->d_name), comm, false);
-		}
-		closedir(d);
-	}
-	return 0;
+	static const struct smp_layout no_trailer;
+	static const struct smp_sample_id no_id;
+	return smp_synthesize(pid, &no_trailer, &no_id, apply_synthesized, m, NULL, 0);
 }
 
-int proc_synthesize_all(struct proc_model *m)
-{
-	DIR *d = opendir("/proc");
-	if (!d)
-		return -errno;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL)
-		if (isdigit((unsigned char)de->d_name[0]))
-			proc_synthesize(m, (pid_t)atoi(de->d_name)); /* it may exit meanwhile */
-	closedir(d);
-	return 0;
-}

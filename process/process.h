@@ -40,10 +40,13 @@ void proc_on_exit(struct proc_model *m, pid_t pid, pid_t tid);
 /* The record-level entry point: applies MMAP/MMAP2/COMM/FORK/EXIT, ignores the rest. */
 int proc_apply_record(struct proc_model *m, const struct perf_event_header *h);
 
-/* Reads /proc/PID/maps and the thread names of a process that already runs (-p, -a). */
+/*
+ * Applies the records perfabi synthesizes from /proc for a process that
+ * already runs (its threads' names and executable mappings): for readers of
+ * a live process outside a recording (c2c watch, c2c's symbol lookups).
+ * 0, -ENOENT / -ESRCH when it is gone, or -ENOMEM.
+ */
 int proc_synthesize(struct proc_model *m, pid_t pid);
-/* The same for every process of the system (-a, -C). */
-int proc_synthesize_all(struct proc_model *m);
 
 struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr);
 /* The mapping just below map (from proc_find_map of the same pid), or NULL. */

@@ -208,6 +208,13 @@ static uint64_t kernel_text_addr(void)
 	return addr;
 }
 
+/* The synthesizer's records, written as record's pipeline writes them. */
+static int write_synthesized(void *w, const struct perf_event_header *h)
+{
+	char e[256];
+	return smp_pdw_write(w, h, e, sizeof(e));
+}
+
 static void test_round_trip(void **state)
 {
 	(void)state;
@@ -228,9 +235,10 @@ static void test_round_trip(void **state)
 	struct smp_layout dl;
 	smp_layout_from_attr(&dl, &dummy);
 	struct smp_sample_id sid = {.cpu = 1, .id = dummy_ids[1]};
-	assert_int_equal(smp_pdw_synthesize(w, getpid(), &dl, &sid, err, sizeof(err)), 0);
-	assert_int_equal(smp_pdw_synthesize(w, 999999999, &dl, &sid, err, sizeof(err)), -ENOENT);
-	assert_int_equal(smp_pdw_synthesize_kernel(w, &dl, &sid, err, sizeof(err)), 0);
+	assert_int_equal(smp_synthesize(getpid(), &dl, &sid, write_synthesized, w, err, sizeof(err)), 0);
+	assert_int_equal(smp_synthesize(999999999, &dl, &sid, write_synthesized, w, err, sizeof(err)),
+			 -ENOENT);
+	assert_int_equal(smp_synthesize_kernel(&dl, &sid, write_synthesized, w, err, sizeof(err)), 0);
 	uint64_t text = kernel_text_addr();
 
 	struct rec comm = {.n = 1}, sample = {.n = 1}, lost = {.n = 1};
