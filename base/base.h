@@ -135,6 +135,27 @@ int base_write_file(const char *name, const struct base_output_opts *opts, base_
 int base_write_file_at(int dirfd, const char *name, const struct base_output_opts *opts,
 		       base_fill_fn fill, void *arg, char *err, size_t errlen);
 
+/* --- a running process, from /proc (procfs.c) ----------------------------- */
+/* A process that is gone reads as -ENOENT or -ESRCH. */
+
+/*
+ * /proc/PID/NAME (tid > 0: /proc/PID/task/TID/NAME) into buf, at most
+ * len - 1 bytes, NUL-terminated: the bytes read, or -errno.
+ */
+ssize_t base_proc_read(pid_t pid, pid_t tid, const char *name, char *buf, size_t len);
+/* The thread's (tid 0: the process's) name, without the newline; "" and -errno if gone. */
+int base_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
+/* The command line, arguments joined by spaces; "" and -errno if gone. */
+int base_proc_cmdline(pid_t pid, char *buf, size_t len);
+/* The thread group (process) a pid or tid belongs to. */
+int base_proc_tgid(pid_t id, pid_t *tgid);
+/* The user owning the process (/proc/PID's owner). */
+int base_proc_owner(pid_t pid, uid_t *uid);
+/* One value of the auxiliary vector (AT_ENTRY, AT_HWCAP, ...); -ENOENT if absent. */
+int base_proc_auxv(pid_t pid, uint64_t type, uint64_t *value);
+/* Every thread of a process now (malloc'd). */
+int base_proc_threads(pid_t pid, pid_t **out, int *n);
+
 /* --- hash index, growth, folders, escaping (util.c) ------------------------- */
 
 /* A slot holds the full hash (so growing never rehashes keys) and index + 1 (0 = empty). */

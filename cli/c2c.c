@@ -43,15 +43,8 @@ struct tally {
 
 static void read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
-	FILE *f = fopen(path, "re");
-	snprintf(out, len, "?");
-	if (!f)
-		return;
-	if (fgets(out, (int)len, f))
-		out[strcspn(out, "\n")] = 0;
-	fclose(f);
+	if (base_proc_comm((pid_t)pid, (pid_t)tid, out, len) < 0 || !out[0])
+		snprintf(out, len, "?");
 }
 
 static int on_hit(void *arg, const struct smp_watch_hit *h)

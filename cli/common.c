@@ -223,30 +223,11 @@ int cli_child_go_stopped(struct cli_child *c)
 	return e;
 }
 
-#if defined(__x86_64__) || defined(__aarch64__)
-/* The program's entry point from the auxiliary vector (AT_ENTRY). */
-static int auxv_entry(pid_t pid, uint64_t *entry)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	uint64_t kv[2];
-	int ret = -ENOENT;
-	while (ret == -ENOENT && read(fd, kv, sizeof(kv)) == (ssize_t)sizeof(kv) && kv[0] != AT_NULL)
-		if (kv[0] == AT_ENTRY)
-			*entry = kv[1], ret = 0;
-	close(fd);
-	return ret;
-}
-#endif
-
 int cli_child_run_to_entry(struct cli_child *c)
 {
 #if defined(__x86_64__) || defined(__aarch64__)
 	uint64_t entry = 0;
-	int ret = auxv_entry(c->pid, &entry);
+	int ret = base_proc_auxv(c->pid, AT_ENTRY, &entry);
 	if (ret < 0)
 		return ret;
 	/* A software breakpoint on the entry instruction: int3 on x86-64, brk #0 on arm64. */
@@ -363,7 +344,7 @@ int cli_resolve_threads(const char *list, bool tid_list, pid_t **out, int *n, ch
 		}
 		pid_t *one;
 		int none;
-		if (smp_list_threads((pid_t)pid, &one, &none) < 0) {
+		if (base_proc_threads((pid_t)pid, &one, &none) < 0) {
 			ret = -ESRCH;
 			snprintf(err, errlen, "%s %ld does not exist (no /proc/%ld/task); check the %s",
 				 what, pid, pid, tid_list ? "thread id" : "pid");

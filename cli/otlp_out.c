@@ -24,17 +24,7 @@ static void command_line(const struct cli_otlp_ctx *c, int64_t pid, char *buf, s
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", a == c->argv ? "" : " ", *a);
 		return;
 	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%lld/cmdline", (long long)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	size_t n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	for (size_t i = 0; i + 1 < n; i++)
-		if (buf[i] == 0)
-			buf[i] = ' '; /* arguments are NUL-separated */
-	buf[n] = 0;
+	base_proc_cmdline((pid_t)pid, buf, len);
 }
 
 static int process_info(void *ctx, int64_t pid, struct otlp_process *out)

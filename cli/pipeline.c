@@ -340,7 +340,8 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	struct smp_sample_id sid = {.cpu = (uint32_t)p->cpus[0]};
 	if (p->pdw && perf_data_tables(p, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
-	if (synthesize(p, o, &track, &sid, err, sizeof(err)) < 0)
+	if (smp_track(p->session, err, sizeof(err)) < 0 ||
+	    synthesize(p, o, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
 	if (open_agg(p, o, &so, err, sizeof(err)) < 0)
 		goto fail;

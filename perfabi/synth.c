@@ -89,25 +89,6 @@ static int rec_emit(struct synth_out *o, uint32_t type, uint16_t misc)
 	return ret;
 }
 
-/* The thread group a pid or tid belongs to (from /proc/ID/status); -errno if it is gone. */
-static int read_tgid(pid_t id, pid_t *tgid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)id);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	int ret = -ESRCH;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "Tgid:", 5) == 0) {
-			*tgid = (pid_t)atoi(line + 5);
-			ret = 0;
-			break;
-		}
-	fclose(f);
-	return ret;
-}
-
 /* One line of /proc/PID/maps as an MMAP2 record; 0 when the line is skipped. */
 static int synth_mmap(struct synth_out *o, pid_t tgid, char *line, const struct smp_layout *l,
 		      const struct smp_sample_id *sid)
@@ -148,15 +129,9 @@ static int synth_comm(struct synth_out *o, pid_t tgid, pid_t tid, const struct s
 		      const struct smp_sample_id *sid)
 {
 	struct synth_rec *r = &o->r;
-	char path[96], comm[64] = "";
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)tgid, (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	char comm[64];
+	if (base_proc_comm(tgid, tid, comm, sizeof(comm)) < 0)
 		return 0; /* the thread ended meanwhile */
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = 0;
-	fclose(f);
-	comm[strcspn(comm, "\n")] = 0;
 	r->len = sizeof(struct perf_event_header);
 	rec_u32(r, (uint32_t)tgid);
 	rec_u32(r, (uint32_t)tid);
@@ -169,7 +144,7 @@ static int synthesize(struct synth_out *o, pid_t id, const struct smp_layout *l,
 		      const struct smp_sample_id *sid, char *err, size_t errlen)
 {
 	pid_t tgid = id;
-	int ret = read_tgid(id, &tgid);
+	int ret = base_proc_tgid(id, &tgid);
 	if (ret < 0)
 		return base_fail(err, errlen, ret, "cannot read /proc/%d/status: %s", (int)id,
 				strerror(-ret));

@@ -113,7 +113,14 @@ struct smp_session;
 
 int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct smp_options *o,
 	     char *err, size_t errlen);
-/* Starts the reader threads, then enables the events (unless enable_on_exec). */
+/*
+ * Enables the side-band tracking now (a command's starts at its exec):
+ * call it before synthesizing records of running processes from /proc, so
+ * that a process that execs meanwhile is seen by one or the other (the
+ * kernel's records come later in time and win). Idempotent; 0 or -errno.
+ */
+int smp_track(struct smp_session *s, char *err, size_t errlen);
+/* Starts the reader threads, then the tracking and the events (unless enable_on_exec). */
 int smp_start(struct smp_session *s, char *err, size_t errlen);
 /* Enables or disables every event (inherited copies included); 0 or -errno. */
 int smp_enable(struct smp_session *s);

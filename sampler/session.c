@@ -628,6 +628,16 @@ static int slot_of_cpu(const struct smp_session *s, int cpu)
 	return -1;
 }
 
+int smp_track(struct smp_session *s, char *err, size_t errlen)
+{
+	/* A command's tracking starts at its exec (enable_on_exec). */
+	for (int i = 0; i < s->ntrack && !s->o.enable_on_exec; i++)
+		if (ioctl(s->track_fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
+			return pmu_fail(err, errlen, -errno, "cannot enable the tracking event: %s",
+					strerror(errno));
+	return 0;
+}
+
 int smp_start(struct smp_session *s, char *err, size_t errlen)
 {
 	const struct topo_plan *plan = s->o.plan;
@@ -675,13 +685,11 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 				    strerror(rc));
 		s->readers[r].started = true;
 	}
-	/* Side-band tracking starts now, or at exec for a command. */
-	for (int i = 0; i < s->ntrack && !s->o.enable_on_exec; i++)
-		if (ioctl(s->track_fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
-			return pmu_fail(err, errlen, -errno, "cannot enable the tracking event: %s",
-					strerror(errno));
+	int ret = smp_track(s, err, errlen);
+	if (ret < 0)
+		return ret;
 	if (!s->o.enable_on_exec && !s->o.start_disabled) {
-		int ret = smp_enable(s);
+		ret = smp_enable(s);
 		if (ret < 0)
 			return pmu_fail(err, errlen, ret, "cannot enable the events: %s",
 					strerror(-ret));

@@ -82,33 +82,7 @@ static void close_events(struct smp_watch *w)
 
 int smp_list_threads(pid_t pid, pid_t **out, int *n)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -errno;
-	pid_t *v = NULL;
-	int cnt = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			pid_t *nv = realloc(v, (size_t)cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[cnt++] = (pid_t)atoi(de->d_name);
-	}
-	closedir(d);
-	*out = v;
-	*n = cnt;
-	return 0;
+	return base_proc_threads(pid, out, n);
 }
 
 /* Opens the current window's breakpoints on every (thread, CPU) and maps one ring per CPU. */

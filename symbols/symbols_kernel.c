@@ -237,10 +237,8 @@ static bool jit_owner_trusted(uid_t owner, pid_t pid)
 {
 	if (owner == 0 || owner == geteuid())
 		return true;
-	char proc[32];
-	struct stat st;
-	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
-	return stat(proc, &st) == 0 && st.st_uid == owner;
+	uid_t uid;
+	return base_proc_owner(pid, &uid) == 0 && uid == owner;
 }
 
 /* Lines are "START SIZE name" in hex without 0x; a later line wins at the same start. */
