@@ -237,9 +237,6 @@ int exp_open_private_dir(const char *path, const char *what, char *err, size_t e
 /* Escapes s[0..n) for one log line: control bytes, '\\' and bytes >= 0x80 as \n, \xHH, ... */
 void exp_escape(const char *s, size_t n, char *out, size_t outlen);
 
-/* Fills err (if any) printf-style with the one-line message for the user. */
-void exp_set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* --- a long-running process's log ----------------------------------------- */
 

@@ -69,16 +69,6 @@ uint64_t base_htab_hash_bytes(const char *s, size_t n)
 	return base_htab_mix(h, w);
 }
 
-void exp_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int exp_mkdir_p(const char *path)
 {
 	char p[PATH_MAX];
@@ -120,26 +110,27 @@ int exp_check_private_dir(int fd, const char *path, const char *what, char *err,
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		int rc = -errno;
-		exp_set_err(err, errlen, "cannot check the %s %s: %s", what, path, strerror(-rc));
-		return rc;
+		return base_fail(err, errlen, rc, "cannot check the %s %s: %s", what, path,
+				 strerror(-rc));
 	}
 	uid_t me = geteuid();
 	if (st.st_uid != me && st.st_uid != 0) {
-		exp_set_err(err, errlen,
-			    "the %s %s belongs to uid %u, not to you (uid %u) or root: its owner "
-			    "could plant links there; choose a folder of your own",
-			    what, path, (unsigned)st.st_uid, (unsigned)me);
-		return -EPERM;
+		return base_fail(
+			err, errlen, -EPERM,
+			"the %s %s belongs to uid %u, not to you (uid %u) or root: its owner "
+			"could plant links there; choose a folder of your own",
+			what, path, (unsigned)st.st_uid, (unsigned)me);
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		/* A shared folder (/tmp, sticky; or root's under sudo) is not to be chmod'ed. */
 		bool own = st.st_uid == me && !(st.st_mode & S_ISVTX);
-		exp_set_err(err, errlen,
-			    "the %s %s is writable by other users (mode %04o): they could plant "
-			    "links there; %s%s%schoose a folder only you can write",
-			    what, path, (unsigned)(st.st_mode & 07777), own ? "make it private (chmod go-w " : "",
-			    own ? path : "", own ? ") or " : "");
-		return -EPERM;
+		return base_fail(
+			err, errlen, -EPERM,
+			"the %s %s is writable by other users (mode %04o): they could plant "
+			"links there; %s%s%schoose a folder only you can write",
+			what, path, (unsigned)(st.st_mode & 07777),
+			own ? "make it private (chmod go-w " : "", own ? path : "",
+			own ? ") or " : "");
 	}
 	return 0;
 }
@@ -149,8 +140,8 @@ int exp_open_private_dir(const char *path, const char *what, char *err, size_t e
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int rc = -errno;
-		exp_set_err(err, errlen, "cannot open the %s %s: %s", what, path, strerror(-rc));
-		return rc;
+		return base_fail(err, errlen, rc, "cannot open the %s %s: %s", what, path,
+				 strerror(-rc));
 	}
 	int rc = exp_check_private_dir(fd, path, what, err, errlen);
 	if (rc < 0) {
@@ -165,8 +156,8 @@ int exp_open_log(const char *path, char *err, size_t errlen)
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
 	if (!*base) {
-		exp_set_err(err, errlen, "--log %s names a folder; give a file name", path);
-		return -EISDIR;
+		return base_fail(err, errlen, -EISDIR, "--log %s names a folder; give a file name",
+				 path);
 	}
 	if (!slash)
 		snprintf(dir, sizeof(dir), ".");
@@ -174,8 +165,8 @@ int exp_open_log(const char *path, char *err, size_t errlen)
 		snprintf(dir, sizeof(dir), "/");
 	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >=
 		 sizeof(dir)) {
-		exp_set_err(err, errlen, "--log %s: %s", path, strerror(ENAMETOOLONG));
-		return -ENAMETOOLONG;
+		return base_fail(err, errlen, -ENAMETOOLONG, "--log %s: %s", path,
+				 strerror(ENAMETOOLONG));
 	}
 	int dfd = exp_open_private_dir(dir, "log folder", err, errlen);
 	if (dfd < 0)
@@ -184,15 +175,14 @@ int exp_open_log(const char *path, char *err, size_t errlen)
 	int rc = fd < 0 ? -errno : 0;
 	close(dfd);
 	if (rc == -ELOOP) {
-		exp_set_err(err, errlen,
-			    "--log %s is a symbolic link: not followed (it could point the log at "
-			    "any file); give the path of the file itself",
-			    path);
-		return rc;
+		return base_fail(
+			err, errlen, rc,
+			"--log %s is a symbolic link: not followed (it could point the log at "
+			"any file); give the path of the file itself",
+			path);
 	}
 	if (rc < 0) {
-		exp_set_err(err, errlen, "cannot open log %s: %s", path, strerror(-rc));
-		return rc;
+		return base_fail(err, errlen, rc, "cannot open log %s: %s", path, strerror(-rc));
 	}
 	return fd;
 }

@@ -246,14 +246,13 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 	uint32_t ls = opt && opt->line_size ? opt->line_size : 64;
 	memset(r, 0, sizeof(*r));
 	if (ls & (ls - 1) || ls > 4096) {
-		exp_set_err(err, errlen, "c2c: cache line size %u is not a power of two up to 4096", ls);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "c2c: cache line size %u is not a power of two up to 4096", ls);
 	}
 	r->line_size = ls;
 
 	if (n > UINT32_MAX) {
-		exp_set_err(err, errlen, "c2c: more than 2^32 memory samples");
-		return -E2BIG;
+		return base_fail(err, errlen, -E2BIG, "c2c: more than 2^32 memory samples");
 	}
 	struct keyed *k = n ? malloc(n * sizeof(*k)) : NULL;
 	if (n && !k)
@@ -308,8 +307,7 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 nomem:
 	free(k);
 	c2c_report_free(r);
-	exp_set_err(err, errlen, "c2c: out of memory building the cache-line report");
-	return -ENOMEM;
+	return base_fail(err, errlen, -ENOMEM, "c2c: out of memory building the cache-line report");
 }
 
 static void print_rule(FILE *f, const char *title)

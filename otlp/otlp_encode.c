@@ -380,8 +380,8 @@ struct enc {
 
 static int oom(struct enc *e, const char *what)
 {
-	exp_set_err(e->err, e->errlen, "otlp: out of memory (or more than 2^31 entries) %s", what);
-	return -ENOMEM;
+	return base_fail(e->err, e->errlen, -ENOMEM,
+			 "otlp: out of memory (or more than 2^31 entries) %s", what);
 }
 
 /* The pprof's string at index i, or NULL when out of range. */
@@ -397,11 +397,10 @@ static int dict_str(struct enc *e, int64_t pidx, int64_t *out, const char *what)
 {
 	const char *s = pstr(e, pidx);
 	if (!s) {
-		exp_set_err(e->err, e->errlen,
-			    "otlp: malformed pprof: %s refers to string %" PRId64
-			    " but the string table has %zu entries",
-			    what, pidx, e->pp->n_string_table);
-		return -EINVAL;
+		return base_fail(e->err, e->errlen, -EINVAL,
+				 "otlp: malformed pprof: %s refers to string %" PRId64
+				 " but the string table has %zu entries",
+				 what, pidx, e->pp->n_string_table);
 	}
 	*out = stab_intern(&e->str, s);
 	return *out < 0 ? oom(e, "interning strings") : 0;
@@ -452,9 +451,9 @@ static int convert_mappings(struct enc *e)
 	uint64_t bad = 0;
 	int rc = idmap_build(&e->map_ids, pp->n_mapping, mapping_id_at, pp->mapping, &bad);
 	if (rc == -EINVAL) {
-		exp_set_err(e->err, e->errlen,
-			    "otlp: malformed pprof: mapping id %" PRIu64 " is zero or repeated", bad);
-		return rc;
+		return base_fail(
+			e->err, e->errlen, rc,
+			"otlp: malformed pprof: mapping id %" PRIu64 " is zero or repeated", bad);
 	}
 	if (rc < 0 || (pp->n_mapping && !(e->map_dict = calloc(pp->n_mapping, sizeof(int32_t)))))
 		return oom(e, "indexing mappings");
@@ -466,11 +465,10 @@ static int convert_mappings(struct enc *e)
 			return rc;
 		const char *bid = pstr(e, m->build_id);
 		if (!bid) {
-			exp_set_err(e->err, e->errlen,
-				    "otlp: malformed pprof: mapping %" PRIu64 " has build id string %" PRId64
-				    " out of range",
-				    m->id, m->build_id);
-			return -EINVAL;
+			return base_fail(e->err, e->errlen, -EINVAL,
+					 "otlp: malformed pprof: mapping %" PRIu64
+					 " has build id string %" PRId64 " out of range",
+					 m->id, m->build_id);
 		}
 		if (*bid && (t[4] = attr_str(e, "process.executable.build_id.gnu", bid)) < 0)
 			return oom(e, "adding build ids");
@@ -488,9 +486,9 @@ static int convert_functions(struct enc *e)
 	uint64_t bad = 0;
 	int rc = idmap_build(&e->fn_ids, pp->n_function, function_id_at, pp->function, &bad);
 	if (rc == -EINVAL) {
-		exp_set_err(e->err, e->errlen,
-			    "otlp: malformed pprof: function id %" PRIu64 " is zero or repeated", bad);
-		return rc;
+		return base_fail(
+			e->err, e->errlen, rc,
+			"otlp: malformed pprof: function id %" PRIu64 " is zero or repeated", bad);
 	}
 	if (rc < 0 || (pp->n_function && !(e->fn_dict = calloc(pp->n_function, sizeof(int32_t)))))
 		return oom(e, "indexing functions");
@@ -515,9 +513,9 @@ static int convert_locations(struct enc *e)
 	uint64_t bad = 0;
 	int rc = idmap_build(&e->loc_ids, pp->n_location, location_id_at, pp->location, &bad);
 	if (rc == -EINVAL) {
-		exp_set_err(e->err, e->errlen,
-			    "otlp: malformed pprof: location id %" PRIu64 " is zero or repeated", bad);
-		return rc;
+		return base_fail(
+			e->err, e->errlen, rc,
+			"otlp: malformed pprof: location id %" PRIu64 " is zero or repeated", bad);
 	}
 	if (rc < 0 || (pp->n_location && !(e->loc_dict = calloc(pp->n_location, sizeof(int32_t)))))
 		return oom(e, "indexing locations");
@@ -532,11 +530,10 @@ static int convert_locations(struct enc *e)
 		if (l->mapping_id) {
 			int64_t pos = idmap_find(&e->map_ids, l->mapping_id);
 			if (pos < 0) {
-				exp_set_err(e->err, e->errlen,
-					    "otlp: malformed pprof: location %" PRIu64
-					    " refers to unknown mapping %" PRIu64,
-					    l->id, l->mapping_id);
-				return -EINVAL;
+				return base_fail(e->err, e->errlen, -EINVAL,
+						 "otlp: malformed pprof: location %" PRIu64
+						 " refers to unknown mapping %" PRIu64,
+						 l->id, l->mapping_id);
 			}
 			mapping = e->map_dict[pos];
 			mapfile = pstr(e, pp->mapping[pos]->filename);
@@ -552,11 +549,10 @@ static int convert_locations(struct enc *e)
 		for (size_t j = 0; j < l->n_line; j++) {
 			int64_t pos = idmap_find(&e->fn_ids, l->line[j]->function_id);
 			if (pos < 0) {
-				exp_set_err(e->err, e->errlen,
-					    "otlp: malformed pprof: location %" PRIu64
-					    " refers to unknown function %" PRIu64,
-					    l->id, l->line[j]->function_id);
-				return -EINVAL;
+				return base_fail(e->err, e->errlen, -EINVAL,
+						 "otlp: malformed pprof: location %" PRIu64
+						 " refers to unknown function %" PRIu64,
+						 l->id, l->line[j]->function_id);
 			}
 			t[3 + 2 * j] = e->fn_dict[pos];
 			t[4 + 2 * j] = l->line[j]->line;
@@ -710,10 +706,10 @@ static int sample_key(struct enc *e, const PSample *s, size_t *len)
 	for (size_t i = 0; i < s->n_location_id; i++) {
 		int64_t pos = idmap_find(&e->loc_ids, s->location_id[i]);
 		if (pos < 0) {
-			exp_set_err(e->err, e->errlen,
-				    "otlp: malformed pprof: a sample refers to unknown location %" PRIu64,
-				    s->location_id[i]);
-			return -EINVAL;
+			return base_fail(e->err, e->errlen, -EINVAL,
+					 "otlp: malformed pprof: a sample refers to unknown "
+					 "location %" PRIu64,
+					 s->location_id[i]);
 		}
 		t[i + 1] = e->loc_dict[pos];
 	}
@@ -728,11 +724,11 @@ static int sample_key(struct enc *e, const PSample *s, size_t *len)
 		const PLabel *l = s->label[i];
 		const char *k = pstr(e, l->key);
 		if (!k || (l->str && !pstr(e, l->str)) || (!l->str && l->num_unit && !pstr(e, l->num_unit))) {
-			exp_set_err(e->err, e->errlen,
-				    "otlp: malformed pprof: a sample label refers to a string out of range "
-				    "(the table has %zu)",
-				    pp->n_string_table);
-			return -EINVAL;
+			return base_fail(e->err, e->errlen, -EINVAL,
+					 "otlp: malformed pprof: a sample label refers to a string "
+					 "out of range "
+					 "(the table has %zu)",
+					 pp->n_string_table);
 		}
 		int64_t a, v;
 		if (strcmp(k, "pid") == 0 ||
@@ -770,13 +766,13 @@ static int aggregate(struct enc *e)
 	for (size_t i = 0; i < pp->n_sample; i++) {
 		const PSample *s = pp->sample[i];
 		if (s->n_value != nt) {
-			exp_set_err(e->err, e->errlen,
-				    "otlp: malformed pprof: sample %zu has %zu values for %zu sample types",
-				    i, s->n_value, nt);
-			return -EINVAL;
+			return base_fail(e->err, e->errlen, -EINVAL,
+					 "otlp: malformed pprof: sample %zu has %zu values for %zu "
+					 "sample types",
+					 i, s->n_value, nt);
 		}
 		struct group *g = find_group(e, s);
-		size_t len;
+		size_t len = 0;
 		int rc = sample_key(e, s, &len);
 		if (rc < 0)
 			return rc;
@@ -878,17 +874,19 @@ static int parse_resource_attributes(struct enc *e, const char *spec, const char
 				return oom(e, "reading resource attributes");
 			if (!eq || !k || !*k || !v) {
 				int shown = n > 60 ? 60 : (int)n;
-				exp_set_err(e->err, e->errlen,
-					    "otlp: %s: entry %zu \"%.*s\" is not key=value (%s); expected "
-					    "\"key1=value1,key2=value2\" with %%XX escapes",
-					    origin, nth, shown, p,
-					    !eq ? "no '='" : (k && !*k) ? "empty key" : "bad %XX escape");
-				return -EINVAL;
+				return base_fail(e->err, e->errlen, -EINVAL,
+						 "otlp: %s: entry %zu \"%.*s\" is not key=value "
+						 "(%s); expected "
+						 "\"key1=value1,key2=value2\" with %%XX escapes",
+						 origin, nth, shown, p,
+						 !eq          ? "no '='"
+						 : (k && !*k) ? "empty key"
+							      : "bad %XX escape");
 			}
 			if (e->user.n >= USER_ATTRS_MAX) {
-				exp_set_err(e->err, e->errlen, "otlp: %s: more than %d attributes",
-					    origin, USER_ATTRS_MAX);
-				return -EINVAL;
+				return base_fail(e->err, e->errlen, -EINVAL,
+						 "otlp: %s: more than %d attributes", origin,
+						 USER_ATTRS_MAX);
 			}
 			struct rattr a = { .key = k, .kind = AK_STR, .s = v };
 			rattr_set(&e->user, &a);
@@ -988,9 +986,9 @@ static int random_id(struct enc *e, uint8_t *id)
 				continue;
 			if (r <= 0) {
 				int err = r < 0 ? errno : EIO;
-				exp_set_err(e->err, e->errlen, "otlp: getrandom for a profile id: %s",
-					    strerror(err));
-				return -err;
+				return base_fail(e->err, e->errlen, -err,
+						 "otlp: getrandom for a profile id: %s",
+						 strerror(err));
 			}
 			got += (size_t)r;
 		}
@@ -998,8 +996,7 @@ static int random_id(struct enc *e, uint8_t *id)
 			if (id[i])
 				return 0; /* all zeroes is the invalid id */
 	}
-	exp_set_err(e->err, e->errlen, "otlp: getrandom keeps returning zeroes");
-	return -EIO;
+	return base_fail(e->err, e->errlen, -EIO, "otlp: getrandom keeps returning zeroes");
 }
 
 static OValueType *value_type(struct enc *e, const Perftools__Profiles__ValueType *vt, int *rc)
@@ -1319,8 +1316,8 @@ static int encode(struct enc *e, uint8_t **out, size_t *out_len)
 		}
 	}
 	if (e->pp->n_sample_type == 0) {
-		exp_set_err(e->err, e->errlen, "otlp: the pprof has no sample types; nothing to export");
-		return -EINVAL;
+		return base_fail(e->err, e->errlen, -EINVAL,
+				 "otlp: the pprof has no sample types; nothing to export");
 	}
 	if ((rc = seed_tables(e)) < 0 || (rc = convert_mappings(e)) < 0 ||
 	    (rc = convert_functions(e)) < 0 || (rc = convert_locations(e)) < 0 ||
@@ -1338,9 +1335,8 @@ static int encode(struct enc *e, uint8_t **out, size_t *out_len)
 	size_t packed = opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__pack(&req, buf);
 	if (packed != len) {
 		free(buf);
-		exp_set_err(e->err, e->errlen, "otlp: protobuf-c packed %zu bytes, expected %zu",
-			    packed, len);
-		return -EIO;
+		return base_fail(e->err, e->errlen, -EIO,
+				 "otlp: protobuf-c packed %zu bytes, expected %zu", packed, len);
 	}
 	*out = buf;
 	*out_len = len;
@@ -1354,20 +1350,19 @@ int otlp_encode_request(const uint8_t *pprof, size_t pprof_len, const struct otl
 	*out = NULL;
 	*out_len = 0;
 	if (!pprof && pprof_len) {
-		exp_set_err(err, errlen, "otlp: no pprof bytes to encode");
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL, "otlp: no pprof bytes to encode");
 	}
 	if (pprof_len >= 2 && pprof[0] == 0x1f && pprof[1] == 0x8b) {
-		exp_set_err(err, errlen,
-			    "otlp: the pprof is still gzipped; pass the uncompressed profile.proto bytes");
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "otlp: the pprof is still gzipped; pass the uncompressed "
+				 "profile.proto bytes");
 	}
 	PProfile *pp = perftools__profiles__profile__unpack(NULL, pprof_len, pprof);
 	if (!pp) {
-		exp_set_err(err, errlen,
-			    "otlp: %zu bytes are not a pprof profile (profile.proto does not decode)",
-			    pprof_len);
-		return -EBADMSG;
+		return base_fail(
+			err, errlen, -EBADMSG,
+			"otlp: %zu bytes are not a pprof profile (profile.proto does not decode)",
+			pprof_len);
 	}
 	struct enc e = { .pp = pp, .o = o ? o : &defaults, .err = err, .errlen = errlen };
 	int rc = encode(&e, out, out_len);

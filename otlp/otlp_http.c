@@ -285,11 +285,10 @@ static int parse_headers(const char *list, const char *var, header_fn fn, void *
 			if (!eq || pct_decode(p, (size_t)(eq - p), name, sizeof(name)) ||
 			    !is_token(name) ||
 			    pct_decode(eq + 1, n - (size_t)(eq + 1 - p), value, sizeof(value))) {
-				exp_set_err(err, errlen,
-					    "%s: malformed entry '%.*s' (expected key=value, "
-					    "percent-encoded, comma-separated)",
-					    var, (int)(n > 80 ? 80 : n), p);
-				return -EINVAL;
+				return base_fail(err, errlen, -EINVAL,
+						 "%s: malformed entry '%.*s' (expected key=value, "
+						 "percent-encoded, comma-separated)",
+						 var, (int)(n > 80 ? 80 : n), p);
 			}
 			if (fn) {
 				int rc = fn(ctx, name, value);
@@ -331,19 +330,18 @@ int otlp_http_config_from_env(struct otlp_http_config *c, const char *endpoint_f
 		base = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
 		src = "OTEL_EXPORTER_OTLP_ENDPOINT";
 		if (!base || !*base) {
-			exp_set_err(err, errlen,
-				    "no OTLP endpoint: pass --otlp-endpoint URL or set "
-				    "OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318)");
-			return -EINVAL;
+			return base_fail(
+				err, errlen, -EINVAL,
+				"no OTLP endpoint: pass --otlp-endpoint URL or set "
+				"OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318)");
 		}
 	}
 	const char *u = base ? base : full;
 	if (!has_http_scheme(u)) {
-		exp_set_err(err, errlen,
-			    "%s '%s' must start with http:// or https:// (OTLP/HTTP, e.g. "
-			    "http://localhost:4318)",
-			    src, u);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "%s '%s' must start with http:// or https:// (OTLP/HTTP, e.g. "
+				 "http://localhost:4318)",
+				 src, u);
 	}
 	int n;
 	if (base) {
@@ -355,17 +353,15 @@ int otlp_http_config_from_env(struct otlp_http_config *c, const char *endpoint_f
 		n = snprintf(c->url, sizeof(c->url), "%s", full);
 	}
 	if (n < 0 || (size_t)n >= sizeof(c->url)) {
-		exp_set_err(err, errlen, "%s is too long (at most %zu bytes)", src,
-			    sizeof(c->url) - 1);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL, "%s is too long (at most %zu bytes)", src,
+				 sizeof(c->url) - 1);
 	}
 
 	const char *v = env_otlp("HEADERS", var, sizeof(var));
 	if (v) {
 		if (strlen(v) >= sizeof(c->headers)) {
-			exp_set_err(err, errlen, "%s is too long (at most %zu bytes)", var,
-				    sizeof(c->headers) - 1);
-			return -EINVAL;
+			return base_fail(err, errlen, -EINVAL, "%s is too long (at most %zu bytes)",
+					 var, sizeof(c->headers) - 1);
 		}
 		int rc = parse_headers(v, var, NULL, NULL, err, errlen);
 		if (rc)
@@ -379,9 +375,9 @@ int otlp_http_config_from_env(struct otlp_http_config *c, const char *endpoint_f
 		errno = 0;
 		long t = strtol(v, &end, 10);
 		if (errno || end == v || *end || t <= 0) {
-			exp_set_err(err, errlen,
-				    "%s='%s' is not a positive number of milliseconds", var, v);
-			return -EINVAL;
+			return base_fail(err, errlen, -EINVAL,
+					 "%s='%s' is not a positive number of milliseconds", var,
+					 v);
 		}
 		c->timeout_ms = t;
 	}
@@ -391,8 +387,8 @@ int otlp_http_config_from_env(struct otlp_http_config *c, const char *endpoint_f
 		if (!strcasecmp(v, "gzip")) {
 			c->gzip = true;
 		} else if (strcasecmp(v, "none")) {
-			exp_set_err(err, errlen, "%s='%s': expected gzip or none", var, v);
-			return -EINVAL;
+			return base_fail(err, errlen, -EINVAL, "%s='%s': expected gzip or none",
+					 var, v);
 		}
 	}
 
@@ -406,15 +402,15 @@ int otlp_http_config_from_env(struct otlp_http_config *c, const char *endpoint_f
 		n = snprintf(c->spool_dir, sizeof(c->spool_dir), "%s/.local/state/pmuprof/spool",
 			     home);
 	else {
-		exp_set_err(err, errlen,
-			    "no directory for the OTLP spool: neither XDG_STATE_HOME nor HOME is "
-			    "set; pass --spool DIR");
-		return -EINVAL;
+		return base_fail(
+			err, errlen, -EINVAL,
+			"no directory for the OTLP spool: neither XDG_STATE_HOME nor HOME is "
+			"set; pass --spool DIR");
 	}
 	if (n < 0 || (size_t)n >= sizeof(c->spool_dir)) {
-		exp_set_err(err, errlen, "the spool directory's path is too long (at most %zu bytes)",
-			    sizeof(c->spool_dir) - 1);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "the spool directory's path is too long (at most %zu bytes)",
+				 sizeof(c->spool_dir) - 1);
 	}
 	return 0;
 }
@@ -576,24 +572,23 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 {
 	*out = NULL;
 	if (!c->url[0] || !has_http_scheme(c->url)) {
-		exp_set_err(err, errlen, "OTLP endpoint '%s' is not an http:// or https:// URL",
-			    c->url);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "OTLP endpoint '%s' is not an http:// or https:// URL", c->url);
 	}
 	if (!c->spool_dir[0]) {
-		exp_set_err(err, errlen, "no OTLP spool directory configured; pass --spool DIR");
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "no OTLP spool directory configured; pass --spool DIR");
 	}
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_load_err[0]) {
-		exp_set_err(err, errlen, "cannot load libcurl for OTLP/HTTP delivery (%s); install "
-			    "Debian's libcurl4 package", curl_load_err);
-		return -ENOENT;
+		return base_fail(err, errlen, -ENOENT,
+				 "cannot load libcurl for OTLP/HTTP delivery (%s); install "
+				 "Debian's libcurl4 package",
+				 curl_load_err);
 	}
 	if (curl_init_rc != CURLE_OK) {
-		exp_set_err(err, errlen, "libcurl failed to initialise: %s",
-			    lc.easy_strerror(curl_init_rc));
-		return -EIO;
+		return base_fail(err, errlen, -EIO, "libcurl failed to initialise: %s",
+				 lc.easy_strerror(curl_init_rc));
 	}
 	struct otlp_http *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -665,8 +660,8 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 	SETOPT(CURLOPT_NOPROGRESS, 0L);
 #undef SETOPT
 	if (cc != CURLE_OK) {
-		exp_set_err(err, errlen, "libcurl rejected an option for %s: %s", h->c.url,
-			    lc.easy_strerror(cc));
+		base_fail(err, errlen, 0, "libcurl rejected an option for %s: %s", h->c.url,
+			  lc.easy_strerror(cc));
 		otlp_http_free(h);
 		return -EINVAL;
 	}
@@ -680,8 +675,7 @@ int otlp_http_new(struct otlp_http **out, const struct otlp_http_config *c, char
 	return 0;
 nomem:
 	otlp_http_free(h);
-	exp_set_err(err, errlen, "out of memory setting up the OTLP exporter");
-	return -ENOMEM;
+	return base_fail(err, errlen, -ENOMEM, "out of memory setting up the OTLP exporter");
 }
 
 void otlp_http_free(struct otlp_http *h)
@@ -843,9 +837,9 @@ static int spool_open(struct otlp_http *h, bool create, char *err, size_t errlen
 	if (create) {
 		int rc = exp_mkdir_p(h->c.spool_dir);
 		if (rc) {
-			exp_set_err(err, errlen, "cannot create the OTLP spool folder %s: %s",
-				    h->c.spool_dir, strerror(-rc));
-			return rc;
+			return base_fail(err, errlen, rc,
+					 "cannot create the OTLP spool folder %s: %s",
+					 h->c.spool_dir, strerror(-rc));
 		}
 	}
 	int fd = exp_open_private_dir(h->c.spool_dir, "OTLP spool folder", err, errlen);
@@ -1002,8 +996,9 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, int
 	int rc = spool_open(h, true, werr, sizeof(werr));
 	if (rc) {
 		pthread_mutex_unlock(&h->spool_mu);
-		exp_set_err(err, errlen, "OTLP export not delivered (%s) and %s; %zu bytes dropped",
-			    why, werr, len);
+		base_fail(err, errlen, 0,
+			  "OTLP export not delivered (%s) and %s; %zu bytes dropped", why, werr,
+			  len);
 		logline(h, "not delivered (%s) and %s; %zu bytes dropped", why, werr, len);
 		return rc;
 	}
@@ -1011,20 +1006,20 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, int
 	rc = spool_scan(h, false, &l);
 	if (rc) {
 		pthread_mutex_unlock(&h->spool_mu);
-		exp_set_err(err, errlen, "cannot read the OTLP spool %s: %s; %zu bytes dropped", dir,
-			    strerror(-rc), len);
+		base_fail(err, errlen, 0, "cannot read the OTLP spool %s: %s; %zu bytes dropped",
+			  dir, strerror(-rc), len);
 		logline(h, "cannot read the spool %s: %s; %zu bytes dropped", dir, strerror(-rc),
 			len);
 		return rc;
 	}
 	if (l.bytes + len > h->c.spool_max_bytes) {
 		pthread_mutex_unlock(&h->spool_mu);
-		exp_set_err(err, errlen,
-			    "OTLP export not delivered (%s) and the spool %s is full (%" PRIu64
-			    " bytes in %zu files + %zu > limit %" PRIu64
-			    " bytes): this profile is dropped; bring the endpoint back or raise "
-			    "the spool limit",
-			    why, dir, l.bytes, l.n, len, h->c.spool_max_bytes);
+		base_fail(err, errlen, 0,
+			  "OTLP export not delivered (%s) and the spool %s is full (%" PRIu64
+			  " bytes in %zu files + %zu > limit %" PRIu64
+			  " bytes): this profile is dropped; bring the endpoint back or raise "
+			  "the spool limit",
+			  why, dir, l.bytes, l.n, len, h->c.spool_max_bytes);
 		logline(h, "not delivered (%s) and the spool %s is full (%" PRIu64 " + %zu bytes > "
 			   "limit %" PRIu64 "): %zu bytes dropped",
 			why, dir, l.bytes, len, h->c.spool_max_bytes, len);
@@ -1045,10 +1040,10 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, int
 				 sizeof(werr));
 	pthread_mutex_unlock(&h->spool_mu);
 	if (rc) {
-		exp_set_err(err, errlen,
-			    "OTLP export not delivered (%s) and writing it to the spool %s failed: "
-			    "%s; %zu bytes dropped",
-			    why, dir, strerror(-rc), len);
+		base_fail(err, errlen, 0,
+			  "OTLP export not delivered (%s) and writing it to the spool %s failed: "
+			  "%s; %zu bytes dropped",
+			  why, dir, strerror(-rc), len);
 		logline(h, "not delivered (%s); spooling to %s failed: %s; %zu bytes dropped", why,
 			dir, strerror(-rc), len);
 		return rc;
@@ -1135,9 +1130,10 @@ static int reject_spooled(struct otlp_http *h, const char *name, char *err, size
 				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		rc = errno == ELOOP || errno == ENOTDIR ? -ENOTDIR : -errno;
 	if (rc)
-		exp_set_err(err, errlen, "%s", rc == -ENOTDIR ? "rejected is not a folder (a "
-								 "symbolic link?): not followed"
-							       : strerror(-rc));
+		base_fail(err, errlen, 0, "%s",
+			  rc == -ENOTDIR ? "rejected is not a folder (a "
+					   "symbolic link?): not followed"
+					 : strerror(-rc));
 	if (!rc) {
 		char path[sizeof(h->c.spool_dir) + 16];
 		snprintf(path, sizeof(path), "%s/rejected", h->c.spool_dir);
@@ -1145,7 +1141,7 @@ static int reject_spooled(struct otlp_http *h, const char *name, char *err, size
 	}
 	if (!rc && renameat(h->spool_fd, name, rfd, name)) {
 		rc = -errno;
-		exp_set_err(err, errlen, "%s", strerror(-rc));
+		base_fail(err, errlen, 0, "%s", strerror(-rc));
 	}
 	if (rfd >= 0)
 		close(rfd);
@@ -1242,10 +1238,10 @@ int otlp_http_flush_spool(struct otlp_http *h, char *err, size_t errlen)
 	char why[256] = "";
 	int rc = replay(h, &blocked, why, sizeof(why));
 	if (rc < 0)
-		exp_set_err(err, errlen, "%s", why);
+		base_fail(err, errlen, 0, "%s", why);
 	else if (blocked)
-		exp_set_err(err, errlen, "OTLP spool %s not fully delivered to %s: %s",
-			    h->c.spool_dir, h->c.url, why);
+		base_fail(err, errlen, 0, "OTLP spool %s not fully delivered to %s: %s",
+			  h->c.spool_dir, h->c.url, why);
 	return rc;
 }
 
@@ -1277,8 +1273,7 @@ int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len, int64
 	size_t wlen;
 	int rc = wire_body(h, body, len, &wire, &wlen, &gz);
 	if (rc) {
-		exp_set_err(err, errlen, "gzip of the %zu-byte OTLP request failed", len);
-		return rc;
+		return base_fail(err, errlen, rc, "gzip of the %zu-byte OTLP request failed", len);
 	}
 	double t0 = now_s();
 	struct attempt a;
@@ -1298,10 +1293,10 @@ int otlp_http_export(struct otlp_http *h, const uint8_t *body, size_t len, int64
 			logline(h, "export rejected by %s with HTTP %d (not retried; %zu bytes "
 				   "dropped): %s",
 				h->c.url, a.status, len, snip);
-			exp_set_err(err, errlen,
-				    "OTLP endpoint %s rejected the export with HTTP %d: %s; the "
-				    "profile is dropped (not retryable)",
-				    h->c.url, a.status, snip);
+			base_fail(err, errlen, 0,
+				  "OTLP endpoint %s rejected the export with HTTP %d: %s; the "
+				  "profile is dropped (not retryable)",
+				  h->c.url, a.status, snip);
 			snprintf(res->message, sizeof(res->message), "HTTP %d: %s", a.status, snip);
 			rc = -EPROTO;
 			break;

@@ -130,8 +130,7 @@ int otlp_queue_new(struct otlp_queue **out, struct otlp_http *h, size_t depth, F
 		if (q)
 			free(q->q);
 		free(q);
-		exp_set_err(err, errlen, "out of memory for the OTLP export queue");
-		return -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "out of memory for the OTLP export queue");
 	}
 	q->h = h;
 	q->log = log ? log : stderr;
@@ -155,8 +154,8 @@ int otlp_queue_new(struct otlp_queue **out, struct otlp_http *h, size_t depth, F
 		pthread_mutex_destroy(&q->mu);
 		free(q->q);
 		free(q);
-		exp_set_err(err, errlen, "cannot start the OTLP export thread: %s", strerror(rc));
-		return -rc;
+		return base_fail(err, errlen, -rc, "cannot start the OTLP export thread: %s",
+				 strerror(rc));
 	}
 	*out = q;
 	return 0;

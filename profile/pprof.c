@@ -200,8 +200,8 @@ int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t n
 {
 	*out = NULL;
 	if (ntypes == 0 || !types) {
-		exp_set_err(err, errlen, "pprof: a profile needs at least one sample type");
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "pprof: a profile needs at least one sample type");
 	}
 	struct pprof *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -222,7 +222,7 @@ int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t n
 		goto oom;
 	for (size_t i = 0; i < ntypes; i++) {
 		if (!types[i].type || !*types[i].type) {
-			exp_set_err(err, errlen, "pprof: sample type %zu has no name", i);
+			base_fail(err, errlen, 0, "pprof: sample type %zu has no name", i);
 			pprof_free(p);
 			return -EINVAL;
 		}
@@ -235,8 +235,7 @@ int pprof_new(struct pprof **out, const struct pprof_value_type *types, size_t n
 	return 0;
 oom:
 	pprof_free(p);
-	exp_set_err(err, errlen, "pprof: out of memory creating a profile");
-	return -ENOMEM;
+	return base_fail(err, errlen, -ENOMEM, "pprof: out of memory creating a profile");
 }
 
 void pprof_free(struct pprof *p)
@@ -815,22 +814,21 @@ static int encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, 
 	struct enc e;
 	Perftools__Profiles__Profile msg;
 	if (enc_build(p, &e, &msg) < 0) {
-		exp_set_err(err, errlen, "pprof: out of memory encoding the profile");
-		return -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "pprof: out of memory encoding the profile");
 	}
 	size_t n = perftools__profiles__profile__get_packed_size(&msg);
 	uint8_t *out = malloc(n ? n : 1);
 	if (!out) {
 		enc_free(&e);
-		exp_set_err(err, errlen, "pprof: out of memory encoding the profile (%zu bytes)", n);
-		return -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM,
+				 "pprof: out of memory encoding the profile (%zu bytes)", n);
 	}
 	size_t packed = perftools__profiles__profile__pack(&msg, out);
 	enc_free(&e);
 	if (packed != n) {
 		free(out);
-		exp_set_err(err, errlen, "pprof: protobuf-c packed %zu bytes, expected %zu", packed, n);
-		return -EIO;
+		return base_fail(err, errlen, -EIO,
+				 "pprof: protobuf-c packed %zu bytes, expected %zu", packed, n);
 	}
 	*buf = out;
 	*len = n;
@@ -971,29 +969,27 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		exp_set_err(err, errlen, "cannot open profile %s: %s", path, strerror(e));
-		return -e;
+		return base_fail(err, errlen, -e, "cannot open profile %s: %s", path, strerror(e));
 	}
 	struct stat st;
 	int e = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
 	if (e) {
 		close(fd);
-		exp_set_err(err, errlen, "cannot read profile %s: %s", path, strerror(e));
-		return -e;
+		return base_fail(err, errlen, -e, "cannot read profile %s: %s", path, strerror(e));
 	}
 	size_t cap = (size_t)st.st_size + 1, n = 0;
 	uint8_t *b = malloc(cap);
 	if (!b) {
 		close(fd);
-		exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
-		return -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "cannot read profile %s: out of memory",
+				 path);
 	}
 	for (;;) {
 		if (n == cap && EXP_GROW(b, cap, cap + 1) < 0) {
 			free(b);
 			close(fd);
-			exp_set_err(err, errlen, "cannot read profile %s: out of memory", path);
-			return -ENOMEM;
+			return base_fail(err, errlen, -ENOMEM,
+					 "cannot read profile %s: out of memory", path);
 		}
 		ssize_t r = read(fd, b + n, cap - n);
 		if (r < 0) {
@@ -1002,8 +998,8 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 			e = errno;
 			free(b);
 			close(fd);
-			exp_set_err(err, errlen, "cannot read profile %s: %s", path, strerror(e));
-			return -e;
+			return base_fail(err, errlen, -e, "cannot read profile %s: %s", path,
+					 strerror(e));
 		}
 		if (r == 0)
 			break;
@@ -1023,8 +1019,8 @@ static int gunzip(const char *name, const uint8_t *in, size_t inlen, uint64_t ma
 	memset(&z, 0, sizeof(z));
 	/* 15 + 32: accept gzip or zlib headers. */
 	if (inflateInit2(&z, 15 + 32) != Z_OK) {
-		exp_set_err(err, errlen, "cannot read profile %s: out of memory", name);
-		return -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "cannot read profile %s: out of memory",
+				 name);
 	}
 	/* One byte past the limit tells a stream of exactly `max` bytes from a longer one. */
 	size_t limit = max >= SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)max + 1;
@@ -1037,8 +1033,10 @@ static int gunzip(const char *name, const uint8_t *in, size_t inlen, uint64_t ma
 	while (rc == 0) {
 		if (n == cap) {
 			if (cap >= limit) {
-				exp_set_err(err, errlen, "cannot read profile %s: it inflates to more "
-					    "than %llu bytes, the limit", name, (unsigned long long)max);
+				base_fail(err, errlen, 0,
+					  "cannot read profile %s: it inflates to more "
+					  "than %llu bytes, the limit",
+					  name, (unsigned long long)max);
 				rc = -EFBIG;
 				break;
 			}
@@ -1064,17 +1062,18 @@ static int gunzip(const char *name, const uint8_t *in, size_t inlen, uint64_t ma
 		if (zr == Z_STREAM_END)
 			break;
 		if (zr == Z_BUF_ERROR && z.avail_in == 0 && (size_t)(z.next_in - in) >= inlen) {
-			exp_set_err(err, errlen, "cannot read profile %s: truncated gzip data", name);
+			base_fail(err, errlen, 0, "cannot read profile %s: truncated gzip data",
+				  name);
 			rc = -EIO;
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			exp_set_err(err, errlen, "cannot read profile %s: corrupt gzip data (%s)", name,
-				z.msg ? z.msg : "inflate failed");
+			base_fail(err, errlen, 0, "cannot read profile %s: corrupt gzip data (%s)",
+				  name, z.msg ? z.msg : "inflate failed");
 			rc = -EIO;
 		}
 	}
 	inflateEnd(&z);
 	if (rc == -ENOMEM)
-		exp_set_err(err, errlen, "cannot read profile %s: out of memory", name);
+		base_fail(err, errlen, 0, "cannot read profile %s: out of memory", name);
 	if (rc < 0) {
 		free(b);
 		return rc;
@@ -1124,13 +1123,65 @@ static const char *validate(const Perftools__Profiles__Profile *m)
 	return NULL;
 }
 
+/* Ids 1..n, each once (the main binary's mapping may come first): an id names one entry. */
+static bool ids_dense(const uint64_t *ids, size_t n)
+{
+	bool ok = true;
+	uint8_t *seen = calloc(n ? n : 1, 1);
+	for (size_t i = 0; ok && seen && i < n; i++) {
+		ok = ids[i] >= 1 && ids[i] <= n && !seen[ids[i] - 1];
+		if (ok)
+			seen[ids[i] - 1] = 1;
+	}
+	ok = ok && seen;
+	free(seen);
+	return ok;
+}
+
+#define CHECK_DENSE(tab, n, msg)                                          \
+	do {                                                              \
+		uint64_t *ids_ = calloc((n) ? (n) : 1, sizeof(uint64_t)); \
+		for (size_t i_ = 0; ids_ && i_ < (n); i_++)               \
+			ids_[i_] = (tab)[i_]->id;                         \
+		if (!why && !ids_dense(ids_, (n)))                        \
+			why = msg;                                        \
+		free(ids_);                                               \
+	} while (0)
+
+int pprof_check_valid(const struct pprof_read *r, char *err, size_t errlen)
+{
+	const Perftools__Profiles__Profile *m = pprof_read_message(r);
+	const char *why = validate(m);
+	if (!why && m->n_sample_type == 0)
+		why = "no sample type";
+	CHECK_DENSE(m->mapping, m->n_mapping, "mapping ids are not 1..n");
+	CHECK_DENSE(m->function, m->n_function, "function ids are not 1..n");
+	CHECK_DENSE(m->location, m->n_location, "location ids are not 1..n");
+	for (size_t i = 0; !why && i < m->n_location; i++) {
+		const Perftools__Profiles__Location *l = m->location[i];
+		if (l->mapping_id > m->n_mapping)
+			why = "a location names a mapping that does not exist";
+		for (size_t j = 0; !why && j < l->n_line; j++)
+			if (l->line[j]->function_id == 0 || l->line[j]->function_id > m->n_function)
+				why = "a location's line names a function that does not exist";
+	}
+	for (size_t i = 0; !why && i < m->n_sample; i++)
+		for (size_t j = 0; !why && j < m->sample[i]->n_location_id; j++) {
+			uint64_t id = m->sample[i]->location_id[j];
+			if (id == 0 || id > m->n_location)
+				why = "a sample names a location that does not exist";
+		}
+	return why ? base_fail(err, errlen, -EINVAL, "not a valid profile: %s", why) : 0;
+}
+#undef CHECK_DENSE
+
 int pprof_read_mem(struct pprof_read **out, const char *name, const uint8_t *buf, size_t len,
 		   uint64_t max_inflated, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (len == 0) {
-		exp_set_err(err, errlen, "cannot read profile %s: the file is empty", name);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL, "cannot read profile %s: the file is empty",
+				 name);
 	}
 	uint8_t *plain = NULL;
 	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
@@ -1143,21 +1194,22 @@ int pprof_read_mem(struct pprof_read **out, const char *name, const uint8_t *buf
 	Perftools__Profiles__Profile *m = perftools__profiles__profile__unpack(NULL, len, buf);
 	free(plain);
 	if (!m) {
-		exp_set_err(err, errlen,
-			"cannot read profile %s: not a pprof profile (protobuf decoding failed)", name);
-		return -EINVAL;
+		return base_fail(
+			err, errlen, -EINVAL,
+			"cannot read profile %s: not a pprof profile (protobuf decoding failed)",
+			name);
 	}
 	const char *why = validate(m);
 	if (why) {
 		perftools__profiles__profile__free_unpacked(m, NULL);
-		exp_set_err(err, errlen, "cannot read profile %s: malformed profile: %s", name, why);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "cannot read profile %s: malformed profile: %s", name, why);
 	}
 	struct pprof_read *r = malloc(sizeof(*r));
 	if (!r) {
 		perftools__profiles__profile__free_unpacked(m, NULL);
-		exp_set_err(err, errlen, "cannot read profile %s: out of memory", name);
-		return -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "cannot read profile %s: out of memory",
+				 name);
 	}
 	r->msg = m;
 	*out = r;

@@ -121,7 +121,13 @@ int pprof_read_file(struct pprof_read **out, const char *path, uint64_t max_infl
 void pprof_read_free(struct pprof_read *r);
 /* The decoded message, for callers that include profile.pb-c.h. */
 const void *pprof_read_message(const struct pprof_read *r);
-
+/*
+ * pprof's CheckValid and the builder's promises: string 0 empty, every
+ * string index in the table, one value per sample type, mapping, function
+ * and location ids 1..n, every reference resolving. 0, or -EINVAL with err
+ * naming the first violation. (Reading accepts any ids, as pprof does.)
+ */
+int pprof_check_valid(const struct pprof_read *r, char *err, size_t errlen);
 
 /* --- the profile's comments (comments.c) ------------------------------------- */
 

@@ -56,15 +56,15 @@ static int parse_sort(const char *sort, enum key_kind *keys, size_t *nkeys, char
 			if (strlen(key_names[k]) == n && strncmp(s, key_names[k], n) == 0)
 				break;
 		if (k == sizeof(key_names) / sizeof(key_names[0])) {
-			exp_set_err(err, errlen,
-				"unknown --sort key '%.*s' in '%s' (known: comm, dso, sym, srcline)",
-				(int)n, s, sort);
-			return -EINVAL;
+			return base_fail(err, errlen, -EINVAL,
+					 "unknown --sort key '%.*s' in '%s' (known: comm, dso, "
+					 "sym, srcline)",
+					 (int)n, s, sort);
 		}
 		if (*nkeys == MAX_KEYS) {
-			exp_set_err(err, errlen, "too many --sort keys in '%s' (at most %d)", sort,
-				MAX_KEYS);
-			return -EINVAL;
+			return base_fail(err, errlen, -EINVAL,
+					 "too many --sort keys in '%s' (at most %d)", sort,
+					 MAX_KEYS);
 		}
 		keys[(*nkeys)++] = (enum key_kind)k;
 		if (!end)
@@ -524,8 +524,7 @@ int report_print_read(const struct pprof_read *pr, const char *path,
 	r.m = m;
 	r.ntypes = m->n_sample_type;
 	if (r.ntypes == 0) {
-		exp_set_err(err, errlen, "profile %s has no sample types", path);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL, "profile %s has no sample types", path);
 	}
 
 	/* Which types get a table: the one asked for, else every event (not the "samples" count). */
@@ -550,8 +549,8 @@ int report_print_read(const struct pprof_read *pr, const char *path,
 		for (size_t t = 0; t < r.ntypes && n < sizeof(avail); t++)
 			n += (size_t)snprintf(avail + n, sizeof(avail) - n, "%s%s", t ? ", " : "",
 					      str_at(m, m->sample_type[t]->type));
-		exp_set_err(err, errlen, "unknown sample type '%s' in %s (available: %s)",
-			opts->sample_type, path, avail);
+		base_fail(err, errlen, 0, "unknown sample type '%s' in %s (available: %s)",
+			  opts->sample_type, path, avail);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -581,11 +580,11 @@ int report_print_read(const struct pprof_read *pr, const char *path,
 	errno = 0;
 	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
 		rc = errno ? -errno : -EIO;
-		exp_set_err(err, errlen, "writing the report of %s: %s", path, strerror(-rc));
+		base_fail(err, errlen, 0, "writing the report of %s: %s", path, strerror(-rc));
 	}
 out:
 	if (rc == -ENOMEM)
-		exp_set_err(err, errlen, "report of %s: out of memory", path);
+		base_fail(err, errlen, 0, "report of %s: out of memory", path);
 	free(want);
 	rep_free(&r);
 	return rc;

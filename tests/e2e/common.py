@@ -5,6 +5,7 @@ Each test is a script run by CTest with PMUPROF (the binary) and BENCH_DIR
 test was skipped; the reason is always printed first.
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -95,7 +96,67 @@ def pprof_text(path):
     r = subprocess.run(["protoc", f"--proto_path={PROTO}", "--decode=perftools.profiles.Profile",
                         "profile.proto"], input=raw, capture_output=True, timeout=60)
     check(r.returncode == 0, f"protoc cannot decode {path}: {r.stderr.decode()}")
-    return r.stdout.decode()
+    text = r.stdout.decode()
+    check_valid(text, path)
+    return text
+
+
+def _blocks(text, name):
+    return re.findall(rf"^{name} \{{(.*?)^\}}", text, re.M | re.S)
+
+
+def _ints(block, field):
+    return [int(v) for v in re.findall(rf"^\s*{field}: (-?\d+)$", block, re.M)]
+
+
+def check_valid(text, path):
+    """pprof's Profile.CheckValid, and pmuprof's own promise that ids are dense: each
+    table's ids are 1..n (the main binary's mapping may come first), every reference resolves, every string index is in the table,
+    string 0 is empty, each sample has one value per sample type."""
+    strings = re.findall(r'^string_table: "(.*)"$', text, re.M)
+    where = f"{path} is not a valid pprof"
+    check(strings and strings[0] == "", f"{where}: string_table[0] is {strings[:1]}, not \"\"")
+    nstr = len(strings)
+    types = _blocks(text, "sample_type")
+    check(types, f"{where}: no sample_type")
+
+    def dense(kind, blocks):
+        ids = [(_ints(b, "id") or [0])[0] for b in blocks]
+        check(sorted(ids) == list(range(1, len(ids) + 1)),
+              f"{where}: {kind} ids are not 1..{len(ids)}: {ids[:20]}")
+        return set(ids)
+
+    mappings = _blocks(text, "mapping")
+    functions = _blocks(text, "function")
+    locations = _blocks(text, "location")
+    mids, fids, lids = dense("mapping", mappings), dense("function", functions), \
+        dense("location", locations)
+    for b in mappings + functions:
+        for field in ("filename", "build_id", "name", "system_name"):
+            for i in _ints(b, field):
+                check(0 <= i < nstr, f"{where}: {field} {i} outside the string table ({nstr})")
+    for b in locations:
+        for m in _ints(b, "mapping_id"):
+            check(m in mids, f"{where}: a location names mapping {m}, which does not exist")
+        for f in _ints(b, "function_id"):
+            check(f in fids, f"{where}: a location names function {f}, which does not exist")
+    for b in types + _blocks(text, "period_type"):
+        for field in ("type", "unit"):
+            for i in _ints(b, field):
+                check(0 <= i < nstr, f"{where}: sample type {field} {i} outside the strings")
+    for b in _blocks(text, "sample"):
+        for l in re.findall(r"location_id: (\d+)", b):
+            check(int(l) in lids, f"{where}: a sample names location {l}, which does not exist")
+        values = re.findall(r"^\s+value: (-?\d+)", b, re.M)
+        check(len(values) == len(types),
+              f"{where}: a sample has {len(values)} values for {len(types)} sample types")
+        for lb in re.findall(r"label \{(.*?)\}", b, re.S):
+            for field in ("key", "str", "num_unit"):
+                for i in _ints(lb, field):
+                    check(0 <= i < nstr, f"{where}: label {field} {i} outside the strings")
+    for field in ("comment", "drop_frames", "keep_frames", "default_sample_type"):
+        for i in re.findall(rf"^{field}: (\d+)$", text, re.M):
+            check(0 <= int(i) < nstr, f"{where}: {field} {i} outside the string table")
 
 
 def go_pprof(args, timeout=600):
@@ -201,7 +262,6 @@ def load_profile(path):
     return {"types": types, "samples": samples, "comments": comments, "functions": functions}
 
 
-import re  # noqa: E402  (used by load_profile; kept next to it)
 
 
 def workload(name):

@@ -386,6 +386,8 @@ static void test_roundtrip(void **state)
 	struct pprof_read *r;
 	if (pprof_read_file(&r, f->path, 0, err, sizeof(err)) != 0)
 		fail_msg("pprof_read_file: %s", err);
+	if (pprof_check_valid(r, err, sizeof(err)) != 0)
+		fail_msg("pprof_check_valid: %s", err);
 	check_profile(pprof_read_message(r), &id);
 	pprof_read_free(r);
 }
@@ -411,6 +413,8 @@ static void test_read_uncompressed(void **state)
 	struct pprof_read *r;
 	if (pprof_read_file(&r, f->path, 0, err, sizeof(err)) != 0)
 		fail_msg("pprof_read_file: %s", err);
+	if (pprof_check_valid(r, err, sizeof(err)) != 0)
+		fail_msg("pprof_check_valid: %s", err);
 	check_profile(pprof_read_message(r), &id);
 	pprof_read_free(r);
 }
@@ -469,6 +473,80 @@ static void test_write_errors(void **state)
 	assert_true(pprof_read_file(&r, f->path, 0, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "not a pprof profile"));
 	assert_null(r);
+}
+
+/* pprof_check_valid finds what the reader lets through: sparse ids, dangling references. */
+static void test_check_valid(void **state)
+{
+	(void)state;
+	char *strings[] = {"", "samples", "count", "f"};
+	Perftools__Profiles__ValueType vt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+	vt.type = 1;
+	vt.unit = 2;
+	Perftools__Profiles__ValueType *vts[] = {&vt};
+	Perftools__Profiles__Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT;
+	fn.id = 1;
+	fn.name = 3;
+	Perftools__Profiles__Function *fns[] = {&fn};
+	Perftools__Profiles__Line line = PERFTOOLS__PROFILES__LINE__INIT;
+	line.function_id = 1;
+	Perftools__Profiles__Line *lines[] = {&line};
+	Perftools__Profiles__Location loc = PERFTOOLS__PROFILES__LOCATION__INIT;
+	loc.id = 1;
+	loc.n_line = 1;
+	loc.line = lines;
+	Perftools__Profiles__Location *locs[] = {&loc};
+	uint64_t lid[] = {1};
+	int64_t val[] = {5};
+	Perftools__Profiles__Sample smp = PERFTOOLS__PROFILES__SAMPLE__INIT;
+	smp.n_location_id = 1;
+	smp.location_id = lid;
+	smp.n_value = 1;
+	smp.value = val;
+	Perftools__Profiles__Sample *smps[] = {&smp};
+	Perftools__Profiles__Profile m = PERFTOOLS__PROFILES__PROFILE__INIT;
+	m.n_sample_type = 1;
+	m.sample_type = vts;
+	m.n_sample = 1;
+	m.sample = smps;
+	m.n_location = 1;
+	m.location = locs;
+	m.n_function = 1;
+	m.function = fns;
+	m.n_string_table = 4;
+	m.string_table = strings;
+	struct {
+		uint64_t *field, value;
+		const char *why;
+	} cases[] = {
+		{NULL, 0, NULL},
+		{&loc.id, 2, "location ids are not 1..n"},
+		{&fn.id, 7, "function ids are not 1..n"},
+		{&line.function_id, 2, "names a function that does not exist"},
+		{&lid[0], 3, "names a location that does not exist"},
+		{&loc.mapping_id, 1, "names a mapping that does not exist"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t saved = cases[i].field ? *cases[i].field : 0;
+		if (cases[i].field)
+			*cases[i].field = cases[i].value;
+		uint8_t buf[512];
+		size_t n = perftools__profiles__profile__pack(&m, buf);
+		struct pprof_read *r;
+		char err[256];
+		assert_int_equal(pprof_read_mem(&r, "t", buf, n, 0, err, sizeof(err)), 0);
+		int rc = pprof_check_valid(r, err, sizeof(err));
+		if (cases[i].why) {
+			assert_int_equal(rc, -EINVAL);
+			if (!strstr(err, cases[i].why))
+				fail_msg("case %zu: %s", i, err);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+		pprof_read_free(r);
+		if (cases[i].field)
+			*cases[i].field = saved;
+	}
 }
 
 /* Location ids 0 are "no address": such locations differ by their lines. */
@@ -601,6 +679,8 @@ static void test_late_comment(void **state)
 	struct pprof_read *r;
 	if (pprof_read_file(&r, f->path, 0, err, sizeof(err)) != 0)
 		fail_msg("pprof_read_file: %s", err);
+	if (pprof_check_valid(r, err, sizeof(err)) != 0)
+		fail_msg("pprof_check_valid: %s", err);
 	const Profile *m = pprof_read_message(r);
 	assert_int_equal(m->n_comment, 2);
 	assert_string_equal(m->string_table[m->comment[0]], "before");
@@ -671,6 +751,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test(test_address_zero_and_types),
 		cmocka_unit_test(test_many_stacks),
+		cmocka_unit_test(test_check_valid),
 		cmocka_unit_test_setup_teardown(test_late_comment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_go_tool_pprof, setup, teardown),
 	};
