@@ -5,6 +5,7 @@
  * (export/). Errors are printed here as one line for the user.
  */
 #include "cli.h"
+#include "engine.h"
 #include "export.h"
 #include "pmu.h"
 #include "sampler.h"
@@ -26,39 +27,29 @@ static void pdw_failed(struct cli_pipeline *p, int ret, const char *err)
 	cli_error(p->cmd, "%s", err);
 }
 
-static int on_record(void *arg, const struct mrg_record *r)
+/* --perf-data: every record the engine delivers, in its order, and a round after each pump. */
+static int tee_record(void *arg, const struct perf_event_header *h)
 {
 	struct cli_pipeline *p = arg;
-	const struct perf_event_header *h = r->h;
 	if (p->pdw && !p->pdw_error) {
 		char err[PMU_ERR_MAX];
 		int ret = smp_pdw_write(p->pdw, h, err, sizeof(err));
 		if (ret < 0)
 			pdw_failed(p, ret, err);
 	}
-	if (h->type != PERF_RECORD_SAMPLE) {
-		if (proc_apply_record(p->procs, h) < 0)
-			p->bad_records++;
-		agg_on_sideband(p->agg, h);
-		return 0;
-	}
-	int ev = smp_event_index(p->session, smp_record_id(h));
-	struct smp_sample s;
-	if (ev < 0 || smp_parse_sample(smp_event_layout(p->session, ev), h, &s) < 0) {
-		p->bad_records++;
-		return 0;
-	}
-	int ret = agg_add_sample(p->agg, ev, &s);
-	if (ret < 0 && !p->error)
-		p->error = ret;
 	return 0;
 }
 
-static int event_of_id(void *ctx, uint64_t id, bool *per_thread)
+static int tee_round(void *arg)
 {
-	int ev = smp_event_index(ctx, id);
-	*per_thread = ev >= 0 && smp_event_inherited(ctx, ev);
-	return ev;
+	struct cli_pipeline *p = arg;
+	if (p->pdw && !p->pdw_error) {
+		char err[PMU_ERR_MAX];
+		int r = smp_pdw_finish_round(p->pdw, err, sizeof(err));
+		if (r < 0)
+			pdw_failed(p, r, err);
+	}
+	return 0;
 }
 
 int cli_pipeline_pump(struct cli_pipeline *p)
@@ -69,14 +60,10 @@ int cli_pipeline_pump(struct cli_pipeline *p)
 	 * Running out of memory here costs labels (counted as lost), not samples.
 	 */
 	(void)lbl_drain(agg_labels(p->agg));
-	int ret = mrg_pump(p->merger, on_record, p);
-	if (p->pdw && !p->pdw_error) {
-		char err[PMU_ERR_MAX];
-		int r = smp_pdw_finish_round(p->pdw, err, sizeof(err));
-		if (r < 0)
-			pdw_failed(p, r, err);
-	}
-	return ret < 0 ? ret : p->error;
+	int ret = eng_pump(p->eng);
+	if (ret < 0 && !p->error)
+		p->error = ret;
+	return ret;
 }
 
 int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size)
@@ -177,40 +164,29 @@ static int topo_node_of_cpu(const void *topo, int cpu)
 	return topo_cpu_node(topo, cpu);
 }
 
-static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
-		    const struct smp_options *so, char *err, size_t errlen)
+static int open_engine(struct cli_pipeline *p, const struct cli_pipeline_opts *o, char *err,
+		       size_t errlen)
 {
-	p->names = calloc(p->evs.n, sizeof(char *));
-	p->units = calloc(p->evs.n, sizeof(char *));
-	if (!p->names || !p->units)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
-	for (size_t i = 0; i < p->evs.n; i++) {
-		p->names[i] = p->evs.ev[i].name;
-		p->units[i] = pmu_event_is_clock(&p->evs.ev[i]) ? "nanoseconds" : "count";
-	}
 	char cache_dir[PATH_MAX];
-	struct agg_options ao = {
-		.event_names = (const char *const *)p->names,
-		.event_units = (const char *const *)p->units,
-		.nevents = p->evs.n, .period = (int64_t)o->period, .symbolize = o->symbolize,
-		.cpu_label = true, .event_of_id = event_of_id, .id_ctx = p->session,
-		.dwarf = o->stack_dump != 0, .regs_user_mask = so->regs_user_mask,
-		.mem_labels = (so->extra_sample_type & PERF_SAMPLE_ADDR) != 0,
+	p->tool = (struct eng_tool){.arg = p};
+	if (p->pdw) {
+		p->tool.record = tee_record;
+		p->tool.finished_round = tee_round;
+	}
+	struct eng_options eo = {
+		.profile = true, .symbolize = o->symbolize,
 		.symbol_cache_bytes = o->symbol_cache_bytes,
-		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
+		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)), .tool = &p->tool,
 	};
 	if (topo_nnodes(p->topo) > 1) {
-		ao.node_of_cpu = topo_node_of_cpu;
-		ao.node_ctx = p->topo;
+		eo.node_of_cpu = topo_node_of_cpu;
+		eo.node_ctx = p->topo;
 	}
-	int ret = agg_new(&p->agg, &ao, p->procs, err, errlen);
-	if (ret < 0)
-		return ret;
-	struct mrg_source src;
-	mrg_source_from_session(&src, p->session);
-	if (mrg_new(&p->merger, &src) < 0)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
-	return 0;
+	eng_source_from_session(&p->src, p->session);
+	int ret = eng_new(&p->eng, &p->src, p->procs, &eo, err, errlen);
+	if (ret == 0)
+		p->agg = eng_agg(p->eng);
+	return ret;
 }
 
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
@@ -321,7 +297,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	synthesize(p, o);
 	if (p->pdw && perf_data_tables(p, o, err, sizeof(err)) < 0)
 		goto fail;
-	if (open_agg(p, o, &so, err, sizeof(err)) < 0)
+	if (open_engine(p, o, err, sizeof(err)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -332,16 +308,13 @@ fail:
 void cli_pipeline_close(struct cli_pipeline *p)
 {
 	smp_pdw_close(p->pdw); /* removes the temporary file unless it was finished */
-	mrg_free(p->merger); /* gives its chunks back before the session goes */
-	agg_free(p->agg);
+	eng_free(p->eng); /* gives its chunks back before the session goes */
 	smp_close(p->session);
 	proc_model_free(p->procs);
 	topo_plan_free(&p->plan);
 	topo_free(p->topo);
 	pmu_event_list_free(&p->evs);
 	pmu_ctx_free(p->ctx);
-	free(p->names);
-	free(p->units);
 	free(p->cpus);
 	free(p->tids);
 	memset(p, 0, sizeof(*p));

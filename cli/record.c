@@ -447,11 +447,8 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 		pprof_add_comment(prof, line);
 	if (agg_symbolize_summary(p->agg, line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
-	if (p->bad_records) {
-		snprintf(line, sizeof(line), "malformed records skipped: %llu",
-			 (unsigned long long)p->bad_records);
+	if (eng_skipped_summary(p->eng, line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
-	}
 	if (lbl_summary(agg_labels(p->agg), line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
 	if (pprof_write_output(prof, o->out, written, err, sizeof(err)) < 0) {

@@ -51,6 +51,8 @@ void mrg_free(struct mrg *m);
  */
 int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), void *arg);
 size_t mrg_pending(const struct mrg *m);
+/* The source said it is final and every record was emitted. */
+bool mrg_final(const struct mrg *m);
 /* The source wrapping a sampler session. */
 void mrg_source_from_session(struct mrg_source *src, struct smp_session *s);
 

@@ -393,6 +393,8 @@ size_t smp_perfdata_nevents(const struct smp_perfdata *pd);
 const struct smp_pd_event *smp_perfdata_event(const struct smp_perfdata *pd, size_t i);
 /* Index of the event an id belongs to, -1 if none. */
 int smp_perfdata_event_of_id(struct smp_perfdata *pd, uint64_t id);
+/* The event a record of this file belongs to (as smp_pd_record.event), -1 if none. */
+int smp_perfdata_record_event(struct smp_perfdata *pd, const struct perf_event_header *h);
 /*
  * The next record of the data section, in file order (user records such as
  * HEADER_ATTR and FINISHED_ROUND included): 1, 0 at the end, or -EINVAL with
