@@ -87,28 +87,8 @@ static void usage(FILE *out)
 static void add_comments(struct import *im, struct pprof *prof, int argc, char **argv)
 {
 	char line[512];
-	size_t nev = eng_nevents(im->eng);
-	struct exp_event_counts *ev = calloc(nev ? nev : 1, sizeof(*ev));
-	size_t n = 0;
-	struct eng_stats st;
-	eng_get_stats(im->eng, &st);
-	uint64_t dummy_lost = 0, dummy_throttled = 0;
-	for (size_t i = 0; ev && i < nev; i++) {
-		const struct eng_event *e = eng_event(im->eng, i);
-		if (e->type < 0) { /* side-band dummies: counted, not listed */
-			dummy_lost += e->lost;
-			dummy_throttled += e->throttles;
-			continue;
-		}
-		ev[n++] = (struct exp_event_counts){e->name, e->samples, e->lost, e->throttles};
-	}
-	struct exp_run_comments c = {.head = "pmuprof " PMUPROF_VERSION, .argc = argc,
-				     .argv = argv, .ev = ev, .nev = n,
-				     .unattributed_lost = st.unattributed_lost + dummy_lost,
-				     .unattributed_throttles = dummy_throttled};
-	if (!ev || exp_add_run_comments(prof, &c) < 0)
+	if (eng_add_run_comments(im->eng, prof, "pmuprof " PMUPROF_VERSION, argc, argv) < 0)
 		cli_error("import", "out of memory: the profile's comments are incomplete");
-	free(ev);
 	if (eng_skipped_summary(im->eng, line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
 	if (agg_symbolize_summary(eng_agg(im->eng), line, sizeof(line)) > 0)
@@ -137,12 +117,11 @@ static void print_summary(const struct import *im, const char *cmd, const char *
 	char buf[64];
 	struct eng_stats st;
 	eng_get_stats(im->eng, &st);
-	uint64_t lost = st.unattributed_lost, throttled = 0;
+	uint64_t lost, throttled;
+	eng_loss_totals(im->eng, &lost, &throttled);
 	fprintf(stderr, "pmuprof %s: samples", cmd);
 	for (size_t i = 0, shown = 0; i < eng_nevents(im->eng); i++) {
 		const struct eng_event *e = eng_event(im->eng, i);
-		lost += e->lost;
-		throttled += e->throttles;
 		if (e->type < 0)
 			continue;
 		cli_format_count((double)e->samples, buf, sizeof(buf));

@@ -467,6 +467,39 @@ void eng_get_stats(const struct eng *e, struct eng_stats *st)
 	*st = e->st;
 }
 
+void eng_loss_totals(const struct eng *e, uint64_t *lost, uint64_t *throttles)
+{
+	*lost = e->st.unattributed_lost;
+	*throttles = 0;
+	for (size_t i = 0; i < e->nev; i++) {
+		*lost += e->ev[i].lost;
+		*throttles += e->ev[i].throttles;
+	}
+}
+
+int eng_add_run_comments(const struct eng *e, struct pprof *prof, const char *head, int argc,
+			 char **argv)
+{
+	struct exp_event_counts *ev = calloc(e->ntypes ? e->ntypes : 1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	struct exp_run_comments c = {.head = head, .argc = argc, .argv = argv, .ev = ev,
+				     .nev = e->ntypes, .unattributed_lost = e->st.unattributed_lost};
+	for (size_t i = 0; i < e->nev; i++) {
+		const struct eng_event *x = &e->ev[i];
+		if (x->type >= 0) {
+			ev[x->type] = (struct exp_event_counts){x->name, x->samples, x->lost,
+								x->throttles};
+		} else {
+			c.unattributed_lost += x->lost;
+			c.unattributed_throttles += x->throttles;
+		}
+	}
+	int ret = exp_add_run_comments(prof, &c);
+	free(ev);
+	return ret;
+}
+
 int eng_skipped_summary(const struct eng *e, char *buf, size_t len)
 {
 	if (!e->st.bad && !e->st.unknown_id)

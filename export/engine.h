@@ -118,6 +118,15 @@ struct eng_stats {
 	uint64_t unknown_id, bad, unattributed_lost;
 };
 void eng_get_stats(const struct eng *e, struct eng_stats *st);
+/* Samples lost and throttle events of the whole run, attributed or not. */
+void eng_loss_totals(const struct eng *e, uint64_t *lost, uint64_t *throttles);
+/*
+ * The run's comments (exp_add_run_comments): HEAD and the command line, then
+ * samples, lost and throttles per sample type; a side-band dummy's losses
+ * and throttles are no sample type's. 0 or -ENOMEM.
+ */
+int eng_add_run_comments(const struct eng *e, struct pprof *prof, const char *head, int argc,
+			 char **argv);
 /* The profile's comment on skipped records (malformed, unknown event); 0 when none was. */
 int eng_skipped_summary(const struct eng *e, char *buf, size_t len);
 /* The process with the most samples (pid 0 and -1 aside): the main binary's; 0 if none. */

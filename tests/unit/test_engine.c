@@ -426,6 +426,10 @@ static void test_sideband_and_loss(void **state)
 	assert_int_equal(st.unattributed_lost, 2);
 	assert_int_equal(st.unknown_id, 1);
 	assert_int_equal(st.bad, 0);
+	uint64_t lost, throttles;
+	eng_loss_totals(e, &lost, &throttles);
+	assert_int_equal(lost, 15);
+	assert_int_equal(throttles, 1);
 	char line[128];
 	assert_true(eng_skipped_summary(e, line, sizeof(line)) > 0);
 	assert_string_equal(line, "malformed records skipped: 0; samples of unknown event id: 1");
