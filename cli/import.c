@@ -8,6 +8,7 @@
  */
 #include "base.h"
 #include "cli.h"
+#include "c2c_collect.h"
 #include "engine.h"
 #include "export.h"
 #include "otlp.h"
@@ -29,47 +30,8 @@ struct import {
 	struct proc_model *procs;
 	struct eng_source src;
 	struct eng *eng;
-	bool c2c;                  /* --c2c: collect memory samples for the cache-line report */
-	struct c2c_sample *mem;    /* samples with a data address and a data source */
-	size_t nmem, memcap;
-	struct c2c_resolver *names; /* code and data symbols of mem (NULL: --no-symbolize) */
+	struct c2c_collect mem; /* --c2c: the samples of the cache-line report */
 };
-
-/* --c2c: a sample that carries ADDR and DATA_SRC joins the cache-line report. */
-static int collect_mem(void *arg, const struct eng_event *e, const struct smp_sample *s)
-{
-	struct import *im = arg;
-	if (!im->c2c || (e->attr.sample_type & (PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_SRC)) !=
-	    (PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_SRC))
-		return 0;
-	if (im->nmem == im->memcap) {
-		size_t cap = im->memcap ? im->memcap * 2 : 256;
-		struct c2c_sample *g = realloc(im->mem, cap * sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		im->mem = g;
-		im->memcap = cap;
-	}
-	int32_t cpu = (e->attr.sample_type & PERF_SAMPLE_CPU) ? (int32_t)s->cpu : -1;
-	/*
-	 * perf counts a data address outside every known mapping as "no map", and
-	 * looks it up in the maps of the sample's mode: a sample taken in the kernel
-	 * resolves its data address among kernel maps, which hold no user memory
-	 * (nor the kernel's direct map) — so only user-mode samples can map.
-	 */
-	bool user_mode = s->ip < 0xffff800000000000ULL;
-	bool mapped = s->addr && user_mode &&
-		      proc_find_map(im->procs, (pid_t)s->pid, s->addr) != NULL;
-	im->mem[im->nmem++] = (struct c2c_sample){
-		.pid = s->pid, .tid = s->tid, .cpu = cpu, .node = smp_perfdata_cpu_node(im->pd, cpu),
-		.ip = s->ip, .addr = s->addr, .data_src = s->data_src,
-		.weight = s->weight, /* the latency for WEIGHT_STRUCT (smp_parse_sample) */
-		.is_store = strstr(e->name, "store") != NULL, .nomap = !mapped,
-	};
-	if (im->names)
-		c2c_resolve(im->names, &im->mem[im->nmem - 1]);
-	return 0;
-}
 
 static void usage(FILE *out)
 {
@@ -138,8 +100,7 @@ static void print_summary(const struct import *im, const char *cmd, const char *
 
 static void import_free(struct import *im)
 {
-	free(im->mem);
-	c2c_resolver_free(im->names);
+	c2c_collect_free(&im->mem);
 	eng_free(im->eng);
 	eng_source_free(&im->src);
 	proc_model_free(im->procs);
@@ -154,7 +115,7 @@ static int file_node_of_cpu(const void *pd, int cpu)
 int cli_import_run(const struct cli_import_opts *o)
 {
 	char err[PMU_ERR_MAX];
-	struct import im = {.c2c = o->c2c};
+	struct import im = {.mem = {.node_of_cpu = file_node_of_cpu}};
 	int status = 1;
 	struct base_output *out = NULL, *otlp_out = NULL;
 	if (o->c2c && o->output && strcmp(o->output, "-") == 0) {
@@ -169,7 +130,7 @@ int cli_import_run(const struct cli_import_opts *o)
 	bool data_addresses = false;
 	for (size_t i = 0; i < smp_perfdata_nevents(im.pd); i++)
 		data_addresses |= c2c_attr_has_data_addresses(&smp_perfdata_event(im.pd, i)->attr);
-	if (im.c2c && !data_addresses) {
+	if (o->c2c && !data_addresses) {
 		cli_error(o->cmd, "%s has no data addresses (no event samples ADDR and DATA_SRC): "
 				  "record them with 'pmuprof c2c record' or 'perf c2c record' (Intel "
 				  "PEBS, AMD IBS); without those, 'pmuprof c2c watch' proves false "
@@ -191,7 +152,8 @@ int cli_import_run(const struct cli_import_opts *o)
 		goto out;
 	}
 	char cache_dir[PATH_MAX];
-	struct eng_tool tool = {.arg = &im, .sample = collect_mem};
+	im.mem.node_ctx = im.pd;
+	struct eng_tool tool = {.arg = &im.mem, .sample = o->c2c ? c2c_collect_sample : NULL};
 	struct eng_options eo = {
 		.profile = o->output != NULL, .symbolize = o->symbolize, .line_size = o->line_size,
 		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)), .tool = &tool,
@@ -208,8 +170,9 @@ int cli_import_run(const struct cli_import_opts *o)
 		cli_error(o->cmd, "%s", err);
 		goto out;
 	}
-	if (im.c2c && o->symbolize &&
-	    c2c_resolver_new(&im.names, im.procs, agg_symbols(eng_agg(im.eng))) < 0) {
+	im.mem.procs = im.procs;
+	if (o->c2c && o->symbolize &&
+	    c2c_resolver_new(&im.mem.names, im.procs, agg_symbols(eng_agg(im.eng))) < 0) {
 		cli_error(o->cmd, "out of memory");
 		goto out;
 	}
@@ -217,10 +180,10 @@ int cli_import_run(const struct cli_import_opts *o)
 		cli_error(o->cmd, "%s: %s", o->path, err);
 		goto out;
 	}
-	if (im.c2c) {
+	if (o->c2c) {
 		struct c2c_report rep;
 		struct c2c_options co = {.line_size = o->line_size};
-		if (c2c_build(&rep, im.mem, im.nmem, &co, err, sizeof(err)) < 0) {
+		if (c2c_build(&rep, im.mem.s, im.mem.n, &co, err, sizeof(err)) < 0) {
 			cli_error(o->cmd, "%s", err);
 			goto out;
 		}
