@@ -1,7 +1,8 @@
 /*
  * export — from per-CPU record streams to profiles.
  *
- * Owns: the time-ordered merge of per-CPU streams (merge.c), the process
+ * Owns: the time-ordered merge of per-CPU streams (merge.c), the engine
+ * that applies every source's records through it (engine.h), the process
  * model that side-band records build (process.c), symbolization (symbols.c),
  * aggregation of samples into a pprof (aggregate.c, pprof.c) and reports
  * (report.c). This is the module's public header; pprof.h, symbols.h and

@@ -228,9 +228,6 @@ void smp_chunk_release(struct smp_session *s, struct smp_chunk *c);
 
 /* Index of the event (in the options' list) that a record's id belongs to, -1 if none. */
 int smp_event_index(const struct smp_session *s, uint64_t id);
-/* Whether event EV's counters are inherited (one copy per thread) as opened. */
-bool smp_event_inherited(const struct smp_session *s, int ev);
-const struct smp_layout *smp_event_layout(const struct smp_session *s, int index);
 const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int index);
 /*
  * One line for the user that is not an error ("" when none): the kernel

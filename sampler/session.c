@@ -109,11 +109,6 @@ static bool event_inherits(const struct smp_session *s, size_t i)
 	return s->o.inherit && !(group_read && s->read_no_inherit);
 }
 
-bool smp_event_inherited(const struct smp_session *s, int ev)
-{
-	return ev >= 0 && (size_t)ev < s->events.n && event_inherits(s, (size_t)ev);
-}
-
 static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
 			  struct perf_event_attr *a)
 {
@@ -179,11 +174,6 @@ int smp_event_index(const struct smp_session *s, uint64_t id)
 			hi = mid;
 	}
 	return lo < s->nids && s->ids[lo].id == id ? s->ids[lo].event : -1;
-}
-
-const struct smp_layout *smp_event_layout(const struct smp_session *s, int index)
-{
-	return &s->layouts[index];
 }
 
 const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int index)
