@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Samples per process, for the main binary; the last pid is checked first. */
+/* Samples per process, for the main binary (the last pid is checked first). */
 struct pid_count {
 	pid_t pid;
 	uint64_t n;
@@ -31,6 +31,7 @@ struct eng {
 	struct eng_stats st;
 	struct pid_count *pids;
 	size_t npids, pidcap, last_pid;
+	struct htab pid_index; /* over pids */
 	int error; /* first aggregation error */
 };
 
@@ -301,7 +302,13 @@ void eng_free(struct eng *e)
 	free(e->names);
 	free(e->units);
 	free(e->pids);
+	htab_free(&e->pid_index);
 	free(e);
+}
+
+static bool pid_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const struct pid_count *)ctx)[idx].pid == *(const pid_t *)key;
 }
 
 static void count_pid(struct eng *e, pid_t pid)
@@ -310,16 +317,18 @@ static void count_pid(struct eng *e, pid_t pid)
 		e->pids[e->last_pid].n++;
 		return;
 	}
-	for (size_t i = 0; i < e->npids; i++)
-		if (e->pids[i].pid == pid) {
-			e->pids[i].n++;
-			e->last_pid = i;
-			return;
-		}
-	if (EXP_GROW(e->pids, e->pidcap, e->npids + 1) < 0)
-		return; /* only the choice of main binary suffers */
-	e->last_pid = e->npids;
-	e->pids[e->npids++] = (struct pid_count){pid, 1};
+	/* Only the choice of main binary suffers when memory runs out. */
+	if (htab_reserve(&e->pid_index) < 0 || EXP_GROW(e->pids, e->pidcap, e->npids + 1) < 0)
+		return;
+	uint64_t hash = htab_mix(0, (uint64_t)(uint32_t)pid);
+	struct htab_slot *slot = htab_find(&e->pid_index, hash, pid_eq, e->pids, &pid);
+	if (!slot->idx1) {
+		*slot = (struct htab_slot){hash, (uint32_t)e->npids + 1};
+		e->pid_index.n++;
+		e->pids[e->npids++] = (struct pid_count){pid, 0};
+	}
+	e->last_pid = slot->idx1 - 1;
+	e->pids[e->last_pid].n++;
 }
 
 static int on_sample(struct eng *e, int idx, const struct perf_event_header *h)
@@ -354,10 +363,12 @@ static int on_loss(struct eng *e, int idx, const struct perf_event_header *h, ui
 	int ev = h->type == PERF_RECORD_LOST ? e->src.event_of_id(e->src.ctx, id) : idx;
 	if ((ev < 0 || (size_t)ev >= e->nev) && e->nev == 1)
 		ev = 0;
-	if (ev >= 0 && (size_t)ev < e->nev)
+	if (ev >= 0 && (size_t)ev < e->nev) {
 		e->ev[ev].lost += n;
-	else
-		e->st.unattributed_lost += n, ev = -1;
+	} else {
+		e->st.unattributed_lost += n;
+		ev = -1;
+	}
 	return e->tool.lost ? e->tool.lost(e->tool.arg, ev, n) : 0;
 }
 

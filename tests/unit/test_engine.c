@@ -4,7 +4,8 @@
  * time order, only up to each batch's safe time; each callback gets the
  * parsed fields; the period of an event without PERIOD comes from its attr;
  * LOST by its body's id, LOST_SAMPLES by its own, THROTTLE counted per
- * event; pid -1 maps stay out of the process model. Then a perf.data file
+ * event; pid -1 maps stay out of the process model; the main process is
+ * the one with the most samples but the idle task. Then a perf.data file
  * (written with the perf.data writer): FINISHED_ROUND releases the records
  * up to the newest time of the round before, as perf's ordered events.
  */
@@ -437,6 +438,27 @@ static void test_sideband_and_loss(void **state)
 	proc_model_free(s.procs);
 }
 
+static void test_main_pid(void **state)
+{
+	(void)state;
+	struct script sc;
+	struct eng_source src;
+	script_init(&sc, &src);
+	sc.nbatches = 1;
+	sc.safe[0] = UINT64_MAX;
+	/* the idle task (pid 0) samples most, then 7 (4 samples, not in a row), then 9 (3) */
+	uint32_t pids[] = {0, 7, 0, 9, 9, 0, 7, 9, 0, 7, 0, 7};
+	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
+		sample(&sc, 0, (int)(i % NCPU), ID_CYCLES, pids[i], 0x1000, 10 + i);
+	struct seen s = {0};
+	struct eng *e = engine(&s, &src);
+	assert_int_equal(eng_main_pid(e), 0);
+	assert_int_equal(eng_pump(e), 0);
+	assert_int_equal(eng_main_pid(e), 7);
+	eng_free(e);
+	proc_model_free(s.procs);
+}
+
 /* --- a perf.data file: FINISHED_ROUND ------------------------------------------ */
 
 static void pd_sample(struct smp_pdw *w, uint64_t time)
@@ -516,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_order_across_cpus),
 		cmocka_unit_test(test_sideband_and_loss),
+		cmocka_unit_test(test_main_pid),
 		cmocka_unit_test(test_perfdata_rounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
