@@ -217,8 +217,8 @@ static int type_of_id(void *ctx, uint64_t id, bool *per_thread)
 /* The aggregation's options follow from the events' attrs, whatever the source. */
 static int open_agg(struct eng *e, char *err, size_t errlen)
 {
-	if (!(e->names = calloc(e->ntypes, sizeof(char *))) ||
-	    !(e->units = calloc(e->ntypes, sizeof(char *))))
+	size_t n = e->ntypes ? e->ntypes : 1;
+	if (!(e->names = calloc(n, sizeof(char *))) || !(e->units = calloc(n, sizeof(char *))))
 		return exp_set_err(err, errlen, "out of memory"), -ENOMEM;
 	const struct perf_event_attr *first = NULL, *dwarf = NULL;
 	bool cpu = true, addr = false;
@@ -265,7 +265,7 @@ int eng_new(struct eng **out, const struct eng_source *src, struct proc_model *p
 		e->tool = *o->tool;
 	e->procs = procs;
 	e->nev = src->nevents;
-	int ret = -ENOMEM;
+	int ret;
 	if (!(e->ev = calloc(e->nev ? e->nev : 1, sizeof(*e->ev))))
 		goto nomem;
 	/* Sample types: every event but the side-band dummies (all of them if that is all). */
