@@ -45,8 +45,9 @@ void eng_source_from_session(struct eng_source *src, struct smp_session *s);
 /*
  * A perf.data file: its records in rounds (each FINISHED_ROUND releases the
  * records up to the newest time of the round before, as perf's ordered
- * events), perf's own user records skipped. 0 or -ENOMEM; free it with
- * eng_source_free after the engine.
+ * events), each round copied into chunks (memory: about one round), perf's
+ * own user records skipped. 0 or -ENOMEM; free it with eng_source_free
+ * after the engine.
  */
 int eng_source_from_perfdata(struct eng_source *src, struct smp_perfdata *pd);
 void eng_source_free(struct eng_source *src);
