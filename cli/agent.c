@@ -268,14 +268,13 @@ static uint64_t window_comments(struct agent *a, struct pprof *prof)
 	uint64_t lost = 0;
 	struct exp_event_counts *ev = calloc(n ? n : 1, sizeof(*ev));
 	for (size_t i = 0; ev && i < n; i++) {
-		struct smp_event_stats st;
-		smp_event_stats(a->p.session, (int)i, &st);
-		ev[i] = (struct exp_event_counts){a->p.evs.ev[i].name, agg_samples(a->p.agg, (int)i),
-						  st.lost - a->last_lost[i],
-						  st.throttles - a->last_throttles[i]};
-		lost += st.lost - a->last_lost[i];
-		a->last_lost[i] = st.lost;
-		a->last_throttles[i] = st.throttles;
+		const struct eng_event *st = eng_event(a->p.eng, i);
+		ev[i] = (struct exp_event_counts){st->name, agg_samples(a->p.agg, (int)i),
+						  st->lost - a->last_lost[i],
+						  st->throttles - a->last_throttles[i]};
+		lost += st->lost - a->last_lost[i];
+		a->last_lost[i] = st->lost;
+		a->last_throttles[i] = st->throttles;
 	}
 	struct exp_run_comments c = {.head = head, .ev = ev, .nev = ev ? n : 0};
 	if (!ev || exp_add_run_comments(prof, &c) < 0)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "engine.h"
 #include "pmu.h"
 #include "topology.h"
 
@@ -214,14 +215,13 @@ struct cli_pipeline {
 	struct topo_plan plan;
 	struct smp_session *session;
 	struct proc_model *procs;
-	struct agg *agg;
-	struct mrg *merger;
+	struct eng_source src; /* the session's records and events */
+	struct eng *eng;
+	struct agg *agg;       /* the engine's */
 	int *cpus, ncpus;
 	pid_t *tids;
 	int ntids;
 	pid_t workload; /* the command, or the first -p/-t target; -1 for -a */
-	char **names, **units;
-	uint64_t bad_records;
 	int error; /* first error while aggregating (negative errno) */
 	const char *cmd;
 	struct smp_pdw *pdw; /* --perf-data: every merged record, in delivery order */

@@ -1,8 +1,9 @@
 /*
  * The sampling pipeline that `record` and `agent` share, set up and torn
  * down in one place: events (pmu/), CPUs and the reader plan (topology/),
- * the session (sampler/), the process model, aggregation and merger
- * (export/). Errors are printed here as one line for the user.
+ * the session (sampler/), the process model and the engine that takes the
+ * session's records (export/engine.h). Errors are printed here as one line
+ * for the user.
  */
 #include "cli.h"
 #include "engine.h"
@@ -26,41 +27,6 @@ static void pdw_failed(struct cli_pipeline *p, int ret, const char *err)
 	cli_error(p->cmd, "%s", err);
 }
 
-static int on_record(void *arg, const struct mrg_record *r)
-{
-	struct cli_pipeline *p = arg;
-	const struct perf_event_header *h = r->h;
-	if (p->pdw && !p->pdw_error) {
-		char err[PMU_ERR_MAX];
-		int ret = smp_pdw_write(p->pdw, h, err, sizeof(err));
-		if (ret < 0)
-			pdw_failed(p, ret, err);
-	}
-	if (h->type != PERF_RECORD_SAMPLE) {
-		if (proc_apply_record(p->procs, h) < 0)
-			p->bad_records++;
-		agg_on_sideband(p->agg, h);
-		return 0;
-	}
-	int ev = smp_event_index(p->session, smp_record_id(h));
-	struct smp_sample s;
-	if (ev < 0 || smp_parse_sample(smp_event_layout(p->session, ev), h, &s) < 0) {
-		p->bad_records++;
-		return 0;
-	}
-	int ret = agg_add_sample(p->agg, ev, &s);
-	if (ret < 0 && !p->error)
-		p->error = ret;
-	return 0;
-}
-
-static int event_of_id(void *ctx, uint64_t id, bool *per_thread)
-{
-	int ev = smp_event_index(ctx, id);
-	*per_thread = ev >= 0 && smp_event_inherited(ctx, ev);
-	return ev;
-}
-
 int cli_pipeline_pump(struct cli_pipeline *p)
 {
 	/*
@@ -69,14 +35,14 @@ int cli_pipeline_pump(struct cli_pipeline *p)
 	 * Running out of memory here costs labels (counted as lost), not samples.
 	 */
 	(void)lbl_drain(agg_labels(p->agg));
-	int ret = mrg_pump(p->merger, on_record, p);
-	if (p->pdw && !p->pdw_error) {
-		char err[PMU_ERR_MAX];
-		int r = smp_pdw_finish_round(p->pdw, err, sizeof(err));
-		if (r < 0)
-			pdw_failed(p, r, err);
-	}
-	return ret < 0 ? ret : p->error;
+	int ret = eng_pump(p->eng);
+	if (ret < 0 && !p->error)
+		p->error = ret;
+	const char *why;
+	int tee = eng_perf_data_error(p->eng, &why);
+	if (tee < 0)
+		pdw_failed(p, tee, why);
+	return ret;
 }
 
 int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size)
@@ -114,7 +80,7 @@ static int open_perf_data(struct cli_pipeline *p, const struct cli_pipeline_opts
 /*
  * Every event with all its ids (the tracking dummy's too: the side-band
  * records carry those, so synthesized records get the dummy's layout and
- * first id) and the kernel's own map, which the kernel will not announce.
+ * first id).
  */
 static int perf_data_tables(struct cli_pipeline *p, struct smp_layout *track,
 			    struct smp_sample_id *sid, char *err, size_t errlen)
@@ -139,22 +105,6 @@ static int perf_data_tables(struct cli_pipeline *p, struct smp_layout *track,
 	return ret;
 }
 
-struct synth_sink {
-	struct cli_pipeline *p;
-	bool model; /* also applied to the process model (not the kernel's map: pid -1) */
-	char err[BASE_ERR_MAX];
-};
-
-/* A synthesized record goes where the kernel's go: the process model and the perf.data. */
-static int on_synth(void *arg, const struct perf_event_header *h)
-{
-	struct synth_sink *k = arg;
-	int ret = k->model ? proc_apply_record(k->p->procs, h) : 0;
-	if (ret < 0)
-		return base_fail(k->err, sizeof(k->err), ret, "out of memory");
-	return k->p->pdw ? smp_pdw_write(k->p->pdw, h, k->err, sizeof(k->err)) : 0;
-}
-
 /*
  * Processes already running have mappings no record will announce: their
  * records are synthesized from /proc once, as perf does, for the model and
@@ -164,29 +114,22 @@ static int synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 		      const struct smp_layout *track, const struct smp_sample_id *sid, char *err,
 		      size_t errlen)
 {
-	struct synth_sink k = {.p = p};
 	int ret = 0;
-	if (p->pdw)
-		ret = smp_synthesize_kernel(track, sid, on_synth, &k, err, errlen);
-	k.model = true;
+	if (p->pdw) /* perf report needs it; the model keeps no pid -1 map */
+		ret = eng_synthesize_kernel(p->eng, track, sid, err, errlen);
 	if (ret < 0 || (o->child && !o->cpu_wide))
-		goto out;
-	if (!o->pids && !o->tid) {
-		ret = smp_synthesize_all(track, sid, on_synth, &k, err, errlen);
-		goto out;
-	}
+		return ret;
+	if (!o->pids && !o->tid)
+		return eng_synthesize(p->eng, -1, track, sid, err, errlen);
 	char *copy = strdup(o->pids ? o->pids : o->tid), *save = NULL;
 	if (!copy)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
-		ret = smp_synthesize((pid_t)atoi(t), track, sid, on_synth, &k, err, errlen);
+		ret = eng_synthesize(p->eng, (pid_t)atoi(t), track, sid, err, errlen);
 		if (ret == -ENOENT || ret == -ESRCH)
 			ret = 0; /* it ended since: -p stops when none is left */
 	}
 	free(copy);
-out:
-	if (ret < 0 && k.err[0])
-		snprintf(err, errlen, "%s", k.err);
 	return ret;
 }
 
@@ -195,40 +138,24 @@ static int topo_node_of_cpu(const void *topo, int cpu)
 	return topo_cpu_node(topo, cpu);
 }
 
-static int open_agg(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
-		    const struct smp_options *so, char *err, size_t errlen)
+static int open_engine(struct cli_pipeline *p, const struct cli_pipeline_opts *o, char *err,
+		       size_t errlen)
 {
-	p->names = calloc(p->evs.n, sizeof(char *));
-	p->units = calloc(p->evs.n, sizeof(char *));
-	if (!p->names || !p->units)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
-	for (size_t i = 0; i < p->evs.n; i++) {
-		p->names[i] = p->evs.ev[i].name;
-		p->units[i] = pmu_event_is_clock(&p->evs.ev[i]) ? "nanoseconds" : "count";
-	}
 	char cache_dir[PATH_MAX];
-	struct agg_options ao = {
-		.event_names = (const char *const *)p->names,
-		.event_units = (const char *const *)p->units,
-		.nevents = p->evs.n, .period = (int64_t)o->period, .symbolize = o->symbolize,
-		.cpu_label = true, .event_of_id = event_of_id, .id_ctx = p->session,
-		.dwarf = o->stack_dump != 0, .regs_user_mask = so->regs_user_mask,
-		.mem_labels = (so->extra_sample_type & PERF_SAMPLE_ADDR) != 0,
+	struct eng_options eo = {
+		.profile = true, .symbolize = o->symbolize,
 		.symbol_cache_bytes = o->symbol_cache_bytes,
-		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
+		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)), .perf_data = p->pdw,
 	};
 	if (topo_nnodes(p->topo) > 1) {
-		ao.node_of_cpu = topo_node_of_cpu;
-		ao.node_ctx = p->topo;
+		eo.node_of_cpu = topo_node_of_cpu;
+		eo.node_ctx = p->topo;
 	}
-	int ret = agg_new(&p->agg, &ao, p->procs, err, errlen);
-	if (ret < 0)
-		return ret;
-	struct mrg_source src;
-	mrg_source_from_session(&src, p->session);
-	if (mrg_new(&p->merger, &src) < 0)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
-	return 0;
+	eng_source_from_session(&p->src, p->session);
+	int ret = eng_new(&p->eng, &p->src, p->procs, &eo, err, errlen);
+	if (ret == 0)
+		p->agg = eng_agg(p->eng);
+	return ret;
 }
 
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
@@ -340,10 +267,8 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	struct smp_sample_id sid = {.cpu = (uint32_t)p->cpus[0]};
 	if (p->pdw && perf_data_tables(p, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
-	if (smp_track(p->session, err, sizeof(err)) < 0 ||
+	if (open_engine(p, o, err, sizeof(err)) < 0 || smp_track(p->session, err, sizeof(err)) < 0 ||
 	    synthesize(p, o, &track, &sid, err, sizeof(err)) < 0)
-		goto fail;
-	if (open_agg(p, o, &so, err, sizeof(err)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -354,16 +279,13 @@ fail:
 void cli_pipeline_close(struct cli_pipeline *p)
 {
 	smp_pdw_close(p->pdw); /* removes the temporary file unless it was finished */
-	mrg_free(p->merger); /* gives its chunks back before the session goes */
-	agg_free(p->agg);
+	eng_free(p->eng); /* gives its chunks back before the session goes */
 	smp_close(p->session);
 	proc_model_free(p->procs);
 	topo_plan_free(&p->plan);
 	topo_free(p->topo);
 	pmu_event_list_free(&p->evs);
 	pmu_ctx_free(p->ctx);
-	free(p->names);
-	free(p->units);
 	free(p->cpus);
 	free(p->tids);
 	memset(p, 0, sizeof(*p));

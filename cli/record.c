@@ -319,11 +319,8 @@ static void cpu_comment(void *pipeline, char *buf, size_t len)
 {
 	const struct cli_pipeline *p = pipeline;
 	uint64_t total = 0;
-	for (size_t i = 0; i < p->evs.n; i++) {
-		struct smp_event_stats st;
-		smp_event_stats(p->session, (int)i, &st);
-		total += st.samples;
-	}
+	for (size_t i = 0; i < eng_nevents(p->eng); i++)
+		total += eng_event(p->eng, i)->samples;
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) < 0) {
 		snprintf(buf, len, "pmuprof cpu: unknown (%s)", strerror(errno));
@@ -338,41 +335,26 @@ static void cpu_comment(void *pipeline, char *buf, size_t len)
 
 static void add_comments(struct pprof *prof, const struct record_opts *o, struct cli_pipeline *p)
 {
-	const struct pmu_event_list *evs = &p->evs;
-	struct smp_session *s = p->session;
-	struct exp_event_counts *ev = calloc(evs->n ? evs->n : 1, sizeof(*ev));
-	for (size_t i = 0; ev && i < evs->n; i++) {
-		struct smp_event_stats st;
-		smp_event_stats(s, (int)i, &st);
-		ev[i] = (struct exp_event_counts){evs->ev[i].name, st.samples, st.lost, st.throttles};
-	}
-	struct exp_run_comments c = {.head = "pmuprof " PMUPROF_VERSION, .argc = o->argc,
-				     .argv = o->argv, .ev = ev, .nev = ev ? evs->n : 0,
-				     .unattributed_lost = smp_unattributed_lost(s)};
-	if (!ev || exp_add_run_comments(prof, &c) < 0)
+	if (eng_add_run_comments(p->eng, prof, "pmuprof " PMUPROF_VERSION, o->argc, o->argv) < 0)
 		cli_error(o->name, "out of memory: the profile's comments are incomplete");
-	free(ev);
 	/* Filled while the profile is written, so that the figure includes the writing. */
 	if (pprof_add_late_comment(prof, CPU_COMMENT_WIDTH, cpu_comment, p) < 0)
 		cli_error(o->name, "out of memory: the profile's comments are incomplete");
 }
 
 static void print_summary(const struct record_opts *o, const struct pmu_event_list *evs,
-			  struct smp_session *s, size_t bytes, uint64_t perf_data_bytes,
+			  const struct eng *e, size_t bytes, uint64_t perf_data_bytes,
 			  double finish_s)
 {
 	char buf[64];
-	uint64_t lost = smp_unattributed_lost(s), throttled = 0;
+	uint64_t lost, throttled;
+	eng_loss_totals(e, &lost, &throttled);
 	fprintf(stderr, "pmuprof record: samples");
 	for (size_t i = 0, shown = 0; i < evs->n; i++) {
-		struct smp_event_stats st;
-		smp_event_stats(s, (int)i, &st);
-		lost += st.lost;
-		throttled += st.throttles;
 		const struct pmu_event *ev = &evs->ev[i];
 		if ((size_t)ev->leader != i && evs->ev[ev->leader].sample_read)
 			continue; /* a read-only member: named with its leader */
-		cli_format_count((double)st.samples, buf, sizeof(buf));
+		cli_format_count((double)eng_event(e, i)->samples, buf, sizeof(buf));
 		fprintf(stderr, "%s %s %s", shown++ ? "," : "", ev->name, buf);
 		if (!ev->sample_read || ev->group_size < 2)
 			continue;
@@ -447,11 +429,8 @@ static int write_profile(const struct record_opts *o, struct cli_pipeline *p, in
 		pprof_add_comment(prof, line);
 	if (agg_symbolize_summary(p->agg, line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
-	if (p->bad_records) {
-		snprintf(line, sizeof(line), "malformed records skipped: %llu",
-			 (unsigned long long)p->bad_records);
+	if (eng_skipped_summary(p->eng, line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
-	}
 	if (lbl_summary(agg_labels(p->agg), line, sizeof(line)) > 0)
 		pprof_add_comment(prof, line);
 	if (pprof_write_output(prof, o->out, written, err, sizeof(err)) < 0) {
@@ -750,7 +729,7 @@ int cmd_record(int argc, char **argv)
 	struct pprof *prof = agg_profile(p.agg);
 	if ((o.otlp_file || o.otlp_endpoint) && write_otlp(&o, &p, prof) < 0)
 		status = status ? status : 1;
-	print_summary(&o, &p.evs, p.session, written, perf_data_bytes, cli_mono_s() - ended);
+	print_summary(&o, &p.evs, p.eng, written, perf_data_bytes, cli_mono_s() - ended);
 	if (o.verbose)
 		print_readers(&o, p.session);
 

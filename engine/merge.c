@@ -61,6 +61,11 @@ size_t mrg_pending(const struct mrg *m)
 	return m->npend;
 }
 
+bool mrg_final(const struct mrg *m)
+{
+	return m->batch.final && m->npend == 0;
+}
+
 /* Time order; seq (arrival) breaks ties, so each ring's own order stands. */
 static inline bool pending_before(const struct pending *x, const struct pending *y)
 {

@@ -140,6 +140,20 @@ int smp_synthesize_all(const struct smp_layout *l, const struct smp_sample_id *s
 int smp_synthesize_kernel(const struct smp_layout *l, const struct smp_sample_id *sid,
 			  smp_synth_fn fn, void *arg, char *err, size_t errlen);
 
+/* perf's own record types in a perf.data (tools/perf/util/event.h), after the kernel's. */
+enum perfdata_user_record {
+	PERFDATA_USER_TYPE_START = 64,
+	PERFDATA_HEADER_ATTR = 64,
+	PERFDATA_HEADER_EVENT_TYPE = 65,
+	PERFDATA_HEADER_TRACING_DATA = 66,
+	PERFDATA_FINISHED_ROUND = 68,
+	PERFDATA_AUXTRACE = 71,
+	PERFDATA_EVENT_UPDATE = 78,
+	PERFDATA_HEADER_FEATURE = 80,
+	PERFDATA_COMPRESSED = 81,
+	PERFDATA_COMPRESSED2 = 83,
+};
+
 /* --- perf.data import (perfdata.c) ------------------------------------------ */
 
 /*
@@ -175,6 +189,8 @@ size_t smp_perfdata_nevents(const struct smp_perfdata *pd);
 const struct smp_pd_event *smp_perfdata_event(const struct smp_perfdata *pd, size_t i);
 /* Index of the event an id belongs to, -1 if none. */
 int smp_perfdata_event_of_id(struct smp_perfdata *pd, uint64_t id);
+/* The event a record of this file belongs to (as smp_pd_record.event), -1 if none. */
+int smp_perfdata_record_event(struct smp_perfdata *pd, const struct perf_event_header *h);
 /*
  * The next record of the data section, in file order (user records such as
  * HEADER_ATTR and FINISHED_ROUND included): 1, 0 at the end, or -EINVAL with

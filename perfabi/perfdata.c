@@ -653,6 +653,11 @@ static int resolve(struct smp_perfdata *pd, const struct perf_event_header *h)
 	return id ? event_by_id(pd, id) : 0;
 }
 
+int smp_perfdata_record_event(struct smp_perfdata *pd, const struct perf_event_header *h)
+{
+	return h->type >= PERFDATA_USER_TYPE_START ? -1 : resolve(pd, h);
+}
+
 static uint64_t record_time(const struct smp_perfdata *pd, const struct perf_event_header *h,
 			    int ev)
 {

@@ -103,12 +103,6 @@ struct smp_options {
 	uint64_t stop_after_ns;
 };
 
-struct smp_event_stats {
-	uint64_t samples;   /* samples copied out of the rings */
-	uint64_t lost;      /* PERF_RECORD_LOST attributed to the event */
-	uint64_t throttles; /* PERF_RECORD_THROTTLE */
-};
-
 struct smp_session;
 
 int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct smp_options *o,
@@ -153,14 +147,7 @@ void smp_chunk_release(struct smp_session *s, struct smp_chunk *c);
 
 /* Index of the event (in the options' list) that a record's id belongs to, -1 if none. */
 int smp_event_index(const struct smp_session *s, uint64_t id);
-/* Whether event EV's counters are inherited (one copy per thread) as opened. */
-bool smp_event_inherited(const struct smp_session *s, int ev);
-const struct smp_layout *smp_event_layout(const struct smp_session *s, int index);
 const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int index);
-/* Counters the readers keep (samples, LOST, THROTTLE) per event index. */
-void smp_event_stats(const struct smp_session *s, int index, struct smp_event_stats *out);
-/* LOST records whose id matched no event, and ring bytes the readers dropped. */
-uint64_t smp_unattributed_lost(const struct smp_session *s);
 /*
  * One line for the user that is not an error ("" when none): the kernel
  * cannot follow threads created later with a group read at each sample, so

@@ -90,8 +90,6 @@ struct smp_session {
 	 */
 	uint64_t start_ns, deadline_ns, end_ns;
 	int expired;
-	uint64_t *stat_samples, *stat_lost, *stat_throttles; /* per event, atomic */
-	uint64_t lost_unattributed;                          /* atomic */
 	/*
 	 * The kernel refused inherit on a group read at each sample (Linux <
 	 * 6.12): such groups follow only the tasks they are opened on, and
@@ -109,11 +107,6 @@ static bool event_inherits(const struct smp_session *s, size_t i)
 	const struct pmu_event *leader = &s->events.ev[s->events.ev[i].leader];
 	bool group_read = leader->sample_read && leader->group_size > 1;
 	return s->o.inherit && !(group_read && s->read_no_inherit);
-}
-
-bool smp_event_inherited(const struct smp_session *s, int ev)
-{
-	return ev >= 0 && (size_t)ev < s->events.n && event_inherits(s, (size_t)ev);
 }
 
 static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
@@ -181,11 +174,6 @@ int smp_event_index(const struct smp_session *s, uint64_t id)
 			hi = mid;
 	}
 	return lo < s->nids && s->ids[lo].id == id ? s->ids[lo].event : -1;
-}
-
-const struct smp_layout *smp_event_layout(const struct smp_session *s, int index)
-{
-	return &s->layouts[index];
 }
 
 const struct perf_event_attr *smp_event_attr(const struct smp_session *s, int index)
@@ -388,17 +376,13 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	s->track_fds = malloc((size_t)o->ncpus * (size_t)npids * sizeof(int));
 	s->ids = calloc((size_t)s->nfds, sizeof(*s->ids));
 	s->rings = calloc((size_t)o->ncpus, sizeof(*s->rings));
-	s->stat_samples = calloc(nev, sizeof(uint64_t));
-	s->stat_lost = calloc(nev, sizeof(uint64_t));
-	s->stat_throttles = calloc(nev, sizeof(uint64_t));
 	s->nrings = o->ncpus;
 	for (int i = 0; i < o->ncpus && s->rings; i++) {
 		pthread_mutex_init(&s->rings[i].lock, NULL);
 		s->rings[i].slot = i;
 		s->rings[i].ring.fd = -1;
 	}
-	if (!s->events.ev || !s->layouts || !s->fds || !s->track_fds || !s->ids || !s->rings || !s->stat_samples ||
-	    !s->stat_lost || !s->stat_throttles) {
+	if (!s->events.ev || !s->layouts || !s->fds || !s->track_fds || !s->ids || !s->rings) {
 		smp_close(s);
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	}
@@ -479,34 +463,6 @@ static uint64_t record_time(const struct perf_event_header *h)
 	return t;
 }
 
-static void count_record(struct smp_session *s, const struct perf_event_header *h)
-{
-	uint64_t id, lost;
-	int ev;
-	switch (h->type) {
-	case PERF_RECORD_SAMPLE:
-		ev = smp_event_index(s, smp_record_id(h));
-		if (ev >= 0)
-			__atomic_fetch_add(&s->stat_samples[ev], 1, __ATOMIC_RELAXED);
-		break;
-	case PERF_RECORD_LOST:
-	case PERF_RECORD_LOST_SAMPLES:
-		if (smp_record_loss(h, &id, &lost) != 1)
-			break;
-		ev = smp_event_index(s, id);
-		__atomic_fetch_add(ev >= 0 ? &s->stat_lost[ev] : &s->lost_unattributed, lost,
-				   __ATOMIC_RELAXED);
-		break;
-	case PERF_RECORD_THROTTLE:
-		ev = smp_event_index(s, smp_record_id(h));
-		if (ev >= 0)
-			__atomic_fetch_add(&s->stat_throttles[ev], 1, __ATOMIC_RELAXED);
-		break;
-	default:
-		break;
-	}
-}
-
 static int copy_record(void *arg, const struct perf_event_header *h)
 {
 	struct drain_ctx *d = arg;
@@ -538,7 +494,6 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 	memcpy(rs->fill->data + rs->fill->used, &e, sizeof(e));
 	memcpy(rs->fill->data + rs->fill->used + sizeof(e), h, h->size);
 	rs->fill->used += need;
-	count_record(d->rd->s, h);
 	return 0;
 }
 
@@ -798,18 +753,6 @@ void smp_chunk_release(struct smp_session *s, struct smp_chunk *c)
 	pthread_mutex_unlock(&rd->pool_lock);
 }
 
-void smp_event_stats(const struct smp_session *s, int index, struct smp_event_stats *out)
-{
-	out->samples = __atomic_load_n(&s->stat_samples[index], __ATOMIC_RELAXED);
-	out->lost = __atomic_load_n(&s->stat_lost[index], __ATOMIC_RELAXED);
-	out->throttles = __atomic_load_n(&s->stat_throttles[index], __ATOMIC_RELAXED);
-}
-
-uint64_t smp_unattributed_lost(const struct smp_session *s)
-{
-	return __atomic_load_n(&s->lost_unattributed, __ATOMIC_RELAXED);
-}
-
 /* Adds the pages of buffer [p, p + size) to m's buffer counts. */
 static int count_buffer(struct smp_reader_memory *m, const void *p, size_t size)
 {
@@ -917,9 +860,6 @@ void smp_close(struct smp_session *s)
 	free(s->track_fds);
 	free(s->layouts);
 	free(s->events.ev);
-	free(s->stat_samples);
-	free(s->stat_lost);
-	free(s->stat_throttles);
 	free(s);
 }
 
