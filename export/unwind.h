@@ -54,6 +54,15 @@ struct uw_session;
 int uw_new(struct uw_session **out, struct proc_model *procs, char *err, size_t errlen);
 void uw_free(struct uw_session *u);
 
+struct bin_cache;
+/*
+ * Reads binaries through `bins` (binary.h), shared with the symbolizer,
+ * instead of a cache of its own; what the unwinder holds then counts in the
+ * budget they share. Before the first unwind (-EBUSY after); bins must
+ * outlive u.
+ */
+int uw_use_binaries(struct uw_session *u, struct bin_cache *bins);
+
 /*
  * Unwinds one sample: ips[0] is the sampled IP, ips[1..] the return
  * addresses of its callers (not adjusted: the caller subtracts 1 when it
