@@ -124,7 +124,7 @@ struct uw_modules {
  * every sample), or NULL without memory.
  */
 struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const char *build_id);
-/* Drops a reference; unused modules beyond UW_MODULES_MAX are closed. */
+/* Drops a reference; unused modules beyond UW_MODULES_MAX, or over the shared byte budget, are closed. */
 void uw_module_put(struct uw_modules *c, struct uw_module *m);
 void uw_modules_free(struct uw_modules *c);
 #if UW_DEBUG_FRAME

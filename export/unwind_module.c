@@ -231,9 +231,16 @@ static void module_drop(struct uw_modules *c, struct uw_module *m)
 	module_free(c, m);
 }
 
+/* Over the byte budget shared with the symbolizer, unused modules go whatever their number. */
+static bool over_budget(const struct uw_modules *c)
+{
+	size_t budget = bin_cache_budget(c->bins);
+	return budget && bin_cache_bytes(c->bins) > budget;
+}
+
 static void modules_trim(struct uw_modules *c)
 {
-	for (struct uw_module *m = c->tail; m && c->n > UW_MODULES_MAX;) {
+	for (struct uw_module *m = c->tail; m && (c->n > UW_MODULES_MAX || over_budget(c));) {
 		struct uw_module *prev = m->prev;
 		if (m->refs == 0)
 			module_drop(c, m);
