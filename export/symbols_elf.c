@@ -1,7 +1,8 @@
 /*
  * One ELF module for the symbolizer, read from its binary (binary.h: the
- * file, its segments, build id and separate debug file): its function symbols as a sorted table (the debug file's
- * .symtab, else the file's .symtab, else .dynsym), its data objects likewise
+ * file, its segments, build id and separate debug file): its function
+ * symbols as a sorted table (the debug file's .symtab, else the file's
+ * .symtab, else .dynsym), its data objects likewise
  * but only when first asked for, and its line tables and inline frames
  * through an offline Dwfl opened on first need, with an estimate of what
  * libdw holds for it (for the cache's byte budget).
@@ -9,17 +10,13 @@
 #include "symbols_internal.h"
 
 #include <dwarf.h>
-#include <elfutils/libdwelf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static Elf_Scn *find_section(Elf *elf, GElf_Word type, GElf_Shdr *shdr)
 {
@@ -256,8 +253,10 @@ static int find_debuginfo_bin(Dwfl_Module *mod, void **userdata, const char *mod
 	struct debug_ask *ask = userdata ? *userdata : NULL;
 	if (ask) {
 		int fd = bin_debug_dup(ask->bin, ask->dir, debuginfo_file_name);
-		if (fd >= 0 || fd != -ENOENT)
-			return fd >= 0 ? fd : -1;
+		if (fd >= 0)
+			return fd;
+		if (fd != -ENOENT)
+			return -1; /* found, but unusable now (descriptors or memory ran out) */
 	}
 	const char *urls = getenv("DEBUGINFOD_URLS");
 	if (!urls || !urls[0])

@@ -9,16 +9,13 @@
  */
 #include "unwind_internal.h"
 
-#include <elfutils/libdwelf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static uint64_t hash_str(uint64_t h, const char *s)
 {
@@ -315,7 +312,11 @@ struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const ch
 /* ---- .debug_frame ----------------------------------------------------------------- */
 
 #if UW_DEBUG_FRAME
-/* Copies `name` out of elf (decompressed), padded so aligned word reads stay inside. */
+/*
+ * Copies `name` out of elf, padded so aligned word reads stay inside; a
+ * compressed section is inflated in elf itself (the binary's handle, where
+ * it then stays plain for every user of the binary).
+ */
 static int copy_section(Elf *elf, const char *name, char **buf, size_t *size)
 {
 	size_t shstrndx;

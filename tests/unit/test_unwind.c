@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -841,77 +842,30 @@ static void note_open(const char *path, int fd)
 	}
 }
 
-static mode_t open_mode(int flags, va_list ap)
+/* Every open is an openat(2) to the kernel: made here directly, then counted. */
+static int counted_openat(int dirfd, const char *path, int flags, va_list ap)
 {
-	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
-}
-
-int open(const char *path, int flags, ...);
-int open64(const char *path, int flags, ...);
-int openat(int dirfd, const char *path, int flags, ...);
-int openat64(int dirfd, const char *path, int flags, ...);
-
-static int open_common(const char *name, int dirfd, const char *path, int flags, mode_t mode)
-{
-	static int (*real_open)(const char *, int, ...), (*real_open64)(const char *, int, ...);
-	static int (*real_openat)(int, const char *, int, ...), (*real_openat64)(int, const char *, int, ...);
-	int fd;
-	if (strcmp(name, "open") == 0) {
-		if (!real_open)
-			*(void **)&real_open = dlsym(RTLD_NEXT, "open");
-		fd = real_open(path, flags, mode);
-	} else if (strcmp(name, "open64") == 0) {
-		if (!real_open64)
-			*(void **)&real_open64 = dlsym(RTLD_NEXT, "open64");
-		fd = real_open64(path, flags, mode);
-	} else if (strcmp(name, "openat") == 0) {
-		if (!real_openat)
-			*(void **)&real_openat = dlsym(RTLD_NEXT, "openat");
-		fd = real_openat(dirfd, path, flags, mode);
-	} else {
-		if (!real_openat64)
-			*(void **)&real_openat64 = dlsym(RTLD_NEXT, "openat64");
-		fd = real_openat64(dirfd, path, flags, mode);
-	}
+	mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+	int fd = (int)syscall(SYS_openat, dirfd, path, flags, mode);
 	note_open(path, fd);
 	return fd;
 }
 
-int open(const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	return open_common("open", AT_FDCWD, path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	return open_common("open64", AT_FDCWD, path, flags, mode);
-}
-
-int openat(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	return open_common("openat", dirfd, path, flags, mode);
-}
-
-int openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	return open_common("openat64", dirfd, path, flags, mode);
-}
+/* libdw, built for large files, calls open64; pmuprof's code open. */
+#define INTERPOSE_OPEN(name, dirfd, ...)                                                           \
+	int name(__VA_ARGS__);                                                                     \
+	int name(__VA_ARGS__)                                                                      \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, flags);                                                               \
+		int fd = counted_openat(dirfd, path, flags, ap);                                   \
+		va_end(ap);                                                                        \
+		return fd;                                                                         \
+	}
+INTERPOSE_OPEN(open, AT_FDCWD, const char *path, int flags, ...)
+INTERPOSE_OPEN(open64, AT_FDCWD, const char *path, int flags, ...)
+INTERPOSE_OPEN(openat, dirfd, int dirfd, const char *path, int flags, ...)
+INTERPOSE_OPEN(openat64, dirfd, int dirfd, const char *path, int flags, ...)
 
 /* What one pass over a fixture found: each frame's function and line, and a data symbol. */
 struct shared_pass {
