@@ -279,7 +279,8 @@ int sym_jit_load(struct sym_jit *j, pid_t pid);
 
 /*
  * At most this many ELF modules stay open whatever the byte budget: each one
- * with lines keeps a Dwfl with up to two open descriptors, and 256 covers the
+ * with a separate debug file holds two descriptors of it (its binary's, and
+ * the Dwfl's duplicate once lines are read), and 256 covers the
  * working set of a whole system profile while keeping descriptors well below
  * the usual 1024 limit.
  */

@@ -8,7 +8,8 @@
  * [SP, SP + dyn_size) and from the mapped ELF file otherwise; find_proc_info
  * from the module's .eh_frame_hdr read with libelf, .debug_frame — also from a
  * separate debug file found by build id or debuglink — as the fallback), and
- * per-module unwind tables cached by file identity.
+ * per-module unwind tables cached by file identity. Files and their debug
+ * files are binary.h's objects, shared with the symbolizer.
  *
  * Mappings come from the process model (export.h); this file never parses
  * /proc itself. Not thread-safe: one uw_session per consumer thread.
