@@ -951,10 +951,11 @@ static void test_shared_binaries(void **state)
 	struct uw_fx fx[2];
 	bool fresh;
 	get_fx(FX_QSORT, &fx[0], &fresh);
-	run_probe("uw_probe_df_split", &fx[1]);
 	static const char *const vars[2] = {"live_status", "probe_status"};
 	struct shared_pass first[2], again[2];
 	for (int k = 0; k < 2; k++) {
+		if (k == 1) /* skips where probes cannot run, after the qsort fixture's checks */
+			run_probe("uw_probe_df_split", &fx[1]);
 		struct proc_model *m = model_of(&fx[k], NULL);
 		struct bin_cache *bins;
 		struct sym_cache *s;
@@ -989,9 +990,8 @@ static void test_shared_binaries(void **state)
 		bin_cache_free(bins);
 		proc_model_free(m);
 		uw_fx_free(&fx[k]);
+		assert_string_equal(first[k].names[0], k ? "probe_f3" : "cmp_capture");
 	}
-	assert_string_equal(first[0].names[0], "cmp_capture");
-	assert_string_equal(first[1].names[0], "probe_f3");
 	assert_true(first[1].lines[0] > 0); /* the probe's DWARF: in its debug file */
 }
 
