@@ -59,7 +59,8 @@ void bin_build_id_hex(Elf *elf, char hex[41])
 		snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)bits)[i]);
 }
 
-bool bin_build_id_matches(const char *want, const char *have)
+/* True when want (hex, maybe zero-padded by perf) names have (the file's hex). */
+static bool bin_build_id_matches(const char *want, const char *have)
 {
 	size_t n = strlen(have);
 	if (n == 0 || strncasecmp(want, have, n) != 0)

@@ -84,8 +84,6 @@ void bin_put(struct bin_cache *c, struct bin *b);
  * either is unknown; -ESTALE when the file was replaced since the samples.
  */
 int bin_check_build_id(const struct bin *b, const char *want);
-/* True when want (hex, maybe zero-padded by perf) names have (the file's hex). */
-bool bin_build_id_matches(const char *want, const char *have);
 /* The GNU build id of an ELF handle as lower-case hex ("" when none). */
 void bin_build_id_hex(Elf *elf, char hex[41]);
 /* The same of the file at path, read without caching it: 0, or -ENOENT when unreadable or none. */

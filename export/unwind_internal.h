@@ -97,7 +97,6 @@ struct uw_module {
 	struct bin_load *owned_loads;
 	size_t nloads;
 	uint64_t lo_vaddr, hi_vaddr; /* extent of the PT_LOAD segments */
-	char build_id[41];           /* the file's own */
 
 	bool has_hdr;       /* .eh_frame_hdr with a binary search table */
 	uint64_t hdr_vaddr; /* where .eh_frame_hdr is */

@@ -105,7 +105,6 @@ static int module_parse(struct uw_module *m)
 		if (l->vaddr + l->memsz > m->hi_vaddr)
 			m->hi_vaddr = l->vaddr + l->memsz;
 	}
-	bin_build_id_hex(m->elf, m->build_id);
 	return 0;
 }
 
