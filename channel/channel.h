@@ -14,7 +14,7 @@
  * behind, writers overwrite and the reader counts the loss (never silent).
  *
  * Part of the pmu module (the bottom of the stack) because both libpmuprof
- * (the writer) and export/ (the reader) use it.
+ * (the writer) and engine/ (the reader) use it.
  */
 #ifndef PMUPROF_PMU_CHANNEL_H
 #define PMUPROF_PMU_CHANNEL_H

@@ -3,8 +3,8 @@
  * end; every --interval (with jitter, so a fleet does not export in step)
  * the aggregation is cut, exported as OTLP (and/or written to directories)
  * and reset. Memory stays bounded: the profile is reset each window, the
- * process model forgets exited processes, the symbol cache keeps to a byte
- * budget (--symbol-cache) and unwind caches are LRU.
+ * process model forgets exited processes, the binaries' symbol and unwind
+ * tables keep to one byte budget (--symbol-cache), and unwind caches are LRU.
  * OTLP/HTTP delivery runs on its own thread (otlp_queue), so windows are
  * cut on time whatever the collector does.
  * SIGINT/SIGTERM export the last window and exit; SIGHUP reopens the log.
@@ -86,8 +86,9 @@ static void agent_usage(FILE *out)
 		"  nobody else; --log must not be a symbolic link. Exit status 1 when a window\n"
 		"  was lost (neither delivered nor spooled).\n"
 		"  Default: every CPU (-a), %s at %d Hz per event.\n"
-		"  --symbol-cache bounds the symbol cache (tables, debug info, memos) to MIB\n"
-		"  mebibytes, least recently used modules dropped first (default %d; 0: no bound).\n",
+		"  --symbol-cache bounds what is kept of binaries (symbol tables, debug info,\n"
+		"  memos, .debug_frame copies) to MIB mebibytes, least recently used dropped\n"
+		"  first (default %d; 0: no bound).\n",
 		AGENT_DEFAULT_EVENTS, AGENT_DEFAULT_FREQ, AGENT_DEFAULT_SYMBOL_CACHE_MIB);
 }
 

@@ -2,9 +2,9 @@
  * pmuprof c2c: cache-line sharing analysis. Owns the "c2c" dispatcher and
  * "c2c watch": running the command stopped until the watched line is known
  * (--symbol is looked up in the process once it has exec'd, by
- * export/c2c_resolve.c), the probe that watchpoints fire here at all, pacing
+ * c2c/c2c_resolve.c), the probe that watchpoints fire here at all, pacing
  * the watchpoint windows of sampler/watch.c (duty cycle) and printing the
- * tally and verdict of export/c2c.c.
+ * tally and verdict of c2c/c2c.c.
  */
 #include "cli.h"
 #include "engine.h"

@@ -2,7 +2,7 @@
  * The sampling pipeline that `record` and `agent` share, set up and torn
  * down in one place: events (pmu/), CPUs and the reader plan (topology/),
  * the session (sampler/), the process model and the engine that takes the
- * session's records (export/engine.h). Errors are printed here as one line
+ * session's records (engine/engine.h). Errors are printed here as one line
  * for the user.
  */
 #include "cli.h"

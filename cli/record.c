@@ -3,7 +3,7 @@
  * the whole system, and write a pprof profile with one sample type per event.
  *
  * The pipeline (see DESIGN.md): pmu/ parses the events, topology/ plans the
- * reader threads, sampler/ opens the rings and drains them, export/ merges
+ * reader threads, sampler/ opens the rings and drains them, engine/ merges
  * the per-CPU streams in time order, models processes, symbolizes and
  * aggregates. This file only wires them and runs the child.
  */

@@ -7,6 +7,7 @@
  */
 #include "engine.h"
 #include "base.h"
+#include "binary.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct agg {
 	struct proc_model *procs;
 	struct sym_cache *syms;
 	struct uw_session *unwinder; /* --call-graph dwarf */
+	struct bin_cache *bins;      /* the binaries both read, under one budget */
 	uint64_t stop_function[UW_STOP_ERROR + 1]; /* marker functions for truncated stacks */
 	struct loc_table locs;
 	struct read_prev prev;
@@ -144,13 +146,16 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	a->values = calloc(1 + o->nevents, sizeof(*a->values));
 	int ret = a->samples && a->values ? new_profile(a, err, errlen)
 					  : (snprintf(err, errlen, "out of memory"), -ENOMEM);
+	if (ret == 0 && (o->symbolize || o->dwarf) && bin_cache_new(&a->bins) < 0)
+		ret = -ENOMEM, snprintf(err, errlen, "out of memory");
 	if (ret == 0 && o->symbolize && (ret = sym_cache_new(&a->syms, err, errlen)) == 0) {
+		sym_cache_use_binaries(a->syms, a->bins); /* a new cache: cannot be busy */
 		sym_cache_set_budget(a->syms, o->symbol_cache_bytes);
 		if (sym_cache_set_debug_dir(a->syms, o->debug_cache_dir) < 0)
 			ret = -ENOMEM, snprintf(err, errlen, "out of memory");
 	}
-	if (ret == 0 && o->dwarf)
-		ret = uw_new(&a->unwinder, procs, err, errlen);
+	if (ret == 0 && o->dwarf && (ret = uw_new(&a->unwinder, procs, err, errlen)) == 0)
+		uw_use_binaries(a->unwinder, a->bins);
 	if (ret == 0)
 		ret = loc_grow(&a->locs);
 	if (ret < 0) {
@@ -183,6 +188,7 @@ void agg_free(struct agg *a)
 	pprof_free(a->prof);
 	sym_cache_free(a->syms);
 	uw_free(a->unwinder);
+	bin_cache_free(a->bins); /* after both: their modules hold references */
 	free(a->locs.keys);
 	free(a->locs.ids);
 	free(a->prev.index.keys);

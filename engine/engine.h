@@ -141,7 +141,7 @@ uint64_t agg_samples(const struct agg *a, int event);
 /* --- labels: each thread's region and trace context over time (labels.c) -------- */
 
 /*
- * Built from the recorder channel's events (pmu/channel.h), looked up per
+ * Built from the recorder channel's events (channel/channel.h), looked up per
  * sample by (pid, tid, time). Regions nest per thread; the `region` label is
  * the innermost open region (pprof's -tagfocus then selects exactly the code
  * that region ran; the outer ones are the stack's business). Trace context

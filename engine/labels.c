@@ -1,7 +1,7 @@
 /*
  * Label timeline: which region each thread is in, and which trace context is
  * current, at any sample's time — built from the recorder channel's events
- * (pmu/channel.h) and consumed by aggregation (see export.h, "labels").
+ * (channel/channel.h) and consumed by aggregation (see engine.h, "labels").
  *
  * Owns: per-thread state (region stack, trace context) at a cursor time,
  * the events each thread has not reached yet, and their pruning.

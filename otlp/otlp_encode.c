@@ -8,7 +8,7 @@
  * HTTP lives in otlp_http.c.
  *
  * How: the pprof bytes are unpacked with the generated perftools code; every
- * dictionary table is an interner (open-addressing index from util.h over a
+ * dictionary table is an interner (open-addressing index from base.h over a
  * flat array of int64 tuples, or of strings), seeded with its zero value so
  * that index 0 is the "none" element and nothing is ever stored twice.
  * Samples are split by their "pid" label into one ResourceProfiles each, and

@@ -6,7 +6,7 @@
  * with one mmap ring per CPU (the CPU's other events redirected into it with
  * PERF_EVENT_IOC_SET_OUTPUT), the kernel's ring protocol, and the reader threads that a
  * topology plan places next to their CPUs. Readers copy records out of the
- * rings into node-local chunks, queued per CPU for the consumer (export/'s
+ * rings into node-local chunks, queued per CPU for the consumer (engine/'s
  * merger), which gets them with smp_take() and gives chunks back with
  * smp_chunk_release().
  *

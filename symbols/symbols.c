@@ -437,8 +437,43 @@ int sym_cache_new(struct sym_cache **out, char *err, size_t errlen)
 	}
 	c->bytes = sizeof(*c);
 	c->memo_cap = SYM_MEMO_BYTES_DEFAULT;
+	c->own_bins = true;
+	if (bin_cache_new(&c->bins) < 0) {
+		free(c);
+		if (err && errlen)
+			snprintf(err, errlen, "symbol cache: out of memory");
+		return -ENOMEM;
+	}
 	*out = c;
 	return 0;
+}
+
+int sym_cache_use_binaries(struct sym_cache *c, struct bin_cache *bins)
+{
+	if (c->lru_head)
+		return -EBUSY; /* its modules hold references into the other cache */
+	if (c->own_bins)
+		bin_cache_free(c->bins);
+	c->bins = bins;
+	c->own_bins = false;
+	c->charged = 0;
+	bin_cache_set_budget(bins, c->budget);
+	return 0;
+}
+
+/* Shows the symbol tables' bytes to the binaries' cache, which counts the shared budget. */
+static void bytes_sync(struct sym_cache *c)
+{
+	bin_cache_charge(c->bins, (ptrdiff_t)c->bytes - (ptrdiff_t)c->charged);
+	c->charged = c->bytes;
+}
+
+/* What the symbol cache may hold under the budget beside what other users of the binaries hold. */
+static size_t own_target(struct sym_cache *c, size_t reserve)
+{
+	bytes_sync(c);
+	size_t others = bin_cache_bytes(c->bins) - c->bytes;
+	return c->budget > others + reserve ? c->budget - others - reserve : 0;
 }
 
 static size_t memo_bytes(const struct sym_memo *mm)
@@ -491,6 +526,10 @@ void sym_cache_free(struct sym_cache *c)
 		sym_jit_release(&c->jit[i]);
 	aliases_clear(c);
 	free(c->debug_dir);
+	if (c->own_bins)
+		bin_cache_free(c->bins);
+	else
+		bin_cache_charge(c->bins, -(ptrdiff_t)c->charged);
 	free(c);
 }
 
@@ -507,18 +546,6 @@ static bool normalize_build_id(const char *in, char out[41])
 	}
 	out[n] = '\0';
 	return n >= 2 && n % 2 == 0;
-}
-
-bool sym_build_id_matches(const char *want, const char *have)
-{
-	size_t n = strlen(have);
-	if (n == 0 || strncasecmp(want, have, n) != 0)
-		return false;
-	/* perf pads shorter ids (md5: 16 bytes) with zeros to 20 bytes. */
-	for (const char *p = want + n; *p; p++)
-		if (*p != '0')
-			return false;
-	return true;
 }
 
 static void lru_unlink(struct sym_cache *c, struct sym_module *m)
@@ -600,8 +627,12 @@ void sym_cache_settle(struct sym_cache *c, struct sym_module *keep, const struct
 {
 	if (keep)
 		module_account(c, keep);
-	if (c->budget && c->bytes > c->budget)
-		cache_shrink(c, c->budget, keep, keep_jit);
+	if (c->budget) {
+		size_t target = own_target(c, 0);
+		if (c->bytes > target)
+			cache_shrink(c, target, keep, keep_jit);
+	}
+	bytes_sync(c);
 }
 
 /*
@@ -613,7 +644,7 @@ static int lines_open(struct sym_cache *c, struct sym_module *m)
 {
 	if (m->dwfl_state == 0 && c->budget && m->dw_open_bytes) {
 		module_account(c, m);
-		size_t target = c->budget > m->dw_open_bytes ? c->budget - m->dw_open_bytes : 0;
+		size_t target = own_target(c, m->dw_open_bytes);
 		if (c->bytes > target)
 			cache_shrink(c, target, m, NULL);
 	}
@@ -635,6 +666,7 @@ void sym_cache_set_budget(struct sym_cache *c, size_t bytes)
 	if (!c)
 		return;
 	c->budget = bytes;
+	bin_cache_set_budget(c->bins, bytes);
 	/* Memos are cheap to refill: a quarter of the budget, room left for libdw's data. */
 	c->memo_cap = bytes ? bytes / 4 : SYM_MEMO_BYTES_DEFAULT;
 	for (struct sym_module *m = c->lru_tail; m && c->memo_bytes > c->memo_cap; m = m->prev) {
@@ -783,10 +815,15 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		h = path_key_hash(path, &st);
 		const char *known = alias_find(c, h, path, &st);
 		char fid[41];
-		if (!known && !(m = module_find(c, h, false, NULL, path, &st)) &&
-		    sym_elf_read_build_id(path, fid) == 0 && normalize_build_id(fid, fid)) {
-			alias_add(c, h, path, &st, fid);
-			known = fid;
+		if (!known && !(m = module_find(c, h, false, NULL, path, &st))) {
+			/* The binary stays cached for the module about to be read from it. */
+			int err;
+			struct bin *b = bin_get(c->bins, path, &err);
+			if (b && b->status == 0 && normalize_build_id(b->build_id, fid)) {
+				alias_add(c, h, path, &st, fid);
+				known = fid;
+			}
+			bin_put(c->bins, b);
 		}
 		if (known) {
 			/* The id's module, unless it was read from another path (a stripped copy, say). */
@@ -821,7 +858,8 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		m->mtime = st.st_mtim;
 	}
 	m->hash = h;
-	m->status = sym_elf_load(m, path, by_id ? bid : NULL);
+	m->bins = c->bins;
+	m->status = sym_elf_load(m, by_id ? bid : NULL);
 	if (m->status == -ENOMEM) { /* not a property of the file: do not remember it */
 		module_free(c, m);
 		return -ENOMEM;
@@ -849,7 +887,7 @@ static int module_load(struct sym_module *m)
 {
 	if (m->loaded)
 		return 0;
-	int ret = sym_elf_load(m, m->path, m->key_build_id);
+	int ret = sym_elf_load(m, m->key_build_id);
 	if (ret == 0)
 		m->loaded = true;
 	else if (ret != -ENOMEM)
@@ -860,7 +898,7 @@ static int module_load(struct sym_module *m)
 static bool offset_to_vaddr(const struct sym_module *m, uint64_t off, uint64_t *vaddr)
 {
 	for (size_t i = 0; i < m->nloads; i++) {
-		const struct sym_load *l = &m->loads[i];
+		const struct bin_load *l = &m->loads[i];
 		if (off >= l->offset && off - l->offset < l->filesz) {
 			*vaddr = off - l->offset + l->vaddr;
 			return true;
@@ -1161,7 +1199,7 @@ int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build
 	if (ret == 0 && !offset_to_vaddr(m, file_offset, vaddr)) {
 		ret = -ERANGE;
 		for (size_t i = 0; i < m->nloads; i++) {
-			const struct sym_load *l = &m->loads[i];
+			const struct bin_load *l = &m->loads[i];
 			if (file_offset >= l->offset && file_offset - l->offset < l->memsz) {
 				*vaddr = file_offset - l->offset + l->vaddr;
 				ret = 0;

@@ -31,6 +31,14 @@ struct sym_cache;
 int sym_cache_new(struct sym_cache **out, char *err, size_t errlen);
 void sym_cache_free(struct sym_cache *c);
 
+struct bin_cache;
+/*
+ * Reads binaries through `bins` (binary.h), shared with the unwinder, instead
+ * of a cache of its own; the byte budget (sym_cache_set_budget) then bounds
+ * both together. Before the first lookup (-EBUSY after); bins must outlive c.
+ */
+int sym_cache_use_binaries(struct sym_cache *c, struct bin_cache *bins);
+
 /*
  * Bounds what the cache holds to `bytes` after each call (0, the default:
  * no byte bound). Counted: each module's symbol tables and names, its

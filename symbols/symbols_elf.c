@@ -1,8 +1,8 @@
 /*
- * One ELF module for the symbolizer: its PT_LOAD segments (file offset to
- * vaddr), its GNU build id, its separate debug file (by build id, else by
- * .gnu_debuglink), its function symbols as a sorted table (the debug file's
- * .symtab, else the file's .symtab, else .dynsym), its data objects likewise
+ * One ELF module for the symbolizer, read from its binary (binary.h: the
+ * file, its segments, build id and separate debug file): its function
+ * symbols as a sorted table (the debug file's .symtab, else the file's
+ * .symtab, else .dynsym), its data objects likewise
  * but only when first asked for, and its line tables and inline frames
  * through an offline Dwfl opened on first need, with an estimate of what
  * libdw holds for it (for the cache's byte budget).
@@ -10,62 +10,13 @@
 #include "symbols_internal.h"
 
 #include <dwarf.h>
-#include <elfutils/libdwelf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define DEBUG_ROOT "/usr/lib/debug"
-
-struct elf_file {
-	int fd;
-	Elf *elf;
-};
-
-static void elf_file_close(struct elf_file *f)
-{
-	if (f->elf)
-		elf_end(f->elf);
-	if (f->fd >= 0)
-		close(f->fd);
-	f->elf = NULL;
-	f->fd = -1;
-}
-
-/* 0, or -ENOENT for anything that makes the file unreadable as ELF. */
-static int elf_file_open(struct elf_file *f, const char *path)
-{
-	f->elf = NULL;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0)
-		return -ENOENT;
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
-	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
-		elf_file_close(f);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-static void build_id_hex(Elf *elf, char hex[41])
-{
-	const void *bits;
-	ssize_t n = dwelf_elf_gnu_build_id(elf, &bits);
-	hex[0] = '\0';
-	if (n <= 0)
-		return;
-	if (n > 20) /* longer ids do not fit pprof's field; the first 20 bytes still key */
-		n = 20;
-	for (ssize_t i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)bits)[i]);
-}
 
 static Elf_Scn *find_section(Elf *elf, GElf_Word type, GElf_Shdr *shdr)
 {
@@ -73,98 +24,6 @@ static Elf_Scn *find_section(Elf *elf, GElf_Word type, GElf_Shdr *shdr)
 		if (gelf_getshdr(scn, shdr) && shdr->sh_type == type)
 			return scn;
 	return NULL;
-}
-
-static bool same_file(int fd_a, int fd_b)
-{
-	struct stat a, b;
-	return fstat(fd_a, &a) == 0 && fstat(fd_b, &b) == 0 && a.st_dev == b.st_dev &&
-	       a.st_ino == b.st_ino;
-}
-
-/* A usable debug file is ELF, has a .symtab and (when both have one) the same build id. */
-static bool debug_candidate(struct elf_file *dbg, const char *cand, const struct elf_file *main,
-			    const char *bid)
-{
-	GElf_Shdr shdr;
-	if (elf_file_open(dbg, cand) != 0)
-		return false;
-	if (!same_file(dbg->fd, main->fd) && find_section(dbg->elf, SHT_SYMTAB, &shdr)) {
-		char dbid[41];
-		build_id_hex(dbg->elf, dbid);
-		if (!bid[0] || !dbid[0] || sym_build_id_matches(bid, dbid))
-			return true;
-	}
-	elf_file_close(dbg);
-	return false;
-}
-
-/*
- * The separate debug file, searched where gdb and libdwfl look:
- * /usr/lib/debug/.build-id/xx/rest.debug, then the .gnu_debuglink name next
- * to the file, in its .debug/ directory, and under /usr/lib/debug/<dir>.
- */
-static bool find_debug_file(struct elf_file *dbg, const char *path, const struct elf_file *main,
-			    const char *bid, char found[PATH_MAX])
-{
-	char cand[PATH_MAX];
-	if (strlen(bid) > 2) {
-		snprintf(cand, sizeof(cand), DEBUG_ROOT "/.build-id/%.2s/%s.debug", bid, bid + 2);
-		if (debug_candidate(dbg, cand, main, bid))
-			return snprintf(found, PATH_MAX, "%s", cand), true;
-	}
-	GElf_Word crc;
-	const char *link = dwelf_elf_gnu_debuglink(main->elf, &crc);
-	if (!link || !link[0] || strchr(link, '/'))
-		return false;
-	/* Both the directory as named and as resolved: /lib is often a link to /usr/lib. */
-	char dirs[2][PATH_MAX];
-	snprintf(dirs[0], sizeof(dirs[0]), "%s", path);
-	char *slash = strrchr(dirs[0], '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(dirs[0], sizeof(dirs[0]), ".");
-	int ndirs = 1;
-	if (realpath(path, dirs[1])) {
-		slash = strrchr(dirs[1], '/');
-		if (slash)
-			*slash = '\0';
-		if (strcmp(dirs[0], dirs[1]) != 0)
-			ndirs = 2;
-	}
-	for (int d = 0; d < ndirs; d++) {
-		static const char *const fmts[] = {"%s/%s", "%s/.debug/%s", DEBUG_ROOT "%s/%s"};
-		for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
-			if (k == 2 && dirs[d][0] != '/')
-				continue;
-			snprintf(cand, sizeof(cand), fmts[k], dirs[d], link);
-			if (debug_candidate(dbg, cand, main, bid))
-				return snprintf(found, PATH_MAX, "%s", cand), true;
-		}
-	}
-	return false;
-}
-
-static int read_loads(struct sym_module *m, Elf *elf)
-{
-	size_t n;
-	if (elf_getphdrnum(elf, &n) != 0)
-		return 0; /* no program headers: nothing maps, so nothing symbolizes */
-	m->loads = calloc(n ? n : 1, sizeof(*m->loads));
-	if (!m->loads)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		m->loads[m->nloads].offset = ph.p_offset;
-		m->loads[m->nloads].filesz = ph.p_filesz;
-		m->loads[m->nloads].memsz = ph.p_memsz;
-		m->loads[m->nloads].vaddr = ph.p_vaddr;
-		m->nloads++;
-	}
-	return 0;
 }
 
 static enum sym_bind bind_of(unsigned char bind)
@@ -251,19 +110,18 @@ static int read_symbols(Elf *elf, Elf_Scn *symscn, const GElf_Shdr *symhdr, stru
 }
 
 /* Functions (data: objects) from the debug file's .symtab, else the file's .symtab, else .dynsym. */
-static int build_table(const struct elf_file *main, const struct elf_file *dbg, bool data,
-		       struct sym_table *out)
+static int build_table(Elf *main, Elf *dbg, bool data, struct sym_table *out)
 {
 	struct sym_builder b = {.exact = data};
 	GElf_Shdr shdr;
 	Elf *src = NULL;
 	Elf_Scn *scn = NULL;
-	if (dbg->elf && (scn = find_section(dbg->elf, SHT_SYMTAB, &shdr)))
-		src = dbg->elf;
-	else if ((scn = find_section(main->elf, SHT_SYMTAB, &shdr)))
-		src = main->elf;
-	else if ((scn = find_section(main->elf, SHT_DYNSYM, &shdr)))
-		src = main->elf;
+	if (dbg && (scn = find_section(dbg, SHT_SYMTAB, &shdr)))
+		src = dbg;
+	else if ((scn = find_section(main, SHT_SYMTAB, &shdr)))
+		src = main;
+	else if ((scn = find_section(main, SHT_DYNSYM, &shdr)))
+		src = main;
 	if (!src)
 		return 0;
 	int ret = read_symbols(src, scn, &shdr, &b);
@@ -323,124 +181,94 @@ static size_t debug_sections_bytes(Elf *elf, bool *info_mapped)
 	return bytes;
 }
 
-int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_id)
+/* m's binary, with a reference taken, when it is readable and the file want_build_id names. */
+static int bin_attach(struct sym_module *m, const char *want_build_id)
 {
-	struct elf_file main = {.fd = -1}, dbg = {.fd = -1};
-	sym_elf_release(m); /* a reload after sym_elf_unload reads the segments again too */
-	int ret = elf_file_open(&main, path);
-	if (ret < 0)
-		return ret;
-	char bid[41];
-	build_id_hex(main.elf, bid);
-	if (want_build_id && bid[0] && !sym_build_id_matches(want_build_id, bid)) {
-		/* The file was replaced since the samples were taken: its symbols would lie. */
-		ret = -ENOENT;
-		goto out;
+	if (m->bin)
+		return 0;
+	int ret;
+	struct bin *b = bin_get(m->bins, m->path, &ret);
+	if (!b)
+		return ret == -ENOMEM ? ret : -ENOENT;
+	/* A file replaced since the samples were taken: its symbols would lie. */
+	if (b->status < 0 || bin_check_build_id(b, want_build_id) < 0) {
+		bin_put(m->bins, b);
+		return -ENOENT;
 	}
-	snprintf(m->build_id, sizeof(m->build_id), "%s", want_build_id ? want_build_id : bid);
-	ret = read_loads(m, main.elf);
-	if (ret < 0)
-		goto out;
-	char found[PATH_MAX];
-	free(m->debug_path);
-	m->debug_path = NULL;
-	if (find_debug_file(&dbg, path, &main, bid[0] ? bid : m->build_id, found) &&
-	    !(m->debug_path = strdup(found))) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = build_table(&main, &dbg, false, &m->syms);
-	/* Counted once lines are opened (where libdwfl finds the DWARF too: the debug file, else the file). */
-	m->dw_info_mapped = false;
-	m->dw_open_bytes = dbg.elf ? debug_sections_bytes(dbg.elf, &m->dw_info_mapped) : 0;
-	if (m->dw_open_bytes == 0 && !m->dw_info_mapped)
-		m->dw_open_bytes = debug_sections_bytes(main.elf, &m->dw_info_mapped);
-out:
-	elf_file_close(&dbg);
-	elf_file_close(&main);
-	return ret;
+	m->bin = b;
+	return 0;
 }
 
-int sym_elf_read_build_id(const char *path, char hex[41])
+int sym_elf_load(struct sym_module *m, const char *want_build_id)
 {
-	struct elf_file f;
-	int ret = elf_file_open(&f, path);
+	sym_elf_release(m); /* a reload after sym_elf_unload reads the segments again too */
+	int ret = bin_attach(m, want_build_id);
 	if (ret < 0)
 		return ret;
-	build_id_hex(f.elf, hex);
-	elf_file_close(&f);
-	return 0;
+	struct bin *b = m->bin;
+	snprintf(m->build_id, sizeof(m->build_id), "%s", want_build_id ? want_build_id : b->build_id);
+	m->loads = malloc((b->nloads ? b->nloads : 1) * sizeof(*m->loads));
+	if (!m->loads)
+		return -ENOMEM;
+	memcpy(m->loads, b->loads, b->nloads * sizeof(*m->loads));
+	m->nloads = b->nloads;
+	Elf *dbg = bin_debug_elf(b);
+	ret = build_table(b->elf, dbg, false, &m->syms);
+	/* Counted once lines are opened (where libdwfl finds the DWARF too: the debug file, else the file). */
+	m->dw_info_mapped = false;
+	m->dw_open_bytes = dbg ? debug_sections_bytes(dbg, &m->dw_info_mapped) : 0;
+	if (m->dw_open_bytes == 0 && !m->dw_info_mapped)
+		m->dw_open_bytes = debug_sections_bytes(b->elf, &m->dw_info_mapped);
+	return ret;
 }
 
 /* Read apart from functions so that profiles which never ask for data pay nothing. */
 int sym_elf_load_data(struct sym_module *m)
 {
-	struct elf_file main = {.fd = -1}, dbg = {.fd = -1};
-	int ret = elf_file_open(&main, m->path);
+	int ret = bin_attach(m, m->build_id);
 	if (ret < 0)
 		return ret;
-	char bid[41];
-	build_id_hex(main.elf, bid);
-	if (m->build_id[0] && bid[0] && !sym_build_id_matches(m->build_id, bid)) {
-		ret = -ENOENT; /* replaced since its functions were read */
-	} else {
-		char found[PATH_MAX];
-		find_debug_file(&dbg, m->path, &main, bid[0] ? bid : m->build_id, found);
-		ret = build_table(&main, &dbg, true, &m->data);
-	}
-	elf_file_close(&dbg);
-	elf_file_close(&main);
-	return ret;
+	return build_table(m->bin->elf, bin_debug_elf(m->bin), true, &m->data);
 }
 
 /* ---- line tables ---- */
 
-/* The debug cache's plain copy, handed to libdwfl in place of the file it would find. */
-struct debug_swap {
-	int fd;
-	char *path;
+/* What find_debuginfo_bin answers from: the module's binary and the debug cache's folder. */
+struct debug_ask {
+	struct bin *bin;
+	const char *dir;
 };
 
 /*
- * libdwfl's search for the separate debug file, unless the module's userdata
- * carries the debug cache's plain copy of it: libdwfl's own search opens
- * what it finds at once, and the copy must be the file it opens.
+ * libdwfl's search for the separate debug file, answered from the module's
+ * binary (userdata), which found it once: the debug cache's plain copy when
+ * there is one, else the file itself. Without one there, libdwfl's own
+ * search runs only when debuginfod is configured (the paths it would try
+ * are the ones already tried).
  */
-static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *modname,
-				 Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-				 GElf_Word debuglink_crc, char **debuginfo_file_name)
+static int find_debuginfo_bin(Dwfl_Module *mod, void **userdata, const char *modname,
+			      Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			      GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	struct debug_swap *sw = userdata ? *userdata : NULL;
-	if (sw && sw->fd >= 0) {
-		int fd = sw->fd;
-		sw->fd = -1; /* libdwfl owns both now */
-		*debuginfo_file_name = sw->path;
-		sw->path = NULL;
-		return fd;
+	struct debug_ask *ask = userdata ? *userdata : NULL;
+	if (ask) {
+		int fd = bin_debug_dup(ask->bin, ask->dir, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+		if (fd != -ENOENT)
+			return -1; /* found, but unusable now (descriptors or memory ran out) */
 	}
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!urls || !urls[0])
+		return -1;
 	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
 					    debuglink_crc, debuginfo_file_name);
-}
-
-/* The plain copy of m's debug file from the cache under dir, when that file is compressed. */
-static struct debug_swap debug_swap_for(const struct sym_module *m, const char *dir)
-{
-	struct debug_swap sw = {-1, NULL};
-	char bid[41];
-	if (!dir || !m->debug_path || sym_read_build_id(m->debug_path, bid) != 0)
-		return sw;
-	int fd = open(m->debug_path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		sw.fd = sym_debug_cache_open(dir, fd, bid, SYM_DEBUG_CACHE_MAX, &sw.path);
-		close(fd);
-	}
-	return sw;
 }
 
 /* Immutable, so not global mutable state; libdwfl only reads it. */
 static const Dwfl_Callbacks offline_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = find_debuginfo_cached,
+	.find_debuginfo = find_debuginfo_bin,
 	.section_address = dwfl_offline_section_address,
 };
 
@@ -482,28 +310,33 @@ int sym_elf_lines_open(struct sym_module *m, const char *debug_dir)
 	if (m->dwfl_state != 0)
 		return m->dwfl_state > 0;
 	m->dwfl_state = -1;
+	if (!m->bin)
+		return 0; /* the heavy part is not loaded */
 	Dwfl *dwfl = dwfl_begin(&offline_callbacks);
 	if (!dwfl)
 		return 0;
 	dwfl_report_begin(dwfl);
-	Dwfl_Module *mod = dwfl_report_offline(dwfl, m->path, m->path, -1);
+	/*
+	 * The binary's mapping, not the file again: libelf only reads it (the
+	 * cast), and the module holds the binary until the Dwfl is closed.
+	 */
+	Dwfl_Module *mod = dwfl_report_offline_memory(dwfl, m->path, m->path,
+						      (char *)m->bin->image, m->bin->image_size);
 	dwfl_report_end(dwfl, NULL, NULL);
-	struct debug_swap swap = debug_swap_for(m, debug_dir);
-	bool swapping = swap.fd >= 0;
+	struct debug_ask ask = {m->bin, debug_dir};
 	void **userdata;
-	if (mod && swap.fd >= 0 &&
-	    dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
-		*userdata = &swap; /* read (and emptied) by find_debuginfo_cached, below */
+	if (mod && dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+		*userdata = &ask; /* read by find_debuginfo_bin, below */
 	GElf_Addr bias = 0;
 	Dwarf_Addr dwbias;
 	Dwarf *dw = NULL;
-	bool ok = mod && dwfl_module_getelf(mod, &bias) && (dw = dwfl_module_getdwarf(mod, &dwbias));
+	Elf *main_elf = NULL;
+	bool ok = mod && (main_elf = dwfl_module_getelf(mod, &bias)) &&
+		  (dw = dwfl_module_getdwarf(mod, &dwbias));
 	if (mod && dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
-		*userdata = NULL; /* swap dies with this frame */
-	if (swap.fd >= 0)
-		close(swap.fd); /* the file had DWARF of its own: no search was made */
-	free(swap.path);
-	swapping &= swap.fd < 0;
+		*userdata = NULL; /* ask dies with this frame */
+	/* The DWARF came from the debug cache's plain copy (the file had none of its own). */
+	bool swapping = ok && debug_dir && m->bin->plain_state > 0 && dwarf_getelf(dw) != main_elf;
 	if (!ok || !dwarf_has_line_section(dw)) {
 		dwfl_end(dwfl); /* keep no descriptors open for modules without lines */
 		return 0;
@@ -1090,6 +923,8 @@ void sym_elf_unload(struct sym_module *m)
 	sym_table_free(&m->syms);
 	sym_table_free(&m->data);
 	m->data_state = 0;
+	bin_put(m->bins, m->bin); /* after dwfl_end: the Dwfl read the binary's mapping */
+	m->bin = NULL;
 }
 
 void sym_elf_release(struct sym_module *m)
@@ -1097,14 +932,10 @@ void sym_elf_release(struct sym_module *m)
 	sym_elf_unload(m);
 	free(m->loads);
 	m->loads = NULL;
-	free(m->debug_path);
-	m->debug_path = NULL;
 	m->nloads = 0;
 }
 
 int sym_read_build_id(const char *path, char hex[41])
 {
-	if (elf_version(EV_CURRENT) == EV_NONE) /* libelf's own setup; no cache did it here */
-		return -ENOENT;
-	return sym_elf_read_build_id(path, hex) == 0 && hex[0] ? 0 : -ENOENT;
+	return bin_read_build_id(path, hex);
 }

@@ -7,6 +7,7 @@
 #ifndef PMUPROF_SYMBOLS_INTERNAL_H
 #define PMUPROF_SYMBOLS_INTERNAL_H
 
+#include "binary.h"
 #include "symbols.h"
 #include "base.h"
 
@@ -78,10 +79,6 @@ struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr);
 
 /* ---- ELF modules ---- */
 
-struct sym_load {
-	uint64_t offset, filesz, memsz, vaddr;
-};
-
 /*
  * Strings of one module's memo, copied once each: the memo then outlives the
  * module's tables and DWARF (sym_elf_unload). Chunks grow from small, as most
@@ -152,7 +149,7 @@ struct sym_module {
 	struct sym_module *prev, *next; /* LRU, most recent first */
 
 	int status; /* 0, or the negative errno every lookup returns (negative cache) */
-	struct sym_load *loads;
+	struct bin_load *loads; /* a copy of the binary's: kept when the heavy part goes */
 	size_t nloads;
 	char build_id[41];
 	/* sym_module_info's answer, kept when the tables are dropped: it is asked every window. */
@@ -163,6 +160,8 @@ struct sym_module {
 	 * and read again on the next lookup the memo cannot answer.
 	 */
 	bool loaded;
+	struct bin_cache *bins;
+	struct bin *bin; /* the binary the heavy part was read from (a reference), else NULL */
 	struct sym_table syms;
 	struct sym_dmap names; /* derived names (demangled, qualified), see sym_dmap */
 
@@ -188,7 +187,6 @@ struct sym_module {
 	 */
 	size_t dw_bytes;
 	size_t dw_open_bytes; /* dw_bytes on opening: the debug sections as stored (sym_elf_load) */
-	char *debug_path;     /* the separate debug file sym_elf_load found, or NULL */
 	bool dw_info_mapped;  /* .debug_info is plain (mapped): each CU's part counts when read */
 
 	struct sym_memo memo;
@@ -211,11 +209,14 @@ const char *sym_names_add(struct sym_module *m, const void *key, const char *nam
 /* Empties a names map (its keys die with the heavy part). */
 void sym_dmap_free(struct sym_dmap *d);
 
-/* Fills loads, syms and build_id from path (and its debug file), again after sym_elf_unload. 0 or -errno. */
-int sym_elf_load(struct sym_module *m, const char *path, const char *want_build_id);
-/* The GNU build id of the ELF file at path (hex; "" when it has none). 0 or -ENOENT. */
-int sym_elf_read_build_id(const char *path, char hex[41]);
-/* Fills m->data (data objects) from m->path again. 0, -ENOENT or -ENOMEM. */
+/*
+ * Fills loads, syms and build_id from m->path's binary in m->bins (and its
+ * debug file), again after sym_elf_unload; holds a reference to the binary
+ * until then. 0 or -errno (-ENOENT when the file is not the one
+ * want_build_id names).
+ */
+int sym_elf_load(struct sym_module *m, const char *want_build_id);
+/* Fills m->data (data objects) from m's binary. 0, -ENOENT or -ENOMEM. */
 int sym_elf_load_data(struct sym_module *m);
 /* Opens the module's line tables (idempotent); 1 when lines exist, else 0. */
 /* debug_dir: where decompressed copies of compressed debug files live (debug_cache.c); NULL: none. */
@@ -244,12 +245,10 @@ struct sym_cu_scopes; /* symbols_elf.c */
 int sym_elf_frames(struct sym_module *m, uint64_t vaddr, struct sym_frame *out, size_t max);
 /* 1 when the module's DWARF has a DW_TAG_inlined_subroutine (checked once), else 0. */
 int sym_elf_has_inlines(struct sym_module *m);
-/* Drops the heavy part: symbol and data tables, Dwfl, CU index (segments and build id stay). */
+/* Drops the heavy part: symbol and data tables, Dwfl, CU index, the binary's reference (segments and build id stay). */
 void sym_elf_unload(struct sym_module *m);
 /* Releases what sym_elf_load, sym_elf_load_data and sym_elf_lines_open acquired. */
 void sym_elf_release(struct sym_module *m);
-/* True when want (caller's hex, maybe zero-padded by perf) names have (the file's hex). */
-bool sym_build_id_matches(const char *want, const char *have);
 
 /* ---- kernel and JIT ---- */
 
@@ -280,7 +279,8 @@ int sym_jit_load(struct sym_jit *j, pid_t pid);
 
 /*
  * At most this many ELF modules stay open whatever the byte budget: each one
- * with lines keeps a Dwfl with up to two open descriptors, and 256 covers the
+ * with a separate debug file holds two descriptors of it (its binary's, and
+ * the Dwfl's duplicate once lines are read), and 256 covers the
  * working set of a whole system profile while keeping descriptors well below
  * the usual 1024 limit.
  */
@@ -308,29 +308,10 @@ struct sym_cache {
 	size_t memo_bytes; /* all modules' memos (part of bytes) */
 	size_t memo_cap;   /* bound of memo_bytes: a quarter of the budget, else the default */
 	char *debug_dir;   /* sym_cache_set_debug_dir; NULL: debug files are read as shipped */
+	struct bin_cache *bins; /* the binaries, maybe shared (sym_cache_use_binaries) */
+	bool own_bins;
+	size_t charged; /* the part of bytes charged to bins so far (bin_cache_charge) */
 };
-
-/* ---- the decompressed debug file cache (debug_cache.c) ---- */
-
-/* The folder's bound: past it, the least recently used copies are removed. */
-#define SYM_DEBUG_CACHE_MAX (UINT64_C(1) << 30)
-
-/*
- * What the cache leaves free on its file system: a copy is made only when
- * this much remains after it, so that the cache never takes the space a
- * profile being written (or anything else) needs.
- */
-#define SYM_DEBUG_CACHE_RESERVE (UINT64_C(512) << 20)
-
-/*
- * For the debug file open as fd with that build id (lower-case hex): a
- * descriptor of its copy with plain .debug_* sections under dir, made now if
- * missing or untrustworthy, and its path in *cached_path (malloc'd). -ENOENT
- * when fd's sections are not compressed (nothing to gain); any error leaves
- * the caller to use fd as it is.
- */
-int sym_debug_cache_open(const char *dir, int fd, const char *build_id, uint64_t max_bytes,
-			 char **cached_path);
 
 /*
  * Ends a lookup: counts what `keep` (the module it used, or NULL) holds now

@@ -144,7 +144,7 @@ static int module_read(struct uw_ctx *c, const struct uw_mod_ref *r, uint64_t ad
 	const struct uw_module *m = r->m;
 	uint64_t va = addr - r->bias;
 	for (size_t i = 0; i < m->nloads; i++) {
-		const struct uw_load *l = &m->loads[i];
+		const struct bin_load *l = &m->loads[i];
 		if (va < l->vaddr || va - l->vaddr >= l->filesz || l->offset >= m->image_size)
 			continue;
 		uint64_t off = l->offset + (va - l->vaddr);
@@ -297,9 +297,9 @@ static struct uw_mod_ref *proc_add_ref(struct uw_session *u, struct uw_proc *p,
 /* The load bias of module m as `map` maps it: runtime = vaddr + bias. */
 static bool map_bias(const struct uw_module *m, const struct proc_map *map, uint64_t *bias)
 {
-	const struct uw_load *best = NULL;
+	const struct bin_load *best = NULL;
 	for (size_t i = 0; i < m->nloads; i++) {
-		const struct uw_load *l = &m->loads[i];
+		const struct bin_load *l = &m->loads[i];
 		uint64_t page_off = l->offset & ~(uint64_t)4095;
 		if (map->pgoff < page_off || map->pgoff >= l->offset + l->filesz)
 			continue;
@@ -409,7 +409,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 		ret = UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, arg);
 	}
 #if UW_DEBUG_FRAME
-	if (ret == -UNW_ENOINFO && uw_module_debug_frame(m) == 0) {
+	if (ret == -UNW_ENOINFO && uw_module_debug_frame(&c->u->modules, m) == 0) {
 		memset(&di, 0, sizeof(di));
 		di.format = UNW_INFO_FORMAT_TABLE;
 		di.start_ip = r->lo;
@@ -517,6 +517,12 @@ int uw_new(struct uw_session **out, struct proc_model *procs, char *err, size_t 
 		return -ENOMEM;
 	}
 	u->procs = procs;
+	u->modules.own_bins = true;
+	if (bin_cache_new(&u->modules.bins) < 0) {
+		free(u);
+		snprintf(err, errlen, "unwind: out of memory");
+		return -ENOMEM;
+	}
 	u->acc = (unw_accessors_t){
 		.find_proc_info = find_proc_info,
 		.put_unwind_info = put_unwind_info,
@@ -529,6 +535,17 @@ int uw_new(struct uw_session **out, struct proc_model *procs, char *err, size_t 
 	};
 	u->ctx.u = u;
 	*out = u;
+	return 0;
+}
+
+int uw_use_binaries(struct uw_session *u, struct bin_cache *bins)
+{
+	if (u->modules.head)
+		return -EBUSY; /* its modules hold references into the other cache */
+	if (u->modules.own_bins)
+		bin_cache_free(u->modules.bins);
+	u->modules.bins = bins;
+	u->modules.own_bins = false;
 	return 0;
 }
 

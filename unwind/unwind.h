@@ -8,9 +8,10 @@
  * [SP, SP + dyn_size) and from the mapped ELF file otherwise; find_proc_info
  * from the module's .eh_frame_hdr read with libelf, .debug_frame — also from a
  * separate debug file found by build id or debuglink — as the fallback), and
- * per-module unwind tables cached by file identity.
+ * per-module unwind tables cached by file identity. Files and their debug
+ * files are binary.h's objects, shared with the symbolizer.
  *
- * Mappings come from the process model (export.h); this file never parses
+ * Mappings come from the process model (process.h); this file never parses
  * /proc itself. Not thread-safe: one uw_session per consumer thread.
  */
 #ifndef PMUPROF_UNWIND_H
@@ -53,6 +54,15 @@ struct uw_session;
 
 int uw_new(struct uw_session **out, struct proc_model *procs, char *err, size_t errlen);
 void uw_free(struct uw_session *u);
+
+struct bin_cache;
+/*
+ * Reads binaries through `bins` (binary.h), shared with the symbolizer,
+ * instead of a cache of its own; what the unwinder holds then counts in the
+ * budget they share. Before the first unwind (-EBUSY after); bins must
+ * outlive u.
+ */
+int uw_use_binaries(struct uw_session *u, struct bin_cache *bins);
 
 /*
  * Unwinds one sample: ips[0] is the sampled IP, ips[1..] the return

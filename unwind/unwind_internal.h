@@ -5,6 +5,7 @@
 #ifndef PMUPROF_UNWIND_INTERNAL_H
 #define PMUPROF_UNWIND_INTERNAL_H
 
+#include "binary.h"
 #include "unwind.h"
 
 #include <asm/perf_regs.h>
@@ -30,15 +31,15 @@
 #define UW_PERF_REG_IP PERF_REG_ARM64_PC
 #define UW_PERF_REG_SP PERF_REG_ARM64_SP
 #else
-#error "the DWARF unwinder knows x86-64 and arm64 only (export/unwind_internal.h)"
+#error "the DWARF unwinder knows x86-64 and arm64 only (unwind/unwind_internal.h)"
 #endif
 
 /*
- * Modules nobody uses any more that stay open. Each pins a read-only mapping
- * of its file (address space and page cache, not private memory) and, for a
- * deleted or replaced file, the disk space behind it: 64 covers the libraries
- * of a usual profile, while a long system-wide session cannot pin every
- * binary it ever met. Modules a cached process uses are never evicted.
+ * Modules nobody uses any more that stay cached. Each holds its binary
+ * (binary.h: a read-only mapping of the file, and for a deleted or replaced
+ * file the disk space behind it): 64 covers the libraries of a usual profile,
+ * while a long system-wide session cannot pin every binary it ever met.
+ * Modules a cached process uses are never evicted.
  */
 #define UW_MODULES_MAX 64
 #define UW_MODULE_BUCKETS 128 /* power of two */
@@ -75,11 +76,6 @@ struct uw_debug_frame_list {
 	void *next;
 };
 
-struct uw_load {
-	uint64_t vaddr, offset, filesz, memsz;
-	uint32_t flags;
-};
-
 struct uw_module {
 	/* key: path and the caller's build id; without one, the file's identity */
 	char *path;
@@ -92,14 +88,15 @@ struct uw_module {
 	unsigned refs;                         /* references from cached processes */
 
 	int status; /* 0, or the -errno every use returns (negative cache) */
-	Elf *elf;
-	void *owned; /* the copy elf_memory reads (vDSO), else NULL */
+	struct bin *bin; /* the file's binary (a reference); NULL for the vDSO */
+	Elf *elf;        /* the binary's, or the vDSO copy's own */
+	void *owned;     /* the copy elf_memory reads (vDSO), else NULL */
 	const unsigned char *image;
 	size_t image_size;
-	struct uw_load *loads;
+	const struct bin_load *loads; /* the binary's, or the vDSO's own (owned_loads) */
+	struct bin_load *owned_loads;
 	size_t nloads;
 	uint64_t lo_vaddr, hi_vaddr; /* extent of the PT_LOAD segments */
-	char build_id[41];           /* the file's own */
 
 	bool has_hdr;       /* .eh_frame_hdr with a binary search table */
 	uint64_t hdr_vaddr; /* where .eh_frame_hdr is */
@@ -115,6 +112,8 @@ struct uw_modules {
 	struct uw_module *buckets[UW_MODULE_BUCKETS];
 	struct uw_module *head, *tail; /* LRU */
 	size_t n;
+	struct bin_cache *bins; /* the binaries, maybe shared (uw_use_binaries) */
+	bool own_bins;
 };
 
 /*
@@ -124,12 +123,12 @@ struct uw_modules {
  * every sample), or NULL without memory.
  */
 struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const char *build_id);
-/* Drops a reference; unused modules beyond UW_MODULES_MAX are closed. */
+/* Drops a reference; unused modules beyond UW_MODULES_MAX, or over the shared byte budget, are closed. */
 void uw_module_put(struct uw_modules *c, struct uw_module *m);
 void uw_modules_free(struct uw_modules *c);
 #if UW_DEBUG_FRAME
 /* Loads the module's .debug_frame on first need: 0 when it has one. */
-int uw_module_debug_frame(struct uw_module *m);
+int uw_module_debug_frame(struct uw_modules *c, struct uw_module *m);
 #endif
 
 #endif

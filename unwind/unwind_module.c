@@ -1,53 +1,27 @@
 /*
- * Per-module unwind data for the unwinder (unwind.c): the ELF file opened
- * with libelf and kept mapped read-only (access_mem reads its bytes), its
- * PT_LOAD segments, its .eh_frame_hdr binary search table, and its
- * .debug_frame — from the file, or from the separate debug file found by
- * build id or .gnu_debuglink — indexed the way libunwind searches it. A
- * bounded LRU keyed by path and build id (else the file's identity), shared by
- * every process of a session; modules a process still uses stay.
+ * Per-module unwind data for the unwinder (unwind.c), read from the file's
+ * binary (binary.h: mapped read-only, access_mem reads its bytes; its PT_LOAD
+ * segments; its separate debug file): its .eh_frame_hdr binary search table,
+ * and its .debug_frame — from the file, or from the separate debug file —
+ * indexed the way libunwind searches it. A bounded LRU keyed by path and
+ * build id (else the file's identity), shared by every process of a session;
+ * modules a process still uses stay.
  */
 #include "unwind_internal.h"
 
-#include <elfutils/libdwelf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static uint64_t hash_str(uint64_t h, const char *s)
 {
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
 	return h;
-}
-
-/* perf pads a short build id with zeros to 20 bytes: `want` may be `have` plus "00..". */
-static bool build_id_matches(const char *want, const char *have)
-{
-	size_t n = strlen(have);
-	if (strncasecmp(want, have, n) != 0)
-		return false;
-	for (want += n; *want; want++)
-		if (*want != '0')
-			return false;
-	return n > 0;
-}
-
-static void build_id_hex(Elf *elf, char hex[41])
-{
-	const void *bits;
-	ssize_t n = dwelf_elf_gnu_build_id(elf, &bits);
-	hex[0] = '\0';
-	if (n > 20)
-		n = 20; /* the first 20 bytes key, as in the symbolizer */
-	for (ssize_t i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)bits)[i]);
 }
 
 /* Reads a DW_EH_PE-encoded value of .eh_frame_hdr; `pc` is the vaddr of p. */
@@ -108,6 +82,7 @@ static void parse_eh_frame_hdr(struct uw_module *m, const GElf_Phdr *ph)
 	m->fde_count = count;
 }
 
+/* Checks m->elf is for this machine and finds its .eh_frame_hdr; m->loads are set. */
 static int module_parse(struct uw_module *m)
 {
 	GElf_Ehdr eh;
@@ -115,31 +90,21 @@ static int module_parse(struct uw_module *m)
 	if (!gelf_getehdr(m->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_machine != UW_EM_MACHINE)
 		return -ENOEXEC;
-	if (elf_getphdrnum(m->elf, &n) != 0 || n == 0)
+	if (elf_getphdrnum(m->elf, &n) != 0 || n == 0 || m->nloads == 0)
 		return -ENOEXEC;
-	m->loads = calloc(n, sizeof(*m->loads));
-	if (!m->loads)
-		return -ENOMEM;
-	m->lo_vaddr = UINT64_MAX;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
-		if (!gelf_getphdr(m->elf, (int)i, &ph))
-			continue;
-		if (ph.p_type == PT_GNU_EH_FRAME) {
+		if (gelf_getphdr(m->elf, (int)i, &ph) && ph.p_type == PT_GNU_EH_FRAME)
 			parse_eh_frame_hdr(m, &ph);
-		} else if (ph.p_type == PT_LOAD) {
-			struct uw_load *l = &m->loads[m->nloads++];
-			*l = (struct uw_load){ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz,
-					      ph.p_flags};
-			if (ph.p_vaddr < m->lo_vaddr)
-				m->lo_vaddr = ph.p_vaddr;
-			if (ph.p_vaddr + ph.p_memsz > m->hi_vaddr)
-				m->hi_vaddr = ph.p_vaddr + ph.p_memsz;
-		}
 	}
-	if (m->nloads == 0)
-		return -ENOEXEC;
-	build_id_hex(m->elf, m->build_id);
+	m->lo_vaddr = UINT64_MAX;
+	for (size_t i = 0; i < m->nloads; i++) {
+		const struct bin_load *l = &m->loads[i];
+		if (l->vaddr < m->lo_vaddr)
+			m->lo_vaddr = l->vaddr;
+		if (l->vaddr + l->memsz > m->hi_vaddr)
+			m->hi_vaddr = l->vaddr + l->memsz;
+	}
 	return 0;
 }
 
@@ -176,36 +141,46 @@ static int module_open_vdso(struct uw_module *m)
 		return -ENOEXEC;
 	m->image = m->owned;
 	m->image_size = size;
-	return module_parse(m);
+	int ret = bin_read_loads(m->elf, &m->owned_loads, &m->nloads);
+	m->loads = m->owned_loads;
+	return ret < 0 ? ret : module_parse(m);
 }
 
-static int module_open(struct uw_module *m)
+/* The module's binary, checked against the id the mapping carried (-ESTALE: replaced since). */
+static int module_open(struct uw_modules *c, struct uw_module *m, const char *build_id)
 {
 	if (strcmp(m->path, "[vdso]") == 0)
 		return module_open_vdso(m);
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* libelf maps the file read-only; its raw image is what access_mem reads. */
-	m->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!m->elf || elf_kind(m->elf) != ELF_K_ELF || elf_cntl(m->elf, ELF_C_FDREAD) != 0) {
-		close(fd);
-		return -ENOEXEC;
-	}
-	elf_cntl(m->elf, ELF_C_FDDONE);
-	close(fd);
-	m->image = (const unsigned char *)elf_rawfile(m->elf, &m->image_size);
-	if (!m->image)
-		return -ENOEXEC;
-	return module_parse(m);
+	int ret;
+	m->bin = bin_get(c->bins, m->path, &ret);
+	if (!m->bin)
+		return ret;
+	if (m->bin->status < 0)
+		return m->bin->status;
+	m->elf = m->bin->elf;
+	m->image = m->bin->image;
+	m->image_size = m->bin->image_size;
+	m->loads = m->bin->loads;
+	m->nloads = m->bin->nloads;
+	ret = module_parse(m);
+	return ret < 0 ? ret : bin_check_build_id(m->bin, build_id);
 }
 
-static void module_free(struct uw_module *m)
+/* The heap a module holds beyond its binary: its .debug_frame copy and index. */
+static size_t module_bytes(const struct uw_module *m)
 {
-	if (m->elf)
+	return m->df_buf ? m->dfl.debug_frame_size + 16 + m->dfl.index_size : 0;
+}
+
+static void module_free(struct uw_modules *c, struct uw_module *m)
+{
+	bin_cache_charge(c->bins, -(ptrdiff_t)module_bytes(m));
+	if (m->bin)
+		bin_put(c->bins, m->bin);
+	else if (m->elf)
 		elf_end(m->elf);
 	free(m->owned);
-	free(m->loads);
+	free(m->owned_loads);
 	free(m->df_buf);
 	free(m->dfl.index);
 	free(m->path);
@@ -249,12 +224,19 @@ static void module_drop(struct uw_modules *c, struct uw_module *m)
 		*pp = m->hnext;
 	mlru_unlink(c, m);
 	c->n--;
-	module_free(m);
+	module_free(c, m);
+}
+
+/* Over the byte budget shared with the symbolizer, unused modules go whatever their number. */
+static bool over_budget(const struct uw_modules *c)
+{
+	size_t budget = bin_cache_budget(c->bins);
+	return budget && bin_cache_bytes(c->bins) > budget;
 }
 
 static void modules_trim(struct uw_modules *c)
 {
-	for (struct uw_module *m = c->tail; m && c->n > UW_MODULES_MAX;) {
+	for (struct uw_module *m = c->tail; m && (c->n > UW_MODULES_MAX || over_budget(c));) {
 		struct uw_module *prev = m->prev;
 		if (m->refs == 0)
 			module_drop(c, m);
@@ -272,6 +254,9 @@ void uw_modules_free(struct uw_modules *c)
 {
 	while (c->head)
 		module_drop(c, c->head);
+	if (c->own_bins)
+		bin_cache_free(c->bins);
+	c->bins = NULL;
 }
 
 struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const char *build_id)
@@ -303,13 +288,16 @@ struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const ch
 	m->ino = st.st_ino;
 	m->size = st.st_size;
 	m->mtime = st.st_mtim;
-	m->status = module_open(m);
-	if (m->status == 0 && bid[0] && m->build_id[0] && !build_id_matches(bid, m->build_id))
-		m->status = -ESTALE; /* the file on disk is not the one that was mapped */
-	if (m->status < 0 && m->elf) {
-		elf_end(m->elf);
+	m->status = module_open(c, m, bid); /* -ESTALE: the file on disk is not the one mapped */
+	if (m->status < 0) {
+		bin_put(c->bins, m->bin);
+		m->bin = NULL;
+		if (m->elf && m->owned)
+			elf_end(m->elf);
 		m->elf = NULL;
 		m->image = NULL;
+		m->loads = NULL;
+		m->nloads = 0;
 	}
 	m->hnext = c->buckets[b];
 	c->buckets[b] = m;
@@ -323,7 +311,11 @@ struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const ch
 /* ---- .debug_frame ----------------------------------------------------------------- */
 
 #if UW_DEBUG_FRAME
-/* Copies `name` out of elf (decompressed), padded so aligned word reads stay inside. */
+/*
+ * Copies `name` out of elf, padded so aligned word reads stay inside; a
+ * compressed section is inflated in elf itself (the binary's handle, where
+ * it then stays plain for every user of the binary).
+ */
 static int copy_section(Elf *elf, const char *name, char **buf, size_t *size)
 {
 	size_t shstrndx;
@@ -351,55 +343,13 @@ static int copy_section(Elf *elf, const char *name, char **buf, size_t *size)
 	return -ENOENT;
 }
 
-/* .debug_frame of a separate debug file, if it is the one for this module. */
-static int copy_debug_file_frame(const char *cand, const struct uw_module *m, char **buf,
-				 size_t *size)
-{
-	int fd = open(cand, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -ENOENT;
-	int ret = -ENOENT;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && elf_kind(elf) == ELF_K_ELF) {
-		char bid[41];
-		build_id_hex(elf, bid);
-		if (!m->build_id[0] || !bid[0] || strcmp(bid, m->build_id) == 0)
-			ret = copy_section(elf, ".debug_frame", buf, size);
-	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return ret;
-}
-
-/* Where gdb looks: /usr/lib/debug/.build-id/xx/rest.debug, then .gnu_debuglink. */
+/* The file's own .debug_frame, else its separate debug file's (binary.h finds it once). */
 static int find_debug_frame(struct uw_module *m, char **buf, size_t *size)
 {
 	if (copy_section(m->elf, ".debug_frame", buf, size) == 0)
 		return 0;
-	if (!m->path[0] || m->path[0] != '/')
-		return -ENOENT;
-	char cand[PATH_MAX];
-	if (strlen(m->build_id) > 2) {
-		snprintf(cand, sizeof(cand), "/usr/lib/debug/.build-id/%.2s/%s.debug", m->build_id,
-			 m->build_id + 2);
-		if (copy_debug_file_frame(cand, m, buf, size) == 0)
-			return 0;
-	}
-	GElf_Word crc;
-	const char *link = dwelf_elf_gnu_debuglink(m->elf, &crc);
-	if (!link || !link[0] || strchr(link, '/'))
-		return -ENOENT;
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", m->path);
-	*strrchr(dir, '/') = '\0';
-	static const char *const fmts[] = {"%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s"};
-	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
-		snprintf(cand, sizeof(cand), fmts[k], dir, link);
-		if (copy_debug_file_frame(cand, m, buf, size) == 0)
-			return 0;
-	}
-	return -ENOENT;
+	Elf *dbg = m->bin ? bin_debug_elf(m->bin) : NULL;
+	return dbg ? copy_section(dbg, ".debug_frame", buf, size) : -ENOENT;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -473,7 +423,7 @@ static int index_debug_frame(struct uw_module *m, const unsigned char *d, size_t
 	return 0;
 }
 
-int uw_module_debug_frame(struct uw_module *m)
+int uw_module_debug_frame(struct uw_modules *c, struct uw_module *m)
 {
 	if (m->df_state == 0) {
 		char *buf = NULL;
@@ -486,6 +436,7 @@ int uw_module_debug_frame(struct uw_module *m)
 			m->dfl.debug_frame = buf;
 			m->dfl.debug_frame_size = size;
 			m->df_state = 1;
+			bin_cache_charge(c->bins, (ptrdiff_t)module_bytes(m));
 		} else {
 			free(buf);
 			m->df_state = ret < 0 ? ret : -ENOENT;

@@ -1,6 +1,6 @@
 /*
- * The recorder channel (pmu/channel.c) and the label timeline built from it
- * (export/labels.c).
+ * The recorder channel (channel/channel.c) and the label timeline built from it
+ * (engine/labels.c).
  *
  * Channel: one writer in order with every field intact; 4 threads x 10,000
  * events against a reader draining concurrently — none lost when the ring

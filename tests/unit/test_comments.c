@@ -1,5 +1,5 @@
 /*
- * The profile's comments (export/comments.c), the one builder record, agent
+ * The profile's comments (profile/comments.c), the one builder record, agent
  * and import use: 64 events of 128-character names and a long command line
  * fit whole (the fixed 4 KiB and 1 KiB buffers it replaces overflowed the
  * stack), a line past EXP_COMMENT_MAX is cut with "...", and the lost and

@@ -1,5 +1,5 @@
 /*
- * libpmuprof (pmu/harness.c) against deterministic software oracles.
+ * libpmuprof (harness/harness.c) against deterministic software oracles.
  *
  * Page faults: a loop writing one byte to each of N fresh, non-huge pages
  * takes exactly N faults, so a region around it must count exactly N —

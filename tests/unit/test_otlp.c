@@ -1,5 +1,5 @@
 /*
- * OTLP encoding (export/otlp_encode.c): a pprof with three sample types, two
+ * OTLP encoding (otlp/otlp_encode.c): a pprof with three sample types, two
  * processes, threads, cpus, a kernel frame, inline frames and a build id is
  * encoded as an ExportProfilesServiceRequest, decoded back with the
  * generated C code and checked: the dictionary's zero values at index 0, no

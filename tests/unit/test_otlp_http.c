@@ -1,5 +1,5 @@
 /*
- * OTLP/HTTP delivery (export/otlp_http.c) against tests/e2e/otlp_receiver.py,
+ * OTLP/HTTP delivery (otlp/otlp_http.c) against tests/e2e/otlp_receiver.py,
  * run as a subprocess and scripted over its /_control path: configuration
  * from the environment; bodies arrive intact with the expected headers,
  * gzipped or not; 503 with Retry-After is retried after the delay, 502 with

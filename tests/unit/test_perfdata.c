@@ -1,5 +1,5 @@
 /*
- * The perf.data reader (sampler/perfdata.c): synthetic files in file and
+ * The perf.data reader (perfabi/perfdata.c): synthetic files in file and
  * pipe mode (ids resolved by id_pos/is_pos without PERF_SAMPLE_IDENTIFIER,
  * names from HEADER_EVENT_DESC and EVENT_UPDATE), every truncation and
  * many corruptions of them rejected without a crash, and the real captures

@@ -1,8 +1,8 @@
 /*
- * The perf.data writer (sampler/perfdata_write.c): a file with known attrs,
+ * The perf.data writer (perfabi/perfdata_write.c): a file with known attrs,
  * ids and records, plus records synthesized from this process's /proc and
  * the kernel's map from /proc/kallsyms,
- * read back by our reader (sampler/perfdata.c) field by field; the header
+ * read back by our reader (perfabi/perfdata.c) field by field; the header
  * and feature sections checked byte by byte; failures leave no file.
  */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the symbolizer (export/symbols.h): functions and lines of
+ * Unit tests of the symbolizer (symbols/symbols.h): functions and lines of
  * this test binary, of libc and of the probe binaries in tests/data/symbols
  * (non-PIE; stripped with a .gnu_debuglink file); which alias wins at one
  * address and where sized symbols end (symbols defined in assembly below);

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the DWARF unwinder (export/unwind.h). Fixtures are captured
+ * Unit tests of the DWARF unwinder (unwind/unwind.h). Fixtures are captured
  * once by the test itself (tests/data/unwind/uw_capture.h): registers and
  * stack bytes taken three calls deep in functions built without frame
  * pointers, and inside a comparator that libc's qsort calls; each is saved
@@ -18,6 +18,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <linux/perf_event.h>
@@ -28,10 +29,12 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "binary.h"
 #include "engine.h"
 #include "unwind.h"
 
@@ -811,6 +814,187 @@ static void test_throughput(void **state)
 	uw_fx_free(&f);
 }
 
+/* ---- one object per binary ---- */
+
+/*
+ * Every successful open(2) of the process while `opens_on` is set, by path:
+ * libelf, libdw and pmuprof's code all open files through these (the test
+ * binary's definitions come first in symbol lookup).
+ */
+#define OPENS_MAX 64
+static bool opens_on;
+static struct {
+	char path[512];
+	int n;
+} opens[OPENS_MAX];
+
+static void note_open(const char *path, int fd)
+{
+	if (!opens_on || fd < 0)
+		return;
+	for (int i = 0; i < OPENS_MAX; i++) {
+		if (!opens[i].path[0])
+			snprintf(opens[i].path, sizeof(opens[i].path), "%s", path);
+		if (strcmp(opens[i].path, path) == 0) {
+			opens[i].n++;
+			return;
+		}
+	}
+}
+
+/* Every open is an openat(2) to the kernel: made here directly, then counted. */
+static int counted_openat(int dirfd, const char *path, int flags, va_list ap)
+{
+	mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+	int fd = (int)syscall(SYS_openat, dirfd, path, flags, mode);
+	note_open(path, fd);
+	return fd;
+}
+
+/* libdw, built for large files, calls open64; pmuprof's code open. */
+#define INTERPOSE_OPEN(name, dirfd, ...)                                                           \
+	int name(__VA_ARGS__);                                                                     \
+	int name(__VA_ARGS__)                                                                      \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, flags);                                                               \
+		int fd = counted_openat(dirfd, path, flags, ap);                                   \
+		va_end(ap);                                                                        \
+		return fd;                                                                         \
+	}
+INTERPOSE_OPEN(open, AT_FDCWD, const char *path, int flags, ...)
+INTERPOSE_OPEN(open64, AT_FDCWD, const char *path, int flags, ...)
+INTERPOSE_OPEN(openat, dirfd, int dirfd, const char *path, int flags, ...)
+INTERPOSE_OPEN(openat64, dirfd, int dirfd, const char *path, int flags, ...)
+
+/* What one pass over a fixture found: each frame's function and line, and a data symbol. */
+struct shared_pass {
+	int n;
+	char names[MAX_FRAMES][128];
+	int lines[MAX_FRAMES];
+	uint64_t data_start, data_size;
+	char data_name[64];
+};
+
+/*
+ * Unwinds f's sample, names every frame with its source line, and looks up
+ * the data symbol `var` of the binary that maps the first frame, by name and
+ * by address: the three users of a binary, through one symbol cache and one
+ * unwinder that share `bins`.
+ */
+static void shared_pass(struct uw_session *u, struct sym_cache *s, struct proc_model *m,
+			const struct uw_fx *f, const char *var, struct shared_pass *out)
+{
+	uint64_t regs[UW_FX_NREGS], ips[MAX_FRAMES];
+	struct uw_sample smp = sample_of(f, regs);
+	enum uw_stop stop;
+	memset(out, 0, sizeof(*out));
+	out->n = uw_unwind(u, &smp, ips, MAX_FRAMES, &stop);
+	assert_int_equal(stop, UW_STOP_END);
+	const char *exe = NULL;
+	for (int i = 0; i < out->n; i++) {
+		uint64_t ip = ips[i] - (i ? 1 : 0);
+		struct proc_map *map = proc_find_map(m, smp.pid, ip);
+		struct sym_result res;
+		assert_non_null(map);
+		if (i == 0)
+			exe = map->filename;
+		assert_int_equal(sym_lookup_file(s, map->filename, map->build_id[0] ? map->build_id : NULL,
+						 ip - map->start + map->pgoff, &res),
+				 0);
+		snprintf(out->names[i], sizeof(out->names[i]), "%s", res.function ? res.function : "?");
+		out->lines[i] = res.line;
+	}
+	struct sym_data d;
+	assert_int_equal(sym_find_data(s, exe, NULL, var, &d), 0);
+	assert_int_equal(sym_lookup_data(s, exe, NULL, d.start, &d), 0);
+	snprintf(out->data_name, sizeof(out->data_name), "%s", d.name);
+	out->data_start = d.start;
+	out->data_size = d.size;
+}
+
+static void check_same(const struct shared_pass *a, const struct shared_pass *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (int i = 0; i < a->n; i++) {
+		assert_string_equal(a->names[i], b->names[i]);
+		assert_int_equal(a->lines[i], b->lines[i]);
+	}
+	assert_string_equal(a->data_name, b->data_name);
+	assert_int_equal(a->data_start, b->data_start);
+	assert_int_equal(a->data_size, b->data_size);
+}
+
+/* Fails when a file was opened more than once since opens_on was set. */
+static void check_opened_once(const char *what)
+{
+	int files = 0;
+	for (int i = 0; i < OPENS_MAX && opens[i].path[0]; i++) {
+		print_message("%s: %d open(s) of %s\n", what, opens[i].n, opens[i].path);
+		files++;
+		assert_int_equal(opens[i].n, 1);
+	}
+	assert_true(files >= 2);
+}
+
+/*
+ * Symbolization, unwinding and data-symbol lookups read each binary once: the
+ * qsort fixture (the test binary and libc, whose CFI is in .eh_frame) and the
+ * split .debug_frame probe (CFI and symbols in a separate debug file found by
+ * .gnu_debuglink) open every file they touch once, the debug file included.
+ * Then, under a byte budget too small for anything but what is in use, the
+ * objects go (and are opened again) and every answer stays the same.
+ */
+static void test_shared_binaries(void **state)
+{
+	(void)state;
+	struct uw_fx fx[2];
+	bool fresh;
+	get_fx(FX_QSORT, &fx[0], &fresh);
+	static const char *const vars[2] = {"live_status", "probe_status"};
+	struct shared_pass first[2], again[2];
+	for (int k = 0; k < 2; k++) {
+		if (k == 1) /* skips where probes cannot run, after the qsort fixture's checks */
+			run_probe("uw_probe_df_split", &fx[1]);
+		struct proc_model *m = model_of(&fx[k], NULL);
+		struct bin_cache *bins;
+		struct sym_cache *s;
+		char err[256];
+		assert_int_equal(bin_cache_new(&bins), 0);
+		assert_int_equal(sym_cache_new(&s, err, sizeof(err)), 0);
+		assert_int_equal(sym_cache_use_binaries(s, bins), 0);
+		struct uw_session *u = session(m);
+		assert_int_equal(uw_use_binaries(u, bins), 0);
+
+		memset(opens, 0, sizeof(opens));
+		opens_on = true;
+		shared_pass(u, s, m, &fx[k], vars[k], &first[k]);
+		opens_on = false;
+		check_opened_once(k ? "probe" : "qsort");
+		uint64_t opened = bin_cache_opens(bins);
+		print_message("%d frames, %s at %#llx; %zu binaries, %zu bytes\n", first[k].n,
+			      first[k].data_name, (unsigned long long)first[k].data_start,
+			      bin_cache_count(bins), bin_cache_bytes(bins));
+
+		/* 1 byte: only the objects of the lookup under way stay. */
+		sym_cache_set_budget(s, 1);
+		uw_flush_pid(u, (pid_t)fx[k].pid);
+		assert_true(bin_cache_count(bins) < opened);
+		shared_pass(u, s, m, &fx[k], vars[k], &again[k]);
+		check_same(&first[k], &again[k]);
+		assert_true(bin_cache_opens(bins) > opened); /* evicted, then opened again */
+		print_message("under a 1-byte budget: %zu binaries held, %llu opens in all\n",
+			      bin_cache_count(bins), (unsigned long long)bin_cache_opens(bins));
+		uw_free(u);
+		sym_cache_free(s);
+		bin_cache_free(bins);
+		proc_model_free(m);
+		uw_fx_free(&fx[k]);
+		assert_string_equal(first[k].names[0], k ? "probe_f3" : "cmp_capture");
+	}
+	assert_true(first[1].lines[0] > 0); /* the probe's DWARF: in its debug file */
+}
+
 static int group_teardown(void **state)
 {
 	(void)state;
@@ -834,6 +1018,7 @@ int main(void)
 		cmocka_unit_test(test_debug_frame_split),
 		cmocka_unit_test(test_many_processes),
 		cmocka_unit_test(test_throughput),
+		cmocka_unit_test(test_shared_binaries),
 	};
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
 }

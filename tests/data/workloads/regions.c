@@ -2,7 +2,7 @@
  * Workload for the sample-label test (tests/e2e/test_region_labels.py):
  * alternates two regions, "A" running work_a and "B" running work_b, each
  * for about 50 ms per turn, 1.5 s in all; inside B a fixed trace context is
- * current. It writes the recorder channel directly (pmu/channel.h), without
+ * current. It writes the recorder channel directly (channel/channel.h), without
  * libpmuprof, so the channel and the labelling are tested on their own.
  * Outside `pmuprof record` it simply runs.
  */

@@ -15,7 +15,7 @@
  * build id is its name; touched on use; the least recently used go first
  * once the folder holds more than SYM_DEBUG_CACHE_MAX bytes.
  */
-#include "symbols_internal.h"
+#include "binary.h"
 #include "base.h"
 
 #include <dirent.h>
@@ -136,7 +136,7 @@ static int open_cached(const char *path, const char *build_id)
 	struct stat st;
 	char bid[41];
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    st.st_size == 0 || sym_read_build_id(path, bid) != 0 || strcmp(bid, build_id) != 0 ||
+	    st.st_size == 0 || bin_read_build_id(path, bid) != 0 || strcmp(bid, build_id) != 0 ||
 	    has_compressed_debug(fd, NULL)) {
 		close(fd);
 		return -EINVAL;
@@ -288,7 +288,7 @@ int sym_debug_cache_open(const char *dir, int fd, const char *build_id, uint64_t
 			ret = -errno;
 		close(t);
 		/* The notes must still say who it is, or libdwfl would refuse the file. */
-		if (ret == 0 && (sym_read_build_id(tmp, bid) != 0 || strcmp(bid, build_id) != 0))
+		if (ret == 0 && (bin_read_build_id(tmp, bid) != 0 || strcmp(bid, build_id) != 0))
 			ret = -EINVAL;
 		if (ret == 0 && rename(tmp, path) != 0)
 			ret = -errno;
