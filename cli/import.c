@@ -88,12 +88,12 @@ static void collect_mem(struct import *im, const struct smp_pd_event *e, const s
 	 * resolves its data address among kernel maps, which hold no user memory
 	 * (nor the kernel's direct map) — so only user-mode samples can map.
 	 */
-	bool user_mode = s->ip < 0xffff800000000000ULL;
-	bool mapped = s->addr && user_mode &&
+	bool ip_kernel = smp_addr_is_kernel(smp_mode_of_misc(s->misc), s->ip);
+	bool mapped = s->addr && !ip_kernel &&
 		      proc_find_map(im->procs, (pid_t)s->pid, s->addr) != NULL;
 	im->mem[im->nmem++] = (struct c2c_sample){
 		.pid = s->pid, .tid = s->tid, .cpu = cpu, .node = smp_perfdata_cpu_node(im->pd, cpu),
-		.ip = s->ip, .addr = s->addr, .data_src = s->data_src,
+		.ip = s->ip, .ip_kernel = ip_kernel, .addr = s->addr, .data_src = s->data_src,
 		.weight = s->weight, /* the latency for WEIGHT_STRUCT (smp_parse_sample) */
 		.is_store = strstr(e->name, "store") != NULL, .nomap = !mapped,
 	};
