@@ -4,8 +4,9 @@
  * Owns: turning event strings into fully formed perf_event_attr structures
  * (generic hardware, perf cache, software, kernel sysfs PMUs, raw rNNNN,
  * libpfm4 native names, modifiers, terms and groups); the catalogue of events
- * usable on this host (for `pmuprof list` and "did you mean"); opening events
- * with perf_event_open and explaining failures in one line; and counting
+ * usable on this host (for `pmuprof list` and "did you mean"); CPU and
+ * thread lists; opening events on every CPU x thread of them with one
+ * permission policy, and explaining failures in one line; and counting
  * sets (open, enable, read, scale) shared by `stat` and later the harness API.
  *
  * Also owns the event presets (`-e sharing`, `-e cache`: several vendor
@@ -214,7 +215,6 @@ void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *e
 			    const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
 			    char *err, size_t errlen);
 
-
 /* --- CPU and thread lists (lists.c) ----------------------------------------- */
 
 /*
@@ -225,7 +225,7 @@ struct pmu_cpus {
 	int n;
 	int cpu[];
 };
-/* From an array of CPU numbers, or {-1}. Return 0 or -ENOMEM. */
+/* From an array of CPU numbers; any: {-1}. Both return 0 or -ENOMEM. */
 int pmu_cpus_new(struct pmu_cpus **out, const int *cpus, int n);
 int pmu_cpus_any(struct pmu_cpus **out);
 /* "0-3,5,7-8" (-C, sysfs cpu lists): sorted, de-duplicated. */
@@ -241,6 +241,7 @@ struct pmu_threads {
 	int n;
 	pid_t tid[];
 };
+/* From an array of thread ids; any: {-1}. Both return 0 or -ENOMEM. */
 int pmu_threads_new(struct pmu_threads **out, const pid_t *tids, int n);
 int pmu_threads_any(struct pmu_threads **out);
 /* The threads of process pid now (/proc/PID/task), ascending; -ESRCH when it is gone. */
@@ -266,7 +267,11 @@ enum {
 /*
  * Opens ev (with attr: the caller's copy of ev->attr, adjusted; left as the
  * kernel took it) on every CPU x thread: fds[c * threads->n + t] for CPU
- * index c and thread index t, close-on-exec. group_fds (NULL for a leader or
+ * index c and thread index t, close-on-exec. What an older kernel refuses
+ * with EINVAL is dropped from attr and tried again, as perf does: ksymbol
+ * (Linux < 5.1), and inherit on an event with PERF_SAMPLE_READ (Linux < 6.12;
+ * the event then follows only the task it is opened on). ctx as for
+ * pmu_explain_open_error. group_fds (NULL for a leader or
  * a lone event) holds the leader's fds in the same layout; a pair where the
  * leader has none is left -1. ids (NULL when not wanted) gets each fd's
  * kernel id (PERF_EVENT_IOC_ID). A failure the flags do not skip closes
@@ -376,9 +381,9 @@ void pmu_counters_close(struct pmu_counters *c);
  */
 #define pmu_fail base_fail
 
-/* Parse "0-3,5,7-8" into a sorted, de-duplicated CPU array. */
+/* pmu_cpus_parse's list as a plain array (malloc'd). */
 int pmu_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t errlen);
-/* The online CPUs of this host. */
+/* pmu_cpus_online's list as a plain array (malloc'd). */
 int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen);
 
 #endif

@@ -85,14 +85,8 @@ int pmu_probe_event(uint32_t type, uint64_t config);
 
 /*
  * Opens an event (counting or sampling) with attr (the caller's copy of
- * ev->attr, adjusted) on one CPU and task: pmu_open_event's step.
- * user_fallback: on EACCES/EPERM, when the string gave no privilege modifier,
- * retry counting user space only, as perf does under perf_event_paranoid >= 2,
- * and record that in ev (exclude_kernel/hv, name gets ":u"). What an older
- * kernel refuses with EINVAL is dropped from attr and tried again, as perf
- * does: ksymbol (Linux < 5.1), and inherit on an event with PERF_SAMPLE_READ
- * (Linux < 6.12; the event then follows only the task it is opened on, not
- * the threads and children it creates later). attr is left as opened. The
+ * ev->attr, adjusted) on one CPU and task: pmu_open_event's step, with its
+ * older-kernel retries. user_fallback: PMU_OPEN_USER_FALLBACK's retry. The
  * fd, or the negative errno with err explaining the failure.
  */
 int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,

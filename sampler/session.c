@@ -329,7 +329,7 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 			return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 		struct perf_event_attr a;
 		sampling_attr(s, i, is_leader, &a);
-		/* Keeps a privilege fallback in ev, so the members' opens start from it. */
+		/* A user-only fallback, kept in ev and a, holds on all its CPUs and tasks. */
 		ret = pmu_open_event(fds, ids, ctx, ev, &a, s->cpus, s->threads,
 				     is_leader ? NULL : &s->fds[(size_t)ev->leader * per_event],
 				     PMU_OPEN_USER_FALLBACK, err, errlen);

@@ -10,7 +10,6 @@
  */
 #include "sampler.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <linux/hw_breakpoint.h>
 #include <stdio.h>

@@ -192,7 +192,7 @@ static void test_open_threads_group(void **state)
 	child_end(pid);
 }
 
-/* Per CPU, every task: the fd at index i counts CPU cpu[i]. */
+/* Per CPU, every task: an fd for each online CPU, or the paranoid policy's line. */
 static void test_open_cpus(void **state)
 {
 	(void)state;
