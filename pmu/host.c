@@ -396,6 +396,14 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			 name);
 		return;
 	}
+	if (attr->type == PERF_TYPE_BREAKPOINT &&
+	    (errnum == ENOENT || errnum == EOPNOTSUPP || errnum == EINVAL)) {
+		snprintf(err, errlen,
+			 "cannot open %s: %s; this kernel or CPU has no hardware breakpoints, or "
+			 "none for an aligned 8-byte user-space word there",
+			 subject, strerror(errnum));
+		return;
+	}
 	if (errnum == EOPNOTSUPP && (attr->sample_period || attr->freq)) {
 		snprintf(err, errlen,
 			 "event '%s' cannot be sampled on this host (its PMU has no sampling "
