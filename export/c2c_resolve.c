@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* One memoized answer: the code or the data address of a sample. */
 struct memo {
 	uint64_t addr;

@@ -36,8 +36,11 @@ int pmu_open_event(int *fds, uint64_t *ids, const struct pmu_ctx *ctx, struct pm
 	size_t n = (size_t)cpus->n * (size_t)threads->n;
 	int opened = 0, first = 0;
 	char scratch[PMU_ERR_MAX];
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++) {
 		fds[k] = -1;
+		if (ids)
+			ids[k] = 0; /* where no fd opens, no id */
+	}
 	for (int c = 0; c < cpus->n; c++)
 		for (int t = 0; t < threads->n; t++) {
 			size_t k = (size_t)c * (size_t)threads->n + (size_t)t;

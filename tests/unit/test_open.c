@@ -310,11 +310,13 @@ static void test_watch_emfile(void **state)
 	setrlimit(RLIMIT_NOFILE, &saved);
 	if (ret == -ENOENT || ret == -EOPNOTSUPP)
 		skip(); /* no breakpoint PMU */
-	assert_int_equal(ret, -EMFILE);
-	char want[96];
-	snprintf(want, sizeof(want), "cannot open a hardware watchpoint on %#llx",
-		 (unsigned long long)(uintptr_t)watched);
-	assert_non_null(strstr(err, want));
+	/* The first word on a second CPU, or the second word where there is one CPU. */
+	unsigned long long at = 0;
+	if (ret != -EMFILE ||
+	    sscanf(err, "cannot open a hardware watchpoint on %llx", &at) != 1 ||
+	    (at != (uintptr_t)&watched[0] && at != (uintptr_t)&watched[1]))
+		fail_msg("expected a watchpoint on %p or %p (EMFILE), got %d: %s",
+			 (void *)&watched[0], (void *)&watched[1], ret, err);
 	assert_non_null(strstr(err, "too many open files"));
 	assert_non_null(strstr(err, "ulimit -n"));
 }
