@@ -48,6 +48,7 @@ struct c2c_sample {
 	uint32_t pid, tid;
 	int32_t cpu, node;      /* -1: unknown */
 	uint64_t ip;
+	bool ip_kernel;         /* ip ran in the kernel (the sample's cpumode) */
 	const char *func, *file;
 	uint32_t line;          /* 0: unknown */
 	uint64_t addr;          /* data address (0: none) */

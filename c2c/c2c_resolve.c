@@ -27,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KERNEL_START 0xffff800000000000ull
-
 /* One memoized answer: the code or the data address of a sample. */
 struct memo {
 	uint64_t addr;
@@ -164,7 +162,7 @@ static const char *bid(const struct proc_map *m)
 static void resolve_code_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 {
 	struct sym_result res = {0};
-	if (s->ip >= KERNEL_START) {
+	if (s->ip_kernel) {
 		if (sym_lookup_kernel(r->syms, s->ip, &res) == 0)
 			s->func = intern(r, res.function);
 		else
@@ -297,7 +295,7 @@ static const char *region_name(const char *filename)
 
 static void resolve_data_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 {
-	if (s->addr >= KERNEL_START) {
+	if (smp_addr_is_kernel(SMP_MODE_UNKNOWN, s->addr)) { /* no record marks a data address */
 		s->data_sym = intern(r, "[kernel]");
 		return;
 	}

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define KERNEL_START 0xffff800000000000ULL /* x86-64 kernel half */
 #define MAX_STACK 512
 #define MAX_INLINE 16 /* inline frames kept per address, innermost first */
 
@@ -262,7 +261,7 @@ static uint64_t kernel_mapping_id(struct agg *a)
 {
 	if (!a->kernel_mapping) {
 		bool syms = a->syms && sym_kernel_available(a->syms);
-		struct pprof_mapping_desc d = {.start = KERNEL_START, .limit = UINT64_MAX,
+		struct pprof_mapping_desc d = {.start = SMP_KERNEL_HALF, .limit = UINT64_MAX,
 					       .filename = "[kernel.kallsyms]",
 					       .has_functions = syms};
 		a->kernel_mapping = pprof_add_mapping(a->prof, &d);
@@ -270,13 +269,12 @@ static uint64_t kernel_mapping_id(struct agg *a)
 	return a->kernel_mapping;
 }
 
-static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool caller)
+static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kernel, bool caller)
 {
 	/* A caller's return address points after the call: look up the call itself. */
 	uint64_t at = caller ? addr - 1 : addr;
 	struct proc_map *m = NULL;
 	uint64_t mapping;
-	bool kernel = addr >= KERNEL_START;
 	if (kernel) {
 		mapping = kernel_mapping_id(a);
 	} else {
@@ -386,14 +384,17 @@ static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *l
 	size_t n = 0;
 	pid_t pid = (pid_t)s->pid;
 	bool first = true, user_seen = false;
+	enum smp_addr_mode mode = SMP_MODE_UNKNOWN;
 	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < MAX_STACK; i++) {
 		uint64_t ip = s->callchain[i];
 		if (ip >= PERF_CONTEXT_MAX) {
 			first = true; /* a context marker: the next frame is that context's PC */
+			mode = smp_mode_of_context(ip);
 			continue;
 		}
-		user_seen |= ip < KERNEL_START;
-		uint64_t id = location_for(a, pid, ip, !first);
+		bool kernel = smp_addr_is_kernel(mode, ip);
+		user_seen |= !kernel;
+		uint64_t id = location_for(a, pid, ip, kernel, !first);
 		first = false;
 		if (id)
 			locs[n++] = id;
@@ -409,7 +410,7 @@ static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *l
 		int nu = uw_unwind(a->unwinder, &us, ips, (int)(MAX_STACK - n - 1), &why);
 		a->unwind_ns += base_mono_ns() - t0;
 		for (int i = 0; i < nu; i++) {
-			uint64_t id = location_for(a, pid, ips[i], i > 0);
+			uint64_t id = location_for(a, pid, ips[i], false, i > 0);
 			if (id)
 				locs[n++] = id;
 		}
@@ -418,7 +419,8 @@ static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *l
 			locs[n++] = stop;
 	}
 	if (n == 0) {
-		uint64_t id = location_for(a, pid, s->ip, false);
+		uint64_t id = location_for(a, pid, s->ip,
+					   smp_addr_is_kernel(smp_mode_of_misc(s->misc), s->ip), false);
 		if (id)
 			locs[n++] = id;
 	}

@@ -22,13 +22,13 @@ int c2c_collect_sample(void *arg, const struct eng_event *ev, const struct smp_s
 	 * resolves its data address among kernel maps, which hold no user memory
 	 * (nor the kernel's direct map) — so only user-mode samples can map.
 	 */
-	bool user_mode = s->ip < 0xffff800000000000ULL;
-	bool mapped = s->addr && user_mode &&
+	bool ip_kernel = smp_addr_is_kernel(smp_mode_of_misc(s->misc), s->ip);
+	bool mapped = s->addr && !ip_kernel &&
 		      proc_find_map(c->procs, (pid_t)s->pid, s->addr) != NULL;
 	c->s[c->n++] = (struct c2c_sample){
 		.pid = s->pid, .tid = s->tid, .cpu = cpu,
 		.node = c->node_of_cpu && cpu >= 0 ? c->node_of_cpu(c->node_ctx, cpu) : -1,
-		.ip = s->ip, .addr = s->addr, .data_src = s->data_src,
+		.ip = s->ip, .ip_kernel = ip_kernel, .addr = s->addr, .data_src = s->data_src,
 		.weight = s->weight, /* the latency for WEIGHT_STRUCT (smp_parse_sample) */
 		.is_store = strstr(ev->name, "store") != NULL, .nomap = !mapped,
 	};

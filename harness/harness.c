@@ -293,7 +293,8 @@ static int open_events(const struct pmu_ctx *ctx, struct pmu_event_list *evs, in
 {
 	for (size_t i = 0; i < evs->n; i++)
 		fds[i] = -1;
-	for (size_t i = 0; i < evs->n; i++) {
+	int ret = 0;
+	for (size_t i = 0; i < evs->n && ret >= 0; i++) {
 		struct pmu_event *ev = &evs->ev[i];
 		struct perf_event_attr attr = ev->attr;
 		attr.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED |
@@ -314,12 +315,12 @@ static int open_events(const struct pmu_ctx *ctx, struct pmu_event_list *evs, in
 		    attr.type != PERF_TYPE_BREAKPOINT)
 			attr.config1 |= 2;
 #endif
-		int group_fd = is_leader(evs, i) ? -1 : fds[ev->leader];
-		int fd = pmu_open_counter(ctx, ev, &attr, 0, -1, group_fd, adjust, err, errlen);
-		if (fd < 0)
-			return fd;
-		fds[i] = fd;
+		ret = pmu_open_self(&fds[i], ctx, ev, &attr,
+				    is_leader(evs, i) ? NULL : &fds[ev->leader],
+				    adjust ? PMU_OPEN_USER_FALLBACK : 0, err, errlen);
 	}
+	if (ret < 0)
+		return ret;
 	for (size_t i = 0; i < evs->n; i++)
 		if (is_leader(evs, i) && ioctl(fds[i], PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) < 0)
 			return pmu_fail(err, errlen, -errno, "cannot enable the counters of '%s': %s",

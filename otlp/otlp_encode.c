@@ -28,6 +28,7 @@
  */
 #include "otlp.h"
 #include "base.h"
+#include "perfabi.h"
 
 #include "profile.pb-c.h"
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
@@ -68,8 +69,6 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue OKeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue OAnyValue;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope OScope;
 
-/* Addresses at or above this are kernel text on x86-64 and arm64. */
-#define KERNEL_ADDR_MIN 0xffff800000000000ull
 #define PROFILE_ID_LEN 16
 
 /* --- arena: every message of the request, freed at once ------------------------------- */
@@ -538,8 +537,9 @@ static int convert_locations(struct enc *e)
 			mapping = e->map_dict[pos];
 			mapfile = pstr(e, pp->mapping[pos]->filename);
 		}
-		bool is_kernel = l->address >= KERNEL_ADDR_MIN ||
-				 (mapfile && strcmp(mapfile, "[kernel.kallsyms]") == 0);
+		/* pprof keeps no mode per location: the kernel's mapping says it, else the address. */
+		bool is_kernel = (mapfile && strcmp(mapfile, "[kernel.kallsyms]") == 0) ||
+				 smp_addr_is_kernel(SMP_MODE_UNKNOWN, l->address);
 		if (l->n_line > (SIZE_MAX - 3) / 2 || scratch_reserve(e, 3 + 2 * l->n_line) < 0)
 			return oom(e, "adding locations");
 		int64_t *t = e->scratch;

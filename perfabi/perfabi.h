@@ -58,6 +58,7 @@ struct smp_sample {
 	uint64_t stream_id, transaction, cgroup, data_page_size, code_page_size;
 	uint16_t ins_lat, retire_lat; /* WEIGHT_STRUCT's var2_w and var3_w */
 	uint32_t pid, tid, cpu;
+	uint16_t misc; /* the record header's: misc & PERF_RECORD_MISC_CPUMODE_MASK is ip's mode */
 	uint64_t nr_callchain;
 	const uint64_t *callchain;
 	/* READ: one value, or the group (nr_read values) with shared times */
@@ -80,6 +81,29 @@ struct smp_sample {
 	uint64_t aux_size;
 	const unsigned char *aux;
 };
+
+/* --- kernel or user address (addr_mode.c) ------------------------------------ */
+
+enum smp_addr_mode { SMP_MODE_UNKNOWN, SMP_MODE_USER, SMP_MODE_KERNEL };
+
+/*
+ * The fallback where a record says nothing of an address: the upper half of
+ * the 64-bit address space is the kernel's on x86-64 (0xffff8000_00000000 and
+ * up), arm64 (0xfff0... to 0xffff..., by VA_BITS and kernel version) and other
+ * 64-bit Linux ports that split it; user space is the lower half.
+ */
+#define SMP_KERNEL_HALF 0x8000000000000000ull
+
+/* The mode a sample's ip ran in: its header's misc & PERF_RECORD_MISC_CPUMODE_MASK. */
+enum smp_addr_mode smp_mode_of_misc(uint16_t misc);
+/* The mode of the callchain frames after a PERF_CONTEXT_* marker (>= PERF_CONTEXT_MAX). */
+enum smp_addr_mode smp_mode_of_context(uint64_t marker);
+/*
+ * Whether addr is a kernel address: `mode` decides when the record gave one;
+ * SMP_MODE_UNKNOWN (a data address, a frame before any marker, cpumode
+ * unknown) falls back to SMP_KERNEL_HALF.
+ */
+bool smp_addr_is_kernel(enum smp_addr_mode mode, uint64_t addr);
 
 /* Fields of the sample_id trailer every side-band record carries (sample_id_all). */
 struct smp_sample_id {

@@ -123,6 +123,7 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 	uint64_t t = l->sample_type;
 	memset(s, 0, sizeof(*s));
 	s->cpu = (uint32_t)-1;
+	s->misc = h->misc;
 	if ((t & PERF_SAMPLE_IDENTIFIER) && take(&c, &s->id) < 0)
 		return -EINVAL;
 	if ((t & PERF_SAMPLE_IP) && take(&c, &s->ip) < 0)

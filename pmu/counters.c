@@ -18,10 +18,10 @@
 
 struct pmu_counters {
 	struct pmu_event_list events; /* our copy, attrs as opened */
-	int nslots;
-	bool cpu_wide;
-	int *slot_ids;  /* cpu numbers or pids */
-	int *fds;       /* [slot * nevents + event] */
+	int nslots;      /* cpus->n * threads->n: one of them is the list {-1} */
+	struct pmu_cpus *cpus;
+	struct pmu_threads *threads;
+	int *fds;       /* [event * nslots + slot], as pmu_open_event lays out one event's */
 	uint64_t *ids;  /* kernel ids, same layout, to match group read entries */
 	bool group_read; /* false when the kernel refused PERF_FORMAT_GROUP with inherit */
 	int *opened;     /* per event: slots it opened on */
@@ -30,7 +30,7 @@ struct pmu_counters {
 
 static int *fd_at(struct pmu_counters *c, int slot, size_t ev)
 {
-	return &c->fds[(size_t)slot * c->events.n + ev];
+	return &c->fds[ev * (size_t)c->nslots + (size_t)slot];
 }
 
 static void close_all(struct pmu_counters *c)
@@ -51,66 +51,44 @@ static uint64_t read_format_for(const struct pmu_counters *c, const struct pmu_e
 	return rf;
 }
 
-/* Opens one event on one slot; retries once user-only when paranoia forbids the kernel. */
-static int open_one(struct pmu_counters *c, const struct pmu_ctx *ctx,
-		    const struct pmu_target *t, int slot, size_t i, char *err, size_t errlen)
-{
-	struct pmu_event *ev = &c->events.ev[i];
-	struct pmu_event *leader = &c->events.ev[ev->leader];
-	struct perf_event_attr attr = ev->attr;
-	bool is_leader = (size_t)ev->leader == i;
-	attr.read_format = read_format_for(c, leader);
-	attr.disabled = is_leader;
-	attr.inherit = t->inherit;
-	attr.enable_on_exec = is_leader && t->enable_on_exec;
-	pid_t pid = c->cpu_wide ? -1 : c->slot_ids[slot];
-	int cpu = c->cpu_wide ? c->slot_ids[slot] : -1;
-	int group_fd = is_leader ? -1 : *fd_at(c, slot, (size_t)ev->leader);
-	/* As perf does: under perf_event_paranoid>=2 fall back to user space only. */
-	int fd = pmu_open_counter(ctx, ev, &attr, pid, cpu, group_fd, pid != -1, err, errlen);
-	if (fd < 0)
-		return fd;
-	*fd_at(c, slot, i) = fd;
-	uint64_t id = 0;
-	if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
-		return pmu_fail(err, errlen, -errno, "cannot read the id of event '%s': %s",
-				ev->name, strerror(errno));
-	c->ids[(size_t)slot * c->events.n + i] = id;
-	return 0;
-}
-
 /*
- * Opens every event on every slot. A failure that says the host lacks the
- * event is noted and skipped; any other failure, and one on the leader of a
- * group, ends the open. When nothing opened at all, the first unsupported
- * event's error is returned.
+ * Opens every event on every slot. Where the host lacks an event it is left
+ * out (counted in refused); any other failure, and one of a group's leader,
+ * ends the open. When nothing opened at all, the first unsupported event's
+ * error is returned.
  */
 static int open_all(struct pmu_counters *c, const struct pmu_ctx *ctx, const struct pmu_target *t,
 		    char *err, size_t errlen)
 {
 	int first = 0, total = 0;
 	char scratch[PMU_ERR_MAX];
-	memset(c->opened, 0, c->events.n * sizeof(*c->opened));
-	memset(c->refused, 0, c->events.n * sizeof(*c->refused));
-	for (int s = 0; s < c->nslots; s++)
-		for (size_t i = 0; i < c->events.n; i++) {
-			const struct pmu_event *ev = &c->events.ev[i];
-			int ret = open_one(c, ctx, t, s, i, first ? scratch : err,
-					   first ? sizeof(scratch) : errlen);
-			bool leads_group = (size_t)ev->leader == i && ev->group_size > 1;
-			if (ret < 0 && (!pmu_errno_unsupported(-ret) || leads_group)) {
-				if (first) /* this message, not the earlier one */
-					snprintf(err, errlen, "%s", scratch);
-				return ret;
-			}
-			if (ret < 0) {
-				c->refused[i]++;
-				first = first ? first : ret;
-				continue;
-			}
-			c->opened[i]++;
-			total++;
+	for (size_t i = 0; i < c->events.n; i++) {
+		struct pmu_event *ev = &c->events.ev[i];
+		const struct pmu_event *leader = &c->events.ev[ev->leader];
+		bool is_leader = (size_t)ev->leader == i;
+		struct perf_event_attr attr = ev->attr;
+		attr.read_format = read_format_for(c, leader);
+		attr.disabled = is_leader;
+		attr.inherit = t->inherit;
+		attr.enable_on_exec = is_leader && t->enable_on_exec;
+		/* A group's leader must open everywhere: its members have nothing else to join. */
+		unsigned flags = PMU_OPEN_USER_FALLBACK |
+				 (is_leader && ev->group_size > 1 ? 0 : PMU_OPEN_SKIP_UNSUPPORTED);
+		int ret = pmu_open_event(fd_at(c, 0, i), &c->ids[i * (size_t)c->nslots], ctx, ev,
+					 &attr, c->cpus, c->threads,
+					 is_leader ? NULL : fd_at(c, 0, (size_t)ev->leader), flags,
+					 first ? scratch : err, first ? sizeof(scratch) : errlen);
+		if (ret < 0 && (!pmu_errno_unsupported(-ret) || !(flags & PMU_OPEN_SKIP_UNSUPPORTED))) {
+			if (first) /* this message, not the earlier one */
+				snprintf(err, errlen, "%s", scratch);
+			return ret;
 		}
+		if (ret < 0)
+			first = first ? first : ret;
+		c->opened[i] = ret > 0 ? ret : 0;
+		c->refused[i] = c->nslots - c->opened[i];
+		total += c->opened[i];
+	}
 	return total ? 0 : first;
 }
 
@@ -123,23 +101,25 @@ int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 	struct pmu_counters *c = calloc(1, sizeof(*c));
 	if (!c)
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
-	c->cpu_wide = t->pids == NULL;
-	c->nslots = c->cpu_wide ? t->ncpus : t->npids;
+	bool cpu_wide = t->pids == NULL;
+	c->nslots = cpu_wide ? t->ncpus : t->npids;
 	c->group_read = true;
 	c->events.n = c->events.cap = list->n;
 	c->events.ev = malloc(list->n * sizeof(*list->ev));
-	c->slot_ids = malloc((size_t)(c->nslots > 0 ? c->nslots : 1) * sizeof(int));
 	c->fds = malloc((size_t)(c->nslots > 0 ? c->nslots : 1) * list->n * sizeof(int));
 	c->ids = calloc((size_t)(c->nslots > 0 ? c->nslots : 1) * list->n, sizeof(uint64_t));
 	c->opened = calloc(list->n, sizeof(*c->opened));
 	c->refused = calloc(list->n, sizeof(*c->refused));
-	if (!c->events.ev || !c->slot_ids || !c->fds || !c->ids || !c->opened || !c->refused) {
+	int lists = cpu_wide ? pmu_cpus_new(&c->cpus, t->cpus, t->ncpus)
+			     : pmu_cpus_any(&c->cpus);
+	if (lists == 0)
+		lists = cpu_wide ? pmu_threads_any(&c->threads)
+				 : pmu_threads_new(&c->threads, t->pids, t->npids);
+	if (lists < 0 || !c->events.ev || !c->fds || !c->ids || !c->opened || !c->refused) {
 		pmu_counters_close(c);
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	memcpy(c->events.ev, list->ev, list->n * sizeof(*list->ev));
-	for (int s = 0; s < c->nslots; s++)
-		c->slot_ids[s] = c->cpu_wide ? t->cpus[s] : (int)t->pids[s];
 	for (size_t i = 0; i < (size_t)c->nslots * list->n; i++)
 		c->fds[i] = -1;
 	if (c->nslots == 0) {
@@ -246,7 +226,7 @@ static int read_slot(struct pmu_counters *c, int s, struct pmu_count *out, char 
 		for (uint64_t k = 0; k < buf[0]; k++) {
 			uint64_t value = buf[3 + 2 * k], id = buf[4 + 2 * k];
 			for (size_t m = i; m < i + (size_t)ev->group_size; m++)
-				if (c->ids[(size_t)s * n + m] == id)
+				if (c->ids[m * (size_t)c->nslots + (size_t)s] == id)
 					add_count(&out[m], value, buf[1], buf[2]);
 		}
 	}
@@ -275,7 +255,8 @@ void pmu_counters_close(struct pmu_counters *c)
 	free(c->ids);
 	free(c->opened);
 	free(c->refused);
-	free(c->slot_ids);
+	pmu_cpus_free(c->cpus);
+	pmu_threads_free(c->threads);
 	free(c->events.ev);
 	free(c);
 }

@@ -280,7 +280,7 @@ void pmu_cpu_describe(const struct pmu_cpu *cpu, char *buf, size_t len)
 
 static bool is_hw_type(const struct pmu_ctx *ctx, uint32_t type)
 {
-	const struct pmu_sysfs *core = pmu_sysfs_core(ctx);
+	const struct pmu_sysfs *core = ctx ? pmu_sysfs_core(ctx) : NULL;
 	return type == PERF_TYPE_HARDWARE || type == PERF_TYPE_HW_CACHE || type == PERF_TYPE_RAW ||
 	       (core && type == core->type);
 }
@@ -323,9 +323,16 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			  char *err, size_t errlen)
 {
 	const char *name = ev->name;
+	/* What "cannot open ..." names: the event, or a watchpoint by its address. */
+	char subject[PMU_NAME_MAX + 64];
+	if (attr->type == PERF_TYPE_BREAKPOINT)
+		snprintf(subject, sizeof(subject), "a hardware watchpoint on %#llx ('%s')",
+			 (unsigned long long)attr->bp_addr, name);
+	else
+		snprintf(subject, sizeof(subject), "event '%s'", name);
 	int paranoid = pmu_paranoid_level();
 	bool hw = is_hw_type(ctx, attr->type);
-	bool has_core = pmu_sysfs_core(ctx) != NULL;
+	bool has_core = ctx && pmu_sysfs_core(ctx) != NULL;
 
 	struct stat owner;
 	char proc[32];
@@ -353,10 +360,10 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 				  : !attr->exclude_kernel ? "counting kernel code"
 							  : "counting";
 		snprintf(err, errlen,
-			 "cannot open event '%s': permission denied: %s needs "
+			 "cannot open %s: permission denied: %s needs "
 			 "kernel.perf_event_paranoid<=%d (it is %d); run as root or with CAP_PERFMON, "
 			 "or: sudo sysctl -w kernel.perf_event_paranoid=%d%s",
-			 name, why, need, paranoid, need,
+			 subject, why, need, paranoid, need,
 			 pid != -1 && !attr->exclude_kernel ? " (or count user space only with :u)"
 							    : "");
 		return;
@@ -381,12 +388,20 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			 pmu_sysfs_find(ctx, "ibs_op") ? "" : ", no ibs_op PMU");
 		return;
 	}
-	if (hw && !has_core && (errnum == ENOENT || errnum == EOPNOTSUPP || errnum == ENODEV)) {
+	if (hw && ctx && !has_core && (errnum == ENOENT || errnum == EOPNOTSUPP || errnum == ENODEV)) {
 		snprintf(err, errlen,
 			 "event '%s' is not supported: this host exposes no hardware PMU (no cpu PMU "
 			 "under /sys/bus/event_source/devices; typical of a VM without a virtual "
 			 "PMU); use software events such as cpu-clock or task-clock",
 			 name);
+		return;
+	}
+	if (attr->type == PERF_TYPE_BREAKPOINT &&
+	    (errnum == ENOENT || errnum == EOPNOTSUPP || errnum == EINVAL)) {
+		snprintf(err, errlen,
+			 "cannot open %s: %s; this kernel or CPU has no hardware breakpoints, or "
+			 "none for an aligned 8-byte user-space word there",
+			 subject, strerror(errnum));
 		return;
 	}
 	if (errnum == EOPNOTSUPP && (attr->sample_period || attr->freq)) {
@@ -419,52 +434,63 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			 (unsigned long long)attr->config1);
 		return;
 	case ESRCH:
-		snprintf(err, errlen, "cannot attach event '%s': process %d does not exist", name,
+		snprintf(err, errlen, "cannot attach %s: process %d does not exist", subject,
 			 (int)pid);
 		return;
 	case ENODEV:
 		snprintf(err, errlen,
-			 "cannot open event '%s' on CPU %d: the CPU is offline or the PMU does not "
+			 "cannot open %s on CPU %d: the CPU is offline or the PMU does not "
 			 "cover it; choose online CPUs with -C",
-			 name, cpu);
+			 subject, cpu);
 		return;
 	case EMFILE:
 	case ENFILE:
 		snprintf(err, errlen,
-			 "cannot open event '%s': too many open files (one per event and CPU); "
+			 "cannot open %s: too many open files (one per event and CPU); "
 			 "raise the limit with 'ulimit -n 65536' or count fewer events/CPUs",
-			 name);
+			 subject);
 		return;
 	case EBUSY:
 		snprintf(err, errlen,
-			 "cannot open event '%s': the counter is in use by another exclusive user "
+			 "cannot open %s: the counter is in use by another exclusive user "
 			 "(e.g. the NMI watchdog: sudo sysctl -w kernel.nmi_watchdog=0)",
-			 name);
+			 subject);
 		return;
 	case ENOSPC:
+		if (attr->type == PERF_TYPE_BREAKPOINT) {
+			snprintf(err, errlen,
+				 "cannot open %s: no free debug register for task %d on CPU %d "
+				 "(a few per CPU, shared with debuggers); detach any debugger, or "
+				 "watch fewer words at once",
+				 subject, (int)pid, cpu);
+			return;
+		}
 		snprintf(err, errlen,
 			 "cannot open event '%s': not enough hardware counters for its group "
 			 "(or too many breakpoints); split the group or count fewer events",
 			 name);
 		return;
 	default:
-		snprintf(err, errlen, "cannot open event '%s': %s", name, strerror(errnum));
+		snprintf(err, errlen, "cannot open %s: %s", subject, strerror(errnum));
 	}
+}
+
+/* A CPU list's numbers as a plain array of their own, for the callers that keep one. */
+static int cpus_array(struct pmu_cpus *c, int **cpus, int *ncpus, char *err, size_t errlen)
+{
+	int *v = malloc((size_t)c->n * sizeof(int));
+	if (v) {
+		memcpy(v, c->cpu, (size_t)c->n * sizeof(int));
+		*cpus = v;
+		*ncpus = c->n;
+	}
+	pmu_cpus_free(c);
+	return v ? 0 : pmu_fail(err, errlen, -ENOMEM, "out of memory");
 }
 
 int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen)
 {
-	char buf[4096];
-	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		int e = errno;
-		if (f)
-			fclose(f);
-		return pmu_fail(err, errlen, -(e ? e : EIO),
-				"cannot read /sys/devices/system/cpu/online: %s; is sysfs mounted?",
-				strerror(e ? e : EIO));
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	return base_parse_cpu_list(buf, cpus, ncpus, err, errlen);
+	struct pmu_cpus *c;
+	int ret = pmu_cpus_online(&c, err, errlen);
+	return ret < 0 ? ret : cpus_array(c, cpus, ncpus, err, errlen);
 }

@@ -4,8 +4,9 @@
  * Owns: turning event strings into fully formed perf_event_attr structures
  * (generic hardware, perf cache, software, kernel sysfs PMUs, raw rNNNN,
  * libpfm4 native names, modifiers, terms and groups); the catalogue of events
- * usable on this host (for `pmuprof list` and "did you mean"); opening events
- * with perf_event_open and explaining failures in one line; and counting
+ * usable on this host (for `pmuprof list` and "did you mean"); CPU and
+ * thread lists; opening events on every CPU x thread of them with one
+ * permission policy, and explaining failures in one line; and counting
  * sets (open, enable, read, scale) shared by `stat` and later the harness API.
  *
  * Also owns the event presets (`-e sharing`, `-e cache`: several vendor
@@ -206,27 +207,86 @@ int pmu_sys_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
  * Explain a failed perf_event_open of `ev` (with the attr actually tried)
  * as one line naming the cause and the fix: permission and paranoid level,
  * missing hardware PMU, missing PEBS/IBS for precise sampling, unknown PMU
- * type, too many counters in a group, a vanished target.
+ * type, too many counters in a group or debug registers, a vanished target.
+ * ctx may be NULL for the kernel's own PMUs (software, breakpoint): what
+ * only the sysfs view tells (a hardware PMU, precise support) is then left out.
  */
 void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			    const struct perf_event_attr *attr, int errnum, pid_t pid, int cpu,
 			    char *err, size_t errlen);
 
+/* --- CPU and thread lists (lists.c) ----------------------------------------- */
+
 /*
- * Opens an event (counting or sampling) with attr (the caller's copy of
- * ev->attr, adjusted): the one opener of the events pmuprof counts and samples.
- * user_fallback: on EACCES/EPERM, when the string gave no privilege modifier,
- * retry counting user space only, as perf does under perf_event_paranoid >= 2,
- * and record that in ev (exclude_kernel/hv, name gets ":u"). What an older
- * kernel refuses with EINVAL is dropped from attr and tried again, as perf
- * does: ksymbol (Linux < 5.1), and inherit on an event with PERF_SAMPLE_READ
- * (Linux < 6.12; the event then follows only the task it is opened on, not
- * the threads and children it creates later). attr is left as opened. The
- * fd, or the negative errno with err explaining the failure.
+ * A CPU list: index i (0 <= i < n) holds CPU number cpu[i], ascending. The
+ * list {-1} means any CPU (an event that follows a task wherever it runs).
  */
-int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
-		     struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
-		     bool user_fallback, char *err, size_t errlen);
+struct pmu_cpus {
+	int n;
+	int cpu[];
+};
+/* From an array of CPU numbers; any: {-1}. Both return 0 or -ENOMEM. */
+int pmu_cpus_new(struct pmu_cpus **out, const int *cpus, int n);
+int pmu_cpus_any(struct pmu_cpus **out);
+/* "0-3,5,7-8" (-C, sysfs cpu lists): sorted, de-duplicated. */
+int pmu_cpus_parse(struct pmu_cpus **out, const char *list, char *err, size_t errlen);
+/* The online CPUs of this host (/sys/devices/system/cpu/online). */
+int pmu_cpus_online(struct pmu_cpus **out, char *err, size_t errlen);
+/* The index of CPU number `cpu` in c, or -1. */
+int pmu_cpus_index(const struct pmu_cpus *c, int cpu);
+void pmu_cpus_free(struct pmu_cpus *c);
+
+/* A thread list: index i holds thread id tid[i]. {-1} means every task (per-CPU events). */
+struct pmu_threads {
+	int n;
+	pid_t tid[];
+};
+/* From an array of thread ids; any: {-1}. Both return 0 or -ENOMEM. */
+int pmu_threads_new(struct pmu_threads **out, const pid_t *tids, int n);
+int pmu_threads_any(struct pmu_threads **out);
+/* The threads of process pid now (/proc/PID/task), ascending; -ESRCH when it is gone. */
+int pmu_threads_of(struct pmu_threads **out, pid_t pid, char *err, size_t errlen);
+void pmu_threads_free(struct pmu_threads *t);
+
+/* --- the event opener (open.c) -------------------------------------------------- */
+
+/* Flags of pmu_open_event. */
+enum {
+	/*
+	 * Permission refused (EACCES/EPERM) for a task's event whose string gave
+	 * no privilege modifier: count user space only, as perf does under
+	 * perf_event_paranoid >= 2 (recorded in ev: exclude_kernel, ":u").
+	 */
+	PMU_OPEN_USER_FALLBACK = 1u << 0,
+	/* Where the host lacks the event (pmu_errno_unsupported), leave fd -1. */
+	PMU_OPEN_SKIP_UNSUPPORTED = 1u << 1,
+	/* Where the thread has exited meanwhile (ESRCH), leave fd -1. */
+	PMU_OPEN_SKIP_EXITED = 1u << 2,
+};
+
+/*
+ * Opens ev (with attr: the caller's copy of ev->attr, adjusted; left as the
+ * kernel took it) on every CPU x thread: fds[c * threads->n + t] for CPU
+ * index c and thread index t, close-on-exec. What an older kernel refuses
+ * with EINVAL is dropped from attr and tried again, as perf does: ksymbol
+ * (Linux < 5.1), and inherit on an event with PERF_SAMPLE_READ (Linux < 6.12;
+ * the event then follows only the task it is opened on). ctx as for
+ * pmu_explain_open_error. group_fds (NULL for a leader or
+ * a lone event) holds the leader's fds in the same layout; a pair where the
+ * leader has none is left -1. ids (NULL when not wanted) gets each fd's
+ * kernel id (PERF_EVENT_IOC_ID). A failure the flags do not skip closes
+ * what this call opened and returns -errno with err naming the cause and
+ * the fix (pmu_explain_open_error). Returns how many fds opened; when the
+ * flags skipped every pair, the first skipped failure (-errno, err set).
+ */
+int pmu_open_event(int *fds, uint64_t *ids, const struct pmu_ctx *ctx, struct pmu_event *ev,
+		   struct perf_event_attr *attr, const struct pmu_cpus *cpus,
+		   const struct pmu_threads *threads, const int *group_fds, unsigned flags,
+		   char *err, size_t errlen);
+/* pmu_open_event on any CPU x the calling thread: one fd, in *fd. */
+int pmu_open_self(int *fd, const struct pmu_ctx *ctx, struct pmu_event *ev,
+		  struct perf_event_attr *attr, const int *group_fd, unsigned flags, char *err,
+		  size_t errlen);
 
 /* --- catalogue (for `list` and suggestions) -------------------------------- */
 
@@ -321,7 +381,7 @@ void pmu_counters_close(struct pmu_counters *c);
  */
 #define pmu_fail base_fail
 
-/* The online CPUs of this host. */
+/* pmu_cpus_online's list as a plain array (malloc'd). */
 int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen);
 
 /* --- a counter read in user space through its mmap page --------------------- */

@@ -83,6 +83,16 @@ const struct pmu_sysfs *pmu_sysfs_core(const struct pmu_ctx *ctx);
 /* Opens (type, config) for the calling task, user space only, and closes it: 0 or -errno. */
 int pmu_probe_event(uint32_t type, uint64_t config);
 
+/*
+ * Opens an event (counting or sampling) with attr (the caller's copy of
+ * ev->attr, adjusted) on one CPU and task: pmu_open_event's step, with its
+ * older-kernel retries. user_fallback: PMU_OPEN_USER_FALLBACK's retry. The
+ * fd, or the negative errno with err explaining the failure.
+ */
+int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
+		     struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+		     bool user_fallback, char *err, size_t errlen);
+
 /* Place `value` into attr->config* through `fmt`'s bit ranges; -ERANGE if it does not fit. */
 int pmu_format_place(const struct pmu_format *fmt, uint64_t value, struct perf_event_attr *attr);
 /* Width in bits of a format (sum of its ranges). */

@@ -68,7 +68,9 @@ struct smp_session {
 	struct smp_options o;
 	struct pmu_event_list events; /* copy, attrs as opened */
 	struct smp_layout *layouts;   /* per event */
-	int *fds;                     /* [slot][pid][event] */
+	struct pmu_cpus *cpus;        /* o.cpus: a ring's slot is its CPU's index here */
+	struct pmu_threads *threads;  /* o.pids, or {-1} for whole CPUs */
+	int *fds;                     /* [event][slot][pid], as pmu_open_event lays one out */
 	int nfds;
 	int *track_fds; /* [slot][pid]: the dummy event that carries the side-band records */
 	int ntrack;
@@ -248,10 +250,11 @@ static void tracking_attr(const struct smp_options *o, struct perf_event_attr *a
  * The tracking event: a software dummy per CPU (and task) that samples
  * nothing but carries MMAP2/COMM/FORK/EXIT/KSYMBOL, as perf's tracking
  * event does. It stays enabled while --control or -D disable the sampled
- * events, so mappings made meanwhile are still known. It owns the CPU's ring.
+ * events, so mappings made meanwhile are still known. Each CPU's first one
+ * owns the CPU's ring; the CPU's others write into it.
  */
-static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int slot, pid_t pid,
-			 int *ring_fd, char *err, size_t errlen)
+static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
+			 size_t errlen)
 {
 	const struct smp_options *o = &s->o;
 	/* Its failures are the first event's to the user, who never asked for a dummy. */
@@ -259,18 +262,21 @@ static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, int s
 	snprintf(dummy.name, sizeof(dummy.name), "%s", o->events->ev[0].name);
 	struct perf_event_attr *a = &dummy.attr;
 	tracking_attr(o, a);
-	int fd = pmu_open_counter(ctx, &dummy, a, pid, o->cpus[slot], -1, false, err, errlen);
-	if (fd < 0)
-		return fd;
-	s->track_fds[s->ntrack++] = fd;
-	if (*ring_fd < 0) {
-		int ret = map_ring(s, slot, fd, err, errlen);
+	int ret = pmu_open_event(s->track_fds, NULL, ctx, &dummy, a, s->cpus, s->threads, NULL, 0,
+				 err, errlen);
+	if (ret < 0)
+		return ret;
+	s->ntrack = s->cpus->n * s->threads->n;
+	for (int slot = 0; slot < s->cpus->n; slot++) {
+		const int *fd = &s->track_fds[slot * s->threads->n];
+		ret = map_ring(s, slot, fd[0], err, errlen);
 		if (ret < 0)
 			return ret;
-		*ring_fd = fd;
-	} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, *ring_fd) < 0) {
-		return pmu_fail(err, errlen, -errno, "cannot redirect the tracking event into the "
-				"ring of CPU %d: %s", o->cpus[slot], strerror(errno));
+		for (int p = 1; p < s->threads->n; p++)
+			if (ioctl(fd[p], PERF_EVENT_IOC_SET_OUTPUT, fd[0]) < 0)
+				return pmu_fail(err, errlen, -errno, "cannot redirect the tracking "
+						"event into the ring of CPU %d: %s", s->cpus->cpu[slot],
+						strerror(errno));
 	}
 	return 0;
 }
@@ -298,48 +304,39 @@ const char *smp_notice(const struct smp_session *s)
 static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err, size_t errlen)
 {
 	const struct smp_options *o = &s->o;
-	int npids = o->pids ? o->npids : 1;
-	size_t nev = s->events.n;
-	size_t k = 0;
-	for (int slot = 0; slot < o->ncpus; slot++) {
-		int ring_fd = -1;
-		for (int p = 0; p < npids; p++) {
-			pid_t pid = o->pids ? o->pids[p] : -1;
-			int leader_fd = -1;
-			int ret = open_tracking(s, ctx, slot, pid, &ring_fd, err, errlen);
-			if (ret < 0)
-				return ret;
-			for (size_t i = 0; i < nev; i++, k++) {
-				struct pmu_event *ev = &s->events.ev[i];
-				bool is_leader = (size_t)ev->leader == i;
-				struct perf_event_attr a;
-				sampling_attr(s, i, is_leader, &a);
-				/* Keeps a privilege fallback in ev, so later opens start from it. */
-				int fd = pmu_open_counter(ctx, ev, &a, pid, o->cpus[slot],
-							  is_leader ? -1 : leader_fd, pid != -1, err,
-							  errlen);
-				if (fd < 0)
-					return fd;
-				if (o->inherit && !a.inherit && !s->read_no_inherit)
-					refused_read_inherit(s, ev);
-				s->fds[k] = fd;
-				smp_layout_from_attr(&s->layouts[i], &a);
-				if (is_leader)
-					leader_fd = fd;
-				uint64_t id;
-				if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
-					return pmu_fail(err, errlen, -errno,
-						    "cannot read the id of event '%s': %s", ev->name,
-						    strerror(errno));
-				s->ids[s->nids++] = (struct id_entry){id, (int)i};
-				/* The tracking event owns the CPU's ring: everything else joins it. */
-				if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
-					return pmu_fail(err, errlen, -errno,
-						    "cannot redirect event '%s' into the ring of CPU %d: %s",
-						    ev->name, o->cpus[slot], strerror(errno));
-				}
-			}
-		}
+	size_t per_event = (size_t)s->cpus->n * (size_t)s->threads->n;
+	int ret = open_tracking(s, ctx, err, errlen);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < s->events.n; i++) {
+		struct pmu_event *ev = &s->events.ev[i];
+		bool is_leader = (size_t)ev->leader == i;
+		int *fds = &s->fds[i * per_event];
+		uint64_t *ids = malloc(per_event * sizeof(*ids));
+		if (!ids)
+			return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		struct perf_event_attr a;
+		sampling_attr(s, i, is_leader, &a);
+		/* A user-only fallback, kept in ev and a, holds on all its CPUs and tasks. */
+		ret = pmu_open_event(fds, ids, ctx, ev, &a, s->cpus, s->threads,
+				     is_leader ? NULL : &s->fds[(size_t)ev->leader * per_event],
+				     PMU_OPEN_USER_FALLBACK, err, errlen);
+		for (size_t k = 0; ret >= 0 && k < per_event; k++)
+			s->ids[s->nids++] = (struct id_entry){ids[k], (int)i};
+		free(ids);
+		if (ret < 0)
+			return ret;
+		if (o->inherit && !a.inherit && !s->read_no_inherit)
+			refused_read_inherit(s, ev);
+		smp_layout_from_attr(&s->layouts[i], &a);
+		/* The tracking event owns the CPU's ring: everything else joins it. */
+		for (size_t k = 0; k < per_event; k++)
+			if (ioctl(fds[k], PERF_EVENT_IOC_SET_OUTPUT,
+				  s->track_fds[k - k % (size_t)s->threads->n]) < 0)
+				return pmu_fail(err, errlen, -errno,
+						"cannot redirect event '%s' into the ring of CPU %d: %s",
+						ev->name, s->cpus->cpu[k / (size_t)s->threads->n],
+						strerror(errno));
 	}
 	qsort(s->ids, s->nids, sizeof(*s->ids), cmp_id);
 	return 0;
@@ -390,7 +387,15 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	s->o.events = &s->events;
 	for (int i = 0; i < s->nfds; i++)
 		s->fds[i] = -1;
-	int ret = open_all(s, ctx, err, errlen);
+	int ret = pmu_cpus_new(&s->cpus, o->cpus, o->ncpus);
+	if (ret == 0)
+		ret = o->pids ? pmu_threads_new(&s->threads, o->pids, o->npids)
+			      : pmu_threads_any(&s->threads);
+	if (ret < 0) {
+		smp_close(s);
+		return pmu_fail(err, errlen, ret, "out of memory");
+	}
+	ret = open_all(s, ctx, err, errlen);
 	if (ret < 0) {
 		smp_close(s);
 		return ret;
@@ -575,14 +580,6 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static int slot_of_cpu(const struct smp_session *s, int cpu)
-{
-	for (int i = 0; i < s->o.ncpus; i++)
-		if (s->o.cpus[i] == cpu)
-			return i;
-	return -1;
-}
-
 int smp_track(struct smp_session *s, char *err, size_t errlen)
 {
 	/* A command's tracking starts at its exec (enable_on_exec). */
@@ -623,7 +620,7 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 			return pmu_fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
 				    strerror(errno));
 		for (int c = 0; c < rd->plan->ncpus; c++) {
-			int slot = slot_of_cpu(s, rd->plan->cpus[c]);
+			int slot = pmu_cpus_index(s->cpus, rd->plan->cpus[c]);
 			if (slot < 0)
 				continue;
 			rd->rings[rd->nrings++] = slot;
@@ -656,7 +653,7 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 static int ioctl_leaders(struct smp_session *s, unsigned long req)
 {
 	for (int i = 0; i < s->nfds; i++) {
-		size_t ev = (size_t)i % s->events.n;
+		size_t ev = (size_t)i / ((size_t)s->nfds / s->events.n);
 		if ((size_t)s->events.ev[ev].leader == ev && s->fds[i] >= 0 &&
 		    ioctl(s->fds[i], req, PERF_IOC_FLAG_GROUP) < 0)
 			return -errno;
@@ -858,6 +855,8 @@ void smp_close(struct smp_session *s)
 	free(s->ids);
 	free(s->fds);
 	free(s->track_fds);
+	pmu_cpus_free(s->cpus);
+	pmu_threads_free(s->threads);
 	free(s->layouts);
 	free(s->events.ev);
 	free(s);

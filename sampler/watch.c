@@ -10,7 +10,6 @@
  */
 #include "sampler.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <linux/hw_breakpoint.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,10 +25,9 @@
 struct smp_watch {
 	struct smp_watch_options o;
 	int nwords, nslots;
-	int *cpus, ncpus;
-	pid_t *tids;
-	int ntids;
-	int *fds;              /* [tid][cpu][slot], -1 when not open */
+	struct pmu_cpus *cpus;     /* online CPUs: rings[c] and maps[c] are cpus->cpu[c]'s */
+	struct pmu_threads *threads;
+	int *fds;              /* [slot][cpu][thread] as pmu_open_event lays out, -1: not open */
 	struct smp_ring *rings; /* per CPU */
 	void **maps;
 	size_t map_size;
@@ -63,17 +60,24 @@ static void slot_attr(const struct smp_watch *w, int s, struct perf_event_attr *
 
 static int *fd_at(struct smp_watch *w, int t, int c, int s)
 {
-	return &w->fds[((size_t)t * (size_t)w->ncpus + (size_t)c) * (size_t)w->nslots + (size_t)s];
+	return &w->fds[((size_t)s * (size_t)w->cpus->n + (size_t)c) * (size_t)w->threads->n + (size_t)t];
+}
+
+static size_t nfds(const struct smp_watch *w)
+{
+	if (!w->threads || !w->cpus)
+		return 0;
+	return (size_t)w->threads->n * (size_t)w->cpus->n * (size_t)w->nslots;
 }
 
 static void close_events(struct smp_watch *w)
 {
-	for (int c = 0; c < w->ncpus && w->maps; c++) {
+	for (int c = 0; w->cpus && c < w->cpus->n && w->maps; c++) {
 		if (w->maps[c])
 			munmap(w->maps[c], w->map_size);
 		w->maps[c] = NULL;
 	}
-	for (size_t i = 0; w->fds && i < (size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots; i++) {
+	for (size_t i = 0; w->fds && i < nfds(w); i++) {
 		if (w->fds[i] >= 0)
 			close(w->fds[i]);
 		w->fds[i] = -1;
@@ -85,72 +89,82 @@ int smp_list_threads(pid_t pid, pid_t **out, int *n)
 	return base_proc_threads(pid, out, n);
 }
 
+/* Maps CPU c's ring on its first open watchpoint; the CPU's others write into it. */
+static int map_cpu_ring(struct smp_watch *w, int c, char *err, size_t errlen)
+{
+	int leader = -1;
+	for (int s = 0; s < w->nslots; s++)
+		for (int t = 0; t < w->threads->n; t++) {
+			int fd = *fd_at(w, t, c, s);
+			if (fd < 0)
+				continue; /* the thread exited meanwhile */
+			if (leader >= 0) {
+				if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, leader) < 0)
+					return pmu_fail(err, errlen, -errno,
+							"cannot redirect a watchpoint into CPU %d's ring: %s",
+							w->cpus->cpu[c], strerror(errno));
+				continue;
+			}
+			void *m = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (m == MAP_FAILED)
+				return pmu_fail(err, errlen, -errno,
+						"cannot map the watchpoint ring of CPU %d: %s "
+						"(raise /proc/sys/kernel/perf_event_mlock_kb)",
+						w->cpus->cpu[c], strerror(errno));
+			w->maps[c] = m;
+			w->rings[c] = (struct smp_ring){
+				.meta = m,
+				.data = (unsigned char *)m + sysconf(_SC_PAGESIZE),
+				.data_size = w->map_size - (size_t)sysconf(_SC_PAGESIZE),
+				.fd = fd,
+				.cpu = w->cpus->cpu[c],
+			};
+			leader = fd;
+		}
+	return 0;
+}
+
+/* A watchpoint as perf's event syntax names it, for messages. */
+static void bp_event(const struct perf_event_attr *a, struct pmu_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->attr = *a;
+	ev->group_size = 1; /* alone: its own leader, index 0 */
+	ev->priv_explicit = true; /* user space only, never widened */
+	snprintf(ev->name, sizeof(ev->name), "mem:%#llx/8:%s", (unsigned long long)a->bp_addr,
+		 a->bp_type == HW_BREAKPOINT_RW ? "rw" : "w");
+}
+
 /* Opens the current window's breakpoints on every (thread, CPU) and maps one ring per CPU. */
 static int open_events(struct smp_watch *w, bool on_exec, char *err, size_t errlen)
 {
 	free(w->fds);
-	w->fds = malloc((size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots * sizeof(int));
+	w->fds = malloc(nfds(w) * sizeof(int));
 	if (!w->fds)
 		return pmu_fail(err, errlen, -ENOMEM, "out of memory for watchpoint descriptors");
-	memset(w->fds, -1, (size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots * sizeof(int));
-	for (int c = 0; c < w->ncpus; c++) {
-		int leader = -1;
-		for (int t = 0; t < w->ntids; t++) {
-			for (int s = 0; s < w->nslots; s++) {
-				struct perf_event_attr a;
-				slot_attr(w, s, &a);
-				a.enable_on_exec = on_exec;
-				int fd = (int)syscall(SYS_perf_event_open, &a, w->tids[t], w->cpus[c], -1,
-						      PERF_FLAG_FD_CLOEXEC);
-				if (fd < 0) {
-					int e = errno;
-					if (e == ESRCH)
-						continue; /* the thread exited meanwhile */
-					close_events(w);
-					return pmu_fail(err, errlen, -e,
-							"cannot open a hardware watchpoint on 0x%llx for task %d "
-							"on CPU %d: %s (needs CAP_PERFMON or perf_event_paranoid <= 1, "
-							"and free debug registers: is a debugger attached?)",
-							(unsigned long long)a.bp_addr, (int)w->tids[t], w->cpus[c],
-							strerror(e));
-				}
-				*fd_at(w, t, c, s) = fd;
-				if (leader < 0) {
-					void *m = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-					if (m == MAP_FAILED) {
-						int e = errno;
-						close_events(w);
-						return pmu_fail(err, errlen, -e,
-								"cannot map the watchpoint ring of CPU %d: %s "
-								"(raise /proc/sys/kernel/perf_event_mlock_kb)",
-								w->cpus[c], strerror(e));
-					}
-					w->maps[c] = m;
-					w->rings[c] = (struct smp_ring){
-						.meta = m,
-						.data = (unsigned char *)m + sysconf(_SC_PAGESIZE),
-						.data_size = w->map_size - (size_t)sysconf(_SC_PAGESIZE),
-						.fd = fd,
-						.cpu = w->cpus[c],
-					};
-					leader = fd;
-				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, leader) < 0) {
-					int e = errno;
-					close_events(w);
-					return pmu_fail(err, errlen, -e,
-							"cannot redirect a watchpoint into CPU %d's ring: %s",
-							w->cpus[c], strerror(e));
-				}
-			}
-		}
+	memset(w->fds, -1, nfds(w) * sizeof(int));
+	int ret = 0;
+	for (int s = 0; s < w->nslots && ret >= 0; s++) {
+		struct perf_event_attr a;
+		struct pmu_event ev;
+		slot_attr(w, s, &a);
+		a.enable_on_exec = on_exec;
+		bp_event(&a, &ev);
+		/* The breakpoint PMU is the kernel's own: no sysfs view needed to explain it. */
+		ret = pmu_open_event(fd_at(w, 0, 0, s), NULL, NULL, &ev, &a, w->cpus, w->threads,
+				     NULL, PMU_OPEN_SKIP_EXITED, err, errlen);
 	}
-	return 0;
+	for (int c = 0; c < w->cpus->n && ret >= 0; c++)
+		ret = map_cpu_ring(w, c, err, errlen);
+	if (ret < 0)
+		close_events(w);
+	return ret < 0 ? ret : 0;
 }
 
 static int for_each_fd(struct smp_watch *w, unsigned long req)
 {
 	int ret = 0;
-	for (size_t i = 0; i < (size_t)w->ntids * (size_t)w->ncpus * (size_t)w->nslots; i++)
+	for (size_t i = 0; i < nfds(w); i++)
 		if (w->fds[i] >= 0 && ioctl(w->fds[i], req, 0) < 0 && ret == 0 && errno != ESRCH)
 			ret = -errno;
 	return ret;
@@ -174,11 +188,11 @@ int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, ch
 	size_t pages = o->ring_pages ? o->ring_pages : 128; /* 512 KiB: within perf_event_mlock_kb */
 	w->map_size = (pages + 1) * (size_t)sysconf(_SC_PAGESIZE);
 	w->modify = !o->reopen; /* until the kernel refuses */
-	int ret = pmu_online_cpus(&w->cpus, &w->ncpus, err, errlen);
+	int ret = pmu_cpus_online(&w->cpus, err, errlen);
 	if (ret < 0)
 		goto fail;
-	w->rings = calloc((size_t)w->ncpus, sizeof(*w->rings));
-	w->maps = calloc((size_t)w->ncpus, sizeof(*w->maps));
+	w->rings = calloc((size_t)w->cpus->n, sizeof(*w->rings));
+	w->maps = calloc((size_t)w->cpus->n, sizeof(*w->maps));
 	w->scratch = malloc(SCRATCH_SIZE);
 	if (!w->rings || !w->maps || !w->scratch) {
 		ret = pmu_fail(err, errlen, -ENOMEM, "out of memory");
@@ -201,16 +215,11 @@ int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, ch
 	window_plan(w, 0);
 	if (o->enable_on_exec) {
 		/* A stopped child has one thread; what it execs and spawns inherits. */
-		w->tids = malloc(sizeof(*w->tids));
-		if (!w->tids) {
-			ret = pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		if ((ret = pmu_threads_new(&w->threads, &o->pid, 1)) < 0) {
+			ret = pmu_fail(err, errlen, ret, "out of memory");
 			goto fail;
 		}
-		w->tids[0] = o->pid;
-		w->ntids = 1;
-	} else if ((ret = smp_list_threads(o->pid, &w->tids, &w->ntids)) < 0) {
-		ret = pmu_fail(err, errlen, ret, "process %d does not exist (no /proc/%d/task)",
-			       (int)o->pid, (int)o->pid);
+	} else if ((ret = pmu_threads_of(&w->threads, o->pid, err, errlen)) < 0) {
 		goto fail;
 	}
 	ret = open_events(w, o->enable_on_exec, err, errlen);
@@ -290,8 +299,8 @@ static int rotate(struct smp_watch *w, char *err, size_t errlen)
 	 */
 	if (w->modify) {
 		int ret = 0;
-		for (int t = 0; t < w->ntids && ret == 0; t++)
-			for (int c = 0; c < w->ncpus && ret == 0; c++)
+		for (int t = 0; t < w->threads->n && ret == 0; t++)
+			for (int c = 0; c < w->cpus->n && ret == 0; c++)
 				for (int s = 0; s < w->nslots && ret == 0; s++) {
 					int fd = *fd_at(w, t, c, s);
 					struct perf_event_attr a;
@@ -310,11 +319,11 @@ static int rotate(struct smp_watch *w, char *err, size_t errlen)
 		w->modify = false;
 	}
 	close_events(w);
-	free(w->tids);
-	w->tids = NULL;
-	int ret = smp_list_threads(w->o.pid, &w->tids, &w->ntids);
+	pmu_threads_free(w->threads);
+	w->threads = NULL;
+	int ret = pmu_threads_of(&w->threads, w->o.pid, err, errlen);
 	if (ret < 0)
-		return ret == -ENOENT ? -ESRCH : ret; /* the process is gone */
+		return ret; /* -ESRCH: the process is gone */
 	ret = open_events(w, false, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -335,13 +344,13 @@ int smp_watch_disarm(struct smp_watch *w, int (*fn)(void *arg, const struct smp_
 		w->armed = false;
 	}
 	struct drain_ctx d = {w, fn, arg};
-	for (int c = 0; c < w->ncpus; c++) {
+	for (int c = 0; c < w->cpus->n; c++) {
 		if (!w->maps[c])
 			continue;
 		long r = smp_ring_read(&w->rings[c], w->scratch, on_record, &d);
 		if (r < 0)
 			return pmu_fail(err, errlen, (int)r, "cannot read the watchpoint ring of CPU %d",
-					w->cpus[c]);
+					w->cpus->cpu[c]);
 	}
 	return rotate(w, err, errlen);
 }
@@ -361,13 +370,11 @@ static int probe_open(const volatile uint64_t *word, char *err, size_t errlen)
 	a.disabled = 1;
 	a.exclude_kernel = 1;
 	a.exclude_hv = 1;
-	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0)
-		return pmu_fail(err, errlen, -errno,
-				"cannot open a hardware watchpoint: %s (needs CAP_PERFMON or "
-				"perf_event_paranoid <= 2, and a free debug register: is a debugger "
-				"attached?)", strerror(errno));
-	return fd;
+	struct pmu_event ev;
+	bp_event(&a, &ev);
+	int fd = -1;
+	int ret = pmu_open_self(&fd, NULL, &ev, &a, NULL, 0, err, errlen);
+	return ret < 0 ? ret : fd;
 }
 
 /*
@@ -447,8 +454,8 @@ void smp_watch_close(struct smp_watch *w)
 		return;
 	close_events(w);
 	free(w->fds);
-	free(w->tids);
-	free(w->cpus);
+	pmu_threads_free(w->threads);
+	pmu_cpus_free(w->cpus);
 	free(w->rings);
 	free(w->maps);
 	free(w->scratch);

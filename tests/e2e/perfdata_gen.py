@@ -24,7 +24,8 @@ SAMPLE_TYPE = (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_
 REC_MMAP2, REC_COMM, REC_SAMPLE = 10, 3, 9
 REC_HEADER_ATTR, REC_FINISHED_ROUND, REC_EVENT_UPDATE, REC_HEADER_FEATURE = 64, 68, 78, 80
 FEAT_NRCPUS, FEAT_EVENT_DESC, FEAT_NUMA_TOPOLOGY = 7, 12, 14
-MISC_USER = 2
+MISC_KERNEL, MISC_USER = 1, 2
+PERF_CONTEXT_KERNEL, PERF_CONTEXT_USER = 2**64 - 128, 2**64 - 512
 
 # union perf_mem_data_src fields
 OP_LOAD, OP_STORE = 0x02, 0x04
@@ -230,6 +231,15 @@ class Stream:
         self.records += _record(REC_SAMPLE, MISC_USER,
                                 sample_body(attr, eid, pid, tid, cpu, ip, self.time, addr,
                                             period, weight, src))
+
+    def sample_chain(self, eid, pid, tid, cpu, ip, misc, chain, period=1):
+        """A sample of an event whose sample_type is IDENTIFIER | IP | TID | TIME | CPU |
+        PERIOD | CALLCHAIN, with the header's cpumode `misc` and callchain `chain` (context
+        markers included, PERF_CONTEXT_*) as given."""
+        self.time += 1000
+        body = struct.pack("<QQIIQIIQQ", eid, ip, pid, tid, self.time, cpu, 0, period, len(chain))
+        body += b"".join(struct.pack("<Q", c) for c in chain)
+        self.records += _record(REC_SAMPLE, misc, body)
 
     def write_pipe(self, path):
         out = bytearray(b"PERFILE2" + struct.pack("<Q", 16))
