@@ -175,8 +175,8 @@ typedef bool (*base_htab_eq_fn)(const void *ctx, uint32_t idx, const void *key);
 /* Makes room for one more entry at a load factor of at most 1/2; -ENOMEM. */
 int base_htab_reserve(struct base_htab *h);
 /* The slot holding an entry equal to key, or the empty slot where it would go. */
-struct base_htab_slot *base_htab_find(const struct base_htab *h, uint64_t hash, base_htab_eq_fn eq, const void *ctx,
-			    const void *key);
+struct base_htab_slot *base_htab_find(const struct base_htab *h, uint64_t hash, base_htab_eq_fn eq,
+				      const void *ctx, const void *key);
 void base_htab_free(struct base_htab *h);
 
 static inline uint64_t base_htab_mix(uint64_t h, uint64_t x)
@@ -189,7 +189,7 @@ static inline uint64_t base_htab_mix(uint64_t h, uint64_t x)
 uint64_t base_htab_hash_bytes(const char *s, size_t n);
 
 /* a + b, held at INT64_MAX / INT64_MIN instead of overflowing (values read from files). */
-static inline int64_t exp_sat_add(int64_t a, int64_t b)
+static inline int64_t base_sat_add(int64_t a, int64_t b)
 {
 	int64_t r;
 	if (__builtin_add_overflow(a, b, &r))
@@ -198,29 +198,22 @@ static inline int64_t exp_sat_add(int64_t a, int64_t b)
 }
 
 /* Grows *arr (of *cap elements of `size` bytes) to hold `need`, doubling; 0 or -ENOMEM. */
-int exp_grow(void **arr, size_t *cap, size_t need, size_t size);
-#define EXP_GROW(arr, cap, need) exp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
-
+int base_grow(void **arr, size_t *cap, size_t need, size_t size);
+#define BASE_GROW(arr, cap, need) base_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
 /* mkdir -p: what it creates gets mode 0700; 0 when path is a directory at the end, else -errno. */
-int exp_mkdir_p(const char *path);
-
-/*
- * Produces a file's content into fd: 0 or -errno; may point *why at a
- * reason more precise than strerror (e.g. zlib's message).
- */
-typedef base_fill_fn exp_fill_fn;
+int base_mkdir_p(const char *path);
 
 /*
  * Writes a file pmuprof names itself in its own folder (a spool file)
  * through base's atomic writer: whatever is at path is replaced, never
  * followed. err reads "cannot write WHAT PATH: STEP FILE: REASON".
  */
-int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
-		     const char *what, char *err, size_t errlen);
+int base_write_atomic(const char *path, mode_t mode, base_fill_fn fill, void *arg, const char *what,
+		      char *err, size_t errlen);
 /* The same with name relative to the open folder dirfd (which is synced after). */
-int exp_write_atomic_at(int dirfd, const char *name, mode_t mode, exp_fill_fn fill, void *arg,
-			const char *what, char *err, size_t errlen);
+int base_write_atomic_at(int dirfd, const char *name, mode_t mode, base_fill_fn fill, void *arg,
+			 const char *what, char *err, size_t errlen);
 
 /*
  * Folders pmuprof takes files from (the OTLP spool, the log's): the user's
@@ -230,13 +223,12 @@ int exp_write_atomic_at(int dirfd, const char *name, mode_t mode, exp_fill_fn fi
  * matter to what is then done relative to it. -EPERM with the message
  * (naming what, path, the cause and the fix).
  */
-int exp_check_private_dir(int fd, const char *path, const char *what, char *err, size_t errlen);
+int base_check_private_dir(int fd, const char *path, const char *what, char *err, size_t errlen);
 /* Opens path (O_DIRECTORY) and checks it as above: the fd, or -errno with the message. */
-int exp_open_private_dir(const char *path, const char *what, char *err, size_t errlen);
+int base_open_private_dir(const char *path, const char *what, char *err, size_t errlen);
 
 /* Escapes s[0..n) for one log line: control bytes, '\\' and bytes >= 0x80 as \n, \xHH, ... */
-void exp_escape(const char *s, size_t n, char *out, size_t outlen);
-
+void base_escape(const char *s, size_t n, char *out, size_t outlen);
 
 /* --- a long-running process's log ----------------------------------------- */
 
@@ -247,6 +239,6 @@ void exp_escape(const char *s, size_t n, char *out, size_t outlen);
  * shared folder would append the log to any file). The fd, or -errno with a
  * one-line message naming the cause and the fix.
  */
-int exp_open_log(const char *path, char *err, size_t errlen);
+int base_open_log(const char *path, char *err, size_t errlen);
 
 #endif

@@ -59,5 +59,5 @@ int base_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t
 bad:
 	free(out);
 	return base_fail(err, errlen, -EINVAL,
-			"malformed CPU list '%s'; expected numbers and ranges like 0-3,6", s);
+			 "malformed CPU list '%s'; expected numbers and ranges like 0-3,6", s);
 }

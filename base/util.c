@@ -33,8 +33,8 @@ int base_htab_reserve(struct base_htab *h)
 	return 0;
 }
 
-struct base_htab_slot *base_htab_find(const struct base_htab *h, uint64_t hash, base_htab_eq_fn eq, const void *ctx,
-			    const void *key)
+struct base_htab_slot *base_htab_find(const struct base_htab *h, uint64_t hash, base_htab_eq_fn eq,
+				      const void *ctx, const void *key)
 {
 	size_t j = hash & (h->cap - 1);
 	for (;;) {
@@ -69,7 +69,7 @@ uint64_t base_htab_hash_bytes(const char *s, size_t n)
 	return base_htab_mix(h, w);
 }
 
-int exp_mkdir_p(const char *path)
+int base_mkdir_p(const char *path)
 {
 	char p[PATH_MAX];
 	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p))
@@ -91,21 +91,21 @@ int exp_mkdir_p(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-int exp_write_atomic_at(int dirfd, const char *path, mode_t mode, exp_fill_fn fill, void *arg,
-			const char *what, char *err, size_t errlen)
+int base_write_atomic_at(int dirfd, const char *path, mode_t mode, base_fill_fn fill, void *arg,
+			 const char *what, char *err, size_t errlen)
 {
 	struct base_output_opts o = {.mode = mode, .flags = BASE_OUTPUT_NO_FOLLOW, .what = what};
 	return base_write_file_at(dirfd, path, &o, fill, arg, err, errlen);
 }
 
-int exp_write_atomic(const char *path, mode_t mode, exp_fill_fn fill, void *arg,
-		     const char *what, char *err, size_t errlen)
+int base_write_atomic(const char *path, mode_t mode, base_fill_fn fill, void *arg, const char *what,
+		      char *err, size_t errlen)
 {
-	return exp_write_atomic_at(AT_FDCWD, path, mode, fill, arg, what, err, errlen);
+	return base_write_atomic_at(AT_FDCWD, path, mode, fill, arg, what, err, errlen);
 }
 
 /* 0 when the folder open as fd is the user's (or root's) and nobody else may write it. */
-int exp_check_private_dir(int fd, const char *path, const char *what, char *err, size_t errlen)
+int base_check_private_dir(int fd, const char *path, const char *what, char *err, size_t errlen)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
@@ -135,7 +135,7 @@ int exp_check_private_dir(int fd, const char *path, const char *what, char *err,
 	return 0;
 }
 
-int exp_open_private_dir(const char *path, const char *what, char *err, size_t errlen)
+int base_open_private_dir(const char *path, const char *what, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -143,7 +143,7 @@ int exp_open_private_dir(const char *path, const char *what, char *err, size_t e
 		return base_fail(err, errlen, rc, "cannot open the %s %s: %s", what, path,
 				 strerror(-rc));
 	}
-	int rc = exp_check_private_dir(fd, path, what, err, errlen);
+	int rc = base_check_private_dir(fd, path, what, err, errlen);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -151,7 +151,7 @@ int exp_open_private_dir(const char *path, const char *what, char *err, size_t e
 	return fd;
 }
 
-int exp_open_log(const char *path, char *err, size_t errlen)
+int base_open_log(const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
@@ -168,7 +168,7 @@ int exp_open_log(const char *path, char *err, size_t errlen)
 		return base_fail(err, errlen, -ENAMETOOLONG, "--log %s: %s", path,
 				 strerror(ENAMETOOLONG));
 	}
-	int dfd = exp_open_private_dir(dir, "log folder", err, errlen);
+	int dfd = base_open_private_dir(dir, "log folder", err, errlen);
 	if (dfd < 0)
 		return dfd;
 	int fd = openat(dfd, base, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -187,7 +187,7 @@ int exp_open_log(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-void exp_escape(const char *s, size_t n, char *out, size_t outlen)
+void base_escape(const char *s, size_t n, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -214,7 +214,7 @@ void exp_escape(const char *s, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-int exp_grow(void **arr, size_t *cap, size_t need, size_t size)
+int base_grow(void **arr, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return 0;

@@ -248,8 +248,8 @@ int bin_debug_dup(struct bin *b, const char *debug_dir, char **path)
 		bin_build_id_hex(b->debug_elf, bid);
 		b->plain_state = -ENOENT;
 		if (bid[0]) {
-			int fd = sym_debug_cache_open(debug_dir, b->debug_fd, bid, SYM_DEBUG_CACHE_MAX,
-						      &b->plain_path);
+			int fd = sym_debug_cache_open(debug_dir, b->debug_fd, bid,
+						      SYM_DEBUG_CACHE_MAX, &b->plain_path);
 			if (fd >= 0)
 				b->plain_fd = fd, b->plain_state = 1;
 		}
@@ -259,7 +259,8 @@ int bin_debug_dup(struct bin *b, const char *debug_dir, char **path)
 	if (fd < 0)
 		return -errno;
 	/* libdwfl reads from the descriptor's current offset: start each at 0. */
-	if (lseek(fd, 0, SEEK_SET) < 0 || !(*path = strdup(plain ? b->plain_path : b->debug_path))) {
+	if (lseek(fd, 0, SEEK_SET) < 0 ||
+	    !(*path = strdup(plain ? b->plain_path : b->debug_path))) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -350,7 +351,8 @@ static uint64_t key_hash(const char *path, const struct stat *st)
 	h = base_htab_mix(h, (uint64_t)st->st_dev);
 	h = base_htab_mix(h, (uint64_t)st->st_ino);
 	h = base_htab_mix(h, (uint64_t)st->st_size);
-	return base_htab_mix(h, (uint64_t)st->st_mtim.tv_sec ^ ((uint64_t)st->st_mtim.tv_nsec << 32));
+	return base_htab_mix(h,
+			     (uint64_t)st->st_mtim.tv_sec ^ ((uint64_t)st->st_mtim.tv_nsec << 32));
 }
 
 struct bin *bin_get(struct bin_cache *c, const char *path, int *err)

@@ -121,7 +121,7 @@ static int cache_folder(const char *dir, char *sub, size_t sublen)
 		return -ENAMETOOLONG;
 	if (!may_create_below(sub))
 		return -EPERM;
-	int ret = exp_mkdir_p(sub); /* parents too: ~/.cache may not exist yet */
+	int ret = base_mkdir_p(sub); /* parents too: ~/.cache may not exist yet */
 	if (ret == 0)
 		ret = owned_folder(dir);
 	return ret < 0 ? ret : owned_folder(sub);

@@ -35,7 +35,7 @@ static int set_add(int32_t **a, size_t *n, size_t *cap, int32_t v)
 		i++;
 	if (i < *n && (*a)[i] == v)
 		return 0;
-	if (exp_grow((void **)a, cap, *n + 1, sizeof(**a)))
+	if (base_grow((void **)a, cap, *n + 1, sizeof(**a)))
 		return -ENOMEM;
 	memmove(*a + i + 1, *a + i, (*n - i) * sizeof(**a));
 	(*a)[i] = v;
@@ -85,7 +85,8 @@ static int add_to_offset(struct c2c_offset *o, struct off_caps *cap, const struc
 	while (i < o->nthreads && o->threads[i].tid < s->tid)
 		i++;
 	if (i == o->nthreads || o->threads[i].tid != s->tid) {
-		if (exp_grow((void **)&o->threads, &cap->threads, o->nthreads + 1, sizeof(*o->threads)))
+		if (base_grow((void **)&o->threads, &cap->threads, o->nthreads + 1,
+			      sizeof(*o->threads)))
 			return -ENOMEM;
 		memmove(o->threads + i + 1, o->threads + i, (o->nthreads - i) * sizeof(*o->threads));
 		o->threads[i] = (struct c2c_thread){ .pid = s->pid, .tid = s->tid };
@@ -106,7 +107,7 @@ static int add_to_offset(struct c2c_offset *o, struct off_caps *cap, const struc
 		if (o->code[k].ip == s->ip)
 			c = &o->code[k];
 	if (!c) {
-		if (exp_grow((void **)&o->code, &cap->code, o->ncode + 1, sizeof(*o->code)))
+		if (base_grow((void **)&o->code, &cap->code, o->ncode + 1, sizeof(*o->code)))
 			return -ENOMEM;
 		c = &o->code[o->ncode];
 		*c = (struct c2c_code){ .ip = s->ip, .line = s->line };
@@ -273,13 +274,13 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 
 	size_t lcap = 0;
 	for (size_t i = 0; i < nk;) {
-		if (exp_grow((void **)&r->lines, &lcap, r->nlines + 1, sizeof(*r->lines)))
+		if (base_grow((void **)&r->lines, &lcap, r->nlines + 1, sizeof(*r->lines)))
 			goto nomem;
 		struct c2c_line *l = &r->lines[r->nlines++];
 		*l = (struct c2c_line){ .addr = k[i].line };
 		size_t ocap = 0;
 		for (; i < nk && k[i].line == l->addr;) {
-			if (exp_grow((void **)&l->off, &ocap, l->noff + 1, sizeof(*l->off)))
+			if (base_grow((void **)&l->off, &ocap, l->noff + 1, sizeof(*l->off)))
 				goto nomem;
 			struct c2c_offset *o = &l->off[l->noff++];
 			*o = (struct c2c_offset){ .offset = k[i].off };
@@ -441,7 +442,7 @@ void c2c_sample_labels(const struct c2c_sample *s, uint32_t line_size, struct c2
 	uint64_t ls = line_size ? line_size : 64;
 	snprintf(out->cacheline, sizeof(out->cacheline), "0x%" PRIx64, s->addr & ~(ls - 1));
 	out->offset = s->addr & (ls - 1);
-	memsrc_str(effective_src(s), false, out->data_src, sizeof(out->data_src));
+	pabi_memsrc_str(effective_src(s), false, out->data_src, sizeof(out->data_src));
 	out->weight = s->weight;
 }
 
@@ -454,7 +455,7 @@ struct c2c_watch_row *c2c_watch_add(struct c2c_watch_tally *t, const struct smp_
 		if (t->rows[i].word == h->word && t->rows[i].tid == h->tid)
 			r = &t->rows[i];
 	if (!r) {
-		if (EXP_GROW(t->rows, t->caprows, t->nrows + 1) < 0)
+		if (BASE_GROW(t->rows, t->caprows, t->nrows + 1) < 0)
 			return NULL;
 		r = &t->rows[t->nrows++];
 		*r = (struct c2c_watch_row){.word = h->word, .pid = h->pid, .tid = h->tid};
@@ -464,7 +465,7 @@ struct c2c_watch_row *c2c_watch_add(struct c2c_watch_tally *t, const struct smp_
 		if (t->locs[i].ip == h->ip && t->locs[i].word == h->word && t->locs[i].rw == h->rw)
 			l = &t->locs[i];
 	if (!l) {
-		if (EXP_GROW(t->locs, t->caplocs, t->nlocs + 1) < 0)
+		if (BASE_GROW(t->locs, t->caplocs, t->nlocs + 1) < 0)
 			return NULL;
 		l = &t->locs[t->nlocs++];
 		*l = (struct c2c_watch_loc){.ip = h->ip, .pid = h->pid, .word = h->word, .rw = h->rw};

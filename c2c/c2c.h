@@ -46,24 +46,24 @@ void c2c_stats_add(struct c2c_stats *to, const struct c2c_stats *from);
 /* One memory sample as the c2c report takes it (strings copied; NULL: unknown). */
 struct c2c_sample {
 	uint32_t pid, tid;
-	int32_t cpu, node;      /* -1: unknown */
+	int32_t cpu, node; /* -1: unknown */
 	uint64_t ip;
-	bool ip_kernel;         /* ip ran in the kernel (the sample's cpumode) */
+	bool ip_kernel; /* ip ran in the kernel (the sample's cpumode) */
 	const char *func, *file;
-	uint32_t line;          /* 0: unknown */
-	uint64_t addr;          /* data address (0: none) */
-	const char *data_sym;   /* what addr resolves to: "sym+0x8", "[heap]", "[stack]", "anon" */
+	uint32_t line;        /* 0: unknown */
+	uint64_t addr;        /* data address (0: none) */
+	const char *data_sym; /* what addr resolves to: "sym+0x8", "[heap]", "[stack]", "anon" */
 	uint64_t data_src;
 	uint64_t weight;
-	bool is_store;          /* used when data_src names neither load nor store */
-	bool nomap;             /* data or code address did not resolve */
+	bool is_store; /* used when data_src names neither load nor store */
+	bool nomap;    /* data or code address did not resolve */
 };
 
 enum c2c_verdict {
 	C2C_NONE,
-	C2C_FALSE_SHARING,  /* different offsets, written by one thread, touched by another */
-	C2C_TRUE_SHARING,   /* one offset written by one thread, touched by another */
-	C2C_MIXED,          /* both */
+	C2C_FALSE_SHARING, /* different offsets, written by one thread, touched by another */
+	C2C_TRUE_SHARING,  /* one offset written by one thread, touched by another */
+	C2C_MIXED,         /* both */
 };
 const char *c2c_verdict_name(enum c2c_verdict v);
 
@@ -80,25 +80,25 @@ struct c2c_code {
 };
 
 struct c2c_offset {
-	uint32_t offset;            /* within the line */
+	uint32_t offset; /* within the line */
 	struct c2c_stats st;
 	uint64_t weight;            /* sum of sample weights (load latency; stores mostly 0) */
 	struct c2c_thread *threads; /* by tid, ascending */
 	size_t nthreads;
-	int32_t *cpus, *nodes;      /* ascending, distinct */
+	int32_t *cpus, *nodes; /* ascending, distinct */
 	size_t ncpus, nnodes;
-	struct c2c_code *code;      /* by hitm+peer, then samples, descending */
+	struct c2c_code *code; /* by hitm+peer, then samples, descending */
 	size_t ncode;
 };
 
 struct c2c_line {
-	uint64_t addr;              /* line address */
-	char *data_sym;             /* data_sym of its lowest-offset sample that has one */
+	uint64_t addr;  /* line address */
+	char *data_sym; /* data_sym of its lowest-offset sample that has one */
 	struct c2c_stats st;
 	uint64_t weight;
 	enum c2c_verdict verdict;
-	size_t nwriters;            /* distinct storing threads */
-	struct c2c_offset *off;     /* ascending offset */
+	size_t nwriters;        /* distinct storing threads */
+	struct c2c_offset *off; /* ascending offset */
 	size_t noff;
 };
 
@@ -108,8 +108,8 @@ struct c2c_options {
 
 struct c2c_report {
 	uint32_t line_size;
-	struct c2c_stats total;     /* every sample, including dropped ones */
-	struct c2c_line *lines;     /* sorted: tot_hitm, then tot_peer + rmt_hit, desc */
+	struct c2c_stats total; /* every sample, including dropped ones */
+	struct c2c_line *lines; /* sorted: tot_hitm, then tot_peer + rmt_hit, desc */
 	size_t nlines;
 };
 

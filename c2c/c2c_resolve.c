@@ -88,7 +88,7 @@ static const char *intern(struct c2c_resolver *r, const char *s)
 	struct base_htab_slot *slot = base_htab_find(&r->index, h, str_eq, r, s);
 	if (slot->idx1)
 		return r->str[slot->idx1 - 1];
-	if (EXP_GROW(r->str, r->strcap, r->nstr + 1) < 0)
+	if (BASE_GROW(r->str, r->strcap, r->nstr + 1) < 0)
 		return NULL;
 	char *copy = strdup(s);
 	if (!copy)
@@ -110,8 +110,8 @@ static bool memo_eq(const void *ctx, uint32_t idx, const void *key)
  * The memo's entry for (pid, addr, data), current or stale, or NULL when
  * there is none; *at is then the empty slot it would take (NULL: no memory).
  */
-static struct memo *memo_slot(struct c2c_resolver *r, const struct memo *key, struct base_htab_slot **at,
-			      uint64_t *hash)
+static struct memo *memo_slot(struct c2c_resolver *r, const struct memo *key,
+			      struct base_htab_slot **at, uint64_t *hash)
 {
 	*hash = base_htab_mix(base_htab_mix((uint64_t)(uint32_t)key->pid, key->addr), key->data);
 	if (base_htab_reserve(&r->memo_index) < 0)
@@ -137,7 +137,8 @@ static void memo_put(struct c2c_resolver *r, const struct memo *answer)
 	uint64_t h;
 	struct memo *e = memo_slot(r, answer, &at, &h);
 	if (!e) {
-		if (!at || r->nmemo >= UINT32_MAX || EXP_GROW(r->memo, r->memocap, r->nmemo + 1) < 0)
+		if (!at || r->nmemo >= UINT32_MAX ||
+		    BASE_GROW(r->memo, r->memocap, r->nmemo + 1) < 0)
 			return;
 		e = &r->memo[r->nmemo++];
 		at->hash = h;
@@ -295,7 +296,7 @@ static const char *region_name(const char *filename)
 
 static void resolve_data_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 {
-	if (smp_addr_is_kernel(SMP_MODE_UNKNOWN, s->addr)) { /* no record marks a data address */
+	if (pabi_addr_is_kernel(PABI_MODE_UNKNOWN, s->addr)) { /* no record marks a data address */
 		s->data_sym = intern(r, "[kernel]");
 		return;
 	}

@@ -1,7 +1,7 @@
 /*
  * perf c2c's counters: each memory sample classified by its data source
  * exactly as perf's c2c_decode_stats does (Intel HITM, Arm/AMD peer,
- * Skylake's bare remote bit), on the fields perfabi's memsrc_decode splits out.
+ * Skylake's bare remote bit), on the fields perfabi's pabi_memsrc_decode splits out.
  */
 #include "c2c.h"
 
@@ -15,27 +15,36 @@
 static unsigned lvl_from_num(unsigned num, bool remote)
 {
 	switch (num) {
-	case PERF_MEM_LVLNUM_L1: return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L1;
+	case PERF_MEM_LVLNUM_L1:
+		return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L1;
 	case PERF_MEM_LVLNUM_L2:
-	case MEMSRC_LVLNUM_L2_MHB: return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L2;
+	case PABI_MEMSRC_LVLNUM_L2_MHB:
+		return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L2;
 	case PERF_MEM_LVLNUM_L3:
 	case PERF_MEM_LVLNUM_L4:
-	case MEMSRC_LVLNUM_MSC: return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L3;
-	case PERF_MEM_LVLNUM_ANY_CACHE: return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L3;
-	case PERF_MEM_LVLNUM_LFB: return PERF_MEM_LVL_LFB;
+	case PABI_MEMSRC_LVLNUM_MSC:
+		return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L3;
+	case PERF_MEM_LVLNUM_ANY_CACHE:
+		return remote ? PERF_MEM_LVL_REM_CCE1 : PERF_MEM_LVL_L3;
+	case PERF_MEM_LVLNUM_LFB:
+		return PERF_MEM_LVL_LFB;
 	case PERF_MEM_LVLNUM_RAM:
 	case PERF_MEM_LVLNUM_PMEM:
-	case PERF_MEM_LVLNUM_CXL: return remote ? PERF_MEM_LVL_REM_RAM1 : PERF_MEM_LVL_LOC_RAM;
-	case PERF_MEM_LVLNUM_IO: return PERF_MEM_LVL_IO;
-	case MEMSRC_LVLNUM_UNC: return PERF_MEM_LVL_UNC;
-	default: return 0;
+	case PERF_MEM_LVLNUM_CXL:
+		return remote ? PERF_MEM_LVL_REM_RAM1 : PERF_MEM_LVL_LOC_RAM;
+	case PERF_MEM_LVLNUM_IO:
+		return PERF_MEM_LVL_IO;
+	case PABI_MEMSRC_LVLNUM_UNC:
+		return PERF_MEM_LVL_UNC;
+	default:
+		return 0;
 	}
 }
 
 int c2c_classify(struct c2c_stats *st, uint64_t v, uint64_t daddr, bool mapped)
 {
-	struct memsrc m;
-	memsrc_decode(v, &m);
+	struct pabi_memsrc m;
+	pabi_memsrc_decode(v, &m);
 	unsigned op = m.op_bits, lvl = m.lvl, snoop = m.snoop, snoopx = m.snoopx;
 	unsigned lock = m.lock, blk = m.blk;
 	const unsigned where = ~(unsigned)(PERF_MEM_LVL_NA | PERF_MEM_LVL_HIT | PERF_MEM_LVL_MISS);

@@ -12,7 +12,7 @@
  *   header  magic, version, event size, capacity, slot offset   (read-only)
  *           write index   (own cache line: every writer fetch-adds it)
  *           lost          (own cache line: the reader's running total)
- *   slots   struct pmu_channel_event[capacity]; event i lives in slot i & mask
+ *   slots   struct channel_event[capacity]; event i lives in slot i & mask
  *
  * Memory ordering, in the style of the kernel's perf ring (sampler/ring.c),
  * but with many producers and no back-pressure:
@@ -68,7 +68,7 @@
 struct chan_header {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t event_size; /* sizeof(struct pmu_channel_event) of the recorder */
+	uint32_t event_size; /* sizeof(struct channel_event) of the recorder */
 	uint64_t capacity;
 	uint64_t slots_offset;
 	/* Writers hammer this line; keep it apart from the read-only fields. */
@@ -77,11 +77,11 @@ struct chan_header {
 };
 
 _Static_assert(sizeof(struct chan_header) <= CHAN_HDR_SIZE, "channel header exceeds its page");
-_Static_assert(offsetof(struct pmu_channel_event, seq) == 0, "seq must lead the slot");
+_Static_assert(offsetof(struct channel_event, seq) == 0, "seq must lead the slot");
 
-struct pmu_channel {
+struct channel {
 	struct chan_header *hdr;
-	struct pmu_channel_event *slots;
+	struct channel_event *slots;
 	size_t map_len;
 	uint64_t mask; /* our copy: never re-read from the shared header */
 	int fd;        /* the recorder's memfd; -1 on the program side (the fd is not ours) */
@@ -93,17 +93,17 @@ struct pmu_channel {
 
 static size_t map_size(uint64_t capacity)
 {
-	return CHAN_HDR_SIZE + (size_t)capacity * sizeof(struct pmu_channel_event);
+	return CHAN_HDR_SIZE + (size_t)capacity * sizeof(struct channel_event);
 }
 
-int pmu_channel_create(struct pmu_channel **out, size_t capacity, char *err, size_t errlen)
+int channel_create(struct channel **out, size_t capacity, char *err, size_t errlen)
 {
 	if (capacity < 2 || capacity > CHAN_CAPACITY_MAX || (capacity & (capacity - 1))) {
 		snprintf(err, errlen, "channel capacity %zu is not a power of two in [2, %u]",
 			 capacity, CHAN_CAPACITY_MAX);
 		return -EINVAL;
 	}
-	struct pmu_channel *ch = calloc(1, sizeof(*ch));
+	struct channel *ch = calloc(1, sizeof(*ch));
 	if (!ch) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -135,11 +135,11 @@ int pmu_channel_create(struct pmu_channel **out, size_t capacity, char *err, siz
 	}
 	/* A fresh memfd reads as zeroes: write index, lost and every seq start at 0. */
 	ch->hdr = p;
-	ch->slots = (struct pmu_channel_event *)((char *)p + CHAN_HDR_SIZE);
+	ch->slots = (struct channel_event *)((char *)p + CHAN_HDR_SIZE);
 	ch->mask = capacity - 1;
 	ch->hdr->magic = CHAN_MAGIC;
 	ch->hdr->version = CHAN_VERSION;
-	ch->hdr->event_size = sizeof(struct pmu_channel_event);
+	ch->hdr->event_size = sizeof(struct channel_event);
 	ch->hdr->capacity = capacity;
 	ch->hdr->slots_offset = CHAN_HDR_SIZE;
 	/* No fence needed: the fd reaches a writer only through fork/exec, full barriers. */
@@ -147,15 +147,15 @@ int pmu_channel_create(struct pmu_channel **out, size_t capacity, char *err, siz
 	return 0;
 }
 
-int pmu_channel_fd(const struct pmu_channel *ch)
+int channel_fd(const struct channel *ch)
 {
 	return ch ? ch->fd : -1;
 }
 
 /* Copies event i if it is published and whole: 1 copied, 0 not yet published, -1 lost. */
-static int take_slot(struct pmu_channel *ch, uint64_t i, struct pmu_channel_event *out)
+static int take_slot(struct channel *ch, uint64_t i, struct channel_event *out)
 {
-	struct pmu_channel_event *slot = &ch->slots[i & ch->mask];
+	struct channel_event *slot = &ch->slots[i & ch->mask];
 	/* Acquire: pairs with the writer's release store; the fill of event i is visible. */
 	uint64_t seq = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
 	if (seq == i + 1) {
@@ -164,14 +164,13 @@ static int take_slot(struct pmu_channel *ch, uint64_t i, struct pmu_channel_even
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&slot->seq, __ATOMIC_RELAXED) != i + 1)
 			return -1; /* a later lap began writing while we copied */
-		out->name[PMU_CHANNEL_NAME_MAX - 1] = '\0';
+		out->name[CHANNEL_NAME_MAX - 1] = '\0';
 		return 1;
 	}
 	return seq > i + 1 ? -1 : 0;
 }
 
-size_t pmu_channel_read(struct pmu_channel *ch, struct pmu_channel_event *out, size_t max,
-			uint64_t *lost)
+size_t channel_read(struct channel *ch, struct channel_event *out, size_t max, uint64_t *lost)
 {
 	uint64_t cap = ch->mask + 1, lost_now = 0;
 	size_t n = 0;
@@ -237,10 +236,10 @@ static bool is_channel_fd(int fd, struct stat *st)
 	return strncmp(target, "/memfd:" CHAN_MEMFD_NAME, strlen("/memfd:" CHAN_MEMFD_NAME)) == 0;
 }
 
-struct pmu_channel *pmu_channel_attach_env(void)
+struct channel *channel_attach_env(void)
 {
 	/* secure_getenv: a set-id program never maps what its caller's environment names. */
-	const char *v = secure_getenv(PMU_CHANNEL_ENV);
+	const char *v = secure_getenv(CHANNEL_ENV);
 	if (!v || *v < '0' || *v > '9')
 		return NULL;
 	char *end;
@@ -257,40 +256,39 @@ struct pmu_channel *pmu_channel_attach_env(void)
 	const struct chan_header *h = p;
 	uint64_t cap = h->capacity;
 	if (h->magic != CHAN_MAGIC || h->version != CHAN_VERSION ||
-	    h->event_size != sizeof(struct pmu_channel_event) || h->slots_offset != CHAN_HDR_SIZE ||
+	    h->event_size != sizeof(struct channel_event) || h->slots_offset != CHAN_HDR_SIZE ||
 	    cap < 2 || cap > CHAN_CAPACITY_MAX || (cap & (cap - 1)) ||
 	    (uint64_t)st.st_size < map_size(cap)) {
 		munmap(p, (size_t)st.st_size);
 		return NULL;
 	}
-	struct pmu_channel *ch = calloc(1, sizeof(*ch));
+	struct channel *ch = calloc(1, sizeof(*ch));
 	if (!ch) {
 		munmap(p, (size_t)st.st_size);
 		return NULL;
 	}
 	ch->hdr = p;
-	ch->slots = (struct pmu_channel_event *)((char *)p + CHAN_HDR_SIZE);
+	ch->slots = (struct channel_event *)((char *)p + CHAN_HDR_SIZE);
 	ch->map_len = (size_t)st.st_size;
 	ch->mask = cap - 1;
 	ch->fd = -1; /* stays open: exec'd and forked children attach through it too */
 	return ch;
 }
 
-void pmu_channel_write(struct pmu_channel *ch, enum pmu_channel_kind kind, const char *name,
-		       const uint8_t trace_id[16], const uint8_t span_id[8])
+void channel_write(struct channel *ch, enum channel_kind kind, const char *name,
+		   const uint8_t trace_id[16], const uint8_t span_id[8])
 {
 	if (ch)
-		pmu_channel_write_as(ch, getpid(), gettid(), kind, name, trace_id, span_id);
+		channel_write_as(ch, getpid(), gettid(), kind, name, trace_id, span_id);
 }
 
-void pmu_channel_write_as(struct pmu_channel *ch, pid_t pid, pid_t tid,
-			  enum pmu_channel_kind kind, const char *name,
-			  const uint8_t trace_id[16], const uint8_t span_id[8])
+void channel_write_as(struct channel *ch, pid_t pid, pid_t tid, enum channel_kind kind,
+		      const char *name, const uint8_t trace_id[16], const uint8_t span_id[8])
 {
 	if (!ch)
 		return;
 	/* Assembled privately, so the shared slot is busy only for one memcpy. */
-	struct pmu_channel_event ev;
+	struct channel_event ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.time = base_mono_ns(); /* the samples' clock (use_clockid) */
 	ev.pid = (uint32_t)pid;
@@ -301,11 +299,11 @@ void pmu_channel_write_as(struct pmu_channel *ch, pid_t pid, pid_t tid,
 	if (span_id)
 		memcpy(ev.span_id, span_id, sizeof(ev.span_id));
 	if (name)
-		memcpy(ev.name, name, strnlen(name, PMU_CHANNEL_NAME_MAX - 1));
+		memcpy(ev.name, name, strnlen(name, CHANNEL_NAME_MAX - 1));
 
 	/* Relaxed: the claim only has to be unique; publication below carries the ordering. */
 	uint64_t i = __atomic_fetch_add(&ch->hdr->write, 1, __ATOMIC_RELAXED);
-	struct pmu_channel_event *slot = &ch->slots[i & ch->mask];
+	struct channel_event *slot = &ch->slots[i & ch->mask];
 	/* Busy first, then a release fence: a reader that sees our fill sees seq changed. */
 	__atomic_store_n(&slot->seq, 0, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -315,7 +313,7 @@ void pmu_channel_write_as(struct pmu_channel *ch, pid_t pid, pid_t tid,
 	__atomic_store_n(&slot->seq, i + 1, __ATOMIC_RELEASE);
 }
 
-void pmu_channel_close(struct pmu_channel *ch)
+void channel_close(struct channel *ch)
 {
 	if (!ch)
 		return;

@@ -24,16 +24,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PMU_CHANNEL_ENV "PMUPROF_CHANNEL_FD"
-#define PMU_CHANNEL_NAME_MAX 48
+#define CHANNEL_ENV "PMUPROF_CHANNEL_FD"
+#define CHANNEL_NAME_MAX 48
 
-enum pmu_channel_kind {
-	PMU_CH_REGION_BEGIN = 1, /* name: the region */
-	PMU_CH_REGION_END = 2,   /* name: the region being closed */
-	PMU_CH_TRACE = 3,        /* trace_id/span_id become current for the thread (zeros: none) */
+enum channel_kind {
+	CHANNEL_REGION_BEGIN = 1, /* name: the region */
+	CHANNEL_REGION_END = 2,   /* name: the region being closed */
+	CHANNEL_TRACE = 3,        /* trace_id/span_id become current for the thread (zeros: none) */
 };
 
-struct pmu_channel_event {
+struct channel_event {
 	uint64_t seq;  /* slot sequence + 1 once published; written last, with release */
 	uint64_t time; /* CLOCK_MONOTONIC, ns */
 	uint32_t pid, tid;
@@ -41,37 +41,35 @@ struct pmu_channel_event {
 	uint32_t pad;
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
-	char name[PMU_CHANNEL_NAME_MAX]; /* NUL-terminated, truncated */
+	char name[CHANNEL_NAME_MAX]; /* NUL-terminated, truncated */
 };
 
-struct pmu_channel;
+struct channel;
 
 /* Recorder side: creates the ring (capacity events, a power of two) and its fd. */
-int pmu_channel_create(struct pmu_channel **out, size_t capacity, char *err, size_t errlen);
-/* The fd to leave open in the child (not close-on-exec) and name in PMU_CHANNEL_ENV. */
-int pmu_channel_fd(const struct pmu_channel *ch);
+int channel_create(struct channel **out, size_t capacity, char *err, size_t errlen);
+/* The fd to leave open in the child (not close-on-exec) and name in CHANNEL_ENV. */
+int channel_fd(const struct channel *ch);
 /*
  * Copies the events published since the last call into out[0..max) in
  * write order; returns how many. *lost counts events overwritten before
  * they could be read.
  */
-size_t pmu_channel_read(struct pmu_channel *ch, struct pmu_channel_event *out, size_t max,
-			uint64_t *lost);
+size_t channel_read(struct channel *ch, struct channel_event *out, size_t max, uint64_t *lost);
 
-/* Program side: maps the ring named by PMU_CHANNEL_ENV; NULL when not under record. */
-struct pmu_channel *pmu_channel_attach_env(void);
+/* Program side: maps the ring named by CHANNEL_ENV; NULL when not under record. */
+struct channel *channel_attach_env(void);
 /* Appends one event stamped now with the caller's pid/tid; lock-free, never blocks. */
-void pmu_channel_write(struct pmu_channel *ch, enum pmu_channel_kind kind, const char *name,
-		       const uint8_t trace_id[16], const uint8_t span_id[8]);
+void channel_write(struct channel *ch, enum channel_kind kind, const char *name,
+		   const uint8_t trace_id[16], const uint8_t span_id[8]);
 /*
  * The same with the pid/tid the caller already knows (libpmuprof caches them
  * per attached thread): getpid() and gettid() are real system calls, two
  * thirds of a write's cost in a VM.
  */
-void pmu_channel_write_as(struct pmu_channel *ch, pid_t pid, pid_t tid,
-			  enum pmu_channel_kind kind, const char *name,
-			  const uint8_t trace_id[16], const uint8_t span_id[8]);
+void channel_write_as(struct channel *ch, pid_t pid, pid_t tid, enum channel_kind kind,
+		      const char *name, const uint8_t trace_id[16], const uint8_t span_id[8]);
 
-void pmu_channel_close(struct pmu_channel *ch);
+void channel_close(struct channel *ch);
 
 #endif

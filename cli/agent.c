@@ -74,15 +74,19 @@ struct agent {
 static void agent_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof agent [-e EVENTS] [-F HZ | -c PERIOD] [-g] [-a | -C CPUS | -p PIDS]\n"
+		"usage: pmuprof agent [-e EVENTS] [-F HZ | -c PERIOD] [-g] [-a | -C CPUS | -p "
+		"PIDS]\n"
 		"                     [--interval S] [--otlp-endpoint URL] [--spool DIR]\n"
-		"                     [--otlp-dir DIR] [--pprof-dir DIR] [--otlp-payload] [--log FILE]\n"
+		"                     [--otlp-dir DIR] [--pprof-dir DIR] [--otlp-payload] [--log "
+		"FILE]\n"
 		"                     [--duration S] [-m PAGES] [--readers MODE] [--no-symbolize]\n"
 		"                     [--otlp-retry-budget S] [--symbol-cache MIB]\n"
 		"  continuous profiling: every --interval seconds (default 10, +-10%% jitter) the\n"
 		"  profile is exported and reset. Sinks: --otlp-endpoint (or\n"
-		"  OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir and/or --pprof-dir (one file per window).\n"
-		"  The --spool folder and --log's folder must be yours (or root's) and writable by\n"
+		"  OTEL_EXPORTER_OTLP_ENDPOINT), --otlp-dir and/or --pprof-dir (one file per "
+		"window).\n"
+		"  The --spool folder and --log's folder must be yours (or root's) and writable "
+		"by\n"
 		"  nobody else; --log must not be a symbolic link. Exit status 1 when a window\n"
 		"  was lost (neither delivered nor spooled).\n"
 		"  Default: every CPU (-a), %s at %d Hz per event.\n"
@@ -228,7 +232,7 @@ static int open_log(struct agent *a)
 		a->log = stderr;
 		return 0;
 	}
-	int fd = exp_open_log(a->o.log_path, err, sizeof(err));
+	int fd = base_open_log(a->o.log_path, err, sizeof(err));
 	if (fd < 0) {
 		if (a->log) { /* a rotation: keep logging to the old file */
 			fprintf(a->log, "pmuprof agent: cannot reopen the log: %s\n", err);
@@ -267,18 +271,18 @@ static uint64_t window_comments(struct agent *a, struct pprof *prof)
 	snprintf(head, sizeof(head), "pmuprof %s agent window %u", PMUPROF_VERSION, a->window);
 	size_t n = a->p.evs.n;
 	uint64_t lost = 0;
-	struct exp_event_counts *ev = calloc(n ? n : 1, sizeof(*ev));
+	struct pprof_event_counts *ev = calloc(n ? n : 1, sizeof(*ev));
 	for (size_t i = 0; ev && i < n; i++) {
 		const struct eng_event *st = eng_event(a->p.eng, i);
-		ev[i] = (struct exp_event_counts){st->name, agg_samples(a->p.agg, (int)i),
-						  st->lost - a->last_lost[i],
-						  st->throttles - a->last_throttles[i]};
+		ev[i] = (struct pprof_event_counts){st->name, agg_samples(a->p.agg, (int)i),
+						    st->lost - a->last_lost[i],
+						    st->throttles - a->last_throttles[i]};
 		lost += st->lost - a->last_lost[i];
 		a->last_lost[i] = st->lost;
 		a->last_throttles[i] = st->throttles;
 	}
-	struct exp_run_comments c = {.head = head, .ev = ev, .nev = ev ? n : 0};
-	if (!ev || exp_add_run_comments(prof, &c) < 0)
+	struct pprof_run_comments c = {.head = head, .ev = ev, .nev = ev ? n : 0};
+	if (!ev || pprof_add_run_comments(prof, &c) < 0)
 		fprintf(a->log, "pmuprof agent: window %u: out of memory: the profile's comments "
 			"are incomplete\n", a->window);
 	free(ev);

@@ -70,8 +70,9 @@ static int parse_target(const struct watch_opts *o, uint64_t *addr, char *name, 
 	if (o->addr_str) {
 		*addr = strtoull(o->addr_str, &end, 0);
 		if (errno || *end || end == o->addr_str)
-			return pmu_fail(err, errlen, -EINVAL, "malformed --addr '%s'; expected e.g. 0x404040",
-					o->addr_str);
+			return base_fail(err, errlen, -EINVAL,
+					 "malformed --addr '%s'; expected e.g. 0x404040",
+					 o->addr_str);
 		return 0;
 	}
 	snprintf(name, namelen, "%s", o->symbol);
@@ -81,8 +82,8 @@ static int parse_target(const struct watch_opts *o, uint64_t *addr, char *name, 
 		*plus = 0;
 		*addr = strtoull(plus + 1, &end, 0);
 		if (errno || *end || end == plus + 1 || !*name)
-			return pmu_fail(err, errlen, -EINVAL, "malformed --symbol '%s'; expected NAME[+OFF]",
-					o->symbol);
+			return base_fail(err, errlen, -EINVAL,
+					 "malformed --symbol '%s'; expected NAME[+OFF]", o->symbol);
 	}
 	return 0;
 }
@@ -100,13 +101,14 @@ static int symbol_address(struct c2c_resolver *res, struct proc_model *pm, pid_t
 	int ret = c2c_symbol_address(res, pid, name, &at, file);
 	if (ret == -ENOENT) {
 		const char *exe = proc_exe(pm, pid);
-		return pmu_fail(err, errlen, ret, "no symbol '%s' in %s or the libraries it loaded (a "
-				"global or static variable; is the binary stripped?)", name,
-				exe ? exe : "the program");
+		return base_fail(err, errlen, ret,
+				 "no symbol '%s' in %s or the libraries it loaded (a "
+				 "global or static variable; is the binary stripped?)",
+				 name, exe ? exe : "the program");
 	}
 	if (ret < 0)
-		return pmu_fail(err, errlen, ret, "cannot read process %d's mappings: %s", (int)pid,
-				strerror(-ret));
+		return base_fail(err, errlen, ret, "cannot read process %d's mappings: %s",
+				 (int)pid, strerror(-ret));
 	*addr += at;
 	return 0;
 }
@@ -127,12 +129,14 @@ static int symbol_in_child(struct cli_child *child, struct c2c_resolver *res,
 	*addr = off;
 	ret = cli_child_run_to_entry(child);
 	if (ret == -ENOTSUP)
-		return pmu_fail(err, errlen, -ENOENT, "no symbol '%s' in the program (on this "
-				"architecture symbols of shared libraries are not looked up; use "
-				"--addr or -p PID)", name);
+		return base_fail(err, errlen, -ENOENT,
+				 "no symbol '%s' in the program (on this "
+				 "architecture symbols of shared libraries are not looked up; use "
+				 "--addr or -p PID)",
+				 name);
 	if (ret < 0)
-		return pmu_fail(err, errlen, ret, "the command ended before its entry point (%s)",
-				strerror(-ret));
+		return base_fail(err, errlen, ret, "the command ended before its entry point (%s)",
+				 strerror(-ret));
 	return symbol_address(res, pm, child->pid, name, addr, file, err, errlen);
 }
 

@@ -217,14 +217,14 @@ struct cli_pipeline {
 	struct proc_model *procs;
 	struct eng_source src; /* the session's records and events */
 	struct eng *eng;
-	struct agg *agg;       /* the engine's */
+	struct agg *agg; /* the engine's */
 	int *cpus, ncpus;
 	pid_t *tids;
 	int ntids;
 	pid_t workload; /* the command, or the first -p/-t target; -1 for -a */
 	int error; /* first error while aggregating (negative errno) */
 	const char *cmd;
-	struct smp_pdw *pdw; /* --perf-data: every merged record, in delivery order */
+	struct pabi_pdw *pdw; /* --perf-data: every merged record, in delivery order */
 	int pdw_error;       /* its first failure (printed when it happened); it stops then */
 };
 

@@ -37,7 +37,7 @@ void cli_error(const char *cmd, const char *fmt, ...)
 int cli_outputs_ready(const char *cmd, struct base_output *const *outs, size_t n,
 		      const char *input)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	int ret = base_outputs_distinct(outs, n, input, err, sizeof(err));
 	for (size_t i = 0; ret == 0 && i < n; i++) {
 		if (!outs[i] || !base_output_waits_for_reader(outs[i]))

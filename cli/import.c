@@ -24,7 +24,7 @@
 #define DEFAULT_OUTPUT "pmuprof.pb.gz"
 
 struct import {
-	struct smp_perfdata *pd;
+	struct pabi_perfdata *pd;
 	struct proc_model *procs;
 	struct eng_source src;
 	struct eng *eng;
@@ -58,7 +58,7 @@ static void add_comments(struct import *im, struct pprof *prof, int argc, char *
 static int write_otlp(struct import *im, struct base_output *out, pid_t workload,
 		      const struct pprof *prof)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct cli_otlp_ctx c = {.procs = im->procs, .workload = workload, .argv = NULL};
 	uint8_t *req = NULL;
 	size_t len = 0;
@@ -91,9 +91,10 @@ static void print_summary(const struct import *im, const char *cmd, const char *
 		(unsigned long long)lost, (unsigned long long)throttled, output,
 		(double)bytes / 1024.0);
 	if (st.bad || st.unknown_id)
-		fprintf(stderr, "pmuprof %s: skipped %llu malformed records and %llu samples of "
-			"unknown event ids\n", cmd, (unsigned long long)st.bad,
-			(unsigned long long)st.unknown_id);
+		fprintf(stderr,
+			"pmuprof %s: skipped %llu malformed records and %llu samples of "
+			"unknown event ids\n",
+			cmd, (unsigned long long)st.bad, (unsigned long long)st.unknown_id);
 }
 
 static void import_free(struct import *im)
@@ -102,17 +103,17 @@ static void import_free(struct import *im)
 	eng_free(im->eng);
 	eng_source_free(&im->src);
 	proc_model_free(im->procs);
-	smp_perfdata_close(im->pd);
+	pabi_perfdata_close(im->pd);
 }
 
 static int file_node_of_cpu(const void *pd, int cpu)
 {
-	return smp_perfdata_cpu_node(pd, cpu);
+	return pabi_perfdata_cpu_node(pd, cpu);
 }
 
 int cli_import_run(const struct cli_import_opts *o)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct import im = {.mem = {.node_of_cpu = file_node_of_cpu}};
 	int status = 1;
 	struct base_output *out = NULL, *otlp_out = NULL;
@@ -121,13 +122,13 @@ int cli_import_run(const struct cli_import_opts *o)
 				  "give -o a file name");
 		return 2;
 	}
-	if (smp_perfdata_open(&im.pd, o->path, err, sizeof(err)) < 0) {
+	if (pabi_perfdata_open(&im.pd, o->path, err, sizeof(err)) < 0) {
 		cli_error(o->cmd, "%s", err);
 		return 1;
 	}
 	bool data_addresses = false;
-	for (size_t i = 0; i < smp_perfdata_nevents(im.pd); i++)
-		data_addresses |= c2c_attr_has_data_addresses(&smp_perfdata_event(im.pd, i)->attr);
+	for (size_t i = 0; i < pabi_perfdata_nevents(im.pd); i++)
+		data_addresses |= c2c_attr_has_data_addresses(&pabi_perfdata_event(im.pd, i)->attr);
 	if (o->c2c && !data_addresses) {
 		cli_error(o->cmd, "%s has no data addresses (no event samples ADDR and DATA_SRC): "
 				  "record them with 'pmuprof c2c record' or 'perf c2c record' (Intel "
@@ -153,10 +154,13 @@ int cli_import_run(const struct cli_import_opts *o)
 	im.mem.node_ctx = im.pd;
 	struct eng_tool tool = {.arg = &im.mem, .sample = o->c2c ? c2c_collect_sample : NULL};
 	struct eng_options eo = {
-		.profile = o->output != NULL, .symbolize = o->symbolize, .line_size = o->line_size,
-		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)), .tool = &tool,
+		.profile = o->output != NULL,
+		.symbolize = o->symbolize,
+		.line_size = o->line_size,
+		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
+		.tool = &tool,
 	};
-	if (smp_perfdata_nnodes(im.pd) > 1) {
+	if (pabi_perfdata_nnodes(im.pd) > 1) {
 		eo.node_of_cpu = file_node_of_cpu;
 		eo.node_ctx = im.pd;
 	}

@@ -113,7 +113,7 @@ int cmd_list(int argc, char **argv)
 		if (st.only_group < 0)
 			st.filter = argv[1];
 	}
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct pmu_ctx *ctx;
 	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
 		cli_error("list", "%s", err);

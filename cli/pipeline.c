@@ -47,10 +47,10 @@ int cli_pipeline_pump(struct cli_pipeline *p)
 
 int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	if (!p->pdw || p->pdw_error)
 		return p->pdw_error;
-	int ret = smp_pdw_finish(p->pdw, size, err, sizeof(err));
+	int ret = pabi_pdw_finish(p->pdw, size, err, sizeof(err));
 	if (ret < 0)
 		pdw_failed(p, ret, err);
 	return ret;
@@ -70,9 +70,11 @@ static int open_perf_data(struct cli_pipeline *p, const struct cli_pipeline_opts
 	argv[0] = "pmuprof";
 	for (int i = 0; i < o->argc; i++)
 		argv[i + 1] = o->argv[i];
-	struct smp_pdw_info info = {.version = "pmuprof " PMUPROF_VERSION, .argc = o->argc + 1,
-				    .argv = argv, .clockid = CLOCK_MONOTONIC};
-	int ret = smp_pdw_open(&p->pdw, o->perf_data, &info, err, errlen);
+	struct pabi_pdw_info info = {.version = "pmuprof " PMUPROF_VERSION,
+				     .argc = o->argc + 1,
+				     .argv = argv,
+				     .clockid = CLOCK_MONOTONIC};
+	int ret = pabi_pdw_open(&p->pdw, o->perf_data, &info, err, errlen);
 	free(argv);
 	return ret;
 }
@@ -82,8 +84,8 @@ static int open_perf_data(struct cli_pipeline *p, const struct cli_pipeline_opts
  * records carry those, so synthesized records get the dummy's layout and
  * first id).
  */
-static int perf_data_tables(struct cli_pipeline *p, struct smp_layout *track,
-			    struct smp_sample_id *sid, char *err, size_t errlen)
+static int perf_data_tables(struct cli_pipeline *p, struct pabi_layout *track,
+			    struct pabi_sample_id *sid, char *err, size_t errlen)
 {
 	int nev = smp_nevents_total(p->session), ret = 0;
 	for (int i = 0; i < nev && ret == 0; i++) {
@@ -95,9 +97,9 @@ static int perf_data_tables(struct cli_pipeline *p, struct smp_layout *track,
 		if ((ret = smp_event_ids(p->session, i, &ids, &n)) < 0)
 			return base_fail(err, errlen, ret, "cannot read the ids of event '%s': %s",
 					 name, strerror(-ret));
-		ret = smp_pdw_add_event(p->pdw, &attr, name, ids, n, err, errlen);
+		ret = pabi_pdw_add_event(p->pdw, &attr, name, ids, n, err, errlen);
 		if (i == nev - 1) { /* the tracking event, last */
-			smp_layout_from_attr(track, &attr);
+			pabi_layout_from_attr(track, &attr);
 			sid->id = n ? ids[0] : 0;
 		}
 		free(ids);
@@ -111,7 +113,7 @@ static int perf_data_tables(struct cli_pipeline *p, struct smp_layout *track,
  * the perf.data alike. A command's exec and mappings come from the kernel.
  */
 static int synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
-		      const struct smp_layout *track, const struct smp_sample_id *sid, char *err,
+		      const struct pabi_layout *track, const struct pabi_sample_id *sid, char *err,
 		      size_t errlen)
 {
 	int ret = 0;
@@ -143,9 +145,11 @@ static int open_engine(struct cli_pipeline *p, const struct cli_pipeline_opts *o
 {
 	char cache_dir[PATH_MAX];
 	struct eng_options eo = {
-		.profile = true, .symbolize = o->symbolize,
+		.profile = true,
+		.symbolize = o->symbolize,
 		.symbol_cache_bytes = o->symbol_cache_bytes,
-		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)), .perf_data = p->pdw,
+		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
+		.perf_data = p->pdw,
 	};
 	if (topo_nnodes(p->topo) > 1) {
 		eo.node_of_cpu = topo_node_of_cpu;
@@ -160,7 +164,7 @@ static int open_engine(struct cli_pipeline *p, const struct cli_pipeline_opts *o
 
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	memset(p, 0, sizeof(*p));
 	p->workload = -1;
 	p->cmd = o->cmd;
@@ -173,7 +177,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		goto fail;
 	if (!o->events && !o->mem) {
 		/* Default events: sample those the host has; an explicit -e fails on open instead. */
-		char dropped[PMU_ERR_MAX];
+		char dropped[BASE_ERR_MAX];
 		if (pmu_events_keep_samplable(&p->evs, dropped, sizeof(dropped)) == 0) {
 			fprintf(stderr, "pmuprof %s: this host cannot sample %s (no hardware PMU, or one "
 					"without these events); sampling %s instead\n", o->cmd, dropped,
@@ -263,11 +267,12 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		goto fail;
 	if (*smp_notice(p->session))
 		fprintf(stderr, "pmuprof %s: %s\n", o->cmd, smp_notice(p->session));
-	struct smp_layout track = {0};
-	struct smp_sample_id sid = {.cpu = (uint32_t)p->cpus[0]};
+	struct pabi_layout track = {0};
+	struct pabi_sample_id sid = {.cpu = (uint32_t)p->cpus[0]};
 	if (p->pdw && perf_data_tables(p, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
-	if (open_engine(p, o, err, sizeof(err)) < 0 || smp_track(p->session, err, sizeof(err)) < 0 ||
+	if (open_engine(p, o, err, sizeof(err)) < 0 ||
+	    smp_track(p->session, err, sizeof(err)) < 0 ||
 	    synthesize(p, o, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
 	return 0;
@@ -278,8 +283,8 @@ fail:
 
 void cli_pipeline_close(struct cli_pipeline *p)
 {
-	smp_pdw_close(p->pdw); /* removes the temporary file unless it was finished */
-	eng_free(p->eng); /* gives its chunks back before the session goes */
+	pabi_pdw_close(p->pdw); /* removes the temporary file unless it was finished */
+	eng_free(p->eng);       /* gives its chunks back before the session goes */
 	smp_close(p->session);
 	proc_model_free(p->procs);
 	topo_plan_free(&p->plan);

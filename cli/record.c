@@ -410,7 +410,7 @@ static void print_readers(const struct record_opts *o, struct smp_session *s)
 static int write_profile(const struct record_opts *o, struct cli_pipeline *p, int64_t start_real,
 			 double start, size_t *written)
 {
-	char err[PMU_ERR_MAX], line[512];
+	char err[BASE_ERR_MAX], line[512];
 	struct pprof *prof = agg_profile(p->agg);
 	const char *exe = proc_exe(p->procs, p->workload);
 	if (exe && pprof_find_mapping(prof, exe))
@@ -495,11 +495,11 @@ static enum cli_control_cmd handle_control(struct cli_control *c, const struct r
 #define LABEL_CHANNEL_EVENTS 65536
 
 struct record_labels {
-	struct pmu_channel *ch;
+	struct channel *ch;
 	struct lbl_timeline *tl;
 	int child_fd;    /* the dup the child inherits (no FD_CLOEXEC); -1: none */
-	bool env_set;    /* PMU_CHANNEL_ENV is ours until the fork is done */
-	char *outer_env; /* an enclosing recorder's PMU_CHANNEL_ENV, restored after the fork */
+	bool env_set;    /* CHANNEL_ENV is ours until the fork is done */
+	char *outer_env; /* an enclosing recorder's CHANNEL_ENV, restored after the fork */
 };
 
 /*
@@ -512,14 +512,14 @@ static void labels_open(struct record_labels *l, const struct record_opts *o)
 	char err[256], num[16];
 	if (!*o->cmd || o->no_labels)
 		return;
-	int ret = pmu_channel_create(&l->ch, LABEL_CHANNEL_EVENTS, err, sizeof(err));
+	int ret = channel_create(&l->ch, LABEL_CHANNEL_EVENTS, err, sizeof(err));
 	if (ret == 0 && (ret = lbl_new(&l->tl)) < 0)
 		snprintf(err, sizeof(err), "out of memory");
-	if (ret == 0 && (l->child_fd = dup(pmu_channel_fd(l->ch))) < 0) {
+	if (ret == 0 && (l->child_fd = dup(channel_fd(l->ch))) < 0) {
 		ret = -errno;
 		snprintf(err, sizeof(err), "cannot duplicate the channel fd: %s", strerror(errno));
 	}
-	const char *outer = getenv(PMU_CHANNEL_ENV);
+	const char *outer = getenv(CHANNEL_ENV);
 	if (ret == 0 && outer && !(l->outer_env = strdup(outer))) {
 		ret = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory");
@@ -529,13 +529,13 @@ static void labels_open(struct record_labels *l, const struct record_opts *o)
 		if (l->child_fd >= 0)
 			close(l->child_fd);
 		lbl_free(l->tl);
-		pmu_channel_close(l->ch);
+		channel_close(l->ch);
 		*l = (struct record_labels){.child_fd = -1};
 		return;
 	}
 	lbl_set_channel(l->tl, l->ch);
 	snprintf(num, sizeof(num), "%d", l->child_fd);
-	l->env_set = setenv(PMU_CHANNEL_ENV, num, 1) == 0;
+	l->env_set = setenv(CHANNEL_ENV, num, 1) == 0;
 }
 
 /* After the fork: the child has its copy of the fd and the variable; we keep neither. */
@@ -546,9 +546,9 @@ static void labels_forked(struct record_labels *l)
 	l->child_fd = -1;
 	if (l->env_set) {
 		if (l->outer_env)
-			setenv(PMU_CHANNEL_ENV, l->outer_env, 1);
+			setenv(CHANNEL_ENV, l->outer_env, 1);
 		else
-			unsetenv(PMU_CHANNEL_ENV);
+			unsetenv(CHANNEL_ENV);
 	}
 	l->env_set = false;
 }
@@ -565,7 +565,7 @@ static void labels_close(struct record_labels *l)
 				"overran); samples near them may carry stale labels\n",
 			(unsigned long long)st.channel_lost);
 	lbl_free(l->tl);
-	pmu_channel_close(l->ch);
+	channel_close(l->ch);
 	free(l->outer_env);
 }
 
@@ -580,7 +580,7 @@ int cmd_record(int argc, char **argv)
 	}
 	/* libdw would fetch missing debug info over the network: never while profiling. */
 	unsetenv("DEBUGINFOD_URLS");
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct cli_pipeline p = {0};
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
 	struct cli_control control = {.ctl_fd = -1, .ack_fd = -1};
@@ -633,7 +633,7 @@ int cmd_record(int argc, char **argv)
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
-	struct base_output *outs[] = {o.out, o.otlp_out, smp_pdw_output(p.pdw)};
+	struct base_output *outs[] = {o.out, o.otlp_out, pabi_pdw_output(p.pdw)};
 	if (cli_outputs_ready(o.name, outs, 3, NULL) < 0) {
 		status = 2;
 		goto out;

@@ -47,7 +47,7 @@ int cmd_report(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct report_opts ro = {0};
+	struct pprof_report_opts ro = {0};
 	const char *path = "pmuprof.pb.gz";
 	int c;
 	optind = 1;
@@ -92,7 +92,7 @@ int cmd_report(int argc, char **argv)
 		return 2;
 	}
 	char err[512];
-	int rc = report_print(path, &ro, stdout, err, sizeof(err));
+	int rc = pprof_report_print(path, &ro, stdout, err, sizeof(err));
 	if (rc == -EFBIG) {
 		cli_error("report", "%s; if the profile is genuine, raise the limit with "
 			  "--max-inflated SIZE (e.g. --max-inflated 16G)", err);

@@ -338,7 +338,7 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
 	struct pmu_count *counts = calloc(evs->n, sizeof(*counts));
 	struct result *r = calloc(evs->n, sizeof(*r));
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	int ret = 0;
 	if (!counts || !r) {
 		ret = -ENOMEM;
@@ -386,7 +386,7 @@ static int write_output(const struct stat_opts *o, struct base_output *out,
 {
 	if (!out)
 		return print_all(stderr, o, ctrs, cpus, wall_ns, ru, have_ru);
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	int fd, dup_fd = -1;
 	int ret = base_output_begin(out, &fd, err, sizeof(err));
 	FILE *f = NULL;
@@ -418,7 +418,7 @@ static int write_output(const struct stat_opts *o, struct base_output *out,
 /* A CPU that is not online would fail later with a bare EINVAL: name it now. */
 static int check_cpus_online(const int *cpus, int ncpus)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	int *online, nonline;
 	if (pmu_online_cpus(&online, &nonline, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
@@ -442,7 +442,7 @@ static int check_cpus_online(const int *cpus, int ncpus)
 static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 			 struct pmu_event_list *evs)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	const char *spec = o->events ? o->events : DEFAULT_EVENTS;
 	if (pmu_parse_events(ctx, spec, evs, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
@@ -461,7 +461,7 @@ int cmd_stat(int argc, char **argv)
 		free(o.events);
 		return ret < 0 ? 0 : ret;
 	}
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct pmu_ctx *ctx = NULL;
 	struct pmu_event_list evs = {0};
 	struct pmu_counters *ctrs = NULL;

@@ -35,7 +35,7 @@ int cmd_topology(int argc, char **argv)
 			return 2;
 		}
 	}
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct topo *t = NULL;
 	struct topo_plan plan = {0};
 	int *cpus = NULL, ncpus = 0, status = 1;

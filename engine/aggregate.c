@@ -261,7 +261,8 @@ static uint64_t kernel_mapping_id(struct agg *a)
 {
 	if (!a->kernel_mapping) {
 		bool syms = a->syms && sym_kernel_available(a->syms);
-		struct pprof_mapping_desc d = {.start = SMP_KERNEL_HALF, .limit = UINT64_MAX,
+		struct pprof_mapping_desc d = {.start = PABI_KERNEL_HALF,
+					       .limit = UINT64_MAX,
 					       .filename = "[kernel.kallsyms]",
 					       .has_functions = syms};
 		a->kernel_mapping = pprof_add_mapping(a->prof, &d);
@@ -379,20 +380,20 @@ static uint64_t stop_location(struct agg *a, enum uw_stop why)
  * each context the first frame is an exact PC; the others are return
  * addresses, looked up at the call instruction.
  */
-static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *locs)
+static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
 {
 	size_t n = 0;
 	pid_t pid = (pid_t)s->pid;
 	bool first = true, user_seen = false;
-	enum smp_addr_mode mode = SMP_MODE_UNKNOWN;
+	enum pabi_addr_mode mode = PABI_MODE_UNKNOWN;
 	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < MAX_STACK; i++) {
 		uint64_t ip = s->callchain[i];
 		if (ip >= PERF_CONTEXT_MAX) {
 			first = true; /* a context marker: the next frame is that context's PC */
-			mode = smp_mode_of_context(ip);
+			mode = pabi_mode_of_context(ip);
 			continue;
 		}
-		bool kernel = smp_addr_is_kernel(mode, ip);
+		bool kernel = pabi_addr_is_kernel(mode, ip);
 		user_seen |= !kernel;
 		uint64_t id = location_for(a, pid, ip, kernel, !first);
 		first = false;
@@ -419,8 +420,9 @@ static size_t build_stack(struct agg *a, const struct smp_sample *s, uint64_t *l
 			locs[n++] = stop;
 	}
 	if (n == 0) {
-		uint64_t id = location_for(a, pid, s->ip,
-					   smp_addr_is_kernel(smp_mode_of_misc(s->misc), s->ip), false);
+		uint64_t id =
+			location_for(a, pid, s->ip,
+				     pabi_addr_is_kernel(pabi_mode_of_misc(s->misc), s->ip), false);
 		if (id)
 			locs[n++] = id;
 	}
@@ -442,7 +444,7 @@ static void to_hex(const uint8_t *b, size_t n, char *out)
  * traceparent writes them; the OTLP encoder turns the pair into a Link)
  * from the label timeline. Returns the new label count.
  */
-static size_t timeline_labels(struct agg *a, const struct smp_sample *s, struct pprof_label *l,
+static size_t timeline_labels(struct agg *a, const struct pabi_sample *s, struct pprof_label *l,
 			      size_t n, char trace_hex[33], char span_hex[17])
 {
 	const char *region;
@@ -460,7 +462,7 @@ static size_t timeline_labels(struct agg *a, const struct smp_sample *s, struct 
 	return n;
 }
 
-int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
+int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s)
 {
 	uint64_t locs[MAX_STACK];
 	size_t n = build_stack(a, s, locs);
@@ -474,10 +476,10 @@ int agg_add_sample(struct agg *a, int event, const struct smp_sample *s)
 			bool per_thread = false;
 			int ev = a->o.event_of_id(a->o.id_ctx, s->read[i].id, &per_thread);
 			if (ev >= 0)
-				a->values[1 + ev] = exp_sat_add(
-					a->values[1 + ev],
-					read_delta(a, per_thread ? s->tid : 0, s->read[i].id,
-						   s->read[i].value));
+				a->values[1 + ev] =
+					base_sat_add(a->values[1 + ev],
+						     read_delta(a, per_thread ? s->tid : 0,
+								s->read[i].id, s->read[i].value));
 		}
 	} else {
 		a->values[1 + event] = s->period > INT64_MAX ? INT64_MAX : (int64_t)s->period;

@@ -31,8 +31,8 @@ struct eng {
 	struct pid_count *pids;
 	size_t npids, pidcap, last_pid;
 	struct base_htab pid_index; /* over pids */
-	int error; /* first aggregation error */
-	int tee_error; /* the perf.data tee's first failure: it stops then */
+	int error;                  /* first aggregation error */
+	int tee_error;              /* the perf.data tee's first failure: it stops then */
 	char tee_msg[BASE_ERR_MAX];
 };
 
@@ -45,7 +45,7 @@ static void session_attr(void *ctx, size_t i, struct perf_event_attr *out, const
 
 static int session_event_of(void *ctx, const struct perf_event_header *h)
 {
-	return smp_event_index(ctx, smp_record_id(h));
+	return smp_event_index(ctx, pabi_record_id(h));
 }
 
 static int session_event_of_id(void *ctx, uint64_t id)
@@ -66,16 +66,16 @@ void eng_source_from_session(struct eng_source *src, struct smp_session *s)
 
 /* A perf.data file read one round at a time into chunks the merger takes. */
 struct eng_pd_source {
-	struct smp_perfdata *pd;
+	struct pabi_perfdata *pd;
 	struct smp_chunk *head, *tail;
 	uint64_t round_max;   /* newest time read so far */
 	uint64_t flush_limit; /* newest time of the round before the last FINISHED_ROUND */
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 };
 
 #define PD_CHUNK_BYTES (256u << 10)
 
-static int pd_append(struct eng_pd_source *p, const struct smp_pd_record *r)
+static int pd_append(struct eng_pd_source *p, const struct pabi_pd_record *r)
 {
 	size_t need = sizeof(struct smp_entry) + r->h->size;
 	struct smp_chunk *c = p->tail;
@@ -107,9 +107,9 @@ static int pd_take(void *arg, struct smp_batch *b)
 			return -ENOMEM;
 		b->ncpus = 1;
 	}
-	struct smp_pd_record r;
+	struct pabi_pd_record r;
 	int ret;
-	while ((ret = smp_perfdata_next(p->pd, &r, p->err, sizeof(p->err))) > 0) {
+	while ((ret = pabi_perfdata_next(p->pd, &r, p->err, sizeof(p->err))) > 0) {
 		uint32_t type = r.h->type;
 		if (type == PERFDATA_FINISHED_ROUND) {
 			/* perf flushes up to the previous round's newest time, inclusive. */
@@ -118,9 +118,12 @@ static int pd_take(void *arg, struct smp_batch *b)
 			break;
 		}
 		if (type == PERFDATA_COMPRESSED || type == PERFDATA_COMPRESSED2) {
-			return base_fail(p->err, sizeof(p->err), -ENOTSUP, "record at offset %llu is zstd-compressed "
-				    "(perf record -z); decompress with `perf inject -i IN -o OUT` "
-				    "first", (unsigned long long)r.offset);
+			return base_fail(
+				p->err, sizeof(p->err), -ENOTSUP,
+				"record at offset %llu is zstd-compressed "
+				"(perf record -z); decompress with `perf inject -i IN -o OUT` "
+				"first",
+				(unsigned long long)r.offset);
 		}
 		if (type >= PERFDATA_USER_TYPE_START) /* perf's bookkeeping: read at open */
 			continue;
@@ -147,29 +150,29 @@ static void pd_release(void *arg, struct smp_chunk *c)
 
 static void pd_attr(void *ctx, size_t i, struct perf_event_attr *out, const char **name)
 {
-	const struct smp_pd_event *e = smp_perfdata_event(ctx, i);
+	const struct pabi_pd_event *e = pabi_perfdata_event(ctx, i);
 	*out = e->attr;
 	*name = e->name;
 }
 
 static int pd_event_of(void *ctx, const struct perf_event_header *h)
 {
-	return smp_perfdata_record_event(ctx, h);
+	return pabi_perfdata_record_event(ctx, h);
 }
 
 static int pd_event_of_id(void *ctx, uint64_t id)
 {
-	return smp_perfdata_event_of_id(ctx, id);
+	return pabi_perfdata_event_of_id(ctx, id);
 }
 
-int eng_source_from_perfdata(struct eng_source *src, struct smp_perfdata *pd)
+int eng_source_from_perfdata(struct eng_source *src, struct pabi_perfdata *pd)
 {
 	memset(src, 0, sizeof(*src));
 	if (!(src->pd = calloc(1, sizeof(*src->pd))))
 		return -ENOMEM;
 	src->pd->pd = pd;
 	src->records = (struct mrg_source){pd_take, pd_release, src->pd};
-	src->nevents = smp_perfdata_nevents(pd);
+	src->nevents = pabi_perfdata_nevents(pd);
 	src->attr = pd_attr;
 	src->event_of = pd_event_of;
 	src->event_of_id = pd_event_of_id;
@@ -236,12 +239,18 @@ static int open_agg(struct eng *e, char *err, size_t errlen)
 			first = &ev->attr;
 	}
 	struct agg_options ao = {
-		.event_names = e->names, .event_units = e->units, .nevents = e->ntypes,
+		.event_names = e->names,
+		.event_units = e->units,
+		.nevents = e->ntypes,
 		.period = !first || first->freq ? 0 : (int64_t)first->sample_period,
-		.symbolize = e->o.symbolize, .cpu_label = cpu,
-		.dwarf = dwarf != NULL, .regs_user_mask = dwarf ? dwarf->sample_regs_user : 0,
-		.event_of_id = type_of_id, .id_ctx = e,
-		.mem_labels = addr, .line_size = e->o.line_size,
+		.symbolize = e->o.symbolize,
+		.cpu_label = cpu,
+		.dwarf = dwarf != NULL,
+		.regs_user_mask = dwarf ? dwarf->sample_regs_user : 0,
+		.event_of_id = type_of_id,
+		.id_ctx = e,
+		.mem_labels = addr,
+		.line_size = e->o.line_size,
 		.symbol_cache_bytes = e->o.symbol_cache_bytes,
 		.debug_cache_dir = e->o.debug_cache_dir,
 	};
@@ -272,7 +281,7 @@ int eng_new(struct eng **out, const struct eng_source *src, struct proc_model *p
 	for (size_t i = 0; i < e->nev; i++) {
 		struct eng_event *ev = &e->ev[i];
 		src->attr(src->ctx, i, &ev->attr, &ev->name);
-		smp_layout_from_attr(&ev->layout, &ev->attr);
+		pabi_layout_from_attr(&ev->layout, &ev->attr);
 		ndummy += is_dummy(&ev->attr);
 	}
 	for (size_t i = 0; i < e->nev; i++)
@@ -317,7 +326,7 @@ static void count_pid(struct eng *e, pid_t pid)
 		return;
 	}
 	/* Only the choice of main binary suffers when memory runs out. */
-	if (base_htab_reserve(&e->pid_index) < 0 || EXP_GROW(e->pids, e->pidcap, e->npids + 1) < 0)
+	if (base_htab_reserve(&e->pid_index) < 0 || BASE_GROW(e->pids, e->pidcap, e->npids + 1) < 0)
 		return;
 	uint64_t hash = base_htab_mix(0, (uint64_t)(uint32_t)pid);
 	struct base_htab_slot *slot = base_htab_find(&e->pid_index, hash, pid_eq, e->pids, &pid);
@@ -337,8 +346,8 @@ static int on_sample(struct eng *e, int idx, const struct perf_event_header *h)
 		return 0;
 	}
 	struct eng_event *ev = &e->ev[idx];
-	struct smp_sample s;
-	if (smp_parse_sample(&ev->layout, h, &s) < 0) {
+	struct pabi_sample s;
+	if (pabi_parse_sample(&ev->layout, h, &s) < 0) {
 		e->st.bad++;
 		return 0;
 	}
@@ -389,11 +398,20 @@ static int on_sideband(struct eng *e, const struct perf_event_header *h)
 	int (*fn)(void *, const struct perf_event_header *) = NULL;
 	switch (h->type) {
 	case PERF_RECORD_MMAP:
-	case PERF_RECORD_MMAP2: fn = e->tool.mmap; break;
-	case PERF_RECORD_COMM: fn = e->tool.comm; break;
-	case PERF_RECORD_FORK: fn = e->tool.fork; break;
-	case PERF_RECORD_EXIT: fn = e->tool.exit; break;
-	default: break;
+	case PERF_RECORD_MMAP2:
+		fn = e->tool.mmap;
+		break;
+	case PERF_RECORD_COMM:
+		fn = e->tool.comm;
+		break;
+	case PERF_RECORD_FORK:
+		fn = e->tool.fork;
+		break;
+	case PERF_RECORD_EXIT:
+		fn = e->tool.exit;
+		break;
+	default:
+		break;
 	}
 	return fn ? fn(e->tool.arg, h) : 0;
 }
@@ -402,13 +420,14 @@ static int on_sideband(struct eng *e, const struct perf_event_header *h)
 static void tee_record(struct eng *e, const struct perf_event_header *h)
 {
 	if (e->o.perf_data && !e->tee_error)
-		e->tee_error = smp_pdw_write(e->o.perf_data, h, e->tee_msg, sizeof(e->tee_msg));
+		e->tee_error = pabi_pdw_write(e->o.perf_data, h, e->tee_msg, sizeof(e->tee_msg));
 }
 
 static void tee_round(struct eng *e)
 {
 	if (e->o.perf_data && !e->tee_error)
-		e->tee_error = smp_pdw_finish_round(e->o.perf_data, e->tee_msg, sizeof(e->tee_msg));
+		e->tee_error =
+			pabi_pdw_finish_round(e->o.perf_data, e->tee_msg, sizeof(e->tee_msg));
 }
 
 int eng_perf_data_error(const struct eng *e, const char **msg)
@@ -429,7 +448,7 @@ static int deliver(void *arg, const struct mrg_record *r)
 	if (h->type == PERF_RECORD_SAMPLE)
 		return on_sample(e, idx, h);
 	uint64_t id, n;
-	int loss = smp_record_loss(h, &id, &n);
+	int loss = pabi_record_loss(h, &id, &n);
 	if (loss < 0) {
 		e->st.bad++;
 		return 0;
@@ -442,7 +461,8 @@ static int deliver(void *arg, const struct mrg_record *r)
 		if (h->type == PERF_RECORD_THROTTLE && e->nev)
 			e->ev[idx].throttles++;
 		return e->tool.throttle ? e->tool.throttle(e->tool.arg, idx,
-							   h->type == PERF_RECORD_UNTHROTTLE) : 0;
+							   h->type == PERF_RECORD_UNTHROTTLE)
+					: 0;
 	}
 	return on_sideband(e, h);
 }
@@ -458,17 +478,17 @@ static int apply_synthesized(void *e, const struct perf_event_header *h)
 	return eng_apply(e, h);
 }
 
-int eng_synthesize(struct eng *e, pid_t pid, const struct smp_layout *l,
-		   const struct smp_sample_id *sid, char *err, size_t errlen)
+int eng_synthesize(struct eng *e, pid_t pid, const struct pabi_layout *l,
+		   const struct pabi_sample_id *sid, char *err, size_t errlen)
 {
-	return pid < 0 ? smp_synthesize_all(l, sid, apply_synthesized, e, err, errlen)
-		       : smp_synthesize(pid, l, sid, apply_synthesized, e, err, errlen);
+	return pid < 0 ? pabi_synthesize_all(l, sid, apply_synthesized, e, err, errlen)
+		       : pabi_synthesize(pid, l, sid, apply_synthesized, e, err, errlen);
 }
 
-int eng_synthesize_kernel(struct eng *e, const struct smp_layout *l,
-			  const struct smp_sample_id *sid, char *err, size_t errlen)
+int eng_synthesize_kernel(struct eng *e, const struct pabi_layout *l,
+			  const struct pabi_sample_id *sid, char *err, size_t errlen)
 {
-	return smp_synthesize_kernel(l, sid, apply_synthesized, e, err, errlen);
+	return pabi_synthesize_kernel(l, sid, apply_synthesized, e, err, errlen);
 }
 
 int eng_pump(struct eng *e)
@@ -535,22 +555,26 @@ void eng_loss_totals(const struct eng *e, uint64_t *lost, uint64_t *throttles)
 int eng_add_run_comments(const struct eng *e, struct pprof *prof, const char *head, int argc,
 			 char **argv)
 {
-	struct exp_event_counts *ev = calloc(e->ntypes ? e->ntypes : 1, sizeof(*ev));
+	struct pprof_event_counts *ev = calloc(e->ntypes ? e->ntypes : 1, sizeof(*ev));
 	if (!ev)
 		return -ENOMEM;
-	struct exp_run_comments c = {.head = head, .argc = argc, .argv = argv, .ev = ev,
-				     .nev = e->ntypes, .unattributed_lost = e->st.unattributed_lost};
+	struct pprof_run_comments c = {.head = head,
+				       .argc = argc,
+				       .argv = argv,
+				       .ev = ev,
+				       .nev = e->ntypes,
+				       .unattributed_lost = e->st.unattributed_lost};
 	for (size_t i = 0; i < e->nev; i++) {
 		const struct eng_event *x = &e->ev[i];
 		if (x->type >= 0) {
-			ev[x->type] = (struct exp_event_counts){x->name, x->samples, x->lost,
-								x->throttles};
+			ev[x->type] = (struct pprof_event_counts){x->name, x->samples, x->lost,
+								  x->throttles};
 		} else {
 			c.unattributed_lost += x->lost;
 			c.unattributed_throttles += x->throttles;
 		}
 	}
-	int ret = exp_add_run_comments(prof, &c);
+	int ret = pprof_add_run_comments(prof, &c);
 	free(ev);
 	return ret;
 }
@@ -559,8 +583,10 @@ int eng_skipped_summary(const struct eng *e, char *buf, size_t len)
 {
 	if (!e->st.bad && !e->st.unknown_id)
 		return 0;
-	return snprintf(buf, len, "malformed records skipped: %llu; samples of unknown event id: "
-			"%llu", (unsigned long long)e->st.bad, (unsigned long long)e->st.unknown_id);
+	return snprintf(buf, len,
+			"malformed records skipped: %llu; samples of unknown event id: "
+			"%llu",
+			(unsigned long long)e->st.bad, (unsigned long long)e->st.unknown_id);
 }
 
 pid_t eng_main_pid(const struct eng *e)

@@ -83,9 +83,9 @@ struct agg_options {
 	const char *const *event_names; /* sample type names, in -e order */
 	const char *const *event_units; /* per event ("count", "nanoseconds"); NULL: count */
 	size_t nevents;
-	int64_t period;  /* the first event's -c period, or 0 when sampled by frequency */
-	bool symbolize;  /* false: addresses and mappings only (--no-symbolize) */
-	bool dwarf;      /* unwind user stacks from sampled registers + stack (unwind.h) */
+	int64_t period;          /* the first event's -c period, or 0 when sampled by frequency */
+	bool symbolize;          /* false: addresses and mappings only (--no-symbolize) */
+	bool dwarf;              /* unwind user stacks from sampled registers + stack (unwind.h) */
 	uint64_t regs_user_mask; /* the registers sampled with the stack (dwarf) */
 	bool cpu_label;
 	/*
@@ -104,22 +104,23 @@ struct agg_options {
 	void *id_ctx;
 	struct lbl_timeline *labels; /* region / trace labels (labels.c below); NULL: none */
 	size_t symbol_cache_bytes; /* the symbol cache's byte budget (sym_cache_set_budget); 0: none */
-	const char *debug_cache_dir; /* plain copies of compressed debug files (sym_cache_set_debug_dir) */
+	const char *
+		debug_cache_dir; /* plain copies of compressed debug files (sym_cache_set_debug_dir) */
 	/*
 	 * Samples with a data address get the labels cacheline, offset, data_src
 	 * and weight (c2c_sample_labels); the caller passes the weight as perf
-	 * reports it (smp_sample.weight: WEIGHT_STRUCT's low 32 bits).
+	 * reports it (pabi_sample.weight: WEIGHT_STRUCT's low 32 bits).
 	 */
 	bool mem_labels;
 	uint32_t line_size; /* 0: 64 */
 };
 
 struct agg;
-int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *procs,
-	    char *err, size_t errlen);
+int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *procs, char *err,
+	    size_t errlen);
 void agg_free(struct agg *a);
 /* One sample of event `event` (index into event_names). */
-int agg_add_sample(struct agg *a, int event, const struct smp_sample *s);
+int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s);
 /* A side-band record, after the process model applied it: drops stale unwind state. */
 void agg_on_sideband(struct agg *a, const struct perf_event_header *h);
 /* Comment lines about unwinding (stacks, frames, time, why unwinds stopped); 0 if none. */
@@ -145,7 +146,7 @@ uint64_t agg_samples(const struct agg *a, int event);
  * sample by (pid, tid, time). Regions nest per thread; the `region` label is
  * the innermost open region (pprof's -tagfocus then selects exactly the code
  * that region ran; the outer ones are the stack's business). Trace context
- * is the last PMU_CH_TRACE of the thread (all-zero trace id: none).
+ * is the last CHANNEL_TRACE of the thread (all-zero trace id: none).
  *
  * Samples reach lbl_lookup in time order (the merger's), so each thread
  * keeps its state at a cursor plus the events not yet reached; events at or
@@ -155,15 +156,15 @@ uint64_t agg_samples(const struct agg *a, int event);
  * arrives late (older than a lookup already answered) applies from the next
  * lookup on; it is counted. Not thread-safe: one consumer.
  */
-struct pmu_channel;
-struct pmu_channel_event;
+struct channel;
+struct channel_event;
 struct lbl_timeline;
 
 struct lbl_stats {
-	uint64_t channel_read;   /* events lbl_drain read from the channel */
-	uint64_t channel_lost;   /* lost by the channel (overrun, abandoned writes) or to no memory */
-	uint64_t events;         /* accepted by lbl_add */
-	uint64_t late;           /* older than a lookup already answered for their thread */
+	uint64_t channel_read; /* events lbl_drain read from the channel */
+	uint64_t channel_lost; /* lost by the channel (overrun, abandoned writes) or to no memory */
+	uint64_t events;       /* accepted by lbl_add */
+	uint64_t late;         /* older than a lookup already answered for their thread */
 	uint64_t unmatched_ends; /* REGION_END with no open region of that name */
 	uint64_t bad;            /* unknown kind: ignored */
 	uint64_t folded_early;   /* applied early to bound memory (a thread without samples) */
@@ -173,7 +174,7 @@ struct lbl_stats {
 int lbl_new(struct lbl_timeline **out);
 void lbl_free(struct lbl_timeline *tl);
 /* Events in the channel's order (per thread in time order); 0 or -ENOMEM. */
-int lbl_add(struct lbl_timeline *tl, const struct pmu_channel_event *ev, size_t n);
+int lbl_add(struct lbl_timeline *tl, const struct channel_event *ev, size_t n);
 /*
  * The labels of a sample of (pid, tid) at `time`: the innermost region
  * (NULL: none) and the trace context (16 and 8 bytes; NULL: none). The
@@ -190,7 +191,7 @@ int lbl_summary(const struct lbl_timeline *tl, char *buf, size_t len);
  * before a sample's time is in the channel by the time the merger, which
  * lags by its safe time, emits that sample. 0 or -ENOMEM.
  */
-void lbl_set_channel(struct lbl_timeline *tl, struct pmu_channel *ch);
+void lbl_set_channel(struct lbl_timeline *tl, struct channel *ch);
 int lbl_drain(struct lbl_timeline *tl);
 /*
  * Attaches a timeline to an aggregation after agg_new (for callers whose
@@ -226,15 +227,15 @@ void eng_source_from_session(struct eng_source *src, struct smp_session *s);
  * own user records skipped. 0 or -ENOMEM; free it with eng_source_free
  * after the engine.
  */
-int eng_source_from_perfdata(struct eng_source *src, struct smp_perfdata *pd);
+int eng_source_from_perfdata(struct eng_source *src, struct pabi_perfdata *pd);
 void eng_source_free(struct eng_source *src);
 
 /* What a source's event is to the engine. */
 struct eng_event {
 	struct perf_event_attr attr;
 	const char *name;
-	struct smp_layout layout;
-	int type;        /* sample type index in the profile, -1: a side-band dummy */
+	struct pabi_layout layout;
+	int type; /* sample type index in the profile, -1: a side-band dummy */
 	uint64_t samples, lost, throttles;
 };
 
@@ -246,7 +247,7 @@ struct eng_tool {
 	void *arg;
 	/* Every record, as delivered, before its rules (record's --perf-data). */
 	int (*record)(void *arg, const struct perf_event_header *h);
-	int (*sample)(void *arg, const struct eng_event *ev, const struct smp_sample *s);
+	int (*sample)(void *arg, const struct eng_event *ev, const struct pabi_sample *s);
 	int (*mmap)(void *arg, const struct perf_event_header *h); /* MMAP and MMAP2 */
 	int (*comm)(void *arg, const struct perf_event_header *h);
 	int (*fork)(void *arg, const struct perf_event_header *h);
@@ -258,7 +259,7 @@ struct eng_tool {
 };
 
 struct eng_options {
-	bool profile;     /* add samples to the pprof (c2c report without -o: symbols only) */
+	bool profile; /* add samples to the pprof (c2c report without -o: symbols only) */
 	bool symbolize;
 	size_t symbol_cache_bytes; /* sym_cache_set_budget; 0: unbounded */
 	const char *debug_cache_dir;
@@ -273,7 +274,7 @@ struct eng_options {
 	 * after each pump. A write failure costs the file, not the profile: the
 	 * tee stops and eng_perf_data_error says why.
 	 */
-	struct smp_pdw *perf_data;
+	struct pabi_pdw *perf_data;
 };
 
 struct eng;
@@ -299,14 +300,14 @@ int eng_pump(struct eng *e);
 int eng_apply(struct eng *e, const struct perf_event_header *h);
 /*
  * The records of processes that already run (pid; -1: every process),
- * synthesized from /proc (smp_synthesize) with the trailer l and sid, and
+ * synthesized from /proc (pabi_synthesize) with the trailer l and sid, and
  * applied with eng_apply; and the kernel's own map, which only a perf.data
  * needs. 0, -ENOENT / -ESRCH when the process is gone, or -errno.
  */
-int eng_synthesize(struct eng *e, pid_t pid, const struct smp_layout *l,
-		   const struct smp_sample_id *sid, char *err, size_t errlen);
-int eng_synthesize_kernel(struct eng *e, const struct smp_layout *l,
-			  const struct smp_sample_id *sid, char *err, size_t errlen);
+int eng_synthesize(struct eng *e, pid_t pid, const struct pabi_layout *l,
+		   const struct pabi_sample_id *sid, char *err, size_t errlen);
+int eng_synthesize_kernel(struct eng *e, const struct pabi_layout *l,
+			  const struct pabi_sample_id *sid, char *err, size_t errlen);
 /* The perf.data tee's first failure (0: none) and its message. */
 int eng_perf_data_error(const struct eng *e, const char **msg);
 /* Drains a source that ends by itself (a file) to its end; 0 or -errno with err set. */
@@ -325,7 +326,7 @@ void eng_get_stats(const struct eng *e, struct eng_stats *st);
 /* Samples lost and throttle events of the whole run, attributed or not. */
 void eng_loss_totals(const struct eng *e, uint64_t *lost, uint64_t *throttles);
 /*
- * The run's comments (exp_add_run_comments): HEAD and the command line, then
+ * The run's comments (pprof_add_run_comments): HEAD and the command line, then
  * samples, lost and throttles per sample type; a side-band dummy's losses
  * and throttles are no sample type's. 0 or -ENOMEM.
  */
@@ -349,12 +350,12 @@ struct c2c_collect {
 	/* The NUMA node of a CPU (-1: unknown); NULL: unknown. */
 	int (*node_of_cpu)(const void *ctx, int cpu);
 	const void *node_ctx;
-	struct c2c_sample *s;       /* what was collected */
+	struct c2c_sample *s; /* what was collected */
 	size_t n, cap;
 };
 
 /* An eng_tool.sample callback (arg: the collector); 0 or -ENOMEM. */
-int c2c_collect_sample(void *arg, const struct eng_event *ev, const struct smp_sample *s);
+int c2c_collect_sample(void *arg, const struct eng_event *ev, const struct pabi_sample *s);
 void c2c_collect_free(struct c2c_collect *c);
 
 #endif

@@ -30,10 +30,10 @@ struct lbl_thread {
 	uint32_t pid, tid;
 	uint64_t cursor; /* latest lookup time answered */
 	int depth;       /* open regions; names[] holds the outermost LBL_DEPTH_MAX */
-	char names[LBL_DEPTH_MAX][PMU_CHANNEL_NAME_MAX];
+	char names[LBL_DEPTH_MAX][CHANNEL_NAME_MAX];
 	bool has_trace;
 	uint8_t trace_id[16], span_id[8];
-	struct pmu_channel_event *pending; /* [head, n) sorted by time */
+	struct channel_event *pending; /* [head, n) sorted by time */
 	size_t head, n, cap;
 };
 
@@ -42,8 +42,8 @@ struct lbl_timeline {
 	size_t nthreads, cap;
 	uint64_t horizon; /* latest lookup time of any thread: no later sample is older */
 	struct lbl_stats st;
-	struct pmu_channel *ch; /* drained by lbl_drain; not owned */
-	struct pmu_channel_event *batch;
+	struct channel *ch; /* drained by lbl_drain; not owned */
+	struct channel_event *batch;
 };
 
 int lbl_new(struct lbl_timeline **out)
@@ -121,17 +121,17 @@ static struct lbl_thread *thread_get(struct lbl_timeline *tl, uint32_t pid, uint
 	return t;
 }
 
-static void apply(struct lbl_timeline *tl, struct lbl_thread *t, const struct pmu_channel_event *ev)
+static void apply(struct lbl_timeline *tl, struct lbl_thread *t, const struct channel_event *ev)
 {
 	switch (ev->kind) {
-	case PMU_CH_REGION_BEGIN:
+	case CHANNEL_REGION_BEGIN:
 		if (t->depth >= LBL_DEPTH_LIMIT)
 			break;
 		if (t->depth < LBL_DEPTH_MAX)
-			memcpy(t->names[t->depth], ev->name, PMU_CHANNEL_NAME_MAX);
+			memcpy(t->names[t->depth], ev->name, CHANNEL_NAME_MAX);
 		t->depth++;
 		break;
-	case PMU_CH_REGION_END:
+	case CHANNEL_REGION_END:
 		if (t->depth == 0) {
 			tl->st.unmatched_ends++;
 		} else if (t->depth > LBL_DEPTH_MAX) {
@@ -147,7 +147,7 @@ static void apply(struct lbl_timeline *tl, struct lbl_thread *t, const struct pm
 				tl->st.unmatched_ends++;
 		}
 		break;
-	case PMU_CH_TRACE: {
+	case CHANNEL_TRACE: {
 		static const uint8_t zero[16];
 		t->has_trace = memcmp(ev->trace_id, zero, sizeof(ev->trace_id)) != 0;
 		memcpy(t->trace_id, ev->trace_id, sizeof(t->trace_id));
@@ -173,7 +173,7 @@ static void advance(struct lbl_timeline *tl, struct lbl_thread *t, uint64_t time
 	}
 }
 
-static int push(struct lbl_timeline *tl, struct lbl_thread *t, const struct pmu_channel_event *ev)
+static int push(struct lbl_timeline *tl, struct lbl_thread *t, const struct channel_event *ev)
 {
 	if (t->n - t->head >= LBL_PENDING_MAX) {
 		/* Bounded memory over exactness: a thread far ahead of its samples. */
@@ -189,7 +189,7 @@ static int push(struct lbl_timeline *tl, struct lbl_thread *t, const struct pmu_
 			t->head = 0;
 		} else {
 			size_t cap = t->cap ? t->cap * 2 : 64;
-			struct pmu_channel_event *g = realloc(t->pending, cap * sizeof(*g));
+			struct channel_event *g = realloc(t->pending, cap * sizeof(*g));
 			if (!g)
 				return -ENOMEM;
 			t->pending = g;
@@ -202,7 +202,7 @@ static int push(struct lbl_timeline *tl, struct lbl_thread *t, const struct pmu_
 		i--;
 	memmove(&t->pending[i + 1], &t->pending[i], (t->n - i) * sizeof(*t->pending));
 	t->pending[i] = *ev;
-	t->pending[i].name[PMU_CHANNEL_NAME_MAX - 1] = '\0';
+	t->pending[i].name[CHANNEL_NAME_MAX - 1] = '\0';
 	t->n++;
 	return 0;
 }
@@ -226,11 +226,11 @@ static void prune(struct lbl_timeline *tl)
 	tl->nthreads = kept;
 }
 
-int lbl_add(struct lbl_timeline *tl, const struct pmu_channel_event *ev, size_t n)
+int lbl_add(struct lbl_timeline *tl, const struct channel_event *ev, size_t n)
 {
 	prune(tl);
 	for (size_t i = 0; i < n; i++) {
-		if (ev[i].kind < PMU_CH_REGION_BEGIN || ev[i].kind > PMU_CH_TRACE) {
+		if (ev[i].kind < CHANNEL_REGION_BEGIN || ev[i].kind > CHANNEL_TRACE) {
 			tl->st.bad++;
 			continue;
 		}
@@ -274,7 +274,7 @@ void lbl_get_stats(const struct lbl_timeline *tl, struct lbl_stats *st)
 	st->threads = tl->nthreads;
 }
 
-void lbl_set_channel(struct lbl_timeline *tl, struct pmu_channel *ch)
+void lbl_set_channel(struct lbl_timeline *tl, struct channel *ch)
 {
 	tl->ch = ch;
 }
@@ -289,7 +289,7 @@ int lbl_drain(struct lbl_timeline *tl)
 	int ret = 0;
 	do {
 		uint64_t lost = 0;
-		n = pmu_channel_read(tl->ch, tl->batch, LBL_DRAIN_BATCH, &lost);
+		n = channel_read(tl->ch, tl->batch, LBL_DRAIN_BATCH, &lost);
 		tl->st.channel_read += n;
 		tl->st.channel_lost += lost;
 		if (n && lbl_add(tl, tl->batch, n) < 0) {

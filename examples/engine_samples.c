@@ -26,7 +26,7 @@ struct printer {
 };
 
 /* The tool's sample callback: one line per sample, as `perf script` prints it. */
-static int print_sample(void *arg, const struct eng_event *ev, const struct smp_sample *s)
+static int print_sample(void *arg, const struct eng_event *ev, const struct pabi_sample *s)
 {
 	struct printer *p = arg;
 	const char *comm = proc_comm(p->procs, (pid_t)s->pid, (pid_t)s->tid);
@@ -67,8 +67,13 @@ int main(int argc, char **argv)
 	    topo_plan_readers(topo, TOPO_READERS_NODE, 0, cpus, ncpus, &plan, err, sizeof(err)) < 0)
 		goto out;
 	/* Every task on every CPU (pids NULL), 1000 samples a second each, for `seconds`. */
-	struct smp_options so = {.events = &evs, .cpus = cpus, .ncpus = ncpus, .freq = 1000,
-				 .ring_pages = 64, .topo = topo, .plan = &plan,
+	struct smp_options so = {.events = &evs,
+				 .cpus = cpus,
+				 .ncpus = ncpus,
+				 .freq = 1000,
+				 .ring_pages = 64,
+				 .topo = topo,
+				 .plan = &plan,
 				 .stop_after_ns = (uint64_t)(seconds * 1e9)};
 	if (smp_open(&session, ctx, &so, err, sizeof(err)) < 0 || proc_model_new(&procs) < 0)
 		goto out;
@@ -80,8 +85,8 @@ int main(int argc, char **argv)
 	if (eng_new(&eng, &src, procs, &eo, err, sizeof(err)) < 0)
 		goto out;
 	/* Processes that already run: their names and maps, from /proc, as perf synthesizes. */
-	struct smp_layout none = {0};
-	struct smp_sample_id no_id = {0};
+	struct pabi_layout none = {0};
+	struct pabi_sample_id no_id = {0};
 	if (smp_track(session, err, sizeof(err)) < 0 ||
 	    eng_synthesize(eng, -1, &none, &no_id, err, sizeof(err)) < 0 ||
 	    smp_start(session, err, sizeof(err)) < 0)

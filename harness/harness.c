@@ -94,7 +94,7 @@ struct hx_frame {
 struct pmuprof_thread {
 	struct pmuprof_session *s;
 	struct pmuprof_thread *next;
-	struct pmu_channel *ch; /* the session's, copied so the off case is one load and a branch */
+	struct channel *ch; /* the session's, copied so the off case is one load and a branch */
 	pid_t pid, tid; /* cached: a forked child opens its own session (see pmuprof.h) */
 	int index;
 	_Atomic bool live; /* cleared by detach; reports read it (atomic: plain loads on x86) */
@@ -127,7 +127,7 @@ struct pmuprof_session {
 	struct pmu_ctx *ctx;
 	struct pmu_event_list events; /* as finally opened: privilege and grouping fallbacks */
 	enum hx_mode mode;
-	struct pmu_channel *ch;
+	struct channel *ch;
 	/* control fifo client */
 	char ctl_path[PATH_MAX], ack_path[PATH_MAX];
 	int ctl_fd, ack_fd;
@@ -323,8 +323,9 @@ static int open_events(const struct pmu_ctx *ctx, struct pmu_event_list *evs, in
 		return ret;
 	for (size_t i = 0; i < evs->n; i++)
 		if (is_leader(evs, i) && ioctl(fds[i], PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) < 0)
-			return pmu_fail(err, errlen, -errno, "cannot enable the counters of '%s': %s",
-					evs->ev[i].name, strerror(errno));
+			return base_fail(err, errlen, -errno,
+					 "cannot enable the counters of '%s': %s", evs->ev[i].name,
+					 strerror(errno));
 	return 0;
 }
 
@@ -347,7 +348,7 @@ static int trial_open(pmuprof_session *s, char *err, size_t errlen)
 	struct pmu_event_list *evs = &s->events;
 	int *fds = malloc(evs->n * sizeof(int));
 	if (!fds)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	bool explicit_groups = false;
 	for (size_t i = 0; i < evs->n; i++)
 		explicit_groups |= evs->ev[i].group_size > 1;
@@ -593,10 +594,10 @@ static int choose_path(pmuprof_thread *t, char *err, size_t errlen)
 		break;
 	case HX_FORCE_RDPMC:
 		if (!rdpmc_usable(t, why, sizeof(why)))
-			return pmu_fail(err, errlen, -EOPNOTSUPP,
-					"PMUPROF_READ=rdpmc, but rdpmc cannot read the counters: "
-					"%s; use PMUPROF_READ=read or unset it",
-					why);
+			return base_fail(err, errlen, -EOPNOTSUPP,
+					 "PMUPROF_READ=rdpmc, but rdpmc cannot read the counters: "
+					 "%s; use PMUPROF_READ=read or unset it",
+					 why);
 		t->path = HX_RDPMC;
 		if (!s->decided)
 			snprintf(s->path_note, sizeof(s->path_note), "forced by PMUPROF_READ=rdpmc");
@@ -653,8 +654,9 @@ static int parse_control_env(pmuprof_session *s, char *err, size_t errlen)
 	const char *comma = strchr(v, ',');
 	size_t n = comma ? (size_t)(comma - v) : strlen(v);
 	if (n == 0 || n >= sizeof(s->ctl_path) || (comma && strlen(comma + 1) >= sizeof(s->ack_path)))
-		return pmu_fail(err, errlen, -EINVAL,
-				"PMUPROF_CONTROL_FIFO='%s': expected CTLPATH or CTLPATH,ACKPATH", v);
+		return base_fail(err, errlen, -EINVAL,
+				 "PMUPROF_CONTROL_FIFO='%s': expected CTLPATH or CTLPATH,ACKPATH",
+				 v);
 	memcpy(s->ctl_path, v, n);
 	s->ctl_path[n] = 0;
 	if (comma)
@@ -687,11 +689,11 @@ static int default_events(pmuprof_session *s, char *err, size_t errlen)
 int pmuprof_session_open(pmuprof_session **out, const char *events, char *err, size_t errlen)
 {
 	if (!out)
-		return pmu_fail(err, errlen, -EINVAL, "pmuprof_session_open: out is NULL");
+		return base_fail(err, errlen, -EINVAL, "pmuprof_session_open: out is NULL");
 	*out = NULL;
 	pmuprof_session *s = calloc(1, sizeof(*s));
 	if (!s)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&s->lock, NULL);
 	s->tail = &s->threads;
 	s->ctl_fd = s->ack_fd = -1;
@@ -705,8 +707,8 @@ int pmuprof_session_open(pmuprof_session **out, const char *events, char *err, s
 	} else if (strcmp(mode, "read") == 0) {
 		s->mode = HX_FORCE_READ;
 	} else {
-		ret = pmu_fail(err, errlen, -EINVAL, "PMUPROF_READ='%s': expected rdpmc, read or auto",
-			       mode);
+		ret = base_fail(err, errlen, -EINVAL,
+				"PMUPROF_READ='%s': expected rdpmc, read or auto", mode);
 		goto fail;
 	}
 	if ((ret = parse_control_env(s, err, errlen)) < 0)
@@ -724,13 +726,13 @@ int pmuprof_session_open(pmuprof_session **out, const char *events, char *err, s
 	if (ret < 0)
 		goto fail;
 	if (s->events.n == 0) {
-		ret = pmu_fail(err, errlen, -EINVAL, "no events given to count");
+		ret = base_fail(err, errlen, -EINVAL, "no events given to count");
 		goto fail;
 	}
 	if ((ret = trial_open(s, err, errlen)) < 0)
 		goto fail;
 
-	s->ch = pmu_channel_attach_env();
+	s->ch = channel_attach_env();
 	s->use_tsc = tsc_usable();
 	s->ns0 = base_mono_ns();
 	s->tick0 = hx_ticks(s);
@@ -779,11 +781,11 @@ static void thread_free(pmuprof_thread *t)
 int pmuprof_thread_attach(pmuprof_session *s, pmuprof_thread **out, char *err, size_t errlen)
 {
 	if (!s || !out)
-		return pmu_fail(err, errlen, -EINVAL, "pmuprof_thread_attach: NULL argument");
+		return base_fail(err, errlen, -EINVAL, "pmuprof_thread_attach: NULL argument");
 	*out = NULL;
 	pmuprof_thread *t = calloc(1, sizeof(*t));
 	if (!t)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&t->lock, NULL);
 	const struct pmu_event_list *evs = &s->events;
 	t->s = s;
@@ -806,7 +808,7 @@ int pmuprof_thread_attach(pmuprof_session *s, pmuprof_thread **out, char *err, s
 	t->begin = calloc((size_t)PMUPROF_MAX_DEPTH * t->nev, sizeof(*t->begin));
 	if (!t->fds || !t->groups || !t->rbuf || !t->now || !t->begin) {
 		thread_free(t);
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < t->nev; i++)
 		t->fds[i] = -1;
@@ -939,8 +941,8 @@ int pmuprof_region_begin(pmuprof_thread *t, const char *name)
 	if (r->open)
 		return tfail(t, -EBUSY, "region '%s' is already open on this thread", name);
 	if (t->ch)
-		pmu_channel_write_as(t->ch, t->pid, t->tid, PMU_CH_REGION_BEGIN, name,
-				     hx_zero_trace, hx_zero_span);
+		channel_write_as(t->ch, t->pid, t->tid, CHANNEL_REGION_BEGIN, name, hx_zero_trace,
+				 hx_zero_span);
 	struct hx_frame *f = &t->stack[t->depth];
 	int ret = read_raw(t, t->begin + (size_t)t->depth * t->nev);
 	if (ret < 0)
@@ -993,8 +995,8 @@ int pmuprof_region_end(pmuprof_thread *t, const char *name)
 	}
 	atomic_store_explicit(&t->seq, seq + 2, memory_order_release);
 	if (t->ch)
-		pmu_channel_write_as(t->ch, t->pid, t->tid, PMU_CH_REGION_END, r->name,
-				     hx_zero_trace, hx_zero_span);
+		channel_write_as(t->ch, t->pid, t->tid, CHANNEL_REGION_END, r->name, hx_zero_trace,
+				 hx_zero_span);
 	return 0;
 }
 
@@ -1002,9 +1004,9 @@ int pmuprof_set_trace_context(pmuprof_thread *t, const uint8_t trace_id[16],
 			      const uint8_t span_id[8])
 {
 	if (t->ch)
-		pmu_channel_write_as(t->ch, t->pid, t->tid, PMU_CH_TRACE, "",
-				     trace_id ? trace_id : hx_zero_trace,
-				     span_id ? span_id : hx_zero_span);
+		channel_write_as(t->ch, t->pid, t->tid, CHANNEL_TRACE, "",
+				 trace_id ? trace_id : hx_zero_trace,
+				 span_id ? span_id : hx_zero_span);
 	return 0;
 }
 
@@ -1489,7 +1491,7 @@ int pmuprof_session_close(pmuprof_session *s)
 {
 	if (!s)
 		return 0;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	int ret = write_report_env(s, err, sizeof(err));
 	if (ret < 0)
 		fprintf(stderr, "pmuprof: %s\n", err);
@@ -1502,7 +1504,7 @@ int pmuprof_session_close(pmuprof_session *s)
 	if (s->ack_fd >= 0)
 		close(s->ack_fd);
 	if (s->ch)
-		pmu_channel_close(s->ch);
+		channel_close(s->ch);
 	pmu_event_list_free(&s->events);
 	pmu_ctx_free(s->ctx);
 	pthread_mutex_destroy(&s->lock);
@@ -1521,31 +1523,31 @@ int pmuprof_session_close(pmuprof_session *s)
 static int control_send(pmuprof_session *s, const char *cmd, char *err, size_t errlen)
 {
 	if (!s)
-		return pmu_fail(err, errlen, -EINVAL, "pmuprof_sampling_*: the session is NULL");
+		return base_fail(err, errlen, -EINVAL, "pmuprof_sampling_*: the session is NULL");
 	if (!s->ctl_path[0])
-		return pmu_fail(err, errlen, -ENOTCONN,
-				"sampling %s: not running under `pmuprof record --control` "
-				"(PMUPROF_CONTROL_FIFO is not set)",
-				cmd);
+		return base_fail(err, errlen, -ENOTCONN,
+				 "sampling %s: not running under `pmuprof record --control` "
+				 "(PMUPROF_CONTROL_FIFO is not set)",
+				 cmd);
 	int ret = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->ack_path[0] && s->ack_fd < 0) {
 		s->ack_fd = open(s->ack_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (s->ack_fd < 0) {
-			ret = pmu_fail(err, errlen, -errno, "cannot open the ack fifo %s: %s",
-				       s->ack_path, strerror(errno));
+			ret = base_fail(err, errlen, -errno, "cannot open the ack fifo %s: %s",
+					s->ack_path, strerror(errno));
 			goto out;
 		}
 	}
 	if (s->ctl_fd < 0) {
 		s->ctl_fd = open(s->ctl_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 		if (s->ctl_fd < 0) {
-			ret = pmu_fail(err, errlen, -errno,
-				       "cannot open the control fifo %s: %s%s", s->ctl_path,
-				       strerror(errno),
-				       errno == ENXIO ? " (the recorder is not reading it: has "
-							"`pmuprof record` exited?)"
-						      : "");
+			ret = base_fail(err, errlen, -errno,
+					"cannot open the control fifo %s: %s%s", s->ctl_path,
+					strerror(errno),
+					errno == ENXIO ? " (the recorder is not reading it: has "
+							 "`pmuprof record` exited?)"
+						       : "");
 			goto out;
 		}
 	}
@@ -1558,11 +1560,11 @@ static int control_send(pmuprof_session *s, const char *cmd, char *err, size_t e
 	ssize_t w = write(s->ctl_fd, line, (size_t)n);
 	if (w != n) {
 		int e = w < 0 ? errno : EIO;
-		ret = pmu_fail(err, errlen, e == EAGAIN ? -EAGAIN : -e,
-			       "cannot send '%s' to the control fifo %s: %s", cmd, s->ctl_path,
-			       e == EAGAIN ? "the fifo is full (is the recorder stuck?)"
-			       : e == EPIPE ? "the recorder has exited"
-					    : strerror(e));
+		ret = base_fail(err, errlen, e == EAGAIN ? -EAGAIN : -e,
+				"cannot send '%s' to the control fifo %s: %s", cmd, s->ctl_path,
+				e == EAGAIN  ? "the fifo is full (is the recorder stuck?)"
+				: e == EPIPE ? "the recorder has exited"
+					     : strerror(e));
 		if (e == EPIPE) {
 			close(s->ctl_fd);
 			s->ctl_fd = -1;
@@ -1576,16 +1578,16 @@ static int control_send(pmuprof_session *s, const char *cmd, char *err, size_t e
 	for (;;) {
 		uint64_t now = base_mono_ns();
 		if (now >= deadline) {
-			ret = pmu_fail(err, errlen, -ETIMEDOUT,
-				       "sampling %s: no ack from the recorder on %s within %d ms", cmd,
-				       s->ack_path, HX_ACK_TIMEOUT_MS);
+			ret = base_fail(err, errlen, -ETIMEDOUT,
+					"sampling %s: no ack from the recorder on %s within %d ms",
+					cmd, s->ack_path, HX_ACK_TIMEOUT_MS);
 			goto out;
 		}
 		struct pollfd p = { .fd = s->ack_fd, .events = POLLIN };
 		int pr = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
 		if (pr < 0 && errno != EINTR) {
-			ret = pmu_fail(err, errlen, -errno, "cannot wait on %s: %s", s->ack_path,
-				       strerror(errno));
+			ret = base_fail(err, errlen, -errno, "cannot wait on %s: %s", s->ack_path,
+					strerror(errno));
 			goto out;
 		}
 		if (pr <= 0)
@@ -1604,8 +1606,8 @@ static int control_send(pmuprof_session *s, const char *cmd, char *err, size_t e
 		*nl = 0;
 		if (strcmp(buf, "ack") == 0)
 			goto out;
-		ret = pmu_fail(err, errlen, -EPROTO, "sampling %s: the recorder answered '%s', not 'ack'",
-			       cmd, buf);
+		ret = base_fail(err, errlen, -EPROTO,
+				"sampling %s: the recorder answered '%s', not 'ack'", cmd, buf);
 		goto out;
 	}
 out:

@@ -157,7 +157,7 @@ static int64_t stab_intern(struct stab *t, const char *s)
 	struct base_htab_slot *slot = base_htab_find(&t->h, hash, stab_eq, t, s);
 	if (slot->idx1)
 		return slot->idx1 - 1;
-	if (t->n >= INT32_MAX || EXP_GROW(t->s, t->cap, t->n + 1) < 0)
+	if (t->n >= INT32_MAX || BASE_GROW(t->s, t->cap, t->n + 1) < 0)
 		return -1;
 	t->s[t->n] = s;
 	slot->hash = hash;
@@ -215,8 +215,9 @@ static int64_t itab_intern(struct itab *t, const int64_t *w, size_t len, bool *a
 	struct base_htab_slot *slot = base_htab_find(&t->h, hash, itab_eq, t, &k);
 	if (slot->idx1)
 		return slot->idx1 - 1;
-	if (t->n >= INT32_MAX || EXP_GROW(t->off, t->cap_off, t->n + 1) < 0 ||
-	    EXP_GROW(t->len, t->cap_len, t->n + 1) < 0 || EXP_GROW(t->w, t->cap_w, t->nw + len) < 0)
+	if (t->n >= INT32_MAX || BASE_GROW(t->off, t->cap_off, t->n + 1) < 0 ||
+	    BASE_GROW(t->len, t->cap_len, t->n + 1) < 0 ||
+	    BASE_GROW(t->w, t->cap_w, t->nw + len) < 0)
 		return -1;
 	if (len)
 		memcpy(t->w + t->nw, w, len * sizeof(int64_t));
@@ -407,7 +408,7 @@ static int dict_str(struct enc *e, int64_t pidx, int64_t *out, const char *what)
 
 static int scratch_reserve(struct enc *e, size_t n)
 {
-	return EXP_GROW(e->scratch, e->cap_scratch, n);
+	return BASE_GROW(e->scratch, e->cap_scratch, n);
 }
 
 /* Index of the attribute (key, value, unit) in attribute_table. */
@@ -539,7 +540,7 @@ static int convert_locations(struct enc *e)
 		}
 		/* pprof keeps no mode per location: the kernel's mapping says it, else the address. */
 		bool is_kernel = (mapfile && strcmp(mapfile, "[kernel.kallsyms]") == 0) ||
-				 smp_addr_is_kernel(SMP_MODE_UNKNOWN, l->address);
+				 pabi_addr_is_kernel(PABI_MODE_UNKNOWN, l->address);
 		if (l->n_line > (SIZE_MAX - 3) / 2 || scratch_reserve(e, 3 + 2 * l->n_line) < 0)
 			return oom(e, "adding locations");
 		int64_t *t = e->scratch;
@@ -619,7 +620,7 @@ static int make_groups(struct enc *e)
 				break;
 		if (j < n)
 			continue;
-		if (EXP_GROW(g, cap, n + 1) < 0) {
+		if (BASE_GROW(g, cap, n + 1) < 0) {
 			free(g);
 			return oom(e, "grouping samples by process");
 		}
@@ -627,7 +628,7 @@ static int make_groups(struct enc *e)
 	}
 	if (n == 0) {
 		/* No samples: still one resource, so that time and payload are carried. */
-		if (EXP_GROW(g, cap, 1) < 0)
+		if (BASE_GROW(g, cap, 1) < 0)
 			return oom(e, "grouping samples by process");
 		g[n++] = (struct group){ 0 };
 	}
@@ -781,7 +782,8 @@ static int aggregate(struct enc *e)
 		if (k < 0)
 			return oom(e, "aggregating samples");
 		if (added) {
-			if (g->keys.n > SIZE_MAX / nt || EXP_GROW(g->values, g->cap_values, g->keys.n * nt) < 0)
+			if (g->keys.n > SIZE_MAX / nt ||
+			    BASE_GROW(g->values, g->cap_values, g->keys.n * nt) < 0)
 				return oom(e, "aggregating samples");
 			memset(g->values + (size_t)k * nt, 0, nt * sizeof(int64_t));
 		}

@@ -775,7 +775,7 @@ int otlp_decode_response(const uint8_t *body, size_t len, int64_t *rejected, cha
 		*rejected = ps->rejected_profiles;
 		/* the collector's text, escaped: no control byte of it reaches a log or terminal */
 		if (ps->error_message)
-			exp_escape(ps->error_message, strlen(ps->error_message), msg, msglen);
+			base_escape(ps->error_message, strlen(ps->error_message), msg, msglen);
 	}
 	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(
 		r, NULL);
@@ -835,14 +835,14 @@ static int spool_open(struct otlp_http *h, bool create, char *err, size_t errlen
 		h->spool_fd = -1;
 	}
 	if (create) {
-		int rc = exp_mkdir_p(h->c.spool_dir);
+		int rc = base_mkdir_p(h->c.spool_dir);
 		if (rc) {
 			return base_fail(err, errlen, rc,
 					 "cannot create the OTLP spool folder %s: %s",
 					 h->c.spool_dir, strerror(-rc));
 		}
 	}
-	int fd = exp_open_private_dir(h->c.spool_dir, "OTLP spool folder", err, errlen);
+	int fd = base_open_private_dir(h->c.spool_dir, "OTLP spool folder", err, errlen);
 	if (fd < 0)
 		return fd;
 	h->spool_fd = fd;
@@ -933,7 +933,7 @@ static int spool_scan(struct otlp_http *h, bool want_names, struct spool_list *l
 			l->n++;
 			continue;
 		}
-		if ((rc = EXP_GROW(l->names, cap, l->n + 1)) < 0)
+		if ((rc = BASE_GROW(l->names, cap, l->n + 1)) < 0)
 			break;
 		if (!(l->names[l->n] = strdup(de->d_name))) {
 			rc = -ENOMEM;
@@ -1036,8 +1036,8 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, int
 	snprintf(name, sizeof(name), "%020llu-%d-%06u" SPOOL_SUFFIX, ns, (int)getpid(), h->seq++);
 	/* The temporary ("NAME.otlp.tmp.PID") does not end in .otlp: scans never see it. */
 	struct spool_fill f = {body, len};
-	rc = exp_write_atomic_at(h->spool_fd, name, 0600, fill_spool, &f, "spool file", werr,
-				 sizeof(werr));
+	rc = base_write_atomic_at(h->spool_fd, name, 0600, fill_spool, &f, "spool file", werr,
+				  sizeof(werr));
 	pthread_mutex_unlock(&h->spool_mu);
 	if (rc) {
 		base_fail(err, errlen, 0,
@@ -1137,7 +1137,7 @@ static int reject_spooled(struct otlp_http *h, const char *name, char *err, size
 	if (!rc) {
 		char path[sizeof(h->c.spool_dir) + 16];
 		snprintf(path, sizeof(path), "%s/rejected", h->c.spool_dir);
-		rc = exp_check_private_dir(rfd, path, "folder", err, errlen);
+		rc = base_check_private_dir(rfd, path, "folder", err, errlen);
 	}
 	if (!rc && renameat(h->spool_fd, name, rfd, name)) {
 		rc = -errno;

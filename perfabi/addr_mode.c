@@ -8,37 +8,37 @@
  */
 #include "perfabi.h"
 
-enum smp_addr_mode smp_mode_of_misc(uint16_t misc)
+enum pabi_addr_mode pabi_mode_of_misc(uint16_t misc)
 {
 	switch (misc & PERF_RECORD_MISC_CPUMODE_MASK) {
 	case PERF_RECORD_MISC_KERNEL:
 	case PERF_RECORD_MISC_GUEST_KERNEL:
-		return SMP_MODE_KERNEL;
+		return PABI_MODE_KERNEL;
 	case PERF_RECORD_MISC_USER:
 	case PERF_RECORD_MISC_GUEST_USER:
-		return SMP_MODE_USER;
+		return PABI_MODE_USER;
 	default: /* CPUMODE_UNKNOWN, or the hypervisor */
-		return SMP_MODE_UNKNOWN;
+		return PABI_MODE_UNKNOWN;
 	}
 }
 
-enum smp_addr_mode smp_mode_of_context(uint64_t marker)
+enum pabi_addr_mode pabi_mode_of_context(uint64_t marker)
 {
 	switch (marker) {
 	case PERF_CONTEXT_KERNEL:
 	case PERF_CONTEXT_GUEST_KERNEL:
-		return SMP_MODE_KERNEL;
+		return PABI_MODE_KERNEL;
 	case PERF_CONTEXT_USER:
 	case PERF_CONTEXT_GUEST_USER:
-		return SMP_MODE_USER;
+		return PABI_MODE_USER;
 	default: /* PERF_CONTEXT_HV, PERF_CONTEXT_GUEST: no address space of its own */
-		return SMP_MODE_UNKNOWN;
+		return PABI_MODE_UNKNOWN;
 	}
 }
 
-bool smp_addr_is_kernel(enum smp_addr_mode mode, uint64_t addr)
+bool pabi_addr_is_kernel(enum pabi_addr_mode mode, uint64_t addr)
 {
-	if (mode != SMP_MODE_UNKNOWN)
-		return mode == SMP_MODE_KERNEL;
-	return addr >= SMP_KERNEL_HALF;
+	if (mode != PABI_MODE_UNKNOWN)
+		return mode == PABI_MODE_KERNEL;
+	return addr >= PABI_KERNEL_HALF;
 }

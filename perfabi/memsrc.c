@@ -37,9 +37,9 @@ static const char *const lvlnum_names[16] = {
 	[PERF_MEM_LVLNUM_L2] = "L2",
 	[PERF_MEM_LVLNUM_L3] = "L3",
 	[PERF_MEM_LVLNUM_L4] = "L4",
-	[MEMSRC_LVLNUM_L2_MHB] = "L2 MHB",
-	[MEMSRC_LVLNUM_MSC] = "Memory-side Cache",
-	[MEMSRC_LVLNUM_UNC] = "Uncached",
+	[PABI_MEMSRC_LVLNUM_L2_MHB] = "L2 MHB",
+	[PABI_MEMSRC_LVLNUM_MSC] = "Memory-side Cache",
+	[PABI_MEMSRC_LVLNUM_UNC] = "Uncached",
 	[PERF_MEM_LVLNUM_CXL] = "CXL",
 	[PERF_MEM_LVLNUM_IO] = "I/O",
 	[PERF_MEM_LVLNUM_ANY_CACHE] = "Any cache",
@@ -55,57 +55,78 @@ static const char *const hops_names[8] = {
 static const char *const snoop_names[] = { "N/A", "None", "Hit", "Miss", "HitM" };
 static const char *const snoopx_names[] = { "Fwd", "Peer" };
 
-static enum memsrc_level level_of(unsigned lvl, unsigned num, bool remote)
+static enum pabi_memsrc_level level_of(unsigned lvl, unsigned num, bool remote)
 {
 	switch (num) {
 	case 0:
 	case PERF_MEM_LVLNUM_NA:
 		break;
-	case PERF_MEM_LVLNUM_L1: return remote ? MEMSRC_LVL_REMOTE_CACHE : MEMSRC_LVL_L1;
+	case PERF_MEM_LVLNUM_L1:
+		return remote ? PABI_MEMSRC_LVL_REMOTE_CACHE : PABI_MEMSRC_LVL_L1;
 	case PERF_MEM_LVLNUM_L2:
-	case MEMSRC_LVLNUM_L2_MHB: return remote ? MEMSRC_LVL_REMOTE_CACHE : MEMSRC_LVL_L2;
-	case PERF_MEM_LVLNUM_L3: return remote ? MEMSRC_LVL_REMOTE_CACHE : MEMSRC_LVL_L3;
+	case PABI_MEMSRC_LVLNUM_L2_MHB:
+		return remote ? PABI_MEMSRC_LVL_REMOTE_CACHE : PABI_MEMSRC_LVL_L2;
+	case PERF_MEM_LVLNUM_L3:
+		return remote ? PABI_MEMSRC_LVL_REMOTE_CACHE : PABI_MEMSRC_LVL_L3;
 	case PERF_MEM_LVLNUM_L4:
-	case MEMSRC_LVLNUM_MSC: return remote ? MEMSRC_LVL_REMOTE_CACHE : MEMSRC_LVL_L4;
-	case PERF_MEM_LVLNUM_ANY_CACHE: return remote ? MEMSRC_LVL_REMOTE_CACHE : MEMSRC_LVL_ANY_CACHE;
-	case PERF_MEM_LVLNUM_LFB: return MEMSRC_LVL_LFB;
-	case PERF_MEM_LVLNUM_RAM: return remote ? MEMSRC_LVL_REMOTE_RAM : MEMSRC_LVL_RAM;
-	case PERF_MEM_LVLNUM_PMEM: return MEMSRC_LVL_PMEM;
-	case PERF_MEM_LVLNUM_CXL: return MEMSRC_LVL_CXL;
-	case PERF_MEM_LVLNUM_IO: return MEMSRC_LVL_IO;
-	case MEMSRC_LVLNUM_UNC: return MEMSRC_LVL_UNCACHED;
-	default: return MEMSRC_LVL_OTHER;
+	case PABI_MEMSRC_LVLNUM_MSC:
+		return remote ? PABI_MEMSRC_LVL_REMOTE_CACHE : PABI_MEMSRC_LVL_L4;
+	case PERF_MEM_LVLNUM_ANY_CACHE:
+		return remote ? PABI_MEMSRC_LVL_REMOTE_CACHE : PABI_MEMSRC_LVL_ANY_CACHE;
+	case PERF_MEM_LVLNUM_LFB:
+		return PABI_MEMSRC_LVL_LFB;
+	case PERF_MEM_LVLNUM_RAM:
+		return remote ? PABI_MEMSRC_LVL_REMOTE_RAM : PABI_MEMSRC_LVL_RAM;
+	case PERF_MEM_LVLNUM_PMEM:
+		return PABI_MEMSRC_LVL_PMEM;
+	case PERF_MEM_LVLNUM_CXL:
+		return PABI_MEMSRC_LVL_CXL;
+	case PERF_MEM_LVLNUM_IO:
+		return PABI_MEMSRC_LVL_IO;
+	case PABI_MEMSRC_LVLNUM_UNC:
+		return PABI_MEMSRC_LVL_UNCACHED;
+	default:
+		return PABI_MEMSRC_LVL_OTHER;
 	}
 	/* Old bits: the first named level, in perf's table order. */
-	if (lvl & PERF_MEM_LVL_L1) return MEMSRC_LVL_L1;
-	if (lvl & PERF_MEM_LVL_LFB) return MEMSRC_LVL_LFB;
-	if (lvl & PERF_MEM_LVL_L2) return MEMSRC_LVL_L2;
-	if (lvl & PERF_MEM_LVL_L3) return MEMSRC_LVL_L3;
-	if (lvl & PERF_MEM_LVL_LOC_RAM) return remote ? MEMSRC_LVL_REMOTE_RAM : MEMSRC_LVL_RAM;
-	if (lvl & (PERF_MEM_LVL_REM_RAM1 | PERF_MEM_LVL_REM_RAM2)) return MEMSRC_LVL_REMOTE_RAM;
-	if (lvl & (PERF_MEM_LVL_REM_CCE1 | PERF_MEM_LVL_REM_CCE2)) return MEMSRC_LVL_REMOTE_CACHE;
-	if (lvl & PERF_MEM_LVL_IO) return MEMSRC_LVL_IO;
-	if (lvl & PERF_MEM_LVL_UNC) return MEMSRC_LVL_UNCACHED;
-	return MEMSRC_LVL_NA;
+	if (lvl & PERF_MEM_LVL_L1)
+		return PABI_MEMSRC_LVL_L1;
+	if (lvl & PERF_MEM_LVL_LFB)
+		return PABI_MEMSRC_LVL_LFB;
+	if (lvl & PERF_MEM_LVL_L2)
+		return PABI_MEMSRC_LVL_L2;
+	if (lvl & PERF_MEM_LVL_L3)
+		return PABI_MEMSRC_LVL_L3;
+	if (lvl & PERF_MEM_LVL_LOC_RAM)
+		return remote ? PABI_MEMSRC_LVL_REMOTE_RAM : PABI_MEMSRC_LVL_RAM;
+	if (lvl & (PERF_MEM_LVL_REM_RAM1 | PERF_MEM_LVL_REM_RAM2))
+		return PABI_MEMSRC_LVL_REMOTE_RAM;
+	if (lvl & (PERF_MEM_LVL_REM_CCE1 | PERF_MEM_LVL_REM_CCE2))
+		return PABI_MEMSRC_LVL_REMOTE_CACHE;
+	if (lvl & PERF_MEM_LVL_IO)
+		return PABI_MEMSRC_LVL_IO;
+	if (lvl & PERF_MEM_LVL_UNC)
+		return PABI_MEMSRC_LVL_UNCACHED;
+	return PABI_MEMSRC_LVL_NA;
 }
 
-void memsrc_decode(uint64_t v, struct memsrc *m)
+void pabi_memsrc_decode(uint64_t v, struct pabi_memsrc *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->raw = v;
 	unsigned op = MS_OP(v);
 	if (op & PERF_MEM_OP_NA)
-		m->op = MEMSRC_OP_NA;
+		m->op = PABI_MEMSRC_OP_NA;
 	else if (op & PERF_MEM_OP_LOAD)
-		m->op = MEMSRC_OP_LOAD;
+		m->op = PABI_MEMSRC_OP_LOAD;
 	else if (op & PERF_MEM_OP_STORE)
-		m->op = MEMSRC_OP_STORE;
+		m->op = PABI_MEMSRC_OP_STORE;
 	else if (op & PERF_MEM_OP_PFETCH)
-		m->op = MEMSRC_OP_PFETCH;
+		m->op = PABI_MEMSRC_OP_PFETCH;
 	else if (op & PERF_MEM_OP_EXEC)
-		m->op = MEMSRC_OP_EXEC;
+		m->op = PABI_MEMSRC_OP_EXEC;
 	else
-		m->op = MEMSRC_OP_NONE;
+		m->op = PABI_MEMSRC_OP_NONE;
 	m->op_bits = (uint8_t)op;
 	m->lvl = (uint16_t)MS_LVL(v);
 	m->lvl_num = (uint8_t)MS_LVLNUM(v);
@@ -171,14 +192,15 @@ static int sb_bits(struct sbuf *b, unsigned m, const char *const *names, size_t 
 	return printed;
 }
 
-size_t memsrc_op_str(uint64_t v, char *buf, size_t len)
+size_t pabi_memsrc_op_str(uint64_t v, char *buf, size_t len)
 {
 	static const char *const names[] = {
-		[MEMSRC_OP_NONE] = "No", [MEMSRC_OP_NA] = "N/A", [MEMSRC_OP_LOAD] = "LOAD",
-		[MEMSRC_OP_STORE] = "STORE", [MEMSRC_OP_PFETCH] = "PFETCH", [MEMSRC_OP_EXEC] = "EXEC",
+		[PABI_MEMSRC_OP_NONE] = "No",       [PABI_MEMSRC_OP_NA] = "N/A",
+		[PABI_MEMSRC_OP_LOAD] = "LOAD",     [PABI_MEMSRC_OP_STORE] = "STORE",
+		[PABI_MEMSRC_OP_PFETCH] = "PFETCH", [PABI_MEMSRC_OP_EXEC] = "EXEC",
 	};
-	struct memsrc m;
-	memsrc_decode(v, &m);
+	struct pabi_memsrc m;
+	pabi_memsrc_decode(v, &m);
 	struct sbuf b = sb_init(buf, len);
 	sb_put(&b, "%s", names[m.op]);
 	return b.n;
@@ -192,10 +214,10 @@ static void lvlnum_name(struct sbuf *b, unsigned num)
 		sb_put(b, "Unknown level %u", num);
 }
 
-size_t memsrc_lvl_str(uint64_t v, bool legacy, char *buf, size_t len)
+size_t pabi_memsrc_lvl_str(uint64_t v, bool legacy, char *buf, size_t len)
 {
-	struct memsrc m;
-	memsrc_decode(v, &m);
+	struct pabi_memsrc m;
+	pabi_memsrc_decode(v, &m);
 	struct sbuf b = sb_init(buf, len);
 	const char *hm = m.hit ? "hit" : m.miss ? "miss" : "";
 	unsigned lvl = m.lvl & ~(unsigned)(PERF_MEM_LVL_HIT | PERF_MEM_LVL_MISS);
@@ -244,7 +266,7 @@ size_t memsrc_lvl_str(uint64_t v, bool legacy, char *buf, size_t len)
 	return b.n;
 }
 
-size_t memsrc_snoop_str(uint64_t v, char *buf, size_t len)
+size_t pabi_memsrc_snoop_str(uint64_t v, char *buf, size_t len)
 {
 	struct sbuf b = sb_init(buf, len);
 	int printed = sb_bits(&b, MS_SNOOP(v), snoop_names, 5, 0);
@@ -254,7 +276,7 @@ size_t memsrc_snoop_str(uint64_t v, char *buf, size_t len)
 	return b.n;
 }
 
-size_t memsrc_tlb_str(uint64_t v, char *buf, size_t len)
+size_t pabi_memsrc_tlb_str(uint64_t v, char *buf, size_t len)
 {
 	unsigned m = MS_DTLB(v);
 	struct sbuf b = sb_init(buf, len);
@@ -267,7 +289,7 @@ size_t memsrc_tlb_str(uint64_t v, char *buf, size_t len)
 	return b.n;
 }
 
-size_t memsrc_lock_str(uint64_t v, char *buf, size_t len)
+size_t pabi_memsrc_lock_str(uint64_t v, char *buf, size_t len)
 {
 	unsigned m = MS_LOCK(v);
 	struct sbuf b = sb_init(buf, len);
@@ -275,7 +297,7 @@ size_t memsrc_lock_str(uint64_t v, char *buf, size_t len)
 	return b.n;
 }
 
-size_t memsrc_blk_str(uint64_t v, char *buf, size_t len)
+size_t pabi_memsrc_blk_str(uint64_t v, char *buf, size_t len)
 {
 	unsigned m = MS_BLK(v);
 	struct sbuf b = sb_init(buf, len);
@@ -290,15 +312,15 @@ size_t memsrc_blk_str(uint64_t v, char *buf, size_t len)
 	return b.n;
 }
 
-size_t memsrc_str(uint64_t v, bool legacy, char *buf, size_t len)
+size_t pabi_memsrc_str(uint64_t v, bool legacy, char *buf, size_t len)
 {
 	char f[6][96];
-	memsrc_op_str(v, f[0], sizeof(f[0]));
-	memsrc_lvl_str(v, legacy, f[1], sizeof(f[1]));
-	memsrc_snoop_str(v, f[2], sizeof(f[2]));
-	memsrc_tlb_str(v, f[3], sizeof(f[3]));
-	memsrc_lock_str(v, f[4], sizeof(f[4]));
-	memsrc_blk_str(v, f[5], sizeof(f[5]));
+	pabi_memsrc_op_str(v, f[0], sizeof(f[0]));
+	pabi_memsrc_lvl_str(v, legacy, f[1], sizeof(f[1]));
+	pabi_memsrc_snoop_str(v, f[2], sizeof(f[2]));
+	pabi_memsrc_tlb_str(v, f[3], sizeof(f[3]));
+	pabi_memsrc_lock_str(v, f[4], sizeof(f[4]));
+	pabi_memsrc_blk_str(v, f[5], sizeof(f[5]));
 	struct sbuf b = sb_init(buf, len);
 	sb_put(&b, "|OP %s|LVL %s|SNP %s|TLB %s|LCK %s|BLK %s", f[0], f[1], f[2], f[3], f[4], f[5]);
 	return b.n;

@@ -29,7 +29,7 @@
  * event of a session has PERF_SAMPLE_IDENTIFIER, so the id sits first in a
  * sample and last in the sample_id trailer of side-band records.
  */
-struct smp_layout {
+struct pabi_layout {
 	uint64_t sample_type;
 	uint64_t read_format;
 	uint64_t regs_user_mask;
@@ -42,9 +42,9 @@ struct smp_layout {
 #define PERF_SAMPLE_BRANCH_COUNTERS (1U << 19)
 #endif
 
-void smp_layout_from_attr(struct smp_layout *l, const struct perf_event_attr *attr);
+void pabi_layout_from_attr(struct pabi_layout *l, const struct perf_event_attr *attr);
 
-struct smp_read_value {
+struct pabi_read_value {
 	uint64_t value, id, lost;
 };
 
@@ -53,7 +53,7 @@ struct smp_read_value {
  * weight is the whole u64 of PERF_SAMPLE_WEIGHT, or the access latency
  * (var1_dw) of PERF_SAMPLE_WEIGHT_STRUCT, as perf reports it.
  */
-struct smp_sample {
+struct pabi_sample {
 	uint64_t id, ip, time, addr, period, data_src, weight, phys_addr;
 	uint64_t stream_id, transaction, cgroup, data_page_size, code_page_size;
 	uint16_t ins_lat, retire_lat; /* WEIGHT_STRUCT's var2_w and var3_w */
@@ -64,7 +64,7 @@ struct smp_sample {
 	/* READ: one value, or the group (nr_read values) with shared times */
 	uint64_t time_enabled, time_running;
 	uint64_t nr_read;
-	struct smp_read_value read[16];
+	struct pabi_read_value read[16];
 	/* REGS_USER / STACK_USER (DWARF unwinding) */
 	uint64_t regs_abi;
 	const uint64_t *regs; /* popcount(regs_user_mask) values when regs_abi != 0 */
@@ -84,7 +84,7 @@ struct smp_sample {
 
 /* --- kernel or user address (addr_mode.c) ------------------------------------ */
 
-enum smp_addr_mode { SMP_MODE_UNKNOWN, SMP_MODE_USER, SMP_MODE_KERNEL };
+enum pabi_addr_mode { PABI_MODE_UNKNOWN, PABI_MODE_USER, PABI_MODE_KERNEL };
 
 /*
  * The fallback where a record says nothing of an address: the upper half of
@@ -92,28 +92,28 @@ enum smp_addr_mode { SMP_MODE_UNKNOWN, SMP_MODE_USER, SMP_MODE_KERNEL };
  * up), arm64 (0xfff0... to 0xffff..., by VA_BITS and kernel version) and other
  * 64-bit Linux ports that split it; user space is the lower half.
  */
-#define SMP_KERNEL_HALF 0x8000000000000000ull
+#define PABI_KERNEL_HALF 0x8000000000000000ull
 
 /* The mode a sample's ip ran in: its header's misc & PERF_RECORD_MISC_CPUMODE_MASK. */
-enum smp_addr_mode smp_mode_of_misc(uint16_t misc);
+enum pabi_addr_mode pabi_mode_of_misc(uint16_t misc);
 /* The mode of the callchain frames after a PERF_CONTEXT_* marker (>= PERF_CONTEXT_MAX). */
-enum smp_addr_mode smp_mode_of_context(uint64_t marker);
+enum pabi_addr_mode pabi_mode_of_context(uint64_t marker);
 /*
  * Whether addr is a kernel address: `mode` decides when the record gave one;
- * SMP_MODE_UNKNOWN (a data address, a frame before any marker, cpumode
- * unknown) falls back to SMP_KERNEL_HALF.
+ * PABI_MODE_UNKNOWN (a data address, a frame before any marker, cpumode
+ * unknown) falls back to PABI_KERNEL_HALF.
  */
-bool smp_addr_is_kernel(enum smp_addr_mode mode, uint64_t addr);
+bool pabi_addr_is_kernel(enum pabi_addr_mode mode, uint64_t addr);
 
 /* Fields of the sample_id trailer every side-band record carries (sample_id_all). */
-struct smp_sample_id {
+struct pabi_sample_id {
 	uint32_t pid, tid, cpu;
 	uint64_t time, id;
 };
 
 /* Parses a PERF_RECORD_SAMPLE; -EINVAL when the record is shorter than its layout says. */
-int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header *h,
-		     struct smp_sample *out);
+int pabi_parse_sample(const struct pabi_layout *l, const struct perf_event_header *h,
+		      struct pabi_sample *out);
 /*
  * A sample with a user stack copy holds the whole requested size although
  * only dyn_size bytes are valid: writes the same sample to `out` with the
@@ -121,19 +121,19 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
  * there is nothing to cut (no stack, already tight, malformed). `out` must
  * hold h->size bytes.
  */
-size_t smp_sample_compact(const struct smp_layout *l, const struct perf_event_header *h,
-			  unsigned char *out);
+size_t pabi_sample_compact(const struct pabi_layout *l, const struct perf_event_header *h,
+			   unsigned char *out);
 /* The IDENTIFIER of any record: first u64 of a sample, last of a side-band record. */
-uint64_t smp_record_id(const struct perf_event_header *h);
+uint64_t pabi_record_id(const struct perf_event_header *h);
 /*
  * Samples a LOST or LOST_SAMPLES record says were dropped, and the event id
  * they belong to (0 when the record does not say). Returns 1 for such a
  * record, 0 for any other, -EINVAL for a truncated one.
  */
-int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *lost);
+int pabi_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *lost);
 /* Parses the sample_id trailer of a side-band record (TID, TIME, CPU, IDENTIFIER). */
-int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_header *h,
-			struct smp_sample_id *out);
+int pabi_parse_sample_id(const struct pabi_layout *l, const struct perf_event_header *h,
+			 struct pabi_sample_id *out);
 
 /* --- synthesized records (synth.c) ----------------------------------------- */
 
@@ -141,7 +141,7 @@ int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_head
  * Takes one record, valid during the call; 0, or a negative errno to stop
  * (the consumer keeps its own message).
  */
-typedef int (*smp_synth_fn)(void *arg, const struct perf_event_header *h);
+typedef int (*pabi_synth_fn)(void *arg, const struct perf_event_header *h);
 /*
  * What the kernel would have announced for a process (pid or any of its
  * tids) had it started during the recording, as `perf record` synthesizes
@@ -151,18 +151,18 @@ typedef int (*smp_synth_fn)(void *arg, const struct perf_event_header *h);
  * and cpu (its pid and tid are the record's own). -ENOENT / -ESRCH when
  * the process is gone.
  */
-int smp_synthesize(pid_t pid, const struct smp_layout *l, const struct smp_sample_id *sid,
-		   smp_synth_fn fn, void *arg, char *err, size_t errlen);
+int pabi_synthesize(pid_t pid, const struct pabi_layout *l, const struct pabi_sample_id *sid,
+		    pabi_synth_fn fn, void *arg, char *err, size_t errlen);
 /* The same for every process in /proc (-a); processes that end meanwhile are skipped. */
-int smp_synthesize_all(const struct smp_layout *l, const struct smp_sample_id *sid,
-		       smp_synth_fn fn, void *arg, char *err, size_t errlen);
+int pabi_synthesize_all(const struct pabi_layout *l, const struct pabi_sample_id *sid,
+			pabi_synth_fn fn, void *arg, char *err, size_t errlen);
 /*
  * The kernel's own map (PERF_RECORD_MMAP of "[kernel.kallsyms]_text" at
  * _text, pid -1), which perf report needs to place /proc/kallsyms; nothing
  * when /proc/kallsyms hides the addresses.
  */
-int smp_synthesize_kernel(const struct smp_layout *l, const struct smp_sample_id *sid,
-			  smp_synth_fn fn, void *arg, char *err, size_t errlen);
+int pabi_synthesize_kernel(const struct pabi_layout *l, const struct pabi_sample_id *sid,
+			   pabi_synth_fn fn, void *arg, char *err, size_t errlen);
 
 /* perf's own record types in a perf.data (tools/perf/util/event.h), after the kernel's. */
 enum perfdata_user_record {
@@ -185,18 +185,18 @@ enum perfdata_user_record {
  * on any host: the events (attrs, ids, names) and the records of the data
  * section in file order, each with its event resolved by id as perf does.
  * Not thread-safe; the records point into the reader's memory and stay
- * valid until smp_perfdata_close (except a misaligned one, copied to a
- * scratch buffer valid until the next smp_perfdata_next).
+ * valid until pabi_perfdata_close (except a misaligned one, copied to a
+ * scratch buffer valid until the next pabi_perfdata_next).
  */
-struct smp_perfdata;
+struct pabi_perfdata;
 
-struct smp_pd_event {
+struct pabi_pd_event {
 	struct perf_event_attr attr; /* as recorded, zero-extended to this header's size */
-	struct smp_layout layout;    /* for smp_parse_sample / smp_parse_sample_id */
+	struct pabi_layout layout;   /* for pabi_parse_sample / pabi_parse_sample_id */
 	char name[256];              /* HEADER_EVENT_DESC / EVENT_UPDATE name, else generic */
 };
 
-struct smp_pd_record {
+struct pabi_pd_record {
 	const struct perf_event_header *h;
 	uint64_t offset; /* in the file */
 	int event;       /* index of its event; -1 for perf's user records or an unknown id */
@@ -205,35 +205,35 @@ struct smp_pd_record {
 };
 
 /* Opens PATH ("-": stdin) and reads its header and event tables; 0 or -errno. */
-int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, size_t errlen);
-void smp_perfdata_close(struct smp_perfdata *pd);
-bool smp_perfdata_is_pipe(const struct smp_perfdata *pd);
-size_t smp_perfdata_nevents(const struct smp_perfdata *pd);
+int pabi_perfdata_open(struct pabi_perfdata **out, const char *path, char *err, size_t errlen);
+void pabi_perfdata_close(struct pabi_perfdata *pd);
+bool pabi_perfdata_is_pipe(const struct pabi_perfdata *pd);
+size_t pabi_perfdata_nevents(const struct pabi_perfdata *pd);
 /* Event i (file order of the attrs), NULL past the end. */
-const struct smp_pd_event *smp_perfdata_event(const struct smp_perfdata *pd, size_t i);
+const struct pabi_pd_event *pabi_perfdata_event(const struct pabi_perfdata *pd, size_t i);
 /* Index of the event an id belongs to, -1 if none. */
-int smp_perfdata_event_of_id(struct smp_perfdata *pd, uint64_t id);
-/* The event a record of this file belongs to (as smp_pd_record.event), -1 if none. */
-int smp_perfdata_record_event(struct smp_perfdata *pd, const struct perf_event_header *h);
+int pabi_perfdata_event_of_id(struct pabi_perfdata *pd, uint64_t id);
+/* The event a record of this file belongs to (as pabi_pd_record.event), -1 if none. */
+int pabi_perfdata_record_event(struct pabi_perfdata *pd, const struct perf_event_header *h);
 /*
  * The next record of the data section, in file order (user records such as
  * HEADER_ATTR and FINISHED_ROUND included): 1, 0 at the end, or -EINVAL with
  * a message naming the offset of a corrupt record.
  */
-int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *err,
-		      size_t errlen);
+int pabi_perfdata_next(struct pabi_perfdata *pd, struct pabi_pd_record *r, char *err,
+		       size_t errlen);
 /* Back to the first record. */
-void smp_perfdata_rewind(struct smp_perfdata *pd);
+void pabi_perfdata_rewind(struct pabi_perfdata *pd);
 /* The recording host's NUMA node of cpu (HEADER_NUMA_TOPOLOGY), -1 when unknown. */
-int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu);
+int pabi_perfdata_cpu_node(const struct pabi_perfdata *pd, int cpu);
 /* Distinct NUMA nodes in HEADER_NUMA_TOPOLOGY (0 without it). */
-int smp_perfdata_nnodes(const struct smp_perfdata *pd);
+int pabi_perfdata_nnodes(const struct pabi_perfdata *pd);
 
 /* --- perf.data writer (perfdata_write.c) ------------------------------------ */
 
 /*
  * Writes perf's perf.data file mode as records arrive, to a base output
- * (base.h: a temporary renamed onto PATH by smp_pdw_finish, or a device or
+ * (base.h: a temporary renamed onto PATH by pabi_pdw_finish, or a device or
  * FIFO written at the finish). The events (attrs with
  * every id, names for HEADER_EVENT_DESC) may be added at any time before
  * the finish; records go into the data section byte for byte in the order
@@ -241,114 +241,114 @@ int smp_perfdata_nnodes(const struct smp_perfdata *pd);
  * call returns it again, so nothing truncated is ever left behind.
  * Single-threaded.
  */
-struct smp_pdw;
+struct pabi_pdw;
 
-struct smp_pdw_info {
-	const char *version;      /* HEADER_VERSION, e.g. "pmuprof 1.2" (NULL: none) */
-	int argc;                 /* HEADER_CMDLINE */
+struct pabi_pdw_info {
+	const char *version; /* HEADER_VERSION, e.g. "pmuprof 1.2" (NULL: none) */
+	int argc;            /* HEADER_CMDLINE */
 	const char *const *argv;
-	int clockid;              /* of the record times (HEADER_CLOCKID, CLOCK_DATA) */
+	int clockid; /* of the record times (HEADER_CLOCKID, CLOCK_DATA) */
 };
 
 /* Creates the temporary file and writes the header's placeholder; 0 or -errno. */
-int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_info *info,
-		 char *err, size_t errlen);
+int pabi_pdw_open(struct pabi_pdw **out, const char *path, const struct pabi_pdw_info *info,
+		  char *err, size_t errlen);
 /* One entry of the attr table (attr.size is set to this header's), ids copied. */
-int smp_pdw_add_event(struct smp_pdw *w, const struct perf_event_attr *attr, const char *name,
-		      const uint64_t *ids, size_t nids, char *err, size_t errlen);
+int pabi_pdw_add_event(struct pabi_pdw *w, const struct perf_event_attr *attr, const char *name,
+		       const uint64_t *ids, size_t nids, char *err, size_t errlen);
 /* Appends one record (h->size bytes) to the data section. */
-int smp_pdw_write(struct smp_pdw *w, const struct perf_event_header *h, char *err,
-		  size_t errlen);
+int pabi_pdw_write(struct pabi_pdw *w, const struct perf_event_header *h, char *err, size_t errlen);
 /*
  * Appends PERF_RECORD_FINISHED_ROUND when records came since the last one:
  * perf's readers then sort and flush in bounded rounds.
  */
-int smp_pdw_finish_round(struct smp_pdw *w, char *err, size_t errlen);
+int pabi_pdw_finish_round(struct pabi_pdw *w, char *err, size_t errlen);
 /* The file it writes (base.h), for checks against the run's other outputs. */
-struct base_output *smp_pdw_output(struct smp_pdw *w);
+struct base_output *pabi_pdw_output(struct pabi_pdw *w);
 /*
  * Writes the feature sections, the ids and the attr table, rewrites the
  * header, syncs and renames the file onto PATH; *size (if not NULL) gets
  * the file's size.
  */
-int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen);
-/* Frees; the temporary file is removed unless smp_pdw_finish succeeded. */
-void smp_pdw_close(struct smp_pdw *w);
+int pabi_pdw_finish(struct pabi_pdw *w, uint64_t *size, char *err, size_t errlen);
+/* Frees; the temporary file is removed unless pabi_pdw_finish succeeded. */
+void pabi_pdw_close(struct pabi_pdw *w);
 /* --- memsrc + c2c: perf_mem_data_src decoding and the cache-line report ------ */
 /* (section owned by memsrc.c and c2c.c; appended for issue 7, "2. Which line") */
 
 /* The access's opcode class (PERF_MEM_OP_*; the first set bit wins, as in perf). */
-enum memsrc_op {
-	MEMSRC_OP_NONE,   /* no op bit set */
-	MEMSRC_OP_NA,
-	MEMSRC_OP_LOAD,
-	MEMSRC_OP_STORE,
-	MEMSRC_OP_PFETCH,
-	MEMSRC_OP_EXEC,
+enum pabi_memsrc_op {
+	PABI_MEMSRC_OP_NONE, /* no op bit set */
+	PABI_MEMSRC_OP_NA,
+	PABI_MEMSRC_OP_LOAD,
+	PABI_MEMSRC_OP_STORE,
+	PABI_MEMSRC_OP_PFETCH,
+	PABI_MEMSRC_OP_EXEC,
 };
 
 /* Where the data came from: mem_lvl_num when set (newer kernels), else the old mem_lvl bits. */
-enum memsrc_level {
-	MEMSRC_LVL_NA,
-	MEMSRC_LVL_L1,
-	MEMSRC_LVL_LFB,     /* line fill buffer / miss address buffer */
-	MEMSRC_LVL_L2,
-	MEMSRC_LVL_L3,
-	MEMSRC_LVL_L4,
-	MEMSRC_LVL_ANY_CACHE, /* a cache, level unknown (AMD IBS peer transfers) */
-	MEMSRC_LVL_REMOTE_CACHE,
-	MEMSRC_LVL_RAM,     /* local RAM unless `remote` */
-	MEMSRC_LVL_REMOTE_RAM,
-	MEMSRC_LVL_PMEM,
-	MEMSRC_LVL_CXL,
-	MEMSRC_LVL_IO,
-	MEMSRC_LVL_UNCACHED,
-	MEMSRC_LVL_OTHER,   /* a level number perf has no name for */
+enum pabi_memsrc_level {
+	PABI_MEMSRC_LVL_NA,
+	PABI_MEMSRC_LVL_L1,
+	PABI_MEMSRC_LVL_LFB, /* line fill buffer / miss address buffer */
+	PABI_MEMSRC_LVL_L2,
+	PABI_MEMSRC_LVL_L3,
+	PABI_MEMSRC_LVL_L4,
+	PABI_MEMSRC_LVL_ANY_CACHE, /* a cache, level unknown (AMD IBS peer transfers) */
+	PABI_MEMSRC_LVL_REMOTE_CACHE,
+	PABI_MEMSRC_LVL_RAM, /* local RAM unless `remote` */
+	PABI_MEMSRC_LVL_REMOTE_RAM,
+	PABI_MEMSRC_LVL_PMEM,
+	PABI_MEMSRC_LVL_CXL,
+	PABI_MEMSRC_LVL_IO,
+	PABI_MEMSRC_LVL_UNCACHED,
+	PABI_MEMSRC_LVL_OTHER, /* a level number perf has no name for */
 };
 
 /* Level numbers newer than some installed uapi headers (PERF_MEM_LVLNUM_*). */
-#define MEMSRC_LVLNUM_L2_MHB 0x05
-#define MEMSRC_LVLNUM_MSC 0x06
-#define MEMSRC_LVLNUM_UNC 0x08
+#define PABI_MEMSRC_LVLNUM_L2_MHB 0x05
+#define PABI_MEMSRC_LVLNUM_MSC 0x06
+#define PABI_MEMSRC_LVLNUM_UNC 0x08
 
 /* One data_src, every field of union perf_mem_data_src split out. */
-struct memsrc {
+struct pabi_memsrc {
 	uint64_t raw;
-	enum memsrc_op op;
-	uint8_t op_bits;   /* PERF_MEM_OP_* bits */
-	enum memsrc_level level;
-	uint16_t lvl;      /* PERF_MEM_LVL_* bits (old namespace) */
-	uint8_t lvl_num;   /* PERF_MEM_LVLNUM_* (0: not given) */
-	uint8_t hops;      /* PERF_MEM_HOPS_* (0: not given) */
-	uint8_t snoop;     /* PERF_MEM_SNOOP_* bits */
-	uint8_t snoopx;    /* PERF_MEM_SNOOPX_* bits */
-	uint8_t lock;      /* PERF_MEM_LOCK_* bits */
-	uint8_t dtlb;      /* PERF_MEM_TLB_* bits */
-	uint8_t blk;       /* PERF_MEM_BLK_* bits */
+	enum pabi_memsrc_op op;
+	uint8_t op_bits; /* PERF_MEM_OP_* bits */
+	enum pabi_memsrc_level level;
+	uint16_t lvl;    /* PERF_MEM_LVL_* bits (old namespace) */
+	uint8_t lvl_num; /* PERF_MEM_LVLNUM_* (0: not given) */
+	uint8_t hops;    /* PERF_MEM_HOPS_* (0: not given) */
+	uint8_t snoop;   /* PERF_MEM_SNOOP_* bits */
+	uint8_t snoopx;  /* PERF_MEM_SNOOPX_* bits */
+	uint8_t lock;    /* PERF_MEM_LOCK_* bits */
+	uint8_t dtlb;    /* PERF_MEM_TLB_* bits */
+	uint8_t blk;     /* PERF_MEM_BLK_* bits */
 	bool remote;
-	bool hit, miss;    /* of the level (mem_lvl HIT/MISS) */
+	bool hit, miss; /* of the level (mem_lvl HIT/MISS) */
 	bool snoop_na, snoop_none, snoop_hit, snoop_miss, hitm, fwd, peer;
 	bool locked, lock_na;
 	bool tlb_hit, tlb_miss, tlb_na;
 	bool blk_data, blk_addr;
 };
 
-void memsrc_decode(uint64_t data_src, struct memsrc *out);
+void pabi_memsrc_decode(uint64_t data_src, struct pabi_memsrc *out);
 /*
  * perf's renderings of each field, as `perf mem report` / `perf script -F
  * data_src` print them; each returns strlen of the full text (snprintf-like,
- * always NUL-terminated when len > 0). memsrc_lvl_str: current perf ("L1 hit",
+ * always NUL-terminated when len > 0). pabi_memsrc_lvl_str: current perf ("L1 hit",
  * "Remote Cache (1 hop) hit", "Remote core, same node Any cache hit"); with
  * legacy, perf <= 6.2's "old bits or lvl_num" form ("L1 or L1 hit",
  * "Local RAM or RAM hit") that this host's perf 6.1 prints.
  */
-size_t memsrc_op_str(uint64_t data_src, char *buf, size_t len);
-size_t memsrc_lvl_str(uint64_t data_src, bool legacy, char *buf, size_t len);
-size_t memsrc_snoop_str(uint64_t data_src, char *buf, size_t len);   /* "HitM", "None or Peer" */
-size_t memsrc_tlb_str(uint64_t data_src, char *buf, size_t len);     /* "L1 or L2 hit" */
-size_t memsrc_lock_str(uint64_t data_src, char *buf, size_t len);    /* "Yes", "No", "N/A" */
-size_t memsrc_blk_str(uint64_t data_src, char *buf, size_t len);     /* " N/A", " Data", " Data Addr" */
+size_t pabi_memsrc_op_str(uint64_t data_src, char *buf, size_t len);
+size_t pabi_memsrc_lvl_str(uint64_t data_src, bool legacy, char *buf, size_t len);
+size_t pabi_memsrc_snoop_str(uint64_t data_src, char *buf, size_t len); /* "HitM", "None or Peer" */
+size_t pabi_memsrc_tlb_str(uint64_t data_src, char *buf, size_t len);   /* "L1 or L2 hit" */
+size_t pabi_memsrc_lock_str(uint64_t data_src, char *buf, size_t len);  /* "Yes", "No", "N/A" */
+size_t pabi_memsrc_blk_str(uint64_t data_src, char *buf,
+			   size_t len); /* " N/A", " Data", " Data Addr" */
 /* perf script's "|OP LOAD|LVL L1 hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A". */
-size_t memsrc_str(uint64_t data_src, bool legacy, char *buf, size_t len);
+size_t pabi_memsrc_str(uint64_t data_src, bool legacy, char *buf, size_t len);
 
 #endif

@@ -40,12 +40,12 @@ struct pd_id {
 	int event;
 };
 
-struct smp_perfdata {
+struct pabi_perfdata {
 	const unsigned char *buf;
 	size_t len;
 	bool mapped, pipe;
 	size_t data_off, data_end, pos;
-	struct smp_pd_event *ev;
+	struct pabi_pd_event *ev;
 	size_t nev, evcap;
 	struct pd_id *ids;
 	size_t nids, idcap;
@@ -104,7 +104,7 @@ static void default_name(const struct perf_event_attr *a, char *buf, size_t len)
 		snprintf(buf, len, "%u:0x%llx", a->type, (unsigned long long)a->config);
 }
 
-static int add_id(struct smp_perfdata *pd, uint64_t id, int event, char *err, size_t errlen)
+static int add_id(struct pabi_perfdata *pd, uint64_t id, int event, char *err, size_t errlen)
 {
 	if (pd->nids == pd->idcap) {
 		size_t cap = pd->idcap ? 2 * pd->idcap : 64;
@@ -129,22 +129,22 @@ static int cmp_id(const void *a, const void *b)
  * Adds an event from `asize` bytes of a perf_event_attr (any version: the
  * fields we do not know are dropped, the ones the file lacks stay zero).
  */
-static int add_event(struct smp_perfdata *pd, const unsigned char *attr, size_t asize,
-		     char *err, size_t errlen)
+static int add_event(struct pabi_perfdata *pd, const unsigned char *attr, size_t asize, char *err,
+		     size_t errlen)
 {
 	if (pd->nev == pd->evcap) {
 		size_t cap = pd->evcap ? 2 * pd->evcap : 8;
-		struct smp_pd_event *n = realloc(pd->ev, cap * sizeof(*n));
+		struct pabi_pd_event *n = realloc(pd->ev, cap * sizeof(*n));
 		if (!n)
 			return base_fail(err, errlen, -ENOMEM, "out of memory");
 		pd->ev = n;
 		pd->evcap = cap;
 	}
-	struct smp_pd_event *e = &pd->ev[pd->nev];
+	struct pabi_pd_event *e = &pd->ev[pd->nev];
 	memset(e, 0, sizeof(*e));
 	memcpy(&e->attr, attr, asize < sizeof(e->attr) ? asize : sizeof(e->attr));
 	e->attr.size = sizeof(e->attr);
-	smp_layout_from_attr(&e->layout, &e->attr);
+	pabi_layout_from_attr(&e->layout, &e->attr);
 	default_name(&e->attr, e->name, sizeof(e->name));
 	pd->nev++;
 	return 0;
@@ -156,18 +156,18 @@ static int attr_size(const unsigned char *p, size_t avail, size_t off, size_t *o
 {
 	if (avail < PD_ATTR_VER0)
 		return base_fail(err, errlen, -EINVAL, "perf_event_attr at offset %zu is truncated",
-				off);
+				 off);
 	uint32_t sz = rd32(p + 4); /* after u32 type */
 	if (sz == 0)
 		sz = PD_ATTR_VER0;
 	if (sz < PD_ATTR_VER0 || sz > avail)
-		return base_fail(err, errlen, -EINVAL, "perf_event_attr at offset %zu has bad size %u",
-				off, sz);
+		return base_fail(err, errlen, -EINVAL,
+				 "perf_event_attr at offset %zu has bad size %u", off, sz);
 	*out = sz;
 	return 0;
 }
 
-static void set_name(struct smp_pd_event *e, const char *s, size_t maxlen)
+static void set_name(struct pabi_pd_event *e, const char *s, size_t maxlen)
 {
 	size_t n = strnlen(s, maxlen);
 	if (n >= sizeof(e->name))
@@ -177,15 +177,17 @@ static void set_name(struct smp_pd_event *e, const char *s, size_t maxlen)
 }
 
 /* The attr table of file mode: attr + ids section per entry. */
-static int read_attrs(struct smp_perfdata *pd, uint64_t off, uint64_t size, uint64_t entsz,
+static int read_attrs(struct pabi_perfdata *pd, uint64_t off, uint64_t size, uint64_t entsz,
 		      char *err, size_t errlen)
 {
 	if (!in_range(off, size, pd->len))
-		return base_fail(err, errlen, -EINVAL, "attr section [%llu, +%llu) lies outside the file",
-				(unsigned long long)off, (unsigned long long)size);
+		return base_fail(err, errlen, -EINVAL,
+				 "attr section [%llu, +%llu) lies outside the file",
+				 (unsigned long long)off, (unsigned long long)size);
 	if (entsz < PD_ATTR_VER0 + 16 || entsz > 4096 || size % entsz)
-		return base_fail(err, errlen, -EINVAL, "attr entry size %llu at offset 16 is invalid",
-				(unsigned long long)entsz);
+		return base_fail(err, errlen, -EINVAL,
+				 "attr entry size %llu at offset 16 is invalid",
+				 (unsigned long long)entsz);
 	for (uint64_t at = off; at < off + size; at += entsz) {
 		const unsigned char *p = pd->buf + at;
 		size_t asz = 0;
@@ -197,9 +199,10 @@ static int read_attrs(struct smp_perfdata *pd, uint64_t off, uint64_t size, uint
 		/* The ids section follows the attr as perf wrote it (attr.size bytes). */
 		uint64_t ioff = rd64(p + asz), isz = rd64(p + asz + 8);
 		if (!in_range(ioff, isz, pd->len) || isz % 8)
-			return base_fail(err, errlen, -EINVAL,
-					"ids section of the attr at offset %llu lies outside the file",
-					(unsigned long long)at);
+			return base_fail(
+				err, errlen, -EINVAL,
+				"ids section of the attr at offset %llu lies outside the file",
+				(unsigned long long)at);
 		for (uint64_t i = 0; i < isz / 8; i++)
 			if ((ret = add_id(pd, rd64(pd->buf + ioff + 8 * i), (int)pd->nev - 1, err,
 					  errlen)) < 0)
@@ -208,7 +211,7 @@ static int read_attrs(struct smp_perfdata *pd, uint64_t off, uint64_t size, uint
 	return 0;
 }
 
-static int event_by_id(struct smp_perfdata *pd, uint64_t id)
+static int event_by_id(struct pabi_perfdata *pd, uint64_t id)
 {
 	if (!pd->ids_sorted) {
 		if (pd->nids) /* qsort's base must not be NULL, even for no elements */
@@ -231,23 +234,28 @@ static int event_by_id(struct smp_perfdata *pd, uint64_t id)
  * nr_ids, a string (u32 len incl. padding, bytes) and the ids. Names go to
  * the event owning the first id, else to the event of the same index.
  */
-static int read_event_desc(struct smp_perfdata *pd, size_t off, size_t end, char *err,
+static int read_event_desc(struct pabi_perfdata *pd, size_t off, size_t end, char *err,
 			   size_t errlen)
 {
 	if (!in_range(off, 8, end))
-		return base_fail(err, errlen, -EINVAL, "event_desc at offset %zu is truncated", off);
+		return base_fail(err, errlen, -EINVAL, "event_desc at offset %zu is truncated",
+				 off);
 	uint32_t nr = rd32(pd->buf + off), asz = rd32(pd->buf + off + 4);
 	size_t at = off + 8;
 	for (uint32_t i = 0; i < nr; i++) {
 		if (!in_range(at, (uint64_t)asz + 8, end))
-			return base_fail(err, errlen, -EINVAL, "event_desc entry at offset %zu is "
-					"truncated", at);
+			return base_fail(err, errlen, -EINVAL,
+					 "event_desc entry at offset %zu is "
+					 "truncated",
+					 at);
 		at += asz;
 		uint32_t nids = rd32(pd->buf + at), slen = rd32(pd->buf + at + 4);
 		at += 8;
 		if (!in_range(at, (uint64_t)slen + 8ULL * nids, end))
-			return base_fail(err, errlen, -EINVAL, "event_desc entry at offset %zu is "
-					"truncated", at - 8);
+			return base_fail(err, errlen, -EINVAL,
+					 "event_desc entry at offset %zu is "
+					 "truncated",
+					 at - 8);
 		const char *name = (const char *)pd->buf + at;
 		at += slen;
 		int ev = nids ? event_by_id(pd, rd64(pd->buf + at)) : -1;
@@ -267,7 +275,7 @@ static int read_event_desc(struct smp_perfdata *pd, size_t off, size_t end, char
  * columns; a malformed section is ignored (nodes then read as unknown),
  * as it describes the recording host, not the samples.
  */
-static void read_numa_topology(struct smp_perfdata *pd, size_t off, size_t end)
+static void read_numa_topology(struct pabi_perfdata *pd, size_t off, size_t end)
 {
 	if (!in_range(off, 4, end))
 		return;
@@ -310,12 +318,12 @@ static void read_numa_topology(struct smp_perfdata *pd, size_t off, size_t end)
 	}
 }
 
-int smp_perfdata_cpu_node(const struct smp_perfdata *pd, int cpu)
+int pabi_perfdata_cpu_node(const struct pabi_perfdata *pd, int cpu)
 {
 	return cpu >= 0 && (size_t)cpu < pd->ncpu_node ? pd->cpu_node[cpu] : -1;
 }
 
-int smp_perfdata_nnodes(const struct smp_perfdata *pd)
+int pabi_perfdata_nnodes(const struct pabi_perfdata *pd)
 {
 	int n = 0;
 	for (size_t i = 0; i < pd->ncpu_node; i++) {
@@ -328,15 +336,15 @@ int smp_perfdata_nnodes(const struct smp_perfdata *pd)
 }
 
 /* The feature sections follow the data section, one perf_file_section per set bit. */
-static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
+static int read_features(struct pabi_perfdata *pd, char *err, size_t errlen)
 {
 	size_t at = pd->data_end;
 	for (int bit = 0; bit < PERFDATA_FEAT_BITS; bit++) {
 		if (!(pd->feat[bit / 64] >> (bit % 64) & 1))
 			continue;
 		if (!in_range(at, 16, pd->len))
-			return base_fail(err, errlen, -EINVAL, "feature table at offset %zu is truncated",
-					at);
+			return base_fail(err, errlen, -EINVAL,
+					 "feature table at offset %zu is truncated", at);
 		uint64_t off = rd64(pd->buf + at), size = rd64(pd->buf + at + 8);
 		at += 16;
 		if (bit == PERFDATA_FEAT_NUMA_TOPOLOGY && in_range(off, size, pd->len))
@@ -344,9 +352,10 @@ static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
 		if (bit != PERFDATA_FEAT_EVENT_DESC)
 			continue;
 		if (!in_range(off, size, pd->len))
-			return base_fail(err, errlen, -EINVAL, "event_desc section [%llu, +%llu) lies "
-					"outside the file", (unsigned long long)off,
-					(unsigned long long)size);
+			return base_fail(err, errlen, -EINVAL,
+					 "event_desc section [%llu, +%llu) lies "
+					 "outside the file",
+					 (unsigned long long)off, (unsigned long long)size);
 		int ret = read_event_desc(pd, off, off + size, err, errlen);
 		if (ret < 0)
 			return ret;
@@ -358,7 +367,7 @@ static int read_features(struct smp_perfdata *pd, char *err, size_t errlen)
  * Bytes that follow a record outside its header.size (pipe-mode tracing
  * data, AUX data); -EINVAL when the record is too short to say.
  */
-static int trailing_bytes(const struct smp_perfdata *pd, const struct perf_event_header *hh,
+static int trailing_bytes(const struct pabi_perfdata *pd, const struct perf_event_header *hh,
 			  const unsigned char *body, uint64_t *extra)
 {
 	*extra = 0;
@@ -378,31 +387,35 @@ static int trailing_bytes(const struct smp_perfdata *pd, const struct perf_event
  * The header of the record at pos, bounds-checked and copied out (a pipe's
  * records need not be aligned); `next` is where the following one starts.
  */
-static int record_at(const struct smp_perfdata *pd, size_t pos, struct perf_event_header *out,
+static int record_at(const struct pabi_perfdata *pd, size_t pos, struct perf_event_header *out,
 		     size_t *next, char *err, size_t errlen)
 {
 	if (!in_range(pos, sizeof(struct perf_event_header), pd->data_end))
-		return base_fail(err, errlen, -EINVAL, "truncated record header at offset %zu", pos);
+		return base_fail(err, errlen, -EINVAL, "truncated record header at offset %zu",
+				 pos);
 	struct perf_event_header hh;
 	memcpy(&hh, pd->buf + pos, sizeof(hh));
 	uint64_t extra;
 	if (hh.size < sizeof(hh) || !in_range(pos, hh.size, pd->data_end))
-		return base_fail(err, errlen, -EINVAL, "record of type %u at offset %zu has bad size "
-				"%u", hh.type, pos, hh.size);
+		return base_fail(err, errlen, -EINVAL,
+				 "record of type %u at offset %zu has bad size "
+				 "%u",
+				 hh.type, pos, hh.size);
 	if (trailing_bytes(pd, &hh, pd->buf + pos + sizeof(hh), &extra) < 0)
-		return base_fail(err, errlen, -EINVAL, "record of type %u at offset %zu is truncated",
-				hh.type, pos);
+		return base_fail(err, errlen, -EINVAL,
+				 "record of type %u at offset %zu is truncated", hh.type, pos);
 	if (!in_range(pos + hh.size, extra, pd->data_end))
-		return base_fail(err, errlen, -EINVAL, "record of type %u at offset %zu announces %llu "
-				"bytes past the end of the data", hh.type, pos,
-				(unsigned long long)extra);
+		return base_fail(err, errlen, -EINVAL,
+				 "record of type %u at offset %zu announces %llu "
+				 "bytes past the end of the data",
+				 hh.type, pos, (unsigned long long)extra);
 	*out = hh;
 	*next = pos + hh.size + (size_t)extra;
 	return 0;
 }
 
 /* Pipe mode: the tables arrive as user records; read them all before the data is iterated. */
-static int scan_pipe(struct smp_perfdata *pd, char *err, size_t errlen)
+static int scan_pipe(struct pabi_perfdata *pd, char *err, size_t errlen)
 {
 	for (size_t pos = pd->data_off, next; pos < pd->data_end; pos = next) {
 		struct perf_event_header hh;
@@ -438,7 +451,7 @@ static int scan_pipe(struct smp_perfdata *pd, char *err, size_t errlen)
 }
 
 /* Where the id sits, as perf's evsel__calc_id_pos: -1 when the layout has none. */
-static void calc_id_pos(struct smp_perfdata *pd)
+static void calc_id_pos(struct pabi_perfdata *pd)
 {
 	uint64_t t = pd->nev ? pd->ev[0].attr.sample_type : 0;
 	pd->sample_id_all = pd->nev && pd->ev[0].attr.sample_id_all;
@@ -456,7 +469,7 @@ static void calc_id_pos(struct smp_perfdata *pd)
 	pd->is_pos = 1 + !!(t & PERF_SAMPLE_CPU) + !!(t & PERF_SAMPLE_STREAM_ID);
 }
 
-static int load(struct smp_perfdata *pd, const char *path, char *err, size_t errlen)
+static int load(struct pabi_perfdata *pd, const char *path, char *err, size_t errlen)
 {
 	int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -470,7 +483,7 @@ static int load(struct smp_perfdata *pd, const char *path, char *err, size_t err
 			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 			if (m == MAP_FAILED)
 				ret = base_fail(err, errlen, -errno, "cannot map %s: %s", path,
-					       strerror(errno));
+						strerror(errno));
 			else
 				pd->buf = m, pd->len = (size_t)st.st_size, pd->mapped = true;
 		}
@@ -499,7 +512,8 @@ static int load(struct smp_perfdata *pd, const char *path, char *err, size_t err
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			ret = base_fail(err, errlen, -errno, "cannot read %s: %s", path, strerror(errno));
+			ret = base_fail(err, errlen, -errno, "cannot read %s: %s", path,
+					strerror(errno));
 			break;
 		}
 		if (r == 0)
@@ -516,10 +530,10 @@ static int load(struct smp_perfdata *pd, const char *path, char *err, size_t err
 	return 0;
 }
 
-int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, size_t errlen)
+int pabi_perfdata_open(struct pabi_perfdata **out, const char *path, char *err, size_t errlen)
 {
 	*out = NULL;
-	struct smp_perfdata *pd = calloc(1, sizeof(*pd));
+	struct pabi_perfdata *pd = calloc(1, sizeof(*pd));
 	if (!pd || !(pd->scratch = malloc(1 << 16))) {
 		free(pd);
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
@@ -533,18 +547,24 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 	}
 	uint64_t magic = rd64(pd->buf), hsize = rd64(pd->buf + 8);
 	if (magic == PD_MAGIC2_SWAPPED) {
-		ret = base_fail(err, errlen, -ENOTSUP, "%s was recorded on a big-endian host; "
-			       "byte-swapped perf.data is not supported", path);
+		ret = base_fail(err, errlen, -ENOTSUP,
+				"%s was recorded on a big-endian host; "
+				"byte-swapped perf.data is not supported",
+				path);
 		goto fail;
 	}
 	if (magic == PD_MAGIC1) {
-		ret = base_fail(err, errlen, -ENOTSUP, "%s has perf's first file format (PERFFILE, "
-			       "before Linux 2.6.38); re-record it with a newer perf", path);
+		ret = base_fail(err, errlen, -ENOTSUP,
+				"%s has perf's first file format (PERFFILE, "
+				"before Linux 2.6.38); re-record it with a newer perf",
+				path);
 		goto fail;
 	}
 	if (magic != PERFDATA_MAGIC2) {
-		ret = base_fail(err, errlen, -EINVAL, "%s is not a perf.data file (bad magic at "
-			       "offset 0)", path);
+		ret = base_fail(err, errlen, -EINVAL,
+				"%s is not a perf.data file (bad magic at "
+				"offset 0)",
+				path);
 		goto fail;
 	}
 	if (hsize == PD_PIPE_HEADER_SIZE) {
@@ -555,8 +575,8 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 			goto fail;
 	} else if (hsize == PERFDATA_HEADER_SIZE || hsize == PD_FILE_HEADER_NOFEAT) {
 		if (pd->len < hsize) {
-			ret = base_fail(err, errlen, -EINVAL, "%s: header truncated at offset %zu", path,
-				       pd->len);
+			ret = base_fail(err, errlen, -EINVAL, "%s: header truncated at offset %zu",
+					path, pd->len);
 			goto fail;
 		}
 		uint64_t attr_sz = rd64(pd->buf + 16);
@@ -565,9 +585,11 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 		if (hsize == PERFDATA_HEADER_SIZE)
 			memcpy(pd->feat, pd->buf + 72, sizeof(pd->feat));
 		if (!in_range(doff, dsize, pd->len)) {
-			ret = base_fail(err, errlen, -EINVAL, "%s: data section [%llu, +%llu) lies "
-				       "outside the file (%zu bytes): truncated?", path,
-				       (unsigned long long)doff, (unsigned long long)dsize, pd->len);
+			ret = base_fail(err, errlen, -EINVAL,
+					"%s: data section [%llu, +%llu) lies "
+					"outside the file (%zu bytes): truncated?",
+					path, (unsigned long long)doff, (unsigned long long)dsize,
+					pd->len);
 			goto fail;
 		}
 		pd->data_off = doff;
@@ -576,8 +598,8 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 		    (ret = read_features(pd, err, errlen)) < 0)
 			goto fail;
 	} else {
-		ret = base_fail(err, errlen, -EINVAL, "%s: unknown header size %llu at offset 8", path,
-			       (unsigned long long)hsize);
+		ret = base_fail(err, errlen, -EINVAL, "%s: unknown header size %llu at offset 8",
+				path, (unsigned long long)hsize);
 		goto fail;
 	}
 	if (pd->nev == 0) {
@@ -589,11 +611,11 @@ int smp_perfdata_open(struct smp_perfdata **out, const char *path, char *err, si
 	*out = pd;
 	return 0;
 fail:
-	smp_perfdata_close(pd);
+	pabi_perfdata_close(pd);
 	return ret;
 }
 
-void smp_perfdata_close(struct smp_perfdata *pd)
+void pabi_perfdata_close(struct pabi_perfdata *pd)
 {
 	if (!pd)
 		return;
@@ -608,28 +630,28 @@ void smp_perfdata_close(struct smp_perfdata *pd)
 	free(pd);
 }
 
-bool smp_perfdata_is_pipe(const struct smp_perfdata *pd)
+bool pabi_perfdata_is_pipe(const struct pabi_perfdata *pd)
 {
 	return pd->pipe;
 }
 
-size_t smp_perfdata_nevents(const struct smp_perfdata *pd)
+size_t pabi_perfdata_nevents(const struct pabi_perfdata *pd)
 {
 	return pd->nev;
 }
 
-const struct smp_pd_event *smp_perfdata_event(const struct smp_perfdata *pd, size_t i)
+const struct pabi_pd_event *pabi_perfdata_event(const struct pabi_perfdata *pd, size_t i)
 {
 	return i < pd->nev ? &pd->ev[i] : NULL;
 }
 
-int smp_perfdata_event_of_id(struct smp_perfdata *pd, uint64_t id)
+int pabi_perfdata_event_of_id(struct pabi_perfdata *pd, uint64_t id)
 {
 	return event_by_id(pd, id);
 }
 
 /* The event a record belongs to, as perf's evlist__event2evsel; -1 when unknown. */
-static int resolve(struct smp_perfdata *pd, const struct perf_event_header *h)
+static int resolve(struct pabi_perfdata *pd, const struct perf_event_header *h)
 {
 	if (pd->nev == 1)
 		return 0;
@@ -653,15 +675,15 @@ static int resolve(struct smp_perfdata *pd, const struct perf_event_header *h)
 	return id ? event_by_id(pd, id) : 0;
 }
 
-int smp_perfdata_record_event(struct smp_perfdata *pd, const struct perf_event_header *h)
+int pabi_perfdata_record_event(struct pabi_perfdata *pd, const struct perf_event_header *h)
 {
 	return h->type >= PERFDATA_USER_TYPE_START ? -1 : resolve(pd, h);
 }
 
-static uint64_t record_time(const struct smp_perfdata *pd, const struct perf_event_header *h,
+static uint64_t record_time(const struct pabi_perfdata *pd, const struct perf_event_header *h,
 			    int ev)
 {
-	const struct smp_layout *l = &pd->ev[ev < 0 ? 0 : ev].layout;
+	const struct pabi_layout *l = &pd->ev[ev < 0 ? 0 : ev].layout;
 	uint64_t t = l->sample_type;
 	if (!(t & PERF_SAMPLE_TIME))
 		return 0;
@@ -672,14 +694,13 @@ static uint64_t record_time(const struct smp_perfdata *pd, const struct perf_eve
 			return 0;
 		return rd64((const unsigned char *)(h + 1) + 8 * w);
 	}
-	struct smp_sample_id sid;
-	if (!pd->sample_id_all || smp_parse_sample_id(l, h, &sid) < 0)
+	struct pabi_sample_id sid;
+	if (!pd->sample_id_all || pabi_parse_sample_id(l, h, &sid) < 0)
 		return 0;
 	return sid.time;
 }
 
-int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *err,
-		      size_t errlen)
+int pabi_perfdata_next(struct pabi_perfdata *pd, struct pabi_pd_record *r, char *err, size_t errlen)
 {
 	if (pd->pos >= pd->data_end)
 		return 0;
@@ -705,7 +726,7 @@ int smp_perfdata_next(struct smp_perfdata *pd, struct smp_pd_record *r, char *er
 	return 1;
 }
 
-void smp_perfdata_rewind(struct smp_perfdata *pd)
+void pabi_perfdata_rewind(struct pabi_perfdata *pd)
 {
 	pd->pos = pd->data_off;
 }

@@ -24,5 +24,4 @@ enum perfdata_feature {
 	PERFDATA_FEAT_CLOCK_DATA = 29,
 };
 
-
 #endif

@@ -52,7 +52,7 @@ struct pdw_bytes {
 	bool oom;
 };
 
-struct smp_pdw {
+struct pabi_pdw {
 	struct base_output *out;
 	int fd; /* the output's content descriptor (seekable) */
 	char *path;
@@ -75,7 +75,7 @@ struct smp_pdw {
 /* --- errors and raw output -------------------------------------------------- */
 
 /* The content goes now; every later call reports this failure. */
-static int fail_io(struct smp_pdw *w, int e, const char *step, char *err, size_t errlen)
+static int fail_io(struct pabi_pdw *w, int e, const char *step, char *err, size_t errlen)
 {
 	if (!w->error) {
 		w->error = -e;
@@ -85,7 +85,7 @@ static int fail_io(struct smp_pdw *w, int e, const char *step, char *err, size_t
 	return base_fail(err, errlen, w->error, "%s", w->errmsg);
 }
 
-static int flush(struct smp_pdw *w, char *err, size_t errlen)
+static int flush(struct pabi_pdw *w, char *err, size_t errlen)
 {
 	int ret = base_write_all(w->fd, w->buf, w->used);
 	if (ret < 0)
@@ -95,7 +95,7 @@ static int flush(struct smp_pdw *w, char *err, size_t errlen)
 }
 
 /* Appends n bytes at the end of the file (through the buffer). */
-static int put(struct smp_pdw *w, const void *p, size_t n, char *err, size_t errlen)
+static int put(struct pabi_pdw *w, const void *p, size_t n, char *err, size_t errlen)
 {
 	if (w->error)
 		return base_fail(err, errlen, w->error, "%s", w->errmsg);
@@ -123,13 +123,13 @@ static char *dup_str(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_info *info,
-		 char *err, size_t errlen)
+int pabi_pdw_open(struct pabi_pdw **out, const char *path, const struct pabi_pdw_info *info,
+		  char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!path || !*path)
 		return base_fail(err, errlen, -EINVAL, "--perf-data needs a file name");
-	struct smp_pdw *w = calloc(1, sizeof(*w));
+	struct pabi_pdw *w = calloc(1, sizeof(*w));
 	if (!w)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	w->fd = -1;
@@ -144,7 +144,7 @@ int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_in
 	for (int i = 0; i < argc && !oom; i++, w->argc++)
 		oom = !(w->argv[i] = strdup(info->argv[i]));
 	if (oom) {
-		smp_pdw_close(w);
+		pabi_pdw_close(w);
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	struct base_output_opts oo = {.mode = 0600, .flags = BASE_OUTPUT_SEEKABLE,
@@ -153,7 +153,7 @@ int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_in
 	if (ret == 0)
 		ret = base_output_begin(w->out, &w->fd, err, errlen);
 	if (ret < 0) {
-		smp_pdw_close(w);
+		pabi_pdw_close(w);
 		return ret;
 	}
 	struct timespec tod, clk;
@@ -161,19 +161,19 @@ int smp_pdw_open(struct smp_pdw **out, const char *path, const struct smp_pdw_in
 	clock_gettime(w->clockid, &clk);
 	w->tod_ns = (uint64_t)tod.tv_sec * 1000000000ULL + (uint64_t)tod.tv_nsec;
 	w->clock_ns = (uint64_t)clk.tv_sec * 1000000000ULL + (uint64_t)clk.tv_nsec;
-	/* The header's place; rewritten by smp_pdw_finish once the sections are known. */
+	/* The header's place; rewritten by pabi_pdw_finish once the sections are known. */
 	static const unsigned char zero[PERFDATA_HEADER_SIZE];
 	ret = put(w, zero, sizeof(zero), err, errlen);
 	if (ret < 0) {
-		smp_pdw_close(w);
+		pabi_pdw_close(w);
 		return ret;
 	}
 	*out = w;
 	return 0;
 }
 
-int smp_pdw_add_event(struct smp_pdw *w, const struct perf_event_attr *attr, const char *name,
-		      const uint64_t *ids, size_t nids, char *err, size_t errlen)
+int pabi_pdw_add_event(struct pabi_pdw *w, const struct perf_event_attr *attr, const char *name,
+		       const uint64_t *ids, size_t nids, char *err, size_t errlen)
 {
 	struct pdw_event *n = realloc(w->ev, (w->nev + 1) * sizeof(*n));
 	if (!n)
@@ -199,18 +199,18 @@ int smp_pdw_add_event(struct smp_pdw *w, const struct perf_event_attr *attr, con
 
 /* --- records ------------------------------------------------------------------ */
 
-int smp_pdw_write(struct smp_pdw *w, const struct perf_event_header *h, char *err, size_t errlen)
+int pabi_pdw_write(struct pabi_pdw *w, const struct perf_event_header *h, char *err, size_t errlen)
 {
 	if (h->size < sizeof(*h))
 		return base_fail(err, errlen, -EINVAL, "record of type %u has bad size %u", h->type,
-				h->size);
+				 h->size);
 	int ret = put(w, h, h->size, err, errlen);
 	if (ret == 0)
 		w->round_open = true;
 	return ret;
 }
 
-int smp_pdw_finish_round(struct smp_pdw *w, char *err, size_t errlen)
+int pabi_pdw_finish_round(struct pabi_pdw *w, char *err, size_t errlen)
 {
 	if (!w->round_open)
 		return w->error ? base_fail(err, errlen, w->error, "%s", w->errmsg) : 0;
@@ -261,7 +261,7 @@ static void bytes_string(struct pdw_bytes *b, const char *s)
 }
 
 /* The body of feature `bit` into b. */
-static void feature_body(const struct smp_pdw *w, int bit, struct pdw_bytes *b)
+static void feature_body(const struct pabi_pdw *w, int bit, struct pdw_bytes *b)
 {
 	struct utsname u;
 	if (uname(&u) < 0)
@@ -316,7 +316,7 @@ static const int features[] = {
 	PERFDATA_FEAT_CLOCK_DATA,
 };
 
-static bool feature_present(const struct smp_pdw *w, int bit)
+static bool feature_present(const struct pabi_pdw *w, int bit)
 {
 	return bit != PERFDATA_FEAT_VERSION || w->version;
 }
@@ -325,7 +325,7 @@ static bool feature_present(const struct smp_pdw *w, int bit)
  * Right after the data: the index (one offset/size pair per feature bit set,
  * in bit order), then the bodies. Sets the bits in feat.
  */
-static int write_features(struct smp_pdw *w, uint64_t feat[PERFDATA_FEAT_BITS / 64], char *err,
+static int write_features(struct pabi_pdw *w, uint64_t feat[PERFDATA_FEAT_BITS / 64], char *err,
 			  size_t errlen)
 {
 	size_t n = 0;
@@ -359,7 +359,7 @@ static int write_features(struct smp_pdw *w, uint64_t feat[PERFDATA_FEAT_BITS / 
 }
 
 /* Each event's ids, then the attr table (attr + the file section of its ids). */
-static int write_attrs(struct smp_pdw *w, uint64_t *attrs_off, char *err, size_t errlen)
+static int write_attrs(struct pabi_pdw *w, uint64_t *attrs_off, char *err, size_t errlen)
 {
 	uint64_t *ids_off = calloc(w->nev ? w->nev : 1, sizeof(uint64_t));
 	if (!ids_off)
@@ -380,13 +380,13 @@ static int write_attrs(struct smp_pdw *w, uint64_t *attrs_off, char *err, size_t
 	return ret;
 }
 
-int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen)
+int pabi_pdw_finish(struct pabi_pdw *w, uint64_t *size, char *err, size_t errlen)
 {
 	if (w->error)
 		return base_fail(err, errlen, w->error, "%s", w->errmsg);
 	if (w->finished)
 		return base_fail(err, errlen, -EINVAL, "perf.data %s is already written", w->path);
-	int ret = smp_pdw_finish_round(w, err, errlen);
+	int ret = pabi_pdw_finish_round(w, err, errlen);
 	if (ret < 0)
 		return ret;
 	uint64_t data_size = w->pos - PERFDATA_HEADER_SIZE, attrs_off = 0;
@@ -420,12 +420,12 @@ int smp_pdw_finish(struct smp_pdw *w, uint64_t *size, char *err, size_t errlen)
 	return 0;
 }
 
-struct base_output *smp_pdw_output(struct smp_pdw *w)
+struct base_output *pabi_pdw_output(struct pabi_pdw *w)
 {
 	return w ? w->out : NULL;
 }
 
-void smp_pdw_close(struct smp_pdw *w)
+void pabi_pdw_close(struct pabi_pdw *w)
 {
 	if (!w)
 		return;

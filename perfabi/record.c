@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-void smp_layout_from_attr(struct smp_layout *l, const struct perf_event_attr *attr)
+void pabi_layout_from_attr(struct pabi_layout *l, const struct perf_event_attr *attr)
 {
 	l->sample_type = attr->sample_type;
 	l->read_format = attr->read_format;
@@ -73,7 +73,7 @@ static int take_regs(struct cursor *c, uint64_t mask, uint64_t *abi, const uint6
 }
 
 /* { u64 nr; u64 hw_idx (HW_INDEX); {from, to, flags}[nr]; u64 counters[nr] (COUNTERS); } */
-static int take_branches(const struct smp_layout *l, struct cursor *c, struct smp_sample *s)
+static int take_branches(const struct pabi_layout *l, struct cursor *c, struct pabi_sample *s)
 {
 	s->branch_hw_idx = (uint64_t)-1;
 	if (take(c, &s->nr_branch) < 0 || s->nr_branch > (1u << 16))
@@ -88,7 +88,7 @@ static int take_branches(const struct smp_layout *l, struct cursor *c, struct sm
 	return 0;
 }
 
-static int parse_read(const struct smp_layout *l, struct cursor *c, struct smp_sample *s)
+static int parse_read(const struct pabi_layout *l, struct cursor *c, struct pabi_sample *s)
 {
 	uint64_t rf = l->read_format, nr = 1;
 	if (rf & PERF_FORMAT_GROUP) {
@@ -104,7 +104,7 @@ static int parse_read(const struct smp_layout *l, struct cursor *c, struct smp_s
 	if ((rf & PERF_FORMAT_TOTAL_TIME_RUNNING) && take(c, &s->time_running) < 0)
 		return -EINVAL;
 	for (uint64_t i = 0; i < nr; i++) {
-		struct smp_read_value *r = &s->read[i];
+		struct pabi_read_value *r = &s->read[i];
 		if ((rf & PERF_FORMAT_GROUP) && take(c, &r->value) < 0)
 			return -EINVAL;
 		if ((rf & PERF_FORMAT_ID) && take(c, &r->id) < 0)
@@ -116,8 +116,8 @@ static int parse_read(const struct smp_layout *l, struct cursor *c, struct smp_s
 	return 0;
 }
 
-int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header *h,
-		     struct smp_sample *s)
+int pabi_parse_sample(const struct pabi_layout *l, const struct perf_event_header *h,
+		      struct pabi_sample *s)
 {
 	struct cursor c = {(const unsigned char *)(h + 1), (const unsigned char *)h + h->size};
 	uint64_t t = l->sample_type;
@@ -210,7 +210,7 @@ int smp_parse_sample(const struct smp_layout *l, const struct perf_event_header 
 	return 0;
 }
 
-uint64_t smp_record_id(const struct perf_event_header *h)
+uint64_t pabi_record_id(const struct perf_event_header *h)
 {
 	uint64_t id = 0;
 	if (h->size < sizeof(*h) + 8)
@@ -222,8 +222,8 @@ uint64_t smp_record_id(const struct perf_event_header *h)
 	return id;
 }
 
-int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_header *h,
-			struct smp_sample_id *out)
+int pabi_parse_sample_id(const struct pabi_layout *l, const struct perf_event_header *h,
+			 struct pabi_sample_id *out)
 {
 	uint64_t t = l->sample_type;
 	size_t n = !!(t & PERF_SAMPLE_TID) + !!(t & PERF_SAMPLE_TIME) + !!(t & PERF_SAMPLE_ID) +
@@ -252,7 +252,7 @@ int smp_parse_sample_id(const struct smp_layout *l, const struct perf_event_head
 	return 0;
 }
 
-int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *lost)
+int pabi_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *lost)
 {
 	uint64_t body[2];
 	switch (h->type) {
@@ -270,18 +270,18 @@ int smp_record_loss(const struct perf_event_header *h, uint64_t *id, uint64_t *l
 			return -EINVAL;
 		memcpy(body, h + 1, 8);
 		*lost = body[0];
-		*id = smp_record_id(h);
+		*id = pabi_record_id(h);
 		return 1;
 	default:
 		return 0;
 	}
 }
 
-size_t smp_sample_compact(const struct smp_layout *l, const struct perf_event_header *h,
-			  unsigned char *out)
+size_t pabi_sample_compact(const struct pabi_layout *l, const struct perf_event_header *h,
+			   unsigned char *out)
 {
-	struct smp_sample s;
-	if (!(l->sample_type & PERF_SAMPLE_STACK_USER) || smp_parse_sample(l, h, &s) < 0 ||
+	struct pabi_sample s;
+	if (!(l->sample_type & PERF_SAMPLE_STACK_USER) || pabi_parse_sample(l, h, &s) < 0 ||
 	    !s.stack)
 		return 0;
 	uint64_t keep = (s.stack_dyn_size + 7) & ~7ULL;

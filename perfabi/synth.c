@@ -50,8 +50,8 @@ static void rec_name(struct synth_rec *r, const char *s, size_t maxlen)
 }
 
 /* The sample_id trailer (sample_id_all) for the layout's sample_type, in the kernel's order. */
-static void rec_trailer(struct synth_rec *r, const struct smp_layout *l,
-			const struct smp_sample_id *sid, uint32_t pid, uint32_t tid)
+static void rec_trailer(struct synth_rec *r, const struct pabi_layout *l,
+			const struct pabi_sample_id *sid, uint32_t pid, uint32_t tid)
 {
 	uint64_t t = l->sample_type;
 	if (t & PERF_SAMPLE_TID) {
@@ -74,7 +74,7 @@ static void rec_trailer(struct synth_rec *r, const struct smp_layout *l,
 
 /* The record, header filled in, to the consumer. */
 struct synth_out {
-	smp_synth_fn fn;
+	pabi_synth_fn fn;
 	void *arg;
 	bool failed; /* the consumer refused a record: stop, whatever /proc still holds */
 	struct synth_rec r;
@@ -90,8 +90,8 @@ static int rec_emit(struct synth_out *o, uint32_t type, uint16_t misc)
 }
 
 /* One line of /proc/PID/maps as an MMAP2 record; 0 when the line is skipped. */
-static int synth_mmap(struct synth_out *o, pid_t tgid, char *line, const struct smp_layout *l,
-		      const struct smp_sample_id *sid)
+static int synth_mmap(struct synth_out *o, pid_t tgid, char *line, const struct pabi_layout *l,
+		      const struct pabi_sample_id *sid)
 {
 	struct synth_rec *r = &o->r;
 	unsigned long long start, end, pgoff, ino;
@@ -99,7 +99,8 @@ static int synth_mmap(struct synth_out *o, pid_t tgid, char *line, const struct 
 	char perms[8];
 	int name_at = 0;
 	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &pgoff, &maj,
-		   &min, &ino, &name_at) < 7 || name_at == 0 || end <= start)
+		   &min, &ino, &name_at) < 7 ||
+	    name_at == 0 || end <= start)
 		return 0;
 	if (perms[2] != 'x')
 		return 0; /* as perf without --data: samples only land in code */
@@ -117,16 +118,16 @@ static int synth_mmap(struct synth_out *o, pid_t tgid, char *line, const struct 
 	rec_u32(r, min);
 	rec_u64(r, ino);
 	rec_u64(r, 0); /* ino_generation */
-	rec_u32(r, (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-			   PROT_EXEC);
+	rec_u32(r,
+		(perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | PROT_EXEC);
 	rec_u32(r, perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
 	rec_name(r, name, PATH_MAX);
 	rec_trailer(r, l, sid, (uint32_t)tgid, (uint32_t)tgid);
 	return rec_emit(o, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
 }
 
-static int synth_comm(struct synth_out *o, pid_t tgid, pid_t tid, const struct smp_layout *l,
-		      const struct smp_sample_id *sid)
+static int synth_comm(struct synth_out *o, pid_t tgid, pid_t tid, const struct pabi_layout *l,
+		      const struct pabi_sample_id *sid)
 {
 	struct synth_rec *r = &o->r;
 	char comm[64];
@@ -140,14 +141,14 @@ static int synth_comm(struct synth_out *o, pid_t tgid, pid_t tid, const struct s
 	return rec_emit(o, PERF_RECORD_COMM, 0);
 }
 
-static int synthesize(struct synth_out *o, pid_t id, const struct smp_layout *l,
-		      const struct smp_sample_id *sid, char *err, size_t errlen)
+static int synthesize(struct synth_out *o, pid_t id, const struct pabi_layout *l,
+		      const struct pabi_sample_id *sid, char *err, size_t errlen)
 {
 	pid_t tgid = id;
 	int ret = base_proc_tgid(id, &tgid);
 	if (ret < 0)
 		return base_fail(err, errlen, ret, "cannot read /proc/%d/status: %s", (int)id,
-				strerror(-ret));
+				 strerror(-ret));
 	char path[64], line[PATH_MAX + 256];
 	/* Threads first: perf attaches the maps to the thread group once it knows the thread. */
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)tgid);
@@ -171,7 +172,7 @@ static int synthesize(struct synth_out *o, pid_t id, const struct smp_layout *l,
 	return ret;
 }
 
-static struct synth_out *out_new(smp_synth_fn fn, void *arg)
+static struct synth_out *out_new(pabi_synth_fn fn, void *arg)
 {
 	struct synth_out *o = malloc(sizeof(*o));
 	if (o) {
@@ -183,8 +184,8 @@ static struct synth_out *out_new(smp_synth_fn fn, void *arg)
 	return o;
 }
 
-int smp_synthesize(pid_t pid, const struct smp_layout *l, const struct smp_sample_id *sid,
-		   smp_synth_fn fn, void *arg, char *err, size_t errlen)
+int pabi_synthesize(pid_t pid, const struct pabi_layout *l, const struct pabi_sample_id *sid,
+		    pabi_synth_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct synth_out *o = out_new(fn, arg);
 	if (!o)
@@ -194,8 +195,8 @@ int smp_synthesize(pid_t pid, const struct smp_layout *l, const struct smp_sampl
 	return ret;
 }
 
-int smp_synthesize_all(const struct smp_layout *l, const struct smp_sample_id *sid,
-		       smp_synth_fn fn, void *arg, char *err, size_t errlen)
+int pabi_synthesize_all(const struct pabi_layout *l, const struct pabi_sample_id *sid,
+			pabi_synth_fn fn, void *arg, char *err, size_t errlen)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
@@ -236,8 +237,8 @@ static uint64_t kernel_text(void)
 	return text ? text : stext;
 }
 
-int smp_synthesize_kernel(const struct smp_layout *l, const struct smp_sample_id *sid,
-			  smp_synth_fn fn, void *arg, char *err, size_t errlen)
+int pabi_synthesize_kernel(const struct pabi_layout *l, const struct pabi_sample_id *sid,
+			   pabi_synth_fn fn, void *arg, char *err, size_t errlen)
 {
 	uint64_t text = kernel_text();
 	if (!text)

@@ -117,7 +117,7 @@ static int pfm_entry(const char *pmu, const char *pmu_desc, const char *event, c
 	if (w->probe) {
 		/* libpfm4 lists what the CPU model has; keep what this host really counts. */
 		struct perf_event_attr attr;
-		char err[PMU_ERR_MAX];
+		char err[BASE_ERR_MAX];
 		if (pmu_pfm_encode(event, &attr, sizeof(attr), err, sizeof(err)) < 0 ||
 		    !probe(attr.type, attr.config))
 			return 0;

@@ -18,7 +18,7 @@
 
 struct pmu_counters {
 	struct pmu_event_list events; /* our copy, attrs as opened */
-	int nslots;      /* cpus->n * threads->n: one of them is the list {-1} */
+	int nslots;                   /* cpus->n * threads->n: one of them is the list {-1} */
 	struct pmu_cpus *cpus;
 	struct pmu_threads *threads;
 	int *fds;       /* [event * nslots + slot], as pmu_open_event lays out one event's */
@@ -61,7 +61,7 @@ static int open_all(struct pmu_counters *c, const struct pmu_ctx *ctx, const str
 		    char *err, size_t errlen)
 {
 	int first = 0, total = 0;
-	char scratch[PMU_ERR_MAX];
+	char scratch[BASE_ERR_MAX];
 	for (size_t i = 0; i < c->events.n; i++) {
 		struct pmu_event *ev = &c->events.ev[i];
 		const struct pmu_event *leader = &c->events.ev[ev->leader];
@@ -78,7 +78,8 @@ static int open_all(struct pmu_counters *c, const struct pmu_ctx *ctx, const str
 					 &attr, c->cpus, c->threads,
 					 is_leader ? NULL : fd_at(c, 0, (size_t)ev->leader), flags,
 					 first ? scratch : err, first ? sizeof(scratch) : errlen);
-		if (ret < 0 && (!pmu_errno_unsupported(-ret) || !(flags & PMU_OPEN_SKIP_UNSUPPORTED))) {
+		if (ret < 0 &&
+		    (!pmu_errno_unsupported(-ret) || !(flags & PMU_OPEN_SKIP_UNSUPPORTED))) {
 			if (first) /* this message, not the earlier one */
 				snprintf(err, errlen, "%s", scratch);
 			return ret;
@@ -97,10 +98,10 @@ int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 		      size_t errlen)
 {
 	if (list->n == 0)
-		return pmu_fail(err, errlen, -EINVAL, "no events to count");
+		return base_fail(err, errlen, -EINVAL, "no events to count");
 	struct pmu_counters *c = calloc(1, sizeof(*c));
 	if (!c)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	bool cpu_wide = t->pids == NULL;
 	c->nslots = cpu_wide ? t->ncpus : t->npids;
 	c->group_read = true;
@@ -110,21 +111,20 @@ int pmu_counters_open(struct pmu_counters **out, const struct pmu_ctx *ctx,
 	c->ids = calloc((size_t)(c->nslots > 0 ? c->nslots : 1) * list->n, sizeof(uint64_t));
 	c->opened = calloc(list->n, sizeof(*c->opened));
 	c->refused = calloc(list->n, sizeof(*c->refused));
-	int lists = cpu_wide ? pmu_cpus_new(&c->cpus, t->cpus, t->ncpus)
-			     : pmu_cpus_any(&c->cpus);
+	int lists = cpu_wide ? pmu_cpus_new(&c->cpus, t->cpus, t->ncpus) : pmu_cpus_any(&c->cpus);
 	if (lists == 0)
 		lists = cpu_wide ? pmu_threads_any(&c->threads)
 				 : pmu_threads_new(&c->threads, t->pids, t->npids);
 	if (lists < 0 || !c->events.ev || !c->fds || !c->ids || !c->opened || !c->refused) {
 		pmu_counters_close(c);
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	memcpy(c->events.ev, list->ev, list->n * sizeof(*list->ev));
 	for (size_t i = 0; i < (size_t)c->nslots * list->n; i++)
 		c->fds[i] = -1;
 	if (c->nslots == 0) {
 		pmu_counters_close(c);
-		return pmu_fail(err, errlen, -EINVAL, "no CPUs or tasks to count on");
+		return base_fail(err, errlen, -EINVAL, "no CPUs or tasks to count on");
 	}
 
 	int ret = open_all(c, ctx, t, err, errlen);
@@ -212,13 +212,13 @@ static int read_slot(struct pmu_counters *c, int s, struct pmu_count *out, char 
 		uint64_t buf[3 + 2 * 64];
 		size_t want = grouped ? (3 + 2 * members) * 8 : 4 * 8;
 		if (want > sizeof(buf))
-			return pmu_fail(err, errlen, -E2BIG, "group of '%s' is too large to read",
-					ev->name);
+			return base_fail(err, errlen, -E2BIG, "group of '%s' is too large to read",
+					 ev->name);
 		ssize_t got = read(*fd_at(c, s, i), buf, want);
 		if (got != (ssize_t)want)
-			return pmu_fail(err, errlen, got < 0 ? -errno : -EIO,
-					"cannot read counter '%s': %s", ev->name,
-					got < 0 ? strerror(errno) : "short read");
+			return base_fail(err, errlen, got < 0 ? -errno : -EIO,
+					 "cannot read counter '%s': %s", ev->name,
+					 got < 0 ? strerror(errno) : "short read");
 		if (!grouped) {
 			add_count(&out[i], buf[0], buf[1], buf[2]);
 			continue;

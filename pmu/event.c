@@ -20,7 +20,7 @@ int pmu_ctx_new(struct pmu_ctx **out, const char *sysfs_root, char *err, size_t 
 {
 	struct pmu_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	snprintf(ctx->root, sizeof(ctx->root), "%s", sysfs_root ? sysfs_root : "/sys");
 	int ret = pmu_sysfs_load(ctx, err, errlen);
 	if (ret == 0 && (ret = pmu_cpu_detect(&ctx->cpu, err, errlen)) < 0)
@@ -138,15 +138,16 @@ static int parse_mods(const char *s, const char *event, struct mods *m, char *er
 		case 'I': m->exclude_idle = true; break;
 		case 'W': break; /* weak group: we never split groups, accepted for perf compatibility */
 		default:
-			return pmu_fail(err, errlen, -EINVAL,
-					"invalid modifier '%c' in event '%s'; valid modifiers are "
-					"u k h p pp ppp P S G H D e I W (see perf-list(1))",
-					*p, event);
+			return base_fail(err, errlen, -EINVAL,
+					 "invalid modifier '%c' in event '%s'; valid modifiers are "
+					 "u k h p pp ppp P S G H D e I W (see perf-list(1))",
+					 *p, event);
 		}
 	}
 	if (m->precise > 3)
-		return pmu_fail(err, errlen, -EINVAL,
-				"event '%s': at most three 'p' modifiers (:ppp) are allowed", event);
+		return base_fail(err, errlen, -EINVAL,
+				 "event '%s': at most three 'p' modifiers (:ppp) are allowed",
+				 event);
 	return 0;
 }
 
@@ -212,8 +213,8 @@ static int apply_common_term(const char *key, const char *val, struct pmu_event 
 	uint64_t v = 1;
 	if (strcmp(key, "name") == 0) {
 		if (!val || !*val)
-			return pmu_fail(err, errlen, -EINVAL, "event '%s': name= needs a value",
-					event);
+			return base_fail(err, errlen, -EINVAL, "event '%s': name= needs a value",
+					 event);
 		size_t n = strlen(val);
 		if (n >= 2 && (val[0] == '\'' || val[0] == '"') && val[n - 1] == val[0])
 			snprintf(ev->name, sizeof(ev->name), "%.*s", (int)(n - 2), val + 1);
@@ -229,20 +230,20 @@ static int apply_common_term(const char *key, const char *val, struct pmu_event 
 	if (!is_numeric)
 		return 0;
 	if (!val || parse_u64(val, &v) < 0)
-		return pmu_fail(err, errlen, -EINVAL,
-				"event '%s': term '%s' needs a number (e.g. %s=0x10 or %s=100000)",
-				event, key, key, key);
+		return base_fail(err, errlen, -EINVAL,
+				 "event '%s': term '%s' needs a number (e.g. %s=0x10 or %s=100000)",
+				 event, key, key, key);
 	if (strcmp(key, "period") == 0) {
 		if (v == 0)
-			return pmu_fail(err, errlen, -EINVAL,
-					"event '%s': period must be greater than zero", event);
+			return base_fail(err, errlen, -EINVAL,
+					 "event '%s': period must be greater than zero", event);
 		ev->attr.sample_period = v;
 		ev->attr.freq = 0;
 		ev->period_explicit = true;
 	} else if (strcmp(key, "freq") == 0) {
 		if (v == 0)
-			return pmu_fail(err, errlen, -EINVAL,
-					"event '%s': freq must be greater than zero", event);
+			return base_fail(err, errlen, -EINVAL,
+					 "event '%s': freq must be greater than zero", event);
 		ev->attr.sample_freq = v;
 		ev->attr.freq = 1;
 		ev->period_explicit = true;
@@ -266,8 +267,8 @@ static int apply_breakpoint_term(const char *key, const char *val, struct pmu_ev
 	if (!addr && !len && !type)
 		return 0;
 	if (!val || parse_u64(val, &v) < 0)
-		return pmu_fail(err, errlen, -EINVAL, "event '%s': term '%s' needs a number",
-				event, key);
+		return base_fail(err, errlen, -EINVAL, "event '%s': term '%s' needs a number",
+				 event, key);
 	if (addr)
 		ev->attr.bp_addr = v;
 	else if (len)
@@ -292,10 +293,10 @@ static int apply_one_term(const struct pmu_ctx *ctx, const struct pmu_sysfs *pmu
 	if (ret)
 		return ret < 0 ? ret : 0;
 	if (!pmu)
-		return pmu_fail(err, errlen, -EINVAL,
-				"event '%s': unknown term '%s' (valid here: period, freq, name, "
-				"config, config1, config2)",
-				event, key);
+		return base_fail(err, errlen, -EINVAL,
+				 "event '%s': unknown term '%s' (valid here: period, freq, name, "
+				 "config, config1, config2)",
+				 event, key);
 	if (pmu->type == PERF_TYPE_BREAKPOINT) {
 		ret = apply_breakpoint_term(key, val, ev, event, err, errlen);
 		if (ret)
@@ -305,21 +306,21 @@ static int apply_one_term(const struct pmu_ctx *ctx, const struct pmu_sysfs *pmu
 	if (fmt) {
 		uint64_t v = 1; /* a bare flag term ("edge") means 1, as in perf */
 		if (val && parse_u64(val, &v) < 0)
-			return pmu_fail(err, errlen, -EINVAL,
-					"event '%s': value '%s' of term '%s' is not a number", event,
-					val, key);
+			return base_fail(err, errlen, -EINVAL,
+					 "event '%s': value '%s' of term '%s' is not a number",
+					 event, val, key);
 		if (pmu_format_place(fmt, v, &ev->attr) < 0)
-			return pmu_fail(err, errlen, -ERANGE,
-					"event '%s': value %#llx does not fit term '%s' (%u bits)",
-					event, (unsigned long long)v, key, pmu_format_bits(fmt));
+			return base_fail(err, errlen, -ERANGE,
+					 "event '%s': value %#llx does not fit term '%s' (%u bits)",
+					 event, (unsigned long long)v, key, pmu_format_bits(fmt));
 		return 0;
 	}
 	const struct pmu_alias *alias = val ? NULL : pmu_sysfs_alias(pmu, key);
 	if (alias) {
 		if (depth > 0)
-			return pmu_fail(err, errlen, -EINVAL,
-					"event '%s': sysfs event '%s' refers to another event", event,
-					key);
+			return base_fail(err, errlen, -EINVAL,
+					 "event '%s': sysfs event '%s' refers to another event",
+					 event, key);
 		snprintf(ev->unit, sizeof(ev->unit), "%s", alias->unit);
 		ev->scale = alias->scale;
 		return apply_terms(ctx, pmu, alias->terms, ev, event, depth + 1, err, errlen);
@@ -335,10 +336,10 @@ static int apply_one_term(const struct pmu_ctx *ctx, const struct pmu_sysfs *pmu
 	}
 	char hint[160];
 	suggest_term(pmu, key, hint, sizeof(hint));
-	return pmu_fail(err, errlen, -EINVAL,
-			"event '%s': PMU '%s' has no term or event '%s'%s (run 'pmuprof list %s/' "
-			"to see its events and terms)",
-			event, pmu->name, key, hint, pmu->name);
+	return base_fail(err, errlen, -EINVAL,
+			 "event '%s': PMU '%s' has no term or event '%s'%s (run 'pmuprof list %s/' "
+			 "to see its events and terms)",
+			 event, pmu->name, key, hint, pmu->name);
 }
 
 static int apply_terms(const struct pmu_ctx *ctx, const struct pmu_sysfs *pmu, const char *terms,
@@ -347,7 +348,7 @@ static int apply_terms(const struct pmu_ctx *ctx, const struct pmu_sysfs *pmu, c
 {
 	char *copy = strdup(terms);
 	if (!copy)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	int ret = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
@@ -357,10 +358,11 @@ static int apply_terms(const struct pmu_ctx *ctx, const struct pmu_sysfs *pmu, c
 			continue;
 		/* Parameterised sysfs events ("...,param=?") need a value we do not have. */
 		if (depth > 0 && strstr(t, "=?")) {
-			ret = pmu_fail(err, errlen, -EINVAL,
-				       "event '%s' needs a parameter (%s); give it explicitly in the "
-				       "PMU/term=value/ form",
-				       event, t);
+			ret = base_fail(
+				err, errlen, -EINVAL,
+				"event '%s' needs a parameter (%s); give it explicitly in the "
+				"PMU/term=value/ form",
+				event, t);
 			break;
 		}
 		ret = apply_one_term(ctx, pmu, t, ev, event, depth, err, errlen);
@@ -384,10 +386,10 @@ static int parse_breakpoint(const char *tok, struct pmu_event *ev, char *err, si
 		*len++ = 0;
 	uint64_t addr, blen = 0;
 	if (parse_u64(buf, &addr) < 0 || (len && parse_u64(len, &blen) < 0))
-		return pmu_fail(err, errlen, -EINVAL,
-				"malformed breakpoint '%s'; expected mem:ADDR[/LEN][:rwx], e.g. "
-				"mem:0x601040/8:w",
-				tok);
+		return base_fail(err, errlen, -EINVAL,
+				 "malformed breakpoint '%s'; expected mem:ADDR[/LEN][:rwx], e.g. "
+				 "mem:0x601040/8:w",
+				 tok);
 	unsigned type = 0;
 	for (const char *p = access ? access : "rw"; *p; p++) {
 		if (*p == 'r')
@@ -397,13 +399,14 @@ static int parse_breakpoint(const char *tok, struct pmu_event *ev, char *err, si
 		else if (*p == 'x')
 			type |= 4; /* HW_BREAKPOINT_X */
 		else
-			return pmu_fail(err, errlen, -EINVAL,
-					"breakpoint '%s': access '%c' is not one of r, w, x", tok,
-					*p);
+			return base_fail(err, errlen, -EINVAL,
+					 "breakpoint '%s': access '%c' is not one of r, w, x", tok,
+					 *p);
 	}
 	if ((type & 4) && (type & 3))
-		return pmu_fail(err, errlen, -EINVAL,
-				"breakpoint '%s': execute (x) cannot be combined with r or w", tok);
+		return base_fail(err, errlen, -EINVAL,
+				 "breakpoint '%s': execute (x) cannot be combined with r or w",
+				 tok);
 	ev->attr.type = PERF_TYPE_BREAKPOINT;
 	ev->attr.bp_type = type;
 	ev->attr.bp_addr = addr;
@@ -419,10 +422,10 @@ static int parse_pmu_event(const struct pmu_ctx *ctx, const char *tok, struct pm
 {
 	const char *first = strchr(tok, '/'), *last = strrchr(tok, '/');
 	if (first == last)
-		return pmu_fail(err, errlen, -EINVAL,
-				"malformed event '%s': the term list is not closed; expected "
-				"PMU/term=value,.../, e.g. cpu/event=0x44,umask=0x04/",
-				tok);
+		return base_fail(err, errlen, -EINVAL,
+				 "malformed event '%s': the term list is not closed; expected "
+				 "PMU/term=value,.../, e.g. cpu/event=0x44,umask=0x04/",
+				 tok);
 	char prefix[PMU_NAME_MAX], terms[256];
 	snprintf(prefix, sizeof(prefix), "%.*s", (int)(first - tok), tok);
 	snprintf(terms, sizeof(terms), "%.*s", (int)(last - first - 1), first + 1);
@@ -450,11 +453,11 @@ static int parse_pmu_event(const struct pmu_ctx *ctx, const char *tok, struct pm
 		ev->attr.config = cache_config;
 	} else if (!pmu_sysfs_core(ctx) && (strcmp(prefix, "cpu") == 0 ||
 					     strncmp(prefix, "cpu_", 4) == 0)) {
-		return pmu_fail(err, errlen, -ENOENT,
-				"event '%s' needs the CPU's PMU '%s', but this host exposes no "
-				"hardware PMU (typical of a VM without a virtual PMU); use "
-				"software events such as cpu-clock or task-clock",
-				tok, prefix);
+		return base_fail(err, errlen, -ENOENT,
+				 "event '%s' needs the CPU's PMU '%s', but this host exposes no "
+				 "hardware PMU (typical of a VM without a virtual PMU); use "
+				 "software events such as cpu-clock or task-clock",
+				 tok, prefix);
 	} else {
 		char hint[256] = "";
 		pmu_suggest(ctx, prefix, hint, sizeof(hint));
@@ -467,23 +470,23 @@ static int parse_pmu_event(const struct pmu_ctx *ctx, const char *tok, struct pm
 				break;
 			used += (size_t)n;
 		}
-		return pmu_fail(err, errlen, -ENOENT,
-				"unknown PMU '%s' in event '%s'%s (PMUs on this host: %s)", prefix,
-				tok, hint, names);
+		return base_fail(err, errlen, -ENOENT,
+				 "unknown PMU '%s' in event '%s'%s (PMUs on this host: %s)", prefix,
+				 tok, hint, names);
 	}
 	if (*terms == 0 && pmu)
-		return pmu_fail(err, errlen, -EINVAL,
-				"event '%s' has no terms; name an event or give term=value, e.g. "
-				"%s/event=0x3c/",
-				tok, prefix);
+		return base_fail(err, errlen, -EINVAL,
+				 "event '%s' has no terms; name an event or give term=value, e.g. "
+				 "%s/event=0x3c/",
+				 tok, prefix);
 	ret = apply_terms(ctx, pmu, terms, ev, tok, 0, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (pmu && pmu->type == PERF_TYPE_BREAKPOINT && ev->attr.bp_type == 0)
-		return pmu_fail(err, errlen, -EINVAL,
-				"event '%s': a breakpoint needs bp_addr=, bp_len= and bp_type= "
-				"(1=r, 2=w, 3=rw, 4=x); or write mem:ADDR/LEN:rw",
-				tok);
+		return base_fail(err, errlen, -EINVAL,
+				 "event '%s': a breakpoint needs bp_addr=, bp_len= and bp_type= "
+				 "(1=r, 2=w, 3=rw, 4=x); or write mem:ADDR/LEN:rw",
+				 tok);
 	apply_mods(ctx, ev, &m);
 	return 0;
 }
@@ -541,7 +544,7 @@ static int parse_named_event(const struct pmu_ctx *ctx, const char *tok, struct 
 			return ret;
 	} else {
 		/* Last resort: libpfm4's default PMU (the CPU's native table when it has one). */
-		char pfm_err[PMU_ERR_MAX];
+		char pfm_err[BASE_ERR_MAX];
 		if (pmu_pfm_init() == 0 &&
 		    pmu_pfm_encode(tok, &ev->attr, sizeof(ev->attr), pfm_err, sizeof(pfm_err)) == 0) {
 			ev->attr.size = sizeof(ev->attr);
@@ -549,10 +552,10 @@ static int parse_named_event(const struct pmu_ctx *ctx, const char *tok, struct 
 		}
 		char hint[256] = "";
 		pmu_suggest(ctx, base, hint, sizeof(hint));
-		return pmu_fail(err, errlen, -ENOENT,
-				"unknown event '%s'%s (run 'pmuprof list' to see the events of "
-				"this host)",
-				base, hint);
+		return base_fail(err, errlen, -ENOENT,
+				 "unknown event '%s'%s (run 'pmuprof list' to see the events of "
+				 "this host)",
+				 base, hint);
 	}
 	if (pmu_event_is_clock(ev))
 		snprintf(ev->unit, sizeof(ev->unit), "msec");
@@ -568,21 +571,21 @@ static int parse_one(const struct pmu_ctx *ctx, const char *tok, struct pmu_even
 		     char *err, size_t errlen)
 {
 	if (*tok == 0)
-		return pmu_fail(err, errlen, -EINVAL,
-				"empty event name in the event list; separate events with single "
-				"commas, e.g. -e cycles,instructions");
+		return base_fail(err, errlen, -EINVAL,
+				 "empty event name in the event list; separate events with single "
+				 "commas, e.g. -e cycles,instructions");
 	if (strlen(tok) >= PMU_NAME_MAX)
-		return pmu_fail(err, errlen, -ENAMETOOLONG,
-				"event string '%.40s...' is too long (max %d characters)", tok,
-				PMU_NAME_MAX - 1);
+		return base_fail(err, errlen, -ENAMETOOLONG,
+				 "event string '%.40s...' is too long (max %d characters)", tok,
+				 PMU_NAME_MAX - 1);
 	if (strncmp(tok, "mem:", 4) == 0)
 		return parse_breakpoint(tok, ev, err, errlen);
 	if (strstr(tok, "::")) {
 		if (pmu_pfm_init() < 0)
-			return pmu_fail(err, errlen, -ENODEV,
-					"event '%s' is a libpfm4 name but libpfm4 failed to "
-					"initialise; use a sysfs or raw event instead",
-					tok);
+			return base_fail(err, errlen, -ENODEV,
+					 "event '%s' is a libpfm4 name but libpfm4 failed to "
+					 "initialise; use a sysfs or raw event instead",
+					 tok);
 		int ret = pmu_pfm_encode(tok, &ev->attr, sizeof(ev->attr), err, errlen);
 		ev->attr.size = sizeof(ev->attr);
 		set_display_name(ev, tok);
@@ -626,7 +629,7 @@ static int push_preset(const struct pmu_ctx *ctx, const char *tok, struct pmu_ev
 		return ret;
 	struct pmu_preset_item items[PMU_PRESET_MAX];
 	size_t n = 0;
-	char notice[PMU_ERR_MAX] = "";
+	char notice[BASE_ERR_MAX] = "";
 	ret = pmu_preset_expand(ctx, base, items, &n, notice, sizeof(notice), err, errlen);
 	if (ret < 0)
 		return ret;
@@ -635,7 +638,7 @@ static int push_preset(const struct pmu_ctx *ctx, const char *tok, struct pmu_ev
 		struct pmu_event *ev = list_push(list);
 		if (!ev) {
 			list->n = before;
-			return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+			return base_fail(err, errlen, -ENOMEM, "out of memory");
 		}
 		int self = (int)(list->n - 1);
 		*ev = items[i].ev;
@@ -695,26 +698,26 @@ static int parse_group(const struct pmu_ctx *ctx, const char *item, size_t len,
 			break;
 		}
 	if (!close)
-		return pmu_fail(err, errlen, -EINVAL,
-				"malformed group '%.*s': missing '}'; write {ev1,ev2}[:mods]",
-				(int)len, item);
+		return base_fail(err, errlen, -EINVAL,
+				 "malformed group '%.*s': missing '}'; write {ev1,ev2}[:mods]",
+				 (int)len, item);
 	const char *gmods = close + 1;
 	if (*gmods == ':')
 		gmods++;
 	char modbuf[32];
 	snprintf(modbuf, sizeof(modbuf), "%.*s", (int)(item + len - gmods), gmods);
 	if (gmods < item + len && *(close + 1) != ':')
-		return pmu_fail(err, errlen, -EINVAL,
-				"malformed group '%.*s': expected ':' after '}'", (int)len, item);
+		return base_fail(err, errlen, -EINVAL,
+				 "malformed group '%.*s': expected ':' after '}'", (int)len, item);
 	char inner[1024];
 	if ((size_t)(close - item - 1) >= sizeof(inner))
-		return pmu_fail(err, errlen, -ENAMETOOLONG, "group '%.40s...' is too long", item);
+		return base_fail(err, errlen, -ENAMETOOLONG, "group '%.40s...' is too long", item);
 	snprintf(inner, sizeof(inner), "%.*s", (int)(close - item - 1), item + 1);
 	if (strchr(inner, '{') || strchr(inner, '}'))
-		return pmu_fail(err, errlen, -EINVAL,
-				"malformed group '%.*s': groups cannot nest", (int)len, item);
+		return base_fail(err, errlen, -EINVAL, "malformed group '%.*s': groups cannot nest",
+				 (int)len, item);
 	if (!*inner)
-		return pmu_fail(err, errlen, -EINVAL, "empty group '{}' in the event list");
+		return base_fail(err, errlen, -EINVAL, "empty group '{}' in the event list");
 
 	struct mods gm = {0};
 	char whole[PMU_NAME_MAX];
@@ -730,8 +733,8 @@ static int parse_group(const struct pmu_ctx *ctx, const char *item, size_t len,
 		size_t n = next_item(&p);
 		char tok[PMU_NAME_MAX * 2];
 		if (n >= sizeof(tok))
-			return pmu_fail(err, errlen, -ENAMETOOLONG, "event '%.40s...' is too long",
-					start);
+			return base_fail(err, errlen, -ENAMETOOLONG, "event '%.40s...' is too long",
+					 start);
 		snprintf(tok, sizeof(tok), "%.*s", (int)n, start);
 		size_t from = list->n, added = 1;
 		bool preset = is_preset_token(tok);
@@ -743,7 +746,7 @@ static int parse_group(const struct pmu_ctx *ctx, const char *item, size_t len,
 		} else {
 			struct pmu_event *ev = list_push(list);
 			if (!ev)
-				return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+				return base_fail(err, errlen, -ENOMEM, "out of memory");
 			ret = parse_one(ctx, tok, ev, err, errlen);
 			if (ret < 0)
 				return ret;
@@ -781,8 +784,8 @@ int pmu_parse_events(const struct pmu_ctx *ctx, const char *spec, struct pmu_eve
 	const char *p = spec;
 	int ret = 0;
 	if (!spec || !*spec)
-		return pmu_fail(err, errlen, -EINVAL,
-				"empty event list; give events like -e cycles,instructions");
+		return base_fail(err, errlen, -EINVAL,
+				 "empty event list; give events like -e cycles,instructions");
 	while (*p && ret == 0) {
 		const char *start = p;
 		size_t n = next_item(&p);
@@ -792,12 +795,12 @@ int pmu_parse_events(const struct pmu_ctx *ctx, const char *spec, struct pmu_eve
 		}
 		if (memchr(start, '}', n))
 			return out->n = before,
-			       pmu_fail(err, errlen, -EINVAL,
-					"malformed event list '%s': '}' without '{'", spec);
+			       base_fail(err, errlen, -EINVAL,
+					 "malformed event list '%s': '}' without '{'", spec);
 		char tok[PMU_NAME_MAX * 2];
 		if (n >= sizeof(tok)) {
-			ret = pmu_fail(err, errlen, -ENAMETOOLONG, "event '%.40s...' is too long",
-				       start);
+			ret = base_fail(err, errlen, -ENAMETOOLONG, "event '%.40s...' is too long",
+					start);
 			break;
 		}
 		snprintf(tok, sizeof(tok), "%.*s", (int)n, start);
@@ -806,12 +809,12 @@ int pmu_parse_events(const struct pmu_ctx *ctx, const char *spec, struct pmu_eve
 		if (is_preset_token(tok))
 			ret = push_preset(ctx, tok, out, &added, err, errlen);
 		else if (!(ev = list_push(out)))
-			ret = pmu_fail(err, errlen, -ENOMEM, "out of memory");
+			ret = base_fail(err, errlen, -ENOMEM, "out of memory");
 		else
 			ret = parse_one(ctx, tok, ev, err, errlen);
 		if (ret == 0 && p > spec && p[-1] == ',' && *p == 0)
-			ret = pmu_fail(err, errlen, -EINVAL,
-				       "malformed event list '%s': trailing comma", spec);
+			ret = base_fail(err, errlen, -EINVAL,
+					"malformed event list '%s': trailing comma", spec);
 	}
 	if (ret < 0)
 		out->n = before;

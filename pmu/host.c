@@ -196,11 +196,11 @@ int pmu_cpu_parse(const char *spec, struct pmu_cpu *out, char *err, size_t errle
 	*out = cpu;
 	return 0;
 bad:
-	return pmu_fail(err, errlen, -EINVAL,
-			"malformed CPU id '%s'; expected vendor-family-model[-stepping] with the "
-			"family in decimal and model/stepping in hex, e.g. AuthenticAMD-26-2 or "
-			"GenuineIntel-6-55-4",
-			spec);
+	return base_fail(err, errlen, -EINVAL,
+			 "malformed CPU id '%s'; expected vendor-family-model[-stepping] with the "
+			 "family in decimal and model/stepping in hex, e.g. AuthenticAMD-26-2 or "
+			 "GenuineIntel-6-55-4",
+			 spec);
 }
 
 /* "key\t: value" -> value, when the line's key is `key`. */
@@ -251,9 +251,9 @@ int pmu_cpu_detect(struct pmu_cpu *out, char *err, size_t errlen)
 	if (forced && *forced) {
 		int ret = pmu_cpu_parse(forced, out, err, errlen);
 		if (ret < 0) {
-			char why[PMU_ERR_MAX];
+			char why[BASE_ERR_MAX];
 			snprintf(why, sizeof(why), "%s", err ? err : "");
-			return pmu_fail(err, errlen, ret, "PMUPROF_CPUID: %s", why);
+			return base_fail(err, errlen, ret, "PMUPROF_CPUID: %s", why);
 		}
 		return 0;
 	}
@@ -313,7 +313,7 @@ void pmu_explain_open_error(const struct pmu_ctx *ctx, const struct pmu_event *e
 		return;
 	}
 	/* The user typed the preset, not its expansion: name it first. */
-	char why[PMU_ERR_MAX];
+	char why[BASE_ERR_MAX];
 	explain_event(ctx, ev, attr, errnum, pid, cpu, why, sizeof(why));
 	snprintf(err, errlen, "-e %s cannot be used here: %s", ev->preset, why);
 }
@@ -361,7 +361,8 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 							  : "counting";
 		snprintf(err, errlen,
 			 "cannot open %s: permission denied: %s needs "
-			 "kernel.perf_event_paranoid<=%d (it is %d); run as root or with CAP_PERFMON, "
+			 "kernel.perf_event_paranoid<=%d (it is %d); run as root or with "
+			 "CAP_PERFMON, "
 			 "or: sudo sysctl -w kernel.perf_event_paranoid=%d%s",
 			 subject, why, need, paranoid, need,
 			 pid != -1 && !attr->exclude_kernel ? " (or count user space only with :u)"
@@ -388,7 +389,8 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			 pmu_sysfs_find(ctx, "ibs_op") ? "" : ", no ibs_op PMU");
 		return;
 	}
-	if (hw && ctx && !has_core && (errnum == ENOENT || errnum == EOPNOTSUPP || errnum == ENODEV)) {
+	if (hw && ctx && !has_core &&
+	    (errnum == ENOENT || errnum == EOPNOTSUPP || errnum == ENODEV)) {
 		snprintf(err, errlen,
 			 "event '%s' is not supported: this host exposes no hardware PMU (no cpu PMU "
 			 "under /sys/bus/event_source/devices; typical of a VM without a virtual "
@@ -485,7 +487,7 @@ static int cpus_array(struct pmu_cpus *c, int **cpus, int *ncpus, char *err, siz
 		*ncpus = c->n;
 	}
 	pmu_cpus_free(c);
-	return v ? 0 : pmu_fail(err, errlen, -ENOMEM, "out of memory");
+	return v ? 0 : base_fail(err, errlen, -ENOMEM, "out of memory");
 }
 
 int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen)

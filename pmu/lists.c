@@ -53,7 +53,7 @@ int pmu_cpus_parse(struct pmu_cpus **out, const char *s, char *err, size_t errle
 		return ret;
 	ret = pmu_cpus_new(out, v, n);
 	free(v);
-	return ret < 0 ? pmu_fail(err, errlen, ret, "out of memory") : 0;
+	return ret < 0 ? base_fail(err, errlen, ret, "out of memory") : 0;
 }
 
 int pmu_cpus_online(struct pmu_cpus **out, char *err, size_t errlen)
@@ -64,9 +64,10 @@ int pmu_cpus_online(struct pmu_cpus **out, char *err, size_t errlen)
 		int e = errno;
 		if (f)
 			fclose(f);
-		return pmu_fail(err, errlen, -(e ? e : EIO),
-				"cannot read /sys/devices/system/cpu/online: %s; is sysfs mounted?",
-				strerror(e ? e : EIO));
+		return base_fail(
+			err, errlen, -(e ? e : EIO),
+			"cannot read /sys/devices/system/cpu/online: %s; is sysfs mounted?",
+			strerror(e ? e : EIO));
 	}
 	fclose(f);
 	buf[strcspn(buf, "\n")] = 0;
@@ -108,15 +109,16 @@ int pmu_threads_of(struct pmu_threads **out, pid_t pid, char *err, size_t errlen
 	pid_t *v;
 	int n, ret = base_proc_threads(pid, &v, &n);
 	if (ret == -ENOENT)
-		return pmu_fail(err, errlen, -ESRCH, "process %d does not exist (no /proc/%d/task)",
-				(int)pid, (int)pid);
+		return base_fail(err, errlen, -ESRCH,
+				 "process %d does not exist (no /proc/%d/task)", (int)pid,
+				 (int)pid);
 	if (ret < 0)
-		return pmu_fail(err, errlen, ret, "cannot list the threads of process %d: %s",
-				(int)pid, strerror(-ret));
+		return base_fail(err, errlen, ret, "cannot list the threads of process %d: %s",
+				 (int)pid, strerror(-ret));
 	n = n ? sort_unique(v, n) : 0;
 	ret = pmu_threads_new(out, v, n);
 	free(v);
-	return ret < 0 ? pmu_fail(err, errlen, ret, "out of memory") : 0;
+	return ret < 0 ? base_fail(err, errlen, ret, "out of memory") : 0;
 }
 
 void pmu_threads_free(struct pmu_threads *t)

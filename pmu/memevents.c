@@ -92,10 +92,11 @@ static int pebs_events(const struct pmu_ctx *ctx, bool loads, bool stores, uint3
 		}
 	}
 	if (stores && !stores_found)
-		return pmu_fail(err, errlen, -EOPNOTSUPP,
-				"this host has PEBS load latency (cpu/mem-loads/) but its core PMU "
-				"lists no mem-stores event, so stores cannot be sampled; sample loads "
-				"only");
+		return base_fail(
+			err, errlen, -EOPNOTSUPP,
+			"this host has PEBS load latency (cpu/mem-loads/) but its core PMU "
+			"lists no mem-stores event, so stores cannot be sampled; sample loads "
+			"only");
 	return 0;
 }
 
@@ -105,14 +106,15 @@ static int ibs_event(const struct pmu_ctx *ctx, const struct pmu_sysfs *ibs, uin
 	/* One op-sampling event: IBS tags both loads and stores with address and source. */
 	char spec[64];
 	const struct pmu_format *lat = pmu_sysfs_format(ibs, "ldlat");
-	char notice[PMU_ERR_MAX] = "";
+	char notice[BASE_ERR_MAX] = "";
 	if (ldlat && lat) {
 		if (ldlat < IBS_LDLAT_MIN || ldlat > IBS_LDLAT_MAX)
-			return pmu_fail(err, errlen, -EINVAL,
-					"load-latency threshold %u is outside what AMD IBS filters "
-					"(%u..%u cycles); give a value in that range or 0 for no "
-					"filter",
-					ldlat, IBS_LDLAT_MIN, IBS_LDLAT_MAX);
+			return base_fail(
+				err, errlen, -EINVAL,
+				"load-latency threshold %u is outside what AMD IBS filters "
+				"(%u..%u cycles); give a value in that range or 0 for no "
+				"filter",
+				ldlat, IBS_LDLAT_MIN, IBS_LDLAT_MAX);
 		snprintf(spec, sizeof(spec), "ibs_op/ldlat=%u/", ldlat);
 	} else {
 		snprintf(spec, sizeof(spec), "ibs_op//");
@@ -152,8 +154,8 @@ int pmu_mem_events(const struct pmu_ctx *ctx, bool loads, bool stores, uint32_t 
 		   struct pmu_event_list *out, char *err, size_t errlen)
 {
 	if (!loads && !stores)
-		return pmu_fail(err, errlen, -EINVAL,
-				"nothing to sample: ask for loads, stores or both");
+		return base_fail(err, errlen, -EINVAL,
+				 "nothing to sample: ask for loads, stores or both");
 	size_t before = out->n;
 	char notice_before[sizeof(out->notice)];
 	memcpy(notice_before, out->notice, sizeof(notice_before));
@@ -167,12 +169,13 @@ int pmu_mem_events(const struct pmu_ctx *ctx, bool loads, bool stores, uint32_t 
 	else if (ibs)
 		ret = ibs_event(ctx, ibs, ldlat, out, err, errlen);
 	else
-		ret = pmu_fail(err, errlen, -EOPNOTSUPP,
-			       "no PEBS load-latency (cpu/mem-loads/) and no AMD IBS (ibs_op) PMU "
-			       "on this host, so data addresses cannot be sampled here; use "
-			       "`pmuprof record -e sharing` to find the code, `pmuprof c2c watch` to "
-			       "confirm the line, or import a perf c2c capture from a PEBS/IBS host "
-			       "with `pmuprof import --c2c`");
+		ret = base_fail(
+			err, errlen, -EOPNOTSUPP,
+			"no PEBS load-latency (cpu/mem-loads/) and no AMD IBS (ibs_op) PMU "
+			"on this host, so data addresses cannot be sampled here; use "
+			"`pmuprof record -e sharing` to find the code, `pmuprof c2c watch` to "
+			"confirm the line, or import a perf c2c capture from a PEBS/IBS host "
+			"with `pmuprof import --c2c`");
 	if (ret < 0) {
 		out->n = before;
 		memcpy(out->notice, notice_before, sizeof(notice_before));

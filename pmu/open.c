@@ -35,7 +35,7 @@ int pmu_open_event(int *fds, uint64_t *ids, const struct pmu_ctx *ctx, struct pm
 {
 	size_t n = (size_t)cpus->n * (size_t)threads->n;
 	int opened = 0, first = 0;
-	char scratch[PMU_ERR_MAX];
+	char scratch[BASE_ERR_MAX];
 	for (size_t k = 0; k < n; k++) {
 		fds[k] = -1;
 		if (ids)
@@ -51,10 +51,9 @@ int pmu_open_event(int *fds, uint64_t *ids, const struct pmu_ctx *ctx, struct pm
 			/* The first skipped failure's message stays in err, for when nothing opens. */
 			char *msg = first ? scratch : err;
 			size_t msglen = first ? sizeof(scratch) : errlen;
-			int fd = pmu_open_counter(ctx, ev, attr, pid, cpus->cpu[c],
-						  group_fds ? group_fds[k] : -1,
-						  (flags & PMU_OPEN_USER_FALLBACK) && pid != -1, msg,
-						  msglen);
+			int fd = pmu_open_counter(
+				ctx, ev, attr, pid, cpus->cpu[c], group_fds ? group_fds[k] : -1,
+				(flags & PMU_OPEN_USER_FALLBACK) && pid != -1, msg, msglen);
 			if (fd < 0 && skippable(flags, -fd)) {
 				first = first ? first : fd;
 				continue;
@@ -69,8 +68,9 @@ int pmu_open_event(int *fds, uint64_t *ids, const struct pmu_ctx *ctx, struct pm
 			if (ids && ioctl(fd, PERF_EVENT_IOC_ID, &ids[k]) < 0) {
 				int e = errno;
 				close_opened(fds, n);
-				return pmu_fail(err, errlen, -e, "cannot read the id of event '%s': %s",
-						ev->name, strerror(e));
+				return base_fail(err, errlen, -e,
+						 "cannot read the id of event '%s': %s", ev->name,
+						 strerror(e));
 			}
 			opened++;
 		}
@@ -87,9 +87,10 @@ int pmu_open_self(int *fd, const struct pmu_ctx *ctx, struct pmu_event *ev,
 	if (ret == 0)
 		ret = pmu_threads_new(&self, (const pid_t[]){0}, 1);
 	if (ret == 0)
-		ret = pmu_open_event(fd, NULL, ctx, ev, attr, any, self, group_fd, flags, err, errlen);
+		ret = pmu_open_event(fd, NULL, ctx, ev, attr, any, self, group_fd, flags, err,
+				     errlen);
 	else
-		pmu_fail(err, errlen, ret, "out of memory");
+		base_fail(err, errlen, ret, "out of memory");
 	pmu_cpus_free(any);
 	pmu_threads_free(self);
 	return ret;

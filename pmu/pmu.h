@@ -30,7 +30,6 @@
 
 #include "base.h"
 
-#define PMU_ERR_MAX BASE_ERR_MAX
 #define PMU_NAME_MAX 128
 
 /* --- context ------------------------------------------------------------ */
@@ -95,7 +94,7 @@ struct pmu_event_list {
 	 * to generic events on a CPU the preset table lacks ("" when none). The
 	 * command line prints it to stderr before it starts.
 	 */
-	char notice[PMU_ERR_MAX];
+	char notice[BASE_ERR_MAX];
 };
 
 /*
@@ -371,15 +370,6 @@ const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c);
  */
 bool pmu_counters_supported(const struct pmu_counters *c, size_t i);
 void pmu_counters_close(struct pmu_counters *c);
-
-/* --- small shared helpers -------------------------------------------------- */
-
-/*
- * Fills `err` printf-style with the one-line message for the user and
- * returns `ret`, so callers (here and in the modules above) can write
- * `return pmu_fail(err, errlen, -EINVAL, "...", ...)`: base's error helper.
- */
-#define pmu_fail base_fail
 
 /* pmu_cpus_online's list as a plain array (malloc'd). */
 int pmu_online_cpus(int **cpus, int *ncpus, char *err, size_t errlen);

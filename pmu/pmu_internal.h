@@ -89,9 +89,9 @@ int pmu_probe_event(uint32_t type, uint64_t config);
  * older-kernel retries. user_fallback: PMU_OPEN_USER_FALLBACK's retry. The
  * fd, or the negative errno with err explaining the failure.
  */
-int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
-		     struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
-		     bool user_fallback, char *err, size_t errlen);
+int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev, struct perf_event_attr *attr,
+		     pid_t pid, int cpu, int group_fd, bool user_fallback, char *err,
+		     size_t errlen);
 
 /* Place `value` into attr->config* through `fmt`'s bit ranges; -ERANGE if it does not fit. */
 int pmu_format_place(const struct pmu_format *fmt, uint64_t value, struct perf_event_attr *attr);

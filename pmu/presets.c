@@ -397,8 +397,9 @@ static int expand_event(const struct pmu_ctx *ctx, const struct pmu_preset_row *
 	const struct pmu_sysfs *core = hybrid_core(ctx, row);
 	if (pe->generic) {
 		if (generic_attr(pe->generic, &ev->attr) < 0)
-			return pmu_fail(err, errlen, -EINVAL,
-					"preset table: '%s' is not a perf generic event", pe->generic);
+			return base_fail(err, errlen, -EINVAL,
+					 "preset table: '%s' is not a perf generic event",
+					 pe->generic);
 		/* On a hybrid, a generic event names its PMU in the config's upper half. */
 		if (core && ev->attr.type != PERF_TYPE_SOFTWARE)
 			ev->attr.config |= (uint64_t)core->type << 32;
@@ -406,7 +407,7 @@ static int expand_event(const struct pmu_ctx *ctx, const struct pmu_preset_row *
 		return 0;
 	}
 	/* libpfm4 where it knows this CPU: it answers "not found" for a PMU it did not detect. */
-	char pfm_err[PMU_ERR_MAX];
+	char pfm_err[BASE_ERR_MAX];
 	struct perf_event_attr pa;
 	if (pe->pfm && pmu_pfm_init() == 0 &&
 	    pmu_pfm_encode(pe->pfm, &pa, sizeof(pa), pfm_err, sizeof(pfm_err)) == 0) {
@@ -446,8 +447,8 @@ int pmu_preset_expand(const struct pmu_ctx *ctx, const char *name, struct pmu_pr
 	if (notice && noticelen)
 		notice[0] = 0;
 	if (!pmu_preset_is(name))
-		return pmu_fail(err, errlen, -ENOENT, "'%s' is not a preset (presets: sharing, cache)",
-				name);
+		return base_fail(err, errlen, -ENOENT,
+				 "'%s' is not a preset (presets: sharing, cache)", name);
 	bool sharing = strcmp(name, "sharing") == 0;
 	const struct pmu_preset_row *row = pmu_preset_match(&ctx->cpu);
 	const struct pmu_preset_event *evs;
@@ -458,13 +459,14 @@ int pmu_preset_expand(const struct pmu_ctx *ctx, const char *name, struct pmu_pr
 		evs = sharing ? row->sharing : row->cache;
 		count = sharing ? row->nsharing : row->ncache;
 	} else if (sharing) {
-		return pmu_fail(err, errlen, -ENOENT,
-				"preset 'sharing': no cache-coherence event is known for %s (the "
-				"table covers Intel Sandy Bridge to Sapphire Rapids and AMD Zen 2 to "
-				"Zen 5); confirm a suspected line with 'pmuprof c2c watch', or record "
-				"'perf c2c record' on a PEBS/IBS host and read it with 'pmuprof "
-				"import --c2c'",
-				cpu);
+		return base_fail(
+			err, errlen, -ENOENT,
+			"preset 'sharing': no cache-coherence event is known for %s (the "
+			"table covers Intel Sandy Bridge to Sapphire Rapids and AMD Zen 2 to "
+			"Zen 5); confirm a suspected line with 'pmuprof c2c watch', or record "
+			"'perf c2c record' on a PEBS/IBS host and read it with 'pmuprof "
+			"import --c2c'",
+			cpu);
 	} else {
 		bool amd = strcmp(ctx->cpu.vendor, AMD) == 0;
 		evs = amd ? fallback_cache_amd : fallback_cache;
@@ -476,7 +478,8 @@ int pmu_preset_expand(const struct pmu_ctx *ctx, const char *name, struct pmu_pr
 				 cpu, evs[0].name, evs[1].name);
 	}
 	if (count > PMU_PRESET_MAX)
-		return pmu_fail(err, errlen, -E2BIG, "preset table: too many events for '%s'", name);
+		return base_fail(err, errlen, -E2BIG, "preset table: too many events for '%s'",
+				 name);
 	for (size_t i = 0; i < count; i++) {
 		int ret = expand_event(ctx, row, &evs[i], &items[i], err, errlen);
 		if (ret < 0)
@@ -496,7 +499,7 @@ int pmu_preset_list(const struct pmu_ctx *ctx, bool no_hw,
 	for (size_t p = 0; p < N(presets); p++) {
 		struct pmu_preset_item items[PMU_PRESET_MAX];
 		size_t n = 0;
-		char notice[PMU_ERR_MAX], why[PMU_ERR_MAX];
+		char notice[BASE_ERR_MAX], why[BASE_ERR_MAX];
 		char desc[4096];
 		size_t used = (size_t)snprintf(desc, sizeof(desc), "%s", presets[p].summary);
 		int ret = pmu_preset_expand(ctx, presets[p].name, items, &n, notice, sizeof(notice),

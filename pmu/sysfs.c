@@ -162,9 +162,10 @@ int pmu_sysfs_load(struct pmu_ctx *ctx, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/bus/event_source/devices", ctx->root);
 	DIR *d = opendir(path);
 	if (!d)
-		return pmu_fail(err, errlen, -errno,
-				"cannot read %s: %s; is sysfs mounted? (mount -t sysfs sysfs /sys)",
-				path, strerror(errno));
+		return base_fail(
+			err, errlen, -errno,
+			"cannot read %s: %s; is sysfs mounted? (mount -t sysfs sysfs /sys)", path,
+			strerror(errno));
 	struct dirent *de;
 	int ret = 0;
 	while ((de = readdir(d)) != NULL) {
@@ -200,8 +201,8 @@ int pmu_sysfs_load(struct pmu_ctx *ctx, char *err, size_t errlen)
 	}
 	closedir(d);
 	if (ret < 0)
-		return pmu_fail(err, errlen, ret, "cannot load PMU descriptions from %s: %s", path,
-				strerror(-ret));
+		return base_fail(err, errlen, ret, "cannot load PMU descriptions from %s: %s", path,
+				 strerror(-ret));
 	if (ctx->npmus)
 		qsort(ctx->pmus, ctx->npmus, sizeof(*ctx->pmus), cmp_pmu);
 	return 0;

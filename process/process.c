@@ -521,8 +521,7 @@ static int apply_synthesized(void *m, const struct perf_event_header *h)
 
 int proc_synthesize(struct proc_model *m, pid_t pid)
 {
-	static const struct smp_layout no_trailer;
-	static const struct smp_sample_id no_id;
-	return smp_synthesize(pid, &no_trailer, &no_id, apply_synthesized, m, NULL, 0);
+	static const struct pabi_layout no_trailer;
+	static const struct pabi_sample_id no_id;
+	return pabi_synthesize(pid, &no_trailer, &no_id, apply_synthesized, m, NULL, 0);
 }
-

@@ -2,7 +2,7 @@
  * The comments every profile producer (record, agent, import) writes: the
  * command line, the samples per event, and the lost and throttled counts
  * (once each). Lines are built on the heap, so any number of events with
- * names of any length fit, up to EXP_COMMENT_MAX bytes a line (a longer
+ * names of any length fit, up to PPROF_COMMENT_MAX bytes a line (a longer
  * one ends in "..." instead of growing without bound).
  */
 #include "profile.h"
@@ -35,7 +35,7 @@ static void line_add(struct line *l, const char *fmt, ...)
 		return;
 	}
 	size_t need = l->n + (size_t)len + 1;
-	if (need > EXP_COMMENT_MAX) {
+	if (need > PPROF_COMMENT_MAX) {
 		l->cut = true;
 		return;
 	}
@@ -75,7 +75,7 @@ static int line_flush(struct pprof *prof, struct line *l)
 }
 
 /* " (a 3, b 1)": the events with a non-zero count, when more than one event could have one. */
-static void split(struct line *l, const struct exp_run_comments *c, bool throttles)
+static void split(struct line *l, const struct pprof_run_comments *c, bool throttles)
 {
 	if (c->nev < 2)
 		return;
@@ -91,7 +91,7 @@ static void split(struct line *l, const struct exp_run_comments *c, bool throttl
 		line_add(l, ")");
 }
 
-int exp_add_run_comments(struct pprof *prof, const struct exp_run_comments *c)
+int pprof_add_run_comments(struct pprof *prof, const struct pprof_run_comments *c)
 {
 	struct line l = {0};
 	line_add(&l, "%s", c->head);

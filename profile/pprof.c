@@ -182,7 +182,7 @@ static int64_t intern(struct pprof *p, const char *s)
 	struct base_htab_slot *slot = base_htab_find(&p->str_h, h, str_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1 - 1;
-	if (p->nstr >= UINT32_MAX || EXP_GROW(p->str, p->cap_str, p->nstr + 1) < 0)
+	if (p->nstr >= UINT32_MAX || BASE_GROW(p->str, p->cap_str, p->nstr + 1) < 0)
 		return -1;
 	char *copy = malloc(k.len + 1);
 	if (!copy)
@@ -289,14 +289,17 @@ uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m)
 	};
 	if (k.filename < 0)
 		return 0;
-	uint64_t h = base_htab_mix(base_htab_mix(base_htab_mix(base_htab_mix(1, k.start), k.limit), k.offset), (uint64_t)k.filename);
+	uint64_t h = base_htab_mix(
+		base_htab_mix(base_htab_mix(base_htab_mix(1, k.start), k.limit), k.offset),
+		(uint64_t)k.filename);
 	if (base_htab_reserve(&p->map_h) < 0)
 		return 0;
 	struct base_htab_slot *slot = base_htab_find(&p->map_h, h, map_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
 	k.build_id = intern(p, m->build_id);
-	if (k.build_id < 0 || p->nmap >= UINT32_MAX || EXP_GROW(p->map, p->cap_map, p->nmap + 1) < 0)
+	if (k.build_id < 0 || p->nmap >= UINT32_MAX ||
+	    BASE_GROW(p->map, p->cap_map, p->nmap + 1) < 0)
 		return 0;
 	p->map[p->nmap] = k;
 	slot->hash = h;
@@ -324,15 +327,16 @@ uint64_t pprof_add_function(struct pprof *p, const char *name, const char *syste
 	};
 	if (k.name < 0 || k.system_name < 0 || k.filename < 0)
 		return 0;
-	uint64_t h = base_htab_mix(base_htab_mix(base_htab_mix(base_htab_mix(2, (uint64_t)k.name), (uint64_t)k.system_name),
-			       (uint64_t)k.filename),
-			  (uint64_t)k.start_line);
+	uint64_t h = base_htab_mix(base_htab_mix(base_htab_mix(base_htab_mix(2, (uint64_t)k.name),
+							       (uint64_t)k.system_name),
+						 (uint64_t)k.filename),
+				   (uint64_t)k.start_line);
 	if (base_htab_reserve(&p->fn_h) < 0)
 		return 0;
 	struct base_htab_slot *slot = base_htab_find(&p->fn_h, h, fn_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
-	if (p->nfn >= UINT32_MAX || EXP_GROW(p->fn, p->cap_fn, p->nfn + 1) < 0)
+	if (p->nfn >= UINT32_MAX || BASE_GROW(p->fn, p->cap_fn, p->nfn + 1) < 0)
 		return 0;
 	p->fn[p->nfn] = k;
 	slot->hash = h;
@@ -381,14 +385,15 @@ uint64_t pprof_add_location(struct pprof *p, uint64_t mapping_id, uint64_t addre
 	uint64_t h = base_htab_mix(base_htab_mix(3, mapping_id), address);
 	if (address == 0)
 		for (size_t i = 0; i < nlines; i++)
-			h = base_htab_mix(base_htab_mix(h, lines[i].function_id), (uint64_t)lines[i].line);
+			h = base_htab_mix(base_htab_mix(h, lines[i].function_id),
+					  (uint64_t)lines[i].line);
 	if (base_htab_reserve(&p->loc_h) < 0)
 		return 0;
 	struct base_htab_slot *slot = base_htab_find(&p->loc_h, h, loc_eq, p, &k);
 	if (slot->idx1)
 		return slot->idx1;
-	if (p->nloc >= UINT32_MAX || EXP_GROW(p->loc, p->cap_loc, p->nloc + 1) < 0 ||
-	    EXP_GROW(p->lines, p->cap_lines, p->nlines + nlines) < 0)
+	if (p->nloc >= UINT32_MAX || BASE_GROW(p->loc, p->cap_loc, p->nloc + 1) < 0 ||
+	    BASE_GROW(p->lines, p->cap_lines, p->nlines + nlines) < 0)
 		return 0;
 	struct location *l = &p->loc[p->nloc];
 	l->mapping_id = mapping_id;
@@ -503,7 +508,7 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 		hs_pair(&hs, location_ids[i], location_ids[i + 1]);
 	if (i < nlocations)
 		hs_pair(&hs, location_ids[i], 0);
-	if (EXP_GROW(p->scratch, p->cap_scratch, nlabels) < 0)
+	if (BASE_GROW(p->scratch, p->cap_scratch, nlabels) < 0)
 		return -ENOMEM;
 	for (i = 0; i < nlabels; i++) {
 		const struct pprof_label *l = &labels[i];
@@ -537,13 +542,13 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 	if (slot->idx1) {
 		int64_t *v = &p->values[(size_t)(slot->idx1 - 1) * p->ntypes];
 		for (size_t t = 0; t < p->ntypes; t++)
-			v[t] = exp_sat_add(v[t], values[t]);
+			v[t] = base_sat_add(v[t], values[t]);
 		return 0;
 	}
-	if (p->nsmp >= UINT32_MAX || EXP_GROW(p->smp, p->cap_smp, p->nsmp + 1) < 0 ||
-	    EXP_GROW(p->values, p->cap_values, (p->nsmp + 1) * p->ntypes) < 0 ||
-	    EXP_GROW(p->sample_locs, p->cap_sample_locs, p->nsample_locs + nlocations) < 0 ||
-	    EXP_GROW(p->sample_labs, p->cap_sample_labs, p->nsample_labs + nlabels) < 0)
+	if (p->nsmp >= UINT32_MAX || BASE_GROW(p->smp, p->cap_smp, p->nsmp + 1) < 0 ||
+	    BASE_GROW(p->values, p->cap_values, (p->nsmp + 1) * p->ntypes) < 0 ||
+	    BASE_GROW(p->sample_locs, p->cap_sample_locs, p->nsample_locs + nlocations) < 0 ||
+	    BASE_GROW(p->sample_labs, p->cap_sample_labs, p->nsample_labs + nlabels) < 0)
 		return -ENOMEM;
 	struct sample *s = &p->smp[p->nsmp];
 	s->loc_off = p->nsample_locs;
@@ -590,7 +595,7 @@ void pprof_set_default_sample_type(struct pprof *p, const char *type)
 int pprof_add_comment(struct pprof *p, const char *text)
 {
 	int64_t s = intern(p, text);
-	if (s < 0 || EXP_GROW(p->comments, p->cap_comments, p->ncomments + 1) < 0)
+	if (s < 0 || BASE_GROW(p->comments, p->cap_comments, p->ncomments + 1) < 0)
 		return -ENOMEM;
 	p->comments[p->ncomments++] = s;
 	return 0;
@@ -985,7 +990,7 @@ static int slurp(const char *path, uint8_t **out, size_t *outlen, char *err, siz
 				 path);
 	}
 	for (;;) {
-		if (n == cap && EXP_GROW(b, cap, cap + 1) < 0) {
+		if (n == cap && BASE_GROW(b, cap, cap + 1) < 0) {
 			free(b);
 			close(fd);
 			return base_fail(err, errlen, -ENOMEM,
@@ -1138,14 +1143,14 @@ static bool ids_dense(const uint64_t *ids, size_t n)
 	return ok;
 }
 
-#define CHECK_DENSE(tab, n, msg)                                          \
-	do {                                                              \
-		uint64_t *ids_ = calloc((n) ? (n) : 1, sizeof(uint64_t)); \
-		for (size_t i_ = 0; ids_ && i_ < (n); i_++)               \
-			ids_[i_] = (tab)[i_]->id;                         \
-		if (!why && !ids_dense(ids_, (n)))                        \
-			why = msg;                                        \
-		free(ids_);                                               \
+#define CHECK_DENSE(tab, n, msg)                                                                   \
+	do {                                                                                       \
+		uint64_t *ids_ = calloc((n) ? (n) : 1, sizeof(uint64_t));                          \
+		for (size_t i_ = 0; ids_ && i_ < (n); i_++)                                        \
+			ids_[i_] = (tab)[i_]->id;                                                  \
+		if (!why && !ids_dense(ids_, (n)))                                                 \
+			why = msg;                                                                 \
+		free(ids_);                                                                        \
 	} while (0)
 
 int pprof_check_valid(const struct pprof_read *r, char *err, size_t errlen)

@@ -132,18 +132,18 @@ int pprof_check_valid(const struct pprof_read *r, char *err, size_t errlen);
 /* --- the profile's comments (comments.c) ------------------------------------- */
 
 /* The longest comment line; a longer one is cut and ends in "...". */
-#define EXP_COMMENT_MAX (64 * 1024)
+#define PPROF_COMMENT_MAX (64 * 1024)
 
-struct exp_event_counts {
+struct pprof_event_counts {
 	const char *name;
 	uint64_t samples, lost, throttles;
 };
 
-struct exp_run_comments {
-	const char *head;  /* "pmuprof VERSION", or the agent's "... agent window N" */
-	int argc;          /* the command line, after "HEAD:" (argc 0: none) */
+struct pprof_run_comments {
+	const char *head; /* "pmuprof VERSION", or the agent's "... agent window N" */
+	int argc;         /* the command line, after "HEAD:" (argc 0: none) */
 	char **argv;
-	const struct exp_event_counts *ev;
+	const struct pprof_event_counts *ev;
 	size_t nev;
 	uint64_t unattributed_lost;      /* lost samples no listed event claims */
 	uint64_t unattributed_throttles; /* throttle events no listed event claims */
@@ -154,25 +154,24 @@ struct exp_run_comments {
  * "lost samples: N (per event); throttle events: M (per event)", each
  * count once. 0 or -ENOMEM.
  */
-int exp_add_run_comments(struct pprof *prof, const struct exp_run_comments *c);
+int pprof_add_run_comments(struct pprof *prof, const struct pprof_run_comments *c);
 
 /* --- report: a profile read back and printed (report.c) --------------------- */
 
-
-struct report_opts {
+struct pprof_report_opts {
 	const char *sample_type; /* -s TYPE: one sample type, NULL for all (except samples) */
-	const char *sort;        /* --sort keys, comma separated: comm,dso,sym,srcline; default "sym" */
-	int top;                 /* rows per sample type, default 20 when 0 */
-	uint64_t max_inflated;   /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
+	const char *sort; /* --sort keys, comma separated: comm,dso,sym,srcline; default "sym" */
+	int top;          /* rows per sample type, default 20 when 0 */
+	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
 };
 
 /* Reads the profile at path (-EFBIG: it inflates past max_inflated) and prints its tables. */
-int report_print(const char *path, const struct report_opts *opts, FILE *out, char *err,
-		 size_t errlen);
+int pprof_report_print(const char *path, const struct pprof_report_opts *opts, FILE *out, char *err,
+		       size_t errlen);
 /* The same for a profile already read (pprof_read_mem); `path` names it in messages. */
 struct pprof_read;
-int report_print_read(const struct pprof_read *pr, const char *path,
-		      const struct report_opts *opts, FILE *out, char *err, size_t errlen);
-
+int pprof_report_print_read(const struct pprof_read *pr, const char *path,
+			    const struct pprof_report_opts *opts, FILE *out, char *err,
+			    size_t errlen);
 
 #endif

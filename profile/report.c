@@ -292,11 +292,11 @@ static int account(struct rep *r, size_t sample, const int64_t *values, bool lea
 		return -ENOMEM;
 	if (leaf)
 		for (size_t t = 0; t < r->ntypes; t++)
-			e->flat[t] = exp_sat_add(e->flat[t], values[t]);
+			e->flat[t] = base_sat_add(e->flat[t], values[t]);
 	if (e->last_sample != sample) {
 		e->last_sample = sample;
 		for (size_t t = 0; t < r->ntypes; t++)
-			e->cum[t] = exp_sat_add(e->cum[t], values[t]);
+			e->cum[t] = base_sat_add(e->cum[t], values[t]);
 	}
 	return 0;
 }
@@ -374,13 +374,13 @@ static size_t split_key(char *key, char **parts, size_t max)
 	return n;
 }
 
-static int print_type(struct rep *r, size_t t, const struct report_opts *opts, FILE *out)
+static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *opts, FILE *out)
 {
 	const Profile *m = r->m;
 	const char *tname = str_at(m, m->sample_type[t]->type);
 	int64_t total = 0;
 	for (size_t i = 0; i < m->n_sample; i++)
-		total = exp_sat_add(total, m->sample[i]->value[t]);
+		total = base_sat_add(total, m->sample[i]->value[t]);
 
 	fprintf(out, "# Samples of '%s' (unit %s): total %" PRId64, tname,
 		*str_at(m, m->sample_type[t]->unit) ? str_at(m, m->sample_type[t]->unit) : "count",
@@ -512,8 +512,9 @@ static void rep_free(struct rep *r)
 	free(r->buf);
 }
 
-int report_print_read(const struct pprof_read *pr, const char *path,
-		      const struct report_opts *opts, FILE *out, char *err, size_t errlen)
+int pprof_report_print_read(const struct pprof_read *pr, const char *path,
+			    const struct pprof_report_opts *opts, FILE *out, char *err,
+			    size_t errlen)
 {
 	struct rep r;
 	memset(&r, 0, sizeof(r));
@@ -590,14 +591,14 @@ out:
 	return rc;
 }
 
-int report_print(const char *path, const struct report_opts *opts, FILE *out, char *err,
-		 size_t errlen)
+int pprof_report_print(const char *path, const struct pprof_report_opts *opts, FILE *out, char *err,
+		       size_t errlen)
 {
 	struct pprof_read *pr;
 	int rc = pprof_read_file(&pr, path, opts ? opts->max_inflated : 0, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = report_print_read(pr, path, opts, out, err, errlen);
+	rc = pprof_report_print_read(pr, path, opts, out, err, errlen);
 	pprof_read_free(pr);
 	return rc;
 }

@@ -264,7 +264,6 @@ int smp_watch_disarm(struct smp_watch *w, int (*fn)(void *arg, const struct smp_
 void smp_watch_get_stats(const struct smp_watch *w, struct smp_watch_stats *out);
 void smp_watch_close(struct smp_watch *w);
 
-
 /*
  * The session's events as a perf.data attr table lists them: the options'
  * events (indexes 0 .. n-1, as smp_event_index), then the per-CPU tracking

@@ -67,7 +67,7 @@ struct reader {
 struct smp_session {
 	struct smp_options o;
 	struct pmu_event_list events; /* copy, attrs as opened */
-	struct smp_layout *layouts;   /* per event */
+	struct pabi_layout *layouts;  /* per event */
 	struct pmu_cpus *cpus;        /* o.cpus: a ring's slot is its CPU's index here */
 	struct pmu_threads *threads;  /* o.pids, or {-1} for whole CPUs */
 	int *fds;                     /* [event][slot][pid], as pmu_open_event lays one out */
@@ -98,7 +98,7 @@ struct smp_session {
 	 * notice says so to the user.
 	 */
 	bool read_no_inherit;
-	char notice[PMU_ERR_MAX];
+	char notice[BASE_ERR_MAX];
 };
 
 /* --- attrs ----------------------------------------------------------------- */
@@ -194,14 +194,15 @@ static int map_ring(struct smp_session *s, int slot, int fd, char *err, size_t e
 	if (map == MAP_FAILED) {
 		int e = errno;
 		if (e == EPERM || e == ENOMEM)
-			return pmu_fail(err, errlen, -e,
-				    "cannot map the %zu KiB ring of CPU %d: %s; lower -m (pages per "
-				    "ring) or raise kernel.perf_event_mlock_kb (sudo sysctl -w "
-				    "kernel.perf_event_mlock_kb=%zu)",
-				    size / 1024, s->o.cpus[slot], strerror(e),
-				    (size / 1024 + 1) * (size_t)s->o.ncpus);
-		return pmu_fail(err, errlen, -e, "cannot map the ring of CPU %d: %s", s->o.cpus[slot],
-			    strerror(e));
+			return base_fail(
+				err, errlen, -e,
+				"cannot map the %zu KiB ring of CPU %d: %s; lower -m (pages per "
+				"ring) or raise kernel.perf_event_mlock_kb (sudo sysctl -w "
+				"kernel.perf_event_mlock_kb=%zu)",
+				size / 1024, s->o.cpus[slot], strerror(e),
+				(size / 1024 + 1) * (size_t)s->o.ncpus);
+		return base_fail(err, errlen, -e, "cannot map the ring of CPU %d: %s",
+				 s->o.cpus[slot], strerror(e));
 	}
 	rs->map = map;
 	rs->map_size = size;
@@ -253,8 +254,7 @@ static void tracking_attr(const struct smp_options *o, struct perf_event_attr *a
  * events, so mappings made meanwhile are still known. Each CPU's first one
  * owns the CPU's ring; the CPU's others write into it.
  */
-static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
-			 size_t errlen)
+static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, char *err, size_t errlen)
 {
 	const struct smp_options *o = &s->o;
 	/* Its failures are the first event's to the user, who never asked for a dummy. */
@@ -274,9 +274,10 @@ static int open_tracking(struct smp_session *s, const struct pmu_ctx *ctx, char 
 			return ret;
 		for (int p = 1; p < s->threads->n; p++)
 			if (ioctl(fd[p], PERF_EVENT_IOC_SET_OUTPUT, fd[0]) < 0)
-				return pmu_fail(err, errlen, -errno, "cannot redirect the tracking "
-						"event into the ring of CPU %d: %s", s->cpus->cpu[slot],
-						strerror(errno));
+				return base_fail(err, errlen, -errno,
+						 "cannot redirect the tracking "
+						 "event into the ring of CPU %d: %s",
+						 s->cpus->cpu[slot], strerror(errno));
 	}
 	return 0;
 }
@@ -314,7 +315,7 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 		int *fds = &s->fds[i * per_event];
 		uint64_t *ids = malloc(per_event * sizeof(*ids));
 		if (!ids)
-			return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+			return base_fail(err, errlen, -ENOMEM, "out of memory");
 		struct perf_event_attr a;
 		sampling_attr(s, i, is_leader, &a);
 		/* A user-only fallback, kept in ev and a, holds on all its CPUs and tasks. */
@@ -328,15 +329,16 @@ static int open_all(struct smp_session *s, const struct pmu_ctx *ctx, char *err,
 			return ret;
 		if (o->inherit && !a.inherit && !s->read_no_inherit)
 			refused_read_inherit(s, ev);
-		smp_layout_from_attr(&s->layouts[i], &a);
+		pabi_layout_from_attr(&s->layouts[i], &a);
 		/* The tracking event owns the CPU's ring: everything else joins it. */
 		for (size_t k = 0; k < per_event; k++)
 			if (ioctl(fds[k], PERF_EVENT_IOC_SET_OUTPUT,
 				  s->track_fds[k - k % (size_t)s->threads->n]) < 0)
-				return pmu_fail(err, errlen, -errno,
-						"cannot redirect event '%s' into the ring of CPU %d: %s",
-						ev->name, s->cpus->cpu[k / (size_t)s->threads->n],
-						strerror(errno));
+				return base_fail(
+					err, errlen, -errno,
+					"cannot redirect event '%s' into the ring of CPU %d: %s",
+					ev->name, s->cpus->cpu[k / (size_t)s->threads->n],
+					strerror(errno));
 	}
 	qsort(s->ids, s->nids, sizeof(*s->ids), cmp_id);
 	return 0;
@@ -346,21 +348,22 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	     char *err, size_t errlen)
 {
 	if (!o->events || o->events->n == 0 || o->ncpus <= 0 || !o->plan || !o->topo)
-		return pmu_fail(err, errlen, -EINVAL, "nothing to record: no events or no CPUs");
+		return base_fail(err, errlen, -EINVAL, "nothing to record: no events or no CPUs");
 	if (o->ring_pages == 0 || (o->ring_pages & (o->ring_pages - 1)))
-		return pmu_fail(err, errlen, -EINVAL,
-			    "ring size must be a power of two pages (-m %zu); try -m 512",
-			    o->ring_pages);
+		return base_fail(err, errlen, -EINVAL,
+				 "ring size must be a power of two pages (-m %zu); try -m 512",
+				 o->ring_pages);
 	for (size_t i = 0; i < o->events->n; i++) {
 		const struct pmu_event *ev = &o->events->ev[i];
 		if (ev->sample_read && ev->group_size > 16)
-			return pmu_fail(err, errlen, -E2BIG,
-				    "group led by '%s' has %d events; leader sampling reads at most 16",
-				    ev->name, ev->group_size);
+			return base_fail(
+				err, errlen, -E2BIG,
+				"group led by '%s' has %d events; leader sampling reads at most 16",
+				ev->name, ev->group_size);
 	}
 	struct smp_session *s = calloc(1, sizeof(*s));
 	if (!s)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	s->o = *o;
 	s->wake_fd = -1;
 	size_t nev = o->events->n;
@@ -381,7 +384,7 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 	}
 	if (!s->events.ev || !s->layouts || !s->fds || !s->track_fds || !s->ids || !s->rings) {
 		smp_close(s);
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	memcpy(s->events.ev, o->events->ev, nev * sizeof(*s->events.ev));
 	s->o.events = &s->events;
@@ -393,7 +396,7 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 			      : pmu_threads_any(&s->threads);
 	if (ret < 0) {
 		smp_close(s);
-		return pmu_fail(err, errlen, ret, "out of memory");
+		return base_fail(err, errlen, ret, "out of memory");
 	}
 	ret = open_all(s, ctx, err, errlen);
 	if (ret < 0) {
@@ -474,8 +477,8 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 	struct ring_state *rs = d->rs;
 	if (h->type == PERF_RECORD_SAMPLE && d->rd->s->o.stack_dump) {
 		/* Keep only the valid part of a stack copy: most of 8 KiB is usually unused. */
-		int ev = smp_event_index(d->rd->s, smp_record_id(h));
-		size_t n = ev >= 0 ? smp_sample_compact(&d->rd->s->layouts[ev], h, d->rd->compact)
+		int ev = smp_event_index(d->rd->s, pabi_record_id(h));
+		size_t n = ev >= 0 ? pabi_sample_compact(&d->rd->s->layouts[ev], h, d->rd->compact)
 				   : 0;
 		if (n)
 			h = (const struct perf_event_header *)d->rd->compact;
@@ -585,8 +588,8 @@ int smp_track(struct smp_session *s, char *err, size_t errlen)
 	/* A command's tracking starts at its exec (enable_on_exec). */
 	for (int i = 0; i < s->ntrack && !s->o.enable_on_exec; i++)
 		if (ioctl(s->track_fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
-			return pmu_fail(err, errlen, -errno, "cannot enable the tracking event: %s",
-					strerror(errno));
+			return base_fail(err, errlen, -errno,
+					 "cannot enable the tracking event: %s", strerror(errno));
 	return 0;
 }
 
@@ -595,13 +598,14 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 	const struct topo_plan *plan = s->o.plan;
 	s->readers = calloc((size_t)plan->nreaders, sizeof(*s->readers));
 	if (!s->readers)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	s->nreaders = plan->nreaders;
 	s->start_ns = base_mono_ns();
 	s->deadline_ns = s->o.stop_after_ns ? s->start_ns + s->o.stop_after_ns : 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0)
-		return pmu_fail(err, errlen, -errno, "cannot create an eventfd: %s", strerror(errno));
+		return base_fail(err, errlen, -errno, "cannot create an eventfd: %s",
+				 strerror(errno));
 	for (int r = 0; r < plan->nreaders; r++) {
 		struct reader *rd = &s->readers[r];
 		rd->s = s;
@@ -617,8 +621,8 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 		struct epoll_event wake = {.events = EPOLLIN, .data.u32 = WAKE_SLOT};
 		if (!rd->rings || !rd->scratch || !rd->compact || rd->epfd < 0 ||
 		    epoll_ctl(rd->epfd, EPOLL_CTL_ADD, s->wake_fd, &wake) < 0)
-			return pmu_fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
-				    strerror(errno));
+			return base_fail(err, errlen, -ENOMEM, "cannot set up reader %d: %s", r,
+					 strerror(errno));
 		for (int c = 0; c < rd->plan->ncpus; c++) {
 			int slot = pmu_cpus_index(s->cpus, rd->plan->cpus[c]);
 			if (slot < 0)
@@ -626,15 +630,16 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 			rd->rings[rd->nrings++] = slot;
 			struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)slot};
 			if (epoll_ctl(rd->epfd, EPOLL_CTL_ADD, s->rings[slot].ring.fd, &ev) < 0)
-				return pmu_fail(err, errlen, -errno, "cannot watch the ring of CPU %d: %s",
-					    rd->plan->cpus[c], strerror(errno));
+				return base_fail(err, errlen, -errno,
+						 "cannot watch the ring of CPU %d: %s",
+						 rd->plan->cpus[c], strerror(errno));
 		}
 	}
 	for (int r = 0; r < s->nreaders; r++) {
 		int rc = pthread_create(&s->readers[r].thread, NULL, reader_main, &s->readers[r]);
 		if (rc)
-			return pmu_fail(err, errlen, -rc, "cannot start reader thread %d: %s", r,
-				    strerror(rc));
+			return base_fail(err, errlen, -rc, "cannot start reader thread %d: %s", r,
+					 strerror(rc));
 		s->readers[r].started = true;
 	}
 	int ret = smp_track(s, err, errlen);
@@ -643,8 +648,8 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 	if (!s->o.enable_on_exec && !s->o.start_disabled) {
 		ret = smp_enable(s);
 		if (ret < 0)
-			return pmu_fail(err, errlen, ret, "cannot enable the events: %s",
-					strerror(-ret));
+			return base_fail(err, errlen, ret, "cannot enable the events: %s",
+					 strerror(-ret));
 	}
 	return 0;
 }

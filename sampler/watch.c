@@ -25,9 +25,9 @@
 struct smp_watch {
 	struct smp_watch_options o;
 	int nwords, nslots;
-	struct pmu_cpus *cpus;     /* online CPUs: rings[c] and maps[c] are cpus->cpu[c]'s */
+	struct pmu_cpus *cpus; /* online CPUs: rings[c] and maps[c] are cpus->cpu[c]'s */
 	struct pmu_threads *threads;
-	int *fds;              /* [slot][cpu][thread] as pmu_open_event lays out, -1: not open */
+	int *fds;               /* [slot][cpu][thread] as pmu_open_event lays out, -1: not open */
 	struct smp_ring *rings; /* per CPU */
 	void **maps;
 	size_t map_size;
@@ -39,7 +39,7 @@ struct smp_watch {
 	uint64_t armed_since;
 	struct smp_watch_stats st;
 	unsigned char *scratch;
-	struct smp_layout layout;
+	struct pabi_layout layout;
 };
 
 /* Which words and which access type window `k` covers: all slots distinct when nwords >= slots. */
@@ -60,7 +60,8 @@ static void slot_attr(const struct smp_watch *w, int s, struct perf_event_attr *
 
 static int *fd_at(struct smp_watch *w, int t, int c, int s)
 {
-	return &w->fds[((size_t)s * (size_t)w->cpus->n + (size_t)c) * (size_t)w->threads->n + (size_t)t];
+	return &w->fds[((size_t)s * (size_t)w->cpus->n + (size_t)c) * (size_t)w->threads->n +
+		       (size_t)t];
 }
 
 static size_t nfds(const struct smp_watch *w)
@@ -100,17 +101,19 @@ static int map_cpu_ring(struct smp_watch *w, int c, char *err, size_t errlen)
 				continue; /* the thread exited meanwhile */
 			if (leader >= 0) {
 				if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, leader) < 0)
-					return pmu_fail(err, errlen, -errno,
-							"cannot redirect a watchpoint into CPU %d's ring: %s",
-							w->cpus->cpu[c], strerror(errno));
+					return base_fail(err, errlen, -errno,
+							 "cannot redirect a watchpoint into CPU "
+							 "%d's ring: %s",
+							 w->cpus->cpu[c], strerror(errno));
 				continue;
 			}
-			void *m = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			void *m =
+				mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 			if (m == MAP_FAILED)
-				return pmu_fail(err, errlen, -errno,
-						"cannot map the watchpoint ring of CPU %d: %s "
-						"(raise /proc/sys/kernel/perf_event_mlock_kb)",
-						w->cpus->cpu[c], strerror(errno));
+				return base_fail(err, errlen, -errno,
+						 "cannot map the watchpoint ring of CPU %d: %s "
+						 "(raise /proc/sys/kernel/perf_event_mlock_kb)",
+						 w->cpus->cpu[c], strerror(errno));
 			w->maps[c] = m;
 			w->rings[c] = (struct smp_ring){
 				.meta = m,
@@ -129,7 +132,7 @@ static void bp_event(const struct perf_event_attr *a, struct pmu_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->attr = *a;
-	ev->group_size = 1; /* alone: its own leader, index 0 */
+	ev->group_size = 1;       /* alone: its own leader, index 0 */
 	ev->priv_explicit = true; /* user space only, never widened */
 	snprintf(ev->name, sizeof(ev->name), "mem:%#llx/8:%s", (unsigned long long)a->bp_addr,
 		 a->bp_type == HW_BREAKPOINT_RW ? "rw" : "w");
@@ -141,7 +144,7 @@ static int open_events(struct smp_watch *w, bool on_exec, char *err, size_t errl
 	free(w->fds);
 	w->fds = malloc(nfds(w) * sizeof(int));
 	if (!w->fds)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory for watchpoint descriptors");
+		return base_fail(err, errlen, -ENOMEM, "out of memory for watchpoint descriptors");
 	memset(w->fds, -1, nfds(w) * sizeof(int));
 	int ret = 0;
 	for (int s = 0; s < w->nslots && ret >= 0; s++) {
@@ -174,13 +177,14 @@ int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, ch
 		   size_t errlen)
 {
 	if (o->addr % 8 || o->len == 0 || o->len % 8 || o->len > 8 * SMP_WATCH_MAX_WORDS)
-		return pmu_fail(err, errlen, -EINVAL,
-				"watch range 0x%llx+%u must be 8-byte aligned, a multiple of 8 bytes "
-				"and at most %d bytes",
-				(unsigned long long)o->addr, o->len, 8 * SMP_WATCH_MAX_WORDS);
+		return base_fail(
+			err, errlen, -EINVAL,
+			"watch range 0x%llx+%u must be 8-byte aligned, a multiple of 8 bytes "
+			"and at most %d bytes",
+			(unsigned long long)o->addr, o->len, 8 * SMP_WATCH_MAX_WORDS);
 	struct smp_watch *w = calloc(1, sizeof(*w));
 	if (!w)
-		return pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	w->o = *o;
 	w->nwords = (int)(o->len / 8);
 	int slots = o->slots >= 1 && o->slots <= SMP_WATCH_SLOTS ? o->slots : SMP_WATCH_SLOTS;
@@ -195,7 +199,7 @@ int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, ch
 	w->maps = calloc((size_t)w->cpus->n, sizeof(*w->maps));
 	w->scratch = malloc(SCRATCH_SIZE);
 	if (!w->rings || !w->maps || !w->scratch) {
-		ret = pmu_fail(err, errlen, -ENOMEM, "out of memory");
+		ret = base_fail(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	struct perf_event_attr *a = &w->attr;
@@ -211,12 +215,12 @@ int smp_watch_open(struct smp_watch **out, const struct smp_watch_options *o, ch
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
 	a->wakeup_events = 0;
-	smp_layout_from_attr(&w->layout, a);
+	pabi_layout_from_attr(&w->layout, a);
 	window_plan(w, 0);
 	if (o->enable_on_exec) {
 		/* A stopped child has one thread; what it execs and spawns inherits. */
 		if ((ret = pmu_threads_new(&w->threads, &o->pid, 1)) < 0) {
-			ret = pmu_fail(err, errlen, ret, "out of memory");
+			ret = base_fail(err, errlen, ret, "out of memory");
 			goto fail;
 		}
 	} else if ((ret = pmu_threads_of(&w->threads, o->pid, err, errlen)) < 0) {
@@ -242,8 +246,8 @@ int smp_watch_arm(struct smp_watch *w, char *err, size_t errlen)
 	} else {
 		int ret = for_each_fd(w, PERF_EVENT_IOC_ENABLE);
 		if (ret < 0)
-			return pmu_fail(err, errlen, ret, "cannot enable the watchpoints: %s",
-					strerror(-ret));
+			return base_fail(err, errlen, ret, "cannot enable the watchpoints: %s",
+					 strerror(-ret));
 	}
 	w->armed = true;
 	w->armed_since = base_mono_ns();
@@ -261,14 +265,14 @@ static int on_record(void *argp, const struct perf_event_header *h)
 	struct drain_ctx *d = argp;
 	struct smp_watch *w = d->w;
 	uint64_t id, lost;
-	if (smp_record_loss(h, &id, &lost) == 1) {
+	if (pabi_record_loss(h, &id, &lost) == 1) {
 		w->st.lost += lost;
 		return 0;
 	}
 	if (h->type != PERF_RECORD_SAMPLE)
 		return 0;
-	struct smp_sample s;
-	if (smp_parse_sample(&w->layout, h, &s) < 0)
+	struct pabi_sample s;
+	if (pabi_parse_sample(&w->layout, h, &s) < 0)
 		return 0;
 	if (s.addr < w->o.addr || s.addr >= w->o.addr + w->o.len)
 		return 0;
@@ -349,8 +353,9 @@ int smp_watch_disarm(struct smp_watch *w, int (*fn)(void *arg, const struct smp_
 			continue;
 		long r = smp_ring_read(&w->rings[c], w->scratch, on_record, &d);
 		if (r < 0)
-			return pmu_fail(err, errlen, (int)r, "cannot read the watchpoint ring of CPU %d",
-					w->cpus->cpu[c]);
+			return base_fail(err, errlen, (int)r,
+					 "cannot read the watchpoint ring of CPU %d",
+					 w->cpus->cpu[c]);
 	}
 	return rotate(w, err, errlen);
 }
@@ -403,8 +408,8 @@ static int probe_run(const int *fds, int n, volatile uint64_t *w, uint64_t *coun
 		if (read(fds[i], &counts[i], sizeof(counts[i])) != (ssize_t)sizeof(counts[i]))
 			ret = -EIO;
 	if (ret < 0)
-		return pmu_fail(err, errlen, ret, "cannot run the watchpoint probe: %s",
-				strerror(-ret));
+		return base_fail(err, errlen, ret, "cannot run the watchpoint probe: %s",
+				 strerror(-ret));
 	return 0;
 }
 
@@ -419,11 +424,12 @@ int smp_watch_probe(struct smp_watch_probe *out, char *err, size_t errlen)
 	if (ret >= 0)
 		ret = probe_run(fds, 1, p, counts, err, errlen);
 	if (ret >= 0 && counts[0] == 0)
-		ret = pmu_fail(err, errlen, -ENOTSUP,
-			       "hardware watchpoints do not fire on this host (a probe watchpoint saw "
-			       "0 of %d writes pmuprof made to its own word; typical of VMs that do "
-			       "not pass debug registers through): a sharing verdict is impossible here",
-			       PROBE_WRITES);
+		ret = base_fail(
+			err, errlen, -ENOTSUP,
+			"hardware watchpoints do not fire on this host (a probe watchpoint saw "
+			"0 of %d writes pmuprof made to its own word; typical of VMs that do "
+			"not pass debug registers through): a sharing verdict is impossible here",
+			PROBE_WRITES);
 	if (ret >= 0)
 		ret = fds[1] = probe_open(&p[1], err, errlen);
 	if (ret >= 0)

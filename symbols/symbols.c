@@ -36,9 +36,9 @@ int sym_builder_add(struct sym_builder *b, uint64_t start, uint64_t size, bool s
 	/* Offsets are 32-bit to keep raw entries small; 4 GB of names is not a symbol table. */
 	if (b->nlen + len + 1 > UINT32_MAX || b->n >= UINT32_MAX)
 		return -EOVERFLOW;
-	if ((b->n >= b->cap && exp_grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v))) ||
+	if ((b->n >= b->cap && base_grow((void **)&b->v, &b->cap, b->n + 1, sizeof(*b->v))) ||
 	    (b->nlen + len + 1 > b->ncap &&
-	     exp_grow((void **)&b->names, &b->ncap, b->nlen + len + 1, 1)))
+	     base_grow((void **)&b->names, &b->ncap, b->nlen + len + 1, 1)))
 		return -ENOMEM;
 	struct sym_raw *r = &b->v[b->n];
 	r->start = start;
@@ -368,14 +368,16 @@ const char *sym_names_find(const struct sym_module *m, const void *key)
 	const struct sym_dmap *d = &m->names;
 	if (!d->index.cap)
 		return NULL;
-	const struct base_htab_slot *slot = base_htab_find(&d->index, dmap_hash(key), dmap_eq, d, key);
+	const struct base_htab_slot *slot =
+		base_htab_find(&d->index, dmap_hash(key), dmap_eq, d, key);
 	return slot->idx1 ? d->v[slot->idx1 - 1].name : NULL;
 }
 
 const char *sym_names_add(struct sym_module *m, const void *key, const char *name)
 {
 	struct sym_dmap *d = &m->names;
-	if (d->n >= UINT32_MAX || base_htab_reserve(&d->index) < 0 || EXP_GROW(d->v, d->cap, d->n + 1) < 0)
+	if (d->n >= UINT32_MAX || base_htab_reserve(&d->index) < 0 ||
+	    BASE_GROW(d->v, d->cap, d->n + 1) < 0)
 		return NULL;
 	const char *kept = strs_intern(&d->strs, name);
 	if (!kept)

@@ -206,7 +206,8 @@ int sym_elf_load(struct sym_module *m, const char *want_build_id)
 	if (ret < 0)
 		return ret;
 	struct bin *b = m->bin;
-	snprintf(m->build_id, sizeof(m->build_id), "%s", want_build_id ? want_build_id : b->build_id);
+	snprintf(m->build_id, sizeof(m->build_id), "%s",
+		 want_build_id ? want_build_id : b->build_id);
 	m->loads = malloc((b->nloads ? b->nloads : 1) * sizeof(*m->loads));
 	if (!m->loads)
 		return -ENOMEM;
@@ -320,8 +321,8 @@ int sym_elf_lines_open(struct sym_module *m, const char *debug_dir)
 	 * The binary's mapping, not the file again: libelf only reads it (the
 	 * cast), and the module holds the binary until the Dwfl is closed.
 	 */
-	Dwfl_Module *mod = dwfl_report_offline_memory(dwfl, m->path, m->path,
-						      (char *)m->bin->image, m->bin->image_size);
+	Dwfl_Module *mod = dwfl_report_offline_memory(dwfl, m->path, m->path, (char *)m->bin->image,
+						      m->bin->image_size);
 	dwfl_report_end(dwfl, NULL, NULL);
 	struct debug_ask ask = {m->bin, debug_dir};
 	void **userdata;

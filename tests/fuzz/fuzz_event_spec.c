@@ -12,7 +12,7 @@ static struct pmu_ctx *ctx;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	if (!ctx && pmu_ctx_new(&ctx, TEST_SYSFS_ROOT, err, sizeof(err)) < 0)
 		abort();
 	char *spec = malloc(size + 1);

@@ -23,39 +23,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (size && write(fd, data, size) != (ssize_t)size)
 		abort();
-	char path[64], err[PMU_ERR_MAX];
+	char path[64], err[BASE_ERR_MAX];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	struct smp_perfdata *pd;
+	struct pabi_perfdata *pd;
 	struct proc_model *procs;
 	if (proc_model_new(&procs) < 0)
 		abort();
-	if (smp_perfdata_open(&pd, path, err, sizeof(err)) == 0) {
-		for (size_t i = 0; i < smp_perfdata_nevents(pd); i++)
-			(void)smp_perfdata_cpu_node(pd, (int)i - 1);
-		struct smp_pd_record r;
+	if (pabi_perfdata_open(&pd, path, err, sizeof(err)) == 0) {
+		for (size_t i = 0; i < pabi_perfdata_nevents(pd); i++)
+			(void)pabi_perfdata_cpu_node(pd, (int)i - 1);
+		struct pabi_pd_record r;
 		static unsigned char compact[1 << 16];
-		while (smp_perfdata_next(pd, &r, err, sizeof(err)) > 0) {
+		while (pabi_perfdata_next(pd, &r, err, sizeof(err)) > 0) {
 			const struct perf_event_header *h = r.h;
 			if (r.event < 0) {
 				if (h->type < 64)
 					(void)proc_apply_record(procs, h);
 				continue;
 			}
-			const struct smp_layout *l = &smp_perfdata_event(pd, (size_t)r.event)->layout;
+			const struct pabi_layout *l =
+				&pabi_perfdata_event(pd, (size_t)r.event)->layout;
 			if (h->type == PERF_RECORD_SAMPLE) {
-				struct smp_sample s;
-				if (smp_parse_sample(l, h, &s) == 0 && s.nr_callchain)
+				struct pabi_sample s;
+				if (pabi_parse_sample(l, h, &s) == 0 && s.nr_callchain)
 					(void)(s.callchain[0] + s.callchain[s.nr_callchain - 1]);
-				(void)smp_sample_compact(l, h, compact);
+				(void)pabi_sample_compact(l, h, compact);
 				continue;
 			}
-			struct smp_sample_id sid;
+			struct pabi_sample_id sid;
 			uint64_t id, lost;
-			(void)smp_parse_sample_id(l, h, &sid);
-			(void)smp_record_loss(h, &id, &lost);
+			(void)pabi_parse_sample_id(l, h, &sid);
+			(void)pabi_record_loss(h, &id, &lost);
 			(void)proc_apply_record(procs, h);
 		}
-		smp_perfdata_close(pd);
+		pabi_perfdata_close(pd);
 	}
 	proc_model_free(procs);
 	close(fd);

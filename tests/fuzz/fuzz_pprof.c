@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	static const char *const sorts[] = {"sym", "comm,dso,sym,srcline"};
 	for (size_t i = 0; i < 2; i++) {
-		struct report_opts o = {.sort = sorts[i], .top = 5};
-		(void)report_print_read(pr, "fuzz.pb.gz", &o, out, err, sizeof(err));
+		struct pprof_report_opts o = {.sort = sorts[i], .top = 5};
+		(void)pprof_report_print_read(pr, "fuzz.pb.gz", &o, out, err, sizeof(err));
 	}
 	fclose(out);
 	pprof_read_free(pr);

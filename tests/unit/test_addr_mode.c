@@ -36,7 +36,7 @@ static void test_fallback_by_address(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (smp_addr_is_kernel(SMP_MODE_UNKNOWN, cases[i].addr) != cases[i].kernel)
+		if (pabi_addr_is_kernel(PABI_MODE_UNKNOWN, cases[i].addr) != cases[i].kernel)
 			fail_msg("%s %#llx: kernel=%d expected", cases[i].what,
 				 (unsigned long long)cases[i].addr, cases[i].kernel);
 }
@@ -46,37 +46,37 @@ static void test_mode_decides(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_true(smp_addr_is_kernel(SMP_MODE_KERNEL, cases[i].addr));
-		assert_false(smp_addr_is_kernel(SMP_MODE_USER, cases[i].addr));
+		assert_true(pabi_addr_is_kernel(PABI_MODE_KERNEL, cases[i].addr));
+		assert_false(pabi_addr_is_kernel(PABI_MODE_USER, cases[i].addr));
 	}
 }
 
 static void test_cpumode(void **state)
 {
 	(void)state;
-	assert_int_equal(smp_mode_of_misc(PERF_RECORD_MISC_KERNEL), SMP_MODE_KERNEL);
-	assert_int_equal(smp_mode_of_misc(PERF_RECORD_MISC_GUEST_KERNEL), SMP_MODE_KERNEL);
-	assert_int_equal(smp_mode_of_misc(PERF_RECORD_MISC_USER), SMP_MODE_USER);
-	assert_int_equal(smp_mode_of_misc(PERF_RECORD_MISC_GUEST_USER), SMP_MODE_USER);
-	assert_int_equal(smp_mode_of_misc(PERF_RECORD_MISC_HYPERVISOR), SMP_MODE_UNKNOWN);
-	assert_int_equal(smp_mode_of_misc(PERF_RECORD_MISC_CPUMODE_UNKNOWN), SMP_MODE_UNKNOWN);
+	assert_int_equal(pabi_mode_of_misc(PERF_RECORD_MISC_KERNEL), PABI_MODE_KERNEL);
+	assert_int_equal(pabi_mode_of_misc(PERF_RECORD_MISC_GUEST_KERNEL), PABI_MODE_KERNEL);
+	assert_int_equal(pabi_mode_of_misc(PERF_RECORD_MISC_USER), PABI_MODE_USER);
+	assert_int_equal(pabi_mode_of_misc(PERF_RECORD_MISC_GUEST_USER), PABI_MODE_USER);
+	assert_int_equal(pabi_mode_of_misc(PERF_RECORD_MISC_HYPERVISOR), PABI_MODE_UNKNOWN);
+	assert_int_equal(pabi_mode_of_misc(PERF_RECORD_MISC_CPUMODE_UNKNOWN), PABI_MODE_UNKNOWN);
 	/* Bits outside the cpumode (EXACT_IP) do not change it. */
-	assert_int_equal(smp_mode_of_misc(PERF_RECORD_MISC_USER | PERF_RECORD_MISC_EXACT_IP),
-			 SMP_MODE_USER);
+	assert_int_equal(pabi_mode_of_misc(PERF_RECORD_MISC_USER | PERF_RECORD_MISC_EXACT_IP),
+			 PABI_MODE_USER);
 }
 
 static void test_context_markers(void **state)
 {
 	(void)state;
-	assert_int_equal(smp_mode_of_context(PERF_CONTEXT_KERNEL), SMP_MODE_KERNEL);
-	assert_int_equal(smp_mode_of_context(PERF_CONTEXT_GUEST_KERNEL), SMP_MODE_KERNEL);
-	assert_int_equal(smp_mode_of_context(PERF_CONTEXT_USER), SMP_MODE_USER);
-	assert_int_equal(smp_mode_of_context(PERF_CONTEXT_GUEST_USER), SMP_MODE_USER);
-	assert_int_equal(smp_mode_of_context(PERF_CONTEXT_HV), SMP_MODE_UNKNOWN);
-	assert_int_equal(smp_mode_of_context(PERF_CONTEXT_GUEST), SMP_MODE_UNKNOWN);
+	assert_int_equal(pabi_mode_of_context(PERF_CONTEXT_KERNEL), PABI_MODE_KERNEL);
+	assert_int_equal(pabi_mode_of_context(PERF_CONTEXT_GUEST_KERNEL), PABI_MODE_KERNEL);
+	assert_int_equal(pabi_mode_of_context(PERF_CONTEXT_USER), PABI_MODE_USER);
+	assert_int_equal(pabi_mode_of_context(PERF_CONTEXT_GUEST_USER), PABI_MODE_USER);
+	assert_int_equal(pabi_mode_of_context(PERF_CONTEXT_HV), PABI_MODE_UNKNOWN);
+	assert_int_equal(pabi_mode_of_context(PERF_CONTEXT_GUEST), PABI_MODE_UNKNOWN);
 }
 
-/* smp_parse_sample keeps the header's misc, where the sample's ip mode is. */
+/* pabi_parse_sample keeps the header's misc, where the sample's ip mode is. */
 static void test_parse_keeps_misc(void **state)
 {
 	(void)state;
@@ -85,11 +85,11 @@ static void test_parse_keeps_misc(void **state)
 		uint64_t ip;
 	} rec = {{PERF_RECORD_SAMPLE, PERF_RECORD_MISC_KERNEL, sizeof(rec)}, 0xffff000008081000ull};
 	struct perf_event_attr attr = {.size = sizeof(attr), .sample_type = PERF_SAMPLE_IP};
-	struct smp_layout l;
-	smp_layout_from_attr(&l, &attr);
-	struct smp_sample s;
-	assert_int_equal(smp_parse_sample(&l, &rec.h, &s), 0);
-	assert_true(smp_addr_is_kernel(smp_mode_of_misc(s.misc), s.ip));
+	struct pabi_layout l;
+	pabi_layout_from_attr(&l, &attr);
+	struct pabi_sample s;
+	assert_int_equal(pabi_parse_sample(&l, &rec.h, &s), 0);
+	assert_true(pabi_addr_is_kernel(pabi_mode_of_misc(s.misc), s.ip));
 }
 
 int main(void)

@@ -53,7 +53,7 @@ static const struct {
 static void check_str(uint64_t v, bool legacy, const char *want)
 {
 	char buf[200];
-	size_t n = memsrc_str(v, legacy, buf, sizeof(buf));
+	size_t n = pabi_memsrc_str(v, legacy, buf, sizeof(buf));
 	if (strcmp(buf, want))
 		fail_msg("data_src %#llx (%s): got \"%s\", want \"%s\"", (unsigned long long)v,
 			 legacy ? "legacy" : "current", buf, want);
@@ -75,15 +75,15 @@ static void test_decode_skylake(void **state)
 	check_str(0x10268100142, false, "|OP LOAD|LVL L1 hit|SNP None|TLB L1 or L2 hit|LCK No|BLK  N/A");
 	check_str(0x10650100842, false, "|OP LOAD|LVL L3 hit|SNP None|TLB L2 miss|LCK No|BLK  N/A");
 
-	struct memsrc m;
-	memsrc_decode(0x1026a100142, &m);
-	assert_int_equal(m.op, MEMSRC_OP_LOAD);
-	assert_int_equal(m.level, MEMSRC_LVL_L1);
+	struct pabi_memsrc m;
+	pabi_memsrc_decode(0x1026a100142, &m);
+	assert_int_equal(m.op, PABI_MEMSRC_OP_LOAD);
+	assert_int_equal(m.level, PABI_MEMSRC_LVL_L1);
 	assert_true(m.hit && !m.miss && m.locked && !m.lock_na && m.snoop_none && !m.hitm);
 	assert_int_equal(m.lvl_num, PERF_MEM_LVLNUM_L1);
 	assert_true(m.tlb_hit && !m.tlb_miss);
-	memsrc_decode(0x10650100842, &m);
-	assert_int_equal(m.level, MEMSRC_LVL_L3);
+	pabi_memsrc_decode(0x10650100842, &m);
+	assert_int_equal(m.level, PABI_MEMSRC_LVL_L3);
 	assert_true(m.tlb_miss && !m.locked);
 
 	/* perf c2c's counters over the capture: every sample a load, by level. */
@@ -128,31 +128,31 @@ static void test_decode_composed(void **state)
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		char b[128];
-		memsrc_lvl_str(t[i].v, true, b, sizeof(b));
+		pabi_memsrc_lvl_str(t[i].v, true, b, sizeof(b));
 		assert_string_equal(b, t[i].lvl_legacy);
-		memsrc_lvl_str(t[i].v, false, b, sizeof(b));
+		pabi_memsrc_lvl_str(t[i].v, false, b, sizeof(b));
 		assert_string_equal(b, t[i].lvl);
-		memsrc_snoop_str(t[i].v, b, sizeof(b));
+		pabi_memsrc_snoop_str(t[i].v, b, sizeof(b));
 		assert_string_equal(b, t[i].snoop);
-		memsrc_tlb_str(t[i].v, b, sizeof(b));
+		pabi_memsrc_tlb_str(t[i].v, b, sizeof(b));
 		assert_string_equal(b, t[i].tlb);
-		memsrc_lock_str(t[i].v, b, sizeof(b));
+		pabi_memsrc_lock_str(t[i].v, b, sizeof(b));
 		assert_string_equal(b, t[i].lock);
-		memsrc_blk_str(t[i].v, b, sizeof(b));
+		pabi_memsrc_blk_str(t[i].v, b, sizeof(b));
 		assert_string_equal(b, t[i].blk);
 	}
 	char small[8];
-	size_t n = memsrc_str(t[0].v, false, small, sizeof(small));
+	size_t n = pabi_memsrc_str(t[0].v, false, small, sizeof(small));
 	assert_true(n > sizeof(small));
 	assert_int_equal(strlen(small), sizeof(small) - 1); /* truncated, terminated */
-	memsrc_op_str(S(OP, PFETCH), small, sizeof(small));
+	pabi_memsrc_op_str(S(OP, PFETCH), small, sizeof(small));
 	assert_string_equal(small, "PFETCH");
 
-	struct memsrc m;
-	memsrc_decode(t[2].v, &m);
-	assert_int_equal(m.level, MEMSRC_LVL_REMOTE_CACHE);
+	struct pabi_memsrc m;
+	pabi_memsrc_decode(t[2].v, &m);
+	assert_int_equal(m.level, PABI_MEMSRC_LVL_REMOTE_CACHE);
 	assert_true(m.remote && m.peer && !m.fwd && m.hops == PERF_MEM_HOPS_0);
-	memsrc_decode(t[3].v, &m);
+	pabi_memsrc_decode(t[3].v, &m);
 	assert_true(m.miss && m.snoop_miss && m.locked && m.blk_data && m.blk_addr);
 }
 
@@ -174,8 +174,8 @@ static void test_decode_perf_selftest(void **state)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		for (int legacy = 0; legacy < 2; legacy++) {
 			char b[128];
-			size_t n = memsrc_snoop_str(t[i].v, b, sizeof(b));
-			memsrc_lvl_str(t[i].v, legacy, b + n, sizeof(b) - n);
+			size_t n = pabi_memsrc_snoop_str(t[i].v, b, sizeof(b));
+			pabi_memsrc_lvl_str(t[i].v, legacy, b + n, sizeof(b) - n);
 			assert_string_equal(b, t[i].want);
 		}
 	}

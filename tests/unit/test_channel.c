@@ -34,23 +34,23 @@
 #define NTHREADS 4
 #define PER_THREAD 10000
 
-static struct pmu_channel *attach_to(const struct pmu_channel *ch)
+static struct channel *attach_to(const struct channel *ch)
 {
 	char num[16];
-	snprintf(num, sizeof(num), "%d", pmu_channel_fd(ch));
-	setenv(PMU_CHANNEL_ENV, num, 1);
-	struct pmu_channel *w = pmu_channel_attach_env();
-	unsetenv(PMU_CHANNEL_ENV);
+	snprintf(num, sizeof(num), "%d", channel_fd(ch));
+	setenv(CHANNEL_ENV, num, 1);
+	struct channel *w = channel_attach_env();
+	unsetenv(CHANNEL_ENV);
 	assert_non_null(w);
 	return w;
 }
 
-static struct pmu_channel *create(size_t capacity)
+static struct channel *create(size_t capacity)
 {
 	char err[256] = "";
-	struct pmu_channel *ch = NULL;
-	if (pmu_channel_create(&ch, capacity, err, sizeof(err)) != 0)
-		fail_msg("pmu_channel_create: %s", err);
+	struct channel *ch = NULL;
+	if (channel_create(&ch, capacity, err, sizeof(err)) != 0)
+		fail_msg("channel_create: %s", err);
 	return ch;
 }
 
@@ -66,8 +66,8 @@ static uint64_t now_ns(void)
 static void test_single_writer(void **state)
 {
 	(void)state;
-	struct pmu_channel *ch = create(1024);
-	struct pmu_channel *w = attach_to(ch);
+	struct channel *ch = create(1024);
+	struct channel *w = attach_to(ch);
 	uint8_t trace[16], span[8];
 	memset(trace, 0xab, sizeof(trace));
 	memset(span, 0xcd, sizeof(span));
@@ -75,19 +75,19 @@ static void test_single_writer(void **state)
 	char name[16];
 	for (int i = 0; i < 100; i++) {
 		snprintf(name, sizeof(name), "r%d", i);
-		pmu_channel_write(w, i % 3 == 2 ? PMU_CH_TRACE : PMU_CH_REGION_BEGIN, name,
-				  i % 3 == 2 ? trace : NULL, i % 3 == 2 ? span : NULL);
+		channel_write(w, i % 3 == 2 ? CHANNEL_TRACE : CHANNEL_REGION_BEGIN, name,
+			      i % 3 == 2 ? trace : NULL, i % 3 == 2 ? span : NULL);
 	}
 	/* A name longer than the slot is cut, and terminated. */
 	char longname[100];
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	pmu_channel_write(w, PMU_CH_REGION_END, longname, NULL, NULL);
+	channel_write(w, CHANNEL_REGION_END, longname, NULL, NULL);
 	uint64_t t1 = now_ns();
 
-	struct pmu_channel_event ev[200];
+	struct channel_event ev[200];
 	uint64_t lost = 99;
-	assert_int_equal(pmu_channel_read(ch, ev, 200, &lost), 101);
+	assert_int_equal(channel_read(ch, ev, 200, &lost), 101);
 	assert_int_equal(lost, 0);
 	uint64_t prev = 0;
 	for (int i = 0; i < 100; i++) {
@@ -99,27 +99,27 @@ static void test_single_writer(void **state)
 		assert_true(ev[i].time >= t0 && ev[i].time <= t1 && ev[i].time >= prev);
 		prev = ev[i].time;
 		if (i % 3 == 2) {
-			assert_int_equal(ev[i].kind, PMU_CH_TRACE);
+			assert_int_equal(ev[i].kind, CHANNEL_TRACE);
 			assert_memory_equal(ev[i].trace_id, trace, 16);
 			assert_memory_equal(ev[i].span_id, span, 8);
 		} else {
-			assert_int_equal(ev[i].kind, PMU_CH_REGION_BEGIN);
+			assert_int_equal(ev[i].kind, CHANNEL_REGION_BEGIN);
 			static const uint8_t zero[16];
 			assert_memory_equal(ev[i].trace_id, zero, 16);
 		}
 	}
-	assert_int_equal(strlen(ev[100].name), PMU_CHANNEL_NAME_MAX - 1);
+	assert_int_equal(strlen(ev[100].name), CHANNEL_NAME_MAX - 1);
 	/* Nothing more; a second read returns nothing and loses nothing. */
-	assert_int_equal(pmu_channel_read(ch, ev, 200, &lost), 0);
+	assert_int_equal(channel_read(ch, ev, 200, &lost), 0);
 	assert_int_equal(lost, 0);
 	/* Writing to no channel (not under record) is a no-op. */
-	pmu_channel_write(NULL, PMU_CH_REGION_BEGIN, "x", NULL, NULL);
-	pmu_channel_close(w);
-	pmu_channel_close(ch);
+	channel_write(NULL, CHANNEL_REGION_BEGIN, "x", NULL, NULL);
+	channel_close(w);
+	channel_close(ch);
 }
 
 struct writer_arg {
-	struct pmu_channel *w;
+	struct channel *w;
 	int index;
 	pthread_barrier_t *go;
 	uint32_t tid;
@@ -132,7 +132,7 @@ static void payload(int thread, uint32_t n, uint8_t trace[16], uint8_t span[8], 
 		trace[i] = (uint8_t)(thread * 31 + n * 7 + (uint32_t)i);
 	for (int i = 0; i < 8; i++)
 		span[i] = (uint8_t)(n >> (i % 4 * 8));
-	snprintf(name, PMU_CHANNEL_NAME_MAX, "t%d-%u", thread, n);
+	snprintf(name, CHANNEL_NAME_MAX, "t%d-%u", thread, n);
 }
 
 static void *writer(void *p)
@@ -141,10 +141,10 @@ static void *writer(void *p)
 	a->tid = (uint32_t)gettid();
 	pthread_barrier_wait(a->go);
 	uint8_t trace[16], span[8];
-	char name[PMU_CHANNEL_NAME_MAX];
+	char name[CHANNEL_NAME_MAX];
 	for (uint32_t n = 0; n < PER_THREAD; n++) {
 		payload(a->index, n, trace, span, name);
-		pmu_channel_write(a->w, PMU_CH_TRACE, name, trace, span);
+		channel_write(a->w, CHANNEL_TRACE, name, trace, span);
 	}
 	return NULL;
 }
@@ -155,7 +155,7 @@ struct check {
 };
 
 static void check_events(struct check *c, const struct writer_arg *args,
-			 const struct pmu_channel_event *ev, size_t n)
+			 const struct channel_event *ev, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int t;
@@ -163,12 +163,12 @@ static void check_events(struct check *c, const struct writer_arg *args,
 		assert_int_equal(sscanf(ev[i].name, "t%d-%u", &t, &num), 2);
 		assert_true(t >= 0 && t < NTHREADS);
 		uint8_t trace[16], span[8];
-		char name[PMU_CHANNEL_NAME_MAX];
+		char name[CHANNEL_NAME_MAX];
 		payload(t, num, trace, span, name);
 		assert_string_equal(ev[i].name, name);
 		assert_memory_equal(ev[i].trace_id, trace, 16);
 		assert_memory_equal(ev[i].span_id, span, 8);
-		assert_int_equal(ev[i].kind, PMU_CH_TRACE);
+		assert_int_equal(ev[i].kind, CHANNEL_TRACE);
 		/* Threads may not have stored their tid yet when an early event is read. */
 		uint32_t tid = __atomic_load_n(&args[t].tid, __ATOMIC_RELAXED);
 		assert_true(tid == 0 || ev[i].tid == tid);
@@ -180,8 +180,8 @@ static void check_events(struct check *c, const struct writer_arg *args,
 
 static void run_threads(size_t capacity, struct check *c)
 {
-	struct pmu_channel *ch = create(capacity);
-	struct pmu_channel *w = attach_to(ch);
+	struct channel *ch = create(capacity);
+	struct channel *w = attach_to(ch);
 	pthread_barrier_t go;
 	pthread_barrier_init(&go, NULL, NTHREADS + 1);
 	struct writer_arg args[NTHREADS];
@@ -193,7 +193,7 @@ static void run_threads(size_t capacity, struct check *c)
 		assert_int_equal(pthread_create(&th[i], NULL, writer, &args[i]), 0);
 	}
 	pthread_barrier_wait(&go);
-	static struct pmu_channel_event ev[256];
+	static struct channel_event ev[256];
 	/* Drain while they write, then until everything is accounted for. */
 	uint64_t deadline = now_ns() + 60ULL * 1000000000ULL;
 	while (c->got + c->lost < (uint64_t)NTHREADS * PER_THREAD) {
@@ -202,18 +202,18 @@ static void run_threads(size_t capacity, struct check *c)
 				 (unsigned long long)c->got, (unsigned long long)c->lost,
 				 NTHREADS * PER_THREAD);
 		uint64_t lost;
-		size_t n = pmu_channel_read(ch, ev, 256, &lost);
+		size_t n = channel_read(ch, ev, 256, &lost);
 		check_events(c, args, ev, n);
 		c->lost += lost;
 	}
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
 	uint64_t lost;
-	assert_int_equal(pmu_channel_read(ch, ev, 256, &lost), 0);
+	assert_int_equal(channel_read(ch, ev, 256, &lost), 0);
 	assert_int_equal(lost, 0);
 	pthread_barrier_destroy(&go);
-	pmu_channel_close(w);
-	pmu_channel_close(ch);
+	channel_close(w);
+	channel_close(ch);
 }
 
 static void test_threads_none_lost(void **state)
@@ -241,17 +241,17 @@ static void test_threads_small_ring(void **state)
 static void test_overrun(void **state)
 {
 	(void)state;
-	struct pmu_channel *ch = create(8);
-	struct pmu_channel *w = attach_to(ch);
+	struct channel *ch = create(8);
+	struct channel *w = attach_to(ch);
 	char name[16];
 	for (int i = 0; i < 20; i++) {
 		snprintf(name, sizeof(name), "e%d", i);
-		pmu_channel_write(w, PMU_CH_REGION_BEGIN, name, NULL, NULL);
+		channel_write(w, CHANNEL_REGION_BEGIN, name, NULL, NULL);
 	}
-	struct pmu_channel_event ev[32];
+	struct channel_event ev[32];
 	uint64_t lost = 0;
 	/* The last 8 survive, in order; the first 12 are counted. */
-	assert_int_equal(pmu_channel_read(ch, ev, 32, &lost), 8);
+	assert_int_equal(channel_read(ch, ev, 32, &lost), 8);
 	assert_int_equal(lost, 12);
 	for (int i = 0; i < 8; i++) {
 		snprintf(name, sizeof(name), "e%d", 12 + i);
@@ -259,14 +259,14 @@ static void test_overrun(void **state)
 	}
 	/* A partial read resumes where it stopped. */
 	for (int i = 0; i < 3; i++)
-		pmu_channel_write(w, PMU_CH_REGION_END, "x", NULL, NULL);
-	assert_int_equal(pmu_channel_read(ch, ev, 2, &lost), 2);
+		channel_write(w, CHANNEL_REGION_END, "x", NULL, NULL);
+	assert_int_equal(channel_read(ch, ev, 2, &lost), 2);
 	assert_int_equal(lost, 0);
-	assert_int_equal(pmu_channel_read(ch, ev, 32, &lost), 1);
+	assert_int_equal(channel_read(ch, ev, 32, &lost), 1);
 	assert_int_equal(lost, 0);
 	assert_int_equal(ev[0].seq, 23);
-	pmu_channel_close(w);
-	pmu_channel_close(ch);
+	channel_close(w);
+	channel_close(ch);
 }
 
 /*
@@ -276,44 +276,44 @@ static void test_overrun(void **state)
 static void test_abandoned_slot(void **state)
 {
 	(void)state;
-	struct pmu_channel *ch = create(16);
-	struct pmu_channel *w = attach_to(ch);
-	void *map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, pmu_channel_fd(ch), 0);
+	struct channel *ch = create(16);
+	struct channel *w = attach_to(ch);
+	void *map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, channel_fd(ch), 0);
 	assert_true(map != MAP_FAILED);
 	uint64_t *write_index = (uint64_t *)((char *)map + 64);
-	pmu_channel_write(w, PMU_CH_REGION_BEGIN, "first", NULL, NULL);
+	channel_write(w, CHANNEL_REGION_BEGIN, "first", NULL, NULL);
 	__atomic_fetch_add(write_index, 1, __ATOMIC_RELAXED); /* claimed, never published */
-	pmu_channel_write(w, PMU_CH_REGION_BEGIN, "third", NULL, NULL);
+	channel_write(w, CHANNEL_REGION_BEGIN, "third", NULL, NULL);
 
-	struct pmu_channel_event ev[4];
+	struct channel_event ev[4];
 	uint64_t lost = 0;
-	assert_int_equal(pmu_channel_read(ch, ev, 4, &lost), 1);
+	assert_int_equal(channel_read(ch, ev, 4, &lost), 1);
 	assert_string_equal(ev[0].name, "first");
 	assert_int_equal(lost, 0);
 	/* It may still be in flight: the reader waits... */
-	assert_int_equal(pmu_channel_read(ch, ev, 4, &lost), 0);
+	assert_int_equal(channel_read(ch, ev, 4, &lost), 0);
 	assert_int_equal(lost, 0);
 	/* ...but not forever. */
 	struct timespec nap = {0, 600 * 1000 * 1000};
 	nanosleep(&nap, NULL);
-	assert_int_equal(pmu_channel_read(ch, ev, 4, &lost), 1);
+	assert_int_equal(channel_read(ch, ev, 4, &lost), 1);
 	assert_int_equal(lost, 1);
 	assert_string_equal(ev[0].name, "third");
 	munmap(map, 4096);
-	pmu_channel_close(w);
-	pmu_channel_close(ch);
+	channel_close(w);
+	channel_close(ch);
 }
 
 static void expect_no_attach(const char *value)
 {
 	if (value)
-		setenv(PMU_CHANNEL_ENV, value, 1);
+		setenv(CHANNEL_ENV, value, 1);
 	else
-		unsetenv(PMU_CHANNEL_ENV);
-	struct pmu_channel *w = pmu_channel_attach_env();
+		unsetenv(CHANNEL_ENV);
+	struct channel *w = channel_attach_env();
 	if (w)
-		fail_msg("attached with %s=%s", PMU_CHANNEL_ENV, value ? value : "(unset)");
-	unsetenv(PMU_CHANNEL_ENV);
+		fail_msg("attached with %s=%s", CHANNEL_ENV, value ? value : "(unset)");
+	unsetenv(CHANNEL_ENV);
 }
 
 static void test_attach_env(void **state)
@@ -348,36 +348,35 @@ static void test_attach_env(void **state)
 	expect_no_attach(num);
 	close(fd);
 	/* A real channel whose file was cut short of its slots. */
-	struct pmu_channel *ch = create(1024);
-	fd = dup(pmu_channel_fd(ch));
+	struct channel *ch = create(1024);
+	fd = dup(channel_fd(ch));
 	assert_int_equal(ftruncate(fd, 8192), 0);
 	snprintf(num, sizeof(num), "%d", fd);
 	expect_no_attach(num);
 	close(fd);
-	pmu_channel_close(ch);
+	channel_close(ch);
 }
 
 static void test_bad_capacity(void **state)
 {
 	(void)state;
 	char err[256] = "";
-	struct pmu_channel *ch = NULL;
+	struct channel *ch = NULL;
 	size_t bad[] = {0, 1, 3, 1000, (size_t)1 << 30};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(pmu_channel_create(&ch, bad[i], err, sizeof(err)), -EINVAL);
+		assert_int_equal(channel_create(&ch, bad[i], err, sizeof(err)), -EINVAL);
 		assert_non_null(strstr(err, "power of two"));
 	}
-	assert_int_equal(pmu_channel_fd(NULL), -1);
-	pmu_channel_close(NULL);
+	assert_int_equal(channel_fd(NULL), -1);
+	channel_close(NULL);
 }
 
 /* --- timeline ---------------------------------------------------------------------- */
 
-static struct pmu_channel_event E(uint32_t pid, uint32_t tid, uint64_t time,
-				  enum pmu_channel_kind kind, const char *name)
-{
-	struct pmu_channel_event e;
+static struct channel_event E(uint32_t pid, uint32_t tid, uint64_t time, enum channel_kind kind,
+			      const char *name) {
+	struct channel_event e;
 	memset(&e, 0, sizeof(e));
 	e.pid = pid;
 	e.tid = tid;
@@ -389,7 +388,8 @@ static struct pmu_channel_event E(uint32_t pid, uint32_t tid, uint64_t time,
 }
 
 /* The region of (pid, tid) at t, "" for none. */
-static const char *region_at(struct lbl_timeline *tl, uint32_t pid, uint32_t tid, uint64_t t)
+static const char *
+region_at(struct lbl_timeline *tl, uint32_t pid, uint32_t tid, uint64_t t)
 {
 	const char *r;
 	const uint8_t *trace, *span;
@@ -402,16 +402,16 @@ static void test_timeline_nesting(void **state)
 	(void)state;
 	struct lbl_timeline *tl;
 	assert_int_equal(lbl_new(&tl), 0);
-	struct pmu_channel_event ev[] = {
-		E(1, 1, 10, PMU_CH_REGION_BEGIN, "outer"),
-		E(1, 1, 20, PMU_CH_REGION_BEGIN, "inner"),
-		E(1, 1, 30, PMU_CH_REGION_END, "inner"),
-		E(1, 1, 40, PMU_CH_REGION_END, "outer"),
-		E(1, 1, 50, PMU_CH_REGION_END, "nothing-open"),
-		E(1, 1, 60, PMU_CH_REGION_BEGIN, "a"),
-		E(1, 1, 70, PMU_CH_REGION_BEGIN, "b"),
-		E(1, 1, 80, PMU_CH_REGION_END, "zzz"),  /* unknown name: closes nothing */
-		E(1, 1, 90, PMU_CH_REGION_END, "a"),    /* closes a and b left open inside it */
+	struct channel_event ev[] = {
+		E(1, 1, 10, CHANNEL_REGION_BEGIN, "outer"),
+		E(1, 1, 20, CHANNEL_REGION_BEGIN, "inner"),
+		E(1, 1, 30, CHANNEL_REGION_END, "inner"),
+		E(1, 1, 40, CHANNEL_REGION_END, "outer"),
+		E(1, 1, 50, CHANNEL_REGION_END, "nothing-open"),
+		E(1, 1, 60, CHANNEL_REGION_BEGIN, "a"),
+		E(1, 1, 70, CHANNEL_REGION_BEGIN, "b"),
+		E(1, 1, 80, CHANNEL_REGION_END, "zzz"), /* unknown name: closes nothing */
+		E(1, 1, 90, CHANNEL_REGION_END, "a"),   /* closes a and b left open inside it */
 	};
 	assert_int_equal(lbl_add(tl, ev, sizeof(ev) / sizeof(ev[0])), 0);
 	assert_string_equal(region_at(tl, 1, 1, 5), "");
@@ -437,12 +437,12 @@ static void test_timeline_threads_and_trace(void **state)
 	(void)state;
 	struct lbl_timeline *tl;
 	assert_int_equal(lbl_new(&tl), 0);
-	struct pmu_channel_event ev[] = {
-		E(1, 1, 10, PMU_CH_REGION_BEGIN, "one"),
-		E(1, 2, 12, PMU_CH_REGION_BEGIN, "two"),
-		E(7, 1, 14, PMU_CH_REGION_BEGIN, "other-process"), /* same tid, another pid */
-		E(1, 2, 16, PMU_CH_TRACE, NULL),
-		E(1, 2, 30, PMU_CH_TRACE, NULL), /* zeroes: cleared */
+	struct channel_event ev[] = {
+		E(1, 1, 10, CHANNEL_REGION_BEGIN, "one"),
+		E(1, 2, 12, CHANNEL_REGION_BEGIN, "two"),
+		E(7, 1, 14, CHANNEL_REGION_BEGIN, "other-process"), /* same tid, another pid */
+		E(1, 2, 16, CHANNEL_TRACE, NULL),
+		E(1, 2, 30, CHANNEL_TRACE, NULL), /* zeroes: cleared */
 		E(1, 2, 40, 99, "bogus"),
 	};
 	memset(ev[3].trace_id, 0x11, 16);
@@ -479,13 +479,13 @@ static void test_timeline_late_events(void **state)
 	(void)state;
 	struct lbl_timeline *tl;
 	assert_int_equal(lbl_new(&tl), 0);
-	struct pmu_channel_event a = E(1, 1, 10, PMU_CH_REGION_BEGIN, "early");
+	struct channel_event a = E(1, 1, 10, CHANNEL_REGION_BEGIN, "early");
 	assert_int_equal(lbl_add(tl, &a, 1), 0);
 	assert_string_equal(region_at(tl, 1, 1, 100), "early");
 	/* Published late (its writer was preempted): affects later samples only. */
-	struct pmu_channel_event b[] = {
-		E(1, 1, 50, PMU_CH_REGION_BEGIN, "late"),
-		E(1, 1, 150, PMU_CH_REGION_END, "late"),
+	struct channel_event b[] = {
+		E(1, 1, 50, CHANNEL_REGION_BEGIN, "late"),
+		E(1, 1, 150, CHANNEL_REGION_END, "late"),
 	};
 	assert_int_equal(lbl_add(tl, b, 2), 0);
 	assert_string_equal(region_at(tl, 1, 1, 120), "late");
@@ -503,9 +503,9 @@ static void test_timeline_pruning(void **state)
 	assert_int_equal(lbl_new(&tl), 0);
 	/* 1000 short-lived threads, each in and out of a region; one stays inside. */
 	for (uint32_t tid = 1; tid <= 1000; tid++) {
-		struct pmu_channel_event ev[] = {
-			E(1, tid, tid * 10, PMU_CH_REGION_BEGIN, "r"),
-			E(1, tid, tid * 10 + 5, PMU_CH_REGION_END, "r"),
+		struct channel_event ev[] = {
+			E(1, tid, tid * 10, CHANNEL_REGION_BEGIN, "r"),
+			E(1, tid, tid * 10 + 5, CHANNEL_REGION_END, "r"),
 		};
 		assert_int_equal(lbl_add(tl, ev, tid == 500 ? 1 : 2), 0);
 	}
@@ -520,10 +520,10 @@ static void test_timeline_pruning(void **state)
 	assert_string_equal(region_at(tl, 1, 500, 100001), "r");
 
 	/* A thread that publishes without ever being sampled: pending stays bounded. */
-	struct pmu_channel_event *many = calloc(100000, sizeof(*many));
+	struct channel_event *many = calloc(100000, sizeof(*many));
 	assert_non_null(many);
 	for (uint32_t i = 0; i < 100000; i++)
-		many[i] = E(1, 2000, 200000 + i, i % 2 ? PMU_CH_REGION_END : PMU_CH_REGION_BEGIN,
+		many[i] = E(1, 2000, 200000 + i, i % 2 ? CHANNEL_REGION_END : CHANNEL_REGION_BEGIN,
 			    "x");
 	assert_int_equal(lbl_add(tl, many, 100000), 0);
 	lbl_get_stats(tl, &st);
@@ -535,19 +535,19 @@ static void test_timeline_pruning(void **state)
 static void test_timeline_drain(void **state)
 {
 	(void)state;
-	struct pmu_channel *ch = create(4096);
-	struct pmu_channel *w = attach_to(ch);
+	struct channel *ch = create(4096);
+	struct channel *w = attach_to(ch);
 	struct lbl_timeline *tl;
 	assert_int_equal(lbl_new(&tl), 0);
 	assert_int_equal(lbl_drain(tl), 0); /* no channel: nothing to do */
 	lbl_set_channel(tl, ch);
 	static const uint8_t trace[16] = {1, 2, 3}, span[8] = {4, 5};
-	pmu_channel_write(w, PMU_CH_REGION_BEGIN, "drained", NULL, NULL);
-	pmu_channel_write(w, PMU_CH_TRACE, NULL, trace, span);
+	channel_write(w, CHANNEL_REGION_BEGIN, "drained", NULL, NULL);
+	channel_write(w, CHANNEL_TRACE, NULL, trace, span);
 	/* More than one drain batch. */
 	for (int i = 0; i < 1500; i++)
-		pmu_channel_write(w, i % 2 ? PMU_CH_REGION_END : PMU_CH_REGION_BEGIN, "inner", NULL,
-				  NULL);
+		channel_write(w, i % 2 ? CHANNEL_REGION_END : CHANNEL_REGION_BEGIN, "inner", NULL,
+			      NULL);
 	uint64_t t = now_ns();
 	assert_int_equal(lbl_drain(tl), 0);
 	const char *r;
@@ -564,8 +564,8 @@ static void test_timeline_drain(void **state)
 	assert_true(lbl_summary(tl, line, sizeof(line)) > 0);
 	assert_non_null(strstr(line, "events read 1502, lost 0"));
 	lbl_free(tl);
-	pmu_channel_close(w);
-	pmu_channel_close(ch);
+	channel_close(w);
+	channel_close(ch);
 }
 
 int main(void)

@@ -2,7 +2,7 @@
  * The profile's comments (profile/comments.c), the one builder record, agent
  * and import use: 64 events of 128-character names and a long command line
  * fit whole (the fixed 4 KiB and 1 KiB buffers it replaces overflowed the
- * stack), a line past EXP_COMMENT_MAX is cut with "...", and the lost and
+ * stack), a line past PPROF_COMMENT_MAX is cut with "...", and the lost and
  * throttled counts appear once, split by event only where there are some.
  */
 #include <setjmp.h>
@@ -62,15 +62,15 @@ static void test_many_long_names(void **state)
 {
 	(void)state;
 	static char names[NEV][NAME_LEN + 1];
-	struct exp_event_counts ev[NEV];
+	struct pprof_event_counts ev[NEV];
 	for (int i = 0; i < NEV; i++) {
 		char prefix[8];
 		snprintf(prefix, sizeof(prefix), "ev%02d-", i);
 		memset(names[i], 'a' + i % 26, NAME_LEN);
 		memcpy(names[i], prefix, 5);
 		names[i][NAME_LEN] = '\0';
-		ev[i] = (struct exp_event_counts){names[i], 1000 + (uint64_t)i, i == 3 ? 7 : 0,
-						  i == 63 ? 2 : 0};
+		ev[i] = (struct pprof_event_counts){names[i], 1000 + (uint64_t)i, i == 3 ? 7 : 0,
+						    i == 63 ? 2 : 0};
 	}
 	char *argv[2 * NEV + 2];
 	int argc = 0;
@@ -80,9 +80,13 @@ static void test_many_long_names(void **state)
 		argv[argc++] = names[i];
 	}
 	struct pprof *p = new_profile();
-	struct exp_run_comments c = {.head = "pmuprof 9.9", .argc = argc, .argv = argv, .ev = ev,
-				     .nev = NEV, .unattributed_lost = 5};
-	assert_int_equal(exp_add_run_comments(p, &c), 0);
+	struct pprof_run_comments c = {.head = "pmuprof 9.9",
+				       .argc = argc,
+				       .argv = argv,
+				       .ev = ev,
+				       .nev = NEV,
+				       .unattributed_lost = 5};
+	assert_int_equal(pprof_add_run_comments(p, &c), 0);
 	Perftools__Profiles__Profile *m = decode(p);
 	assert_int_equal(m->n_comment, 3);
 	const char *cmd = comment(m, 0), *samples = comment(m, 1), *lost = comment(m, 2);
@@ -110,10 +114,10 @@ static void test_many_long_names(void **state)
 static void test_plain(void **state)
 {
 	(void)state;
-	struct exp_event_counts ev = {"cpu-clock", 543, 0, 0};
+	struct pprof_event_counts ev = {"cpu-clock", 543, 0, 0};
 	struct pprof *p = new_profile();
-	struct exp_run_comments c = {.head = "pmuprof 9.9 agent window 3", .ev = &ev, .nev = 1};
-	assert_int_equal(exp_add_run_comments(p, &c), 0);
+	struct pprof_run_comments c = {.head = "pmuprof 9.9 agent window 3", .ev = &ev, .nev = 1};
+	assert_int_equal(pprof_add_run_comments(p, &c), 0);
 	Perftools__Profiles__Profile *m = decode(p);
 	assert_int_equal(m->n_comment, 3);
 	assert_string_equal(comment(m, 0), "pmuprof 9.9 agent window 3");
@@ -123,11 +127,11 @@ static void test_plain(void **state)
 	pprof_free(p);
 }
 
-/* A command line longer than EXP_COMMENT_MAX is cut, with "..." saying so. */
+/* A command line longer than PPROF_COMMENT_MAX is cut, with "..." saying so. */
 static void test_cut(void **state)
 {
 	(void)state;
-	size_t n = EXP_COMMENT_MAX / 1000 + 2;
+	size_t n = PPROF_COMMENT_MAX / 1000 + 2;
 	char **argv = calloc(n, sizeof(*argv));
 	char *arg = malloc(1001);
 	assert_non_null(argv);
@@ -137,13 +141,13 @@ static void test_cut(void **state)
 	for (size_t i = 0; i < n; i++)
 		argv[i] = arg;
 	struct pprof *p = new_profile();
-	struct exp_run_comments c = {.head = "pmuprof 9.9", .argc = (int)n, .argv = argv};
-	assert_int_equal(exp_add_run_comments(p, &c), 0);
+	struct pprof_run_comments c = {.head = "pmuprof 9.9", .argc = (int)n, .argv = argv};
+	assert_int_equal(pprof_add_run_comments(p, &c), 0);
 	Perftools__Profiles__Profile *m = decode(p);
 	assert_int_equal(m->n_comment, 2); /* no events: no samples line */
 	const char *cmd = comment(m, 0);
-	assert_true(strlen(cmd) < EXP_COMMENT_MAX);
-	assert_true(strlen(cmd) > EXP_COMMENT_MAX - 1100);
+	assert_true(strlen(cmd) < PPROF_COMMENT_MAX);
+	assert_true(strlen(cmd) > PPROF_COMMENT_MAX - 1100);
 	assert_string_equal(cmd + strlen(cmd) - 4, " ...");
 	perftools__profiles__profile__free_unpacked(m, NULL);
 	pprof_free(p);

@@ -26,12 +26,13 @@
 
 #define NCPU 2
 #define MAX_BATCHES 4
-#define ID_CYCLES 100  /* event 0: samples PERIOD */
-#define ID_FIXED 200   /* event 1: a fixed period, no PERIOD in its samples */
-#define ID_DUMMY 300   /* event 2: side-band */
+#define ID_CYCLES 100 /* event 0: samples PERIOD */
+#define ID_FIXED 200  /* event 1: a fixed period, no PERIOD in its samples */
+#define ID_DUMMY 300  /* event 2: side-band */
 #define FIXED_PERIOD 5000
-#define BASE (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | \
-	      PERF_SAMPLE_CPU)
+#define BASE                                                                                       \
+	(PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |            \
+	 PERF_SAMPLE_CPU)
 
 /* --- a scripted source ----------------------------------------------------------- */
 
@@ -78,7 +79,7 @@ static int of_id(uint64_t id)
 static int script_event_of(void *ctx, const struct perf_event_header *h)
 {
 	(void)ctx;
-	return of_id(smp_record_id(h));
+	return of_id(pabi_record_id(h));
 }
 
 static int script_event_of_id(void *ctx, uint64_t id)
@@ -104,8 +105,12 @@ static void script_init(struct script *s, struct eng_source *src)
 	s->attr[2].type = PERF_TYPE_SOFTWARE;
 	s->attr[2].config = PERF_COUNT_SW_DUMMY;
 	*src = (struct eng_source){
-		.records = {script_take, script_release, s}, .nevents = 3, .attr = script_attr,
-		.event_of = script_event_of, .event_of_id = script_event_of_id, .ctx = s,
+		.records = {script_take, script_release, s},
+		.nevents = 3,
+		.attr = script_attr,
+		.event_of = script_event_of,
+		.event_of_id = script_event_of_id,
+		.ctx = s,
 	};
 }
 
@@ -206,7 +211,7 @@ struct seen {
 	int n, rounds;
 };
 
-static int seen_sample(void *arg, const struct eng_event *ev, const struct smp_sample *smp)
+static int seen_sample(void *arg, const struct eng_event *ev, const struct pabi_sample *smp)
 {
 	struct seen *s = arg;
 	s->r[s->n].what = 's';
@@ -275,14 +280,19 @@ static int seen_round(void *arg)
 }
 
 static const struct eng_tool seen_tool = {
-	.sample = seen_sample, .mmap = seen_mmap, .comm = seen_comm, .fork = seen_fork,
-	.exit = seen_exit, .lost = seen_lost, .throttle = seen_throttle,
+	.sample = seen_sample,
+	.mmap = seen_mmap,
+	.comm = seen_comm,
+	.fork = seen_fork,
+	.exit = seen_exit,
+	.lost = seen_lost,
+	.throttle = seen_throttle,
 	.finished_round = seen_round,
 };
 
 static struct eng *engine(struct seen *s, const struct eng_source *src)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct eng_tool tool = seen_tool;
 	tool.arg = s;
 	struct eng_options o = {.profile = true, .tool = &tool};
@@ -461,7 +471,7 @@ static void test_main_pid(void **state)
 
 /* --- a perf.data file: FINISHED_ROUND ------------------------------------------ */
 
-static void pd_sample(struct smp_pdw *w, uint64_t time)
+static void pd_sample(struct pabi_pdw *w, uint64_t time)
 {
 	struct rec r = {.n = 0};
 	w64(&r, ID_CYCLES);
@@ -472,39 +482,39 @@ static void pd_sample(struct smp_pdw *w, uint64_t time)
 	w64(&r, 1);
 	struct perf_event_header h = {PERF_RECORD_SAMPLE, 0, (uint16_t)(8 * (r.n + 1))};
 	memcpy(&r.w[0], &h, 8);
-	char err[PMU_ERR_MAX];
-	assert_int_equal(smp_pdw_write(w, (const struct perf_event_header *)r.w, err,
-				       sizeof(err)), 0);
+	char err[BASE_ERR_MAX];
+	assert_int_equal(pabi_pdw_write(w, (const struct perf_event_header *)r.w, err, sizeof(err)),
+			 0);
 }
 
 static void test_perfdata_rounds(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/pmuprof-test-engine-XXXXXX", path[PATH_MAX], err[PMU_ERR_MAX];
+	char dir[] = "/tmp/pmuprof-test-engine-XXXXXX", path[PATH_MAX], err[BASE_ERR_MAX];
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/rounds.data", dir);
 	struct script sc;
 	struct eng_source unused;
 	script_init(&sc, &unused); /* for its attrs */
-	struct smp_pdw *w;
-	assert_int_equal(smp_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
+	struct pabi_pdw *w;
+	assert_int_equal(pabi_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
 	uint64_t ids[] = {ID_CYCLES}, dummy_ids[] = {ID_DUMMY};
-	assert_int_equal(smp_pdw_add_event(w, &sc.attr[0], "cycles", ids, 1, err, sizeof(err)), 0);
-	assert_int_equal(smp_pdw_add_event(w, &sc.attr[2], "dummy:u", dummy_ids, 1, err,
-					   sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_add_event(w, &sc.attr[0], "cycles", ids, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+		pabi_pdw_add_event(w, &sc.attr[2], "dummy:u", dummy_ids, 1, err, sizeof(err)), 0);
 	/* round 1: 100, 300; round 2: 200, 400; then 250 and the end */
 	pd_sample(w, 100);
 	pd_sample(w, 300);
-	assert_int_equal(smp_pdw_finish_round(w, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_finish_round(w, err, sizeof(err)), 0);
 	pd_sample(w, 200);
 	pd_sample(w, 400);
-	assert_int_equal(smp_pdw_finish_round(w, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_finish_round(w, err, sizeof(err)), 0);
 	pd_sample(w, 250);
-	assert_int_equal(smp_pdw_finish(w, NULL, err, sizeof(err)), 0);
-	smp_pdw_close(w);
+	assert_int_equal(pabi_pdw_finish(w, NULL, err, sizeof(err)), 0);
+	pabi_pdw_close(w);
 
-	struct smp_perfdata *pd;
-	assert_int_equal(smp_perfdata_open(&pd, path, err, sizeof(err)), 0);
+	struct pabi_perfdata *pd;
+	assert_int_equal(pabi_perfdata_open(&pd, path, err, sizeof(err)), 0);
 	struct eng_source src;
 	assert_int_equal(eng_source_from_perfdata(&src, pd), 0);
 	struct seen s = {0};
@@ -527,7 +537,7 @@ static void test_perfdata_rounds(void **state)
 	assert_int_equal(eng_ntypes(e), 1);
 	eng_free(e);
 	eng_source_free(&src);
-	smp_perfdata_close(pd);
+	pabi_perfdata_close(pd);
 	proc_model_free(s.procs);
 	unlink(path);
 	rmdir(dir);

@@ -136,7 +136,7 @@ static struct pmu_ctx *g_ctx; /* test fixture, created once per run */
 static int setup(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	return pmu_ctx_new(&g_ctx, TEST_SYSFS_ROOT, err, sizeof(err));
 }
 
@@ -150,7 +150,7 @@ static int teardown(void **state)
 static void check_case(const struct parse_case *c)
 {
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	int ret = pmu_parse_events(g_ctx, c->spec, &list, err, sizeof(err));
 	if (ret != c->ret)
 		fail_msg("'%s': returned %d, expected %d (%s)", c->spec, ret, c->ret, err);
@@ -194,7 +194,7 @@ static void test_breakpoint_fields(void **state)
 {
 	(void)state;
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(pmu_parse_events(g_ctx, "mem:0x601040/8:w,mem:0x400000:x", &list, err,
 					  sizeof(err)),
 			 0);
@@ -211,7 +211,7 @@ static void test_lists_and_groups(void **state)
 {
 	(void)state;
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	int ret = pmu_parse_events(g_ctx,
 				   "task-clock,{cycles,instructions,cpu/event=0x2e,umask=0x41/}:u,"
 				   "{cycles,cache-misses}:S,r0444",
@@ -259,7 +259,7 @@ static void test_malformed_lists(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct pmu_event_list list = {0};
-		char err[PMU_ERR_MAX] = "";
+		char err[BASE_ERR_MAX] = "";
 		int ret = pmu_parse_events(g_ctx, bad[i].spec, &list, err, sizeof(err));
 		if (ret >= 0 || !strstr(err, bad[i].msg))
 			fail_msg("'%s': ret %d, message \"%s\", expected \"%s\"", bad[i].spec, ret,
@@ -273,7 +273,7 @@ static void test_sysfs_unit_and_scale(void **state)
 {
 	(void)state;
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(pmu_parse_events(g_ctx, "power/energy-pkg/,task-clock", &list, err,
 					  sizeof(err)),
 			 0);
@@ -303,7 +303,7 @@ static void test_cpu_list(void **state)
 {
 	(void)state;
 	int *cpus, n;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(base_parse_cpu_list("3,0-2,2,7-8", &cpus, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 6);
 	int want[] = {0, 1, 2, 3, 7, 8};
@@ -330,7 +330,7 @@ static void test_explain_errors(void **state)
 {
 	(void)state;
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(pmu_parse_events(g_ctx, "cycles:pp,r0444", &list, err, sizeof(err)), 0);
 	pmu_explain_open_error(g_ctx, &list.ev[0], &list.ev[0].attr, EOPNOTSUPP, 0, -1, err,
 			       sizeof(err));
@@ -353,7 +353,7 @@ static void test_keep_samplable(void **state)
 {
 	(void)state;
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX], dropped[64];
+	char err[BASE_ERR_MAX], dropped[64];
 	assert_int_equal(pmu_parse_events(g_ctx, "cpu-clock,page-faults,{task-clock,context-switches},"
 					  "cpu-migrations", &list, err, sizeof(err)), 0);
 	list.ev[1].attr.type = NO_SUCH_PMU;
@@ -375,7 +375,7 @@ static void test_count_missing_events(void **state)
 {
 	(void)state;
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	assert_int_equal(pmu_parse_events(g_ctx, "task-clock,page-faults,{cpu-clock,context-switches}",
 					  &list, err, sizeof(err)), 0);
 	list.ev[1].attr.type = NO_SUCH_PMU;

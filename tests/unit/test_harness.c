@@ -84,7 +84,7 @@ static void clear_env(void)
 	unsetenv("PMUPROF_EVENTS");
 	unsetenv("PMUPROF_REPORT");
 	unsetenv("PMUPROF_CONTROL_FIFO");
-	unsetenv(PMU_CHANNEL_ENV);
+	unsetenv(CHANNEL_ENV);
 }
 
 static pmuprof_session *open_session(const char *events)
@@ -911,14 +911,14 @@ static void test_channel_events(void **state)
 	(void)state;
 	clear_env();
 	char err[256] = "";
-	struct pmu_channel *ch = NULL;
-	if (pmu_channel_create(&ch, 64, err, sizeof(err)) != 0)
-		fail_msg("pmu_channel_create: %s", err);
+	struct channel *ch = NULL;
+	if (channel_create(&ch, 64, err, sizeof(err)) != 0)
+		fail_msg("channel_create: %s", err);
 	char num[16];
-	snprintf(num, sizeof(num), "%d", pmu_channel_fd(ch));
-	setenv(PMU_CHANNEL_ENV, num, 1);
+	snprintf(num, sizeof(num), "%d", channel_fd(ch));
+	setenv(CHANNEL_ENV, num, 1);
 	pmuprof_session *s = open_session("page-faults");
-	unsetenv(PMU_CHANNEL_ENV);
+	unsetenv(CHANNEL_ENV);
 	pmuprof_thread *t = attach(s);
 	const uint8_t trace[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 	const uint8_t span[8] = { 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x1, 0x2 };
@@ -930,13 +930,13 @@ static void test_channel_events(void **state)
 	assert_int_equal(pmuprof_region_end(t, "outer"), 0);
 	assert_int_equal(pmuprof_set_trace_context(t, NULL, NULL), 0);
 	uint64_t t1 = now_ns();
-	struct pmu_channel_event ev[16];
+	struct channel_event ev[16];
 	uint64_t lost = 0;
-	size_t n = pmu_channel_read(ch, ev, 16, &lost);
+	size_t n = channel_read(ch, ev, 16, &lost);
 	assert_int_equal(n, 6);
 	assert_int_equal(lost, 0);
-	const uint32_t kinds[6] = { PMU_CH_TRACE, PMU_CH_REGION_BEGIN, PMU_CH_REGION_BEGIN,
-				    PMU_CH_REGION_END, PMU_CH_REGION_END, PMU_CH_TRACE };
+	const uint32_t kinds[6] = {CHANNEL_TRACE,      CHANNEL_REGION_BEGIN, CHANNEL_REGION_BEGIN,
+				   CHANNEL_REGION_END, CHANNEL_REGION_END,   CHANNEL_TRACE};
 	const char *names[6] = { "", "outer", "inner", "inner", "outer", "" };
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(ev[i].kind, kinds[i]);
@@ -951,7 +951,7 @@ static void test_channel_events(void **state)
 	const uint8_t zero[16] = { 0 };
 	assert_memory_equal(ev[5].trace_id, zero, 16);
 	pmuprof_session_close(s);
-	pmu_channel_close(ch);
+	channel_close(ch);
 }
 
 /* The uapi header's time formula, exactly: (cyc * mult) >> shift, plus the offset (mod 2^64). */

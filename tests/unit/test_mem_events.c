@@ -30,7 +30,7 @@
 
 static struct pmu_ctx *open_tree(const char *sub)
 {
-	char root[512], err[PMU_ERR_MAX];
+	char root[512], err[BASE_ERR_MAX];
 	snprintf(root, sizeof(root), "%s/%s", TEST_DATA_DIR, sub);
 	struct pmu_ctx *ctx = NULL;
 	if (pmu_ctx_new(&ctx, root, err, sizeof(err)) < 0)
@@ -77,7 +77,7 @@ static void test_pebs_skylake(void **state)
 	(void)state;
 	struct pmu_ctx *ctx = open_tree("sysfs-pebs/skylake");
 	struct pmu_event_list l = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	/* perf c2c record's pair: loads with the default threshold 30, stores. */
 	assert_int_equal(pmu_mem_events(ctx, true, true, 0, &l, err, sizeof(err)), 0);
 	const struct want both[] = {
@@ -118,7 +118,7 @@ static void test_pebs_hybrid(void **state)
 	(void)state;
 	struct pmu_ctx *ctx = open_tree("sysfs-pebs/alderlake");
 	struct pmu_event_list l = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(pmu_mem_events(ctx, true, true, 0, &l, err, sizeof(err)), 0);
 	/* P-cores: loads grouped behind mem-loads-aux, as the kernel requires; then E-cores. */
 	const struct want w[] = {
@@ -138,7 +138,7 @@ static void test_ibs(void **state)
 	(void)state;
 	struct pmu_ctx *ctx = open_tree("sysfs-ibs/zen5");
 	struct pmu_event_list l = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	/* One IBS op event serves loads and stores; it cannot follow a task. */
 	assert_int_equal(pmu_mem_events(ctx, true, true, 0, &l, err, sizeof(err)), 0);
 	const struct want plain[] = {{"ibs_op//", 11, 0, 0, 0, 0, 1, true}};
@@ -174,7 +174,7 @@ static void test_loads_without_stores(void **state)
 	(void)state;
 	/* tests/data/sysfs: a core PMU with mem-loads (max_precise 3) but no mem-stores. */
 	struct pmu_ctx *ctx = NULL;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(pmu_ctx_new(&ctx, TEST_SYSFS_ROOT, err, sizeof(err)), 0);
 	struct pmu_event_list l = {0};
 	assert_int_equal(pmu_mem_events(ctx, true, false, 0, &l, err, sizeof(err)), 0);
@@ -231,7 +231,7 @@ static void remove_tree(const char *root)
 static void test_no_capability(void **state)
 {
 	(void)state;
-	char root[64], err[PMU_ERR_MAX];
+	char root[64], err[BASE_ERR_MAX];
 	make_tree(root, sizeof(root));
 	struct pmu_ctx *ctx = NULL;
 	int ret = pmu_ctx_new(&ctx, root, err, sizeof(err));

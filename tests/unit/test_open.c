@@ -114,7 +114,7 @@ static struct pmu_event sw_event(const char *name, uint64_t config)
 static void test_cpu_list(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	struct pmu_cpus *c;
 	assert_int_equal(pmu_cpus_parse(&c, "3,0-2,2,7-8", err, sizeof(err)), 0);
 	int want[] = {0, 1, 2, 3, 7, 8};
@@ -135,7 +135,7 @@ static void test_cpu_list(void **state)
 static void test_thread_list(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	pid_t pid = child_with_threads();
 	struct pmu_threads *t;
 	assert_int_equal(pmu_threads_of(&t, pid, err, sizeof(err)), 0);
@@ -158,7 +158,7 @@ static void test_thread_list(void **state)
 static void test_open_threads_group(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	pid_t pid = child_with_threads();
 	struct pmu_threads *t;
 	struct pmu_cpus *any;
@@ -170,10 +170,10 @@ static void test_open_threads_group(void **state)
 	la.read_format = ma.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID;
 	int lfd[3], mfd[3];
 	uint64_t lid[3], mid[3];
-	assert_int_equal(pmu_open_event(lfd, lid, NULL, &lead, &la, any, t, NULL, 0, err,
-					sizeof(err)), 3);
-	assert_int_equal(pmu_open_event(mfd, mid, NULL, &member, &ma, any, t, lfd, 0, err,
-					sizeof(err)), 3);
+	assert_int_equal(
+		pmu_open_event(lfd, lid, NULL, &lead, &la, any, t, NULL, 0, err, sizeof(err)), 3);
+	assert_int_equal(
+		pmu_open_event(mfd, mid, NULL, &member, &ma, any, t, lfd, 0, err, sizeof(err)), 3);
 	for (int i = 0; i < 3; i++) {
 		/* The group read of each leader lists itself and the member at the same thread. */
 		uint64_t buf[1 + 2 * 2];
@@ -196,7 +196,7 @@ static void test_open_threads_group(void **state)
 static void test_open_cpus(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	struct pmu_cpus *cpus;
 	struct pmu_threads *all;
 	assert_int_equal(pmu_cpus_online(&cpus, err, sizeof(err)), 0);
@@ -226,7 +226,7 @@ static void test_open_cpus(void **state)
 static void test_open_exited_thread(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	pid_t gone = gone_pid();
 	pid_t tids[2] = {getpid(), gone};
 	struct pmu_threads *t;
@@ -238,13 +238,15 @@ static void test_open_exited_thread(void **state)
 	int fds[2] = {7, 7};
 	int before = open_fd_count();
 	assert_int_equal(pmu_open_event(fds, NULL, NULL, &ev, &a, any, t, NULL,
-					PMU_OPEN_SKIP_EXITED, err, sizeof(err)), 1);
+					PMU_OPEN_SKIP_EXITED, err, sizeof(err)),
+			 1);
 	assert_true(fds[0] >= 0);
 	assert_int_equal(fds[1], -1);
 	close(fds[0]);
 	/* Not skipped: one line naming it, and the fd opened before it closed again. */
-	assert_int_equal(pmu_open_event(fds, NULL, NULL, &ev, &a, any, t, NULL, 0, err,
-					sizeof(err)), -ESRCH);
+	assert_int_equal(
+		pmu_open_event(fds, NULL, NULL, &ev, &a, any, t, NULL, 0, err, sizeof(err)),
+		-ESRCH);
 	char want[64];
 	snprintf(want, sizeof(want), "process %d does not exist", (int)gone);
 	assert_non_null(strstr(err, want));
@@ -269,7 +271,7 @@ static void limit_fds(struct rlimit *saved, int spare)
 static void test_open_emfile(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	pid_t pid = child_with_threads();
 	struct pmu_threads *t;
 	struct pmu_cpus *any;
@@ -299,9 +301,12 @@ static volatile uint64_t watched[8] __attribute__((aligned(64)));
 static void test_watch_emfile(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	struct smp_watch_options o = {
-		.addr = (uint64_t)(uintptr_t)watched, .len = 16, .pid = getpid(), .ring_pages = 1,
+		.addr = (uint64_t)(uintptr_t)watched,
+		.len = 16,
+		.pid = getpid(),
+		.ring_pages = 1,
 	};
 	struct smp_watch *w = NULL;
 	struct rlimit saved;
@@ -312,8 +317,7 @@ static void test_watch_emfile(void **state)
 		skip(); /* no breakpoint PMU */
 	/* The first word on a second CPU, or the second word where there is one CPU. */
 	unsigned long long at = 0;
-	if (ret != -EMFILE ||
-	    sscanf(err, "cannot open a hardware watchpoint on %llx", &at) != 1 ||
+	if (ret != -EMFILE || sscanf(err, "cannot open a hardware watchpoint on %llx", &at) != 1 ||
 	    (at != (uintptr_t)&watched[0] && at != (uintptr_t)&watched[1]))
 		fail_msg("expected a watchpoint on %p or %p (EMFILE), got %d: %s",
 			 (void *)&watched[0], (void *)&watched[1], ret, err);
@@ -325,7 +329,7 @@ static void test_watch_emfile(void **state)
 static void test_watch_no_debug_register(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	int held[8], nheld = 0;
 	for (; nheld < 8; nheld++) {
 		struct pmu_event ev = {0};
@@ -348,7 +352,10 @@ static void test_watch_no_debug_register(void **state)
 	}
 	assert_non_null(strstr(err, "no free debug register"));
 	struct smp_watch_options o = {
-		.addr = (uint64_t)(uintptr_t)watched, .len = 16, .pid = getpid(), .ring_pages = 1,
+		.addr = (uint64_t)(uintptr_t)watched,
+		.len = 16,
+		.pid = getpid(),
+		.ring_pages = 1,
 	};
 	struct smp_watch *w = NULL;
 	int ret = smp_watch_open(&w, &o, err, sizeof(err));

@@ -194,23 +194,25 @@ static char *write_tmp(const struct buf *b)
 static void check_synthetic(const struct buf *b, bool pipe, const char *name1)
 {
 	char err[512], *path = write_tmp(b);
-	struct smp_perfdata *pd;
-	assert_int_equal(smp_perfdata_open(&pd, path, err, sizeof(err)), 0);
-	assert_int_equal(smp_perfdata_is_pipe(pd), pipe);
-	assert_int_equal(smp_perfdata_nevents(pd), 2);
-	assert_string_equal(smp_perfdata_event(pd, 0)->name, pipe ? "cpu-clock" : "cpu-clock:u");
-	assert_string_equal(smp_perfdata_event(pd, 1)->name, name1);
-	assert_int_equal(smp_perfdata_event_of_id(pd, ids[1]), 1);
-	struct smp_pd_record r;
+	struct pabi_perfdata *pd;
+	assert_int_equal(pabi_perfdata_open(&pd, path, err, sizeof(err)), 0);
+	assert_int_equal(pabi_perfdata_is_pipe(pd), pipe);
+	assert_int_equal(pabi_perfdata_nevents(pd), 2);
+	assert_string_equal(pabi_perfdata_event(pd, 0)->name, pipe ? "cpu-clock" : "cpu-clock:u");
+	assert_string_equal(pabi_perfdata_event(pd, 1)->name, name1);
+	assert_int_equal(pabi_perfdata_event_of_id(pd, ids[1]), 1);
+	struct pabi_pd_record r;
 	int per_event[2] = {0}, comm_event = -2, n, rounds = 0;
 	uint64_t last_sample_time = 0;
-	while ((n = smp_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
+	while ((n = pabi_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
 		if (r.h->type == PERF_RECORD_SAMPLE) {
 			assert_in_range(r.event, 0, 1);
 			per_event[r.event]++;
-			struct smp_sample s;
-			assert_int_equal(smp_parse_sample(&smp_perfdata_event(pd, (size_t)r.event)->layout,
-							  r.h, &s), 0);
+			struct pabi_sample s;
+			assert_int_equal(
+				pabi_parse_sample(&pabi_perfdata_event(pd, (size_t)r.event)->layout,
+						  r.h, &s),
+				0);
 			assert_int_equal(s.id, ids[r.event]);
 			assert_int_equal(s.time, r.time);
 			last_sample_time = r.time;
@@ -228,7 +230,7 @@ static void check_synthetic(const struct buf *b, bool pipe, const char *name1)
 	assert_int_equal(comm_event, 1); /* from the trailer's id, is_pos 2 */
 	assert_int_equal(rounds, 1);
 	assert_int_equal(last_sample_time, 50);
-	smp_perfdata_close(pd);
+	pabi_perfdata_close(pd);
 	unlink(path);
 	free(path);
 }
@@ -347,7 +349,7 @@ static void put_abi_sample(struct buf *b, const struct perf_event_attr *a, uint6
 }
 
 /* Checks what put_abi_sample wrote, field by field. */
-static void check_abi_sample(const struct perf_event_attr *a, const struct smp_sample *s,
+static void check_abi_sample(const struct perf_event_attr *a, const struct pabi_sample *s,
 			     uint64_t id, uint64_t seed)
 {
 	uint64_t t = a->sample_type;
@@ -472,24 +474,25 @@ static void test_sample_abi_fields(void **state)
 		for (uint64_t k = 0; k < 4; k++)
 			put_abi_sample(b, &a[k % 2], ids[k % 2], k);
 		char err[512], *path = write_tmp(b);
-		struct smp_perfdata *pd;
-		assert_int_equal(smp_perfdata_open(&pd, path, err, sizeof(err)), 0);
-		struct smp_pd_record r;
+		struct pabi_perfdata *pd;
+		assert_int_equal(pabi_perfdata_open(&pd, path, err, sizeof(err)), 0);
+		struct pabi_pd_record r;
 		uint64_t k = 0;
 		int n;
-		while ((n = smp_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
+		while ((n = pabi_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
 			if (r.h->type != PERF_RECORD_SAMPLE)
 				continue;
 			assert_int_equal(r.event, (int)(k % 2));
-			struct smp_sample s;
-			assert_int_equal(smp_parse_sample(&smp_perfdata_event(pd, k % 2)->layout, r.h,
-							  &s), 0);
+			struct pabi_sample s;
+			assert_int_equal(
+				pabi_parse_sample(&pabi_perfdata_event(pd, k % 2)->layout, r.h, &s),
+				0);
 			check_abi_sample(&a[k % 2], &s, ids[k % 2], k);
 			k++;
 		}
 		assert_int_equal(n, 0);
 		assert_int_equal(k, 4);
-		smp_perfdata_close(pd);
+		pabi_perfdata_close(pd);
 		unlink(path);
 		free(path);
 		free(b);
@@ -500,17 +503,17 @@ static void test_sample_abi_fields(void **state)
 static int read_all(const struct buf *b)
 {
 	char err[512] = "", *path = write_tmp(b);
-	struct smp_perfdata *pd;
-	int ret = smp_perfdata_open(&pd, path, err, sizeof(err));
+	struct pabi_perfdata *pd;
+	int ret = pabi_perfdata_open(&pd, path, err, sizeof(err));
 	if (ret == 0) {
-		struct smp_pd_record r;
-		while ((ret = smp_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
-			struct smp_sample s;
+		struct pabi_pd_record r;
+		while ((ret = pabi_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
+			struct pabi_sample s;
 			if (r.h->type == PERF_RECORD_SAMPLE && r.event >= 0)
-				(void)smp_parse_sample(&smp_perfdata_event(pd, (size_t)r.event)->layout,
-						       r.h, &s);
+				(void)pabi_parse_sample(
+					&pabi_perfdata_event(pd, (size_t)r.event)->layout, r.h, &s);
 		}
-		smp_perfdata_close(pd);
+		pabi_perfdata_close(pd);
 	}
 	if (ret < 0) {
 		assert_non_null(strchr(err, ' ')); /* a message, one line */
@@ -633,14 +636,14 @@ static void test_testdata(void **state)
 			continue;
 		char path[4096], err[512];
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		struct smp_perfdata *pd;
-		int ret = smp_perfdata_open(&pd, path, err, sizeof(err));
+		struct pabi_perfdata *pd;
+		int ret = pabi_perfdata_open(&pd, path, err, sizeof(err));
 		if (ret < 0)
 			fail_msg("%s: %s", de->d_name, err);
 		uint64_t types[NTYPES] = {0}, total = 0, samples[64] = {0};
-		size_t nev = smp_perfdata_nevents(pd);
-		struct smp_pd_record r;
-		while ((ret = smp_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
+		size_t nev = pabi_perfdata_nevents(pd);
+		struct pabi_pd_record r;
+		while ((ret = pabi_perfdata_next(pd, &r, err, sizeof(err))) > 0) {
 			total++;
 			if (r.h->type < NTYPES)
 				types[r.h->type]++;
@@ -648,9 +651,10 @@ static void test_testdata(void **state)
 				if (r.event < 0)
 					fail_msg("%s: sample at offset %llu has an unknown id", de->d_name,
 						 (unsigned long long)r.offset);
-				struct smp_sample s;
-				if (smp_parse_sample(&smp_perfdata_event(pd, (size_t)r.event)->layout,
-						     r.h, &s) < 0)
+				struct pabi_sample s;
+				if (pabi_parse_sample(
+					    &pabi_perfdata_event(pd, (size_t)r.event)->layout, r.h,
+					    &s) < 0)
 					fail_msg("%s: sample at offset %llu does not parse", de->d_name,
 						 (unsigned long long)r.offset);
 				if (r.event < 64)
@@ -664,7 +668,7 @@ static void test_testdata(void **state)
 		if (!have_perf || !perf_report_stats(path, &ps)) {
 			printf("note: %s: perf report --stats cannot read it; not compared\n",
 			       de->d_name);
-			smp_perfdata_close(pd);
+			pabi_perfdata_close(pd);
 			continue;
 		}
 		assert_int_equal(total, ps.total);
@@ -690,7 +694,7 @@ static void test_testdata(void **state)
 					 (unsigned long long)theirs[i]);
 		printf("ok: %s: %llu records, %zu events, match perf report --stats\n", de->d_name,
 		       (unsigned long long)total, nev);
-		smp_perfdata_close(pd);
+		pabi_perfdata_close(pd);
 	}
 	closedir(d);
 	assert_true(files > 0);

@@ -212,33 +212,37 @@ static uint64_t kernel_text_addr(void)
 static int write_synthesized(void *w, const struct perf_event_header *h)
 {
 	char e[256];
-	return smp_pdw_write(w, h, e, sizeof(e));
+	return pabi_pdw_write(w, h, e, sizeof(e));
 }
 
 static void test_round_trip(void **state)
 {
 	(void)state;
-	char *dir = temp_dir(), path[PATH_MAX], err[PMU_ERR_MAX];
+	char *dir = temp_dir(), path[PATH_MAX], err[BASE_ERR_MAX];
 	snprintf(path, sizeof(path), "%s/out.data", dir);
 	struct perf_event_attr ev, dummy;
 	make_attrs(&ev, &dummy);
 	const char *argv[] = {"pmuprof", "record", "-e"};
-	struct smp_pdw_info info = {.version = "pmuprof test", .argc = 3, .argv = argv,
-				    .clockid = 1};
-	struct smp_pdw *w;
-	assert_int_equal(smp_pdw_open(&w, path, &info, err, sizeof(err)), 0);
+	struct pabi_pdw_info info = {
+		.version = "pmuprof test", .argc = 3, .argv = argv, .clockid = 1};
+	struct pabi_pdw *w;
+	assert_int_equal(pabi_pdw_open(&w, path, &info, err, sizeof(err)), 0);
 	assert_int_equal(entries(dir), 1); /* the temporary file only */
-	assert_int_equal(smp_pdw_add_event(w, &ev, "cpu-clock", ev_ids, 2, err, sizeof(err)), 0);
-	assert_int_equal(smp_pdw_add_event(w, &dummy, "dummy:u", dummy_ids, 2, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_add_event(w, &ev, "cpu-clock", ev_ids, 2, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_add_event(w, &dummy, "dummy:u", dummy_ids, 2, err, sizeof(err)),
+			 0);
 
 	/* this process as -p would find it: its threads' names and its code mappings */
-	struct smp_layout dl;
-	smp_layout_from_attr(&dl, &dummy);
-	struct smp_sample_id sid = {.cpu = 1, .id = dummy_ids[1]};
-	assert_int_equal(smp_synthesize(getpid(), &dl, &sid, write_synthesized, w, err, sizeof(err)), 0);
-	assert_int_equal(smp_synthesize(999999999, &dl, &sid, write_synthesized, w, err, sizeof(err)),
-			 -ENOENT);
-	assert_int_equal(smp_synthesize_kernel(&dl, &sid, write_synthesized, w, err, sizeof(err)), 0);
+	struct pabi_layout dl;
+	pabi_layout_from_attr(&dl, &dummy);
+	struct pabi_sample_id sid = {.cpu = 1, .id = dummy_ids[1]};
+	assert_int_equal(
+		pabi_synthesize(getpid(), &dl, &sid, write_synthesized, w, err, sizeof(err)), 0);
+	assert_int_equal(
+		pabi_synthesize(999999999, &dl, &sid, write_synthesized, w, err, sizeof(err)),
+		-ENOENT);
+	assert_int_equal(pabi_synthesize_kernel(&dl, &sid, write_synthesized, w, err, sizeof(err)),
+			 0);
 	uint64_t text = kernel_text_addr();
 
 	struct rec comm = {.n = 1}, sample = {.n = 1}, lost = {.n = 1};
@@ -267,16 +271,16 @@ static void test_round_trip(void **state)
 	w64(&lost, ev_ids[0]);
 	const struct perf_event_header *hl = seal(&lost, PERF_RECORD_LOST);
 
-	assert_int_equal(smp_pdw_write(w, hc, err, sizeof(err)), 0);
-	assert_int_equal(smp_pdw_write(w, hs, err, sizeof(err)), 0);
-	assert_int_equal(smp_pdw_finish_round(w, err, sizeof(err)), 0);
-	assert_int_equal(smp_pdw_finish_round(w, err, sizeof(err)), 0); /* nothing new: none */
-	assert_int_equal(smp_pdw_write(w, hl, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_write(w, hc, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_write(w, hs, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_finish_round(w, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_finish_round(w, err, sizeof(err)), 0); /* nothing new: none */
+	assert_int_equal(pabi_pdw_write(w, hl, err, sizeof(err)), 0);
 	struct perf_event_header bad = {.type = PERF_RECORD_SAMPLE, .size = 4};
-	assert_int_equal(smp_pdw_write(w, &bad, err, sizeof(err)), -EINVAL);
+	assert_int_equal(pabi_pdw_write(w, &bad, err, sizeof(err)), -EINVAL);
 	uint64_t size = 0;
-	assert_int_equal(smp_pdw_finish(w, &size, err, sizeof(err)), 0);
-	smp_pdw_close(w);
+	assert_int_equal(pabi_pdw_finish(w, &size, err, sizeof(err)), 0);
+	pabi_pdw_close(w);
 	assert_int_equal(entries(dir), 1); /* the file, renamed; no temporary left */
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
@@ -288,19 +292,20 @@ static void test_round_trip(void **state)
 	free(raw);
 
 	/* read back */
-	struct smp_perfdata *pd;
-	assert_int_equal(smp_perfdata_open(&pd, path, err, sizeof(err)), 0);
-	assert_false(smp_perfdata_is_pipe(pd));
-	assert_int_equal(smp_perfdata_nevents(pd), 2);
-	const struct smp_pd_event *e0 = smp_perfdata_event(pd, 0), *e1 = smp_perfdata_event(pd, 1);
+	struct pabi_perfdata *pd;
+	assert_int_equal(pabi_perfdata_open(&pd, path, err, sizeof(err)), 0);
+	assert_false(pabi_perfdata_is_pipe(pd));
+	assert_int_equal(pabi_perfdata_nevents(pd), 2);
+	const struct pabi_pd_event *e0 = pabi_perfdata_event(pd, 0),
+				   *e1 = pabi_perfdata_event(pd, 1);
 	assert_string_equal(e0->name, "cpu-clock");
 	assert_string_equal(e1->name, "dummy:u");
 	assert_memory_equal(&e0->attr, &ev, sizeof(ev));
 	assert_memory_equal(&e1->attr, &dummy, sizeof(dummy));
-	assert_int_equal(smp_perfdata_event_of_id(pd, 11), 0);
-	assert_int_equal(smp_perfdata_event_of_id(pd, 12), 0);
-	assert_int_equal(smp_perfdata_event_of_id(pd, 21), 1);
-	assert_int_equal(smp_perfdata_event_of_id(pd, 22), 1);
+	assert_int_equal(pabi_perfdata_event_of_id(pd, 11), 0);
+	assert_int_equal(pabi_perfdata_event_of_id(pd, 12), 0);
+	assert_int_equal(pabi_perfdata_event_of_id(pd, 21), 1);
+	assert_int_equal(pabi_perfdata_event_of_id(pd, 22), 1);
 
 	char exe[PATH_MAX], self_comm[32] = "";
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -311,14 +316,14 @@ static void test_round_trip(void **state)
 	assert_non_null(fgets(self_comm, sizeof(self_comm), cf));
 	fclose(cf);
 	self_comm[strcspn(self_comm, "\n")] = 0;
-	struct smp_pd_record r;
+	struct pabi_pd_record r;
 	int synth_comm = 0, synth_mmap = 0, exe_mmap = 0, kernel = 0, rounds = 0, k = 0;
 	const struct perf_event_header *want[] = {hc, hs, NULL, hl, NULL};
-	while (smp_perfdata_next(pd, &r, err, sizeof(err)) == 1) {
+	while (pabi_perfdata_next(pd, &r, err, sizeof(err)) == 1) {
 		const struct perf_event_header *h = r.h;
 		if (k == 0 && h->type == PERF_RECORD_MMAP) {
 			/* the kernel's map: pid -1, [kernel.kallsyms]_text at _text */
-			struct smp_sample_id s;
+			struct pabi_sample_id s;
 			const uint32_t *p32 = (const uint32_t *)(h + 1);
 			const uint64_t *p64 = (const uint64_t *)(p32 + 2);
 			assert_int_equal(h->misc, PERF_RECORD_MISC_KERNEL);
@@ -328,7 +333,7 @@ static void test_round_trip(void **state)
 			assert_true(p64[0] + p64[1] == UINT64_MAX);
 			assert_string_equal((const char *)(p64 + 3), "[kernel.kallsyms]_text");
 			assert_int_equal(r.event, 1);
-			assert_int_equal(smp_parse_sample_id(&e1->layout, h, &s), 0);
+			assert_int_equal(pabi_parse_sample_id(&e1->layout, h, &s), 0);
 			assert_int_equal(s.id, dummy_ids[1]);
 			kernel++;
 			continue;
@@ -336,9 +341,9 @@ static void test_round_trip(void **state)
 		if (k == 0 && (h->type == PERF_RECORD_COMM || h->type == PERF_RECORD_MMAP2) &&
 		    r.time == 0) {
 			/* synthesized: the dummy's trailer with this process's pid */
-			struct smp_sample_id s;
+			struct pabi_sample_id s;
 			assert_int_equal(r.event, 1);
-			assert_int_equal(smp_parse_sample_id(&e1->layout, h, &s), 0);
+			assert_int_equal(pabi_parse_sample_id(&e1->layout, h, &s), 0);
 			assert_int_equal(s.id, dummy_ids[1]);
 			assert_int_equal(s.cpu, 1);
 			assert_int_equal(s.pid, getpid());
@@ -370,10 +375,10 @@ static void test_round_trip(void **state)
 			assert_int_equal(r.event, 1);
 			assert_int_equal(r.time, 5);
 		} else if (want[k] == hs) {
-			struct smp_sample s;
+			struct pabi_sample s;
 			assert_int_equal(r.event, 0);
 			assert_int_equal(r.time, 6);
-			assert_int_equal(smp_parse_sample(&e0->layout, h, &s), 0);
+			assert_int_equal(pabi_parse_sample(&e0->layout, h, &s), 0);
 			assert_int_equal(s.id, ev_ids[1]);
 			assert_int_equal(s.ip, 0x401000);
 			assert_int_equal(s.period, 100000);
@@ -382,7 +387,7 @@ static void test_round_trip(void **state)
 		} else if (want[k] == hl) {
 			uint64_t id, nlost;
 			assert_int_equal(r.event, 0);
-			assert_int_equal(smp_record_loss(h, &id, &nlost), 1);
+			assert_int_equal(pabi_record_loss(h, &id, &nlost), 1);
 			assert_int_equal(id, ev_ids[0]);
 			assert_int_equal(nlost, 3);
 		}
@@ -394,7 +399,7 @@ static void test_round_trip(void **state)
 	assert_true(synth_mmap >= 2);    /* the test binary, libc, ... */
 	assert_int_equal(exe_mmap, 1);   /* one executable mapping of the binary */
 	assert_int_equal(kernel, text != 0); /* none when kallsyms hides the addresses */
-	smp_perfdata_close(pd);
+	pabi_perfdata_close(pd);
 	unlink(path);
 	rmdir(dir);
 	free(dir);
@@ -403,43 +408,43 @@ static void test_round_trip(void **state)
 static void test_failures(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX];
-	struct smp_pdw *w = NULL;
-	int ret = smp_pdw_open(&w, "/nonexistent-pmuprof-dir/x.data", NULL, err, sizeof(err));
+	char err[BASE_ERR_MAX];
+	struct pabi_pdw *w = NULL;
+	int ret = pabi_pdw_open(&w, "/nonexistent-pmuprof-dir/x.data", NULL, err, sizeof(err));
 	assert_int_equal(ret, -ENOENT);
 	assert_null(w);
 	assert_non_null(strstr(err, "cannot write perf.data /nonexistent-pmuprof-dir/x.data: "
 				    "creating /nonexistent-pmuprof-dir/x.data.tmp."));
 	assert_non_null(strstr(err, "does not exist"));
-	assert_int_equal(smp_pdw_open(&w, "", NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(pabi_pdw_open(&w, "", NULL, err, sizeof(err)), -EINVAL);
 
 	/* abandoned before the finish: nothing is left */
 	char *dir = temp_dir(), path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/y.data", dir);
-	assert_int_equal(smp_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
 	struct perf_event_header h = {.type = 68, .size = 8};
-	assert_int_equal(smp_pdw_write(w, &h, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_write(w, &h, err, sizeof(err)), 0);
 	assert_int_equal(entries(dir), 1);
-	smp_pdw_close(w);
+	pabi_pdw_close(w);
 	assert_int_equal(entries(dir), 0);
 
 	/* the rename fails (the target became a non-empty directory): the temporary goes */
-	assert_int_equal(smp_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
+	assert_int_equal(pabi_pdw_open(&w, path, NULL, err, sizeof(err)), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
 	char inner[PATH_MAX + 8];
 	snprintf(inner, sizeof(inner), "%s/z", path);
 	FILE *f = fopen(inner, "w");
 	assert_non_null(f);
 	fclose(f);
-	ret = smp_pdw_finish(w, NULL, err, sizeof(err));
+	ret = pabi_pdw_finish(w, NULL, err, sizeof(err));
 	assert_true(ret < 0);
 	assert_non_null(strstr(err, "renaming"));
-	assert_int_equal(smp_pdw_write(w, &h, err, sizeof(err)), ret); /* sticky */
-	smp_pdw_close(w);
+	assert_int_equal(pabi_pdw_write(w, &h, err, sizeof(err)), ret); /* sticky */
+	pabi_pdw_close(w);
 	assert_int_equal(entries(dir), 1);
 	/* a directory is refused at once */
-	struct smp_pdw *w2 = NULL;
-	assert_int_equal(smp_pdw_open(&w2, path, NULL, err, sizeof(err)), -EISDIR);
+	struct pabi_pdw *w2 = NULL;
+	assert_int_equal(pabi_pdw_open(&w2, path, NULL, err, sizeof(err)), -EISDIR);
 	assert_null(w2);
 	assert_non_null(strstr(err, "is a directory"));
 	unlink(inner);

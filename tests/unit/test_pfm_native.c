@@ -21,7 +21,7 @@ static struct pmu_ctx *g_ctx; /* test fixture */
 static int setup(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	const char *forced = getenv("LIBPFM_FORCE_PMU");
 	if (!forced || strcmp(forced, "amd64_fam19h_zen3") != 0) {
 		print_error("run with LIBPFM_FORCE_PMU=amd64_fam19h_zen3 (CTest sets it)\n");
@@ -40,7 +40,7 @@ static int teardown(void **state)
 static void expect(const char *spec, uint32_t type, uint64_t config, bool exclude_kernel)
 {
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	int ret = pmu_parse_events(g_ctx, spec, &list, err, sizeof(err));
 	if (ret != 0)
 		fail_msg("'%s': %s", spec, err);
@@ -75,7 +75,7 @@ static void test_native_encoding(void **state)
 	expect("RETIRED_INSTRUCTIONS", PERF_TYPE_RAW, 0xc0, false);
 	/* In a group and a list, next to built-in names. */
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(pmu_parse_events(g_ctx,
 					  "{cycles,amd64_fam19h_zen3::RETIRED_BRANCH_INSTRUCTIONS}",
 					  &list, err, sizeof(err)),
@@ -91,7 +91,7 @@ static void test_native_errors(void **state)
 	(void)state;
 	skip_without_x86_pfm();
 	struct pmu_event_list list = {0};
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	assert_int_equal(pmu_parse_events(g_ctx, "amd64_fam19h_zen3::NO_SUCH_EVENT", &list, err,
 					  sizeof(err)),
 			 -ENOENT);

@@ -32,7 +32,7 @@ static struct pmu_ctx *g_ctx; /* tests/data/sysfs: a core PMU "cpu" of type 4 */
 static int setup(void **state)
 {
 	(void)state;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	if (pmu_ctx_new(&g_ctx, TEST_SYSFS_ROOT, err, sizeof(err)) < 0) {
 		print_error("%s\n", err);
 		return -1;
@@ -49,7 +49,7 @@ static int teardown(void **state)
 
 static void set_cpu(struct pmu_ctx *ctx, const char *id)
 {
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	if (pmu_cpu_parse(id, &ctx->cpu, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 }
@@ -182,7 +182,7 @@ static void expect_case(struct pmu_ctx *ctx, const struct exp_case *c)
 		fail_msg("%s: row '%s', expected '%s'", c->cpuid, row ? row->label : "(none)",
 			 c->row);
 	struct pmu_event_list l = {0};
-	char err[PMU_ERR_MAX] = "";
+	char err[BASE_ERR_MAX] = "";
 	if (pmu_parse_events(ctx, c->preset, &l, err, sizeof(err)) < 0)
 		fail_msg("%s %s: %s", c->cpuid, c->preset, err);
 	size_t n = 0;
@@ -258,7 +258,7 @@ static void test_hybrid(void **state)
 {
 	(void)state;
 	/* Alder Lake with its cpu_core PMU: raw events and generic ones name the P-core PMU. */
-	char root[512], err[PMU_ERR_MAX];
+	char root[512], err[BASE_ERR_MAX];
 	snprintf(root, sizeof(root), "%s/sysfs-pebs/alderlake", TEST_DATA_DIR);
 	struct pmu_ctx *ctx;
 	assert_int_equal(pmu_ctx_new(&ctx, root, err, sizeof(err)), 0);
@@ -276,7 +276,7 @@ static void test_hybrid(void **state)
 	assert_int_equal(l.ev[4].attr.config, 0x10002 | 4ULL << 32);
 	struct pmu_preset_item items[PMU_PRESET_MAX];
 	size_t n;
-	char notice[PMU_ERR_MAX];
+	char notice[BASE_ERR_MAX];
 	assert_int_equal(pmu_preset_expand(ctx, "sharing", items, &n, notice, sizeof(notice), err,
 					   sizeof(err)),
 			 0);
@@ -292,7 +292,7 @@ static void test_combinations(void **state)
 	(void)state;
 	set_cpu(g_ctx, "AuthenticAMD-26-2");
 	struct pmu_event_list l = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 
 	assert_int_equal(pmu_parse_events(g_ctx, "sharing,cycles", &l, err, sizeof(err)), 0);
 	const char *const names[] = {"ls_any_fills_from_sys.local_ccx",
@@ -351,7 +351,7 @@ static void test_unknown_cpu(void **state)
 {
 	(void)state;
 	struct pmu_event_list l = {0};
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	/* Nehalem: no coherence event in the table; the list keeps what it had. */
 	set_cpu(g_ctx, "GenuineIntel-6-1A");
 	assert_int_equal(pmu_parse_events(g_ctx, "cycles", &l, err, sizeof(err)), 0);
@@ -401,7 +401,7 @@ static void test_cpu_id(void **state)
 {
 	(void)state;
 	struct pmu_cpu cpu;
-	char err[PMU_ERR_MAX];
+	char err[BASE_ERR_MAX];
 	assert_int_equal(pmu_cpu_parse("AuthenticAMD-26-2", &cpu, err, sizeof(err)), 0);
 	assert_string_equal(cpu.vendor, "AuthenticAMD");
 	assert_int_equal(cpu.family, 26);
@@ -519,7 +519,7 @@ static void test_libpfm_path(void **state)
 	/* This process forced libpfm4's Zen 3 table: Zen 3 rows encode through it. */
 	struct pmu_preset_item items[PMU_PRESET_MAX];
 	size_t n;
-	char notice[PMU_ERR_MAX], err[PMU_ERR_MAX];
+	char notice[BASE_ERR_MAX], err[BASE_ERR_MAX];
 	set_cpu(g_ctx, "AuthenticAMD-25-21");
 	assert_int_equal(pmu_preset_expand(g_ctx, "sharing", items, &n, notice, sizeof(notice),
 					   err, sizeof(err)),
@@ -569,7 +569,7 @@ static int pfm_check(const char *pfm)
 				    strncmp(pe->pfm + len, "::", 2) != 0)
 					continue;
 				struct perf_event_attr a;
-				char err[PMU_ERR_MAX];
+				char err[BASE_ERR_MAX];
 				uint64_t raw = (uint64_t)(pe->event & 0xff) | (uint64_t)pe->umask << 8 |
 					       (uint64_t)((pe->event >> 8) & 0xf) << 32;
 				checked++;

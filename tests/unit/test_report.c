@@ -102,7 +102,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs the report into f->out; returns report_print's result. */
+/* Runs the report into f->out; returns pprof_report_print's result. */
 static int report(struct fixture *f, const char *type, const char *sort, int top, char *err,
 		  size_t errlen)
 {
@@ -110,8 +110,8 @@ static int report(struct fixture *f, const char *type, const char *sort, int top
 	f->out = NULL;
 	FILE *mem = open_memstream(&f->out, &f->outlen);
 	assert_non_null(mem);
-	struct report_opts o = { .sample_type = type, .sort = sort, .top = top };
-	int rc = report_print(f->path, &o, mem, err, errlen);
+	struct pprof_report_opts o = {.sample_type = type, .sort = sort, .top = top};
+	int rc = pprof_report_print(f->path, &o, mem, err, errlen);
 	assert_int_equal(fclose(mem), 0);
 	return rc;
 }
@@ -321,8 +321,8 @@ static void test_errors(void **state)
 	char err[512] = "";
 	char missing[256];
 	snprintf(missing, sizeof(missing), "%s/nope.pb.gz", f->dir);
-	struct report_opts o = { 0 };
-	assert_int_equal(report_print(missing, &o, stdout, err, sizeof(err)), -ENOENT);
+	struct pprof_report_opts o = {0};
+	assert_int_equal(pprof_report_print(missing, &o, stdout, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, missing));
 	assert_non_null(strstr(err, "No such file or directory"));
 }

@@ -99,9 +99,9 @@ static int collect(void *arg, const struct perf_event_header *h)
 	return 0;
 }
 
-static const struct smp_layout base_layout = {
-	.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-		       PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD,
+static const struct pabi_layout base_layout = {
+	.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+		       PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD,
 	.read_format = PERF_FORMAT_ID,
 };
 
@@ -132,9 +132,9 @@ static void test_read_simple(void **state)
 	assert_int_equal(got, 5 * 56);
 	assert_int_equal(c.n, 5);
 	assert_int_equal(f.meta.data_tail, f.meta.data_head);
-	struct smp_sample s;
+	struct pabi_sample s;
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(smp_parse_sample(&base_layout, (void *)c.bytes[i], &s), 0);
+		assert_int_equal(pabi_parse_sample(&base_layout, (void *)c.bytes[i], &s), 0);
 		assert_int_equal(s.ip, 0x1000 + (uint64_t)i);
 		assert_int_equal(s.time, 100 + (uint64_t)i);
 		assert_int_equal(s.pid, 42);
@@ -177,8 +177,8 @@ static void test_read_wraparound(void **state)
 		ring_write(&f, &x, x.h.size);
 		c.n = 0;
 		assert_int_equal(smp_ring_read(&f.ring, scratch, collect, &c), 56);
-		struct smp_sample s;
-		assert_int_equal(smp_parse_sample(&base_layout, (void *)c.bytes[0], &s), 0);
+		struct pabi_sample s;
+		assert_int_equal(pabi_parse_sample(&base_layout, (void *)c.bytes[0], &s), 0);
 		assert_int_equal(s.ip, (uint64_t)lap);
 	}
 }
@@ -219,7 +219,7 @@ static void test_read_partial_and_errors(void **state)
 static void test_sample_full_layout(void **state)
 {
 	(void)state;
-	struct smp_layout l = {
+	struct pabi_layout l = {
 		.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
 			       PERF_SAMPLE_TIME | PERF_SAMPLE_ADDR | PERF_SAMPLE_CPU |
 			       PERF_SAMPLE_PERIOD | PERF_SAMPLE_READ | PERF_SAMPLE_CALLCHAIN |
@@ -253,8 +253,8 @@ static void test_sample_full_layout(void **state)
 	put(&r, 250);                    /* weight */
 	put(&r, 0x1234);                 /* data_src */
 	put(&r, 0x7000000);              /* phys addr */
-	struct smp_sample s;
-	assert_int_equal(smp_parse_sample(&l, &r.h, &s), 0);
+	struct pabi_sample s;
+	assert_int_equal(pabi_parse_sample(&l, &r.h, &s), 0);
 	assert_int_equal(s.id, 99);
 	assert_int_equal(s.ip, 0x401000);
 	assert_int_equal(s.pid, 7);
@@ -279,20 +279,20 @@ static void test_sample_full_layout(void **state)
 	assert_int_equal(s.weight, 250);
 	assert_int_equal(s.data_src, 0x1234);
 	assert_int_equal(s.phys_addr, 0x7000000);
-	assert_int_equal(smp_record_id(&r.h), 99);
+	assert_int_equal(pabi_record_id(&r.h), 99);
 
 	/* Every truncation of it is rejected, never read past. */
 	for (uint16_t size = 8; size < r.h.size; size += 8) {
 		struct rec t = r;
 		t.h.size = size;
-		assert_int_equal(smp_parse_sample(&l, &t.h, &s), -EINVAL);
+		assert_int_equal(pabi_parse_sample(&l, &t.h, &s), -EINVAL);
 	}
 }
 
 static void test_sample_compact(void **state)
 {
 	(void)state;
-	struct smp_layout l = {
+	struct pabi_layout l = {
 		.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TIME |
 			       PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER | PERF_SAMPLE_WEIGHT,
 		.regs_user_mask = 0x3,
@@ -309,10 +309,10 @@ static void test_sample_compact(void **state)
 	put(&r, 20);  /* dyn size: 20 valid bytes */
 	put(&r, 999); /* weight, after the stack */
 	unsigned char out[1024];
-	size_t n = smp_sample_compact(&l, &r.h, out);
+	size_t n = pabi_sample_compact(&l, &r.h, out);
 	assert_int_equal(n, r.h.size - 64 + 24);
-	struct smp_sample s;
-	assert_int_equal(smp_parse_sample(&l, (void *)out, &s), 0);
+	struct pabi_sample s;
+	assert_int_equal(pabi_parse_sample(&l, (void *)out, &s), 0);
 	assert_int_equal(((struct perf_event_header *)out)->size, n);
 	assert_int_equal(s.ip, 0x1234);
 	assert_int_equal(s.time, 777);
@@ -324,8 +324,8 @@ static void test_sample_compact(void **state)
 	/* Nothing to cut: a full stack, or no stack at all. */
 	struct rec full = r;
 	full.words[1 + 6 + 1 + 8] = 64; /* dyn_size word: after id, ip, time, abi, 2 regs, size, 8 words */
-	assert_int_equal(smp_sample_compact(&l, &full.h, out), 0);
-	assert_int_equal(smp_sample_compact(&base_layout, &r.h, out), 0);
+	assert_int_equal(pabi_sample_compact(&l, &full.h, out), 0);
+	assert_int_equal(pabi_sample_compact(&base_layout, &r.h, out), 0);
 }
 
 static void test_sideband_records(void **state)
@@ -334,7 +334,7 @@ static void test_sideband_records(void **state)
 	struct proc_model *m;
 	assert_int_equal(proc_model_new(&m), 0);
 	struct rec r;
-	struct smp_sample_id sid;
+	struct pabi_sample_id sid;
 
 	/* COMM with exec */
 	rec_begin(&r, PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC);
@@ -343,7 +343,7 @@ static void test_sideband_records(void **state)
 	put_trailer(&r, 42, 42, 500, 0, 7);
 	assert_int_equal(proc_apply_record(m, &r.h), 0);
 	assert_string_equal(proc_comm(m, 42, 42), "worker");
-	assert_int_equal(smp_parse_sample_id(&base_layout, &r.h, &sid), 0);
+	assert_int_equal(pabi_parse_sample_id(&base_layout, &r.h, &sid), 0);
 	assert_int_equal(sid.time, 500);
 	assert_int_equal(sid.id, 7);
 	assert_int_equal(sid.pid, 42);
@@ -420,30 +420,30 @@ static void test_loss_records(void **state)
 	rec_begin(&r, PERF_RECORD_LOST, 0);
 	put(&r, 77), put(&r, 1234);
 	put_trailer(&r, 0, 0, 900, 1, 77);
-	assert_int_equal(smp_record_loss(&r.h, &id, &lost), 1);
+	assert_int_equal(pabi_record_loss(&r.h, &id, &lost), 1);
 	assert_int_equal(id, 77);
 	assert_int_equal(lost, 1234);
 
 	rec_begin(&r, PERF_RECORD_LOST_SAMPLES, 0);
 	put(&r, 55);
 	put_trailer(&r, 0, 0, 901, 1, 78);
-	assert_int_equal(smp_record_loss(&r.h, &id, &lost), 1);
+	assert_int_equal(pabi_record_loss(&r.h, &id, &lost), 1);
 	assert_int_equal(id, 78);
 	assert_int_equal(lost, 55);
 
 	rec_begin(&r, PERF_RECORD_THROTTLE, 0);
 	put(&r, 902), put(&r, 79), put(&r, 79);
 	put_trailer(&r, 0, 0, 902, 1, 79);
-	assert_int_equal(smp_record_loss(&r.h, &id, &lost), 0);
-	struct smp_sample_id sid;
-	assert_int_equal(smp_parse_sample_id(&base_layout, &r.h, &sid), 0);
+	assert_int_equal(pabi_record_loss(&r.h, &id, &lost), 0);
+	struct pabi_sample_id sid;
+	assert_int_equal(pabi_parse_sample_id(&base_layout, &r.h, &sid), 0);
 	assert_int_equal(sid.id, 79);
 	assert_int_equal(sid.time, 902);
 	assert_int_equal(sid.cpu, 1);
 
 	rec_begin(&r, PERF_RECORD_LOST, 0);
 	put(&r, 1);
-	assert_int_equal(smp_record_loss(&r.h, &id, &lost), -EINVAL);
+	assert_int_equal(pabi_record_loss(&r.h, &id, &lost), -EINVAL);
 }
 
 int main(void)

@@ -845,7 +845,8 @@ static void note_open(const char *path, int fd)
 /* Every open is an openat(2) to the kernel: made here directly, then counted. */
 static int counted_openat(int dirfd, const char *path, int flags, va_list ap)
 {
-	mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+	mode_t mode =
+		(flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
 	int fd = (int)syscall(SYS_openat, dirfd, path, flags, mode);
 	note_open(path, fd);
 	return fd;
@@ -899,10 +900,12 @@ static void shared_pass(struct uw_session *u, struct sym_cache *s, struct proc_m
 		assert_non_null(map);
 		if (i == 0)
 			exe = map->filename;
-		assert_int_equal(sym_lookup_file(s, map->filename, map->build_id[0] ? map->build_id : NULL,
+		assert_int_equal(sym_lookup_file(s, map->filename,
+						 map->build_id[0] ? map->build_id : NULL,
 						 ip - map->start + map->pgoff, &res),
 				 0);
-		snprintf(out->names[i], sizeof(out->names[i]), "%s", res.function ? res.function : "?");
+		snprintf(out->names[i], sizeof(out->names[i]), "%s",
+			 res.function ? res.function : "?");
 		out->lines[i] = res.line;
 	}
 	struct sym_data d;

@@ -52,22 +52,22 @@ __attribute__((noinline, noclone)) static uint64_t work_b(uint64_t until)
 
 int main(void)
 {
-	struct pmu_channel *ch = pmu_channel_attach_env(); /* NULL: not under record */
+	struct channel *ch = channel_attach_env(); /* NULL: not under record */
 	static const uint8_t none16[16], none8[8];
 	uint64_t sink = 0;
 	for (int t = 0; t < TURNS; t++) {
-		pmu_channel_write(ch, PMU_CH_REGION_BEGIN, "A", NULL, NULL);
+		channel_write(ch, CHANNEL_REGION_BEGIN, "A", NULL, NULL);
 		sink += work_a(now_ns() + TURN_NS);
-		pmu_channel_write(ch, PMU_CH_REGION_END, "A", NULL, NULL);
+		channel_write(ch, CHANNEL_REGION_END, "A", NULL, NULL);
 
-		pmu_channel_write(ch, PMU_CH_REGION_BEGIN, "B", NULL, NULL);
-		pmu_channel_write(ch, PMU_CH_TRACE, NULL, trace_id, span_id);
+		channel_write(ch, CHANNEL_REGION_BEGIN, "B", NULL, NULL);
+		channel_write(ch, CHANNEL_TRACE, NULL, trace_id, span_id);
 		sink += work_b(now_ns() + TURN_NS);
-		pmu_channel_write(ch, PMU_CH_TRACE, NULL, none16, none8);
-		pmu_channel_write(ch, PMU_CH_REGION_END, "B", NULL, NULL);
+		channel_write(ch, CHANNEL_TRACE, NULL, none16, none8);
+		channel_write(ch, CHANNEL_REGION_END, "B", NULL, NULL);
 	}
 	printf("regions: %s, %d turns each (%llx)\n", ch ? "labelled" : "not under record", TURNS,
 	       (unsigned long long)sink);
-	pmu_channel_close(ch);
+	channel_close(ch);
 	return 0;
 }
