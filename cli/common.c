@@ -74,20 +74,22 @@ int cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *v
 int cli_child_prepare(struct cli_child *c, char **argv, char *err, size_t errlen)
 {
 	int go[2], ex[2];
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno)), -errno;
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		int e = errno;
+		return base_fail(err, errlen, -e, "cannot create a pipe: %s", strerror(e));
+	}
 	if (pipe2(ex, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(go[0]);
 		close(go[1]);
-		return snprintf(err, errlen, "cannot create a pipe: %s", strerror(e)), -e;
+		return base_fail(err, errlen, -e, "cannot create a pipe: %s", strerror(e));
 	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(go[0]), close(go[1]), close(ex[0]), close(ex[1]);
-		return snprintf(err, errlen, "cannot fork: %s", strerror(e)), -e;
+		return base_fail(err, errlen, -e, "cannot fork: %s", strerror(e));
 	}
 	if (pid == 0) {
 		close(go[1]);

@@ -18,14 +18,15 @@ static int open_fifo(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISFIFO(st.st_mode)) {
-		snprintf(err, errlen, "--control: '%s' is not a fifo; create it with mkfifo %s", path,
-			 path);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL,
+				 "--control: '%s' is not a fifo; create it with mkfifo %s", path,
+				 path);
 	}
 	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "--control: cannot open fifo '%s': %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		return base_fail(err, errlen, -e, "--control: cannot open fifo '%s': %s", path,
+				 strerror(e));
 	}
 	return fd;
 }
@@ -35,8 +36,7 @@ int cli_control_open(struct cli_control *c, const char *spec, char *err, size_t 
 	memset(c, 0, sizeof(*c));
 	c->ctl_fd = c->ack_fd = -1;
 	if (strncmp(spec, "fifo:", 5) != 0 || !spec[5]) {
-		snprintf(err, errlen, "--control takes fifo:CTL[,ACK], not '%s'", spec);
-		return -EINVAL;
+		return base_fail(err, errlen, -EINVAL, "--control takes fifo:CTL[,ACK], not '%s'", spec);
 	}
 	snprintf(c->paths, sizeof(c->paths), "%s", spec + 5);
 	char ctl[sizeof(c->paths)];

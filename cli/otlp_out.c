@@ -79,7 +79,7 @@ int cli_otlp_encode(struct cli_otlp_ctx *c, const struct pprof *prof, bool paylo
 		return ret;
 	if (payload && gzip_bytes(raw, raw_len, &gz, &gz_len) < 0) {
 		free(raw);
-		return snprintf(err, errlen, "cannot compress the pprof payload"), -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "cannot compress the pprof payload");
 	}
 	struct otlp_options o = {
 		.scope_version = PMUPROF_VERSION,

@@ -66,7 +66,7 @@ static int open_perf_data(struct cli_pipeline *p, const struct cli_pipeline_opts
 	/* "pmuprof record -e ...", as perf's header names perf itself first. */
 	const char **argv = calloc((size_t)o->argc + 1, sizeof(char *));
 	if (!argv)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	argv[0] = "pmuprof";
 	for (int i = 0; i < o->argc; i++)
 		argv[i + 1] = o->argv[i];

@@ -111,7 +111,7 @@ static int new_profile(struct agg *a, char *err, size_t errlen)
 	size_t ntypes = 1 + o->nevents;
 	struct pprof_value_type *types = calloc(ntypes, sizeof(*types));
 	if (!types)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	/* pprof's convention (and what Go PGO accepts): samples/count first. */
 	types[0] = (struct pprof_value_type){"samples", "count"};
 	for (size_t i = 0; i < o->nevents; i++)
@@ -137,21 +137,21 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 {
 	struct agg *a = calloc(1, sizeof(*a));
 	if (!a)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	a->o = *o;
 	a->procs = procs;
 	a->generation = 1;
 	a->samples = calloc(o->nevents, sizeof(*a->samples));
 	a->values = calloc(1 + o->nevents, sizeof(*a->values));
 	int ret = a->samples && a->values ? new_profile(a, err, errlen)
-					  : (snprintf(err, errlen, "out of memory"), -ENOMEM);
+					  : base_fail(err, errlen, -ENOMEM, "out of memory");
 	if (ret == 0 && (o->symbolize || o->dwarf) && bin_cache_new(&a->bins) < 0)
-		ret = -ENOMEM, snprintf(err, errlen, "out of memory");
+		ret = base_fail(err, errlen, -ENOMEM, "out of memory");
 	if (ret == 0 && o->symbolize && (ret = sym_cache_new(&a->syms, err, errlen)) == 0) {
 		sym_cache_use_binaries(a->syms, a->bins); /* a new cache: cannot be busy */
 		sym_cache_set_budget(a->syms, o->symbol_cache_bytes);
 		if (sym_cache_set_debug_dir(a->syms, o->debug_cache_dir) < 0)
-			ret = -ENOMEM, snprintf(err, errlen, "out of memory");
+			ret = base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	if (ret == 0 && o->dwarf && (ret = uw_new(&a->unwinder, procs, err, errlen)) == 0)
 		uw_use_binaries(a->unwinder, a->bins);
