@@ -135,6 +135,21 @@ int base_write_file(const char *name, const struct base_output_opts *opts, base_
 int base_write_file_at(int dirfd, const char *name, const struct base_output_opts *opts,
 		       base_fill_fn fill, void *arg, char *err, size_t errlen);
 
+/* --- an intrusive doubly-linked list (util.c): the caches' LRU orders --------- */
+
+/* A link inside each entry; the owner keeps the list's ends (head: most recent). */
+struct base_link {
+	struct base_link *prev, *next;
+};
+struct base_list {
+	struct base_link *head, *tail;
+};
+void base_list_unlink(struct base_list *l, struct base_link *e);
+void base_list_push_front(struct base_list *l, struct base_link *e);
+/* The entry of type `type` whose member `member` is link; NULL for NULL. */
+#define BASE_ENTRY(link, type, member) \
+	((link) ? (type *)(void *)((char *)(link) - offsetof(type, member)) : (type *)NULL)
+
 /* --- a running process, from /proc (procfs.c) ----------------------------- */
 /* A process that is gone reads as -ENOENT or -ESRCH. */
 

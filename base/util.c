@@ -233,3 +233,27 @@ int base_grow(void **arr, size_t *cap, size_t need, size_t size)
 	*cap = n;
 	return 0;
 }
+
+void base_list_unlink(struct base_list *l, struct base_link *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		l->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		l->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+void base_list_push_front(struct base_list *l, struct base_link *e)
+{
+	e->prev = NULL;
+	e->next = l->head;
+	if (l->head)
+		l->head->prev = e;
+	l->head = e;
+	if (!l->tail)
+		l->tail = e;
+}

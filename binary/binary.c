@@ -30,7 +30,7 @@
 
 struct bin_cache {
 	struct bin *buckets[BIN_BUCKETS];
-	struct bin *head, *tail; /* LRU, most recent first */
+	struct base_list lru; /* most recent first */
 	size_t n, unused;
 	size_t bytes;   /* the objects' own */
 	size_t charged; /* consumers' (bin_cache_charge) */
@@ -284,36 +284,13 @@ static void bin_free(struct bin *b)
 	free(b);
 }
 
-static void lru_unlink(struct bin_cache *c, struct bin *b)
-{
-	if (b->prev)
-		b->prev->next = b->next;
-	else
-		c->head = b->next;
-	if (b->next)
-		b->next->prev = b->prev;
-	else
-		c->tail = b->prev;
-	b->prev = b->next = NULL;
-}
-
-static void lru_push(struct bin_cache *c, struct bin *b)
-{
-	b->next = c->head;
-	if (c->head)
-		c->head->prev = b;
-	c->head = b;
-	if (!c->tail)
-		c->tail = b;
-}
-
 static void bin_drop(struct bin_cache *c, struct bin *b)
 {
 	struct bin **pp = &c->buckets[b->hash & (BIN_BUCKETS - 1)];
 	while (*pp != b)
 		pp = &(*pp)->hnext;
 	*pp = b->hnext;
-	lru_unlink(c, b);
+	base_list_unlink(&c->lru, &b->lru);
 	c->n--;
 	if (b->refs == 0)
 		c->unused--;
@@ -324,8 +301,8 @@ static void bin_drop(struct bin_cache *c, struct bin *b)
 /* Drops unreferenced objects, least recently used first, past the count bound or the budget. */
 static void cache_trim(struct bin_cache *c)
 {
-	for (struct bin *b = c->tail; b;) {
-		struct bin *prev = b->prev;
+	for (struct bin *b = BASE_ENTRY(c->lru.tail, struct bin, lru); b;) {
+		struct bin *prev = BASE_ENTRY(b->lru.prev, struct bin, lru);
 		bool over = c->unused > BIN_UNUSED_MAX ||
 			    (c->budget && c->bytes + c->charged > c->budget);
 		if (!over)
@@ -340,8 +317,8 @@ void bin_cache_free(struct bin_cache *c)
 {
 	if (!c)
 		return;
-	while (c->head)
-		bin_drop(c, c->head);
+	while (c->lru.head)
+		bin_drop(c, BASE_ENTRY(c->lru.head, struct bin, lru));
 	free(c);
 }
 
@@ -370,9 +347,9 @@ struct bin *bin_get(struct bin_cache *c, const char *path, int *err)
 		    b->mtime.tv_nsec == st.st_mtim.tv_nsec && strcmp(b->path, path) == 0)
 			break;
 	if (b) {
-		if (c->head != b) {
-			lru_unlink(c, b);
-			lru_push(c, b);
+		if (c->lru.head != &b->lru) {
+			base_list_unlink(&c->lru, &b->lru);
+			base_list_push_front(&c->lru, &b->lru);
 		}
 		if (b->refs++ == 0)
 			c->unused--;
@@ -406,7 +383,7 @@ struct bin *bin_get(struct bin_cache *c, const char *path, int *err)
 	c->bytes += b->bytes;
 	b->hnext = c->buckets[h & (BIN_BUCKETS - 1)];
 	c->buckets[h & (BIN_BUCKETS - 1)] = b;
-	lru_push(c, b);
+	base_list_push_front(&c->lru, &b->lru);
 	c->n++;
 	b->refs = 1;
 	cache_trim(c);

@@ -19,6 +19,8 @@
 #ifndef PMUPROF_BINARY_H
 #define PMUPROF_BINARY_H
 
+#include "base.h"
+
 #include <gelf.h>
 #include <libelf.h>
 #include <stdbool.h>
@@ -59,7 +61,8 @@ struct bin {
 	/* the cache's bookkeeping */
 	unsigned refs;
 	uint64_t hash;
-	struct bin *hnext, *prev, *next; /* hash chain; LRU, most recent first */
+	struct bin *hnext;   /* hash chain */
+	struct base_link lru; /* in the cache's LRU order, most recent first */
 	size_t bytes;                    /* what bin_cache counts for it */
 };
 

@@ -49,7 +49,8 @@ struct uw_proc {
 	struct uw_mod_ref *mods; /* sorted by lo, non-overlapping */
 	size_t nmods, cap;
 	size_t last; /* index of the last ref hit */
-	struct uw_proc *hnext, *prev, *next;
+	struct uw_proc *hnext;
+	struct base_link lru;
 };
 
 /* Where the sample being unwound is; libunwind hands it back to each accessor. */
@@ -79,7 +80,7 @@ struct uw_session {
 	 */
 	unw_cursor_t zero_cursor;
 	struct uw_proc *pbuckets[UW_PROC_BUCKETS];
-	struct uw_proc *plru_head, *plru_tail;
+	struct base_list plru; /* processes, most recent first */
 	size_t nprocs;
 	struct uw_modules modules;
 	struct uw_stats stats;
@@ -166,29 +167,6 @@ static int module_read(struct uw_ctx *c, const struct uw_mod_ref *r, uint64_t ad
 
 /* ---- processes ---------------------------------------------------------------- */
 
-static void plru_unlink(struct uw_session *u, struct uw_proc *p)
-{
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		u->plru_head = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	else
-		u->plru_tail = p->prev;
-	p->prev = p->next = NULL;
-}
-
-static void plru_push(struct uw_session *u, struct uw_proc *p)
-{
-	p->next = u->plru_head;
-	if (u->plru_head)
-		u->plru_head->prev = p;
-	u->plru_head = p;
-	if (!u->plru_tail)
-		u->plru_tail = p;
-}
-
 static size_t proc_bucket(pid_t pid)
 {
 	return ((uint32_t)pid * 2654435761u) & (UW_PROC_BUCKETS - 1);
@@ -202,7 +180,7 @@ static void proc_drop(struct uw_session *u, struct uw_proc *p)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = p->hnext;
-	plru_unlink(u, p);
+	base_list_unlink(&u->plru, &p->lru);
 	u->nprocs--;
 	if (p->as) {
 		unw_flush_cache(p->as, 0, 0);
@@ -219,9 +197,9 @@ static struct uw_proc *proc_get(struct uw_session *u, pid_t pid)
 	size_t b = proc_bucket(pid);
 	for (struct uw_proc *p = u->pbuckets[b]; p; p = p->hnext) {
 		if (p->pid == pid) {
-			if (u->plru_head != p) {
-				plru_unlink(u, p);
-				plru_push(u, p);
+			if (u->plru.head != &p->lru) {
+				base_list_unlink(&u->plru, &p->lru);
+				base_list_push_front(&u->plru, &p->lru);
 			}
 			return p;
 		}
@@ -244,9 +222,9 @@ static struct uw_proc *proc_get(struct uw_session *u, pid_t pid)
 	unw_set_caching_policy(p->as, UNW_CACHE_GLOBAL);
 	p->hnext = u->pbuckets[b];
 	u->pbuckets[b] = p;
-	plru_push(u, p);
+	base_list_push_front(&u->plru, &p->lru);
 	if (++u->nprocs > UW_PROCS_MAX)
-		proc_drop(u, u->plru_tail);
+		proc_drop(u, BASE_ENTRY(u->plru.tail, struct uw_proc, lru));
 	return p;
 }
 
@@ -553,8 +531,8 @@ void uw_free(struct uw_session *u)
 {
 	if (!u)
 		return;
-	while (u->plru_head)
-		proc_drop(u, u->plru_head);
+	while (u->plru.head)
+		proc_drop(u, BASE_ENTRY(u->plru.head, struct uw_proc, lru));
 	uw_modules_free(&u->modules);
 	free(u);
 }
