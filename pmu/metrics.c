@@ -31,39 +31,40 @@ int pmu_metrics(const struct pmu_event *ev, const struct pmu_count *counts, size
 	double clock = base_count(ev, counts, n, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK);
 	if (clock == 0)
 		clock = base_count(ev, counts, n, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK);
-	double insns = base_count(ev, counts, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS);
 	int k = 0;
 	if (pmu_event_is_clock(&ev[i])) {
 		ratio(m, &k, v, wall_ns, 1, "CPUs utilized");
 		return k;
 	}
-	if (ev[i].attr.type == PERF_TYPE_HARDWARE) {
-		switch (ev[i].attr.config) {
-		case PERF_COUNT_HW_CPU_CYCLES:
-			ratio(m, &k, v, clock, 1, "GHz"); /* cycles per ns of task time */
-			return k;
-		case PERF_COUNT_HW_INSTRUCTIONS:
-			ratio(m, &k, v,
-			      base_count(ev, counts, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES),
-			      1, "insn per cycle");
-			return k;
-		case PERF_COUNT_HW_CACHE_MISSES:
-			ratio(m, &k, v,
-			      base_count(ev, counts, n, PERF_TYPE_HARDWARE,
-					 PERF_COUNT_HW_CACHE_REFERENCES),
-			      100, "% of all cache refs");
-			ratio(m, &k, v, insns, 1000, "cache-misses MPKI");
-			return k;
-		case PERF_COUNT_HW_BRANCH_MISSES:
-			ratio(m, &k, v,
-			      base_count(ev, counts, n, PERF_TYPE_HARDWARE,
-					 PERF_COUNT_HW_BRANCH_INSTRUCTIONS),
-			      100, "% of all branches");
-			ratio(m, &k, v, insns, 1000, "branch-misses MPKI");
-			return k;
-		default:
-			break;
-		}
+	uint64_t config = ev[i].attr.config;
+	if (ev[i].attr.type == PERF_TYPE_HARDWARE && config == PERF_COUNT_HW_CPU_CYCLES) {
+		ratio(m, &k, v, clock, 1, "GHz"); /* cycles per ns of task time */
+		return k;
+	}
+	double insns = base_count(ev, counts, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS);
+	if (ev[i].attr.type == PERF_TYPE_HARDWARE && config == PERF_COUNT_HW_INSTRUCTIONS) {
+		ratio(m, &k, v,
+		      base_count(ev, counts, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES), 1,
+		      "insn per cycle");
+		return k;
+	}
+	/* A miss: its share of what it missed out of, and per thousand instructions. */
+	static const struct {
+		uint64_t miss, of;
+		const char *share, *mpki;
+	} misses[] = {
+		{ PERF_COUNT_HW_CACHE_MISSES, PERF_COUNT_HW_CACHE_REFERENCES, "% of all cache refs",
+		  "cache-misses MPKI" },
+		{ PERF_COUNT_HW_BRANCH_MISSES, PERF_COUNT_HW_BRANCH_INSTRUCTIONS, "% of all branches",
+		  "branch-misses MPKI" },
+	};
+	for (size_t x = 0; x < sizeof(misses) / sizeof(misses[0]); x++) {
+		if (ev[i].attr.type != PERF_TYPE_HARDWARE || config != misses[x].miss)
+			continue;
+		ratio(m, &k, v, base_count(ev, counts, n, PERF_TYPE_HARDWARE, misses[x].of), 100,
+		      misses[x].share);
+		ratio(m, &k, v, insns, 1000, misses[x].mpki);
+		return k;
 	}
 	/* Anything else: a rate per second of task time, as perf shows for software events. */
 	if (clock > 0) {

@@ -98,6 +98,12 @@ static void test_missing_bases(void **state)
 	       (const char *[]){ "cache-misses MPKI" });
 	/* without any clock, cycles has no GHz */
 	expect(ev + 1, c + 1, n - 1, 1, 1e9, 0, NULL, NULL);
+	/* instructions:u beside instructions: each its own ratio to the cycles */
+	struct pmu_event ipc[] = { HW(CPU_CYCLES), HW(INSTRUCTIONS), HW(INSTRUCTIONS) };
+	ipc[2].attr.exclude_kernel = 1;
+	const struct pmu_count ipc_c[] = { FULL(1000000000), FULL(2000000000), FULL(500000000) };
+	expect(ipc, ipc_c, 3, 1, 1e9, 1, (double[]){ 2.0 }, (const char *[]){ "insn per cycle" });
+	expect(ipc, ipc_c, 3, 2, 1e9, 1, (double[]){ 0.5 }, (const char *[]){ "insn per cycle" });
 	/* without cycles, instructions has none */
 	expect(ev + 3, c + 3, 2, 0, 1e9, 0, NULL, NULL);
 }
