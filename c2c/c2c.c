@@ -139,63 +139,54 @@ static int cmp_code(const void *a, const void *b)
 	return (x->ip > y->ip) - (x->ip < y->ip);
 }
 
-static bool writes(const struct c2c_offset *o, size_t t)
+void c2c_sharing_judge(const struct c2c_access *a, size_t n, struct c2c_sharing *out)
 {
-	return o->threads[t].stores != 0;
+	bool tru = false, fal = false;
+	*out = (struct c2c_sharing){ .verdict = C2C_NONE };
+	for (size_t i = 0; i < n; i++) {
+		if (!a[i].wrote)
+			continue;
+		size_t first = 0;
+		while (first < i && !(a[first].wrote && a[first].tid == a[i].tid))
+			first++;
+		if (first == i)
+			out->nwriters++;
+		for (size_t j = 0; j < n; j++) {
+			if (a[j].tid == a[i].tid || !(a[j].wrote || a[j].read))
+				continue;
+			bool same = a[j].loc == a[i].loc;
+			tru |= same;
+			fal |= !same;
+			out->same_written |= same && a[j].wrote;
+			out->diff_written |= !same && a[j].wrote;
+		}
+	}
+	out->verdict = tru && fal ? C2C_MIXED : tru ? C2C_TRUE_SHARING
+				: fal ? C2C_FALSE_SHARING : C2C_NONE;
 }
 
 /*
- * True sharing: an offset one thread writes and another touches. False
- * sharing: a thread writes one offset and another thread touches a
- * different one. Either needs observed transfers (HITM or peer): without
- * them the threads did not contend for the line.
+ * A sample thread's accesses to an offset: stored (wrote) or loaded (read).
+ * The verdict needs observed transfers (HITM or peer) too: without them
+ * the threads did not contend for the line. scratch is reused line to line.
  */
-static void judge(struct c2c_line *l)
+static int judge(struct c2c_line *l, struct c2c_access **scratch, size_t *cap)
 {
-	bool tru = false, fal = false;
-	uint32_t wtid[64];
-	size_t nw = 0;
-	bool wmany = false;
-
+	size_t n = 0;
 	for (size_t a = 0; a < l->noff; a++) {
-		const struct c2c_offset *oa = &l->off[a];
-		for (size_t i = 0; i < oa->nthreads; i++) {
-			if (!writes(oa, i))
-				continue;
-			uint32_t w = oa->threads[i].tid;
-			size_t k = 0;
-			while (k < nw && wtid[k] != w)
-				k++;
-			if (k == nw) {
-				if (nw < 64)
-					wtid[nw++] = w;
-				else
-					wmany = true;
-			}
-			for (size_t b = 0; b < l->noff; b++) {
-				const struct c2c_offset *ob = &l->off[b];
-				for (size_t j = 0; j < ob->nthreads; j++) {
-					if (ob->threads[j].tid == w)
-						continue;
-					if (b == a)
-						tru = true;
-					else
-						fal = true;
-				}
-			}
-		}
+		const struct c2c_offset *o = &l->off[a];
+		if (base_grow((void **)scratch, cap, n + o->nthreads, sizeof(**scratch)))
+			return -ENOMEM;
+		for (size_t i = 0; i < o->nthreads; i++)
+			(*scratch)[n++] = (struct c2c_access){ .loc = o->offset, .tid = o->threads[i].tid,
+							       .wrote = o->threads[i].stores != 0,
+							       .read = o->threads[i].loads != 0 };
 	}
-	l->nwriters = nw + (wmany ? 1 : 0);
-	if (l->st.tot_hitm + l->st.tot_peer == 0)
-		l->verdict = C2C_NONE;
-	else if (tru && fal)
-		l->verdict = C2C_MIXED;
-	else if (tru)
-		l->verdict = C2C_TRUE_SHARING;
-	else if (fal)
-		l->verdict = C2C_FALSE_SHARING;
-	else
-		l->verdict = C2C_NONE;
+	struct c2c_sharing sh;
+	c2c_sharing_judge(*scratch, n, &sh);
+	l->nwriters = sh.nwriters;
+	l->verdict = l->st.tot_hitm + l->st.tot_peer ? sh.verdict : C2C_NONE;
+	return 0;
 }
 
 static int cmp_line(const void *a, const void *b)
@@ -272,7 +263,8 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 	if (nk)
 		qsort(k, nk, sizeof(*k), cmp_keyed);
 
-	size_t lcap = 0;
+	size_t lcap = 0, scratch_cap = 0;
+	struct c2c_access *scratch = NULL;
 	for (size_t i = 0; i < nk;) {
 		if (base_grow((void **)&r->lines, &lcap, r->nlines + 1, sizeof(*r->lines)))
 			goto nomem;
@@ -299,14 +291,17 @@ int c2c_build(struct c2c_report *r, const struct c2c_sample *s, size_t n,
 			if (o->ncode > 1)
 				qsort(o->code, o->ncode, sizeof(*o->code), cmp_code);
 		}
-		judge(l);
+		if (judge(l, &scratch, &scratch_cap))
+			goto nomem;
 	}
 	if (r->nlines > 1)
 		qsort(r->lines, r->nlines, sizeof(*r->lines), cmp_line);
 	free(k);
+	free(scratch);
 	return 0;
 nomem:
 	free(k);
+	free(scratch);
 	c2c_report_free(r);
 	return base_fail(err, errlen, -ENOMEM, "c2c: out of memory building the cache-line report");
 }
@@ -475,35 +470,49 @@ struct c2c_watch_row *c2c_watch_add(struct c2c_watch_tally *t, const struct smp_
 	return r;
 }
 
-const char *c2c_watch_verdict(const struct c2c_watch_tally *t)
+/*
+ * A thread's accesses to a watched word: a write-window hit is a write; x86
+ * has no read-only watchpoints, so a read is a read-write-window hit of a
+ * thread that never hit that word in a write window.
+ */
+int c2c_watch_verdict(const struct c2c_watch_tally *t, const char **out)
 {
+	*out = NULL;
 	if (t->nrows == 0)
-		return NULL;
-	bool ww_false = false, rw_false = false, rw_true = false;
+		return 0;
+	struct c2c_access *a = malloc(t->nrows * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
 	for (size_t i = 0; i < t->nrows; i++) {
-		const struct c2c_watch_row *a = &t->rows[i];
-		if (!a->hits[0])
-			continue; /* a is a writer of a->word */
-		for (size_t j = 0; j < t->nrows; j++) {
-			const struct c2c_watch_row *b = &t->rows[j];
-			if (b->tid == a->tid)
-				continue;
-			bool b_writes = b->hits[0] > 0, b_reads = !b_writes && b->hits[1] > 0;
-			if (b_writes && b->word == a->word)
-				return "true sharing (the same word written by more than one thread)";
-			ww_false |= b_writes && b->word != a->word;
-			rw_false |= b_reads && b->word != a->word;
-			rw_true |= b_reads && b->word == a->word;
-		}
+		const struct c2c_watch_row *r = &t->rows[i];
+		a[i] = (struct c2c_access){ .loc = (uint32_t)r->word, .tid = r->tid,
+					    .wrote = r->hits[0] > 0,
+					    .read = !r->hits[0] && r->hits[1] > 0 };
 	}
-	if (ww_false)
-		return "false sharing (different words written by different threads)";
-	if (rw_true)
-		return "true sharing (a word written by one thread is read by another)";
-	if (rw_false)
-		return "false sharing (read-write: one thread writes a word, another reads a "
-		       "different word of the line)";
-	return "none (only one thread touches the line)";
+	struct c2c_sharing sh;
+	c2c_sharing_judge(a, t->nrows, &sh);
+	free(a);
+	switch (sh.verdict) {
+	case C2C_TRUE_SHARING:
+		*out = sh.same_written
+			       ? "true sharing (the same word written by more than one thread)"
+			       : "true sharing (a word written by one thread is read by another)";
+		break;
+	case C2C_FALSE_SHARING:
+		*out = sh.diff_written
+			       ? "false sharing (different words written by different threads)"
+			       : "false sharing (read-write: one thread writes a word, another reads "
+				 "a different word of the line)";
+		break;
+	case C2C_MIXED:
+		*out = "true+false sharing (a word written by one thread is touched by another, "
+		       "and so are other words of the line)";
+		break;
+	case C2C_NONE:
+		*out = "none (only one thread touches the line)";
+		break;
+	}
+	return 0;
 }
 
 void c2c_watch_tally_free(struct c2c_watch_tally *t)

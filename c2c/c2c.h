@@ -67,6 +67,30 @@ enum c2c_verdict {
 };
 const char *c2c_verdict_name(enum c2c_verdict v);
 
+/*
+ * The one definition of sharing, for the sample report and c2c watch alike.
+ * An access: thread tid wrote and/or read location loc (an offset or a word)
+ * of one line. Each caller decides what counts as a write or a read.
+ */
+struct c2c_access {
+	uint32_t loc, tid;
+	bool wrote, read;
+};
+struct c2c_sharing {
+	enum c2c_verdict verdict;
+	bool same_written; /* true sharing by writes: one location written by two threads */
+	bool diff_written; /* false sharing by writes: two threads write different locations */
+	size_t nwriters;   /* distinct writing threads */
+};
+/*
+ * As perf c2c reads its per-offset table: a location one thread writes and
+ * another touches is true sharing; a thread writing one location while another
+ * thread touches a different one is false sharing; a line with both is
+ * C2C_MIXED (neither hides the other). Whether the threads contended at all
+ * (HITM, peer transfers) is the caller's evidence, not this function's.
+ */
+void c2c_sharing_judge(const struct c2c_access *a, size_t n, struct c2c_sharing *out);
+
 struct c2c_thread {
 	uint32_t pid, tid;
 	uint64_t loads, stores;
@@ -161,11 +185,12 @@ struct c2c_watch_tally {
 /* Counts one hit: the row it went to (a new one zeroed), or NULL when out of memory. */
 struct c2c_watch_row *c2c_watch_add(struct c2c_watch_tally *t, const struct smp_watch_hit *h);
 /*
- * "false sharing (...)", "true sharing (...)" or "none (only one thread
- * touches the line)"; NULL when no hit was seen at all: zero hits are no
- * evidence either way, so there is no verdict.
+ * c2c_sharing_judge's verdict on the hits, in words: "false sharing (...)",
+ * "true sharing (...)", "true+false sharing (...)" or "none (only one thread
+ * touches the line)"; *out NULL when no hit was seen at all: zero hits are no
+ * evidence either way, so there is no verdict. 0 or -ENOMEM.
  */
-const char *c2c_watch_verdict(const struct c2c_watch_tally *t);
+int c2c_watch_verdict(const struct c2c_watch_tally *t, const char **out);
 void c2c_watch_tally_free(struct c2c_watch_tally *t);
 
 /*

@@ -156,9 +156,9 @@ static int cmp_row(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static void print_report(struct tally *tl, const struct watch_opts *o, const char *what,
-			 uint64_t addr, pid_t pid, const struct smp_watch_stats *st,
-			 const struct smp_watch_probe *pr, double run_s, double armed_ms)
+static int print_report(struct tally *tl, const struct watch_opts *o, const char *what,
+			uint64_t addr, pid_t pid, const struct smp_watch_stats *st,
+			const struct smp_watch_probe *pr, double run_s, double armed_ms)
 {
 	struct c2c_watch_tally *t = &tl->w;
 	int nwords = (int)(o->len / 8);
@@ -247,7 +247,12 @@ static void print_report(struct tally *tl, const struct watch_opts *o, const cha
 		printf("%12s %-5d %-6s 0x%-16llx %s\n", hits, l->word, l->rw ? "rw" : "write",
 		       (unsigned long long)l->ip, where);
 	}
-	const char *v = c2c_watch_verdict(t);
+	const char *v;
+	if (c2c_watch_verdict(t, &v) < 0) {
+		fflush(stdout);
+		cli_error(CMD, "out of memory drawing the verdict");
+		return -ENOMEM;
+	}
 	if (v)
 		printf("\nverdict: %s\n", v);
 	else
@@ -256,6 +261,7 @@ static void print_report(struct tally *tl, const struct watch_opts *o, const cha
 		       "the address is not the one the program uses; kernel accesses are not "
 		       "watched)\n", o->duty);
 	fflush(stdout);
+	return 0;
 }
 
 /* --- c2c watch ------------------------------------------------------------------- */
@@ -268,7 +274,7 @@ static void watch_usage(FILE *f)
 		"                         (-- CMD [ARGS] | -p PID [--duration S])\n"
 		"  Hardware watchpoints on the 8-byte words of a cache line, four words at a time,\n"
 		"  armed PCT %% of every window (default 3 %% of 100 ms); prints hits per word and\n"
-		"  thread, code locations and the verdict (false sharing, true sharing, none).\n"
+		"  thread, code locations and the verdict (false, true, true+false sharing, none).\n"
 		"  --symbol: a global or static variable of the program or a library it links,\n"
 		"  placed where the process loaded it (PIE too; needs the symbol table). A probe\n"
 		"  first checks that watchpoints fire on this host (and watches one word at a time\n"
@@ -520,7 +526,8 @@ static int cmd_watch(int argc, char **argv)
 		cli_child_wait(pid, &status, &ru);
 	}
 	child.pid = -1; /* reaped */
-	print_report(&t, &o, what, base, pid, &ws, &probe, run_s, armed_ms);
+	if (print_report(&t, &o, what, base, pid, &ws, &probe, run_s, armed_ms) < 0)
+		ret = -ENOMEM;
 	if (ws.lost)
 		cli_error(CMD, "%llu hits were lost (ring full): rates are underestimated; "
 			  "lower --duty", (unsigned long long)ws.lost);

@@ -113,93 +113,6 @@ struct result {
 	double value; /* scaled, in display units (msec for clocks, sysfs .scale applied) */
 };
 
-struct metric {
-	double value;
-	const char *unit;
-};
-
-/* Index of the first event counting (type, config), regardless of modifiers. */
-static int find_event(const struct result *r, size_t n, uint32_t type, uint64_t config)
-{
-	for (size_t i = 0; i < n; i++)
-		if (r[i].ev->attr.type == type && r[i].ev->attr.config == config &&
-		    r[i].count.running > 0)
-			return (int)i;
-	return -1;
-}
-
-static double raw_scaled(const struct result *r, int i)
-{
-	return pmu_count_scaled(&r[i].count);
-}
-
-/*
- * perf's shadow metrics: the event's main metric, and an optional second
- * line (MPKI) when instructions were counted too.
- */
-static int metrics_for(const struct result *r, size_t n, size_t i, double wall_ns,
-		       struct metric m[2])
-{
-	const struct pmu_event *ev = r[i].ev;
-	int clock = find_event(r, n, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK);
-	if (clock < 0)
-		clock = find_event(r, n, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK);
-	int cycles = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES);
-	int insns = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS);
-	int refs = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES);
-	int branches = find_event(r, n, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS);
-	double v = raw_scaled(r, (int)i);
-	int k = 0;
-	if (r[i].count.running == 0)
-		return 0;
-	if (pmu_event_is_clock(ev)) {
-		if (wall_ns > 0)
-			m[k++] = (struct metric){v / wall_ns, "CPUs utilized"};
-		return k;
-	}
-	if (ev->attr.type == PERF_TYPE_HARDWARE) {
-		switch (ev->attr.config) {
-		case PERF_COUNT_HW_CPU_CYCLES:
-			if (clock >= 0 && raw_scaled(r, clock) > 0)
-				m[k++] = (struct metric){v / raw_scaled(r, clock), "GHz"};
-			return k;
-		case PERF_COUNT_HW_INSTRUCTIONS:
-			if (cycles >= 0 && raw_scaled(r, cycles) > 0)
-				m[k++] = (struct metric){v / raw_scaled(r, cycles), "insn per cycle"};
-			return k;
-		case PERF_COUNT_HW_CACHE_MISSES:
-			if (refs >= 0 && raw_scaled(r, refs) > 0)
-				m[k++] = (struct metric){100.0 * v / raw_scaled(r, refs),
-							 "% of all cache refs"};
-			if (insns >= 0 && raw_scaled(r, insns) > 0)
-				m[k++] = (struct metric){1000.0 * v / raw_scaled(r, insns),
-							 "cache-misses MPKI"};
-			return k;
-		case PERF_COUNT_HW_BRANCH_MISSES:
-			if (branches >= 0 && raw_scaled(r, branches) > 0)
-				m[k++] = (struct metric){100.0 * v / raw_scaled(r, branches),
-							 "% of all branches"};
-			if (insns >= 0 && raw_scaled(r, insns) > 0)
-				m[k++] = (struct metric){1000.0 * v / raw_scaled(r, insns),
-							 "branch-misses MPKI"};
-			return k;
-		default:
-			break;
-		}
-	}
-	/* Anything else: a rate per second of task time, as perf shows for software events. */
-	if (clock >= 0 && raw_scaled(r, clock) > 0) {
-		double per_sec = v / (raw_scaled(r, clock) / 1e9);
-		if (per_sec >= 1e6)
-			m[k++] = (struct metric){per_sec / 1e6, "M/sec"};
-		else if (per_sec >= 1e3)
-			m[k++] = (struct metric){per_sec / 1e3, "K/sec"};
-		else
-			m[k++] = (struct metric){per_sec, "/sec"};
-	}
-	return k;
-}
-
 static void value_text(const struct result *r, char *buf, size_t len, bool human)
 {
 	if (!r->supported) {
@@ -231,12 +144,9 @@ static double pcnt_running(const struct result *r)
 
 /* One event line (and its extra metric lines) in the chosen layout. */
 static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_label,
-			const struct result *r, size_t n, size_t i, double wall_ns)
+			const struct result *e, const struct pmu_metric *m, int nm)
 {
 	char val[64];
-	struct metric m[2];
-	int nm = metrics_for(r, n, i, wall_ns, m);
-	const struct result *e = &r[i];
 	double pcnt = pcnt_running(e);
 	if (o->json) {
 		value_text(e, val, sizeof(val), false);
@@ -360,8 +270,11 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 		char label[16];
 		if (o->per_cpu)
 			snprintf(label, sizeof(label), "%d", cpus[s]);
-		for (size_t i = 0; i < evs->n; i++)
-			print_event(out, o, o->per_cpu ? label : NULL, r, evs->n, i, wall_ns);
+		for (size_t i = 0; i < evs->n; i++) {
+			struct pmu_metric m[PMU_METRICS_MAX];
+			int nm = pmu_metrics(evs->ev, counts, evs->n, i, wall_ns, m);
+			print_event(out, o, o->per_cpu ? label : NULL, &r[i], m, nm);
+		}
 	}
 	if (human) {
 		fprintf(out, "\n %18.9f seconds time elapsed\n", wall_ns / 1e9);

@@ -601,38 +601,109 @@ static void test_resolver_memo(void **state)
 	proc_model_free(pm);
 }
 
+/* The one definition of sharing, on the sample report's and c2c watch's cases. */
+static void judge_case(const struct c2c_access *a, size_t n, enum c2c_verdict want,
+		       bool same_written, bool diff_written, size_t nwriters)
+{
+	struct c2c_sharing sh;
+	c2c_sharing_judge(a, n, &sh);
+	assert_int_equal(sh.verdict, want);
+	assert_int_equal(sh.same_written, same_written);
+	assert_int_equal(sh.diff_written, diff_written);
+	assert_int_equal(sh.nwriters, nwriters);
+}
+
+static void test_sharing_judge(void **state)
+{
+	(void)state;
+	judge_case(NULL, 0, C2C_NONE, false, false, 0);
+	/* One thread, two locations, several observations: one writer, nobody to share with. */
+	const struct c2c_access alone[] = { { 0, 1, true, true }, { 8, 1, true, false },
+					    { 16, 1, false, true } };
+	judge_case(alone, 3, C2C_NONE, false, false, 1);
+	/* Readers only: nothing is written, nothing is shared. */
+	const struct c2c_access readers[] = { { 0, 1, false, true }, { 0, 2, false, true },
+					      { 8, 3, false, true } };
+	judge_case(readers, 3, C2C_NONE, false, false, 0);
+	/* write_write: different locations written by different threads. */
+	const struct c2c_access ww[] = { { 0, 1, true, false }, { 8, 2, true, false } };
+	judge_case(ww, 2, C2C_FALSE_SHARING, false, true, 2);
+	/* read_write: one thread writes, another reads a different location. */
+	const struct c2c_access rw[] = { { 0, 1, true, false }, { 8, 2, false, true } };
+	judge_case(rw, 2, C2C_FALSE_SHARING, false, false, 1);
+	/* One location written by one thread and read by another (a sample: loads only). */
+	const struct c2c_access wr_same[] = { { 0, 1, true, true }, { 0, 2, false, true } };
+	judge_case(wr_same, 2, C2C_TRUE_SHARING, false, false, 1);
+	/* true_sharing: one location written by both threads. */
+	const struct c2c_access ts[] = { { 0, 1, true, false }, { 0, 2, true, true } };
+	judge_case(ts, 2, C2C_TRUE_SHARING, true, false, 2);
+	/* Both at once: thread 2 writes offset 0 with thread 1 and offset 8 alone. */
+	const struct c2c_access mixed[] = { { 0, 1, true, false }, { 0, 2, true, false },
+					    { 8, 2, true, false } };
+	judge_case(mixed, 3, C2C_MIXED, true, true, 2);
+	/* An observation with neither access (a watch row of no hit) touches nothing. */
+	const struct c2c_access idle[] = { { 0, 1, true, false }, { 8, 2, false, false } };
+	judge_case(idle, 2, C2C_NONE, false, false, 1);
+}
+
+/* c2c watch's verdict from its tally of hits (word, tid, read-write window?). */
+static const char *watch_verdict_of(struct c2c_watch_tally *t, const int hits[][3], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct smp_watch_hit h = { .ip = 0x1000 + 0x10 * i, .pid = 10,
+					   .tid = (uint32_t)hits[i][1], .word = hits[i][0],
+					   .rw = hits[i][2] != 0 };
+		assert_non_null(c2c_watch_add(t, &h));
+	}
+	const char *v = NULL;
+	assert_int_equal(c2c_watch_verdict(t, &v), 0);
+	return v;
+}
+
 /* c2c watch's verdict: only from hits, and none at all without one. */
 static void test_watch_verdict(void **state)
 {
 	(void)state;
 	struct c2c_watch_tally t = {0};
-	assert_null(c2c_watch_verdict(&t)); /* no hit: no evidence, no verdict */
-	struct smp_watch_hit h = {.ip = 0x1000, .pid = 10, .tid = 10, .word = 0, .rw = false};
-	for (int i = 0; i < 3; i++)
-		assert_non_null(c2c_watch_add(&t, &h));
+	const char *v = NULL;
+	assert_int_equal(c2c_watch_verdict(&t, &v), 0);
+	assert_null(v); /* no hit: no evidence, no verdict */
+	const int one[][3] = { { 0, 10, 0 }, { 0, 10, 0 }, { 0, 10, 1 } };
+	assert_string_equal(watch_verdict_of(&t, one, 3), "none (only one thread touches the line)");
 	assert_int_equal(t.nrows, 1);
-	assert_int_equal(t.rows[0].hits[0], 3);
-	assert_int_equal(t.nlocs, 1);
-	assert_string_equal(c2c_watch_verdict(&t), "none (only one thread touches the line)");
-	/* Another thread reads word 1 (read-write window only): false sharing, read-write. */
-	struct smp_watch_hit rd = {.ip = 0x2000, .pid = 10, .tid = 11, .word = 1, .rw = true};
-	assert_non_null(c2c_watch_add(&t, &rd));
-	assert_non_null(strstr(c2c_watch_verdict(&t), "false sharing (read-write"));
-	/* ... and word 0, which thread 10 writes: true sharing. */
-	rd.word = 0;
-	assert_non_null(c2c_watch_add(&t, &rd));
-	assert_non_null(strstr(c2c_watch_verdict(&t), "true sharing (a word written by one"));
-	/* Thread 11 writes word 1: different words written, false sharing wins over reads. */
-	struct smp_watch_hit wr = {.ip = 0x3000, .pid = 10, .tid = 11, .word = 1, .rw = false};
-	assert_non_null(c2c_watch_add(&t, &wr));
-	assert_non_null(strstr(c2c_watch_verdict(&t), "false sharing (different words"));
-	/* Thread 12 writes word 0 too: true sharing. */
-	wr.tid = 12, wr.word = 0;
-	assert_non_null(c2c_watch_add(&t, &wr));
-	assert_non_null(strstr(c2c_watch_verdict(&t), "true sharing (the same word"));
-	assert_int_equal(t.nlocs, 5);
+	assert_int_equal(t.rows[0].hits[0], 2);
+	assert_int_equal(t.rows[0].hits[1], 1);
+	assert_int_equal(t.nlocs, 3);
+	/* Thread 11 hits word 1 in a read-write window only: it reads a word 10 writes not. */
+	const int rd1[][3] = { { 1, 11, 1 } };
+	assert_string_equal(watch_verdict_of(&t, rd1, 1),
+			    "false sharing (read-write: one thread writes a word, another reads a "
+			    "different word of the line)");
 	c2c_watch_tally_free(&t);
 	assert_null(t.rows);
+	/* A read-write hit of a thread that also hit the word in a write window is a write. */
+	const int ww[][3] = { { 0, 10, 0 }, { 1, 11, 0 }, { 1, 11, 1 } };
+	assert_string_equal(watch_verdict_of(&t, ww, 3),
+			    "false sharing (different words written by different threads)");
+	c2c_watch_tally_free(&t);
+	const int rd0[][3] = { { 0, 10, 0 }, { 0, 11, 1 } };
+	assert_string_equal(watch_verdict_of(&t, rd0, 2),
+			    "true sharing (a word written by one thread is read by another)");
+	c2c_watch_tally_free(&t);
+	const int ts[][3] = { { 0, 10, 0 }, { 0, 11, 0 } };
+	assert_string_equal(watch_verdict_of(&t, ts, 2),
+			    "true sharing (the same word written by more than one thread)");
+	/*
+	 * Thread 12 writes word 1 besides: both kinds at once, as the sample report
+	 * says (C2C_MIXED), where no precedence hides the false sharing.
+	 */
+	const int w1[][3] = { { 1, 12, 0 } };
+	assert_non_null(strstr(watch_verdict_of(&t, w1, 1), "true+false sharing ("));
+	c2c_watch_tally_free(&t);
+	/* Thread 10 writes word 0, thread 11 reads words 0 and 1: both kinds too. */
+	const int rd01[][3] = { { 0, 10, 0 }, { 0, 11, 1 }, { 1, 11, 1 } };
+	assert_non_null(strstr(watch_verdict_of(&t, rd01, 3), "true+false sharing ("));
+	c2c_watch_tally_free(&t);
 }
 
 /* A variable of this (PIE) test program, found by name where it was loaded. */
@@ -784,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_ibs),
 		cmocka_unit_test(test_no_transfers),
 		cmocka_unit_test(test_resolver_memo),
+		cmocka_unit_test(test_sharing_judge),
 		cmocka_unit_test(test_watch_verdict),
 		cmocka_unit_test(test_symbol_address),
 		cmocka_unit_test(test_resolver_cxx),
