@@ -13,8 +13,8 @@
  * acquire loads and never blocks a writer. When the reader falls a whole ring
  * behind, writers overwrite and the reader counts the loss (never silent).
  *
- * Part of the pmu module (the bottom of the stack) because both libpmuprof
- * (the writer) and engine/ (the reader) use it.
+ * A module of its own near the bottom of the stack because both libpmuprof
+ * (harness/, the writer) and engine/ (the reader) use it; libc only.
  */
 #ifndef PMUPROF_PMU_CHANNEL_H
 #define PMUPROF_PMU_CHANNEL_H

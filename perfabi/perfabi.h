@@ -273,8 +273,7 @@ struct base_output *pabi_pdw_output(struct pabi_pdw *w);
 int pabi_pdw_finish(struct pabi_pdw *w, uint64_t *size, char *err, size_t errlen);
 /* Frees; the temporary file is removed unless pabi_pdw_finish succeeded. */
 void pabi_pdw_close(struct pabi_pdw *w);
-/* --- memsrc + c2c: perf_mem_data_src decoding and the cache-line report ------ */
-/* (section owned by memsrc.c and c2c.c; appended for issue 7, "2. Which line") */
+/* --- perf_mem_data_src decoded and rendered as perf does (memsrc.c) ---------- */
 
 /* The access's opcode class (PERF_MEM_OP_*; the first set bit wins, as in perf). */
 enum pabi_memsrc_op {

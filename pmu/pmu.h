@@ -7,14 +7,15 @@
  * usable on this host (for `pmuprof list` and "did you mean"); CPU and
  * thread lists; opening events on every CPU x thread of them with one
  * permission policy, and explaining failures in one line; and counting
- * sets (open, enable, read, scale) shared by `stat` and later the harness API.
+ * sets (open, enable, read, scale) shared by `stat` and the harness; and
+ * stat's derived metrics (metrics.c).
  *
  * Also owns the event presets (`-e sharing`, `-e cache`: several vendor
  * events per CPU family, see docs/cache-events.md), the host CPU identity
  * they are chosen by, and the choice of data-address sampling events
  * (PEBS load latency, AMD IBS) for memory profiling.
  *
- * Depends on nothing else in pmuprof. Functions return 0 (or a count/fd) on
+ * Depends on base/ only. Functions return 0 (or a count/fd) on
  * success and a negative errno on failure, with a one-line message for the
  * user written into the caller's `err` buffer.
  */

@@ -4,8 +4,8 @@
  * Owns: the sampling attrs (sample_type, sample_id_all, CLOCK_MONOTONIC
  * timestamps, side-band records), opening every event on every recorded CPU
  * with one mmap ring per CPU (the CPU's other events redirected into it with
- * PERF_EVENT_IOC_SET_OUTPUT), the kernel's ring protocol, and the reader threads that a
- * topology plan places next to their CPUs. Readers copy records out of the
+ * PERF_EVENT_IOC_SET_OUTPUT), the kernel's ring protocol, the reader threads
+ * that a topology plan places next to their CPUs, and watchpoints (watch.c). Readers copy records out of the
  * rings into node-local chunks, queued per CPU for the consumer (engine/'s
  * merger), which gets them with smp_take() and gives chunks back with
  * smp_chunk_release().

@@ -90,7 +90,6 @@ int sym_lookup_file(struct sym_cache *c, const char *path, const char *build_id,
 /*
  * The same without source lines (file NULL, line 0): only the binary search
  * of the module's symbol table, for callers that need function names alone.
- * (Addition to the original API.)
  */
 int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 		    uint64_t file_offset, struct sym_result *out);
@@ -98,7 +97,6 @@ int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 /*
  * One frame of the inline chain at an address. Strings are owned by the
  * cache; function and file may be NULL (unknown), line 0 (unknown).
- * (Addition to the original API.)
  */
 struct sym_frame {
 	const char *function;
