@@ -189,9 +189,10 @@ static void plru_push(struct uw_session *u, struct uw_proc *p)
 		u->plru_tail = p;
 }
 
+/* Chained buckets, not a base_htab: processes leave (LRU) and base_htab has no removal. */
 static size_t proc_bucket(pid_t pid)
 {
-	return ((uint32_t)pid * 2654435761u) & (UW_PROC_BUCKETS - 1);
+	return base_htab_mix(0, (uint32_t)pid) & (UW_PROC_BUCKETS - 1);
 }
 
 static void proc_drop(struct uw_session *u, struct uw_proc *p)
