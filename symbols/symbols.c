@@ -218,17 +218,6 @@ struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr)
 	return table_find(t, addr, true);
 }
 
-static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) { /* FNV-1a */
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-
 /* ---- memo strings ---- */
 
 struct sym_chunk {
@@ -236,7 +225,6 @@ struct sym_chunk {
 	char data[];
 };
 
-#define SYM_STRS_SLOTS_MIN 64 /* power of two */
 #define SYM_STRS_CHUNK_MIN 1024
 #define SYM_STRS_CHUNK_MAX (64 * 1024)
 
@@ -247,7 +235,8 @@ static void strs_free(struct sym_strs *st)
 		free(st->chunks);
 		st->chunks = next;
 	}
-	free(st->slots);
+	base_htab_free(&st->index);
+	free(st->v);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -285,55 +274,49 @@ static int strs_reserve(struct sym_strs *st, size_t len)
  */
 static size_t strs_need(const struct sym_strs *st, size_t n, size_t len)
 {
-	size_t need = 0, cap = st->cap;
-	while ((st->n + n) * 2 > cap) {
-		cap = cap ? cap * 2 : SYM_STRS_SLOTS_MIN;
-		need += cap * sizeof(*st->slots);
-	}
+	size_t hcap = base_htab_cap_for(&st->index, n), vcap = exp_grow_cap(st->cap, st->n + n);
+	size_t need = (hcap - st->index.cap) * sizeof(*st->index.slot) + (vcap - st->cap) * sizeof(*st->v);
 	size_t csize = strs_chunk(st, len);
 	return need + (csize ? sizeof(struct sym_chunk) + csize : 0);
 }
 
-static int strs_grow(struct sym_strs *st)
+struct strs_key {
+	const char *s;
+	size_t len;
+};
+
+static bool strs_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	size_t ncap = st->cap ? st->cap * 2 : SYM_STRS_SLOTS_MIN;
-	const char **ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < st->cap; i++) {
-		const char *str = st->slots[i];
-		if (!str)
-			continue;
-		size_t k = hash_bytes(FNV_OFFSET, str, strlen(str)) & (ncap - 1);
-		while (ns[k])
-			k = (k + 1) & (ncap - 1);
-		ns[k] = str;
-	}
-	free(st->slots);
-	st->bytes += (ncap - st->cap) * sizeof(*ns);
-	st->slots = ns;
-	st->cap = ncap;
-	return 0;
+	const char *t = ((const struct sym_strs *)ctx)->v[idx];
+	const struct strs_key *k = key;
+	return t == k->s || (strncmp(t, k->s, k->len) == 0 && t[k->len] == '\0');
 }
 
 /* The store's copy of str, made on first sight; NULL when out of memory. */
 static const char *strs_intern(struct sym_strs *st, const char *str)
 {
-	size_t len = strlen(str);
-	if ((st->n + 1) * 2 > st->cap && strs_grow(st) < 0)
+	struct strs_key k = {str, strlen(str)};
+	size_t hcap = st->index.cap, vcap = st->cap;
+	int ret = st->n >= UINT32_MAX ? -ENOMEM : base_htab_reserve(&st->index);
+	if (ret == 0)
+		ret = EXP_GROW(st->v, st->cap, st->n + 1);
+	st->bytes += (st->index.cap - hcap) * sizeof(*st->index.slot) + (st->cap - vcap) * sizeof(*st->v);
+	if (ret < 0)
 		return NULL;
-	size_t k = hash_bytes(FNV_OFFSET, str, len) & (st->cap - 1);
-	for (const char *t; (t = st->slots[k]); k = (k + 1) & (st->cap - 1))
-		if (t == str || (strncmp(t, str, len) == 0 && t[len] == '\0'))
-			return t;
-	if (strs_reserve(st, len + 1) < 0)
+	uint64_t h = base_htab_hash_bytes(str, k.len);
+	struct base_htab_slot *slot = base_htab_find(&st->index, h, strs_eq, st, &k);
+	if (slot->idx1)
+		return st->v[slot->idx1 - 1];
+	if (strs_reserve(st, k.len + 1) < 0)
 		return NULL;
 	char *p = st->cur;
-	memcpy(p, str, len + 1);
-	st->cur += len + 1;
-	st->left -= len + 1;
-	st->slots[k] = p;
-	st->n++;
+	memcpy(p, str, k.len + 1);
+	st->cur += k.len + 1;
+	st->left -= k.len + 1;
+	st->v[st->n] = p;
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++st->n;
+	st->index.n++;
 	return p;
 }
 
@@ -683,10 +666,10 @@ size_t sym_cache_bytes(const struct sym_cache *c)
 
 static uint64_t path_key_hash(const char *path, const struct stat *st)
 {
-	uint64_t h = hash_bytes(FNV_OFFSET, path, strlen(path));
-	uint64_t parts[3] = {(uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
-			     (uint64_t)st->st_mtim.tv_nsec};
-	return hash_bytes(h, (const char *)parts, sizeof(parts));
+	uint64_t h = base_htab_hash_bytes(path, strlen(path));
+	h = base_htab_mix(h, (uint64_t)st->st_size);
+	h = base_htab_mix(h, (uint64_t)st->st_mtim.tv_sec);
+	return base_htab_mix(h, (uint64_t)st->st_mtim.tv_nsec);
 }
 
 /*
@@ -807,7 +790,7 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 	uint64_t h;
 	struct sym_module *m = NULL;
 	if (by_id) {
-		h = hash_bytes(FNV_OFFSET, bid, strlen(bid));
+		h = base_htab_hash_bytes(bid, strlen(bid));
 		m = module_find(c, h, true, bid, path, &st);
 	} else {
 		if (stat(path, &st) != 0)
@@ -827,7 +810,7 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		}
 		if (known) {
 			/* The id's module, unless it was read from another path (a stripped copy, say). */
-			uint64_t id_h = hash_bytes(FNV_OFFSET, known, strlen(known));
+			uint64_t id_h = base_htab_hash_bytes(known, strlen(known));
 			struct sym_module *same = module_find(c, id_h, true, known, path, &st);
 			if (!same || strcmp(same->path, path) == 0) {
 				snprintf(bid, sizeof(bid), "%s", known);
@@ -952,8 +935,7 @@ int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 
 static size_t memo_index(size_t cap, uint64_t vaddr)
 {
-	uint64_t h = vaddr * 0xff51afd7ed558ccdull;
-	return (size_t)(h ^ h >> 29) & (cap - 1);
+	return base_htab_mix(0, vaddr) & (cap - 1);
 }
 
 static const struct sym_memo_slot *memo_find(const struct sym_memo *mm, uint64_t vaddr)

@@ -86,12 +86,13 @@ struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr);
  */
 struct sym_chunk;
 struct sym_strs {
-	const char **slots; /* open addressing by content */
-	size_t cap, n;
+	struct base_htab index; /* by content, into v */
+	const char **v;
+	size_t n, cap;
 	struct sym_chunk *chunks;
 	char *cur;
 	size_t left, chunk_next;
-	size_t bytes; /* slots and chunks */
+	size_t bytes; /* index, v and chunks */
 };
 
 /*
@@ -295,6 +296,7 @@ int sym_jit_load(struct sym_jit *j, pid_t pid);
 struct sym_alias;
 
 struct sym_cache {
+	/* Chained, not a base_htab: modules and aliases leave, and base_htab has no removal. */
 	struct sym_module *buckets[SYM_HASH_BUCKETS];
 	struct sym_alias *aliases[SYM_HASH_BUCKETS];
 	size_t naliases;
