@@ -461,7 +461,7 @@ static size_t own_target(struct sym_cache *c, size_t reserve)
 
 static size_t memo_bytes(const struct sym_memo *mm)
 {
-	return mm->cap * sizeof(*mm->slots) + mm->framecap * sizeof(*mm->frames) + mm->strs.bytes;
+	return mm->index.cap * sizeof(*mm->index.slot) + mm->cap * sizeof(*mm->v) + mm->framecap * sizeof(*mm->frames) + mm->strs.bytes;
 }
 
 /* The heavy part: tables, libdw's estimate, the CU index, the demangled names. */
@@ -481,7 +481,8 @@ static void module_account(struct sym_cache *c, struct sym_module *m)
 static void memo_free(struct sym_cache *c, struct sym_memo *mm)
 {
 	c->memo_bytes -= memo_bytes(mm);
-	free(mm->slots);
+	base_htab_free(&mm->index);
+	free(mm->v);
 	free(mm->frames);
 	strs_free(&mm->strs);
 	memset(mm, 0, sizeof(*mm));
@@ -933,33 +934,32 @@ int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 
 /* ---- inline frames ---- */
 
-static size_t memo_index(size_t cap, uint64_t vaddr)
+static uint64_t memo_hash(uint64_t vaddr)
 {
-	return base_htab_mix(0, vaddr) & (cap - 1);
+	return base_htab_mix(0, vaddr);
 }
 
-static const struct sym_memo_slot *memo_find(const struct sym_memo *mm, uint64_t vaddr)
+static bool memo_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	if (!mm->cap)
+	return ((const struct sym_memo *)ctx)->v[idx].vaddr == *(const uint64_t *)key;
+}
+
+static const struct sym_memo_entry *memo_find(const struct sym_memo *mm, uint64_t vaddr)
+{
+	if (!mm->index.cap)
 		return NULL;
-	for (size_t k = memo_index(mm->cap, vaddr);; k = (k + 1) & (mm->cap - 1)) {
-		const struct sym_memo_slot *sl = &mm->slots[k];
-		if (!sl->n1)
-			return NULL;
-		if (sl->vaddr == vaddr)
-			return sl;
-	}
+	const struct base_htab_slot *s = base_htab_find(&mm->index, memo_hash(vaddr), memo_eq, mm, &vaddr);
+	return s->idx1 ? &mm->v[s->idx1 - 1] : NULL;
 }
 
-/* The capacities a memo needs for one more slot and n frames. */
-static void memo_want(const struct sym_memo *mm, size_t n, size_t *cap, size_t *framecap)
+/* The capacities a memo needs for one more entry and n frames. */
+static void memo_want(const struct sym_memo *mm, size_t n, size_t *hcap, size_t *cap, size_t *framecap)
 {
-	*cap = mm->cap;
-	if ((mm->used + 1) * 2 > mm->cap)
-		*cap = mm->cap ? mm->cap * 2 : SYM_MEMO_SLOTS_MIN;
+	*hcap = base_htab_cap_for(&mm->index, 1);
+	*cap = exp_grow_cap(mm->cap, mm->used + 1);
 	*framecap = mm->framecap;
 	if (mm->nframes + n > mm->framecap) {
-		*framecap = mm->framecap ? mm->framecap * 2 : SYM_MEMO_SLOTS_MIN;
+		*framecap = mm->framecap ? mm->framecap * 2 : SYM_MEMO_FRAMES_MIN;
 		if (*framecap < mm->nframes + n)
 			*framecap = mm->nframes + n;
 	}
@@ -983,10 +983,10 @@ static void frame_strings(const struct sym_frame *f, size_t n, size_t *nstr, siz
 /* The most storing frames[0..n) may add to a memo. */
 static size_t memo_need(const struct sym_memo *mm, const struct sym_frame *f, size_t n)
 {
-	size_t cap, framecap, nstr, len;
-	memo_want(mm, n, &cap, &framecap);
+	size_t hcap, cap, framecap, nstr, len;
+	memo_want(mm, n, &hcap, &cap, &framecap);
 	frame_strings(f, n, &nstr, &len);
-	return (cap - mm->cap) * sizeof(*mm->slots) + (framecap - mm->framecap) * sizeof(*mm->frames) +
+	return (hcap - mm->index.cap) * sizeof(*mm->index.slot) + (cap - mm->cap) * sizeof(*mm->v) + (framecap - mm->framecap) * sizeof(*mm->frames) +
 	       strs_need(&mm->strs, nstr, len);
 }
 
@@ -1011,26 +1011,14 @@ static int memo_reserve(struct sym_cache *c, struct sym_module *m, const struct 
 	}
 	if (c->memo_bytes + need > c->memo_cap)
 		return -ENOSPC;
-	size_t cap, framecap;
-	memo_want(mm, n, &cap, &framecap);
-	if (cap != mm->cap) {
-		struct sym_memo_slot *ns = calloc(cap, sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		for (size_t i = 0; i < mm->cap; i++) {
-			const struct sym_memo_slot *sl = &mm->slots[i];
-			if (!sl->n1)
-				continue;
-			size_t k = memo_index(cap, sl->vaddr);
-			while (ns[k].n1)
-				k = (k + 1) & (cap - 1);
-			ns[k] = *sl;
-		}
-		free(mm->slots);
-		c->memo_bytes += (cap - mm->cap) * sizeof(*ns);
-		mm->slots = ns;
-		mm->cap = cap;
-	}
+	size_t hcap = mm->index.cap, cap = mm->cap, framecap;
+	if (mm->used >= UINT32_MAX || base_htab_reserve(&mm->index) < 0)
+		return -ENOMEM;
+	c->memo_bytes += (mm->index.cap - hcap) * sizeof(*mm->index.slot);
+	if (EXP_GROW(mm->v, mm->cap, mm->used + 1) < 0)
+		return -ENOMEM;
+	c->memo_bytes += (mm->cap - cap) * sizeof(*mm->v);
+	memo_want(mm, n, &hcap, &cap, &framecap);
 	if (framecap != mm->framecap) {
 		struct sym_frame *nf = realloc(mm->frames, framecap * sizeof(*nf));
 		if (!nf)
@@ -1069,18 +1057,17 @@ static void memo_store(struct sym_cache *c, struct sym_module *m, uint64_t vaddr
 	c->memo_bytes += mm->strs.bytes - before;
 	if (!ok)
 		return;
-	size_t k = memo_index(mm->cap, vaddr);
-	while (mm->slots[k].n1)
-		k = (k + 1) & (mm->cap - 1);
+	uint64_t h = memo_hash(vaddr);
+	struct base_htab_slot *slot = base_htab_find(&mm->index, h, memo_eq, mm, &vaddr);
 	if (n) {
 		memcpy(mm->frames + mm->nframes, copy, n * sizeof(*copy));
 		memcpy(frames, copy, n * sizeof(*copy));
 	}
-	mm->slots[k].vaddr = vaddr;
-	mm->slots[k].first = (uint32_t)mm->nframes;
-	mm->slots[k].n1 = (uint32_t)n + 1;
+	mm->v[mm->used] = (struct sym_memo_entry){vaddr, (uint32_t)mm->nframes, (uint32_t)n};
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++mm->used;
+	mm->index.n++;
 	mm->nframes += n;
-	mm->used++;
 }
 
 /* The frames at vaddr (strings owned by the module); n is 0 when nothing is known. */
@@ -1119,10 +1106,10 @@ int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_i
 	const struct sym_frame *f;
 	size_t n;
 	struct sym_frame tmp[SYM_FRAMES_MAX];
-	const struct sym_memo_slot *sl = memo_find(&m->memo, vaddr);
+	const struct sym_memo_entry *sl = memo_find(&m->memo, vaddr);
 	if (sl) { /* the hot path: nothing grew, nothing to settle */
 		f = m->memo.frames + sl->first;
-		n = sl->n1 - 1;
+		n = sl->n;
 	} else {
 		ret = compute_frames(c, m, vaddr, tmp, &n);
 		if (ret == 0)
