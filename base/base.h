@@ -189,6 +189,8 @@ typedef bool (*base_htab_eq_fn)(const void *ctx, uint32_t idx, const void *key);
 
 /* Makes room for one more entry at a load factor of at most 1/2; -ENOMEM. */
 int base_htab_reserve(struct base_htab *h);
+/* The capacity base_htab_reserve reaches for `more` entries beyond h->n (for byte budgets). */
+size_t base_htab_cap_for(const struct base_htab *h, size_t more);
 /* The slot holding an entry equal to key, or the empty slot where it would go. */
 struct base_htab_slot *base_htab_find(const struct base_htab *h, uint64_t hash, base_htab_eq_fn eq,
 				      const void *ctx, const void *key);
@@ -214,7 +216,10 @@ static inline int64_t base_sat_add(int64_t a, int64_t b)
 
 /* Grows *arr (of *cap elements of `size` bytes) to hold `need`, doubling; 0 or -ENOMEM. */
 int base_grow(void **arr, size_t *cap, size_t need, size_t size);
+/* The capacity base_grow reaches from cap for need elements (for byte budgets); 0 on overflow. */
+size_t base_grow_cap(size_t cap, size_t need);
 #define BASE_GROW(arr, cap, need) base_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
 
 /* mkdir -p: what it creates gets mode 0700; 0 when path is a directory at the end, else -errno. */
 int base_mkdir_p(const char *path);

@@ -11,11 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+size_t base_htab_cap_for(const struct base_htab *h, size_t more)
+{
+	size_t cap = h->cap;
+	while ((h->n + more) * 2 > cap)
+		cap = cap ? cap * 2 : 64;
+	return cap;
+}
+
 int base_htab_reserve(struct base_htab *h)
 {
 	if ((h->n + 1) * 2 <= h->cap)
 		return 0;
-	size_t ncap = h->cap ? h->cap * 2 : 64;
+	size_t ncap = base_htab_cap_for(h, 1);
 	struct base_htab_slot *ns = calloc(ncap, sizeof(*ns));
 	if (!ns)
 		return -ENOMEM;
@@ -214,17 +222,25 @@ void base_escape(const char *s, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+size_t base_grow_cap(size_t cap, size_t need)
+{
+	if (need <= cap)
+		return cap;
+	size_t n = cap ? cap : 16;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return 0;
+		n *= 2;
+	}
+	return n;
+}
+
 int base_grow(void **arr, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return 0;
-	size_t n = *cap ? *cap : 16;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return -ENOMEM;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / size)
+	size_t n = base_grow_cap(*cap, need);
+	if (!n || n > SIZE_MAX / size)
 		return -ENOMEM;
 	void *q = realloc(*arr, n * size);
 	if (!q)

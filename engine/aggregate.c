@@ -17,26 +17,14 @@
 #define MAX_STACK 512
 #define MAX_INLINE 16 /* inline frames kept per address, innermost first */
 
-/* (mapping cookie, address) -> location id, open addressing. */
-struct loc_key {
-	uint64_t mapping, addr;
+/* A pair of numbers -> a value: the entries in insertion order, found through a base_htab. */
+struct pair_entry {
+	uint64_t a, b, val;
 };
 
-struct loc_table {
-	struct loc_key *keys;
-	uint64_t *ids; /* 0 = empty slot */
-	size_t cap, n;
-};
-
-/*
- * Previous group-read values, for leader sampling deltas, keyed by
- * (thread, counter id) for an inherited counter (one copy per thread, all
- * reporting the parent's id, each counting on its own), else by the counter
- * id alone (a per-CPU counter counts for every thread that runs there).
- */
-struct read_prev {
-	struct loc_table index; /* (tid, id) -> index + 1 into values */
-	uint64_t *values;
+struct pair_table {
+	struct base_htab index;
+	struct pair_entry *v;
 	size_t n, cap;
 };
 
@@ -48,8 +36,14 @@ struct agg {
 	struct uw_session *unwinder; /* --call-graph dwarf */
 	struct bin_cache *bins;      /* the binaries both read, under one budget */
 	uint64_t stop_function[UW_STOP_ERROR + 1]; /* marker functions for truncated stacks */
-	struct loc_table locs;
-	struct read_prev prev;
+	struct pair_table locs; /* (mapping cookie, address) -> location id */
+	/*
+	 * Previous group-read values, for leader sampling deltas, keyed by
+	 * (thread, counter id) for an inherited counter (one copy per thread, all
+	 * reporting the parent's id, each counting on its own), else by the counter
+	 * id alone (a per-CPU counter counts for every thread that runs there).
+	 */
+	struct pair_table prev;
 	uint64_t kernel_mapping;
 	uint64_t generation; /* of the profile: mapping cookies carry it (agg_reset) */
 	/* Where the consumer's time goes, for the profile's comments and bench/. */
@@ -59,49 +53,57 @@ struct agg {
 	int64_t *values;   /* 1 + nevents */
 };
 
-static size_t hash2(uint64_t a, uint64_t b)
+static uint64_t pair_hash(uint64_t a, uint64_t b)
 {
-	uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL + (a << 6) + (a >> 2));
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	return (size_t)(h ^ (h >> 32));
+	return base_htab_mix(base_htab_mix(0, a), b);
 }
 
-static uint64_t *loc_slot(struct loc_table *t, uint64_t mapping, uint64_t addr, bool *found)
+static bool pair_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	size_t i = hash2(mapping, addr) & (t->cap - 1);
-	for (;; i = (i + 1) & (t->cap - 1)) {
-		if (t->ids[i] == 0) {
-			*found = false;
-			t->keys[i] = (struct loc_key){mapping, addr};
-			return &t->ids[i];
-		}
-		if (t->keys[i].mapping == mapping && t->keys[i].addr == addr) {
-			*found = true;
-			return &t->ids[i];
-		}
-	}
+	const struct pair_entry *e = &((const struct pair_table *)ctx)->v[idx];
+	const uint64_t *k = key;
+	return e->a == k[0] && e->b == k[1];
 }
 
-static int loc_grow(struct loc_table *t)
+static struct pair_entry *pair_find(const struct pair_table *t, uint64_t a, uint64_t b)
 {
-	size_t cap = t->cap ? t->cap * 2 : 4096;
-	struct loc_table g = {calloc(cap, sizeof(*g.keys)), calloc(cap, sizeof(*g.ids)), cap, t->n};
-	if (!g.keys || !g.ids) {
-		free(g.keys);
-		free(g.ids);
+	if (!t->index.cap)
+		return NULL;
+	uint64_t k[2] = {a, b};
+	const struct base_htab_slot *s = base_htab_find(&t->index, pair_hash(a, b), pair_eq, t, k);
+	return s->idx1 ? &t->v[s->idx1 - 1] : NULL;
+}
+
+/* Room for one more entry; -ENOMEM. */
+static int pair_reserve(struct pair_table *t)
+{
+	if (t->n >= UINT32_MAX || base_htab_reserve(&t->index) < 0 || BASE_GROW(t->v, t->cap, t->n + 1) < 0)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < t->cap; i++) {
-		if (!t->ids[i])
-			continue;
-		bool found;
-		*loc_slot(&g, t->keys[i].mapping, t->keys[i].addr, &found) = t->ids[i];
-	}
-	free(t->keys);
-	free(t->ids);
-	*t = g;
 	return 0;
+}
+
+/* Adds (a, b) -> val, which pair_find did not find, in the room pair_reserve made. */
+static void pair_add(struct pair_table *t, uint64_t a, uint64_t b, uint64_t val)
+{
+	uint64_t k[2] = {a, b}, h = pair_hash(a, b);
+	struct base_htab_slot *s = base_htab_find(&t->index, h, pair_eq, t, k);
+	t->v[t->n] = (struct pair_entry){a, b, val};
+	s->hash = h;
+	s->idx1 = (uint32_t)++t->n;
+	t->index.n++;
+}
+
+static void pair_clear(struct pair_table *t)
+{
+	if (t->index.cap)
+		memset(t->index.slot, 0, t->index.cap * sizeof(*t->index.slot));
+	t->index.n = t->n = 0;
+}
+
+static void pair_free(struct pair_table *t)
+{
+	base_htab_free(&t->index);
+	free(t->v);
 }
 
 /* A fresh, empty pprof builder with this aggregation's sample types. */
@@ -155,8 +157,6 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	}
 	if (ret == 0 && o->dwarf && (ret = uw_new(&a->unwinder, procs, err, errlen)) == 0)
 		uw_use_binaries(a->unwinder, a->bins);
-	if (ret == 0)
-		ret = loc_grow(&a->locs);
 	if (ret < 0) {
 		agg_free(a);
 		return ret;
@@ -171,8 +171,7 @@ int agg_reset(struct agg *a, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	/* Ids of the old profile mean nothing in the new one; caches of symbols and unwind state stay. */
-	memset(a->locs.ids, 0, a->locs.cap * sizeof(*a->locs.ids));
-	a->locs.n = 0;
+	pair_clear(&a->locs);
 	a->generation++;
 	a->kernel_mapping = a->unknown_function = 0;
 	memset(a->stop_function, 0, sizeof(a->stop_function));
@@ -188,11 +187,8 @@ void agg_free(struct agg *a)
 	sym_cache_free(a->syms);
 	uw_free(a->unwinder);
 	bin_cache_free(a->bins); /* after both: their modules hold references */
-	free(a->locs.keys);
-	free(a->locs.ids);
-	free(a->prev.index.keys);
-	free(a->prev.index.ids);
-	free(a->prev.values);
+	pair_free(&a->locs);
+	pair_free(&a->prev);
 	free(a->samples);
 	free(a->values);
 	free(a);
@@ -282,12 +278,11 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kerne
 		m = proc_find_map(a->procs, pid, addr);
 		mapping = m ? user_mapping_id(a, m) : 0;
 	}
-	if ((a->locs.n + 1) * 2 > a->locs.cap && loc_grow(&a->locs) < 0)
+	const struct pair_entry *known = pair_find(&a->locs, mapping, at);
+	if (known)
+		return known->val;
+	if (pair_reserve(&a->locs) < 0)
 		return 0;
-	bool found;
-	uint64_t *slot = loc_slot(&a->locs, mapping, at, &found);
-	if (found)
-		return *slot;
 
 	struct pprof_line lines[MAX_INLINE];
 	size_t nlines = 0;
@@ -317,42 +312,23 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kerne
 		nlines = 1;
 	}
 	uint64_t id = pprof_add_location(a->prof, mapping, at, lines, nlines);
-	if (id) {
-		*slot = id;
-		a->locs.n++;
-	} else {
-		*slot = 0;
-	}
+	if (id)
+		pair_add(&a->locs, mapping, at, id);
 	return id;
 }
 
 /* Delta of a group member since the leader's previous sample on the same counter. */
 static int64_t read_delta(struct agg *a, uint32_t tid, uint64_t id, uint64_t value)
 {
-	struct read_prev *p = &a->prev;
-	if ((p->index.n + 1) * 2 > p->index.cap && loc_grow(&p->index) < 0)
-		return 0;
-	bool found;
-	uint64_t *slot = loc_slot(&p->index, tid, id, &found);
-	if (found) {
-		uint64_t *prev = &p->values[*slot - 1];
-		int64_t d = (int64_t)(value - *prev);
-		*prev = value;
+	struct pair_entry *prev = pair_find(&a->prev, tid, id);
+	if (prev) {
+		int64_t d = (int64_t)(value - prev->val);
+		prev->val = value;
 		return d;
 	}
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		uint64_t *vals = realloc(p->values, cap * sizeof(*vals));
-		if (!vals) {
-			*slot = 0; /* leave the table as it was */
-			return 0;
-		}
-		p->values = vals;
-		p->cap = cap;
-	}
-	p->values[p->n++] = value;
-	*slot = p->n;
-	p->index.n++;
+	if (pair_reserve(&a->prev) < 0)
+		return 0;
+	pair_add(&a->prev, tid, id, value);
 	return (int64_t)value; /* the first read: everything since enabling */
 }
 

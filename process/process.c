@@ -28,11 +28,16 @@ struct thread {
 	bool exited;
 };
 
-/* Open addressing keyed by pid/tid + 1, so that 0 marks an empty slot (pid 0 is idle). */
+/* pid or tid -> entry: the entries in insertion order, found through a base_htab. */
+struct pid_entry {
+	pid_t pid;
+	void *val;
+};
+
 struct slot_map {
-	pid_t *keys;
-	void **vals;
-	size_t cap, n;
+	struct base_htab index;
+	struct pid_entry *v;
+	size_t n, cap;
 };
 
 struct proc_model {
@@ -41,64 +46,48 @@ struct proc_model {
 	uint64_t maps_gen;       /* proc_maps_generation */
 };
 
-static size_t hash_pid(pid_t k, size_t cap)
+static uint64_t hash_pid(pid_t pid)
 {
-	return ((uint32_t)k * 2654435761u) & (cap - 1);
+	return base_htab_mix(0, (uint32_t)pid);
 }
 
-/* A pid's key: pid + 1, so that 0 marks an empty slot (INT_MAX, read from a file, wraps). */
-static pid_t slot_key(pid_t pid)
+static bool pid_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	return (pid_t)((uint32_t)pid + 1);
+	return ((const struct slot_map *)ctx)->v[idx].pid == *(const pid_t *)key;
 }
 
 static void **map_find(const struct slot_map *m, pid_t pid)
 {
-	pid_t key = slot_key(pid);
-	if (m->cap == 0 || pid < 0)
+	if (m->index.cap == 0 || pid < 0)
 		return NULL;
-	for (size_t i = hash_pid(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key)
-			return &m->vals[i];
-		if (m->keys[i] == 0)
-			return NULL;
-	}
+	const struct base_htab_slot *s = base_htab_find(&m->index, hash_pid(pid), pid_eq, m, &pid);
+	return s->idx1 ? &m->v[s->idx1 - 1].val : NULL;
 }
-
-static int map_put_key(struct slot_map *m, pid_t key, void *val);
 
 static int map_put(struct slot_map *m, pid_t pid, void *val)
 {
 	if (pid < 0)
 		return -EINVAL;
-	return map_put_key(m, slot_key(pid), val);
+	if (m->n >= UINT32_MAX || base_htab_reserve(&m->index) < 0 || BASE_GROW(m->v, m->cap, m->n + 1) < 0)
+		return -ENOMEM;
+	uint64_t h = hash_pid(pid);
+	struct base_htab_slot *s = base_htab_find(&m->index, h, pid_eq, m, &pid);
+	if (s->idx1) {
+		m->v[s->idx1 - 1].val = val;
+		return 0;
+	}
+	m->v[m->n] = (struct pid_entry){pid, val};
+	s->hash = h;
+	s->idx1 = (uint32_t)++m->n;
+	m->index.n++;
+	return 0;
 }
 
-static int map_put_key(struct slot_map *m, pid_t key, void *val)
+static void map_free(struct slot_map *m)
 {
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct slot_map g = {calloc(cap, sizeof(pid_t)), calloc(cap, sizeof(void *)), cap, 0};
-		if (!g.keys || !g.vals) {
-			free(g.keys);
-			free(g.vals);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->keys[i])
-				map_put_key(&g, m->keys[i], m->vals[i]);
-		free(m->keys);
-		free(m->vals);
-		*m = g;
-	}
-	size_t i = hash_pid(key, m->cap);
-	while (m->keys[i] != 0 && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	if (m->keys[i] == 0)
-		m->n++;
-	m->keys[i] = key;
-	m->vals[i] = val;
-	return 0;
+	base_htab_free(&m->index);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
 }
 
 int proc_model_new(struct proc_model **out)
@@ -126,16 +115,13 @@ void proc_model_free(struct proc_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->procs.cap; i++)
-		if (m->procs.keys[i] && m->procs.vals[i])
-			free_proc(m->procs.vals[i]);
-	for (size_t i = 0; i < m->threads.cap; i++)
-		if (m->threads.keys[i])
-			free(m->threads.vals[i]);
-	free(m->procs.keys);
-	free(m->procs.vals);
-	free(m->threads.keys);
-	free(m->threads.vals);
+	for (size_t i = 0; i < m->procs.n; i++)
+		if (m->procs.v[i].val)
+			free_proc(m->procs.v[i].val);
+	for (size_t i = 0; i < m->threads.n; i++)
+		free(m->threads.v[i].val);
+	map_free(&m->procs);
+	map_free(&m->threads);
 	free(m);
 }
 
@@ -334,29 +320,27 @@ int proc_model_forget_exited(struct proc_model *m)
 	m->maps_gen++; /* a pid may come back as another process */
 	struct slot_map procs = {0}, threads = {0};
 	int forgotten = 0, ret = 0;
-	for (size_t i = 0; i < m->procs.cap; i++) {
-		struct proc *p = m->procs.vals[i];
-		if (!m->procs.keys[i] || !p)
+	for (size_t i = 0; i < m->procs.n; i++) {
+		struct proc *p = m->procs.v[i].val;
+		if (!p)
 			continue;
-		if (p->exited || ret < 0 || (ret = map_put_key(&procs, m->procs.keys[i], p)) < 0) {
+		if (p->exited || ret < 0 || (ret = map_put(&procs, m->procs.v[i].pid, p)) < 0) {
 			forgotten += p->exited;
 			free_proc(p);
 		}
 	}
-	for (size_t i = 0; i < m->threads.cap; i++) {
-		struct thread *t = m->threads.vals[i];
-		if (!m->threads.keys[i] || !t)
+	for (size_t i = 0; i < m->threads.n; i++) {
+		struct thread *t = m->threads.v[i].val;
+		if (!t)
 			continue;
 		/* A thread goes with its process; a known process that is gone took it along. */
 		bool proc_gone = !map_find(&procs, t->pid) && map_find(&m->procs, t->pid);
 		if (t->exited || proc_gone || ret < 0 ||
-		    (ret = map_put_key(&threads, m->threads.keys[i], t)) < 0)
+		    (ret = map_put(&threads, m->threads.v[i].pid, t)) < 0)
 			free(t);
 	}
-	free(m->procs.keys);
-	free(m->procs.vals);
-	free(m->threads.keys);
-	free(m->threads.vals);
+	map_free(&m->procs);
+	map_free(&m->threads);
 	m->procs = procs;
 	m->threads = threads;
 	return ret < 0 ? ret : forgotten;

@@ -218,17 +218,6 @@ struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr)
 	return table_find(t, addr, true);
 }
 
-static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) { /* FNV-1a */
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-
 /* ---- memo strings ---- */
 
 struct sym_chunk {
@@ -236,7 +225,6 @@ struct sym_chunk {
 	char data[];
 };
 
-#define SYM_STRS_SLOTS_MIN 64 /* power of two */
 #define SYM_STRS_CHUNK_MIN 1024
 #define SYM_STRS_CHUNK_MAX (64 * 1024)
 
@@ -247,7 +235,8 @@ static void strs_free(struct sym_strs *st)
 		free(st->chunks);
 		st->chunks = next;
 	}
-	free(st->slots);
+	base_htab_free(&st->index);
+	free(st->v);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -285,55 +274,49 @@ static int strs_reserve(struct sym_strs *st, size_t len)
  */
 static size_t strs_need(const struct sym_strs *st, size_t n, size_t len)
 {
-	size_t need = 0, cap = st->cap;
-	while ((st->n + n) * 2 > cap) {
-		cap = cap ? cap * 2 : SYM_STRS_SLOTS_MIN;
-		need += cap * sizeof(*st->slots);
-	}
+	size_t hcap = base_htab_cap_for(&st->index, n), vcap = base_grow_cap(st->cap, st->n + n);
+	size_t need = (hcap - st->index.cap) * sizeof(*st->index.slot) + (vcap - st->cap) * sizeof(*st->v);
 	size_t csize = strs_chunk(st, len);
 	return need + (csize ? sizeof(struct sym_chunk) + csize : 0);
 }
 
-static int strs_grow(struct sym_strs *st)
+struct strs_key {
+	const char *s;
+	size_t len;
+};
+
+static bool strs_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	size_t ncap = st->cap ? st->cap * 2 : SYM_STRS_SLOTS_MIN;
-	const char **ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < st->cap; i++) {
-		const char *str = st->slots[i];
-		if (!str)
-			continue;
-		size_t k = hash_bytes(FNV_OFFSET, str, strlen(str)) & (ncap - 1);
-		while (ns[k])
-			k = (k + 1) & (ncap - 1);
-		ns[k] = str;
-	}
-	free(st->slots);
-	st->bytes += (ncap - st->cap) * sizeof(*ns);
-	st->slots = ns;
-	st->cap = ncap;
-	return 0;
+	const char *t = ((const struct sym_strs *)ctx)->v[idx];
+	const struct strs_key *k = key;
+	return t == k->s || (strncmp(t, k->s, k->len) == 0 && t[k->len] == '\0');
 }
 
 /* The store's copy of str, made on first sight; NULL when out of memory. */
 static const char *strs_intern(struct sym_strs *st, const char *str)
 {
-	size_t len = strlen(str);
-	if ((st->n + 1) * 2 > st->cap && strs_grow(st) < 0)
+	struct strs_key k = {str, strlen(str)};
+	size_t hcap = st->index.cap, vcap = st->cap;
+	int ret = st->n >= UINT32_MAX ? -ENOMEM : base_htab_reserve(&st->index);
+	if (ret == 0)
+		ret = BASE_GROW(st->v, st->cap, st->n + 1);
+	st->bytes += (st->index.cap - hcap) * sizeof(*st->index.slot) + (st->cap - vcap) * sizeof(*st->v);
+	if (ret < 0)
 		return NULL;
-	size_t k = hash_bytes(FNV_OFFSET, str, len) & (st->cap - 1);
-	for (const char *t; (t = st->slots[k]); k = (k + 1) & (st->cap - 1))
-		if (t == str || (strncmp(t, str, len) == 0 && t[len] == '\0'))
-			return t;
-	if (strs_reserve(st, len + 1) < 0)
+	uint64_t h = base_htab_hash_bytes(str, k.len);
+	struct base_htab_slot *slot = base_htab_find(&st->index, h, strs_eq, st, &k);
+	if (slot->idx1)
+		return st->v[slot->idx1 - 1];
+	if (strs_reserve(st, k.len + 1) < 0)
 		return NULL;
 	char *p = st->cur;
-	memcpy(p, str, len + 1);
-	st->cur += len + 1;
-	st->left -= len + 1;
-	st->slots[k] = p;
-	st->n++;
+	memcpy(p, str, k.len + 1);
+	st->cur += k.len + 1;
+	st->left -= k.len + 1;
+	st->v[st->n] = p;
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++st->n;
+	st->index.n++;
 	return p;
 }
 
@@ -480,7 +463,7 @@ static size_t own_target(struct sym_cache *c, size_t reserve)
 
 static size_t memo_bytes(const struct sym_memo *mm)
 {
-	return mm->cap * sizeof(*mm->slots) + mm->framecap * sizeof(*mm->frames) + mm->strs.bytes;
+	return mm->index.cap * sizeof(*mm->index.slot) + mm->cap * sizeof(*mm->v) + mm->framecap * sizeof(*mm->frames) + mm->strs.bytes;
 }
 
 /* The heavy part: tables, libdw's estimate, the CU index, the demangled names. */
@@ -500,7 +483,8 @@ static void module_account(struct sym_cache *c, struct sym_module *m)
 static void memo_free(struct sym_cache *c, struct sym_memo *mm)
 {
 	c->memo_bytes -= memo_bytes(mm);
-	free(mm->slots);
+	base_htab_free(&mm->index);
+	free(mm->v);
 	free(mm->frames);
 	strs_free(&mm->strs);
 	memset(mm, 0, sizeof(*mm));
@@ -685,10 +669,10 @@ size_t sym_cache_bytes(const struct sym_cache *c)
 
 static uint64_t path_key_hash(const char *path, const struct stat *st)
 {
-	uint64_t h = hash_bytes(FNV_OFFSET, path, strlen(path));
-	uint64_t parts[3] = {(uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
-			     (uint64_t)st->st_mtim.tv_nsec};
-	return hash_bytes(h, (const char *)parts, sizeof(parts));
+	uint64_t h = base_htab_hash_bytes(path, strlen(path));
+	h = base_htab_mix(h, (uint64_t)st->st_size);
+	h = base_htab_mix(h, (uint64_t)st->st_mtim.tv_sec);
+	return base_htab_mix(h, (uint64_t)st->st_mtim.tv_nsec);
 }
 
 /*
@@ -809,7 +793,7 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 	uint64_t h;
 	struct sym_module *m = NULL;
 	if (by_id) {
-		h = hash_bytes(FNV_OFFSET, bid, strlen(bid));
+		h = base_htab_hash_bytes(bid, strlen(bid));
 		m = module_find(c, h, true, bid, path, &st);
 	} else {
 		if (stat(path, &st) != 0)
@@ -829,7 +813,7 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		}
 		if (known) {
 			/* The id's module, unless it was read from another path (a stripped copy, say). */
-			uint64_t id_h = hash_bytes(FNV_OFFSET, known, strlen(known));
+			uint64_t id_h = base_htab_hash_bytes(known, strlen(known));
 			struct sym_module *same = module_find(c, id_h, true, known, path, &st);
 			if (!same || strcmp(same->path, path) == 0) {
 				snprintf(bid, sizeof(bid), "%s", known);
@@ -952,34 +936,32 @@ int sym_lookup_func(struct sym_cache *c, const char *path, const char *build_id,
 
 /* ---- inline frames ---- */
 
-static size_t memo_index(size_t cap, uint64_t vaddr)
+static uint64_t memo_hash(uint64_t vaddr)
 {
-	uint64_t h = vaddr * 0xff51afd7ed558ccdull;
-	return (size_t)(h ^ h >> 29) & (cap - 1);
+	return base_htab_mix(0, vaddr);
 }
 
-static const struct sym_memo_slot *memo_find(const struct sym_memo *mm, uint64_t vaddr)
+static bool memo_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	if (!mm->cap)
+	return ((const struct sym_memo *)ctx)->v[idx].vaddr == *(const uint64_t *)key;
+}
+
+static const struct sym_memo_entry *memo_find(const struct sym_memo *mm, uint64_t vaddr)
+{
+	if (!mm->index.cap)
 		return NULL;
-	for (size_t k = memo_index(mm->cap, vaddr);; k = (k + 1) & (mm->cap - 1)) {
-		const struct sym_memo_slot *sl = &mm->slots[k];
-		if (!sl->n1)
-			return NULL;
-		if (sl->vaddr == vaddr)
-			return sl;
-	}
+	const struct base_htab_slot *s = base_htab_find(&mm->index, memo_hash(vaddr), memo_eq, mm, &vaddr);
+	return s->idx1 ? &mm->v[s->idx1 - 1] : NULL;
 }
 
-/* The capacities a memo needs for one more slot and n frames. */
-static void memo_want(const struct sym_memo *mm, size_t n, size_t *cap, size_t *framecap)
+/* The capacities a memo needs for one more entry and n frames. */
+static void memo_want(const struct sym_memo *mm, size_t n, size_t *hcap, size_t *cap, size_t *framecap)
 {
-	*cap = mm->cap;
-	if ((mm->used + 1) * 2 > mm->cap)
-		*cap = mm->cap ? mm->cap * 2 : SYM_MEMO_SLOTS_MIN;
+	*hcap = base_htab_cap_for(&mm->index, 1);
+	*cap = base_grow_cap(mm->cap, mm->used + 1);
 	*framecap = mm->framecap;
 	if (mm->nframes + n > mm->framecap) {
-		*framecap = mm->framecap ? mm->framecap * 2 : SYM_MEMO_SLOTS_MIN;
+		*framecap = mm->framecap ? mm->framecap * 2 : SYM_MEMO_FRAMES_MIN;
 		if (*framecap < mm->nframes + n)
 			*framecap = mm->nframes + n;
 	}
@@ -1003,10 +985,10 @@ static void frame_strings(const struct sym_frame *f, size_t n, size_t *nstr, siz
 /* The most storing frames[0..n) may add to a memo. */
 static size_t memo_need(const struct sym_memo *mm, const struct sym_frame *f, size_t n)
 {
-	size_t cap, framecap, nstr, len;
-	memo_want(mm, n, &cap, &framecap);
+	size_t hcap, cap, framecap, nstr, len;
+	memo_want(mm, n, &hcap, &cap, &framecap);
 	frame_strings(f, n, &nstr, &len);
-	return (cap - mm->cap) * sizeof(*mm->slots) + (framecap - mm->framecap) * sizeof(*mm->frames) +
+	return (hcap - mm->index.cap) * sizeof(*mm->index.slot) + (cap - mm->cap) * sizeof(*mm->v) + (framecap - mm->framecap) * sizeof(*mm->frames) +
 	       strs_need(&mm->strs, nstr, len);
 }
 
@@ -1031,26 +1013,14 @@ static int memo_reserve(struct sym_cache *c, struct sym_module *m, const struct 
 	}
 	if (c->memo_bytes + need > c->memo_cap)
 		return -ENOSPC;
-	size_t cap, framecap;
-	memo_want(mm, n, &cap, &framecap);
-	if (cap != mm->cap) {
-		struct sym_memo_slot *ns = calloc(cap, sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		for (size_t i = 0; i < mm->cap; i++) {
-			const struct sym_memo_slot *sl = &mm->slots[i];
-			if (!sl->n1)
-				continue;
-			size_t k = memo_index(cap, sl->vaddr);
-			while (ns[k].n1)
-				k = (k + 1) & (cap - 1);
-			ns[k] = *sl;
-		}
-		free(mm->slots);
-		c->memo_bytes += (cap - mm->cap) * sizeof(*ns);
-		mm->slots = ns;
-		mm->cap = cap;
-	}
+	size_t hcap = mm->index.cap, cap = mm->cap, framecap;
+	if (mm->used >= UINT32_MAX || base_htab_reserve(&mm->index) < 0)
+		return -ENOMEM;
+	c->memo_bytes += (mm->index.cap - hcap) * sizeof(*mm->index.slot);
+	if (BASE_GROW(mm->v, mm->cap, mm->used + 1) < 0)
+		return -ENOMEM;
+	c->memo_bytes += (mm->cap - cap) * sizeof(*mm->v);
+	memo_want(mm, n, &hcap, &cap, &framecap);
 	if (framecap != mm->framecap) {
 		struct sym_frame *nf = realloc(mm->frames, framecap * sizeof(*nf));
 		if (!nf)
@@ -1089,18 +1059,17 @@ static void memo_store(struct sym_cache *c, struct sym_module *m, uint64_t vaddr
 	c->memo_bytes += mm->strs.bytes - before;
 	if (!ok)
 		return;
-	size_t k = memo_index(mm->cap, vaddr);
-	while (mm->slots[k].n1)
-		k = (k + 1) & (mm->cap - 1);
+	uint64_t h = memo_hash(vaddr);
+	struct base_htab_slot *slot = base_htab_find(&mm->index, h, memo_eq, mm, &vaddr);
 	if (n) {
 		memcpy(mm->frames + mm->nframes, copy, n * sizeof(*copy));
 		memcpy(frames, copy, n * sizeof(*copy));
 	}
-	mm->slots[k].vaddr = vaddr;
-	mm->slots[k].first = (uint32_t)mm->nframes;
-	mm->slots[k].n1 = (uint32_t)n + 1;
+	mm->v[mm->used] = (struct sym_memo_entry){vaddr, (uint32_t)mm->nframes, (uint32_t)n};
+	slot->hash = h;
+	slot->idx1 = (uint32_t)++mm->used;
+	mm->index.n++;
 	mm->nframes += n;
-	mm->used++;
 }
 
 /* The frames at vaddr (strings owned by the module); n is 0 when nothing is known. */
@@ -1139,10 +1108,10 @@ int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_i
 	const struct sym_frame *f;
 	size_t n;
 	struct sym_frame tmp[SYM_FRAMES_MAX];
-	const struct sym_memo_slot *sl = memo_find(&m->memo, vaddr);
+	const struct sym_memo_entry *sl = memo_find(&m->memo, vaddr);
 	if (sl) { /* the hot path: nothing grew, nothing to settle */
 		f = m->memo.frames + sl->first;
-		n = sl->n1 - 1;
+		n = sl->n;
 	} else {
 		ret = compute_frames(c, m, vaddr, tmp, &n);
 		if (ret == 0)

@@ -86,34 +86,36 @@ struct sym_entry *sym_table_find_data(const struct sym_table *t, uint64_t addr);
  */
 struct sym_chunk;
 struct sym_strs {
-	const char **slots; /* open addressing by content */
-	size_t cap, n;
+	struct base_htab index; /* by content, into v */
+	const char **v;
+	size_t n, cap;
 	struct sym_chunk *chunks;
 	char *cur;
 	size_t left, chunk_next;
-	size_t bytes; /* slots and chunks */
+	size_t bytes; /* index, v and chunks */
 };
 
 /*
  * Frames already computed for one module, by vaddr: hot addresses repeat
  * (the agent symbolizes its hot set again every window) and walking DWARF
- * scopes costs microseconds. Open addressing, grown by doubling; all
+ * scopes costs microseconds. A base_htab by vaddr, grown by doubling; all
  * modules' memos together stay under the cache's memo bound (see
  * sym_cache.memo_cap), emptied least recently used module first. Self-
  * contained (its own strings): a module whose tables and DWARF were dropped
  * still answers the addresses it memoized.
  */
-struct sym_memo_slot {
+struct sym_memo_entry {
 	uint64_t vaddr;
 	uint32_t first; /* into sym_memo.frames */
-	uint32_t n1;    /* frames + 1; 0: empty slot */
+	uint32_t n;
 };
 
-#define SYM_MEMO_SLOTS_MIN 256 /* power of two */
+#define SYM_MEMO_FRAMES_MIN 256
 
 struct sym_memo {
-	struct sym_memo_slot *slots;
-	size_t cap, used;
+	struct base_htab index; /* by vaddr, into v */
+	struct sym_memo_entry *v;
+	size_t used, cap;
 	struct sym_frame *frames;
 	size_t nframes, framecap;
 	struct sym_strs strs;
@@ -295,6 +297,7 @@ int sym_jit_load(struct sym_jit *j, pid_t pid);
 struct sym_alias;
 
 struct sym_cache {
+	/* Chained, not a base_htab: modules and aliases leave, and base_htab has no removal. */
 	struct sym_module *buckets[SYM_HASH_BUCKETS];
 	struct sym_alias *aliases[SYM_HASH_BUCKETS];
 	size_t naliases;

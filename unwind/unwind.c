@@ -167,9 +167,10 @@ static int module_read(struct uw_ctx *c, const struct uw_mod_ref *r, uint64_t ad
 
 /* ---- processes ---------------------------------------------------------------- */
 
+/* Chained buckets, not a base_htab: processes leave (LRU) and base_htab has no removal. */
 static size_t proc_bucket(pid_t pid)
 {
-	return ((uint32_t)pid * 2654435761u) & (UW_PROC_BUCKETS - 1);
+	return base_htab_mix(0, (uint32_t)pid) & (UW_PROC_BUCKETS - 1);
 }
 
 static void proc_drop(struct uw_session *u, struct uw_proc *p)

@@ -9,6 +9,8 @@
  */
 #include "unwind_internal.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,13 +18,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
-
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
 
 /* Reads a DW_EH_PE-encoded value of .eh_frame_hdr; `pc` is the vaddr of p. */
 static int read_encoded(uint8_t enc, const unsigned char **pp, const unsigned char *end,
@@ -210,9 +205,11 @@ static void mlru_push(struct uw_modules *c, struct uw_module *m)
 		c->tail = m;
 }
 
+/* Chained buckets, not a base_htab: modules leave (LRU, budget) and base_htab has no removal. */
 static size_t module_bucket(const char *path, const char *bid)
 {
-	return hash_str(hash_str(0xcbf29ce484222325ull, path), bid) & (UW_MODULE_BUCKETS - 1);
+	uint64_t h = base_htab_mix(base_htab_hash_bytes(path, strlen(path)), base_htab_hash_bytes(bid, strlen(bid)));
+	return h & (UW_MODULE_BUCKETS - 1);
 }
 
 static void module_drop(struct uw_modules *c, struct uw_module *m)

@@ -9,6 +9,8 @@
   or the one listed in PUBLIC below); *_internal.h and the like stay inside.
 - cli/ holds no product logic: no libelf, no /proc parsing, no record bytes.
 - The largest module holds at most 25 % of the product's lines.
+- Hash functions live in base/ (base_htab_mix, base_htab_hash_bytes): no
+  other module spells a hash function's constant.
 
 Prints every violation and exits 1 if any, else prints the layout and 0.
 """
@@ -29,6 +31,10 @@ CLI_FORBIDDEN = [
     (re.compile(r"\bperf_event_header\b"), "record bytes (perf_event_header)"),
 ]
 MAX_SHARE = 0.25
+# Constants of hash functions (FNV-1a, Knuth's multiplicative, splitmix64's
+# finalizer, boost's hash_combine): base/'s alone.
+HASH_CONSTANTS = re.compile(r"0x100000001b3|0xcbf29ce484222325|2654435761"
+                            r"|0x632be59bd9b4e019|0xbf58476d1ce4e5b9", re.I)
 
 
 def modules():
@@ -81,6 +87,11 @@ def main():
                 if base != public:
                     errors.append(f"{m}/{f}: includes {to}/{base}, not {to}/'s public "
                                   f"header {public}")
+            if m != "base":
+                for i, line in enumerate(text.split("\n"), 1):
+                    if HASH_CONSTANTS.search(line):
+                        errors.append(f"{m}/{f}:{i}: a private hash function (base.h has "
+                                      f"base_htab_mix and base_htab_hash_bytes): {line.strip()}")
             if m == "cli":
                 for i, line in enumerate(text.split("\n"), 1):
                     if line.lstrip().startswith(("*", "/*", "//")):

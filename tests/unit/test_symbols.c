@@ -2187,8 +2187,8 @@ static void test_speed(void **state)
 		nframes += (size_t)sym_lookup_frames(fresh, path, info.build_id, offs[i], fr, SYM_FRAMES_MAX);
 	double cold = (now_ns() - t0) / NOFF;
 	struct sym_memo *mm = &fresh->lru_head->memo;
-	memset(mm->slots, 0, mm->cap * sizeof(*mm->slots));
-	mm->used = mm->nframes = 0;
+	memset(mm->index.slot, 0, mm->index.cap * sizeof(*mm->index.slot));
+	mm->index.n = mm->used = mm->nframes = 0;
 	t0 = now_ns();
 	for (size_t i = 0; i < NOFF; i++)
 		deep += sym_lookup_frames(fresh, path, info.build_id, offs[i], fr, SYM_FRAMES_MAX) > 1;
