@@ -433,9 +433,15 @@ int sym_cache_new(struct sym_cache **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* The module holding an LRU link (NULL for NULL). */
+static struct sym_module *mod_of(struct base_link *l)
+{
+	return BASE_ENTRY(l, struct sym_module, lru);
+}
+
 int sym_cache_use_binaries(struct sym_cache *c, struct bin_cache *bins)
 {
-	if (c->lru_head)
+	if (c->lru.head)
 		return -EBUSY; /* its modules hold references into the other cache */
 	if (c->own_bins)
 		bin_cache_free(c->bins);
@@ -503,8 +509,8 @@ void sym_cache_free(struct sym_cache *c)
 {
 	if (!c)
 		return;
-	for (struct sym_module *m = c->lru_head, *next; m; m = next) {
-		next = m->next;
+	for (struct sym_module *m = mod_of(c->lru.head), *next; m; m = next) {
+		next = mod_of(m->lru.next);
 		module_free(c, m);
 	}
 	sym_kernel_release(&c->kernel);
@@ -534,29 +540,6 @@ static bool normalize_build_id(const char *in, char out[41])
 	return n >= 2 && n % 2 == 0;
 }
 
-static void lru_unlink(struct sym_cache *c, struct sym_module *m)
-{
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		c->lru_head = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	else
-		c->lru_tail = m->prev;
-	m->prev = m->next = NULL;
-}
-
-static void lru_push_front(struct sym_cache *c, struct sym_module *m)
-{
-	m->prev = NULL;
-	m->next = c->lru_head;
-	if (c->lru_head)
-		c->lru_head->prev = m;
-	c->lru_head = m;
-	if (!c->lru_tail)
-		c->lru_tail = m;
-}
 
 static void module_remove(struct sym_cache *c, struct sym_module *m)
 {
@@ -564,7 +547,7 @@ static void module_remove(struct sym_cache *c, struct sym_module *m)
 	while (*pp != m)
 		pp = &(*pp)->hnext;
 	*pp = m->hnext;
-	lru_unlink(c, m);
+	base_list_unlink(&c->lru, &m->lru);
 	c->nmodules--;
 	c->bytes -= m->accounted;
 	module_free(c, m);
@@ -588,11 +571,12 @@ static void module_unload(struct sym_cache *c, struct sym_module *m)
 static void cache_shrink(struct sym_cache *c, size_t target, struct sym_module *keep,
 			 const struct sym_jit *keep_jit)
 {
-	for (struct sym_module *m = c->lru_tail; m && c->bytes > target; m = m->prev)
+	for (struct sym_module *m = mod_of(c->lru.tail); m && c->bytes > target;
+	     m = mod_of(m->lru.prev))
 		if (m != keep && m->loaded && heavy_bytes(m))
 			module_unload(c, m);
-	while (c->bytes > target && c->lru_tail && c->lru_tail != keep)
-		module_remove(c, c->lru_tail);
+	while (c->bytes > target && c->lru.tail && mod_of(c->lru.tail) != keep)
+		module_remove(c, mod_of(c->lru.tail));
 	while (c->bytes > target) {
 		struct sym_jit *victim = NULL;
 		for (size_t i = 0; i < SYM_JIT_MAX; i++) {
@@ -655,7 +639,8 @@ void sym_cache_set_budget(struct sym_cache *c, size_t bytes)
 	bin_cache_set_budget(c->bins, bytes);
 	/* Memos are cheap to refill: a quarter of the budget, room left for libdw's data. */
 	c->memo_cap = bytes ? bytes / 4 : SYM_MEMO_BYTES_DEFAULT;
-	for (struct sym_module *m = c->lru_tail; m && c->memo_bytes > c->memo_cap; m = m->prev) {
+	for (struct sym_module *m = mod_of(c->lru.tail); m && c->memo_bytes > c->memo_cap;
+	     m = mod_of(m->lru.prev)) {
 		memo_free(c, &m->memo);
 		module_account(c, m);
 	}
@@ -760,9 +745,9 @@ static struct sym_module *module_find(struct sym_cache *c, uint64_t h, bool by_i
 			   m->mtime.tv_nsec != st->st_mtim.tv_nsec) {
 			continue;
 		}
-		if (c->lru_head != m) {
-			lru_unlink(c, m);
-			lru_push_front(c, m);
+		if (c->lru.head != &m->lru) {
+			base_list_unlink(&c->lru, &m->lru);
+			base_list_push_front(&c->lru, &m->lru);
 		}
 		return m;
 	}
@@ -780,7 +765,7 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		      struct sym_module **out)
 {
 	/* Consecutive lookups mostly hit one module: skip normalizing and hashing then. */
-	struct sym_module *head = c->lru_head;
+	struct sym_module *head = mod_of(c->lru.head);
 	if (build_id && head && head->status == 0 && head->key_build_id &&
 	    strcmp(head->key_build_id, build_id) == 0) {
 		*out = head;
@@ -854,13 +839,13 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 	struct sym_module **bucket = &c->buckets[h & (SYM_HASH_BUCKETS - 1)];
 	m->hnext = *bucket;
 	*bucket = m;
-	lru_push_front(c, m);
+	base_list_push_front(&c->lru, &m->lru);
 	m->own_bytes = sizeof(*m) + strlen(m->path) + 1 +
 		       (m->key_build_id ? strlen(m->key_build_id) + 1 : 0) +
 		       m->nloads * sizeof(*m->loads);
 	module_account(c, m);
 	if (++c->nmodules > SYM_MODULES_MAX)
-		module_remove(c, c->lru_tail);
+		module_remove(c, mod_of(c->lru.tail));
 	*out = m;
 	return m->status;
 }
@@ -1002,7 +987,8 @@ static int memo_reserve(struct sym_cache *c, struct sym_module *m, const struct 
 {
 	struct sym_memo *mm = &m->memo;
 	size_t need = memo_need(mm, f, n);
-	for (struct sym_module *o = c->lru_tail; o && c->memo_bytes + need > c->memo_cap; o = o->prev) {
+	for (struct sym_module *o = mod_of(c->lru.tail); o && c->memo_bytes + need > c->memo_cap;
+	     o = mod_of(o->lru.prev)) {
 		if (!memo_bytes(&o->memo))
 			continue;
 		memo_free(c, &o->memo);

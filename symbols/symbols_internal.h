@@ -148,7 +148,7 @@ struct sym_module {
 	struct timespec mtime;
 	uint64_t hash;
 	struct sym_module *hnext;
-	struct sym_module *prev, *next; /* LRU, most recent first */
+	struct base_link lru; /* in the cache's LRU order, most recent first */
 
 	int status; /* 0, or the negative errno every lookup returns (negative cache) */
 	struct bin_load *loads; /* a copy of the binary's: kept when the heavy part goes */
@@ -301,7 +301,7 @@ struct sym_cache {
 	struct sym_module *buckets[SYM_HASH_BUCKETS];
 	struct sym_alias *aliases[SYM_HASH_BUCKETS];
 	size_t naliases;
-	struct sym_module *lru_head, *lru_tail;
+	struct base_list lru; /* modules, most recent first */
 	size_t nmodules;
 	struct sym_kernel kernel;
 	struct sym_jit jit[SYM_JIT_MAX];

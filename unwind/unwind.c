@@ -519,7 +519,7 @@ int uw_new(struct uw_session **out, struct proc_model *procs, char *err, size_t 
 
 int uw_use_binaries(struct uw_session *u, struct bin_cache *bins)
 {
-	if (u->modules.head)
+	if (u->modules.lru.head)
 		return -EBUSY; /* its modules hold references into the other cache */
 	if (u->modules.own_bins)
 		bin_cache_free(u->modules.bins);

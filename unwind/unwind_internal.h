@@ -84,7 +84,8 @@ struct uw_module {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
-	struct uw_module *hnext, *prev, *next; /* hash chain; LRU, most recent first */
+	struct uw_module *hnext;               /* hash chain */
+	struct base_link lru;                  /* in the cache's LRU order, most recent first */
 	unsigned refs;                         /* references from cached processes */
 
 	int status; /* 0, or the -errno every use returns (negative cache) */
@@ -110,7 +111,7 @@ struct uw_module {
 
 struct uw_modules {
 	struct uw_module *buckets[UW_MODULE_BUCKETS];
-	struct uw_module *head, *tail; /* LRU */
+	struct base_list lru; /* modules, most recent first */
 	size_t n;
 	struct bin_cache *bins; /* the binaries, maybe shared (uw_use_binaries) */
 	bool own_bins;

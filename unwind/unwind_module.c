@@ -182,33 +182,17 @@ static void module_free(struct uw_modules *c, struct uw_module *m)
 	free(m);
 }
 
-static void mlru_unlink(struct uw_modules *c, struct uw_module *m)
+/* The module holding an LRU link (NULL for NULL). */
+static struct uw_module *mod_of(struct base_link *l)
 {
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		c->head = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	else
-		c->tail = m->prev;
-	m->prev = m->next = NULL;
-}
-
-static void mlru_push(struct uw_modules *c, struct uw_module *m)
-{
-	m->next = c->head;
-	if (c->head)
-		c->head->prev = m;
-	c->head = m;
-	if (!c->tail)
-		c->tail = m;
+	return BASE_ENTRY(l, struct uw_module, lru);
 }
 
 /* Chained buckets, not a base_htab: modules leave (LRU, budget) and base_htab has no removal. */
 static size_t module_bucket(const char *path, const char *bid)
 {
-	uint64_t h = base_htab_mix(base_htab_hash_bytes(path, strlen(path)), base_htab_hash_bytes(bid, strlen(bid)));
+	uint64_t h = base_htab_mix(base_htab_hash_bytes(path, strlen(path)),
+				   base_htab_hash_bytes(bid, strlen(bid)));
 	return h & (UW_MODULE_BUCKETS - 1);
 }
 
@@ -219,7 +203,7 @@ static void module_drop(struct uw_modules *c, struct uw_module *m)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = m->hnext;
-	mlru_unlink(c, m);
+	base_list_unlink(&c->lru, &m->lru);
 	c->n--;
 	module_free(c, m);
 }
@@ -233,8 +217,9 @@ static bool over_budget(const struct uw_modules *c)
 
 static void modules_trim(struct uw_modules *c)
 {
-	for (struct uw_module *m = c->tail; m && (c->n > UW_MODULES_MAX || over_budget(c));) {
-		struct uw_module *prev = m->prev;
+	for (struct uw_module *m = mod_of(c->lru.tail);
+	     m && (c->n > UW_MODULES_MAX || over_budget(c));) {
+		struct uw_module *prev = mod_of(m->lru.prev);
 		if (m->refs == 0)
 			module_drop(c, m);
 		m = prev;
@@ -249,8 +234,8 @@ void uw_module_put(struct uw_modules *c, struct uw_module *m)
 
 void uw_modules_free(struct uw_modules *c)
 {
-	while (c->head)
-		module_drop(c, c->head);
+	while (c->lru.head)
+		module_drop(c, mod_of(c->lru.head));
 	if (c->own_bins)
 		bin_cache_free(c->bins);
 	c->bins = NULL;
@@ -270,8 +255,8 @@ struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const ch
 				m->size != st.st_size || m->mtime.tv_sec != st.st_mtim.tv_sec ||
 				m->mtime.tv_nsec != st.st_mtim.tv_nsec))
 			continue; /* the file was replaced: a new entry; the old one ages out */
-		mlru_unlink(c, m);
-		mlru_push(c, m);
+		base_list_unlink(&c->lru, &m->lru);
+		base_list_push_front(&c->lru, &m->lru);
 		m->refs++;
 		return m;
 	}
@@ -298,7 +283,7 @@ struct uw_module *uw_module_get(struct uw_modules *c, const char *path, const ch
 	}
 	m->hnext = c->buckets[b];
 	c->buckets[b] = m;
-	mlru_push(c, m);
+	base_list_push_front(&c->lru, &m->lru);
 	c->n++;
 	m->refs = 1;
 	modules_trim(c);

@@ -1640,11 +1640,11 @@ static void test_inline_memo_bound(void **state)
 		snprintf(names[k], sizeof(names[k]), "%s", first[k].function ? first[k].function : "");
 		snprintf(files[k], sizeof(files[k]), "%s", first[k].file ? first[k].file : "");
 	}
-	struct sym_module *m = c->lru_head;
+	struct sym_module *m = BASE_ENTRY(c->lru.head, struct sym_module, lru);
 	size_t most = 0, emptied = 0, prev = 0;
 	for (size_t i = 1; i < span; i++) {
 		assert_true(sym_lookup_frames(c, path, info.build_id, lo + i, f, SYM_FRAMES_MAX) >= 0);
-		assert_ptr_equal(c->lru_head, m);
+		assert_ptr_equal(BASE_ENTRY(c->lru.head, struct sym_module, lru), m);
 		assert_int_equal(c->nmodules, 1);
 		assert_true(c->memo_bytes <= c->memo_cap);
 		if (m->memo.used > most)
@@ -1766,7 +1766,7 @@ static void assert_within_budget(struct sym_cache *c, size_t budget, const char 
 {
 	if (sym_cache_bytes(c) > budget) {
 		assert_int_equal(c->nmodules, 1);
-		assert_string_equal(c->lru_head->path, path);
+		assert_string_equal(BASE_ENTRY(c->lru.head, struct sym_module, lru)->path, path);
 	}
 	assert_true(c->memo_bytes <= c->memo_cap);
 	if (c->nmodules > *most)
@@ -1842,10 +1842,13 @@ static void test_budget(void **state)
 	struct sym_module_info info;
 	assert_int_equal(sym_module_info(ref, libc, NULL, &info), 0);
 	if (info.has_line_numbers) {
-		assert_string_equal(ref->lru_head->path, libc);
-		assert_true(ref->lru_head->dw_bytes > ((size_t)1 << 20));
-		print_message("libc with its debug info: %zu KiB accounted, %zu KiB of it libdw's\n",
-			      ref->lru_head->accounted >> 10, ref->lru_head->dw_bytes >> 10);
+		assert_string_equal(BASE_ENTRY(ref->lru.head, struct sym_module, lru)->path, libc);
+		assert_true(BASE_ENTRY(ref->lru.head, struct sym_module, lru)->dw_bytes >
+			    ((size_t)1 << 20));
+		print_message(
+			"libc with its debug info: %zu KiB accounted, %zu KiB of it libdw's\n",
+			BASE_ENTRY(ref->lru.head, struct sym_module, lru)->accounted >> 10,
+			BASE_ENTRY(ref->lru.head, struct sym_module, lru)->dw_bytes >> 10);
 	}
 	size_t everything = sym_cache_bytes(ref); /* all modules, nothing evicted */
 	sym_cache_free(ref);
@@ -1865,7 +1868,9 @@ static void test_budget(void **state)
 				assert_int_equal(sym_module_info(c, bm->path, NULL, &info), 0);
 				assert_within_budget(c, budgets[b], bm->path, &most);
 				size_t now = 0;
-				for (struct sym_module *m = c->lru_head; m; m = m->next)
+				for (struct sym_module *m =
+					     BASE_ENTRY(c->lru.head, struct sym_module, lru);
+				     m; m = BASE_ENTRY(m->lru.next, struct sym_module, lru))
 					now += m->loaded;
 				loaded = now > loaded ? now : loaded;
 			}
@@ -1929,7 +1934,8 @@ static int run_data_probe(const char *name, char *path, size_t len, struct data_
 
 static struct sym_module *module_of(struct sym_cache *c, const char *path)
 {
-	for (struct sym_module *m = c->lru_head; m; m = m->next)
+	for (struct sym_module *m = BASE_ENTRY(c->lru.head, struct sym_module, lru); m;
+	     m = BASE_ENTRY(m->lru.next, struct sym_module, lru))
 		if (strcmp(m->path, path) == 0)
 			return m;
 	return NULL;
@@ -2186,7 +2192,7 @@ static void test_speed(void **state)
 	for (size_t i = 0; i < NOFF; i++)
 		nframes += (size_t)sym_lookup_frames(fresh, path, info.build_id, offs[i], fr, SYM_FRAMES_MAX);
 	double cold = (now_ns() - t0) / NOFF;
-	struct sym_memo *mm = &fresh->lru_head->memo;
+	struct sym_memo *mm = &BASE_ENTRY(fresh->lru.head, struct sym_module, lru)->memo;
 	memset(mm->index.slot, 0, mm->index.cap * sizeof(*mm->index.slot));
 	mm->index.n = mm->used = mm->nframes = 0;
 	t0 = now_ns();
