@@ -264,7 +264,8 @@ struct sym_jit {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
-	struct timespec mtime, ctime; /* ctime also catches a chown */
+	uid_t uid;                    /* the owner it was trusted for */
+	struct timespec mtime, ctime; /* ctime also catches a chown, at the clock's granularity */
 	uint64_t used;                /* LRU tick */
 	struct sym_table t;
 };

@@ -298,6 +298,7 @@ int sym_jit_load(struct sym_jit *j, pid_t pid)
 	j->dev = st.st_dev;
 	j->ino = st.st_ino;
 	j->size = st.st_size;
+	j->uid = st.st_uid;
 	j->mtime = st.st_mtim;
 	j->ctime = st.st_ctim;
 	return 0;
@@ -305,7 +306,9 @@ int sym_jit_load(struct sym_jit *j, pid_t pid)
 
 static bool jit_unchanged(const struct sym_jit *j, const struct stat *st)
 {
+	/* The owner too: a chown within one tick of the last write leaves ctime as it was. */
 	return j->dev == st->st_dev && j->ino == st->st_ino && j->size == st->st_size &&
+	       j->uid == st->st_uid &&
 	       j->mtime.tv_sec == st->st_mtim.tv_sec && j->mtime.tv_nsec == st->st_mtim.tv_nsec &&
 	       j->ctime.tv_sec == st->st_ctim.tv_sec && j->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
