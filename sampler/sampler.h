@@ -277,9 +277,4 @@ void smp_event_open_attr(const struct smp_session *s, int index, struct perf_eve
 /* Every id of event `index`, one per opened fd (CPU x task), malloc'd; 0 or -errno. */
 int smp_event_ids(const struct smp_session *s, int index, uint64_t **ids, size_t *n);
 
-/* --- threads --------------------------------------------------------------- */
-
-/* Every thread of a process now, from /proc/PID/task (malloc'd); -errno (ENOENT: no such process). */
-int smp_list_threads(pid_t pid, pid_t **out, int *n);
-
 #endif

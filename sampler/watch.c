@@ -85,11 +85,6 @@ static void close_events(struct smp_watch *w)
 	}
 }
 
-int smp_list_threads(pid_t pid, pid_t **out, int *n)
-{
-	return base_proc_threads(pid, out, n);
-}
-
 /* Maps CPU c's ring on its first open watchpoint; the CPU's others write into it. */
 static int map_cpu_ring(struct smp_watch *w, int c, char *err, size_t errlen)
 {
