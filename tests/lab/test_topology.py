@@ -1,11 +1,13 @@
 """`pmuprof topology` in a guest with N NUMA nodes (argv[1], default 2): it shows the
-N nodes with the kernel's CPUs and distances, as `numactl -H` does, and its reader
+N nodes with the kernel's CPUs, distances and total and free memory, as `numactl -H` does
+(free within 32 MB: the two commands run one after the other), and its reader
 plan (--readers node) has one reader per node that drains and runs on that node's
 CPUs only."""
 import re
 import sys
 
 from lab import NODE_CPUS, PMUPROF, check, cpulist, guest, node_cpus, sections
+from common import check_numa_block
 
 nodes = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 r = guest(f"echo === topology; {PMUPROF} topology; echo status $?; "
@@ -22,25 +24,19 @@ check(m and int(m.group(1)) == nodes, f"numactl -H does not show {nodes} nodes:\
 numactl_cpus = {int(n): {int(c) for c in cpus.split()}
                 for n, cpus in re.findall(r"^node (\d+) cpus:(.*)$", numactl, re.M)}
 check(numactl_cpus == kernel, f"numactl's CPUs {numactl_cpus} vs the kernel's {kernel}")
-table = numactl.split("node distances:", 1)[1].strip().splitlines()[1:]
-numactl_dist = {int(row.split(":")[0]): [int(v) for v in row.split(":")[1].split()]
-                for row in table}
-
 # pmuprof topology: "NUMA nodes: 2 (node 0: 1006.6 MiB, PUs 0; node 1: ..., PUs 1)".
 m = re.search(r"^NUMA nodes: (\d+) \((.*)\)$", topo, re.M)
 check(m and int(m.group(1)) == nodes, f"pmuprof topology does not show {nodes} nodes:\n{topo}")
 shown = {int(n): cpulist(cpus)
          for n, cpus in re.findall(r"node (\d+): [^,]+, PUs ([\d,-]+)", m.group(2))}
 check(shown == kernel, f"pmuprof shows node CPUs {shown}, the kernel {kernel}")
-m = re.search(r"^NUMA distances \(to nodes ([\d ]+)\): (.*)$", topo, re.M)
-check(m, f"pmuprof topology shows no NUMA distances:\n{topo}")
-check([int(n) for n in m.group(1).split()] == list(range(nodes)), f"distance columns: {m.group(0)}")
-dist = {int(n): [int(v) for v in row.split()]
-        for n, row in re.findall(r"node (\d+):([\d ]+)", m.group(2))}
-check(dist == numactl_dist, f"pmuprof's distances {dist} vs numactl's {numactl_dist}")
+numa, dist = check_numa_block(topo, numactl, 32)
+check(sorted(dist) == list(range(nodes)), f"distance rows: {dist}")
 check(all(dist[i][i] == 10 for i in dist) and any(v > 10 for row in dist.values() for v in row),
       f"distances are not those of a NUMA machine: {dist}")
-print(f"ok: {nodes} nodes, CPUs {kernel}, distances {dist} (numactl -H agrees)")
+check(all(numa[n]["size"] > 0 for n in numa), f"a node without memory: {numa}")
+print(f"ok: {nodes} nodes, CPUs {kernel}, distances {dist}, memory "
+      f"{ {n: (numa[n]['size'], numa[n]['free']) for n in numa} } MB (numactl -H agrees)")
 
 # The reader plan: one reader per node, draining and running on that node's CPUs.
 plan = re.findall(r"^reader (\d+): node (\S+), drains CPUs (\S+), runs on CPUs (\S+)$", topo, re.M)
