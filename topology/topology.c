@@ -320,6 +320,25 @@ static int ancestor_id(hwloc_topology_t h, hwloc_obj_type_t type, hwloc_obj_t pu
 									 : (int)a->logical_index;
 }
 
+/*
+ * The kernel's die id of a CPU. hwloc makes Die objects only where a package has several,
+ * but the kernel numbers dies anyway (one per package, numbered across packages on x86),
+ * and perf prints that number: read where hwloc has no Die. 0 where the kernel has none.
+ */
+static int sysfs_die_id(int cpu)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/topology/die_id", cpu);
+	FILE *f = fopen(path, "re");
+	int id = 0;
+	if (f) {
+		if (fscanf(f, "%d", &id) != 1 || id < 0)
+			id = 0;
+		fclose(f);
+	}
+	return id;
+}
+
 int topo_cpu_ids(const struct topo *t, int cpu, struct topo_cpu_ids *ids)
 {
 	int pu = cpu_to_pu(t, cpu);
@@ -327,7 +346,9 @@ int topo_cpu_ids(const struct topo *t, int cpu, struct topo_cpu_ids *ids)
 		return -ENOENT;
 	ids->node = pu_node_os(t, pu);
 	ids->socket = ancestor_id(t->h, HWLOC_OBJ_PACKAGE, t->pus[pu]);
-	ids->die = ancestor_id(t->h, HWLOC_OBJ_DIE, t->pus[pu]);
+	bool die_obj = hwloc_get_ancestor_obj_by_type(t->h, HWLOC_OBJ_DIE, t->pus[pu]) != NULL;
+	ids->die = die_obj || t->synthetic ? ancestor_id(t->h, HWLOC_OBJ_DIE, t->pus[pu])
+					   : sysfs_die_id(cpu);
 	ids->core = ancestor_id(t->h, HWLOC_OBJ_CORE, t->pus[pu]);
 	return 0;
 }

@@ -38,8 +38,8 @@ bool topo_is_synthetic(const struct topo *t);
 /*
  * Where a CPU sits, with the kernel's ids as perf stat prints them
  * (/sys/devices/system/cpu/cpuN/topology: physical_package_id, die_id,
- * core_id; hwloc's os indexes of the Package, Die and Core objects). An id
- * the topology lacks is 0 (one package, die or core per CPU's parent), the
+ * core_id; hwloc's os indexes of the Package, Die and Core objects, the
+ * die_id file where hwloc makes no Die). An id the topology lacks is 0, the
  * node -1 where no node is reported.
  */
 struct topo_cpu_ids {

@@ -2,7 +2,11 @@
 N nodes with the kernel's CPUs, distances and total and free memory, as `numactl -H` does
 (free within 32 MB: the two commands run one after the other), and its reader
 plan (--readers node) has one reader per node that drains and runs on that node's
-CPUs only."""
+CPUs only. In the same boot: `stat --per-node/--per-socket/--per-core -a` against
+`perf stat` with the same flags (the same rows in the same order, each row's CPU count
+exact, the human layout character for character once numbers are masked, CPUs utilized
+= the row's CPU count within 10 %: the guest's clocks are emulated), and `record -a`
+then `report --sort node` shows every node (a spinning shell bound to each node)."""
 import re
 import sys
 
@@ -10,8 +14,18 @@ from lab import NODE_CPUS, PMUPROF, check, cpulist, guest, node_cpus, sections
 from common import check_numa_block
 
 nodes = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+MODES = ("--per-node", "--per-socket", "--per-core")
+STAT = "stat -a -e cpu-clock,task-clock"
+stats = "".join(f"echo === {tool}{fmt}{mode}; {cmd} {STAT} {mode} {opt} -- sleep 0.5 2>&1; "
+                for mode in MODES for fmt, opt in (("csv", "-x ,"), ("human", ""))
+                for tool, cmd in (("pmuprof", PMUPROF), ("perf", "perf")))
+spin = "".join(f"numactl -N {n} timeout 4 sh -c 'while :; do :; done' & " for n in range(nodes))
 r = guest(f"echo === topology; {PMUPROF} topology; echo status $?; "
-          f"echo === numactl; numactl -H; {NODE_CPUS}", nodes=nodes)
+          f"echo === numactl; numactl -H; {stats}"
+          f"echo === report; {spin} {PMUPROF} record -a -e cpu-clock -o /tmp/x.pb.gz "
+          f"--duration 2s >/dev/null 2>&1; echo record $?; wait; "
+          f"{PMUPROF} report /tmp/x.pb.gz --sort node; echo status $?; {NODE_CPUS}",
+          nodes=nodes)
 check(r.returncode == 0, f"the guest's commands failed ({r.returncode}): {r.stderr}")
 s = sections(r.stdout)
 topo, numactl, kernel = s.get("topology", ""), s.get("numactl", ""), node_cpus(s["nodes"])
@@ -48,4 +62,31 @@ for _, node, drains, runs in plan:
           f"the node's CPUs are {want}")
 check(sorted(int(n) for _, n, _, _ in plan) == list(range(nodes)), f"readers' nodes: {plan}")
 print(f"ok: reader plan: {len(plan)} readers, one per node, each on its node's CPUs")
+
+# stat per node, socket and core against perf stat in the same guest.
+cpus_of = {"--per-node": {f"N{n}": len(c) for n, c in kernel.items()}}
+for mode in MODES:
+    ours, theirs = s[f"pmuprofcsv{mode}"], s[f"perfcsv{mode}"]
+    a = [l.split(",") for l in ours.splitlines() if l.count(",") > 4]
+    b = [l.split(",") for l in theirs.splitlines() if l.count(",") > 4]
+    check(a and [x[:2] + x[3:5] for x in a] == [y[:2] + y[3:5] for y in b],
+          f"{mode} -x: rows differ from perf's:\n--- pmuprof\n{ours}\n--- perf\n{theirs}")
+    for x in a:
+        check(abs(float(x[7]) - int(x[1])) <= 0.1 * int(x[1]),
+              f"{mode}: {x[7]} CPUs utilized in a row of {x[1]} CPUs: {x}")
+    if mode in cpus_of:
+        got = {x[0]: int(x[1]) for x in a}
+        check(got == cpus_of[mode], f"{mode}: CPUs per row {got}, the kernel's nodes {cpus_of[mode]}")
+    mask = lambda t: [re.sub(r" *\d+\.\d+", lambda m: "#" * len(m.group(0)), l) for l in t.splitlines()]
+    check(mask(s[f"pmuprofhuman{mode}"]) == mask(s[f"perfhuman{mode}"]),
+          f"{mode}: layout differs from perf's:\n{s[f'pmuprofhuman{mode}']}\n{s[f'perfhuman{mode}']}")
+    print(f"ok: stat {mode} -a: rows {[(x[0], int(x[1])) for x in a[::2]]} as perf stat's")
+
+# record -a, then report --sort node: a row for every node.
+rep = s["report"]
+check("record 0" in rep and "status 0" in rep, f"record -a / report --sort node failed:\n{rep}")
+rows = {int(n): float(p) for p, n in re.findall(r"^\s+([\d.]+)%\s+(\d+)$", rep, re.M)}
+check(sorted(rows) == list(range(nodes)), f"report --sort node shows nodes {sorted(rows)}:\n{rep}")
+check(abs(sum(rows.values()) - 100) <= 0.01 * nodes, f"node shares add up to {sum(rows.values())}")
+print(f"ok: report --sort node: {rows}")
 print("PASS")
