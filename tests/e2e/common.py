@@ -302,3 +302,16 @@ def check_numa_block(topo, numactl, free_tolerance_mb):
               f"node {n} free {o['free']} MB vs numactl's {d['free']} MB")
     check(our_dist == their_dist, f"distances {our_dist} vs numactl's {their_dist}")
     return theirs, their_dist
+
+
+def perf_cpu_nodes(perf_data):
+    """{cpu: node} of a perf.data's NUMA_TOPOLOGY header, as `perf report -I` prints it."""
+    r = run(["perf", "report", "-i", perf_data, "--header-only", "-I"])
+    check(r.returncode == 0, f"perf report -I: {r.stderr}")
+    node_of = {}
+    for node, cpus in re.findall(r"# node(\d+) cpu list : (\S+)", r.stdout):
+        for part in cpus.split(","):
+            a, _, b = part.partition("-")
+            for c in range(int(a), int(b or a) + 1):
+                node_of[c] = int(node)
+    return node_of

@@ -52,14 +52,7 @@ if not os.path.exists(capture):
     skip("the real perf.data captures (../shared/testdata/perf-data) are absent")
 if not have_perf():
     skip("perf is not installed (it is the oracle here)")
-r = run(["perf", "report", "-i", capture, "--header-only", "-I"])
-check(r.returncode == 0, f"perf report -I: {r.stderr}")
-node_of = {}
-for node, cpus in re.findall(r"# node(\d+) cpu list : (\S+)", r.stdout):
-    for part in cpus.split(","):
-        a, _, b = part.partition("-")
-        for c in range(int(a), int(b or a) + 1):
-            node_of[c] = int(node)
+node_of = perf_cpu_nodes(capture)
 r = run(["perf", "report", "-i", capture, "--stdio", "--sort", "cpu"])
 check(r.returncode == 0, f"perf report --sort cpu: {r.stderr}")
 perf_cpu = {int(cpu): p for p, cpu in overhead_rows(r.stdout, 1)}
