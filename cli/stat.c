@@ -503,7 +503,7 @@ int cmd_stat(int argc, char **argv)
 		if (o.aggr && (topo_load(&topo, NULL, err, sizeof(err)) < 0 ||
 			       topo_group_cpus(topo, o.aggr_mode, cpus, ncpus, &groups, &ngroups, err,
 					       sizeof(err)) < 0)) {
-			cli_error("stat", "%s %s", o.aggr_flag, err);
+			cli_error("stat", "%s: %s", o.aggr_flag, err);
 			goto out;
 		}
 	} else if (o.pids) {

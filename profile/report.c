@@ -551,9 +551,10 @@ static int resolve_label_keys(struct rep *r, const char *path, char *err, size_t
 			have[strlen(have) - 1] = '\0'; /* the last comma */
 		if (strcmp(key->name, "node") == 0) /* the label exists only where it tells */
 			return base_fail(err, errlen, -EINVAL,
-					 "no sample of %s carries a node label: it was recorded on "
-					 "a machine of one NUMA node, where there is nothing to "
-					 "group by node (labels there:%s)",
+					 "no sample of %s carries a node label: samples get one only "
+					 "where the recorded machine has more than one NUMA node (one "
+					 "node has no NUMA effects to group by); --sort cpu groups by "
+					 "CPU (labels there:%s)",
 					 path, n ? have : " none");
 		return base_fail(err, errlen, -EINVAL,
 				 "unknown --sort key '%s': not dso, sym or srcline, and no sample "
