@@ -75,8 +75,11 @@ int cmd_report(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: pmuprof report [FILE] [-s TYPE] [--sort comm,dso,sym,srcline] "
+			printf("usage: pmuprof report [FILE] [-s TYPE] [--sort KEY[,KEY...]] "
 			       "[--top N] [--max-inflated SIZE]\n  FILE defaults to pmuprof.pb.gz\n"
+			       "  --sort KEYS  group by dso, sym, srcline and sample labels (node, cpu, "
+			       "comm, pid, tid,\n               region, ...); labels alone give "
+			       "perf report's overhead table\n"
 			       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
 			       "(default 4G)\n");
 			return 0;

@@ -6,6 +6,7 @@
 #include "base.h"
 #include "cli.h"
 #include "pmu.h"
+#include "topology.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +27,9 @@ struct stat_opts {
 	bool system_wide; /* -a */
 	const char *cpus; /* -C */
 	const char *pids; /* -p */
-	bool per_cpu;     /* -A: one line per CPU */
+	bool aggr;        /* --per-node, --per-socket, --per-core or -A: one line per group */
+	enum topo_aggr aggr_mode;
+	const char *aggr_flag; /* the flag that chose it, for messages */
 	const char *sep;  /* -x */
 	bool json;        /* -j */
 	const char *output;
@@ -36,18 +39,32 @@ struct stat_opts {
 static void stat_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-A] [-x SEP | -j]\n"
+		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]]\n"
+		"                    [--per-node | --per-socket | --per-core | -A] [-x SEP | -j]\n"
 		"                    [-o FILE] [--] [CMD [ARGS...]]\n"
 		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
 		"  -a, --all-cpus           count every CPU (system wide)\n"
 		"  -C, --cpu CPUS           count these CPUs only, e.g. 0-3,6\n"
 		"  -p, --pid PIDS           attach to running processes (all their threads)\n"
+		"  --per-node               one line per NUMA node (with -a or -C)\n"
+		"  --per-socket             one line per socket (with -a or -C)\n"
+		"  --per-core               one line per core (with -a or -C)\n"
 		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
 		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
 		"With -a, -C or -p, a command only sets the duration (e.g. -- sleep 5);\n"
 		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
+}
+
+enum { OPT_PER_NODE = 256, OPT_PER_SOCKET, OPT_PER_CORE };
+
+/* As perf stat: the last of --per-node, --per-socket, --per-core and -A wins. */
+static void set_aggr(struct stat_opts *o, enum topo_aggr mode, const char *flag)
+{
+	o->aggr = true;
+	o->aggr_mode = mode;
+	o->aggr_flag = flag;
 }
 
 static int parse_args(int argc, char **argv, struct stat_opts *o)
@@ -58,6 +75,9 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"cpu", required_argument, NULL, 'C'},
 		{"pid", required_argument, NULL, 'p'},
 		{"no-aggr", no_argument, NULL, 'A'},
+		{"per-node", no_argument, NULL, OPT_PER_NODE},
+		{"per-socket", no_argument, NULL, OPT_PER_SOCKET},
+		{"per-core", no_argument, NULL, OPT_PER_CORE},
 		{"field-separator", required_argument, NULL, 'x'},
 		{"json", no_argument, NULL, 'j'},
 		{"output", required_argument, NULL, 'o'},
@@ -76,7 +96,10 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case 'a': o->system_wide = true; break;
 		case 'C': o->cpus = optarg; break;
 		case 'p': o->pids = optarg; break;
-		case 'A': o->per_cpu = true; break;
+		case 'A': set_aggr(o, TOPO_AGGR_CPU, "-A"); break;
+		case OPT_PER_NODE: set_aggr(o, TOPO_AGGR_NODE, "--per-node"); break;
+		case OPT_PER_SOCKET: set_aggr(o, TOPO_AGGR_SOCKET, "--per-socket"); break;
+		case OPT_PER_CORE: set_aggr(o, TOPO_AGGR_CORE, "--per-core"); break;
 		case 'x': o->sep = optarg; break;
 		case 'j': o->json = true; break;
 		case 'o': o->output = optarg; break;
@@ -93,8 +116,11 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		return cli_error("stat", "-x needs a non-empty separator, e.g. -x ,"), 2;
 	if (!!o->system_wide + !!o->cpus + !!o->pids > 1 && !(o->system_wide && o->cpus))
 		return cli_error("stat", "-p cannot be combined with -a or -C; choose one target"), 2;
-	if (o->per_cpu && !o->system_wide && !o->cpus)
-		return cli_error("stat", "-A (per-CPU counts) needs -a or -C"), 2;
+	/* perf's rule and words: counts split by CPU exist only for counters bound to CPUs. */
+	if (o->aggr && !o->system_wide && !o->cpus)
+		return cli_error("stat", "%s: no-aggregation and per-node/socket/core modes only "
+				 "available in system-wide mode; add -a (or -C CPUS)", o->aggr_flag),
+		       2;
 	if (!*o->cmd && !o->system_wide && !o->cpus && !o->pids)
 		return cli_error("stat", "nothing to count: give a command (pmuprof stat -- CMD), "
 					 "or -a, -C CPUS or -p PID"),
@@ -142,17 +168,65 @@ static double pcnt_running(const struct result *r)
 	return c->enabled ? 100.0 * (double)c->running / (double)c->enabled : 0.0;
 }
 
-/* One event line (and its extra metric lines) in the chosen layout. */
-static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_label,
+/*
+ * perf stat's aggregation columns, sep included, for group g in the chosen layout (empty
+ * without aggregation): human "N0        2 ", "S0-D0-C1           1 ", "CPU1       ";
+ * -x "N0,2,", "CPU1,"; -j "\"node\" : \"N0\", \"aggregate-number\" : 2, ", "\"cpu\" : \"1\", ".
+ */
+static void aggr_prefix(const struct stat_opts *o, const struct topo_group *g, char *buf,
+			size_t len)
+{
+	buf[0] = '\0';
+	if (!g)
+		return;
+	const struct topo_cpu_ids *id = &g->id;
+	static const char *const json_key[] = {[TOPO_AGGR_NODE] = "node",
+					       [TOPO_AGGR_SOCKET] = "socket",
+					       [TOPO_AGGR_CORE] = "core"};
+	char name[64];
+	switch (o->aggr_mode) {
+	case TOPO_AGGR_NODE: snprintf(name, sizeof(name), "N%d", id->node); break;
+	case TOPO_AGGR_SOCKET: snprintf(name, sizeof(name), "S%d", id->socket); break;
+	case TOPO_AGGR_CORE:
+		snprintf(name, sizeof(name), "S%d-D%d-C%d", id->socket, id->die, id->core);
+		break;
+	case TOPO_AGGR_CPU: snprintf(name, sizeof(name), "CPU%d", g->cpu); break;
+	}
+	if (o->json) {
+		if (o->aggr_mode == TOPO_AGGR_CPU)
+			snprintf(buf, len, "\"cpu\" : \"%d\", ", g->cpu);
+		else
+			snprintf(buf, len, "\"%s\" : \"%s\", \"aggregate-number\" : %d, ",
+				 json_key[o->aggr_mode], name, g->n);
+		return;
+	}
+	if (o->sep) {
+		if (o->aggr_mode == TOPO_AGGR_CPU)
+			snprintf(buf, len, "%s%s", name, o->sep);
+		else
+			snprintf(buf, len, "%s%s%d%s", name, o->sep, g->n, o->sep);
+		return;
+	}
+	/* perf's widths: the id's number left-aligned (5, 8 or 7 columns), the CPU count in 4. */
+	switch (o->aggr_mode) {
+	case TOPO_AGGR_NODE: snprintf(buf, len, "N%-5d %4d ", id->node, g->n); break;
+	case TOPO_AGGR_SOCKET: snprintf(buf, len, "S%-5d %4d ", id->socket, g->n); break;
+	case TOPO_AGGR_CORE:
+		snprintf(buf, len, "S%d-D%d-C%-8d %4d ", id->socket, id->die, id->core, g->n);
+		break;
+	case TOPO_AGGR_CPU: snprintf(buf, len, "CPU%-7d ", g->cpu); break;
+	}
+}
+
+/* One event line (and its extra metric lines) in the chosen layout, after prefix. */
+static void print_event(FILE *out, const struct stat_opts *o, const char *prefix,
 			const struct result *e, const struct pmu_metric *m, int nm)
 {
 	char val[64];
 	double pcnt = pcnt_running(e);
 	if (o->json) {
 		value_text(e, val, sizeof(val), false);
-		fprintf(out, "{");
-		if (cpu_label)
-			fprintf(out, "\"cpu\" : \"%s\", ", cpu_label);
+		fprintf(out, "{%s", prefix);
 		if (e->count.running)
 			fprintf(out, "\"counter-value\" : \"%f\", ", e->value);
 		else
@@ -168,40 +242,33 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *cpu_la
 			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"\"", 0.0);
 		fprintf(out, "}\n");
 		for (int k = 1; k < nm; k++)
-			fprintf(out, "{%s%s%s\"metric-value\" : %f, \"metric-unit\" : \"%s\"}\n",
-				cpu_label ? "\"cpu\" : \"" : "", cpu_label ? cpu_label : "",
-				cpu_label ? "\", " : "", m[k].value, m[k].unit);
+			fprintf(out, "{%s\"metric-value\" : %f, \"metric-unit\" : \"%s\"}\n", prefix,
+				m[k].value, m[k].unit);
 		return;
 	}
 	if (o->sep) {
 		const char *s = o->sep;
 		value_text(e, val, sizeof(val), false);
-		if (cpu_label)
-			fprintf(out, "CPU%s%s", cpu_label, s);
-		fprintf(out, "%s%s%s%s%s%s%llu%s%.2f%s", val, s, e->ev->unit, s, e->ev->name, s,
-			(unsigned long long)e->count.running, s, pcnt, s);
+		fprintf(out, "%s%s%s%s%s%s%s%llu%s%.2f%s", prefix, val, s, e->ev->unit, s,
+			e->ev->name, s, (unsigned long long)e->count.running, s, pcnt, s);
 		if (nm > 0)
 			fprintf(out, "%.3f%s%s", m[0].value, s, m[0].unit);
 		else
 			fprintf(out, "%s", s);
 		fprintf(out, "\n");
-		for (int k = 1; k < nm; k++) {
-			if (cpu_label)
-				fprintf(out, "CPU%s%s", cpu_label, s);
-			fprintf(out, "%s%s%s%s%s%.3f%s%s\n", s, s, s, s, s, m[k].value, s, m[k].unit);
-		}
+		for (int k = 1; k < nm; k++)
+			fprintf(out, "%s%s%s%s%s%s%.3f%s%s\n", prefix, s, s, s, s, s, m[k].value, s,
+				m[k].unit);
 		return;
 	}
 	value_text(e, val, sizeof(val), true);
-	char prefix[32] = "";
-	if (cpu_label)
-		snprintf(prefix, sizeof(prefix), "CPU%-4s", cpu_label);
+	/* perf's columns: value 18, unit 4, event 32, then the metric in 35 (" # %8.3f %-23s"). */
 	fprintf(out, "%s%18s %-4s %-32s", prefix, val, e->ev->unit[0] ? e->ev->unit : "",
 		e->ev->name);
 	if (nm > 0)
-		fprintf(out, " # %8.3f %-26s", m[0].value, m[0].unit);
+		fprintf(out, " # %8.3f %-23s", m[0].value, m[0].unit);
 	else
-		fprintf(out, "   %8s %-26s", "", "");
+		fprintf(out, "%35s", "");
 	if (e->count.running && e->count.running < e->count.enabled)
 		fprintf(out, " (%.2f%%)", pcnt);
 	fprintf(out, "\n");
@@ -242,12 +309,19 @@ static void describe_target(const struct stat_opts *o, char *buf, size_t len)
 	}
 }
 
+/*
+ * The counts of each group (one group and no prefix without aggregation), in perf's order:
+ * per CPU (-A) event by event, each event's CPUs together; per node, socket or core group by
+ * group, each group's events together.
+ */
 static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *ctrs,
-		     const int *cpus, double wall_ns, const struct rusage *ru, bool have_ru)
+		     const struct topo_group *groups, int ngroups, double wall_ns,
+		     const struct rusage *ru, bool have_ru)
 {
 	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
-	struct pmu_count *counts = calloc(evs->n, sizeof(*counts));
-	struct result *r = calloc(evs->n, sizeof(*r));
+	size_t ng = groups ? (size_t)ngroups : 1;
+	struct pmu_count *counts = calloc(ng * evs->n, sizeof(*counts));
+	struct result *r = calloc(ng * evs->n, sizeof(*r));
 	char err[BASE_ERR_MAX];
 	int ret = 0;
 	if (!counts || !r) {
@@ -255,31 +329,37 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
+	for (size_t g = 0; g < ng; g++) {
+		struct pmu_count *c = &counts[g * evs->n];
+		ret = groups ? pmu_counters_read_slots(ctrs, groups[g].idx, groups[g].n, c, err,
+						       sizeof(err))
+			     : pmu_counters_read(ctrs, -1, c, err, sizeof(err));
+		if (ret < 0)
+			goto out;
+		fill_results(ctrs, c, &r[g * evs->n]);
+	}
 	bool human = !o->json && !o->sep;
 	if (human) {
 		char target[512];
 		describe_target(o, target, sizeof(target));
 		fprintf(out, "\n Performance counter stats for %s:\n\n", target);
 	}
-	int nslots = o->per_cpu ? pmu_counters_nslots(ctrs) : 1;
-	for (int s = 0; s < nslots; s++) {
-		ret = pmu_counters_read(ctrs, o->per_cpu ? s : -1, counts, err, sizeof(err));
-		if (ret < 0)
-			goto out;
-		fill_results(ctrs, counts, r);
-		char label[16];
-		if (o->per_cpu)
-			snprintf(label, sizeof(label), "%d", cpus[s]);
-		for (size_t i = 0; i < evs->n; i++) {
+	bool event_outer = groups && o->aggr_mode == TOPO_AGGR_CPU;
+	size_t nouter = event_outer ? evs->n : ng, ninner = event_outer ? ng : evs->n;
+	for (size_t a = 0; a < nouter; a++) {
+		for (size_t b = 0; b < ninner; b++) {
+			size_t g = event_outer ? b : a, i = event_outer ? a : b;
+			char prefix[128];
+			aggr_prefix(o, groups ? &groups[g] : NULL, prefix, sizeof(prefix));
 			struct pmu_metric m[PMU_METRICS_MAX];
-			int nm = pmu_metrics(evs->ev, counts, evs->n, i, wall_ns, m);
-			print_event(out, o, o->per_cpu ? label : NULL, &r[i], m, nm);
+			int nm = pmu_metrics(evs->ev, &counts[g * evs->n], evs->n, i, wall_ns, m);
+			print_event(out, o, prefix, &r[g * evs->n + i], m, nm);
 		}
 	}
 	if (human) {
-		fprintf(out, "\n %18.9f seconds time elapsed\n", wall_ns / 1e9);
+		fprintf(out, "\n %17.9f seconds time elapsed\n", wall_ns / 1e9);
 		if (have_ru)
-			fprintf(out, "\n %18.9f seconds user\n %18.9f seconds sys\n",
+			fprintf(out, "\n %17.9f seconds user\n %17.9f seconds sys\n",
 				(double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6,
 				(double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6);
 		fprintf(out, "\n");
@@ -294,11 +374,11 @@ out:
 
 /* To stderr, or to -o's output (replaced atomically, or written in place: base.h). */
 static int write_output(const struct stat_opts *o, struct base_output *out,
-			struct pmu_counters *ctrs, const int *cpus, double wall_ns,
-			const struct rusage *ru, bool have_ru)
+			struct pmu_counters *ctrs, const struct topo_group *groups, int ngroups,
+			double wall_ns, const struct rusage *ru, bool have_ru)
 {
 	if (!out)
-		return print_all(stderr, o, ctrs, cpus, wall_ns, ru, have_ru);
+		return print_all(stderr, o, ctrs, groups, ngroups, wall_ns, ru, have_ru);
 	char err[BASE_ERR_MAX];
 	int fd, dup_fd = -1;
 	int ret = base_output_begin(out, &fd, err, sizeof(err));
@@ -313,7 +393,7 @@ static int write_output(const struct stat_opts *o, struct base_output *out,
 		return ret;
 	}
 	/* print_all names its own failures; what is begun is dropped when out is closed. */
-	ret = print_all(f, o, ctrs, cpus, wall_ns, ru, have_ru);
+	ret = print_all(f, o, ctrs, groups, ngroups, wall_ns, ru, have_ru);
 	int werr = ferror(f) ? EIO : 0;
 	if (fclose(f) != 0 && !werr)
 		werr = errno;
@@ -380,6 +460,9 @@ int cmd_stat(int argc, char **argv)
 	struct pmu_counters *ctrs = NULL;
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
 	int *cpus = NULL, ncpus = 0;
+	struct topo *topo = NULL;
+	struct topo_group *groups = NULL;
+	int ngroups = 0;
 	pid_t *tids = NULL;
 	int ntids = 0;
 	int status = 1;
@@ -416,6 +499,13 @@ int cmd_stat(int argc, char **argv)
 		}
 		target.cpus = cpus;
 		target.ncpus = ncpus;
+		/* Groups of counting slots (the indexes into cpus[]) by the machine's topology. */
+		if (o.aggr && (topo_load(&topo, NULL, err, sizeof(err)) < 0 ||
+			       topo_group_cpus(topo, o.aggr_mode, cpus, ncpus, &groups, &ngroups, err,
+					       sizeof(err)) < 0)) {
+			cli_error("stat", "%s: %s", o.aggr_flag, err);
+			goto out;
+		}
 	} else if (o.pids) {
 		if (cli_resolve_threads(o.pids, false, &tids, &ntids, err, sizeof(err)) < 0) {
 			cli_error("stat", "%s", err);
@@ -466,7 +556,8 @@ int cmd_stat(int argc, char **argv)
 			cli_error("stat", "cannot wait for the command: %s", strerror(errno));
 			status = 1;
 		}
-		have_ru = true;
+		/* As perf: user and sys times are the command's, shown when it is what is counted. */
+		have_ru = !cpu_wide && !o.pids;
 		child.pid = -1;
 	} else {
 		/* No command: count until a signal, or until every -p target has exited. */
@@ -475,7 +566,7 @@ int cmd_stat(int argc, char **argv)
 	}
 	double wall = (cli_mono_s() - start) * 1e9; /* ns */
 	pmu_counters_disable(ctrs);
-	if (write_output(&o, out, ctrs, cpus, wall, &ru, have_ru) < 0 && status == 0)
+	if (write_output(&o, out, ctrs, groups, ngroups, wall, &ru, have_ru) < 0 && status == 0)
 		status = 1;
 
 out:
@@ -484,6 +575,8 @@ out:
 	pmu_counters_close(ctrs);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);
+	topo_groups_free(groups, ngroups);
+	topo_free(topo);
 	free(cpus);
 	free(tids);
 	free(o.events);

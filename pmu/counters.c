@@ -233,11 +233,28 @@ static int read_slot(struct pmu_counters *c, int s, struct pmu_count *out, char 
 	return 0;
 }
 
+int pmu_counters_read_slots(struct pmu_counters *c, const int *slots, int n,
+			    struct pmu_count *out, char *err, size_t errlen)
+{
+	memset(out, 0, c->events.n * sizeof(*out));
+	for (int k = 0; k < n; k++) {
+		if (slots[k] < 0 || slots[k] >= c->nslots)
+			return base_fail(err, errlen, -EINVAL, "no counting slot %d (the set has %d)",
+					 slots[k], c->nslots);
+		int ret = read_slot(c, slots[k], out, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int pmu_counters_read(struct pmu_counters *c, int slot, struct pmu_count *out, char *err,
 		      size_t errlen)
 {
+	if (slot >= 0)
+		return pmu_counters_read_slots(c, &slot, 1, out, err, errlen);
 	memset(out, 0, c->events.n * sizeof(*out));
-	for (int s = slot < 0 ? 0 : slot; s < (slot < 0 ? c->nslots : slot + 1); s++) {
+	for (int s = 0; s < c->nslots; s++) {
 		int ret = read_slot(c, s, out, err, errlen);
 		if (ret < 0)
 			return ret;

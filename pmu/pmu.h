@@ -363,6 +363,9 @@ int pmu_counters_nslots(const struct pmu_counters *c);
  */
 int pmu_counters_read(struct pmu_counters *c, int slot, struct pmu_count *out, char *err,
 		      size_t errlen);
+/* The same for the slots slots[0..n) summed (stat's per-node, per-socket, per-core counts). */
+int pmu_counters_read_slots(struct pmu_counters *c, const int *slots, int n,
+			    struct pmu_count *out, char *err, size_t errlen);
 /* The event list the set counts, with attrs as finally opened (after fallbacks). */
 const struct pmu_event_list *pmu_counters_events(const struct pmu_counters *c);
 /*

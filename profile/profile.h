@@ -160,7 +160,9 @@ int pprof_add_run_comments(struct pprof *prof, const struct pprof_run_comments *
 
 struct pprof_report_opts {
 	const char *sample_type; /* -s TYPE: one sample type, NULL for all (except samples) */
-	const char *sort; /* --sort keys, comma separated: comm,dso,sym,srcline; default "sym" */
+	/* --sort keys, comma separated: dso, sym, srcline or a label (node, cpu, comm, pid,
+	 * tid, region, ...); default "sym" */
+	const char *sort;
 	int top;          /* rows per sample type, default 20 when 0 */
 	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
 };

@@ -1,11 +1,14 @@
 /*
  * report — `pmuprof report`: a pprof profile printed as a perf report table.
  *
- * Owns: grouping samples by the --sort keys (comm, dso, sym, srcline) of
+ * Owns: grouping samples by the --sort keys: a frame's (dso, sym, srcline) of
  * their leaf frame (flat) and of every frame on their stack (cum, each
- * sample counted once per key), one table per sample type sorted by flat
- * value, and the ratio columns that relate event types per entry (e.g.
- * cache-misses per 1000 cycles). Reads profiles through pprof_read_file.
+ * sample counted once per key), and the sample's labels (node, cpu, comm,
+ * pid, tid, region, any label); one table per sample type sorted by flat
+ * value, with the ratio columns that relate event types per entry (e.g.
+ * cache-misses per 1000 cycles). Keys that are all labels give perf
+ * report's table: the overhead, then the key columns. Reads profiles
+ * through pprof_read_file.
  */
 #include "base.h"
 
@@ -30,12 +33,18 @@ typedef Perftools__Profiles__Mapping Mapping;
 #define MAX_KEYS 4
 #define MAX_RATIOS 3 /* more ratio columns stop being readable */
 #define KEY_SEP '\x1f'
+#define DOTS "........................................................................"
 
-enum key_kind { KEY_COMM, KEY_DSO, KEY_SYM, KEY_SRCLINE };
-static const char *const key_names[] = { "comm", "dso", "sym", "srcline" };
+/* A frame's keys; any other name is the sample label of that key. */
+enum key_kind { KEY_DSO, KEY_SYM, KEY_SRCLINE, KEY_LABEL };
+static const char *const frame_key_names[] = { "dso", "sym", "srcline" };
 
+struct sort_key {
+	enum key_kind kind;
+	char name[64]; /* as given: the column's header, and the label's key */
+};
 
-static int parse_sort(const char *sort, enum key_kind *keys, size_t *nkeys, char *err,
+static int parse_sort(const char *sort, struct sort_key *keys, size_t *nkeys, char *err,
 		      size_t errlen)
 {
 	*nkeys = 0;
@@ -51,22 +60,22 @@ static int parse_sort(const char *sort, enum key_kind *keys, size_t *nkeys, char
 		}
 		while (n && s[n - 1] == ' ')
 			n--;
-		size_t k;
-		for (k = 0; k < sizeof(key_names) / sizeof(key_names[0]); k++)
-			if (strlen(key_names[k]) == n && strncmp(s, key_names[k], n) == 0)
-				break;
-		if (k == sizeof(key_names) / sizeof(key_names[0])) {
+		if (n == 0 || n >= sizeof(keys->name))
 			return base_fail(err, errlen, -EINVAL,
-					 "unknown --sort key '%.*s' in '%s' (known: comm, dso, "
-					 "sym, srcline)",
-					 (int)n, s, sort);
-		}
+					 "%s --sort key in '%s': give keys such as node,sym",
+					 n ? "too long a" : "an empty", sort);
 		if (*nkeys == MAX_KEYS) {
 			return base_fail(err, errlen, -EINVAL,
 					 "too many --sort keys in '%s' (at most %d)", sort,
 					 MAX_KEYS);
 		}
-		keys[(*nkeys)++] = (enum key_kind)k;
+		struct sort_key *key = &keys[(*nkeys)++];
+		memcpy(key->name, s, n);
+		key->name[n] = '\0';
+		key->kind = KEY_LABEL;
+		for (size_t k = 0; k < sizeof(frame_key_names) / sizeof(frame_key_names[0]); k++)
+			if (strcmp(key->name, frame_key_names[k]) == 0)
+				key->kind = (enum key_kind)k;
 		if (!end)
 			break;
 		s = end + 1;
@@ -157,8 +166,10 @@ struct entry {
 struct rep {
 	const Profile *m;
 	struct id_index locs, fns, maps;
-	enum key_kind keys[MAX_KEYS];
+	struct sort_key keys[MAX_KEYS];
+	int64_t label_key[MAX_KEYS]; /* string-table index of a label key's name, -1 if none */
 	size_t nkeys;
+	bool frame_keys; /* some key is a frame's: group every frame of the stack */
 	size_t ntypes;
 
 	struct entry *ent;
@@ -239,8 +250,26 @@ static const char *base_name(const char *path)
 	return s && s[1] ? s + 1 : path;
 }
 
+typedef Perftools__Profiles__Sample Sample;
+
+/* The value of the sample's label with key index `key` (its first), "[unknown]" if none. */
+static const char *label_value(const Profile *m, const Sample *s, int64_t key, char *tmp,
+			       size_t len)
+{
+	for (size_t j = 0; key >= 0 && j < s->n_label; j++) {
+		const Perftools__Profiles__Label *l = s->label[j];
+		if (l->key != key)
+			continue;
+		if (l->str)
+			return *str_at(m, l->str) ? str_at(m, l->str) : "[unknown]";
+		snprintf(tmp, len, "%" PRId64, l->num);
+		return tmp;
+	}
+	return "[unknown]";
+}
+
 /* Composes the grouping key of one frame (a location and one of its lines) into r->buf. */
-static int frame_key(struct rep *r, const char *comm, const Location *loc, const Line *line)
+static int frame_key(struct rep *r, const Sample *s, const Location *loc, const Line *line)
 {
 	const Profile *m = r->m;
 	const Function *fn = line ? index_get(&r->fns, line->function_id, fn_id) : NULL;
@@ -248,9 +277,9 @@ static int frame_key(struct rep *r, const char *comm, const Location *loc, const
 	r->len_buf = 0;
 	for (size_t k = 0; k < r->nkeys; k++) {
 		const char *part = "[unknown]";
-		switch (r->keys[k]) {
-		case KEY_COMM:
-			part = comm;
+		switch (r->keys[k].kind) {
+		case KEY_LABEL:
+			part = label_value(m, s, r->label_key[k], tmp, sizeof(tmp));
 			break;
 		case KEY_DSO: {
 			const Mapping *mp = loc ? index_get(&r->maps, loc->mapping_id, map_id) : NULL;
@@ -305,20 +334,15 @@ static int aggregate(struct rep *r)
 {
 	const Profile *m = r->m;
 	for (size_t i = 0; i < m->n_sample; i++) {
-		const Perftools__Profiles__Sample *s = m->sample[i];
-		const char *comm = "[unknown]";
-		for (size_t j = 0; j < s->n_label; j++)
-			if (strcmp(str_at(m, s->label[j]->key), "comm") == 0 &&
-			    *str_at(m, s->label[j]->str))
-				comm = str_at(m, s->label[j]->str);
+		const Sample *s = m->sample[i];
 		bool leaf = true;
 		int rc;
-		for (size_t j = 0; j < s->n_location_id; j++) {
+		for (size_t j = 0; r->frame_keys && j < s->n_location_id; j++) {
 			const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
 			size_t nlines = loc ? loc->n_line : 0;
 			/* Lines are innermost first: each inline frame is a frame of its own. */
 			for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
-				rc = frame_key(r, comm, loc, nlines ? loc->line[l] : NULL);
+				rc = frame_key(r, s, loc, nlines ? loc->line[l] : NULL);
 				if (rc == 0)
 					rc = account(r, i, s->value, leaf);
 				if (rc < 0)
@@ -327,8 +351,8 @@ static int aggregate(struct rep *r)
 			}
 		}
 		if (leaf) {
-			/* No stack at all: still counted, under an unknown frame. */
-			rc = frame_key(r, comm, NULL, NULL);
+			/* No stack at all, or only label keys: counted once, as its leaf. */
+			rc = frame_key(r, s, NULL, NULL);
 			if (rc == 0)
 				rc = account(r, i, s->value, true);
 			if (rc < 0)
@@ -413,7 +437,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 	int wflat = 4;
 	size_t wkey[MAX_KEYS];
 	for (size_t k = 0; k < r->nkeys; k++)
-		wkey[k] = strlen(key_names[r->keys[k]]);
+		wkey[k] = strlen(r->keys[k].name);
 	for (size_t i = 0; i < shown; i++) {
 		char num[32];
 		int n = snprintf(num, sizeof(num), "%" PRId64, rows[i].flat);
@@ -433,21 +457,39 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		snprintf(rhead[q], sizeof(rhead[q]), "%s/1k %s",
 			 str_at(m, m->sample_type[ratio[q]]->type), tname);
 
-	fprintf(out, "%*s  %7s  %7s", wflat, "flat", "flat%", "cum%");
+	/*
+	 * Labels alone: perf report's table ("# Overhead  node", a rule of dots, "#"), flat and
+	 * cum being the same. With a frame's key: flat and cum of every frame.
+	 */
+	if (r->frame_keys)
+		fprintf(out, "%*s  %7s  %7s", wflat, "flat", "flat%", "cum%");
+	else
+		fputs("# Overhead", out);
 	for (size_t q = 0; q < nratio; q++)
 		fprintf(out, "  %s", rhead[q]);
 	for (size_t k = 0; k < r->nkeys; k++) {
 		/* The last column is not padded: no trailing blanks. */
 		int w = k + 1 < r->nkeys ? (int)wkey[k] : 0;
-		fprintf(out, "  %-*s", w, key_names[r->keys[k]]);
+		fprintf(out, "  %-*s", w, r->keys[k].name);
 	}
 	fputc('\n', out);
+	if (!r->frame_keys) {
+		fputs("# ........", out);
+		for (size_t q = 0; q < nratio; q++)
+			fprintf(out, "  %.*s", (int)strlen(rhead[q]), DOTS);
+		for (size_t k = 0; k < r->nkeys; k++)
+			fprintf(out, "  %.*s", (int)wkey[k], DOTS);
+		fputs("\n#\n", out);
+	}
 
 	int rc = 0;
 	for (size_t i = 0; i < shown; i++) {
 		const struct entry *e = rows[i].e;
-		fprintf(out, "%*" PRId64 "  %6.2f%%  %6.2f%%", wflat, rows[i].flat,
-			pct(rows[i].flat, total), pct(rows[i].cum, total));
+		if (r->frame_keys)
+			fprintf(out, "%*" PRId64 "  %6.2f%%  %6.2f%%", wflat, rows[i].flat,
+				pct(rows[i].flat, total), pct(rows[i].cum, total));
+		else
+			fprintf(out, "%9.2f%%", pct(rows[i].flat, total));
 		for (size_t q = 0; q < nratio; q++) {
 			int w = (int)strlen(rhead[q]);
 			if (e->flat[t] == 0) {
@@ -474,6 +516,52 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		fprintf(out, "# ... %zu more entries not shown\n", nrows - shown);
 	free(rows);
 	return rc;
+}
+
+/*
+ * Each label key's index in the string table, from the labels the samples carry; a name
+ * no sample carries is a mistake to name, with the labels there are.
+ */
+static int resolve_label_keys(struct rep *r, const char *path, char *err, size_t errlen)
+{
+	const Profile *m = r->m;
+	for (size_t k = 0; k < r->nkeys; k++) {
+		struct sort_key *key = &r->keys[k];
+		r->label_key[k] = -1;
+		r->frame_keys |= key->kind != KEY_LABEL;
+		if (key->kind != KEY_LABEL)
+			continue;
+		for (size_t i = 0; i < m->n_sample && r->label_key[k] < 0; i++)
+			for (size_t j = 0; j < m->sample[i]->n_label; j++)
+				if (strcmp(str_at(m, m->sample[i]->label[j]->key), key->name) == 0)
+					r->label_key[k] = m->sample[i]->label[j]->key;
+		if (r->label_key[k] >= 0)
+			continue;
+		char have[256] = "";
+		size_t n = 0;
+		for (size_t i = 0; i < m->n_sample && n < sizeof(have); i++)
+			for (size_t j = 0; j < m->sample[i]->n_label && n < sizeof(have); j++) {
+				const char *name = str_at(m, m->sample[i]->label[j]->key);
+				char quoted[80];
+				snprintf(quoted, sizeof(quoted), " %s,", name);
+				if (!strstr(have, quoted))
+					n += (size_t)snprintf(have + n, sizeof(have) - n, "%s", quoted);
+			}
+		if (n)
+			have[strlen(have) - 1] = '\0'; /* the last comma */
+		if (strcmp(key->name, "node") == 0) /* the label exists only where it tells */
+			return base_fail(err, errlen, -EINVAL,
+					 "no sample of %s carries a node label: samples get one only "
+					 "where the recorded machine has more than one NUMA node (one "
+					 "node has no NUMA effects to group by); --sort cpu groups by "
+					 "CPU (labels there:%s)",
+					 path, n ? have : " none");
+		return base_fail(err, errlen, -EINVAL,
+				 "unknown --sort key '%s': not dso, sym or srcline, and no sample "
+				 "of %s carries a label '%s' (labels there:%s)",
+				 key->name, path, key->name, n ? have : " none");
+	}
+	return 0;
 }
 
 static void print_preamble(const Profile *m, const char *path, FILE *out)
@@ -558,6 +646,9 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	if (nwant == 0)
 		want[0] = true; /* only "samples" is there: show that */
 
+	rc = resolve_label_keys(&r, path, err, errlen);
+	if (rc < 0)
+		goto out;
 	if (index_build(&r.locs, (void *const *)m->location, m->n_location, cmp_loc) < 0 ||
 	    index_build(&r.fns, (void *const *)m->function, m->n_function, cmp_fn) < 0 ||
 	    index_build(&r.maps, (void *const *)m->mapping, m->n_mapping, cmp_map) < 0) {

@@ -310,6 +310,116 @@ int topo_cpu_node(const struct topo *t, int cpu)
 	return pu < 0 ? -1 : pu_node_os(t, pu);
 }
 
+/* An ancestor's id: its os index (the kernel's), else its logical index; 0 without one. */
+static int ancestor_id(hwloc_topology_t h, hwloc_obj_type_t type, hwloc_obj_t pu)
+{
+	hwloc_obj_t a = hwloc_get_ancestor_obj_by_type(h, type, pu);
+	if (!a)
+		return 0;
+	return a->os_index != HWLOC_UNKNOWN_INDEX && a->os_index <= INT_MAX ? (int)a->os_index
+									 : (int)a->logical_index;
+}
+
+/*
+ * The kernel's die id of a CPU. hwloc makes Die objects only where a package has several,
+ * but the kernel numbers dies anyway (one per package, numbered across packages on x86),
+ * and perf prints that number: read where hwloc has no Die. 0 where the kernel has none.
+ */
+static int sysfs_die_id(int cpu)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/topology/die_id", cpu);
+	FILE *f = fopen(path, "re");
+	int id = 0;
+	if (f) {
+		if (fscanf(f, "%d", &id) != 1 || id < 0)
+			id = 0;
+		fclose(f);
+	}
+	return id;
+}
+
+int topo_cpu_ids(const struct topo *t, int cpu, struct topo_cpu_ids *ids)
+{
+	int pu = cpu_to_pu(t, cpu);
+	if (pu < 0)
+		return -ENOENT;
+	ids->node = pu_node_os(t, pu);
+	ids->socket = ancestor_id(t->h, HWLOC_OBJ_PACKAGE, t->pus[pu]);
+	bool die_obj = hwloc_get_ancestor_obj_by_type(t->h, HWLOC_OBJ_DIE, t->pus[pu]) != NULL;
+	ids->die = die_obj || t->synthetic ? ancestor_id(t->h, HWLOC_OBJ_DIE, t->pus[pu])
+					   : sysfs_die_id(cpu);
+	ids->core = ancestor_id(t->h, HWLOC_OBJ_CORE, t->pus[pu]);
+	return 0;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct topo_group *x = a, *y = b;
+	const int kx[] = {x->id.node, x->id.socket, x->id.die, x->id.core, x->cpu};
+	const int ky[] = {y->id.node, y->id.socket, y->id.die, y->id.core, y->cpu};
+	for (size_t i = 0; i < sizeof(kx) / sizeof(kx[0]); i++)
+		if (kx[i] != ky[i])
+			return kx[i] < ky[i] ? -1 : 1;
+	return 0;
+}
+
+void topo_groups_free(struct topo_group *g, int ngroups)
+{
+	for (int i = 0; g && i < ngroups; i++)
+		free(g[i].idx);
+	free(g);
+}
+
+int topo_group_cpus(const struct topo *t, enum topo_aggr mode, const int *cpus, int ncpus,
+		    struct topo_group **out, int *ngroups, char *err, size_t errlen)
+{
+	*out = NULL;
+	*ngroups = 0;
+	struct topo_group *g = calloc((size_t)(ncpus > 0 ? ncpus : 1), sizeof(*g));
+	if (!g)
+		goto nomem;
+	int n = 0;
+	for (int i = 0; i < ncpus; i++) {
+		struct topo_cpu_ids id;
+		if (topo_cpu_ids(t, cpus[i], &id) < 0) {
+			topo_groups_free(g, n);
+			snprintf(err, errlen, "CPU %d is not in the machine's topology", cpus[i]);
+			return -ENOENT;
+		}
+		struct topo_group key = {.id = {-1, -1, -1, -1}, .cpu = -1};
+		switch (mode) {
+		case TOPO_AGGR_NODE: key.id.node = id.node; break;
+		case TOPO_AGGR_SOCKET: key.id.socket = id.socket; break;
+		case TOPO_AGGR_CORE:
+			key.id.socket = id.socket;
+			key.id.die = id.die;
+			key.id.core = id.core;
+			break;
+		case TOPO_AGGR_CPU: key.cpu = cpus[i]; break;
+		}
+		int k = 0;
+		while (k < n && cmp_group(&g[k], &key) != 0)
+			k++;
+		if (k == n) {
+			key.idx = malloc((size_t)ncpus * sizeof(int));
+			if (!key.idx) {
+				topo_groups_free(g, n);
+				goto nomem;
+			}
+			g[n++] = key;
+		}
+		g[k].idx[g[k].n++] = i;
+	}
+	qsort(g, (size_t)n, sizeof(*g), cmp_group);
+	*out = g;
+	*ngroups = n;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory grouping CPUs");
+	return -ENOMEM;
+}
+
 size_t topo_cache_line(const struct topo *t)
 {
 	return t->line;
@@ -766,30 +876,45 @@ static void print_nodes(const struct topo *t, FILE *out)
 	fputs(")\n", out);
 }
 
-/* The OS's node distance matrix (on Linux the firmware's SLIT, read from sysfs by hwloc as
- * "NUMALatency"): a row per node, 10 meaning local. */
-static void print_distances(const struct topo *t, FILE *out)
+/*
+ * What `numactl -H` prints for this machine (libnuma): each node's CPUs, its total and
+ * free memory in MiB (numa_node_size64), and the distance matrix (numa_distance: the
+ * firmware's SLIT, 10 meaning local), in numactl's layout so the two can be compared.
+ */
+static void print_numa_memory(const struct topo *t, FILE *out)
 {
-	if (t->nnodes < 2)
-		return;
-	unsigned nr = 1;
-	struct hwloc_distances_s *d = NULL;
-	if (hwloc_distances_get_by_name(t->h, "NUMALatency", &nr, &d, 0) < 0 || nr == 0 || !d) {
-		fputs("NUMA distances: not reported\n", out);
+	if (t->synthetic || numa_available() < 0) {
+		fputs("node memory and distances: not available (libnuma reports no NUMA support)\n",
+		      out);
 		return;
 	}
-	unsigned n = d->nbobjs;
-	fputs("NUMA distances (to nodes", out);
-	for (unsigned j = 0; j < n; j++)
-		fprintf(out, " %u", d->objs[j]->os_index);
-	fputs("):", out);
-	for (unsigned i = 0; i < n; i++) {
-		fprintf(out, "%s node %u:", i ? ";" : "", d->objs[i]->os_index);
-		for (unsigned j = 0; j < n; j++)
-			fprintf(out, " %llu", (unsigned long long)d->values[i * n + j]);
+	int maxnode = numa_max_node();
+	fputs("node memory and distances (as numactl -H):\n", out);
+	for (int n = 0; n <= maxnode; n++) {
+		if (!numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)n))
+			continue;
+		fprintf(out, "node %d cpus:", n);
+		for (int i = 0; i < t->npus; i++)
+			if (topo_cpu_node(t, t->pu_cpu[i]) == n)
+				fprintf(out, " %d", t->pu_cpu[i]);
+		long long free_bytes = 0, size = numa_node_size64(n, &free_bytes);
+		fprintf(out, "\nnode %d size: %lld MB\nnode %d free: %lld MB\n", n,
+			size > 0 ? size >> 20 : 0, n, free_bytes > 0 ? free_bytes >> 20 : 0);
 	}
+	fputs("node distances:\nnode ", out);
+	for (int n = 0; n <= maxnode; n++)
+		if (numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)n))
+			fprintf(out, "% 3d ", n);
 	fputc('\n', out);
-	hwloc_distances_release(t->h, d);
+	for (int i = 0; i <= maxnode; i++) {
+		if (!numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)i))
+			continue;
+		fprintf(out, "% 3d: ", i);
+		for (int k = 0; k <= maxnode; k++)
+			if (numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)k))
+				fprintf(out, "% 3d ", numa_distance(i, k));
+		fputc('\n', out);
+	}
 }
 
 static void print_l3(const struct topo *t, FILE *out)
@@ -896,10 +1021,10 @@ void topo_print(const struct topo *t, FILE *out)
 		fprintf(out, "machine: this host (hwloc %s)\n", HWLOC_VERSION);
 	fprintf(out, "packages: %d\n", hwloc_get_nbobjs_by_type(t->h, HWLOC_OBJ_PACKAGE));
 	print_nodes(t, out);
-	print_distances(t, out);
 	print_l3(t, out);
 	print_cores(t, out);
 	print_caches(t, out);
+	print_numa_memory(t, out);
 }
 
 void topo_plan_print(const struct topo_plan *plan, FILE *out)

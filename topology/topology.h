@@ -35,6 +35,37 @@ int topo_cpu_node(const struct topo *t, int cpu); /* NUMA node os index of a CPU
 size_t topo_cache_line(const struct topo *t);     /* bytes; 64 when unknown */
 bool topo_is_synthetic(const struct topo *t);
 
+/*
+ * Where a CPU sits, with the kernel's ids as perf stat prints them
+ * (/sys/devices/system/cpu/cpuN/topology: physical_package_id, die_id,
+ * core_id; hwloc's os indexes of the Package, Die and Core objects, the
+ * die_id file where hwloc makes no Die). An id the topology lacks is 0, the
+ * node -1 where no node is reported.
+ */
+struct topo_cpu_ids {
+	int node, socket, die, core;
+};
+int topo_cpu_ids(const struct topo *t, int cpu, struct topo_cpu_ids *ids);
+
+/* How perf stat aggregates CPUs: --per-node, --per-socket, --per-core, -A. */
+enum topo_aggr { TOPO_AGGR_NODE, TOPO_AGGR_SOCKET, TOPO_AGGR_CORE, TOPO_AGGR_CPU };
+
+struct topo_group {
+	struct topo_cpu_ids id; /* the fields the mode groups by; the others are -1 */
+	int cpu;                /* TOPO_AGGR_CPU: the CPU; else -1 */
+	int *idx;               /* indexes into the cpus[] given, ascending */
+	int n;
+};
+
+/*
+ * Splits cpus[0..ncpus) into the groups of `mode`, in perf stat's order
+ * (ascending ids: node, socket, die, core, CPU). A CPU the topology does not
+ * know is an error that names it. Free with topo_groups_free.
+ */
+int topo_group_cpus(const struct topo *t, enum topo_aggr mode, const int *cpus, int ncpus,
+		    struct topo_group **out, int *ngroups, char *err, size_t errlen);
+void topo_groups_free(struct topo_group *g, int ngroups);
+
 enum topo_reader_mode {
 	TOPO_READERS_NODE,  /* one reader per NUMA node (default) */
 	TOPO_READERS_L3,    /* one reader per L3 cache domain */
@@ -97,7 +128,11 @@ void topo_free_local(const struct topo *t, void *p, size_t size);
  */
 long topo_pages_per_node(const void *addr, size_t len, unsigned long *counts, int ncounts);
 
-/* The machine: packages, NUMA nodes (memory), L3 domains, cores, PUs, caches, line size. */
+/*
+ * The machine: packages, NUMA nodes (memory), L3 domains, cores, PUs, caches, line size;
+ * for this machine also the nodes' total and free memory and their distances (libnuma), as
+ * `numactl -H` prints them.
+ */
 void topo_print(const struct topo *t, FILE *out);
 /* The plan: one line per reader with its node, CPUs and affinity. */
 void topo_plan_print(const struct topo_plan *plan, FILE *out);

@@ -268,3 +268,50 @@ def workload(name):
     path = os.path.join(os.environ.get("WORKLOAD_DIR", "."), name)
     check(os.access(path, os.X_OK), f"workload {path} is not built")
     return path
+
+
+def numactl_hardware(text):
+    """`numactl -H`'s facts (and pmuprof topology's block in the same layout):
+    {node: {"cpus": [..], "size": MB, "free": MB}}, and {node: [distances]}."""
+    nodes = {}
+    for n, what, val in re.findall(r"^node (\d+) (cpus|size|free):(.*)$", text, re.M):
+        d = nodes.setdefault(int(n), {})
+        d[what] = [int(c) for c in val.split()] if what == "cpus" else int(val.split()[0])
+    dist = {}
+    if "node distances:" in text:
+        for row in text.split("node distances:", 1)[1].strip().splitlines()[1:]:
+            m = re.match(r"^\s*(\d+):((?:\s+\d+)+)\s*$", row)
+            if not m:
+                break
+            dist[int(m.group(1))] = [int(v) for v in m.group(2).split()]
+    return nodes, dist
+
+
+def check_numa_block(topo, numactl, free_tolerance_mb):
+    """pmuprof topology's node block against numactl -H: CPUs, sizes and distances equal,
+    free memory within FREE_TOLERANCE_MB (it changes between the two reads)."""
+    check("node memory and distances (as numactl -H):" in topo, f"no node block in:\n{topo}")
+    ours, our_dist = numactl_hardware(topo.split("node memory and distances", 1)[1])
+    theirs, their_dist = numactl_hardware(numactl)
+    check(sorted(ours) == sorted(theirs) and theirs, f"nodes {sorted(ours)} vs numactl's {sorted(theirs)}")
+    for n, d in theirs.items():
+        o = ours[n]
+        check(o["cpus"] == d["cpus"], f"node {n} CPUs {o['cpus']} vs numactl's {d['cpus']}")
+        check(o["size"] == d["size"], f"node {n} size {o['size']} MB vs numactl's {d['size']} MB")
+        check(abs(o["free"] - d["free"]) <= free_tolerance_mb,
+              f"node {n} free {o['free']} MB vs numactl's {d['free']} MB")
+    check(our_dist == their_dist, f"distances {our_dist} vs numactl's {their_dist}")
+    return theirs, their_dist
+
+
+def perf_cpu_nodes(perf_data):
+    """{cpu: node} of a perf.data's NUMA_TOPOLOGY header, as `perf report -I` prints it."""
+    r = run(["perf", "report", "-i", perf_data, "--header-only", "-I"])
+    check(r.returncode == 0, f"perf report -I: {r.stderr}")
+    node_of = {}
+    for node, cpus in re.findall(r"# node(\d+) cpu list : (\S+)", r.stdout):
+        for part in cpus.split(","):
+            a, _, b = part.partition("-")
+            for c in range(int(a), int(b or a) + 1):
+                node_of[c] = int(node)
+    return node_of

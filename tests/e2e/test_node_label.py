@@ -11,7 +11,7 @@ import re
 import tempfile
 
 import otlp_check
-from common import PMUPROF, check, load_profile, run, skip
+from common import PMUPROF, check, load_profile, perf_cpu_nodes, run, skip
 
 here = os.path.dirname(os.path.abspath(__file__))
 capture = os.path.join(here, "..", "..", "..", "shared", "testdata", "perf-data",
@@ -40,15 +40,8 @@ print(f"ok: this host ({nodes} node(s)): {with_node}/{len(samples)} samples labe
 # --- an imported 2-node recording -------------------------------------------------
 if not os.path.exists(capture):
     skip("the real perf.data captures (../shared/testdata/perf-data) are absent")
-r = run(["perf", "report", "-i", capture, "--header-only", "-I"])
-check(r.returncode == 0, f"perf report -I: {r.stderr}")
-node_of = {}
-for node, cpus in re.findall(r"# node(\d+) cpu list : (\S+)", r.stdout):
-    for part in cpus.split(","):
-        a, _, b = part.partition("-")
-        for c in range(int(a), int(b or a) + 1):
-            node_of[c] = int(node)
-check(len(set(node_of.values())) == 2, f"perf sees no 2-node topology: {r.stdout[:400]}")
+node_of = perf_cpu_nodes(capture)
+check(len(set(node_of.values())) == 2, f"perf sees no 2-node topology: {node_of}")
 out, otlp = os.path.join(d, "numa.pb.gz"), os.path.join(d, "numa.otlp")
 r = run([PMUPROF, "import", capture, "-o", out, "--otlp", otlp])
 check(r.returncode == 0, r.stderr)

@@ -1,15 +1,31 @@
 """`pmuprof topology` in a guest with N NUMA nodes (argv[1], default 2): it shows the
-N nodes with the kernel's CPUs and distances, as `numactl -H` does, and its reader
+N nodes with the kernel's CPUs, distances and total and free memory, as `numactl -H` does
+(free within 32 MB: the two commands run one after the other), and its reader
 plan (--readers node) has one reader per node that drains and runs on that node's
-CPUs only."""
+CPUs only. In the same boot: `stat --per-node/--per-socket/--per-core -a` against
+`perf stat` with the same flags (the same rows in the same order, each row's CPU count
+exact, the human layout character for character once numbers are masked, CPUs utilized
+= the row's CPU count within 10 %: the guest's clocks are emulated), and `record -a`
+then `report --sort node` shows every node (a spinning shell bound to each node)."""
 import re
 import sys
 
 from lab import NODE_CPUS, PMUPROF, check, cpulist, guest, node_cpus, sections
+from common import check_numa_block
 
 nodes = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+MODES = ("--per-node", "--per-socket", "--per-core")
+STAT = "stat -a -e cpu-clock,task-clock"
+stats = "".join(f"echo === {tool}{fmt}{mode}; {cmd} {STAT} {mode} {opt} -- sleep 0.5 2>&1; "
+                for mode in MODES for fmt, opt in (("csv", "-x ,"), ("human", ""))
+                for tool, cmd in (("pmuprof", PMUPROF), ("perf", "perf")))
+spin = "".join(f"numactl -N {n} timeout 4 sh -c 'while :; do :; done' & " for n in range(nodes))
 r = guest(f"echo === topology; {PMUPROF} topology; echo status $?; "
-          f"echo === numactl; numactl -H; {NODE_CPUS}", nodes=nodes)
+          f"echo === numactl; numactl -H; {stats}"
+          f"echo === report; {spin} {PMUPROF} record -a -e cpu-clock -o /tmp/x.pb.gz "
+          f"--duration 2s >/dev/null 2>&1; echo record $?; wait; "
+          f"{PMUPROF} report /tmp/x.pb.gz --sort node; echo status $?; {NODE_CPUS}",
+          nodes=nodes)
 check(r.returncode == 0, f"the guest's commands failed ({r.returncode}): {r.stderr}")
 s = sections(r.stdout)
 topo, numactl, kernel = s.get("topology", ""), s.get("numactl", ""), node_cpus(s["nodes"])
@@ -22,25 +38,19 @@ check(m and int(m.group(1)) == nodes, f"numactl -H does not show {nodes} nodes:\
 numactl_cpus = {int(n): {int(c) for c in cpus.split()}
                 for n, cpus in re.findall(r"^node (\d+) cpus:(.*)$", numactl, re.M)}
 check(numactl_cpus == kernel, f"numactl's CPUs {numactl_cpus} vs the kernel's {kernel}")
-table = numactl.split("node distances:", 1)[1].strip().splitlines()[1:]
-numactl_dist = {int(row.split(":")[0]): [int(v) for v in row.split(":")[1].split()]
-                for row in table}
-
 # pmuprof topology: "NUMA nodes: 2 (node 0: 1006.6 MiB, PUs 0; node 1: ..., PUs 1)".
 m = re.search(r"^NUMA nodes: (\d+) \((.*)\)$", topo, re.M)
 check(m and int(m.group(1)) == nodes, f"pmuprof topology does not show {nodes} nodes:\n{topo}")
 shown = {int(n): cpulist(cpus)
          for n, cpus in re.findall(r"node (\d+): [^,]+, PUs ([\d,-]+)", m.group(2))}
 check(shown == kernel, f"pmuprof shows node CPUs {shown}, the kernel {kernel}")
-m = re.search(r"^NUMA distances \(to nodes ([\d ]+)\): (.*)$", topo, re.M)
-check(m, f"pmuprof topology shows no NUMA distances:\n{topo}")
-check([int(n) for n in m.group(1).split()] == list(range(nodes)), f"distance columns: {m.group(0)}")
-dist = {int(n): [int(v) for v in row.split()]
-        for n, row in re.findall(r"node (\d+):([\d ]+)", m.group(2))}
-check(dist == numactl_dist, f"pmuprof's distances {dist} vs numactl's {numactl_dist}")
+numa, dist = check_numa_block(topo, numactl, 32)
+check(sorted(dist) == list(range(nodes)), f"distance rows: {dist}")
 check(all(dist[i][i] == 10 for i in dist) and any(v > 10 for row in dist.values() for v in row),
       f"distances are not those of a NUMA machine: {dist}")
-print(f"ok: {nodes} nodes, CPUs {kernel}, distances {dist} (numactl -H agrees)")
+check(all(numa[n]["size"] > 0 for n in numa), f"a node without memory: {numa}")
+print(f"ok: {nodes} nodes, CPUs {kernel}, distances {dist}, memory "
+      f"{ {n: (numa[n]['size'], numa[n]['free']) for n in numa} } MB (numactl -H agrees)")
 
 # The reader plan: one reader per node, draining and running on that node's CPUs.
 plan = re.findall(r"^reader (\d+): node (\S+), drains CPUs (\S+), runs on CPUs (\S+)$", topo, re.M)
@@ -52,4 +62,31 @@ for _, node, drains, runs in plan:
           f"the node's CPUs are {want}")
 check(sorted(int(n) for _, n, _, _ in plan) == list(range(nodes)), f"readers' nodes: {plan}")
 print(f"ok: reader plan: {len(plan)} readers, one per node, each on its node's CPUs")
+
+# stat per node, socket and core against perf stat in the same guest.
+cpus_of = {"--per-node": {f"N{n}": len(c) for n, c in kernel.items()}}
+for mode in MODES:
+    ours, theirs = s[f"pmuprofcsv{mode}"], s[f"perfcsv{mode}"]
+    a = [l.split(",") for l in ours.splitlines() if l.count(",") > 4]
+    b = [l.split(",") for l in theirs.splitlines() if l.count(",") > 4]
+    check(a and [x[:2] + x[3:5] for x in a] == [y[:2] + y[3:5] for y in b],
+          f"{mode} -x: rows differ from perf's:\n--- pmuprof\n{ours}\n--- perf\n{theirs}")
+    for x in a:
+        check(abs(float(x[7]) - int(x[1])) <= 0.1 * int(x[1]),
+              f"{mode}: {x[7]} CPUs utilized in a row of {x[1]} CPUs: {x}")
+    if mode in cpus_of:
+        got = {x[0]: int(x[1]) for x in a}
+        check(got == cpus_of[mode], f"{mode}: CPUs per row {got}, the kernel's nodes {cpus_of[mode]}")
+    mask = lambda t: [re.sub(r" *\d+\.\d+", lambda m: "#" * len(m.group(0)), l) for l in t.splitlines()]
+    check(mask(s[f"pmuprofhuman{mode}"]) == mask(s[f"perfhuman{mode}"]),
+          f"{mode}: layout differs from perf's:\n{s[f'pmuprofhuman{mode}']}\n{s[f'perfhuman{mode}']}")
+    print(f"ok: stat {mode} -a: rows {[(x[0], int(x[1])) for x in a[::2]]} as perf stat's")
+
+# record -a, then report --sort node: a row for every node.
+rep = s["report"]
+check("record 0" in rep and "status 0" in rep, f"record -a / report --sort node failed:\n{rep}")
+rows = {int(n): float(p) for p, n in re.findall(r"^\s+([\d.]+)%\s+(\d+)$", rep, re.M)}
+check(sorted(rows) == list(range(nodes)), f"report --sort node shows nodes {sorted(rows)}:\n{rep}")
+check(abs(sum(rows.values()) - 100) <= 0.01 * nodes, f"node shares add up to {sum(rows.values())}")
+print(f"ok: report --sort node: {rows}")
 print("PASS")

@@ -284,7 +284,27 @@ static void test_sort_keys(void **state)
 	err[0] = '\0';
 	assert_int_equal(report(f, NULL, "sym,cacheline", 0, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "unknown --sort key 'cacheline'"));
-	assert_non_null(strstr(err, "comm, dso, sym, srcline"));
+	assert_non_null(strstr(err, "not dso, sym or srcline"));
+	assert_non_null(strstr(err, "(labels there: comm)"));
+	assert_null(strchr(err, '\n'));
+}
+
+/* Labels alone: one row per label value, in perf report's layout (overhead, then the keys). */
+static void test_sort_labels(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	assert_int_equal(report(f, "cycles", "comm", 0, err, sizeof(err)), 0);
+	/* The ratio column too: 90 cache-misses in chase's 800 cycles, 5 in worker's 100. */
+	const char *want = "# Overhead  cache-misses/1k cycles  comm\n"
+			   "# ........  ......................  ......\n"
+			   "#\n"
+			   "    88.89%                   112.5  chase\n"
+			   "    11.11%                    50.0  worker\n";
+	if (!strstr(f->out, want))
+		fail_msg("no perf-style table of comm in:\n%s", f->out);
+	/* Each sample counted once whatever its stack's depth: the shares add up to 100 %. */
+	assert_null(strstr(f->out, "cum%"));
 }
 
 static void test_top(void **state)
@@ -333,6 +353,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sort_labels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

@@ -415,6 +415,71 @@ static void test_bad_synthetic(void **state)
 	topo_plan_free(NULL);
 }
 
+/* The groups of perf stat's aggregation modes, in perf's order, from CPUs given in any order. */
+static void test_group_cpus(void **state)
+{
+	(void)state;
+	struct topo *t = load(SYN64);
+	int cpus[] = {63, 0, 17, 1, 40};
+	struct topo_group *g;
+	int n;
+	char err[256] = "";
+	assert_int_equal(topo_group_cpus(t, TOPO_AGGR_NODE, cpus, 5, &g, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 4);
+	int nodes[] = {0, 1, 2, 3}, sizes[] = {2, 1, 1, 1};
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(g[i].id.node, nodes[i]);
+		assert_int_equal(g[i].id.socket, -1);
+		assert_int_equal(g[i].n, sizes[i]);
+	}
+	assert_int_equal(g[0].idx[0], 1); /* CPU 0 at index 1, CPU 1 at index 3 */
+	assert_int_equal(g[0].idx[1], 3);
+	assert_int_equal(g[3].idx[0], 0); /* CPU 63 */
+	topo_groups_free(g, n);
+
+	assert_int_equal(topo_group_cpus(t, TOPO_AGGR_SOCKET, cpus, 5, &g, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(g[0].id.socket, 0);
+	assert_int_equal(g[0].n, 3); /* CPUs 0, 1, 17 */
+	assert_int_equal(g[1].id.socket, 1);
+	assert_int_equal(g[1].n, 2); /* CPUs 40, 63 */
+	assert_int_equal(g[1].id.node, -1);
+	topo_groups_free(g, n);
+
+	/* Two PUs per core: CPUs 0 and 1 share core 0; 17 is on core 8, 40 on 20, 63 on 31. */
+	assert_int_equal(topo_group_cpus(t, TOPO_AGGR_CORE, cpus, 5, &g, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 4);
+	int cores[] = {0, 8, 20, 31}, sockets[] = {0, 0, 1, 1};
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(g[i].id.core, cores[i]);
+		assert_int_equal(g[i].id.socket, sockets[i]);
+		assert_int_equal(g[i].id.die, 0);
+	}
+	assert_int_equal(g[0].n, 2);
+	topo_groups_free(g, n);
+
+	assert_int_equal(topo_group_cpus(t, TOPO_AGGR_CPU, cpus, 5, &g, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 5);
+	int sorted[] = {0, 1, 17, 40, 63};
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(g[i].cpu, sorted[i]);
+		assert_int_equal(g[i].n, 1);
+	}
+	topo_groups_free(g, n);
+
+	struct topo_cpu_ids id;
+	assert_int_equal(topo_cpu_ids(t, 40, &id), 0);
+	assert_int_equal(id.node, 2);
+	assert_int_equal(id.socket, 1);
+	assert_int_equal(topo_cpu_ids(t, 64, &id), -ENOENT);
+	int bad[] = {3, 64};
+	assert_int_equal(topo_group_cpus(t, TOPO_AGGR_NODE, bad, 2, &g, &n, err, sizeof(err)),
+			 -ENOENT);
+	assert_contains(err, "CPU 64");
+	assert_null(g);
+	topo_free(t);
+}
+
 static void test_print(void **state)
 {
 	(void)state;
@@ -607,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_no_l3),
 		cmocka_unit_test(test_parse_readers),
 		cmocka_unit_test(test_bad_synthetic),
+		cmocka_unit_test(test_group_cpus),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_real_machine),
 		cmocka_unit_test(test_alloc_local),
