@@ -14,7 +14,7 @@
  * behind, writers overwrite and the reader counts the loss (never silent).
  *
  * The same ring carries heap allocations from libpmuprof's preload library
- * (harness/alloc_preload.c, opt-in): the range, how it was made and the
+ * (harness/preload/alloc_preload.c, opt-in): the range, how it was made and the
  * return addresses of the code that asked for it, so a sampled data address
  * maps back to the allocation that holds it.
  *

@@ -1,6 +1,6 @@
 /*
  * Heap allocations over time (engine.h, "allocations"): what libpmuprof's
- * preload library (harness/alloc_preload.c) reported on the recorder
+ * preload library (harness/preload/alloc_preload.c) reported on the recorder
  * channel, so that a sampled data address names the allocation holding it
  * at the sample's time, and the code that made it.
  *
