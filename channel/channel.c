@@ -164,7 +164,12 @@ static int take_slot(struct channel *ch, uint64_t i, struct channel_event *out)
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&slot->seq, __ATOMIC_RELAXED) != i + 1)
 			return -1; /* a later lap began writing while we copied */
-		out->name[CHANNEL_NAME_MAX - 1] = '\0';
+		if (out->kind == CHANNEL_ALLOC || out->kind == CHANNEL_FREE) {
+			if (out->alloc.nips > CHANNEL_ALLOC_IPS)
+				out->alloc.nips = CHANNEL_ALLOC_IPS;
+		} else {
+			out->name[CHANNEL_NAME_MAX - 1] = '\0';
+		}
 		return 1;
 	}
 	return seq > i + 1 ? -1 : 0;
@@ -282,6 +287,21 @@ void channel_write(struct channel *ch, enum channel_kind kind, const char *name,
 		channel_write_as(ch, getpid(), gettid(), kind, name, trace_id, span_id);
 }
 
+/* Claims the next slot and publishes ev in it (the seqlock write described at the top). */
+static void publish(struct channel *ch, const struct channel_event *ev)
+{
+	/* Relaxed: the claim only has to be unique; publication below carries the ordering. */
+	uint64_t i = __atomic_fetch_add(&ch->hdr->write, 1, __ATOMIC_RELAXED);
+	struct channel_event *slot = &ch->slots[i & ch->mask];
+	/* Busy first, then a release fence: a reader that sees our fill sees seq changed. */
+	__atomic_store_n(&slot->seq, 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy((char *)slot + sizeof(slot->seq), (const char *)ev + sizeof(ev->seq),
+	       sizeof(*ev) - sizeof(ev->seq));
+	/* Release: the fill above is visible to whoever acquires seq == i + 1. */
+	__atomic_store_n(&slot->seq, i + 1, __ATOMIC_RELEASE);
+}
+
 void channel_write_as(struct channel *ch, pid_t pid, pid_t tid, enum channel_kind kind,
 		      const char *name, const uint8_t trace_id[16], const uint8_t span_id[8])
 {
@@ -300,17 +320,24 @@ void channel_write_as(struct channel *ch, pid_t pid, pid_t tid, enum channel_kin
 		memcpy(ev.span_id, span_id, sizeof(ev.span_id));
 	if (name)
 		memcpy(ev.name, name, strnlen(name, CHANNEL_NAME_MAX - 1));
+	publish(ch, &ev);
+}
 
-	/* Relaxed: the claim only has to be unique; publication below carries the ordering. */
-	uint64_t i = __atomic_fetch_add(&ch->hdr->write, 1, __ATOMIC_RELAXED);
-	struct channel_event *slot = &ch->slots[i & ch->mask];
-	/* Busy first, then a release fence: a reader that sees our fill sees seq changed. */
-	__atomic_store_n(&slot->seq, 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	memcpy((char *)slot + sizeof(slot->seq), (const char *)&ev + sizeof(ev.seq),
-	       sizeof(ev) - sizeof(ev.seq));
-	/* Release: the fill above is visible to whoever acquires seq == i + 1. */
-	__atomic_store_n(&slot->seq, i + 1, __ATOMIC_RELEASE);
+void channel_write_alloc(struct channel *ch, pid_t pid, pid_t tid, enum channel_kind kind,
+			 const struct channel_alloc *alloc)
+{
+	if (!ch)
+		return;
+	struct channel_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.time = base_mono_ns();
+	ev.pid = (uint32_t)pid;
+	ev.tid = (uint32_t)tid;
+	ev.kind = (uint32_t)kind;
+	ev.alloc = *alloc;
+	if (ev.alloc.nips > CHANNEL_ALLOC_IPS)
+		ev.alloc.nips = CHANNEL_ALLOC_IPS;
+	publish(ch, &ev);
 }
 
 void channel_close(struct channel *ch)

@@ -13,6 +13,11 @@
  * acquire loads and never blocks a writer. When the reader falls a whole ring
  * behind, writers overwrite and the reader counts the loss (never silent).
  *
+ * The same ring carries heap allocations from libpmuprof's preload library
+ * (harness/preload/alloc_preload.c, opt-in): the range, how it was made and the
+ * return addresses of the code that asked for it, so a sampled data address
+ * maps back to the allocation that holds it.
+ *
  * A module of its own near the bottom of the stack because both libpmuprof
  * (harness/, the writer) and engine/ (the reader) use it; libc only.
  */
@@ -31,6 +36,24 @@ enum channel_kind {
 	CHANNEL_REGION_BEGIN = 1, /* name: the region */
 	CHANNEL_REGION_END = 2,   /* name: the region being closed */
 	CHANNEL_TRACE = 3,        /* trace_id/span_id become current for the thread (zeros: none) */
+	CHANNEL_ALLOC = 4,        /* alloc: [addr, addr + len) made by the code at alloc.ips */
+	CHANNEL_FREE = 5,         /* alloc.addr, an address CHANNEL_ALLOC named, released */
+};
+
+/* How an allocation was made (channel_alloc.how). */
+enum channel_alloc_how {
+	CHANNEL_ALLOC_MALLOC = 1, /* malloc, calloc, realloc, memalign and friends */
+	CHANNEL_ALLOC_MMAP = 2,   /* an anonymous mmap */
+};
+
+#define CHANNEL_ALLOC_IPS 6
+
+/* CHANNEL_ALLOC and CHANNEL_FREE: what the allocation events carry instead of names. */
+struct channel_alloc {
+	uint64_t addr, len;
+	uint32_t how;  /* enum channel_alloc_how */
+	uint32_t nips; /* valid entries of ips, at most CHANNEL_ALLOC_IPS */
+	uint64_t ips[CHANNEL_ALLOC_IPS]; /* return addresses, the allocating call first */
 };
 
 struct channel_event {
@@ -39,9 +62,14 @@ struct channel_event {
 	uint32_t pid, tid;
 	uint32_t kind;
 	uint32_t pad;
-	uint8_t trace_id[16];
-	uint8_t span_id[8];
-	char name[CHANNEL_NAME_MAX]; /* NUL-terminated, truncated */
+	union {
+		struct {
+			uint8_t trace_id[16];
+			uint8_t span_id[8];
+			char name[CHANNEL_NAME_MAX]; /* NUL-terminated, truncated */
+		};
+		struct channel_alloc alloc; /* CHANNEL_ALLOC, CHANNEL_FREE */
+	};
 };
 
 struct channel;
@@ -69,6 +97,10 @@ void channel_write(struct channel *ch, enum channel_kind kind, const char *name,
  */
 void channel_write_as(struct channel *ch, pid_t pid, pid_t tid, enum channel_kind kind,
 		      const char *name, const uint8_t trace_id[16], const uint8_t span_id[8]);
+
+/* Appends a CHANNEL_ALLOC or CHANNEL_FREE event; lock-free, never blocks, never allocates. */
+void channel_write_alloc(struct channel *ch, pid_t pid, pid_t tid, enum channel_kind kind,
+			 const struct channel_alloc *alloc);
 
 void channel_close(struct channel *ch);
 

@@ -39,6 +39,7 @@
 #include <sys/types.h>
 
 #include "c2c.h"
+#include "channel.h"
 #include "process.h"
 #include "profile.h"
 #include "sampler.h"
@@ -156,8 +157,6 @@ uint64_t agg_samples(const struct agg *a, int event);
  * arrives late (older than a lookup already answered) applies from the next
  * lookup on; it is counted. Not thread-safe: one consumer.
  */
-struct channel;
-struct channel_event;
 struct lbl_timeline;
 
 struct lbl_stats {
@@ -167,6 +166,7 @@ struct lbl_stats {
 	uint64_t late;         /* older than a lookup already answered for their thread */
 	uint64_t unmatched_ends; /* REGION_END with no open region of that name */
 	uint64_t bad;            /* unknown kind: ignored */
+	uint64_t allocs;         /* CHANNEL_ALLOC and CHANNEL_FREE, handed to lbl_allocs' index */
 	uint64_t folded_early;   /* applied early to bound memory (a thread without samples) */
 	size_t threads;          /* threads with state now */
 };
@@ -200,6 +200,41 @@ int lbl_drain(struct lbl_timeline *tl);
 void agg_set_labels(struct agg *a, struct lbl_timeline *tl);
 /* The attached timeline, or NULL (the pipeline drains it before each merge). */
 struct lbl_timeline *agg_labels(const struct agg *a);
+
+/* --- allocations: heap blocks libpmuprof_alloc.so reported (allocs.c) ----------- */
+
+/*
+ * The channel's CHANNEL_ALLOC and CHANNEL_FREE events, which lbl_add hands
+ * here (lbl_allocs gives the index, NULL until the first one arrives): per
+ * process, which allocation covered an address at a time, and the return
+ * addresses of the code that made it.
+ */
+struct eng_alloc {
+	uint32_t pid, tid; /* who allocated */
+	uint64_t addr, len;
+	uint64_t time, freed; /* CLOCK_MONOTONIC ns; freed is UINT64_MAX while live */
+	uint32_t how;         /* enum channel_alloc_how */
+	uint32_t nips;
+	uint64_t ips[CHANNEL_ALLOC_IPS]; /* the allocating call's return address first */
+};
+
+struct eng_allocs_stats {
+	uint64_t allocs, freed;
+	uint64_t unmatched_frees; /* a FREE of no live allocation (its ALLOC was lost) */
+	uint64_t bad;             /* an empty or wrapping range: dropped */
+};
+
+struct eng_allocs;
+int eng_allocs_new(struct eng_allocs **out);
+void eng_allocs_free(struct eng_allocs *a);
+/* One CHANNEL_ALLOC or CHANNEL_FREE event; 0, -EINVAL for another kind, -ENOMEM. */
+int eng_allocs_add(struct eng_allocs *a, const struct channel_event *ev);
+/* The allocation of process pid live at `time` that holds addr (the newest if several), or NULL. */
+const struct eng_alloc *eng_allocs_find(struct eng_allocs *a, uint32_t pid, uint64_t addr,
+					uint64_t time);
+void eng_allocs_get_stats(const struct eng_allocs *a, struct eng_allocs_stats *st);
+/* The allocations the timeline's channel reported, or NULL when none arrived. */
+struct eng_allocs *lbl_allocs(const struct lbl_timeline *tl);
 
 /* --- the engine (engine.c) --------------------------------------------------- */
 

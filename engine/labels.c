@@ -44,6 +44,7 @@ struct lbl_timeline {
 	struct lbl_stats st;
 	struct channel *ch; /* drained by lbl_drain; not owned */
 	struct channel_event *batch;
+	struct eng_allocs *allocs; /* created by the first CHANNEL_ALLOC */
 };
 
 int lbl_new(struct lbl_timeline **out)
@@ -66,6 +67,7 @@ void lbl_free(struct lbl_timeline *tl)
 		thread_free(tl->threads[i]);
 	free(tl->threads);
 	free(tl->batch);
+	eng_allocs_free(tl->allocs);
 	free(tl);
 }
 
@@ -230,6 +232,13 @@ int lbl_add(struct lbl_timeline *tl, const struct channel_event *ev, size_t n)
 {
 	prune(tl);
 	for (size_t i = 0; i < n; i++) {
+		if (ev[i].kind == CHANNEL_ALLOC || ev[i].kind == CHANNEL_FREE) {
+			if ((!tl->allocs && eng_allocs_new(&tl->allocs) < 0) ||
+			    eng_allocs_add(tl->allocs, &ev[i]) < 0)
+				return -ENOMEM;
+			tl->st.allocs++;
+			continue;
+		}
 		if (ev[i].kind < CHANNEL_REGION_BEGIN || ev[i].kind > CHANNEL_TRACE) {
 			tl->st.bad++;
 			continue;
@@ -272,6 +281,11 @@ void lbl_get_stats(const struct lbl_timeline *tl, struct lbl_stats *st)
 {
 	*st = tl->st;
 	st->threads = tl->nthreads;
+}
+
+struct eng_allocs *lbl_allocs(const struct lbl_timeline *tl)
+{
+	return tl ? tl->allocs : NULL;
 }
 
 void lbl_set_channel(struct lbl_timeline *tl, struct channel *ch)
