@@ -213,6 +213,6 @@ void c2c_resolve(struct c2c_resolver *r, struct c2c_sample *s);
  * (the model's string), -ENOENT when no mapped file has it, or -errno.
  */
 int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint64_t *addr,
-		       const char **file);
+		       uint64_t *size, const char **file);
 
 #endif
