@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_STACK 512
 #define MAX_INLINE 16 /* inline frames kept per address, innermost first */
 
 /* A pair of numbers -> a value: the entries in insertion order, found through a base_htab. */
@@ -362,7 +361,7 @@ static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *
 	pid_t pid = (pid_t)s->pid;
 	bool first = true, user_seen = false;
 	enum pabi_addr_mode mode = PABI_MODE_UNKNOWN;
-	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < MAX_STACK; i++) {
+	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < AGG_MAX_STACK; i++) {
 		uint64_t ip = s->callchain[i];
 		if (ip >= PERF_CONTEXT_MAX) {
 			first = true; /* a context marker: the next frame is that context's PC */
@@ -377,14 +376,14 @@ static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *
 			locs[n++] = id;
 	}
 	if (a->unwinder && s->regs_abi && !user_seen) {
-		uint64_t ips[MAX_STACK];
+		uint64_t ips[AGG_MAX_STACK];
 		struct uw_sample us = {
 			.pid = pid, .regs_abi = s->regs_abi, .regs = s->regs,
 			.regs_mask = a->o.regs_user_mask, .stack = s->stack, .stack_size = s->stack_dyn_size,
 		};
 		enum uw_stop why = UW_STOP_END;
 		uint64_t t0 = base_mono_ns();
-		int nu = uw_unwind(a->unwinder, &us, ips, (int)(MAX_STACK - n - 1), &why);
+		int nu = uw_unwind(a->unwinder, &us, ips, (int)(AGG_MAX_STACK - n - 1), &why);
 		a->unwind_ns += base_mono_ns() - t0;
 		for (int i = 0; i < nu; i++) {
 			uint64_t id = location_for(a, pid, ips[i], false, i > 0);
@@ -403,6 +402,11 @@ static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *
 			locs[n++] = id;
 	}
 	return n;
+}
+
+size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
+{
+	return build_stack(a, s, locs);
 }
 
 static void to_hex(const uint8_t *b, size_t n, char *out)
@@ -440,7 +444,7 @@ static size_t timeline_labels(struct agg *a, const struct pabi_sample *s, struct
 
 int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s)
 {
-	uint64_t locs[MAX_STACK];
+	uint64_t locs[AGG_MAX_STACK];
 	size_t n = build_stack(a, s, locs);
 	pid_t pid = (pid_t)s->pid;
 	size_t ntypes = 1 + a->o.nevents;
