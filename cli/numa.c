@@ -174,7 +174,7 @@ static int numa_record(int argc, char **argv)
 		.callchain = true, .pids = o.pids, .child = child.pid > 0 ? &child : NULL,
 		.cpu_wide = o.system_wide, .ring_pages = 512, .symbolize = true,
 		.stop_after_ns = (uint64_t)(o.duration * 1e9), .argc = argc, .argv = argv,
-		.sample_type_extra = PERF_SAMPLE_ADDR, .tool = &tool, .tool_profiles = true,
+		.sample_type_extra = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_PAGE_SIZE, .tool = &tool, .tool_profiles = true,
 	};
 	if ((status = cli_pipeline_open(&n.p, &po)) != 0)
 		goto out;

@@ -15,6 +15,8 @@
 
 /* Page numbers asked of move_pages at a time (its arrays, on the stack). */
 #define QUERY_BATCH 1024
+/* Pages of one object's range asked at most: a larger range is asked every Nth page. */
+#define RANGE_MAX_PAGES 65536
 
 struct page {
 	pid_t pid;
@@ -217,7 +219,15 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 	if (ev->type < 0 || !(ev->attr.sample_type & PERF_SAMPLE_ADDR))
 		return 0;
 	pid_t pid = (pid_t)s->pid;
-	struct key k = {pid, s->addr >> r->page_shift, 0};
+	/*
+	 * A fault on a mapped huge page (NUMA balancing's hinting fault on a
+	 * transparent huge page) is a fault on the page at its start, where its
+	 * first touch faulted (the data page size is 0 while nothing is mapped).
+	 */
+	uint64_t size = 1ull << r->page_shift;
+	if (s->data_page_size > size && !(s->data_page_size & (s->data_page_size - 1)))
+		size = s->data_page_size;
+	struct key k = {pid, (s->addr & ~(size - 1)) >> r->page_shift, 0};
 	bool added;
 	int64_t page = find_or_add(r, &r->page_index, page_eq, &k, (void **)&r->pages,
 				   &r->npages, &r->pagecap, sizeof(*r->pages), &added);
@@ -278,11 +288,49 @@ static int query_batch(struct numa_run *r, pid_t pid, uint32_t *idx, size_t n)
 	return -err;
 }
 
+/* Every page of o's range (at least the page of its start), or every range_stride-th. */
+static int query_object(struct numa_run *r, struct numa_object *o)
+{
+	uint64_t first = o->start >> r->page_shift;
+	uint64_t last = (o->end + (1ull << r->page_shift) - 1) >> r->page_shift;
+	if (last <= first)
+		last = first + 1;
+	uint64_t stride = (last - first + RANGE_MAX_PAGES - 1) / RANGE_MAX_PAGES;
+	void *addrs[QUERY_BATCH];
+	int status[QUERY_BATCH];
+	memset(o->pages_on, 0, sizeof(o->pages_on));
+	o->range_asked = o->range_absent = 0;
+	o->range_stride = stride;
+	for (uint64_t pg = first; pg < last;) {
+		size_t k = 0;
+		for (; k < QUERY_BATCH && pg < last; k++, pg += stride)
+			addrs[k] = (void *)(uintptr_t)(pg << r->page_shift);
+		if (move_pages(o->pid, (unsigned long)k, addrs, NULL, status, 0) < 0) {
+			o->range_err = errno;
+			o->range_asked = 0;
+			return -o->range_err;
+		}
+		for (size_t i = 0; i < k; i++)
+			status[i] >= 0 && status[i] < NUMA_MAX_NODES ? o->pages_on[status[i]]++
+								       : o->range_absent++;
+		o->range_asked += k;
+	}
+	o->range_err = 0;
+	return 0;
+}
+
 int numa_query(struct numa_run *r, pid_t pid)
 {
 	uint32_t idx[QUERY_BATCH];
 	size_t n = 0;
 	int ret = 0;
+	for (size_t i = 0; i < r->nobjects; i++) {
+		if (r->objects[i].pid != pid || r->objects[i].kind == C2C_OBJ_KERNEL ||
+		    r->objects[i].kind == C2C_OBJ_UNKNOWN)
+			continue;
+		int e = query_object(r, &r->objects[i]);
+		ret = ret ? ret : e;
+	}
 	for (size_t i = 0; i < r->npages; i++) {
 		if (r->pages[i].pid != pid)
 			continue;
@@ -362,12 +410,8 @@ static int tally(struct numa_run *r)
 		const struct page *p = &r->pages[i];
 		struct numa_object *o = &r->objects[p->object];
 		o->pages++;
-		if (node_ok(p->node))
-			o->pages_on[p->node]++;
-		else if (p->queried)
-			o->pages_unplaced++;
-		else
-			o->pages_unqueried++;
+		if (!node_ok(p->node))
+			p->queried ? o->pages_unplaced++ : o->pages_unqueried++;
 		if (p->err && !o->why)
 			o->why = p->err;
 		const struct sample *first = &r->samples[p->first_sample];
@@ -514,9 +558,22 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	snprintf(where, sizeof(where), ", %s at 0x%" PRIx64, size, o->start);
 	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n",
 		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON ? "" : where, o->pages, o->faults);
-	fprintf(out, "  pages by node at the end:");
-	print_nodes(out, o->pages_on, o->pages);
-	fprintf(out, "\n");
+	uint64_t present = 0;
+	for (int n = 0; n < NUMA_MAX_NODES; n++)
+		present += o->pages_on[n];
+	if (o->range_asked) {
+		fprintf(out, "  pages by node at the end:");
+		print_nodes(out, o->pages_on, present);
+		fprintf(out, " of %" PRIu64 " present", present);
+		if (o->range_stride > 1)
+			fprintf(out, " (every %" PRIu64 "th page asked)", o->range_stride);
+		fprintf(out, "\n");
+	} else {
+		fprintf(out, "  pages by node at the end: unknown (%s)\n",
+			o->range_err == ESRCH ? "the process had ended"
+			: o->range_err	      ? strerror(o->range_err)
+					      : "the process ended before the query");
+	}
 	if (o->pages_unplaced)
 		fprintf(out, "  not placed: %" PRIu64 " pages (%s)\n", o->pages_unplaced,
 			o->why == EFAULT   ? "no longer mapped at the query"

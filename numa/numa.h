@@ -58,10 +58,18 @@ struct numa_object {
 	uint64_t start, end;  /* the variable's or the mapping's range */
 	uint64_t pages;       /* sampled pages */
 	uint64_t faults;      /* samples (each stands for `period` faults) */
-	uint64_t pages_on[NUMA_MAX_NODES]; /* pages by node at the query */
-	uint64_t pages_unplaced;           /* queried, no node (not present: errno in why) */
-	uint64_t pages_unqueried;          /* never queried (why says why) */
-	int why;                           /* the first errno of an unplaced or unqueried page */
+	/*
+	 * The whole range at the last query (every page of it, or every
+	 * range_stride-th of a huge one): sampling misses pages a fault did
+	 * not announce, as the rest of a transparent huge page.
+	 */
+	uint64_t pages_on[NUMA_MAX_NODES]; /* present pages by node */
+	uint64_t range_asked, range_absent; /* pages asked; not present or no longer mapped */
+	uint64_t range_stride;
+	int range_err; /* errno when the kernel could not say (ESRCH: the process ended) */
+	uint64_t pages_unplaced;  /* sampled pages queried without a node (errno in why) */
+	uint64_t pages_unqueried; /* sampled pages never queried (why says why, 0: never asked) */
+	int why;
 	uint64_t local, remote;            /* faults from the page's node at the query, or not */
 	uint64_t later_local, later_remote; /* the same for faults after each page's first touch */
 	struct numa_toucher *touchers;      /* by pages, descending */
@@ -89,10 +97,11 @@ void numa_free(struct numa_run *r);
 int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample *s);
 
 /*
- * Where each sampled page of process pid is now, by move_pages(2) without
- * moving; a page already queried is asked again (a node that changed counts
- * as a move). 0, or -errno when the kernel could not say (the pages keep
- * it as the reason: -ESRCH when the process is gone).
+ * Where each sampled page of process pid and every page of its sampled
+ * objects are now, by move_pages(2) without moving; a page already queried
+ * is asked again (a sampled page whose node changed counts as a move). 0,
+ * or -errno when the kernel could not say (kept as the reason: -ESRCH when
+ * the process is gone).
  */
 int numa_query(struct numa_run *r, pid_t pid);
 /* numa_query for every process with sampled pages; the first error, or 0. */

@@ -8,6 +8,7 @@
  *   init tid=T node=0
  *   sweeper tid=T node=N half=H sweeps=S
  *   oracle pages=16384 node0=A node1=B unplaced=C
+ *   oracle half=H pages=8192 node0=A node1=B unplaced=C
  */
 #include <numa.h>
 #include <numaif.h>
@@ -23,7 +24,8 @@
 #define N (GRID_BYTES / sizeof(double))
 #define MAX_NODES 64
 
-double grid[N];
+/* Aligned to a huge page: no page of it is shared with another variable. */
+double grid[N] __attribute__((aligned(2 << 20)));
 
 static double seconds = 2.0;
 
@@ -113,21 +115,29 @@ int main(int argc, char **argv)
 		return 1;
 	for (size_t i = 0; i < npages; i++)
 		addrs[i] = (char *)grid + i * (size_t)page;
-	unsigned long by_node[MAX_NODES] = {0}, unplaced = 0;
 	if (move_pages(0, npages, addrs, NULL, status, 0) < 0) {
 		perror("numa_serial: move_pages");
 		return 1;
 	}
-	for (size_t i = 0; i < npages; i++) {
-		if (status[i] >= 0 && status[i] < MAX_NODES)
-			by_node[status[i]]++;
-		else
-			unplaced++;
+	/* The whole grid, then each sweeper's half. */
+	for (int half = -1; half < 2; half++) {
+		size_t from = half < 0 ? 0 : (size_t)half * npages / 2;
+		size_t to = half < 0 ? npages : from + npages / 2;
+		unsigned long by_node[MAX_NODES] = {0}, unplaced = 0;
+		for (size_t i = from; i < to; i++) {
+			if (status[i] >= 0 && status[i] < MAX_NODES)
+				by_node[status[i]]++;
+			else
+				unplaced++;
+		}
+		printf("oracle");
+		if (half >= 0)
+			printf(" half=%d", half);
+		printf(" pages=%zu", to - from);
+		for (int n = 0; n < nodes && n < MAX_NODES; n++)
+			printf(" node%d=%lu", n, by_node[n]);
+		printf(" unplaced=%lu\n", unplaced);
 	}
-	printf("oracle pages=%zu", npages);
-	for (int n = 0; n < nodes && n < MAX_NODES; n++)
-		printf(" node%d=%lu", n, by_node[n]);
-	printf(" unplaced=%lu\n", unplaced);
 	fflush(stdout);
 	free(addrs);
 	free(status);
