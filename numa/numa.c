@@ -617,6 +617,10 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)
 	fprintf(out, "%" PRIu64 " pages sampled in %zu objects, %zu samples; %" PRIu64
 		     " pages changed node between queries\n",
 		r->npages, r->nobjects, r->nsamples, r->moves);
+	if (!r->npages)
+		fprintf(out, "no page fault was sampled: memory touched before the recording "
+			     "faults no more, unless automatic NUMA balancing's hinting faults "
+			     "touch it again\n");
 	for (size_t i = 0; i < r->nobjects && (!max_objects || i < max_objects); i++)
 		print_object(r, &r->objects[i], out);
 	if (max_objects && r->nobjects > max_objects)
