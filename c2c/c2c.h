@@ -217,14 +217,14 @@ enum c2c_object_kind {
 	C2C_OBJ_SYMBOL, /* name: the variable's */
 	C2C_OBJ_FILE,   /* name: the mapped file's path */
 	C2C_OBJ_HEAP,
-	C2C_OBJ_STACK,  /* the main thread's; other threads' stacks are anonymous */
-	C2C_OBJ_ANON,   /* name: NULL, or the kernel's "[anon:NAME]", "/dev/zero", ... */
+	C2C_OBJ_STACK, /* the main thread's; other threads' stacks are anonymous */
+	C2C_OBJ_ANON,  /* name: NULL, perf's "//anon", the kernel's "[anon:NAME]", "/dev/zero" */
 };
 struct c2c_object {
 	enum c2c_object_kind kind;
-	const char *name;     /* the resolver's or the process model's string */
-	uint64_t start, end;  /* run-time range: the variable's, else the mapping's */
-	uint64_t vaddr;       /* SYMBOL, FILE: addr as an ELF vaddr of the file */
+	const char *name;    /* the resolver's or the process model's string */
+	uint64_t start, end; /* run-time range: the variable's, else the mapping's */
+	uint64_t vaddr;      /* SYMBOL, FILE: addr as an ELF vaddr of the file */
 };
 int c2c_data_object(struct c2c_resolver *r, pid_t pid, uint64_t addr, struct c2c_object *o);
 /*

@@ -260,8 +260,8 @@ static enum c2c_object_kind region_kind(const char *filename)
  * in *vaddr, and the data symbol there in *o. 1 with a symbol, 0 without,
  * -ENOENT when the file's load bias is unknown.
  */
-static int symbol_object(struct c2c_resolver *r, pid_t pid, const struct proc_map *m,
-			 uint64_t addr, uint64_t *vaddr, struct c2c_object *o)
+static int symbol_object(struct c2c_resolver *r, pid_t pid, const struct proc_map *m, uint64_t addr,
+			 uint64_t *vaddr, struct c2c_object *o)
 {
 	uint64_t bias;
 	struct sym_data d;
@@ -292,7 +292,8 @@ int c2c_data_object(struct c2c_resolver *r, pid_t pid, uint64_t addr, struct c2c
 	if (is_file_map(m)) {
 		int ret = symbol_object(r, pid, m, addr, &vaddr, o);
 		if (ret <= 0)
-			*o = (struct c2c_object){C2C_OBJ_FILE, m->filename, m->start, m->end, vaddr};
+			*o = (struct c2c_object){C2C_OBJ_FILE, m->filename, m->start, m->end,
+						 vaddr};
 		return ret < 0 ? ret : 0;
 	}
 	/* Anonymous: a .bss variable when it directly follows the file's own mapping. */
@@ -313,10 +314,18 @@ static void resolve_data_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 	char buf[512];
 	const char *slash;
 	switch (o.kind) {
-	case C2C_OBJ_KERNEL: s->data_sym = intern(r, "[kernel]"); return;
-	case C2C_OBJ_UNKNOWN: s->data_sym = intern(r, "[unknown]"); return;
-	case C2C_OBJ_HEAP: s->data_sym = intern(r, "[heap]"); return;
-	case C2C_OBJ_STACK: s->data_sym = intern(r, "[stack]"); return;
+	case C2C_OBJ_KERNEL:
+		s->data_sym = intern(r, "[kernel]");
+		return;
+	case C2C_OBJ_UNKNOWN:
+		s->data_sym = intern(r, "[unknown]");
+		return;
+	case C2C_OBJ_HEAP:
+		s->data_sym = intern(r, "[heap]");
+		return;
+	case C2C_OBJ_STACK:
+		s->data_sym = intern(r, "[stack]");
+		return;
 	case C2C_OBJ_ANON: /* [vdso], [vvar], [anon:NAME] keep their names */
 		s->data_sym = intern(r, o.name && o.name[0] == '[' ? o.name : "anon");
 		return;

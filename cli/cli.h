@@ -219,7 +219,7 @@ struct cli_pipeline_opts {
 	uint32_t ldlat;
 	size_t symbol_cache_bytes; /* the symbol cache's budget (agent); 0: unbounded (record) */
 	uint64_t stop_after_ns;    /* --duration: the sampling window, kept by the readers */
-	uint64_t sample_type_extra; /* fields every event samples too (numa record: ADDR) */
+	uint64_t sample_type_extra;  /* fields every event samples too (numa record's ADDR) */
 	const struct eng_tool *tool; /* the engine's tool, or NULL */
 	bool tool_profiles;          /* the tool adds the samples to the profile, not the engine */
 	int argc;              /* the command line (after "pmuprof"), for perf.data's header */

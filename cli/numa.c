@@ -34,7 +34,8 @@ struct numa_opts {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof numa record [-o FILE] [-c N] [--duration S] (-p PID[,PID] | -a | -- CMD ...)\n"
+		"usage: pmuprof numa record [-o FILE] [-c N] [--duration S] (-p PID[,PID] | -a | "
+		"-- CMD ...)\n"
 		"  Samples page faults with their data addresses and call chains: each sampled\n"
 		"  page's first touch (thread, node, function, data object), later faults (NUMA\n"
 		"  balancing's hinting faults while it runs), and the node the page is on at the\n"
@@ -73,18 +74,28 @@ static int parse_args(int argc, char **argv, struct numa_opts *o)
 			errno = 0;
 			o->period = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || o->period == 0 || optarg[0] == '-')
-				return cli_error(CMD, "-c needs a positive count of faults (one "
-						      "sampled in N), not '%s'", optarg),
+				return cli_error(CMD,
+						 "-c needs a positive count of faults (one "
+						 "sampled in N), not '%s'",
+						 optarg),
 				       2;
 			break;
-		case 'p': o->pids = optarg; break;
-		case 'a': o->system_wide = true; break;
+		case 'p':
+			o->pids = optarg;
+			break;
+		case 'a':
+			o->system_wide = true;
+			break;
 		case OPT_DURATION:
 			if (cli_parse_seconds(CMD, "--duration", optarg, &o->duration) < 0)
 				return 2;
 			break;
-		case 'h': usage(stdout); return -1;
-		default: cli_option_error(CMD, argv, "ocp"); return 2;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			cli_option_error(CMD, argv, "ocp");
+			return 2;
 		}
 	}
 	o->cmd = argv + optind;
@@ -125,8 +136,8 @@ static void at_exit(void *arg, pid_t pid)
 	n->queried = true;
 }
 
-static int write_profile(struct numa_cmd *n, struct base_output *out, int64_t start_real,
-			 int argc, char **argv)
+static int write_profile(struct numa_cmd *n, struct base_output *out, int64_t start_real, int argc,
+			 char **argv)
 {
 	char err[BASE_ERR_MAX];
 	struct pprof *prof = agg_profile(n->p.agg);
@@ -155,7 +166,9 @@ static int numa_record(int argc, char **argv)
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
 	struct base_output *out = NULL;
 	status = 1;
-	struct base_output_opts oo = {.mode = 0644, .what = "profile", .flag = "-o",
+	struct base_output_opts oo = {.mode = 0644,
+				      .what = "profile",
+				      .flag = "-o",
 				      .flags = o.output_given ? 0 : BASE_OUTPUT_KEEP_OLD};
 	if (base_output_open(&out, o.output, &oo, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
@@ -170,11 +183,21 @@ static int numa_record(int argc, char **argv)
 	}
 	struct eng_tool tool = {.arg = &n, .sample = on_sample};
 	struct cli_pipeline_opts po = {
-		.cmd = CMD, .events = "page-faults", .period = o.period ? o.period : 1,
-		.callchain = true, .pids = o.pids, .child = child.pid > 0 ? &child : NULL,
-		.cpu_wide = o.system_wide, .ring_pages = 512, .symbolize = true,
-		.stop_after_ns = (uint64_t)(o.duration * 1e9), .argc = argc, .argv = argv,
-		.sample_type_extra = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_PAGE_SIZE, .tool = &tool, .tool_profiles = true,
+		.cmd = CMD,
+		.events = "page-faults",
+		.period = o.period ? o.period : 1,
+		.callchain = true,
+		.pids = o.pids,
+		.child = child.pid > 0 ? &child : NULL,
+		.cpu_wide = o.system_wide,
+		.ring_pages = 512,
+		.symbolize = true,
+		.stop_after_ns = (uint64_t)(o.duration * 1e9),
+		.argc = argc,
+		.argv = argv,
+		.sample_type_extra = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_PAGE_SIZE,
+		.tool = &tool,
+		.tool_profiles = true,
 	};
 	if ((status = cli_pipeline_open(&n.p, &po)) != 0)
 		goto out;
@@ -185,8 +208,12 @@ static int numa_record(int argc, char **argv)
 		goto out;
 	}
 	struct numa_options no = {
-		.procs = n.p.procs, .agg = n.p.agg, .ntypes = eng_ntypes(n.p.eng),
-		.node_of_cpu = node_of_cpu, .node_ctx = n.p.topo, .nnodes = topo_nnodes(n.p.topo),
+		.procs = n.p.procs,
+		.agg = n.p.agg,
+		.ntypes = eng_ntypes(n.p.eng),
+		.node_of_cpu = node_of_cpu,
+		.node_ctx = n.p.topo,
+		.nnodes = topo_nnodes(n.p.topo),
 	};
 	if (numa_new(&n.run, &no, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
@@ -247,8 +274,10 @@ static int numa_record(int argc, char **argv)
 		goto out;
 	}
 	if (n.query_err == -EPERM)
-		cli_error(CMD, "the kernel would not say where some pages are (move_pages: %s); "
-			       "run as root or as the processes' owner", strerror(EPERM));
+		cli_error(CMD,
+			  "the kernel would not say where some pages are (move_pages: %s); "
+			  "run as root or as the processes' owner",
+			  strerror(EPERM));
 	if (write_profile(&n, out, start_real, argc, argv) < 0) {
 		status = status ? status : 1;
 		goto out;

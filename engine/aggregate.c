@@ -355,7 +355,7 @@ static uint64_t stop_location(struct agg *a, enum uw_stop why)
  * each context the first frame is an exact PC; the others are return
  * addresses, looked up at the call instruction.
  */
-static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
+size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
 {
 	size_t n = 0;
 	pid_t pid = (pid_t)s->pid;
@@ -404,11 +404,6 @@ static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *
 	return n;
 }
 
-size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
-{
-	return build_stack(a, s, locs);
-}
-
 static void to_hex(const uint8_t *b, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -445,7 +440,7 @@ static size_t timeline_labels(struct agg *a, const struct pabi_sample *s, struct
 int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s)
 {
 	uint64_t locs[AGG_MAX_STACK];
-	size_t n = build_stack(a, s, locs);
+	size_t n = agg_sample_stack(a, s, locs);
 	pid_t pid = (pid_t)s->pid;
 	size_t ntypes = 1 + a->o.nevents;
 	memset(a->values, 0, ntypes * sizeof(*a->values));

@@ -23,8 +23,8 @@ struct page {
 	uint64_t pageno;
 	uint32_t object, first_thread, first_sample;
 	const char *first_func;
-	int node;   /* at the last query; -1: none (err says why, or never queried) */
-	int err;    /* errno of the last query of it, 0: none */
+	int node; /* at the last query; -1: none (err says why, or never queried) */
+	int err;  /* errno of the last query of it, 0: none */
 	bool queried;
 };
 
@@ -168,7 +168,8 @@ static void human_size(uint64_t bytes, char *buf, size_t len)
 static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr)
 {
 	struct c2c_object co;
-	(void)c2c_data_object(r->names, pid, addr, &co); /* a FILE without vaddr is still the file */
+	(void)c2c_data_object(r->names, pid, addr,
+			      &co); /* a FILE without vaddr is still the file */
 	struct key k = {pid, co.start, (uint64_t)co.kind};
 	bool added;
 	int64_t i = find_or_add(r, &r->object_index, object_eq, &k, (void **)&r->objects,
@@ -180,17 +181,27 @@ static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr)
 	char buf[512], size[32];
 	human_size(co.end - co.start, size, sizeof(size));
 	switch (co.kind) {
-	case C2C_OBJ_KERNEL: snprintf(buf, sizeof(buf), "[kernel]"); break;
-	case C2C_OBJ_UNKNOWN: snprintf(buf, sizeof(buf), "[unknown]"); break;
-	case C2C_OBJ_HEAP: snprintf(buf, sizeof(buf), "[heap]"); break;
-	case C2C_OBJ_STACK: snprintf(buf, sizeof(buf), "[stack]"); break;
+	case C2C_OBJ_KERNEL:
+		snprintf(buf, sizeof(buf), "[kernel]");
+		break;
+	case C2C_OBJ_UNKNOWN:
+		snprintf(buf, sizeof(buf), "[unknown]");
+		break;
+	case C2C_OBJ_HEAP:
+		snprintf(buf, sizeof(buf), "[heap]");
+		break;
+	case C2C_OBJ_STACK:
+		snprintf(buf, sizeof(buf), "[stack]");
+		break;
 	case C2C_OBJ_ANON:
 		/* A range names it: threads' stacks and large allocations are all anonymous. */
 		snprintf(buf, sizeof(buf), "%s 0x%" PRIx64 "-0x%" PRIx64 " (%s)",
 			 co.name && co.name[0] == '[' ? co.name : "anon", co.start, co.end, size);
 		break;
 	case C2C_OBJ_SYMBOL:
-	case C2C_OBJ_FILE: snprintf(buf, sizeof(buf), "%s", co.name); break;
+	case C2C_OBJ_FILE:
+		snprintf(buf, sizeof(buf), "%s", co.name);
+		break;
 	}
 	if (!(o->name = strdup(buf)))
 		return -ENOMEM;
@@ -229,17 +240,21 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 		size = s->data_page_size;
 	struct key k = {pid, (s->addr & ~(size - 1)) >> r->page_shift, 0};
 	bool added;
-	int64_t page = find_or_add(r, &r->page_index, page_eq, &k, (void **)&r->pages,
-				   &r->npages, &r->pagecap, sizeof(*r->pages), &added);
+	int64_t page = find_or_add(r, &r->page_index, page_eq, &k, (void **)&r->pages, &r->npages,
+				   &r->pagecap, sizeof(*r->pages), &added);
 	int64_t thread = page < 0 ? page : thread_of(r, pid, s->tid);
 	if (thread < 0 || BASE_GROW(r->samples, r->samplecap, r->nsamples + 1) < 0 ||
 	    BASE_GROW(r->stacks, r->stackcap, r->nstacks + AGG_MAX_STACK) < 0)
 		return -ENOMEM;
 	struct sample *sm = &r->samples[r->nsamples];
 	*sm = (struct sample){
-		.page = (uint32_t)page, .thread = (uint32_t)thread, .cpu = (int32_t)s->cpu,
+		.page = (uint32_t)page,
+		.thread = (uint32_t)thread,
+		.cpu = (int32_t)s->cpu,
 		.node = r->o.node_of_cpu ? r->o.node_of_cpu(r->o.node_ctx, (int)s->cpu) : -1,
-		.type = ev->type, .period = s->period, .stack = r->nstacks,
+		.type = ev->type,
+		.period = s->period,
+		.stack = r->nstacks,
 	};
 	sm->nstack = agg_sample_stack(r->o.agg, s, r->stacks + r->nstacks);
 	r->nstacks += sm->nstack;
@@ -252,7 +267,9 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 		p->first_thread = (uint32_t)thread;
 		p->first_sample = (uint32_t)r->nsamples;
 		struct c2c_sample cs = {
-			.pid = s->pid, .tid = s->tid, .ip = s->ip,
+			.pid = s->pid,
+			.tid = s->tid,
+			.ip = s->ip,
 			.ip_kernel = pabi_addr_is_kernel(pabi_mode_of_misc(s->misc), s->ip),
 		};
 		c2c_resolve(r->names, &cs);
@@ -312,7 +329,7 @@ static int query_object(struct numa_run *r, struct numa_object *o)
 		}
 		for (size_t i = 0; i < k; i++)
 			status[i] >= 0 && status[i] < NUMA_MAX_NODES ? o->pages_on[status[i]]++
-								       : o->range_absent++;
+								     : o->range_absent++;
 		o->range_asked += k;
 	}
 	o->range_err = 0;
@@ -382,21 +399,24 @@ static int add_toucher(struct numa_object *o, const struct numa_thread *t, int n
 	size_t cap = o->ntouchers; /* grown one by one: few threads first-touch an object */
 	if (base_grow((void **)&o->touchers, &cap, o->ntouchers + 1, sizeof(*o->touchers)) < 0)
 		return -ENOMEM;
-	o->touchers[o->ntouchers++] =
-		(struct numa_toucher){t->tid, node, func, t->comm, 1};
+	o->touchers[o->ntouchers++] = (struct numa_toucher){t->tid, node, func, t->comm, 1};
 	return 0;
 }
 
 static int by_pages(const void *a, const void *b)
 {
 	const struct numa_toucher *x = a, *y = b;
-	return x->pages < y->pages ? 1 : x->pages > y->pages ? -1 : (x->tid > y->tid) - (x->tid < y->tid);
+	return x->pages < y->pages   ? 1
+	       : x->pages > y->pages ? -1
+				     : (x->tid > y->tid) - (x->tid < y->tid);
 }
 
 static int by_faults(const void *a, const void *b)
 {
 	const struct numa_object *x = a, *y = b;
-	return x->faults < y->faults ? 1 : x->faults > y->faults ? -1 : (x->pid > y->pid) - (x->pid < y->pid);
+	return x->faults < y->faults   ? 1
+	       : x->faults > y->faults ? -1
+				       : (x->pid > y->pid) - (x->pid < y->pid);
 }
 
 static bool node_ok(int node)
@@ -459,20 +479,22 @@ static int add_samples(struct numa_run *r)
 		};
 		size_t n = 5;
 		if (s->node >= 0)
-			l[n++] = (struct pprof_label){.key = "node", .num = s->node, .num_unit = "node"};
+			l[n++] = (struct pprof_label){
+				.key = "node", .num = s->node, .num_unit = "node"};
 		if (p->node >= 0)
-			l[n++] = (struct pprof_label){.key = "data_node", .num = p->node,
-						      .num_unit = "node"};
+			l[n++] = (struct pprof_label){
+				.key = "data_node", .num = p->node, .num_unit = "node"};
 		if (first_node >= 0)
-			l[n++] = (struct pprof_label){.key = "first_touch_node", .num = first_node,
-						      .num_unit = "node"};
+			l[n++] = (struct pprof_label){
+				.key = "first_touch_node", .num = first_node, .num_unit = "node"};
 		if (s->node >= 0 && p->node >= 0)
-			l[n++] = (struct pprof_label){.key = "access",
-						      .str = s->node == p->node ? "local" : "remote"};
+			l[n++] = (struct pprof_label){
+				.key = "access", .str = s->node == p->node ? "local" : "remote"};
 		memset(r->values, 0, (1 + r->o.ntypes) * sizeof(*r->values));
 		r->values[0] = 1;
 		if (s->type >= 0 && (size_t)s->type < r->o.ntypes)
-			r->values[1 + s->type] = s->period > INT64_MAX ? INT64_MAX : (int64_t)s->period;
+			r->values[1 + s->type] =
+				s->period > INT64_MAX ? INT64_MAX : (int64_t)s->period;
 		int ret = pprof_add_sample(agg_profile(r->o.agg), r->stacks + s->stack, s->nstack,
 					   r->values, l, n);
 		if (ret < 0)
@@ -571,7 +593,7 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	} else {
 		fprintf(out, "  pages by node at the end: unknown (%s)\n",
 			o->range_err == ESRCH ? "the process had ended"
-			: o->range_err	      ? strerror(o->range_err)
+			: o->range_err        ? strerror(o->range_err)
 					      : "the process ended before the query");
 	}
 	if (o->pages_unplaced)
@@ -582,7 +604,7 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	if (o->pages_unqueried)
 		fprintf(out, "  not queried: %" PRIu64 " pages (%s)\n", o->pages_unqueried,
 			o->why == ESRCH ? "the process had ended"
-			: o->why	? strerror(o->why)
+			: o->why        ? strerror(o->why)
 					: "the process ended before the query");
 	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
 		const struct numa_toucher *t = &o->touchers[i];
@@ -594,8 +616,9 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 		fprintf(out, "  first touch: %zu more thread/node/function combinations\n",
 			o->ntouchers - 3);
 	if (r->o.nnodes > 1)
-		fprintf(out, "  faults: local %" PRIu64 ", remote %" PRIu64 " (%.1f%% remote); after "
-			     "the first touch: local %" PRIu64 ", remote %" PRIu64 "\n",
+		fprintf(out,
+			"  faults: local %" PRIu64 ", remote %" PRIu64 " (%.1f%% remote); after "
+			"the first touch: local %" PRIu64 ", remote %" PRIu64 "\n",
 			o->local, o->remote, pct(o->remote, o->local + o->remote), o->later_local,
 			o->later_remote);
 }
@@ -609,14 +632,16 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)
 			     "more\n");
 	else
 		fprintf(out, "%d NUMA nodes; automatic NUMA balancing %s\n", r->o.nnodes,
-			bal > 0	   ? "on: faults after a page's first touch are mostly its hinting "
+			bal > 0    ? "on: faults after a page's first touch are mostly its hinting "
 				     "faults (who touches the page, from which node)"
 			: bal == 0 ? "off: faults after a page's first touch are rare (no hinting "
 				     "faults)"
 				   : "unknown (this kernel has no numa_balancing)");
-	fprintf(out, "%" PRIu64 " pages sampled in %zu objects, %zu samples; %" PRIu64
-		     " pages changed node between queries\n",
-		r->npages, r->nobjects, r->nsamples, r->moves);
+	fprintf(out, "%" PRIu64 " pages sampled in %zu objects, %zu samples", r->npages,
+		r->nobjects, r->nsamples);
+	if (r->moves)
+		fprintf(out, "; %" PRIu64 " sampled pages changed node between queries", r->moves);
+	fprintf(out, "\n");
 	if (!r->npages)
 		fprintf(out, "no page fault was sampled: memory touched before the recording "
 			     "faults no more, unless automatic NUMA balancing's hinting faults "
@@ -631,7 +656,8 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)
 	fprintf(out, "threads (faults by the CPU's node -> by the page's node):\n");
 	for (size_t i = 0; i < r->nthreads; i++) {
 		const struct numa_thread *t = &r->threads[i];
-		fprintf(out, "  tid %u (%s): %" PRIu64 " faults; ran on", t->tid, t->comm, t->faults);
+		fprintf(out, "  tid %u (%s): %" PRIu64 " faults; ran on", t->tid, t->comm,
+			t->faults);
 		print_nodes(out, t->on_node, t->faults);
 		fprintf(out, "; pages on");
 		print_nodes(out, t->to_node, t->faults);

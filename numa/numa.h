@@ -54,23 +54,23 @@ struct numa_toucher {
 struct numa_object {
 	pid_t pid;
 	enum c2c_object_kind kind;
-	char *name;           /* "grid", "[heap]", "anon 0x7f..-0x7f.. (64.0 MiB)", a path */
-	uint64_t start, end;  /* the variable's or the mapping's range */
-	uint64_t pages;       /* sampled pages */
-	uint64_t faults;      /* samples (each stands for `period` faults) */
+	char *name;          /* "grid", "[heap]", "anon 0x7f..-0x7f.. (64.0 MiB)", a path */
+	uint64_t start, end; /* the variable's or the mapping's range */
+	uint64_t pages;      /* sampled pages */
+	uint64_t faults;     /* samples (each stands for `period` faults) */
 	/*
 	 * The whole range at the last query (every page of it, or every
 	 * range_stride-th of a huge one): sampling misses pages a fault did
 	 * not announce, as the rest of a transparent huge page.
 	 */
-	uint64_t pages_on[NUMA_MAX_NODES]; /* present pages by node */
+	uint64_t pages_on[NUMA_MAX_NODES];  /* present pages by node */
 	uint64_t range_asked, range_absent; /* pages asked; not present or no longer mapped */
 	uint64_t range_stride;
 	int range_err; /* errno when the kernel could not say (ESRCH: the process ended) */
 	uint64_t pages_unplaced;  /* sampled pages queried without a node (errno in why) */
 	uint64_t pages_unqueried; /* sampled pages never queried (why says why, 0: never asked) */
 	int why;
-	uint64_t local, remote;            /* faults from the page's node at the query, or not */
+	uint64_t local, remote;             /* faults from the page's node at the query, or not */
 	uint64_t later_local, later_remote; /* the same for faults after each page's first touch */
 	struct numa_toucher *touchers;      /* by pages, descending */
 	size_t ntouchers;
@@ -81,8 +81,8 @@ struct numa_thread {
 	uint32_t tid;
 	char comm[16];
 	uint64_t faults;
-	uint64_t on_node[NUMA_MAX_NODES];   /* faults by the faulting CPU's node */
-	uint64_t to_node[NUMA_MAX_NODES];   /* faults by the page's node at the query */
+	uint64_t on_node[NUMA_MAX_NODES]; /* faults by the faulting CPU's node */
+	uint64_t to_node[NUMA_MAX_NODES]; /* faults by the page's node at the query */
 	uint64_t local, remote;
 };
 

@@ -36,8 +36,7 @@
 #define SAMPLE_TYPE                                                                                \
 	(PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |            \
 	 PERF_SAMPLE_ADDR | PERF_SAMPLE_CPU | PERF_SAMPLE_DATA_PAGE_SIZE)
-#define TRAILER_TYPE                                                                               \
-	(PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU)
+#define TRAILER_TYPE (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU)
 
 struct script {
 	struct smp_chunk *chunks[NCPU];
@@ -241,8 +240,11 @@ static void test_pages_objects_nodes(void **state)
 	assert_int_equal(proc_model_new(&f.procs), 0);
 	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
 	struct numa_options no = {
-		.procs = f.procs, .agg = eng_agg(f.e), .ntypes = eng_ntypes(f.e),
-		.node_of_cpu = node_is_cpu, .nnodes = 2,
+		.procs = f.procs,
+		.agg = eng_agg(f.e),
+		.ntypes = eng_ntypes(f.e),
+		.node_of_cpu = node_is_cpu,
+		.nnodes = 2,
 	};
 	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
 	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
@@ -276,8 +278,8 @@ static void test_pages_objects_nodes(void **state)
 	assert_int_equal(ob->touchers[0].pages, 1);
 	bool by11 = ob->touchers[0].tid == 11 ? true : ob->touchers[1].tid == 11;
 	assert_true(by11);
-	const struct numa_toucher *t11 = ob->touchers[0].tid == 11 ? &ob->touchers[0]
-								    : &ob->touchers[1];
+	const struct numa_toucher *t11 =
+		ob->touchers[0].tid == 11 ? &ob->touchers[0] : &ob->touchers[1];
 	assert_int_equal(t11->node, 1);
 	/* Tid 12 faulted from node 0, tid 11 from node 1, against the pages' node. */
 	assert_int_equal(ob->local, node == 0 ? 2 : node == 1 ? 1 : 0);
