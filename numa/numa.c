@@ -583,7 +583,11 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	uint64_t present = 0;
 	for (int n = 0; n < NUMA_MAX_NODES; n++)
 		present += o->pages_on[n];
-	if (o->range_asked) {
+	if (o->range_asked && !present) {
+		fprintf(out, "  pages by node at the end: none present of %" PRIu64
+			     " asked (freed or unmapped)\n",
+			o->range_asked);
+	} else if (o->range_asked) {
 		fprintf(out, "  pages by node at the end:");
 		print_nodes(out, o->pages_on, present);
 		fprintf(out, " of %" PRIu64 " present", present);
