@@ -205,6 +205,29 @@ int c2c_resolver_new(struct c2c_resolver **out, struct proc_model *procs, struct
 void c2c_resolver_free(struct c2c_resolver *r);
 void c2c_resolve(struct c2c_resolver *r, struct c2c_sample *s);
 /*
+ * The data object holding addr in process pid, through the process model as
+ * it stands now: a global or static variable of a mapped file (also in the
+ * anonymous .bss tail after the file's mapping), else the mapping itself
+ * (a file, [heap], [stack], an anonymous one). 0, or -ENOENT for a file
+ * mapping whose load bias is unknown (a FILE object without vaddr).
+ */
+enum c2c_object_kind {
+	C2C_OBJ_UNKNOWN, /* no mapping holds it */
+	C2C_OBJ_KERNEL,
+	C2C_OBJ_SYMBOL, /* name: the variable's */
+	C2C_OBJ_FILE,   /* name: the mapped file's path */
+	C2C_OBJ_HEAP,
+	C2C_OBJ_STACK, /* the main thread's; other threads' stacks are anonymous */
+	C2C_OBJ_ANON,  /* name: NULL, perf's "//anon", the kernel's "[anon:NAME]", "/dev/zero" */
+};
+struct c2c_object {
+	enum c2c_object_kind kind;
+	const char *name;    /* the resolver's or the process model's string */
+	uint64_t start, end; /* run-time range: the variable's, else the mapping's */
+	uint64_t vaddr;      /* SYMBOL, FILE: addr as an ELF vaddr of the file */
+};
+int c2c_data_object(struct c2c_resolver *r, pid_t pid, uint64_t addr, struct c2c_object *o);
+/*
  * The run-time address of the global or static variable `name` in process
  * pid, which runs now (its maps are read into the resolver's process model):
  * looked up in the executable first (a copy-relocated variable lives there),

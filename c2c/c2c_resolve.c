@@ -184,25 +184,6 @@ static void resolve_code_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 		s->func = intern(r, res.function);
 }
 
-/* "name+0xOFF" (or "name") for an ELF vaddr of m's file, else NULL. */
-static const char *data_symbol(struct c2c_resolver *r, const struct proc_map *m, uint64_t vaddr)
-{
-	struct sym_data d;
-	if (sym_lookup_data(r->syms, m->filename, bid(m), vaddr, &d) < 0 || !d.name)
-		return NULL;
-	if (vaddr == d.start)
-		return intern(r, d.name);
-	/* Sized to the name: a demangled C++ name may run to kilobytes. */
-	size_t len = strlen(d.name) + sizeof("+0x") + 16;
-	char *buf = malloc(len);
-	if (!buf)
-		return NULL;
-	snprintf(buf, len, "%s+0x%" PRIx64, d.name, vaddr - d.start);
-	const char *s = intern(r, buf);
-	free(buf);
-	return s;
-}
-
 /*
  * The load bias of the ELF file m maps: its mappings follow each other (with
  * holes where segments are aligned wider than a page, as arm64's 64 KB are in
@@ -222,22 +203,6 @@ static int load_bias(struct c2c_resolver *r, pid_t pid, const struct proc_map *m
 		return -ENOENT;
 	*bias = first->start - vaddr;
 	return 0;
-}
-
-/* The data address through file map m (addr may lie past m: the .bss tail). */
-static const char *file_data_symbol(struct c2c_resolver *r, pid_t pid, const struct proc_map *m,
-				    uint64_t addr, bool named_only)
-{
-	uint64_t bias;
-	if (load_bias(r, pid, m, &bias) < 0)
-		return NULL;
-	const char *name = data_symbol(r, m, addr - bias);
-	if (name || named_only)
-		return name;
-	const char *slash = strrchr(m->filename, '/');
-	char buf[512];
-	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, slash ? slash + 1 : m->filename, addr - bias);
-	return intern(r, buf);
 }
 
 /* name in the file of map m: 0 with *addr at m's load bias, -ENOENT when the file lacks it. */
@@ -284,43 +249,111 @@ int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint
 	return -ENOENT;
 }
 
-static const char *region_name(const char *filename)
+static enum c2c_object_kind region_kind(const char *filename)
 {
-	if (!filename || !filename[0])
-		return "anon";
-	if (strcmp(filename, "[heap]") == 0)
-		return "[heap]";
-	if (strncmp(filename, "[stack", 6) == 0)
-		return "[stack]";
-	if (filename[0] == '[')
-		return filename; /* [vdso], [vvar], [anon:NAME] */
-	return "anon";
+	if (filename && strcmp(filename, "[heap]") == 0)
+		return C2C_OBJ_HEAP;
+	if (filename && strncmp(filename, "[stack", 6) == 0)
+		return C2C_OBJ_STACK;
+	return C2C_OBJ_ANON;
+}
+
+/*
+ * addr through file map m (it may lie past m: the .bss tail): its ELF vaddr
+ * in *vaddr, and the data symbol there in *o. 1 with a symbol, 0 without,
+ * -ENOENT when the file's load bias is unknown.
+ */
+static int symbol_object(struct c2c_resolver *r, pid_t pid, const struct proc_map *m, uint64_t addr,
+			 uint64_t *vaddr, struct c2c_object *o)
+{
+	uint64_t bias;
+	struct sym_data d;
+	if (load_bias(r, pid, m, &bias) < 0)
+		return -ENOENT;
+	*vaddr = addr - bias;
+	if (sym_lookup_data(r->syms, m->filename, bid(m), *vaddr, &d) < 0 || !d.name)
+		return 0;
+	const char *name = intern(r, d.name);
+	if (!name)
+		return 0;
+	*o = (struct c2c_object){C2C_OBJ_SYMBOL, name, d.start + bias, d.start + bias + d.size,
+				 *vaddr};
+	return 1;
+}
+
+int c2c_data_object(struct c2c_resolver *r, pid_t pid, uint64_t addr, struct c2c_object *o)
+{
+	*o = (struct c2c_object){.kind = C2C_OBJ_UNKNOWN};
+	if (pabi_addr_is_kernel(PABI_MODE_UNKNOWN, addr)) { /* no record marks a data address */
+		o->kind = C2C_OBJ_KERNEL;
+		return 0;
+	}
+	struct proc_map *m = proc_find_map(r->procs, pid, addr);
+	if (!m)
+		return 0;
+	uint64_t vaddr = 0;
+	if (is_file_map(m)) {
+		int ret = symbol_object(r, pid, m, addr, &vaddr, o);
+		if (ret <= 0)
+			*o = (struct c2c_object){C2C_OBJ_FILE, m->filename, m->start, m->end,
+						 vaddr};
+		return ret < 0 ? ret : 0;
+	}
+	/* Anonymous: a .bss variable when it directly follows the file's own mapping. */
+	const struct proc_map *prev = proc_prev_map(r->procs, pid, m);
+	if (prev && prev->end == m->start && is_file_map(prev) &&
+	    !(m->filename && m->filename[0] == '[') &&
+	    symbol_object(r, pid, prev, addr, &vaddr, o) > 0)
+		return 0;
+	const char *name = m->filename && m->filename[0] ? m->filename : NULL;
+	*o = (struct c2c_object){region_kind(name), name, m->start, m->end, 0};
+	return 0;
 }
 
 static void resolve_data_uncached(struct c2c_resolver *r, struct c2c_sample *s)
 {
-	if (pabi_addr_is_kernel(PABI_MODE_UNKNOWN, s->addr)) { /* no record marks a data address */
+	struct c2c_object o;
+	int ret = c2c_data_object(r, (pid_t)s->pid, s->addr, &o);
+	char buf[512];
+	const char *slash;
+	switch (o.kind) {
+	case C2C_OBJ_KERNEL:
 		s->data_sym = intern(r, "[kernel]");
 		return;
-	}
-	struct proc_map *m = proc_find_map(r->procs, (pid_t)s->pid, s->addr);
-	if (!m) {
+	case C2C_OBJ_UNKNOWN:
 		s->data_sym = intern(r, "[unknown]");
 		return;
+	case C2C_OBJ_HEAP:
+		s->data_sym = intern(r, "[heap]");
+		return;
+	case C2C_OBJ_STACK:
+		s->data_sym = intern(r, "[stack]");
+		return;
+	case C2C_OBJ_ANON: /* [vdso], [vvar], [anon:NAME] keep their names */
+		s->data_sym = intern(r, o.name && o.name[0] == '[' ? o.name : "anon");
+		return;
+	case C2C_OBJ_FILE:
+		slash = strrchr(o.name, '/');
+		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, slash ? slash + 1 : o.name, o.vaddr);
+		s->data_sym = ret < 0 ? NULL : intern(r, buf);
+		return;
+	case C2C_OBJ_SYMBOL:
+		break;
 	}
-	if (is_file_map(m)) {
-		s->data_sym = file_data_symbol(r, (pid_t)s->pid, m, s->addr, false);
+	if (s->addr == o.start) {
+		s->data_sym = o.name;
 		return;
 	}
-	/* Anonymous: a .bss variable when it directly follows the file's own mapping. */
-	const struct proc_map *prev = proc_prev_map(r->procs, (pid_t)s->pid, m);
-	if (prev && prev->end == m->start && is_file_map(prev) &&
-	    !(m->filename && m->filename[0] == '[')) {
-		s->data_sym = file_data_symbol(r, (pid_t)s->pid, prev, s->addr, true);
-		if (s->data_sym)
-			return;
+	/* Sized to the name: a demangled C++ name may run to kilobytes. */
+	size_t len = strlen(o.name) + sizeof("+0x") + 16;
+	char *sym = malloc(len);
+	if (!sym) {
+		s->data_sym = NULL;
+		return;
 	}
-	s->data_sym = intern(r, region_name(m->filename));
+	snprintf(sym, len, "%s+0x%" PRIx64, o.name, s->addr - o.start);
+	s->data_sym = intern(r, sym);
+	free(sym);
 }
 
 void c2c_resolve(struct c2c_resolver *r, struct c2c_sample *s)

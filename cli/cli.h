@@ -45,6 +45,7 @@ int cli_import_run(const struct cli_import_opts *o);
 int cmd_c2c(int argc, char **argv);    /* c2c.c: "c2c watch", "c2c report" */
 int cmd_c2c_report(int argc, char **argv); /* c2c_report.c */
 int cmd_c2c_record(int argc, char **argv); /* c2c_record.c */
+int cmd_numa(int argc, char **argv);       /* numa.c: "numa record" */
 
 /*
  * A duration as a user writes it: "10" or "10s" seconds, "500ms", "2m", "1h",
@@ -97,6 +98,20 @@ int cli_child_go_stopped(struct cli_child *c);
  * when it ended first, or -errno.
  */
 int cli_child_run_to_entry(struct cli_child *c);
+/*
+ * Like cli_child_go, but traced (PTRACE_O_TRACEEXIT) so that its exit stops
+ * it before its memory is torn down; poll it with cli_child_poll_held.
+ * 0, or -errno (the child's exec errno, or why it cannot be traced).
+ */
+int cli_child_go_held(struct cli_child *c);
+/*
+ * cli_child_poll for a held child: at its exit stop at_exit(arg, pid) runs
+ * while its address space is still there, then the child is let go; signals
+ * for it are delivered. 1 when it exited (status filled), 0 while it runs,
+ * or -errno.
+ */
+int cli_child_poll_held(struct cli_child *c, void (*at_exit)(void *arg, pid_t pid), void *arg,
+			int *shell_status);
 /* Lets a stopped child run on, no longer traced: 0 or -errno. */
 int cli_child_release(struct cli_child *c);
 
@@ -204,6 +219,9 @@ struct cli_pipeline_opts {
 	uint32_t ldlat;
 	size_t symbol_cache_bytes; /* the symbol cache's budget (agent); 0: unbounded (record) */
 	uint64_t stop_after_ns;    /* --duration: the sampling window, kept by the readers */
+	uint64_t sample_type_extra;  /* fields every event samples too (numa record's ADDR) */
+	const struct eng_tool *tool; /* the engine's tool, or NULL */
+	bool tool_profiles;          /* the tool adds the samples to the profile, not the engine */
 	int argc;              /* the command line (after "pmuprof"), for perf.data's header */
 	char **argv;
 };

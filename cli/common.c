@@ -283,6 +283,48 @@ int cli_child_release(struct cli_child *c)
 	return ptrace(PTRACE_DETACH, c->pid, NULL, NULL) < 0 ? -errno : 0;
 }
 
+int cli_child_go_held(struct cli_child *c)
+{
+	/* Seized before the go byte, as cli_child_go_stopped: nothing runs untraced. */
+	long opts = PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
+	if (ptrace(PTRACE_SEIZE, c->pid, NULL, (void *)opts) < 0)
+		return -errno;
+	c->traced = true;
+	return cli_child_go(c);
+}
+
+int cli_child_poll_held(struct cli_child *c, void (*at_exit)(void *arg, pid_t pid), void *arg,
+			int *shell_status)
+{
+	if (!c->traced)
+		return cli_child_poll(c->pid, shell_status);
+	for (;;) {
+		int st;
+		pid_t r = waitpid(c->pid, &st, WNOHANG);
+		if (r < 0)
+			return errno == EINTR ? 0 : -errno;
+		if (r == 0)
+			return 0;
+		if (!WIFSTOPPED(st)) {
+			*shell_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			c->traced = false;
+			return 1;
+		}
+		if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+			/* Exiting, its memory still mapped: the caller looks, then it goes on. */
+			at_exit(arg, c->pid);
+			c->traced = false;
+			if (ptrace(PTRACE_DETACH, c->pid, NULL, NULL) < 0)
+				return -errno;
+			return cli_child_poll(c->pid, shell_status);
+		}
+		/* A signal for it: delivered (a ptrace event stop has none to deliver). */
+		int sig = st >> 16 ? 0 : WSTOPSIG(st);
+		if (ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)sig) < 0)
+			return -errno;
+	}
+}
+
 int cli_pidfd(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);

@@ -26,6 +26,8 @@ static void usage(FILE *out)
 		"                  perf's recordings as pprof/OTLP (and a c2c report)\n"
 		"  c2c watch (--symbol NAME | --addr ADDR) -- CMD\n"
 		"                  prove false sharing with hardware watchpoints\n"
+		"  numa record [-o FILE] [-c N] (-p PID | -a | -- CMD ...)\n"
+		"                  where pages live, who first touched them, local/remote faults\n"
 		"  version         print the version\n"
 		"\n"
 		"Run 'pmuprof <command> --help' for a command's options.\n");
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
 		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(cmd, "c2c") == 0)
 		return cmd_c2c(argc - 1, argv + 1);
+	if (strcmp(cmd, "numa") == 0)
+		return cmd_numa(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("pmuprof %s\n", PMUPROF_VERSION);
 		return 0;
@@ -62,7 +66,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, agent, import, c2c, version (see pmuprof --help)",
+	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, agent, import, c2c, numa, version (see pmuprof --help)",
 		  cmd);
 	return 2;
 }

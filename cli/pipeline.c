@@ -145,8 +145,9 @@ static int open_engine(struct cli_pipeline *p, const struct cli_pipeline_opts *o
 {
 	char cache_dir[PATH_MAX];
 	struct eng_options eo = {
-		.profile = true,
+		.profile = !o->tool_profiles,
 		.symbolize = o->symbolize,
+		.tool = o->tool,
 		.symbol_cache_bytes = o->symbol_cache_bytes,
 		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 		.perf_data = p->pdw,
@@ -192,7 +193,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	if (p->evs.notice[0]) /* a preset's fallback, an ignored ldlat, ... */
 		fprintf(stderr, "pmuprof %s: %s\n", o->cmd, p->evs.notice);
 	bool cpu_wide_only = false;
-	uint64_t extra_sample_type = 0;
+	uint64_t extra_sample_type = o->sample_type_extra;
 	for (size_t i = 0; i < p->evs.n; i++) {
 		cpu_wide_only |= p->evs.ev[i].cpu_wide_only;
 		extra_sample_type |= p->evs.ev[i].sample_type_extra;

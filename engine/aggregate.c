@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_STACK 512
 #define MAX_INLINE 16 /* inline frames kept per address, innermost first */
 
 /* A pair of numbers -> a value: the entries in insertion order, found through a base_htab. */
@@ -356,13 +355,13 @@ static uint64_t stop_location(struct agg *a, enum uw_stop why)
  * each context the first frame is an exact PC; the others are return
  * addresses, looked up at the call instruction.
  */
-static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
+size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
 {
 	size_t n = 0;
 	pid_t pid = (pid_t)s->pid;
 	bool first = true, user_seen = false;
 	enum pabi_addr_mode mode = PABI_MODE_UNKNOWN;
-	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < MAX_STACK; i++) {
+	for (uint64_t i = 0; s->callchain && i < s->nr_callchain && n < AGG_MAX_STACK; i++) {
 		uint64_t ip = s->callchain[i];
 		if (ip >= PERF_CONTEXT_MAX) {
 			first = true; /* a context marker: the next frame is that context's PC */
@@ -377,14 +376,14 @@ static size_t build_stack(struct agg *a, const struct pabi_sample *s, uint64_t *
 			locs[n++] = id;
 	}
 	if (a->unwinder && s->regs_abi && !user_seen) {
-		uint64_t ips[MAX_STACK];
+		uint64_t ips[AGG_MAX_STACK];
 		struct uw_sample us = {
 			.pid = pid, .regs_abi = s->regs_abi, .regs = s->regs,
 			.regs_mask = a->o.regs_user_mask, .stack = s->stack, .stack_size = s->stack_dyn_size,
 		};
 		enum uw_stop why = UW_STOP_END;
 		uint64_t t0 = base_mono_ns();
-		int nu = uw_unwind(a->unwinder, &us, ips, (int)(MAX_STACK - n - 1), &why);
+		int nu = uw_unwind(a->unwinder, &us, ips, (int)(AGG_MAX_STACK - n - 1), &why);
 		a->unwind_ns += base_mono_ns() - t0;
 		for (int i = 0; i < nu; i++) {
 			uint64_t id = location_for(a, pid, ips[i], false, i > 0);
@@ -440,8 +439,8 @@ static size_t timeline_labels(struct agg *a, const struct pabi_sample *s, struct
 
 int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s)
 {
-	uint64_t locs[MAX_STACK];
-	size_t n = build_stack(a, s, locs);
+	uint64_t locs[AGG_MAX_STACK];
+	size_t n = agg_sample_stack(a, s, locs);
 	pid_t pid = (pid_t)s->pid;
 	size_t ntypes = 1 + a->o.nevents;
 	memset(a->values, 0, ntypes * sizeof(*a->values));

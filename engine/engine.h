@@ -122,6 +122,13 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 void agg_free(struct agg *a);
 /* One sample of event `event` (index into event_names). */
 int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s);
+/*
+ * The stack agg_add_sample would give s, as location ids of agg_profile
+ * (leaf first; at most AGG_MAX_STACK), for a tool that adds the sample
+ * itself later, under labels known only then (numa record's page nodes).
+ */
+#define AGG_MAX_STACK 512
+size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs);
 /* A side-band record, after the process model applied it: drops stale unwind state. */
 void agg_on_sideband(struct agg *a, const struct perf_event_header *h);
 /* Comment lines about unwinding (stacks, frames, time, why unwinds stopped); 0 if none. */

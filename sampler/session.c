@@ -139,6 +139,13 @@ static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
 			a->sample_freq = o->freq;
 		}
 	}
+	/*
+	 * A software event or tracepoint that samples PERIOD at a fixed period
+	 * samples every event (the kernel's perf_swevent_event): as perf record
+	 * -c, its period comes from the attr instead (the engine reads it there).
+	 */
+	if (!a->freq && (a->type == PERF_TYPE_SOFTWARE || a->type == PERF_TYPE_TRACEPOINT))
+		a->sample_type &= ~(uint64_t)PERF_SAMPLE_PERIOD;
 	bool group_read = leader->sample_read && leader->group_size > 1;
 	if (group_read) {
 		/* Leader sampling: the leader samples and reads the group; members only count. */

@@ -1,0 +1,670 @@
+/*
+ * numa record's page table: sampled pages with their first touch and later
+ * faults, their node from move_pages(2), and the tallies and labels drawn
+ * from them (numa.h).
+ */
+#include "numa.h"
+#include "base.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <numaif.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Page numbers asked of move_pages at a time (its arrays, on the stack). */
+#define QUERY_BATCH 1024
+/* Pages of one object's range asked at most: a larger range is asked every Nth page. */
+#define RANGE_MAX_PAGES 65536
+
+struct page {
+	pid_t pid;
+	uint64_t pageno;
+	uint32_t object, first_thread, first_sample;
+	const char *first_func;
+	int node; /* at the last query; -1: none (err says why, or never queried) */
+	int err;  /* errno of the last query of it, 0: none */
+	bool queried;
+};
+
+struct sample {
+	uint32_t page, thread;
+	int32_t cpu, node; /* node -1: unknown */
+	int type;          /* sample type index of its event */
+	uint64_t period;
+	size_t stack, nstack; /* into stacks */
+};
+
+struct numa_run {
+	struct numa_options o;
+	long page_shift;
+	struct c2c_resolver *names;
+	struct page *pages;
+	size_t npages, pagecap;
+	struct base_htab page_index;
+	struct numa_object *objects;
+	size_t nobjects, objcap;
+	struct base_htab object_index;
+	struct numa_thread *threads;
+	size_t nthreads, threadcap;
+	struct base_htab thread_index;
+	struct sample *samples;
+	size_t nsamples, samplecap;
+	uint64_t *stacks;
+	size_t nstacks, stackcap;
+	uint64_t moves;
+	int64_t *values; /* 1 + ntypes */
+	bool finished;
+};
+
+int numa_new(struct numa_run **out, const struct numa_options *o, char *err, size_t errlen)
+{
+	struct sym_cache *syms = agg_symbols(o->agg);
+	if (!syms)
+		return base_fail(err, errlen, -EINVAL, "numa: the aggregation must symbolize");
+	struct numa_run *r = calloc(1, sizeof(*r));
+	if (!r || !(r->values = calloc(1 + o->ntypes, sizeof(*r->values))) ||
+	    c2c_resolver_new(&r->names, o->procs, syms) < 0) {
+		numa_free(r);
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	r->o = *o;
+	long ps = sysconf(_SC_PAGESIZE);
+	r->page_shift = __builtin_ctzl((unsigned long)(ps > 0 ? ps : 4096));
+	*out = r;
+	return 0;
+}
+
+void numa_free(struct numa_run *r)
+{
+	if (!r)
+		return;
+	c2c_resolver_free(r->names);
+	for (size_t i = 0; i < r->nobjects; i++) {
+		free(r->objects[i].name);
+		free(r->objects[i].touchers);
+	}
+	free(r->objects);
+	free(r->pages);
+	free(r->threads);
+	free(r->samples);
+	free(r->stacks);
+	free(r->values);
+	base_htab_free(&r->page_index);
+	base_htab_free(&r->object_index);
+	base_htab_free(&r->thread_index);
+	free(r);
+}
+
+/* --- the three indexes: pages by (pid, page), objects by (pid, kind, start), threads by tid --- */
+
+struct key {
+	int64_t pid;
+	uint64_t a, b;
+};
+
+static bool page_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct page *p = &((const struct numa_run *)ctx)->pages[idx];
+	const struct key *k = key;
+	return p->pid == k->pid && p->pageno == k->a;
+}
+
+static bool object_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct numa_object *o = &((const struct numa_run *)ctx)->objects[idx];
+	const struct key *k = key;
+	return o->pid == k->pid && o->start == k->a && (uint64_t)o->kind == k->b;
+}
+
+static bool thread_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct numa_thread *t = &((const struct numa_run *)ctx)->threads[idx];
+	const struct key *k = key;
+	return t->pid == k->pid && t->tid == k->a;
+}
+
+static uint64_t key_hash(const struct key *k)
+{
+	return base_htab_mix(base_htab_mix(base_htab_mix(0, (uint64_t)k->pid), k->a), k->b);
+}
+
+/*
+ * The index of the entry equal to k in table (an array of `size`-byte
+ * elements indexed by h), or a new zeroed one (*added); -ENOMEM.
+ */
+static int64_t find_or_add(struct numa_run *r, struct base_htab *h, base_htab_eq_fn eq,
+			   const struct key *k, void **arr, size_t *n, size_t *cap, size_t size,
+			   bool *added)
+{
+	*added = false;
+	if (base_htab_reserve(h) < 0 || *n >= UINT32_MAX)
+		return -ENOMEM;
+	uint64_t hash = key_hash(k);
+	struct base_htab_slot *slot = base_htab_find(h, hash, eq, r, k);
+	if (slot->idx1)
+		return slot->idx1 - 1;
+	if (base_grow(arr, cap, *n + 1, size) < 0)
+		return -ENOMEM;
+	memset((char *)*arr + *n * size, 0, size);
+	*slot = (struct base_htab_slot){hash, (uint32_t)(*n + 1)};
+	h->n++;
+	*added = true;
+	return (int64_t)(*n)++;
+}
+
+static void human_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	int u = 0;
+	while (v >= 1024 && u < 4)
+		v /= 1024, u++;
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* The object holding a page's first sampled address, named as the summary shows it. */
+static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr)
+{
+	struct c2c_object co;
+	(void)c2c_data_object(r->names, pid, addr,
+			      &co); /* a FILE without vaddr is still the file */
+	struct key k = {pid, co.start, (uint64_t)co.kind};
+	bool added;
+	int64_t i = find_or_add(r, &r->object_index, object_eq, &k, (void **)&r->objects,
+				&r->nobjects, &r->objcap, sizeof(*r->objects), &added);
+	if (i < 0 || !added)
+		return i;
+	struct numa_object *o = &r->objects[i];
+	*o = (struct numa_object){.pid = pid, .kind = co.kind, .start = co.start, .end = co.end};
+	char buf[512], size[32];
+	human_size(co.end - co.start, size, sizeof(size));
+	switch (co.kind) {
+	case C2C_OBJ_KERNEL:
+		snprintf(buf, sizeof(buf), "[kernel]");
+		break;
+	case C2C_OBJ_UNKNOWN:
+		snprintf(buf, sizeof(buf), "[unknown]");
+		break;
+	case C2C_OBJ_HEAP:
+		snprintf(buf, sizeof(buf), "[heap]");
+		break;
+	case C2C_OBJ_STACK:
+		snprintf(buf, sizeof(buf), "[stack]");
+		break;
+	case C2C_OBJ_ANON:
+		/* A range names it: threads' stacks and large allocations are all anonymous. */
+		snprintf(buf, sizeof(buf), "%s 0x%" PRIx64 "-0x%" PRIx64 " (%s)",
+			 co.name && co.name[0] == '[' ? co.name : "anon", co.start, co.end, size);
+		break;
+	case C2C_OBJ_SYMBOL:
+	case C2C_OBJ_FILE:
+		snprintf(buf, sizeof(buf), "%s", co.name);
+		break;
+	}
+	if (!(o->name = strdup(buf)))
+		return -ENOMEM;
+	return i;
+}
+
+static int64_t thread_of(struct numa_run *r, pid_t pid, uint32_t tid)
+{
+	struct key k = {pid, tid, 0};
+	bool added;
+	int64_t i = find_or_add(r, &r->thread_index, thread_eq, &k, (void **)&r->threads,
+				&r->nthreads, &r->threadcap, sizeof(*r->threads), &added);
+	if (i >= 0 && added) {
+		struct numa_thread *t = &r->threads[i];
+		t->pid = pid;
+		t->tid = tid;
+		const char *comm = proc_comm(r->o.procs, pid, (pid_t)tid);
+		snprintf(t->comm, sizeof(t->comm), "%s", comm ? comm : "[unknown]");
+	}
+	return i;
+}
+
+int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample *s)
+{
+	struct numa_run *r = arg;
+	if (ev->type < 0 || !(ev->attr.sample_type & PERF_SAMPLE_ADDR))
+		return 0;
+	pid_t pid = (pid_t)s->pid;
+	/*
+	 * A fault on a mapped huge page (NUMA balancing's hinting fault on a
+	 * transparent huge page) is a fault on the page at its start, where its
+	 * first touch faulted (the data page size is 0 while nothing is mapped).
+	 */
+	uint64_t size = 1ull << r->page_shift;
+	if (s->data_page_size > size && !(s->data_page_size & (s->data_page_size - 1)))
+		size = s->data_page_size;
+	struct key k = {pid, (s->addr & ~(size - 1)) >> r->page_shift, 0};
+	bool added;
+	int64_t page = find_or_add(r, &r->page_index, page_eq, &k, (void **)&r->pages, &r->npages,
+				   &r->pagecap, sizeof(*r->pages), &added);
+	int64_t thread = page < 0 ? page : thread_of(r, pid, s->tid);
+	if (thread < 0 || BASE_GROW(r->samples, r->samplecap, r->nsamples + 1) < 0 ||
+	    BASE_GROW(r->stacks, r->stackcap, r->nstacks + AGG_MAX_STACK) < 0)
+		return -ENOMEM;
+	struct sample *sm = &r->samples[r->nsamples];
+	*sm = (struct sample){
+		.page = (uint32_t)page,
+		.thread = (uint32_t)thread,
+		.cpu = (int32_t)s->cpu,
+		.node = r->o.node_of_cpu ? r->o.node_of_cpu(r->o.node_ctx, (int)s->cpu) : -1,
+		.type = ev->type,
+		.period = s->period,
+		.stack = r->nstacks,
+	};
+	sm->nstack = agg_sample_stack(r->o.agg, s, r->stacks + r->nstacks);
+	r->nstacks += sm->nstack;
+	if (added) {
+		/* The first touch: named now, while the process model holds this moment's maps. */
+		struct page *p = &r->pages[page];
+		p->pid = pid;
+		p->pageno = k.a;
+		p->node = -1;
+		p->first_thread = (uint32_t)thread;
+		p->first_sample = (uint32_t)r->nsamples;
+		struct c2c_sample cs = {
+			.pid = s->pid,
+			.tid = s->tid,
+			.ip = s->ip,
+			.ip_kernel = pabi_addr_is_kernel(pabi_mode_of_misc(s->misc), s->ip),
+		};
+		c2c_resolve(r->names, &cs);
+		p->first_func = cs.func;
+		int64_t obj = object_of(r, pid, s->addr);
+		if (obj < 0)
+			return (int)obj;
+		p->object = (uint32_t)obj;
+	}
+	r->nsamples++;
+	return 0;
+}
+
+/* --- where the pages are ------------------------------------------------------ */
+
+static int query_batch(struct numa_run *r, pid_t pid, uint32_t *idx, size_t n)
+{
+	void *addrs[QUERY_BATCH];
+	int status[QUERY_BATCH];
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = (void *)(uintptr_t)(r->pages[idx[i]].pageno << r->page_shift);
+	int err = move_pages(pid, (unsigned long)n, addrs, NULL, status, 0) < 0 ? errno : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct page *p = &r->pages[idx[i]];
+		int node = err ? -1 : status[i] >= 0 ? status[i] : -1;
+		if (p->queried && p->node >= 0 && node >= 0 && node != p->node)
+			r->moves++;
+		p->queried = !err;
+		p->err = err ? err : status[i] < 0 ? -status[i] : 0;
+		if (!err)
+			p->node = node;
+	}
+	return -err;
+}
+
+/* Every page of o's range (at least the page of its start), or every range_stride-th. */
+static int query_object(struct numa_run *r, struct numa_object *o)
+{
+	uint64_t first = o->start >> r->page_shift;
+	uint64_t last = (o->end + (1ull << r->page_shift) - 1) >> r->page_shift;
+	if (last <= first)
+		last = first + 1;
+	uint64_t stride = (last - first + RANGE_MAX_PAGES - 1) / RANGE_MAX_PAGES;
+	void *addrs[QUERY_BATCH];
+	int status[QUERY_BATCH];
+	memset(o->pages_on, 0, sizeof(o->pages_on));
+	o->range_asked = o->range_absent = 0;
+	o->range_stride = stride;
+	for (uint64_t pg = first; pg < last;) {
+		size_t k = 0;
+		for (; k < QUERY_BATCH && pg < last; k++, pg += stride)
+			addrs[k] = (void *)(uintptr_t)(pg << r->page_shift);
+		if (move_pages(o->pid, (unsigned long)k, addrs, NULL, status, 0) < 0) {
+			o->range_err = errno;
+			o->range_asked = 0;
+			return -o->range_err;
+		}
+		for (size_t i = 0; i < k; i++)
+			status[i] >= 0 && status[i] < NUMA_MAX_NODES ? o->pages_on[status[i]]++
+								     : o->range_absent++;
+		o->range_asked += k;
+	}
+	o->range_err = 0;
+	return 0;
+}
+
+int numa_query(struct numa_run *r, pid_t pid)
+{
+	uint32_t idx[QUERY_BATCH];
+	size_t n = 0;
+	int ret = 0;
+	for (size_t i = 0; i < r->nobjects; i++) {
+		if (r->objects[i].pid != pid || r->objects[i].kind == C2C_OBJ_KERNEL ||
+		    r->objects[i].kind == C2C_OBJ_UNKNOWN)
+			continue;
+		int e = query_object(r, &r->objects[i]);
+		ret = ret ? ret : e;
+	}
+	for (size_t i = 0; i < r->npages; i++) {
+		if (r->pages[i].pid != pid)
+			continue;
+		idx[n++] = (uint32_t)i;
+		if (n == QUERY_BATCH) {
+			int e = query_batch(r, pid, idx, n);
+			ret = ret ? ret : e;
+			n = 0;
+		}
+	}
+	if (n) {
+		int e = query_batch(r, pid, idx, n);
+		ret = ret ? ret : e;
+	}
+	return ret;
+}
+
+int numa_query_all(struct numa_run *r)
+{
+	int ret = 0;
+	pid_t last = 0;
+	for (size_t i = 0; i < r->nthreads; i++) {
+		/* Threads in first-sample order: a process's come together, mostly. */
+		pid_t pid = r->threads[i].pid;
+		bool seen = pid == last;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = r->threads[j].pid == pid;
+		last = pid;
+		if (seen)
+			continue;
+		int e = numa_query(r, pid);
+		ret = ret ? ret : e;
+	}
+	return ret;
+}
+
+/* --- tallies and the profile -------------------------------------------------- */
+
+static int add_toucher(struct numa_object *o, const struct numa_thread *t, int node,
+		       const char *func)
+{
+	for (size_t i = 0; i < o->ntouchers; i++) {
+		struct numa_toucher *x = &o->touchers[i];
+		if (x->tid == t->tid && x->node == node && x->func == func) {
+			x->pages++;
+			return 0;
+		}
+	}
+	size_t cap = o->ntouchers; /* grown one by one: few threads first-touch an object */
+	if (base_grow((void **)&o->touchers, &cap, o->ntouchers + 1, sizeof(*o->touchers)) < 0)
+		return -ENOMEM;
+	o->touchers[o->ntouchers++] = (struct numa_toucher){t->tid, node, func, t->comm, 1};
+	return 0;
+}
+
+static int by_pages(const void *a, const void *b)
+{
+	const struct numa_toucher *x = a, *y = b;
+	return x->pages < y->pages   ? 1
+	       : x->pages > y->pages ? -1
+				     : (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static int by_faults(const void *a, const void *b)
+{
+	const struct numa_object *x = a, *y = b;
+	return x->faults < y->faults   ? 1
+	       : x->faults > y->faults ? -1
+				       : (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static bool node_ok(int node)
+{
+	return node >= 0 && node < NUMA_MAX_NODES;
+}
+
+static int tally(struct numa_run *r)
+{
+	for (size_t i = 0; i < r->npages; i++) {
+		const struct page *p = &r->pages[i];
+		struct numa_object *o = &r->objects[p->object];
+		o->pages++;
+		if (!node_ok(p->node))
+			p->queried ? o->pages_unplaced++ : o->pages_unqueried++;
+		if (p->err && !o->why)
+			o->why = p->err;
+		const struct sample *first = &r->samples[p->first_sample];
+		if (add_toucher(o, &r->threads[p->first_thread], first->node, p->first_func) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->nsamples; i++) {
+		const struct sample *s = &r->samples[i];
+		const struct page *p = &r->pages[s->page];
+		struct numa_object *o = &r->objects[p->object];
+		struct numa_thread *t = &r->threads[s->thread];
+		o->faults++;
+		t->faults++;
+		if (node_ok(s->node))
+			t->on_node[s->node]++;
+		if (node_ok(p->node))
+			t->to_node[p->node]++;
+		if (s->node < 0 || p->node < 0)
+			continue;
+		bool local = s->node == p->node;
+		local ? (o->local++, t->local++) : (o->remote++, t->remote++);
+		if (i != p->first_sample)
+			local ? o->later_local++ : o->later_remote++;
+	}
+	for (size_t i = 0; i < r->nobjects; i++)
+		qsort(r->objects[i].touchers, r->objects[i].ntouchers, sizeof(struct numa_toucher),
+		      by_pages);
+	return 0;
+}
+
+static int add_samples(struct numa_run *r)
+{
+	for (size_t i = 0; i < r->nsamples; i++) {
+		const struct sample *s = &r->samples[i];
+		const struct page *p = &r->pages[s->page];
+		const struct numa_thread *t = &r->threads[s->thread];
+		int first_node = r->samples[p->first_sample].node;
+		struct pprof_label l[10] = {
+			/* A unit on each number: Go's pprof drops a numeric label that is 0 without one. */
+			{.key = "pid", .num = t->pid, .num_unit = "pid"},
+			{.key = "tid", .num = t->tid, .num_unit = "tid"},
+			{.key = "comm", .str = t->comm},
+			{.key = "cpu", .num = s->cpu, .num_unit = "cpu"},
+			{.key = "object", .str = r->objects[p->object].name},
+		};
+		size_t n = 5;
+		if (s->node >= 0)
+			l[n++] = (struct pprof_label){
+				.key = "node", .num = s->node, .num_unit = "node"};
+		if (p->node >= 0)
+			l[n++] = (struct pprof_label){
+				.key = "data_node", .num = p->node, .num_unit = "node"};
+		if (first_node >= 0)
+			l[n++] = (struct pprof_label){
+				.key = "first_touch_node", .num = first_node, .num_unit = "node"};
+		if (s->node >= 0 && p->node >= 0)
+			l[n++] = (struct pprof_label){
+				.key = "access", .str = s->node == p->node ? "local" : "remote"};
+		memset(r->values, 0, (1 + r->o.ntypes) * sizeof(*r->values));
+		r->values[0] = 1;
+		if (s->type >= 0 && (size_t)s->type < r->o.ntypes)
+			r->values[1 + s->type] =
+				s->period > INT64_MAX ? INT64_MAX : (int64_t)s->period;
+		int ret = pprof_add_sample(agg_profile(r->o.agg), r->stacks + s->stack, s->nstack,
+					   r->values, l, n);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int numa_finish(struct numa_run *r, char *err, size_t errlen)
+{
+	if (r->finished)
+		return 0;
+	int ret = tally(r);
+	if (ret == 0)
+		ret = add_samples(r);
+	if (ret < 0)
+		return base_fail(err, errlen, ret, "numa: out of memory tallying %zu samples",
+				 r->nsamples);
+	qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
+	r->finished = true;
+	return 0;
+}
+
+const struct numa_object *numa_objects(const struct numa_run *r, size_t *n)
+{
+	*n = r->nobjects;
+	return r->objects;
+}
+
+const struct numa_thread *numa_threads(const struct numa_run *r, size_t *n)
+{
+	*n = r->nthreads;
+	return r->threads;
+}
+
+uint64_t numa_pages(const struct numa_run *r)
+{
+	return r->npages;
+}
+
+uint64_t numa_moves(const struct numa_run *r)
+{
+	return r->moves;
+}
+
+int numa_balancing(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/numa_balancing", "r");
+	if (!f)
+		return -errno;
+	int v = -EINVAL;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -EINVAL;
+	fclose(f);
+	return v;
+}
+
+/* --- the summary -------------------------------------------------------------- */
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0;
+}
+
+static void print_nodes(FILE *out, const uint64_t *by_node, uint64_t whole)
+{
+	bool any = false;
+	for (int n = 0; n < NUMA_MAX_NODES; n++) {
+		if (!by_node[n])
+			continue;
+		fprintf(out, "%s node%d %" PRIu64 " (%.1f%%)", any ? "," : "", n, by_node[n],
+			pct(by_node[n], whole));
+		any = true;
+	}
+	if (!any)
+		fprintf(out, " none");
+}
+
+static void print_object(const struct numa_run *r, const struct numa_object *o, FILE *out)
+{
+	char size[32], where[80];
+	human_size(o->end - o->start, size, sizeof(size));
+	snprintf(where, sizeof(where), ", %s at 0x%" PRIx64, size, o->start);
+	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n",
+		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON ? "" : where, o->pages, o->faults);
+	uint64_t present = 0;
+	for (int n = 0; n < NUMA_MAX_NODES; n++)
+		present += o->pages_on[n];
+	if (o->range_asked && !present) {
+		fprintf(out, "  pages by node at the end: none present of %" PRIu64
+			     " asked (freed or unmapped)\n",
+			o->range_asked);
+	} else if (o->range_asked) {
+		fprintf(out, "  pages by node at the end:");
+		print_nodes(out, o->pages_on, present);
+		fprintf(out, " of %" PRIu64 " present", present);
+		if (o->range_stride > 1)
+			fprintf(out, " (every %" PRIu64 "th page asked)", o->range_stride);
+		fprintf(out, "\n");
+	} else {
+		fprintf(out, "  pages by node at the end: unknown (%s)\n",
+			o->range_err == ESRCH ? "the process had ended"
+			: o->range_err        ? strerror(o->range_err)
+					      : "the process ended before the query");
+	}
+	if (o->pages_unplaced)
+		fprintf(out, "  not placed: %" PRIu64 " pages (%s)\n", o->pages_unplaced,
+			o->why == EFAULT   ? "no longer mapped at the query"
+			: o->why == ENOENT ? "not present at the query: freed or swapped out"
+					   : strerror(o->why));
+	if (o->pages_unqueried)
+		fprintf(out, "  not queried: %" PRIu64 " pages (%s)\n", o->pages_unqueried,
+			o->why == ESRCH ? "the process had ended"
+			: o->why        ? strerror(o->why)
+					: "the process ended before the query");
+	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
+		const struct numa_toucher *t = &o->touchers[i];
+		fprintf(out, "  first touch: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
+			pct(t->pages, o->pages), t->tid, t->comm, t->node,
+			t->func ? t->func : "[unknown]");
+	}
+	if (o->ntouchers > 3)
+		fprintf(out, "  first touch: %zu more thread/node/function combinations\n",
+			o->ntouchers - 3);
+	if (r->o.nnodes > 1)
+		fprintf(out,
+			"  faults: local %" PRIu64 ", remote %" PRIu64 " (%.1f%% remote); after "
+			"the first touch: local %" PRIu64 ", remote %" PRIu64 "\n",
+			o->local, o->remote, pct(o->remote, o->local + o->remote), o->later_local,
+			o->later_remote);
+}
+
+void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)
+{
+	int bal = numa_balancing();
+	if (r->o.nnodes <= 1)
+		fprintf(out, "one NUMA node: no NUMA effects here (every access is local); first "
+			     "touches and objects below, placement needs a machine with 2 nodes or "
+			     "more\n");
+	else
+		fprintf(out, "%d NUMA nodes; automatic NUMA balancing %s\n", r->o.nnodes,
+			bal > 0    ? "on: faults after a page's first touch are mostly its hinting "
+				     "faults (who touches the page, from which node)"
+			: bal == 0 ? "off: faults after a page's first touch are rare (no hinting "
+				     "faults)"
+				   : "unknown (this kernel has no numa_balancing)");
+	fprintf(out, "%" PRIu64 " pages sampled in %zu objects, %zu samples", r->npages,
+		r->nobjects, r->nsamples);
+	if (r->moves)
+		fprintf(out, "; %" PRIu64 " sampled pages changed node between queries", r->moves);
+	fprintf(out, "\n");
+	if (!r->npages)
+		fprintf(out, "no page fault was sampled: memory touched before the recording "
+			     "faults no more, unless automatic NUMA balancing's hinting faults "
+			     "touch it again\n");
+	for (size_t i = 0; i < r->nobjects && (!max_objects || i < max_objects); i++)
+		print_object(r, &r->objects[i], out);
+	if (max_objects && r->nobjects > max_objects)
+		fprintf(out, "(%zu more objects; the profile has them all)\n",
+			r->nobjects - max_objects);
+	if (r->o.nnodes <= 1)
+		return;
+	fprintf(out, "threads (faults by the CPU's node -> by the page's node):\n");
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct numa_thread *t = &r->threads[i];
+		fprintf(out, "  tid %u (%s): %" PRIu64 " faults; ran on", t->tid, t->comm,
+			t->faults);
+		print_nodes(out, t->on_node, t->faults);
+		fprintf(out, "; pages on");
+		print_nodes(out, t->to_node, t->faults);
+		fprintf(out, "; local %" PRIu64 ", remote %" PRIu64 "\n", t->local, t->remote);
+	}
+}

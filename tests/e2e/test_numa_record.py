@@ -1,0 +1,113 @@
+"""`pmuprof numa record` on this host (one NUMA node; the lab's 2-node guest checks
+placement and balancing, tests/lab/test_numa_record.py).
+
+- `-- numa_serial`: the summary says once that one node has no NUMA effects; the
+  grid (a 64 MiB global) is one object, 100 % first-touched by the main thread in
+  init_grid, all its pages on node 0 by move_pages at the command's exit stop;
+  the pprof has samples and page-faults, and each grid sample the labels node,
+  data_node, first_touch_node, object and access (local: node == data_node); the
+  command's exit status is numa record's;
+- `-c 4` samples one fault in four (a quarter of the grid's pages), each sample
+  worth 4 faults;
+- `-o -`: the pprof on standard output, the summary on standard error;
+- `-p PID` of a running process: its pages are asked while it runs;
+- bad flags, no target, two targets, a dead pid, a missing command: one line, the
+  exit codes of record.
+"""
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+from common import PMUPROF, check, load_profile, run, workload
+
+wl = workload("numa_serial")
+# The command is traced until its exit stop: LeakSanitizer cannot run under ptrace (as under
+# strace), so a sanitized workload checks no leaks; pmuprof's own leak check stays on.
+WL = (["env", "ASAN_OPTIONS=detect_leaks=0", wl] if os.environ.get("PMUPROF_SANITIZED")
+      else [wl])
+d = tempfile.mkdtemp(prefix="pmuprof-numa-")
+out = os.path.join(d, "n.pb.gz")
+
+
+def grid_block(text):
+    m = re.search(r"^grid \(pid \d+, 64\.0 MiB at 0x[0-9a-f]+\): (\d+) pages sampled.*\n"
+                  r"((?:  .*\n)+)", text, re.M)
+    check(m, f"no grid object in the summary:\n{text}")
+    return int(m.group(1)), m.group(2)
+
+
+# --- a command ---------------------------------------------------------------------------
+r = run([PMUPROF, "numa", "record", "-o", out, "--"] + WL + ["0.3"])
+check(r.returncode == 0, f"numa record failed ({r.returncode}): {r.stderr}")
+nodes = len([n for n in os.listdir("/sys/devices/system/node") if re.match(r"node\d+$", n)])
+if nodes == 1:
+    check(r.stdout.count("one NUMA node: no NUMA effects") == 1,
+          f"the one-node notice is not there exactly once:\n{r.stdout}")
+init_tid = int(re.search(r"^init tid=(\d+)", r.stdout, re.M).group(1))
+sampled, body = grid_block(r.stdout)
+check(sampled == 16384, f"{sampled} grid pages sampled with every fault sampled, not 16384")
+m = re.search(r"first touch: ([\d.]+)% of pages by tid (\d+) \(.*?\) on node (\d+) in (\S+)", body)
+check(m and m.group(1) == "100.0" and int(m.group(2)) == init_tid and m.group(4) == "init_grid",
+      f"grid's first touch: {m and m.group(0)}; expected 100 % by {init_tid} in init_grid")
+if nodes == 1:
+    check("node0 16384 (100.0%) of 16384 present" in body, f"grid placement:\n{body}")
+prof = load_profile(out)
+check(prof["types"] == ["samples", "page-faults"], f"sample types {prof['types']}")
+grid = [s for s in prof["samples"] if s["labels"].get("object") == "grid"]
+check(sum(s["values"][0] for s in grid) == 16384, "grid samples do not add up to 16384")
+for s in grid:
+    lb = s["labels"]
+    for key in ("node", "data_node", "first_touch_node", "access", "pid", "tid", "cpu"):
+        check(key in lb, f"a grid sample without label {key}: {lb}")
+    check((lb["access"] == "local") == (lb["node"] == lb["data_node"]), f"access: {lb}")
+first = [s for s in grid if s["labels"]["tid"] == init_tid]
+check(first and all(s["stack"][0][0] == "init_grid" for s in first),
+      "the main thread's grid faults are not at init_grid")
+print(f"ok: grid 16384 pages, first touch 100 % by {init_tid} in init_grid, labels on "
+      f"{len(grid)} grid samples")
+
+r = run([PMUPROF, "numa", "record", "-o", out, "--", "sh", "-c", "exit 3"])
+check(r.returncode == 3, f"the command's exit status 3 became {r.returncode}")
+
+# --- -c 4: one fault in four --------------------------------------------------------------
+r = run([PMUPROF, "numa", "record", "-c", "4", "-o", out, "--"] + WL + ["0.2"])
+check(r.returncode == 0, r.stderr)
+sampled, _ = grid_block(r.stdout)
+check(3500 <= sampled <= 4700, f"-c 4 sampled {sampled} of the grid's 16384 pages")
+grid = [s for s in load_profile(out)["samples"] if s["labels"].get("object") == "grid"]
+check(all(s["values"][1] == 4 * s["values"][0] for s in grid), "a -c 4 sample is not worth 4 faults")
+print(f"ok: -c 4 sampled {sampled} grid pages")
+
+# --- -o -: the profile on standard output --------------------------------------------------
+p = subprocess.run([PMUPROF, "numa", "record", "-o", "-", "--"] + WL + ["0.1"], capture_output=True,
+                   timeout=120)
+check(p.returncode == 0 and p.stdout[:2] == b"\x1f\x8b", f"-o -: not a gzipped profile on stdout")
+check(b"first touch" in p.stderr and b"init tid=" in p.stderr, "-o -: no summary on stderr")
+
+# --- -p: a running process ---------------------------------------------------------------
+child = subprocess.Popen([wl, "2"], stdout=subprocess.DEVNULL)
+time.sleep(0.3)
+r = run([PMUPROF, "numa", "record", "-p", str(child.pid), "--duration", "0.5", "-o", out])
+child.wait()
+check(r.returncode == 0, f"-p: {r.stderr}")
+check("pages sampled" in r.stdout, f"-p: no summary:\n{r.stdout}")
+
+# --- errors ------------------------------------------------------------------------------
+for args, code, words in [
+        (["-c", "0", "--", "true"], 2, "-c needs a positive count"),
+        (["-c", "x", "--", "true"], 2, "-c needs a positive count"),
+        (["--bogus", "--", "true"], 2, "unknown option '--bogus'"),
+        ([], 2, "nothing to record"),
+        (["-a", "-p", "1"], 2, "choose one target"),
+        (["-p", "999999"], 1, "process 999999 does not exist"),
+        (["-o", out, "--", "/nonexistent/cmd"], 127, "cannot run '/nonexistent/cmd'")]:
+    r = run([PMUPROF, "numa", "record"] + args)
+    check(r.returncode == code, f"numa record {args}: status {r.returncode}, not {code}")
+    lines = r.stderr.strip().splitlines()
+    check(len(lines) == 1 and words in lines[0], f"numa record {args}: {r.stderr!r}")
+r = run([PMUPROF, "numa", "nope"])
+check(r.returncode == 2 and "unknown numa command 'nope'" in r.stderr, r.stderr)
+print("ok: errors")
+print("PASS")

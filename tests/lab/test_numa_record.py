@@ -1,0 +1,109 @@
+"""`pmuprof numa record -- numa_serial 2` in the 2-node guest (one boot): the main
+thread, pinned to node 0, first-touches a 64 MiB global `grid` in init_grid; one
+thread per node sweeps its half for 2 s while automatic NUMA balancing runs.
+
+Checked against the workload's own move_pages oracle and the guest's topology:
+- the grid's first touch is 100 % the main thread's, on node 0, in init_grid;
+- the grid's pages by node at the end (numa record's move_pages over its range at
+  the exit stop) within 5 % of the oracle's (the guest backs the grid with
+  transparent huge pages: one fault, so one sample, per 2 MiB);
+- in the pprof, every grid sample of a sweeper carries the node its thread was
+  pinned to (the CPUs the guest gives that node), data_node and access agree
+  (local exactly when node == data_node), and with balancing on each sweeper's
+  hinting faults are there; the share of a sweeper's faults that are local is
+  within 10 % of its half's pages on its node (the oracle's per-half counts).
+"""
+import os
+import re
+import tempfile
+
+from lab import LAB_DIR, NODE_CPUS, PMUPROF, check, guest, node_cpus, sections
+from common import load_profile, workload
+
+os.makedirs(LAB_DIR, exist_ok=True)
+out = tempfile.mkdtemp(prefix="numa-record-", dir=LAB_DIR)
+wl = workload("numa_serial")
+r = guest(f"echo === balancing; cat /proc/sys/kernel/numa_balancing; "
+          f"echo === record; {PMUPROF} numa record -o /tmp/n.pb.gz -- {wl} 2 2>&1; "
+          f"echo status $?; cp /tmp/n.pb.gz {out}/; {NODE_CPUS}", nodes=2, shares=[out])
+check(r.returncode == 0, f"the guest's commands failed ({r.returncode}): {r.stderr}")
+sec = sections(r.stdout)
+text = sec.get("record", "")
+print(text)
+check("status 0" in text, f"numa record failed:\n{text}\n{r.stderr}")
+balancing = int(sec["balancing"].strip() or 0)
+nodes = node_cpus(sec["nodes"])
+check(len(nodes) == 2, f"the guest has nodes {sorted(nodes)}, not 2")
+node_of_cpu = {c: n for n, cpus in nodes.items() for c in cpus}
+check("2 NUMA nodes" in text, "the summary does not say 2 NUMA nodes")
+
+# --- the workload's oracle and threads -------------------------------------------------
+init_tid = int(re.search(r"^init tid=(\d+) node=0$", text, re.M).group(1))
+sweepers = {int(t): (int(n), int(h)) for t, n, h in
+            re.findall(r"^sweeper tid=(\d+) node=(\d+) half=(\d+)", text, re.M)}
+check(len(sweepers) == 2, f"sweepers: {sweepers}")
+
+
+def counts(line):
+    return {int(n): int(c) for n, c in re.findall(r"node(\d+)=(\d+)", line)}
+
+
+whole = re.search(r"^oracle pages=(\d+) (.*)$", text, re.M)
+oracle_pages, oracle = int(whole.group(1)), counts(whole.group(2))
+halves = {int(h): (int(p), counts(rest)) for h, p, rest in
+          re.findall(r"^oracle half=(\d) pages=(\d+) (.*)$", text, re.M)}
+
+# --- the summary's grid ------------------------------------------------------------------
+block = re.search(r"^grid \(pid \d+, 64\.0 MiB at 0x[0-9a-f]+\): (\d+) pages sampled.*?\n"
+                  r"((?:  .*\n)+)", text, re.M)
+check(block, "no grid object in the summary")
+sampled = int(block.group(1))
+body = block.group(2)
+m = re.search(r"pages by node at the end:.* of (\d+) present", body)
+check(m, f"no placement of the grid:\n{body}")
+pages = int(m.group(1))
+# A huge page being migrated at either query has no node there: fractions are of placed pages.
+oracle_placed = sum(oracle.values())
+check(pages >= 0.9 * oracle_pages, f"{pages} grid pages present, the grid has {oracle_pages}")
+m = re.search(r"first touch: ([\d.]+)% of pages by tid (\d+) \(.*?\) on node (\d+) in (\S+)", body)
+check(m, f"no first touch line:\n{body}")
+check(float(m.group(1)) == 100.0 and int(m.group(2)) == init_tid and m.group(3) == "0"
+      and m.group(4) == "init_grid",
+      f"first touch {m.group(0)}; expected 100 % by tid {init_tid} on node 0 in init_grid")
+placed = {int(n): int(c) for n, c in re.findall(r"node(\d+) (\d+) \(", body.split("\n")[0])}
+for n in nodes:
+    got, want = placed.get(n, 0) / pages, oracle.get(n, 0) / oracle_placed
+    check(abs(got - want) <= 0.05, f"node {n}: {got:.1%} of the grid at the end by numa record, "
+          f"{want:.1%} by the workload's move_pages")
+print(f"ok: grid first touched 100 % by tid {init_tid} on node 0 in init_grid ({sampled} pages "
+      f"sampled); pages by node {placed} vs the oracle's {oracle}")
+
+# --- the pprof: labels, pinned threads, local/remote -------------------------------------
+samples = load_profile(os.path.join(out, "n.pb.gz"))["samples"]
+grid = [s for s in samples if s["labels"].get("object") == "grid"]
+check(grid, "no sample labelled object=grid")
+per = {t: {"faults": 0, "local": 0} for t in sweepers}
+for s in grid:
+    lb = s["labels"]
+    for key in ("node", "data_node", "first_touch_node", "access", "cpu", "tid"):
+        check(key in lb, f"a grid sample without {key}: {lb}")
+    check(lb["first_touch_node"] == 0, f"grid first touched on node {lb['first_touch_node']}")
+    check(lb["node"] == node_of_cpu[lb["cpu"]], f"cpu {lb['cpu']} labelled node {lb['node']}")
+    check((lb["access"] == "local") == (lb["node"] == lb["data_node"]), f"access wrong: {lb}")
+    if lb["tid"] in sweepers:
+        pinned = sweepers[lb["tid"]][0]
+        check(lb["node"] == pinned, f"sweeper {lb['tid']} pinned to node {pinned} faulted on "
+              f"node {lb['node']}")
+        per[lb["tid"]]["faults"] += s["values"][0]
+        per[lb["tid"]]["local"] += s["values"][0] * (lb["access"] == "local")
+print(f"NUMA balancing {balancing}; sweeper faults: {per}; oracle halves {halves}")
+if balancing == 1:
+    for tid, (node, half) in sweepers.items():
+        f = per[tid]
+        check(f["faults"] > 0, f"balancing on, yet no hinting fault of sweeper {tid} (node {node})")
+        half_nodes = halves[half][1]
+        want = half_nodes.get(node, 0) / max(1, sum(half_nodes.values()))
+        got = f["local"] / f["faults"]
+        check(abs(got - want) <= 0.10, f"sweeper {tid} on node {node}: {got:.1%} of its faults "
+              f"local, yet {want:.1%} of its half is on its node at the end")
+print("PASS")
