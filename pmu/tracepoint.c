@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #define TRACEFS_MAGIC 0x74726163
 #define DEBUGFS_MAGIC 0x64626720
@@ -23,8 +24,8 @@ static bool is_fs(const char *path, long magic)
 	return statfs(path, &st) == 0 && (long)st.f_type == magic;
 }
 
-/* The first mount of type `type` in /proc/mounts, into dir. */
-static bool find_mount(const char *type, char *dir, size_t len)
+/* The first mount of type `type` in /proc/mounts that is still there (not mounted over). */
+static bool find_mount(const char *type, long magic, char *dir, size_t len)
 {
 	FILE *f = fopen("/proc/mounts", "re");
 	if (!f)
@@ -32,7 +33,8 @@ static bool find_mount(const char *type, char *dir, size_t len)
 	char line[1024], path[512], fstype[64];
 	bool found = false;
 	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %511s %63s", path, fstype) == 2 && strcmp(fstype, type) == 0)
+		if (sscanf(line, "%*s %511s %63s", path, fstype) == 2 && strcmp(fstype, type) == 0 &&
+		    is_fs(path, magic))
 			found = snprintf(dir, len, "%s", path) < (int)len;
 	fclose(f);
 	return found;
@@ -60,9 +62,10 @@ int pmu_tracefs_dir(char *dir, size_t len, char *err, size_t errlen)
 		if (is_fs(known[i], TRACEFS_MAGIC))
 			return snprintf(dir, len, "%s", known[i]) < (int)len ? 0 : -ENAMETOOLONG;
 	char debugfs[512];
-	if (find_mount("tracefs", dir, len))
+	if (find_mount("tracefs", TRACEFS_MAGIC, dir, len))
 		return 0;
-	if (find_mount("debugfs", debugfs, sizeof(debugfs)) && debugfs_tracing(debugfs, dir, len))
+	if (find_mount("debugfs", DEBUGFS_MAGIC, debugfs, sizeof(debugfs)) &&
+	    debugfs_tracing(debugfs, dir, len))
 		return 0;
 	/* Not mounted: perf mounts tracefs (else debugfs) where it is looked for first. */
 	if (mount("nodev", known[0], "tracefs", 0, NULL) == 0 && is_fs(known[0], TRACEFS_MAGIC))
@@ -125,6 +128,7 @@ static int tp_walk(const char *events, const char *sys_glob, const char *name_gl
 }
 
 struct list_walk {
+	const char *events;
 	int (*fn)(const struct pmu_list_entry *, void *);
 	void *arg;
 };
@@ -132,7 +136,10 @@ struct list_walk {
 static int list_one(const char *sys, const char *name, void *arg)
 {
 	struct list_walk *w = arg;
-	char full[PMU_NAME_MAX * 2];
+	char full[PMU_NAME_MAX * 2], id[PATH_MAX];
+	snprintf(id, sizeof(id), "%s/%s/%s/id", w->events, sys, name);
+	if (access(id, F_OK) != 0)
+		return 0; /* no id, no perf event (ftrace's own), as perf list */
 	snprintf(full, sizeof(full), "%s:%s", sys, name);
 	struct pmu_list_entry e = {
 		.group = PMU_LIST_TRACEPOINT, .name = full, .desc = "[Tracepoint event]"};
@@ -145,7 +152,7 @@ int pmu_tp_list(int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg)
 	if (pmu_tracefs_dir(dir, sizeof(dir), err, sizeof(err)) < 0)
 		return 0; /* no tracefs: no tracepoints to list */
 	snprintf(events, sizeof(events), "%s/events", dir);
-	struct list_walk w = {fn, arg};
+	struct list_walk w = {events, fn, arg};
 	int ret = tp_walk(events, NULL, NULL, NULL, list_one, &w);
 	return ret < 0 ? 0 : ret;
 }
