@@ -90,8 +90,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* Every task on every CPU; no period given, so the tracepoint's own: every hit. */
-	struct smp_options so = {.events = &evs, .cpus = cpus, .ncpus = ncpus, .ring_pages = 64,
-				 .topo = topo, .plan = &plan};
+	struct smp_options so = {.events = &evs,
+				 .cpus = cpus,
+				 .ncpus = ncpus,
+				 .ring_pages = 64,
+				 .topo = topo,
+				 .plan = &plan};
 	if (smp_open(&session, ctx, &so, err, sizeof(err)) < 0 || proc_model_new(&procs) < 0)
 		goto out;
 	struct eng_tool tool = {.arg = &sm, .sample = add_field};

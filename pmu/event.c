@@ -719,8 +719,8 @@ static int push_tracepoint(const char *sys, const char *name, uint64_t id, void 
  * the same shape: where no tracepoint subsystem is called so, it is tried
  * as one. The list is unchanged on error.
  */
-static int push_tracepoints(const struct pmu_ctx *ctx, const char *tok,
-			    struct pmu_event_list *list, size_t *added, char *err, size_t errlen)
+static int push_tracepoints(const struct pmu_ctx *ctx, const char *tok, struct pmu_event_list *list,
+			    size_t *added, char *err, size_t errlen)
 {
 	char sys[PMU_NAME_MAX];
 	snprintf(sys, sizeof(sys), "%s", tok);
@@ -836,7 +836,8 @@ static int parse_group(const struct pmu_ctx *ctx, const char *item, size_t len,
 					 start);
 		snprintf(tok, sizeof(tok), "%.*s", (int)n, start);
 		size_t from = list->n, added = 1;
-		bool preset = is_preset_token(tok), tracepoints = !preset && is_tracepoint_token(ctx, tok);
+		bool preset = is_preset_token(tok),
+		     tracepoints = !preset && is_tracepoint_token(ctx, tok);
 		if (preset || tracepoints) {
 			/* A preset or a tracepoint glob in a group: each of its events is a member. */
 			ret = preset ? push_preset(ctx, tok, list, &added, err, errlen)

@@ -300,10 +300,10 @@ enum pmu_list_group {
 	PMU_LIST_HARDWARE,
 	PMU_LIST_CACHE,
 	PMU_LIST_SOFTWARE,
-	PMU_LIST_SYSFS,  /* one heading per sysfs PMU: `pmu` names it */
+	PMU_LIST_SYSFS,      /* one heading per sysfs PMU: `pmu` names it */
 	PMU_LIST_TRACEPOINT, /* "sys:name", from tracefs */
-	PMU_LIST_LIBPFM, /* one heading per present libpfm4 PMU */
-	PMU_LIST_PRESET, /* `pmu` names the CPU the presets were expanded for */
+	PMU_LIST_LIBPFM,     /* one heading per present libpfm4 PMU */
+	PMU_LIST_PRESET,     /* `pmu` names the CPU the presets were expanded for */
 };
 
 struct pmu_list_entry {
@@ -351,8 +351,8 @@ struct pmu_tp_field {
 };
 
 struct pmu_tp_format {
-	char name[PMU_NAME_MAX]; /* "sched_switch" */
-	uint64_t id;             /* attr.config of the tracepoint */
+	char name[PMU_NAME_MAX];     /* "sched_switch" */
+	uint64_t id;                 /* attr.config of the tracepoint */
 	struct pmu_tp_field *fields; /* the common_ fields first, as the file lists them */
 	size_t nfields;
 };

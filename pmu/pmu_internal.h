@@ -174,7 +174,6 @@ int pmu_preset_expand(const struct pmu_ctx *ctx, const char *name, struct pmu_pr
 int pmu_preset_list(const struct pmu_ctx *ctx, bool no_hw,
 		    int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg);
 
-
 /* --- tracepoints (tracepoint.c) ----------------------------------------------- */
 
 /*

@@ -87,7 +87,8 @@ static int load_formats(struct pmu_sysfs *pmu, const char *dir)
 		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
 		struct pmu_format fmt = {0};
 		snprintf(fmt.name, sizeof(fmt.name), "%s", de->d_name);
-		if (pmu_read_small_file(file, text, sizeof(text)) < 0 || parse_format(text, &fmt) < 0)
+		if (pmu_read_small_file(file, text, sizeof(text)) < 0 ||
+		    parse_format(text, &fmt) < 0)
 			continue; /* a format we cannot read is one term the user cannot use */
 		struct pmu_format *grown =
 			realloc(pmu->formats, (pmu->nformats + 1) * sizeof(*pmu->formats));

@@ -93,7 +93,8 @@ static int parse_field(const char *line, struct pmu_tp_field *fld, char *err, si
 		return base_fail(err, errlen, -EINVAL,
 				 "tracepoint format line %u: dynamic field '%s' has size %u, not 4",
 				 lineno, fld->name, fld->size);
-	fld->is_signed = attr_u32(semi, "signed", &is_signed) && is_signed; /* absent before 2.6.31 */
+	fld->is_signed =
+		attr_u32(semi, "signed", &is_signed) && is_signed; /* absent before 2.6.31 */
 	return 0;
 }
 
@@ -144,8 +145,7 @@ int pmu_tp_format_parse(struct pmu_tp_format *out, const char *text, size_t len,
 		}
 	}
 	if (ret == 0 && (!have_id || out->nfields == 0))
-		ret = base_fail(err, errlen, -EINVAL,
-				"not a tracepoint format file: it has no %s",
+		ret = base_fail(err, errlen, -EINVAL, "not a tracepoint format file: it has no %s",
 				have_id ? "field: lines" : "ID: line");
 	if (ret < 0)
 		pmu_tp_format_free(out);
@@ -196,13 +196,18 @@ int pmu_tp_field_int(const struct pmu_tp_field *fld, const void *raw, size_t raw
 	int ret = pmu_tp_field_data(fld, raw, rawlen, &p, &n);
 	if (ret < 0)
 		return ret;
-	uint64_t v = 0;
 	/* The payload is in the recording host's byte order, as the kernel wrote it. */
-	switch (size) {
-	case 1: { uint8_t x; memcpy(&x, p, 1); v = fld->is_signed ? (uint64_t)(int8_t)x : x; break; }
-	case 2: { uint16_t x; memcpy(&x, p, 2); v = fld->is_signed ? (uint64_t)(int16_t)x : x; break; }
-	case 4: { uint32_t x; memcpy(&x, p, 4); v = fld->is_signed ? (uint64_t)(int32_t)x : x; break; }
-	default: memcpy(&v, p, 8); break;
+	union {
+		uint8_t u8;
+		uint16_t u16;
+		uint32_t u32;
+		uint64_t u64;
+	} x;
+	memcpy(&x, p, size);
+	uint64_t v = size == 1 ? x.u8 : size == 2 ? x.u16 : size == 4 ? x.u32 : x.u64;
+	if (fld->is_signed && size < 8) {
+		unsigned shift = 64 - 8 * size;
+		v = (uint64_t)((int64_t)(v << shift) >> shift);
 	}
 	*value = v;
 	return 0;

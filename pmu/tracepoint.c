@@ -33,8 +33,8 @@ static bool find_mount(const char *type, long magic, char *dir, size_t len)
 	char line[1024], path[512], fstype[64];
 	bool found = false;
 	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %511s %63s", path, fstype) == 2 && strcmp(fstype, type) == 0 &&
-		    is_fs(path, magic))
+		if (sscanf(line, "%*s %511s %63s", path, fstype) == 2 &&
+		    strcmp(fstype, type) == 0 && is_fs(path, magic))
 			found = snprintf(dir, len, "%s", path) < (int)len;
 	fclose(f);
 	return found;
@@ -93,9 +93,8 @@ static int only_dirs(const struct dirent *d)
  * them. Returns 0, fn's first non-zero return, or -errno of the events
  * directory (sys_seen: whether a subsystem matched).
  */
-static int tp_walk(const char *events, const char *sys_glob, const char *name_glob,
-		   bool *sys_seen, int (*fn)(const char *sys, const char *name, void *arg),
-		   void *arg)
+static int tp_walk(const char *events, const char *sys_glob, const char *name_glob, bool *sys_seen,
+		   int (*fn)(const char *sys, const char *name, void *arg), void *arg)
 {
 	struct dirent **systems;
 	int nsys = scandir(events, &systems, only_dirs, alphasort);
@@ -208,11 +207,12 @@ int pmu_tp_resolve(const struct pmu_ctx *ctx, const char *sys, const char *name,
 	bool sys_seen = false;
 	ret = tp_walk(events, sys, name, &sys_seen, resolve_one, &w);
 	if (ret == -EACCES || ret == -EPERM)
-		return base_fail(err, errlen, ret,
-				 "tracepoint '%s:%s': no permission to read %s (tracefs is readable "
-				 "by root only unless remounted); run as root, or as root: mount -o "
-				 "remount,mode=755 %s",
-				 sys, name, events, dir);
+		return base_fail(
+			err, errlen, ret,
+			"tracepoint '%s:%s': no permission to read %s (tracefs is readable "
+			"by root only unless remounted); run as root, or as root: mount -o "
+			"remount,mode=755 %s",
+			sys, name, events, dir);
 	if (ret == -ENOENT)
 		return base_fail(err, errlen, -ENOENT,
 				 "tracepoint '%s:%s': %s has no events/ directory (a kernel built "

@@ -121,8 +121,9 @@ static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
 	*a = ev->attr;
 	a->size = sizeof(*a);
 	a->sample_type = BASE_SAMPLE_TYPE | o->extra_sample_type;
+	/* A tracepoint's samples carry its payload, as perf records them. */
 	if (ev->attr.type == PERF_TYPE_TRACEPOINT)
-		a->sample_type |= PERF_SAMPLE_RAW; /* the tracepoint's payload, as perf records it */
+		a->sample_type |= PERF_SAMPLE_RAW;
 	if (o->callchain)
 		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
 	if (o->stack_dump) {

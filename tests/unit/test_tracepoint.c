@@ -196,14 +196,16 @@ static void test_format_refused(void **state)
 		{"ID: 5\n\tfield:int a\toffset:0;\tsize:4;\n", -EINVAL, "lacks offset"},
 		{"ID: 5\n\tfield:int a;\toffset:4294967295;\tsize:8;\n", -ERANGE, "past 4 GiB"},
 		{"ID: 5\n\tfield:__data_loc char[] s;\toffset:0;\tsize:8;\n", -EINVAL, "not 4"},
-		{"ID: 5\n\tfield:int aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;"
+		{"ID: 5\n\tfield:int "
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;"
 		 "\toffset:0;\tsize:4;\n",
 		 -EINVAL, "malformed field"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct pmu_tp_format f;
 		char err[BASE_ERR_MAX] = "";
-		int ret = pmu_tp_format_parse(&f, bad[i].text, strlen(bad[i].text), err, sizeof(err));
+		int ret =
+			pmu_tp_format_parse(&f, bad[i].text, strlen(bad[i].text), err, sizeof(err));
 		if (ret != bad[i].ret || !strstr(err, bad[i].msg))
 			fail_msg("case %zu: %d \"%s\", expected %d \"%s\"", i, ret, err, bad[i].ret,
 				 bad[i].msg);
@@ -290,7 +292,8 @@ static void test_parse_tracepoints(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int ret = parse(bad[i].spec, &l, err);
 		if (ret >= 0 || !strstr(err, bad[i].msg) || strchr(err, '\n'))
-			fail_msg("'%s': %d \"%s\", expected \"%s\"", bad[i].spec, ret, err, bad[i].msg);
+			fail_msg("'%s': %d \"%s\", expected \"%s\"", bad[i].spec, ret, err,
+				 bad[i].msg);
 		assert_int_equal(l.n, 0);
 		pmu_event_list_free(&l);
 	}

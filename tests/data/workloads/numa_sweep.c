@@ -40,8 +40,8 @@ int main(int argc, char **argv)
 	}
 	size_t len = (size_t)atol(argv[1]) << 20;
 	double seconds = atof(argv[2]);
-	volatile unsigned char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile unsigned char *buf =
+		mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED || pin(argv[3]) < 0)
 		return 1;
 	for (size_t i = 0; i < len; i += 4096)
