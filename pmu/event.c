@@ -723,6 +723,10 @@ static int push_tracepoints(const struct pmu_ctx *ctx, const char *tok, struct p
 			    size_t *added, char *err, size_t errlen)
 {
 	char sys[PMU_NAME_MAX];
+	if (strlen(tok) >= sizeof(sys))
+		return base_fail(err, errlen, -ENAMETOOLONG,
+				 "event string '%.40s...' is too long (max %d characters)", tok,
+				 PMU_NAME_MAX - 1);
 	snprintf(sys, sizeof(sys), "%s", tok);
 	char *name = strchr(sys, ':');
 	*name++ = 0;

@@ -54,8 +54,10 @@ int pmu_tracefs_dir(char *dir, size_t len, char *err, size_t errlen)
 {
 	/* perf's order (tools/lib/api/fs): TRACEFS_PATH, known places, /proc/mounts, mount. */
 	const char *env = getenv("TRACEFS_PATH");
+	if (env && *env && snprintf(dir, len, "%s", env) >= (int)len)
+		return base_fail(err, errlen, -ENAMETOOLONG, "TRACEFS_PATH is too long");
 	if (env && *env)
-		return snprintf(dir, len, "%s", env) < (int)len ? 0 : -ENAMETOOLONG;
+		return 0;
 	static const char *const known[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
 					    "/tracing", "/trace"};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

@@ -288,6 +288,9 @@ static void test_parse_tracepoints(void **state)
 		{"zzz*:*", "no tracepoint matches 'zzz*:*'"},
 		{"sched:sched_switch:q", "invalid modifier 'q'"},
 		{"cycles:q", "invalid modifier 'q'"}, /* an event's bad modifier, no tracepoint */
+		{"sched:sched_switch_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		 "is too long"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int ret = parse(bad[i].spec, &l, err);
