@@ -160,4 +160,24 @@ r = run(["sh", "-c", f"{as_nobody}{PMUPROF} stat -e sched:sched_switch true"])
 if os.stat("/sys/kernel/tracing").st_mode & 0o005 == 0:
     check(r.returncode != 0 and "no permission to read" in r.stderr and
           "mode=755" in r.stderr, f"unreadable tracefs: {r.stderr!r}")
+# Readable ids (a copy of tracefs's, as TRACEFS_PATH lets perf use) but perf_event_paranoid
+# 2: another user must not count a tracepoint in user space only (it would read 0).
+paranoid = int(open("/proc/sys/kernel/perf_event_paranoid").read())
+if paranoid >= 2:
+    fake = tempfile.mkdtemp(prefix="pmuprof-tracefs-")
+    try:
+        d = os.path.join(fake, "events", "sched", "sched_process_exec")
+        os.makedirs(d)
+        shutil.copy("/sys/kernel/tracing/events/sched/sched_process_exec/id", d)
+        for root, dirs, files in os.walk(fake):
+            for x in dirs + files:
+                os.chmod(os.path.join(root, x), 0o755)
+        os.chmod(fake, 0o755)
+        r = run(["sh", "-c", f"TRACEFS_PATH={fake} {as_nobody}{PMUPROF} stat -x , "
+                 "-e sched:sched_process_exec /bin/true"])
+        print("paranoid 2, not root:", r.stderr.strip())
+        check(r.returncode != 0 and "counting a tracepoint (it fires in kernel code) needs "
+              "kernel.perf_event_paranoid<=1" in r.stderr, f"paranoid {paranoid}: {r.stderr!r}")
+    finally:
+        shutil.rmtree(fake)
 print("ok")

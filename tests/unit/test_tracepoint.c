@@ -307,6 +307,27 @@ static void test_parse_tracepoints(void **state)
 	setenv("TRACEFS_PATH", TRACEFS, 1);
 }
 
+static void test_explain_permission(void **state)
+{
+	(void)state;
+	struct pmu_event_list l;
+	char err[BASE_ERR_MAX];
+	assert_int_equal(parse("sched:sched_switch", &l, err), 0);
+	struct perf_event_attr a = l.ev[0].attr;
+	char want[64];
+	pmu_explain_open_error(g_ctx, &l.ev[0], &a, EACCES, 0, -1, err, sizeof(err));
+	snprintf(want, sizeof(want), "perf_event_paranoid<=1 (it is %d)", pmu_paranoid_level());
+	if (!strstr(err, "counting a tracepoint (it fires in kernel code) needs") ||
+	    !strstr(err, want))
+		fail_msg("counting: %s", err);
+	a.sample_type |= PERF_SAMPLE_RAW;
+	pmu_explain_open_error(g_ctx, &l.ev[0], &a, EPERM, 0, -1, err, sizeof(err));
+	if (!strstr(err, "sampling a tracepoint (its payload is kernel data) needs "
+			 "kernel.perf_event_paranoid<=-1"))
+		fail_msg("sampling: %s", err);
+	pmu_event_list_free(&l);
+}
+
 static int collect(const struct pmu_list_entry *e, void *arg)
 {
 	if (e->group == PMU_LIST_TRACEPOINT) {
@@ -344,11 +365,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_fixtures),
-		cmocka_unit_test(test_field_values),
-		cmocka_unit_test(test_format_refused),
-		cmocka_unit_test(test_parse_tracepoints),
-		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_format_fixtures),    cmocka_unit_test(test_field_values),
+		cmocka_unit_test(test_format_refused),     cmocka_unit_test(test_parse_tracepoints),
+		cmocka_unit_test(test_explain_permission), cmocka_unit_test(test_list),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
