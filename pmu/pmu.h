@@ -3,7 +3,8 @@
  *
  * Owns: turning event strings into fully formed perf_event_attr structures
  * (generic hardware, perf cache, software, kernel sysfs PMUs, raw rNNNN,
- * libpfm4 native names, modifiers, terms and groups); the catalogue of events
+ * libpfm4 native names, tracepoints, modifiers, terms and groups); tracepoint
+ * format files and the fields of their payloads; the catalogue of events
  * usable on this host (for `pmuprof list` and "did you mean"); CPU and
  * thread lists; opening events on every CPU x thread of them with one
  * permission policy, and explaining failures in one line; and counting
