@@ -422,7 +422,8 @@ int cmd_agent(int argc, char **argv)
 	struct cli_pipeline_opts po = {
 		.cmd = "agent", .events = a.o.events, .default_events = AGENT_DEFAULT_EVENTS,
 		.fallback_events = AGENT_FALLBACK_EVENTS, .period = a.o.period,
-		.freq = a.o.freq ? a.o.freq : AGENT_DEFAULT_FREQ, .callchain = a.o.callchain,
+		.freq = a.o.freq ? a.o.freq : AGENT_DEFAULT_FREQ,
+		.rate_given = a.o.period || a.o.freq, .callchain = a.o.callchain,
 		.cpus = a.o.cpus, .pids = a.o.pids, .ring_pages = a.o.ring_pages,
 		.readers = a.o.readers, .symbolize = a.o.symbolize,
 		.symbol_cache_bytes = a.o.symbol_cache_mib << 20,

@@ -199,6 +199,7 @@ struct cli_pipeline_opts {
 	const char *default_events; /* with a hardware PMU */
 	const char *fallback_events; /* without one (a notice says so) */
 	uint64_t period, freq;
+	bool rate_given; /* -c or -F typed (not the default frequency) */
 	bool callchain;
 	uint32_t stack_dump; /* --call-graph dwarf */
 	const char *cpus;    /* -C, NULL: all online */

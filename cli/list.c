@@ -28,6 +28,7 @@ static const char *group_heading(const struct pmu_list_entry *e, char *buf, size
 	case PMU_LIST_SYSFS:
 		snprintf(buf, len, "Kernel PMU '%s' (sysfs):", e->pmu);
 		return buf;
+	case PMU_LIST_TRACEPOINT: return "Tracepoint events:";
 	case PMU_LIST_LIBPFM:
 		snprintf(buf, len, "libpfm4 PMU '%s' (native names):", e->pmu);
 		return buf;
@@ -93,7 +94,7 @@ int cmd_list(int argc, char **argv)
 {
 	if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
 		fprintf(argc > 2 ? stderr : stdout,
-			"usage: pmuprof list [presets|hw|sw|cache|pmu|pfm|GLOB]\n"
+			"usage: pmuprof list [presets|hw|sw|cache|pmu|tracepoint|pfm|GLOB]\n"
 			"  GLOB matches event names (a plain word matches as a substring)\n");
 		return argc > 2 ? 2 : 0;
 	}
@@ -105,6 +106,7 @@ int cmd_list(int argc, char **argv)
 		} groups[] = {{"hw", PMU_LIST_HARDWARE},  {"hardware", PMU_LIST_HARDWARE},
 			      {"cache", PMU_LIST_CACHE},   {"sw", PMU_LIST_SOFTWARE},
 			      {"software", PMU_LIST_SOFTWARE}, {"pmu", PMU_LIST_SYSFS},
+			      {"tracepoint", PMU_LIST_TRACEPOINT},
 			      {"pfm", PMU_LIST_LIBPFM},    {"libpfm", PMU_LIST_LIBPFM},
 			      {"presets", PMU_LIST_PRESET}, {"preset", PMU_LIST_PRESET}};
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)

@@ -217,7 +217,8 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	}
 	struct smp_options so = {
 		.events = &p->evs, .cpus = p->cpus, .ncpus = p->ncpus, .period = o->period,
-		.freq = o->period ? 0 : o->freq, .callchain = o->callchain,
+		.freq = o->period ? 0 : o->freq, .rate_given = o->rate_given,
+		.callchain = o->callchain,
 		.ring_pages = o->ring_pages, .topo = p->topo, .plan = &p->plan,
 		.stack_dump = o->stack_dump, .start_disabled = o->start_disabled,
 		.regs_user_mask = o->stack_dump ? uw_sample_regs_mask() : 0,

@@ -622,7 +622,8 @@ int cmd_record(int argc, char **argv)
 	struct cli_pipeline_opts po = {
 		.cmd = o.name, .events = o.events, .default_events = DEFAULT_EVENTS,
 		.fallback_events = FALLBACK_EVENTS, .period = o.period,
-		.freq = o.freq ? o.freq : DEFAULT_FREQ, .callchain = o.callchain,
+		.freq = o.freq ? o.freq : DEFAULT_FREQ, .rate_given = o.period || o.freq,
+		.callchain = o.callchain,
 		.stack_dump = o.stack_dump, .cpus = o.cpus, .pids = o.pids, .tid = o.tid,
 		.child = child.pid > 0 ? &child : NULL, .cpu_wide = o.system_wide || o.cpus,
 		.ring_pages = o.ring_pages,

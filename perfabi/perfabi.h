@@ -61,6 +61,9 @@ struct pabi_sample {
 	uint16_t misc; /* the record header's: misc & PERF_RECORD_MISC_CPUMODE_MASK is ip's mode */
 	uint64_t nr_callchain;
 	const uint64_t *callchain;
+	/* RAW: raw_size bytes (a tracepoint's payload: pmu_tp_field_* read its fields) */
+	uint32_t raw_size;
+	const unsigned char *raw;
 	/* READ: one value, or the group (nr_read values) with shared times */
 	uint64_t time_enabled, time_running;
 	uint64_t nr_read;

@@ -158,8 +158,11 @@ int pabi_parse_sample(const struct pabi_layout *l, const struct perf_event_heade
 		if (c.end - c.p < 4)
 			return -EINVAL;
 		memcpy(&size, c.p, 4);
+		const unsigned char *raw = c.p + 4;
 		if (skip(&c, (4 + (uint64_t)size + 7) & ~7ULL) < 0)
 			return -EINVAL;
+		s->raw = raw;
+		s->raw_size = size;
 	}
 	if ((t & PERF_SAMPLE_BRANCH_STACK) && take_branches(l, &c, s) < 0)
 		return -EINVAL;

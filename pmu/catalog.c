@@ -1,7 +1,7 @@
 /*
  * The catalogue of events usable on this host, in `pmuprof list` order:
  * the presets (expanded for this CPU), generic hardware, cache, software,
- * each sysfs PMU, each libpfm4 PMU.
+ * each sysfs PMU, the tracepoints, each libpfm4 PMU.
  * Generic hardware and cache events are probed (as perf list does for cache
  * events) because the kernel knows their names even where no counter exists.
  */
@@ -135,6 +135,8 @@ int pmu_list_events(const struct pmu_ctx *ctx, bool do_probe,
 		ret = list_builtin(do_probe, fn, arg);
 	if (ret == 0)
 		ret = list_sysfs(ctx, fn, arg);
+	if (ret == 0)
+		ret = pmu_tp_list(fn, arg);
 	if (ret == 0 && pmu_pfm_init() == 0) {
 		struct pfm_walk w = {fn, arg, do_probe};
 		ret = pmu_pfm_foreach(pfm_entry, &w);

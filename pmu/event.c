@@ -656,6 +656,109 @@ static int push_preset(const struct pmu_ctx *ctx, const char *tok, struct pmu_ev
 	return 0;
 }
 
+/* --- tracepoints ----------------------------------------------------------- */
+
+/* Modifier letters only: the suffix of "cycles:u". */
+static bool is_mods(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("ukhpPSGHDeIW", s[i]))
+			return false;
+	return n > 0;
+}
+
+/*
+ * "sys:name[:mods]": a ':' followed by something other than modifiers, no
+ * '/', no "::", and before it no event name (whose modifiers are then wrong).
+ */
+static bool is_tracepoint_token(const struct pmu_ctx *ctx, const char *tok)
+{
+	const char *colon = strchr(tok, ':');
+	if (!colon || colon == tok || strchr(tok, '/') || strstr(tok, "::") ||
+	    strncmp(tok, "mem:", 4) == 0)
+		return false;
+	const char *rest = colon + 1, *end = strchr(rest, ':');
+	if (is_mods(rest, end ? (size_t)(end - rest) : strlen(rest)))
+		return false;
+	char base[PMU_NAME_MAX];
+	split_mods(tok, base);
+	uint64_t config;
+	const struct pmu_alias *alias;
+	return !find_generic(base) && pmu_cache_lookup(base, &config) < 0 && !is_raw(base) &&
+	       !find_bare_alias(ctx, base, &alias) && !pmu_preset_is(base);
+}
+
+struct tp_push {
+	const struct pmu_ctx *ctx;
+	struct pmu_event_list *list;
+	const char *modstr;
+	struct mods m;
+	char *err;
+	size_t errlen;
+};
+
+static int push_tracepoint(const char *sys, const char *name, uint64_t id, void *arg)
+{
+	struct tp_push *p = arg;
+	struct pmu_event *ev = list_push(p->list);
+	if (!ev)
+		return base_fail(p->err, p->errlen, -ENOMEM, "out of memory");
+	ev->attr.type = PERF_TYPE_TRACEPOINT;
+	ev->attr.config = id;
+	ev->attr.sample_period = 1; /* every hit, as perf, unless -c or -F say otherwise */
+	ev->period_default = true;
+	snprintf(ev->name, sizeof(ev->name), "%s:%s%s%s", sys, name, *p->modstr ? ":" : "",
+		 p->modstr);
+	apply_mods(p->ctx, ev, &p->m);
+	return 0;
+}
+
+/*
+ * Appends the tracepoints "sys:name[:mods]" names (globs give several); *added
+ * says how many. A libpfm4 name with a unit mask ("inst_retired:any_p") has
+ * the same shape: where no tracepoint subsystem is called so, it is tried
+ * as one. The list is unchanged on error.
+ */
+static int push_tracepoints(const struct pmu_ctx *ctx, const char *tok, struct pmu_event_list *list,
+			    size_t *added, char *err, size_t errlen)
+{
+	char sys[PMU_NAME_MAX];
+	if (strlen(tok) >= sizeof(sys))
+		return base_fail(err, errlen, -ENAMETOOLONG,
+				 "event string '%.40s...' is too long (max %d characters)", tok,
+				 PMU_NAME_MAX - 1);
+	snprintf(sys, sizeof(sys), "%s", tok);
+	char *name = strchr(sys, ':');
+	*name++ = 0;
+	char *mods = strchr(name, ':');
+	if (mods)
+		*mods++ = 0;
+	struct tp_push p = {ctx, list, mods ? mods : "", {0}, err, errlen};
+	int ret = parse_mods(p.modstr, tok, &p.m, err, errlen);
+	if (ret < 0)
+		return ret;
+	size_t before = list->n;
+	bool no_subsystem;
+	ret = pmu_tp_resolve(ctx, sys, name, push_tracepoint, &p, &no_subsystem, err, errlen);
+	if (ret < 0) {
+		list->n = before;
+		struct perf_event_attr attr;
+		char pfm_err[BASE_ERR_MAX];
+		bool tracefs_said_no = ret != -ENOENT || no_subsystem;
+		if (!tracefs_said_no || pmu_pfm_init() < 0 ||
+		    pmu_pfm_encode(tok, &attr, sizeof(attr), pfm_err, sizeof(pfm_err)) < 0)
+			return ret;
+		struct pmu_event *ev = list_push(list);
+		if (!ev)
+			return base_fail(err, errlen, -ENOMEM, "out of memory");
+		ev->attr = attr;
+		ev->attr.size = sizeof(ev->attr);
+		set_display_name(ev, tok);
+	}
+	*added = list->n - before;
+	return 0;
+}
+
 /* --- lists and groups ------------------------------------------------------- */
 
 /*
@@ -737,10 +840,12 @@ static int parse_group(const struct pmu_ctx *ctx, const char *item, size_t len,
 					 start);
 		snprintf(tok, sizeof(tok), "%.*s", (int)n, start);
 		size_t from = list->n, added = 1;
-		bool preset = is_preset_token(tok);
-		if (preset) {
-			/* A preset in a group: each of its events becomes a member. */
-			ret = push_preset(ctx, tok, list, &added, err, errlen);
+		bool preset = is_preset_token(tok),
+		     tracepoints = !preset && is_tracepoint_token(ctx, tok);
+		if (preset || tracepoints) {
+			/* A preset or a tracepoint glob in a group: each of its events is a member. */
+			ret = preset ? push_preset(ctx, tok, list, &added, err, errlen)
+				     : push_tracepoints(ctx, tok, list, &added, err, errlen);
 			if (ret < 0)
 				return ret;
 		} else {
@@ -764,7 +869,7 @@ static int parse_group(const struct pmu_ctx *ctx, const char *item, size_t len,
 			}
 			if (*modbuf) {
 				/* perf's spelling: "ev:u" gets "ev:uS", a bare name gets ":S". */
-				const char *spelled = preset ? ev->name : tok;
+				const char *spelled = preset || tracepoints ? ev->name : tok;
 				size_t l = strlen(ev->name);
 				snprintf(ev->name + l, sizeof(ev->name) - l, "%s%s",
 					 strchr(spelled, ':') || strchr(spelled, '/') ? "" : ":",
@@ -808,6 +913,8 @@ int pmu_parse_events(const struct pmu_ctx *ctx, const char *spec, struct pmu_eve
 		struct pmu_event *ev;
 		if (is_preset_token(tok))
 			ret = push_preset(ctx, tok, out, &added, err, errlen);
+		else if (is_tracepoint_token(ctx, tok))
+			ret = push_tracepoints(ctx, tok, out, &added, err, errlen);
 		else if (!(ev = list_push(out)))
 			ret = base_fail(err, errlen, -ENOMEM, "out of memory");
 		else

@@ -52,8 +52,9 @@ int pmu_open_counter(const struct pmu_ctx *ctx, struct pmu_event *ev,
 		     bool user_fallback, char *err, size_t errlen)
 {
 	int fd = open_compat(attr, pid, cpu, group_fd);
+	/* Not for a tracepoint: it fires in the kernel, so user space alone counts nothing. */
 	if (user_fallback && (fd == -EACCES || fd == -EPERM) && !ev->priv_explicit &&
-	    !attr->exclude_kernel) {
+	    !attr->exclude_kernel && attr->type != PERF_TYPE_TRACEPOINT) {
 		attr->exclude_kernel = 1;
 		attr->exclude_hv = 1;
 		fd = open_compat(attr, pid, cpu, group_fd);
@@ -349,6 +350,22 @@ static void explain_event(const struct pmu_ctx *ctx, const struct pmu_event *ev,
 			 "CAP_SYS_PTRACE",
 			 is_thread_leader(pid) ? "process" : "thread", (int)pid,
 			 (unsigned)owner.st_uid);
+		return;
+	}
+	if ((errnum == EACCES || errnum == EPERM) && attr->type == PERF_TYPE_TRACEPOINT) {
+		/* The kernel's rules: a hit is kernel code, and its payload kernel data. */
+		bool raw = attr->sample_type & PERF_SAMPLE_RAW;
+		int need = raw ? -1 : pid == -1 ? 0 : 1;
+		const char *why = "counting a tracepoint (it fires in kernel code)";
+		if (raw)
+			why = "sampling a tracepoint (its payload is kernel data)";
+		else if (pid == -1)
+			why = "system-wide counting";
+		snprintf(err, errlen,
+			 "cannot open %s: permission denied: %s needs kernel.perf_event_paranoid<=%d "
+			 "(it is %d); run as root or with CAP_PERFMON, or: sudo sysctl -w "
+			 "kernel.perf_event_paranoid=%d",
+			 subject, why, need, paranoid, need);
 		return;
 	}
 	if (errnum == EACCES || errnum == EPERM) {

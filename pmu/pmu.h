@@ -3,7 +3,8 @@
  *
  * Owns: turning event strings into fully formed perf_event_attr structures
  * (generic hardware, perf cache, software, kernel sysfs PMUs, raw rNNNN,
- * libpfm4 native names, modifiers, terms and groups); the catalogue of events
+ * libpfm4 native names, tracepoints, modifiers, terms and groups); tracepoint
+ * format files and the fields of their payloads; the catalogue of events
  * usable on this host (for `pmuprof list` and "did you mean"); CPU and
  * thread lists; opening events on every CPU x thread of them with one
  * permission policy, and explaining failures in one line; and counting
@@ -84,6 +85,11 @@ struct pmu_event {
 	uint64_t sample_type_extra;
 	/* The PMU cannot follow a task (AMD IBS): open per CPU with pid -1 and filter. */
 	bool cpu_wide_only;
+	/*
+	 * attr's period is the event's own default (a tracepoint: 1, every hit, as
+	 * perf): sampling keeps it unless the user gives a period or frequency.
+	 */
+	bool period_default;
 };
 
 struct pmu_event_list {
@@ -107,6 +113,7 @@ struct pmu_event_list {
  *   item   := '{' list '}' [':' MODS] | event
  *   event  := NAME [':' MODS] | NAME '/' TERMS '/' [MODS] | PMU '/' TERMS '/' [MODS]
  *           | 'r' HEX [':' MODS] | 'mem:' ADDR ['/' LEN] [':' rwx] | PFMPMU '::' EVENT[:...]
+ *           | SYS ':' TRACEPOINT [':' MODS]   (globs in SYS and TRACEPOINT: 'sched:sched_*')
  *   MODS   := [ukhpPSGHDe]+      TERMS := term (',' term)*   term := key ['=' value]
  * On error `out` holds the events it held before the call (its buffer may have
  * grown: free it with pmu_event_list_free() either way).
@@ -294,9 +301,10 @@ enum pmu_list_group {
 	PMU_LIST_HARDWARE,
 	PMU_LIST_CACHE,
 	PMU_LIST_SOFTWARE,
-	PMU_LIST_SYSFS,  /* one heading per sysfs PMU: `pmu` names it */
-	PMU_LIST_LIBPFM, /* one heading per present libpfm4 PMU */
-	PMU_LIST_PRESET, /* `pmu` names the CPU the presets were expanded for */
+	PMU_LIST_SYSFS,      /* one heading per sysfs PMU: `pmu` names it */
+	PMU_LIST_TRACEPOINT, /* "sys:name", from tracefs */
+	PMU_LIST_LIBPFM,     /* one heading per present libpfm4 PMU */
+	PMU_LIST_PRESET,     /* `pmu` names the CPU the presets were expanded for */
 };
 
 struct pmu_list_entry {
@@ -315,6 +323,67 @@ struct pmu_list_entry {
  */
 int pmu_list_events(const struct pmu_ctx *ctx, bool probe,
 		    int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg);
+
+/* --- tracepoints (tracepoint.c, tpformat.c) ------------------------------------- */
+
+/*
+ * The tracefs directory (holding events/), found as perf finds it: $TRACEFS_PATH,
+ * /sys/kernel/tracing, /sys/kernel/debug/tracing, /tracing, /trace, a tracefs
+ * or debugfs in /proc/mounts; where none is mounted, mounts tracefs at
+ * /sys/kernel/tracing (root only; as perf). 0, or -errno with a line saying
+ * how to mount it.
+ */
+int pmu_tracefs_dir(char *dir, size_t len, char *err, size_t errlen);
+
+enum pmu_tp_loc {
+	PMU_TP_PLAIN,    /* the field's bytes are at offset */
+	PMU_TP_DATA_LOC, /* __data_loc: a u32 at offset, data offset (low 16) and length (high 16) */
+	PMU_TP_REL_LOC,  /* __rel_loc: the same, the offset counted from the field's end */
+};
+
+/* One field of a tracepoint's payload, as its format file declares it. */
+struct pmu_tp_field {
+	char name[64];
+	char type[96]; /* "pid_t", "char[16]", "__data_loc char[]" */
+	uint32_t offset, size;
+	bool is_signed;
+	bool is_array; /* type[N] (or a dynamic array) */
+	enum pmu_tp_loc loc;
+};
+
+struct pmu_tp_format {
+	char name[PMU_NAME_MAX];     /* "sched_switch" */
+	uint64_t id;                 /* attr.config of the tracepoint */
+	struct pmu_tp_field *fields; /* the common_ fields first, as the file lists them */
+	size_t nfields;
+};
+
+/*
+ * Parses a format file's text (from tracefs or a perf.data file: untrusted):
+ * name:, ID: and the field: lines up to print fmt:. 0, or -EINVAL with the
+ * line at fault in err; out is empty on error. Free with pmu_tp_format_free.
+ */
+int pmu_tp_format_parse(struct pmu_tp_format *out, const char *text, size_t len, char *err,
+			size_t errlen);
+/* The format of tracepoint sys:name from tracefs. */
+int pmu_tp_format_read(struct pmu_tp_format *out, const char *sys, const char *name, char *err,
+		       size_t errlen);
+void pmu_tp_format_free(struct pmu_tp_format *f);
+/* The field called name, or NULL. */
+const struct pmu_tp_field *pmu_tp_field(const struct pmu_tp_format *f, const char *name);
+/*
+ * The bytes of field fld in a sample's raw payload (PERF_SAMPLE_RAW's data,
+ * rawlen bytes): a plain field's own bytes, a __data_loc/__rel_loc field's
+ * data. -ERANGE when they lie outside the payload.
+ */
+int pmu_tp_field_data(const struct pmu_tp_field *fld, const void *raw, size_t rawlen,
+		      const void **data, size_t *len);
+/*
+ * An integer field's value (1, 2, 4 or 8 bytes, sign-extended when signed):
+ * -EINVAL for an array or a field of another size, -ERANGE outside the payload.
+ */
+int pmu_tp_field_int(const struct pmu_tp_field *fld, const void *raw, size_t rawlen,
+		     uint64_t *value);
 
 /* --- counting sets -------------------------------------------------------- */
 

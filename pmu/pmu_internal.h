@@ -98,6 +98,9 @@ int pmu_format_place(const struct pmu_format *fmt, uint64_t value, struct perf_e
 /* Width in bits of a format (sum of its ranges). */
 unsigned pmu_format_bits(const struct pmu_format *fmt);
 
+/* Reads a small sysfs or tracefs file into buf without its trailing newline; -errno on failure. */
+int pmu_read_small_file(const char *path, char *buf, size_t len);
+
 int pmu_sysfs_load(struct pmu_ctx *ctx, char *err, size_t errlen);
 void pmu_sysfs_free(struct pmu_ctx *ctx);
 
@@ -171,6 +174,19 @@ int pmu_preset_expand(const struct pmu_ctx *ctx, const char *name, struct pmu_pr
 int pmu_preset_list(const struct pmu_ctx *ctx, bool no_hw,
 		    int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg);
 
+/* --- tracepoints (tracepoint.c) ----------------------------------------------- */
+
+/*
+ * Calls fn for each tracepoint matching sys:name (globs in either part), in
+ * perf's listing order, with its id. An unknown name or a glob that matches
+ * nothing is -ENOENT (no_subsystem: no subsystem matched either), with a
+ * line naming the cause and the nearest names; no readable tracefs, its error.
+ */
+int pmu_tp_resolve(const struct pmu_ctx *ctx, const char *sys, const char *name,
+		   int (*fn)(const char *sys, const char *name, uint64_t id, void *arg), void *arg,
+		   bool *no_subsystem, char *err, size_t errlen);
+/* The tracepoints as `list` entries (PMU_LIST_TRACEPOINT); none without a tracefs. */
+int pmu_tp_list(int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg);
 
 /* Appends "; did you mean 'x' or 'y'?" for the nearest known names, if any are near. */
 void pmu_suggest(const struct pmu_ctx *ctx, const char *word, char *buf, size_t buflen);

@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads a small sysfs file into buf without its trailing newline; -errno on failure. */
-static int read_small_file(const char *path, char *buf, size_t len)
+int pmu_read_small_file(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -88,7 +87,8 @@ static int load_formats(struct pmu_sysfs *pmu, const char *dir)
 		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
 		struct pmu_format fmt = {0};
 		snprintf(fmt.name, sizeof(fmt.name), "%s", de->d_name);
-		if (read_small_file(file, text, sizeof(text)) < 0 || parse_format(text, &fmt) < 0)
+		if (pmu_read_small_file(file, text, sizeof(text)) < 0 ||
+		    parse_format(text, &fmt) < 0)
 			continue; /* a format we cannot read is one term the user cannot use */
 		struct pmu_format *grown =
 			realloc(pmu->formats, (pmu->nformats + 1) * sizeof(*pmu->formats));
@@ -121,13 +121,13 @@ static int load_aliases(struct pmu_sysfs *pmu, const char *dir)
 		struct pmu_alias a = {.scale = 1.0};
 		snprintf(a.name, sizeof(a.name), "%s", n);
 		snprintf(file, sizeof(file), "%s/%s", path, n);
-		if (read_small_file(file, a.terms, sizeof(a.terms)) < 0)
+		if (pmu_read_small_file(file, a.terms, sizeof(a.terms)) < 0)
 			continue;
 		snprintf(file, sizeof(file), "%s/%s.unit", path, n);
-		if (read_small_file(file, text, sizeof(text)) == 0)
+		if (pmu_read_small_file(file, text, sizeof(text)) == 0)
 			snprintf(a.unit, sizeof(a.unit), "%s", text);
 		snprintf(file, sizeof(file), "%s/%s.scale", path, n);
-		if (read_small_file(file, text, sizeof(text)) == 0) {
+		if (pmu_read_small_file(file, text, sizeof(text)) == 0) {
 			char *end;
 			double s = strtod(text, &end);
 			if (end != text && s > 0)
@@ -174,13 +174,13 @@ int pmu_sysfs_load(struct pmu_ctx *ctx, char *err, size_t errlen)
 		char dir[PATH_MAX + 256], file[PATH_MAX + 300], text[64];
 		snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name);
 		snprintf(file, sizeof(file), "%s/type", dir);
-		if (read_small_file(file, text, sizeof(text)) < 0)
+		if (pmu_read_small_file(file, text, sizeof(text)) < 0)
 			continue;
 		struct pmu_sysfs pmu = {.max_precise = -1};
 		snprintf(pmu.name, sizeof(pmu.name), "%s", de->d_name);
 		pmu.type = (uint32_t)strtoul(text, NULL, 10);
 		snprintf(file, sizeof(file), "%s/caps/max_precise", dir);
-		if (read_small_file(file, text, sizeof(text)) == 0)
+		if (pmu_read_small_file(file, text, sizeof(text)) == 0)
 			pmu.max_precise = atoi(text);
 		if ((ret = load_formats(&pmu, dir)) < 0 || (ret = load_aliases(&pmu, dir)) < 0) {
 			free(pmu.formats);

@@ -83,6 +83,7 @@ struct smp_options {
 	bool start_disabled; /* -D -1: counting waits for smp_enable() (record --control) */
 	uint64_t period;     /* -c: default sample period (0: use freq) */
 	uint64_t freq;       /* -F: default frequency when no period is set */
+	bool rate_given;     /* -c or -F typed: they override events' own periods too */
 	bool callchain;      /* -g: PERF_SAMPLE_CALLCHAIN */
 	/*
 	 * --call-graph dwarf: bytes of user stack to copy per sample (0: none) and

@@ -121,6 +121,9 @@ static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
 	*a = ev->attr;
 	a->size = sizeof(*a);
 	a->sample_type = BASE_SAMPLE_TYPE | o->extra_sample_type;
+	/* A tracepoint's samples carry its payload, as perf records them. */
+	if (ev->attr.type == PERF_TYPE_TRACEPOINT)
+		a->sample_type |= PERF_SAMPLE_RAW;
 	if (o->callchain)
 		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
 	if (o->stack_dump) {
@@ -130,7 +133,7 @@ static void sampling_attr(const struct smp_session *s, size_t i, bool is_leader,
 		a->exclude_callchain_user = 1; /* user frames come from unwinding the copy */
 	}
 	a->read_format = PERF_FORMAT_ID;
-	if (!ev->period_explicit) {
+	if (!ev->period_explicit && !(ev->period_default && !o->rate_given)) {
 		if (o->period) {
 			a->freq = 0;
 			a->sample_period = o->period;

@@ -1,4 +1,4 @@
-/* The -e event-spec parser (pmu_parse_events) on any string, against the test sysfs tree. */
+/* The -e event-spec parser (pmu_parse_events) on any string, on the test sysfs and tracefs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,8 @@ static struct pmu_ctx *ctx;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[BASE_ERR_MAX];
-	if (!ctx && pmu_ctx_new(&ctx, TEST_SYSFS_ROOT, err, sizeof(err)) < 0)
+	if (!ctx && (setenv("TRACEFS_PATH", TEST_TRACEFS, 1) < 0 ||
+		     pmu_ctx_new(&ctx, TEST_SYSFS_ROOT, err, sizeof(err)) < 0))
 		abort();
 	char *spec = malloc(size + 1);
 	if (!spec)

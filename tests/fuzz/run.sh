@@ -10,7 +10,7 @@ seconds=$2
 src=$(cd "$(dirname "$0")" && pwd)
 repro=$src/../data/fuzz-repro
 status=0
-for t in fuzz_event_spec fuzz_perfdata fuzz_pprof fuzz_otlp_response fuzz_control; do
+for t in fuzz_event_spec fuzz_perfdata fuzz_pprof fuzz_otlp_response fuzz_control fuzz_tp_format; do
 	corpus=$bin/corpus/$t
 	mkdir -p "$corpus"
 	seeds="$src/seeds/$t"

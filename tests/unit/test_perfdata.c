@@ -374,6 +374,12 @@ static void check_abi_sample(const struct perf_event_attr *a, const struct pabi_
 		assert_int_equal(s->nr_callchain, 2);
 		assert_int_equal(s->callchain[1], 0x402000);
 	}
+	if (t & PERF_SAMPLE_RAW) {
+		assert_int_equal(s->raw_size, 12);
+		assert_memory_equal(s->raw, "raw-bytes-12", 12);
+	} else {
+		assert_null(s->raw);
+	}
 	if (t & PERF_SAMPLE_BRANCH_STACK) {
 		assert_int_equal(s->nr_branch, 2);
 		assert_int_equal(s->branch_hw_idx,
