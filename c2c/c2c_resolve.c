@@ -223,7 +223,7 @@ static int symbol_in_map(struct c2c_resolver *r, pid_t pid, const struct proc_ma
 int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint64_t *addr,
 		       uint64_t *size, const char **file)
 {
-	int ret = proc_synthesize(r->procs, pid);
+	int ret = proc_synthesize(r->procs, pid, false);
 	if (ret < 0)
 		return ret;
 	const char *exe = proc_exe(r->procs, pid);

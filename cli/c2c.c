@@ -493,7 +493,7 @@ static int cmd_watch(int argc, char **argv)
 			break;
 		if (armed && t.w.nlocs > t.synced_locs) {
 			/* New code addresses: read the maps now, while the process still exists. */
-			proc_synthesize(t.pm, pid);
+			proc_synthesize(t.pm, pid, false);
 			t.synced_locs = t.w.nlocs;
 		}
 		armed = !armed;

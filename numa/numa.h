@@ -125,7 +125,7 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects);
 /* --- placement now: where an object's pages are (pages.c, numa pages) ----------- */
 
 struct numa_placement {
-	char name[160];      /* the variable, "ADDR-END", the mapped file, or "anon START-END" */
+	char name[160]; /* the variable, "ADDR-END", or the mapping: "FILE START-END", "anon START-END" */
 	char file[160];      /* the file defining the variable ("" otherwise) */
 	uint64_t addr, len;
 	uint64_t on_node[NUMA_MAX_NODES]; /* present pages by node */

@@ -53,6 +53,14 @@ static int place_range(pid_t pid, uint64_t start, uint64_t end, struct numa_plac
 	return 0;
 }
 
+/* Whether the kernel will say where pid's pages are: 0, or -ESRCH, -EPERM, -ENOSYS. */
+static int may_ask(pid_t pid)
+{
+	unsigned long absent = 0, on[1];
+	long n = topo_pages_per_node(pid, 0, 1, on, 1, &absent); /* page 0: never mapped */
+	return n < 0 ? (int)n : 0;
+}
+
 static int query_error(int ret, pid_t pid, const char *what, char *err, size_t errlen)
 {
 	switch (-ret) {
@@ -82,8 +90,8 @@ int numa_place_symbol(pid_t pid, const char *symbol, struct numa_placement *out,
 	struct sym_cache *sc = NULL;
 	struct c2c_resolver *res = NULL;
 	int ret;
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return query_error(-ESRCH, pid, symbol, err, errlen);
+	if ((ret = may_ask(pid)) < 0)
+		return query_error(ret, pid, symbol, err, errlen);
 	if ((ret = proc_model_new(&pm)) < 0 || (ret = sym_cache_new(&sc, err, errlen)) < 0 ||
 	    (ret = c2c_resolver_new(&res, pm, sc)) < 0) {
 		if (ret == -ENOMEM)
@@ -145,12 +153,14 @@ int numa_place_maps(pid_t pid, struct numa_placement **out, size_t *n, char *err
 	struct proc_model *pm = NULL;
 	struct numa_placement *v = NULL;
 	size_t cap = 0, count = 0;
-	int ret = proc_model_new(&pm);
-	if (ret < 0) {
+	int ret = may_ask(pid);
+	if (ret < 0)
+		return query_error(ret, pid, "its pages", err, errlen);
+	if ((ret = proc_model_new(&pm)) < 0) {
 		base_fail(err, errlen, ret, "out of memory");
 		goto out;
 	}
-	if ((ret = proc_synthesize(pm, pid)) < 0) {
+	if ((ret = proc_synthesize(pm, pid, true)) < 0) {
 		query_error(ret == -ENOENT ? -ESRCH : ret, pid, "its maps", err, errlen);
 		goto out;
 	}
@@ -165,8 +175,10 @@ int numa_place_maps(pid_t pid, struct numa_placement **out, size_t *n, char *err
 		}
 		struct numa_placement *p = &v[count];
 		memset(p, 0, sizeof(*p));
-		if (m->filename && m->filename[0])
-			snprintf(p->name, sizeof(p->name), "%s", m->filename);
+		/* perf names anonymous mappings //anon; a person reads their range. */
+		if (m->filename && m->filename[0] && strcmp(m->filename, "//anon"))
+			snprintf(p->name, sizeof(p->name), "%s %#llx-%#llx", m->filename,
+				 (unsigned long long)m->start, (unsigned long long)m->end);
 		else
 			snprintf(p->name, sizeof(p->name), "anon %#llx-%#llx",
 				 (unsigned long long)m->start, (unsigned long long)m->end);
@@ -208,31 +220,24 @@ void numa_placement_print(const struct numa_placement *p, size_t n, int nnodes, 
 		nnodes = 1;
 	if (nnodes > NUMA_MAX_NODES)
 		nnodes = NUMA_MAX_NODES;
-	fprintf(out, "%-40s %10s %9s", "object", "size", "pages");
+	fprintf(out, "%10s %9s", "size", "present");
 	for (int k = 0; k < nnodes; k++)
-		fprintf(out, " %13s", "");
-	fprintf(out, " %9s\n", "absent");
+		fprintf(out, " %9s%-5d", "N", k);
+	fprintf(out, " %9s  %s\n", "absent", "object");
 	for (size_t i = 0; i < n; i++) {
 		const struct numa_placement *q = &p[i];
 		char size[32];
 		fmt_bytes(q->len, size, sizeof(size));
 		uint64_t present = q->asked - q->absent;
-		fprintf(out, "%-40s %10s %9llu", q->name, size, (unsigned long long)present);
-		for (int k = 0; k < nnodes; k++) {
-			char cell[32];
-			snprintf(cell, sizeof(cell), "N%d=%llu", k, (unsigned long long)q->on_node[k]);
-			if (present)
-				fprintf(out, " %7s %4.0f%%", cell,
-					100.0 * (double)q->on_node[k] / (double)present);
-			else
-				fprintf(out, " %13s", cell);
-		}
-		fprintf(out, " %9llu", (unsigned long long)q->absent);
-		if (q->stride > 1)
-			fprintf(out, "  (every %llu%s page asked)", (unsigned long long)q->stride,
-				q->stride == 2 ? "nd" : q->stride == 3 ? "rd" : "th");
+		fprintf(out, "%10s %9llu", size, (unsigned long long)present);
+		for (int k = 0; k < nnodes; k++)
+			fprintf(out, " %9llu %3.0f%%", (unsigned long long)q->on_node[k],
+				present ? 100.0 * (double)q->on_node[k] / (double)present : 0.0);
+		fprintf(out, " %9llu  %s", (unsigned long long)q->absent, q->name);
 		if (q->file[0] && strcmp(q->file, q->name))
-			fprintf(out, "  in %s", q->file);
+			fprintf(out, " (%s)", q->file);
+		if (q->stride > 1)
+			fprintf(out, " [every %llu pages, one asked]", (unsigned long long)q->stride);
 		fprintf(out, "\n");
 	}
 }
