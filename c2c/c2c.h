@@ -236,6 +236,6 @@ int c2c_data_object(struct c2c_resolver *r, pid_t pid, uint64_t addr, struct c2c
  * (the model's string), -ENOENT when no mapped file has it, or -errno.
  */
 int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint64_t *addr,
-		       const char **file);
+		       uint64_t *size, const char **file);
 
 #endif

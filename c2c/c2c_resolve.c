@@ -207,20 +207,23 @@ static int load_bias(struct c2c_resolver *r, pid_t pid, const struct proc_map *m
 
 /* name in the file of map m: 0 with *addr at m's load bias, -ENOENT when the file lacks it. */
 static int symbol_in_map(struct c2c_resolver *r, pid_t pid, const struct proc_map *m,
-			 const char *name, uint64_t *addr)
+			 const char *name, uint64_t *addr, uint64_t *size)
 {
 	struct sym_data d;
 	uint64_t bias;
 	int ret = sym_find_data(r->syms, m->filename, bid(m), name, &d);
-	if (ret == 0 && (ret = load_bias(r, pid, m, &bias)) == 0)
+	if (ret == 0 && (ret = load_bias(r, pid, m, &bias)) == 0) {
 		*addr = d.start + bias;
+		if (size)
+			*size = d.size;
+	}
 	return ret;
 }
 
 int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint64_t *addr,
-		       const char **file)
+		       uint64_t *size, const char **file)
 {
-	int ret = proc_synthesize(r->procs, pid);
+	int ret = proc_synthesize(r->procs, pid, false);
 	if (ret < 0)
 		return ret;
 	const char *exe = proc_exe(r->procs, pid);
@@ -234,7 +237,7 @@ int c2c_symbol_address(struct c2c_resolver *r, pid_t pid, const char *name, uint
 			bool is_exe = exe && strcmp(m->filename, exe) == 0;
 			if (is_exe != (pass == 0))
 				continue;
-			ret = symbol_in_map(r, pid, m, name, addr);
+			ret = symbol_in_map(r, pid, m, name, addr, size);
 			if (ret == 0) {
 				*file = m->filename;
 				return 0;

@@ -98,7 +98,7 @@ static int symbol_address(struct c2c_resolver *res, struct proc_model *pm, pid_t
 			  size_t errlen)
 {
 	uint64_t at = 0;
-	int ret = c2c_symbol_address(res, pid, name, &at, file);
+	int ret = c2c_symbol_address(res, pid, name, &at, NULL, file);
 	if (ret == -ENOENT) {
 		const char *exe = proc_exe(pm, pid);
 		return base_fail(err, errlen, ret,
@@ -493,7 +493,7 @@ static int cmd_watch(int argc, char **argv)
 			break;
 		if (armed && t.w.nlocs > t.synced_locs) {
 			/* New code addresses: read the maps now, while the process still exists. */
-			proc_synthesize(t.pm, pid);
+			proc_synthesize(t.pm, pid, false);
 			t.synced_locs = t.w.nlocs;
 		}
 		armed = !armed;

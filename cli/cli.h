@@ -45,7 +45,8 @@ int cli_import_run(const struct cli_import_opts *o);
 int cmd_c2c(int argc, char **argv);    /* c2c.c: "c2c watch", "c2c report" */
 int cmd_c2c_report(int argc, char **argv); /* c2c_report.c */
 int cmd_c2c_record(int argc, char **argv); /* c2c_record.c */
-int cmd_numa(int argc, char **argv);       /* numa.c: "numa record" */
+int cmd_numa(int argc, char **argv);       /* numa.c: "numa record", "numa pages" */
+int cli_numa_pages(int argc, char **argv); /* numa_pages.c */
 
 /*
  * A duration as a user writes it: "10" or "10s" seconds, "500ms", "2m", "1h",

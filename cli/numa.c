@@ -297,11 +297,13 @@ int cmd_numa(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "record") == 0)
 		return numa_record(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "pages") == 0)
+		return cli_numa_pages(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		usage(stdout);
 		return 0;
 	}
-	cli_error("numa", "%s%s%s; the numa command is 'numa record' (pmuprof numa record --help)",
+	cli_error("numa", "%s%s%s; the numa commands are 'numa record' and 'numa pages' (pmuprof numa record --help)",
 		  argc >= 2 ? "unknown numa command '" : "a numa command is needed",
 		  argc >= 2 ? argv[1] : "", argc >= 2 ? "'" : "");
 	return 2;

@@ -110,9 +110,10 @@ static int perf_data_tables(struct cli_pipeline *p, struct pabi_layout *track,
 /*
  * Processes already running have mappings no record will announce: their
  * records are synthesized from /proc once, as perf does, for the model and
- * the perf.data alike. A command's exec and mappings come from the kernel.
+ * the perf.data alike (data mappings too where data addresses are sampled, as
+ * perf record --data). A command's exec and mappings come from the kernel.
  */
-static int synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
+static int synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o, bool data,
 		      const struct pabi_layout *track, const struct pabi_sample_id *sid, char *err,
 		      size_t errlen)
 {
@@ -122,12 +123,12 @@ static int synthesize(struct cli_pipeline *p, const struct cli_pipeline_opts *o,
 	if (ret < 0 || (o->child && !o->cpu_wide))
 		return ret;
 	if (!o->pids && !o->tid)
-		return eng_synthesize(p->eng, -1, track, sid, err, errlen);
+		return eng_synthesize(p->eng, -1, data, track, sid, err, errlen);
 	char *copy = strdup(o->pids ? o->pids : o->tid), *save = NULL;
 	if (!copy)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	for (char *t = strtok_r(copy, ",", &save); t && ret == 0; t = strtok_r(NULL, ",", &save)) {
-		ret = eng_synthesize(p->eng, (pid_t)atoi(t), track, sid, err, errlen);
+		ret = eng_synthesize(p->eng, (pid_t)atoi(t), data, track, sid, err, errlen);
 		if (ret == -ENOENT || ret == -ESRCH)
 			ret = 0; /* it ended since: -p stops when none is left */
 	}
@@ -275,7 +276,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		goto fail;
 	if (open_engine(p, o, err, sizeof(err)) < 0 ||
 	    smp_track(p->session, err, sizeof(err)) < 0 ||
-	    synthesize(p, o, &track, &sid, err, sizeof(err)) < 0)
+	    synthesize(p, o, so.track_data_maps, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
 	return 0;
 fail:

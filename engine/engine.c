@@ -478,11 +478,11 @@ static int apply_synthesized(void *e, const struct perf_event_header *h)
 	return eng_apply(e, h);
 }
 
-int eng_synthesize(struct eng *e, pid_t pid, const struct pabi_layout *l,
+int eng_synthesize(struct eng *e, pid_t pid, bool data, const struct pabi_layout *l,
 		   const struct pabi_sample_id *sid, char *err, size_t errlen)
 {
-	return pid < 0 ? pabi_synthesize_all(l, sid, apply_synthesized, e, err, errlen)
-		       : pabi_synthesize(pid, l, sid, apply_synthesized, e, err, errlen);
+	return pid < 0 ? pabi_synthesize_all(data, l, sid, apply_synthesized, e, err, errlen)
+		       : pabi_synthesize(pid, data, l, sid, apply_synthesized, e, err, errlen);
 }
 
 int eng_synthesize_kernel(struct eng *e, const struct pabi_layout *l,

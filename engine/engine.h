@@ -341,12 +341,13 @@ int eng_pump(struct eng *e);
  */
 int eng_apply(struct eng *e, const struct perf_event_header *h);
 /*
- * The records of processes that already run (pid; -1: every process),
- * synthesized from /proc (pabi_synthesize) with the trailer l and sid, and
+ * The records of processes that already run (pid; -1: every process; data:
+ * their data mappings too), synthesized from /proc (pabi_synthesize) with
+ * the trailer l and sid, and
  * applied with eng_apply; and the kernel's own map, which only a perf.data
  * needs. 0, -ENOENT / -ESRCH when the process is gone, or -errno.
  */
-int eng_synthesize(struct eng *e, pid_t pid, const struct pabi_layout *l,
+int eng_synthesize(struct eng *e, pid_t pid, bool data, const struct pabi_layout *l,
 		   const struct pabi_sample_id *sid, char *err, size_t errlen);
 int eng_synthesize_kernel(struct eng *e, const struct pabi_layout *l,
 			  const struct pabi_sample_id *sid, char *err, size_t errlen);

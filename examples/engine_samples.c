@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	struct pabi_layout none = {0};
 	struct pabi_sample_id no_id = {0};
 	if (smp_track(session, err, sizeof(err)) < 0 ||
-	    eng_synthesize(eng, -1, &none, &no_id, err, sizeof(err)) < 0 ||
+	    eng_synthesize(eng, -1, false, &none, &no_id, err, sizeof(err)) < 0 ||
 	    smp_start(session, err, sizeof(err)) < 0)
 		goto out;
 	/* Drain as record does: pump every 50 ms; the readers end the window themselves. */

@@ -122,6 +122,32 @@ uint64_t numa_moves(const struct numa_run *r);
 /* The summary: the machine, balancing, then per object (max_objects 0: all). */
 void numa_print(const struct numa_run *r, FILE *out, size_t max_objects);
 
+/* --- placement now: where an object's pages are (pages.c, numa pages) ----------- */
+
+struct numa_placement {
+	char name[160]; /* the variable, "ADDR-END", or the mapping: "FILE START-END", "anon START-END" */
+	char file[160];      /* the file defining the variable ("" otherwise) */
+	uint64_t addr, len;
+	uint64_t on_node[NUMA_MAX_NODES]; /* present pages by node */
+	uint64_t asked, absent;           /* pages asked; those with no node (not faulted in) */
+	uint64_t stride;                  /* every stride-th page asked (1: all) */
+};
+
+/*
+ * The pages of the global or static variable `symbol` of running process pid
+ * (its run-time address and size, PIE and shared libraries too), or of
+ * [addr, addr + len), or of every mapping with pages present (*out malloc'd,
+ * most pages first). 0, or -errno with err naming the cause and the fix
+ * (-ESRCH: no such process, -EPERM: another user's, -ENOENT: no such symbol).
+ */
+int numa_place_symbol(pid_t pid, const char *symbol, struct numa_placement *out, char *err,
+		      size_t errlen);
+int numa_place_range(pid_t pid, uint64_t addr, uint64_t len, struct numa_placement *out, char *err,
+		     size_t errlen);
+int numa_place_maps(pid_t pid, struct numa_placement **out, size_t *n, char *err, size_t errlen);
+/* A table: object, size, present pages, pages and share per node (nnodes columns), absent. */
+void numa_placement_print(const struct numa_placement *p, size_t n, int nnodes, FILE *out);
+
 /* /proc/sys/kernel/numa_balancing: 0 off, 1 on (2: memory tiering), or -errno. */
 int numa_balancing(void);
 

@@ -149,15 +149,17 @@ typedef int (*pabi_synth_fn)(void *arg, const struct perf_event_header *h);
  * What the kernel would have announced for a process (pid or any of its
  * tids) had it started during the recording, as `perf record` synthesizes
  * it: a COMM per thread and an MMAP2 per executable mapping of
- * /proc/PID/maps, each handed to fn. Each record ends in a sample_id
+ * /proc/PID/maps (with data: every mapping, the others marked
+ * PERF_RECORD_MISC_MMAP_DATA, as perf record --data), each handed to fn. Each record ends in a sample_id
  * trailer laid out for l (a zero layout: none) with sid's time, id
  * and cpu (its pid and tid are the record's own). -ENOENT / -ESRCH when
  * the process is gone.
  */
-int pabi_synthesize(pid_t pid, const struct pabi_layout *l, const struct pabi_sample_id *sid,
-		    pabi_synth_fn fn, void *arg, char *err, size_t errlen);
+int pabi_synthesize(pid_t pid, bool data, const struct pabi_layout *l,
+		    const struct pabi_sample_id *sid, pabi_synth_fn fn, void *arg, char *err,
+		    size_t errlen);
 /* The same for every process in /proc (-a); processes that end meanwhile are skipped. */
-int pabi_synthesize_all(const struct pabi_layout *l, const struct pabi_sample_id *sid,
+int pabi_synthesize_all(bool data, const struct pabi_layout *l, const struct pabi_sample_id *sid,
 			pabi_synth_fn fn, void *arg, char *err, size_t errlen);
 /*
  * The kernel's own map (PERF_RECORD_MMAP of "[kernel.kallsyms]_text" at

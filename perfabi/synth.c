@@ -77,6 +77,7 @@ struct synth_out {
 	pabi_synth_fn fn;
 	void *arg;
 	bool failed; /* the consumer refused a record: stop, whatever /proc still holds */
+	bool data;   /* every mapping, not only executable ones */
 	struct synth_rec r;
 };
 
@@ -102,7 +103,8 @@ static int synth_mmap(struct synth_out *o, pid_t tgid, char *line, const struct 
 		   &min, &ino, &name_at) < 7 ||
 	    name_at == 0 || end <= start)
 		return 0;
-	if (perms[2] != 'x')
+	bool exec = perms[2] == 'x';
+	if (!exec && !o->data)
 		return 0; /* as perf without --data: samples only land in code */
 	char *name = line + name_at;
 	name[strcspn(name, "\n")] = 0;
@@ -118,12 +120,13 @@ static int synth_mmap(struct synth_out *o, pid_t tgid, char *line, const struct 
 	rec_u32(r, min);
 	rec_u64(r, ino);
 	rec_u64(r, 0); /* ino_generation */
-	rec_u32(r,
-		(perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | PROT_EXEC);
+	rec_u32(r, (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+			   (exec ? PROT_EXEC : 0));
 	rec_u32(r, perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
 	rec_name(r, name, PATH_MAX);
 	rec_trailer(r, l, sid, (uint32_t)tgid, (uint32_t)tgid);
-	return rec_emit(o, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
+	return rec_emit(o, PERF_RECORD_MMAP2,
+			PERF_RECORD_MISC_USER | (exec ? 0 : PERF_RECORD_MISC_MMAP_DATA));
 }
 
 static int synth_comm(struct synth_out *o, pid_t tgid, pid_t tid, const struct pabi_layout *l,
@@ -172,10 +175,11 @@ static int synthesize(struct synth_out *o, pid_t id, const struct pabi_layout *l
 	return ret;
 }
 
-static struct synth_out *out_new(pabi_synth_fn fn, void *arg)
+static struct synth_out *out_new(bool data, pabi_synth_fn fn, void *arg)
 {
 	struct synth_out *o = malloc(sizeof(*o));
 	if (o) {
+		o->data = data;
 		o->fn = fn;
 		o->arg = arg;
 		o->failed = false;
@@ -184,10 +188,11 @@ static struct synth_out *out_new(pabi_synth_fn fn, void *arg)
 	return o;
 }
 
-int pabi_synthesize(pid_t pid, const struct pabi_layout *l, const struct pabi_sample_id *sid,
-		    pabi_synth_fn fn, void *arg, char *err, size_t errlen)
+int pabi_synthesize(pid_t pid, bool data, const struct pabi_layout *l,
+		    const struct pabi_sample_id *sid, pabi_synth_fn fn, void *arg, char *err,
+		    size_t errlen)
 {
-	struct synth_out *o = out_new(fn, arg);
+	struct synth_out *o = out_new(data, fn, arg);
 	if (!o)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	int ret = synthesize(o, pid, l, sid, err, errlen);
@@ -195,13 +200,13 @@ int pabi_synthesize(pid_t pid, const struct pabi_layout *l, const struct pabi_sa
 	return ret;
 }
 
-int pabi_synthesize_all(const struct pabi_layout *l, const struct pabi_sample_id *sid,
+int pabi_synthesize_all(bool data, const struct pabi_layout *l, const struct pabi_sample_id *sid,
 			pabi_synth_fn fn, void *arg, char *err, size_t errlen)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
 		return base_fail(err, errlen, -errno, "cannot read /proc: %s", strerror(errno));
-	struct synth_out *o = out_new(fn, arg);
+	struct synth_out *o = out_new(data, fn, arg);
 	int ret = o ? 0 : base_fail(err, errlen, -ENOMEM, "out of memory");
 	struct dirent *de;
 	while (ret == 0 && (de = readdir(d)) != NULL) {
@@ -243,7 +248,7 @@ int pabi_synthesize_kernel(const struct pabi_layout *l, const struct pabi_sample
 	uint64_t text = kernel_text();
 	if (!text)
 		return 0; /* addresses hidden: perf will say so, as for its own recordings */
-	struct synth_out *o = out_new(fn, arg);
+	struct synth_out *o = out_new(false, fn, arg);
 	if (!o)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	struct synth_rec *r = &o->r;

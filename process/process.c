@@ -503,9 +503,9 @@ static int apply_synthesized(void *m, const struct perf_event_header *h)
 	return proc_apply_record(m, h);
 }
 
-int proc_synthesize(struct proc_model *m, pid_t pid)
+int proc_synthesize(struct proc_model *m, pid_t pid, bool data)
 {
 	static const struct pabi_layout no_trailer;
 	static const struct pabi_sample_id no_id;
-	return pabi_synthesize(pid, &no_trailer, &no_id, apply_synthesized, m, NULL, 0);
+	return pabi_synthesize(pid, data, &no_trailer, &no_id, apply_synthesized, m, NULL, 0);
 }

@@ -42,11 +42,12 @@ int proc_apply_record(struct proc_model *m, const struct perf_event_header *h);
 
 /*
  * Applies the records perfabi synthesizes from /proc for a process that
- * already runs (its threads' names and executable mappings): for readers of
- * a live process outside a recording (c2c watch, c2c's symbol lookups).
- * 0, -ENOENT / -ESRCH when it is gone, or -ENOMEM.
+ * already runs (its threads' names and executable mappings; with data, every
+ * mapping): for readers of a live process outside a recording (c2c watch,
+ * c2c's symbol lookups, numa pages). 0, -ENOENT / -ESRCH when it is gone, or
+ * -ENOMEM.
  */
-int proc_synthesize(struct proc_model *m, pid_t pid);
+int proc_synthesize(struct proc_model *m, pid_t pid, bool data);
 
 struct proc_map *proc_find_map(struct proc_model *m, pid_t pid, uint64_t addr);
 /* The mapping just below map (from proc_find_map of the same pid), or NULL. */

@@ -807,25 +807,29 @@ void topo_free_local(const struct topo *t, void *p, size_t size)
 	}
 }
 
-long topo_pages_per_node(const void *addr, size_t len, unsigned long *counts, int ncounts)
+long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, unsigned long *counts,
+			 int ncounts, unsigned long *absent)
 {
 	enum { BATCH = 256 };
-	size_t page = page_size();
-	uintptr_t start = (uintptr_t)addr / page * page, end = (uintptr_t)addr + len;
+	uint64_t page = page_size();
+	uint64_t start = addr / page * page, end = addr + len < addr ? UINT64_MAX : addr + len;
 	void *pages[BATCH];
 	int status[BATCH];
 	long found = 0;
 	while (start < end) {
 		unsigned long n = 0;
 		for (; n < BATCH && start < end; n++, start += page)
-			pages[n] = (void *)start;
-		if (move_pages(0, n, pages, NULL, status, 0) < 0)
+			pages[n] = (void *)(uintptr_t)start;
+		if (move_pages(pid, n, pages, NULL, status, 0) < 0)
 			return -errno;
-		for (unsigned long i = 0; i < n; i++)
+		for (unsigned long i = 0; i < n; i++) {
 			if (status[i] >= 0 && status[i] < ncounts) {
 				counts[status[i]]++;
 				found++;
+			} else if (status[i] < 0 && absent) {
+				(*absent)++;
 			}
+		}
 	}
 	return found;
 }

@@ -14,6 +14,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 struct topo;
@@ -120,13 +122,16 @@ void *topo_alloc_local(const struct topo *t, int node, size_t size);
 void topo_free_local(const struct topo *t, void *p, size_t size);
 
 /*
- * Where the pages of [addr, addr + len) of this process are, as the kernel
- * says for the pages themselves (move_pages without moving): counts[node]
- * grows by the pages on each node below ncounts. Pages not yet faulted in
- * have no node and are not counted. Returns the pages counted, or -errno
- * (-ENOSYS where the kernel has no NUMA support).
+ * Where the pages of [addr, addr + len) of process pid (0: this one) are, as
+ * the kernel says for the pages themselves (move_pages without moving):
+ * counts[node] grows by the pages on each node below ncounts, *absent (when
+ * not NULL) by the pages with no node (not faulted in, or not mapped).
+ * Returns the pages counted on a node, or -errno: -ENOSYS where the kernel
+ * has no NUMA support, -ESRCH when pid is gone, -EPERM for another user's
+ * process without CAP_SYS_NICE.
  */
-long topo_pages_per_node(const void *addr, size_t len, unsigned long *counts, int ncounts);
+long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, unsigned long *counts,
+			 int ncounts, unsigned long *absent);
 
 /*
  * The machine: packages, NUMA nodes (memory), L3 domains, cores, PUs, caches, line size;

@@ -722,14 +722,14 @@ static void test_symbol_address(void **state)
 	uint64_t addr = 0;
 	const char *file = NULL;
 	c2c_watch_target[0] = 1; /* keep it */
-	assert_int_equal(c2c_symbol_address(r, getpid(), "c2c_watch_target", &addr, &file), 0);
+	assert_int_equal(c2c_symbol_address(r, getpid(), "c2c_watch_target", &addr, NULL, &file), 0);
 	assert_int_equal(addr, (uintptr_t)&c2c_watch_target[0]);
 	assert_non_null(strstr(file, "test_c2c"));
 	/* A variable of libc (not copied into the program): where libc was loaded. */
-	assert_int_equal(c2c_symbol_address(r, getpid(), "_IO_2_1_stdin_", &addr, &file), 0);
+	assert_int_equal(c2c_symbol_address(r, getpid(), "_IO_2_1_stdin_", &addr, NULL, &file), 0);
 	assert_int_equal(addr, (uintptr_t)stdin);
 	assert_non_null(strstr(file, "libc"));
-	assert_int_equal(c2c_symbol_address(r, getpid(), "no_such_variable", &addr, &file), -ENOENT);
+	assert_int_equal(c2c_symbol_address(r, getpid(), "no_such_variable", &addr, NULL, &file), -ENOENT);
 	c2c_resolver_free(r);
 	sym_cache_free(sc);
 	proc_model_free(pm);

@@ -237,9 +237,9 @@ static void test_round_trip(void **state)
 	pabi_layout_from_attr(&dl, &dummy);
 	struct pabi_sample_id sid = {.cpu = 1, .id = dummy_ids[1]};
 	assert_int_equal(
-		pabi_synthesize(getpid(), &dl, &sid, write_synthesized, w, err, sizeof(err)), 0);
+		pabi_synthesize(getpid(), false, &dl, &sid, write_synthesized, w, err, sizeof(err)), 0);
 	assert_int_equal(
-		pabi_synthesize(999999999, &dl, &sid, write_synthesized, w, err, sizeof(err)),
+		pabi_synthesize(999999999, false, &dl, &sid, write_synthesized, w, err, sizeof(err)),
 		-ENOENT);
 	assert_int_equal(pabi_synthesize_kernel(&dl, &sid, write_synthesized, w, err, sizeof(err)),
 			 0);
