@@ -117,6 +117,26 @@ int cli_child_poll_held(struct cli_child *c, void (*at_exit)(void *arg, pid_t pi
 int cli_child_release(struct cli_child *c);
 
 /*
+ * The recorder channel offered to a command (channel/channel.h): libpmuprof's
+ * regions and trace context, libpmuprof_alloc.so's allocations. Open it before
+ * the fork (it is named in the environment the child inherits, by an fd that
+ * survives its exec; the recorder's own copy is close-on-exec), call
+ * cli_labels_forked after it, attach tl to the aggregation (agg_set_labels),
+ * close after the pipeline. A failure costs the labels only and is said on
+ * stderr; -errno.
+ */
+struct cli_labels {
+	struct channel *ch;
+	struct lbl_timeline *tl;
+	int child_fd;    /* the dup the child inherits (no FD_CLOEXEC); -1: none */
+	bool env_set;    /* CHANNEL_ENV is ours until the fork is done */
+	char *outer_env; /* an enclosing recorder's CHANNEL_ENV, restored after the fork */
+};
+int cli_labels_open(struct cli_labels *l, const char *cmd);
+void cli_labels_forked(struct cli_labels *l);
+void cli_labels_close(struct cli_labels *l, const char *cmd);
+
+/*
  * SIGINT/SIGTERM/SIGHUP handling while a workload runs: signals sent to
  * pmuprof by kill(2) are forwarded to the child (terminal-generated ones
  * already reach it through the process group). cli_signals_pending()

@@ -490,3 +490,70 @@ const char *cli_cache_dir(char *buf, size_t len)
 		return NULL;
 	return n > 0 && (size_t)n < len ? buf : NULL;
 }
+
+/* --- the recorder channel offered to a command (labels, allocations) --------------- */
+
+/* 64 Ki events (6.5 MiB shared, touched only as written): ~1.3 M events/s at a 50 ms pump. */
+#define LABEL_CHANNEL_EVENTS 65536
+
+int cli_labels_open(struct cli_labels *l, const char *cmd)
+{
+	char err[256], num[16];
+	int ret = channel_create(&l->ch, LABEL_CHANNEL_EVENTS, err, sizeof(err));
+	if (ret == 0 && (ret = lbl_new(&l->tl)) < 0)
+		snprintf(err, sizeof(err), "out of memory");
+	if (ret == 0 && (l->child_fd = dup(channel_fd(l->ch))) < 0) {
+		ret = -errno;
+		snprintf(err, sizeof(err), "cannot duplicate the channel fd: %s", strerror(errno));
+	}
+	const char *outer = getenv(CHANNEL_ENV);
+	if (ret == 0 && outer && !(l->outer_env = strdup(outer))) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+	}
+	if (ret < 0) {
+		fprintf(stderr, "pmuprof %s: no channel for the command (region/trace labels, "
+				"allocations): %s\n",
+			cmd, err);
+		if (l->child_fd >= 0)
+			close(l->child_fd);
+		lbl_free(l->tl);
+		channel_close(l->ch);
+		*l = (struct cli_labels){.child_fd = -1};
+		return ret;
+	}
+	lbl_set_channel(l->tl, l->ch);
+	snprintf(num, sizeof(num), "%d", l->child_fd);
+	l->env_set = setenv(CHANNEL_ENV, num, 1) == 0;
+	return 0;
+}
+
+void cli_labels_forked(struct cli_labels *l)
+{
+	if (l->child_fd >= 0)
+		close(l->child_fd);
+	l->child_fd = -1;
+	if (l->env_set) {
+		if (l->outer_env)
+			setenv(CHANNEL_ENV, l->outer_env, 1);
+		else
+			unsetenv(CHANNEL_ENV);
+	}
+	l->env_set = false;
+}
+
+void cli_labels_close(struct cli_labels *l, const char *cmd)
+{
+	cli_labels_forked(l);
+	struct lbl_stats st = {0};
+	if (l->tl)
+		lbl_get_stats(l->tl, &st);
+	if (st.channel_lost)
+		fprintf(stderr, "pmuprof %s: %llu channel events lost (the channel overran); samples "
+				"near them may carry stale labels or name no allocation\n",
+			cmd, (unsigned long long)st.channel_lost);
+	lbl_free(l->tl);
+	channel_close(l->ch);
+	free(l->outer_env);
+	*l = (struct cli_labels){.child_fd = -1};
+}

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CMD "numa record"
 #define DEFAULT_OUTPUT "pmuprof-numa.pb.gz"
@@ -28,6 +29,7 @@ struct numa_opts {
 	const char *pids;
 	bool system_wide;
 	double duration;
+	bool alloc; /* --alloc: name heap blocks by the code that allocated them */
 	char **cmd;
 };
 
@@ -45,18 +47,23 @@ static void usage(FILE *out)
 		"  -c, --count N       sample one fault in N (default every fault)\n"
 		"  -p, --pid PID       processes that run now (their pages asked at the end)\n"
 		"  -a, --all-cpus      every process\n"
-		"      --duration S    stop after S seconds\n");
+		"      --duration S    stop after S seconds\n"
+		"      --alloc         name heap blocks by the code that allocated them: the command\n"
+		"                      runs with libpmuprof_alloc.so preloaded (allocations from\n"
+		"                      PMUPROF_ALLOC_MIN bytes, default 65536, and about one per\n"
+		"                      PMUPROF_ALLOC_SAMPLE bytes of smaller ones, default 524288)\n");
 }
 
 static int parse_args(int argc, char **argv, struct numa_opts *o)
 {
-	enum { OPT_DURATION = 256 };
+	enum { OPT_DURATION = 256, OPT_ALLOC };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"count", required_argument, NULL, 'c'},
 		{"pid", required_argument, NULL, 'p'},
 		{"all-cpus", no_argument, NULL, 'a'},
 		{"duration", required_argument, NULL, OPT_DURATION},
+		{"alloc", no_argument, NULL, OPT_ALLOC},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -86,6 +93,9 @@ static int parse_args(int argc, char **argv, struct numa_opts *o)
 		case 'a':
 			o->system_wide = true;
 			break;
+		case OPT_ALLOC:
+			o->alloc = true;
+			break;
 		case OPT_DURATION:
 			if (cli_parse_seconds(CMD, "--duration", optarg, &o->duration) < 0)
 				return 2;
@@ -106,6 +116,10 @@ static int parse_args(int argc, char **argv, struct numa_opts *o)
 		       2;
 	if (targets > 1)
 		return cli_error(CMD, "choose one target: a command, -p PID or -a"), 2;
+	if (o->alloc && !*o->cmd)
+		return cli_error(CMD, "--alloc preloads a library into the command it runs: give a "
+				      "command (-- CMD), not -p or -a"),
+		       2;
 	return 0;
 }
 
@@ -154,6 +168,51 @@ static int write_profile(struct numa_cmd *n, struct base_output *out, int64_t st
 	return 0;
 }
 
+/*
+ * libpmuprof_alloc.so for --alloc: the build tree's when this pmuprof is the
+ * build tree's, else the installed one; -ENOENT (err says where it looked).
+ */
+static int alloc_preload_path(const char **path, char *err, size_t errlen)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	*path = strcmp(self, PMUPROF_BUILD_EXE) == 0 ? PMUPROF_ALLOC_PRELOAD_BUILD
+						     : PMUPROF_ALLOC_PRELOAD_INSTALLED;
+	if (access(*path, R_OK) == 0)
+		return 0;
+	return base_fail(err, errlen, -ENOENT,
+			 "--alloc needs libpmuprof_alloc.so, not found at %s: install pmuprof "
+			 "(cmake --install) or run the pmuprof of the build tree that built it",
+			 *path);
+}
+
+/* LD_PRELOAD for the child: the allocation library first, the caller's after it. */
+static int preload_env(const char *lib, char **saved, char *err, size_t errlen)
+{
+	const char *old = getenv("LD_PRELOAD");
+	*saved = old ? strdup(old) : NULL;
+	char *v = malloc(strlen(lib) + (old ? strlen(old) + 2 : 1));
+	if (!v || (old && !*saved)) {
+		free(v);
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	sprintf(v, old && *old ? "%s:%s" : "%s", lib, old);
+	int ret = setenv("LD_PRELOAD", v, 1) < 0 ? -errno : 0;
+	free(v);
+	return ret < 0 ? base_fail(err, errlen, ret, "cannot set LD_PRELOAD: %s", strerror(-ret))
+		       : 0;
+}
+
+static void preload_restore(char *saved)
+{
+	if (saved)
+		setenv("LD_PRELOAD", saved, 1);
+	else
+		unsetenv("LD_PRELOAD");
+	free(saved);
+}
+
 static int numa_record(int argc, char **argv)
 {
 	struct numa_opts o = {.output = DEFAULT_OUTPUT};
@@ -164,6 +223,7 @@ static int numa_record(int argc, char **argv)
 	char err[BASE_ERR_MAX];
 	struct numa_cmd n = {0};
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	struct cli_labels labels = {.child_fd = -1};
 	struct base_output *out = NULL;
 	status = 1;
 	struct base_output_opts oo = {.mode = 0644,
@@ -177,7 +237,27 @@ static int numa_record(int argc, char **argv)
 	/* The pprof on standard output: the command and the summary write to standard error. */
 	bool to_stdout = strcmp(o.output, "-") == 0;
 	child.stdout_to_stderr = to_stdout;
-	if (*o.cmd && cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
+	char *saved_preload = NULL;
+	const char *lib = NULL;
+	if (o.alloc) {
+		if (alloc_preload_path(&lib, err, sizeof(err)) < 0 ||
+		    preload_env(lib, &saved_preload, err, sizeof(err)) < 0) {
+			cli_error(CMD, "%s", err);
+			status = 2;
+			goto out;
+		}
+		if (cli_labels_open(&labels, CMD) < 0) {
+			preload_restore(saved_preload);
+			status = 1;
+			goto out;
+		}
+	}
+	int prep = *o.cmd ? cli_child_prepare(&child, o.cmd, err, sizeof(err)) : 0;
+	if (o.alloc) {
+		preload_restore(saved_preload);
+		cli_labels_forked(&labels);
+	}
+	if (prep < 0) {
 		cli_error(CMD, "%s", err);
 		goto out;
 	}
@@ -207,7 +287,10 @@ static int numa_record(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (labels.tl)
+		agg_set_labels(n.p.agg, labels.tl); /* the pipeline drains the channel before each merge */
 	struct numa_options no = {
+		.allocs = labels.tl,
 		.procs = n.p.procs,
 		.agg = n.p.agg,
 		.ntypes = eng_ntypes(n.p.eng),
@@ -289,6 +372,7 @@ out:
 	cli_child_abandon(&child);
 	numa_free(n.run);
 	cli_pipeline_close(&n.p);
+	cli_labels_close(&labels, CMD);
 	base_output_close(out);
 	return status;
 }

@@ -489,86 +489,6 @@ static enum cli_control_cmd handle_control(struct cli_control *c, const struct r
 	return last;
 }
 
-/* --- sample labels: the channel libpmuprof writes regions and trace context to --- */
-
-/* 64 Ki events (6.5 MiB shared, touched only as written): ~1.3 M events/s at a 50 ms pump. */
-#define LABEL_CHANNEL_EVENTS 65536
-
-struct record_labels {
-	struct channel *ch;
-	struct lbl_timeline *tl;
-	int child_fd;    /* the dup the child inherits (no FD_CLOEXEC); -1: none */
-	bool env_set;    /* CHANNEL_ENV is ours until the fork is done */
-	char *outer_env; /* an enclosing recorder's CHANNEL_ENV, restored after the fork */
-};
-
-/*
- * Before the fork: a channel for the command, named in the environment it
- * inherits by an fd that survives its exec (the recorder's own copy is
- * close-on-exec). A failure costs the labels only, and says so.
- */
-static void labels_open(struct record_labels *l, const struct record_opts *o)
-{
-	char err[256], num[16];
-	if (!*o->cmd || o->no_labels)
-		return;
-	int ret = channel_create(&l->ch, LABEL_CHANNEL_EVENTS, err, sizeof(err));
-	if (ret == 0 && (ret = lbl_new(&l->tl)) < 0)
-		snprintf(err, sizeof(err), "out of memory");
-	if (ret == 0 && (l->child_fd = dup(channel_fd(l->ch))) < 0) {
-		ret = -errno;
-		snprintf(err, sizeof(err), "cannot duplicate the channel fd: %s", strerror(errno));
-	}
-	const char *outer = getenv(CHANNEL_ENV);
-	if (ret == 0 && outer && !(l->outer_env = strdup(outer))) {
-		ret = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
-	}
-	if (ret < 0) {
-		fprintf(stderr, "pmuprof record: no region/trace sample labels: %s\n", err);
-		if (l->child_fd >= 0)
-			close(l->child_fd);
-		lbl_free(l->tl);
-		channel_close(l->ch);
-		*l = (struct record_labels){.child_fd = -1};
-		return;
-	}
-	lbl_set_channel(l->tl, l->ch);
-	snprintf(num, sizeof(num), "%d", l->child_fd);
-	l->env_set = setenv(CHANNEL_ENV, num, 1) == 0;
-}
-
-/* After the fork: the child has its copy of the fd and the variable; we keep neither. */
-static void labels_forked(struct record_labels *l)
-{
-	if (l->child_fd >= 0)
-		close(l->child_fd);
-	l->child_fd = -1;
-	if (l->env_set) {
-		if (l->outer_env)
-			setenv(CHANNEL_ENV, l->outer_env, 1);
-		else
-			unsetenv(CHANNEL_ENV);
-	}
-	l->env_set = false;
-}
-
-/* After the pipeline is closed (its aggregation refers to the timeline). */
-static void labels_close(struct record_labels *l)
-{
-	labels_forked(l);
-	struct lbl_stats st = {0};
-	if (l->tl)
-		lbl_get_stats(l->tl, &st);
-	if (st.channel_lost)
-		fprintf(stderr, "pmuprof record: %llu region/trace label events lost (the channel "
-				"overran); samples near them may carry stale labels\n",
-			(unsigned long long)st.channel_lost);
-	lbl_free(l->tl);
-	channel_close(l->ch);
-	free(l->outer_env);
-}
-
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = {.name = argv[0], .output = DEFAULT_OUTPUT, .ring_pages = 512, .symbolize = true,
@@ -584,7 +504,7 @@ int cmd_record(int argc, char **argv)
 	struct cli_pipeline p = {0};
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
 	struct cli_control control = {.ctl_fd = -1, .ack_fd = -1};
-	struct record_labels labels = {.child_fd = -1};
+	struct cli_labels labels = {.child_fd = -1};
 	int status = 1;
 
 	/* Outputs first: a path that cannot be written fails now, not after the workload. */
@@ -611,10 +531,11 @@ int cmd_record(int argc, char **argv)
 	/* The workload finds the control fifos (for libpmuprof) in its environment. */
 	if (o.control)
 		setenv("PMUPROF_CONTROL_FIFO", control.paths, 1);
-	labels_open(&labels, &o);
+	if (*o.cmd && !o.no_labels)
+		cli_labels_open(&labels, o.name);
 	int prep = *o.cmd ? cli_child_prepare(&child, o.cmd, err, sizeof(err)) : 0;
 	unsetenv("PMUPROF_CONTROL_FIFO");
-	labels_forked(&labels);
+	cli_labels_forked(&labels);
 	if (prep < 0) {
 		cli_error(o.name, "%s", err);
 		goto out;
@@ -738,7 +659,7 @@ out:
 	cli_child_abandon(&child);
 	cli_control_close(&control);
 	cli_pipeline_close(&p);
-	labels_close(&labels);
+	cli_labels_close(&labels, o.name);
 	base_output_close(o.otlp_out);
 	base_output_close(o.out);
 	free(o.events);

@@ -115,7 +115,8 @@ static bool object_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct numa_object *o = &((const struct numa_run *)ctx)->objects[idx];
 	const struct key *k = key;
-	return o->pid == k->pid && o->start == k->a && (uint64_t)o->kind == k->b;
+	return o->pid == k->pid && o->start == k->a &&
+	       ((uint64_t)o->kind | (uint64_t)o->allocation << 8) == k->b;
 }
 
 static bool thread_eq(const void *ctx, uint32_t idx, const void *key)
@@ -164,23 +165,65 @@ static void human_size(uint64_t bytes, char *buf, size_t len)
 	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
+/* The function a return address returns into (the call is the instruction before it). */
+static const char *caller_name(struct numa_run *r, pid_t pid, uint64_t ret_addr)
+{
+	struct c2c_sample cs = {.pid = (uint32_t)pid, .tid = (uint32_t)pid, .ip = ret_addr - 1};
+	c2c_resolve(r->names, &cs);
+	return cs.func ? cs.func : "[unknown]";
+}
+
+/*
+ * The heap block libpmuprof_alloc.so reported holding addr at `time`, named by
+ * what made it: "malloc 1.0 MiB in make_grid < main". 0 when there is none.
+ */
+static int alloc_object(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t time,
+			struct c2c_object *co, char *name, size_t len)
+{
+	/*
+	 * The pipeline drains the channel before each merge, but the block may have
+	 * been reported after that and before this fault's ring was read: drain
+	 * now, when everything published before the fault is in.
+	 */
+	(void)lbl_drain(r->o.allocs);
+	struct eng_allocs *a = lbl_allocs(r->o.allocs);
+	const struct eng_alloc *b = a ? eng_allocs_find(a, (uint32_t)pid, addr, time) : NULL;
+	if (!b)
+		return 0;
+	char size[32];
+	human_size(b->len, size, sizeof(size));
+	int n = snprintf(name, len, "%s %s", b->how == CHANNEL_ALLOC_MMAP ? "mmap" : "malloc", size);
+	/* The allocating function and its caller. */
+	for (uint32_t i = 0; i < b->nips && i < 2 && n > 0 && (size_t)n < len; i++)
+		n += snprintf(name + n, len - (size_t)n, "%s%s", i ? " < " : " in ",
+			      caller_name(r, pid, b->ips[i]));
+	co->start = b->addr;
+	co->end = b->addr + b->len;
+	return 1;
+}
+
 /* The object holding a page's first sampled address, named as the summary shows it. */
-static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr)
+static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t time)
 {
 	struct c2c_object co;
 	(void)c2c_data_object(r->names, pid, addr,
 			      &co); /* a FILE without vaddr is still the file */
-	struct key k = {pid, co.start, (uint64_t)co.kind};
+	char buf[512], size[32];
+	bool allocation = (co.kind == C2C_OBJ_HEAP || co.kind == C2C_OBJ_ANON) &&
+			  alloc_object(r, pid, addr, time, &co, buf, sizeof(buf));
+	struct key k = {pid, co.start, (uint64_t)co.kind | (uint64_t)allocation << 8};
 	bool added;
 	int64_t i = find_or_add(r, &r->object_index, object_eq, &k, (void **)&r->objects,
 				&r->nobjects, &r->objcap, sizeof(*r->objects), &added);
 	if (i < 0 || !added)
 		return i;
 	struct numa_object *o = &r->objects[i];
-	*o = (struct numa_object){.pid = pid, .kind = co.kind, .start = co.start, .end = co.end};
-	char buf[512], size[32];
+	*o = (struct numa_object){
+		.pid = pid, .kind = co.kind, .allocation = allocation, .start = co.start, .end = co.end};
 	human_size(co.end - co.start, size, sizeof(size));
-	switch (co.kind) {
+	switch (allocation ? (enum c2c_object_kind)-1 : co.kind) {
+	default: /* an allocation: named above */
+		break;
 	case C2C_OBJ_KERNEL:
 		snprintf(buf, sizeof(buf), "[kernel]");
 		break;
@@ -274,7 +317,7 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 		};
 		c2c_resolve(r->names, &cs);
 		p->first_func = cs.func;
-		int64_t obj = object_of(r, pid, s->addr);
+		int64_t obj = object_of(r, pid, s->addr, s->time);
 		if (obj < 0)
 			return (int)obj;
 		p->object = (uint32_t)obj;

@@ -34,6 +34,12 @@
 
 struct numa_options {
 	struct proc_model *procs; /* the engine's process model (not owned) */
+	/*
+	 * The channel's timeline when the command runs with libpmuprof_alloc.so
+	 * (numa record --alloc): an address in a reported heap block names that
+	 * block and the code that allocated it. NULL: none (not owned).
+	 */
+	struct lbl_timeline *allocs;
 	struct agg *agg;          /* stacks and the profile samples go to; it must symbolize */
 	size_t ntypes;            /* the profile's sample types besides samples/count */
 	/* The NUMA node of a CPU (-1: unknown). */
@@ -53,7 +59,8 @@ struct numa_toucher {
 
 struct numa_object {
 	pid_t pid;
-	enum c2c_object_kind kind;
+	enum c2c_object_kind kind; /* HEAP or ANON for an allocation */
+	bool allocation; /* a block libpmuprof_alloc.so reported: name and range are its */
 	char *name;          /* "grid", "[heap]", "anon 0x7f..-0x7f.. (64.0 MiB)", a path */
 	uint64_t start, end; /* the variable's or the mapping's range */
 	uint64_t pages;      /* sampled pages */

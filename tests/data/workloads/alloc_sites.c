@@ -3,7 +3,9 @@
  * malloc in make_grid, a 256 KiB calloc in make_table, a 2 MiB anonymous
  * mmap in map_arena, 20,000 small mallocs in make_small (a few sampled),
  * then the grid freed and a new one made at (likely) the same address.
- * Prints each block's address and each site function's address.
+ * Every byte of the grid and the arena is written (their pages faulted in,
+ * for numa record --alloc). Prints each block's address and each site
+ * function's address.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,8 @@ int main(void)
 	void *grid = make_grid(1 << 20);
 	void *table = make_table(256 << 10);
 	void *arena = map_arena(2 << 20);
+	if (arena)
+		memset(arena, 3, 2 << 20);
 	make_small();
 	printf("grid %p\ntable %p\narena %p\n", grid, table, arena);
 	free(grid);
