@@ -8,7 +8,6 @@
  * aggregates. This file only wires them and runs the child.
  */
 #include "base.h"
-#include "channel.h"
 #include "cli.h"
 #include "engine.h"
 #include "otlp.h"
