@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "numa.h"
+#include "otlp.h"
 #include "version.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@ struct numa_opts {
 	bool system_wide;
 	double duration;
 	bool alloc; /* --alloc: name heap blocks by the code that allocated them */
+	const char *otlp_file; /* --otlp: the same profile as an OTLP request */
 	char **cmd;
 };
 
@@ -48,6 +50,7 @@ static void usage(FILE *out)
 		"  -p, --pid PID       processes that run now (their pages asked at the end)\n"
 		"  -a, --all-cpus      every process\n"
 		"      --duration S    stop after S seconds\n"
+		"      --otlp FILE     also write the profile as an OTLP ExportProfilesServiceRequest\n"
 		"      --alloc         name heap blocks by the code that allocated them: the command\n"
 		"                      runs with libpmuprof_alloc.so preloaded (allocations from\n"
 		"                      PMUPROF_ALLOC_MIN bytes, default 65536, and about one per\n"
@@ -56,7 +59,7 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct numa_opts *o)
 {
-	enum { OPT_DURATION = 256, OPT_ALLOC };
+	enum { OPT_DURATION = 256, OPT_ALLOC, OPT_OTLP };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"count", required_argument, NULL, 'c'},
@@ -64,6 +67,7 @@ static int parse_args(int argc, char **argv, struct numa_opts *o)
 		{"all-cpus", no_argument, NULL, 'a'},
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"alloc", no_argument, NULL, OPT_ALLOC},
+		{"otlp", required_argument, NULL, OPT_OTLP},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -95,6 +99,9 @@ static int parse_args(int argc, char **argv, struct numa_opts *o)
 			break;
 		case OPT_ALLOC:
 			o->alloc = true;
+			break;
+		case OPT_OTLP:
+			o->otlp_file = optarg;
 			break;
 		case OPT_DURATION:
 			if (cli_parse_seconds(CMD, "--duration", optarg, &o->duration) < 0)
@@ -213,6 +220,22 @@ static void preload_restore(char *saved)
 	free(saved);
 }
 
+/* The profile as an OTLP request (the same samples and labels), to --otlp's file. */
+static int write_otlp(struct numa_cmd *n, struct base_output *out, char **cmd)
+{
+	char err[BASE_ERR_MAX];
+	struct cli_otlp_ctx c = {.procs = n->p.procs, .workload = n->p.workload, .argv = cmd};
+	uint8_t *req = NULL;
+	size_t len = 0;
+	int ret = cli_otlp_encode(&c, agg_profile(n->p.agg), false, &req, &len, err, sizeof(err));
+	if (ret == 0)
+		ret = otlp_write_output(out, req, len, err, sizeof(err));
+	if (ret < 0)
+		cli_error(CMD, "%s", err);
+	free(req);
+	return ret;
+}
+
 static int numa_record(int argc, char **argv)
 {
 	struct numa_opts o = {.output = DEFAULT_OUTPUT};
@@ -224,18 +247,25 @@ static int numa_record(int argc, char **argv)
 	struct numa_cmd n = {0};
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
 	struct cli_labels labels = {.child_fd = -1};
-	struct base_output *out = NULL;
+	struct base_output *out = NULL, *otlp_out = NULL;
 	status = 1;
 	struct base_output_opts oo = {.mode = 0644,
 				      .what = "profile",
 				      .flag = "-o",
 				      .flags = o.output_given ? 0 : BASE_OUTPUT_KEEP_OLD};
-	if (base_output_open(&out, o.output, &oo, err, sizeof(err)) < 0) {
+	struct base_output_opts otlp_oo = {.mode = 0644, .what = "OTLP file", .flag = "--otlp"};
+	if (base_output_open(&out, o.output, &oo, err, sizeof(err)) < 0 ||
+	    (o.otlp_file && base_output_open(&otlp_out, o.otlp_file, &otlp_oo, err, sizeof(err)) < 0)) {
 		cli_error(CMD, "%s", err);
 		goto out;
 	}
+	if (o.otlp_file && strcmp(o.otlp_file, o.output) == 0) {
+		cli_error(CMD, "--otlp and -o name the same file '%s': give two", o.output);
+		status = 2;
+		goto out;
+	}
 	/* The pprof on standard output: the command and the summary write to standard error. */
-	bool to_stdout = strcmp(o.output, "-") == 0;
+	bool to_stdout = strcmp(o.output, "-") == 0 || (o.otlp_file && strcmp(o.otlp_file, "-") == 0);
 	child.stdout_to_stderr = to_stdout;
 	char *saved_preload = NULL;
 	const char *lib = NULL;
@@ -281,9 +311,9 @@ static int numa_record(int argc, char **argv)
 	};
 	if ((status = cli_pipeline_open(&n.p, &po)) != 0)
 		goto out;
-	struct base_output *outs[] = {out};
+	struct base_output *outs[] = {out, otlp_out};
 	status = 1;
-	if (cli_outputs_ready(CMD, outs, 1, NULL) < 0) {
+	if (cli_outputs_ready(CMD, outs, otlp_out ? 2 : 1, NULL) < 0) {
 		status = 2;
 		goto out;
 	}
@@ -361,7 +391,8 @@ static int numa_record(int argc, char **argv)
 			  "the kernel would not say where some pages are (move_pages: %s); "
 			  "run as root or as the processes' owner",
 			  strerror(EPERM));
-	if (write_profile(&n, out, start_real, argc, argv) < 0) {
+	if (write_profile(&n, out, start_real, argc, argv) < 0 ||
+	    (otlp_out && write_otlp(&n, otlp_out, o.cmd) < 0)) {
 		status = status ? status : 1;
 		goto out;
 	}
@@ -373,6 +404,7 @@ out:
 	numa_free(n.run);
 	cli_pipeline_close(&n.p);
 	cli_labels_close(&labels, CMD);
+	base_output_close(otlp_out);
 	base_output_close(out);
 	return status;
 }
