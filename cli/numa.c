@@ -133,13 +133,18 @@ static int parse_args(int argc, char **argv, struct numa_opts *o)
 struct numa_cmd {
 	struct cli_pipeline p;
 	struct numa_run *run;
+	struct numa_kernel *kernel; /* the NUMA tracepoints' hits and /proc/vmstat */
 	bool queried; /* the command's pages were asked at its exit */
 	int query_err;
 };
 
 static int on_sample(void *arg, const struct eng_event *ev, const struct pabi_sample *s)
 {
-	return numa_sample(((struct numa_cmd *)arg)->run, ev, s);
+	struct numa_cmd *n = arg;
+	/* The NUMA tracepoints sample ADDR too (every event does here): they are no page fault. */
+	if (ev->attr.type == PERF_TYPE_TRACEPOINT)
+		return numa_kernel_sample(n->kernel, ev, s);
+	return numa_sample(n->run, ev, s);
 }
 
 static int node_of_cpu(const void *topo, int cpu)
@@ -291,10 +296,18 @@ static int numa_record(int argc, char **argv)
 		cli_error(CMD, "%s", err);
 		goto out;
 	}
+	/* The NUMA tracepoints this kernel has, beside the page faults; without them, say why once. */
+	char events[256] = "page-faults", tps[200], why[BASE_ERR_MAX];
+	if (numa_kernel_events(tps, sizeof(tps), why, sizeof(why)) == 0 && tps[0])
+		snprintf(events, sizeof(events), "page-faults,%s", tps);
+	else
+		fprintf(stderr, "pmuprof %s: no NUMA tracepoints (page migrations, task moves are "
+				"counted from /proc/vmstat only): %s\n",
+			CMD, why[0] ? why : "this kernel has none");
 	struct eng_tool tool = {.arg = &n, .sample = on_sample};
 	struct cli_pipeline_opts po = {
 		.cmd = CMD,
-		.events = "page-faults",
+		.events = events,
 		.period = o.period ? o.period : 1,
 		.callchain = true,
 		.pids = o.pids,
@@ -328,7 +341,15 @@ static int numa_record(int argc, char **argv)
 		.node_ctx = n.p.topo,
 		.nnodes = topo_nnodes(n.p.topo),
 	};
-	if (numa_new(&n.run, &no, err, sizeof(err)) < 0) {
+	struct numa_kernel_options ko = {
+		.procs = n.p.procs,
+		.agg = n.p.agg,
+		.ntypes = no.ntypes,
+		.node_of_cpu = node_of_cpu,
+		.node_ctx = n.p.topo,
+	};
+	if (numa_new(&n.run, &no, err, sizeof(err)) < 0 ||
+	    numa_kernel_new(&n.kernel, &ko, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
 		goto out;
 	}
@@ -381,7 +402,8 @@ static int numa_record(int argc, char **argv)
 	/* -p, -a (and a command whose exit was not seen): the processes that still run. */
 	if (!n.queried)
 		n.query_err = numa_query_all(n.run);
-	if (numa_finish(n.run, err, sizeof(err)) < 0) {
+	if (numa_finish(n.run, err, sizeof(err)) < 0 ||
+	    numa_kernel_finish(n.kernel, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
 		status = status ? status : 1;
 		goto out;
@@ -398,10 +420,12 @@ static int numa_record(int argc, char **argv)
 	}
 	FILE *sum = to_stdout ? stderr : stdout;
 	numa_print(n.run, sum, SUMMARY_OBJECTS);
+	numa_kernel_print(n.kernel, sum);
 	fprintf(sum, "wrote %s\n", to_stdout ? "the profile to standard output" : o.output);
 out:
 	cli_child_abandon(&child);
 	numa_free(n.run);
+	numa_kernel_free(n.kernel);
 	cli_pipeline_close(&n.p);
 	cli_labels_close(&labels, CMD);
 	base_output_close(otlp_out);

@@ -155,6 +155,50 @@ int numa_place_maps(pid_t pid, struct numa_placement **out, size_t *n, char *err
 /* A table: object, size, present pages, pages and share per node (nnodes columns), absent. */
 void numa_placement_print(const struct numa_placement *p, size_t n, int nnodes, FILE *out);
 
+/* --- the kernel's NUMA activity during the run (kernel.c) -------------------------- */
+
+#define NUMA_KERNEL_TP 4     /* mm_migrate_pages, sched_move_numa, _swap_numa, _stick_numa */
+#define NUMA_KERNEL_VMSTAT 7 /* /proc/vmstat counters kept */
+
+struct numa_kernel_options {
+	struct proc_model *procs; /* thread names (not owned) */
+	struct agg *agg;          /* stacks, and the profile the hits go to */
+	size_t ntypes;            /* the profile's sample types besides samples/count */
+	int (*node_of_cpu)(const void *ctx, int cpu);
+	const void *node_ctx;
+};
+
+struct numa_kernel_stats {
+	uint64_t hits[NUMA_KERNEL_TP]; /* per tracepoint */
+	uint64_t migrated;             /* pages mm_migrate_pages moved (succeeded) */
+	uint64_t migrated_balancing;   /* of those, for NUMA balancing (reason numa_misplaced) */
+	uint64_t migrate_failed;
+	bool vmstat_ok;
+	/* numa_hint_faults, numa_hint_faults_local, numa_pages_migrated, pgmigrate_success,
+	 * pgmigrate_fail, numa_pte_updates, numa_huge_pte_updates: before, and after - before */
+	uint64_t vmstat_before[NUMA_KERNEL_VMSTAT], vmstat_delta[NUMA_KERNEL_VMSTAT];
+};
+
+struct numa_kernel;
+/*
+ * The NUMA tracepoints this kernel has, as an event list for -e ("" when
+ * none; why then says why, e.g. tracefs not mounted or not readable). 0, or
+ * -ENOSPC when buf is too short.
+ */
+int numa_kernel_events(char *buf, size_t len, char *why, size_t whylen);
+/* Reads /proc/vmstat's counters now (the run's start) and the tracepoints' formats. */
+int numa_kernel_new(struct numa_kernel **out, const struct numa_kernel_options *o, char *err,
+		    size_t errlen);
+void numa_kernel_free(struct numa_kernel *k);
+/* An engine sample: one of the NUMA tracepoints is counted, its fields read, kept; others ignored. */
+int numa_kernel_sample(struct numa_kernel *k, const struct eng_event *ev,
+		       const struct pabi_sample *s);
+/* After the run: /proc/vmstat's deltas; every hit added to the profile (labels: reason, pages_migrated, src_node, dst_node). */
+int numa_kernel_finish(struct numa_kernel *k, char *err, size_t errlen);
+const struct numa_kernel_stats *numa_kernel_stats(const struct numa_kernel *k);
+/* The summary's lines: migrations, task moves, the machine's counters. */
+void numa_kernel_print(const struct numa_kernel *k, FILE *out);
+
 /* /proc/sys/kernel/numa_balancing: 0 off, 1 on (2: memory tiering), or -errno. */
 int numa_balancing(void);
 

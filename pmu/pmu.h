@@ -356,6 +356,7 @@ struct pmu_tp_format {
 	uint64_t id;                 /* attr.config of the tracepoint */
 	struct pmu_tp_field *fields; /* the common_ fields first, as the file lists them */
 	size_t nfields;
+	char *print_fmt; /* the text after "print fmt: " (NULL: none), for pmu_tp_symbolic */
 };
 
 /*
@@ -371,6 +372,14 @@ int pmu_tp_format_read(struct pmu_tp_format *out, const char *sys, const char *n
 void pmu_tp_format_free(struct pmu_tp_format *f);
 /* The field called name, or NULL. */
 const struct pmu_tp_field *pmu_tp_field(const struct pmu_tp_format *f, const char *name);
+/*
+ * The name print fmt gives value of field through __print_symbolic(REC->field,
+ * {N, "name"}, ...), as the kernel prints it (migrate:mm_migrate_pages' reason 5
+ * is "numa_misplaced" where this kernel numbers it so): copied into buf and
+ * returned, or NULL when print fmt names no such value.
+ */
+const char *pmu_tp_symbolic(const struct pmu_tp_format *f, const char *field, uint64_t value,
+			    char *buf, size_t len);
 /*
  * The bytes of field fld in a sample's raw payload (PERF_SAMPLE_RAW's data,
  * rawlen bytes): a plain field's own bytes, a __data_loc/__rel_loc field's

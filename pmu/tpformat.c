@@ -13,6 +13,7 @@
 void pmu_tp_format_free(struct pmu_tp_format *f)
 {
 	free(f->fields);
+	free(f->print_fmt);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -119,6 +120,7 @@ int pmu_tp_format_parse(struct pmu_tp_format *out, const char *text, size_t len,
 		/* A longer line is print fmt's (or garbage): no field is that long. */
 		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
 			 text + at);
+		const char *whole = text + at; /* the line untruncated, n bytes */
 		at += n + 1;
 		const char *p = line;
 		while (*p == ' ' || *p == '\t')
@@ -141,6 +143,11 @@ int pmu_tp_format_parse(struct pmu_tp_format *out, const char *text, size_t len,
 						    lineno)) == 0)
 				out->nfields++;
 		} else if (strncmp(p, "print fmt:", 10) == 0) {
+			size_t skip = (size_t)(p - line) + 10;
+			while (skip < n && whole[skip] == ' ')
+				skip++;
+			if (skip <= n && !(out->print_fmt = strndup(whole + skip, n - skip)))
+				ret = base_fail(err, errlen, -ENOMEM, "out of memory");
 			break;
 		}
 	}
@@ -150,6 +157,43 @@ int pmu_tp_format_parse(struct pmu_tp_format *out, const char *text, size_t len,
 	if (ret < 0)
 		pmu_tp_format_free(out);
 	return ret;
+}
+
+const char *pmu_tp_symbolic(const struct pmu_tp_format *f, const char *field, uint64_t value,
+			    char *buf, size_t len)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "__print_symbolic(REC->%s,", field);
+	const char *p = f->print_fmt ? strstr(f->print_fmt, key) : NULL;
+	if (!p || !len)
+		return NULL;
+	p += strlen(key);
+	/* Pairs {N, "name"} up to the call's closing parenthesis; the names hold no brace. */
+	for (;;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p != '{')
+			return NULL;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p + 1, &end, 0);
+		if (errno || end == p + 1)
+			return NULL;
+		const char *q = end;
+		while (*q == ' ' || *q == ',')
+			q++;
+		const char *close = *q == '"' ? strchr(q + 1, '"') : NULL;
+		if (!close)
+			return NULL;
+		if (v == value) {
+			snprintf(buf, len, "%.*s", (int)(close - q - 1), q + 1);
+			return buf;
+		}
+		p = strchr(close, '}');
+		if (!p)
+			return NULL;
+		p++;
+	}
 }
 
 const struct pmu_tp_field *pmu_tp_field(const struct pmu_tp_format *f, const char *name)

@@ -54,7 +54,16 @@ check(m and m.group(1) == "100.0" and int(m.group(2)) == init_tid and m.group(4)
 if nodes == 1:
     check("node0 16384 (100.0%) of 16384 present" in body, f"grid placement:\n{body}")
 prof = load_profile(out)
-check(prof["types"] == ["samples", "page-faults"], f"sample types {prof['types']}")
+# Then the NUMA tracepoints this kernel has (root mounts tracefs, as perf does).
+check(prof["types"][:2] == ["samples", "page-faults"], f"sample types {prof['types']}")
+tps = prof["types"][2:]
+check(not tps or tps == ["migrate:mm_migrate_pages", "sched:sched_move_numa",
+                         "sched:sched_swap_numa", "sched:sched_stick_numa"],
+      f"the NUMA tracepoints as sample types: {tps}")
+if os.geteuid() == 0:
+    check(tps, "as root, numa record has no NUMA tracepoints")
+check(re.search(r"^the whole machine during the run \(/proc/vmstat\): numa_hint_faults \d+",
+                r.stdout, re.M), f"no /proc/vmstat line in the summary:\n{r.stdout}")
 grid = [s for s in prof["samples"] if s["labels"].get("object") == "grid"]
 check(sum(s["values"][0] for s in grid) == 16384, "grid samples do not add up to 16384")
 for s in grid:

@@ -177,6 +177,35 @@ static void test_field_values(void **state)
 	pmu_tp_format_free(&f);
 }
 
+/* print fmt's __print_symbolic names: mm_migrate_pages' reason and mode as the kernel prints them. */
+static void test_symbolic(void **state)
+{
+	(void)state;
+	struct pmu_tp_format f;
+	char buf[64];
+	load(&f, "migrate", "mm_migrate_pages");
+	assert_non_null(f.print_fmt);
+	assert_string_equal(pmu_tp_symbolic(&f, "reason", 5, buf, sizeof(buf)), "numa_misplaced");
+	assert_string_equal(pmu_tp_symbolic(&f, "reason", 0, buf, sizeof(buf)), "compaction");
+	assert_string_equal(pmu_tp_symbolic(&f, "mode", 2, buf, sizeof(buf)), "MIGRATE_SYNC");
+	assert_null(pmu_tp_symbolic(&f, "reason", 99, buf, sizeof(buf)));
+	assert_null(pmu_tp_symbolic(&f, "succeeded", 1, buf, sizeof(buf))); /* printed as a number */
+	assert_null(pmu_tp_symbolic(&f, "no_such_field", 1, buf, sizeof(buf)));
+	pmu_tp_format_free(&f);
+	/* Cut short or malformed pairs name nothing and read nothing beyond the text. */
+	static const char *const bad[] = {
+		"__print_symbolic(REC->reason, {5",
+		"__print_symbolic(REC->reason, {5, \"numa",
+		"__print_symbolic(REC->reason, {x, \"a\"})",
+		"__print_symbolic(REC->reason, {1, \"a\"",
+		"__print_symbolic(REC->reason,",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct pmu_tp_format g = {.print_fmt = (char *)bad[i]};
+		assert_null(pmu_tp_symbolic(&g, "reason", 5, buf, sizeof(buf)));
+	}
+}
+
 static void test_format_refused(void **state)
 {
 	(void)state;
@@ -366,6 +395,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_fixtures),    cmocka_unit_test(test_field_values),
+		cmocka_unit_test(test_symbolic),
 		cmocka_unit_test(test_format_refused),     cmocka_unit_test(test_parse_tracepoints),
 		cmocka_unit_test(test_explain_permission), cmocka_unit_test(test_list),
 	};
