@@ -166,6 +166,8 @@ int base_proc_cmdline(pid_t pid, char *buf, size_t len);
 int base_proc_tgid(pid_t id, pid_t *tgid);
 /* The user owning the process (/proc/PID's owner). */
 int base_proc_owner(pid_t pid, uid_t *uid);
+/* The program a process runs (its exe link; pid 0: this one), NUL-terminated in buf. */
+int base_proc_exe(pid_t pid, char *buf, size_t len);
 /* One value of the auxiliary vector (AT_ENTRY, AT_HWCAP, ...); -ENOENT if absent. */
 int base_proc_auxv(pid_t pid, uint64_t type, uint64_t *value);
 /* Every thread of a process now (malloc'd). */

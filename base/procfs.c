@@ -100,6 +100,20 @@ int base_proc_owner(pid_t pid, uid_t *uid)
 	return 0;
 }
 
+int base_proc_exe(pid_t pid, char *buf, size_t len)
+{
+	char path[32];
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/exe");
+	ssize_t n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
 int base_proc_auxv(pid_t pid, uint64_t type, uint64_t *value)
 {
 	char path[32];

@@ -186,9 +186,8 @@ static int write_profile(struct numa_cmd *n, struct base_output *out, int64_t st
  */
 static int alloc_preload_path(const char **path, char *err, size_t errlen)
 {
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
+	char self[4096] = "";
+	(void)base_proc_exe(0, self, sizeof(self));
 	*path = strcmp(self, PMUPROF_BUILD_EXE) == 0 ? PMUPROF_ALLOC_PRELOAD_BUILD
 						     : PMUPROF_ALLOC_PRELOAD_INSTALLED;
 	if (access(*path, R_OK) == 0)
