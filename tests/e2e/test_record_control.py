@@ -63,8 +63,16 @@ def command(word):
     check(b"ack\n" in buf, f"no ack for '{word}'")
 
 
+def cpu_ms(pid):
+    """The process's CPU time so far (user + system), in ms (clock ticks of 10 ms)."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000 // os.sysconf("SC_CLK_TCK")
+
+
 time.sleep(0.3)
+spin = int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0])
 command("ping")
+before = cpu_ms(spin)
 command("enable")
 time.sleep(0.5)
 command("snapshot")
@@ -72,6 +80,8 @@ check(os.path.exists(out), "snapshot wrote no profile")
 snap = load_profile(out)
 check(snap["samples"], "the snapshot has no samples")
 command("disable")
+ran = cpu_ms(spin) - before
+time.sleep(0.3)  # disabled: the spin runs on, unsampled
 command("stop")
 _, err = p.communicate(timeout=30)
 os.close(acks)
@@ -79,4 +89,9 @@ check("wrote" in err, f"no profile after stop: {err}")
 final = load_profile(out)
 n = sum(s["values"][0] for s in final["samples"])
 print(f"manual: snapshot {sum(s['values'][0] for s in snap['samples'])} samples, final {n}")
-check(250 < n < 1500, f"enabled for ~0.5 s at 1000 Hz but {n} samples")
+# cpu-clock at 1000 Hz: a sample per ms the spin ran while enabled (it runs less than the
+# 0.5 s under load); the 0.3 s after disable adds none. The CPU time read around the acks
+# brackets the enabled window, in 10 ms ticks.
+print(f"manual: the spin ran {ran} ms of CPU while enabled")
+check(n > 0 and 0.7 * ran - 20 <= n <= 1.15 * ran + 20,
+      f"enabled while the spin ran {ran} ms of CPU at 1000 Hz, but {n} samples")
