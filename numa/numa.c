@@ -469,15 +469,19 @@ static int add_samples(struct numa_run *r)
 		const struct page *p = &r->pages[s->page];
 		const struct numa_thread *t = &r->threads[s->thread];
 		int first_node = r->samples[p->first_sample].node;
-		struct pprof_label l[10] = {
+		const struct numa_object *o = &r->objects[p->object];
+		struct pprof_label l[12] = {
 			/* A unit on each number: Go's pprof drops a numeric label that is 0 without one. */
 			{.key = "pid", .num = t->pid, .num_unit = "pid"},
 			{.key = "tid", .num = t->tid, .num_unit = "tid"},
 			{.key = "comm", .str = t->comm},
 			{.key = "cpu", .num = s->cpu, .num_unit = "cpu"},
-			{.key = "object", .str = r->objects[p->object].name},
+			{.key = "object", .str = o->name},
+			{.key = "object_size", .num = (int64_t)(o->end - o->start), .num_unit = "bytes"},
+			/* The page's first fault: numa report's first touches. */
+			{.key = "touch", .str = i == p->first_sample ? "first" : "later"},
 		};
-		size_t n = 5;
+		size_t n = 7;
 		if (s->node >= 0)
 			l[n++] = (struct pprof_label){
 				.key = "node", .num = s->node, .num_unit = "node"};
@@ -503,6 +507,48 @@ static int add_samples(struct numa_run *r)
 	return 0;
 }
 
+/*
+ * What numa report needs beside the samples, as comments (go tool pprof
+ * -comments shows them): the machine's nodes, balancing and distances, and
+ * per object its range and its pages by node at the last query (the name
+ * last: it may hold spaces). Parsed by report.c's read_comments.
+ */
+static int add_comments(struct numa_run *r)
+{
+	struct pprof *prof = agg_profile(r->o.agg);
+	char line[NUMA_MAX_NODES * NUMA_MAX_NODES * 4 + 128];
+	int nn = r->o.nnodes < NUMA_MAX_NODES ? r->o.nnodes : NUMA_MAX_NODES;
+	size_t k = (size_t)snprintf(line, sizeof(line),
+				    NUMA_COMMENT " nodes=%d balancing=%d moves=%" PRIu64 " distances=",
+				    r->o.nnodes, numa_balancing(), r->moves);
+	for (int i = 0; i < nn && k < sizeof(line); i++)
+		for (int j = 0; j < nn && k < sizeof(line); j++)
+			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%d",
+					      i + j == 0 ? ""
+					      : j == 0   ? ";"
+							 : ",",
+					      r->o.distance ? r->o.distance(i, j) : 0);
+	if (pprof_add_comment(prof, line) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nobjects; i++) {
+		const struct numa_object *o = &r->objects[i];
+		k = (size_t)snprintf(line, sizeof(line),
+				     NUMA_COMMENT_OBJECT " pid=%d start=0x%" PRIx64 " end=0x%" PRIx64
+							 " asked=%" PRIu64 " absent=%" PRIu64
+							 " stride=%" PRIu64 " err=%d pages_by_node=",
+				     (int)o->pid, o->start, o->end, o->range_asked,
+				     o->range_absent, o->range_stride, o->range_err);
+		for (int n = 0; n < nn && k < sizeof(line); n++)
+			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%" PRIu64,
+					      n ? "," : "", o->pages_on[n]);
+		if (k < sizeof(line))
+			snprintf(line + k, sizeof(line) - k, " name=%s", o->name);
+		if (pprof_add_comment(prof, line) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int numa_finish(struct numa_run *r, char *err, size_t errlen)
 {
 	if (r->finished)
@@ -514,6 +560,8 @@ int numa_finish(struct numa_run *r, char *err, size_t errlen)
 		return base_fail(err, errlen, ret, "numa: out of memory tallying %zu samples",
 				 r->nsamples);
 	qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
+	if (add_comments(r) < 0)
+		return base_fail(err, errlen, -ENOMEM, "numa: out of memory writing the comments");
 	r->finished = true;
 	return 0;
 }

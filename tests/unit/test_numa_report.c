@@ -1,0 +1,226 @@
+/*
+ * numa report's tallies and verdicts on constructed inputs (numa record's
+ * profile as numa_rep_read gives it): one node says it has no NUMA effects
+ * and nothing else; serial first touch then use from both nodes names the
+ * object, its first toucher, function and share, the share of accesses from
+ * the other node and the function to copy the partitioning of; an
+ * interleaved object used by threads that each stay on one node; a thread on
+ * one node working on another node's memory; a thread that wanders; a
+ * well-placed object; too few accesses with balancing off.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numa.h"
+
+#define MAX_SAMPLES 16
+
+struct input {
+	struct numa_rep_input in;
+	struct numa_rep_sample s[MAX_SAMPLES];
+	struct numa_rep_object o[2];
+};
+
+static void machine(struct input *x, int nnodes, int balancing)
+{
+	memset(x, 0, sizeof(*x));
+	x->in.nnodes = nnodes;
+	x->in.balancing = balancing;
+	for (int i = 0; i < nnodes; i++)
+		for (int j = 0; j < nnodes; j++)
+			x->in.distance[i][j] = i == j ? 10 : 20;
+	x->in.samples = x->s;
+	x->in.objects = x->o;
+}
+
+static void object(struct input *x, const char *name, uint64_t bytes, uint64_t node0,
+		   uint64_t node1)
+{
+	struct numa_rep_object *o = &x->o[x->in.nobjects++];
+	*o = (struct numa_rep_object){.pid = 100, .name = name, .start = 0x10000000,
+				      .end = 0x10000000 + bytes, .asked = node0 + node1, .stride = 1};
+	o->pages_on[0] = node0;
+	o->pages_on[1] = node1;
+}
+
+static void sample(struct input *x, uint32_t tid, int node, int data_node, const char *obj,
+		   const char *func, bool first, uint64_t count)
+{
+	assert_true(x->in.nsamples < MAX_SAMPLES);
+	x->s[x->in.nsamples++] = (struct numa_rep_sample){
+		.pid = 100, .tid = tid, .comm = tid == 100 ? "main" : "worker", .cpu = node,
+		.node = node, .data_node = data_node, .object = obj, .func = func,
+		.first = first, .count = count};
+}
+
+/* The report's verdicts; *n of them. */
+static struct numa_report *judge(const struct input *x, const struct numa_verdict **v, size_t *n)
+{
+	char err[256];
+	struct numa_report *r;
+	assert_int_equal(numa_report_new(&r, &x->in, err, sizeof(err)), 0);
+	*v = numa_report_verdicts(r, n);
+	for (size_t i = 0; i < *n; i++)
+		printf("%s: %s\n", numa_verdict_name((*v)[i].kind), (*v)[i].text);
+	return r;
+}
+
+static void has(const char *text, const char *part)
+{
+	if (!strstr(text, part))
+		fail_msg("'%s' is not in '%s'", part, text);
+}
+
+static void test_one_node(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 1, 0);
+	object(&x, "grid", 64 << 20, 16384, 0);
+	sample(&x, 100, 0, 0, "grid", "init_grid", true, 32);
+	sample(&x, 101, 0, 0, "grid", "sweep", false, 40);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].kind, NUMA_V_ONE_NODE);
+	has(v[0].text, "no NUMA effects");
+	numa_report_free(r);
+}
+
+static void test_serial_first_touch(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 1);
+	/* Balancing moved half of it by the end: where it is does not hide who placed it. */
+	object(&x, "grid", 64 << 20, 8192, 8192);
+	sample(&x, 100, 0, 0, "grid", "init_grid", true, 16);
+	sample(&x, 100, 0, 1, "grid", "init_grid", true, 16);
+	sample(&x, 101, 0, 0, "grid", "sweep", false, 20);
+	sample(&x, 102, 1, 1, "grid", "sweep", false, 15);
+	sample(&x, 102, 1, 0, "grid", "sweep", false, 5);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].kind, NUMA_V_SERIAL_FIRST_TOUCH);
+	assert_string_equal(v[0].object, "grid");
+	has(v[0].text, "`grid`: 100.0% of its 64.0 MiB first-touched by tid 100 (main) on node 0 "
+		       "in init_grid (serial init); 50.0% of its 40 accesses after the first touch "
+		       "come from node 1 (50.0%)");
+	has(v[0].text, "-> touch it in parallel with the same partitioning as `sweep`");
+	numa_report_free(r);
+}
+
+static void test_interleaved(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 1);
+	object(&x, "buf", 1 << 20, 128, 128);
+	sample(&x, 100, 0, 0, "buf", "init", true, 4);
+	sample(&x, 100, 0, 1, "buf", "init", true, 4);
+	sample(&x, 101, 0, 0, "buf", "work", false, 10);
+	sample(&x, 101, 0, 1, "buf", "work", false, 10);
+	sample(&x, 102, 1, 0, "buf", "work", false, 10);
+	sample(&x, 102, 1, 1, "buf", "work", false, 10);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_int_equal(n, 1); /* not the threads' remote memory: the object's layout is the fix */
+	assert_int_equal(v[0].kind, NUMA_V_INTERLEAVED_PARTITIONED);
+	has(v[0].text, "`buf`: its pages are spread over the nodes (node0 50.0%, node1 50.0%) "
+		       "while threads that each stay on one node (nodes 0, 1) use it: 50.0% of "
+		       "its 40 accesses");
+	has(v[0].text, "instead of interleaving");
+	numa_report_free(r);
+}
+
+static void test_remote_pinned(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 1);
+	object(&x, "data", 1 << 20, 256, 0);
+	sample(&x, 100, 0, 0, "data", "init", true, 16);
+	sample(&x, 101, 1, 0, "data", "work", false, 27);
+	sample(&x, 101, 1, 1, "data", "work", false, 3);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].kind, NUMA_V_REMOTE_PINNED);
+	assert_int_equal(v[0].tid, 101);
+	has(v[0].text, "tid 101 (worker) runs only on node 1, yet 90.0% of its 30 sampled faults "
+		       "are on pages of other nodes (mostly node 0, `data`) -> move the thread to "
+		       "node 0 (numactl --cpunodebind=0) or the memory to node 1 (numactl "
+		       "--membind=1, migrate_pages, mbind)");
+	numa_report_free(r);
+}
+
+static void test_wandering_and_well_placed(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 1);
+	object(&x, "part", 1 << 20, 128, 128);
+	sample(&x, 101, 0, 0, "part", "init", true, 8);
+	sample(&x, 102, 1, 1, "part", "init", true, 8);
+	sample(&x, 101, 0, 0, "part", "work", false, 20);
+	sample(&x, 102, 1, 1, "part", "work", false, 19);
+	sample(&x, 102, 0, 1, "part", "work", false, 1);
+	sample(&x, 103, 0, 0, "stack", "loop", true, 6);
+	sample(&x, 103, 1, 0, "stack", "loop", true, 4);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].kind, NUMA_V_WELL_PLACED);
+	has(v[0].text, "`part`: 97.5% of its 40 accesses after the first touch are local (pages: "
+		       "node0 50.0%, node1 50.0%) -> well placed");
+	/* tid 102 ran 1 of its 28 faults on node 0: under the wandering share. */
+	assert_int_equal(v[1].kind, NUMA_V_WANDERING);
+	assert_int_equal(v[1].tid, 103);
+	has(v[1].text, "tid 103 (worker) ran on CPUs of several nodes: node 0 (60.0%), node 1 "
+		       "(40.0%) of its 10 sampled faults -> pin it (numactl --cpunodebind=0");
+	numa_report_free(r);
+}
+
+static void test_too_few(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 0);
+	object(&x, "grid", 64 << 20, 16384, 0);
+	sample(&x, 100, 0, 0, "grid", "init_grid", true, 32);
+	sample(&x, 101, 1, 0, "grid", "sweep", false, 1);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].kind, NUMA_V_TOO_FEW);
+	has(v[0].text, "automatic NUMA balancing was off");
+	numa_report_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_node),
+		cmocka_unit_test(test_serial_first_touch),
+		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_remote_pinned),
+		cmocka_unit_test(test_wandering_and_well_placed),
+		cmocka_unit_test(test_too_few),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
