@@ -470,18 +470,20 @@ static int add_samples(struct numa_run *r)
 		const struct numa_thread *t = &r->threads[s->thread];
 		int first_node = r->samples[p->first_sample].node;
 		const struct numa_object *o = &r->objects[p->object];
-		struct pprof_label l[12] = {
+		struct pprof_label l[13] = {
 			/* A unit on each number: Go's pprof drops a numeric label that is 0 without one. */
 			{.key = "pid", .num = t->pid, .num_unit = "pid"},
 			{.key = "tid", .num = t->tid, .num_unit = "tid"},
 			{.key = "comm", .str = t->comm},
 			{.key = "cpu", .num = s->cpu, .num_unit = "cpu"},
 			{.key = "object", .str = o->name},
+			/* Its range: two mappings of one file have one name. */
+			{.key = "object_start", .num = (int64_t)o->start, .num_unit = "address"},
 			{.key = "object_size", .num = (int64_t)(o->end - o->start), .num_unit = "bytes"},
 			/* The page's first fault: numa report's first touches. */
 			{.key = "touch", .str = i == p->first_sample ? "first" : "later"},
 		};
-		size_t n = 7;
+		size_t n = 8;
 		if (s->node >= 0)
 			l[n++] = (struct pprof_label){
 				.key = "node", .num = s->node, .num_unit = "node"};

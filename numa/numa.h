@@ -141,6 +141,7 @@ struct numa_rep_sample {
 	int node;      /* the faulting CPU's; -1 unknown */
 	int data_node; /* the page's at the end; -1 unknown */
 	const char *object;
+	uint64_t object_start; /* with the name, the object (two mappings of a file share it) */
 	const char *func; /* the leaf function; NULL unknown */
 	bool first;       /* its page's first sampled fault: the first touch */
 	uint64_t count;   /* sampled faults */

@@ -173,6 +173,8 @@ static void read_sample(const Profile *m, const Perftools__Profiles__Sample *s,
 			o->data_node = l->num >= 0 && l->num < NUMA_MAX_NODES ? (int)l->num : -1;
 		else if (strcmp(key, "object") == 0)
 			o->object = str;
+		else if (strcmp(key, "object_start") == 0)
+			o->object_start = (uint64_t)l->num;
 		else if (strcmp(key, "touch") == 0)
 			o->first = str && strcmp(str, "first") == 0;
 	}
@@ -238,6 +240,7 @@ struct r_toucher {
 
 struct r_object {
 	pid_t pid;
+	uint64_t start;
 	const char *name;
 	const struct numa_rep_object *place; /* NULL: not queried */
 	uint64_t pages, faults;              /* first touches (sampled pages), all sampled faults */
@@ -285,11 +288,14 @@ static const char *name_or(const char *s, const char *unknown)
 	return s ? s : unknown;
 }
 
+static bool in_object(const struct numa_rep_sample *s, const struct r_object *o)
+{
+	return o->pid == s->pid && o->start == s->object_start && strcmp(o->name, s->object) == 0;
+}
+
 static bool object_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	const struct r_object *o = &((const struct numa_report *)ctx)->objects[idx];
-	const struct numa_rep_sample *s = key;
-	return o->pid == s->pid && strcmp(o->name, s->object) == 0;
+	return in_object(key, &((const struct numa_report *)ctx)->objects[idx]);
 }
 
 static bool func_eq(const void *ctx, uint32_t idx, const void *key)
@@ -347,7 +353,8 @@ static int add_toucher(struct r_object *o, const struct numa_rep_sample *s)
 
 static int tally_sample(struct numa_report *r, const struct numa_rep_sample *s)
 {
-	uint64_t h = base_htab_mix(str_hash(s->object), (uint64_t)s->pid);
+	uint64_t h = base_htab_mix(base_htab_mix(str_hash(s->object), (uint64_t)s->pid),
+				   s->object_start);
 	int64_t oi = entry(r, &r->oidx, object_eq, h, s, (void **)&r->objects, &r->nobjects,
 			   &r->objcap, sizeof(*r->objects));
 	int64_t fi = oi < 0 ? oi
@@ -364,6 +371,7 @@ static int tally_sample(struct numa_report *r, const struct numa_rep_sample *s)
 	struct r_func *f = &r->funcs[fi];
 	struct r_thread *t = &r->threads[ti];
 	o->pid = s->pid;
+	o->start = s->object_start;
 	o->name = s->object;
 	f->func = name_or(s->func, "[unknown]");
 	t->pid = s->pid;
@@ -470,8 +478,7 @@ static const char *top_user(const struct numa_report *r, const struct r_object *
 		uint64_t n = 0;
 		for (size_t j = 0; j < r->in->nsamples; j++) {
 			const struct numa_rep_sample *s = &r->in->samples[j];
-			if (!s->first && s->pid == o->pid && s->node != node &&
-			    strcmp(s->object, o->name) == 0 &&
+			if (!s->first && s->node != node && in_object(s, o) &&
 			    strcmp(name_or(s->func, "[unknown]"), r->funcs[i].func) == 0)
 				n += s->count;
 		}
@@ -527,7 +534,7 @@ static int pinned_users(const struct numa_report *r, const struct r_object *o, c
 	bool on[NUMA_MAX_NODES] = {false};
 	for (size_t j = 0; j < r->in->nsamples; j++) {
 		const struct numa_rep_sample *s = &r->in->samples[j];
-		if (s->first || s->pid != o->pid || strcmp(s->object, o->name) != 0)
+		if (s->first || !in_object(s, o))
 			continue;
 		const struct r_thread *t = thread_find(r, s->pid, s->tid);
 		if (t && !t->wanders && t->main_node >= 0)
@@ -614,7 +621,7 @@ static const char *remote_object(const struct numa_report *r, const struct r_thr
 			const struct numa_rep_sample *s = &r->in->samples[j];
 			if (s->pid == t->pid && s->tid == t->tid && s->node >= 0 &&
 			    s->data_node >= 0 && s->node != s->data_node &&
-			    strcmp(s->object, r->objects[i].name) == 0)
+			    in_object(s, &r->objects[i]))
 				n += s->count;
 		}
 		if (n > most)
@@ -672,9 +679,8 @@ static int judge(struct numa_report *r)
 {
 	if (r->in->nnodes <= 1)
 		return verdict(r, NUMA_V_ONE_NODE, NULL, 0, 0,
-			       "one NUMA node: no NUMA effects here (every access is local) -> "
-			       "nothing to tune; run it on a machine with 2 nodes or more to see "
-			       "placement")
+			       "the machine has one node, so every access is local -> nothing to "
+			       "tune; record on a machine with 2 nodes or more to see placement")
 			       ? 0
 			       : -ENOMEM;
 	size_t judged = 0;
@@ -723,7 +729,8 @@ int numa_report_new(struct numa_report **out, const struct numa_rep_input *in, c
 	for (size_t i = 0; i < r->nobjects; i++) {
 		struct r_object *o = &r->objects[i];
 		for (size_t j = 0; j < in->nobjects && !o->place; j++)
-			if (in->objects[j].pid == o->pid && strcmp(in->objects[j].name, o->name) == 0)
+			if (in->objects[j].pid == o->pid && in->objects[j].start == o->start &&
+			    strcmp(in->objects[j].name, o->name) == 0)
 				o->place = &in->objects[j];
 		qsort(o->touchers, o->ntouchers, sizeof(*o->touchers), by_pages);
 	}
@@ -817,15 +824,24 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	uint64_t present = 0;
 	for (int n = 0; o->place && n < NUMA_MAX_NODES; n++)
 		present += o->place->pages_on[n];
-	if (!o->place || !present) {
-		fprintf(out, "  pages by node at the end: unknown (%s)\n",
-			!o->place ? "not asked"
-			: o->place->err ? strerror(o->place->err)
-					: "none present: freed or unmapped");
-	} else {
+	/* As numa record's summary says it. */
+	if (o->place && o->place->asked && !present) {
+		fprintf(out, "  pages by node at the end: none present of %" PRIu64
+			     " asked (freed or unmapped)\n",
+			o->place->asked);
+	} else if (o->place && o->place->asked) {
 		fprintf(out, "  pages by node at the end:");
 		print_by_node(out, r, o->place->pages_on, present, false);
-		fprintf(out, " of %" PRIu64 " present\n", present);
+		fprintf(out, " of %" PRIu64 " present", present);
+		if (o->place->stride > 1)
+			fprintf(out, " (every %" PRIu64 "th page asked)", o->place->stride);
+		fprintf(out, "\n");
+	} else {
+		int e = o->place ? o->place->err : 0;
+		fprintf(out, "  pages by node at the end: unknown (%s)\n",
+			e == ESRCH ? "the process had ended"
+			: e        ? strerror(e)
+				   : "the process ended before the query");
 	}
 	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
 		const struct r_toucher *t = &o->touchers[i];
