@@ -264,7 +264,15 @@ struct r_thread {
 	uint64_t on[NUMA_MAX_NODES]; /* faults by the CPU's node (where it ran) */
 	uint64_t to[NUMA_MAX_NODES]; /* faults by the page's node at the end */
 	uint64_t local, remote;
-	int main_node; /* the node most of its faults came from, -1 none */
+	uint64_t later, later_on[NUMA_MAX_NODES]; /* faults after each page's first touch */
+	/*
+	 * Where it ran, judged on its faults after the first touch when it has
+	 * MIN_JUDGE of them (a thread that pins itself first-touches its stack
+	 * and TLS where it was created), else on all its faults.
+	 */
+	const uint64_t *ran_on;
+	uint64_t ran;
+	int main_node; /* the node most of those faults came from, -1 none */
 	bool wanders;
 };
 
@@ -388,6 +396,11 @@ static int tally_sample(struct numa_report *r, const struct numa_rep_sample *s)
 		t->to[s->data_node] += s->count;
 	if (known)
 		*(local ? &t->local : &t->remote) += s->count;
+	if (!s->first) {
+		t->later += s->count;
+		if (s->node >= 0)
+			t->later_on[s->node] += s->count;
+	}
 	if (s->first) {
 		r->pages += s->count;
 		o->pages += s->count;
@@ -638,14 +651,16 @@ static int judge_thread(struct numa_report *r, const struct r_thread *t)
 	if (t->wanders) {
 		size_t k = 0;
 		for (int i = 0; i < r->nn && k < sizeof(buf); i++)
-			if (t->on[i])
+			if (t->ran_on[i])
 				k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%snode %d (%.1f%%)",
-						      k ? ", " : "", i, pct(t->on[i], t->faults));
+						      k ? ", " : "", i, pct(t->ran_on[i], t->ran));
 		return verdict(r, NUMA_V_WANDERING, NULL, t->pid, t->tid,
 			       "tid %u (%s) ran on CPUs of several nodes: %s of its %" PRIu64
-			       " sampled faults -> pin it (numactl --cpunodebind=%d, or taskset "
+			       " sampled faults%s -> pin it (numactl --cpunodebind=%d, or taskset "
 			       "-c with that node's CPUs) so it stays with its memory",
-			       t->tid, name_or(t->comm, "?"), buf, t->faults, t->main_node)
+			       t->tid, name_or(t->comm, "?"), buf, t->ran,
+			       t->ran_on == t->later_on ? " after the first touch" : "",
+			       t->main_node)
 			       ? 0
 			       : -ENOMEM;
 	}
@@ -736,15 +751,17 @@ int numa_report_new(struct numa_report **out, const struct numa_rep_input *in, c
 	}
 	for (size_t i = 0; i < r->nthreads; i++) {
 		struct r_thread *t = &r->threads[i];
-		uint64_t ran = 0;
+		t->ran_on = t->later >= MIN_JUDGE ? t->later_on : t->on;
 		t->main_node = -1;
 		for (int n = 0; n < r->nn; n++) {
-			ran += t->on[n];
-			if (t->on[n] && (t->main_node < 0 || t->on[n] > t->on[t->main_node]))
+			t->ran += t->ran_on[n];
+			if (t->ran_on[n] &&
+			    (t->main_node < 0 || t->ran_on[n] > t->ran_on[t->main_node]))
 				t->main_node = n;
 		}
 		t->wanders = r->in->nnodes > 1 && t->main_node >= 0 &&
-			     (double)(ran - t->on[t->main_node]) >= WANDER_SHARE * (double)ran;
+			     (double)(t->ran - t->ran_on[t->main_node]) >=
+				     WANDER_SHARE * (double)t->ran;
 	}
 	qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
 	qsort(r->funcs, r->nfuncs, sizeof(*r->funcs), func_by_faults);
@@ -909,7 +926,12 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 		print_by_node(out, r, t->on, t->faults, true);
 		fprintf(out, "; pages on");
 		print_by_node(out, r, t->to, t->faults, true);
-		fprintf(out, "; local %" PRIu64 ", remote %" PRIu64 "\n", t->local, t->remote);
+		fprintf(out, "; local %" PRIu64 ", remote %" PRIu64, t->local, t->remote);
+		if (t->later) {
+			fprintf(out, "; after the first touch ran on");
+			print_by_node(out, r, t->later_on, t->later, true);
+		}
+		fprintf(out, "\n");
 	}
 	size_t wander = 0;
 	for (size_t i = 0; i < r->nthreads; i++)
@@ -1028,6 +1050,8 @@ void numa_report_print_json(const struct numa_report *r, FILE *out)
 		json_nodes(out, r, t->on);
 		fprintf(out, ", \"pages_on\": ");
 		json_nodes(out, r, t->to);
+		fprintf(out, ", \"accesses_ran_on\": ");
+		json_nodes(out, r, t->later_on);
 		fprintf(out,
 			", \"local\": %" PRIu64 ", \"remote\": %" PRIu64 ", \"wanders\": %s}%s\n",
 			t->local, t->remote, t->wanders ? "true" : "false",

@@ -5,8 +5,10 @@
  * object, its first toucher, function and share, the share of accesses from
  * the other node and the function to copy the partitioning of; an
  * interleaved object used by threads that each stay on one node; a thread on
- * one node working on another node's memory; a thread that wanders; a
- * well-placed object; too few accesses with balancing off.
+ * one node working on another node's memory; a thread that wanders (judged
+ * on its faults after the first touch when it has enough: a thread that
+ * pins itself first-touched its TLS elsewhere); a well-placed object; too
+ * few accesses with balancing off.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -181,17 +183,22 @@ static void test_wandering_and_well_placed(void **state)
 	sample(&x, 102, 0, 1, "part", "work", false, 1);
 	sample(&x, 103, 0, 0, "stack", "loop", true, 6);
 	sample(&x, 103, 1, 0, "stack", "loop", true, 4);
+	/* Its TLS first touched where it was created, then pinned: it does not wander. */
+	sample(&x, 104, 0, 0, "tls", "start_thread", true, 3);
+	sample(&x, 104, 1, 1, "tls", "work", false, 10);
 	const struct numa_verdict *v;
 	size_t n;
 	struct numa_report *r = judge(&x, &v, &n);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_int_equal(v[0].kind, NUMA_V_WELL_PLACED);
 	has(v[0].text, "`part`: 97.5% of its 40 accesses after the first touch are local (pages: "
 		       "node0 50.0%, node1 50.0%) -> well placed");
 	/* tid 102 ran 1 of its 28 faults on node 0: under the wandering share. */
-	assert_int_equal(v[1].kind, NUMA_V_WANDERING);
-	assert_int_equal(v[1].tid, 103);
-	has(v[1].text, "tid 103 (worker) ran on CPUs of several nodes: node 0 (60.0%), node 1 "
+	assert_int_equal(v[1].kind, NUMA_V_WELL_PLACED);
+	assert_string_equal(v[1].object, "tls");
+	assert_int_equal(v[2].kind, NUMA_V_WANDERING);
+	assert_int_equal(v[2].tid, 103);
+	has(v[2].text, "tid 103 (worker) ran on CPUs of several nodes: node 0 (60.0%), node 1 "
 		       "(40.0%) of its 10 sampled faults -> pin it (numactl --cpunodebind=0");
 	numa_report_free(r);
 }
