@@ -298,12 +298,14 @@ static void report_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pmuprof numa report [FILE] [--json] [-o OUT.pb.gz]\n"
-		"  Reads numa record's profile (default " DEFAULT_OUTPUT "): per data object and\n"
+		"  Reads numa record's profile (default " DEFAULT_OUTPUT ") or a perf mem\n"
+		"  recording (perf.data with data addresses and data_src): per data object and\n"
 		"  function, pages by node, who first-touched them, who accesses them (local and\n"
 		"  remote); the thread x node matrix; threads that wander across nodes; and a\n"
 		"  verdict per finding with the fix it suggests.\n"
 		"      --json          the report as JSON (keys in the README)\n"
-		"  -o, --output FILE   the profile again, its verdicts added as comments\n");
+		"  -o, --output FILE   the profile again, its verdicts added as comments (a\n"
+		"                      perf.data: its samples as pmuprof import writes them)\n");
 }
 
 static int numa_report(int argc, char **argv)
@@ -342,6 +344,12 @@ static int numa_report(int argc, char **argv)
 		return 2;
 	}
 	const char *path = optind < argc ? argv[optind] : DEFAULT_OUTPUT;
+	if (pabi_perfdata_probe(path)) {
+		struct cli_import_opts io = {.cmd = RCMD, .path = path, .output = output,
+					     .symbolize = true, .numa = true, .numa_json = json,
+					     .argc = argc, .argv = argv};
+		return cli_import_run(&io);
+	}
 	char err[BASE_ERR_MAX];
 	struct numa_rep_file *f = NULL;
 	struct numa_report *rep = NULL;

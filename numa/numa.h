@@ -132,7 +132,9 @@ int numa_balancing(void);
 
 /* --- numa report (report.c): numa record's profile read back, tallied and judged --- */
 
-/* One (aggregated) sample of numa record's profile. */
+enum numa_access { NUMA_ACCESS_UNKNOWN, NUMA_ACCESS_LOCAL, NUMA_ACCESS_REMOTE };
+
+/* One (aggregated) sample of numa record's profile, or one perf mem sample. */
 struct numa_rep_sample {
 	pid_t pid;
 	uint32_t tid;
@@ -144,6 +146,7 @@ struct numa_rep_sample {
 	uint64_t object_start; /* with the name, the object (two mappings of a file share it) */
 	const char *func; /* the leaf function; NULL unknown */
 	bool first;       /* its page's first sampled fault: the first touch */
+	enum numa_access access; /* node against data_node, or perf mem's data_src */
 	uint64_t count;   /* sampled faults */
 };
 
@@ -159,6 +162,7 @@ struct numa_rep_object {
 
 struct numa_rep_input {
 	int nnodes;
+	bool perf_mem; /* perf mem's samples: each an access, none a first touch */
 	int balancing; /* numa_balancing() at the recording: 0, 1, 2, or -errno */
 	uint64_t moves;
 	int distance[NUMA_MAX_NODES][NUMA_MAX_NODES]; /* 0: unknown */
@@ -175,6 +179,15 @@ struct numa_rep_input {
  */
 struct numa_rep_file;
 int numa_rep_read(struct numa_rep_file **out, const char *path, char *err, size_t errlen);
+/*
+ * perf mem's samples (c2c's collection from a perf.data with ADDR and
+ * DATA_SRC) as the report's input: each an access, local or remote by its
+ * data_src (remote RAM and remote caches are remote; no level: unknown), its
+ * object the data symbol without its offset; nnodes: the file's NUMA
+ * topology. The samples' strings must outlive the file.
+ */
+int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, size_t n,
+		      int nnodes, char *err, size_t errlen);
 const struct numa_rep_input *numa_rep_input(const struct numa_rep_file *f);
 void numa_rep_file_free(struct numa_rep_file *f);
 

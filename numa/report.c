@@ -41,6 +41,7 @@ struct numa_rep_file {
 	struct numa_rep_sample *samples;
 	struct numa_rep_object *objects;
 	size_t objcap;
+	char **names; /* perf mem's object names, one per sample (owned) */
 };
 
 const struct numa_rep_input *numa_rep_input(const struct numa_rep_file *f)
@@ -53,6 +54,9 @@ void numa_rep_file_free(struct numa_rep_file *f)
 	if (!f)
 		return;
 	pprof_read_free(f->pr);
+	for (size_t i = 0; f->names && i < f->in.nsamples; i++)
+		free(f->names[i]);
+	free(f->names);
 	free(f->samples);
 	free(f->objects);
 	free(f);
@@ -177,6 +181,10 @@ static void read_sample(const Profile *m, const Perftools__Profiles__Sample *s,
 			o->object_start = (uint64_t)l->num;
 		else if (strcmp(key, "touch") == 0)
 			o->first = str && strcmp(str, "first") == 0;
+		else if (strcmp(key, "access") == 0 && str)
+			o->access = strcmp(str, "local") == 0    ? NUMA_ACCESS_LOCAL
+				    : strcmp(str, "remote") == 0 ? NUMA_ACCESS_REMOTE
+								 : NUMA_ACCESS_UNKNOWN;
 	}
 }
 
@@ -223,6 +231,51 @@ int numa_rep_read(struct numa_rep_file **out, const char *path, char *err, size_
 	}
 	f->in.samples = f->samples;
 	f->in.objects = f->objects;
+	*out = f;
+	return 0;
+}
+
+int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, size_t n,
+		      int nnodes, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct numa_rep_file *f = calloc(1, sizeof(*f));
+	if (!f || !(f->samples = calloc(n + 1, sizeof(*f->samples))) ||
+	    !(f->names = calloc(n + 1, sizeof(*f->names)))) {
+		numa_rep_file_free(f);
+		return base_fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	f->in = (struct numa_rep_input){.nnodes = nnodes > 0 ? nnodes : 1, .perf_mem = true,
+					.balancing = -ENOENT};
+	for (size_t i = 0; i < n; i++) {
+		const char *sym = s[i].data_sym && *s[i].data_sym ? s[i].data_sym : "[unknown]";
+		const char *off = strrchr(sym, '+'); /* "grid+0x40": the object is grid */
+		size_t len = off && off > sym && strncmp(off, "+0x", 3) == 0 ? (size_t)(off - sym)
+									   : strlen(sym);
+		if (!(f->names[i] = strndup(sym, len))) {
+			numa_rep_file_free(f);
+			return base_fail(err, errlen, -ENOMEM, "out of memory");
+		}
+		f->in.nsamples++;
+		struct pabi_memsrc m;
+		pabi_memsrc_decode(s[i].data_src, &m);
+		f->samples[i] = (struct numa_rep_sample){
+			.pid = (pid_t)s[i].pid,
+			.tid = s[i].tid,
+			.cpu = s[i].cpu,
+			.node = s[i].node >= 0 && s[i].node < NUMA_MAX_NODES ? s[i].node : -1,
+			.data_node = -1,
+			.object = f->names[i],
+			.func = s[i].func,
+			.access = m.level == PABI_MEMSRC_LVL_NA ? NUMA_ACCESS_UNKNOWN
+				  : m.remote || m.level == PABI_MEMSRC_LVL_REMOTE_RAM ||
+					  m.level == PABI_MEMSRC_LVL_REMOTE_CACHE
+					  ? NUMA_ACCESS_REMOTE
+					  : NUMA_ACCESS_LOCAL,
+			.count = 1,
+		};
+	}
+	f->in.samples = f->samples;
 	*out = f;
 	return 0;
 }
@@ -385,8 +438,8 @@ static int tally_sample(struct numa_report *r, const struct numa_rep_sample *s)
 	t->pid = s->pid;
 	t->tid = s->tid;
 	t->comm = t->comm ? t->comm : s->comm;
-	bool known = s->node >= 0 && s->data_node >= 0;
-	bool local = known && s->node == s->data_node;
+	bool known = s->access != NUMA_ACCESS_UNKNOWN;
+	bool local = s->access == NUMA_ACCESS_LOCAL;
 	r->faults += s->count;
 	o->faults += s->count;
 	t->faults += s->count;
@@ -632,9 +685,8 @@ static const char *remote_object(const struct numa_report *r, const struct r_thr
 		uint64_t n = 0;
 		for (size_t j = 0; j < r->in->nsamples; j++) {
 			const struct numa_rep_sample *s = &r->in->samples[j];
-			if (s->pid == t->pid && s->tid == t->tid && s->node >= 0 &&
-			    s->data_node >= 0 && s->node != s->data_node &&
-			    in_object(s, &r->objects[i]))
+			if (s->pid == t->pid && s->tid == t->tid &&
+			    s->access == NUMA_ACCESS_REMOTE && in_object(s, &r->objects[i]))
 				n += s->count;
 		}
 		if (n > most)
@@ -668,24 +720,39 @@ static int judge_thread(struct numa_report *r, const struct r_thread *t)
 	if (t->main_node < 0 || known < MIN_JUDGE ||
 	    (double)t->remote < PINNED_REMOTE * (double)known)
 		return 0;
-	int mem = -1;
+	int mem = -1; /* the node most of its remote pages are on; -1: not known (perf mem) */
 	for (int i = 0; i < r->nn; i++)
-		if (i != t->main_node && (mem < 0 || t->to[i] > t->to[mem]))
+		if (i != t->main_node && t->to[i] && (mem < 0 || t->to[i] > t->to[mem]))
 			mem = i;
 	const char *obj = remote_object(r, t);
 	for (size_t i = 0; obj && i < r->nverdicts; i++)
 		if (r->verdicts[i].kind != NUMA_V_WELL_PLACED && r->verdicts[i].object &&
-		    r->verdicts[i].pid == t->pid &&
-		    strcmp(r->verdicts[i].object, obj) == 0)
+		    r->verdicts[i].pid == t->pid && strcmp(r->verdicts[i].object, obj) == 0)
 			return 0; /* its object's verdict (serial first touch, interleaved) is the fix */
+	char where[96], thread_to[64];
+	size_t k = 0;
+	where[0] = '\0';
+	if (mem >= 0 || obj)
+		k += (size_t)snprintf(where + k, sizeof(where) - k, " (mostly");
+	if (mem >= 0)
+		k += (size_t)snprintf(where + k, sizeof(where) - k, " node %d", mem);
+	if (obj && k < sizeof(where))
+		k += (size_t)snprintf(where + k, sizeof(where) - k, "%s`%s`", mem >= 0 ? ", " : " ",
+				      obj);
+	if (k && k < sizeof(where))
+		snprintf(where + k, sizeof(where) - k, ")");
+	if (mem >= 0)
+		snprintf(thread_to, sizeof(thread_to), "node %d (numactl --cpunodebind=%d)", mem,
+			 mem);
+	else
+		snprintf(thread_to, sizeof(thread_to), "its memory's node (numactl --cpunodebind)");
 	return verdict(r, NUMA_V_REMOTE_PINNED, obj, t->pid, t->tid,
 		       "tid %u (%s) runs only on node %d, yet %.1f%% of its %" PRIu64
-		       " sampled faults are on pages of other nodes (mostly node %d%s%s%s) -> move "
-		       "the thread to node %d (numactl --cpunodebind=%d) or the memory to node %d "
+		       " sampled %s are remote%s -> move the thread to %s or the memory to node %d "
 		       "(numactl --membind=%d, migrate_pages, mbind)",
 		       t->tid, name_or(t->comm, "?"), t->main_node, pct(t->remote, known), known,
-		       mem, obj ? ", `" : "", obj ? obj : "", obj ? "`" : "", mem, mem,
-		       t->main_node, t->main_node)
+		       r->in->perf_mem ? "accesses" : "faults", where, thread_to, t->main_node,
+		       t->main_node)
 		       ? 0
 		       : -ENOMEM;
 }
@@ -712,10 +779,11 @@ static int judge(struct numa_report *r)
 	}
 	if (judged == 0 &&
 	    !verdict(r, NUMA_V_TOO_FEW, NULL, 0, 0,
-		     "no object had %d sampled faults after its first touch: too few accesses to "
-		     "judge placement%s",
-		     MIN_JUDGE,
-		     r->in->balancing == 0
+		     "no object had %d sampled %s: too few accesses to judge placement%s",
+		     MIN_JUDGE, r->in->perf_mem ? "accesses" : "faults after its first touch",
+		     r->in->perf_mem ? " -> record longer, or with a lower period (perf mem "
+				       "record -c)"
+		     : r->in->balancing == 0
 			     ? " -> automatic NUMA balancing was off: its hinting faults are the "
 			       "accesses after the first touch (echo 1 > "
 			       "/proc/sys/kernel/numa_balancing for the run)"
@@ -836,6 +904,15 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 		human_size(o->place->end - o->place->start, size, sizeof(size));
 		fprintf(out, ", %s", size);
 	}
+	if (r->in->perf_mem) {
+		fprintf(out, "): %" PRIu64 " accesses sampled\n", o->faults);
+		fprintf(out, "  accesses from");
+		print_by_node(out, r, o->from, o->later, false);
+		fprintf(out, "; local %" PRIu64 " (%.1f%%), remote %" PRIu64 " (%.1f%%)\n", o->local,
+			pct(o->local, o->local + o->remote), o->remote,
+			pct(o->remote, o->local + o->remote));
+		return;
+	}
 	fprintf(out, "): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n", o->pages,
 		o->faults);
 	uint64_t present = 0;
@@ -887,20 +964,30 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 		fprintf(out, "one NUMA node: no NUMA effects here (every access is local)\n");
 	} else {
 		fprintf(out, "%d NUMA nodes (distances:", in->nnodes);
-		for (int i = 0; i < r->nn; i++) {
+		bool known = in->distance[0][0] != 0;
+		for (int i = 0; i < r->nn && known; i++) {
 			fprintf(out, "%s node%d", i ? ";" : "", i);
 			for (int j = 0; j < r->nn; j++)
 				fprintf(out, " %d", in->distance[i][j]);
 		}
+		if (!known)
+			fprintf(out, " unknown");
 		fprintf(out, "); automatic NUMA balancing %s\n",
 			in->balancing > 0    ? "on (accesses after a first touch: its hinting faults)"
 			: in->balancing == 0 ? "off (few accesses after a first touch)"
 					     : "unknown");
 	}
-	fprintf(out,
-		"%" PRIu64 " sampled faults, %" PRIu64 " pages sampled in %zu objects; %" PRIu64
-		" sampled pages changed node between numa record's queries (when: not recorded)\n",
-		r->faults, r->pages, r->nobjects, in->moves);
+	if (in->perf_mem)
+		fprintf(out,
+			"%" PRIu64 " perf mem samples in %zu objects: each an access, local or "
+			"remote by its data_src (no first touch, no placement)\n",
+			r->faults, r->nobjects);
+	else
+		fprintf(out,
+			"%" PRIu64 " sampled faults, %" PRIu64 " pages sampled in %zu objects; %" PRIu64
+			" sampled pages changed node between numa record's queries (when: not "
+			"recorded)\n",
+			r->faults, r->pages, r->nobjects, in->moves);
 	fprintf(out, "\ndata objects:\n");
 	for (size_t i = 0; i < r->nobjects; i++)
 		print_object(r, &r->objects[i], out);

@@ -9,6 +9,9 @@ verdicts on real placement, tests/lab/test_numa_record.py).
 - -o: the input's samples again (protoc decodes it, every sample as in the input) with
   the verdicts added as comments;
 - the default FILE is numa record's default output;
+- a perf mem recording (the shared PEBS capture, when present): every sample an access,
+  local/remote as perf script's data_src says, the nodes of its NUMA topology; -o writes
+  its samples as a pprof;
 - a missing file, a pprof that is not numa record's, bad flags: one line naming the cause
   (and for a foreign pprof the fix), non-zero exit.
 """
@@ -17,7 +20,7 @@ import os
 import re
 import tempfile
 
-from common import PMUPROF, check, load_profile, run, workload
+from common import PMUPROF, check, load_profile, perf_cpu_nodes, run, workload
 
 wl = workload("numa_serial")
 WL = (["env", "ASAN_OPTIONS=detect_leaks=0", wl] if os.environ.get("PMUPROF_SANITIZED")
@@ -119,7 +122,43 @@ os.rename(prof, os.path.join(d, "pmuprof-numa.pb.gz"))
 r = run([PMUPROF, "numa", "report"], cwd=d)
 check(r.returncode == 0 and r.stdout == text, f"default file: {r.stderr}")
 
+# --- a perf mem recording (the shared PEBS capture): local/remote from data_src -------------
+cap = "/work/shared/testdata/perf-data/perf.data.weight_struct"
+if os.path.exists(cap):
+    r = run([PMUPROF, "numa", "report", "--json", cap])
+    check(r.returncode == 0, f"numa report on perf mem's capture: {r.stderr}")
+    j = json.loads(r.stdout)
+    p = run(["perf", "script", "-i", cap, "-F", "data_src"])
+    check(p.returncode == 0, f"perf script: {p.stderr}")
+    srcs = [line for line in p.stdout.splitlines() if "|OP" in line]
+    remote = sum("Remote" in line for line in srcs)
+    unknown = sum("LVL N/A" in line for line in srcs)
+    local = sum(t["local"] for t in j["threads"])
+    check(j["faults"] == len(srcs) == 14, f"{j['faults']} samples, perf script {len(srcs)}")
+    check(sum(t["remote"] for t in j["threads"]) == remote and local == len(srcs) - remote - unknown,
+          f"local/remote {local}/{sum(t['remote'] for t in j['threads'])}, perf's data_src "
+          f"{len(srcs) - remote - unknown}/{remote}")
+    node_of = perf_cpu_nodes(cap)
+    check(j["nodes"] == len(set(node_of.values())), f"{j['nodes']} nodes; perf's: {node_of}")
+    # Each thread's accesses by its CPU's node, as perf script's tid and cpu give them.
+    p = run(["perf", "script", "-i", cap, "-F", "tid,cpu"])
+    want = {}
+    for tid, cpu in re.findall(r"^\s*(\d+)\s+\[(\d+)\]", p.stdout, re.M):
+        want.setdefault(int(tid), [0] * j["nodes"])[node_of[int(cpu)]] += 1
+    got = {t["tid"]: t["ran_on"] for t in j["threads"]}
+    check(got == want, f"threads by node {got}; perf script's {want}")
+    check(all(o["pages_sampled"] == 0 and o["pages_by_node"] is None for o in j["objects"]),
+          "perf mem has no first touch nor placement")
+    out = os.path.join(d, "mem.pb.gz")
+    r = run([PMUPROF, "numa", "report", "-o", out, cap])
+    check(r.returncode == 0 and "perf mem samples" in r.stdout, f"-o on perf.data: {r.stderr}")
+    check(sum(s["values"][0] for s in load_profile(out)["samples"]) == 14, "-o: not 14 samples")
+    print(f"ok: perf mem capture: {local} local, {remote} remote as perf's data_src")
+else:
+    print(f"(no {cap}: the perf mem part is not checked)")
+
 # --- errors -------------------------------------------------------------------------------
+no_addr = "/work/shared/testdata/perf-data/perf.data.throttle-3.8"
 plain = os.path.join(d, "plain.pb.gz")
 r = run([PMUPROF, "record", "-e", "task-clock", "-o", plain, "--", "true"])
 check(r.returncode == 0, f"record: {r.stderr}")
@@ -129,7 +168,9 @@ for args, code, words in [
                      f"comment with the machine's nodes); record one with 'pmuprof numa record"),
         (["--bogus"], 2, "unknown option '--bogus'"),
         (["a.pb.gz", "b.pb.gz"], 2, "one profile at a time"),
-        (["-o"], 2, "-o")]:
+        (["-o"], 2, "-o")] + ([
+        ([no_addr], 1, "has no data addresses (no event samples ADDR and DATA_SRC): record "
+                       "them with 'perf mem record'")] if os.path.exists(no_addr) else []):
     r = run([PMUPROF, "numa", "report"] + args, cwd=d)
     check(r.returncode == code, f"numa report {args}: status {r.returncode}, not {code}")
     lines = r.stderr.strip().splitlines()

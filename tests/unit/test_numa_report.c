@@ -8,7 +8,8 @@
  * one node working on another node's memory; a thread that wanders (judged
  * on its faults after the first touch when it has enough: a thread that
  * pins itself first-touched its TLS elsewhere); a well-placed object; too
- * few accesses with balancing off.
+ * few accesses with balancing off; perf mem's samples (c2c's) with local and
+ * remote data_src.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/perf_event.h>
+
 #include "numa.h"
+
+/* A load's data_src with these mem_lvl bits (PERF_MEM_S: perf's layout). */
+static uint64_t load_src(uint64_t lvl)
+{
+	return PERF_MEM_S(OP, LOAD) | (lvl << PERF_MEM_LVL_SHIFT);
+}
 
 #define MAX_SAMPLES 16
 
@@ -61,6 +70,7 @@ static void sample(struct input *x, uint32_t tid, int node, int data_node, const
 		.pid = 100, .tid = tid, .comm = tid == 100 ? "main" : "worker", .cpu = node,
 		.node = node, .data_node = data_node, .object = obj, .object_start = 0x10000000,
 		.func = func,
+		.access = node == data_node ? NUMA_ACCESS_LOCAL : NUMA_ACCESS_REMOTE,
 		.first = first, .count = count};
 }
 
@@ -164,7 +174,7 @@ static void test_remote_pinned(void **state)
 	assert_int_equal(v[0].kind, NUMA_V_REMOTE_PINNED);
 	assert_int_equal(v[0].tid, 101);
 	has(v[0].text, "tid 101 (worker) runs only on node 1, yet 90.0% of its 30 sampled faults "
-		       "are on pages of other nodes (mostly node 0, `data`) -> move the thread to "
+		       "are remote (mostly node 0, `data`) -> move the thread to "
 		       "node 0 (numactl --cpunodebind=0) or the memory to node 1 (numactl "
 		       "--membind=1, migrate_pages, mbind)");
 	numa_report_free(r);
@@ -220,6 +230,50 @@ static void test_too_few(void **state)
 	numa_report_free(r);
 }
 
+/* perf mem's samples: local or remote by data_src, objects without their offsets. */
+static void test_perf_mem(void **state)
+{
+	(void)state;
+	const uint64_t remote_ram = load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_REM_RAM1);
+	const uint64_t local_ram = load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_LOC_RAM);
+	const uint64_t remote_cache =
+		load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_REM_CCE1);
+	const uint64_t l1 = load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_L1);
+	struct c2c_sample s[12];
+	for (size_t i = 0; i < 12; i++)
+		s[i] = (struct c2c_sample){.pid = 100, .tid = 101, .cpu = 1, .node = 1,
+					   .func = "work", .data_sym = "table+0x40",
+					   .data_src = i < 8 ? remote_ram : i < 9 ? remote_cache
+							     : i < 10 ? local_ram : l1};
+	s[11].data_sym = "[heap]";
+	s[11].data_src = 0; /* no level: unknown */
+	char err[256];
+	struct numa_rep_file *f;
+	assert_int_equal(numa_rep_from_mem(&f, s, 12, 2, err, sizeof(err)), 0);
+	const struct numa_rep_input *in = numa_rep_input(f);
+	assert_true(in->perf_mem);
+	assert_int_equal(in->nsamples, 12);
+	assert_string_equal(in->samples[0].object, "table");
+	assert_string_equal(in->samples[11].object, "[heap]");
+	assert_int_equal(in->samples[8].access, NUMA_ACCESS_REMOTE);
+	assert_int_equal(in->samples[9].access, NUMA_ACCESS_LOCAL);
+	assert_int_equal(in->samples[10].access, NUMA_ACCESS_LOCAL);
+	assert_int_equal(in->samples[11].access, NUMA_ACCESS_UNKNOWN);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r;
+	assert_int_equal(numa_report_new(&r, in, err, sizeof(err)), 0);
+	v = numa_report_verdicts(r, &n);
+	for (size_t i = 0; i < n; i++)
+		printf("%s: %s\n", numa_verdict_name(v[i].kind), v[i].text);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].kind, NUMA_V_REMOTE_PINNED);
+	has(v[0].text, "tid 101 (?) runs only on node 1, yet 81.8% of its 11 sampled accesses are "
+		       "remote (mostly `table`) -> move the thread to its memory's node");
+	numa_report_free(r);
+	numa_rep_file_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_remote_pinned),
 		cmocka_unit_test(test_wandering_and_well_placed),
 		cmocka_unit_test(test_too_few),
+		cmocka_unit_test(test_perf_mem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
