@@ -157,9 +157,11 @@ int cli_import_run(const struct cli_import_opts *o)
 	for (size_t i = 0; i < pabi_perfdata_nevents(im.pd); i++)
 		data_addresses |= c2c_attr_has_data_addresses(&pabi_perfdata_event(im.pd, i)->attr);
 	if (o->numa && !data_addresses) {
-		cli_error(o->cmd, "%s has no data addresses (no event samples ADDR and DATA_SRC): "
-				  "record them with 'perf mem record' (Intel PEBS, AMD IBS, Arm SPE), "
-				  "or sample page faults with 'pmuprof numa record'", o->path);
+		cli_error(o->cmd,
+			  "%s has no data addresses (no event samples ADDR and DATA_SRC): "
+			  "record them with 'perf mem record' (Intel PEBS, AMD IBS, Arm SPE), "
+			  "or sample page faults with 'pmuprof numa record'",
+			  o->path);
 		goto out;
 	}
 	if (o->c2c && !data_addresses) {

@@ -4,7 +4,9 @@
  * data objects), each sampled page's node asked of the kernel before the
  * memory goes: a command is held at its exit (ptrace), -p/-a processes are
  * asked at the end while they still run. Writes the pprof and prints numa/'s
- * summary. This file parses flags, runs the child and prints.
+ * summary. pmuprof numa report: numa/'s report of that pprof, or of a perf mem
+ * recording through import's path. This file parses flags, runs the child and
+ * prints.
  */
 #include "cli.h"
 #include "numa.h"
@@ -345,9 +347,14 @@ static int numa_report(int argc, char **argv)
 	}
 	const char *path = optind < argc ? argv[optind] : DEFAULT_OUTPUT;
 	if (pabi_perfdata_probe(path)) {
-		struct cli_import_opts io = {.cmd = RCMD, .path = path, .output = output,
-					     .symbolize = true, .numa = true, .numa_json = json,
-					     .argc = argc, .argv = argv};
+		struct cli_import_opts io = {.cmd = RCMD,
+					     .path = path,
+					     .output = output,
+					     .symbolize = true,
+					     .numa = true,
+					     .numa_json = json,
+					     .argc = argc,
+					     .argv = argv};
 		return cli_import_run(&io);
 	}
 	char err[BASE_ERR_MAX];
@@ -372,7 +379,7 @@ static int numa_report(int argc, char **argv)
 		goto done;
 	}
 	/* The profile on standard output: the report goes to standard error. */
-	FILE *text = out && base_output_in_place(out) && strcmp(output, "-") == 0 ? stderr : stdout;
+	FILE *text = output && strcmp(output, "-") == 0 ? stderr : stdout;
 	json ? numa_report_print_json(rep, text) : numa_report_print(rep, text);
 	status = fflush(text) == 0 ? 0 : 1;
 	if (status)
@@ -395,7 +402,8 @@ int cmd_numa(int argc, char **argv)
 		report_usage(stdout);
 		return 0;
 	}
-	cli_error("numa", "%s%s%s; the numa commands are 'numa record' and 'numa report' (pmuprof numa "
+	cli_error("numa",
+		  "%s%s%s; the numa commands are 'numa record' and 'numa report' (pmuprof numa "
 		  "record --help)",
 		  argc >= 2 ? "unknown numa command '" : "a numa command is needed",
 		  argc >= 2 ? argv[1] : "", argc >= 2 ? "'" : "");

@@ -479,7 +479,9 @@ static int add_samples(struct numa_run *r)
 			{.key = "object", .str = o->name},
 			/* Its range: two mappings of one file have one name. */
 			{.key = "object_start", .num = (int64_t)o->start, .num_unit = "address"},
-			{.key = "object_size", .num = (int64_t)(o->end - o->start), .num_unit = "bytes"},
+			{.key = "object_size",
+			 .num = (int64_t)(o->end - o->start),
+			 .num_unit = "bytes"},
 			/* The page's first fault: numa report's first touches. */
 			{.key = "touch", .str = i == p->first_sample ? "first" : "later"},
 		};
@@ -513,16 +515,17 @@ static int add_samples(struct numa_run *r)
  * What numa report needs beside the samples, as comments (go tool pprof
  * -comments shows them): the machine's nodes, balancing and distances, and
  * per object its range and its pages by node at the last query (the name
- * last: it may hold spaces). Parsed by report.c's read_comments.
+ * last: it may hold spaces). Parsed by report.c's read_comment.
  */
 static int add_comments(struct numa_run *r)
 {
 	struct pprof *prof = agg_profile(r->o.agg);
 	char line[NUMA_MAX_NODES * NUMA_MAX_NODES * 4 + 128];
 	int nn = r->o.nnodes < NUMA_MAX_NODES ? r->o.nnodes : NUMA_MAX_NODES;
-	size_t k = (size_t)snprintf(line, sizeof(line),
-				    NUMA_COMMENT " nodes=%d balancing=%d moves=%" PRIu64 " distances=",
-				    r->o.nnodes, numa_balancing(), r->moves);
+	size_t k = (size_t)snprintf(
+		line, sizeof(line),
+		NUMA_COMMENT " nodes=%d balancing=%d moves=%" PRIu64 " distances=", r->o.nnodes,
+		numa_balancing(), r->moves);
 	for (int i = 0; i < nn && k < sizeof(line); i++)
 		for (int j = 0; j < nn && k < sizeof(line); j++)
 			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%d",
@@ -535,11 +538,11 @@ static int add_comments(struct numa_run *r)
 	for (size_t i = 0; i < r->nobjects; i++) {
 		const struct numa_object *o = &r->objects[i];
 		k = (size_t)snprintf(line, sizeof(line),
-				     NUMA_COMMENT_OBJECT " pid=%d start=0x%" PRIx64 " end=0x%" PRIx64
-							 " asked=%" PRIu64 " absent=%" PRIu64
-							 " stride=%" PRIu64 " err=%d pages_by_node=",
-				     (int)o->pid, o->start, o->end, o->range_asked,
-				     o->range_absent, o->range_stride, o->range_err);
+				     NUMA_COMMENT_OBJECT
+				     " pid=%d start=0x%" PRIx64 " end=0x%" PRIx64 " asked=%" PRIu64
+				     " absent=%" PRIu64 " stride=%" PRIu64 " err=%d pages_by_node=",
+				     (int)o->pid, o->start, o->end, o->range_asked, o->range_absent,
+				     o->range_stride, o->range_err);
 		for (int n = 0; n < nn && k < sizeof(line); n++)
 			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%" PRIu64,
 					      n ? "," : "", o->pages_on[n]);

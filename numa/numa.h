@@ -139,15 +139,14 @@ struct numa_rep_sample {
 	pid_t pid;
 	uint32_t tid;
 	const char *comm;
-	int cpu;
 	int node;      /* the faulting CPU's; -1 unknown */
 	int data_node; /* the page's at the end; -1 unknown */
 	const char *object;
-	uint64_t object_start; /* with the name, the object (two mappings of a file share it) */
-	const char *func; /* the leaf function; NULL unknown */
-	bool first;       /* its page's first sampled fault: the first touch */
+	uint64_t object_start;   /* with the name, the object (two mappings of a file share it) */
+	const char *func;        /* the leaf function; NULL unknown */
+	bool first;              /* its page's first sampled fault: the first touch */
 	enum numa_access access; /* node against data_node, or perf mem's data_src */
-	uint64_t count;   /* sampled faults */
+	uint64_t count;          /* sampled faults */
 };
 
 /* An object's range and its pages by node at numa record's last query. */
@@ -186,26 +185,26 @@ int numa_rep_read(struct numa_rep_file **out, const char *path, char *err, size_
  * object the data symbol without its offset; nnodes: the file's NUMA
  * topology. The samples' strings must outlive the file.
  */
-int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, size_t n,
-		      int nnodes, char *err, size_t errlen);
+int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, size_t n, int nnodes,
+		      char *err, size_t errlen);
 const struct numa_rep_input *numa_rep_input(const struct numa_rep_file *f);
 void numa_rep_file_free(struct numa_rep_file *f);
 
 enum numa_verdict_kind {
 	NUMA_V_ONE_NODE,
-	NUMA_V_SERIAL_FIRST_TOUCH,    /* one thread placed it, threads of other nodes use it */
+	NUMA_V_SERIAL_FIRST_TOUCH,      /* one thread placed it, threads of other nodes use it */
 	NUMA_V_INTERLEAVED_PARTITIONED, /* spread over nodes, used by threads that each stay on one */
-	NUMA_V_REMOTE_PINNED,         /* a thread on one node working on another node's memory */
-	NUMA_V_WANDERING,             /* a thread whose faults came from CPUs of several nodes */
+	NUMA_V_REMOTE_PINNED,           /* a thread on one node working on another node's memory */
+	NUMA_V_WANDERING,               /* a thread whose faults came from CPUs of several nodes */
 	NUMA_V_WELL_PLACED,
-	NUMA_V_TOO_FEW,               /* no object had enough accesses to judge */
+	NUMA_V_TOO_FEW, /* no object had enough accesses to judge */
 };
 
 struct numa_verdict {
 	enum numa_verdict_kind kind;
 	const char *object; /* NULL: a thread's or the run's */
 	pid_t pid;
-	uint32_t tid; /* 0: an object's or the run's */
+	uint32_t tid;   /* 0: an object's or the run's */
 	char text[768]; /* the finding with its numbers, then "->" and the fix */
 };
 

@@ -89,8 +89,8 @@ static int read_comment(struct numa_rep_file *f, const char *c, bool *machine)
 		struct numa_rep_object o = {0};
 		if (sscanf(c,
 			   NUMA_COMMENT_OBJECT " pid=%d start=0x%" SCNx64 " end=0x%" SCNx64
-					       " asked=%" SCNu64 " absent=%" SCNu64 " stride=%" SCNu64
-					       " err=%d pages_by_node=%n",
+					       " asked=%" SCNu64 " absent=%" SCNu64
+					       " stride=%" SCNu64 " err=%d pages_by_node=%n",
 			   &o.pid, &o.start, &o.end, &o.asked, &o.absent, &o.stride, &o.err,
 			   &k) != 7 ||
 		    !k)
@@ -145,8 +145,9 @@ static const char *leaf_function(const Profile *m, const Perftools__Profiles__Sa
 		return NULL;
 	uint64_t id = loc->line[0]->function_id;
 	const Perftools__Profiles__Function *fn =
-		id >= 1 && id <= m->n_function && m->function[id - 1]->id == id ? m->function[id - 1]
-										  : NULL;
+		id >= 1 && id <= m->n_function && m->function[id - 1]->id == id
+			? m->function[id - 1]
+			: NULL;
 	for (size_t i = 0; !fn && i < m->n_function; i++)
 		if (m->function[i]->id == id)
 			fn = m->function[i];
@@ -156,7 +157,7 @@ static const char *leaf_function(const Profile *m, const Perftools__Profiles__Sa
 static void read_sample(const Profile *m, const Perftools__Profiles__Sample *s,
 			struct numa_rep_sample *o)
 {
-	*o = (struct numa_rep_sample){.node = -1, .data_node = -1, .cpu = -1};
+	*o = (struct numa_rep_sample){.node = -1, .data_node = -1};
 	o->count = s->n_value ? (uint64_t)(s->value[0] > 0 ? s->value[0] : 0) : 0;
 	o->func = leaf_function(m, s);
 	for (size_t j = 0; j < s->n_label; j++) {
@@ -169,8 +170,6 @@ static void read_sample(const Profile *m, const Perftools__Profiles__Sample *s,
 			o->tid = (uint32_t)l->num;
 		else if (strcmp(key, "comm") == 0)
 			o->comm = str;
-		else if (strcmp(key, "cpu") == 0)
-			o->cpu = (int)l->num;
 		else if (strcmp(key, "node") == 0)
 			o->node = l->num >= 0 && l->num < NUMA_MAX_NODES ? (int)l->num : -1;
 		else if (strcmp(key, "data_node") == 0)
@@ -235,8 +234,8 @@ int numa_rep_read(struct numa_rep_file **out, const char *path, char *err, size_
 	return 0;
 }
 
-int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, size_t n,
-		      int nnodes, char *err, size_t errlen)
+int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, size_t n, int nnodes,
+		      char *err, size_t errlen)
 {
 	*out = NULL;
 	struct numa_rep_file *f = calloc(1, sizeof(*f));
@@ -245,13 +244,13 @@ int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, si
 		numa_rep_file_free(f);
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
-	f->in = (struct numa_rep_input){.nnodes = nnodes > 0 ? nnodes : 1, .perf_mem = true,
-					.balancing = -ENOENT};
+	f->in = (struct numa_rep_input){
+		.nnodes = nnodes > 0 ? nnodes : 1, .perf_mem = true, .balancing = -ENOENT};
 	for (size_t i = 0; i < n; i++) {
 		const char *sym = s[i].data_sym && *s[i].data_sym ? s[i].data_sym : "[unknown]";
 		const char *off = strrchr(sym, '+'); /* "grid+0x40": the object is grid */
 		size_t len = off && off > sym && strncmp(off, "+0x", 3) == 0 ? (size_t)(off - sym)
-									   : strlen(sym);
+									     : strlen(sym);
 		if (!(f->names[i] = strndup(sym, len))) {
 			numa_rep_file_free(f);
 			return base_fail(err, errlen, -ENOMEM, "out of memory");
@@ -262,14 +261,13 @@ int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, si
 		f->samples[i] = (struct numa_rep_sample){
 			.pid = (pid_t)s[i].pid,
 			.tid = s[i].tid,
-			.cpu = s[i].cpu,
 			.node = s[i].node >= 0 && s[i].node < NUMA_MAX_NODES ? s[i].node : -1,
 			.data_node = -1,
 			.object = f->names[i],
 			.func = s[i].func,
 			.access = m.level == PABI_MEMSRC_LVL_NA ? NUMA_ACCESS_UNKNOWN
 				  : m.remote || m.level == PABI_MEMSRC_LVL_REMOTE_RAM ||
-					  m.level == PABI_MEMSRC_LVL_REMOTE_CACHE
+						  m.level == PABI_MEMSRC_LVL_REMOTE_CACHE
 					  ? NUMA_ACCESS_REMOTE
 					  : NUMA_ACCESS_LOCAL,
 			.count = 1,
@@ -375,7 +373,8 @@ static bool thread_eq(const void *ctx, uint32_t idx, const void *key)
 
 /* The entry of h equal to sample s (hash), or a new zeroed one of arr; -ENOMEM. */
 static int64_t entry(struct numa_report *r, struct base_htab *h, base_htab_eq_fn eq, uint64_t hash,
-		     const struct numa_rep_sample *s, void **arr, size_t *n, size_t *cap, size_t size)
+		     const struct numa_rep_sample *s, void **arr, size_t *n, size_t *cap,
+		     size_t size)
 {
 	if (base_htab_reserve(h) < 0 || *n >= UINT32_MAX)
 		return -ENOMEM;
@@ -418,14 +417,14 @@ static int tally_sample(struct numa_report *r, const struct numa_rep_sample *s)
 				   s->object_start);
 	int64_t oi = entry(r, &r->oidx, object_eq, h, s, (void **)&r->objects, &r->nobjects,
 			   &r->objcap, sizeof(*r->objects));
-	int64_t fi = oi < 0 ? oi
-			    : entry(r, &r->fidx, func_eq, str_hash(name_or(s->func, "[unknown]")),
-				    s, (void **)&r->funcs, &r->nfuncs, &r->funccap,
-				    sizeof(*r->funcs));
+	int64_t fi =
+		oi < 0 ? oi
+		       : entry(r, &r->fidx, func_eq, str_hash(name_or(s->func, "[unknown]")), s,
+			       (void **)&r->funcs, &r->nfuncs, &r->funccap, sizeof(*r->funcs));
 	int64_t ti = fi < 0 ? fi
-			    : entry(r, &r->tidx, thread_eq,
-				    base_htab_mix((uint64_t)s->pid, s->tid), s, (void **)&r->threads,
-				    &r->nthreads, &r->threadcap, sizeof(*r->threads));
+			    : entry(r, &r->tidx, thread_eq, base_htab_mix((uint64_t)s->pid, s->tid),
+				    s, (void **)&r->threads, &r->nthreads, &r->threadcap,
+				    sizeof(*r->threads));
 	if (ti < 0)
 		return (int)ti;
 	struct r_object *o = &r->objects[oi];
@@ -510,11 +509,12 @@ static void human_size(uint64_t bytes, char *buf, size_t len)
 /* --- verdicts ----------------------------------------------------------------- */
 
 static struct numa_verdict *verdict(struct numa_report *r, enum numa_verdict_kind kind,
-				    const char *object, pid_t pid, uint32_t tid, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+				    const char *object, pid_t pid, uint32_t tid, const char *fmt,
+				    ...) __attribute__((format(printf, 6, 7)));
 
 static struct numa_verdict *verdict(struct numa_report *r, enum numa_verdict_kind kind,
-				    const char *object, pid_t pid, uint32_t tid, const char *fmt, ...)
+				    const char *object, pid_t pid, uint32_t tid, const char *fmt,
+				    ...)
 {
 	if (BASE_GROW(r->verdicts, r->verdictcap, r->nverdicts + 1) < 0)
 		return NULL;
@@ -654,7 +654,8 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 			return verdict(r, NUMA_V_SERIAL_FIRST_TOUCH, o->name, o->pid, 0,
 				       "`%s`: %.1f%%%s first-touched by tid %u (%s) on node %d in "
 				       "%s (serial init); %.1f%% of its %" PRIu64
-				       " accesses after the first touch come from %s -> touch it in "
+				       " accesses after the first touch come from %s -> touch it "
+				       "in "
 				       "parallel with the same partitioning as `%s`, or interleave "
 				       "it (numactl --interleave=all)",
 				       o->name, pct(top->pages, o->pages), sz, top->tid,
@@ -704,8 +705,9 @@ static int judge_thread(struct numa_report *r, const struct r_thread *t)
 		size_t k = 0;
 		for (int i = 0; i < r->nn && k < sizeof(buf); i++)
 			if (t->ran_on[i])
-				k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%snode %d (%.1f%%)",
-						      k ? ", " : "", i, pct(t->ran_on[i], t->ran));
+				k += (size_t)snprintf(buf + k, sizeof(buf) - k,
+						      "%snode %d (%.1f%%)", k ? ", " : "", i,
+						      pct(t->ran_on[i], t->ran));
 		return verdict(r, NUMA_V_WANDERING, NULL, t->pid, t->tid,
 			       "tid %u (%s) ran on CPUs of several nodes: %s of its %" PRIu64
 			       " sampled faults%s -> pin it (numactl --cpunodebind=%d, or taskset "
@@ -827,9 +829,9 @@ int numa_report_new(struct numa_report **out, const struct numa_rep_input *in, c
 			    (t->main_node < 0 || t->ran_on[n] > t->ran_on[t->main_node]))
 				t->main_node = n;
 		}
-		t->wanders = r->in->nnodes > 1 && t->main_node >= 0 &&
-			     (double)(t->ran - t->ran_on[t->main_node]) >=
-				     WANDER_SHARE * (double)t->ran;
+		t->wanders =
+			r->in->nnodes > 1 && t->main_node >= 0 &&
+			(double)(t->ran - t->ran_on[t->main_node]) >= WANDER_SHARE * (double)t->ran;
 	}
 	qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
 	qsort(r->funcs, r->nfuncs, sizeof(*r->funcs), func_by_faults);
@@ -881,8 +883,8 @@ const char *numa_verdict_name(enum numa_verdict_kind k)
 
 /* --- text --------------------------------------------------------------------- */
 
-static void print_by_node(FILE *out, const struct numa_report *r, const uint64_t *v,
-			  uint64_t whole, bool zeros)
+static void print_by_node(FILE *out, const struct numa_report *r, const uint64_t *v, uint64_t whole,
+			  bool zeros)
 {
 	bool any = false;
 	for (int n = 0; n < r->nn; n++) {
@@ -908,8 +910,8 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 		fprintf(out, "): %" PRIu64 " accesses sampled\n", o->faults);
 		fprintf(out, "  accesses from");
 		print_by_node(out, r, o->from, o->later, false);
-		fprintf(out, "; local %" PRIu64 " (%.1f%%), remote %" PRIu64 " (%.1f%%)\n", o->local,
-			pct(o->local, o->local + o->remote), o->remote,
+		fprintf(out, "; local %" PRIu64 " (%.1f%%), remote %" PRIu64 " (%.1f%%)\n",
+			o->local, pct(o->local, o->local + o->remote), o->remote,
 			pct(o->remote, o->local + o->remote));
 		return;
 	}
@@ -920,8 +922,9 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 		present += o->place->pages_on[n];
 	/* As numa record's summary says it. */
 	if (o->place && o->place->asked && !present) {
-		fprintf(out, "  pages by node at the end: none present of %" PRIu64
-			     " asked (freed or unmapped)\n",
+		fprintf(out,
+			"  pages by node at the end: none present of %" PRIu64
+			" asked (freed or unmapped)\n",
 			o->place->asked);
 	} else if (o->place && o->place->asked) {
 		fprintf(out, "  pages by node at the end:");
@@ -973,7 +976,7 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 		if (!known)
 			fprintf(out, " unknown");
 		fprintf(out, "); automatic NUMA balancing %s\n",
-			in->balancing > 0    ? "on (accesses after a first touch: its hinting faults)"
+			in->balancing > 0 ? "on (accesses after a first touch: its hinting faults)"
 			: in->balancing == 0 ? "off (few accesses after a first touch)"
 					     : "unknown");
 	}
@@ -984,7 +987,8 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 			r->faults, r->nobjects);
 	else
 		fprintf(out,
-			"%" PRIu64 " sampled faults, %" PRIu64 " pages sampled in %zu objects; %" PRIu64
+			"%" PRIu64 " sampled faults, %" PRIu64
+			" pages sampled in %zu objects; %" PRIu64
 			" sampled pages changed node between numa record's queries (when: not "
 			"recorded)\n",
 			r->faults, r->pages, r->nobjects, in->moves);
@@ -1070,8 +1074,8 @@ static void json_object(FILE *out, const struct numa_report *r, const struct r_o
 		for (int n = 0; n < NUMA_MAX_NODES; n++)
 			present += o->place->pages_on[n];
 		fprintf(out,
-			"\"start\": \"0x%" PRIx64 "\", \"end\": \"0x%" PRIx64 "\", \"bytes\": %" PRIu64
-			", \"pages_by_node\": ",
+			"\"start\": \"0x%" PRIx64 "\", \"end\": \"0x%" PRIx64
+			"\", \"bytes\": %" PRIu64 ", \"pages_by_node\": ",
 			o->place->start, o->place->end, o->place->end - o->place->start);
 		json_nodes(out, r, o->place->pages_on);
 		fprintf(out, ", \"pages_present\": %" PRIu64 ", ", present);
@@ -1079,7 +1083,8 @@ static void json_object(FILE *out, const struct numa_report *r, const struct r_o
 		fprintf(out, "\"start\": null, \"end\": null, \"bytes\": null, \"pages_by_node\": "
 			     "null, \"pages_present\": null, ");
 	}
-	fprintf(out, "\"pages_sampled\": %" PRIu64 ", \"faults\": %" PRIu64 ",\n     \"first_touch\": [",
+	fprintf(out,
+		"\"pages_sampled\": %" PRIu64 ", \"faults\": %" PRIu64 ",\n     \"first_touch\": [",
 		o->pages, o->faults);
 	for (size_t i = 0; i < o->ntouchers; i++) {
 		const struct r_toucher *t = &o->touchers[i];
@@ -1108,8 +1113,9 @@ void numa_report_print_json(const struct numa_report *r, FILE *out)
 			fprintf(out, "%s%d", j ? ", " : "", in->distance[i][j]);
 		fputc(']', out);
 	}
-	fprintf(out, "],\n  \"faults\": %" PRIu64 ", \"pages_sampled\": %" PRIu64
-		     ", \"moves\": %" PRIu64 ",\n  \"objects\": [\n",
+	fprintf(out,
+		"],\n  \"faults\": %" PRIu64 ", \"pages_sampled\": %" PRIu64 ", \"moves\": %" PRIu64
+		",\n  \"objects\": [\n",
 		r->faults, r->pages, in->moves);
 	for (size_t i = 0; i < r->nobjects; i++) {
 		json_object(out, r, &r->objects[i]);

@@ -961,7 +961,8 @@ int pprof_read_write_output(const struct pprof_read *r, const char *const *comme
 			    struct base_output *out, char *err, size_t errlen)
 {
 	/* A shallow copy with longer string and comment tables: the read message stays as it was. */
-	Perftools__Profiles__Profile msg = *(const Perftools__Profiles__Profile *)pprof_read_message(r);
+	Perftools__Profiles__Profile msg =
+		*(const Perftools__Profiles__Profile *)pprof_read_message(r);
 	char **str = malloc((msg.n_string_table + n) * sizeof(*str) + 1);
 	int64_t *com = malloc((msg.n_comment + n) * sizeof(*com) + 1);
 	uint8_t *buf;

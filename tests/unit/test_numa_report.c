@@ -56,8 +56,12 @@ static void object(struct input *x, const char *name, uint64_t bytes, uint64_t n
 		   uint64_t node1)
 {
 	struct numa_rep_object *o = &x->o[x->in.nobjects++];
-	*o = (struct numa_rep_object){.pid = 100, .name = name, .start = 0x10000000,
-				      .end = 0x10000000 + bytes, .asked = node0 + node1, .stride = 1};
+	*o = (struct numa_rep_object){.pid = 100,
+				      .name = name,
+				      .start = 0x10000000,
+				      .end = 0x10000000 + bytes,
+				      .asked = node0 + node1,
+				      .stride = 1};
 	o->pages_on[0] = node0;
 	o->pages_on[1] = node1;
 }
@@ -67,11 +71,17 @@ static void sample(struct input *x, uint32_t tid, int node, int data_node, const
 {
 	assert_true(x->in.nsamples < MAX_SAMPLES);
 	x->s[x->in.nsamples++] = (struct numa_rep_sample){
-		.pid = 100, .tid = tid, .comm = tid == 100 ? "main" : "worker", .cpu = node,
-		.node = node, .data_node = data_node, .object = obj, .object_start = 0x10000000,
+		.pid = 100,
+		.tid = tid,
+		.comm = tid == 100 ? "main" : "worker",
+		.node = node,
+		.data_node = data_node,
+		.object = obj,
+		.object_start = 0x10000000,
 		.func = func,
 		.access = node == data_node ? NUMA_ACCESS_LOCAL : NUMA_ACCESS_REMOTE,
-		.first = first, .count = count};
+		.first = first,
+		.count = count};
 }
 
 /* The report's verdicts; *n of them. */
@@ -236,15 +246,20 @@ static void test_perf_mem(void **state)
 	(void)state;
 	const uint64_t remote_ram = load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_REM_RAM1);
 	const uint64_t local_ram = load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_LOC_RAM);
-	const uint64_t remote_cache =
-		load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_REM_CCE1);
+	const uint64_t remote_cache = load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_REM_CCE1);
 	const uint64_t l1 = load_src(PERF_MEM_LVL_HIT | PERF_MEM_LVL_L1);
 	struct c2c_sample s[12];
 	for (size_t i = 0; i < 12; i++)
-		s[i] = (struct c2c_sample){.pid = 100, .tid = 101, .cpu = 1, .node = 1,
-					   .func = "work", .data_sym = "table+0x40",
-					   .data_src = i < 8 ? remote_ram : i < 9 ? remote_cache
-							     : i < 10 ? local_ram : l1};
+		s[i] = (struct c2c_sample){.pid = 100,
+					   .tid = 101,
+					   .cpu = 1,
+					   .node = 1,
+					   .func = "work",
+					   .data_sym = "table+0x40",
+					   .data_src = i < 8    ? remote_ram
+						       : i < 9  ? remote_cache
+						       : i < 10 ? local_ram
+								: l1};
 	s[11].data_sym = "[heap]";
 	s[11].data_src = 0; /* no level: unknown */
 	char err[256];
