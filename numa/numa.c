@@ -5,6 +5,7 @@
  */
 #include "numa.h"
 #include "base.h"
+#include "numa_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -130,19 +131,22 @@ static uint64_t key_hash(const struct key *k)
 	return base_htab_mix(base_htab_mix(base_htab_mix(0, (uint64_t)k->pid), k->a), k->b);
 }
 
-/*
- * The index of the entry equal to k in table (an array of `size`-byte
- * elements indexed by h), or a new zeroed one (*added); -ENOMEM.
- */
+/* numa_index_entry with a key of this file's three indexes. */
 static int64_t find_or_add(struct numa_run *r, struct base_htab *h, base_htab_eq_fn eq,
 			   const struct key *k, void **arr, size_t *n, size_t *cap, size_t size,
 			   bool *added)
 {
+	return numa_index_entry(h, key_hash(k), eq, r, k, arr, n, cap, size, added);
+}
+
+int64_t numa_index_entry(struct base_htab *h, uint64_t hash, base_htab_eq_fn eq, const void *ctx,
+			 const void *key, void **arr, size_t *n, size_t *cap, size_t size,
+			 bool *added)
+{
 	*added = false;
 	if (base_htab_reserve(h) < 0 || *n >= UINT32_MAX)
 		return -ENOMEM;
-	uint64_t hash = key_hash(k);
-	struct base_htab_slot *slot = base_htab_find(h, hash, eq, r, k);
+	struct base_htab_slot *slot = base_htab_find(h, hash, eq, ctx, key);
 	if (slot->idx1)
 		return slot->idx1 - 1;
 	if (base_grow(arr, cap, *n + 1, size) < 0)
@@ -154,7 +158,7 @@ static int64_t find_or_add(struct numa_run *r, struct base_htab *h, base_htab_eq
 	return (int64_t)(*n)++;
 }
 
-static void human_size(uint64_t bytes, char *buf, size_t len)
+void numa_human_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)bytes;
@@ -179,7 +183,7 @@ static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr)
 	struct numa_object *o = &r->objects[i];
 	*o = (struct numa_object){.pid = pid, .kind = co.kind, .start = co.start, .end = co.end};
 	char buf[512], size[32];
-	human_size(co.end - co.start, size, sizeof(size));
+	numa_human_size(co.end - co.start, size, sizeof(size));
 	switch (co.kind) {
 	case C2C_OBJ_KERNEL:
 		snprintf(buf, sizeof(buf), "[kernel]");
@@ -607,29 +611,34 @@ int numa_balancing(void)
 
 /* --- the summary -------------------------------------------------------------- */
 
-static double pct(uint64_t part, uint64_t whole)
+double numa_pct(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
-static void print_nodes(FILE *out, const uint64_t *by_node, uint64_t whole)
+void numa_print_by_node(FILE *out, const uint64_t *v, int nn, uint64_t whole, bool zeros)
 {
 	bool any = false;
-	for (int n = 0; n < NUMA_MAX_NODES; n++) {
-		if (!by_node[n])
+	for (int n = 0; n < nn; n++) {
+		if (!v[n] && !zeros)
 			continue;
-		fprintf(out, "%s node%d %" PRIu64 " (%.1f%%)", any ? "," : "", n, by_node[n],
-			pct(by_node[n], whole));
+		fprintf(out, "%s node%d %" PRIu64 " (%.1f%%)", any ? "," : "", n, v[n],
+			numa_pct(v[n], whole));
 		any = true;
 	}
 	if (!any)
 		fprintf(out, " none");
 }
 
+static void print_nodes(FILE *out, const uint64_t *by_node, uint64_t whole)
+{
+	numa_print_by_node(out, by_node, NUMA_MAX_NODES, whole, false);
+}
+
 static void print_object(const struct numa_run *r, const struct numa_object *o, FILE *out)
 {
 	char size[32], where[80];
-	human_size(o->end - o->start, size, sizeof(size));
+	numa_human_size(o->end - o->start, size, sizeof(size));
 	snprintf(where, sizeof(where), ", %s at 0x%" PRIx64, size, o->start);
 	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n",
 		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON ? "" : where, o->pages, o->faults);
@@ -666,7 +675,7 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
 		const struct numa_toucher *t = &o->touchers[i];
 		fprintf(out, "  first touch: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
-			pct(t->pages, o->pages), t->tid, t->comm, t->node,
+			numa_pct(t->pages, o->pages), t->tid, t->comm, t->node,
 			t->func ? t->func : "[unknown]");
 	}
 	if (o->ntouchers > 3)
@@ -676,8 +685,8 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 		fprintf(out,
 			"  faults: local %" PRIu64 ", remote %" PRIu64 " (%.1f%% remote); after "
 			"the first touch: local %" PRIu64 ", remote %" PRIu64 "\n",
-			o->local, o->remote, pct(o->remote, o->local + o->remote), o->later_local,
-			o->later_remote);
+			o->local, o->remote, numa_pct(o->remote, o->local + o->remote),
+			o->later_local, o->later_remote);
 }
 
 void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)

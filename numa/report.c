@@ -6,6 +6,7 @@
  */
 #include "numa.h"
 #include "base.h"
+#include "numa_internal.h"
 #include "profile.pb-c.h"
 
 #include <errno.h>
@@ -376,17 +377,8 @@ static int64_t entry(struct numa_report *r, struct base_htab *h, base_htab_eq_fn
 		     const struct numa_rep_sample *s, void **arr, size_t *n, size_t *cap,
 		     size_t size)
 {
-	if (base_htab_reserve(h) < 0 || *n >= UINT32_MAX)
-		return -ENOMEM;
-	struct base_htab_slot *slot = base_htab_find(h, hash, eq, r, s);
-	if (slot->idx1)
-		return slot->idx1 - 1;
-	if (base_grow(arr, cap, *n + 1, size) < 0)
-		return -ENOMEM;
-	memset((char *)*arr + *n * size, 0, size);
-	*slot = (struct base_htab_slot){hash, (uint32_t)(*n + 1)};
-	h->n++;
-	return (int64_t)(*n)++;
+	bool added;
+	return numa_index_entry(h, hash, eq, r, s, arr, n, cap, size, &added);
 }
 
 static uint64_t str_hash(const char *s)
@@ -491,21 +483,6 @@ static int func_by_faults(const void *a, const void *b)
 	return (fx < fy) - (fx > fy);
 }
 
-static double pct(uint64_t part, uint64_t whole)
-{
-	return whole ? 100.0 * (double)part / (double)whole : 0;
-}
-
-static void human_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)bytes;
-	int u = 0;
-	while (v >= 1024 && u < 4)
-		v /= 1024, u++;
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
 /* --- verdicts ----------------------------------------------------------------- */
 
 static struct numa_verdict *verdict(struct numa_report *r, enum numa_verdict_kind kind,
@@ -567,7 +544,7 @@ static uint64_t foreign_nodes(const struct numa_report *r, const struct r_object
 		n += o->from[i];
 		if (k < len)
 			k += (size_t)snprintf(buf + k, len - k, "%snode %d (%.1f%%)", k ? ", " : "",
-					      i, pct(o->from[i], o->later));
+					      i, numa_pct(o->from[i], o->later));
 	}
 	return n;
 }
@@ -588,7 +565,7 @@ static int spread(const struct numa_report *r, const struct r_object *o, double 
 	for (int i = 0; i < r->nn && o->place && k < len; i++)
 		if (o->place->pages_on[i])
 			k += (size_t)snprintf(buf + k, len - k, "%snode%d %.1f%%", k ? ", " : "", i,
-					      pct(o->place->pages_on[i], present));
+					      numa_pct(o->place->pages_on[i], present));
 	*max_share = present ? (double)most / (double)present : 1;
 	return nodes;
 }
@@ -622,7 +599,7 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 {
 	char size[32] = "", sz[48] = "", where[256], users[256], from[256];
 	if (o->place) {
-		human_size(o->place->end - o->place->start, size, sizeof(size));
+		numa_human_size(o->place->end - o->place->start, size, sizeof(size));
 		snprintf(sz, sizeof(sz), " of its %s", size);
 	}
 	if (o->later < MIN_JUDGE)
@@ -639,7 +616,7 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 			       " accesses after the first touch are remote -> first-touch each "
 			       "thread's part from that thread (or mbind each part to its "
 			       "thread's node) instead of interleaving it",
-			       o->name, where, users, pct(o->remote, known), known)
+			       o->name, where, users, numa_pct(o->remote, known), known)
 			       ? 0
 			       : -ENOMEM;
 	const struct r_toucher *top = o->ntouchers ? &o->touchers[0] : NULL;
@@ -658,9 +635,9 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 				       "in "
 				       "parallel with the same partitioning as `%s`, or interleave "
 				       "it (numactl --interleave=all)",
-				       o->name, pct(top->pages, o->pages), sz, top->tid,
+				       o->name, numa_pct(top->pages, o->pages), sz, top->tid,
 				       name_or(top->comm, "?"), top->node,
-				       name_or(top->func, "[unknown]"), pct(foreign, o->later),
+				       name_or(top->func, "[unknown]"), numa_pct(foreign, o->later),
 				       o->later, from, name_or(user, "the threads that use it"))
 				       ? 0
 				       : -ENOMEM;
@@ -670,7 +647,7 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 		return verdict(r, NUMA_V_WELL_PLACED, o->name, o->pid, 0,
 			       "`%s`: %.1f%% of its %" PRIu64 " accesses after the first touch "
 			       "are local (pages: %s) -> well placed, nothing to change",
-			       o->name, pct(o->local, known), known,
+			       o->name, numa_pct(o->local, known), known,
 			       where[0] ? where : "node unknown")
 			       ? 0
 			       : -ENOMEM;
@@ -707,7 +684,7 @@ static int judge_thread(struct numa_report *r, const struct r_thread *t)
 			if (t->ran_on[i])
 				k += (size_t)snprintf(buf + k, sizeof(buf) - k,
 						      "%snode %d (%.1f%%)", k ? ", " : "", i,
-						      pct(t->ran_on[i], t->ran));
+						      numa_pct(t->ran_on[i], t->ran));
 		return verdict(r, NUMA_V_WANDERING, NULL, t->pid, t->tid,
 			       "tid %u (%s) ran on CPUs of several nodes: %s of its %" PRIu64
 			       " sampled faults%s -> pin it (numactl --cpunodebind=%d, or taskset "
@@ -752,9 +729,9 @@ static int judge_thread(struct numa_report *r, const struct r_thread *t)
 		       "tid %u (%s) runs only on node %d, yet %.1f%% of its %" PRIu64
 		       " sampled %s are remote%s -> move the thread to %s or the memory to node %d "
 		       "(numactl --membind=%d, migrate_pages, mbind)",
-		       t->tid, name_or(t->comm, "?"), t->main_node, pct(t->remote, known), known,
-		       r->in->perf_mem ? "accesses" : "faults", where, thread_to, t->main_node,
-		       t->main_node)
+		       t->tid, name_or(t->comm, "?"), t->main_node, numa_pct(t->remote, known),
+		       known, r->in->perf_mem ? "accesses" : "faults", where, thread_to,
+		       t->main_node, t->main_node)
 		       ? 0
 		       : -ENOMEM;
 }
@@ -886,16 +863,7 @@ const char *numa_verdict_name(enum numa_verdict_kind k)
 static void print_by_node(FILE *out, const struct numa_report *r, const uint64_t *v, uint64_t whole,
 			  bool zeros)
 {
-	bool any = false;
-	for (int n = 0; n < r->nn; n++) {
-		if (!v[n] && !zeros)
-			continue;
-		fprintf(out, "%s node%d %" PRIu64 " (%.1f%%)", any ? "," : "", n, v[n],
-			pct(v[n], whole));
-		any = true;
-	}
-	if (!any)
-		fprintf(out, " none");
+	numa_print_by_node(out, v, r->nn, whole, zeros);
 }
 
 static void print_object(const struct numa_report *r, const struct r_object *o, FILE *out)
@@ -903,7 +871,7 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	char size[32];
 	fprintf(out, "%s (pid %d", o->name, (int)o->pid);
 	if (o->place) {
-		human_size(o->place->end - o->place->start, size, sizeof(size));
+		numa_human_size(o->place->end - o->place->start, size, sizeof(size));
 		fprintf(out, ", %s", size);
 	}
 	if (r->in->perf_mem) {
@@ -911,8 +879,8 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 		fprintf(out, "  accesses from");
 		print_by_node(out, r, o->from, o->later, false);
 		fprintf(out, "; local %" PRIu64 " (%.1f%%), remote %" PRIu64 " (%.1f%%)\n",
-			o->local, pct(o->local, o->local + o->remote), o->remote,
-			pct(o->remote, o->local + o->remote));
+			o->local, numa_pct(o->local, o->local + o->remote), o->remote,
+			numa_pct(o->remote, o->local + o->remote));
 		return;
 	}
 	fprintf(out, "): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n", o->pages,
@@ -943,7 +911,7 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
 		const struct r_toucher *t = &o->touchers[i];
 		fprintf(out, "  first touch: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
-			pct(t->pages, o->pages), t->tid, name_or(t->comm, "?"), t->node,
+			numa_pct(t->pages, o->pages), t->tid, name_or(t->comm, "?"), t->node,
 			name_or(t->func, "[unknown]"));
 	}
 	if (o->ntouchers > 3)
@@ -956,8 +924,8 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	fprintf(out, "  accesses after the first touch: %" PRIu64 " from", o->later);
 	print_by_node(out, r, o->from, o->later, false);
 	fprintf(out, "; local %" PRIu64 " (%.1f%%), remote %" PRIu64 " (%.1f%%)\n", o->local,
-		pct(o->local, o->local + o->remote), o->remote,
-		pct(o->remote, o->local + o->remote));
+		numa_pct(o->local, o->local + o->remote), o->remote,
+		numa_pct(o->remote, o->local + o->remote));
 }
 
 void numa_report_print(const struct numa_report *r, FILE *out)
@@ -1040,20 +1008,7 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 
 static void json_str(FILE *out, const char *s)
 {
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
+	s ? base_json_string(out, s) : (void)fputs("null", out);
 }
 
 static void json_nodes(FILE *out, const struct numa_report *r, const uint64_t *v)
@@ -1093,13 +1048,13 @@ static void json_object(FILE *out, const struct numa_report *r, const struct r_o
 		fprintf(out, ", \"node\": %d, \"function\": ", t->node);
 		json_str(out, t->func);
 		fprintf(out, ", \"pages\": %" PRIu64 ", \"percent\": %.1f}", t->pages,
-			pct(t->pages, o->pages));
+			numa_pct(t->pages, o->pages));
 	}
 	fprintf(out, "],\n     \"accesses\": {\"total\": %" PRIu64 ", \"by_node\": ", o->later);
 	json_nodes(out, r, o->from);
 	fprintf(out,
 		", \"local\": %" PRIu64 ", \"remote\": %" PRIu64 ", \"remote_percent\": %.1f}}",
-		o->local, o->remote, pct(o->remote, o->local + o->remote));
+		o->local, o->remote, numa_pct(o->remote, o->local + o->remote));
 }
 
 void numa_report_print_json(const struct numa_report *r, FILE *out)
