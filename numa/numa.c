@@ -568,7 +568,8 @@ int numa_finish(struct numa_run *r, char *err, size_t errlen)
 	if (ret < 0)
 		return base_fail(err, errlen, ret, "numa: out of memory tallying %zu samples",
 				 r->nsamples);
-	qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
+	if (r->nobjects) /* qsort's base may not be NULL, even for no element */
+		qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
 	if (add_comments(r) < 0)
 		return base_fail(err, errlen, -ENOMEM, "numa: out of memory writing the comments");
 	r->finished = true;

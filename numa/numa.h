@@ -143,7 +143,7 @@ struct numa_rep_sample {
 	int data_node; /* the page's at the end; -1 unknown */
 	const char *object;
 	uint64_t object_start;   /* with the name, the object (two mappings of a file share it) */
-	const char *func;        /* the leaf function; NULL unknown */
+	const char *func; /* the leaf address's function (not an inlined one); NULL unknown */
 	bool first;              /* its page's first sampled fault: the first touch */
 	enum numa_access access; /* node against data_node, or perf mem's data_src */
 	uint64_t count;          /* sampled faults */

@@ -144,7 +144,8 @@ static const char *leaf_function(const Profile *m, const Perftools__Profiles__Sa
 		s->n_location_id ? location_of(m, s->location_id[0]) : NULL;
 	if (!loc || !loc->n_line)
 		return NULL;
-	uint64_t id = loc->line[0]->function_id;
+	/* The function the leaf address is in (its last line), not a function inlined there. */
+	uint64_t id = loc->line[loc->n_line - 1]->function_id;
 	const Perftools__Profiles__Function *fn =
 		id >= 1 && id <= m->n_function && m->function[id - 1]->id == id
 			? m->function[id - 1]
@@ -794,7 +795,8 @@ int numa_report_new(struct numa_report **out, const struct numa_rep_input *in, c
 			if (in->objects[j].pid == o->pid && in->objects[j].start == o->start &&
 			    strcmp(in->objects[j].name, o->name) == 0)
 				o->place = &in->objects[j];
-		qsort(o->touchers, o->ntouchers, sizeof(*o->touchers), by_pages);
+		if (o->ntouchers) /* qsort's base may not be NULL, even for no element */
+			qsort(o->touchers, o->ntouchers, sizeof(*o->touchers), by_pages);
 	}
 	for (size_t i = 0; i < r->nthreads; i++) {
 		struct r_thread *t = &r->threads[i];
@@ -810,8 +812,10 @@ int numa_report_new(struct numa_report **out, const struct numa_rep_input *in, c
 			r->in->nnodes > 1 && t->main_node >= 0 &&
 			(double)(t->ran - t->ran_on[t->main_node]) >= WANDER_SHARE * (double)t->ran;
 	}
-	qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
-	qsort(r->funcs, r->nfuncs, sizeof(*r->funcs), func_by_faults);
+	if (r->nobjects) {
+		qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
+		qsort(r->funcs, r->nfuncs, sizeof(*r->funcs), func_by_faults);
+	}
 	if (rc == 0)
 		rc = judge(r);
 	if (rc < 0) {
@@ -963,7 +967,7 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 	fprintf(out, "\ndata objects:\n");
 	for (size_t i = 0; i < r->nobjects; i++)
 		print_object(r, &r->objects[i], out);
-	fprintf(out, "\ncode locations (the faults' leaf function):\n");
+	fprintf(out, "\ncode locations (the function of each fault's address):\n");
 	for (size_t i = 0; i < r->nfuncs; i++) {
 		const struct r_func *f = &r->funcs[i];
 		fprintf(out, "  %s: first touch of %" PRIu64 " pages", f->func, f->first);

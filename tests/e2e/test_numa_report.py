@@ -39,14 +39,15 @@ total = int(re.search(r"^(\d+) pages sampled in \d+ objects, (\d+) samples", sum
 
 def objects(text):
     """{name: (pages, faults, pages-by-node line, [first touch lines])} of a summary."""
-    out = {}
+    out = {}  # a file mapped twice is two objects of one name
     for m in re.finditer(r"^(\S.*?) \(pid \d+(?:, [^)]*)?\): (\d+) pages sampled, (\d+) faults "
                          r"sampled\n((?:  .*\n)*)", text, re.M):
         body = m.group(4)
         placed = re.search(r"pages by node at the end: (.*)", body)
-        out[m.group(1)] = (int(m.group(2)), int(m.group(3)), placed and placed.group(1),
-                           re.findall(r"^  (first touch: .*)", body, re.M))
-    return out
+        out.setdefault(m.group(1), []).append(
+            (int(m.group(2)), int(m.group(3)), placed and placed.group(1),
+             re.findall(r"^  (first touch: .*)", body, re.M)))
+    return {name: sorted(objs) for name, objs in out.items()}
 
 
 rec = objects(summary)
@@ -63,17 +64,18 @@ def unnamed(obj):
     """An object without its first touches' function names: the report names the function
     of the sample's leaf frame as pprof does, numa record the symbol at the address (in libc
     an alias may differ: ___sprintf_chk for __sprintf_chk)."""
-    return obj[:3] + ([re.sub(r" in \S+$", "", t) for t in obj[3]],)
+    return [o[:3] + ([re.sub(r" in .*$", "", t) for t in o[3]],) for o in obj]
 
 
+# numa record's summary details its 10 objects with the most faults, the report every one.
 for name in rec:
     check(name in rep, f"{name} is in numa record's summary, not in the report:\n{text}")
-    check(unnamed(rep[name]) == unnamed(rec[name]),
+    check(all(o in unnamed(rep[name]) for o in unnamed(rec[name])),
           f"{name}: the report says {rep[name]}, numa record {rec[name]}")
 check(rep["grid"] == rec["grid"], f"grid: the report says {rep['grid']}, numa record {rec['grid']}")
-g = rep["grid"]
-check(g[3][0].startswith(f"first touch: 100.0% of pages by tid {init_tid} (numa_serial) on node 0 "
-                         "in init_grid"), f"grid's first touch: {g[3]}")
+g = rep["grid"][0]
+check(re.match(rf"first touch: 100\.0% of pages by tid {init_tid} \(.*\) on node 0 in init_grid$",
+               g[3][0]), f"grid's first touch: {g[3]}")
 rows = re.findall(r"^  tid (\d+) \(.*?\): ran on (.*?); pages on (.*?); local (\d+), remote (\d+)$",
                   text, re.M)
 ran = sum(int(c) for row in rows for c in re.findall(r"node\d+ (\d+)", row[1]))
@@ -96,7 +98,8 @@ check(j["nodes"] == nodes and j["faults"] == total, f"--json nodes/faults {j['no
 jg = [o for o in j["objects"] if o["name"] == "grid"]
 check(len(jg) == 1, "--json: no grid object")
 jg = jg[0]
-check(jg["pages_sampled"] == rec["grid"][0] and jg["faults"] == rec["grid"][1], f"--json grid {jg}")
+check(jg["pages_sampled"] == rec["grid"][0][0] and jg["faults"] == rec["grid"][0][1],
+      f"--json grid {jg}")
 check(jg["bytes"] == 64 << 20 and sum(jg["pages_by_node"]) == jg["pages_present"], f"{jg}")
 ft = jg["first_touch"][0]
 check(ft["tid"] == init_tid and ft["function"] == "init_grid" and ft["node"] == 0
