@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* The size callers give to err buffers: one line for the user. */
@@ -251,6 +252,8 @@ int base_open_private_dir(const char *path, const char *what, char *err, size_t 
 
 /* Escapes s[0..n) for one log line: control bytes, '\\' and bytes >= 0x80 as \n, \xHH, ... */
 void base_escape(const char *s, size_t n, char *out, size_t outlen);
+/* s as a JSON string, quoted and escaped ('"', '\\', control bytes). */
+void base_json_string(FILE *out, const char *s);
 
 /* --- a long-running process's log ----------------------------------------- */
 

@@ -195,6 +195,20 @@ int base_open_log(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+void base_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
 void base_escape(const char *s, size_t n, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -28,7 +28,7 @@ int cmd_import(int argc, char **argv); /* import.c */
 
 /* A perf.data file through the export pipeline (import.c), for import and c2c report. */
 struct cli_import_opts {
-	const char *cmd;    /* "import" or "c2c report", for messages */
+	const char *cmd;    /* "import", "c2c report" or "numa report", for messages */
 	const char *path;   /* perf.data, "-" for stdin */
 	const char *output; /* pprof ("-": standard output); NULL: none */
 	bool keep_old;      /* output is the default name: its previous file becomes .old */
@@ -37,6 +37,8 @@ struct cli_import_opts {
 	bool c2c;           /* print the cache-line report to stdout */
 	size_t c2c_lines;   /* lines detailed (0: all) */
 	uint32_t line_size; /* 0: 64 */
+	bool numa;          /* print numa report's view of the perf mem samples to stdout */
+	bool numa_json;     /* ... as JSON */
 	int argc;           /* the command line, for the pprof's comment */
 	char **argv;
 };

@@ -2,13 +2,15 @@
  * pmuprof import: a perf.data file (perf record, perf mem, perf c2c; file or
  * pipe mode) through the engine record uses (engine.h: its order, its rules),
  * to a pprof and optionally OTLP; with --c2c (and c2c report) the samples
- * with data addresses also make perf c2c's cache-line report. Nothing is
+ * with data addresses also make perf c2c's cache-line report, with numa
+ * (numa report on a perf mem recording) numa/'s report. Nothing is
  * synthesized from /proc: the file describes another moment and maybe
  * another host.
  */
 #include "base.h"
 #include "cli.h"
 #include "engine.h"
+#include "numa.h"
 #include "otlp.h"
 #include "pmu.h"
 #include "sampler.h"
@@ -111,13 +113,38 @@ static int file_node_of_cpu(const void *pd, int cpu)
 	return pabi_perfdata_cpu_node(pd, cpu);
 }
 
+/* numa/'s report of the perf mem samples, on standard output; -1 with the error printed. */
+static int print_numa(const struct import *im, const struct cli_import_opts *o)
+{
+	char err[BASE_ERR_MAX];
+	struct numa_rep_file *f = NULL;
+	struct numa_report *rep = NULL;
+	int ret = -1;
+	if (numa_rep_from_mem(&f, im->mem.s, im->mem.n, pabi_perfdata_nnodes(im->pd), err,
+			      sizeof(err)) < 0 ||
+	    numa_report_new(&rep, numa_rep_input(f), err, sizeof(err)) < 0) {
+		cli_error(o->cmd, "%s", err);
+		goto out;
+	}
+	o->numa_json ? numa_report_print_json(rep, stdout) : numa_report_print(rep, stdout);
+	if (fflush(stdout) != 0)
+		cli_error(o->cmd, "cannot write the report to stdout: %s", strerror(errno));
+	else
+		ret = 0;
+out:
+	numa_report_free(rep);
+	numa_rep_file_free(f);
+	return ret;
+}
+
 int cli_import_run(const struct cli_import_opts *o)
 {
 	char err[BASE_ERR_MAX];
 	struct import im = {.mem = {.node_of_cpu = file_node_of_cpu}};
 	int status = 1;
 	struct base_output *out = NULL, *otlp_out = NULL;
-	if (o->c2c && o->output && strcmp(o->output, "-") == 0) {
+	bool collect = o->c2c || o->numa;
+	if (collect && o->output && strcmp(o->output, "-") == 0) {
 		cli_error(o->cmd, "-o - would mix the pprof with the report on standard output; "
 				  "give -o a file name");
 		return 2;
@@ -129,6 +156,14 @@ int cli_import_run(const struct cli_import_opts *o)
 	bool data_addresses = false;
 	for (size_t i = 0; i < pabi_perfdata_nevents(im.pd); i++)
 		data_addresses |= c2c_attr_has_data_addresses(&pabi_perfdata_event(im.pd, i)->attr);
+	if (o->numa && !data_addresses) {
+		cli_error(o->cmd,
+			  "%s has no data addresses (no event samples ADDR and DATA_SRC): "
+			  "record them with 'perf mem record' (Intel PEBS, AMD IBS, Arm SPE), "
+			  "or sample page faults with 'pmuprof numa record'",
+			  o->path);
+		goto out;
+	}
 	if (o->c2c && !data_addresses) {
 		cli_error(o->cmd, "%s has no data addresses (no event samples ADDR and DATA_SRC): "
 				  "record them with 'pmuprof c2c record' or 'perf c2c record' (Intel "
@@ -152,7 +187,7 @@ int cli_import_run(const struct cli_import_opts *o)
 	}
 	char cache_dir[PATH_MAX];
 	im.mem.node_ctx = im.pd;
-	struct eng_tool tool = {.arg = &im.mem, .sample = o->c2c ? c2c_collect_sample : NULL};
+	struct eng_tool tool = {.arg = &im.mem, .sample = collect ? c2c_collect_sample : NULL};
 	struct eng_options eo = {
 		.profile = o->output != NULL,
 		.symbolize = o->symbolize,
@@ -173,7 +208,7 @@ int cli_import_run(const struct cli_import_opts *o)
 		goto out;
 	}
 	im.mem.procs = im.procs;
-	if (o->c2c && o->symbolize &&
+	if (collect && o->symbolize &&
 	    c2c_resolver_new(&im.mem.names, im.procs, agg_symbols(eng_agg(im.eng))) < 0) {
 		cli_error(o->cmd, "out of memory");
 		goto out;
@@ -196,6 +231,8 @@ int cli_import_run(const struct cli_import_opts *o)
 			goto out;
 		}
 	}
+	if (o->numa && print_numa(&im, o) < 0)
+		goto out;
 	if (!o->output) {
 		status = 0;
 		goto out;

@@ -4,7 +4,9 @@
  * data objects), each sampled page's node asked of the kernel before the
  * memory goes: a command is held at its exit (ptrace), -p/-a processes are
  * asked at the end while they still run. Writes the pprof and prints numa/'s
- * summary. This file parses flags, runs the child and prints.
+ * summary. pmuprof numa report: numa/'s report of that pprof, or of a perf mem
+ * recording through import's path. This file parses flags, runs the child and
+ * prints.
  */
 #include "cli.h"
 #include "numa.h"
@@ -339,6 +341,7 @@ static int numa_record(int argc, char **argv)
 		.node_of_cpu = node_of_cpu,
 		.node_ctx = n.p.topo,
 		.nnodes = topo_nnodes(n.p.topo),
+		.distance = topo_node_distance,
 	};
 	struct numa_kernel_options ko = {
 		.procs = n.p.procs,
@@ -432,17 +435,117 @@ out:
 	return status;
 }
 
+static void report_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pmuprof numa report [FILE] [--json] [-o OUT.pb.gz]\n"
+		"  Reads numa record's profile (default " DEFAULT_OUTPUT ") or a perf mem\n"
+		"  recording (perf.data with data addresses and data_src): per data object and\n"
+		"  function, pages by node, who first-touched them, who accesses them (local and\n"
+		"  remote); the thread x node matrix; threads that wander across nodes; and a\n"
+		"  verdict per finding with the fix it suggests.\n"
+		"      --json          the report as JSON (keys in the README)\n"
+		"  -o, --output FILE   the profile again, its verdicts added as comments (a\n"
+		"                      perf.data: its samples as pmuprof import writes them)\n");
+}
+
+static int numa_report(int argc, char **argv)
+{
+	static const char *const RCMD = "numa report";
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *output = NULL;
+	bool json = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			report_usage(stdout);
+			return 0;
+		default:
+			cli_option_error(RCMD, argv, "o");
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		cli_error(RCMD, "one profile at a time, not '%s' and '%s'", argv[optind],
+			  argv[optind + 1]);
+		return 2;
+	}
+	const char *path = optind < argc ? argv[optind] : DEFAULT_OUTPUT;
+	if (pabi_perfdata_probe(path)) {
+		struct cli_import_opts io = {.cmd = RCMD,
+					     .path = path,
+					     .output = output,
+					     .symbolize = true,
+					     .numa = true,
+					     .numa_json = json,
+					     .argc = argc,
+					     .argv = argv};
+		return cli_import_run(&io);
+	}
+	char err[BASE_ERR_MAX];
+	struct numa_rep_file *f = NULL;
+	struct numa_report *rep = NULL;
+	struct base_output *out = NULL;
+	int status = 1;
+	struct base_output_opts oo = {.mode = 0644, .what = "profile", .flag = "-o"};
+	if (output && base_output_open(&out, output, &oo, err, sizeof(err)) < 0) {
+		cli_error(RCMD, "%s", err);
+		return 2;
+	}
+	struct base_output *outs[] = {out};
+	if (out && cli_outputs_ready(RCMD, outs, 1, path) < 0) {
+		status = 2;
+		goto done;
+	}
+	if (numa_rep_read(&f, path, err, sizeof(err)) < 0 ||
+	    numa_report_new(&rep, numa_rep_input(f), err, sizeof(err)) < 0 ||
+	    (out && numa_report_write(f, rep, out, err, sizeof(err)) < 0)) {
+		cli_error(RCMD, "%s", err);
+		goto done;
+	}
+	/* The profile on standard output: the report goes to standard error. */
+	FILE *text = output && strcmp(output, "-") == 0 ? stderr : stdout;
+	json ? numa_report_print_json(rep, text) : numa_report_print(rep, text);
+	status = fflush(text) == 0 ? 0 : 1;
+	if (status)
+		cli_error(RCMD, "cannot write the report: %s", strerror(errno));
+done:
+	numa_report_free(rep);
+	numa_rep_file_free(f);
+	base_output_close(out);
+	return status;
+}
+
 int cmd_numa(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "record") == 0)
 		return numa_record(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return numa_report(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "pages") == 0)
 		return cli_numa_pages(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		usage(stdout);
+		report_usage(stdout);
 		return 0;
 	}
-	cli_error("numa", "%s%s%s; the numa commands are 'numa record' and 'numa pages' (pmuprof numa record --help)",
+	cli_error("numa",
+		  "%s%s%s; the numa commands are 'numa record', 'numa report' and 'numa pages' "
+		  "(pmuprof numa --help)",
 		  argc >= 2 ? "unknown numa command '" : "a numa command is needed",
 		  argc >= 2 ? argv[1] : "", argc >= 2 ? "'" : "");
 	return 2;

@@ -1331,20 +1331,6 @@ static int report_text(pmuprof_session *s, const struct hx_snapshot *sn, FILE *o
 	return 0;
 }
 
-static void json_string(FILE *out, const char *str)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
 static void json_counts(FILE *out, size_t nev, const double *counts, const uint64_t *enabled,
 			const uint64_t *running)
 {
@@ -1368,18 +1354,18 @@ static int report_json(pmuprof_session *s, const struct hx_snapshot *sn, FILE *o
 		return -ENOMEM;
 	}
 	fprintf(out, "{\n  \"pmuprof_version\": ");
-	json_string(out, pmuprof_version());
+	base_json_string(out, pmuprof_version());
 	fprintf(out, ",\n  \"events\": [");
 	for (size_t e = 0; e < nev; e++) {
 		fprintf(out, "%s", e ? ", " : "");
-		json_string(out, s->events.ev[e].name);
+		base_json_string(out, s->events.ev[e].name);
 	}
 	fprintf(out, "],\n  \"read_path\": ");
-	json_string(out, session_path(s));
+	base_json_string(out, session_path(s));
 	fprintf(out, ",\n  \"read_path_reason\": ");
-	json_string(out, s->path_note);
+	base_json_string(out, s->path_note);
 	fprintf(out, ",\n  \"notice\": ");
-	json_string(out, s->notice);
+	base_json_string(out, s->notice);
 	fprintf(out, ",\n  \"threads\": [");
 	int first_t = 1;
 	for (const pmuprof_thread *t = s->threads; t; t = t->next) {
@@ -1400,7 +1386,7 @@ static int report_json(pmuprof_session *s, const struct hx_snapshot *sn, FILE *o
 				run[e] = row->acc[e].running;
 			}
 			fprintf(out, "%s\n      {\"name\": ", first_r ? "" : ",");
-			json_string(out, row->name);
+			base_json_string(out, row->name);
 			fprintf(out, ", \"calls\": %llu, \"time_ns\": %.0f, ",
 				(unsigned long long)row->calls, row->time_ns);
 			json_counts(out, nev, c, en, run);
@@ -1416,7 +1402,7 @@ static int report_json(pmuprof_session *s, const struct hx_snapshot *sn, FILE *o
 	for (size_t i = 0; i < sn->nsums; i++) {
 		const struct hx_sum *sum = &sn->sums[i];
 		fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
-		json_string(out, sum->name);
+		base_json_string(out, sum->name);
 		fprintf(out, ", \"threads\": %u, \"calls\": %llu, \"time_ns\": %.0f, ", sum->threads,
 			(unsigned long long)sum->calls, sum->time_ns);
 		json_counts(out, nev, sum->counts, sum->enabled, sum->running);

@@ -5,6 +5,7 @@
  */
 #include "numa.h"
 #include "base.h"
+#include "numa_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -131,19 +132,22 @@ static uint64_t key_hash(const struct key *k)
 	return base_htab_mix(base_htab_mix(base_htab_mix(0, (uint64_t)k->pid), k->a), k->b);
 }
 
-/*
- * The index of the entry equal to k in table (an array of `size`-byte
- * elements indexed by h), or a new zeroed one (*added); -ENOMEM.
- */
+/* numa_index_entry with a key of this file's three indexes. */
 static int64_t find_or_add(struct numa_run *r, struct base_htab *h, base_htab_eq_fn eq,
 			   const struct key *k, void **arr, size_t *n, size_t *cap, size_t size,
 			   bool *added)
 {
+	return numa_index_entry(h, key_hash(k), eq, r, k, arr, n, cap, size, added);
+}
+
+int64_t numa_index_entry(struct base_htab *h, uint64_t hash, base_htab_eq_fn eq, const void *ctx,
+			 const void *key, void **arr, size_t *n, size_t *cap, size_t size,
+			 bool *added)
+{
 	*added = false;
 	if (base_htab_reserve(h) < 0 || *n >= UINT32_MAX)
 		return -ENOMEM;
-	uint64_t hash = key_hash(k);
-	struct base_htab_slot *slot = base_htab_find(h, hash, eq, r, k);
+	struct base_htab_slot *slot = base_htab_find(h, hash, eq, ctx, key);
 	if (slot->idx1)
 		return slot->idx1 - 1;
 	if (base_grow(arr, cap, *n + 1, size) < 0)
@@ -155,7 +159,7 @@ static int64_t find_or_add(struct numa_run *r, struct base_htab *h, base_htab_eq
 	return (int64_t)(*n)++;
 }
 
-static void human_size(uint64_t bytes, char *buf, size_t len)
+void numa_human_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)bytes;
@@ -191,7 +195,7 @@ static int alloc_object(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t t
 	if (!b)
 		return 0;
 	char size[32];
-	human_size(b->len, size, sizeof(size));
+	numa_human_size(b->len, size, sizeof(size));
 	int n = snprintf(name, len, "%s %s", b->how == CHANNEL_ALLOC_MMAP ? "mmap" : "malloc", size);
 	/* The allocating function and its caller. */
 	for (uint32_t i = 0; i < b->nips && i < 2 && n > 0 && (size_t)n < len; i++)
@@ -220,7 +224,7 @@ static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t 
 	struct numa_object *o = &r->objects[i];
 	*o = (struct numa_object){
 		.pid = pid, .kind = co.kind, .allocation = allocation, .start = co.start, .end = co.end};
-	human_size(co.end - co.start, size, sizeof(size));
+	numa_human_size(co.end - co.start, size, sizeof(size));
 	switch (allocation ? (enum c2c_object_kind)-1 : co.kind) {
 	default: /* an allocation: named above */
 		break;
@@ -512,15 +516,23 @@ static int add_samples(struct numa_run *r)
 		const struct page *p = &r->pages[s->page];
 		const struct numa_thread *t = &r->threads[s->thread];
 		int first_node = r->samples[p->first_sample].node;
-		struct pprof_label l[10] = {
+		const struct numa_object *o = &r->objects[p->object];
+		struct pprof_label l[13] = {
 			/* A unit on each number: Go's pprof drops a numeric label that is 0 without one. */
 			{.key = "pid", .num = t->pid, .num_unit = "pid"},
 			{.key = "tid", .num = t->tid, .num_unit = "tid"},
 			{.key = "comm", .str = t->comm},
 			{.key = "cpu", .num = s->cpu, .num_unit = "cpu"},
-			{.key = "object", .str = r->objects[p->object].name},
+			{.key = "object", .str = o->name},
+			/* Its range: two mappings of one file have one name. */
+			{.key = "object_start", .num = (int64_t)o->start, .num_unit = "address"},
+			{.key = "object_size",
+			 .num = (int64_t)(o->end - o->start),
+			 .num_unit = "bytes"},
+			/* The page's first fault: numa report's first touches. */
+			{.key = "touch", .str = i == p->first_sample ? "first" : "later"},
 		};
-		size_t n = 5;
+		size_t n = 8;
 		if (s->node >= 0)
 			l[n++] = (struct pprof_label){
 				.key = "node", .num = s->node, .num_unit = "node"};
@@ -546,6 +558,49 @@ static int add_samples(struct numa_run *r)
 	return 0;
 }
 
+/*
+ * What numa report needs beside the samples, as comments (go tool pprof
+ * -comments shows them): the machine's nodes, balancing and distances, and
+ * per object its range and its pages by node at the last query (the name
+ * last: it may hold spaces). Parsed by report.c's read_comment.
+ */
+static int add_comments(struct numa_run *r)
+{
+	struct pprof *prof = agg_profile(r->o.agg);
+	char line[NUMA_MAX_NODES * NUMA_MAX_NODES * 4 + 128];
+	int nn = r->o.nnodes < NUMA_MAX_NODES ? r->o.nnodes : NUMA_MAX_NODES;
+	size_t k = (size_t)snprintf(
+		line, sizeof(line),
+		NUMA_COMMENT " nodes=%d balancing=%d moves=%" PRIu64 " distances=", r->o.nnodes,
+		numa_balancing(), r->moves);
+	for (int i = 0; i < nn && k < sizeof(line); i++)
+		for (int j = 0; j < nn && k < sizeof(line); j++)
+			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%d",
+					      i + j == 0 ? ""
+					      : j == 0   ? ";"
+							 : ",",
+					      r->o.distance ? r->o.distance(i, j) : 0);
+	if (pprof_add_comment(prof, line) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nobjects; i++) {
+		const struct numa_object *o = &r->objects[i];
+		k = (size_t)snprintf(line, sizeof(line),
+				     NUMA_COMMENT_OBJECT
+				     " pid=%d start=0x%" PRIx64 " end=0x%" PRIx64 " asked=%" PRIu64
+				     " absent=%" PRIu64 " stride=%" PRIu64 " err=%d pages_by_node=",
+				     (int)o->pid, o->start, o->end, o->range_asked, o->range_absent,
+				     o->range_stride, o->range_err);
+		for (int n = 0; n < nn && k < sizeof(line); n++)
+			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%" PRIu64,
+					      n ? "," : "", o->pages_on[n]);
+		if (k < sizeof(line))
+			snprintf(line + k, sizeof(line) - k, " name=%s", o->name);
+		if (pprof_add_comment(prof, line) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int numa_finish(struct numa_run *r, char *err, size_t errlen)
 {
 	if (r->finished)
@@ -556,7 +611,10 @@ int numa_finish(struct numa_run *r, char *err, size_t errlen)
 	if (ret < 0)
 		return base_fail(err, errlen, ret, "numa: out of memory tallying %zu samples",
 				 r->nsamples);
-	qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
+	if (r->nobjects) /* qsort's base may not be NULL, even for no element */
+		qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
+	if (add_comments(r) < 0)
+		return base_fail(err, errlen, -ENOMEM, "numa: out of memory writing the comments");
 	r->finished = true;
 	return 0;
 }
@@ -597,29 +655,34 @@ int numa_balancing(void)
 
 /* --- the summary -------------------------------------------------------------- */
 
-static double pct(uint64_t part, uint64_t whole)
+double numa_pct(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
-static void print_nodes(FILE *out, const uint64_t *by_node, uint64_t whole)
+void numa_print_by_node(FILE *out, const uint64_t *v, int nn, uint64_t whole, bool zeros)
 {
 	bool any = false;
-	for (int n = 0; n < NUMA_MAX_NODES; n++) {
-		if (!by_node[n])
+	for (int n = 0; n < nn; n++) {
+		if (!v[n] && !zeros)
 			continue;
-		fprintf(out, "%s node%d %" PRIu64 " (%.1f%%)", any ? "," : "", n, by_node[n],
-			pct(by_node[n], whole));
+		fprintf(out, "%s node%d %" PRIu64 " (%.1f%%)", any ? "," : "", n, v[n],
+			numa_pct(v[n], whole));
 		any = true;
 	}
 	if (!any)
 		fprintf(out, " none");
 }
 
+static void print_nodes(FILE *out, const uint64_t *by_node, uint64_t whole)
+{
+	numa_print_by_node(out, by_node, NUMA_MAX_NODES, whole, false);
+}
+
 static void print_object(const struct numa_run *r, const struct numa_object *o, FILE *out)
 {
 	char size[32], where[80];
-	human_size(o->end - o->start, size, sizeof(size));
+	numa_human_size(o->end - o->start, size, sizeof(size));
 	snprintf(where, sizeof(where), ", %s at 0x%" PRIx64, size, o->start);
 	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n",
 		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON ? "" : where, o->pages, o->faults);
@@ -656,7 +719,7 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
 		const struct numa_toucher *t = &o->touchers[i];
 		fprintf(out, "  first touch: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
-			pct(t->pages, o->pages), t->tid, t->comm, t->node,
+			numa_pct(t->pages, o->pages), t->tid, t->comm, t->node,
 			t->func ? t->func : "[unknown]");
 	}
 	if (o->ntouchers > 3)
@@ -666,8 +729,8 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 		fprintf(out,
 			"  faults: local %" PRIu64 ", remote %" PRIu64 " (%.1f%% remote); after "
 			"the first touch: local %" PRIu64 ", remote %" PRIu64 "\n",
-			o->local, o->remote, pct(o->remote, o->local + o->remote), o->later_local,
-			o->later_remote);
+			o->local, o->remote, numa_pct(o->remote, o->local + o->remote),
+			o->later_local, o->later_remote);
 }
 
 void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)

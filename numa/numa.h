@@ -46,7 +46,12 @@ struct numa_options {
 	int (*node_of_cpu)(const void *ctx, int cpu);
 	const void *node_ctx;
 	int nnodes; /* the machine's nodes (1: no NUMA effects, the summary says so) */
+	int (*distance)(int a, int b); /* the nodes' distance, 0 unknown (NULL: none known) */
 };
+
+/* The profile's comments numa report reads (numa_finish adds them, report.c parses them). */
+#define NUMA_COMMENT "numa:"
+#define NUMA_COMMENT_OBJECT "numa object:"
 
 /* A thread that first-touched pages of an object, at one node and function. */
 struct numa_toucher {
@@ -201,5 +206,98 @@ void numa_kernel_print(const struct numa_kernel *k, FILE *out);
 
 /* /proc/sys/kernel/numa_balancing: 0 off, 1 on (2: memory tiering), or -errno. */
 int numa_balancing(void);
+
+/* --- numa report (report.c): numa record's profile read back, tallied and judged --- */
+
+enum numa_access { NUMA_ACCESS_UNKNOWN, NUMA_ACCESS_LOCAL, NUMA_ACCESS_REMOTE };
+
+/* One (aggregated) sample of numa record's profile, or one perf mem sample. */
+struct numa_rep_sample {
+	pid_t pid;
+	uint32_t tid;
+	const char *comm;
+	int node;      /* the faulting CPU's; -1 unknown */
+	int data_node; /* the page's at the end; -1 unknown */
+	const char *object;
+	uint64_t object_start;   /* with the name, the object (two mappings of a file share it) */
+	const char *func; /* the leaf address's function (not an inlined one); NULL unknown */
+	bool first;              /* its page's first sampled fault: the first touch */
+	enum numa_access access; /* node against data_node, or perf mem's data_src */
+	uint64_t count;          /* sampled faults */
+};
+
+/* An object's range and its pages by node at numa record's last query. */
+struct numa_rep_object {
+	pid_t pid;
+	const char *name;
+	uint64_t start, end;
+	uint64_t pages_on[NUMA_MAX_NODES];
+	uint64_t asked, absent, stride;
+	int err; /* errno when the kernel could not say */
+};
+
+struct numa_rep_input {
+	int nnodes;
+	bool perf_mem; /* perf mem's samples: each an access, none a first touch */
+	int balancing; /* numa_balancing() at the recording: 0, 1, 2, or -errno */
+	uint64_t moves;
+	int distance[NUMA_MAX_NODES][NUMA_MAX_NODES]; /* 0: unknown */
+	const struct numa_rep_sample *samples;
+	size_t nsamples;
+	const struct numa_rep_object *objects;
+	size_t nobjects;
+};
+
+/*
+ * numa record's profile read back: its samples and its NUMA comments. A
+ * profile that is not numa record's fails with -EINVAL, err naming the
+ * cause and the fix.
+ */
+struct numa_rep_file;
+int numa_rep_read(struct numa_rep_file **out, const char *path, char *err, size_t errlen);
+/*
+ * perf mem's samples (c2c's collection from a perf.data with ADDR and
+ * DATA_SRC) as the report's input: each an access, local or remote by its
+ * data_src (remote RAM and remote caches are remote; no level: unknown), its
+ * object the data symbol without its offset; nnodes: the file's NUMA
+ * topology. The samples' strings must outlive the file.
+ */
+int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, size_t n, int nnodes,
+		      char *err, size_t errlen);
+const struct numa_rep_input *numa_rep_input(const struct numa_rep_file *f);
+void numa_rep_file_free(struct numa_rep_file *f);
+
+enum numa_verdict_kind {
+	NUMA_V_ONE_NODE,
+	NUMA_V_SERIAL_FIRST_TOUCH,      /* one thread placed it, threads of other nodes use it */
+	NUMA_V_INTERLEAVED_PARTITIONED, /* spread over nodes, used by threads that each stay on one */
+	NUMA_V_REMOTE_PINNED,           /* a thread on one node working on another node's memory */
+	NUMA_V_WANDERING,               /* a thread whose faults came from CPUs of several nodes */
+	NUMA_V_WELL_PLACED,
+	NUMA_V_TOO_FEW, /* no object had enough accesses to judge */
+};
+
+struct numa_verdict {
+	enum numa_verdict_kind kind;
+	const char *object; /* NULL: a thread's or the run's */
+	pid_t pid;
+	uint32_t tid;   /* 0: an object's or the run's */
+	char text[768]; /* the finding with its numbers, then "->" and the fix */
+};
+
+/* The tallies per object, function and thread and the verdicts, from an input. */
+struct numa_report;
+int numa_report_new(struct numa_report **out, const struct numa_rep_input *in, char *err,
+		    size_t errlen);
+void numa_report_free(struct numa_report *r);
+const struct numa_verdict *numa_report_verdicts(const struct numa_report *r, size_t *n);
+/* "serial_first_touch", ...: the JSON's verdict kinds. */
+const char *numa_verdict_name(enum numa_verdict_kind k);
+void numa_report_print(const struct numa_report *r, FILE *out);
+void numa_report_print_json(const struct numa_report *r, FILE *out);
+/* The profile read, with the report's verdicts added as comments. */
+struct base_output;
+int numa_report_write(const struct numa_rep_file *f, const struct numa_report *r,
+		      struct base_output *out, char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
  * mapping of the process — numa_maps' per-node counts, but per object.
  */
 #include "numa.h"
+#include "numa_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -202,18 +203,6 @@ out:
 	return ret;
 }
 
-static void fmt_bytes(uint64_t b, char *buf, size_t len)
-{
-	if (b >= (1ull << 30))
-		snprintf(buf, len, "%.1f GiB", (double)b / (1ull << 30));
-	else if (b >= (1ull << 20))
-		snprintf(buf, len, "%.1f MiB", (double)b / (1ull << 20));
-	else if (b >= 1024)
-		snprintf(buf, len, "%.1f KiB", (double)b / 1024);
-	else
-		snprintf(buf, len, "%llu B", (unsigned long long)b);
-}
-
 void numa_placement_print(const struct numa_placement *p, size_t n, int nnodes, FILE *out)
 {
 	if (nnodes < 1)
@@ -227,7 +216,7 @@ void numa_placement_print(const struct numa_placement *p, size_t n, int nnodes, 
 	for (size_t i = 0; i < n; i++) {
 		const struct numa_placement *q = &p[i];
 		char size[32];
-		fmt_bytes(q->len, size, sizeof(size));
+		numa_human_size(q->len, size, sizeof(size));
 		uint64_t present = q->asked - q->absent;
 		fprintf(out, "%10s %9llu", size, (unsigned long long)present);
 		for (int k = 0; k < nnodes; k++)

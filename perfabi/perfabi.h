@@ -212,6 +212,8 @@ struct pabi_pd_record {
 /* Opens PATH ("-": stdin) and reads its header and event tables; 0 or -errno. */
 int pabi_perfdata_open(struct pabi_perfdata **out, const char *path, char *err, size_t errlen);
 void pabi_perfdata_close(struct pabi_perfdata *pd);
+/* PATH is a regular file that begins as a perf.data (file or pipe mode) does. */
+bool pabi_perfdata_probe(const char *path);
 bool pabi_perfdata_is_pipe(const struct pabi_perfdata *pd);
 size_t pabi_perfdata_nevents(const struct pabi_perfdata *pd);
 /* Event i (file order of the attrs), NULL past the end. */

@@ -469,6 +469,19 @@ static void calc_id_pos(struct pabi_perfdata *pd)
 	pd->is_pos = 1 + !!(t & PERF_SAMPLE_CPU) + !!(t & PERF_SAMPLE_STREAM_ID);
 }
 
+bool pabi_perfdata_probe(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	unsigned char b[8];
+	struct stat st;
+	bool yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, b, 8) == 8 &&
+		   rd64(b) == PERFDATA_MAGIC2;
+	close(fd);
+	return yes;
+}
+
 static int load(struct pabi_perfdata *pd, const char *path, char *err, size_t errlen)
 {
 	int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);

@@ -957,6 +957,44 @@ int pprof_write_output(const struct pprof *p, struct base_output *out, size_t *w
 	return write_gzip(p, out, NULL, written, err, errlen);
 }
 
+int pprof_read_write_output(const struct pprof_read *r, const char *const *comments, size_t n,
+			    struct base_output *out, char *err, size_t errlen)
+{
+	/* A shallow copy with longer string and comment tables: the read message stays as it was. */
+	Perftools__Profiles__Profile msg =
+		*(const Perftools__Profiles__Profile *)pprof_read_message(r);
+	char **str = malloc((msg.n_string_table + n) * sizeof(*str) + 1);
+	int64_t *com = malloc((msg.n_comment + n) * sizeof(*com) + 1);
+	uint8_t *buf;
+	if (!str || !com)
+		goto nomem;
+	memcpy(str, msg.string_table, msg.n_string_table * sizeof(*str));
+	memcpy(com, msg.comment, msg.n_comment * sizeof(*com));
+	for (size_t i = 0; i < n; i++) {
+		com[msg.n_comment + i] = (int64_t)(msg.n_string_table + i);
+		str[msg.n_string_table + i] = (char *)(uintptr_t)comments[i];
+	}
+	msg.string_table = str;
+	msg.n_string_table += n;
+	msg.comment = com;
+	msg.n_comment += n;
+	size_t len = perftools__profiles__profile__get_packed_size(&msg);
+	if (!(buf = malloc(len ? len : 1)))
+		goto nomem;
+	perftools__profiles__profile__pack(&msg, buf);
+	size_t written;
+	struct gzip_fill g = {buf, len, &written, NULL};
+	int rc = base_output_write(out, fill_gzip, &g, err, errlen);
+	free(buf);
+	free(str);
+	free(com);
+	return rc;
+nomem:
+	free(str);
+	free(com);
+	return base_fail(err, errlen, -ENOMEM, "pprof: out of memory encoding the profile");
+}
+
 int pprof_write(const struct pprof *p, const char *path, size_t *written, char *err,
 		size_t errlen)
 {

@@ -122,6 +122,12 @@ void pprof_read_free(struct pprof_read *r);
 /* The decoded message, for callers that include profile.pb-c.h. */
 const void *pprof_read_message(const struct pprof_read *r);
 /*
+ * The profile read, with comments[0..n) added after its own, gzipped to an
+ * output (replaced atomically or written in place). 0 or -errno, err set.
+ */
+int pprof_read_write_output(const struct pprof_read *r, const char *const *comments, size_t n,
+			    struct base_output *out, char *err, size_t errlen);
+/*
  * pprof's CheckValid and the builder's promises: string 0 empty, every
  * string index in the table, one value per sample type, mapping, function
  * and location ids 1..n, every reference resolving. 0, or -EINVAL with err

@@ -741,6 +741,14 @@ static bool numa_node_usable(int node)
 	       numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node);
 }
 
+int topo_node_distance(int a, int b)
+{
+	return numa_available() >= 0 && a >= 0 && b >= 0 && a <= numa_max_node() &&
+			       b <= numa_max_node()
+		       ? numa_distance(a, b)
+		       : 0;
+}
+
 void *topo_alloc_local(const struct topo *t, int node, size_t size)
 {
 	size_t page = page_size();

@@ -34,6 +34,8 @@ void topo_free(struct topo *t);
 int topo_ncpus(const struct topo *t);     /* PUs (logical CPUs) */
 int topo_nnodes(const struct topo *t);    /* NUMA nodes (1 when hwloc reports none) */
 int topo_cpu_node(const struct topo *t, int cpu); /* NUMA node os index of a CPU, -1 unknown */
+/* This machine's distance between two nodes as numactl -H prints it (libnuma), 0 unknown. */
+int topo_node_distance(int a, int b);
 size_t topo_cache_line(const struct topo *t);     /* bytes; 64 when unknown */
 bool topo_is_synthetic(const struct topo *t);
 

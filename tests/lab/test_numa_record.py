@@ -11,8 +11,14 @@ Checked against the workload's own move_pages oracle and the guest's topology:
   pinned to (the CPUs the guest gives that node), data_node and access agree
   (local exactly when node == data_node), and with balancing on each sweeper's
   hinting faults are there; the share of a sweeper's faults that are local is
-  within 10 % of its half's pages on its node (the oracle's per-half counts).
+  within 10 % of its half's pages on its node (the oracle's per-half counts);
+- numa report on that profile names the serial first touch of `grid` with its numbers
+  (100 % by the main thread on node 0 in init_grid; the share of the accesses after the
+  first touch that came from node 1, as the pprof's samples count it; sweep as the
+  partitioning to copy), and its thread x node matrix has each sweeper's accesses after
+  the first touch on its pinned node only, and no sweeper wandering (text and --json).
 """
+import json
 import os
 import re
 import tempfile
@@ -25,7 +31,10 @@ out = tempfile.mkdtemp(prefix="numa-record-", dir=LAB_DIR)
 wl = workload("numa_serial")
 r = guest(f"echo === balancing; cat /proc/sys/kernel/numa_balancing; "
           f"echo === record; {PMUPROF} numa record -o /tmp/n.pb.gz -- {wl} 2 2>&1; "
-          f"echo status $?; cp /tmp/n.pb.gz {out}/; {NODE_CPUS}", nodes=2, shares=[out])
+          f"echo status $?; cp /tmp/n.pb.gz {out}/; "
+          f"echo === report; {PMUPROF} numa report /tmp/n.pb.gz 2>&1; echo status $?; "
+          f"echo === json; {PMUPROF} numa report --json /tmp/n.pb.gz; {NODE_CPUS}",
+          nodes=2, shares=[out])
 check(r.returncode == 0, f"the guest's commands failed ({r.returncode}): {r.stderr}")
 sec = sections(r.stdout)
 text = sec.get("record", "")
@@ -106,4 +115,33 @@ if balancing == 1:
         got = f["local"] / f["faults"]
         check(abs(got - want) <= 0.10, f"sweeper {tid} on node {node}: {got:.1%} of its faults "
               f"local, yet {want:.1%} of its half is on its node at the end")
+
+# --- numa report: the verdict and the thread x node matrix ---------------------------------
+rep = sec.get("report", "")
+print(rep)
+check("status 0" in rep, f"numa report failed:\n{rep}")
+later = [s for s in grid if s["labels"].get("touch") == "later"]
+n_later = sum(s["values"][0] for s in later)
+from1 = sum(s["values"][0] for s in later if s["labels"]["node"] == 1)
+m = re.search(r"^  serial_first_touch: `grid`: 100\.0% of its 64\.0 MiB first-touched by tid "
+              r"(\d+) \(.*?\) on node 0 in init_grid \(serial init\); ([\d.]+)% of its (\d+) "
+              r"accesses after the first touch come from node 1 \([\d.]+%\) -> touch it in "
+              r"parallel with the same partitioning as `sweep`", rep, re.M)
+check(m, f"no serial first touch verdict for grid (later faults {n_later}, {from1} from node 1)")
+check(int(m.group(1)) == init_tid and int(m.group(3)) == n_later
+      and abs(float(m.group(2)) - 100.0 * from1 / n_later) < 0.05,
+      f"verdict numbers {m.groups()}; the pprof: tid {init_tid}, {from1} of {n_later} from node 1")
+j = json.loads(sec["json"])
+threads = {t["tid"]: t for t in j["threads"]}
+for tid, (node, _) in sweepers.items():
+    t = threads.get(tid)
+    # Its accesses after the first touch (the grid's hinting faults) all from its node; its
+    # stack and TLS were first touched before it pinned itself.
+    acc = t and t["accesses_ran_on"]
+    check(t and acc[node] == sum(acc) > 0 and not t["wanders"],
+          f"sweeper {tid} pinned to node {node}: matrix row {t}")
+    row = re.search(rf"^  tid {tid} \(.*?\): .*; after the first touch ran on (.*)$", rep,
+                    re.M).group(1)
+    check(f"node{node} {acc[node]} (100.0%)" in row, f"sweeper {tid}'s text row: {row}")
+print(f"ok: numa report: {m.group(0).strip()}")
 print("PASS")
