@@ -49,6 +49,7 @@ int cmd_c2c_report(int argc, char **argv); /* c2c_report.c */
 int cmd_c2c_record(int argc, char **argv); /* c2c_record.c */
 int cmd_numa(int argc, char **argv);       /* numa.c: "numa record", "numa pages" */
 int cli_numa_pages(int argc, char **argv); /* numa_pages.c */
+void cli_numa_pages_usage(FILE *out);
 
 /*
  * A duration as a user writes it: "10" or "10s" seconds, "500ms", "2m", "1h",

@@ -26,8 +26,12 @@ static void usage(FILE *out)
 		"                  perf's recordings as pprof/OTLP (and a c2c report)\n"
 		"  c2c watch (--symbol NAME | --addr ADDR) -- CMD\n"
 		"                  prove false sharing with hardware watchpoints\n"
-		"  numa record [-o FILE] [-c N] (-p PID | -a | -- CMD ...)\n"
+		"  numa record [-o FILE] [-c N] [--alloc] (-p PID | -a | -- CMD ...)\n"
 		"                  where pages live, who first touched them, local/remote faults\n"
+		"  numa report [FILE] [--json]\n"
+		"                  per object, function and thread, with verdicts and their fixes\n"
+		"  numa pages -p PID [--symbol NAME | --addr ADDR,LEN]\n"
+		"                  where a running process's pages are now, by node\n"
 		"  version         print the version\n"
 		"\n"
 		"Run 'pmuprof <command> --help' for a command's options.\n");

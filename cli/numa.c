@@ -541,6 +541,7 @@ int cmd_numa(int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		usage(stdout);
 		report_usage(stdout);
+		cli_numa_pages_usage(stdout);
 		return 0;
 	}
 	cli_error("numa",

@@ -17,7 +17,7 @@
 /* Mappings the listing shows without --all. */
 #define LIST_MAPS 20
 
-static void usage(FILE *out)
+void cli_numa_pages_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pmuprof numa pages -p PID [--symbol NAME | --addr ADDR,LEN] [--all]\n"
@@ -87,7 +87,7 @@ int cli_numa_pages(int argc, char **argv)
 		case OPT_SYMBOL: symbol = optarg; break;
 		case OPT_ADDR: range = optarg; break;
 		case OPT_ALL: all = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': cli_numa_pages_usage(stdout); return 0;
 		default: cli_option_error(CMD, argv, "p"); return 2;
 		}
 	}
