@@ -136,10 +136,8 @@ def check_access(name, c, worker, part_nodes):
         near(got, want, 0.10, f"{name}: tid {worker['tid']}'s local grid faults")
 
 
-res = {}
 for name in CASES:
-    res[name] = case(name)
-    c = res[name]
+    c = case(name)
     main = [t for t in c["threads"] if t["role"] == "init"]
     print(f"{name}: oracle {c['whole']}, numa record {c['placed']}, first touch {c['touch']}, "
           f"moved {c['moved']}, vmstat {c['vm']}")

@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("case %s nodes=%d\n", mode, nodes);
-	if (nworkers == 0 || strcmp(mode, "parallel") != 0)
+	if (strcmp(mode, "parallel") != 0)
 		printf("thread tid=%ld node=0 role=init part=0\n", main_tid);
 	for (int i = 0; i < nworkers; i++)
 		printf("thread tid=%ld node=%d role=%s part=%d\n", w[i].tid, w[i].node, w[i].role,
