@@ -36,7 +36,8 @@ def timed(argv):
     dt = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
-        sys.exit(f"c2c_watch_overhead: {' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()}")
+        sys.exit(f"{os.path.basename(sys.argv[0])}: {' '.join(argv)} failed ({r.returncode}): "
+                 f"{r.stderr.strip()}")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return dt, cpu, r.stdout
 

@@ -27,6 +27,7 @@ struct page {
 	int node; /* at the last query; -1: none (err says why, or never queried) */
 	int err;  /* errno of the last query of it, 0: none */
 	bool queried;
+	bool moved; /* two queries found it on different nodes */
 };
 
 struct sample {
@@ -55,6 +56,7 @@ struct numa_run {
 	uint64_t *stacks;
 	size_t nstacks, stackcap;
 	uint64_t moves;
+	size_t first_unasked; /* pages before it were asked by numa_query_new */
 	int64_t *values; /* 1 + ntypes */
 	bool finished;
 };
@@ -342,8 +344,10 @@ static int query_batch(struct numa_run *r, pid_t pid, uint32_t *idx, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct page *p = &r->pages[idx[i]];
 		int node = err ? -1 : status[i] >= 0 ? status[i] : -1;
-		if (p->queried && p->node >= 0 && node >= 0 && node != p->node)
+		if (p->queried && p->node >= 0 && node >= 0 && node != p->node) {
 			r->moves++;
+			p->moved = true;
+		}
 		p->queried = !err;
 		p->err = err ? err : status[i] < 0 ? -status[i] : 0;
 		if (!err)
@@ -412,6 +416,28 @@ int numa_query(struct numa_run *r, pid_t pid)
 	return ret;
 }
 
+int numa_query_new(struct numa_run *r)
+{
+	uint32_t idx[QUERY_BATCH];
+	size_t n = 0;
+	int ret = 0;
+	/* Pages are added in sample order: a process's new pages mostly come together. */
+	for (size_t i = r->first_unasked; i < r->npages; i++) {
+		if (n == QUERY_BATCH || (n && r->pages[i].pid != r->pages[idx[0]].pid)) {
+			int e = query_batch(r, r->pages[idx[0]].pid, idx, n);
+			ret = ret ? ret : e;
+			n = 0;
+		}
+		idx[n++] = (uint32_t)i;
+	}
+	if (n) {
+		int e = query_batch(r, r->pages[idx[0]].pid, idx, n);
+		ret = ret ? ret : e;
+	}
+	r->first_unasked = r->npages;
+	return ret;
+}
+
 int numa_query_all(struct numa_run *r)
 {
 	int ret = 0;
@@ -477,6 +503,7 @@ static int tally(struct numa_run *r)
 		const struct page *p = &r->pages[i];
 		struct numa_object *o = &r->objects[p->object];
 		o->pages++;
+		o->pages_moved += p->moved;
 		if (!node_ok(p->node))
 			p->queried ? o->pages_unplaced++ : o->pages_unqueried++;
 		if (p->err && !o->why)
@@ -706,6 +733,10 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 			: o->range_err        ? strerror(o->range_err)
 					      : "the process ended before the query");
 	}
+	if (o->pages_moved)
+		fprintf(out,
+			"  moved: %" PRIu64 " sampled pages changed node after their first touch\n",
+			o->pages_moved);
 	if (o->pages_unplaced)
 		fprintf(out, "  not placed: %" PRIu64 " pages (%s)\n", o->pages_unplaced,
 			o->why == EFAULT   ? "no longer mapped at the query"
@@ -716,15 +747,17 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 			o->why == ESRCH ? "the process had ended"
 			: o->why        ? strerror(o->why)
 					: "the process ended before the query");
-	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
+	/* One line per node at least: a parallel first touch shows every node's thread. */
+	size_t shown = r->o.nnodes > 3 ? (size_t)r->o.nnodes : 3;
+	for (size_t i = 0; i < o->ntouchers && i < shown; i++) {
 		const struct numa_toucher *t = &o->touchers[i];
 		fprintf(out, "  first touch: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
 			numa_pct(t->pages, o->pages), t->tid, t->comm, t->node,
 			t->func ? t->func : "[unknown]");
 	}
-	if (o->ntouchers > 3)
+	if (o->ntouchers > shown)
 		fprintf(out, "  first touch: %zu more thread/node/function combinations\n",
-			o->ntouchers - 3);
+			o->ntouchers - shown);
 	if (r->o.nnodes > 1)
 		fprintf(out,
 			"  faults: local %" PRIu64 ", remote %" PRIu64 " (%.1f%% remote); after "
@@ -750,7 +783,7 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)
 	fprintf(out, "%" PRIu64 " pages sampled in %zu objects, %zu samples", r->npages,
 		r->nobjects, r->nsamples);
 	if (r->moves)
-		fprintf(out, "; %" PRIu64 " sampled pages changed node between queries", r->moves);
+		fprintf(out, "; %" PRIu64 " moves of sampled pages to another node", r->moves);
 	fprintf(out, "\n");
 	if (!r->npages)
 		fprintf(out, "no page fault was sampled: memory touched before the recording "

@@ -81,6 +81,7 @@ struct numa_object {
 	int range_err; /* errno when the kernel could not say (ESRCH: the process ended) */
 	uint64_t pages_unplaced;  /* sampled pages queried without a node (errno in why) */
 	uint64_t pages_unqueried; /* sampled pages never queried (why says why, 0: never asked) */
+	uint64_t pages_moved;     /* sampled pages two queries found on different nodes */
 	int why;
 	uint64_t local, remote;             /* faults from the page's node at the query, or not */
 	uint64_t later_local, later_remote; /* the same for faults after each page's first touch */
@@ -116,6 +117,12 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
  * the process is gone).
  */
 int numa_query(struct numa_run *r, pid_t pid);
+/*
+ * The pages sampled since the last call, asked once soon after their first
+ * touch: a later numa_query that finds one on another node counts a move
+ * (automatic NUMA balancing's migrations). The first error, or 0.
+ */
+int numa_query_new(struct numa_run *r);
 /* numa_query for every process with sampled pages; the first error, or 0. */
 int numa_query_all(struct numa_run *r);
 
@@ -127,7 +134,7 @@ int numa_finish(struct numa_run *r, char *err, size_t errlen);
 /* Data objects by faults, descending (valid after numa_finish, until numa_free). */
 const struct numa_object *numa_objects(const struct numa_run *r, size_t *n);
 const struct numa_thread *numa_threads(const struct numa_run *r, size_t *n);
-/* Pages sampled, and pages whose node changed between two queries. */
+/* Pages sampled, and the times a page's node changed between two queries. */
 uint64_t numa_pages(const struct numa_run *r);
 uint64_t numa_moves(const struct numa_run *r);
 
