@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,7 @@ static void at_exit(void *arg, pid_t pid)
 {
 	struct numa_cmd *n = arg;
 	smp_stop(n->p.session);
+	numa_kernel_window(n->kernel, true);
 	cli_pipeline_pump(&n->p);
 	n->query_err = numa_query(n->run, pid);
 	n->queried = true;
@@ -357,6 +359,7 @@ static int numa_record(int argc, char **argv)
 	}
 	cli_signals_install(child.pid);
 	int64_t start_real = cli_realtime_ns();
+	numa_kernel_window(n.kernel, false);
 	if (smp_start(n.p.session, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
 		goto out;
@@ -399,6 +402,7 @@ static int numa_record(int argc, char **argv)
 	if (pidfd >= 0)
 		close(pidfd);
 	smp_stop(n.p.session);
+	numa_kernel_window(n.kernel, true);
 	if (cli_pipeline_pump(&n.p) < 0) {
 		cli_error(CMD, "processing samples failed: %s", strerror(-n.p.error));
 		status = status ? status : 1;
@@ -425,6 +429,12 @@ static int numa_record(int argc, char **argv)
 	FILE *sum = to_stdout ? stderr : stdout;
 	numa_print(n.run, sum, SUMMARY_OBJECTS);
 	numa_kernel_print(n.kernel, sum);
+	uint64_t lost, throttled;
+	eng_loss_totals(n.p.eng, &lost, &throttled);
+	if (lost || throttled)
+		fprintf(sum, "lost %" PRIu64 " samples, throttled %" PRIu64 " times: the counts above "
+			     "miss those faults and tracepoint hits (fewer with -c N: one fault in N)\n",
+			lost, throttled);
 	fprintf(sum, "wrote %s\n", to_stdout ? "the profile to standard output" : o.output);
 out:
 	cli_child_abandon(&child);

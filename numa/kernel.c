@@ -51,6 +51,7 @@ struct numa_kernel {
 	uint64_t *stacks;
 	size_t nstacks, stackcap;
 	int64_t *values;
+	bool window_closed; /* /proc/vmstat read at the sampling's end */
 };
 
 static int tp_split(const char *full, char *sys, size_t syslen, const char **name)
@@ -116,9 +117,23 @@ int numa_kernel_new(struct numa_kernel **out, const struct numa_kernel_options *
 		tp_split(kernel_tracepoints[i], sys, sizeof(sys), &name);
 		k->have[i] = pmu_tp_format_read(&k->fmt[i], sys, name, e, sizeof(e)) == 0;
 	}
-	k->st.vmstat_ok = read_vmstat(k->st.vmstat_before) == 0;
 	*out = k;
 	return 0;
+}
+
+void numa_kernel_window(struct numa_kernel *k, bool end)
+{
+	if (!end) {
+		k->st.vmstat_ok = read_vmstat(k->st.vmstat_before) == 0;
+		return;
+	}
+	uint64_t after[NUMA_KERNEL_VMSTAT];
+	if (k->st.vmstat_ok && !k->window_closed && read_vmstat(after) == 0)
+		for (int i = 0; i < NUMA_KERNEL_VMSTAT; i++)
+			k->st.vmstat_delta[i] = after[i] - k->st.vmstat_before[i];
+	else if (!k->window_closed)
+		k->st.vmstat_ok = false;
+	k->window_closed = true;
 }
 
 void numa_kernel_free(struct numa_kernel *k)
@@ -199,12 +214,7 @@ int numa_kernel_sample(struct numa_kernel *k, const struct eng_event *ev,
 
 int numa_kernel_finish(struct numa_kernel *k, char *err, size_t errlen)
 {
-	uint64_t after[NUMA_KERNEL_VMSTAT];
-	if (k->st.vmstat_ok && read_vmstat(after) == 0)
-		for (int i = 0; i < NUMA_KERNEL_VMSTAT; i++)
-			k->st.vmstat_delta[i] = after[i] - k->st.vmstat_before[i];
-	else
-		k->st.vmstat_ok = false;
+	numa_kernel_window(k, true); /* when the caller did not close it at the sampling's end */
 	for (size_t i = 0; i < k->nhits; i++) {
 		const struct kernel_hit *h = &k->hits[i];
 		const char *comm = proc_comm(k->o.procs, (pid_t)h->pid, (pid_t)h->tid);

@@ -198,14 +198,20 @@ struct numa_kernel;
  * -ENOSPC when buf is too short.
  */
 int numa_kernel_events(char *buf, size_t len, char *why, size_t whylen);
-/* Reads /proc/vmstat's counters now (the run's start) and the tracepoints' formats. */
+/* Reads the tracepoints' formats. */
 int numa_kernel_new(struct numa_kernel **out, const struct numa_kernel_options *o, char *err,
 		    size_t errlen);
+/*
+ * /proc/vmstat's counters at the sampling's start (end false) and end (end
+ * true, once): call them next to enabling and disabling the tracepoints, so
+ * both count the same window.
+ */
+void numa_kernel_window(struct numa_kernel *k, bool end);
 void numa_kernel_free(struct numa_kernel *k);
 /* An engine sample: one of the NUMA tracepoints is counted, its fields read, kept; others ignored. */
 int numa_kernel_sample(struct numa_kernel *k, const struct eng_event *ev,
 		       const struct pabi_sample *s);
-/* After the run: /proc/vmstat's deltas; every hit added to the profile (labels: reason, pages_migrated, src_node, dst_node). */
+/* After the run (closing the window if the caller did not): every hit added to the profile (labels: reason, pages_migrated, src_node, dst_node). */
 int numa_kernel_finish(struct numa_kernel *k, char *err, size_t errlen);
 const struct numa_kernel_stats *numa_kernel_stats(const struct numa_kernel *k);
 /* The summary's lines: migrations, task moves, the machine's counters. */

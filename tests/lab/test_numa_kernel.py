@@ -9,7 +9,8 @@ window, so
 - the pages `migrate:mm_migrate_pages` moved (its `succeeded` field), as the summary and
   the profile's pages_migrated labels count them, equal the /proc/vmstat
   pgmigrate_success delta the summary reads over the same window (within 2 %: the
-  window's two ends are not the same instant for both), and are thousands;
+  window's two ends are not the same instant for both; when the summary says samples
+  were lost, at most that delta), and are thousands;
 - all of them for NUMA balancing (reason numa_misplaced, as print fmt names it).
 `numa record -- numa_serial 3`: the command's threads' migrations are most of the
 guest's /proc/vmstat delta around the command, never more (balancing also moves
@@ -53,8 +54,17 @@ def summary(name):
 # --- -a: the machine's migrations, both ways ------------------------------------------
 hits, moved, balancing, vm = summary("all")
 check(moved >= 1000, f"only {moved} pages migrated in 4 s of balancing")
-check(abs(moved - vm) <= 0.02 * vm, f"-a: mm_migrate_pages moved {moved} pages, "
-      f"/proc/vmstat pgmigrate_success grew by {vm} in the same window")
+lost = re.search(r"^lost (\d+) samples", sec["all"], re.M)
+if lost:
+    # Every fault of the machine is sampled: under emulation the rings can overflow, and a
+    # lost hit is pages the tracepoints did not see.
+    print(f"note: -a lost {lost.group(1)} samples: the tracepoints' count is checked as at most "
+          f"the machine's, not equal")
+    check(0.5 * vm <= moved <= vm, f"-a: mm_migrate_pages moved {moved} pages with samples lost; "
+          f"/proc/vmstat pgmigrate_success grew by {vm}")
+else:
+    check(abs(moved - vm) <= 0.02 * vm, f"-a: mm_migrate_pages moved {moved} pages, "
+          f"/proc/vmstat pgmigrate_success grew by {vm} in the same window")
 check(balancing == moved, f"{balancing} of {moved} migrations for NUMA balancing")
 prof = load_profile(os.path.join(out, "a.pb.gz"))
 tp = prof["types"].index("migrate:mm_migrate_pages")
