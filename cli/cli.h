@@ -116,6 +116,11 @@ int cli_child_go_held(struct cli_child *c);
  */
 int cli_child_poll_held(struct cli_child *c, void (*at_exit)(void *arg, pid_t pid), void *arg,
 			int *shell_status);
+/*
+ * A held child (cli_child_go_held) that runs on untraced: its exit will not
+ * stop it any more. 0, -ESRCH when it ended meanwhile, or -errno.
+ */
+int cli_child_unhold(struct cli_child *c);
 /* Lets a stopped child run on, no longer traced: 0 or -errno. */
 int cli_child_release(struct cli_child *c);
 

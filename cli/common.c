@@ -325,6 +325,29 @@ int cli_child_poll_held(struct cli_child *c, void (*at_exit)(void *arg, pid_t pi
 	}
 }
 
+int cli_child_unhold(struct cli_child *c)
+{
+	if (!c->traced)
+		return 0;
+	c->traced = false;
+	/* A seized tracee is detached from a stop: interrupt it, wait for the stop, let it go. */
+	if (ptrace(PTRACE_INTERRUPT, c->pid, NULL, NULL) < 0)
+		return -errno;
+	for (;;) {
+		int st;
+		if (waitpid(c->pid, &st, 0) < 0)
+			return -errno;
+		if (!WIFSTOPPED(st))
+			return -ESRCH; /* it ended meanwhile */
+		int sig = st >> 16 || WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st);
+		if (st >> 16 == PTRACE_EVENT_STOP || !sig)
+			return ptrace(PTRACE_DETACH, c->pid, NULL, NULL) < 0 ? -errno : 0;
+		/* A signal arrived first: delivered, then the interrupt's stop comes. */
+		if (ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)sig) < 0)
+			return -errno;
+	}
+}
+
 int cli_pidfd(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 
 #define CMD "numa record"
 #define DEFAULT_OUTPUT "pmuprof-numa.pb.gz"
+/* How long a command may outlive the SIGINT at the end of --duration (as record). */
+#define DURATION_GRACE_S 0.5
 /* Objects the summary details; the profile has them all. */
 #define SUMMARY_OBJECTS 10
 
@@ -376,7 +379,25 @@ static int numa_record(int argc, char **argv)
 		}
 	}
 	int pidfd = child.pid > 0 ? cli_pidfd(child.pid) : -1;
+	double stopping = 0;
 	for (;;) {
+		/* As record: at the end of --duration the command is asked to stop (SIGINT). */
+		if (child.pid > 0 && !stopping && o.duration > 0 && smp_window_over(n.p.session)) {
+			kill(child.pid, SIGINT);
+			stopping = cli_mono_s();
+		}
+		if (child.pid > 0 && stopping && cli_mono_s() - stopping >= DURATION_GRACE_S) {
+			/* It outlives the request: its pages are asked now, and it runs on, untraced. */
+			at_exit(&n, child.pid);
+			int u = cli_child_unhold(&child);
+			fprintf(stderr, "pmuprof %s: '%s' (pid %d) is still running %.1f s after SIGINT at "
+					"the end of --duration; its pages were asked then%s\n",
+				CMD, o.cmd[0], (int)child.pid, DURATION_GRACE_S,
+				u == 0 ? ", and it runs on" : "");
+			child.pid = -1; /* not waited for */
+			status = 0;
+			break;
+		}
 		if (child.pid > 0) {
 			int r = cli_child_poll_held(&child, at_exit, &n, &status);
 			if (r < 0) { /* lost track of it: it runs on, untraced */

@@ -116,4 +116,28 @@ for args, code, words in [
 r = run([PMUPROF, "numa", "nope"])
 check(r.returncode == 2 and "unknown numa command 'nope'" in r.stderr, r.stderr)
 print("ok: errors")
+
+# --duration with a command: at its end the command gets SIGINT (as record), its pages
+# are asked at its exit stop; one that ignores SIGINT has its pages asked after 0.5 s and
+# runs on, untraced.
+out = os.path.join(d, "dur.pb.gz")
+t0 = time.time()
+r = run([PMUPROF, "numa", "record", "--duration", "1", "-o", out, "--", "sh", "-c",
+         "while :; do :; done"], timeout=30)
+check(r.returncode == 130 and time.time() - t0 < 10 and os.path.exists(out),
+      f"--duration 1 with an endless command: {r.returncode} after {time.time() - t0:.1f} s")
+# (Its output goes to a file: the command that runs on holds what it inherited open.)
+with open(os.path.join(d, "dur.err"), "w+") as err:
+    rc = subprocess.run([PMUPROF, "numa", "record", "--duration", "1", "-o", out, "--", "sh", "-c",
+                         "trap '' INT; while :; do :; done"], stdout=subprocess.DEVNULL,
+                        stderr=err, timeout=30).returncode
+    err.seek(0)
+    text = err.read()
+m = re.search(r"\(pid (\d+)\) is still running 0\.5 s after SIGINT at the end of --duration; "
+              r"its pages were asked then, and it runs on", text)
+check(rc == 0 and m, f"a command ignoring SIGINT: {rc} {text}")
+left = int(m.group(1))
+check(os.path.exists(f"/proc/{left}"), "the command that ignored SIGINT did not run on")
+os.kill(left, 9)
+print("ok: --duration with a command")
 print("PASS")
