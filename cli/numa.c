@@ -178,7 +178,8 @@ static int write_profile(struct numa_cmd *n, struct base_output *out, int64_t st
 	if (exe && pprof_find_mapping(prof, exe))
 		pprof_set_main_mapping(prof, pprof_find_mapping(prof, exe));
 	pprof_set_time(prof, start_real, (int64_t)smp_window_ns(n->p.session));
-	if (eng_add_run_comments(n->p.eng, prof, "pmuprof " PMUPROF_VERSION, argc, argv) < 0)
+	/* argv is cmd_numa's from "record" on; the word before it is "numa": the whole command. */
+	if (eng_add_run_comments(n->p.eng, prof, "pmuprof " PMUPROF_VERSION, argc + 1, argv - 1) < 0)
 		cli_error(CMD, "out of memory: the profile's comments are incomplete");
 	if (pprof_write_output(prof, out, NULL, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);

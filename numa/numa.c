@@ -214,6 +214,13 @@ static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t 
 	struct c2c_object co;
 	(void)c2c_data_object(r->names, pid, addr,
 			      &co); /* a FILE without vaddr is still the file */
+	/* A symbol of no size (_DYNAMIC, a label) is no object: its page is the mapping's. */
+	const struct proc_map *m;
+	if (co.kind == C2C_OBJ_SYMBOL && co.end <= co.start &&
+	    (m = proc_find_map(r->o.procs, pid, addr)) && m->filename) {
+		co = (struct c2c_object){
+			.kind = C2C_OBJ_FILE, .name = m->filename, .start = m->start, .end = m->end};
+	}
 	char buf[512], size[32];
 	bool allocation = (co.kind == C2C_OBJ_HEAP || co.kind == C2C_OBJ_ANON) &&
 			  alloc_object(r, pid, addr, time, &co, buf, sizeof(buf));
@@ -712,7 +719,8 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	numa_human_size(o->end - o->start, size, sizeof(size));
 	snprintf(where, sizeof(where), ", %s at 0x%" PRIx64, size, o->start);
 	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n",
-		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON ? "" : where, o->pages, o->faults);
+		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON || o->allocation ? "" : where, o->pages,
+		o->faults);
 	uint64_t present = 0;
 	for (int n = 0; n < NUMA_MAX_NODES; n++)
 		present += o->pages_on[n];
@@ -725,7 +733,8 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 		print_nodes(out, o->pages_on, present);
 		fprintf(out, " of %" PRIu64 " present", present);
 		if (o->range_stride > 1)
-			fprintf(out, " (every %" PRIu64 "th page asked)", o->range_stride);
+			fprintf(out, " (every %" PRIu64 "%s page asked)", o->range_stride,
+				numa_ordinal(o->range_stride));
 		fprintf(out, "\n");
 	} else {
 		fprintf(out, "  pages by node at the end: unknown (%s)\n",

@@ -22,6 +22,14 @@ int64_t numa_index_entry(struct base_htab *h, uint64_t hash, base_htab_eq_fn eq,
 
 /* "64.0 MiB" */
 void numa_human_size(uint64_t bytes, char *buf, size_t len);
+
+/* The English ordinal suffix of n: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st. */
+static inline const char *numa_ordinal(uint64_t n)
+{
+	if (n % 100 >= 11 && n % 100 <= 13)
+		return "th";
+	return n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+}
 /* part of whole in percent, 0 when whole is 0 */
 double numa_pct(uint64_t part, uint64_t whole);
 /* " node0 8192 (50.0%), node1 8192 (50.0%)" for v[0..nn) (zeros: nodes with 0 too), or " none" */

@@ -876,7 +876,8 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	fprintf(out, "%s (pid %d", o->name, (int)o->pid);
 	if (o->place) {
 		numa_human_size(o->place->end - o->place->start, size, sizeof(size));
-		fprintf(out, ", %s", size);
+		if (!strstr(o->name, size)) /* an anonymous mapping's or a block's name has it */
+			fprintf(out, ", %s", size);
 	}
 	if (r->in->perf_mem) {
 		fprintf(out, "): %" PRIu64 " accesses sampled\n", o->faults);
@@ -903,7 +904,8 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 		print_by_node(out, r, o->place->pages_on, present, false);
 		fprintf(out, " of %" PRIu64 " present", present);
 		if (o->place->stride > 1)
-			fprintf(out, " (every %" PRIu64 "th page asked)", o->place->stride);
+			fprintf(out, " (every %" PRIu64 "%s page asked)", o->place->stride,
+				numa_ordinal(o->place->stride));
 		fprintf(out, "\n");
 	} else {
 		int e = o->place ? o->place->err : 0;
@@ -970,7 +972,8 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 	fprintf(out, "\ncode locations (the function of each fault's address):\n");
 	for (size_t i = 0; i < r->nfuncs; i++) {
 		const struct r_func *f = &r->funcs[i];
-		fprintf(out, "  %s: first touch of %" PRIu64 " pages", f->func, f->first);
+		fprintf(out, "  %s: first touch of %" PRIu64 " page%s", f->func, f->first,
+			f->first == 1 ? "" : "s");
 		if (f->first) {
 			fprintf(out, " (on");
 			print_by_node(out, r, f->first_on, f->first, false);
