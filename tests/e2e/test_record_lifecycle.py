@@ -77,7 +77,10 @@ check(alive, "-p stopped its target")
 n = record_samples(r.stderr)["cpu-clock"]
 used_ms = (cpu1 - cpu0) * 1000
 print(f"-p: {n} samples at 1000 Hz for {used_ms:.0f} ms of the target's CPU time")
-check(used_ms > 200 and abs(n - used_ms) <= 0.25 * used_ms + 30,
+# The CPU time spans pmuprof's start and end too, outside the sampling window: a sanitized
+# pmuprof starts slowly (ASan: 450 samples for 650 ms seen), so fewer samples are allowed there.
+low = 0.5 if os.environ.get("PMUPROF_SANITIZED") else 0.25
+check(used_ms > 200 and -low * used_ms - 30 <= n - used_ms <= 0.25 * used_ms + 30,
       f"-p gave {n} samples for {used_ms:.0f} ms of CPU (1 ms each)")
 text = profile_ok(out)
 check("spin_loop" in text, "-p profile does not name the target's function (mappings from /proc)")
