@@ -417,8 +417,8 @@ static int numa_record(int argc, char **argv)
 		}
 		if (cli_pipeline_pump(&n.p) < 0)
 			break;
-		/* Each new page's node soon after its first touch: the end's query counts moves. */
-		(void)numa_query_new(n.run);
+		/* Each new page's node soon after its first touch, then its moves. */
+		(void)numa_track(n.run);
 		cli_nap(pidfd, 50);
 	}
 	if (pidfd >= 0)

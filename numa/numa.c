@@ -1,21 +1,29 @@
 /*
  * numa record's page table: sampled pages with their first touch and later
- * faults, their node from move_pages(2), and the tallies and labels drawn
- * from them (numa.h).
+ * faults, their node from topology's page queries and when they moved, and
+ * the tallies and labels drawn from them (numa.h).
  */
 #include "numa.h"
 #include "base.h"
 #include "numa_internal.h"
+#include "topology.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <numaif.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Page numbers asked of move_pages at a time (its arrays, on the stack). */
+/* Page numbers asked of the kernel at a time (the arrays, on the stack). */
 #define QUERY_BATCH 1024
+/*
+ * Every sampled page is asked again at most this often while the run goes
+ * on, and the passes take at most 1/TRACK_COST of the time: a page found on
+ * another node records a move between the two queries' times.
+ */
+#define TRACK_INTERVAL_NS 200000000ull
+#define TRACK_COST 50
+#define NO_MOVE UINT32_MAX
 /* Pages of one object's range asked at most: a larger range is asked every Nth page. */
 #define RANGE_MAX_PAGES 65536
 
@@ -24,17 +32,26 @@ struct page {
 	uint64_t pageno;
 	uint32_t object, first_thread, first_sample;
 	const char *first_func;
-	int node; /* at the last query; -1: none (err says why, or never queried) */
-	int err;  /* errno of the last query of it, 0: none */
+	int first_node; /* at the first query that found it on a node; -1: none */
+	int node;       /* at the last query that found it on one; -1: none (err says why) */
+	int err;        /* errno of the last query of it, 0: none */
 	bool queried;
-	bool moved; /* two queries found it on different nodes */
+	uint64_t found_ns;              /* the last query that found it on a node */
+	uint32_t first_move, last_move; /* its moves, oldest first, into moves; NO_MOVE: none */
+};
+
+/* A sampled page that a query found on another node than the query before it. */
+struct move {
+	uint32_t page, next; /* next: the page's next move, NO_MOVE: none */
+	int from, to;
+	uint64_t before_ns, after_ns; /* the last query finding it on `from`, the first on `to` */
 };
 
 struct sample {
 	uint32_t page, thread;
 	int32_t cpu, node; /* node -1: unknown */
 	int type;          /* sample type index of its event */
-	uint64_t period;
+	uint64_t period, time;
 	size_t stack, nstack; /* into stacks */
 };
 
@@ -55,8 +72,11 @@ struct numa_run {
 	size_t nsamples, samplecap;
 	uint64_t *stacks;
 	size_t nstacks, stackcap;
-	uint64_t moves;
-	size_t first_unasked; /* pages before it were asked by numa_query_new */
+	struct move *moves;
+	size_t nmoves, movecap;
+	uint64_t start_ns;     /* numa_new's time: move times are from it */
+	uint64_t next_pass_ns; /* numa_track asks every page again from then */
+	size_t first_unasked;  /* pages before it were asked by numa_track */
 	int64_t *values; /* 1 + ntypes */
 	bool finished;
 };
@@ -73,6 +93,7 @@ int numa_new(struct numa_run **out, const struct numa_options *o, char *err, siz
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	r->o = *o;
+	r->start_ns = base_mono_ns();
 	long ps = sysconf(_SC_PAGESIZE);
 	r->page_shift = __builtin_ctzl((unsigned long)(ps > 0 ? ps : 4096));
 	*out = r;
@@ -93,6 +114,7 @@ void numa_free(struct numa_run *r)
 	free(r->threads);
 	free(r->samples);
 	free(r->stacks);
+	free(r->moves);
 	free(r->values);
 	base_htab_free(&r->page_index);
 	base_htab_free(&r->object_index);
@@ -274,6 +296,7 @@ static int64_t thread_of(struct numa_run *r, pid_t pid, uint32_t tid)
 		struct numa_thread *t = &r->threads[i];
 		t->pid = pid;
 		t->tid = tid;
+		t->last_node = -1;
 		const char *comm = proc_comm(r->o.procs, pid, (pid_t)tid);
 		snprintf(t->comm, sizeof(t->comm), "%s", comm ? comm : "[unknown]");
 	}
@@ -310,8 +333,21 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 		.node = r->o.node_of_cpu ? r->o.node_of_cpu(r->o.node_ctx, (int)s->cpu) : -1,
 		.type = ev->type,
 		.period = s->period,
+		.time = s->time,
 		.stack = r->nstacks,
 	};
+	/* Samples come in time order: a change of node is the thread's move. */
+	struct numa_thread *t = &r->threads[thread];
+	if (sm->node >= 0) {
+		if (t->last_node < 0)
+			t->first_ns = s->time;
+		else if (sm->node != t->last_node) {
+			t->node_switches++;
+			t->switch_ns = s->time;
+		}
+		t->last_node = sm->node;
+		t->last_ns = s->time;
+	}
 	sm->nstack = agg_sample_stack(r->o.agg, s, r->stacks + r->nstacks);
 	r->nstacks += sm->nstack;
 	if (added) {
@@ -319,7 +355,8 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 		struct page *p = &r->pages[page];
 		p->pid = pid;
 		p->pageno = k.a;
-		p->node = -1;
+		p->node = p->first_node = -1;
+		p->first_move = p->last_move = NO_MOVE;
 		p->first_thread = (uint32_t)thread;
 		p->first_sample = (uint32_t)r->nsamples;
 		struct c2c_sample cs = {
@@ -341,63 +378,124 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 
 /* --- where the pages are ------------------------------------------------------ */
 
-static int query_batch(struct numa_run *r, pid_t pid, uint32_t *idx, size_t n)
+static int add_move(struct numa_run *r, uint32_t page, int to, uint64_t now)
 {
-	void *addrs[QUERY_BATCH];
-	int status[QUERY_BATCH];
+	if (BASE_GROW(r->moves, r->movecap, r->nmoves + 1) < 0)
+		return -ENOMEM;
+	struct page *p = &r->pages[page];
+	uint32_t m = (uint32_t)r->nmoves++;
+	r->moves[m] = (struct move){.page = page,
+				    .next = NO_MOVE,
+				    .from = p->node,
+				    .to = to,
+				    .before_ns = p->found_ns,
+				    .after_ns = now};
+	if (p->last_move == NO_MOVE)
+		p->first_move = m;
+	else
+		r->moves[p->last_move].next = m;
+	p->last_move = m;
+	return 0;
+}
+
+/* Asks the kernel where pages idx[0..n) of process pid are now. */
+static int query_batch(struct numa_run *r, pid_t pid, const uint32_t *idx, size_t n, uint64_t now)
+{
+	uint64_t addrs[QUERY_BATCH];
+	int node[QUERY_BATCH];
 	for (size_t i = 0; i < n; i++)
-		addrs[i] = (void *)(uintptr_t)(r->pages[idx[i]].pageno << r->page_shift);
-	int err = move_pages(pid, (unsigned long)n, addrs, NULL, status, 0) < 0 ? errno : 0;
+		addrs[i] = r->pages[idx[i]].pageno << r->page_shift;
+	int err = topo_page_nodes(pid, addrs, n, node);
 	for (size_t i = 0; i < n; i++) {
 		struct page *p = &r->pages[idx[i]];
-		int node = err ? -1 : status[i] >= 0 ? status[i] : -1;
-		if (p->queried && p->node >= 0 && node >= 0 && node != p->node) {
-			r->moves++;
-			p->moved = true;
-		}
 		p->queried = !err;
-		p->err = err ? err : status[i] < 0 ? -status[i] : 0;
-		if (!err)
-			p->node = node;
+		if (err) {
+			p->err = -err;
+			continue;
+		}
+		/*
+		 * No node: not present, or (ENOENT) made inaccessible by balancing's
+		 * scan until its next hinting fault, or being migrated: where it was
+		 * stays its node, for the next query to see a move.
+		 */
+		p->err = node[i] < 0 ? -node[i] : 0;
+		if (node[i] < 0)
+			continue;
+		if (p->node >= 0 && node[i] != p->node && add_move(r, idx[i], node[i], now) < 0)
+			return -ENOMEM;
+		if (p->first_node < 0)
+			p->first_node = node[i];
+		p->node = node[i];
+		p->found_ns = now;
 	}
-	return -err;
+	return err;
+}
+
+/* Pages idx[0..n), asked a batch of one process at a time. The first error, or 0. */
+static int query_list(struct numa_run *r, const uint32_t *idx, size_t n)
+{
+	uint64_t now = base_mono_ns();
+	int ret = 0;
+	for (size_t i = 0; i < n;) {
+		pid_t pid = r->pages[idx[i]].pid;
+		size_t k = 1;
+		while (k < QUERY_BATCH && i + k < n && r->pages[idx[i + k]].pid == pid)
+			k++;
+		int e = query_batch(r, pid, idx + i, k, now);
+		if (e == -ENOMEM)
+			return e;
+		ret = ret ? ret : e;
+		i += k;
+	}
+	return ret;
+}
+
+/* Pages [from, to), in sample order: a process's pages mostly come together. */
+static int query_span(struct numa_run *r, size_t from, size_t to)
+{
+	uint32_t idx[QUERY_BATCH];
+	int ret = 0;
+	while (from < to) {
+		size_t n = 0;
+		for (; n < QUERY_BATCH && from < to; n++)
+			idx[n] = (uint32_t)from++;
+		int e = query_list(r, idx, n);
+		if (e == -ENOMEM)
+			return e;
+		ret = ret ? ret : e;
+	}
+	return ret;
 }
 
 /* Every page of o's range (at least the page of its start), or every range_stride-th. */
 static int query_object(struct numa_run *r, struct numa_object *o)
 {
+	uint64_t page = 1ull << r->page_shift;
 	uint64_t first = o->start >> r->page_shift;
-	uint64_t last = (o->end + (1ull << r->page_shift) - 1) >> r->page_shift;
+	uint64_t last = (o->end + page - 1) >> r->page_shift;
 	if (last <= first)
 		last = first + 1;
 	uint64_t stride = (last - first + RANGE_MAX_PAGES - 1) / RANGE_MAX_PAGES;
-	void *addrs[QUERY_BATCH];
-	int status[QUERY_BATCH];
-	memset(o->pages_on, 0, sizeof(o->pages_on));
-	o->range_asked = o->range_absent = 0;
+	unsigned long on[NUMA_MAX_NODES] = {0};
+	long found =
+		topo_pages_per_node(o->pid, first << r->page_shift, (last - first) << r->page_shift,
+				    stride, on, NUMA_MAX_NODES, NULL);
 	o->range_stride = stride;
-	for (uint64_t pg = first; pg < last;) {
-		size_t k = 0;
-		for (; k < QUERY_BATCH && pg < last; k++, pg += stride)
-			addrs[k] = (void *)(uintptr_t)(pg << r->page_shift);
-		if (move_pages(o->pid, (unsigned long)k, addrs, NULL, status, 0) < 0) {
-			o->range_err = errno;
-			o->range_asked = 0;
-			return -o->range_err;
-		}
-		for (size_t i = 0; i < k; i++)
-			status[i] >= 0 && status[i] < NUMA_MAX_NODES ? o->pages_on[status[i]]++
-								     : o->range_absent++;
-		o->range_asked += k;
+	if (found < 0) {
+		o->range_err = (int)-found;
+		o->range_asked = o->range_absent = 0;
+		return (int)found;
 	}
+	for (int n = 0; n < NUMA_MAX_NODES; n++)
+		o->pages_on[n] = on[n];
+	o->range_asked = (last - first + stride - 1) / stride;
+	o->range_absent = o->range_asked - (uint64_t)found; /* with nodes beyond NUMA_MAX_NODES */
 	o->range_err = 0;
 	return 0;
 }
 
 int numa_query(struct numa_run *r, pid_t pid)
 {
-	uint32_t idx[QUERY_BATCH];
-	size_t n = 0;
 	int ret = 0;
 	for (size_t i = 0; i < r->nobjects; i++) {
 		if (r->objects[i].pid != pid || r->objects[i].kind == C2C_OBJ_KERNEL ||
@@ -406,43 +504,36 @@ int numa_query(struct numa_run *r, pid_t pid)
 		int e = query_object(r, &r->objects[i]);
 		ret = ret ? ret : e;
 	}
-	for (size_t i = 0; i < r->npages; i++) {
-		if (r->pages[i].pid != pid)
-			continue;
-		idx[n++] = (uint32_t)i;
-		if (n == QUERY_BATCH) {
-			int e = query_batch(r, pid, idx, n);
+	uint32_t idx[QUERY_BATCH];
+	size_t n = 0;
+	for (size_t i = 0; i <= r->npages; i++) {
+		if (n == QUERY_BATCH || (i == r->npages && n)) {
+			int e = query_list(r, idx, n);
+			if (e == -ENOMEM)
+				return e;
 			ret = ret ? ret : e;
 			n = 0;
 		}
-	}
-	if (n) {
-		int e = query_batch(r, pid, idx, n);
-		ret = ret ? ret : e;
+		if (i < r->npages && r->pages[i].pid == pid)
+			idx[n++] = (uint32_t)i;
 	}
 	return ret;
 }
 
-int numa_query_new(struct numa_run *r)
+int numa_track(struct numa_run *r)
 {
-	uint32_t idx[QUERY_BATCH];
-	size_t n = 0;
-	int ret = 0;
-	/* Pages are added in sample order: a process's new pages mostly come together. */
-	for (size_t i = r->first_unasked; i < r->npages; i++) {
-		if (n == QUERY_BATCH || (n && r->pages[i].pid != r->pages[idx[0]].pid)) {
-			int e = query_batch(r, r->pages[idx[0]].pid, idx, n);
-			ret = ret ? ret : e;
-			n = 0;
-		}
-		idx[n++] = (uint32_t)i;
-	}
-	if (n) {
-		int e = query_batch(r, r->pages[idx[0]].pid, idx, n);
-		ret = ret ? ret : e;
-	}
+	int ret = query_span(r, r->first_unasked, r->npages);
 	r->first_unasked = r->npages;
-	return ret;
+	uint64_t now = base_mono_ns();
+	/* One node: no page can move. */
+	if (ret == -ENOMEM || r->o.nnodes <= 1 || now < r->next_pass_ns)
+		return ret;
+	int e = query_span(r, 0, r->npages);
+	uint64_t took = base_mono_ns() - now;
+	r->next_pass_ns =
+		base_mono_ns() +
+		(took * TRACK_COST > TRACK_INTERVAL_NS ? took * TRACK_COST : TRACK_INTERVAL_NS);
+	return ret ? ret : e;
 }
 
 int numa_query_all(struct numa_run *r)
@@ -459,9 +550,25 @@ int numa_query_all(struct numa_run *r)
 		if (seen)
 			continue;
 		int e = numa_query(r, pid);
+		if (e == -ENOMEM)
+			return e;
 		ret = ret ? ret : e;
 	}
 	return ret;
+}
+
+/*
+ * The node page p was on at time t, as the queries knew it: the node the
+ * last query before t found (a hinting fault that moves the page comes
+ * before the query that finds it moved), else the first one found; -1 none.
+ */
+static int node_at(const struct numa_run *r, const struct page *p, uint64_t t)
+{
+	int node = p->first_node;
+	for (uint32_t m = p->first_move; m != NO_MOVE && r->moves[m].after_ns <= t;
+	     m = r->moves[m].next)
+		node = r->moves[m].to;
+	return node;
 }
 
 /* --- tallies and the profile -------------------------------------------------- */
@@ -491,6 +598,16 @@ static int by_pages(const void *a, const void *b)
 				     : (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+/* Threads (pointers) by node switches, descending. */
+static int by_switches(const void *a, const void *b)
+{
+	const struct numa_thread *x = *(const struct numa_thread *const *)a;
+	const struct numa_thread *y = *(const struct numa_thread *const *)b;
+	return x->node_switches < y->node_switches   ? 1
+	       : x->node_switches > y->node_switches ? -1
+						     : 0;
+}
+
 static int by_faults(const void *a, const void *b)
 {
 	const struct numa_object *x = a, *y = b;
@@ -510,8 +627,8 @@ static int tally(struct numa_run *r)
 		const struct page *p = &r->pages[i];
 		struct numa_object *o = &r->objects[p->object];
 		o->pages++;
-		o->pages_moved += p->moved;
-		if (!node_ok(p->node))
+		o->pages_moved += p->first_move != NO_MOVE;
+		if (!node_ok(p->node) || (p->queried && p->err))
 			p->queried ? o->pages_unplaced++ : o->pages_unqueried++;
 		if (p->err && !o->why)
 			o->why = p->err;
@@ -519,20 +636,32 @@ static int tally(struct numa_run *r)
 		if (add_toucher(o, &r->threads[p->first_thread], first->node, p->first_func) < 0)
 			return -ENOMEM;
 	}
+	for (size_t i = 0; i < r->nmoves; i++) {
+		const struct move *m = &r->moves[i];
+		struct numa_object *o = &r->objects[r->pages[m->page].object];
+		uint64_t before = m->before_ns - r->start_ns, after = m->after_ns - r->start_ns;
+		if (node_ok(m->to))
+			o->moves_to[m->to]++;
+		o->moves++;
+		o->moved_after_ns =
+			o->moves == 1 || before < o->moved_after_ns ? before : o->moved_after_ns;
+		o->moved_before_ns = after > o->moved_before_ns ? after : o->moved_before_ns;
+	}
 	for (size_t i = 0; i < r->nsamples; i++) {
 		const struct sample *s = &r->samples[i];
 		const struct page *p = &r->pages[s->page];
 		struct numa_object *o = &r->objects[p->object];
 		struct numa_thread *t = &r->threads[s->thread];
+		int data_node = node_at(r, p, s->time);
 		o->faults++;
 		t->faults++;
 		if (node_ok(s->node))
 			t->on_node[s->node]++;
-		if (node_ok(p->node))
-			t->to_node[p->node]++;
-		if (s->node < 0 || p->node < 0)
+		if (node_ok(data_node))
+			t->to_node[data_node]++;
+		if (s->node < 0 || data_node < 0)
 			continue;
-		bool local = s->node == p->node;
+		bool local = s->node == data_node;
 		local ? (o->local++, t->local++) : (o->remote++, t->remote++);
 		if (i != p->first_sample)
 			local ? o->later_local++ : o->later_remote++;
@@ -550,6 +679,7 @@ static int add_samples(struct numa_run *r)
 		const struct page *p = &r->pages[s->page];
 		const struct numa_thread *t = &r->threads[s->thread];
 		int first_node = r->samples[p->first_sample].node;
+		int data_node = node_at(r, p, s->time);
 		const struct numa_object *o = &r->objects[p->object];
 		struct pprof_label l[13] = {
 			/* A unit on each number: Go's pprof drops a numeric label that is 0 without one. */
@@ -570,15 +700,15 @@ static int add_samples(struct numa_run *r)
 		if (s->node >= 0)
 			l[n++] = (struct pprof_label){
 				.key = "node", .num = s->node, .num_unit = "node"};
-		if (p->node >= 0)
+		if (data_node >= 0)
 			l[n++] = (struct pprof_label){
-				.key = "data_node", .num = p->node, .num_unit = "node"};
+				.key = "data_node", .num = data_node, .num_unit = "node"};
 		if (first_node >= 0)
 			l[n++] = (struct pprof_label){
 				.key = "first_touch_node", .num = first_node, .num_unit = "node"};
-		if (s->node >= 0 && p->node >= 0)
+		if (s->node >= 0 && data_node >= 0)
 			l[n++] = (struct pprof_label){
-				.key = "access", .str = s->node == p->node ? "local" : "remote"};
+				.key = "access", .str = s->node == data_node ? "local" : "remote"};
 		memset(r->values, 0, (1 + r->o.ntypes) * sizeof(*r->values));
 		r->values[0] = 1;
 		if (s->type >= 0 && (size_t)s->type < r->o.ntypes)
@@ -594,9 +724,11 @@ static int add_samples(struct numa_run *r)
 
 /*
  * What numa report needs beside the samples, as comments (go tool pprof
- * -comments shows them): the machine's nodes, balancing and distances, and
- * per object its range and its pages by node at the last query (the name
- * last: it may hold spaces). Parsed by report.c's read_comment.
+ * shows them above its tables): the machine's nodes, balancing and
+ * distances, and for the NUMA_COMMENT_OBJECTS most-faulted objects their
+ * range, their pages by node at the last query and the moves of their
+ * sampled pages (the name last: it may hold spaces). Parsed by report.c's
+ * read_comment.
  */
 static int add_comments(struct numa_run *r)
 {
@@ -605,8 +737,8 @@ static int add_comments(struct numa_run *r)
 	int nn = r->o.nnodes < NUMA_MAX_NODES ? r->o.nnodes : NUMA_MAX_NODES;
 	size_t k = (size_t)snprintf(
 		line, sizeof(line),
-		NUMA_COMMENT " nodes=%d balancing=%d moves=%" PRIu64 " distances=", r->o.nnodes,
-		numa_balancing(), r->moves);
+		NUMA_COMMENT " nodes=%d balancing=%d moves=%zu objects=%zu distances=", r->o.nnodes,
+		numa_balancing(), r->nmoves, r->nobjects);
 	for (int i = 0; i < nn && k < sizeof(line); i++)
 		for (int j = 0; j < nn && k < sizeof(line); j++)
 			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%d",
@@ -616,7 +748,30 @@ static int add_comments(struct numa_run *r)
 					      r->o.distance ? r->o.distance(i, j) : 0);
 	if (pprof_add_comment(prof, line) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < r->nobjects; i++) {
+	/* The threads that moved between nodes most, and did not settle on one. */
+	const struct numa_thread **movers = calloc(r->nthreads + 1, sizeof(*movers));
+	if (!movers)
+		return -ENOMEM;
+	size_t nm = 0;
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct numa_thread *t = &r->threads[i];
+		if (t->node_switches >= NUMA_WANDER_SWITCHES &&
+		    t->switch_ns - t->first_ns >= (t->last_ns - t->first_ns) / 2)
+			movers[nm++] = t;
+	}
+	if (nm)
+		qsort(movers, nm, sizeof(*movers), by_switches);
+	int ret = 0;
+	for (size_t i = 0; i < nm && i < NUMA_COMMENT_THREADS && ret == 0; i++) {
+		snprintf(line, sizeof(line),
+			 NUMA_COMMENT_THREAD " pid=%d tid=%u node_switches=%" PRIu64,
+			 (int)movers[i]->pid, movers[i]->tid, movers[i]->node_switches);
+		ret = pprof_add_comment(prof, line) < 0 ? -ENOMEM : 0;
+	}
+	free(movers);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < r->nobjects && i < NUMA_COMMENT_OBJECTS; i++) {
 		const struct numa_object *o = &r->objects[i];
 		k = (size_t)snprintf(line, sizeof(line),
 				     NUMA_COMMENT_OBJECT
@@ -628,7 +783,15 @@ static int add_comments(struct numa_run *r)
 			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%" PRIu64,
 					      n ? "," : "", o->pages_on[n]);
 		if (k < sizeof(line))
-			snprintf(line + k, sizeof(line) - k, " name=%s", o->name);
+			k += (size_t)snprintf(line + k, sizeof(line) - k,
+					      " moved=%" PRIu64 " moves_to=", o->pages_moved);
+		for (int n = 0; n < nn && k < sizeof(line); n++)
+			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%" PRIu64,
+					      n ? "," : "", o->moves_to[n]);
+		if (k < sizeof(line))
+			snprintf(line + k, sizeof(line) - k, " moved_s=%.3f-%.3f name=%s",
+				 (double)o->moved_after_ns / 1e9, (double)o->moved_before_ns / 1e9,
+				 o->name);
 		if (pprof_add_comment(prof, line) < 0)
 			return -ENOMEM;
 	}
@@ -647,6 +810,7 @@ int numa_finish(struct numa_run *r, char *err, size_t errlen)
 				 r->nsamples);
 	if (r->nobjects) /* qsort's base may not be NULL, even for no element */
 		qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
+
 	if (add_comments(r) < 0)
 		return base_fail(err, errlen, -ENOMEM, "numa: out of memory writing the comments");
 	r->finished = true;
@@ -672,7 +836,7 @@ uint64_t numa_pages(const struct numa_run *r)
 
 uint64_t numa_moves(const struct numa_run *r)
 {
-	return r->moves;
+	return r->nmoves;
 }
 
 int numa_balancing(void)
@@ -706,6 +870,15 @@ void numa_print_by_node(FILE *out, const uint64_t *v, int nn, uint64_t whole, bo
 	}
 	if (!any)
 		fprintf(out, " none");
+}
+
+void numa_print_moves(FILE *out, const uint64_t *to, int nn, uint64_t moves, uint64_t after_ns,
+		      uint64_t before_ns)
+{
+	fprintf(out, " %" PRIu64 " move%s to", moves, moves == 1 ? "" : "s");
+	numa_print_by_node(out, to, nn, moves, false);
+	fprintf(out, ", between %.2f s and %.2f s after the start\n", (double)after_ns / 1e9,
+		(double)before_ns / 1e9);
 }
 
 static void print_nodes(FILE *out, const uint64_t *by_node, uint64_t whole)
@@ -742,15 +915,20 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 			: o->range_err        ? strerror(o->range_err)
 					      : "the process ended before the query");
 	}
-	if (o->pages_moved)
+	if (o->pages_moved) {
 		fprintf(out,
-			"  moved: %" PRIu64 " sampled pages changed node after their first touch\n",
+			"  moved: %" PRIu64 " sampled pages changed node after their first touch,",
 			o->pages_moved);
+		numa_print_moves(out, o->moves_to, NUMA_MAX_NODES, o->moves, o->moved_after_ns,
+				 o->moved_before_ns);
+	}
 	if (o->pages_unplaced)
 		fprintf(out, "  not placed: %" PRIu64 " pages (%s)\n", o->pages_unplaced,
-			o->why == EFAULT   ? "no longer mapped at the query"
-			: o->why == ENOENT ? "not present at the query: freed or swapped out"
-					   : strerror(o->why));
+			o->why == EFAULT ? "no longer mapped at the query"
+			: o->why == ENOENT
+				? "no node at the last query: freed, swapped out, or held "
+				  "inaccessible by NUMA balancing's scan"
+				: strerror(o->why));
 	if (o->pages_unqueried)
 		fprintf(out, "  not queried: %" PRIu64 " pages (%s)\n", o->pages_unqueried,
 			o->why == ESRCH ? "the process had ended"
@@ -791,8 +969,8 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)
 				   : "unknown (this kernel has no numa_balancing)");
 	fprintf(out, "%" PRIu64 " pages sampled in %zu objects, %zu samples", r->npages,
 		r->nobjects, r->nsamples);
-	if (r->moves)
-		fprintf(out, "; %" PRIu64 " moves of sampled pages to another node", r->moves);
+	if (r->nmoves)
+		fprintf(out, "; %zu moves of sampled pages to another node", r->nmoves);
 	fprintf(out, "\n");
 	if (!r->npages)
 		fprintf(out, "no page fault was sampled: memory touched before the recording "

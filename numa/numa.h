@@ -7,15 +7,16 @@
  * the stack, the data object the address is in, named through c2c's
  * resolver at that moment of the stream) and every later fault (while
  * automatic NUMA balancing runs, its hinting faults: the thread x node
- * access evidence). numa_query asks the kernel where each sampled page of a
- * process is now (move_pages(2) with nodes == NULL), which the caller does
- * while the address space still exists. numa_finish then tallies per data
- * object and per thread and adds every sample to the profile with the
- * labels node (the faulting CPU's), data_node (the page's at the query),
- * first_touch_node, object and access=local|remote.
+ * access evidence). numa_track asks the kernel where the sampled pages are
+ * during the run (topology's move_pages without moving), which records when
+ * one moved; numa_query asks once more for a process at its end, while its
+ * address space still exists. numa_finish then tallies per data object and
+ * per thread and adds every sample to the profile with the labels node (the
+ * faulting CPU's), data_node (the page's at that fault, as the queries knew
+ * it), first_touch_node, object and access=local|remote.
  *
  * Depends on engine/ (the tool interface, stacks and the profile), c2c/
- * (data objects and code names), process/ and libnuma (move_pages).
+ * (data objects and code names), process/ and topology/ (where pages are).
  */
 #ifndef PMUPROF_NUMA_H
 #define PMUPROF_NUMA_H
@@ -52,6 +53,19 @@ struct numa_options {
 /* The profile's comments numa report reads (numa_finish adds them, report.c parses them). */
 #define NUMA_COMMENT "numa:"
 #define NUMA_COMMENT_OBJECT "numa object:"
+/* Objects, most faults first, whose placement and moves the profile's comments keep. */
+#define NUMA_COMMENT_OBJECTS 8
+/*
+ * Threads that move between nodes: a fault from a CPU of another node than
+ * the thread's fault before at least NUMA_WANDER_SWITCHES times, the last
+ * of them in the second half of the time between its first and last fault.
+ * A thread that pins itself after it started settles there (the lab saw the
+ * scheduler move one 4 times before, in its first milliseconds). The profile
+ * keeps NUMA_COMMENT_THREADS of them, most moves first.
+ */
+#define NUMA_COMMENT_THREAD "numa thread:"
+#define NUMA_WANDER_SWITCHES 2
+#define NUMA_COMMENT_THREADS 16
 
 /* A thread that first-touched pages of an object, at one node and function. */
 struct numa_toucher {
@@ -82,8 +96,12 @@ struct numa_object {
 	uint64_t pages_unplaced;  /* sampled pages queried without a node (errno in why) */
 	uint64_t pages_unqueried; /* sampled pages never queried (why says why, 0: never asked) */
 	uint64_t pages_moved;     /* sampled pages two queries found on different nodes */
+	uint64_t moves;           /* their moves (a page may move more than once) */
+	uint64_t moves_to[NUMA_MAX_NODES];        /* by the node moved to */
+	uint64_t moved_after_ns, moved_before_ns; /* the moves' span, from the run's start */
 	int why;
-	uint64_t local, remote;             /* faults from the page's node at the query, or not */
+	/* Faults from the node the page was on at the fault (as the queries knew it), or not. */
+	uint64_t local, remote;
 	uint64_t later_local, later_remote; /* the same for faults after each page's first touch */
 	struct numa_toucher *touchers;      /* by pages, descending */
 	size_t ntouchers;
@@ -95,8 +113,11 @@ struct numa_thread {
 	char comm[16];
 	uint64_t faults;
 	uint64_t on_node[NUMA_MAX_NODES]; /* faults by the faulting CPU's node */
-	uint64_t to_node[NUMA_MAX_NODES]; /* faults by the page's node at the query */
+	uint64_t to_node[NUMA_MAX_NODES]; /* faults by the page's node at the fault */
 	uint64_t local, remote;
+	uint64_t node_switches; /* samples on another node than its sample before */
+	uint64_t first_ns, last_ns, switch_ns; /* its first and last sample, its last switch */
+	int last_node;
 };
 
 struct numa_run;
@@ -118,11 +139,15 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
  */
 int numa_query(struct numa_run *r, pid_t pid);
 /*
- * The pages sampled since the last call, asked once soon after their first
- * touch: a later numa_query that finds one on another node counts a move
- * (automatic NUMA balancing's migrations). The first error, or 0.
+ * Called often while the run goes on: the pages sampled since the last call
+ * are asked now, soon after their first touch, and on a machine of several
+ * nodes every sampled page is asked again every TRACK_INTERVAL (200 ms) or
+ * less often, so the passes take at most 2 % of the time. A query that
+ * finds a page on another node than the query before records a move between
+ * the two (automatic NUMA balancing's migrations): a fault's page is on the
+ * node the last query before it found. The first error, or 0.
  */
-int numa_query_new(struct numa_run *r);
+int numa_track(struct numa_run *r);
 /* numa_query for every process with sampled pages; the first error, or 0. */
 int numa_query_all(struct numa_run *r);
 
@@ -134,7 +159,7 @@ int numa_finish(struct numa_run *r, char *err, size_t errlen);
 /* Data objects by faults, descending (valid after numa_finish, until numa_free). */
 const struct numa_object *numa_objects(const struct numa_run *r, size_t *n);
 const struct numa_thread *numa_threads(const struct numa_run *r, size_t *n);
-/* Pages sampled, and the times a page's node changed between two queries. */
+/* Pages sampled, and the moves: the times a page's node changed between two queries. */
 uint64_t numa_pages(const struct numa_run *r);
 uint64_t numa_moves(const struct numa_run *r);
 
@@ -230,13 +255,20 @@ struct numa_rep_sample {
 	uint32_t tid;
 	const char *comm;
 	int node;      /* the faulting CPU's; -1 unknown */
-	int data_node; /* the page's at the end; -1 unknown */
+	int data_node; /* the page's at the fault, as numa record's queries knew it; -1 unknown */
 	const char *object;
 	uint64_t object_start;   /* with the name, the object (two mappings of a file share it) */
 	const char *func; /* the leaf address's function (not an inlined one); NULL unknown */
 	bool first;              /* its page's first sampled fault: the first touch */
 	enum numa_access access; /* node against data_node, or perf mem's data_src */
 	uint64_t count;          /* sampled faults */
+};
+
+/* A thread numa record saw move between nodes (NUMA_COMMENT_THREAD). */
+struct numa_rep_thread {
+	pid_t pid;
+	uint32_t tid;
+	uint64_t node_switches;
 };
 
 /* An object's range and its pages by node at numa record's last query. */
@@ -247,6 +279,9 @@ struct numa_rep_object {
 	uint64_t pages_on[NUMA_MAX_NODES];
 	uint64_t asked, absent, stride;
 	int err; /* errno when the kernel could not say */
+	uint64_t moved;                           /* sampled pages that changed node */
+	uint64_t moves_to[NUMA_MAX_NODES];        /* their moves by the node moved to */
+	uint64_t moved_after_ns, moved_before_ns; /* when, from the run's start */
 };
 
 struct numa_rep_input {
@@ -254,11 +289,16 @@ struct numa_rep_input {
 	bool perf_mem; /* perf mem's samples: each an access, none a first touch */
 	int balancing; /* numa_balancing() at the recording: 0, 1, 2, or -errno */
 	uint64_t moves;
+	uint64_t
+		objects_recorded; /* objects numa record saw; the first NUMA_COMMENT_OBJECTS are in objects */
 	int distance[NUMA_MAX_NODES][NUMA_MAX_NODES]; /* 0: unknown */
 	const struct numa_rep_sample *samples;
 	size_t nsamples;
 	const struct numa_rep_object *objects;
 	size_t nobjects;
+	/* numa record's threads that moved between nodes (perf mem: none known, threads judged on shares) */
+	const struct numa_rep_thread *threads;
+	size_t nthreads;
 };
 
 /*
@@ -286,6 +326,7 @@ enum numa_verdict_kind {
 	NUMA_V_INTERLEAVED_PARTITIONED, /* spread over nodes, used by threads that each stay on one */
 	NUMA_V_REMOTE_PINNED,           /* a thread on one node working on another node's memory */
 	NUMA_V_WANDERING,               /* a thread whose faults came from CPUs of several nodes */
+	NUMA_V_MOVED,                   /* balancing moved much of it during the run */
 	NUMA_V_WELL_PLACED,
 	NUMA_V_TOO_FEW, /* no object had enough accesses to judge */
 };

@@ -34,5 +34,12 @@ static inline const char *numa_ordinal(uint64_t n)
 double numa_pct(uint64_t part, uint64_t whole);
 /* " node0 8192 (50.0%), node1 8192 (50.0%)" for v[0..nn) (zeros: nodes with 0 too), or " none" */
 void numa_print_by_node(FILE *out, const uint64_t *v, int nn, uint64_t whole, bool zeros);
+/*
+ * " 24 moves to node1 24 (100.0%), between 0.41 s and 1.90 s after the
+ * start\n": moves of sampled pages by destination node, and when (from the
+ * last query before the first move to the first query after the last).
+ */
+void numa_print_moves(FILE *out, const uint64_t *to, int nn, uint64_t moves, uint64_t after_ns,
+		      uint64_t before_ns);
 
 #endif

@@ -22,35 +22,23 @@ static uint64_t page_bytes(void)
 	return p > 0 ? (uint64_t)p : 4096;
 }
 
-/* Adds the placement of `pages` pages from addr to p. */
-static int place_pages(pid_t pid, uint64_t addr, uint64_t pages, struct numa_placement *p)
-{
-	unsigned long absent = 0, on[NUMA_MAX_NODES] = {0};
-	long n = topo_pages_per_node(pid, addr, pages * page_bytes(), on, NUMA_MAX_NODES, &absent);
-	if (n < 0)
-		return (int)n;
-	p->asked += pages;
-	p->absent += absent;
-	for (int k = 0; k < NUMA_MAX_NODES; k++)
-		p->on_node[k] += on[k];
-	return 0;
-}
-
 /* Placement of [start, end) in p: every page, or every stride-th when the range is huge. */
 static int place_range(pid_t pid, uint64_t start, uint64_t end, struct numa_placement *p)
 {
 	uint64_t page = page_bytes();
 	uint64_t first = start / page * page, npages = (end - first + page - 1) / page;
+	unsigned long absent = 0, on[NUMA_MAX_NODES] = {0};
 	p->addr = start;
 	p->len = end - start;
 	p->stride = npages > PLACE_MAX_ASKED ? (npages + PLACE_MAX_ASKED - 1) / PLACE_MAX_ASKED : 1;
-	if (p->stride == 1)
-		return place_pages(pid, first, npages, p);
-	for (uint64_t i = 0; i < npages; i += p->stride) {
-		int ret = place_pages(pid, first + i * page, 1, p);
-		if (ret < 0)
-			return ret;
-	}
+	long n = topo_pages_per_node(pid, first, npages * page, p->stride, on, NUMA_MAX_NODES,
+				     &absent);
+	if (n < 0)
+		return (int)n;
+	p->asked += (npages + p->stride - 1) / p->stride;
+	p->absent += absent;
+	for (int k = 0; k < NUMA_MAX_NODES; k++)
+		p->on_node[k] += on[k];
 	return 0;
 }
 
@@ -58,7 +46,7 @@ static int place_range(pid_t pid, uint64_t start, uint64_t end, struct numa_plac
 static int may_ask(pid_t pid)
 {
 	unsigned long absent = 0, on[1];
-	long n = topo_pages_per_node(pid, 0, 1, on, 1, &absent); /* page 0: never mapped */
+	long n = topo_pages_per_node(pid, 0, 1, 1, on, 1, &absent); /* page 0: never mapped */
 	return n < 0 ? (int)n : 0;
 }
 

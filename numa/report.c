@@ -25,10 +25,14 @@
 #define SPREAD_SLACK 0.2
 /* ... and this share of the accesses is remote. */
 #define INTERLEAVED_REMOTE 0.3
-/* A thread on one node with this share of remote accesses works on remote memory. */
+/* A thread on one node with this share of remote accesses works on remote memory ... */
 #define PINNED_REMOTE 0.5
+/* ... when that node ran this share of all its faults. */
+#define PINNED_ON_NODE 0.8
 /* A thread wanders when the nodes other than its main one ran this share of its faults. */
 #define WANDER_SHARE 0.1
+/* Moved: balancing moved this share of the sampled pages during the run. */
+#define MOVED_SHARE 0.25
 /* Well placed: at most this share of the accesses is remote. */
 #define WELL_PLACED_REMOTE 0.1
 
@@ -42,6 +46,8 @@ struct numa_rep_file {
 	struct numa_rep_sample *samples;
 	struct numa_rep_object *objects;
 	size_t objcap;
+	struct numa_rep_thread *threads;
+	size_t threadcap;
 	char **names; /* perf mem's object names, one per sample (owned) */
 };
 
@@ -60,6 +66,7 @@ void numa_rep_file_free(struct numa_rep_file *f)
 	free(f->names);
 	free(f->samples);
 	free(f->objects);
+	free(f->threads);
 	free(f);
 }
 
@@ -98,6 +105,19 @@ static int read_comment(struct numa_rep_file *f, const char *c, bool *machine)
 			return 0;
 		c += k;
 		c += parse_list(c, o.pages_on, NUMA_MAX_NODES, ',');
+		k = 0;
+		if (sscanf(c, " moved=%" SCNu64 " moves_to=%n", &o.moved, &k) != 1 || !k)
+			return 0;
+		c += k;
+		c += parse_list(c, o.moves_to, NUMA_MAX_NODES, ',');
+		double after, before;
+		k = 0;
+		if (sscanf(c, " moved_s=%lf-%lf%n", &after, &before, &k) != 2 || !k ||
+		    !(after >= 0 && after <= before && before < 1e9))
+			return 0;
+		c += k;
+		o.moved_after_ns = (uint64_t)(after * 1e9);
+		o.moved_before_ns = (uint64_t)(before * 1e9);
 		if (strncmp(c, " name=", 6) != 0)
 			return 0;
 		o.name = c + 6;
@@ -106,10 +126,22 @@ static int read_comment(struct numa_rep_file *f, const char *c, bool *machine)
 		f->objects[in->nobjects++] = o;
 		return 0;
 	}
+	if (strncmp(c, NUMA_COMMENT_THREAD " ", sizeof(NUMA_COMMENT_THREAD)) == 0) {
+		struct numa_rep_thread t = {0};
+		if (sscanf(c, NUMA_COMMENT_THREAD " pid=%d tid=%u node_switches=%" SCNu64, &t.pid,
+			   &t.tid, &t.node_switches) != 3)
+			return 0;
+		if (BASE_GROW(f->threads, f->threadcap, in->nthreads + 1) < 0)
+			return -ENOMEM;
+		f->threads[in->nthreads++] = t;
+		return 0;
+	}
 	if (strncmp(c, NUMA_COMMENT " ", sizeof(NUMA_COMMENT)) != 0)
 		return 0;
-	if (sscanf(c, NUMA_COMMENT " nodes=%d balancing=%d moves=%" SCNu64 " distances=%n",
-		   &in->nnodes, &in->balancing, &in->moves, &k) != 3 ||
+	if (sscanf(c,
+		   NUMA_COMMENT " nodes=%d balancing=%d moves=%" SCNu64 " objects=%" SCNu64
+				" distances=%n",
+		   &in->nnodes, &in->balancing, &in->moves, &in->objects_recorded, &k) != 4 ||
 	    !k)
 		return 0;
 	*machine = true;
@@ -232,6 +264,7 @@ int numa_rep_read(struct numa_rep_file **out, const char *path, char *err, size_
 	}
 	f->in.samples = f->samples;
 	f->in.objects = f->objects;
+	f->in.threads = f->threads;
 	*out = f;
 	return 0;
 }
@@ -326,6 +359,7 @@ struct r_thread {
 	const uint64_t *ran_on;
 	uint64_t ran;
 	int main_node; /* the node most of those faults came from, -1 none */
+	uint64_t node_switches; /* numa record's count of its moves between nodes */
 	bool wanders;
 };
 
@@ -606,6 +640,36 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 	if (o->later < MIN_JUDGE)
 		return 0;
 	uint64_t known = o->local + o->remote;
+	const struct r_toucher *top = o->ntouchers ? &o->touchers[0] : NULL;
+	if (o->place && o->place->moved >= MIN_JUDGE &&
+	    (double)o->place->moved >= MOVED_SHARE * (double)o->pages) {
+		int to = 0;
+		for (int i = 1; i < r->nn; i++)
+			to = o->place->moves_to[i] > o->place->moves_to[to] ? i : to;
+		char first[256] = "";
+		if (top)
+			snprintf(first, sizeof(first),
+				 "; %.1f%% of its pages were first-touched by tid %u (%s) on node "
+				 "%d "
+				 "in %s",
+				 numa_pct(top->pages, o->pages), top->tid, name_or(top->comm, "?"),
+				 top->node, name_or(top->func, "[unknown]"));
+		return verdict(r, NUMA_V_MOVED, o->name, o->pid, 0,
+			       "`%s`: automatic NUMA balancing moved %.1f%% of its sampled pages "
+			       "(%" PRIu64 " of %" PRIu64
+			       "), mostly to node %d, between %.2f s and "
+			       "%.2f s after the start%s; %.1f%% of its %" PRIu64
+			       " accesses after the first touch were remote -> place it on node %d "
+			       "from the start: first-touch it from the thread that uses it there, "
+			       "or bind it (numactl --membind=%d, mbind), so the run neither works "
+			       "on remote memory nor pays for the migrations",
+			       o->name, numa_pct(o->place->moved, o->pages), o->place->moved,
+			       o->pages, to, (double)o->place->moved_after_ns / 1e9,
+			       (double)o->place->moved_before_ns / 1e9, first,
+			       numa_pct(o->remote, known), known, to, to)
+			       ? 0
+			       : -ENOMEM;
+	}
 	double max_share;
 	int nodes = spread(r, o, &max_share, where, sizeof(where));
 	int pinned = pinned_users(r, o, users, sizeof(users));
@@ -620,7 +684,6 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 			       o->name, where, users, numa_pct(o->remote, known), known)
 			       ? 0
 			       : -ENOMEM;
-	const struct r_toucher *top = o->ntouchers ? &o->touchers[0] : NULL;
 	if (top && top->node >= 0 && (double)top->pages >= SERIAL_TOUCH * (double)o->pages) {
 		uint64_t foreign = foreign_nodes(r, o, top->node, from, sizeof(from));
 		int from_nodes = 0;
@@ -686,19 +749,26 @@ static int judge_thread(struct numa_report *r, const struct r_thread *t)
 				k += (size_t)snprintf(buf + k, sizeof(buf) - k,
 						      "%snode %d (%.1f%%)", k ? ", " : "", i,
 						      numa_pct(t->ran_on[i], t->ran));
+		char moves[64] = "";
+		if (t->node_switches)
+			snprintf(moves, sizeof(moves), ", moving between them %" PRIu64 " times",
+				 t->node_switches);
 		return verdict(r, NUMA_V_WANDERING, NULL, t->pid, t->tid,
 			       "tid %u (%s) ran on CPUs of several nodes: %s of its %" PRIu64
-			       " sampled faults%s -> pin it (numactl --cpunodebind=%d, or taskset "
+			       " sampled faults%s%s -> pin it (numactl --cpunodebind=%d, or "
+			       "taskset "
 			       "-c with that node's CPUs) so it stays with its memory",
 			       t->tid, name_or(t->comm, "?"), buf, t->ran,
-			       t->ran_on == t->later_on ? " after the first touch" : "",
+			       t->ran_on == t->later_on ? " after the first touch" : "", moves,
 			       t->main_node)
 			       ? 0
 			       : -ENOMEM;
 	}
 	uint64_t known = t->local + t->remote;
+	/* "Runs only on node N": most of all its faults too, not only those after a first touch. */
 	if (t->main_node < 0 || known < MIN_JUDGE ||
-	    (double)t->remote < PINNED_REMOTE * (double)known)
+	    (double)t->remote < PINNED_REMOTE * (double)known ||
+	    (double)t->on[t->main_node] < PINNED_ON_NODE * (double)t->faults)
 		return 0;
 	int mem = -1; /* the node most of its remote pages are on; -1: not known (perf mem) */
 	for (int i = 0; i < r->nn; i++)
@@ -808,9 +878,14 @@ int numa_report_new(struct numa_report **out, const struct numa_rep_input *in, c
 			    (t->main_node < 0 || t->ran_on[n] > t->ran_on[t->main_node]))
 				t->main_node = n;
 		}
-		t->wanders =
-			r->in->nnodes > 1 && t->main_node >= 0 &&
-			(double)(t->ran - t->ran_on[t->main_node]) >= WANDER_SHARE * (double)t->ran;
+		/* numa record counts moves: one (pinning itself after it started) is no wandering. */
+		for (size_t j = 0; j < in->nthreads; j++)
+			if (in->threads[j].pid == t->pid && in->threads[j].tid == t->tid)
+				t->node_switches = in->threads[j].node_switches;
+		t->wanders = r->in->nnodes > 1 && t->main_node >= 0 &&
+			     (double)(t->ran - t->ran_on[t->main_node]) >=
+				     WANDER_SHARE * (double)t->ran &&
+			     (in->perf_mem || t->node_switches >= NUMA_WANDER_SWITCHES);
 	}
 	if (r->nobjects) {
 		qsort(r->objects, r->nobjects, sizeof(*r->objects), by_faults);
@@ -856,6 +931,7 @@ const char *numa_verdict_name(enum numa_verdict_kind k)
 		[NUMA_V_INTERLEAVED_PARTITIONED] = "interleaved_partitioned",
 		[NUMA_V_REMOTE_PINNED] = "remote_memory",
 		[NUMA_V_WANDERING] = "wandering_thread",
+		[NUMA_V_MOVED] = "moved_by_balancing",
 		[NUMA_V_WELL_PLACED] = "well_placed",
 		[NUMA_V_TOO_FEW] = "too_few_accesses",
 	};
@@ -907,12 +983,27 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 			fprintf(out, " (every %" PRIu64 "%s page asked)", o->place->stride,
 				numa_ordinal(o->place->stride));
 		fprintf(out, "\n");
+	} else if (!o->place && r->in->objects_recorded > r->in->nobjects) {
+		fprintf(out,
+			"  pages by node at the end: not in the profile (it keeps the %d "
+			"most-faulted objects'; numa record's summary has them all)\n",
+			NUMA_COMMENT_OBJECTS);
 	} else {
 		int e = o->place ? o->place->err : 0;
 		fprintf(out, "  pages by node at the end: unknown (%s)\n",
 			e == ESRCH ? "the process had ended"
 			: e        ? strerror(e)
 				   : "the process ended before the query");
+	}
+	if (o->place && o->place->moved) {
+		fprintf(out,
+			"  moved: %" PRIu64 " sampled pages changed node after their first touch,",
+			o->place->moved);
+		uint64_t moves = 0;
+		for (int n = 0; n < NUMA_MAX_NODES; n++)
+			moves += o->place->moves_to[n];
+		numa_print_moves(out, o->place->moves_to, r->nn, moves, o->place->moved_after_ns,
+				 o->place->moved_before_ns);
 	}
 	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
 		const struct r_toucher *t = &o->touchers[i];
@@ -963,8 +1054,7 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 		fprintf(out,
 			"%" PRIu64 " sampled faults, %" PRIu64
 			" pages sampled in %zu objects; %" PRIu64
-			" sampled pages changed node between numa record's queries (when: not "
-			"recorded)\n",
+			" moves of sampled pages to another node between numa record's queries\n",
 			r->faults, r->pages, r->nobjects, in->moves);
 	fprintf(out, "\ndata objects:\n");
 	for (size_t i = 0; i < r->nobjects; i++)
@@ -1040,10 +1130,17 @@ static void json_object(FILE *out, const struct numa_report *r, const struct r_o
 			"\", \"bytes\": %" PRIu64 ", \"pages_by_node\": ",
 			o->place->start, o->place->end, o->place->end - o->place->start);
 		json_nodes(out, r, o->place->pages_on);
-		fprintf(out, ", \"pages_present\": %" PRIu64 ", ", present);
+		fprintf(out,
+			", \"pages_present\": %" PRIu64 ",\n     \"moved\": {\"pages\": %" PRIu64
+			", \"to_node\": ",
+			present, o->place->moved);
+		json_nodes(out, r, o->place->moves_to);
+		fprintf(out, ", \"after_s\": %.3f, \"before_s\": %.3f},\n     ",
+			(double)o->place->moved_after_ns / 1e9,
+			(double)o->place->moved_before_ns / 1e9);
 	} else {
 		fprintf(out, "\"start\": null, \"end\": null, \"bytes\": null, \"pages_by_node\": "
-			     "null, \"pages_present\": null, ");
+			     "null, \"pages_present\": null, \"moved\": null, ");
 	}
 	fprintf(out,
 		"\"pages_sampled\": %" PRIu64 ", \"faults\": %" PRIu64 ",\n     \"first_touch\": [",

@@ -769,7 +769,7 @@ void smp_chunk_release(struct smp_session *s, struct smp_chunk *c)
 static int count_buffer(struct smp_reader_memory *m, const void *p, size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	long n = topo_pages_per_node(0, (uintptr_t)p, size, m->buffer_node, SMP_MAX_NODES, NULL);
+	long n = topo_pages_per_node(0, (uintptr_t)p, size, 1, m->buffer_node, SMP_MAX_NODES, NULL);
 	m->buffer_pages += (size + page - 1) / page;
 	return n < 0 ? (int)n : 0;
 }
@@ -806,8 +806,8 @@ int smp_reader_memory(struct smp_session *s, int r, struct smp_reader_memory *m)
 		 */
 		for (size_t off = 0; off < rs->map_size; off += page)
 			(void)*(volatile const unsigned char *)((const unsigned char *)rs->map + off);
-		long n = topo_pages_per_node(0, (uintptr_t)rs->map, rs->map_size, m->ring_node,
-						     SMP_MAX_NODES, NULL);
+		long n = topo_pages_per_node(0, (uintptr_t)rs->map, rs->map_size, 1, m->ring_node,
+					     SMP_MAX_NODES, NULL);
 		ret = n < 0 ? (int)n : 0;
 		m->ring_pages += rs->map_size / page;
 		pthread_mutex_lock(&rs->lock);

@@ -815,26 +815,44 @@ void topo_free_local(const struct topo *t, void *p, size_t size)
 	}
 }
 
-long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, unsigned long *counts,
-			 int ncounts, unsigned long *absent)
+int topo_page_nodes(pid_t pid, const uint64_t *addrs, size_t n, int *node)
+{
+	/* move_pages takes pointers: its arrays, a batch at a time, on the stack. */
+	enum { BATCH = 256 };
+	void *pages[BATCH];
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < BATCH ? n - done : BATCH;
+		for (size_t i = 0; i < k; i++)
+			pages[i] = (void *)(uintptr_t)addrs[done + i];
+		if (move_pages(pid, (unsigned long)k, pages, NULL, node + done, 0) < 0)
+			return -errno;
+		done += k;
+	}
+	return 0;
+}
+
+long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, uint64_t stride,
+			 unsigned long *counts, int ncounts, unsigned long *absent)
 {
 	enum { BATCH = 256 };
-	uint64_t page = page_size();
+	uint64_t page = page_size(), step = page * (stride > 1 ? stride : 1);
 	uint64_t start = addr / page * page, end = addr + len < addr ? UINT64_MAX : addr + len;
-	void *pages[BATCH];
-	int status[BATCH];
+	uint64_t pages[BATCH];
+	int node[BATCH];
 	long found = 0;
 	while (start < end) {
-		unsigned long n = 0;
-		for (; n < BATCH && start < end; n++, start += page)
-			pages[n] = (void *)(uintptr_t)start;
-		if (move_pages(pid, n, pages, NULL, status, 0) < 0)
-			return -errno;
-		for (unsigned long i = 0; i < n; i++) {
-			if (status[i] >= 0 && status[i] < ncounts) {
-				counts[status[i]]++;
+		size_t n = 0;
+		for (; n < BATCH && start < end;
+		     n++, start = start + step < start ? end : start + step)
+			pages[n] = start;
+		int ret = topo_page_nodes(pid, pages, n, node);
+		if (ret < 0)
+			return ret;
+		for (size_t i = 0; i < n; i++) {
+			if (node[i] >= 0 && node[i] < ncounts) {
+				counts[node[i]]++;
 				found++;
-			} else if (status[i] < 0 && absent) {
+			} else if (node[i] < 0 && absent) {
 				(*absent)++;
 			}
 		}

@@ -124,16 +124,23 @@ void *topo_alloc_local(const struct topo *t, int node, size_t size);
 void topo_free_local(const struct topo *t, void *p, size_t size);
 
 /*
- * Where the pages of [addr, addr + len) of process pid (0: this one) are, as
- * the kernel says for the pages themselves (move_pages without moving):
- * counts[node] grows by the pages on each node below ncounts, *absent (when
- * not NULL) by the pages with no node (not faulted in, or not mapped).
- * Returns the pages counted on a node, or -errno: -ENOSYS where the kernel
- * has no NUMA support, -ESRCH when pid is gone, -EPERM for another user's
- * process without CAP_SYS_NICE.
+ * Where the pages at addrs[0..n) of process pid (0: this one) are, as the
+ * kernel says for the pages themselves (move_pages without moving):
+ * node[i] is the node of addrs[i]'s page, or -errno for a page with none
+ * (-ENOENT: not faulted in, -EFAULT: not mapped). 0, or -errno for the whole
+ * call: -ENOSYS where the kernel has no NUMA support, -ESRCH when pid is
+ * gone, -EPERM for another user's process without CAP_SYS_NICE.
  */
-long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, unsigned long *counts,
-			 int ncounts, unsigned long *absent);
+int topo_page_nodes(pid_t pid, const uint64_t *addrs, size_t n, int *node);
+
+/*
+ * The same over [addr, addr + len), every page or every stride-th (stride
+ * 0 or 1: all): counts[node] grows by the pages on each node below
+ * ncounts, *absent (when not NULL) by the pages with no node. Returns the
+ * pages counted on a node, or -errno as topo_page_nodes.
+ */
+long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, uint64_t stride,
+			 unsigned long *counts, int ncounts, unsigned long *absent);
 
 /*
  * The machine: packages, NUMA nodes (memory), L3 domains, cores, PUs, caches, line size;

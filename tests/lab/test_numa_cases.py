@@ -1,7 +1,8 @@
 """`pmuprof numa record -- numa_cases MODE` for every placement with a known answer, in
-one boot of a guest of NODES nodes (argv[1], 2 or 4): parallel first touch, interleave,
-mbind to the last node, a sweeper on the last node over memory bound to node 0, and
-automatic NUMA balancing moving a grid first touched on node 0 to its sweeper's node.
+one boot of a guest of NODES nodes (argv[1], 2 or 4): parallel first touch, an interleaved
+grid swept in parts by one thread per node, mbind to the last node, a sweeper on the last
+node over memory bound to node 0, and automatic NUMA balancing moving a grid first touched
+on node 0 to its sweeper's node; then `pmuprof numa report` of each profile.
 
 Each case is checked against the workload's own oracle (move_pages of every page of its
 64 MiB `grid`, of each part, and /proc/vmstat's NUMA counters over its run):
@@ -12,10 +13,19 @@ Each case is checked against the workload's own oracle (move_pages of every page
 - local/remote: each worker's grid faults in the pprof (hinting faults while balancing
   runs) local within 10 % of the share of its part on its node at the end;
 - the migrations: balancing case, the grid's sampled pages that numa record saw change
-  node (asked soon after the first touch and at the end) within 10 % of the share of the
-  grid the oracle finds moved, while /proc/vmstat counted the pages migrated; no moves of
-  the grid in the other cases.
+  node (asked soon after the first touch, then every 200 ms or so, and at the end) within
+  10 % of the share of the grid the oracle finds moved, while /proc/vmstat counted the pages
+  migrated; each move came after a remote fault of the sweeper on that page (a fault is
+  labelled with the node its page was on then), and the report says when; no moves of the
+  grid in the other cases;
+- the verdict numa report names: parallel well_placed, interleave interleaved_partitioned,
+  remote remote_memory for the sweeper on the grid, balance moved_by_balancing (when numa
+  record saw the moves), mbind not well_placed (the grid has no access after its first
+  touch: balancing does not scan an mbind'ed range; the main thread's remote first touches
+  may name it remote_memory when they are half of its faults); no wandering_thread (the
+  main thread pins itself to node 0 once it started).
 """
+import json
 import os
 import re
 import sys
@@ -26,13 +36,15 @@ from common import load_profile, workload
 
 NODES = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 CASES = ["parallel", "interleave", "mbind", "remote", "balance"]
-SECONDS = {"parallel": 2, "remote": 2, "balance": 3}
+SECONDS = {"parallel": 2, "interleave": 2, "remote": 2, "balance": 3}
 
 os.makedirs(LAB_DIR, exist_ok=True)
 out = tempfile.mkdtemp(prefix="numa-cases-", dir=LAB_DIR)
 wl = workload("numa_cases")
 runs = "; ".join(f"echo === {c}; {PMUPROF} numa record -o /tmp/{c}.pb.gz -- {wl} {c} "
-                 f"{SECONDS.get(c, 0)} 2>&1; echo status $?; cp /tmp/{c}.pb.gz {out}/"
+                 f"{SECONDS.get(c, 0)} 2>&1; echo status $?; cp /tmp/{c}.pb.gz {out}/; "
+                 f"{PMUPROF} numa report --json /tmp/{c}.pb.gz > {out}/{c}.json 2>&1; "
+                 f"{PMUPROF} numa report /tmp/{c}.pb.gz > {out}/{c}.txt 2>&1"
                  for c in CASES)
 r = guest(f"echo === balancing; cat /proc/sys/kernel/numa_balancing; {runs}; {NODE_CPUS}",
           nodes=NODES, shares=[out])
@@ -92,9 +104,22 @@ def case(name):
               f"{lb['node']}")
         check((lb["access"] == "local") == (lb["node"] == lb["data_node"]),
               f"{name}: access wrong: {lb}")
+    with open(os.path.join(out, f"{name}.json")) as f:
+        report = json.load(f)
+    with open(os.path.join(out, f"{name}.txt")) as f:
+        report_text = f.read()
     return dict(text=text, threads=threads, whole=whole, parts=parts, vm=vm,
                 sampled=int(block.group(1)), placed=placed, touch=touch, samples=samples,
-                moved=int(moved.group(1)) if moved else 0)
+                moved=int(moved.group(1)) if moved else 0, report=report,
+                report_text=report_text)
+
+
+def verdicts(c, kind):
+    return [v for v in c["report"]["verdicts"] if v["kind"] == kind]
+
+
+def grid_verdicts(c):
+    return [v for v in c["report"]["verdicts"] if v.get("object") == "grid"]
 
 
 def check_placement(name, c, want):
@@ -156,21 +181,52 @@ for name in CASES:
         check_touch(name, c, [(1.0, main[0]["tid"], 0, "init_grid")])
     if name == "interleave":
         check_placement(name, c, {n: 1 / NODES for n in nodes})
+        sweepers = [t for t in c["threads"] if t["role"] == "sweeper"]
+        check(len(sweepers) == NODES, f"interleave: sweepers {sweepers}")
+        for w in sweepers:
+            check_access(name, c, w, c["parts"][w["part"]])
     if name == "mbind":
         check_placement(name, c, {last: 1.0})
         faults, got = local_share(c, main[0]["tid"])
         check(faults > 0 and got == 0, f"mbind: the main thread on node 0 touched the grid on "
               f"node {last}: {faults} faults, {got:.1%} local")
+        check(not verdicts(c, "well_placed") or all(v["object"] != "grid" for v in
+                                                    verdicts(c, "well_placed")),
+              f"mbind: the grid, all of it written from node 0 onto node {last}, called well "
+              f"placed: {c['report']['verdicts']}")
     if name == "remote":
         check_placement(name, c, {0: 1.0})
         sweeper = [t for t in c["threads"] if t["role"] == "sweeper"][0]
         check_access(name, c, sweeper, c["whole"])
     if name != "balance":
         check(c["moved"] == 0, f"{name}: {c['moved']} grid pages moved, none should")
+    if name == "parallel":
+        want = [v for v in grid_verdicts(c) if v["kind"] == "well_placed"]
+        check(want and len(grid_verdicts(c)) == 1, f"parallel: verdicts on the grid "
+              f"{grid_verdicts(c)}, expected well_placed")
+    if name == "interleave":
+        check([v["kind"] for v in grid_verdicts(c)] == ["interleaved_partitioned"],
+              f"interleave: verdicts on the grid {grid_verdicts(c)}, expected "
+              f"interleaved_partitioned")
+    if name == "remote":
+        sweeper = [t for t in c["threads"] if t["role"] == "sweeper"][0]
+        want = [v for v in verdicts(c, "remote_memory") if v["tid"] == sweeper["tid"]]
+        check(want and want[0]["object"] == "grid", f"remote: no remote_memory verdict for "
+              f"the sweeper (tid {sweeper['tid']}) on the grid: {c['report']['verdicts']}")
+    for v in c["report"]["verdicts"]:
+        print(f"  verdict {v['kind']}: {v['text']}")
+    check(not verdicts(c, "wandering_thread"), f"{name}: a thread wanders: "
+          f"{verdicts(c, 'wandering_thread')}")
     if name == "balance":
         sweeper = [t for t in c["threads"] if t["role"] == "sweeper"][0]
         check_placement(name, c, {n: share(c["whole"], n) for n in nodes})
-        check_access(name, c, sweeper, c["whole"])
+        faults, got = local_share(c, sweeper["tid"])
+        remote = round(faults * (1 - got))
+        print(f"  balance: tid {sweeper['tid']}: {faults} grid faults, {remote} remote at "
+              f"the fault")
+        check(remote >= c["moved"], f"balance: {c['moved']} sampled grid pages moved, each "
+              f"after a fault of the sweeper on node {last}, yet only {remote} of its grid "
+              f"faults are labelled remote")
         gone = 1 - share(c["whole"], 0)
         print(f"  balance: the oracle's grid moved off node 0: {gone:.1%}; /proc/vmstat "
               f"numa_pages_migrated {c['vm']['numa_pages_migrated']}; numa record: "
@@ -185,6 +241,19 @@ for name in CASES:
         if c["moved"]:
             near(c["moved"] / max(1, c["sampled"]), gone, 0.10,
                  "balance: the grid's sampled pages numa record saw move")
+            check(re.search(r"^  moved: \d+ sampled pages changed node after their first "
+                            r"touch, \d+ moves? to node.*between [\d.]+ s and [\d.]+ s after "
+                            r"the start$", c["report_text"], re.M),
+                  f"balance: the report does not say when the grid moved:\n"
+                  f"{c['report_text']}")
+            grid = [o for o in c["report"]["objects"] if o["name"] == "grid"][0]
+            check(grid["moved"]["pages"] == c["moved"] and
+                  0 <= grid["moved"]["after_s"] <= grid["moved"]["before_s"] <= 10,
+                  f"balance: the report's JSON moves of the grid {grid['moved']}")
+            if c["moved"] >= 4 and c["moved"] >= 0.25 * c["sampled"]:
+                check([v["kind"] for v in grid_verdicts(c)] == ["moved_by_balancing"],
+                      f"balance: verdicts on the grid {grid_verdicts(c)}, expected "
+                      f"moved_by_balancing")
         else:
             print("  note: numa record asked each grid page only after balancing had moved "
                   "it: no move seen between its queries (not checked in this run)")

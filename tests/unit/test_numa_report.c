@@ -7,9 +7,10 @@
  * interleaved object used by threads that each stay on one node; a thread on
  * one node working on another node's memory; a thread that wanders (judged
  * on its faults after the first touch when it has enough: a thread that
- * pins itself first-touched its TLS elsewhere); a well-placed object; too
- * few accesses with balancing off; perf mem's samples (c2c's) with local and
- * remote data_src.
+ * pins itself first-touched its TLS elsewhere); a well-placed object; an
+ * object balancing moved during the run (when, where to, who placed it);
+ * too few accesses with balancing off; perf mem's samples (c2c's) with
+ * local and remote data_src.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,6 +207,11 @@ static void test_wandering_and_well_placed(void **state)
 	/* Its TLS first touched where it was created, then pinned: it does not wander. */
 	sample(&x, 104, 0, 0, "tls", "start_thread", true, 3);
 	sample(&x, 104, 1, 1, "tls", "work", false, 10);
+	/* numa record saw tid 103 move between nodes 5 times. */
+	static const struct numa_rep_thread movers[] = {
+		{.pid = 100, .tid = 103, .node_switches = 5}};
+	x.in.threads = movers;
+	x.in.nthreads = 1;
 	const struct numa_verdict *v;
 	size_t n;
 	struct numa_report *r = judge(&x, &v, &n);
@@ -219,7 +225,60 @@ static void test_wandering_and_well_placed(void **state)
 	assert_int_equal(v[2].kind, NUMA_V_WANDERING);
 	assert_int_equal(v[2].tid, 103);
 	has(v[2].text, "tid 103 (worker) ran on CPUs of several nodes: node 0 (60.0%), node 1 "
-		       "(40.0%) of its 10 sampled faults -> pin it (numactl --cpunodebind=0");
+		       "(40.0%) of its 10 sampled faults, moving between them 5 times -> pin it "
+		       "(numactl --cpunodebind=0");
+	numa_report_free(r);
+	/* Not among numa record's movers (it settled on a node): no wandering. */
+	x.in.nthreads = 0;
+	r = judge(&x, &v, &n);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(v[i].kind, NUMA_V_WANDERING);
+	numa_report_free(r);
+}
+
+static void test_moved_by_balancing(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 1);
+	/* First-touched on node 0, swept from node 1: 24 of 32 sampled pages moved there. */
+	object(&x, "grid", 64 << 20, 4096, 12288);
+	x.o[0].moved = 24;
+	x.o[0].moves_to[1] = 24;
+	x.o[0].moved_after_ns = 1100000000;
+	x.o[0].moved_before_ns = 2500000000;
+	sample(&x, 100, 0, 0, "grid", "init_grid", true, 32);
+	sample(&x, 101, 1, 0, "grid", "sweep", false, 30);
+	sample(&x, 101, 1, 1, "grid", "sweep", false, 10);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_int_equal(
+		n, 1); /* not the sweeper's remote memory: the object's placement is the fix */
+	assert_int_equal(v[0].kind, NUMA_V_MOVED);
+	assert_string_equal(numa_verdict_name(v[0].kind), "moved_by_balancing");
+	has(v[0].text,
+	    "`grid`: automatic NUMA balancing moved 75.0% of its sampled pages (24 of "
+	    "32), mostly to node 1, between 1.10 s and 2.50 s after the start; 100.0% of "
+	    "its pages were first-touched by tid 100 (main) on node 0 in init_grid; "
+	    "75.0% of its 40 accesses after the first touch were remote -> place it on "
+	    "node 1 from the start");
+	has(v[0].text, "numactl --membind=1");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	numa_report_print(r, out);
+	fclose(out);
+	has(text, "  moved: 24 sampled pages changed node after their first touch, 24 moves to "
+		  "node1 24 (100.0%), between 1.10 s and 2.50 s after the start\n");
+	free(text);
+	numa_report_free(r);
+	/* A few pages moved: not the object's story. */
+	x.o[0].moved = x.o[0].moves_to[1] = 4;
+	r = judge(&x, &v, &n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(v[i].kind, NUMA_V_MOVED);
 	numa_report_free(r);
 }
 
@@ -297,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_interleaved),
 		cmocka_unit_test(test_remote_pinned),
 		cmocka_unit_test(test_wandering_and_well_placed),
+		cmocka_unit_test(test_moved_by_balancing),
 		cmocka_unit_test(test_too_few),
 		cmocka_unit_test(test_perf_mem),
 	};

@@ -5,7 +5,11 @@
  *   parallel    K threads, thread i pinned to node i, each first-touches part
  *               i of K in touch_part, then sweeps it: each part on its node
  *   interleave  the main thread (node 0) touches the grid in init_grid under
- *               set_mempolicy(MPOL_INTERLEAVE, every node): 1/K on each node
+ *               set_mempolicy(MPOL_INTERLEAVE, every node): 1/K on each node;
+ *               then K threads, thread i pinned to node i, sweep part i of K
+ *               (bound to the other nodes with MPOL_F_NUMA_BALANCING:
+ *               balancing scans the grid but never moves it to them): (K-1)/K
+ *               of each one's accesses remote
  *   mbind       the grid bound to the last node (mbind), touched in init_grid
  *               by the main thread on node 0: all on the last node
  *   remote      the grid on node 0 (MPOL_BIND with MPOL_F_NUMA_BALANCING:
@@ -225,6 +229,21 @@ int main(int argc, char **argv)
 		else if (mbind(grid, GRID_BYTES, MPOL_BIND, &one, MAX_NODES, 0) < 0)
 			perror("numa_cases: mbind");
 		init_grid();
+		if (mode[0] == 'i' && set_mempolicy(MPOL_DEFAULT, NULL, 0) < 0)
+			perror("numa_cases: set_mempolicy");
+		for (int i = 0; mode[0] == 'i' && nodes > 1 && i < nodes && i < MAX_NODES; i++)
+			w[nworkers++] = (struct worker){.node = i,
+							.part = i,
+							.nparts = nodes,
+							.role = "sweeper",
+							.policy = MPOL_BIND,
+							.policy_flags = MPOL_F_NUMA_BALANCING,
+							.policy_mask = all & ~(1ul << i)};
+		for (int i = 0; i < nworkers; i++)
+			if (pthread_create(&w[i].thread, NULL, run, &w[i]) != 0)
+				return 1;
+		for (int i = 0; i < nworkers; i++)
+			pthread_join(w[i].thread, NULL);
 	} else if (strcmp(mode, "remote") == 0 || strcmp(mode, "balance") == 0) {
 		struct worker s = {.node = last, .nparts = 1, .role = "sweeper"};
 		if (mode[0] == 'r') {
