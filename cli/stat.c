@@ -453,7 +453,7 @@ static int write_profiles(const struct stat_opts *o, struct base_output *pprof_o
 {
 	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
 	char err[BASE_ERR_MAX], what[512];
-	bool *supported = calloc(evs->n ? evs->n : 1, sizeof(*supported));
+	bool *supported = calloc(evs->n, sizeof(*supported));
 	if (!supported) {
 		cli_error("stat", "out of memory");
 		return -1;

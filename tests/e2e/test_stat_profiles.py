@@ -185,6 +185,20 @@ for name, mode in MODES.items():
     print(f"ok: {name}: {len(want)} values, the same in -j, protoc, go pprof, standalone pprof "
           f"and OTLP; groups {sorted({g for g, _ in want})}")
 
+# The frame names what was counted: -C's CPUs, -p's process.
+sleeper = subprocess.Popen(["sleep", "30"])
+try:
+    for opts, frame in ((["-C", "0"], "CPUs 0"), (["-p", str(sleeper.pid)], f"pid {sleeper.pid}")):
+        pp = os.path.join(d, "frame.pb.gz")
+        r = run([PMUPROF, "stat", "-e", "task-clock", "--pprof", pp] + opts + WORK)
+        check(r.returncode == 0, f"stat {opts} --pprof: {r.returncode} {r.stderr}")
+        stacks = [s["stack"] for s in load_profile(pp)["samples"]]
+        check(stacks == [[[frame]]], f"stat {opts}: stacks {stacks}, not [[{frame!r}]]")
+finally:
+    sleeper.kill()
+    sleeper.wait()
+print("ok: the frame of -C 0 is 'CPUs 0', of -p PID 'pid PID'")
+
 # Errors: a profile that cannot be written.
 missing = os.path.join(d, "no-such-dir", "s.pb.gz")
 r = run([PMUPROF, "stat", "-e", "task-clock", "--pprof", missing, "--", "true"])
