@@ -1,12 +1,16 @@
 /*
  * pmuprof stat: count events for a command (with its threads and children),
  * for running processes, or for CPUs, and print them in perf stat's layouts
- * (human, -x SEP, -j) so existing scripts keep working.
+ * (human, -x SEP, -j) so existing scripts keep working; --pprof and --otlp
+ * write the same counts as profiles (engine/stat_profile.c).
  */
 #include "base.h"
 #include "cli.h"
+#include "engine.h"
+#include "otlp.h"
 #include "pmu.h"
 #include "topology.h"
+#include "version.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +37,8 @@ struct stat_opts {
 	const char *sep;  /* -x */
 	bool json;        /* -j */
 	const char *output;
+	const char *pprof_file; /* --pprof: the counts as a pprof */
+	const char *otlp_file;  /* --otlp: the same profile as an OTLP request */
 	char **cmd;
 };
 
@@ -41,7 +47,7 @@ static void stat_usage(FILE *out)
 	fprintf(out,
 		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]]\n"
 		"                    [--per-node | --per-socket | --per-core | -A] [-x SEP | -j]\n"
-		"                    [-o FILE] [--] [CMD [ARGS...]]\n"
+		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
 		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
 		"  -a, --all-cpus           count every CPU (system wide)\n"
 		"  -C, --cpu CPUS           count these CPUs only, e.g. 0-3,6\n"
@@ -53,11 +59,14 @@ static void stat_usage(FILE *out)
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
 		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
+		"  --pprof FILE             also write the counts as a gzipped pprof ('-': stdout)\n"
+		"                           (a sample per group, labels node, socket, core, cpu)\n"
+		"  --otlp FILE              also write them as an OTLP profiles request\n"
 		"With -a, -C or -p, a command only sets the duration (e.g. -- sleep 5);\n"
 		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
 }
 
-enum { OPT_PER_NODE = 256, OPT_PER_SOCKET, OPT_PER_CORE };
+enum { OPT_PER_NODE = 256, OPT_PER_SOCKET, OPT_PER_CORE, OPT_PPROF, OPT_OTLP };
 
 /* As perf stat: the last of --per-node, --per-socket, --per-core and -A wins. */
 static void set_aggr(struct stat_opts *o, enum topo_aggr mode, const char *flag)
@@ -81,6 +90,8 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"field-separator", required_argument, NULL, 'x'},
 		{"json", no_argument, NULL, 'j'},
 		{"output", required_argument, NULL, 'o'},
+		{"pprof", required_argument, NULL, OPT_PPROF},
+		{"otlp", required_argument, NULL, OPT_OTLP},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -103,6 +114,8 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case 'x': o->sep = optarg; break;
 		case 'j': o->json = true; break;
 		case 'o': o->output = optarg; break;
+		case OPT_PPROF: o->pprof_file = optarg; break;
+		case OPT_OTLP: o->otlp_file = optarg; break;
 		case 'h': stat_usage(stdout); return -1;
 		default:
 			cli_option_error("stat", argv, "eCpxo");
@@ -310,34 +323,47 @@ static void describe_target(const struct stat_opts *o, char *buf, size_t len)
 }
 
 /*
+ * The counts of each group (one group, the sum, without aggregation), group by group:
+ * (*out)[g * nev + i] is event i in group g. 0, or -errno with the error printed.
+ */
+static int read_counts(struct pmu_counters *ctrs, const struct topo_group *groups, int ngroups,
+		       struct pmu_count **out)
+{
+	size_t nev = pmu_counters_events(ctrs)->n, ng = groups ? (size_t)ngroups : 1;
+	char err[BASE_ERR_MAX];
+	int ret = 0;
+	*out = calloc(ng * nev, sizeof(**out));
+	if (!*out)
+		ret = base_fail(err, sizeof(err), -ENOMEM, "out of memory");
+	for (size_t g = 0; g < ng && ret == 0; g++) {
+		struct pmu_count *c = &(*out)[g * nev];
+		ret = groups ? pmu_counters_read_slots(ctrs, groups[g].idx, groups[g].n, c, err,
+						       sizeof(err))
+			     : pmu_counters_read(ctrs, -1, c, err, sizeof(err));
+	}
+	if (ret < 0)
+		cli_error("stat", "%s", err);
+	return ret;
+}
+
+/*
  * The counts of each group (one group and no prefix without aggregation), in perf's order:
  * per CPU (-A) event by event, each event's CPUs together; per node, socket or core group by
  * group, each group's events together.
  */
 static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *ctrs,
-		     const struct topo_group *groups, int ngroups, double wall_ns,
-		     const struct rusage *ru, bool have_ru)
+		     const struct pmu_count *counts, const struct topo_group *groups, int ngroups,
+		     double wall_ns, const struct rusage *ru, bool have_ru)
 {
 	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
 	size_t ng = groups ? (size_t)ngroups : 1;
-	struct pmu_count *counts = calloc(ng * evs->n, sizeof(*counts));
 	struct result *r = calloc(ng * evs->n, sizeof(*r));
-	char err[BASE_ERR_MAX];
-	int ret = 0;
-	if (!counts || !r) {
-		ret = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
-		goto out;
+	if (!r) {
+		cli_error("stat", "out of memory");
+		return -ENOMEM;
 	}
-	for (size_t g = 0; g < ng; g++) {
-		struct pmu_count *c = &counts[g * evs->n];
-		ret = groups ? pmu_counters_read_slots(ctrs, groups[g].idx, groups[g].n, c, err,
-						       sizeof(err))
-			     : pmu_counters_read(ctrs, -1, c, err, sizeof(err));
-		if (ret < 0)
-			goto out;
-		fill_results(ctrs, c, &r[g * evs->n]);
-	}
+	for (size_t g = 0; g < ng; g++)
+		fill_results(ctrs, &counts[g * evs->n], &r[g * evs->n]);
 	bool human = !o->json && !o->sep;
 	if (human) {
 		char target[512];
@@ -364,21 +390,18 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 				(double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6);
 		fprintf(out, "\n");
 	}
-out:
-	if (ret < 0)
-		cli_error("stat", "%s", err);
-	free(counts);
 	free(r);
-	return ret;
+	return 0;
 }
 
 /* To stderr, or to -o's output (replaced atomically, or written in place: base.h). */
 static int write_output(const struct stat_opts *o, struct base_output *out,
-			struct pmu_counters *ctrs, const struct topo_group *groups, int ngroups,
-			double wall_ns, const struct rusage *ru, bool have_ru)
+			struct pmu_counters *ctrs, const struct pmu_count *counts,
+			const struct topo_group *groups, int ngroups, double wall_ns,
+			const struct rusage *ru, bool have_ru)
 {
 	if (!out)
-		return print_all(stderr, o, ctrs, groups, ngroups, wall_ns, ru, have_ru);
+		return print_all(stderr, o, ctrs, counts, groups, ngroups, wall_ns, ru, have_ru);
 	char err[BASE_ERR_MAX];
 	int fd, dup_fd = -1;
 	int ret = base_output_begin(out, &fd, err, sizeof(err));
@@ -393,7 +416,7 @@ static int write_output(const struct stat_opts *o, struct base_output *out,
 		return ret;
 	}
 	/* print_all names its own failures; what is begun is dropped when out is closed. */
-	ret = print_all(f, o, ctrs, groups, ngroups, wall_ns, ru, have_ru);
+	ret = print_all(f, o, ctrs, counts, groups, ngroups, wall_ns, ru, have_ru);
 	int werr = ferror(f) ? EIO : 0;
 	if (fclose(f) != 0 && !werr)
 		werr = errno;
@@ -403,6 +426,80 @@ static int write_output(const struct stat_opts *o, struct base_output *out,
 		   : base_output_commit(out, err, sizeof(err));
 	if (ret < 0)
 		cli_error("stat", "%s", err);
+	return ret;
+}
+
+/* What the profiles' one frame names: the command, or the CPUs or processes counted. */
+static void counted_what(const struct stat_opts *o, char *buf, size_t len)
+{
+	if (o->cpus) {
+		snprintf(buf, len, "CPUs %s", o->cpus);
+	} else if (o->system_wide) {
+		snprintf(buf, len, "all CPUs");
+	} else if (o->pids) {
+		snprintf(buf, len, "%s %s", strchr(o->pids, ',') ? "pids" : "pid", o->pids);
+	} else {
+		const char *slash = strrchr(o->cmd[0], '/');
+		snprintf(buf, len, "%s", slash ? slash + 1 : o->cmd[0]);
+	}
+}
+
+/* --pprof and --otlp: the counts as one profile, written to each; 0 or -1 (errors printed). */
+static int write_profiles(const struct stat_opts *o, struct base_output *pprof_out,
+			  struct base_output *otlp_out, struct pmu_counters *ctrs,
+			  const struct pmu_count *counts, const struct topo_group *groups,
+			  int ngroups, const struct topo *topo, int64_t start_real, double wall_ns,
+			  int argc, char **argv)
+{
+	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
+	char err[BASE_ERR_MAX], what[512];
+	bool *supported = calloc(evs->n, sizeof(*supported));
+	if (!supported) {
+		cli_error("stat", "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < evs->n; i++)
+		supported[i] = pmu_counters_supported(ctrs, i);
+	counted_what(o, what, sizeof(what));
+	struct eng_stat_counts c = {
+		.evs = evs,
+		.supported = supported,
+		.counts = counts,
+		.groups = groups,
+		.ngroups = groups ? (size_t)ngroups : 0,
+		.mode = o->aggr_mode,
+		.topo = topo,
+		.what = what,
+		.time_nanos = start_real,
+		.duration_nanos = (int64_t)wall_ns,
+		.head = "pmuprof " PMUPROF_VERSION,
+		.argc = argc,
+		.argv = argv,
+	};
+	struct pprof *prof = NULL;
+	int ret = eng_stat_profile(&prof, &c, err, sizeof(err));
+	free(supported);
+	if (ret < 0) {
+		cli_error("stat", "%s", err);
+		return -1;
+	}
+	/* Each output on its own: one that fails does not cost the other. */
+	if (pprof_out && pprof_write_output(prof, pprof_out, NULL, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		ret = -1;
+	}
+	if (otlp_out) {
+		struct cli_otlp_ctx oc = {.workload = -1};
+		uint8_t *req = NULL;
+		size_t len = 0;
+		if (cli_otlp_encode(&oc, prof, false, &req, &len, err, sizeof(err)) < 0 ||
+		    otlp_write_output(otlp_out, req, len, err, sizeof(err)) < 0) {
+			cli_error("stat", "%s", err);
+			ret = -1;
+		}
+		free(req);
+	}
+	pprof_free(prof);
 	return ret;
 }
 
@@ -466,14 +563,24 @@ int cmd_stat(int argc, char **argv)
 	pid_t *tids = NULL;
 	int ntids = 0;
 	int status = 1;
-	struct base_output *out = NULL;
+	struct base_output *out = NULL, *pprof_out = NULL, *otlp_out = NULL;
+	struct pmu_count *counts = NULL;
 
-	/* -o first: a path that cannot be written fails now, not after the workload. */
+	/* The outputs first: a path that cannot be written fails now, not after the workload. */
 	struct base_output_opts out_opts = {.mode = 0644, .what = "counts", .flag = "-o"};
-	if (o.output && (base_output_open(&out, o.output, &out_opts, err, sizeof(err)) < 0 ||
-			 cli_outputs_ready("stat", &out, 1, NULL) < 0)) {
-		if (!out)
-			cli_error("stat", "%s", err);
+	struct base_output_opts pprof_opts = {.mode = 0644, .what = "profile", .flag = "--pprof"};
+	struct base_output_opts otlp_opts = {.mode = 0644, .what = "OTLP file", .flag = "--otlp"};
+	if ((o.output && base_output_open(&out, o.output, &out_opts, err, sizeof(err)) < 0) ||
+	    (o.pprof_file &&
+	     base_output_open(&pprof_out, o.pprof_file, &pprof_opts, err, sizeof(err)) < 0) ||
+	    (o.otlp_file &&
+	     base_output_open(&otlp_out, o.otlp_file, &otlp_opts, err, sizeof(err)) < 0)) {
+		cli_error("stat", "%s", err);
+		goto out;
+	}
+	struct base_output *outs[] = {out, pprof_out, otlp_out};
+	if (cli_outputs_ready("stat", outs, 3, NULL) < 0) {
+		status = 2;
 		goto out;
 	}
 	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
@@ -517,7 +624,9 @@ int cmd_stat(int argc, char **argv)
 	}
 	if (*o.cmd) {
 		/* The counts own standard output (-o -): the command writes its own to stderr. */
-		child.stdout_to_stderr = o.output && strcmp(o.output, "-") == 0;
+		child.stdout_to_stderr = (o.output && strcmp(o.output, "-") == 0) ||
+					 (o.pprof_file && strcmp(o.pprof_file, "-") == 0) ||
+					 (o.otlp_file && strcmp(o.otlp_file, "-") == 0);
 		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
 			cli_error("stat", "%s", err);
 			goto out;
@@ -540,6 +649,7 @@ int cmd_stat(int argc, char **argv)
 		goto out;
 	}
 	double start = cli_mono_s();
+	int64_t start_real = cli_realtime_ns();
 	struct rusage ru = {0};
 	bool have_ru = false;
 	status = 0;
@@ -566,12 +676,22 @@ int cmd_stat(int argc, char **argv)
 	}
 	double wall = (cli_mono_s() - start) * 1e9; /* ns */
 	pmu_counters_disable(ctrs);
-	if (write_output(&o, out, ctrs, groups, ngroups, wall, &ru, have_ru) < 0 && status == 0)
-		status = 1;
+	/* The text first: a profile that cannot be written does not cost the counts. */
+	if (read_counts(ctrs, groups, ngroups, &counts) < 0 ||
+	    write_output(&o, out, ctrs, counts, groups, ngroups, wall, &ru, have_ru) < 0 ||
+	    ((pprof_out || otlp_out) &&
+	     write_profiles(&o, pprof_out, otlp_out, ctrs, counts, groups, ngroups, topo,
+			    start_real, wall, argc, argv) < 0)) {
+		if (status == 0)
+			status = 1;
+	}
 
 out:
 	cli_child_abandon(&child);
 	base_output_close(out);
+	base_output_close(pprof_out);
+	base_output_close(otlp_out);
+	free(counts);
 	pmu_counters_close(ctrs);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);

@@ -23,11 +23,11 @@
  *
  * Also here: each thread's region and trace labels over time (labels.c),
  * the aggregation of samples into a pprof with symbols, unwound stacks and
- * labels (aggregate.c), and c2c report's sample collection, a tool
- * callback (c2c_collect.c).
+ * labels (aggregate.c), c2c report's sample collection, a tool callback
+ * (c2c_collect.c), and stat's counts as a pprof (stat_profile.c).
  *
  * Depends on sampler/ (chunks), channel/, process/, symbols/, unwind/,
- * profile/ and c2c/; cli/ drives it.
+ * profile/, c2c/ and topology/ (stat's groups); cli/ drives it.
  */
 #ifndef PMUPROF_ENGINE_H
 #define PMUPROF_ENGINE_H
@@ -44,6 +44,7 @@
 #include "profile.h"
 #include "sampler.h"
 #include "symbols.h"
+#include "topology.h"
 #include "unwind.h"
 
 /* --- merge: per-CPU streams in timestamp order --------------------------------- */
@@ -379,6 +380,36 @@ int eng_add_run_comments(const struct eng *e, struct pprof *prof, const char *he
 int eng_skipped_summary(const struct eng *e, char *buf, size_t len);
 /* The process with the most samples (pid 0 and -1 aside): the main binary's; 0 if none. */
 pid_t eng_main_pid(const struct eng *e);
+
+/* --- stat's counts as a pprof (stat_profile.c) -------------------------------- */
+
+/* What pmuprof stat counted, per aggregation group. */
+struct eng_stat_counts {
+	const struct pmu_event_list *evs; /* as counted (pmu_counters_events) */
+	const bool *supported;            /* per event; false: the host lacks it; NULL: all */
+	/* counts[g * evs->n + i]: event i in group g, as read (not yet scaled) */
+	const struct pmu_count *counts;
+	const struct topo_group *groups; /* NULL: one group, the sum, without labels */
+	size_t ngroups;
+	enum topo_aggr mode;
+	const struct topo *topo; /* TOPO_AGGR_CPU: each CPU's node */
+	const char *what;        /* the one frame: "sleep", "all CPUs", "CPUs 0-3", "pid 42" */
+	int64_t time_nanos, duration_nanos;
+	const char *head; /* the comments' "pmuprof VERSION" */
+	int argc;         /* the command line, for the comments */
+	char **argv;
+};
+
+/*
+ * The counts as a pprof: one sample type per supported event (its name;
+ * unit "count", "nanoseconds" for clocks), each value scaled by
+ * enabled/running as stat prints it; one sample per group on the one frame
+ * `what`, labelled node (--per-node), socket (--per-socket), socket, die and
+ * core (--per-core), or cpu and node (-A), every label with its unit; the
+ * run's comments and one comment per event on its multiplexing. 0 or
+ * -errno, err set.
+ */
+int eng_stat_profile(struct pprof **out, const struct eng_stat_counts *c, char *err, size_t errlen);
 
 /* --- c2c report's samples, an engine tool (c2c_collect.c) -------------------- */
 

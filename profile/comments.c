@@ -98,14 +98,14 @@ int pprof_add_run_comments(struct pprof *prof, const struct pprof_run_comments *
 	for (int i = 0; i < c->argc; i++)
 		line_add(&l, "%s %s", i ? "" : ":", c->argv[i]);
 	int ret = line_flush(prof, &l);
-	if (ret == 0 && c->nev) {
+	if (ret == 0 && c->nev && !c->counts_only) {
 		line_add(&l, "samples:");
 		for (size_t i = 0; i < c->nev; i++)
 			line_add(&l, "%s %s=%llu", i ? ";" : "", c->ev[i].name,
 				 (unsigned long long)c->ev[i].samples);
 		ret = line_flush(prof, &l);
 	}
-	if (ret == 0) {
+	if (ret == 0 && !c->counts_only) {
 		uint64_t lost = c->unattributed_lost, throttled = c->unattributed_throttles;
 		for (size_t i = 0; i < c->nev; i++) {
 			lost += c->ev[i].lost;

@@ -153,12 +153,13 @@ struct pprof_run_comments {
 	size_t nev;
 	uint64_t unattributed_lost;      /* lost samples no listed event claims */
 	uint64_t unattributed_throttles; /* throttle events no listed event claims */
+	bool counts_only; /* counts (stat): no samples, nothing lost: the command line only */
 };
 
 /*
  * Adds "HEAD: ARGV...", "samples: NAME=N; ..." and one line
  * "lost samples: N (per event); throttle events: M (per event)", each
- * count once. 0 or -ENOMEM.
+ * count once (counts_only: the first line only). 0 or -ENOMEM.
  */
 int pprof_add_run_comments(struct pprof *prof, const struct pprof_run_comments *c);
 

@@ -175,6 +175,25 @@ def have_go():
     return shutil.which("go") is not None
 
 
+def standalone_pprof():
+    """The standalone pprof (Debian's golang-github-google-pprof-dev sources), built once into
+    PPROF_BUILD_DIR; skips the test where the sources or go are missing."""
+    import tempfile
+    src = "/usr/share/gocode/src/github.com/google/pprof"
+    if not have_go() or not os.path.isdir(src):
+        skip("standalone pprof sources (Debian golang-github-google-pprof-dev) or go are missing")
+    d = os.environ.get("PPROF_BUILD_DIR") or tempfile.mkdtemp()
+    pprof_bin = os.path.join(d, "pprof-standalone")
+    if not os.access(pprof_bin, os.X_OK):
+        env = dict(os.environ, GOPATH="/usr/share/gocode", GO111MODULE="off",
+                   GOCACHE=os.environ.get("GOCACHE", "/tmp/pmuprof-gocache"),
+                   HOME=os.environ.get("HOME", "/tmp"))
+        b = subprocess.run(["go", "build", "-o", pprof_bin, "github.com/google/pprof"], env=env,
+                           capture_output=True, text=True, timeout=900)
+        check(b.returncode == 0, f"building standalone pprof failed: {b.stderr[-2000:]}")
+    return pprof_bin
+
+
 def pprof_top(path, sample_index):
     """[(flat, function)] from `go tool pprof -top`, in pprof's order."""
     status, out = go_pprof(["-top", f"-sample_index={sample_index}", path])

@@ -8,17 +8,8 @@ import tempfile
 
 from common import *
 
-src = "/usr/share/gocode/src/github.com/google/pprof"
-if not have_go() or not os.path.isdir(src):
-    skip("standalone pprof sources (Debian golang-github-google-pprof-dev) or go are missing")
+pprof_bin = standalone_pprof()
 d = tempfile.mkdtemp()
-pprof_bin = os.path.join(os.environ.get("PPROF_BUILD_DIR", d), "pprof-standalone")
-if not os.access(pprof_bin, os.X_OK):
-    env = dict(os.environ, GOPATH="/usr/share/gocode", GO111MODULE="off",
-               GOCACHE=os.environ.get("GOCACHE", "/tmp/pmuprof-gocache"), HOME=os.environ.get("HOME", "/tmp"))
-    b = subprocess.run(["go", "build", "-o", pprof_bin, "github.com/google/pprof"], env=env,
-                       capture_output=True, text=True, timeout=900)
-    check(b.returncode == 0, f"building standalone pprof failed: {b.stderr[-2000:]}")
 
 out = os.path.join(d, "raw.pb.gz")
 r = run([PMUPROF, "record", "--no-symbolize", "-e", "cpu-clock", "-o", out, "--", bench("mix")])

@@ -5,20 +5,31 @@ plan (--readers node) has one reader per node that drains and runs on that node'
 CPUs only. In the same boot: `stat --per-node/--per-socket/--per-core -a` against
 `perf stat` with the same flags (the same rows in the same order, each row's CPU count
 exact, the human layout character for character once numbers are masked, CPUs utilized
-= the row's CPU count within 10 %: the guest's clocks are emulated), and `record -a`
-then `report --sort node` shows every node (a spinning shell bound to each node)."""
+= the row's CPU count within 10 %: the guest's clocks are emulated); the -x --per-node
+run's --pprof and --otlp carry one sample per node, labelled node, with the row's counts
+(read on the host by protoc, go tool pprof -raw and otlp_check); and `record -a` then
+`report --sort node` shows every node (a spinning shell bound to each node)."""
+import base64
+import os
 import re
 import sys
+import tempfile
 
 from lab import NODE_CPUS, PMUPROF, check, cpulist, guest, node_cpus, sections
-from common import check_numa_block
+from common import check_numa_block, go_pprof, have_go, load_profile
+import otlp_check  # tests/e2e, on the path lab sets
 
 nodes = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 MODES = ("--per-node", "--per-socket", "--per-core")
 STAT = "stat -a -e cpu-clock,task-clock"
-stats = "".join(f"echo === {tool}{fmt}{mode}; {cmd} {STAT} {mode} {opt} -- sleep 0.5 2>&1; "
+PROFILES = "--pprof /tmp/sn.pb.gz --otlp /tmp/sn.otlp"  # pmuprof's -x --per-node run
+stats = "".join(f"echo === {tool}{fmt}{mode}; {cmd} {STAT} {mode} {opt} "
+                f"{PROFILES if (tool, fmt, mode) == ('pmuprof', 'csv', '--per-node') else ''} "
+                f"-- sleep 0.5 2>&1; "
                 for mode in MODES for fmt, opt in (("csv", "-x ,"), ("human", ""))
                 for tool, cmd in (("pmuprof", PMUPROF), ("perf", "perf")))
+stats += ("echo === statpprof; base64 -w0 /tmp/sn.pb.gz; echo; "
+          "echo === statotlp; base64 -w0 /tmp/sn.otlp; echo; ")
 spin = "".join(f"numactl -N {n} timeout 4 sh -c 'while :; do :; done' & " for n in range(nodes))
 r = guest(f"echo === topology; {PMUPROF} topology; echo status $?; "
           f"echo === numactl; numactl -H; {stats}"
@@ -81,6 +92,40 @@ for mode in MODES:
     check(mask(s[f"pmuprofhuman{mode}"]) == mask(s[f"perfhuman{mode}"]),
           f"{mode}: layout differs from perf's:\n{s[f'pmuprofhuman{mode}']}\n{s[f'perfhuman{mode}']}")
     print(f"ok: stat {mode} -a: rows {[(x[0], int(x[1])) for x in a[::2]]} as perf stat's")
+
+# The -x --per-node run's --pprof and --otlp: each node's row, as a sample labelled node.
+d = tempfile.mkdtemp(prefix="pmuprof-lab-stat-")
+pp, ot = os.path.join(d, "sn.pb.gz"), os.path.join(d, "sn.otlp")
+for path, sec in ((pp, "statpprof"), (ot, "statotlp")):
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(s[sec].strip()))
+rows = {(int(x[0][1:]), x[4]): float(x[2]) * 1e6
+        for x in (l.split(",") for l in s["pmuprofcsv--per-node"].splitlines()) if len(x) > 4}
+prof = load_profile(pp)
+got = {(smp["labels"]["node"], t): v for smp in prof["samples"]
+       for t, v in zip(prof["types"], smp["values"])}
+check(set(got) == set(rows) and {n for n, _ in got} == set(range(nodes)),
+      f"--pprof has {sorted(got)}, the -x rows {sorted(rows)}")
+# -x prints msec with 2 decimals: 10 us.
+check(all(abs(got[k] - rows[k]) <= 1e4 for k in rows), f"--pprof {got} vs -x {rows}")
+if have_go():
+    status, raw = go_pprof(["-raw", pp])
+    check(status == 0 and all(f"node:[{n} node]" in raw for n in range(nodes)),
+          f"go tool pprof -raw lacks a node label:\n{raw}")
+otlp_check.check_request(ot)
+req = otlp_check.decode_request(ot)
+st, at = req.dictionary.string_table, req.dictionary.attribute_table
+ogot = {}
+for rp in req.resource_profiles:
+    for sp in rp.scope_profiles:
+        for p in sp.profiles:
+            for smp in p.samples:
+                node = [otlp_check._any_value(at[i].value) for i in smp.attribute_indices
+                        if st[at[i].key_strindex] == "node"]
+                ogot[(node[0] if node else None, st[p.sample_type.type_strindex])] = \
+                    sum(smp.values)
+check(ogot == got, f"--otlp {ogot} vs --pprof {got}")
+print(f"ok: stat -x --per-node --pprof --otlp: {len(got)} values, one sample per node, as the rows")
 
 # record -a, then report --sort node: a row for every node.
 rep = s["report"]
