@@ -134,7 +134,8 @@ int cmd_list(int argc, char **argv)
 	bool want_tp = st.only_group < 0 || st.only_group == PMU_LIST_TRACEPOINT;
 	if (want_tp && pmu_tp_events_dir(events, sizeof(events), err, sizeof(err)) < 0) {
 		if (st.shown == 0 && st.only_group < 0)
-			cli_error("list", "no events match '%s', and tracepoints cannot be listed: %s",
+			cli_error("list",
+				  "no events match '%s', and tracepoints cannot be listed: %s",
 				  argv[1], err);
 		else if (st.shown == 0)
 			cli_error("list", "cannot list tracepoints: %s", err);

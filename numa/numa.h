@@ -148,7 +148,7 @@ struct numa_placement {
 	char file[160];      /* the file defining the variable ("" otherwise) */
 	pid_t pid;
 	uint64_t addr, len;
-	uint64_t unmapped;                /* bytes of an --addr range no mapping covers (not asked) */
+	uint64_t unmapped;                /* bytes of a range no mapping covers (not asked) */
 	uint64_t on_node[NUMA_MAX_NODES]; /* present pages by node */
 	uint64_t asked, absent;           /* pages asked; those with no node (not faulted in) */
 	uint64_t stride;                  /* every stride-th page asked (1: all) */

@@ -96,10 +96,11 @@ int pmu_tp_events_dir(char *events, size_t len, char *err, size_t errlen)
 	}
 	ret = -errno;
 	if (ret == -EACCES || ret == -EPERM)
-		return base_fail(err, errlen, ret,
-				 "tracefs at %s is not readable by this user (no permission to read "
-				 "%s): run as root, or as root: mount -o remount,mode=755 %s",
-				 dir, events, dir);
+		return base_fail(
+			err, errlen, ret,
+			"tracefs at %s is not readable by this user (no permission to read "
+			"%s): run as root, or as root: mount -o remount,mode=755 %s",
+			dir, events, dir);
 	if (ret == -ENOENT)
 		return base_fail(err, errlen, ret,
 				 "%s has no events/ directory (a kernel built without "
