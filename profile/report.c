@@ -6,10 +6,10 @@
  * sample counted once per key), and the sample's labels (node, cpu, comm,
  * pid, tid, region, any label); one table per sample type sorted by flat
  * value, with the ratio columns that relate event types per entry (e.g.
- * cache-misses per 1000 cycles); a type without samples gets neither a table
- * nor a ratio column, only its name on one line. Keys that are all labels give perf
- * report's table: the overhead, then the key columns. Reads profiles
- * through pprof_read_file.
+ * cache-misses per 1000 cycles); a type without samples gets neither a
+ * table nor a ratio column, only its name on one line. Keys that are all
+ * labels give perf report's table: the overhead, then the key columns. Reads
+ * profiles through pprof_read_file.
  */
 #include "base.h"
 
