@@ -7,6 +7,7 @@
 #include "pmu.h"
 
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,10 +126,24 @@ int cmd_list(int argc, char **argv)
 	/* Printed by show() after the presets, where the hardware events would be. */
 	st.no_hw_pending = want_hw && !pmu_host_has_hw_counters();
 	pmu_list_events(ctx, true, show, &st);
+	pmu_ctx_free(ctx);
 	if (st.no_hw_pending)
 		say_no_hw(&st); /* `list hw`: no hardware entry came to print it before */
+	/* Tracepoints this user cannot read are missing from the list: say why, never "none". */
+	char events[PATH_MAX];
+	bool want_tp = st.only_group < 0 || st.only_group == PMU_LIST_TRACEPOINT;
+	if (want_tp && pmu_tp_events_dir(events, sizeof(events), err, sizeof(err)) < 0) {
+		if (st.shown == 0 && st.only_group < 0)
+			cli_error("list",
+				  "no events match '%s', and tracepoints cannot be listed: %s",
+				  argv[1], err);
+		else if (st.shown == 0)
+			cli_error("list", "cannot list tracepoints: %s", err);
+		else
+			cli_error("list", "tracepoints not listed: %s", err);
+		return st.shown ? 0 : 1;
+	}
 	if (st.shown == 0)
 		printf("no events match '%s'\n", argv[1]);
-	pmu_ctx_free(ctx);
 	return 0;
 }

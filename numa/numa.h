@@ -171,7 +171,9 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects);
 struct numa_placement {
 	char name[160]; /* the variable, "ADDR-END", or the mapping: "FILE START-END", "anon START-END" */
 	char file[160];      /* the file defining the variable ("" otherwise) */
+	pid_t pid;
 	uint64_t addr, len;
+	uint64_t unmapped;                /* bytes of a range no mapping covers (not asked) */
 	uint64_t on_node[NUMA_MAX_NODES]; /* present pages by node */
 	uint64_t asked, absent;           /* pages asked; those with no node (not faulted in) */
 	uint64_t stride;                  /* every stride-th page asked (1: all) */
@@ -182,7 +184,8 @@ struct numa_placement {
  * (its run-time address and size, PIE and shared libraries too), or of
  * [addr, addr + len), or of every mapping with pages present (*out malloc'd,
  * most pages first). 0, or -errno with err naming the cause and the fix
- * (-ESRCH: no such process, -EPERM: another user's, -ENOENT: no such symbol).
+ * (-ESRCH: no such process, -EPERM: another user's, -ENOENT: no such symbol,
+ * -EFAULT: nothing of the range is mapped; a part unmapped is out->unmapped).
  */
 int numa_place_symbol(pid_t pid, const char *symbol, struct numa_placement *out, char *err,
 		      size_t errlen);

@@ -22,23 +22,52 @@ static uint64_t page_bytes(void)
 	return p > 0 ? (uint64_t)p : 4096;
 }
 
-/* Placement of [start, end) in p: every page, or every stride-th when the range is huge. */
-static int place_range(pid_t pid, uint64_t start, uint64_t end, struct numa_placement *p)
+/* Adds the placement of the pages of [start, end): every page, or every stride-th. */
+static int place_span(pid_t pid, uint64_t start, uint64_t end, uint64_t stride,
+		      struct numa_placement *p)
 {
 	uint64_t page = page_bytes();
 	uint64_t first = start / page * page, npages = (end - first + page - 1) / page;
 	unsigned long absent = 0, on[NUMA_MAX_NODES] = {0};
-	p->addr = start;
-	p->len = end - start;
-	p->stride = npages > PLACE_MAX_ASKED ? (npages + PLACE_MAX_ASKED - 1) / PLACE_MAX_ASKED : 1;
-	long n = topo_pages_per_node(pid, first, npages * page, p->stride, on, NUMA_MAX_NODES,
+	long n = topo_pages_per_node(pid, first, npages * page, stride, on, NUMA_MAX_NODES,
 				     &absent);
 	if (n < 0)
 		return (int)n;
-	p->asked += (npages + p->stride - 1) / p->stride;
+	p->asked += (npages + stride - 1) / stride;
 	p->absent += absent;
 	for (int k = 0; k < NUMA_MAX_NODES; k++)
 		p->on_node[k] += on[k];
+	return 0;
+}
+
+/*
+ * Placement of [start, end) in p: every page, or every stride-th when the range is huge.
+ * With the process's mappings (pm), only the mapped part is asked: the bytes no mapping
+ * covers go to p->unmapped, not into absent (pages that could be faulted in).
+ */
+static int place_range(pid_t pid, uint64_t start, uint64_t end, struct proc_model *pm,
+		       struct numa_placement *p)
+{
+	uint64_t page = page_bytes();
+	uint64_t npages = (end - start / page * page + page - 1) / page;
+	p->pid = pid;
+	p->addr = start;
+	p->len = end - start;
+	p->stride = npages > PLACE_MAX_ASKED ? (npages + PLACE_MAX_ASKED - 1) / PLACE_MAX_ASKED : 1;
+	if (!pm)
+		return place_span(pid, start, end, p->stride, p);
+	uint64_t mapped = 0;
+	for (const struct proc_map *m = proc_next_map(pm, pid, NULL); m && m->start < end;
+	     m = proc_next_map(pm, pid, m)) {
+		uint64_t s = m->start > start ? m->start : start, e = m->end < end ? m->end : end;
+		if (s >= e)
+			continue;
+		mapped += e - s;
+		int ret = place_span(pid, s, e, p->stride, p);
+		if (ret < 0)
+			return ret;
+	}
+	p->unmapped = p->len - mapped;
 	return 0;
 }
 
@@ -104,7 +133,7 @@ int numa_place_symbol(pid_t pid, const char *symbol, struct numa_placement *out,
 	}
 	snprintf(out->name, sizeof(out->name), "%s", symbol);
 	snprintf(out->file, sizeof(out->file), "%s", file ? file : "");
-	ret = place_range(pid, addr, addr + (size ? size : 1), out);
+	ret = place_range(pid, addr, addr + (size ? size : 1), NULL, out);
 	if (ret < 0)
 		query_error(ret, pid, symbol, err, errlen);
 out:
@@ -124,8 +153,25 @@ int numa_place_range(pid_t pid, uint64_t addr, uint64_t len, struct numa_placeme
 				 (unsigned long long)addr, (unsigned long long)len);
 	snprintf(out->name, sizeof(out->name), "%#llx-%#llx", (unsigned long long)addr,
 		 (unsigned long long)(addr + len));
-	int ret = place_range(pid, addr, addr + len, out);
-	return ret < 0 ? query_error(ret, pid, "that range", err, errlen) : 0;
+	struct proc_model *pm = NULL;
+	int ret = may_ask(pid);
+	if (ret < 0)
+		return query_error(ret, pid, "that range", err, errlen);
+	if ((ret = proc_model_new(&pm)) < 0)
+		return base_fail(err, errlen, ret, "out of memory");
+	ret = proc_synthesize(pm, pid, true);
+	if (ret == 0)
+		ret = place_range(pid, addr, addr + len, pm, out);
+	proc_model_free(pm);
+	if (ret < 0)
+		return query_error(ret == -ENOENT ? -ESRCH : ret, pid, "that range", err, errlen);
+	if (out->unmapped == len)
+		return base_fail(err, errlen, -EFAULT,
+				 "nothing of %s is mapped in process %d: give a range its "
+				 "/proc/%d/maps lists, or see every mapping with pages present: "
+				 "pmuprof numa pages -p %d --all",
+				 out->name, (int)pid, (int)pid, (int)pid);
+	return 0;
 }
 
 static int cmp_present(const void *a, const void *b)
@@ -171,7 +217,7 @@ int numa_place_maps(pid_t pid, struct numa_placement **out, size_t *n, char *err
 		else
 			snprintf(p->name, sizeof(p->name), "anon %#llx-%#llx",
 				 (unsigned long long)m->start, (unsigned long long)m->end);
-		ret = place_range(pid, m->start, m->end, p);
+		ret = place_range(pid, m->start, m->end, NULL, p);
 		if (ret == -ENOMEM || ret == -ESRCH || ret == -EPERM || ret == -ENOSYS) {
 			query_error(ret, pid, p->name, err, errlen);
 			goto out;
@@ -216,5 +262,17 @@ void numa_placement_print(const struct numa_placement *p, size_t n, int nnodes, 
 		if (q->stride > 1)
 			fprintf(out, " [every %llu pages, one asked]", (unsigned long long)q->stride);
 		fprintf(out, "\n");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct numa_placement *q = &p[i];
+		if (!q->unmapped)
+			continue;
+		char unmapped[32], len[32];
+		numa_human_size(q->unmapped, unmapped, sizeof(unmapped));
+		numa_human_size(q->len, len, sizeof(len));
+		fprintf(out,
+			"# %s of the %s of %s is not mapped in process %d (see /proc/%d/maps): "
+			"not counted above\n",
+			unmapped, len, q->name, (int)q->pid, (int)q->pid);
 	}
 }

@@ -253,14 +253,25 @@ int numa_rep_read(struct numa_rep_file **out, const char *path, char *err, size_
 		}
 	}
 	if (!machine || (m->n_sample && !with_object)) {
+		/* The command to suggest must not overwrite the user's file: a name beside it. */
+		size_t stem = strlen(path);
+		static const char *const ext[] = {".pb.gz", ".gz", ".pb"};
+		for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+			size_t n = strlen(ext[i]);
+			if (stem > n && strcmp(path + stem - n, ext[i]) == 0) {
+				stem -= n;
+				break;
+			}
+		}
 		numa_rep_file_free(f);
 		return base_fail(err, errlen, -EINVAL,
-				 "%s is not a profile of pmuprof numa record (%s); record one with "
-				 "'pmuprof numa record -o %s -- CMD' and report on it",
+				 "%s is not a profile of pmuprof numa record (%s): record one with "
+				 "'pmuprof numa record -o %.*s.numa.pb.gz -- CMD' and run 'pmuprof "
+				 "numa report %.*s.numa.pb.gz'",
 				 path,
 				 !machine ? "it has no 'numa:' comment with the machine's nodes"
 					  : "no sample has an object label",
-				 path);
+				 (int)stem, path, (int)stem, path);
 	}
 	f->in.samples = f->samples;
 	f->in.objects = f->objects;

@@ -334,6 +334,12 @@ int pmu_list_events(const struct pmu_ctx *ctx, bool probe,
  * how to mount it.
  */
 int pmu_tracefs_dir(char *dir, size_t len, char *err, size_t errlen);
+/*
+ * tracefs's events/ directory, opened to check that this user may list it. 0, or
+ * -errno with a line naming the cause and the fix (not mounted, not readable by
+ * this user, a kernel without events).
+ */
+int pmu_tp_events_dir(char *events, size_t len, char *err, size_t errlen);
 
 enum pmu_tp_loc {
 	PMU_TP_PLAIN,    /* the field's bytes are at offset */

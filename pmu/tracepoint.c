@@ -81,6 +81,34 @@ int pmu_tracefs_dir(char *dir, size_t len, char *err, size_t errlen)
 			 known[0], strerror(e), known[0]);
 }
 
+int pmu_tp_events_dir(char *events, size_t len, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	int ret = pmu_tracefs_dir(dir, sizeof(dir), err, errlen);
+	if (ret < 0)
+		return ret;
+	if (snprintf(events, len, "%s/events", dir) >= (int)len)
+		return base_fail(err, errlen, -ENAMETOOLONG, "%s/events: too long a path", dir);
+	DIR *d = opendir(events);
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	ret = -errno;
+	if (ret == -EACCES || ret == -EPERM)
+		return base_fail(
+			err, errlen, ret,
+			"tracefs at %s is not readable by this user (no permission to read "
+			"%s): run as root, or as root: mount -o remount,mode=755 %s",
+			dir, events, dir);
+	if (ret == -ENOENT)
+		return base_fail(err, errlen, ret,
+				 "%s has no events/ directory (a kernel built without "
+				 "CONFIG_EVENT_TRACING)",
+				 dir);
+	return base_fail(err, errlen, ret, "cannot read %s: %s", events, strerror(-ret));
+}
+
 /* --- the tracepoints tracefs lists ---------------------------------------------- */
 
 static int only_dirs(const struct dirent *d)
@@ -148,10 +176,9 @@ static int list_one(const char *sys, const char *name, void *arg)
 
 int pmu_tp_list(int (*fn)(const struct pmu_list_entry *e, void *arg), void *arg)
 {
-	char dir[PATH_MAX], err[BASE_ERR_MAX], events[PATH_MAX + 8];
-	if (pmu_tracefs_dir(dir, sizeof(dir), err, sizeof(err)) < 0)
-		return 0; /* no tracefs: no tracepoints to list */
-	snprintf(events, sizeof(events), "%s/events", dir);
+	char err[BASE_ERR_MAX], events[PATH_MAX];
+	if (pmu_tp_events_dir(events, sizeof(events), err, sizeof(err)) < 0)
+		return 0; /* no readable tracefs: no tracepoints to list */
 	struct list_walk w = {events, fn, arg};
 	int ret = tp_walk(events, NULL, NULL, NULL, list_one, &w);
 	return ret < 0 ? 0 : ret;
@@ -176,6 +203,11 @@ static int resolve_one(const char *sys, const char *name, void *arg)
 	int ret = pmu_read_small_file(path, text, sizeof(text));
 	if (ret == -ENOENT)
 		return 0; /* a directory without an id is no tracepoint (ftrace-only events) */
+	if (ret == -EACCES || ret == -EPERM)
+		return base_fail(w->err, w->errlen, ret,
+				 "no permission to read %s (tracefs's files are root's): run as "
+				 "root, or as root: chmod o+r %s",
+				 path, path);
 	if (ret < 0)
 		return base_fail(w->err, w->errlen, ret, "cannot read %s: %s", path,
 				 strerror(-ret));
@@ -199,26 +231,18 @@ int pmu_tp_resolve(const struct pmu_ctx *ctx, const char *sys, const char *name,
 		   bool *no_subsystem, char *err, size_t errlen)
 {
 	*no_subsystem = false;
-	char dir[PATH_MAX], events[PATH_MAX + 8], why[BASE_ERR_MAX];
-	int ret = pmu_tracefs_dir(dir, sizeof(dir), why, sizeof(why));
+	char events[PATH_MAX], why[BASE_ERR_MAX];
+	int ret = pmu_tp_events_dir(events, sizeof(events), why, sizeof(why));
 	if (ret < 0)
 		return base_fail(err, errlen, ret, "tracepoint '%s:%s': %s", sys, name, why);
-	snprintf(events, sizeof(events), "%s/events", dir);
 	struct resolve_walk w = {events, fn, arg, 0, err, errlen};
 	bool sys_seen = false;
+	if (errlen)
+		err[0] = '\0';
 	ret = tp_walk(events, sys, name, &sys_seen, resolve_one, &w);
-	if (ret == -EACCES || ret == -EPERM)
-		return base_fail(
-			err, errlen, ret,
-			"tracepoint '%s:%s': no permission to read %s (tracefs is readable "
-			"by root only unless remounted); run as root, or as root: mount -o "
-			"remount,mode=755 %s",
-			sys, name, events, dir);
-	if (ret == -ENOENT)
-		return base_fail(err, errlen, -ENOENT,
-				 "tracepoint '%s:%s': %s has no events/ directory (a kernel built "
-				 "without CONFIG_EVENT_TRACING)",
-				 sys, name, dir);
+	if (ret < 0 && errlen && !err[0]) /* events/ went unreadable since it was opened */
+		return base_fail(err, errlen, ret, "tracepoint '%s:%s': cannot read %s: %s", sys,
+				 name, events, strerror(-ret));
 	if (ret < 0)
 		return ret; /* resolve_one's or fn's error, said in err */
 	if (w.found)

@@ -6,9 +6,10 @@
  * sample counted once per key), and the sample's labels (node, cpu, comm,
  * pid, tid, region, any label); one table per sample type sorted by flat
  * value, with the ratio columns that relate event types per entry (e.g.
- * cache-misses per 1000 cycles). Keys that are all labels give perf
- * report's table: the overhead, then the key columns. Reads profiles
- * through pprof_read_file.
+ * cache-misses per 1000 cycles); a type without samples gets neither a
+ * table nor a ratio column, only its name on one line. Keys that are all
+ * labels give perf report's table: the overhead, then the key columns. Reads
+ * profiles through pprof_read_file.
  */
 #include "base.h"
 
@@ -171,6 +172,7 @@ struct rep {
 	size_t nkeys;
 	bool frame_keys; /* some key is a frame's: group every frame of the stack */
 	size_t ntypes;
+	int64_t *total; /* [ntypes]: the sum of each type's values */
 
 	struct entry *ent;
 	size_t nent, cap_ent;
@@ -402,9 +404,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 {
 	const Profile *m = r->m;
 	const char *tname = str_at(m, m->sample_type[t]->type);
-	int64_t total = 0;
-	for (size_t i = 0; i < m->n_sample; i++)
-		total = base_sat_add(total, m->sample[i]->value[t]);
+	int64_t total = r->total[t];
 
 	fprintf(out, "# Samples of '%s' (unit %s): total %" PRId64, tname,
 		*str_at(m, m->sample_type[t]->unit) ? str_at(m, m->sample_type[t]->unit) : "count",
@@ -418,7 +418,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 	size_t ratio[MAX_RATIOS], nratio = 0;
 	for (size_t j = 0; j < m->n_sample_type && nratio < MAX_RATIOS; j++) {
 		const char *jn = str_at(m, m->sample_type[j]->type);
-		if (j != t && strcmp(jn, "samples") != 0 && strcmp(jn, tname) != 0)
+		if (j != t && r->total[j] && strcmp(jn, "samples") != 0 && strcmp(jn, tname) != 0)
 			ratio[nratio++] = j;
 	}
 
@@ -645,6 +645,13 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	}
 	if (nwant == 0)
 		want[0] = true; /* only "samples" is there: show that */
+	if (!(r.total = calloc(r.ntypes, sizeof(*r.total)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_sample; i++)
+		for (size_t t = 0; t < r.ntypes; t++)
+			r.total[t] = base_sat_add(r.total[t], m->sample[i]->value[t]);
 
 	rc = resolve_label_keys(&r, path, err, errlen);
 	if (rc < 0)
@@ -661,13 +668,27 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 
 	print_preamble(m, path, out);
 	bool first = true;
+	size_t nempty = 0;
 	for (size_t t = 0; t < r.ntypes && rc == 0; t++) {
 		if (!want[t])
 			continue;
+		if (r.total[t] == 0) {
+			nempty++;
+			continue;
+		}
 		if (!first)
 			fputc('\n', out);
 		first = false;
 		rc = print_type(&r, t, opts, out);
+	}
+	/* numa record opens tracepoints that may never fire: empty tables would bury the rest. */
+	if (rc == 0 && nempty) {
+		fputs(first ? "# no samples of " : "\n# no samples of ", out);
+		for (size_t t = 0, said = 0; t < r.ntypes; t++)
+			if (want[t] && !r.total[t])
+				fprintf(out, "%s'%s'", said++ ? ", " : "",
+					str_at(m, m->sample_type[t]->type));
+		fputs(": no table\n", out);
 	}
 	errno = 0;
 	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
@@ -678,6 +699,7 @@ out:
 	if (rc == -ENOMEM)
 		base_fail(err, errlen, 0, "report of %s: out of memory", path);
 	free(want);
+	free(r.total);
 	rep_free(&r);
 	return rc;
 }

@@ -4,7 +4,8 @@ placement by node against the workload's own move_pages, tests/lab/test_numa_pag
 - `--symbol grid` of a running numa_serial: the 64 MiB global, all 16384 pages present
   on node 0, the file that defines it named, and the one-node notice;
 - `--addr` of the same range (read from the process's symbol table by nm): the same counts;
-  a range nothing maps: no page present;
+  a range nothing maps: one line naming the pid and the range, --all and /proc/PID/maps;
+  a range partly mapped: the mapped part counted, a line saying how much is not mapped;
 - no selector: every mapping with pages present, the grid's .bss mapping first, [heap] and
   [stack] there, most pages first;
 - errors, one line each with the cause and the fix, exit 2 for usage and 1 for the
@@ -51,9 +52,16 @@ try:
     check(r.returncode == 0, f"numa pages --addr failed: {r.stderr}")
     f = [l for l in r.stdout.splitlines() if "-0x" in l][0].split()
     check(f[2] == "16384" and f[3] == "16384", f"--addr of the grid's range:\n{r.stdout}")
-    r = run([PMUPROF, "numa", "pages", "-p", pid, "--addr", "0x1000,16K"])
-    check(r.returncode == 0 and re.search(r"^\s+16\.0 KiB\s+0\s+0\s+0%\s+4\s", r.stdout, re.M),
-          f"an unmapped range: 0 present, 4 absent:\n{r.stdout}{r.stderr}")
+    # Partly mapped: the last page of a mapping followed by a gap of 3 pages or more.
+    spans = sorted(tuple(int(x, 16) for x in l.split()[0].split("-")) for l in maps.splitlines())
+    end = next(e for (s, e), (n, _) in zip(spans, spans[1:]) if n - e >= 3 * 4096)
+    r = run([PMUPROF, "numa", "pages", "-p", pid, "--addr", f"{end - 4096:#x},16K"])
+    row = re.search(r"^\s+16\.0 KiB\s+(\d+)\s+\d+\s+\d+%\s+(\d+)\s", r.stdout, re.M)
+    check(r.returncode == 0 and row and int(row.group(1)) + int(row.group(2)) == 1
+          and f"# 12.0 KiB of the 16.0 KiB of {end - 4096:#x}-{end + 12288:#x} is not mapped in "
+          f"process {pid} (see /proc/{pid}/maps)" in r.stdout,
+          f"a range 3/4 unmapped: its one mapped page asked, 12 KiB not mapped:\n"
+          f"{r.stdout}{r.stderr}")
 
     # Every mapping: the grid's anonymous .bss first, then the others by pages.
     r = run([PMUPROF, "numa", "pages", "-p", pid, "--all"])
@@ -86,6 +94,8 @@ try:
     err(["-p", pid, "--symbol", "no_such_variable"], 2,
         "no global or static variable 'no_such_variable'.*--addr")
     err(["-p", pid, "--bogus"], 2, "bogus")
+    err(["-p", pid, "--addr", "0x1000,16K"], 1, f"nothing of 0x1000-0x5000 is mapped in process "
+        f"{pid}: .*/proc/{pid}/maps.*pmuprof numa pages -p {pid} --all")
     if os.geteuid() == 0:
         err(["-p", "1", "--symbol", "grid"], 1, "not allowed.*another user's.*root", user=65534)
         err(["-p", "1"], 1, "not allowed.*another user's.*root", user=65534)

@@ -166,8 +166,11 @@ r = run([PMUPROF, "record", "-e", "task-clock", "-o", plain, "--", "true"])
 check(r.returncode == 0, f"record: {r.stderr}")
 for args, code, words in [
         ([os.path.join(d, "missing.pb.gz")], 1, "missing.pb.gz"),
+        # The command it suggests writes beside the input, never over it.
         ([plain], 1, f"{plain} is not a profile of pmuprof numa record (it has no 'numa:' "
-                     f"comment with the machine's nodes); record one with 'pmuprof numa record"),
+                     f"comment with the machine's nodes): record one with 'pmuprof numa record "
+                     f"-o {d}/plain.numa.pb.gz -- CMD' and run 'pmuprof numa report "
+                     f"{d}/plain.numa.pb.gz'"),
         (["--bogus"], 2, "unknown option '--bogus'"),
         (["a.pb.gz", "b.pb.gz"], 2, "one profile at a time"),
         (["-o"], 2, "-o")] + ([

@@ -150,6 +150,10 @@ lines = r.stderr.strip().splitlines()
 print("tracefs missing, not root:", lines)
 check(r.returncode != 0 and len(lines) == 1 and "tracefs is not mounted" in lines[0] and
       "mount -t tracefs nodev /sys/kernel/tracing" in lines[0], f"tracefs missing: {r.stderr!r}")
+r = run(["unshare", "-m", "sh", "-c", hide + f"{as_nobody}{PMUPROF} list tracepoint"])
+lines = r.stderr.strip().splitlines()
+check(r.returncode == 1 and len(lines) == 1 and "cannot list tracepoints: tracefs is not "
+      "mounted" in lines[0], f"list tracepoint, tracefs missing: {r.stderr!r}")
 r = run(["unshare", "-m", "sh", "-c", hide + f"{PMUPROF} stat -x , -e sched:sched_process_exec "
          "true && grep -c tracefs /proc/mounts"])
 check(r.returncode == 0 and stat_values(r.stderr).get("sched:sched_process_exec") == 1,
@@ -160,6 +164,20 @@ r = run(["sh", "-c", f"{as_nobody}{PMUPROF} stat -e sched:sched_switch true"])
 if os.stat("/sys/kernel/tracing").st_mode & 0o005 == 0:
     check(r.returncode != 0 and "no permission to read" in r.stderr and
           "mode=755" in r.stderr, f"unreadable tracefs: {r.stderr!r}")
+    # list says the same instead of "no events match"; a full list names what it left out.
+    for args, words, code in ((["tracepoint"], "cannot list tracepoints: ", 1),
+                              (["sched:*"], "no events match 'sched:*', and tracepoints cannot "
+                               "be listed: ", 1),
+                              ([], "tracepoints not listed: ", 0)):
+        r = run(["sh", "-c", f"{as_nobody}{PMUPROF} list {' '.join(map(repr, args))}"])
+        lines = r.stderr.strip().splitlines()
+        print(f"list {args}, not root:", lines)
+        check(r.returncode == code and len(lines) == 1 and words + "tracefs at /sys/kernel/"
+              "tracing is not readable by this user" in lines[0] and "mode=755" in lines[0] and
+              "no events match" not in r.stdout, f"list {args} as nobody: {r.returncode} "
+              f"{r.stderr!r} {r.stdout[-200:]!r}")
+else:
+    print("(tracefs is readable by other users here: the unreadable cases were not run)")
 # Readable ids (a copy of tracefs's, as TRACEFS_PATH lets perf use) but perf_event_paranoid
 # 2: another user must not count a tracepoint in user space only (it would read 0).
 paranoid = int(open("/proc/sys/kernel/perf_event_paranoid").read())
@@ -178,6 +196,13 @@ if paranoid >= 2:
         print("paranoid 2, not root:", r.stderr.strip())
         check(r.returncode != 0 and "counting a tracepoint (it fires in kernel code) needs "
               "kernel.perf_event_paranoid<=1" in r.stderr, f"paranoid {paranoid}: {r.stderr!r}")
+        # An id this user may not read (tracefs's own are root's, mode 0440): that file named.
+        os.chmod(os.path.join(d, "id"), 0)
+        r = run(["sh", "-c", f"TRACEFS_PATH={fake} {as_nobody}{PMUPROF} stat -x , "
+                 "-e sched:sched_process_exec /bin/true"])
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode != 0 and len(lines) == 1 and f"no permission to read {d}/id" in
+              lines[0] and "run as root" in lines[0], f"an unreadable id: {r.stderr!r}")
     finally:
         shutil.rmtree(fake)
 print("ok")

@@ -23,9 +23,8 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "synth.h"
 
-#define NCPU 2
-#define MAX_BATCHES 4
 #define ID_CYCLES 100 /* event 0: samples PERIOD */
 #define ID_FIXED 200  /* event 1: a fixed period, no PERIOD in its samples */
 #define ID_DUMMY 300  /* event 2: side-band */
@@ -36,66 +35,13 @@
 
 /* --- a scripted source ----------------------------------------------------------- */
 
-struct script {
-	struct smp_chunk *chunks[MAX_BATCHES][NCPU];
-	uint64_t safe[MAX_BATCHES];
-	int nbatches, next, released;
-	struct perf_event_attr attr[3];
-};
-
-static int script_take(void *src, struct smp_batch *b)
+static void script_init(struct synth_script *s, struct eng_source *src)
 {
-	struct script *s = src;
-	if (!b->per_cpu)
-		b->per_cpu = calloc(NCPU, sizeof(*b->per_cpu));
-	b->ncpus = NCPU;
-	int i = s->next < s->nbatches ? s->next++ : -1;
-	for (int c = 0; c < NCPU; c++)
-		b->per_cpu[c] = i >= 0 ? s->chunks[i][c] : NULL;
-	b->safe_time = i >= 0 ? s->safe[i] : UINT64_MAX;
-	b->final = i < 0;
-	return 0;
-}
-
-static void script_release(void *src, struct smp_chunk *c)
-{
-	((struct script *)src)->released++;
-	free(c->data);
-	free(c);
-}
-
-static void script_attr(void *ctx, size_t i, struct perf_event_attr *out, const char **name)
-{
+	static const uint64_t ids[] = {ID_CYCLES, ID_FIXED, ID_DUMMY};
 	static const char *const names[] = {"cycles", "fixed", "dummy:u"};
-	*out = ((struct script *)ctx)->attr[i];
-	*name = names[i];
-}
-
-static int of_id(uint64_t id)
-{
-	return id == ID_CYCLES ? 0 : id == ID_FIXED ? 1 : id == ID_DUMMY ? 2 : -1;
-}
-
-static int script_event_of(void *ctx, const struct perf_event_header *h)
-{
-	(void)ctx;
-	return of_id(pabi_record_id(h));
-}
-
-static int script_event_of_id(void *ctx, uint64_t id)
-{
-	(void)ctx;
-	return of_id(id);
-}
-
-static void script_init(struct script *s, struct eng_source *src)
-{
-	memset(s, 0, sizeof(*s));
-	for (int i = 0; i < 3; i++) {
-		s->attr[i].size = sizeof(s->attr[i]);
-		s->attr[i].sample_id_all = 1;
+	synth_init(s, src, 3, ids, names);
+	for (int i = 0; i < 3; i++)
 		s->attr[i].sample_type = BASE;
-	}
 	s->attr[0].type = PERF_TYPE_HARDWARE;
 	s->attr[0].sample_type |= PERF_SAMPLE_PERIOD;
 	s->attr[0].freq = 1;
@@ -104,96 +50,28 @@ static void script_init(struct script *s, struct eng_source *src)
 	s->attr[1].sample_period = FIXED_PERIOD;
 	s->attr[2].type = PERF_TYPE_SOFTWARE;
 	s->attr[2].config = PERF_COUNT_SW_DUMMY;
-	*src = (struct eng_source){
-		.records = {script_take, script_release, s},
-		.nevents = 3,
-		.attr = script_attr,
-		.event_of = script_event_of,
-		.event_of_id = script_event_of_id,
-		.ctx = s,
-	};
 }
 
-static struct smp_chunk *chunk(struct script *s, int batch, int cpu)
+static void sample(struct synth_script *s, int batch, int cpu, uint64_t id, uint32_t pid,
+		   uint64_t ip, uint64_t time)
 {
-	struct smp_chunk **c = &s->chunks[batch][cpu];
-	if (!*c) {
-		*c = calloc(1, sizeof(**c));
-		(*c)->cap = 8192;
-		(*c)->data = calloc(1, (*c)->cap);
-	}
-	return *c;
-}
-
-/* A record being built: header, then u64 words. */
-struct rec {
-	uint64_t w[32];
-	size_t n;
-};
-
-static void w64(struct rec *r, uint64_t v)
-{
-	r->w[++r->n] = v;
-}
-
-static void w32x2(struct rec *r, uint32_t a, uint32_t b)
-{
-	w64(r, (uint64_t)b << 32 | a);
-}
-
-/* The sample_id trailer of BASE: TID, TIME, CPU, IDENTIFIER. */
-static void trailer(struct rec *r, uint32_t pid, uint64_t time, uint32_t cpu, uint64_t id)
-{
-	w32x2(r, pid, pid);
-	w64(r, time);
-	w32x2(r, cpu, 0);
-	w64(r, id);
-}
-
-static void put(struct script *s, int batch, int cpu, uint64_t time, struct rec *r, uint32_t type)
-{
-	struct perf_event_header h = {type, 0, (uint16_t)(8 * (r->n + 1))};
-	memcpy(&r->w[0], &h, 8);
-	struct smp_chunk *c = chunk(s, batch, cpu);
-	struct smp_entry e = {time, h.size, (uint32_t)cpu};
-	memcpy(c->data + c->used, &e, sizeof(e));
-	memcpy(c->data + c->used + sizeof(e), r->w, h.size);
-	c->used += sizeof(e) + h.size;
-	r->n = 0;
-}
-
-static void sample(struct script *s, int batch, int cpu, uint64_t id, uint32_t pid, uint64_t ip,
-		   uint64_t time)
-{
-	struct rec r = {.n = 0};
-	w64(&r, id);
-	w64(&r, ip);
-	w32x2(&r, pid, pid + 1);
-	w64(&r, time);
-	w32x2(&r, (uint32_t)cpu, 0);
+	struct synth_rec r = {.n = 0};
+	synth_w64(&r, id);
+	synth_w64(&r, ip);
+	synth_w32x2(&r, pid, pid + 1);
+	synth_w64(&r, time);
+	synth_w32x2(&r, (uint32_t)cpu, 0);
 	if (id != ID_FIXED)
-		w64(&r, 7); /* PERIOD */
-	put(s, batch, cpu, time, &r, PERF_RECORD_SAMPLE);
+		synth_w64(&r, 7); /* PERIOD */
+	synth_put(s, batch, cpu, time, &r, PERF_RECORD_SAMPLE);
 }
 
-static void mmap2(struct script *s, int batch, int cpu, int32_t pid, uint64_t addr, uint64_t time,
-		  const char *file)
+/* An executable page of pid at addr. */
+static void mmap2(struct synth_script *s, int batch, int cpu, int32_t pid, uint64_t addr,
+		  uint64_t time, const char *file)
 {
-	struct rec r = {.n = 0};
-	w32x2(&r, (uint32_t)pid, (uint32_t)pid);
-	w64(&r, addr);
-	w64(&r, 0x1000);
-	w64(&r, 0);
-	w32x2(&r, 8, 1);
-	w64(&r, 1234);
-	w64(&r, 0);
-	w32x2(&r, 5 /* PROT_READ | PROT_EXEC */, 2 /* MAP_PRIVATE */);
-	char name[16] = {0};
-	snprintf(name, sizeof(name), "%s", file);
-	memcpy(&r.w[r.n + 1], name, 16);
-	r.n += 2;
-	trailer(&r, (uint32_t)pid, time, (uint32_t)cpu, ID_DUMMY);
-	put(s, batch, cpu, time, &r, PERF_RECORD_MMAP2);
+	synth_mmap2(s, batch, cpu, pid, addr, 0x1000, 5 /* PROT_READ | PROT_EXEC */, time, file,
+		    ID_DUMMY);
 }
 
 /* --- what the tool saw --------------------------------------------------------- */
@@ -306,7 +184,7 @@ static struct eng *engine(struct seen *s, const struct eng_source *src)
 static void test_time_order_across_cpus(void **state)
 {
 	(void)state;
-	struct script sc;
+	struct synth_script sc;
 	struct eng_source src;
 	script_init(&sc, &src);
 	sc.nbatches = 2;
@@ -368,50 +246,48 @@ static void test_time_order_across_cpus(void **state)
 static void test_sideband_and_loss(void **state)
 {
 	(void)state;
-	struct script sc;
+	struct synth_script sc;
 	struct eng_source src;
 	script_init(&sc, &src);
-	sc.nbatches = 1;
-	sc.safe[0] = UINT64_MAX;
-	struct rec r = {.n = 0};
+	struct synth_rec r = {.n = 0};
 	/* perf's kernel map (pid -1): not a process of the model */
 	mmap2(&sc, 0, 0, -1, 0xffffffff81000000ULL, 1, "[kernel]");
-	w32x2(&r, 42, 42); /* COMM */
+	synth_w32x2(&r, 42, 42); /* COMM */
 	memcpy(&r.w[r.n + 1], "app\0\0\0\0\0", 8);
 	r.n++;
-	trailer(&r, 42, 2, 0, ID_DUMMY);
-	put(&sc, 0, 0, 2, &r, PERF_RECORD_COMM);
-	w32x2(&r, 50, 42); /* FORK: pid, ppid, tid, ptid, time */
-	w32x2(&r, 50, 42);
-	w64(&r, 3);
-	trailer(&r, 50, 3, 0, ID_DUMMY);
-	put(&sc, 0, 0, 3, &r, PERF_RECORD_FORK);
-	w64(&r, ID_FIXED); /* LOST: id, lost */
-	w64(&r, 9);
-	trailer(&r, 0, 4, 0, ID_DUMMY);
-	put(&sc, 0, 0, 4, &r, PERF_RECORD_LOST);
-	w64(&r, 999); /* LOST of an id no event has */
-	w64(&r, 2);
-	trailer(&r, 0, 5, 0, ID_DUMMY);
-	put(&sc, 0, 0, 5, &r, PERF_RECORD_LOST);
-	w64(&r, 4); /* LOST_SAMPLES: lost, then its own event's trailer */
-	trailer(&r, 42, 6, 1, ID_CYCLES);
-	put(&sc, 0, 1, 6, &r, PERF_RECORD_LOST_SAMPLES);
-	w64(&r, 7); /* THROTTLE, UNTHROTTLE: time, id, stream_id */
-	w64(&r, ID_CYCLES);
-	w64(&r, ID_CYCLES);
-	trailer(&r, 42, 7, 1, ID_CYCLES);
-	put(&sc, 0, 1, 7, &r, PERF_RECORD_THROTTLE);
-	w64(&r, 8);
-	w64(&r, ID_CYCLES);
-	w64(&r, ID_CYCLES);
-	trailer(&r, 42, 8, 1, ID_CYCLES);
-	put(&sc, 0, 1, 8, &r, PERF_RECORD_UNTHROTTLE);
-	w32x2(&r, 50, 42); /* EXIT */
-	w32x2(&r, 50, 42);
-	w64(&r, 9);
-	trailer(&r, 50, 9, 0, ID_DUMMY);
-	put(&sc, 0, 0, 9, &r, PERF_RECORD_EXIT);
+	synth_trailer(&r, 42, 2, 0, ID_DUMMY);
+	synth_put(&sc, 0, 0, 2, &r, PERF_RECORD_COMM);
+	synth_w32x2(&r, 50, 42); /* FORK: pid, ppid, tid, ptid, time */
+	synth_w32x2(&r, 50, 42);
+	synth_w64(&r, 3);
+	synth_trailer(&r, 50, 3, 0, ID_DUMMY);
+	synth_put(&sc, 0, 0, 3, &r, PERF_RECORD_FORK);
+	synth_w64(&r, ID_FIXED); /* LOST: id, lost */
+	synth_w64(&r, 9);
+	synth_trailer(&r, 0, 4, 0, ID_DUMMY);
+	synth_put(&sc, 0, 0, 4, &r, PERF_RECORD_LOST);
+	synth_w64(&r, 999); /* LOST of an id no event has */
+	synth_w64(&r, 2);
+	synth_trailer(&r, 0, 5, 0, ID_DUMMY);
+	synth_put(&sc, 0, 0, 5, &r, PERF_RECORD_LOST);
+	synth_w64(&r, 4); /* LOST_SAMPLES: lost, then its own event's trailer */
+	synth_trailer(&r, 42, 6, 1, ID_CYCLES);
+	synth_put(&sc, 0, 1, 6, &r, PERF_RECORD_LOST_SAMPLES);
+	synth_w64(&r, 7); /* THROTTLE, UNTHROTTLE: time, id, stream_id */
+	synth_w64(&r, ID_CYCLES);
+	synth_w64(&r, ID_CYCLES);
+	synth_trailer(&r, 42, 7, 1, ID_CYCLES);
+	synth_put(&sc, 0, 1, 7, &r, PERF_RECORD_THROTTLE);
+	synth_w64(&r, 8);
+	synth_w64(&r, ID_CYCLES);
+	synth_w64(&r, ID_CYCLES);
+	synth_trailer(&r, 42, 8, 1, ID_CYCLES);
+	synth_put(&sc, 0, 1, 8, &r, PERF_RECORD_UNTHROTTLE);
+	synth_w32x2(&r, 50, 42); /* EXIT */
+	synth_w32x2(&r, 50, 42);
+	synth_w64(&r, 9);
+	synth_trailer(&r, 50, 9, 0, ID_DUMMY);
+	synth_put(&sc, 0, 0, 9, &r, PERF_RECORD_EXIT);
 	sample(&sc, 0, 1, 777, 42, 0x1, 10); /* an unknown id */
 	struct seen s = {0};
 	struct eng *e = engine(&s, &src);
@@ -451,15 +327,13 @@ static void test_sideband_and_loss(void **state)
 static void test_main_pid(void **state)
 {
 	(void)state;
-	struct script sc;
+	struct synth_script sc;
 	struct eng_source src;
 	script_init(&sc, &src);
-	sc.nbatches = 1;
-	sc.safe[0] = UINT64_MAX;
 	/* the idle task (pid 0) samples most, then 7 (4 samples, not in a row), then 9 (3) */
 	uint32_t pids[] = {0, 7, 0, 9, 9, 0, 7, 9, 0, 7, 0, 7};
 	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
-		sample(&sc, 0, (int)(i % NCPU), ID_CYCLES, pids[i], 0x1000, 10 + i);
+		sample(&sc, 0, (int)(i % SYNTH_CPUS), ID_CYCLES, pids[i], 0x1000, 10 + i);
 	struct seen s = {0};
 	struct eng *e = engine(&s, &src);
 	assert_int_equal(eng_main_pid(e), 0);
@@ -473,13 +347,13 @@ static void test_main_pid(void **state)
 
 static void pd_sample(struct pabi_pdw *w, uint64_t time)
 {
-	struct rec r = {.n = 0};
-	w64(&r, ID_CYCLES);
-	w64(&r, 0x401000 + time);
-	w32x2(&r, 42, 42);
-	w64(&r, time);
-	w32x2(&r, 0, 0);
-	w64(&r, 1);
+	struct synth_rec r = {.n = 0};
+	synth_w64(&r, ID_CYCLES);
+	synth_w64(&r, 0x401000 + time);
+	synth_w32x2(&r, 42, 42);
+	synth_w64(&r, time);
+	synth_w32x2(&r, 0, 0);
+	synth_w64(&r, 1);
 	struct perf_event_header h = {PERF_RECORD_SAMPLE, 0, (uint16_t)(8 * (r.n + 1))};
 	memcpy(&r.w[0], &h, 8);
 	char err[BASE_ERR_MAX];
@@ -493,7 +367,7 @@ static void test_perfdata_rounds(void **state)
 	char dir[] = "/tmp/pmuprof-test-engine-XXXXXX", path[PATH_MAX], err[BASE_ERR_MAX];
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/rounds.data", dir);
-	struct script sc;
+	struct synth_script sc;
 	struct eng_source unused;
 	script_init(&sc, &unused); /* for its attrs */
 	struct pabi_pdw *w;

@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 #include "numa.h"
+#include "synth.h"
 
-#define NCPU 2
 #define ID_FAULTS 100
 #define ID_DUMMY 300
 #define ANON_PAGES 16
@@ -38,123 +38,26 @@
 	 PERF_SAMPLE_ADDR | PERF_SAMPLE_CPU | PERF_SAMPLE_DATA_PAGE_SIZE)
 #define TRAILER_TYPE (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU)
 
-struct script {
-	struct smp_chunk *chunks[NCPU];
-	bool taken;
-	struct perf_event_attr attr[2];
-};
-
-static int script_take(void *src, struct smp_batch *b)
-{
-	struct script *s = src;
-	if (!b->per_cpu)
-		b->per_cpu = calloc(NCPU, sizeof(*b->per_cpu));
-	b->ncpus = NCPU;
-	for (int c = 0; c < NCPU; c++)
-		b->per_cpu[c] = s->taken ? NULL : s->chunks[c];
-	b->safe_time = UINT64_MAX;
-	b->final = s->taken;
-	s->taken = true;
-	return 0;
-}
-
-static void script_release(void *src, struct smp_chunk *c)
-{
-	(void)src;
-	free(c->data);
-	free(c);
-}
-
-static void script_attr(void *ctx, size_t i, struct perf_event_attr *out, const char **name)
-{
-	static const char *const names[] = {"page-faults", "dummy:u"};
-	*out = ((struct script *)ctx)->attr[i];
-	*name = names[i];
-}
-
-static int of_id(uint64_t id)
-{
-	return id == ID_FAULTS ? 0 : id == ID_DUMMY ? 1 : -1;
-}
-
-static int script_event_of(void *ctx, const struct perf_event_header *h)
-{
-	(void)ctx;
-	return of_id(pabi_record_id(h));
-}
-
-static int script_event_of_id(void *ctx, uint64_t id)
-{
-	(void)ctx;
-	return of_id(id);
-}
-
-struct rec {
-	uint64_t w[32];
-	size_t n;
-};
-
-static void w64(struct rec *r, uint64_t v)
-{
-	r->w[++r->n] = v;
-}
-
-static void w32x2(struct rec *r, uint32_t a, uint32_t b)
-{
-	w64(r, (uint64_t)b << 32 | a);
-}
-
-static void put(struct script *s, int cpu, uint64_t time, struct rec *r, uint32_t type)
-{
-	struct perf_event_header h = {type, 0, (uint16_t)(8 * (r->n + 1))};
-	memcpy(&r->w[0], &h, 8);
-	struct smp_chunk **c = &s->chunks[cpu];
-	if (!*c) {
-		*c = calloc(1, sizeof(**c));
-		(*c)->cap = 8192;
-		(*c)->data = calloc(1, (*c)->cap);
-	}
-	struct smp_entry e = {time, h.size, (uint32_t)cpu};
-	memcpy((*c)->data + (*c)->used, &e, sizeof(e));
-	memcpy((*c)->data + (*c)->used + sizeof(e), r->w, h.size);
-	(*c)->used += sizeof(e) + h.size;
-}
-
-static void fault(struct script *s, int cpu, uint32_t tid, uint64_t time, uint64_t addr,
+static void fault(struct synth_script *s, int cpu, uint32_t tid, uint64_t time, uint64_t addr,
 		  uint64_t page_size)
 {
-	struct rec r = {.n = 0};
-	w64(&r, ID_FAULTS);
-	w64(&r, 0x1234); /* ip: no mapping, no function */
-	w32x2(&r, (uint32_t)getpid(), tid);
-	w64(&r, time);
-	w64(&r, addr);
-	w32x2(&r, (uint32_t)cpu, 0);
-	w64(&r, page_size);
-	put(s, cpu, time, &r, PERF_RECORD_SAMPLE);
+	struct synth_rec r = {.n = 0};
+	synth_w64(&r, ID_FAULTS);
+	synth_w64(&r, 0x1234); /* ip: no mapping, no function */
+	synth_w32x2(&r, (uint32_t)getpid(), tid);
+	synth_w64(&r, time);
+	synth_w64(&r, addr);
+	synth_w32x2(&r, (uint32_t)cpu, 0);
+	synth_w64(&r, page_size);
+	synth_put(s, 0, cpu, time, &r, PERF_RECORD_SAMPLE);
 }
 
-static void mmap2(struct script *s, uint64_t addr, uint64_t len, uint64_t time, const char *file)
+/* A mapping of this process, read and write. */
+static void mmap2(struct synth_script *s, uint64_t addr, uint64_t len, uint64_t time,
+		  const char *file)
 {
-	struct rec r = {.n = 0};
-	uint32_t pid = (uint32_t)getpid();
-	w32x2(&r, pid, pid);
-	w64(&r, addr);
-	w64(&r, len);
-	w64(&r, 0);
-	w32x2(&r, 0, 0);
-	w64(&r, 0);
-	w64(&r, 0);
-	w32x2(&r, 3 /* PROT_READ | PROT_WRITE */, 2 /* MAP_PRIVATE */);
-	char name[16] = {0};
-	snprintf(name, sizeof(name), "%s", file);
-	memcpy(&r.w[r.n + 1], name, 16);
-	r.n += 2;
-	w32x2(&r, pid, pid); /* the trailer: TID, TIME, CPU, IDENTIFIER */
-	w64(&r, time);
-	w32x2(&r, 0, 0);
-	w64(&r, ID_DUMMY);
-	put(s, 0, time, &r, PERF_RECORD_MMAP2);
+	synth_mmap2(s, 0, 0, getpid(), addr, len, 3 /* PROT_READ | PROT_WRITE */, time, file,
+		    ID_DUMMY);
 }
 
 static int node_is_cpu(const void *ctx, int cpu)
@@ -164,7 +67,7 @@ static int node_is_cpu(const void *ctx, int cpu)
 }
 
 struct fixture {
-	struct script s;
+	struct synth_script s;
 	struct eng_source src;
 	struct proc_model *procs;
 	struct eng *e;
@@ -203,9 +106,10 @@ static void test_pages_objects_nodes(void **state)
 	uint64_t stack = heap + HUGE / 2;
 
 	struct fixture f = {0};
+	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
+	static const char *const names[] = {"page-faults", "dummy:u"};
+	synth_init(&f.s, &f.src, 2, ids, names);
 	for (int i = 0; i < 2; i++) {
-		f.s.attr[i].size = sizeof(f.s.attr[i]);
-		f.s.attr[i].sample_id_all = 1;
 		f.s.attr[i].type = PERF_TYPE_SOFTWARE;
 		f.s.attr[i].sample_type = TRAILER_TYPE;
 	}
@@ -213,14 +117,6 @@ static void test_pages_objects_nodes(void **state)
 	f.s.attr[0].sample_type = SAMPLE_TYPE;
 	f.s.attr[0].sample_period = 1;
 	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
-	f.src = (struct eng_source){
-		.records = {script_take, script_release, &f.s},
-		.nevents = 2,
-		.attr = script_attr,
-		.event_of = script_event_of,
-		.event_of_id = script_event_of_id,
-		.ctx = &f.s,
-	};
 	uint64_t a = (uint64_t)(uintptr_t)anon;
 	mmap2(&f.s, a, ANON_PAGES * (uint64_t)ps, 1, "//anon");
 	mmap2(&f.s, heap, HUGE / 2, 2, "[heap]");

@@ -3,6 +3,9 @@
  * branchy; chase takes 600 cycles and 90 cache misses, branchy 300 and 5)
  * printed as tables; checks order, flat and cum shares, the cache-misses
  * per 1k cycles ratio, -s, --sort keys, --top, inline frames and errors.
+ * Then a profile with sample types that have no samples (numa record's
+ * tracepoints that never fired): one line names them, no table and no
+ * ratio column for them, with and without --sort.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -335,6 +338,50 @@ static void test_inline(void **state)
 	expect_row(tab, "main", 1, 0, 0.0, 100.0, "-", &r);
 }
 
+/*
+ * numa record's shape: page faults with a node label, and tracepoints that never fired. The
+ * empty types get one line instead of a table, and no ratio column in the others' tables.
+ */
+static void test_empty_types(void **state)
+{
+	struct fixture *f = *state;
+	static const struct pprof_value_type types[] = {
+		{ "samples", "count" },
+		{ "page-faults", "count" },
+		{ "migrate:mm_migrate_pages", "count" },
+		{ "sched:sched_move_numa", "count" },
+	};
+	char err[512] = "";
+	struct pprof *p;
+	assert_int_equal(pprof_new(&p, types, 4, err, sizeof(err)), 0);
+	uint64_t fn = pprof_add_function(p, "touch", NULL, "/src/touch.c", 1);
+	struct pprof_line line = { fn, 2 };
+	uint64_t loc = pprof_add_location(p, 0, 0x1000, &line, 1);
+	struct pprof_label node = { .key = "node", .num = 0 };
+	int64_t v[] = { 3, 3, 0, 0 };
+	assert_int_equal(pprof_add_sample(p, &loc, 1, v, &node, 1), 0);
+	assert_int_equal(pprof_write(p, f->path, NULL, err, sizeof(err)), 0);
+	pprof_free(p);
+
+	const char *sorts[] = { NULL, "node" };
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(report(f, NULL, sorts[i], 0, err, sizeof(err)), 0);
+		const char *out = f->out;
+		assert_non_null(strstr(out, "# Samples of 'page-faults' (unit count): total 3"));
+		if (strstr(out, "# Samples of 'migrate:mm_migrate_pages'") ||
+		    strstr(out, "# Samples of 'sched:sched_move_numa'") || strstr(out, "/1k"))
+			fail_msg("a table or ratio column of a type without samples:\n%s", out);
+		if (!strstr(out, "\n# no samples of 'migrate:mm_migrate_pages', "
+				 "'sched:sched_move_numa': no table\n"))
+			fail_msg("no line naming the types without samples:\n%s", out);
+	}
+	/* Asked for by name, an empty type is still one line, not an empty table. */
+	assert_int_equal(report(f, "sched:sched_move_numa", "node", 0, err, sizeof(err)), 0);
+	if (!strstr(f->out, "#\n# no samples of 'sched:sched_move_numa': no table\n") ||
+	    strstr(f->out, "Overhead"))
+		fail_msg("-s of a type without samples:\n%s", f->out);
+}
+
 static void test_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -356,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sort_labels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
