@@ -247,6 +247,12 @@ struct cli_pipeline_opts {
 	 */
 	bool mem;
 	uint32_t ldlat;
+	/*
+	 * numa record: the events, plus the host's data-address events where it
+	 * has them (at PMU_MEM_DEFAULT_FREQ each; AMD IBS only with cpu_wide, as
+	 * it cannot follow a task); a notice says which, or that there are none.
+	 */
+	bool mem_also;
 	size_t symbol_cache_bytes; /* the symbol cache's budget (agent); 0: unbounded (record) */
 	uint64_t stop_after_ns;    /* --duration: the sampling window, kept by the readers */
 	uint64_t sample_type_extra;  /* fields every event samples too (numa record's ADDR) */
@@ -259,6 +265,8 @@ struct cli_pipeline_opts {
 struct cli_pipeline {
 	struct pmu_ctx *ctx;
 	struct pmu_event_list evs;
+	/* mem_also's notice, for the caller to say once the recording runs (not before an error) */
+	char mem_notice[BASE_ERR_MAX];
 	struct topo *topo;
 	struct topo_plan plan;
 	struct smp_session *session;

@@ -326,6 +326,7 @@ static int numa_record(int argc, char **argv)
 		.argc = argc,
 		.argv = argv,
 		.sample_type_extra = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_PAGE_SIZE,
+		.mem_also = true,
 		.tool = &tool,
 		.tool_profiles = true,
 	};
@@ -379,6 +380,8 @@ static int numa_record(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (n.p.mem_notice[0])
+		fprintf(stderr, "pmuprof %s: %s\n", CMD, n.p.mem_notice);
 	int pidfd = child.pid > 0 ? cli_pidfd(child.pid) : -1;
 	double stopping = 0;
 	for (;;) {

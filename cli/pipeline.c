@@ -164,6 +164,44 @@ static int open_engine(struct cli_pipeline *p, const struct cli_pipeline_opts *o
 	return ret;
 }
 
+/* mem_also: the host's data-address events after the others; the notice says which or why none. */
+static void add_mem_events(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
+{
+	size_t before = p->evs.n;
+	char why[BASE_ERR_MAX];
+	if (pmu_mem_events(p->ctx, true, true, 0, &p->evs, why, sizeof(why)) < 0) {
+		p->evs.n = before;
+		snprintf(p->mem_notice, sizeof(p->mem_notice),
+			 "no PEBS load latency nor AMD IBS on this host: the accesses are page "
+			 "faults only (NUMA balancing's hinting faults)");
+		return;
+	}
+	if (p->evs.ev[before].cpu_wide_only && !o->cpu_wide) {
+		p->evs.n = before;
+		snprintf(p->mem_notice, sizeof(p->mem_notice),
+			 "%s samples whole CPUs: its loads and stores are used with -a; here the "
+			 "accesses are page faults only",
+			 p->evs.ev[before].name);
+		return;
+	}
+	char names[256] = "";
+	size_t k = 0;
+	for (size_t i = before; i < p->evs.n; i++) {
+		struct pmu_event *ev = &p->evs.ev[i];
+		if (!ev->period_explicit) {
+			ev->attr.freq = 1;
+			ev->attr.sample_freq = PMU_MEM_DEFAULT_FREQ;
+			ev->period_explicit = true;
+		}
+		if (k < sizeof(names))
+			k += (size_t)snprintf(names + k, sizeof(names) - k, "%s%s", k ? ", " : "",
+					      ev->name);
+	}
+	snprintf(p->mem_notice, sizeof(p->mem_notice),
+		 "loads and stores with their data addresses too: %s (%d Hz)", names,
+		 PMU_MEM_DEFAULT_FREQ);
+}
+
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 {
 	char err[BASE_ERR_MAX];
@@ -175,6 +213,8 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	int ret = o->mem ? pmu_mem_events(p->ctx, true, true, o->ldlat, &p->evs, err, sizeof(err))
 			 : pmu_parse_events(p->ctx, o->events ? o->events : o->default_events,
 					    &p->evs, err, sizeof(err));
+	if (ret == 0 && o->mem_also)
+		add_mem_events(p, o);
 	if (ret < 0)
 		goto fail;
 	if (!o->events && !o->mem) {

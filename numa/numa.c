@@ -24,12 +24,14 @@
 #define TRACK_INTERVAL_NS 200000000ull
 #define TRACK_COST 50
 #define NO_MOVE UINT32_MAX
+#define NO_SAMPLE UINT32_MAX
 /* Pages of one object's range asked at most: a larger range is asked every Nth page. */
 #define RANGE_MAX_PAGES 65536
 
 struct page {
 	pid_t pid;
 	uint64_t pageno;
+	/* first_sample NO_SAMPLE: its first sample was a PMU access, its first touch unseen */
 	uint32_t object, first_thread, first_sample;
 	const char *first_func;
 	int first_node; /* at the first query that found it on a node; -1: none */
@@ -51,6 +53,8 @@ struct sample {
 	uint32_t page, thread;
 	int32_t cpu, node; /* node -1: unknown */
 	int type;          /* sample type index of its event */
+	bool pmu;          /* a PMU's load or store (PEBS, IBS), not a page fault */
+	enum numa_access access; /* a PMU sample's, by its data_src */
 	uint64_t period, time;
 	size_t stack, nstack; /* into stacks */
 };
@@ -308,6 +312,13 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 	struct numa_run *r = arg;
 	if (ev->type < 0 || !(ev->attr.sample_type & PERF_SAMPLE_ADDR))
 		return 0;
+	/*
+	 * Page faults are the software event; any other event sampling addresses
+	 * is the PMU's (PEBS, IBS), whose op that is no load or store has none.
+	 */
+	bool pmu = ev->attr.type != PERF_TYPE_SOFTWARE;
+	if (pmu && !s->addr)
+		return 0;
 	pid_t pid = (pid_t)s->pid;
 	/*
 	 * A fault on a mapped huge page (NUMA balancing's hinting fault on a
@@ -335,7 +346,10 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 		.period = s->period,
 		.time = s->time,
 		.stack = r->nstacks,
+		.pmu = pmu,
 	};
+	if (sm->pmu)
+		sm->access = numa_access_of_data_src(s->data_src);
 	/* Samples come in time order: a change of node is the thread's move. */
 	struct numa_thread *t = &r->threads[thread];
 	if (sm->node >= 0) {
@@ -351,14 +365,18 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 	sm->nstack = agg_sample_stack(r->o.agg, s, r->stacks + r->nstacks);
 	r->nstacks += sm->nstack;
 	if (added) {
-		/* The first touch: named now, while the process model holds this moment's maps. */
+		/*
+		 * The first touch: named now, while the process model holds this
+		 * moment's maps. A load or store faults before the PMU records it:
+		 * a page first seen by the PMU was touched before, unsampled.
+		 */
 		struct page *p = &r->pages[page];
 		p->pid = pid;
 		p->pageno = k.a;
 		p->node = p->first_node = -1;
 		p->first_move = p->last_move = NO_MOVE;
 		p->first_thread = (uint32_t)thread;
-		p->first_sample = (uint32_t)r->nsamples;
+		p->first_sample = sm->pmu ? NO_SAMPLE : (uint32_t)r->nsamples;
 		struct c2c_sample cs = {
 			.pid = s->pid,
 			.tid = s->tid,
@@ -573,6 +591,32 @@ static int node_at(const struct numa_run *r, const struct page *p, uint64_t t)
 
 /* --- tallies and the profile -------------------------------------------------- */
 
+enum numa_access numa_access_of_data_src(uint64_t data_src)
+{
+	struct pabi_memsrc m;
+	pabi_memsrc_decode(data_src, &m);
+	if (m.level == PABI_MEMSRC_LVL_NA)
+		return NUMA_ACCESS_UNKNOWN;
+	return m.remote || m.level == PABI_MEMSRC_LVL_REMOTE_RAM ||
+			       m.level == PABI_MEMSRC_LVL_REMOTE_CACHE
+		       ? NUMA_ACCESS_REMOTE
+		       : NUMA_ACCESS_LOCAL;
+}
+
+/*
+ * A sample's access: a PMU sample's by where its data came from (a remote
+ * page's line in this node's cache is a local access), else the faulting
+ * CPU's node against the page's at the fault.
+ */
+static enum numa_access sample_access(const struct sample *s, int data_node)
+{
+	if (s->pmu && s->access != NUMA_ACCESS_UNKNOWN)
+		return s->access;
+	if (s->node < 0 || data_node < 0)
+		return NUMA_ACCESS_UNKNOWN;
+	return s->node == data_node ? NUMA_ACCESS_LOCAL : NUMA_ACCESS_REMOTE;
+}
+
 static int add_toucher(struct numa_object *o, const struct numa_thread *t, int node,
 		       const char *func)
 {
@@ -632,6 +676,8 @@ static int tally(struct numa_run *r)
 			p->queried ? o->pages_unplaced++ : o->pages_unqueried++;
 		if (p->err && !o->why)
 			o->why = p->err;
+		if (p->first_sample == NO_SAMPLE)
+			continue;
 		const struct sample *first = &r->samples[p->first_sample];
 		if (add_toucher(o, &r->threads[p->first_thread], first->node, p->first_func) < 0)
 			return -ENOMEM;
@@ -654,14 +700,16 @@ static int tally(struct numa_run *r)
 		struct numa_thread *t = &r->threads[s->thread];
 		int data_node = node_at(r, p, s->time);
 		o->faults++;
+		o->pmu_accesses += s->pmu;
 		t->faults++;
 		if (node_ok(s->node))
 			t->on_node[s->node]++;
 		if (node_ok(data_node))
 			t->to_node[data_node]++;
-		if (s->node < 0 || data_node < 0)
+		enum numa_access access = sample_access(s, data_node);
+		if (access == NUMA_ACCESS_UNKNOWN)
 			continue;
-		bool local = s->node == data_node;
+		bool local = access == NUMA_ACCESS_LOCAL;
 		local ? (o->local++, t->local++) : (o->remote++, t->remote++);
 		if (i != p->first_sample)
 			local ? o->later_local++ : o->later_remote++;
@@ -678,8 +726,10 @@ static int add_samples(struct numa_run *r)
 		const struct sample *s = &r->samples[i];
 		const struct page *p = &r->pages[s->page];
 		const struct numa_thread *t = &r->threads[s->thread];
-		int first_node = r->samples[p->first_sample].node;
+		int first_node =
+			p->first_sample == NO_SAMPLE ? -1 : r->samples[p->first_sample].node;
 		int data_node = node_at(r, p, s->time);
+		enum numa_access access = sample_access(s, data_node);
 		const struct numa_object *o = &r->objects[p->object];
 		struct pprof_label l[13] = {
 			/* A unit on each number: Go's pprof drops a numeric label that is 0 without one. */
@@ -694,7 +744,10 @@ static int add_samples(struct numa_run *r)
 			 .num = (int64_t)(o->end - o->start),
 			 .num_unit = "bytes"},
 			/* The page's first fault: numa report's first touches. */
-			{.key = "touch", .str = i == p->first_sample ? "first" : "later"},
+			{.key = "touch",
+			 .str = s->pmu                 ? "access"
+				: i == p->first_sample ? "first"
+						       : "later"},
 		};
 		size_t n = 8;
 		if (s->node >= 0)
@@ -706,9 +759,10 @@ static int add_samples(struct numa_run *r)
 		if (first_node >= 0)
 			l[n++] = (struct pprof_label){
 				.key = "first_touch_node", .num = first_node, .num_unit = "node"};
-		if (s->node >= 0 && data_node >= 0)
+		if (access != NUMA_ACCESS_UNKNOWN)
 			l[n++] = (struct pprof_label){
-				.key = "access", .str = s->node == data_node ? "local" : "remote"};
+				.key = "access",
+				.str = access == NUMA_ACCESS_LOCAL ? "local" : "remote"};
 		memset(r->values, 0, (1 + r->o.ntypes) * sizeof(*r->values));
 		r->values[0] = 1;
 		if (s->type >= 0 && (size_t)s->type < r->o.ntypes)
@@ -891,9 +945,12 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	char size[32], where[80];
 	numa_human_size(o->end - o->start, size, sizeof(size));
 	snprintf(where, sizeof(where), ", %s at 0x%" PRIx64, size, o->start);
-	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled\n",
-		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON || o->allocation ? "" : where, o->pages,
-		o->faults);
+	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled",
+		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON || o->allocation ? "" : where,
+		o->pages, o->faults - o->pmu_accesses);
+	if (o->pmu_accesses)
+		fprintf(out, ", %" PRIu64 " loads and stores sampled by the PMU", o->pmu_accesses);
+	fprintf(out, "\n");
 	uint64_t present = 0;
 	for (int n = 0; n < NUMA_MAX_NODES; n++)
 		present += o->pages_on[n];

@@ -7,7 +7,9 @@
  * the stack, the data object the address is in, named through c2c's
  * resolver at that moment of the stream) and every later fault (while
  * automatic NUMA balancing runs, its hinting faults: the thread x node
- * access evidence). numa_track asks the kernel where the sampled pages are
+ * access evidence); and, where the host samples data addresses with its
+ * PMU (PEBS load latency and stores, AMD IBS), those loads and stores as
+ * accesses, local or remote by their data_src. numa_track asks the kernel where the sampled pages are
  * during the run (topology's move_pages without moving), which records when
  * one moved; numa_query asks once more for a process at its end, while its
  * address space still exists. numa_finish then tallies per data object and
@@ -32,6 +34,14 @@
 
 /* Nodes tallied per object and thread; higher node numbers count as unknown. */
 #define NUMA_MAX_NODES 64
+
+enum numa_access { NUMA_ACCESS_UNKNOWN, NUMA_ACCESS_LOCAL, NUMA_ACCESS_REMOTE };
+/*
+ * A PMU sample's access by its data_src, as perf mem reports it: remote RAM
+ * and remote caches remote, local RAM and this node's caches local, no level
+ * unknown.
+ */
+enum numa_access numa_access_of_data_src(uint64_t data_src);
 
 struct numa_options {
 	struct proc_model *procs; /* the engine's process model (not owned) */
@@ -83,7 +93,8 @@ struct numa_object {
 	char *name;          /* "grid", "[heap]", "anon 0x7f..-0x7f.. (64.0 MiB)", a path */
 	uint64_t start, end; /* the variable's or the mapping's range */
 	uint64_t pages;      /* sampled pages */
-	uint64_t faults;     /* samples (each stands for `period` faults) */
+	uint64_t faults;     /* samples (each stands for `period` faults or accesses) */
+	uint64_t pmu_accesses; /* of them, the PMU's loads and stores (PEBS, IBS) */
 	/*
 	 * The whole range at the last query (every page of it, or every
 	 * range_stride-th of a huge one): sampling misses pages a fault did
@@ -249,8 +260,6 @@ void numa_kernel_print(const struct numa_kernel *k, FILE *out);
 int numa_balancing(void);
 
 /* --- numa report (report.c): numa record's profile read back, tallied and judged --- */
-
-enum numa_access { NUMA_ACCESS_UNKNOWN, NUMA_ACCESS_LOCAL, NUMA_ACCESS_REMOTE };
 
 /* One (aggregated) sample of numa record's profile, or one perf mem sample. */
 struct numa_rep_sample {

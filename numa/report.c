@@ -302,8 +302,6 @@ int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, si
 			return base_fail(err, errlen, -ENOMEM, "out of memory");
 		}
 		f->in.nsamples++;
-		struct pabi_memsrc m;
-		pabi_memsrc_decode(s[i].data_src, &m);
 		f->samples[i] = (struct numa_rep_sample){
 			.pid = (pid_t)s[i].pid,
 			.tid = s[i].tid,
@@ -311,11 +309,7 @@ int numa_rep_from_mem(struct numa_rep_file **out, const struct c2c_sample *s, si
 			.data_node = -1,
 			.object = f->names[i],
 			.func = s[i].func,
-			.access = m.level == PABI_MEMSRC_LVL_NA ? NUMA_ACCESS_UNKNOWN
-				  : m.remote || m.level == PABI_MEMSRC_LVL_REMOTE_RAM ||
-						  m.level == PABI_MEMSRC_LVL_REMOTE_CACHE
-					  ? NUMA_ACCESS_REMOTE
-					  : NUMA_ACCESS_LOCAL,
+			.access = numa_access_of_data_src(s[i].data_src),
 			.count = 1,
 		};
 	}

@@ -175,6 +175,8 @@ int pmu_host_max_precise(const struct pmu_ctx *ctx);
 
 /* perf mem/c2c's default load-latency threshold (cycles) on Intel. */
 #define PMU_MEM_DEFAULT_LDLAT 30
+/* perf record's default sampling frequency, which perf mem record keeps. */
+#define PMU_MEM_DEFAULT_FREQ 4000
 
 /*
  * Appends the data-address sampling events of this host, chosen as

@@ -9,7 +9,10 @@
  * its range, [heap], [stack]); numa_query places every page of the
  * anonymous mapping where move_pages says it is (the test's own oracle) and
  * says why the unmapped ones are not; local and remote follow the faulting
- * CPU's node against the page's.
+ * CPU's node against the page's. The PMU's loads (PEBS, IBS: samples with
+ * DATA_SRC) are accesses, local or remote by their data_src where it names
+ * a level, never a page's first touch; a thread's moves between nodes are
+ * counted in time order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +34,7 @@
 
 #define ID_FAULTS 100
 #define ID_DUMMY 300
+#define ID_LOADS 200
 #define ANON_PAGES 16
 #define HUGE (2u << 20)
 #define SAMPLE_TYPE                                                                                \
@@ -49,6 +53,22 @@ static void fault(struct synth_script *s, int cpu, uint32_t tid, uint64_t time, 
 	synth_w64(&r, addr);
 	synth_w32x2(&r, (uint32_t)cpu, 0);
 	synth_w64(&r, page_size);
+	synth_put(s, 0, cpu, time, &r, PERF_RECORD_SAMPLE);
+}
+
+/* A load the PMU sampled (the DATA_SRC word before DATA_PAGE_SIZE, as the kernel writes them). */
+static void load(struct synth_script *s, int cpu, uint32_t tid, uint64_t time, uint64_t addr,
+		 uint64_t data_src)
+{
+	struct synth_rec r = {.n = 0};
+	synth_w64(&r, ID_LOADS);
+	synth_w64(&r, 0x1234);
+	synth_w32x2(&r, (uint32_t)getpid(), tid);
+	synth_w64(&r, time);
+	synth_w64(&r, addr);
+	synth_w32x2(&r, (uint32_t)cpu, 0);
+	synth_w64(&r, data_src);
+	synth_w64(&r, 0);
 	synth_put(s, 0, cpu, time, &r, PERF_RECORD_SAMPLE);
 }
 
@@ -205,10 +225,108 @@ static void test_pages_objects_nodes(void **state)
 	munmap(anon, ANON_PAGES * (size_t)ps);
 }
 
+static void test_pmu_accesses_and_thread_moves(void **state)
+{
+	(void)state;
+	long ps = sysconf(_SC_PAGESIZE);
+	enum { PAGES = 6 };
+	char *anon = mmap(NULL, PAGES * (size_t)ps, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(anon != MAP_FAILED);
+	memset(anon, 1, PAGES * (size_t)ps);
+	struct fixture f = {0};
+	static const uint64_t ids[] = {ID_FAULTS, ID_LOADS, ID_DUMMY};
+	static const char *const names[] = {"page-faults", "cpu/mem-loads/P", "dummy:u"};
+	synth_init(&f.s, &f.src, 3, ids, names);
+	f.s.attr[0].type = PERF_TYPE_SOFTWARE;
+	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
+	f.s.attr[0].sample_type = SAMPLE_TYPE;
+	f.s.attr[0].sample_period = 1;
+	f.s.attr[1].type = PERF_TYPE_RAW;
+	f.s.attr[1].config = 0x1cd;
+	f.s.attr[1].sample_type = SAMPLE_TYPE | PERF_SAMPLE_DATA_SRC;
+	f.s.attr[1].sample_period = 1;
+	f.s.attr[2].type = PERF_TYPE_SOFTWARE;
+	f.s.attr[2].config = PERF_COUNT_SW_DUMMY;
+	f.s.attr[2].sample_type = TRAILER_TYPE;
+	uint64_t a = (uint64_t)(uintptr_t)anon, page = (uint64_t)ps;
+	mmap2(&f.s, a, PAGES * page, 1, "//anon");
+	const uint64_t load_op = PERF_MEM_S(OP, LOAD) | PERF_MEM_S(LVL, HIT);
+	/* Page 0: first touched from node 0, then loaded from node 1: remote RAM, then L1. */
+	fault(&f.s, 0, 12, 10, a, 0);
+	load(&f.s, 1, 13, 20, a + 8, load_op | PERF_MEM_S(LVL, REM_RAM1));
+	load(&f.s, 1, 13, 30, a + 16, load_op | PERF_MEM_S(LVL, L1));
+	/* Page 1: the PMU's load is its first sample (no level: node against node); no first touch. */
+	load(&f.s, 0, 14, 40, a + page, PERF_MEM_S(LVL, NA));
+	load(&f.s, 0, 14, 45, 0, load_op | PERF_MEM_S(LVL, L1)); /* an op with no address */
+	/* Tid 15 faults on pages 2-5 from nodes 0, 1, 0, 1: three moves. */
+	for (int i = 0; i < 4; i++)
+		fault(&f.s, i % 2, 15, 100 + 10 * (uint64_t)i, a + (2 + (uint64_t)i) * page, 0);
+
+	char err[BASE_ERR_MAX];
+	struct eng_tool tool = {.arg = &f, .sample = forward};
+	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
+	assert_int_equal(proc_model_new(&f.procs), 0);
+	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
+	struct numa_options no = {
+		.procs = f.procs,
+		.agg = eng_agg(f.e),
+		.ntypes = eng_ntypes(f.e),
+		.node_of_cpu = node_is_cpu,
+		.nnodes = 2,
+	};
+	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
+	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	assert_int_equal(numa_pages(f.run), PAGES);
+	assert_int_equal(numa_query(f.run, getpid()), 0);
+	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
+
+	void *pages[PAGES];
+	int status[PAGES];
+	for (int i = 0; i < PAGES; i++)
+		pages[i] = anon + (size_t)i * (size_t)ps;
+	assert_int_equal(move_pages(0, PAGES, pages, NULL, status, 0), 0);
+	int node = status[0];
+	for (int i = 0; i < PAGES; i++)
+		assert_int_equal(status[i], node);
+
+	const struct numa_object *ob = object_named(f.run, "anon ");
+	assert_non_null(ob);
+	assert_int_equal(ob->pages, PAGES);
+	assert_int_equal(ob->faults, 8); /* 5 faults and 3 loads; the op with no address is not */
+	assert_int_equal(ob->pmu_accesses, 3);
+	/* First touches: tid 12's page and tid 15's four; page 1's first sample was a load. */
+	assert_int_equal(ob->ntouchers, 3); /* tid 15 on node 0 and on node 1, 2 pages each */
+	assert_int_equal(ob->touchers[0].tid, 15);
+	assert_int_equal(ob->touchers[1].tid, 15);
+	assert_int_equal(ob->touchers[0].pages + ob->touchers[1].pages, 4);
+	assert_int_not_equal(ob->touchers[0].node, ob->touchers[1].node);
+	assert_int_equal(ob->touchers[2].tid, 12);
+	assert_int_equal(ob->touchers[2].pages, 1);
+	/* The loads by data_src (remote RAM, L1), the one without a level by node. */
+	uint64_t local = (node == 0) * (1 + 1 + 2) + 1 + (node == 1) * 2;
+	assert_int_equal(ob->local, local);
+	assert_int_equal(ob->remote, 8 - local);
+	assert_int_equal(ob->later_remote, 1 + (node != 0));
+	assert_int_equal(ob->later_local, 1 + (node == 0));
+
+	size_t nt;
+	const struct numa_thread *th = numa_threads(f.run, &nt);
+	assert_int_equal(nt, 4);
+	for (size_t i = 0; i < nt; i++)
+		assert_int_equal(th[i].node_switches, th[i].tid == 15 ? 3 : 0);
+
+	numa_free(f.run);
+	eng_free(f.e);
+	proc_model_free(f.procs);
+	munmap(anon, PAGES * (size_t)ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages_objects_nodes),
+		cmocka_unit_test(test_pmu_accesses_and_thread_moves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
