@@ -140,6 +140,7 @@ struct numa_cmd {
 	struct cli_pipeline p;
 	struct numa_run *run;
 	struct numa_kernel *kernel; /* the NUMA tracepoints' hits and /proc/vmstat */
+	struct topo_phys_map *phys; /* the node of a migrated page's new frame, or NULL */
 	bool queried; /* the command's pages were asked at its exit */
 	int query_err;
 };
@@ -349,6 +350,7 @@ static int numa_record(int argc, char **argv)
 		.node_ctx = n.p.topo,
 		.nnodes = topo_nnodes(n.p.topo),
 		.distance = topo_node_distance,
+		.self = getpid(),
 	};
 	struct numa_kernel_options ko = {
 		.procs = n.p.procs,
@@ -356,9 +358,15 @@ static int numa_record(int argc, char **argv)
 		.ntypes = no.ntypes,
 		.node_of_cpu = node_of_cpu,
 		.node_ctx = n.p.topo,
+		.self = no.self,
 	};
-	if (numa_new(&n.run, &no, err, sizeof(err)) < 0 ||
-	    numa_kernel_new(&n.kernel, &ko, err, sizeof(err)) < 0) {
+	/* Without memory blocks in sysfs, a migrated page's node comes from the next query. */
+	if (topo_phys_map_load(&n.phys, NULL, err, sizeof(err)) < 0)
+		n.phys = NULL;
+	ko.phys = no.phys = n.phys;
+	int opened = numa_new(&n.run, &no, err, sizeof(err));
+	ko.run = n.run;
+	if (opened < 0 || numa_kernel_new(&n.kernel, &ko, err, sizeof(err)) < 0) {
 		cli_error(CMD, "%s", err);
 		goto out;
 	}
@@ -465,6 +473,7 @@ out:
 	cli_child_abandon(&child);
 	numa_free(n.run);
 	numa_kernel_free(n.kernel);
+	topo_phys_map_free(n.phys);
 	cli_pipeline_close(&n.p);
 	cli_labels_close(&labels, CMD);
 	base_output_close(otlp_out);

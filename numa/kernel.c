@@ -4,24 +4,29 @@
  * (pages migrated, and why: numa_misplaced is automatic balancing),
  * sched:sched_move_numa / sched_swap_numa (a task moved or swapped to
  * another node by balancing), sched:sched_stick_numa (a move it tried and
- * gave up) — read through their format files' fields, each hit kept for the
- * profile with its stack; and /proc/vmstat's numa_* and pgmigrate_* counters
- * before and after, which are the whole machine's, not the command's.
+ * gave up), migrate:remove_migration_pte / thp:remove_migration_pmd (a
+ * page or huge page mapped again after its migration: its address, and its
+ * new frame's node, which times the move of a sampled page exactly) — read
+ * through their format files' fields, each hit kept for the profile with its
+ * stack; and /proc/vmstat's numa_* and pgmigrate_* counters before and
+ * after, which are the whole machine's, not the command's.
  */
 #include "numa.h"
 #include "base.h"
+#include "numa_internal.h"
+#include "topology.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const kernel_tracepoints[NUMA_KERNEL_TP] = {
-	"migrate:mm_migrate_pages",
-	"sched:sched_move_numa",
-	"sched:sched_swap_numa",
-	"sched:sched_stick_numa",
+	"migrate:mm_migrate_pages", "sched:sched_move_numa",        "sched:sched_swap_numa",
+	"sched:sched_stick_numa",   "migrate:remove_migration_pte", "thp:remove_migration_pmd",
 };
+enum { TP_MIGRATE_PAGES, TP_REMOVE_PTE = 4, TP_REMOVE_PMD = 5 };
 
 /* /proc/vmstat's counters of NUMA balancing and migration, in its own words. */
 static const char *const vmstat_names[NUMA_KERNEL_VMSTAT] = {
@@ -35,8 +40,8 @@ struct kernel_hit {
 	int32_t cpu, node;
 	int tp;             /* index in kernel_tracepoints */
 	int type;           /* the event's sample type in the profile */
-	uint64_t pages;     /* mm_migrate_pages: succeeded */
-	int src_nid, dst_nid; /* sched_*_numa */
+	uint64_t pages;     /* mm_migrate_pages: succeeded; remove_migration_*: the page's */
+	int src_nid, dst_nid; /* sched_*_numa; remove_migration_*: dst_nid */
 	char reason[24];    /* mm_migrate_pages: reason, as the kernel names it */
 	size_t stack, nstack;
 };
@@ -159,21 +164,48 @@ static int tp_of(const struct numa_kernel *k, const struct eng_event *ev)
 	return -1;
 }
 
+static bool field_u64(const struct numa_kernel *k, int tp, const struct pabi_sample *s,
+		      const char *name, uint64_t *v)
+{
+	const struct pmu_tp_field *f = pmu_tp_field(&k->fmt[tp], name);
+	return f && pmu_tp_field_int(f, s->raw, s->raw_size, v) == 0;
+}
+
 static int64_t field(const struct numa_kernel *k, int tp, const struct pabi_sample *s,
 		     const char *name)
 {
-	const struct pmu_tp_field *f = pmu_tp_field(&k->fmt[tp], name);
 	uint64_t v;
-	if (!f || pmu_tp_field_int(f, s->raw, s->raw_size, &v) < 0)
-		return -1;
-	return (int64_t)v;
+	return field_u64(k, tp, s, name, &v) ? (int64_t)v : -1;
+}
+
+/* A page mapped again after its migration: the sampled pages it holds moved then. */
+static int migrated_mapped(struct numa_kernel *k, int tp, const struct pabi_sample *s,
+			   struct kernel_hit *h)
+{
+	uint64_t addr, entry, order = 0;
+	long ps = sysconf(_SC_PAGESIZE);
+	uint64_t page = ps > 0 ? (uint64_t)ps : 4096;
+	if (!field_u64(k, tp, s, "addr", &addr) ||
+	    !field_u64(k, tp, s, tp == TP_REMOVE_PTE ? "pte" : "pmd", &entry))
+		return 0;
+	if (tp == TP_REMOVE_PMD)
+		order = (uint64_t)__builtin_ctzll((2ull << 20) / page);
+	else if (!field_u64(k, tp, s, "order", &order) || order > 20)
+		order = 0;
+	uint64_t phys = pabi_pte_phys(entry, tp == TP_REMOVE_PMD);
+	h->dst_nid = phys ? topo_phys_node(k->o.phys, phys) : -1;
+	h->pages = 1ull << order;
+	k->st.migrated_mapped += h->pages;
+	return k->o.run ? numa_page_moved(k->o.run, (pid_t)s->pid, addr, page << order, h->dst_nid,
+					  s->time)
+			: 0;
 }
 
 int numa_kernel_sample(struct numa_kernel *k, const struct eng_event *ev,
 		       const struct pabi_sample *s)
 {
 	int tp = tp_of(k, ev);
-	if (tp < 0)
+	if (tp < 0 || (k->o.self && (pid_t)s->pid == k->o.self))
 		return 0;
 	if (BASE_GROW(k->hits, k->hitcap, k->nhits + 1) < 0 ||
 	    BASE_GROW(k->stacks, k->stackcap, k->nstacks + AGG_MAX_STACK) < 0)
@@ -193,7 +225,9 @@ int numa_kernel_sample(struct numa_kernel *k, const struct eng_event *ev,
 	h->nstack = agg_sample_stack(k->o.agg, s, k->stacks + k->nstacks);
 	k->nstacks += h->nstack;
 	k->st.hits[tp]++;
-	if (tp == 0) {
+	if (tp == TP_REMOVE_PTE || tp == TP_REMOVE_PMD)
+		return migrated_mapped(k, tp, s, h);
+	if (tp == TP_MIGRATE_PAGES) {
 		int64_t ok = field(k, tp, s, "succeeded"), failed = field(k, tp, s, "failed");
 		int64_t reason = field(k, tp, s, "reason");
 		h->pages = ok > 0 ? (uint64_t)ok : 0;
@@ -227,10 +261,17 @@ int numa_kernel_finish(struct numa_kernel *k, char *err, size_t errlen)
 		size_t n = 4;
 		if (h->node >= 0)
 			l[n++] = (struct pprof_label){.key = "node", .num = h->node, .num_unit = "node"};
-		if (h->tp == 0) {
+		if (h->tp == TP_MIGRATE_PAGES) {
 			l[n++] = (struct pprof_label){.key = "reason", .str = h->reason};
 			l[n++] = (struct pprof_label){
 				.key = "pages_migrated", .num = (int64_t)h->pages, .num_unit = "pages"};
+		} else if (h->tp == TP_REMOVE_PTE || h->tp == TP_REMOVE_PMD) {
+			l[n++] = (struct pprof_label){.key = "pages_migrated",
+						      .num = (int64_t)h->pages,
+						      .num_unit = "pages"};
+			if (h->dst_nid >= 0)
+				l[n++] = (struct pprof_label){
+					.key = "dst_node", .num = h->dst_nid, .num_unit = "node"};
 		} else if (h->dst_nid >= 0) {
 			l[n++] = (struct pprof_label){
 				.key = "src_node", .num = h->src_nid, .num_unit = "node"};
@@ -270,6 +311,13 @@ void numa_kernel_print(const struct numa_kernel *k, FILE *out)
 			     " (sched_move_numa), swapped: %" PRIu64 " (sched_swap_numa), moves "
 			     "given up: %" PRIu64 " (sched_stick_numa)\n",
 			st->hits[1], st->hits[2], st->hits[3]);
+		if (k->have[TP_REMOVE_PTE] || k->have[TP_REMOVE_PMD])
+			fprintf(out,
+				"  pages mapped again after a migration, with their address: "
+				"%" PRIu64 " (remove_migration_pte: %" PRIu64
+				" pages, _pmd: %" PRIu64 " huge pages)\n",
+				st->migrated_mapped, st->hits[TP_REMOVE_PTE],
+				st->hits[TP_REMOVE_PMD]);
 		for (size_t i = 0; i < k->nhits; i++) {
 			const struct kernel_hit *h = &k->hits[i];
 			if (h->tp != 1 && h->tp != 2)

@@ -23,6 +23,8 @@
  */
 #define TRACK_INTERVAL_NS 200000000ull
 #define TRACK_COST 50
+/* New pages are asked at most this long after their first sample is processed. */
+#define NEW_PAGES_NS 20000000ull
 #define NO_MOVE UINT32_MAX
 #define NO_SAMPLE UINT32_MAX
 /* Pages of one object's range asked at most: a larger range is asked every Nth page. */
@@ -39,6 +41,7 @@ struct page {
 	int err;        /* errno of the last query of it, 0: none */
 	bool queried;
 	uint64_t found_ns;              /* the last query that found it on a node */
+	uint64_t first_found_ns;        /* the first one */
 	uint32_t first_move, last_move; /* its moves, oldest first, into moves; NO_MOVE: none */
 };
 
@@ -80,6 +83,7 @@ struct numa_run {
 	size_t nmoves, movecap;
 	uint64_t start_ns;     /* numa_new's time: move times are from it */
 	uint64_t next_pass_ns; /* numa_track asks every page again from then */
+	uint64_t new_asked_ns; /* when new pages were last asked */
 	size_t first_unasked;  /* pages before it were asked by numa_track */
 	int64_t *values; /* 1 + ntypes */
 	bool finished;
@@ -234,6 +238,33 @@ static int alloc_object(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t t
 	return 1;
 }
 
+/* The entry of index h equal to k, or -1. */
+static int64_t index_find(const struct base_htab *h, base_htab_eq_fn eq, const struct numa_run *r,
+			  const struct key *k)
+{
+	if (!h->cap)
+		return -1;
+	const struct base_htab_slot *slot = base_htab_find(h, key_hash(k), eq, r, k);
+	return slot->idx1 ? (int64_t)slot->idx1 - 1 : -1;
+}
+
+/* k, which eq finds equal to entry i, names it in index h too. 0 or -ENOMEM. */
+static int index_alias(struct base_htab *h, base_htab_eq_fn eq, const struct numa_run *r,
+		       const struct key *k, int64_t i)
+{
+	if (base_htab_reserve(h) < 0)
+		return -ENOMEM;
+	struct base_htab_slot *slot = base_htab_find(h, key_hash(k), eq, r, k);
+	if (!slot->idx1) {
+		*slot = (struct base_htab_slot){key_hash(k), (uint32_t)(i + 1)};
+		h->n++;
+	}
+	return 0;
+}
+
+static int name_object(struct numa_run *r, int64_t i, const struct c2c_object *co, char *buf);
+static int64_t widen_object(struct numa_run *r, int64_t i, const struct c2c_object *co);
+
 /* The object holding a page's first sampled address, named as the summary shows it. */
 static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t time)
 {
@@ -247,47 +278,93 @@ static int64_t object_of(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t 
 		co = (struct c2c_object){
 			.kind = C2C_OBJ_FILE, .name = m->filename, .start = m->start, .end = m->end};
 	}
-	char buf[512], size[32];
+	char buf[512];
 	bool allocation = (co.kind == C2C_OBJ_HEAP || co.kind == C2C_OBJ_ANON) &&
 			  alloc_object(r, pid, addr, time, &co, buf, sizeof(buf));
 	struct key k = {pid, co.start, (uint64_t)co.kind | (uint64_t)allocation << 8};
+	bool mapping = !allocation && (co.kind == C2C_OBJ_HEAP || co.kind == C2C_OBJ_ANON ||
+				       co.kind == C2C_OBJ_STACK);
+	int64_t i = index_find(&r->object_index, object_eq, r, &k);
+	if (i >= 0)
+		return mapping ? widen_object(r, i, &co) : i;
+	/*
+	 * The heap grows, and the kernel merges an anonymous mapping with the one
+	 * beside it: an object the mapping overlaps is the same one, widened (this
+	 * key now names it too), so no page is counted twice.
+	 */
+	for (size_t j = 0; mapping && j < r->nobjects; j++) {
+		const struct numa_object *o = &r->objects[j];
+		if (o->pid == pid && o->kind == co.kind && !o->allocation && co.start < o->end &&
+		    o->start < co.end) {
+			int64_t w = widen_object(r, (int64_t)j, &co);
+			if (w >= 0 && r->objects[w].start == co.start &&
+			    index_alias(&r->object_index, object_eq, r, &k, w) < 0)
+				return -ENOMEM;
+			return w;
+		}
+	}
 	bool added;
-	int64_t i = find_or_add(r, &r->object_index, object_eq, &k, (void **)&r->objects,
-				&r->nobjects, &r->objcap, sizeof(*r->objects), &added);
-	if (i < 0 || !added)
+	i = find_or_add(r, &r->object_index, object_eq, &k, (void **)&r->objects, &r->nobjects,
+			&r->objcap, sizeof(*r->objects), &added);
+	if (i < 0)
 		return i;
 	struct numa_object *o = &r->objects[i];
 	*o = (struct numa_object){
 		.pid = pid, .kind = co.kind, .allocation = allocation, .start = co.start, .end = co.end};
-	numa_human_size(co.end - co.start, size, sizeof(size));
-	switch (allocation ? (enum c2c_object_kind)-1 : co.kind) {
+	return name_object(r, i, &co, buf) < 0 ? -ENOMEM : i;
+}
+
+/* The name of object i (an allocation's: buf), as the summary shows it. 0 or -ENOMEM. */
+static int name_object(struct numa_run *r, int64_t i, const struct c2c_object *co, char *buf)
+{
+	struct numa_object *o = &r->objects[i];
+	char size[32];
+	const size_t len = 512;
+	numa_human_size(o->end - o->start, size, sizeof(size));
+	switch (o->allocation ? (enum c2c_object_kind) - 1 : co->kind) {
 	default: /* an allocation: named above */
 		break;
 	case C2C_OBJ_KERNEL:
-		snprintf(buf, sizeof(buf), "[kernel]");
+		snprintf(buf, len, "[kernel]");
 		break;
 	case C2C_OBJ_UNKNOWN:
-		snprintf(buf, sizeof(buf), "[unknown]");
+		snprintf(buf, len, "[unknown]");
 		break;
 	case C2C_OBJ_HEAP:
-		snprintf(buf, sizeof(buf), "[heap]");
+		snprintf(buf, len, "[heap]");
 		break;
 	case C2C_OBJ_STACK:
-		snprintf(buf, sizeof(buf), "[stack]");
+		snprintf(buf, len, "[stack]");
 		break;
 	case C2C_OBJ_ANON:
 		/* A range names it: threads' stacks and large allocations are all anonymous. */
-		snprintf(buf, sizeof(buf), "%s 0x%" PRIx64 "-0x%" PRIx64 " (%s)",
-			 co.name && co.name[0] == '[' ? co.name : "anon", co.start, co.end, size);
+		snprintf(buf, len, "%s 0x%" PRIx64 "-0x%" PRIx64 " (%s)",
+			 co->name && co->name[0] == '[' ? co->name : "anon", o->start, o->end,
+			 size);
 		break;
 	case C2C_OBJ_SYMBOL:
 	case C2C_OBJ_FILE:
-		snprintf(buf, sizeof(buf), "%s", co.name);
+		snprintf(buf, len, "%s", co->name);
 		break;
 	}
-	if (!(o->name = strdup(buf)))
+	char *name = strdup(buf);
+	if (!name)
 		return -ENOMEM;
-	return i;
+	free(o->name);
+	o->name = name;
+	return 0;
+}
+
+/* Object i widened to hold the mapping co (grown, or merged with a neighbour); i or -ENOMEM. */
+static int64_t widen_object(struct numa_run *r, int64_t i, const struct c2c_object *co)
+{
+	struct numa_object *o = &r->objects[i];
+	if (co->start >= o->start && co->end <= o->end)
+		return i;
+	o->start = co->start < o->start ? co->start : o->start;
+	o->end = co->end > o->end ? co->end : o->end;
+	char buf[512];
+	return name_object(r, i, co, buf) < 0 ? -ENOMEM : i;
 }
 
 static int64_t thread_of(struct numa_run *r, pid_t pid, uint32_t tid)
@@ -307,10 +384,13 @@ static int64_t thread_of(struct numa_run *r, pid_t pid, uint32_t tid)
 	return i;
 }
 
+static int query_span(struct numa_run *r, size_t from, size_t to);
+
 int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample *s)
 {
 	struct numa_run *r = arg;
-	if (ev->type < 0 || !(ev->attr.sample_type & PERF_SAMPLE_ADDR))
+	if (ev->type < 0 || !(ev->attr.sample_type & PERF_SAMPLE_ADDR) ||
+	    (r->o.self && (pid_t)s->pid == r->o.self))
 		return 0;
 	/*
 	 * Page faults are the software event; any other event sampling addresses
@@ -391,12 +471,25 @@ int numa_sample(void *arg, const struct eng_event *ev, const struct pabi_sample 
 		p->object = (uint32_t)obj;
 	}
 	r->nsamples++;
+	/*
+	 * A long batch (the first symbols read) must not delay the new pages'
+	 * first query until balancing has moved them: ask every NEW_PAGES_NS.
+	 */
+	uint64_t now = added && r->o.nnodes > 1 ? base_mono_ns() : 0;
+	if (now && now - r->new_asked_ns >= NEW_PAGES_NS) {
+		r->new_asked_ns = now;
+		int e = query_span(r, r->first_unasked, r->npages);
+		r->first_unasked = r->npages;
+		if (e == -ENOMEM)
+			return e;
+	}
 	return 0;
 }
 
 /* --- where the pages are ------------------------------------------------------ */
 
-static int add_move(struct numa_run *r, uint32_t page, int to, uint64_t now)
+static int add_move(struct numa_run *r, uint32_t page, int from, int to, uint64_t before,
+		    uint64_t after)
 {
 	if (BASE_GROW(r->moves, r->movecap, r->nmoves + 1) < 0)
 		return -ENOMEM;
@@ -404,15 +497,51 @@ static int add_move(struct numa_run *r, uint32_t page, int to, uint64_t now)
 	uint32_t m = (uint32_t)r->nmoves++;
 	r->moves[m] = (struct move){.page = page,
 				    .next = NO_MOVE,
-				    .from = p->node,
+				    .from = from,
 				    .to = to,
-				    .before_ns = p->found_ns,
-				    .after_ns = now};
+				    .before_ns = before,
+				    .after_ns = after};
 	if (p->last_move == NO_MOVE)
 		p->first_move = m;
 	else
 		r->moves[p->last_move].next = m;
 	p->last_move = m;
+	return 0;
+}
+
+/* The sampled page (pid, pageno), or -1. */
+static int64_t page_find(const struct numa_run *r, pid_t pid, uint64_t pageno)
+{
+	struct key k = {pid, pageno, 0};
+	return index_find(&r->page_index, page_eq, r, &k);
+}
+
+int numa_page_moved(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t len, int to,
+		    uint64_t time)
+{
+	uint64_t first = addr >> r->page_shift, last = (addr + len - 1) >> r->page_shift;
+	for (uint64_t pg = first; pg <= last; pg++) {
+		int64_t i = page_find(r, pid, pg);
+		if (i < 0)
+			continue;
+		struct page *p = &r->pages[i];
+		struct move *m = p->last_move == NO_MOVE ? NULL : &r->moves[p->last_move];
+		if (to >= 0 && p->node == to) {
+			/* A query found it there already: the tracepoint times that move. */
+			if (m && m->to == to && m->before_ns <= time && time <= m->after_ns)
+				m->before_ns = m->after_ns = time;
+			else if (time < p->first_found_ns && p->first_move == NO_MOVE &&
+				 p->first_node == to)
+				/* Its first query came after it moved: from where is not known. */
+				if (add_move(r, (uint32_t)i, -1, to, time, time) < 0)
+					return -ENOMEM;
+			continue;
+		}
+		if (add_move(r, (uint32_t)i, p->node, to, time, time) < 0)
+			return -ENOMEM;
+		p->node = to;
+		p->found_ns = time;
+	}
 	return 0;
 }
 
@@ -424,6 +553,20 @@ static int query_batch(struct numa_run *r, pid_t pid, const uint32_t *idx, size_
 	for (size_t i = 0; i < n; i++)
 		addrs[i] = r->pages[idx[i]].pageno << r->page_shift;
 	int err = topo_page_nodes(pid, addrs, n, node);
+	/*
+	 * A page NUMA balancing's scan made inaccessible until its next hinting
+	 * fault has no node for move_pages (ENOENT): its frame's node says it.
+	 */
+	uint64_t phys[QUERY_BATCH];
+	bool hidden = false;
+	for (size_t i = 0; i < n && !err && r->o.phys; i++)
+		hidden |= node[i] == -ENOENT;
+	if (hidden && topo_page_frames(pid, addrs, n, phys) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (node[i] == -ENOENT && phys[i]) {
+				int at = topo_phys_node(r->o.phys, phys[i]);
+				node[i] = at >= 0 ? at : node[i];
+			}
 	for (size_t i = 0; i < n; i++) {
 		struct page *p = &r->pages[idx[i]];
 		p->queried = !err;
@@ -439,10 +582,16 @@ static int query_batch(struct numa_run *r, pid_t pid, const uint32_t *idx, size_
 		p->err = node[i] < 0 ? -node[i] : 0;
 		if (node[i] < 0)
 			continue;
-		if (p->node >= 0 && node[i] != p->node && add_move(r, idx[i], node[i], now) < 0)
+		struct move *last = p->last_move == NO_MOVE ? NULL : &r->moves[p->last_move];
+		if (last && last->to < 0 && p->node < 0)
+			last->to = node[i]; /* a tracepoint's move whose node was not known */
+		else if (p->node >= 0 && node[i] != p->node &&
+			 add_move(r, idx[i], p->node, node[i], p->found_ns, now) < 0)
 			return -ENOMEM;
-		if (p->first_node < 0)
+		if (p->first_node < 0) {
 			p->first_node = node[i];
+			p->first_found_ns = now;
+		}
 		p->node = node[i];
 		p->found_ns = now;
 	}
@@ -576,13 +725,15 @@ int numa_query_all(struct numa_run *r)
 }
 
 /*
- * The node page p was on at time t, as the queries knew it: the node the
- * last query before t found (a hinting fault that moves the page comes
- * before the query that finds it moved), else the first one found; -1 none.
+ * The node page p was on at time t: where its last move before t took it
+ * (a migration tracepoint's time, or the query that found it moved: a
+ * hinting fault that moves a page comes before that query), else where it
+ * was before its first move (-1 when a tracepoint moved it before any query
+ * found it), else where the first query found it; -1 none.
  */
 static int node_at(const struct numa_run *r, const struct page *p, uint64_t t)
 {
-	int node = p->first_node;
+	int node = p->first_move != NO_MOVE ? r->moves[p->first_move].from : p->first_node;
 	for (uint32_t m = p->first_move; m != NO_MOVE && r->moves[m].after_ns <= t;
 	     m = r->moves[m].next)
 		node = r->moves[m].to;
@@ -685,7 +836,8 @@ static int tally(struct numa_run *r)
 	for (size_t i = 0; i < r->nmoves; i++) {
 		const struct move *m = &r->moves[i];
 		struct numa_object *o = &r->objects[r->pages[m->page].object];
-		uint64_t before = m->before_ns - r->start_ns, after = m->after_ns - r->start_ns;
+		uint64_t before = m->before_ns > r->start_ns ? m->before_ns - r->start_ns : 0;
+		uint64_t after = m->after_ns > r->start_ns ? m->after_ns - r->start_ns : 0;
 		if (node_ok(m->to))
 			o->moves_to[m->to]++;
 		o->moves++;

@@ -57,6 +57,10 @@ struct numa_options {
 	int (*node_of_cpu)(const void *ctx, int cpu);
 	const void *node_ctx;
 	int nnodes; /* the machine's nodes (1: no NUMA effects, the summary says so) */
+	/* The recorder's own process, whose samples (-a) are left out; 0: none. */
+	pid_t self;
+	/* Physical memory by node: places a page move_pages does not (NULL: none; not owned). */
+	const struct topo_phys_map *phys;
 	int (*distance)(int a, int b); /* the nodes' distance, 0 unknown (NULL: none known) */
 };
 
@@ -208,11 +212,21 @@ void numa_placement_print(const struct numa_placement *p, size_t n, int nnodes, 
 
 /* --- the kernel's NUMA activity during the run (kernel.c) -------------------------- */
 
-#define NUMA_KERNEL_TP 4     /* mm_migrate_pages, sched_move_numa, _swap_numa, _stick_numa */
+/* mm_migrate_pages, sched_move_numa, _swap_numa, _stick_numa, remove_migration_pte, _pmd */
+#define NUMA_KERNEL_TP 6
 #define NUMA_KERNEL_VMSTAT 7 /* /proc/vmstat counters kept */
 
 struct numa_kernel_options {
 	struct proc_model *procs; /* thread names (not owned) */
+	/*
+	 * numa record's pages: a page migration the kernel reports with its
+	 * address (remove_migration_pte/_pmd) is that page's move, timed by the
+	 * tracepoint; phys names the node it went to (NULL: the next query
+	 * does). Neither owned; run NULL: none.
+	 */
+	struct numa_run *run;
+	const struct topo_phys_map *phys;
+	pid_t self;               /* the recorder's own process, whose hits are left out; 0: none */
 	struct agg *agg;          /* stacks, and the profile the hits go to */
 	size_t ntypes;            /* the profile's sample types besides samples/count */
 	int (*node_of_cpu)(const void *ctx, int cpu);
@@ -224,6 +238,7 @@ struct numa_kernel_stats {
 	uint64_t migrated;             /* pages mm_migrate_pages moved (succeeded) */
 	uint64_t migrated_balancing;   /* of those, for NUMA balancing (reason numa_misplaced) */
 	uint64_t migrate_failed;
+	uint64_t migrated_mapped; /* pages remove_migration_pte/_pmd reported mapped again, moved */
 	bool vmstat_ok;
 	/* numa_hint_faults, numa_hint_faults_local, numa_pages_migrated, pgmigrate_success,
 	 * pgmigrate_fail, numa_pte_updates, numa_huge_pte_updates: before, and after - before */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base.h"
 
@@ -19,6 +20,15 @@
 int64_t numa_index_entry(struct base_htab *h, uint64_t hash, base_htab_eq_fn eq, const void *ctx,
 			 const void *key, void **arr, size_t *n, size_t *cap, size_t size,
 			 bool *added);
+
+struct numa_run;
+/*
+ * The kernel moved pid's pages of [addr, addr + len) to node `to` (-1:
+ * unknown) at `time` (a migration tracepoint): each sampled page in it
+ * records the move. 0 or -ENOMEM.
+ */
+int numa_page_moved(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t len, int to,
+		    uint64_t time);
 
 /* "64.0 MiB" */
 void numa_human_size(uint64_t bytes, char *buf, size_t len);

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Sampled faults below which an object or a thread is not judged. */
-#define MIN_JUDGE 4
+/* Sampled faults below which an object or a thread is not judged (4 from a thread's stack are noise). */
+#define MIN_JUDGE 8
 /* Serial first touch: one thread placed this share of the sampled pages ... */
 #define SERIAL_TOUCH 0.9
 /* ... and this share of the later accesses came from other nodes. */
@@ -635,6 +635,38 @@ static int pinned_users(const struct numa_report *r, const struct r_object *o, c
 	return n;
 }
 
+/* Balancing moved much of o during the run: 1 when that is its verdict, 0 not, -ENOMEM. */
+static int judge_moved(struct numa_report *r, const struct r_object *o, const struct r_toucher *top,
+		       uint64_t known)
+{
+	if (!o->place || o->place->moved < MIN_JUDGE ||
+	    (double)o->place->moved < MOVED_SHARE * (double)o->pages)
+		return 0;
+	int to = 0;
+	for (int i = 1; i < r->nn; i++)
+		to = o->place->moves_to[i] > o->place->moves_to[to] ? i : to;
+	char first[256] = "";
+	if (top)
+		snprintf(first, sizeof(first),
+			 "; %.1f%% of its pages were first-touched by tid %u (%s) on node %d in %s",
+			 numa_pct(top->pages, o->pages), top->tid, name_or(top->comm, "?"),
+			 top->node, name_or(top->func, "[unknown]"));
+	return verdict(r, NUMA_V_MOVED, o->name, o->pid, 0,
+		       "`%s`: automatic NUMA balancing moved %.1f%% of its sampled pages (%" PRIu64
+		       " of %" PRIu64 "), mostly to node %d, between %.2f s and %.2f s after the "
+		       "start%s; %.1f%% of its %" PRIu64
+		       " accesses after the first touch were remote -> place it on node %d from "
+		       "the start: first-touch it from the thread that uses it there, or bind it "
+		       "(numactl --membind=%d, mbind), so the run neither works on remote memory "
+		       "nor pays for the migrations",
+		       o->name, numa_pct(o->place->moved, o->pages), o->place->moved, o->pages, to,
+		       (double)o->place->moved_after_ns / 1e9,
+		       (double)o->place->moved_before_ns / 1e9, first, numa_pct(o->remote, known),
+		       known, to, to)
+		       ? 1
+		       : -ENOMEM;
+}
+
 static int judge_object(struct numa_report *r, const struct r_object *o)
 {
 	char size[32] = "", sz[48] = "", where[256], users[256], from[256];
@@ -646,35 +678,6 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 		return 0;
 	uint64_t known = o->local + o->remote;
 	const struct r_toucher *top = o->ntouchers ? &o->touchers[0] : NULL;
-	if (o->place && o->place->moved >= MIN_JUDGE &&
-	    (double)o->place->moved >= MOVED_SHARE * (double)o->pages) {
-		int to = 0;
-		for (int i = 1; i < r->nn; i++)
-			to = o->place->moves_to[i] > o->place->moves_to[to] ? i : to;
-		char first[256] = "";
-		if (top)
-			snprintf(first, sizeof(first),
-				 "; %.1f%% of its pages were first-touched by tid %u (%s) on node "
-				 "%d "
-				 "in %s",
-				 numa_pct(top->pages, o->pages), top->tid, name_or(top->comm, "?"),
-				 top->node, name_or(top->func, "[unknown]"));
-		return verdict(r, NUMA_V_MOVED, o->name, o->pid, 0,
-			       "`%s`: automatic NUMA balancing moved %.1f%% of its sampled pages "
-			       "(%" PRIu64 " of %" PRIu64
-			       "), mostly to node %d, between %.2f s and "
-			       "%.2f s after the start%s; %.1f%% of its %" PRIu64
-			       " accesses after the first touch were remote -> place it on node %d "
-			       "from the start: first-touch it from the thread that uses it there, "
-			       "or bind it (numactl --membind=%d, mbind), so the run neither works "
-			       "on remote memory nor pays for the migrations",
-			       o->name, numa_pct(o->place->moved, o->pages), o->place->moved,
-			       o->pages, to, (double)o->place->moved_after_ns / 1e9,
-			       (double)o->place->moved_before_ns / 1e9, first,
-			       numa_pct(o->remote, known), known, to, to)
-			       ? 0
-			       : -ENOMEM;
-	}
 	double max_share;
 	int nodes = spread(r, o, &max_share, where, sizeof(where));
 	int pinned = pinned_users(r, o, users, sizeof(users));
@@ -712,6 +715,10 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 				       : -ENOMEM;
 		}
 	}
+	/* Balancing fixing a serial first touch leaves it to fix; otherwise the moves are the story. */
+	int moved = judge_moved(r, o, top, known);
+	if (moved != 0)
+		return moved < 0 ? moved : 0;
 	if (known >= MIN_JUDGE && (double)o->remote <= WELL_PLACED_REMOTE * (double)known)
 		return verdict(r, NUMA_V_WELL_PLACED, o->name, o->pid, 0,
 			       "`%s`: %.1f%% of its %" PRIu64 " accesses after the first touch "

@@ -4,7 +4,8 @@
  * markers for its frames), so that no architecture's address split is
  * assumed where the kernel already told. Only an address the record says
  * nothing about (a data address, a location without a mapping) falls back
- * to the address itself.
+ * to the address itself. Also the physical address in a page-table entry
+ * a tracepoint reports.
  */
 #include "perfabi.h"
 
@@ -41,4 +42,18 @@ bool pabi_addr_is_kernel(enum pabi_addr_mode mode, uint64_t addr)
 	if (mode != PABI_MODE_UNKNOWN)
 		return mode == PABI_MODE_KERNEL;
 	return addr >= PABI_KERNEL_HALF;
+}
+
+uint64_t pabi_pte_phys(uint64_t entry, bool pmd)
+{
+#if defined(__x86_64__)
+	uint64_t mask = 0x000ffffffffff000ull;
+#elif defined(__aarch64__)
+	uint64_t mask = 0x0000fffffffff000ull;
+#else
+	uint64_t mask = 0;
+#endif
+	if (pmd)
+		mask &= ~((1ull << 21) - 1);
+	return entry & mask;
 }

@@ -108,6 +108,15 @@ enum pabi_addr_mode pabi_mode_of_context(uint64_t marker);
  */
 bool pabi_addr_is_kernel(enum pabi_addr_mode mode, uint64_t addr);
 
+/*
+ * The physical address a present page-table entry maps, as tracepoints
+ * print entries (migrate:remove_migration_pte's pte, thp:remove_migration_pmd's
+ * pmd; pmd: a 2 MiB block), for this build's architecture with 4 KiB pages:
+ * x86-64 bits 12-51 (a huge PMD's bit 12 is its PAT bit), arm64 bits 12-47.
+ * 0 where the architecture is not known.
+ */
+uint64_t pabi_pte_phys(uint64_t entry, bool pmd);
+
 /* Fields of the sample_id trailer every side-band record carries (sample_id_all). */
 struct pabi_sample_id {
 	uint32_t pid, tid, cpu;

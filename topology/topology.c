@@ -10,12 +10,15 @@
  */
 #include "topology.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <hwloc.h>
 #include <limits.h>
 #include <numa.h>
 #include <numaif.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -858,6 +861,135 @@ long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, uint64_t stride
 		}
 	}
 	return found;
+}
+
+/* ---- physical memory by node ---- */
+
+struct phys_block {
+	uint64_t block;
+	int node;
+};
+
+struct topo_phys_map {
+	uint64_t block_size;
+	struct phys_block *blocks; /* by block number */
+	size_t n, cap;
+};
+
+static int by_block(const void *a, const void *b)
+{
+	const struct phys_block *x = a, *y = b;
+	return (x->block > y->block) - (x->block < y->block);
+}
+
+int topo_phys_map_load(struct topo_phys_map **out, const char *sysfs, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	*out = NULL;
+	sysfs = sysfs ? sysfs : "/sys";
+	struct topo_phys_map *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "%s/devices/system/memory/block_size_bytes", sysfs);
+	FILE *f = fopen(path, "re");
+	unsigned long long size = 0;
+	int ok = f && fscanf(f, "%llx", &size) == 1 && size;
+	if (f)
+		fclose(f);
+	if (!ok) {
+		free(m);
+		snprintf(err, errlen,
+			 "%s: no memory block size (this kernel lists no memory blocks)", path);
+		return -ENOENT;
+	}
+	m->block_size = size;
+	snprintf(path, sizeof(path), "%s/devices/system/node", sysfs);
+	DIR *nodes = opendir(path);
+	for (struct dirent *d; nodes && (d = readdir(nodes));) {
+		int node;
+		char tail;
+		if (sscanf(d->d_name, "node%d%c", &node, &tail) != 1 || node < 0)
+			continue;
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s", path, d->d_name);
+		DIR *blocks = opendir(dir);
+		for (struct dirent *b; blocks && (b = readdir(blocks));) {
+			unsigned long long block;
+			if (sscanf(b->d_name, "memory%llu%c", &block, &tail) != 1)
+				continue;
+			if (m->n == m->cap) {
+				size_t cap = m->cap ? 2 * m->cap : 64;
+				struct phys_block *nb = realloc(m->blocks, cap * sizeof(*nb));
+				if (!nb) {
+					closedir(blocks);
+					closedir(nodes);
+					topo_phys_map_free(m);
+					snprintf(err, errlen, "out of memory");
+					return -ENOMEM;
+				}
+				m->blocks = nb;
+				m->cap = cap;
+			}
+			m->blocks[m->n++] = (struct phys_block){block, node};
+		}
+		if (blocks)
+			closedir(blocks);
+	}
+	if (nodes)
+		closedir(nodes);
+	if (!m->n) {
+		topo_phys_map_free(m);
+		snprintf(err, errlen, "%s: no node lists a memory block", path);
+		return -ENOENT;
+	}
+	qsort(m->blocks, m->n, sizeof(*m->blocks), by_block);
+	*out = m;
+	return 0;
+}
+
+int topo_page_frames(pid_t pid, const uint64_t *addrs, size_t n, uint64_t *phys)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid ? (int)pid : (int)getpid());
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t page = page_size();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = 0;
+		/* Bit 63: present; bits 0-54: the frame number (0 when hidden). */
+		if (pread(fd, &e, sizeof(e), (off_t)(addrs[i] / page * sizeof(e))) != sizeof(e))
+			e = 0;
+		phys[i] = (e >> 63) & 1 ? (e & ((1ull << 55) - 1)) * page : 0;
+	}
+	close(fd);
+	return 0;
+}
+
+int topo_phys_node(const struct topo_phys_map *m, uint64_t phys)
+{
+	if (!m)
+		return -1;
+	uint64_t block = phys / m->block_size;
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->blocks[mid].block < block)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->blocks[lo].block == block ? m->blocks[lo].node : -1;
+}
+
+void topo_phys_map_free(struct topo_phys_map *m)
+{
+	if (!m)
+		return;
+	free(m->blocks);
+	free(m);
 }
 
 /* ---- descriptions ---- */

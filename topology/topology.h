@@ -143,6 +143,27 @@ long topo_pages_per_node(pid_t pid, uint64_t addr, uint64_t len, uint64_t stride
 			 unsigned long *counts, int ncounts, unsigned long *absent);
 
 /*
+ * Which node holds a physical address: the kernel's memory blocks
+ * (SYSFS/devices/system/memory/block_size_bytes) and each node's
+ * (SYSFS/devices/system/node/nodeN/memoryM). sysfs NULL: /sys. 0, or -errno
+ * with err set (-ENOENT: this kernel lists no memory blocks, e.g. without
+ * memory hotplug).
+ */
+struct topo_phys_map;
+int topo_phys_map_load(struct topo_phys_map **out, const char *sysfs, char *err, size_t errlen);
+/*
+ * The physical address of each page at addrs[0..n) of process pid, from
+ * /proc/PID/pagemap (the frame of a present page, a page NUMA balancing's
+ * scan made inaccessible too, which move_pages does not place): phys[i] 0
+ * when not present or the frame is hidden (without CAP_SYS_ADMIN). 0, or
+ * -errno when pagemap cannot be read.
+ */
+int topo_page_frames(pid_t pid, const uint64_t *addrs, size_t n, uint64_t *phys);
+/* The node of physical address phys, or -1 (no block of any node holds it). */
+int topo_phys_node(const struct topo_phys_map *m, uint64_t phys);
+void topo_phys_map_free(struct topo_phys_map *m);
+
+/*
  * The machine: packages, NUMA nodes (memory), L3 domains, cores, PUs, caches, line size;
  * for this machine also the nodes' total and free memory and their distances (libnuma), as
  * `numactl -H` prints them.

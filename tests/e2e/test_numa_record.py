@@ -54,8 +54,10 @@ prof = load_profile(out)
 # Then the NUMA tracepoints this kernel has (root mounts tracefs, as perf does).
 check(prof["types"][:2] == ["samples", "page-faults"], f"sample types {prof['types']}")
 tps = prof["types"][2:]
-check(not tps or tps == ["migrate:mm_migrate_pages", "sched:sched_move_numa",
-                         "sched:sched_swap_numa", "sched:sched_stick_numa"],
+# remove_migration_pte/_pmd: Linux 5.19 and later (a page's move with its address).
+check(not tps or tps[:4] == ["migrate:mm_migrate_pages", "sched:sched_move_numa",
+                             "sched:sched_swap_numa", "sched:sched_stick_numa"] and
+      tps[4:] in ([], ["migrate:remove_migration_pte", "thp:remove_migration_pmd"]),
       f"the NUMA tracepoints as sample types: {tps}")
 if os.geteuid() == 0:
     check(tps, "as root, numa record has no NUMA tracepoints")
@@ -99,6 +101,18 @@ r = run([PMUPROF, "numa", "record", "-p", str(child.pid), "--duration", "0.5", "
 child.wait()
 check(r.returncode == 0, f"-p: {r.stderr}")
 check("pages sampled" in r.stdout, f"-p: no summary:\n{r.stdout}")
+
+# --- -a: every process but pmuprof's own (its symbol tables would be the top objects) ---
+if os.geteuid() == 0:
+    child = subprocess.Popen([wl, "2"], stdout=subprocess.DEVNULL)
+    rec = subprocess.Popen([PMUPROF, "numa", "record", "-a", "--duration", "1", "-o", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    so, se = rec.communicate(timeout=60)
+    child.wait()
+    check(rec.returncode == 0, f"-a: {se}")
+    pids = {s["labels"].get("pid") for s in load_profile(out)["samples"]}
+    check(pids and rec.pid not in pids, f"-a: pmuprof's own pid {rec.pid} in the samples' {pids}")
+    print(f"ok: -a: samples of {len(pids)} processes, none pmuprof's")
 
 # --- errors ------------------------------------------------------------------------------
 for args, code, words in [

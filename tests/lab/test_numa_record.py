@@ -10,8 +10,11 @@ Checked against the workload's own move_pages oracle and the guest's topology:
 - in the pprof, every grid sample of a sweeper carries the node its thread was
   pinned to (the CPUs the guest gives that node), data_node and access agree
   (local exactly when node == data_node), and with balancing on each sweeper's
-  hinting faults are there; the share of a sweeper's faults that are local is
-  within 10 % of its half's pages on its node (the oracle's per-half counts);
+  hinting faults are there; a fault is local by its page's node at that fault: node 0's
+  sweeper's within 10 % of its half's pages on node 0 (the oracle's per-half counts),
+  node 1's at most its half's share on node 1 at the end (balancing moves those pages in
+  that sweeper's remote faults; a fault on a page balancing moved before numa record, far
+  behind in the slow guest, first placed it has no node);
 - numa report on that profile names the serial first touch of `grid` with its numbers
   (100 % by the main thread on node 0 in init_grid; the share of the accesses after the
   first touch that came from node 1, as the pprof's samples count it; sweep as the
@@ -92,8 +95,14 @@ samples = load_profile(os.path.join(out, "n.pb.gz"))["samples"]
 grid = [s for s in samples if s["labels"].get("object") == "grid"]
 check(grid, "no sample labelled object=grid")
 per = {t: {"faults": 0, "local": 0} for t in sweepers}
+unplaced = 0
 for s in grid:
     lb = s["labels"]
+    # A page balancing moved before numa record first asked where it was (the migration
+    # tracepoint came first): its faults before that move have no node, no access.
+    if "data_node" not in lb:
+        unplaced += s["values"][0]
+        continue
     for key in ("node", "data_node", "first_touch_node", "access", "cpu", "tid"):
         check(key in lb, f"a grid sample without {key}: {lb}")
     check(lb["first_touch_node"] == 0, f"grid first touched on node {lb['first_touch_node']}")
@@ -105,7 +114,11 @@ for s in grid:
               f"node {lb['node']}")
         per[lb["tid"]]["faults"] += s["values"][0]
         per[lb["tid"]]["local"] += s["values"][0] * (lb["access"] == "local")
-print(f"NUMA balancing {balancing}; sweeper faults: {per}; oracle halves {halves}")
+print(f"NUMA balancing {balancing}; sweeper faults: {per}; oracle halves {halves}; faults "
+      f"on pages moved before numa record asked: {unplaced}")
+total = sum(s["values"][0] for s in grid)
+check(unplaced < total, f"all {total} grid faults on pages balancing moved before numa record "
+      f"first asked where they were")
 if balancing == 1:
     for tid, (node, half) in sweepers.items():
         f = per[tid]
@@ -113,8 +126,18 @@ if balancing == 1:
         half_nodes = halves[half][1]
         want = half_nodes.get(node, 0) / max(1, sum(half_nodes.values()))
         got = f["local"] / f["faults"]
-        check(abs(got - want) <= 0.10, f"sweeper {tid} on node {node}: {got:.1%} of its faults "
-              f"local, yet {want:.1%} of its half is on its node at the end")
+        # A fault is local by its page's node at that fault: the half first touched on
+        # node 0 is local to node 0's sweeper throughout; balancing moves node 1's half
+        # in that sweeper's hinting faults, each on a page still on node 0, so its share
+        # of local faults is at most the share of its half on node 1 at the end.
+        if node == 0:
+            check(abs(got - want) <= 0.10, f"sweeper {tid} on node 0: {got:.1%} of its faults "
+                  f"local, yet {want:.1%} of its half is on node 0 throughout")
+        else:
+            check(got <= want + 0.10,
+                  f"sweeper {tid} on node {node}: {got:.1%} of its faults local, with "
+                  f"{want:.1%} of its half on its node at the end, moved there by balancing "
+                  f"in its own (remote) faults")
 
 # --- numa report: the verdict and the thread x node matrix ---------------------------------
 rep = sec.get("report", "")

@@ -1,7 +1,9 @@
 /*
  * Kernel or user address (sampler/addr_mode.c): the record's cpumode and
  * callchain markers decide, on x86-64 and arm64 addresses alike; the
- * address-only fallback splits at the upper half of the address space.
+ * address-only fallback splits at the upper half of the address space. The
+ * physical address in a page-table entry, as the migration tracepoints
+ * print entries (x86-64 and arm64 layouts, whichever this build is).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,14 +94,29 @@ static void test_parse_keeps_misc(void **state)
 	assert_true(pabi_addr_is_kernel(pabi_mode_of_misc(s.misc), s.ip));
 }
 
+static void test_pte_phys(void **state)
+{
+	(void)state;
+#if defined(__x86_64__)
+	/* NX, a present user PTE of frame 0x1234567 (bit 62.. software bits). */
+	assert_int_equal(pabi_pte_phys(0x8000001234567067ull, false), 0x1234567000ull);
+	/* A huge PMD: PSE and its PAT bit (12) set, a 2 MiB frame. */
+	assert_int_equal(pabi_pte_phys(0x80000004a32010e7ull, true), 0x4a3200000ull);
+#elif defined(__aarch64__)
+	/* UXN/PXN, AF, a page descriptor of 0x123456000; a block descriptor of 0x40200000. */
+	assert_int_equal(pabi_pte_phys(0x00e8000123456f43ull, false), 0x123456000ull);
+	assert_int_equal(pabi_pte_phys(0x00e8000040200f41ull, true), 0x40200000ull);
+#else
+	assert_int_equal(pabi_pte_phys(0x1234567067ull, false), 0);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fallback_by_address),
-		cmocka_unit_test(test_mode_decides),
-		cmocka_unit_test(test_cpumode),
-		cmocka_unit_test(test_context_markers),
-		cmocka_unit_test(test_parse_keeps_misc),
+		cmocka_unit_test(test_pte_phys),        cmocka_unit_test(test_fallback_by_address),
+		cmocka_unit_test(test_mode_decides),    cmocka_unit_test(test_cpumode),
+		cmocka_unit_test(test_context_markers), cmocka_unit_test(test_parse_keeps_misc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,10 @@
  * CPU's node against the page's. The PMU's loads (PEBS, IBS: samples with
  * DATA_SRC) are accesses, local or remote by their data_src where it names
  * a level, never a page's first touch; a thread's moves between nodes are
- * counted in time order.
+ * counted in time order; a page the kernel reports migrated (a tracepoint)
+ * moved at that time: a fault before it is on the node before (unknown
+ * when no query had found one), a fault after on the new one; an anonymous
+ * mapping merged with its neighbour and a heap that grew stay one object.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include "numa.h"
+#include "numa_internal.h"
 #include "synth.h"
 
 #define ID_FAULTS 100
@@ -322,11 +326,141 @@ static void test_pmu_accesses_and_thread_moves(void **state)
 	munmap(anon, PAGES * (size_t)ps);
 }
 
+static void test_tracepoint_move(void **state)
+{
+	(void)state;
+	long ps = sysconf(_SC_PAGESIZE);
+	char *anon =
+		mmap(NULL, (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(anon != MAP_FAILED);
+	memset(anon, 1, (size_t)ps);
+	int node;
+	void *pg = anon;
+	assert_int_equal(move_pages(0, 1, &pg, NULL, &node, 0), 0);
+	assert_true(node >= 0 && node < 2);
+	struct fixture f = {0};
+	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
+	static const char *const names[] = {"page-faults", "dummy:u"};
+	synth_init(&f.s, &f.src, 2, ids, names);
+	f.s.attr[0].type = PERF_TYPE_SOFTWARE;
+	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
+	f.s.attr[0].sample_type = SAMPLE_TYPE;
+	f.s.attr[0].sample_period = 1;
+	f.s.attr[1].type = PERF_TYPE_SOFTWARE;
+	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
+	f.s.attr[1].sample_type = TRAILER_TYPE;
+	uint64_t a = (uint64_t)(uintptr_t)anon;
+	mmap2(&f.s, a, (uint64_t)ps, 1, "//anon");
+	/* First touch from node 0; faults from node 1 before and after the migration at 25. */
+	fault(&f.s, 0, 12, 10, a, 0);
+	fault(&f.s, 1, 13, 20, a + 8, 0);
+	fault(&f.s, 1, 13, 30, a + 16, 0);
+
+	char err[BASE_ERR_MAX];
+	struct eng_tool tool = {.arg = &f, .sample = forward};
+	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
+	assert_int_equal(proc_model_new(&f.procs), 0);
+	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
+	struct numa_options no = {
+		.procs = f.procs,
+		.agg = eng_agg(f.e),
+		.ntypes = eng_ntypes(f.e),
+		.node_of_cpu = node_is_cpu,
+		.nnodes = 1, /* its pages are not asked as samples come: the tracepoint is first */
+	};
+	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
+	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	/* Its pages other than the sampled one, and another process's: no move. */
+	assert_int_equal(numa_page_moved(f.run, getpid(), a + (uint64_t)ps, (uint64_t)ps, node, 24),
+			 0);
+	assert_int_equal(numa_page_moved(f.run, getpid() + 1, a, (uint64_t)ps, node, 24), 0);
+	assert_int_equal(numa_moves(f.run), 0);
+	/* The kernel reports the page mapped again on `node` at 25, before any query of it. */
+	assert_int_equal(numa_page_moved(f.run, getpid(), a, (uint64_t)ps, node, 25), 0);
+	assert_int_equal(numa_moves(f.run), 1);
+	/* The query finds it where the tracepoint said: the same move, not a second. */
+	assert_int_equal(numa_query(f.run, getpid()), 0);
+	assert_int_equal(numa_moves(f.run), 1);
+	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
+
+	const struct numa_object *ob = object_named(f.run, "anon ");
+	assert_non_null(ob);
+	assert_int_equal(ob->pages_moved, 1);
+	assert_int_equal(ob->moves, 1);
+	assert_int_equal(ob->moves_to[node], 1);
+	/* The faults at 10 and 20 came before the move, from a node no query knew: unknown. */
+	assert_int_equal(ob->local + ob->remote, 1);
+	assert_int_equal(ob->local, node == 1);
+
+	numa_free(f.run);
+	eng_free(f.e);
+	proc_model_free(f.procs);
+	munmap(anon, (size_t)ps);
+}
+
+static void test_mappings_grow(void **state)
+{
+	(void)state;
+	const uint64_t a = 0x7f0000100000, heap = 0x560000000000, page = 4096;
+	struct fixture f = {0};
+	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
+	static const char *const names[] = {"page-faults", "dummy:u"};
+	synth_init(&f.s, &f.src, 2, ids, names);
+	f.s.attr[0].type = PERF_TYPE_SOFTWARE;
+	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
+	f.s.attr[0].sample_type = SAMPLE_TYPE;
+	f.s.attr[0].sample_period = 1;
+	f.s.attr[1].type = PERF_TYPE_SOFTWARE;
+	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
+	f.s.attr[1].sample_type = TRAILER_TYPE;
+	/* An anonymous mapping, then one below it that the kernel merged with it. */
+	mmap2(&f.s, a + 16 * page, 16 * page, 1, "//anon");
+	fault(&f.s, 0, 12, 10, a + 16 * page, 0);
+	mmap2(&f.s, a, 32 * page, 15, "//anon");
+	fault(&f.s, 0, 12, 20, a, 0);
+	/* The heap, then grown by brk. */
+	mmap2(&f.s, heap, page, 30, "[heap]");
+	fault(&f.s, 0, 12, 31, heap, 0);
+	mmap2(&f.s, heap, 3 * page, 32, "[heap]");
+	fault(&f.s, 0, 12, 33, heap + 2 * page, 0);
+
+	char err[BASE_ERR_MAX];
+	struct eng_tool tool = {.arg = &f, .sample = forward};
+	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
+	assert_int_equal(proc_model_new(&f.procs), 0);
+	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
+	struct numa_options no = {.procs = f.procs, .agg = eng_agg(f.e), .ntypes = eng_ntypes(f.e)};
+	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
+	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
+	size_t n;
+	const struct numa_object *ob = numa_objects(f.run, &n);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(ob[i].pages, 2);
+		if (ob[i].kind == C2C_OBJ_HEAP) {
+			assert_string_equal(ob[i].name, "[heap]");
+			assert_int_equal(ob[i].start, heap);
+			assert_int_equal(ob[i].end, heap + 3 * page);
+		} else {
+			assert_int_equal(ob[i].start, a);
+			assert_int_equal(ob[i].end, a + 32 * page);
+			assert_string_equal(ob[i].name,
+					    "anon 0x7f0000100000-0x7f0000120000 (128.0 KiB)");
+		}
+	}
+	numa_free(f.run);
+	eng_free(f.e);
+	proc_model_free(f.procs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages_objects_nodes),
 		cmocka_unit_test(test_pmu_accesses_and_thread_moves),
+		cmocka_unit_test(test_tracepoint_move),
+		cmocka_unit_test(test_mappings_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,7 @@ static void test_serial_first_touch(void **state)
 	machine(&x, 2, 1);
 	/* Balancing moved half of it by the end: where it is does not hide who placed it. */
 	object(&x, "grid", 64 << 20, 8192, 8192);
+	x.o[0].moved = x.o[0].moves_to[1] = 16;
 	sample(&x, 100, 0, 0, "grid", "init_grid", true, 16);
 	sample(&x, 100, 0, 1, "grid", "init_grid", true, 16);
 	sample(&x, 101, 0, 0, "grid", "sweep", false, 20);

@@ -2,7 +2,9 @@
  * Unit tests of the topology module: reader plans on hwloc synthetic
  * machines (so multi-socket, multi-node layouts are tested on a 2-vCPU VM),
  * --readers parsing, the printed descriptions, and, on the real machine,
- * thread pinning and node-local pre-faulted memory.
+ * thread pinning and node-local pre-faulted memory; physical addresses by
+ * node from a sysfs tree of memory blocks (a 2-node one written here, and
+ * this machine's).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -658,6 +660,77 @@ static void test_bind_thread(void **state)
 	topo_free(t);
 }
 
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void make_dir(char *path, size_t len, const char *root, const char *sub)
+{
+	snprintf(path, len, "%s/%s", root, sub);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_phys_map(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/pmuprof-sysfs-XXXXXX", dir[512], err[256];
+	assert_non_null(mkdtemp(root));
+	struct topo_phys_map *m;
+	/* No memory blocks: said, and no map. */
+	assert_int_equal(topo_phys_map_load(&m, root, err, sizeof(err)), -ENOENT);
+	assert_null(m);
+	assert_non_null(strstr(err, "block_size_bytes"));
+	/* 128 MiB blocks: node0 holds blocks 0-1 and 4, node1 blocks 8-9 (a hole between). */
+	make_dir(dir, sizeof(dir), root, "devices/system/memory");
+	put_file(dir, "block_size_bytes", "8000000\n");
+	static const char *const blocks[] = {"node0/memory0", "node0/memory1", "node0/memory4",
+					     "node1/memory8", "node1/memory9", "node1/power"};
+	for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+		char sub[128];
+		snprintf(sub, sizeof(sub), "devices/system/node/%s", blocks[i]);
+		make_dir(dir, sizeof(dir), root, sub);
+	}
+	assert_int_equal(topo_phys_map_load(&m, root, err, sizeof(err)), 0);
+	assert_int_equal(topo_phys_node(m, 0), 0);
+	assert_int_equal(topo_phys_node(m, 0x0fffffff), 0);
+	assert_int_equal(topo_phys_node(m, 0x10000000), -1); /* block 2: no node's */
+	assert_int_equal(topo_phys_node(m, 0x20000000 + 4096), 0);
+	assert_int_equal(topo_phys_node(m, 0x40000000), 1);
+	assert_int_equal(topo_phys_node(m, 0x4a3200000ull), -1);
+	assert_int_equal(topo_phys_node(NULL, 0), -1);
+	topo_phys_map_free(m);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	/* This machine: where it lists memory blocks, its first 1 MiB or 1 GiB is a node's. */
+	if (topo_phys_map_load(&m, NULL, err, sizeof(err)) == 0) {
+		assert_true(topo_phys_node(m, 0x100000) >= 0 || topo_phys_node(m, 0x40000000) >= 0);
+		/* A page of this process: its frame (root sees it) is on move_pages' node. */
+		static char page[1 << 16] __attribute__((aligned(4096)));
+		page[0] = 1;
+		uint64_t addr = (uint64_t)(uintptr_t)page, phys = 1;
+		void *p = page;
+		int node = -1;
+		assert_int_equal(move_pages(0, 1, &p, NULL, &node, 0), 0);
+		assert_int_equal(topo_page_frames(0, &addr, 1, &phys), 0);
+		if (geteuid() == 0)
+			assert_int_equal(topo_phys_node(m, phys), node);
+		else
+			assert_int_equal(phys, 0); /* the frame is hidden from other users */
+		topo_phys_map_free(m);
+	} else {
+		printf("this machine lists no memory blocks: %s\n", err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_real_machine),
 		cmocka_unit_test(test_alloc_local),
 		cmocka_unit_test(test_bind_thread),
+		cmocka_unit_test(test_phys_map),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
