@@ -5,7 +5,10 @@
   prints every object of --json;
 - exit codes: a usage error is 2 (a malformed -p, an unknown flag, a malformed --addr),
   a run that cannot write its output is 1 (-o in a missing directory, -o /dev/full, the
-  report or the placement on a full standard output), each with one line naming the cause.
+  report or the placement on a full standard output), each with one line naming the cause;
+- go tool pprof -top on the profile opens no file for a frame in a data mapping (a heap,
+  //anon, a locale file: numa record knows them for its data addresses): no "Local
+  symbolization failed" line.
 """
 import json
 import os
@@ -14,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 
-from common import PMUPROF, check, run, skip
+from common import PMUPROF, check, go_pprof, have_go, run, skip
 
 python = shutil.which("python3")
 if not python:
@@ -49,6 +52,16 @@ check("--all prints them" not in r.stdout, "--all still cuts a list")
 starts = re.findall(r"^(/\S+) \(pid (\d+), [^)]*at (0x[0-9a-f]+)\)", r.stdout, re.M)
 check(starts and len(set(starts)) == len(starts), f"file objects without a start: {starts}")
 print(f"ok: 10 of {nobj} objects, 15 of {nfunc} functions; --all prints them all")
+
+# --- pprof -------------------------------------------------------------------------------
+if have_go():
+    status, out = go_pprof(["-top", prof])
+    check(status == 0, f"go tool pprof -top failed ({status}): {out[:2000]}")
+    bad = [x for x in out.splitlines() if "Local symbolization failed" in x]
+    check(not bad, f"go tool pprof tried to open {len(bad)} mappings: {bad[:5]}")
+    print("ok: go tool pprof -top symbolizes no data mapping")
+else:
+    print("go is not installed: go tool pprof not checked")
 
 # --- exit codes ---------------------------------------------------------------------------
 full = open("/dev/full", "w")
