@@ -1019,7 +1019,7 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	} else if (!o->place && r->in->objects_recorded > r->in->nobjects) {
 		fprintf(out,
 			"  pages by node at the end: not in the profile (it keeps the %d "
-			"most-faulted objects'; numa record's summary has them all)\n",
+			"most-faulted objects'; numa record's summary printed the most-faulted)\n",
 			NUMA_COMMENT_OBJECTS);
 	} else {
 		fprintf(out, "  pages by node at the end: unknown (%s)\n",

@@ -107,6 +107,41 @@ static int forward(void *arg, const struct eng_event *ev, const struct pabi_samp
 	return numa_sample(((struct fixture *)arg)->run, ev, smp);
 }
 
+/* The source of page faults (with addresses) and of the mappings (dummy:u). */
+static void faults_source(struct fixture *f)
+{
+	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
+	static const char *const names[] = {"page-faults", "dummy:u"};
+	synth_init(&f->s, &f->src, 2, ids, names);
+	for (int i = 0; i < 2; i++) {
+		f->s.attr[i].type = PERF_TYPE_SOFTWARE;
+		f->s.attr[i].sample_type = TRAILER_TYPE;
+	}
+	f->s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
+	f->s.attr[0].sample_type = SAMPLE_TYPE;
+	f->s.attr[0].sample_period = 1;
+	f->s.attr[1].config = PERF_COUNT_SW_DUMMY;
+}
+
+/* The engine delivers f's script to numa_sample (two nodes, node = CPU). */
+static void run_engine(struct fixture *f)
+{
+	char err[BASE_ERR_MAX];
+	struct eng_tool tool = {.arg = f, .sample = forward};
+	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
+	assert_int_equal(proc_model_new(&f->procs), 0);
+	assert_int_equal(eng_new(&f->e, &f->src, f->procs, &o, err, sizeof(err)), 0);
+	struct numa_options no = {
+		.procs = f->procs,
+		.agg = eng_agg(f->e),
+		.ntypes = eng_ntypes(f->e),
+		.node_of_cpu = node_is_cpu,
+		.nnodes = 2,
+	};
+	assert_int_equal(numa_new(&f->run, &no, err, sizeof(err)), 0);
+	assert_int_equal(eng_run(f->e, err, sizeof(err)), 0);
+}
+
 static const struct numa_object *object_named(const struct numa_run *r, const char *prefix)
 {
 	size_t n;
@@ -134,17 +169,7 @@ static void test_pages_objects_nodes(void **state)
 	uint64_t stack = heap + HUGE / 2;
 
 	struct fixture f = {0};
-	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
-	static const char *const names[] = {"page-faults", "dummy:u"};
-	synth_init(&f.s, &f.src, 2, ids, names);
-	for (int i = 0; i < 2; i++) {
-		f.s.attr[i].type = PERF_TYPE_SOFTWARE;
-		f.s.attr[i].sample_type = TRAILER_TYPE;
-	}
-	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
-	f.s.attr[0].sample_type = SAMPLE_TYPE;
-	f.s.attr[0].sample_period = 1;
-	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
+	faults_source(&f);
 	uint64_t a = (uint64_t)(uintptr_t)anon;
 	mmap2(&f.s, a, ANON_PAGES * (uint64_t)ps, 1, "//anon");
 	mmap2(&f.s, heap, HUGE / 2, 2, "[heap]");
@@ -159,19 +184,7 @@ static void test_pages_objects_nodes(void **state)
 	fault(&f.s, 0, 12, 60, stack + 8, 0);
 
 	char err[BASE_ERR_MAX];
-	struct eng_tool tool = {.arg = &f, .sample = forward};
-	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
-	assert_int_equal(proc_model_new(&f.procs), 0);
-	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
-	struct numa_options no = {
-		.procs = f.procs,
-		.agg = eng_agg(f.e),
-		.ntypes = eng_ntypes(f.e),
-		.node_of_cpu = node_is_cpu,
-		.nnodes = 2,
-	};
-	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
-	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	run_engine(&f);
 	assert_int_equal(numa_pages(f.run), 4); /* anon 0 and 1, the heap's huge page, the stack */
 	numa_query(f.run, getpid());
 	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
@@ -272,19 +285,7 @@ static void test_pmu_accesses_and_thread_moves(void **state)
 		fault(&f.s, i % 2, 15, 100 + 10 * (uint64_t)i, a + (2 + (uint64_t)i) * page, 0);
 
 	char err[BASE_ERR_MAX];
-	struct eng_tool tool = {.arg = &f, .sample = forward};
-	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
-	assert_int_equal(proc_model_new(&f.procs), 0);
-	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
-	struct numa_options no = {
-		.procs = f.procs,
-		.agg = eng_agg(f.e),
-		.ntypes = eng_ntypes(f.e),
-		.node_of_cpu = node_is_cpu,
-		.nnodes = 2,
-	};
-	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
-	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	run_engine(&f);
 	assert_int_equal(numa_pages(f.run), PAGES);
 	assert_int_equal(numa_query(f.run, getpid()), 0);
 	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
@@ -348,36 +349,14 @@ static void test_unasked_and_exited(void **state)
 	assert_int_equal(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
 
 	struct fixture f = {0};
-	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
-	static const char *const names[] = {"page-faults", "dummy:u"};
-	synth_init(&f.s, &f.src, 2, ids, names);
-	for (int i = 0; i < 2; i++) {
-		f.s.attr[i].type = PERF_TYPE_SOFTWARE;
-		f.s.attr[i].sample_type = TRAILER_TYPE;
-	}
-	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
-	f.s.attr[0].sample_type = SAMPLE_TYPE;
-	f.s.attr[0].sample_period = 1;
-	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
+	faults_source(&f);
 	const uint64_t a = 0x7f0000000000;
 	synth_mmap2(&f.s, 0, 0, child, a, 4 << 12, 3, 1, "//anon", ID_DUMMY);
 	fault_of(&f.s, child, 0, (uint32_t)child, 10, a, 0);
 	fault(&f.s, 1, 11, 20, 0x100000, 0); /* no mapping */
 
 	char err[BASE_ERR_MAX];
-	struct eng_tool tool = {.arg = &f, .sample = forward};
-	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
-	assert_int_equal(proc_model_new(&f.procs), 0);
-	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
-	struct numa_options no = {
-		.procs = f.procs,
-		.agg = eng_agg(f.e),
-		.ntypes = eng_ntypes(f.e),
-		.node_of_cpu = node_is_cpu,
-		.nnodes = 2,
-	};
-	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
-	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	run_engine(&f);
 	assert_int_equal(numa_pages(f.run), 2);
 	assert_int_equal(numa_query(f.run, child), -EINVAL);
 	numa_query(f.run, getpid());
