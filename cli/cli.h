@@ -39,6 +39,7 @@ struct cli_import_opts {
 	uint32_t line_size; /* 0: 64 */
 	bool numa;          /* print numa report's view of the perf mem samples to stdout */
 	bool numa_json;     /* ... as JSON */
+	bool numa_all;      /* ... every object and function (text) */
 	int argc;           /* the command line, for the pprof's comment */
 	char **argv;
 };

@@ -126,7 +126,8 @@ static int print_numa(const struct import *im, const struct cli_import_opts *o)
 		cli_error(o->cmd, "%s", err);
 		goto out;
 	}
-	o->numa_json ? numa_report_print_json(rep, stdout) : numa_report_print(rep, stdout);
+	o->numa_json ? numa_report_print_json(rep, stdout)
+		     : numa_report_print(rep, stdout, o->numa_all);
 	if (fflush(stdout) != 0)
 		cli_error(o->cmd, "cannot write the report to stdout: %s", strerror(errno));
 	else

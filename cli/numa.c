@@ -129,6 +129,16 @@ static int parse_args(int argc, char **argv, struct numa_opts *o)
 		       2;
 	if (targets > 1)
 		return cli_error(CMD, "choose one target: a command, -p PID or -a"), 2;
+	if (o->pids) {
+		/* A malformed list is a usage error; a process that is gone fails the run later. */
+		char err[BASE_ERR_MAX];
+		pid_t *tids = NULL;
+		int n;
+		int rc = cli_resolve_threads(o->pids, false, &tids, &n, err, sizeof(err));
+		free(tids);
+		if (rc == -EINVAL)
+			return cli_error(CMD, "%s", err), 2;
+	}
 	if (o->alloc && !*o->cmd)
 		return cli_error(CMD, "--alloc preloads a library into the command it runs: give a "
 				      "command (-- CMD), not -p or -a"),
@@ -484,13 +494,15 @@ out:
 static void report_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof numa report [FILE] [--json] [-o OUT.pb.gz]\n"
+		"usage: pmuprof numa report [FILE] [--all] [--json] [-o OUT.pb.gz]\n"
 		"  Reads numa record's profile (default " DEFAULT_OUTPUT ") or a perf mem\n"
 		"  recording (perf.data with data addresses and data_src): per data object and\n"
 		"  function, pages by node, who first-touched them, who accesses them (local and\n"
 		"  remote); the thread x node matrix; threads that wander across nodes; and a\n"
 		"  verdict per finding with the fix it suggests.\n"
-		"      --json          the report as JSON (keys in the README)\n"
+		"      --all           every data object and function (default: the 10 and 15\n"
+		"                      most-faulted)\n"
+		"      --json          the report as JSON (keys in the README), every row\n"
 		"  -o, --output FILE   the profile again, its verdicts added as comments (a\n"
 		"                      perf.data: its samples as pmuprof import writes them)\n");
 }
@@ -500,12 +512,13 @@ static int numa_report(int argc, char **argv)
 	static const char *const RCMD = "numa report";
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
+		{"all", no_argument, NULL, 'A'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
-	bool json = false;
+	bool json = false, all = false;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -513,6 +526,9 @@ static int numa_report(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'A':
+			all = true;
 			break;
 		case 'o':
 			output = optarg;
@@ -538,6 +554,7 @@ static int numa_report(int argc, char **argv)
 					     .symbolize = true,
 					     .numa = true,
 					     .numa_json = json,
+					     .numa_all = all,
 					     .argc = argc,
 					     .argv = argv};
 		return cli_import_run(&io);
@@ -550,7 +567,7 @@ static int numa_report(int argc, char **argv)
 	struct base_output_opts oo = {.mode = 0644, .what = "profile", .flag = "-o"};
 	if (output && base_output_open(&out, output, &oo, err, sizeof(err)) < 0) {
 		cli_error(RCMD, "%s", err);
-		return 2;
+		return 1;
 	}
 	struct base_output *outs[] = {out};
 	if (out && cli_outputs_ready(RCMD, outs, 1, path) < 0) {
@@ -565,7 +582,7 @@ static int numa_report(int argc, char **argv)
 	}
 	/* The profile on standard output: the report goes to standard error. */
 	FILE *text = output && strcmp(output, "-") == 0 ? stderr : stdout;
-	json ? numa_report_print_json(rep, text) : numa_report_print(rep, text);
+	json ? numa_report_print_json(rep, text) : numa_report_print(rep, text, all);
 	status = fflush(text) == 0 ? 0 : 1;
 	if (status)
 		cli_error(RCMD, "cannot write the report: %s", strerror(errno));

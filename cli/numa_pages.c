@@ -137,5 +137,7 @@ int cli_numa_pages(int argc, char **argv)
 		printf("# %zu more mappings with pages present (--all shows them)\n", n - shown);
 	if (v != &one)
 		free(v);
+	if (fflush(stdout) != 0)
+		return cli_error(CMD, "cannot write the placement: %s", strerror(errno)), 1;
 	return 0;
 }

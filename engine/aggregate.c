@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define MAX_INLINE 16 /* inline frames kept per address, innermost first */
@@ -275,6 +276,15 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kerne
 		mapping = kernel_mapping_id(a);
 	} else {
 		m = proc_find_map(a->procs, pid, addr);
+		/*
+		 * A frame in a mapping that cannot execute (a heap, a stack, //anon
+		 * data, a locale file: numa record knows them for its data
+		 * addresses) is a frame-pointer walk gone astray, no code: no
+		 * mapping, which pprof would try to open and symbolize. prot 0: an
+		 * MMAP record, which says nothing of it.
+		 */
+		if (m && m->prot && !(m->prot & PROT_EXEC))
+			m = NULL;
 		mapping = m ? user_mapping_id(a, m) : 0;
 	}
 	const struct pair_entry *known = pair_find(&a->locs, mapping, at);

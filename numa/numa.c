@@ -1095,18 +1095,22 @@ static void print_nodes(FILE *out, const uint64_t *by_node, uint64_t whole)
 static void print_object(const struct numa_run *r, const struct numa_object *o, FILE *out)
 {
 	char size[32], where[80];
+	const char *never = numa_never_asked(o->name);
 	numa_human_size(o->end - o->start, size, sizeof(size));
 	snprintf(where, sizeof(where), ", %s at 0x%" PRIx64, size, o->start);
 	fprintf(out, "%s (pid %d%s): %" PRIu64 " pages sampled, %" PRIu64 " faults sampled",
-		o->name, (int)o->pid, o->kind == C2C_OBJ_ANON || o->allocation ? "" : where,
-		o->pages, o->faults - o->pmu_accesses);
+		o->name, (int)o->pid,
+		o->kind == C2C_OBJ_ANON || o->allocation || never ? "" : where, o->pages,
+		o->faults - o->pmu_accesses);
 	if (o->pmu_accesses)
 		fprintf(out, ", %" PRIu64 " loads and stores sampled by the PMU", o->pmu_accesses);
 	fprintf(out, "\n");
 	uint64_t present = 0;
 	for (int n = 0; n < NUMA_MAX_NODES; n++)
 		present += o->pages_on[n];
-	if (o->range_asked && !present) {
+	if (never) {
+		fprintf(out, "  pages by node: not asked (%s)\n", never);
+	} else if (o->range_asked && !present) {
 		fprintf(out, "  pages by node at the end: none present of %" PRIu64
 			     " asked (freed or unmapped)\n",
 			o->range_asked);
@@ -1120,9 +1124,7 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 		fprintf(out, "\n");
 	} else {
 		fprintf(out, "  pages by node at the end: unknown (%s)\n",
-			o->range_err == ESRCH ? "the process had ended"
-			: o->range_err        ? strerror(o->range_err)
-					      : "the process ended before the query");
+			numa_unanswered(o->range_err));
 	}
 	if (o->pages_moved) {
 		fprintf(out,
@@ -1131,18 +1133,19 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 		numa_print_moves(out, o->moves_to, NUMA_MAX_NODES, o->moves, o->moved_after_ns,
 				 o->moved_before_ns);
 	}
-	if (o->pages_unplaced)
+	/* Sampled pages the queries did not place; [kernel] and [unknown] pages have no node. */
+	if (o->pages_unplaced && !never)
 		fprintf(out, "  not placed: %" PRIu64 " pages (%s)\n", o->pages_unplaced,
 			o->why == EFAULT ? "no longer mapped at the query"
 			: o->why == ENOENT
 				? "no node at the last query: freed, swapped out, or held "
 				  "inaccessible by NUMA balancing's scan"
 				: strerror(o->why));
-	if (o->pages_unqueried)
+	/* Not when the line above already says the process ended before the query. */
+	if (o->pages_unqueried && !never &&
+	    !(!o->range_asked && numa_ended(o->range_err) && numa_ended(o->why)))
 		fprintf(out, "  not queried: %" PRIu64 " pages (%s)\n", o->pages_unqueried,
-			o->why == ESRCH ? "the process had ended"
-			: o->why        ? strerror(o->why)
-					: "the process ended before the query");
+			numa_unanswered(o->why));
 	/* One line per node at least: a parallel first touch shows every node's thread. */
 	size_t shown = r->o.nnodes > 3 ? (size_t)r->o.nnodes : 3;
 	for (size_t i = 0; i < o->ntouchers && i < shown; i++) {

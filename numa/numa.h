@@ -374,7 +374,7 @@ void numa_report_free(struct numa_report *r);
 const struct numa_verdict *numa_report_verdicts(const struct numa_report *r, size_t *n);
 /* "serial_first_touch", ...: the JSON's verdict kinds. */
 const char *numa_verdict_name(enum numa_verdict_kind k);
-void numa_report_print(const struct numa_report *r, FILE *out);
+void numa_report_print(const struct numa_report *r, FILE *out, bool all); /* all: every row */
 void numa_report_print_json(const struct numa_report *r, FILE *out);
 /* The profile read, with the report's verdicts added as comments. */
 struct base_output;

@@ -5,6 +5,7 @@
 #ifndef PMUPROF_NUMA_INTERNAL_H
 #define PMUPROF_NUMA_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,5 +52,22 @@ void numa_print_by_node(FILE *out, const uint64_t *v, int nn, uint64_t whole, bo
  */
 void numa_print_moves(FILE *out, const uint64_t *to, int nn, uint64_t moves, uint64_t after_ns,
 		      uint64_t before_ns);
+/*
+ * Why numa record never asks where an object named `name` is: [kernel] and
+ * [unknown] (an address in no mapping it knew of) are no memory of a process
+ * that move_pages could ask about. NULL for any other object.
+ */
+const char *numa_never_asked(const char *name);
+/*
+ * Why asking a process's pages got no node: err ESRCH (the process was gone),
+ * EINVAL (move_pages on a process that has exited and is not reaped yet: its
+ * memory is gone), 0 (never asked: it ended before the query), else strerror.
+ */
+const char *numa_unanswered(int err);
+/* The process ended before its pages were asked (numa_unanswered's first three). */
+static inline bool numa_ended(int err)
+{
+	return err == 0 || err == ESRCH || err == EINVAL;
+}
 
 #endif

@@ -35,6 +35,9 @@
 #define MOVED_SHARE 0.25
 /* Well placed: at most this share of the accesses is remote. */
 #define WELL_PLACED_REMOTE 0.1
+/* The text report's objects and functions, most-faulted first, without --all (as numa record's). */
+#define REPORT_OBJECTS 10
+#define REPORT_FUNCS 15
 
 typedef Perftools__Profiles__Profile Profile;
 
@@ -958,14 +961,37 @@ static void print_by_node(FILE *out, const struct numa_report *r, const uint64_t
 	numa_print_by_node(out, v, r->nn, whole, zeros);
 }
 
+const char *numa_never_asked(const char *name)
+{
+	if (strcmp(name, "[kernel]") == 0)
+		return "kernel memory, no process's pages";
+	if (strcmp(name, "[unknown]") == 0)
+		return "an address in no mapping numa record knew of";
+	return NULL;
+}
+
+const char *numa_unanswered(int err)
+{
+	return err == ESRCH    ? "the process had ended"
+	       : err == EINVAL ? "the process had exited, its memory gone"
+	       : err           ? strerror(err)
+			       : "the process ended before the query";
+}
+
 static void print_object(const struct numa_report *r, const struct r_object *o, FILE *out)
 {
-	char size[32];
+	char size[32], at[24];
+	const char *never = numa_never_asked(o->name);
 	fprintf(out, "%s (pid %d", o->name, (int)o->pid);
-	if (o->place) {
-		numa_human_size(o->place->end - o->place->start, size, sizeof(size));
-		if (!strstr(o->name, size)) /* an anonymous mapping's or a block's name has it */
-			fprintf(out, ", %s", size);
+	/* Where it is, as numa record's summary says it; an anonymous mapping's name has it. */
+	snprintf(at, sizeof(at), "0x%" PRIx64, o->start);
+	if (!never && o->start && !strstr(o->name, at)) {
+		fprintf(out, ", ");
+		if (o->place) {
+			numa_human_size(o->place->end - o->place->start, size, sizeof(size));
+			fprintf(out, "%s ", size);
+		}
+		fprintf(out, "at %s", at);
 	}
 	if (r->in->perf_mem) {
 		fprintf(out, "): %" PRIu64 " accesses sampled\n", o->faults);
@@ -982,7 +1008,9 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	for (int n = 0; o->place && n < NUMA_MAX_NODES; n++)
 		present += o->place->pages_on[n];
 	/* As numa record's summary says it. */
-	if (o->place && o->place->asked && !present) {
+	if (never) {
+		fprintf(out, "  pages by node: not asked (%s)\n", never);
+	} else if (o->place && o->place->asked && !present) {
 		fprintf(out,
 			"  pages by node at the end: none present of %" PRIu64
 			" asked (freed or unmapped)\n",
@@ -998,14 +1026,11 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 	} else if (!o->place && r->in->objects_recorded > r->in->nobjects) {
 		fprintf(out,
 			"  pages by node at the end: not in the profile (it keeps the %d "
-			"most-faulted objects'; numa record's summary has them all)\n",
+			"most-faulted objects'; numa record's summary printed the most-faulted)\n",
 			NUMA_COMMENT_OBJECTS);
 	} else {
-		int e = o->place ? o->place->err : 0;
 		fprintf(out, "  pages by node at the end: unknown (%s)\n",
-			e == ESRCH ? "the process had ended"
-			: e        ? strerror(e)
-				   : "the process ended before the query");
+			numa_unanswered(o->place ? o->place->err : 0));
 	}
 	if (o->place && o->place->moved) {
 		fprintf(out,
@@ -1037,8 +1062,18 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 		numa_pct(o->remote, o->local + o->remote));
 }
 
-void numa_report_print(const struct numa_report *r, FILE *out)
+/* Leftover rows of a list cut at `shown`: one line says how many and where they are. */
+static void print_more(FILE *out, size_t n, size_t shown, const char *what)
 {
+	if (n > shown)
+		fprintf(out, "  (%zu more %s: --all prints them, --json has them all)\n", n - shown,
+			what);
+}
+
+void numa_report_print(const struct numa_report *r, FILE *out, bool all)
+{
+	size_t nobj = all || r->nobjects < REPORT_OBJECTS ? r->nobjects : REPORT_OBJECTS;
+	size_t nfunc = all || r->nfuncs < REPORT_FUNCS ? r->nfuncs : REPORT_FUNCS;
 	const struct numa_rep_input *in = r->in;
 	if (in->nnodes <= 1) {
 		fprintf(out, "one NUMA node: no NUMA effects here (every access is local)\n");
@@ -1069,10 +1104,11 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 			" moves of sampled pages to another node between numa record's queries\n",
 			r->faults, r->pages, r->nobjects, in->moves);
 	fprintf(out, "\ndata objects:\n");
-	for (size_t i = 0; i < r->nobjects; i++)
+	for (size_t i = 0; i < nobj; i++)
 		print_object(r, &r->objects[i], out);
+	print_more(out, r->nobjects, nobj, "objects");
 	fprintf(out, "\ncode locations (the function of each fault's address):\n");
-	for (size_t i = 0; i < r->nfuncs; i++) {
+	for (size_t i = 0; i < nfunc; i++) {
 		const struct r_func *f = &r->funcs[i];
 		fprintf(out, "  %s: first touch of %" PRIu64 " page%s", f->func, f->first,
 			f->first == 1 ? "" : "s");
@@ -1086,6 +1122,7 @@ void numa_report_print(const struct numa_report *r, FILE *out)
 			", remote %" PRIu64 "\n",
 			f->later, f->local, f->remote);
 	}
+	print_more(out, r->nfuncs, nfunc, "functions");
 	fprintf(out, "\nthread x node (sampled faults by the CPU's node: ran on; by the page's "
 		     "node at the end: pages on):\n");
 	for (size_t i = 0; i < r->nthreads; i++) {

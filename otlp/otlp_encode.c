@@ -1036,8 +1036,21 @@ static int build_profiles(struct enc *e, OReq *req)
 		OScopeProfiles **sps = aalloc(&e->a, sizeof(*sps));
 		OScope *scope = aalloc(&e->a, sizeof(*scope));
 		OProfile **profs = aarray(&e->a, nt, sizeof(*profs));
-		if (!rp || !sp || !sps || !scope || (nt && !profs))
+		size_t *nsamples = aarray(&e->a, nt, sizeof(*nsamples));
+		if (!rp || !sp || !sps || !scope || (nt && (!profs || !nsamples)))
 			return oom(e, "building resources");
+		/*
+		 * A sample type without a sample in this process (numa record's
+		 * tracepoints that never fired) gets no profile; one that has none
+		 * at all keeps its first type's, empty.
+		 */
+		bool any = false;
+		for (size_t t = 0; t < nt; t++) {
+			nsamples[t] = 0;
+			for (size_t k = 0; k < g->keys.n; k++)
+				nsamples[t] += g->values[k * nt + t] != 0;
+			any |= nsamples[t] != 0;
+		}
 		opentelemetry__proto__profiles__v1development__resource_profiles__init(rp);
 		opentelemetry__proto__profiles__v1development__scope_profiles__init(sp);
 		opentelemetry__proto__common__v1__instrumentation_scope__init(scope);
@@ -1046,7 +1059,6 @@ static int build_profiles(struct enc *e, OReq *req)
 		scope->name = "pmuprof";
 		scope->version = (char *)(o->scope_version ? o->scope_version : "");
 		sp->scope = scope;
-		sp->n_profiles = nt;
 		sp->profiles = profs;
 		sps[0] = sp;
 		rp->n_scope_profiles = 1;
@@ -1054,6 +1066,8 @@ static int build_profiles(struct enc *e, OReq *req)
 		rps[gi] = rp;
 
 		for (size_t t = 0; t < nt; t++) {
+			if (!nsamples[t] && (any || t > 0))
+				continue;
 			OProfile *p = aalloc(&e->a, sizeof(*p));
 			uint8_t *id = aalloc(&e->a, PROFILE_ID_LEN);
 			if (!p || !id)
@@ -1078,9 +1092,7 @@ static int build_profiles(struct enc *e, OReq *req)
 				payload_sent = true;
 			}
 
-			size_t ns = 0;
-			for (size_t k = 0; k < g->keys.n; k++)
-				ns += g->values[k * nt + t] != 0;
+			size_t ns = nsamples[t];
 			OSample **samples = aarray(&e->a, ns, sizeof(*samples));
 			OSample *sv = aarray(&e->a, ns, sizeof(*sv));
 			int64_t *vals = aarray(&e->a, ns, sizeof(*vals));
@@ -1113,7 +1125,7 @@ static int build_profiles(struct enc *e, OReq *req)
 			}
 			p->n_samples = ns;
 			p->samples = samples;
-			profs[t] = p;
+			profs[sp->n_profiles++] = p;
 		}
 	}
 	req->n_resource_profiles = e->ngroups;

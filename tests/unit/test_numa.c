@@ -15,7 +15,9 @@
  * counted in time order; a page the kernel reports migrated (a tracepoint)
  * moved at that time: a fault before it is on the node before (unknown
  * when no query had found one), a fault after on the new one; an anonymous
- * mapping merged with its neighbour and a heap that grew stay one object.
+ * mapping merged with its neighbour and a heap that grew stay one object;
+ * an address in no mapping and a process gone before the query say why
+ * their pages have no node.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "numa.h"
@@ -46,18 +49,25 @@
 	 PERF_SAMPLE_ADDR | PERF_SAMPLE_CPU | PERF_SAMPLE_DATA_PAGE_SIZE)
 #define TRAILER_TYPE (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU)
 
-static void fault(struct synth_script *s, int cpu, uint32_t tid, uint64_t time, uint64_t addr,
-		  uint64_t page_size)
+/* A fault of process pid. */
+static void fault_of(struct synth_script *s, pid_t pid, int cpu, uint32_t tid, uint64_t time,
+		     uint64_t addr, uint64_t page_size)
 {
 	struct synth_rec r = {.n = 0};
 	synth_w64(&r, ID_FAULTS);
 	synth_w64(&r, 0x1234); /* ip: no mapping, no function */
-	synth_w32x2(&r, (uint32_t)getpid(), tid);
+	synth_w32x2(&r, (uint32_t)pid, tid);
 	synth_w64(&r, time);
 	synth_w64(&r, addr);
 	synth_w32x2(&r, (uint32_t)cpu, 0);
 	synth_w64(&r, page_size);
 	synth_put(s, 0, cpu, time, &r, PERF_RECORD_SAMPLE);
+}
+
+static void fault(struct synth_script *s, int cpu, uint32_t tid, uint64_t time, uint64_t addr,
+		  uint64_t page_size)
+{
+	fault_of(s, getpid(), cpu, tid, time, addr, page_size);
 }
 
 /* A load the PMU sampled (the DATA_SRC word before DATA_PAGE_SIZE, as the kernel writes them). */
@@ -103,6 +113,41 @@ static int forward(void *arg, const struct eng_event *ev, const struct pabi_samp
 	return numa_sample(((struct fixture *)arg)->run, ev, smp);
 }
 
+/* The source of page faults (with addresses) and of the mappings (dummy:u). */
+static void faults_source(struct fixture *f)
+{
+	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
+	static const char *const names[] = {"page-faults", "dummy:u"};
+	synth_init(&f->s, &f->src, 2, ids, names);
+	for (int i = 0; i < 2; i++) {
+		f->s.attr[i].type = PERF_TYPE_SOFTWARE;
+		f->s.attr[i].sample_type = TRAILER_TYPE;
+	}
+	f->s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
+	f->s.attr[0].sample_type = SAMPLE_TYPE;
+	f->s.attr[0].sample_period = 1;
+	f->s.attr[1].config = PERF_COUNT_SW_DUMMY;
+}
+
+/* The engine delivers f's script to numa_sample (two nodes, node = CPU). */
+static void run_engine(struct fixture *f)
+{
+	char err[BASE_ERR_MAX];
+	struct eng_tool tool = {.arg = f, .sample = forward};
+	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
+	assert_int_equal(proc_model_new(&f->procs), 0);
+	assert_int_equal(eng_new(&f->e, &f->src, f->procs, &o, err, sizeof(err)), 0);
+	struct numa_options no = {
+		.procs = f->procs,
+		.agg = eng_agg(f->e),
+		.ntypes = eng_ntypes(f->e),
+		.node_of_cpu = node_is_cpu,
+		.nnodes = 2,
+	};
+	assert_int_equal(numa_new(&f->run, &no, err, sizeof(err)), 0);
+	assert_int_equal(eng_run(f->e, err, sizeof(err)), 0);
+}
+
 static const struct numa_object *object_named(const struct numa_run *r, const char *prefix)
 {
 	size_t n;
@@ -130,17 +175,7 @@ static void test_pages_objects_nodes(void **state)
 	uint64_t stack = heap + HUGE / 2;
 
 	struct fixture f = {0};
-	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
-	static const char *const names[] = {"page-faults", "dummy:u"};
-	synth_init(&f.s, &f.src, 2, ids, names);
-	for (int i = 0; i < 2; i++) {
-		f.s.attr[i].type = PERF_TYPE_SOFTWARE;
-		f.s.attr[i].sample_type = TRAILER_TYPE;
-	}
-	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
-	f.s.attr[0].sample_type = SAMPLE_TYPE;
-	f.s.attr[0].sample_period = 1;
-	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
+	faults_source(&f);
 	uint64_t a = (uint64_t)(uintptr_t)anon;
 	mmap2(&f.s, a, ANON_PAGES * (uint64_t)ps, 1, "//anon");
 	mmap2(&f.s, heap, HUGE / 2, 2, "[heap]");
@@ -155,19 +190,7 @@ static void test_pages_objects_nodes(void **state)
 	fault(&f.s, 0, 12, 60, stack + 8, 0);
 
 	char err[BASE_ERR_MAX];
-	struct eng_tool tool = {.arg = &f, .sample = forward};
-	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
-	assert_int_equal(proc_model_new(&f.procs), 0);
-	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
-	struct numa_options no = {
-		.procs = f.procs,
-		.agg = eng_agg(f.e),
-		.ntypes = eng_ntypes(f.e),
-		.node_of_cpu = node_is_cpu,
-		.nnodes = 2,
-	};
-	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
-	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	run_engine(&f);
 	assert_int_equal(numa_pages(f.run), 4); /* anon 0 and 1, the heap's huge page, the stack */
 	numa_query(f.run, getpid());
 	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
@@ -268,19 +291,7 @@ static void test_pmu_accesses_and_thread_moves(void **state)
 		fault(&f.s, i % 2, 15, 100 + 10 * (uint64_t)i, a + (2 + (uint64_t)i) * page, 0);
 
 	char err[BASE_ERR_MAX];
-	struct eng_tool tool = {.arg = &f, .sample = forward};
-	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
-	assert_int_equal(proc_model_new(&f.procs), 0);
-	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
-	struct numa_options no = {
-		.procs = f.procs,
-		.agg = eng_agg(f.e),
-		.ntypes = eng_ntypes(f.e),
-		.node_of_cpu = node_is_cpu,
-		.nnodes = 2,
-	};
-	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
-	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	run_engine(&f);
 	assert_int_equal(numa_pages(f.run), PAGES);
 	assert_int_equal(numa_query(f.run, getpid()), 0);
 	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
@@ -454,6 +465,69 @@ static void test_mappings_grow(void **state)
 	proc_model_free(f.procs);
 }
 
+/*
+ * The summary of an address in no mapping ([unknown]: never asked, no range
+ * of 0 B at 0x0) and of a process that exited before the query (move_pages
+ * on it, not reaped yet, fails with EINVAL): one line says why its pages
+ * have no node.
+ */
+static void test_unasked_and_exited(void **state)
+{
+	(void)state;
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	siginfo_t si;
+	/* Exited, not reaped: a zombie, its memory gone. */
+	assert_int_equal(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+
+	struct fixture f = {0};
+	faults_source(&f);
+	const uint64_t a = 0x7f0000000000;
+	synth_mmap2(&f.s, 0, 0, child, a, 4 << 12, 3, 1, "//anon", ID_DUMMY);
+	fault_of(&f.s, child, 0, (uint32_t)child, 10, a, 0);
+	fault(&f.s, 1, 11, 20, 0x100000, 0); /* no mapping */
+
+	char err[BASE_ERR_MAX];
+	run_engine(&f);
+	assert_int_equal(numa_pages(f.run), 2);
+	assert_int_equal(numa_query(f.run, child), -EINVAL);
+	numa_query(f.run, getpid());
+	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
+	const struct numa_object *ob = object_named(f.run, "anon ");
+	assert_non_null(ob);
+	assert_int_equal(ob->range_err, EINVAL);
+	assert_int_equal(ob->pages_unqueried, 1);
+	assert_int_equal(ob->why, EINVAL);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	numa_print(f.run, out, 0);
+	fclose(out);
+	printf("%s", text);
+	char line[160];
+	snprintf(line, sizeof(line),
+		 "[unknown] (pid %d): 1 pages sampled, 1 faults sampled\n"
+		 "  pages by node: not asked (an address in no mapping numa record knew of)\n"
+		 "  first touch:",
+		 (int)getpid());
+	if (!strstr(text, line))
+		fail_msg("'%s' is not in '%s'", line, text);
+	assert_null(strstr(text, "0 B at 0x0"));
+	if (!strstr(text, "  pages by node at the end: unknown (the process had exited, its "
+			  "memory gone)\n  first touch:"))
+		fail_msg("the exited process's object: '%s'", text);
+	assert_null(strstr(text, "Invalid argument"));
+	free(text);
+
+	numa_free(f.run);
+	eng_free(f.e);
+	proc_model_free(f.procs);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_pmu_accesses_and_thread_moves),
 		cmocka_unit_test(test_tracepoint_move),
 		cmocka_unit_test(test_mappings_grow),
+		cmocka_unit_test(test_unasked_and_exited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

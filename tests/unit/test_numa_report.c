@@ -33,12 +33,12 @@ static uint64_t load_src(uint64_t lvl)
 	return PERF_MEM_S(OP, LOAD) | (lvl << PERF_MEM_LVL_SHIFT);
 }
 
-#define MAX_SAMPLES 16
+#define MAX_SAMPLES 24
 
 struct input {
 	struct numa_rep_input in;
 	struct numa_rep_sample s[MAX_SAMPLES];
-	struct numa_rep_object o[2];
+	struct numa_rep_object o[4];
 };
 
 static void machine(struct input *x, int nnodes, int balancing)
@@ -269,7 +269,7 @@ static void test_moved_by_balancing(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	numa_report_print(r, out);
+	numa_report_print(r, out, false);
 	fclose(out);
 	has(text, "  moved: 24 sampled pages changed node after their first touch, 24 moves to "
 		  "node1 24 (100.0%), between 1.10 s and 2.50 s after the start\n");
@@ -281,6 +281,87 @@ static void test_moved_by_balancing(void **state)
 	for (size_t i = 0; i < n; i++)
 		assert_int_not_equal(v[i].kind, NUMA_V_MOVED);
 	numa_report_free(r);
+}
+
+/* The text report of x, with every row (all) or the most-faulted ones. */
+static char *report_text(const struct input *x, bool all)
+{
+	char err[256], *text = NULL;
+	size_t len = 0;
+	struct numa_report *r;
+	assert_int_equal(numa_report_new(&r, &x->in, err, sizeof(err)), 0);
+	FILE *out = open_memstream(&text, &len);
+	numa_report_print(r, out, all);
+	fclose(out);
+	numa_report_free(r);
+	return text;
+}
+
+static size_t count(const char *text, const char *part)
+{
+	size_t n = 0;
+	for (const char *p = text; (p = strstr(p, part)); p++)
+		n++;
+	return n;
+}
+
+/*
+ * A profile of many objects and functions: the report prints the 10 and 15
+ * most-faulted and says how many more --all prints; two mappings of one file
+ * are told apart by their start; [unknown] (no mapping numa record knew of)
+ * was never asked, and says so without a range of 0 B at 0x0.
+ */
+static void test_rows_and_objects(void **state)
+{
+	(void)state;
+	static char names[18][16], funcs[18][16];
+	struct input x;
+	machine(&x, 2, 1);
+	for (int i = 0; i < 18; i++) {
+		snprintf(names[i], sizeof(names[i]), "obj%d", i);
+		snprintf(funcs[i], sizeof(funcs[i]), "func%d", i);
+		sample(&x, 100, 0, 0, names[i], funcs[i], true, 100 - (uint64_t)i);
+	}
+	/* The three most-faulted: two mappings of libc and [unknown]. */
+	x.s[0].object = x.s[1].object = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	x.s[0].object_start = 0x7f0000000000;
+	x.s[1].object_start = 0x7f1000000000;
+	x.s[2].object = "[unknown]";
+	x.s[2].object_start = 0;
+	x.o[0] = (struct numa_rep_object){.pid = 100,
+					  .name = x.s[0].object,
+					  .start = 0x7f0000000000,
+					  .end = 0x7f0000004000,
+					  .asked = 4,
+					  .stride = 1,
+					  .pages_on = {4}};
+	/* numa record's comment of an object it never asked: nothing asked, no error. */
+	x.o[1] = (struct numa_rep_object){.pid = 100, .name = "[unknown]", .stride = 1};
+	x.in.nobjects = 2;
+	x.in.objects_recorded = 20; /* the profile keeps the comments of a few */
+
+	char *text = report_text(&x, false);
+	printf("%s", text);
+	has(text, "/usr/lib/x86_64-linux-gnu/libc.so.6 (pid 100, 16.0 KiB at 0x7f0000000000): ");
+	has(text, "/usr/lib/x86_64-linux-gnu/libc.so.6 (pid 100, at 0x7f1000000000): ");
+	has(text, "[unknown] (pid 100): 98 pages sampled, 98 faults sampled\n"
+		  "  pages by node: not asked (an address in no mapping numa record knew of)\n");
+	assert_null(strstr(text, "0 B at 0x0"));
+	assert_null(strstr(text, "the process ended before the query"));
+	has(text, "obj9 (pid 100, at 0x10000000)");
+	assert_null(strstr(text, "obj10 "));
+	has(text, "  (8 more objects: --all prints them, --json has them all)\n");
+	has(text, "  func14: ");
+	assert_null(strstr(text, "func15:"));
+	has(text, "  (3 more functions: --all prints them, --json has them all)\n");
+	assert_int_equal(count(text, " pages sampled, "), 10);
+	free(text);
+
+	text = report_text(&x, true);
+	assert_int_equal(count(text, " pages sampled, "), 18);
+	has(text, "  func17: ");
+	assert_null(strstr(text, "--all prints them"));
+	free(text);
 }
 
 static void test_too_few(void **state)
@@ -359,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_wandering_and_well_placed),
 		cmocka_unit_test(test_moved_by_balancing),
 		cmocka_unit_test(test_too_few),
+		cmocka_unit_test(test_rows_and_objects),
 		cmocka_unit_test(test_perf_mem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
