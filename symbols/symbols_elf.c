@@ -290,6 +290,23 @@ static bool dwarf_has_line_section(Dwarf *dw)
 	return false;
 }
 
+/* Whether elf's debug sections are compressed (Go binaries, gcc -gz): libdw inflates them in place. */
+static bool debug_compressed(Elf *elf)
+{
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		const char *name;
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    (strncmp(name, ".zdebug", 7) == 0 ||
+		     ((sh.sh_flags & SHF_COMPRESSED) && strncmp(name, ".debug", 6) == 0)))
+			return true;
+	}
+	return false;
+}
+
 /* All debug sections of elf, as they stand (decompressed, once libdw opened it). */
 static size_t alt_sections_bytes(Elf *elf)
 {
@@ -319,10 +336,16 @@ int sym_elf_lines_open(struct sym_module *m, const char *debug_dir)
 	dwfl_report_begin(dwfl);
 	/*
 	 * The binary's mapping, not the file again: libelf only reads it (the
-	 * cast), and the module holds the binary until the Dwfl is closed.
+	 * cast), and the module holds the binary until the Dwfl is closed. A
+	 * binary with its own compressed DWARF libdw would inflate in place,
+	 * writing to that read-only mapping (a Go binary crashed pmuprof so):
+	 * libdwfl opens that file itself, mapped copy-on-write.
 	 */
-	Dwfl_Module *mod = dwfl_report_offline_memory(dwfl, m->path, m->path, (char *)m->bin->image,
-						      m->bin->image_size);
+	Dwfl_Module *mod =
+		debug_compressed(m->bin->elf)
+			? dwfl_report_offline(dwfl, m->path, m->path, -1)
+			: dwfl_report_offline_memory(dwfl, m->path, m->path, (char *)m->bin->image,
+						     m->bin->image_size);
 	dwfl_report_end(dwfl, NULL, NULL);
 	struct debug_ask ask = {m->bin, debug_dir};
 	void **userdata;
