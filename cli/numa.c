@@ -361,6 +361,7 @@ static int numa_record(int argc, char **argv)
 		.nnodes = topo_nnodes(n.p.topo),
 		.distance = topo_node_distance,
 		.self = getpid(),
+		.attached = o.pids || o.system_wide,
 	};
 	struct numa_kernel_options ko = {
 		.procs = n.p.procs,

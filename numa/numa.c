@@ -943,8 +943,8 @@ static int add_comments(struct numa_run *r)
 	int nn = r->o.nnodes < NUMA_MAX_NODES ? r->o.nnodes : NUMA_MAX_NODES;
 	size_t k = (size_t)snprintf(
 		line, sizeof(line),
-		NUMA_COMMENT " nodes=%d balancing=%d moves=%zu objects=%zu distances=", r->o.nnodes,
-		numa_balancing(), r->nmoves, r->nobjects);
+		NUMA_COMMENT " nodes=%d balancing=%d moves=%zu objects=%zu attached=%d distances=",
+		r->o.nnodes, numa_balancing(), r->nmoves, r->nobjects, r->o.attached);
 	for (int i = 0; i < nn && k < sizeof(line); i++)
 		for (int j = 0; j < nn && k < sizeof(line); j++)
 			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%d",
@@ -1150,13 +1150,14 @@ static void print_object(const struct numa_run *r, const struct numa_object *o, 
 	size_t shown = r->o.nnodes > 3 ? (size_t)r->o.nnodes : 3;
 	for (size_t i = 0; i < o->ntouchers && i < shown; i++) {
 		const struct numa_toucher *t = &o->touchers[i];
-		fprintf(out, "  first touch: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
+		fprintf(out, "  %s: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
+			r->o.attached ? "first fault seen" : "first touch",
 			numa_pct(t->pages, o->pages), t->tid, t->comm, t->node,
 			t->func ? t->func : "[unknown]");
 	}
 	if (o->ntouchers > shown)
-		fprintf(out, "  first touch: %zu more thread/node/function combinations\n",
-			o->ntouchers - shown);
+		fprintf(out, "  %s: %zu more thread/node/function combinations\n",
+			r->o.attached ? "first fault seen" : "first touch", o->ntouchers - shown);
 	if (r->o.nnodes > 1)
 		fprintf(out,
 			"  faults: local %" PRIu64 ", remote %" PRIu64 " (%.1f%% remote); after "
@@ -1179,6 +1180,8 @@ void numa_print(const struct numa_run *r, FILE *out, size_t max_objects)
 			: bal == 0 ? "off: faults after a page's first touch are rare (no hinting "
 				     "faults)"
 				   : "unknown (this kernel has no numa_balancing)");
+	if (r->o.attached)
+		fprintf(out, "%s\n", NUMA_ATTACHED_NOTE);
 	fprintf(out, "%" PRIu64 " pages sampled in %zu objects, %zu samples", r->npages,
 		r->nobjects, r->nsamples);
 	if (r->nmoves)

@@ -59,6 +59,11 @@ struct numa_options {
 	int nnodes; /* the machine's nodes (1: no NUMA effects, the summary says so) */
 	/* The recorder's own process, whose samples (-a) are left out; 0: none. */
 	pid_t self;
+	/*
+	 * -p, -a: the processes ran before the recording, so a page's first
+	 * sampled fault is the first seen, not necessarily its first touch.
+	 */
+	bool attached;
 	/* Physical memory by node: places a page move_pages does not (NULL: none; not owned). */
 	const struct topo_phys_map *phys;
 	int (*distance)(int a, int b); /* the nodes' distance, 0 unknown (NULL: none known) */
@@ -316,8 +321,10 @@ struct numa_rep_input {
 	bool perf_mem; /* perf mem's samples: each an access, none a first touch */
 	int balancing; /* numa_balancing() at the recording: 0, 1, 2, or -errno */
 	uint64_t moves;
-	uint64_t
-		objects_recorded; /* objects numa record saw; the first NUMA_COMMENT_OBJECTS are in objects */
+	/* numa record -p/-a: a page's first sampled fault is the first seen, maybe not its touch */
+	bool attached;
+	/* Objects numa record saw; the first NUMA_COMMENT_OBJECTS of them are in objects. */
+	uint64_t objects_recorded;
 	int distance[NUMA_MAX_NODES][NUMA_MAX_NODES]; /* 0: unknown */
 	const struct numa_rep_sample *samples;
 	size_t nsamples;

@@ -31,6 +31,12 @@ struct numa_run;
 int numa_page_moved(struct numa_run *r, pid_t pid, uint64_t addr, uint64_t len, int to,
 		    uint64_t time);
 
+/* Said where a recording attached to running processes (-p, -a), before its first faults. */
+#define NUMA_ATTACHED_NOTE                                                                         \
+	"the recording attached to running processes: a page's first fault seen may come after "   \
+	"its first touch, which the recording did not see (its thread, node and function are "     \
+	"the first fault's)"
+
 /* "64.0 MiB" */
 void numa_human_size(uint64_t bytes, char *buf, size_t len);
 

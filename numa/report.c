@@ -141,12 +141,15 @@ static int read_comment(struct numa_rep_file *f, const char *c, bool *machine)
 	}
 	if (strncmp(c, NUMA_COMMENT " ", sizeof(NUMA_COMMENT)) != 0)
 		return 0;
+	int attached = 0;
 	if (sscanf(c,
 		   NUMA_COMMENT " nodes=%d balancing=%d moves=%" SCNu64 " objects=%" SCNu64
-				" distances=%n",
-		   &in->nnodes, &in->balancing, &in->moves, &in->objects_recorded, &k) != 4 ||
+				" attached=%d distances=%n",
+		   &in->nnodes, &in->balancing, &in->moves, &in->objects_recorded, &attached,
+		   &k) != 5 ||
 	    !k)
 		return 0;
+	in->attached = attached != 0;
 	*machine = true;
 	int nn = in->nnodes < NUMA_MAX_NODES ? in->nnodes : NUMA_MAX_NODES;
 	c += k;
@@ -695,7 +698,9 @@ static int judge_object(struct numa_report *r, const struct r_object *o)
 			       o->name, where, users, numa_pct(o->remote, known), known)
 			       ? 0
 			       : -ENOMEM;
-	if (top && top->node >= 0 && (double)top->pages >= SERIAL_TOUCH * (double)o->pages) {
+	/* Attached to a running process: its first touches came before, unseen. */
+	if (!r->in->attached && top && top->node >= 0 &&
+	    (double)top->pages >= SERIAL_TOUCH * (double)o->pages) {
 		uint64_t foreign = foreign_nodes(r, o, top->node, from, sizeof(from));
 		int from_nodes = 0;
 		for (int i = 0; i < r->nn; i++)
@@ -1042,14 +1047,15 @@ static void print_object(const struct numa_report *r, const struct r_object *o, 
 		numa_print_moves(out, o->place->moves_to, r->nn, moves, o->place->moved_after_ns,
 				 o->place->moved_before_ns);
 	}
+	const char *first = r->in->attached ? "first fault seen" : "first touch";
 	for (size_t i = 0; i < o->ntouchers && i < 3; i++) {
 		const struct r_toucher *t = &o->touchers[i];
-		fprintf(out, "  first touch: %.1f%% of pages by tid %u (%s) on node %d in %s\n",
+		fprintf(out, "  %s: %.1f%% of pages by tid %u (%s) on node %d in %s\n", first,
 			numa_pct(t->pages, o->pages), t->tid, name_or(t->comm, "?"), t->node,
 			name_or(t->func, "[unknown]"));
 	}
 	if (o->ntouchers > 3)
-		fprintf(out, "  first touch: %zu more thread/node/function combinations\n",
+		fprintf(out, "  %s: %zu more thread/node/function combinations\n", first,
 			o->ntouchers - 3);
 	if (!o->later) {
 		fprintf(out, "  accesses after the first touch: none sampled\n");
@@ -1092,6 +1098,8 @@ void numa_report_print(const struct numa_report *r, FILE *out, bool all)
 			: in->balancing == 0 ? "off (few accesses after a first touch)"
 					     : "unknown");
 	}
+	if (in->attached)
+		fprintf(out, "%s\n", NUMA_ATTACHED_NOTE);
 	if (in->perf_mem)
 		fprintf(out,
 			"%" PRIu64 " perf mem samples in %zu objects: each an access, local or "

@@ -238,6 +238,40 @@ static void test_wandering_and_well_placed(void **state)
 	numa_report_free(r);
 }
 
+/* Attached to running processes (-p, -a): first faults seen, no serial first touch verdict. */
+static void test_attached(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 1);
+	x.in.attached = true;
+	object(&x, "grid", 64 << 20, 16384, 0);
+	sample(&x, 101, 0, 0, "grid", "sweep", true, 32);
+	sample(&x, 101, 0, 0, "grid", "sweep", false, 10);
+	sample(&x, 102, 1, 0, "grid", "sweep", false, 10);
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(v[i].kind, NUMA_V_SERIAL_FIRST_TOUCH);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	numa_report_print(r, out, false);
+	fclose(out);
+	has(text, "the recording attached to running processes: a page's first fault seen may "
+		  "come after its first touch");
+	has(text, "  first fault seen: 100.0% of pages by tid 101 (worker) on node 0 in sweep\n");
+	free(text);
+	numa_report_free(r);
+	/* The same, recorded from the start: the serial first touch it is. */
+	x.in.attached = false;
+	r = judge(&x, &v, &n);
+	assert_true(n >= 1);
+	assert_int_equal(v[0].kind, NUMA_V_SERIAL_FIRST_TOUCH);
+	numa_report_free(r);
+}
+
 static void test_moved_by_balancing(void **state)
 {
 	(void)state;
@@ -439,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_remote_pinned),
 		cmocka_unit_test(test_wandering_and_well_placed),
 		cmocka_unit_test(test_moved_by_balancing),
+		cmocka_unit_test(test_attached),
 		cmocka_unit_test(test_too_few),
 		cmocka_unit_test(test_rows_and_objects),
 		cmocka_unit_test(test_perf_mem),
