@@ -972,16 +972,9 @@ int topo_phys_node(const struct topo_phys_map *m, uint64_t phys)
 {
 	if (!m)
 		return -1;
-	uint64_t block = phys / m->block_size;
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->blocks[mid].block < block)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->n && m->blocks[lo].block == block ? m->blocks[lo].node : -1;
+	struct phys_block key = {.block = phys / m->block_size};
+	const struct phys_block *b = bsearch(&key, m->blocks, m->n, sizeof(*b), by_block);
+	return b ? b->node : -1;
 }
 
 void topo_phys_map_free(struct topo_phys_map *m)

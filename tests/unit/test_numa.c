@@ -129,8 +129,8 @@ static void faults_source(struct fixture *f)
 	f->s.attr[1].config = PERF_COUNT_SW_DUMMY;
 }
 
-/* The engine delivers f's script to numa_sample (two nodes, node = CPU). */
-static void run_engine(struct fixture *f)
+/* The engine delivers f's script to numa_sample (nnodes nodes, node = CPU). */
+static void run_engine_nodes(struct fixture *f, int nnodes)
 {
 	char err[BASE_ERR_MAX];
 	struct eng_tool tool = {.arg = f, .sample = forward};
@@ -142,10 +142,22 @@ static void run_engine(struct fixture *f)
 		.agg = eng_agg(f->e),
 		.ntypes = eng_ntypes(f->e),
 		.node_of_cpu = node_is_cpu,
-		.nnodes = 2,
+		.nnodes = nnodes,
 	};
 	assert_int_equal(numa_new(&f->run, &no, err, sizeof(err)), 0);
 	assert_int_equal(eng_run(f->e, err, sizeof(err)), 0);
+}
+
+static void run_engine(struct fixture *f)
+{
+	run_engine_nodes(f, 2);
+}
+
+static void fixture_free(struct fixture *f)
+{
+	numa_free(f->run);
+	eng_free(f->e);
+	proc_model_free(f->procs);
 }
 
 static const struct numa_object *object_named(const struct numa_run *r, const char *prefix)
@@ -246,9 +258,7 @@ static void test_pages_objects_nodes(void **state)
 	for (size_t i = 0; i < nt; i++)
 		assert_int_equal(th[i].faults, th[i].tid == 11 ? 2 : 4);
 
-	numa_free(f.run);
-	eng_free(f.e);
-	proc_model_free(f.procs);
+	fixture_free(&f);
 	munmap(anon, ANON_PAGES * (size_t)ps);
 }
 
@@ -331,9 +341,7 @@ static void test_pmu_accesses_and_thread_moves(void **state)
 	for (size_t i = 0; i < nt; i++)
 		assert_int_equal(th[i].node_switches, th[i].tid == 15 ? 3 : 0);
 
-	numa_free(f.run);
-	eng_free(f.e);
-	proc_model_free(f.procs);
+	fixture_free(&f);
 	munmap(anon, PAGES * (size_t)ps);
 }
 
@@ -350,16 +358,7 @@ static void test_tracepoint_move(void **state)
 	assert_int_equal(move_pages(0, 1, &pg, NULL, &node, 0), 0);
 	assert_true(node >= 0 && node < 2);
 	struct fixture f = {0};
-	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
-	static const char *const names[] = {"page-faults", "dummy:u"};
-	synth_init(&f.s, &f.src, 2, ids, names);
-	f.s.attr[0].type = PERF_TYPE_SOFTWARE;
-	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
-	f.s.attr[0].sample_type = SAMPLE_TYPE;
-	f.s.attr[0].sample_period = 1;
-	f.s.attr[1].type = PERF_TYPE_SOFTWARE;
-	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
-	f.s.attr[1].sample_type = TRAILER_TYPE;
+	faults_source(&f);
 	uint64_t a = (uint64_t)(uintptr_t)anon;
 	mmap2(&f.s, a, (uint64_t)ps, 1, "//anon");
 	/* First touch from node 0; faults from node 1 before and after the migration at 25. */
@@ -368,19 +367,8 @@ static void test_tracepoint_move(void **state)
 	fault(&f.s, 1, 13, 30, a + 16, 0);
 
 	char err[BASE_ERR_MAX];
-	struct eng_tool tool = {.arg = &f, .sample = forward};
-	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
-	assert_int_equal(proc_model_new(&f.procs), 0);
-	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
-	struct numa_options no = {
-		.procs = f.procs,
-		.agg = eng_agg(f.e),
-		.ntypes = eng_ntypes(f.e),
-		.node_of_cpu = node_is_cpu,
-		.nnodes = 1, /* its pages are not asked as samples come: the tracepoint is first */
-	};
-	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
-	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	/* One node: its pages are not asked as samples come, so the tracepoint is first. */
+	run_engine_nodes(&f, 1);
 	/* Its pages other than the sampled one, and another process's: no move. */
 	assert_int_equal(numa_page_moved(f.run, getpid(), a + (uint64_t)ps, (uint64_t)ps, node, 24),
 			 0);
@@ -403,9 +391,7 @@ static void test_tracepoint_move(void **state)
 	assert_int_equal(ob->local + ob->remote, 1);
 	assert_int_equal(ob->local, node == 1);
 
-	numa_free(f.run);
-	eng_free(f.e);
-	proc_model_free(f.procs);
+	fixture_free(&f);
 	munmap(anon, (size_t)ps);
 }
 
@@ -414,16 +400,7 @@ static void test_mappings_grow(void **state)
 	(void)state;
 	const uint64_t a = 0x7f0000100000, heap = 0x560000000000, page = 4096;
 	struct fixture f = {0};
-	static const uint64_t ids[] = {ID_FAULTS, ID_DUMMY};
-	static const char *const names[] = {"page-faults", "dummy:u"};
-	synth_init(&f.s, &f.src, 2, ids, names);
-	f.s.attr[0].type = PERF_TYPE_SOFTWARE;
-	f.s.attr[0].config = PERF_COUNT_SW_PAGE_FAULTS;
-	f.s.attr[0].sample_type = SAMPLE_TYPE;
-	f.s.attr[0].sample_period = 1;
-	f.s.attr[1].type = PERF_TYPE_SOFTWARE;
-	f.s.attr[1].config = PERF_COUNT_SW_DUMMY;
-	f.s.attr[1].sample_type = TRAILER_TYPE;
+	faults_source(&f);
 	/* An anonymous mapping, then one below it that the kernel merged with it. */
 	mmap2(&f.s, a + 16 * page, 16 * page, 1, "//anon");
 	fault(&f.s, 0, 12, 10, a + 16 * page, 0);
@@ -436,13 +413,7 @@ static void test_mappings_grow(void **state)
 	fault(&f.s, 0, 12, 33, heap + 2 * page, 0);
 
 	char err[BASE_ERR_MAX];
-	struct eng_tool tool = {.arg = &f, .sample = forward};
-	struct eng_options o = {.profile = false, .symbolize = true, .tool = &tool};
-	assert_int_equal(proc_model_new(&f.procs), 0);
-	assert_int_equal(eng_new(&f.e, &f.src, f.procs, &o, err, sizeof(err)), 0);
-	struct numa_options no = {.procs = f.procs, .agg = eng_agg(f.e), .ntypes = eng_ntypes(f.e)};
-	assert_int_equal(numa_new(&f.run, &no, err, sizeof(err)), 0);
-	assert_int_equal(eng_run(f.e, err, sizeof(err)), 0);
+	run_engine(&f);
 	assert_int_equal(numa_finish(f.run, err, sizeof(err)), 0);
 	size_t n;
 	const struct numa_object *ob = numa_objects(f.run, &n);
@@ -460,9 +431,7 @@ static void test_mappings_grow(void **state)
 					    "anon 0x7f0000100000-0x7f0000120000 (128.0 KiB)");
 		}
 	}
-	numa_free(f.run);
-	eng_free(f.e);
-	proc_model_free(f.procs);
+	fixture_free(&f);
 }
 
 /*
@@ -522,9 +491,7 @@ static void test_unasked_and_exited(void **state)
 	assert_null(strstr(text, "Invalid argument"));
 	free(text);
 
-	numa_free(f.run);
-	eng_free(f.e);
-	proc_model_free(f.procs);
+	fixture_free(&f);
 	assert_int_equal(waitpid(child, NULL, 0), child);
 }
 
