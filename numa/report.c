@@ -341,6 +341,7 @@ struct r_object {
 	const char *name;
 	const struct numa_rep_object *place; /* NULL: not queried */
 	uint64_t pages, faults;              /* first touches (sampled pages), all sampled faults */
+	uint64_t placed[NUMA_MAX_NODES]; /* first touches by the node the page got then */
 	struct r_toucher *touchers;          /* by pages, descending */
 	size_t ntouchers, touchcap;
 	uint64_t from[NUMA_MAX_NODES]; /* accesses after the first touch, by the CPU's node */
@@ -494,6 +495,8 @@ static int tally_sample(struct numa_report *r, const struct numa_rep_sample *s)
 	if (s->first) {
 		r->pages += s->count;
 		o->pages += s->count;
+		if (s->data_node >= 0 && s->data_node < NUMA_MAX_NODES)
+			o->placed[s->data_node] += s->count;
 		f->first += s->count;
 		if (s->node >= 0)
 			f->first_on[s->node] += s->count;
@@ -599,19 +602,28 @@ static uint64_t foreign_nodes(const struct numa_report *r, const struct r_object
 static int spread(const struct numa_report *r, const struct r_object *o, double *max_share,
 		  char *buf, size_t len)
 {
+	/*
+	 * Where its pages went at their first touch, when the samples say: an
+	 * interleaving policy spreads them then, balancing only later. Else at
+	 * the end.
+	 */
+	uint64_t placed = 0;
+	for (int i = 0; i < r->nn; i++)
+		placed += o->placed[i];
+	const uint64_t *on = placed >= MIN_JUDGE ? o->placed : o->place ? o->place->pages_on : NULL;
 	uint64_t present = 0, most = 0;
 	int nodes = 0;
-	for (int i = 0; i < r->nn && o->place; i++) {
-		present += o->place->pages_on[i];
-		most = o->place->pages_on[i] > most ? o->place->pages_on[i] : most;
-		nodes += o->place->pages_on[i] > 0;
+	for (int i = 0; i < r->nn && on; i++) {
+		present += on[i];
+		most = on[i] > most ? on[i] : most;
+		nodes += on[i] > 0;
 	}
 	size_t k = 0;
 	buf[0] = '\0';
-	for (int i = 0; i < r->nn && o->place && k < len; i++)
-		if (o->place->pages_on[i])
+	for (int i = 0; i < r->nn && on && k < len; i++)
+		if (on[i])
 			k += (size_t)snprintf(buf + k, len - k, "%snode%d %.1f%%", k ? ", " : "", i,
-					      numa_pct(o->place->pages_on[i], present));
+					      numa_pct(on[i], present));
 	*max_share = present ? (double)most / (double)present : 1;
 	return nodes;
 }

@@ -238,6 +238,27 @@ static void test_wandering_and_well_placed(void **state)
 	numa_report_free(r);
 }
 
+/*
+ * Placed on node 0 at its first touch, half moved to node 1 by balancing: spread at the
+ * end, yet the serial first touch is the story (not an interleaving).
+ */
+static void test_serial_then_balanced(void **state)
+{
+	(void)state;
+	struct input x;
+	machine(&x, 2, 1);
+	object(&x, "grid", 64 << 20, 8192, 8192);
+	sample(&x, 100, 0, 0, "grid", "init_grid", true, 32);
+	sample(&x, 101, 0, 0, "grid", "sweep", false, 16);
+	sample(&x, 102, 1, 0, "grid", "sweep", false, 16); /* remote until moved */
+	const struct numa_verdict *v;
+	size_t n;
+	struct numa_report *r = judge(&x, &v, &n);
+	assert_true(n >= 1);
+	assert_int_equal(v[0].kind, NUMA_V_SERIAL_FIRST_TOUCH);
+	numa_report_free(r);
+}
+
 /* Attached to running processes (-p, -a): first faults seen, no serial first touch verdict. */
 static void test_attached(void **state)
 {
@@ -474,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_wandering_and_well_placed),
 		cmocka_unit_test(test_moved_by_balancing),
 		cmocka_unit_test(test_attached),
+		cmocka_unit_test(test_serial_then_balanced),
 		cmocka_unit_test(test_too_few),
 		cmocka_unit_test(test_rows_and_objects),
 		cmocka_unit_test(test_perf_mem),
