@@ -37,7 +37,7 @@ struct page {
 	uint32_t object, first_thread, first_sample;
 	const char *first_func;
 	int first_node; /* at the first query that found it on a node; -1: none */
-	int node;       /* at the last query that found it on one; -1: none (err says why) */
+	int node;       /* where the last query or migration put it; -1: none (err says why) */
 	int err;        /* errno of the last query of it, 0: none */
 	bool queried;
 	uint64_t found_ns;              /* the last query that found it on a node */
@@ -45,11 +45,15 @@ struct page {
 	uint32_t first_move, last_move; /* its moves, oldest first, into moves; NO_MOVE: none */
 };
 
-/* A sampled page that a query found on another node than the query before it. */
+/*
+ * A sampled page that changed node: a query found it on another node than
+ * before, or a migration tracepoint reported it (before_ns == after_ns, its
+ * time). from -1: where it was is not known (it moved before any query).
+ */
 struct move {
 	uint32_t page, next; /* next: the page's next move, NO_MOVE: none */
-	int from, to;
-	uint64_t before_ns, after_ns; /* the last query finding it on `from`, the first on `to` */
+	int from, to;        /* to -1: not known yet (the next query fills it in) */
+	uint64_t before_ns, after_ns; /* when it was last seen on `from`, first on `to` */
 };
 
 struct sample {
