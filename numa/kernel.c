@@ -57,6 +57,7 @@ struct numa_kernel {
 	size_t nstacks, stackcap;
 	int64_t *values;
 	bool window_closed; /* /proc/vmstat read at the sampling's end */
+	uint64_t page;      /* the page size, for a migrated entry's range */
 };
 
 static int tp_split(const char *full, char *sys, size_t syslen, const char **name)
@@ -116,6 +117,8 @@ int numa_kernel_new(struct numa_kernel **out, const struct numa_kernel_options *
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	k->o = *o;
+	long ps = sysconf(_SC_PAGESIZE);
+	k->page = ps > 0 ? (uint64_t)ps : 4096;
 	for (int i = 0; i < NUMA_KERNEL_TP; i++) {
 		char sys[32], e[BASE_ERR_MAX];
 		const char *name;
@@ -182,9 +185,7 @@ static int64_t field(const struct numa_kernel *k, int tp, const struct pabi_samp
 static int migrated_mapped(struct numa_kernel *k, int tp, const struct pabi_sample *s,
 			   struct kernel_hit *h)
 {
-	uint64_t addr, entry, order = 0;
-	long ps = sysconf(_SC_PAGESIZE);
-	uint64_t page = ps > 0 ? (uint64_t)ps : 4096;
+	uint64_t addr, entry, order = 0, page = k->page;
 	if (!field_u64(k, tp, s, "addr", &addr) ||
 	    !field_u64(k, tp, s, tp == TP_REMOVE_PTE ? "pte" : "pmd", &entry))
 		return 0;
