@@ -40,6 +40,13 @@ int base_parse_cpu_list(const char *s, int **cpus, int *ncpus, char *err, size_t
 /* write(2) until done (EINTR retried); 0 or -errno (-EIO on a zero-length write). */
 int base_write_all(int fd, const void *buf, size_t n);
 
+/*
+ * An unnamed read-write file in $TMPDIR (else /tmp), gone when closed:
+ * O_TMPFILE, or a created-then-unlinked name where the file system lacks
+ * it. The descriptor, or -errno; *dir (if not NULL) is the folder tried.
+ */
+int base_scratch_file(const char **dir);
+
 /* CLOCK_MONOTONIC in ns: the clock pmuprof's events, labels and windows are on. */
 uint64_t base_mono_ns(void);
 

@@ -245,26 +245,34 @@ static int open_stream(struct base_output *o, const struct stat *st, bool wait)
 	return fd < 0 ? -errno : fd;
 }
 
-static int make_scratch(struct base_output *o, char *err, size_t errlen)
+int base_scratch_file(const char **dir)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	const char *d = getenv("TMPDIR");
+	if (!d || !*d)
+		d = "/tmp";
+	if (dir)
+		*dir = d;
+	int fd = open(d, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		char tmpl[PATH_MAX];
-		snprintf(tmpl, sizeof(tmpl), "%s/pmuprof-XXXXXX", dir);
+		snprintf(tmpl, sizeof(tmpl), "%s/pmuprof-XXXXXX", d);
 		fd = mkostemp(tmpl, O_CLOEXEC);
 		if (fd >= 0)
 			unlink(tmpl);
 	}
-	if (fd < 0) {
-		int e = errno;
-		return base_fail(err, errlen, -e,
+	return fd < 0 ? -errno : fd;
+}
+
+static int make_scratch(struct base_output *o, char *err, size_t errlen)
+{
+	const char *dir;
+	int fd = base_scratch_file(&dir);
+	if (fd < 0)
+		return base_fail(err, errlen, fd,
 				 "cannot write %s %s: a scratch file in %s: %s; set TMPDIR to a "
 				 "writable folder",
-				 o->opts.what ? o->opts.what : "output", o->name, dir, strerror(e));
-	}
+				 o->opts.what ? o->opts.what : "output", o->name, dir,
+				 strerror(-fd));
 	o->scratch_fd = fd;
 	return 0;
 }

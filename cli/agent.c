@@ -480,10 +480,12 @@ int cmd_agent(int argc, char **argv)
 		/* 100 ms between pumps, and the cut on time rather than up to a nap late */
 		double nap_s = next_cut - cli_mono_s();
 		nap_s = nap_s < 0.001 ? 0.001 : nap_s > 0.1 ? 0.1 : nap_s;
+		if (cli_pipeline_behind(&a.p))
+			nap_s = 0; /* a backlog: catch up first */
 		struct timespec nap = {0, (long)(nap_s * 1e9)};
 		nanosleep(&nap, NULL);
 	}
-	smp_stop(a.p.session);
+	cli_pipeline_stop(&a.p);
 	cli_pipeline_pump(&a.p);
 	if (export_window(&a) < 0 && status == 0)
 		status = 1;

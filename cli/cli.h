@@ -238,6 +238,7 @@ struct cli_pipeline_opts {
 	struct cli_child *child; /* a prepared command, or NULL */
 	bool cpu_wide;           /* -a/-C: every process on the CPUs (with a command: while it runs) */
 	size_t ring_pages;
+	size_t buffer_bytes; /* the readers' memory before they spill (0: the default) */
 	const char *readers;
 	bool symbolize;
 	bool start_disabled; /* -D: sampling waits for enable (control fifo or the delay) */
@@ -259,6 +260,14 @@ struct cli_pipeline_opts {
 	uint64_t sample_type_extra;  /* fields every event samples too (numa record's ADDR) */
 	const struct eng_tool *tool; /* the engine's tool, or NULL */
 	bool tool_profiles;          /* the tool adds the samples to the profile, not the engine */
+	/*
+	 * Records are processed only once sampling stopped (cli_pipeline_stop):
+	 * until then the readers keep them (in memory, then spilled to a file),
+	 * so the work that costs most per sample (--call-graph dwarf's
+	 * unwinding) does not compete with the workload, as perf script after
+	 * perf record.
+	 */
+	bool defer;
 	int argc;              /* the command line (after "pmuprof"), for perf.data's header */
 	char **argv;
 };
@@ -283,12 +292,18 @@ struct cli_pipeline {
 	const char *cmd;
 	struct pabi_pdw *pdw; /* --perf-data: every merged record, in delivery order */
 	int pdw_error;       /* its first failure (printed when it happened); it stops then */
+	bool defer;          /* cli_pipeline_opts.defer */
+	bool stopped;        /* cli_pipeline_stop was called */
 };
 
 /* 0, or the exit status to return (the error is printed). */
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o);
 /* Merges and aggregates what the readers have; negative errno on failure. */
 int cli_pipeline_pump(struct cli_pipeline *p);
+/* The last pump left a backlog: pump again at once rather than nap. */
+bool cli_pipeline_behind(const struct cli_pipeline *p);
+/* Ends sampling (smp_stop): what the readers still hold is processed by the next pump. */
+void cli_pipeline_stop(struct cli_pipeline *p);
 /*
  * --perf-data: after the last pump, writes the tables and renames the file
  * into place; 0 (also without --perf-data) or negative errno, the error

@@ -173,7 +173,7 @@ static int node_of_cpu(const void *topo, int cpu)
 static void at_exit(void *arg, pid_t pid)
 {
 	struct numa_cmd *n = arg;
-	smp_stop(n->p.session);
+	cli_pipeline_stop(&n->p);
 	numa_kernel_window(n->kernel, true);
 	cli_pipeline_pump(&n->p);
 	n->query_err = numa_query(n->run, pid);
@@ -445,7 +445,7 @@ static int numa_record(int argc, char **argv)
 	}
 	if (pidfd >= 0)
 		close(pidfd);
-	smp_stop(n.p.session);
+	cli_pipeline_stop(&n.p);
 	numa_kernel_window(n.kernel, true);
 	if (cli_pipeline_pump(&n.p) < 0) {
 		cli_error(CMD, "processing samples failed: %s", strerror(-n.p.error));

@@ -29,6 +29,8 @@ static void pdw_failed(struct cli_pipeline *p, int ret, const char *err)
 
 int cli_pipeline_pump(struct cli_pipeline *p)
 {
+	if (p->defer && !p->stopped)
+		return 0;
 	/*
 	 * Label events first: the merger lags by its safe time, so every event a
 	 * program published before the samples it is about to emit is read now.
@@ -43,6 +45,17 @@ int cli_pipeline_pump(struct cli_pipeline *p)
 	if (tee < 0)
 		pdw_failed(p, tee, why);
 	return ret;
+}
+
+bool cli_pipeline_behind(const struct cli_pipeline *p)
+{
+	return eng_behind(p->eng);
+}
+
+void cli_pipeline_stop(struct cli_pipeline *p)
+{
+	smp_stop(p->session);
+	p->stopped = true;
 }
 
 int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size)
@@ -266,7 +279,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 		.extra_sample_type = extra_sample_type,
 		/* Data addresses fall in heap, stack and anonymous mappings too. */
 		.track_data_maps = (extra_sample_type & PERF_SAMPLE_ADDR) != 0,
-		.stop_after_ns = o->stop_after_ns,
+		.stop_after_ns = o->stop_after_ns, .buffer_bytes = o->buffer_bytes,
 	};
 	if (o->pids || o->tid) {
 		if (cli_resolve_threads(o->pids ? o->pids : o->tid, !o->pids, &p->tids, &p->ntids,
@@ -318,6 +331,7 @@ int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o)
 	    smp_track(p->session, err, sizeof(err)) < 0 ||
 	    synthesize(p, o, so.track_data_maps, &track, &sid, err, sizeof(err)) < 0)
 		goto fail;
+	p->defer = o->defer;
 	return 0;
 fail:
 	cli_error(o->cmd, "%s", err);

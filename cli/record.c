@@ -45,6 +45,7 @@ struct record_opts {
 	const char *cpus, *pids, *tid;
 	double duration;
 	size_t ring_pages;
+	size_t buffer_bytes; /* --buffer-mib; 0: the sampler's default */
 	const char *readers;
 	bool verbose; /* -v: where each reader's memory is */
 	bool symbolize;
@@ -95,6 +96,8 @@ static void record_usage(FILE *out)
 		"      --duration S       sample for S seconds (10, 10s, 500ms, 2m), also with a\n"
 		"                         command (which then gets SIGINT)\n"
 		"  -m, --mmap-pages N     data pages per CPU ring, a power of two (default 512)\n"
+		"      --buffer-mib N     memory for records read but not yet processed (default\n"
+		"                         16); beyond it they wait in a file in $TMPDIR\n"
 		"      --readers MODE     reader threads: one per NUMA node (default), per L3,\n"
 		"                         per CPU, or a fixed count\n"
 		"  -v, --verbose          at the end, each reader's node and CPUs and the NUMA\n"
@@ -147,7 +150,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	enum {
 		OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_READERS, OPT_NO_SYMBOLIZE, OPT_OTLP,
 		OPT_OTLP_ENDPOINT, OPT_OTLP_PAYLOAD, OPT_SPOOL, OPT_CONTROL, OPT_NO_LABELS,
-		OPT_PERF_DATA, OPT_MEM, OPT_LDLAT,
+		OPT_PERF_DATA, OPT_MEM, OPT_LDLAT, OPT_BUFFER_MIB,
 	};
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
@@ -162,6 +165,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"mmap-pages", required_argument, NULL, 'm'},
 		{"readers", required_argument, NULL, OPT_READERS},
+		{"buffer-mib", required_argument, NULL, OPT_BUFFER_MIB},
 		{"verbose", no_argument, NULL, 'v'},
 		{"no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE},
 		{"otlp", required_argument, NULL, OPT_OTLP},
@@ -231,6 +235,15 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			o->ring_pages = (size_t)v;
 			break;
 		case OPT_READERS: o->readers = optarg; break;
+		case OPT_BUFFER_MIB:
+			if (parse_u64_arg(o->name, "--buffer-mib", optarg, &v) < 0)
+				return 2;
+			if (v == 0 || v > 1 << 20)
+				return cli_error(o->name, "--buffer-mib needs 1 to 1048576, not %s",
+						 optarg),
+				       2;
+			o->buffer_bytes = (size_t)v << 20;
+			break;
 		case 'v': o->verbose = true; break;
 		case OPT_NO_SYMBOLIZE: o->symbolize = false; break;
 		case OPT_OTLP: o->otlp_file = optarg; break;
@@ -336,15 +349,20 @@ static void add_comments(struct pprof *prof, const struct record_opts *o, struct
 {
 	if (eng_add_run_comments(p->eng, prof, "pmuprof " PMUPROF_VERSION, o->argc, o->argv) < 0)
 		cli_error(o->name, "out of memory: the profile's comments are incomplete");
+	char line[BASE_ERR_MAX];
+	if (smp_buffer_summary(p->session, line, sizeof(line)) > 0 &&
+	    pprof_add_comment(prof, line) < 0)
+		cli_error(o->name, "out of memory: the profile's comments are incomplete");
 	/* Filled while the profile is written, so that the figure includes the writing. */
 	if (pprof_add_late_comment(prof, CPU_COMMENT_WIDTH, cpu_comment, p) < 0)
 		cli_error(o->name, "out of memory: the profile's comments are incomplete");
 }
 
-static void print_summary(const struct record_opts *o, const struct pmu_event_list *evs,
-			  const struct eng *e, size_t bytes, uint64_t perf_data_bytes,
-			  double finish_s)
+static void print_summary(const struct record_opts *o, const struct cli_pipeline *p, size_t bytes,
+			  uint64_t perf_data_bytes, double finish_s)
 {
+	const struct pmu_event_list *evs = &p->evs;
+	const struct eng *e = p->eng;
 	char buf[64];
 	uint64_t lost, throttled;
 	eng_loss_totals(e, &lost, &throttled);
@@ -368,6 +386,24 @@ static void print_summary(const struct record_opts *o, const struct pmu_event_li
 		fprintf(stderr, " and %s (%.1f KiB)", o->perf_data,
 			(double)perf_data_bytes / 1024.0);
 	fprintf(stderr, " %.0f ms after the end\n", finish_s * 1e3);
+	/*
+	 * The readers never wait for processing, so what the kernel lost did not
+	 * fit in its rings between two drains: more room is the fix.
+	 */
+	struct smp_stats st;
+	char line[BASE_ERR_MAX];
+	smp_get_stats(p->session, &st);
+	if (lost)
+		fprintf(stderr,
+			"pmuprof record: the kernel lost %llu samples: its rings (%zu pages "
+			"per CPU) filled up between two reads (up to %.0f ms apart on this busy "
+			"machine); give them more room, e.g. -m %zu, or sample less often "
+			"(-c/-F)\n",
+			(unsigned long long)lost, o->ring_pages, (double)st.max_gap_ns / 1e6,
+			o->ring_pages * 4);
+	if ((st.spill_error || st.spill_unread) &&
+	    smp_buffer_summary(p->session, line, sizeof(line)) > 0)
+		fprintf(stderr, "pmuprof record: %s\n", line);
 }
 
 /* " N0=12 N1=3": pages per node, as /proc/PID/numa_maps writes them. */
@@ -546,11 +582,11 @@ int cmd_record(int argc, char **argv)
 		.callchain = o.callchain,
 		.stack_dump = o.stack_dump, .cpus = o.cpus, .pids = o.pids, .tid = o.tid,
 		.child = child.pid > 0 ? &child : NULL, .cpu_wide = o.system_wide || o.cpus,
-		.ring_pages = o.ring_pages,
+		.ring_pages = o.ring_pages, .buffer_bytes = o.buffer_bytes,
 		.readers = o.readers, .symbolize = o.symbolize, .start_disabled = o.delay_ms != 0,
 		.perf_data = o.perf_data, .argc = argc, .argv = argv,
 		.mem = o.mem, .ldlat = (uint32_t)o.ldlat,
-		.stop_after_ns = (uint64_t)(o.duration * 1e9),
+		.stop_after_ns = (uint64_t)(o.duration * 1e9), .defer = o.stack_dump != 0,
 	};
 	if ((status = cli_pipeline_open(&p, &po)) != 0)
 		goto out;
@@ -628,12 +664,12 @@ int cmd_record(int argc, char **argv)
 			stop_asked = true; /* as perf: the session ends, so does the workload */
 		if (cli_pipeline_pump(&p) < 0)
 			break;
-		cli_nap(pidfd, 50);
+		cli_nap(pidfd, cli_pipeline_behind(&p) ? 0 : 50);
 	}
 	if (pidfd >= 0)
 		close(pidfd);
 	double ended = cli_mono_s();
-	smp_stop(p.session);
+	cli_pipeline_stop(&p);
 	if (cli_pipeline_pump(&p) < 0) {
 		cli_error(o.name, "processing samples failed: %s", strerror(-p.error));
 		status = status ? status : 1;
@@ -650,7 +686,7 @@ int cmd_record(int argc, char **argv)
 	struct pprof *prof = agg_profile(p.agg);
 	if ((o.otlp_file || o.otlp_endpoint) && write_otlp(&o, &p, prof) < 0)
 		status = status ? status : 1;
-	print_summary(&o, &p.evs, p.eng, written, perf_data_bytes, cli_mono_s() - ended);
+	print_summary(&o, &p, written, perf_data_bytes, cli_mono_s() - ended);
 	if (o.verbose)
 		print_readers(&o, p.session);
 

@@ -500,6 +500,11 @@ int eng_pump(struct eng *e)
 	return ret < 0 ? ret : e->error;
 }
 
+bool eng_behind(const struct eng *e)
+{
+	return mrg_behind(e->merger);
+}
+
 int eng_run(struct eng *e, char *err, size_t errlen)
 {
 	int ret;

@@ -66,14 +66,17 @@ struct mrg;
 int mrg_new(struct mrg **out, const struct mrg_source *src);
 void mrg_free(struct mrg *m);
 /*
- * Takes what the source has and emits, in (time, arrival) order, every record
- * older than the source's safe time (all of them once the source is final),
+ * Takes what the source has (all it still holds once it has stopped) and
+ * emits, in (time, arrival) order, every record older than the source's
+ * safe time (all of them once the source is final),
  * like perf's ordered events flushed at each finished round. Records newer
  * than the safe time wait for a later call, so memory stays bounded by what
  * arrives in about one drain interval.
  */
 int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), void *arg);
 size_t mrg_pending(const struct mrg *m);
+/* The source held more than the last pump took (a backlog being caught up). */
+bool mrg_behind(const struct mrg *m);
 /* The source said it is final and every record was emitted. */
 bool mrg_final(const struct mrg *m);
 /* The source wrapping a sampler session. */
@@ -334,6 +337,8 @@ void eng_free(struct eng *e);
  * memory to aggregate a sample: the first such error, the pump goes on).
  */
 int eng_pump(struct eng *e);
+/* The last pump left records in the source: pump again soon rather than wait. */
+bool eng_behind(const struct eng *e);
 /*
  * One record from outside the source, delivered now through the same rules
  * and tool as the source's: the records synthesized from /proc for the

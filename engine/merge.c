@@ -163,7 +163,8 @@ static int index_chunk(struct mrg *m, struct smp_chunk *c)
 	return 0;
 }
 
-int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), void *arg)
+/* One take from the source, and what it makes safe to emit. */
+static int mrg_step(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), void *arg)
 {
 	int ret = m->src.take(m->src.src, &m->batch);
 	if (ret < 0)
@@ -201,6 +202,21 @@ int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), vo
 		m->npend -= i;
 	}
 	return ret < 0 ? ret : 0;
+}
+
+int mrg_pump(struct mrg *m, int (*fn)(void *arg, const struct mrg_record *r), void *arg)
+{
+	/* Once the source has stopped, everything it still holds comes out now. */
+	int ret;
+	do
+		ret = mrg_step(m, fn, arg);
+	while (ret == 0 && m->batch.stopped && !m->batch.final);
+	return ret;
+}
+
+bool mrg_behind(const struct mrg *m)
+{
+	return m->batch.more;
 }
 
 static int session_take(void *src, struct smp_batch *b)

@@ -68,6 +68,15 @@ struct smp_chunk {
 	int refs;       /* owner's bookkeeping: records still pending in the consumer */
 	int reader;     /* index of the reader that owns its memory */
 	unsigned char *data;
+	uint64_t min_time; /* the oldest record's time; UINT64_MAX when none has one */
+	/*
+	 * A chunk its reader spilled (its memory budget was used up while the
+	 * consumer lagged): the records wait at spill_off in the reader's spill
+	 * file, with data NULL, until smp_take loads them into a buffer of the
+	 * consumer's.
+	 */
+	bool spilled;
+	uint64_t spill_off;
 };
 
 /* --- the session ----------------------------------------------------------- */
@@ -102,7 +111,15 @@ struct smp_options {
 	 * however far behind the consumer is (0: until smp_stop).
 	 */
 	uint64_t stop_after_ns;
+	/*
+	 * Memory the readers may fill with records the consumer has not taken
+	 * (0: SMP_DEFAULT_BUFFER_BYTES); beyond it they spill to a file in
+	 * $TMPDIR, so a lagging consumer never makes a ring overflow.
+	 */
+	size_t buffer_bytes;
 };
+
+#define SMP_DEFAULT_BUFFER_BYTES (16u << 20)
 
 struct smp_session;
 
@@ -131,20 +148,47 @@ bool smp_window_over(const struct smp_session *s);
 void smp_close(struct smp_session *s);
 
 /*
- * Hands the consumer every chunk filled since the last call, one list per
+ * Hands the consumer the chunks filled since the last call, one list per
  * recorded CPU (slot order of smp_options.cpus), and the time below which no
  * record can still arrive on any ring (every ring was drained after it; the
- * whole stream once stopped). The consumer owns the chunks until it calls
- * smp_chunk_release().
+ * whole stream once stopped). About SMP_TAKE_BYTES per ring and call at
+ * most (spilled chunks are read back here), so a consumer catching up on a
+ * backlog holds a bounded part of it and returns to its loop often; what is
+ * left waits for the next call (more), and the safe time stays below it. The consumer
+ * owns the chunks until it calls smp_chunk_release().
  */
 struct smp_batch {
 	struct smp_chunk **per_cpu; /* ncpus lists (NULL when empty) */
 	int ncpus;
 	uint64_t safe_time;
-	bool final; /* the session has stopped: nothing more will come */
+	bool more;    /* chunks were left queued: take again */
+	bool stopped; /* the session has stopped: what is queued is all there will be */
+	bool final;   /* stopped, and nothing was left: nothing more will come */
 };
+
+#define SMP_TAKE_BYTES (1u << 20)
 int smp_take(struct smp_session *s, struct smp_batch *batch);
 void smp_chunk_release(struct smp_session *s, struct smp_chunk *c);
+
+/* How the readers' memory and spill file were used (record -v, the profile's comments). */
+struct smp_stats {
+	size_t buffer_budget;   /* bytes of memory the readers may fill */
+	size_t buffer_bytes;    /* bytes the readers allocated (their peak: kept for reuse) */
+	uint64_t spilled_bytes; /* written to the spill file over the run */
+	uint64_t spilled_chunks;
+	int spill_error;       /* the first failure to spill (-errno; memory was used instead) */
+	uint64_t spill_unread; /* spilled chunks that could not be read back: their records lost */
+	uint64_t
+		max_gap_ns; /* the longest a ring went unread (from one drain's start to the next's) */
+	uint64_t max_drain_ns; /* the longest one drain took */
+};
+void smp_get_stats(const struct smp_session *s, struct smp_stats *st);
+/*
+ * One line on the readers' buffers when the consumer lagged (what was
+ * spilled, a spill that failed and what to do, records lost reading it
+ * back); 0 when it never did.
+ */
+int smp_buffer_summary(const struct smp_session *s, char *buf, size_t len);
 
 /* Index of the event (in the options' list) that a record's id belongs to, -1 if none. */
 int smp_event_index(const struct smp_session *s, uint64_t id);

@@ -8,6 +8,7 @@
  * from its own thread at any point between start and close.
  */
 #include "sampler.h"
+#include "sampler_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,12 +19,21 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CHUNK_SIZE (256 * 1024)
 #define SCRATCH_SIZE 65536 /* a record's size is a u16 */
+#define LOAD_POOL 8        /* read-back buffers the consumer keeps for reuse */
+/*
+ * Past its budget a reader spills; should the spill file fail too (a full
+ * disk), it uses memory up to this many budgets, then leaves records in the
+ * ring, where the kernel counts what it loses.
+ */
+#define OVER_BUDGET 4
+#define READER_NICE -10
 
 /* Every event samples at least these, so the time is at a fixed place in any record. */
 #define BASE_SAMPLE_TYPE                                                                       \
@@ -59,6 +69,10 @@ struct reader {
 	bool started;
 	pthread_mutex_t pool_lock; /* released chunks come back from the consumer */
 	struct smp_chunk *pool;
+	size_t allocated; /* bytes of chunks it allocated (reader only; kept until close) */
+	size_t budget;    /* what it may allocate before spilling */
+	uint64_t max_gap_ns, max_drain_ns; /* written by the reader only */
+	struct smp_spill spill;
 	unsigned char *scratch;
 	unsigned char *compact; /* a sample with its stack copy cut to the valid bytes */
 	char bind_err[256];
@@ -99,6 +113,10 @@ struct smp_session {
 	 */
 	bool read_no_inherit;
 	char notice[BASE_ERR_MAX];
+	/* The consumer's: buffers that held spilled chunks read back, for the next ones. */
+	unsigned char *load_pool[LOAD_POOL];
+	int nload_pool;
+	uint64_t spill_unread;
 };
 
 /* --- attrs ----------------------------------------------------------------- */
@@ -419,7 +437,17 @@ int smp_open(struct smp_session **out, const struct pmu_ctx *ctx, const struct s
 
 /* --- readers --------------------------------------------------------------------- */
 
-static struct smp_chunk *chunk_get(struct reader *rd)
+static void chunk_reset(struct smp_chunk *c, int reader)
+{
+	c->next = NULL;
+	c->used = 0;
+	c->refs = 0;
+	c->min_time = UINT64_MAX;
+	c->reader = reader;
+}
+
+/* A chunk from the pool, else a new one within limit bytes of chunks; NULL otherwise. */
+static struct smp_chunk *chunk_get(struct reader *rd, size_t limit)
 {
 	pthread_mutex_lock(&rd->pool_lock);
 	struct smp_chunk *c = rd->pool;
@@ -427,6 +455,8 @@ static struct smp_chunk *chunk_get(struct reader *rd)
 		rd->pool = c->next;
 	pthread_mutex_unlock(&rd->pool_lock);
 	if (!c) {
+		if (rd->allocated + CHUNK_SIZE > limit)
+			return NULL;
 		c = calloc(1, sizeof(*c));
 		if (!c)
 			return NULL;
@@ -437,21 +467,15 @@ static struct smp_chunk *chunk_get(struct reader *rd)
 			return NULL;
 		}
 		c->cap = CHUNK_SIZE;
-		c->reader = rd->index;
+		/* Written by this reader only; smp_get_stats reads it from the consumer. */
+		__atomic_store_n(&rd->allocated, rd->allocated + CHUNK_SIZE, __ATOMIC_RELAXED);
 	}
-	c->next = NULL;
-	c->used = 0;
-	c->refs = 0;
+	chunk_reset(c, rd->index);
 	return c;
 }
 
-/* Moves the ring's filling chunk to its queue, where smp_take() will find it. */
-static void chunk_publish(struct ring_state *rs)
+static void chunk_queue(struct ring_state *rs, struct smp_chunk *c)
 {
-	struct smp_chunk *c = rs->fill;
-	if (!c || c->used == 0)
-		return;
-	rs->fill = NULL;
 	pthread_mutex_lock(&rs->lock);
 	if (rs->queue_tail)
 		rs->queue_tail->next = c;
@@ -459,6 +483,54 @@ static void chunk_publish(struct ring_state *rs)
 		rs->queue_head = c;
 	rs->queue_tail = c;
 	pthread_mutex_unlock(&rs->lock);
+}
+
+/* Writes c's records to the spill file and queues where they are; 0 or -errno. */
+static int chunk_spill(struct reader *rd, struct ring_state *rs, const struct smp_chunk *c)
+{
+	struct smp_chunk *d = calloc(1, sizeof(*d));
+	uint64_t off = 0;
+	int ret = d ? smp_spill_write(&rd->spill, c->data, c->used, &off) : -ENOMEM;
+	if (ret < 0) {
+		free(d);
+		int none = 0;
+		__atomic_compare_exchange_n(&rd->spill.error, &none, ret, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+		return ret;
+	}
+	*d = (struct smp_chunk){.used = c->used,
+				.reader = rd->index,
+				.min_time = c->min_time,
+				.spilled = true,
+				.spill_off = off};
+	chunk_queue(rs, d);
+	return 0;
+}
+
+/*
+ * Queues the ring's filling chunk (if it holds records), where smp_take()
+ * will find it, and gives the ring an empty one: from the pool, or new
+ * within the budget. With neither (the consumer lags), the records go to
+ * the spill file instead and the chunk is filled again; should that fail,
+ * memory past the budget is used, up to OVER_BUDGET budgets. Past that the
+ * ring has no chunk, and what it holds stays there (the kernel counts what
+ * it then loses).
+ */
+static void chunk_publish(struct reader *rd, struct ring_state *rs)
+{
+	struct smp_chunk *c = rs->fill;
+	if (c && c->used == 0)
+		return;
+	struct smp_chunk *next = chunk_get(rd, rd->budget);
+	if (!next && c && chunk_spill(rd, rs, c) == 0) {
+		chunk_reset(c, rd->index);
+		return;
+	}
+	if (!next)
+		next = chunk_get(rd, OVER_BUDGET * rd->budget);
+	if (c)
+		chunk_queue(rs, c);
+	rs->fill = next;
 }
 
 struct drain_ctx {
@@ -503,11 +575,12 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 		return 0;
 	size_t need = sizeof(struct smp_entry) + h->size;
 	if (!rs->fill || rs->fill->cap - rs->fill->used < need) {
-		chunk_publish(rs);
-		rs->fill = chunk_get(d->rd);
+		chunk_publish(d->rd, rs);
 		if (!rs->fill)
 			return -ENOMEM; /* the record stays in the ring; the kernel counts LOST */
 	}
+	if (t && t < rs->fill->min_time)
+		rs->fill->min_time = t;
 	struct smp_entry e = {t, h->size, (uint32_t)rs->ring.cpu};
 	memcpy(rs->fill->data + rs->fill->used, &e, sizeof(e));
 	memcpy(rs->fill->data + rs->fill->used + sizeof(e), h, h->size);
@@ -520,7 +593,13 @@ static void drain_ring(struct reader *rd, struct ring_state *rs)
 	uint64_t start = base_mono_ns();
 	struct drain_ctx d = {rd, rs};
 	smp_ring_read(&rs->ring, rd->scratch, copy_record, &d);
-	chunk_publish(rs);
+	chunk_publish(rd, rs);
+	/* How long a ring went unread, and how long reading it took (smp_stats). */
+	uint64_t end = base_mono_ns();
+	if (rs->prev_drain && start - rs->prev_drain > rd->max_gap_ns)
+		__atomic_store_n(&rd->max_gap_ns, start - rs->prev_drain, __ATOMIC_RELAXED);
+	if (end - start > rd->max_drain_ns)
+		__atomic_store_n(&rd->max_drain_ns, end - start, __ATOMIC_RELAXED);
 	/*
 	 * Records stamped before the previous drain began were complete long before
 	 * this drain read the ring (a record is written in well under a drain
@@ -535,10 +614,10 @@ static void drain_ring(struct reader *rd, struct ring_state *rs)
 /* The epoll tag of the session's wake_fd; ring slots are small numbers. */
 #define WAKE_SLOT UINT32_MAX
 
-/* Milliseconds until the deadline, at most max (0 when it has passed). */
+/* Milliseconds until the deadline, at most max (0 when it has passed, max once it was acted on). */
 static int ms_to_deadline(const struct smp_session *s, int max)
 {
-	if (!s->deadline_ns)
+	if (!s->deadline_ns || __atomic_load_n(&s->expired, __ATOMIC_ACQUIRE))
 		return max;
 	uint64_t now = base_mono_ns();
 	if (now >= s->deadline_ns)
@@ -566,6 +645,12 @@ static void *reader_main(void *arg)
 	struct smp_session *s = rd->s;
 	if (topo_bind_thread(s->o.topo, rd->plan, rd->bind_err, sizeof(rd->bind_err)) == 0)
 		rd->bind_err[0] = 0;
+	/*
+	 * A reader must run as soon as a ring fills, whatever else is busy on
+	 * its CPUs, and it only copies: above normal priority where allowed
+	 * (root, CAP_SYS_NICE; Linux's nice is per thread), else as it is.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), READER_NICE);
 	struct epoll_event evs[64];
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		/* Wake on a ring's watermark, or every 50 ms so time keeps moving for the merger. */
@@ -610,6 +695,8 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 	if (!s->readers)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");
 	s->nreaders = plan->nreaders;
+	for (int r = 0; r < plan->nreaders; r++)
+		smp_spill_init(&s->readers[r].spill);
 	s->start_ns = base_mono_ns();
 	s->deadline_ns = s->o.stop_after_ns ? s->start_ns + s->o.stop_after_ns : 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -624,6 +711,11 @@ int smp_start(struct smp_session *s, char *err, size_t errlen)
 		rd->epfd = -1;
 		pthread_mutex_init(&rd->pool_lock, NULL);
 		rd->rings = calloc((size_t)rd->plan->ncpus, sizeof(int));
+		/* Its share of the memory, and always a chunk per ring and two to spare. */
+		size_t total = s->o.buffer_bytes ? s->o.buffer_bytes : SMP_DEFAULT_BUFFER_BYTES;
+		rd->budget = total / (size_t)plan->nreaders;
+		if (rd->budget < (size_t)(rd->plan->ncpus + 2) * CHUNK_SIZE)
+			rd->budget = (size_t)(rd->plan->ncpus + 2) * CHUNK_SIZE;
 		/* On the reader's node, as its chunks: the reader writes them for every wrap. */
 		rd->scratch = topo_alloc_local(s->o.topo, rd->plan->node, SCRATCH_SIZE);
 		rd->compact = topo_alloc_local(s->o.topo, rd->plan->node, SCRATCH_SIZE);
@@ -729,6 +821,23 @@ bool smp_window_over(const struct smp_session *s)
 	return __atomic_load_n(&s->end_ns, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* Reads a spilled chunk back into a buffer of the consumer's; on failure it is left empty. */
+static void load_spilled(struct smp_session *s, struct smp_chunk *c)
+{
+	struct smp_spill *sp = &s->readers[c->reader].spill;
+	unsigned char *buf = s->nload_pool ? s->load_pool[--s->nload_pool] : malloc(CHUNK_SIZE);
+	if (buf && smp_spill_read(sp, c->spill_off, buf, c->used) == 0) {
+		c->data = buf;
+		c->cap = CHUNK_SIZE;
+		return;
+	}
+	if (!buf)
+		(void)smp_spill_read(sp, c->spill_off, NULL, c->used);
+	free(buf);
+	s->spill_unread++;
+	c->used = 0; /* the merger finds no record and gives it back */
+}
+
 int smp_take(struct smp_session *s, struct smp_batch *b)
 {
 	if (!b->per_cpu) {
@@ -737,6 +846,9 @@ int smp_take(struct smp_session *s, struct smp_batch *b)
 			return -ENOMEM;
 	}
 	b->ncpus = s->nrings;
+	/* Read before the queues: the readers have stopped and queued everything. */
+	b->stopped = s->stopped;
+	b->more = false;
 	/* Watermarks first, then the queues: what a watermark covers is already queued. */
 	uint64_t safe = UINT64_MAX;
 	for (int i = 0; i < s->nrings; i++) {
@@ -746,23 +858,105 @@ int smp_take(struct smp_session *s, struct smp_batch *b)
 	}
 	for (int i = 0; i < s->nrings; i++) {
 		struct ring_state *rs = &s->rings[i];
+		/* At least one chunk, then up to the bound. */
 		pthread_mutex_lock(&rs->lock);
-		b->per_cpu[i] = rs->queue_head;
-		rs->queue_head = rs->queue_tail = NULL;
+		struct smp_chunk *head = rs->queue_head, *last = NULL, *c = head;
+		for (size_t bytes = 0; c && !(bytes && bytes + c->used > SMP_TAKE_BYTES);
+		     c = c->next) {
+			bytes += c->used;
+			last = c;
+		}
+		if (last) {
+			last->next = NULL;
+			rs->queue_head = c;
+			if (!c)
+				rs->queue_tail = NULL;
+		}
+		/* What stays queued is newer than its oldest record: the safe time stays below. */
+		if (c) {
+			b->more = true;
+			if (c->min_time < safe)
+				safe = c->min_time;
+		}
 		pthread_mutex_unlock(&rs->lock);
+		b->per_cpu[i] = last ? head : NULL;
+		for (c = b->per_cpu[i]; c; c = c->next)
+			if (c->spilled && !c->data)
+				load_spilled(s, c);
 	}
 	b->safe_time = safe;
-	b->final = s->stopped;
+	b->final = b->stopped && !b->more;
 	return 0;
 }
 
 void smp_chunk_release(struct smp_session *s, struct smp_chunk *c)
 {
+	if (c->spilled) {
+		/* A buffer of the consumer's: kept for the next chunk read back. */
+		if (c->data && s->nload_pool < LOAD_POOL)
+			s->load_pool[s->nload_pool++] = c->data;
+		else
+			free(c->data);
+		free(c);
+		return;
+	}
 	struct reader *rd = &s->readers[c->reader];
 	pthread_mutex_lock(&rd->pool_lock);
 	c->next = rd->pool;
 	rd->pool = c;
 	pthread_mutex_unlock(&rd->pool_lock);
+}
+
+void smp_get_stats(const struct smp_session *s, struct smp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->spill_unread = s->spill_unread;
+	for (int r = 0; s->readers && r < s->nreaders; r++) {
+		const struct reader *rd = &s->readers[r];
+		st->buffer_budget += rd->budget;
+		/* Read once the readers stopped, or as a snapshot while they run. */
+		st->buffer_bytes += __atomic_load_n(&rd->allocated, __ATOMIC_RELAXED);
+		st->spilled_bytes += __atomic_load_n(&rd->spill.bytes, __ATOMIC_RELAXED);
+		st->spilled_chunks += __atomic_load_n(&rd->spill.chunks, __ATOMIC_RELAXED);
+		uint64_t gap = __atomic_load_n(&rd->max_gap_ns, __ATOMIC_RELAXED);
+		uint64_t drain = __atomic_load_n(&rd->max_drain_ns, __ATOMIC_RELAXED);
+		st->max_gap_ns = gap > st->max_gap_ns ? gap : st->max_gap_ns;
+		st->max_drain_ns = drain > st->max_drain_ns ? drain : st->max_drain_ns;
+		int e = __atomic_load_n(&rd->spill.error, __ATOMIC_RELAXED);
+		if (e && !st->spill_error)
+			st->spill_error = e;
+	}
+}
+
+int smp_buffer_summary(const struct smp_session *s, char *buf, size_t len)
+{
+	struct smp_stats st;
+	smp_get_stats(s, &st);
+	if (!st.spilled_chunks && !st.spill_error && !st.spill_unread)
+		return 0;
+	const char *dir = getenv("TMPDIR");
+	dir = dir && *dir ? dir : "/tmp";
+	int n = snprintf(buf, len, "buffers: processing lagged; ");
+	if (st.spilled_chunks && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n,
+			      "%.1f MiB of records in %llu chunks waited in a file in %s (memory: "
+			      "%.1f of %.1f MiB)%s",
+			      (double)st.spilled_bytes / (1 << 20),
+			      (unsigned long long)st.spilled_chunks, dir,
+			      (double)st.buffer_bytes / (1 << 20),
+			      (double)st.buffer_budget / (1 << 20), st.spill_error ? "; " : "");
+	if (st.spill_error && n >= 0 && (size_t)n < len)
+		n += snprintf(
+			buf + n, len - (size_t)n,
+			"records could not wait in a file in %s (%s): memory was used instead, "
+			"%.1f MiB (at most %.1f); set TMPDIR to a folder with room",
+			dir, strerror(-st.spill_error), (double)st.buffer_bytes / (1 << 20),
+			(double)(OVER_BUDGET * st.buffer_budget) / (1 << 20));
+	if (st.spill_unread && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n,
+			      "; %llu chunks could not be read back: their records are lost",
+			      (unsigned long long)st.spill_unread);
+	return n;
 }
 
 /* Adds the pages of buffer [p, p + size) to m's buffer counts. */
@@ -778,7 +972,8 @@ static int count_chunks(struct smp_reader_memory *m, const struct smp_chunk *c)
 {
 	int ret = 0;
 	for (; c && ret == 0; c = c->next)
-		ret = count_buffer(m, c->data, c->cap);
+		if (!c->spilled) /* a spilled one's memory is in the file */
+			ret = count_buffer(m, c->data, c->cap);
 	return ret;
 }
 
@@ -829,7 +1024,10 @@ static void free_chunks(const struct smp_session *s, struct smp_chunk *c)
 {
 	while (c) {
 		struct smp_chunk *next = c->next;
-		topo_free_local(s->o.topo, c->data, c->cap);
+		if (c->spilled)
+			free(c->data);
+		else
+			topo_free_local(s->o.topo, c->data, c->cap);
 		free(c);
 		c = next;
 	}
@@ -862,8 +1060,11 @@ void smp_close(struct smp_session *s)
 		free(rd->rings);
 		topo_free_local(s->o.topo, rd->scratch, SCRATCH_SIZE);
 		topo_free_local(s->o.topo, rd->compact, SCRATCH_SIZE);
+		smp_spill_close(&rd->spill);
 		pthread_mutex_destroy(&rd->pool_lock);
 	}
+	for (int i = 0; i < s->nload_pool; i++)
+		free(s->load_pool[i]);
 	free(s->readers);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
