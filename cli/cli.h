@@ -298,8 +298,10 @@ struct cli_pipeline {
 
 /* 0, or the exit status to return (the error is printed). */
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o);
-/* Merges and aggregates what the readers have; negative errno on failure. */
+/* Merges and aggregates (part of) what the readers have; negative errno on failure. */
 int cli_pipeline_pump(struct cli_pipeline *p);
+/* Everything the readers have so far, deferred or not (a snapshot); negative errno on failure. */
+int cli_pipeline_catch_up(struct cli_pipeline *p);
 /* The last pump left a backlog: pump again at once rather than nap. */
 bool cli_pipeline_behind(const struct cli_pipeline *p);
 /* Ends sampling (smp_stop): what the readers still hold is processed by the next pump. */

@@ -27,10 +27,8 @@ static void pdw_failed(struct cli_pipeline *p, int ret, const char *err)
 	cli_error(p->cmd, "%s", err);
 }
 
-int cli_pipeline_pump(struct cli_pipeline *p)
+static int pump_once(struct cli_pipeline *p)
 {
-	if (p->defer && !p->stopped)
-		return 0;
 	/*
 	 * Label events first: the merger lags by its safe time, so every event a
 	 * program published before the samples it is about to emit is read now.
@@ -44,6 +42,20 @@ int cli_pipeline_pump(struct cli_pipeline *p)
 	int tee = eng_perf_data_error(p->eng, &why);
 	if (tee < 0)
 		pdw_failed(p, tee, why);
+	return ret;
+}
+
+int cli_pipeline_pump(struct cli_pipeline *p)
+{
+	return p->defer && !p->stopped ? 0 : pump_once(p);
+}
+
+int cli_pipeline_catch_up(struct cli_pipeline *p)
+{
+	int ret;
+	do
+		ret = pump_once(p);
+	while (ret == 0 && eng_behind(p->eng));
 	return ret;
 }
 

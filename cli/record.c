@@ -516,7 +516,7 @@ static enum cli_control_cmd handle_control(struct cli_control *c, const struct r
 				   "final profile; record to a file for snapshots", o->output);
 	} else if (snapshots && last != CLI_CTL_STOP) {
 		/* The profile so far, replacing the last; recording goes on. */
-		cli_pipeline_pump(p);
+		cli_pipeline_catch_up(p);
 		write_profile(o, p, start_real, start, NULL);
 	}
 	for (; snapshots; snapshots--)
