@@ -14,10 +14,12 @@ class BenchError(Exception):
     """A command of a benchmark failed; the message names it and says why."""
 
 
-def need_tool(name, package):
+def need_tool(name, package, code=1):
+    """Exits with code, saying what to install, unless the command name is on PATH."""
     if not shutil.which(name):
-        sys.exit(f"error: {name} is not installed or not on PATH; install the Debian package "
-                 f"'{package}' (scripts/install-deps.sh lists it)")
+        print(f"error: {name} is not installed or not on PATH; install the Debian package "
+              f"'{package}' (scripts/install-deps.sh lists it)", file=sys.stderr)
+        sys.exit(code)
 
 
 def perf_version():
@@ -34,7 +36,8 @@ def perf_counts(data, timeout=600):
     r = subprocess.run(["perf", "report", "--stats", "-i", data], capture_output=True, text=True,
                        timeout=timeout)
     if r.returncode != 0:
-        raise BenchError(f"`perf report --stats -i {data}` exited {r.returncode}: {r.stderr[-300:]}")
+        raise BenchError(f"`perf report --stats -i {data}` exited {r.returncode}: "
+                         f"{r.stderr[-300:]}")
     samples = lost = 0
     per_event = False
     for line in r.stdout.splitlines():
@@ -66,8 +69,9 @@ def run_measured(cmd, timeout, stdout_path=os.devnull):
     """Runs cmd in its own process group; its wall time and rusage (os.wait4).
 
     The rusage covers cmd and every descendant it waited for. Its standard
-    output goes to stdout_path, its standard error is kept. On timeout the whole group is killed; a timeout or
-    a non-zero exit raises BenchError naming the command, with its stderr's end.
+    output goes to stdout_path, its standard error is kept. On timeout the
+    whole group is killed; a timeout or a non-zero exit raises BenchError
+    naming the command, with the end of its stderr.
     """
     with open(stdout_path, "w") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
