@@ -125,6 +125,7 @@ class Busy:
         time.sleep(0.5)  # past their start-up (mix builds its 64 MiB chase first)
         for p in self.procs:
             if p.poll() is not None:
+                self.__exit__()
                 raise BenchError(f"busy workload `{' '.join(p.args)}` exited {p.returncode}")
         return self
 
@@ -349,14 +350,18 @@ def main():
               f"{r.stderr.strip()[-300:]}", file=sys.stderr)
         sys.exit(SKIP)
 
-    head = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %s"], capture_output=True,
-                          text=True).stdout.strip()[:80]
+    # The last commit that changed pmuprof itself, not its benchmarks, tests or docs.
+    head = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %s", "--", ".",
+                           ":(exclude)bench", ":(exclude)tests", ":(exclude)scripts",
+                           ":(exclude)docs", ":(exclude)*.md"],
+                          capture_output=True, text=True).stdout.strip()[:72]
     load0 = os.getloadavg()
     t0 = time.time()
     print("## Under load, against perf (issue 16)\n")
     print(f"- command: `bench/load_vs_perf.py {a.build} --rounds {rounds}"
           f"{' --quick' if a.quick else ''}"
-          f"{''.join(f' --scenario {c}' for c in a.scenario or [])}`; source tree at `{head}`")
+          f"{''.join(f' --scenario {c}' for c in a.scenario or [])}`; pmuprof's sources at "
+          f"`{head or 'unknown'}`")
     print(f"- kernel {os.uname().release}, {os.cpu_count()} CPUs, perf {benchlib.perf_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; medians of {rounds} rounds, "
           "perf then pmuprof in each", flush=True)
