@@ -27,6 +27,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import perf_counts  # noqa: E402
+
 
 def run(cmd, **kw):
     """(wall seconds, completed process, seconds from start to the last stdout line)."""
@@ -52,19 +55,6 @@ def perf_supports(event):
     r = subprocess.run(["perf", "stat", "-x", ",", "-e", event, "true"], capture_output=True,
                        text=True)
     return r.returncode == 0 and "<not supported>" not in r.stderr
-
-
-def perf_counts(data):
-    """(samples, lost) from perf report --stats."""
-    r = subprocess.run(["perf", "report", "--stats", "-i", data], capture_output=True, text=True)
-    samples = lost = 0
-    for line in r.stdout.splitlines():
-        m = re.match(r"\s*(SAMPLE|LOST|LOST_SAMPLES) events:\s+(\d+)", line)
-        if m and m.group(1) == "SAMPLE":
-            samples = max(samples, int(m.group(2)))
-        elif m:
-            lost = max(lost, int(m.group(2)))
-    return samples, lost
 
 
 def pmuprof_comments(pmuprof, path):

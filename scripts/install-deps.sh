@@ -15,7 +15,7 @@ zlib1g-dev
 libcurl4-openssl-dev
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
 libcmocka-dev libbenchmark-dev
-linux-perf
+linux-perf time valgrind
 golang-go golang-github-google-pprof-dev
 python3 python3-protobuf
 clang libclang-rt-14-dev
