@@ -688,6 +688,75 @@ static void test_written_order(void **state)
 	free(buf);
 }
 
+/* VmRSS or VmHWM of this process, KiB (-1 if /proc says nothing). */
+static long status_kib(const char *field)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t n = strlen(field);
+	while (fp && fgets(line, sizeof(line), fp))
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			v = atol(line + n + 1);
+	if (fp)
+		fclose(fp);
+	return v;
+}
+
+/*
+ * Encoding costs about the encoded bytes, not a message struct per sample,
+ * label, location and line: the peak RSS while pprof_encode runs (VmHWM, reset
+ * through /proc/self/clear_refs) grows by less than twice the encoding's size.
+ */
+static void test_encode_memory(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* the sanitizer's quarantine and shadow say nothing of the encoder's own */
+#endif
+	char err[256] = "";
+	struct pprof *p;
+	assert_int_equal(pprof_new(&p, types3, 3, err, sizeof(err)), 0);
+	enum { NLOC = 4096, NSMP = 60000, DEPTH = 12 };
+	static uint64_t locs[NLOC];
+	for (int i = 0; i < NLOC; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%d", i / 4);
+		struct pprof_line l = { pprof_add_function(p, name, name, "/src/f.c", 0), i % 97 };
+		locs[i] = pprof_add_location(p, 0, 0x400000 + (uint64_t)i * 24, &l, 1);
+		assert_true(locs[i] != 0);
+	}
+	for (int i = 0; i < NSMP; i++) {
+		uint64_t st[DEPTH];
+		for (int d = 0; d < DEPTH; d++)
+			st[d] = locs[((uint64_t)i * 2654435761u >> (d * 2)) % NLOC];
+		struct pprof_label lab[] = {
+			{ .key = "pid", .num = 100, .num_unit = "pid" },
+			{ .key = "tid", .num = 100 + i % 8, .num_unit = "tid" },
+			{ .key = "comm", .str = "worker" },
+			{ .key = "cpu", .num = i % 2, .num_unit = "cpu" },
+		};
+		int64_t v[] = { 1, 10, 100 };
+		assert_int_equal(pprof_add_sample(p, st, DEPTH, v, lab, 4), 0);
+	}
+	FILE *fp = fopen("/proc/self/clear_refs", "w");
+	if (!fp || fputs("5", fp) < 0 || fclose(fp) != 0 || status_kib("VmHWM") < 0) {
+		print_message("SKIP: cannot reset the peak RSS here\n");
+		pprof_free(p);
+		skip();
+	}
+	long before = status_kib("VmRSS");
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
+	long grew = status_kib("VmHWM") - before;
+	print_message("%d samples: %zu KiB encoded, peak RSS +%ld KiB while encoding\n", NSMP,
+		      len >> 10, grew);
+	assert_true(grew < (long)(2 * len >> 10));
+	free(buf);
+	pprof_free(p);
+}
+
 /* Runs cmd with stderr folded into stdout; returns the exit status, output in out. */
 static int run(const char *cmd, char *out, size_t outlen)
 {
@@ -823,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_address_zero_and_types),
 		cmocka_unit_test(test_many_stacks),
 		cmocka_unit_test(test_written_order),
+		cmocka_unit_test(test_encode_memory),
 		cmocka_unit_test(test_check_valid),
 		cmocka_unit_test_setup_teardown(test_late_comment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_go_tool_pprof, setup, teardown),
