@@ -4,10 +4,10 @@
  * Owns: the interning tables (strings, mappings, functions, locations) and
  * the sample aggregation table, each an open-addressing hash table over a
  * flat array, so that adding a sample whose stack was seen before costs one
- * hash of its location ids and labels and no allocation. Encoding builds a
- * Perftools__Profiles__Profile view over these arrays (no copies of the id
- * or value arrays) and packs it with protobuf-c; writing gzips it with zlib
- * into a temporary file next to the target and renames it into place.
+ * hash of its location ids and labels and no allocation. Encoding packs the
+ * tables element by element with protobuf-c, in an order gzip compresses
+ * well; writing gzips it with zlib into a temporary file next to the target
+ * and renames it into place.
  */
 #include "base.h"
 #include "profile.h"
@@ -612,7 +612,7 @@ size_t pprof_nsamples(const struct pprof *p)
  * The profile is written element by element: each sample, mapping, location
  * and function is packed by protobuf-c from one reused message struct and
  * framed as a field of the Profile, so the encoding holds no message struct
- * per element (those once cost more than the builder's own tables). Protobuf
+ * per element (those would cost more than the builder's own tables). Protobuf
  * readers take a message's fields in any order and merge a repeated one across
  * its occurrences, so the profile-wide fields follow as one more packed Profile.
  */
@@ -846,8 +846,7 @@ static int put_functions(const struct pprof *p, struct enc *e)
 		const struct function *f = &p->fn[e->fn_order[k]];
 		fn.id = k + 1;
 		fn.name = f->name;
-		/* A system name that is the name again (C's) costs a field per function: pprof reads
-		 * an empty one as the name. */
+		/* A system name that is the name again (C's): pprof reads an empty one as the name. */
 		fn.system_name = f->system_name == f->name ? 0 : f->system_name;
 		fn.filename = f->filename;
 		fn.start_line = f->start_line;
