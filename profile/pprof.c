@@ -4,10 +4,10 @@
  * Owns: the interning tables (strings, mappings, functions, locations) and
  * the sample aggregation table, each an open-addressing hash table over a
  * flat array, so that adding a sample whose stack was seen before costs one
- * hash of its location ids and labels and no allocation. Encoding builds a
- * Perftools__Profiles__Profile view over these arrays (no copies of the id
- * or value arrays) and packs it with protobuf-c; writing gzips it with zlib
- * into a temporary file next to the target and renames it into place.
+ * hash of its location ids and labels and no allocation. Encoding packs the
+ * tables element by element with protobuf-c, in an order gzip compresses
+ * well; writing gzips it with zlib into a temporary file next to the target
+ * and renames it into place.
  */
 #include "base.h"
 #include "profile.h"
@@ -608,33 +608,29 @@ size_t pprof_nsamples(const struct pprof *p)
 
 /* --- encoding -------------------------------------------------------------------- */
 
-/* The message structs of one encoding; they point into the builder's arrays. */
+/*
+ * The profile is written element by element: each sample, mapping, location
+ * and function is packed by protobuf-c from one reused message struct and
+ * framed as a field of the Profile, so the encoding holds no message struct
+ * per element (those would cost more than the builder's own tables). Protobuf
+ * readers take a message's fields in any order and merge a repeated one across
+ * its occurrences, so the profile-wide fields follow as one more packed Profile.
+ */
 struct enc {
-	Perftools__Profiles__ValueType *st, **stp, period_type;
-	Perftools__Profiles__Sample *sm, **smp;
-	Perftools__Profiles__Label *lb, **lbp;
-	Perftools__Profiles__Mapping *mp, **mpp;
-	Perftools__Profiles__Location *lc, **lcp;
-	Perftools__Profiles__Line *ln, **lnp;
-	Perftools__Profiles__Function *fn, **fnp;
+	uint8_t *buf;
+	size_t n, cap;
+	/* The order: [k] is the builder's index of the k-th written; *_id: builder index -> id. */
+	uint32_t *loc_order, *fn_order, *smp_order;
+	uint64_t *loc_id, *fn_id;
 };
 
 static void enc_free(struct enc *e)
 {
-	free(e->st);
-	free(e->stp);
-	free(e->sm);
-	free(e->smp);
-	free(e->lb);
-	free(e->lbp);
-	free(e->mp);
-	free(e->mpp);
-	free(e->lc);
-	free(e->lcp);
-	free(e->ln);
-	free(e->lnp);
-	free(e->fn);
-	free(e->fnp);
+	free(e->loc_order);
+	free(e->fn_order);
+	free(e->smp_order);
+	free(e->loc_id);
+	free(e->fn_id);
 }
 
 /* calloc that never returns NULL for n == 0, so "NULL" always means out of memory. */
@@ -643,138 +639,272 @@ static void *xcalloc(size_t n, size_t size)
 	return calloc(n ? n : 1, size);
 }
 
-static int enc_build(const struct pprof *p, struct enc *e, Perftools__Profiles__Profile *msg)
+static void put_varint(struct enc *e, uint64_t v)
 {
-	static const Perftools__Profiles__ValueType vt0 = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-	static const Perftools__Profiles__Sample sm0 = PERFTOOLS__PROFILES__SAMPLE__INIT;
-	static const Perftools__Profiles__Label lb0 = PERFTOOLS__PROFILES__LABEL__INIT;
-	static const Perftools__Profiles__Mapping mp0 = PERFTOOLS__PROFILES__MAPPING__INIT;
-	static const Perftools__Profiles__Location lc0 = PERFTOOLS__PROFILES__LOCATION__INIT;
-	static const Perftools__Profiles__Line ln0 = PERFTOOLS__PROFILES__LINE__INIT;
-	static const Perftools__Profiles__Function fn0 = PERFTOOLS__PROFILES__FUNCTION__INIT;
+	while (v >= 0x80) {
+		e->buf[e->n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	e->buf[e->n++] = (uint8_t)v;
+}
 
-	memset(e, 0, sizeof(*e));
-	e->st = xcalloc(p->ntypes, sizeof(*e->st));
-	e->stp = xcalloc(p->ntypes, sizeof(*e->stp));
-	e->sm = xcalloc(p->nsmp, sizeof(*e->sm));
-	e->smp = xcalloc(p->nsmp, sizeof(*e->smp));
-	e->lb = xcalloc(p->nsample_labs, sizeof(*e->lb));
-	e->lbp = xcalloc(p->nsample_labs, sizeof(*e->lbp));
-	e->mp = xcalloc(p->nmap, sizeof(*e->mp));
-	e->mpp = xcalloc(p->nmap, sizeof(*e->mpp));
-	e->lc = xcalloc(p->nloc, sizeof(*e->lc));
-	e->lcp = xcalloc(p->nloc, sizeof(*e->lcp));
-	e->ln = xcalloc(p->nlines, sizeof(*e->ln));
-	e->lnp = xcalloc(p->nlines, sizeof(*e->lnp));
-	e->fn = xcalloc(p->nfn, sizeof(*e->fn));
-	e->fnp = xcalloc(p->nfn, sizeof(*e->fnp));
-	if (!e->st || !e->stp || !e->sm || !e->smp || !e->lb || !e->lbp || !e->mp || !e->mpp ||
-	    !e->lc || !e->lcp || !e->ln || !e->lnp || !e->fn || !e->fnp) {
-		enc_free(e);
+/* Field `field` of the Profile: the message m, packed by protobuf-c. */
+static int put_message(struct enc *e, unsigned field, const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	if (BASE_GROW(e->buf, e->cap, e->n + 20 + len) < 0)
 		return -ENOMEM;
-	}
-
-	for (size_t i = 0; i < p->ntypes; i++) {
-		e->st[i] = vt0;
-		e->st[i].type = p->type_str[i];
-		e->st[i].unit = p->unit_str[i];
-		e->stp[i] = &e->st[i];
-	}
-	for (size_t i = 0; i < p->nsample_labs; i++) {
-		const struct label_rec *r = &p->sample_labs[i];
-		e->lb[i] = lb0;
-		e->lb[i].key = r->key;
-		e->lb[i].str = r->str;
-		e->lb[i].num = r->num;
-		e->lb[i].num_unit = r->unit;
-		e->lbp[i] = &e->lb[i];
-	}
-	for (size_t i = 0; i < p->nsmp; i++) {
-		const struct sample *s = &p->smp[i];
-		e->sm[i] = sm0;
-		/* protobuf-c's structs are not const-qualified; packing only reads them. */
-		e->sm[i].n_location_id = s->nloc;
-		e->sm[i].location_id = s->nloc ? &p->sample_locs[s->loc_off] : NULL;
-		e->sm[i].n_value = p->ntypes;
-		e->sm[i].value = &p->values[i * p->ntypes];
-		e->sm[i].n_label = s->nlab;
-		e->sm[i].label = s->nlab ? &e->lbp[s->lab_off] : NULL;
-		e->smp[i] = &e->sm[i];
-	}
-	for (size_t i = 0; i < p->nmap; i++) {
-		const struct mapping *m = &p->map[i];
-		e->mp[i] = mp0;
-		e->mp[i].id = i + 1;
-		e->mp[i].memory_start = m->start;
-		e->mp[i].memory_limit = m->limit;
-		e->mp[i].file_offset = m->offset;
-		e->mp[i].filename = m->filename;
-		e->mp[i].build_id = m->build_id;
-		e->mp[i].has_functions = m->has_functions;
-		e->mp[i].has_filenames = m->has_filenames;
-		e->mp[i].has_line_numbers = m->has_line_numbers;
-		e->mp[i].has_inline_frames = m->has_inline_frames;
-		e->mpp[i] = &e->mp[i];
-	}
-	if (p->main_mapping > 1 && p->main_mapping <= p->nmap) {
-		/* Ids stay as they are; only the order of the repeated field changes. */
-		Perftools__Profiles__Mapping *main_map = e->mpp[p->main_mapping - 1];
-		memmove(&e->mpp[1], &e->mpp[0], (p->main_mapping - 1) * sizeof(*e->mpp));
-		e->mpp[0] = main_map;
-	}
-	for (size_t i = 0; i < p->nlines; i++) {
-		e->ln[i] = ln0;
-		e->ln[i].function_id = p->lines[i].function_id;
-		e->ln[i].line = p->lines[i].line;
-		e->lnp[i] = &e->ln[i];
-	}
-	for (size_t i = 0; i < p->nloc; i++) {
-		const struct location *l = &p->loc[i];
-		e->lc[i] = lc0;
-		e->lc[i].id = i + 1;
-		e->lc[i].mapping_id = l->mapping_id;
-		e->lc[i].address = l->address;
-		e->lc[i].n_line = l->nlines;
-		e->lc[i].line = l->nlines ? &e->lnp[l->line_off] : NULL;
-		e->lcp[i] = &e->lc[i];
-	}
-	for (size_t i = 0; i < p->nfn; i++) {
-		const struct function *f = &p->fn[i];
-		e->fn[i] = fn0;
-		e->fn[i].id = i + 1;
-		e->fn[i].name = f->name;
-		e->fn[i].system_name = f->system_name;
-		e->fn[i].filename = f->filename;
-		e->fn[i].start_line = f->start_line;
-		e->fnp[i] = &e->fn[i];
-	}
-
-	perftools__profiles__profile__init(msg);
-	msg->n_sample_type = p->ntypes;
-	msg->sample_type = e->stp;
-	msg->n_sample = p->nsmp;
-	msg->sample = p->nsmp ? e->smp : NULL;
-	msg->n_mapping = p->nmap;
-	msg->mapping = p->nmap ? e->mpp : NULL;
-	msg->n_location = p->nloc;
-	msg->location = p->nloc ? e->lcp : NULL;
-	msg->n_function = p->nfn;
-	msg->function = p->nfn ? e->fnp : NULL;
-	msg->n_string_table = p->nstr;
-	msg->string_table = p->str;
-	msg->time_nanos = p->time_nanos;
-	msg->duration_nanos = p->duration_nanos;
-	if (p->period_type || p->period_unit) {
-		e->period_type = vt0;
-		e->period_type.type = p->period_type;
-		e->period_type.unit = p->period_unit;
-		msg->period_type = &e->period_type;
-	}
-	msg->period = p->period;
-	msg->n_comment = p->ncomments;
-	msg->comment = p->ncomments ? p->comments : NULL;
-	msg->default_sample_type = p->default_type;
+	put_varint(e, (uint64_t)field << 3 | 2); /* wire type 2: length-delimited */
+	put_varint(e, len);
+	e->n += protobuf_c_message_pack(m, e->buf + e->n);
 	return 0;
+}
+
+/*
+ * The order the tables are written in, for gzip, which finds repeats only
+ * within 32 KiB and byte for byte: locations by (mapping, address), so
+ * neighbours share their addresses' high bytes and their functions; functions
+ * as those locations first name them; samples by their stacks read from the
+ * root, so stacks that share callers sit together. Ids follow the written
+ * order (1..n, as pprof_check_valid and pprof's fast path expect). What the
+ * profile says is unchanged; its size shrinks by a fifth to a third.
+ */
+static int loc_before(const void *x, const void *y, void *ctx)
+{
+	const struct pprof *p = ctx;
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	const struct location *a = &p->loc[i], *b = &p->loc[j];
+	if (a->mapping_id != b->mapping_id)
+		return a->mapping_id < b->mapping_id ? -1 : 1;
+	if (a->address != b->address)
+		return a->address < b->address ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+struct smp_order_ctx {
+	const struct pprof *p;
+	const uint64_t *loc_id; /* builder location id - 1 -> written id */
+};
+
+static int smp_before(const void *x, const void *y, void *arg)
+{
+	const struct smp_order_ctx *c = arg;
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	const struct sample *a = &c->p->smp[i], *b = &c->p->smp[j];
+	const uint64_t *la = &c->p->sample_locs[a->loc_off], *lb = &c->p->sample_locs[b->loc_off];
+	for (uint32_t k = 0; k < a->nloc && k < b->nloc; k++) {
+		uint64_t u = c->loc_id[la[a->nloc - 1 - k] - 1],
+			 v = c->loc_id[lb[b->nloc - 1 - k] - 1];
+		if (u != v)
+			return u < v ? -1 : 1;
+	}
+	if (a->nloc != b->nloc)
+		return a->nloc < b->nloc ? -1 : 1;
+	const struct label_rec *ra = &c->p->sample_labs[a->lab_off];
+	const struct label_rec *rb = &c->p->sample_labs[b->lab_off];
+	for (uint32_t k = 0; k < a->nlab && k < b->nlab; k++) {
+		int d = label_cmp(&ra[k], &rb[k]);
+		if (d)
+			return d;
+	}
+	if (a->nlab != b->nlab)
+		return a->nlab < b->nlab ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static int enc_order(const struct pprof *p, struct enc *e)
+{
+	e->loc_order = xcalloc(p->nloc, sizeof(*e->loc_order));
+	e->loc_id = xcalloc(p->nloc, sizeof(*e->loc_id));
+	e->fn_order = xcalloc(p->nfn, sizeof(*e->fn_order));
+	e->fn_id = xcalloc(p->nfn, sizeof(*e->fn_id));
+	e->smp_order = xcalloc(p->nsmp, sizeof(*e->smp_order));
+	if (!e->loc_order || !e->loc_id || !e->fn_order || !e->fn_id || !e->smp_order)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nloc; i++)
+		e->loc_order[i] = (uint32_t)i;
+	qsort_r(e->loc_order, p->nloc, sizeof(*e->loc_order), loc_before, (void *)p);
+	size_t nfn = 0;
+	for (size_t k = 0; k < p->nloc; k++) {
+		const struct location *l = &p->loc[e->loc_order[k]];
+		e->loc_id[e->loc_order[k]] = k + 1;
+		for (size_t i = 0; i < l->nlines; i++) {
+			uint64_t f = p->lines[l->line_off + i].function_id;
+			if (f && !e->fn_id[f - 1]) {
+				e->fn_order[nfn] = (uint32_t)(f - 1);
+				e->fn_id[f - 1] = ++nfn;
+			}
+		}
+	}
+	for (size_t i = 0; i < p->nfn; i++) /* functions no location names, as added */
+		if (!e->fn_id[i]) {
+			e->fn_order[nfn] = (uint32_t)i;
+			e->fn_id[i] = ++nfn;
+		}
+	for (size_t i = 0; i < p->nsmp; i++)
+		e->smp_order[i] = (uint32_t)i;
+	struct smp_order_ctx c = {p, e->loc_id};
+	qsort_r(e->smp_order, p->nsmp, sizeof(*e->smp_order), smp_before, &c);
+	return 0;
+}
+
+static int put_samples(const struct pprof *p, struct enc *e)
+{
+	Perftools__Profiles__Sample sm = PERFTOOLS__PROFILES__SAMPLE__INIT;
+	Perftools__Profiles__Label *lb = NULL, **lbp = NULL;
+	uint64_t *ids = NULL;
+	size_t cap_lb = 0, cap_lbp = 0, cap_ids = 0;
+	int ret = 0;
+	for (size_t k = 0; k < p->nsmp && ret == 0; k++) {
+		size_t i = e->smp_order[k];
+		const struct sample *s = &p->smp[i];
+		if (BASE_GROW(lb, cap_lb, s->nlab) < 0 || BASE_GROW(lbp, cap_lbp, s->nlab) < 0 ||
+		    BASE_GROW(ids, cap_ids, s->nloc) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < s->nloc; j++)
+			ids[j] = e->loc_id[p->sample_locs[s->loc_off + j] - 1];
+		for (size_t j = 0; j < s->nlab; j++) {
+			const struct label_rec *r = &p->sample_labs[s->lab_off + j];
+			perftools__profiles__label__init(&lb[j]);
+			lb[j].key = r->key;
+			lb[j].str = r->str;
+			lb[j].num = r->num;
+			lb[j].num_unit = r->unit;
+			lbp[j] = &lb[j];
+		}
+		/* protobuf-c's structs are not const-qualified; packing only reads them. */
+		sm.n_location_id = s->nloc;
+		sm.location_id = s->nloc ? ids : NULL;
+		sm.n_value = p->ntypes;
+		sm.value = &p->values[i * p->ntypes];
+		sm.n_label = s->nlab;
+		sm.label = s->nlab ? lbp : NULL;
+		ret = put_message(e, 2, &sm.base);
+	}
+	free(ids);
+	free(lb);
+	free(lbp);
+	return ret;
+}
+
+static int put_mapping(const struct pprof *p, struct enc *e, size_t i)
+{
+	const struct mapping *m = &p->map[i];
+	Perftools__Profiles__Mapping mp = PERFTOOLS__PROFILES__MAPPING__INIT;
+	mp.id = i + 1;
+	mp.memory_start = m->start;
+	mp.memory_limit = m->limit;
+	mp.file_offset = m->offset;
+	mp.filename = m->filename;
+	mp.build_id = m->build_id;
+	mp.has_functions = m->has_functions;
+	mp.has_filenames = m->has_filenames;
+	mp.has_line_numbers = m->has_line_numbers;
+	mp.has_inline_frames = m->has_inline_frames;
+	return put_message(e, 3, &mp.base);
+}
+
+static int put_locations(const struct pprof *p, struct enc *e)
+{
+	Perftools__Profiles__Location lc = PERFTOOLS__PROFILES__LOCATION__INIT;
+	Perftools__Profiles__Line *ln = NULL, **lnp = NULL;
+	size_t cap_ln = 0, cap_lnp = 0;
+	int ret = 0;
+	for (size_t k = 0; k < p->nloc && ret == 0; k++) {
+		const struct location *l = &p->loc[e->loc_order[k]];
+		if (BASE_GROW(ln, cap_ln, l->nlines) < 0 ||
+		    BASE_GROW(lnp, cap_lnp, l->nlines) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < l->nlines; j++) {
+			const struct line_rec *r = &p->lines[l->line_off + j];
+			perftools__profiles__line__init(&ln[j]);
+			ln[j].function_id = r->function_id ? e->fn_id[r->function_id - 1] : 0;
+			ln[j].line = r->line;
+			lnp[j] = &ln[j];
+		}
+		lc.id = k + 1;
+		lc.mapping_id = l->mapping_id;
+		lc.address = l->address;
+		lc.n_line = l->nlines;
+		lc.line = l->nlines ? lnp : NULL;
+		ret = put_message(e, 4, &lc.base);
+	}
+	free(ln);
+	free(lnp);
+	return ret;
+}
+
+static int put_functions(const struct pprof *p, struct enc *e)
+{
+	Perftools__Profiles__Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT;
+	int ret = 0;
+	for (size_t k = 0; k < p->nfn && ret == 0; k++) {
+		const struct function *f = &p->fn[e->fn_order[k]];
+		fn.id = k + 1;
+		fn.name = f->name;
+		/* A system name that is the name again (C's): pprof reads an empty one as the name. */
+		fn.system_name = f->system_name == f->name ? 0 : f->system_name;
+		fn.filename = f->filename;
+		fn.start_line = f->start_line;
+		ret = put_message(e, 5, &fn.base);
+	}
+	return ret;
+}
+
+/* The profile-wide fields and the string table: one more Profile, merged by readers. */
+static int put_rest(const struct pprof *p, struct enc *e)
+{
+	Perftools__Profiles__Profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
+	Perftools__Profiles__ValueType pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+	msg.n_string_table = p->nstr;
+	msg.string_table = p->str;
+	msg.time_nanos = p->time_nanos;
+	msg.duration_nanos = p->duration_nanos;
+	if (p->period_type || p->period_unit) {
+		pt.type = p->period_type;
+		pt.unit = p->period_unit;
+		msg.period_type = &pt;
+	}
+	msg.period = p->period;
+	msg.n_comment = p->ncomments;
+	msg.comment = p->ncomments ? p->comments : NULL;
+	msg.default_sample_type = p->default_type;
+	size_t len = perftools__profiles__profile__get_packed_size(&msg);
+	if (BASE_GROW(e->buf, e->cap, e->n + len) < 0)
+		return -ENOMEM;
+	e->n += perftools__profiles__profile__pack(&msg, e->buf + e->n);
+	return 0;
+}
+
+static int enc_write(const struct pprof *p, struct enc *e)
+{
+	int ret = enc_order(p, e);
+	for (size_t i = 0; i < p->ntypes && ret == 0; i++) {
+		Perftools__Profiles__ValueType st = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+		st.type = p->type_str[i];
+		st.unit = p->unit_str[i];
+		ret = put_message(e, 1, &st.base);
+	}
+	if (ret == 0)
+		ret = put_samples(p, e);
+	/* pprof reads mapping[0] as the main binary: it goes first; ids stay as they are. */
+	size_t main = p->main_mapping && p->main_mapping <= p->nmap ? p->main_mapping - 1 : 0;
+	if (ret == 0 && p->nmap)
+		ret = put_mapping(p, e, main);
+	for (size_t i = 0; i < p->nmap && ret == 0; i++)
+		if (i != main)
+			ret = put_mapping(p, e, i);
+	if (ret == 0)
+		ret = put_locations(p, e);
+	if (ret == 0)
+		ret = put_functions(p, e);
+	if (ret == 0)
+		ret = put_rest(p, e);
+	return ret;
 }
 
 struct late_ctx {
@@ -816,27 +946,15 @@ static int encode(const struct pprof *p, uint8_t **buf, size_t *len, char *err, 
 {
 	*buf = NULL;
 	*len = 0;
-	struct enc e;
-	Perftools__Profiles__Profile msg;
-	if (enc_build(p, &e, &msg) < 0) {
+	struct enc e = {0};
+	int ret = enc_write(p, &e);
+	enc_free(&e);
+	if (ret < 0) {
+		free(e.buf);
 		return base_fail(err, errlen, -ENOMEM, "pprof: out of memory encoding the profile");
 	}
-	size_t n = perftools__profiles__profile__get_packed_size(&msg);
-	uint8_t *out = malloc(n ? n : 1);
-	if (!out) {
-		enc_free(&e);
-		return base_fail(err, errlen, -ENOMEM,
-				 "pprof: out of memory encoding the profile (%zu bytes)", n);
-	}
-	size_t packed = perftools__profiles__profile__pack(&msg, out);
-	enc_free(&e);
-	if (packed != n) {
-		free(out);
-		return base_fail(err, errlen, -EIO,
-				 "pprof: protobuf-c packed %zu bytes, expected %zu", packed, n);
-	}
-	*buf = out;
-	*len = n;
+	*buf = e.buf;
+	*len = e.n;
 	return 0;
 }
 

@@ -8,7 +8,9 @@
  * Uses protobuf-c code generated from proto/profile.proto, and zlib.
  *
  * Ids handed out are 1-based and unique per table, as pprof requires;
- * string_table[0] is "". Returns 0 or a negative errno with a message.
+ * string_table[0] is "". The written profile numbers locations and functions
+ * in the order it lists them (sorted for gzip), not as handed out. Returns 0
+ * or a negative errno with a message.
  */
 #ifndef PMUPROF_PROFILE_H
 #define PMUPROF_PROFILE_H

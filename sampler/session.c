@@ -588,12 +588,29 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 	return 0;
 }
 
-static void drain_ring(struct reader *rd, struct ring_state *rs)
+/*
+ * Whether the consumer has taken everything queued for the ring. Until it has,
+ * a drain keeps its records in the filling chunk: a consumer that lags (a busy
+ * CPU shared with many runnable threads) then finds a few full chunks rather
+ * than one barely used chunk per drain, so the memory held is what the records
+ * need, not a chunk per drain interval.
+ */
+static bool queue_taken(struct ring_state *rs)
+{
+	pthread_mutex_lock(&rs->lock);
+	bool taken = rs->queue_head == NULL;
+	pthread_mutex_unlock(&rs->lock);
+	return taken;
+}
+
+static void drain_ring(struct reader *rd, struct ring_state *rs, bool last)
 {
 	uint64_t start = base_mono_ns();
 	struct drain_ctx d = {rd, rs};
 	smp_ring_read(&rs->ring, rd->scratch, copy_record, &d);
-	chunk_publish(rd, rs);
+	bool held = !last && rs->fill && rs->fill->used && !queue_taken(rs);
+	if (!held)
+		chunk_publish(rd, rs);
 	/* How long a ring went unread, and how long reading it took (smp_stats). */
 	uint64_t end = base_mono_ns();
 	if (rs->prev_drain && start - rs->prev_drain > rd->max_gap_ns)
@@ -603,10 +620,11 @@ static void drain_ring(struct reader *rd, struct ring_state *rs)
 	/*
 	 * Records stamped before the previous drain began were complete long before
 	 * this drain read the ring (a record is written in well under a drain
-	 * interval), so they are all queued now: publish that time, with release so
-	 * the consumer that reads it also sees the queued chunks.
+	 * interval), so once this drain's chunk is queued they all are: publish
+	 * that time, with release so the consumer that reads it also sees the
+	 * queued chunks. A held chunk leaves the older watermark, which stays true.
 	 */
-	if (rs->prev_drain)
+	if (rs->prev_drain && !held)
 		__atomic_store_n(&rs->watermark, rs->prev_drain, __ATOMIC_RELEASE);
 	rs->prev_drain = start;
 }
@@ -667,12 +685,12 @@ static void *reader_main(void *arg)
 				epoll_ctl(rd->epfd, EPOLL_CTL_DEL, s->rings[evs[i].data.u32].ring.fd, NULL);
 		}
 		for (int i = 0; i < rd->nrings; i++)
-			drain_ring(rd, &s->rings[rd->rings[i]]);
+			drain_ring(rd, &s->rings[rd->rings[i]], false);
 	}
 	/* Events are disabled by now: this drain empties every ring for good. */
 	for (int i = 0; i < rd->nrings; i++) {
 		struct ring_state *rs = &s->rings[rd->rings[i]];
-		drain_ring(rd, rs);
+		drain_ring(rd, rs, true);
 		__atomic_store_n(&rs->watermark, UINT64_MAX, __ATOMIC_RELEASE);
 	}
 	return NULL;

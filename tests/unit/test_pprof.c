@@ -223,6 +223,26 @@ static const Perftools__Profiles__Label *find_label(const Profile *m,
 	return NULL;
 }
 
+/* The location at an address: the written ids follow the written order, not the builder's. */
+static const Perftools__Profiles__Location *loc_at(const Profile *m, uint64_t mapping_id,
+						   uint64_t address)
+{
+	for (size_t i = 0; i < m->n_location; i++)
+		if (m->location[i]->mapping_id == mapping_id && m->location[i]->address == address)
+			return m->location[i];
+	fail_msg("no location at %#llx", (unsigned long long)address);
+	return NULL;
+}
+
+static const Perftools__Profiles__Function *fn_named(const Profile *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_function; i++)
+		if (strcmp(S(m, m->function[i]->name), name) == 0)
+			return m->function[i];
+	fail_msg("no function %s", name);
+	return NULL;
+}
+
 static void check_ids_unique(const uint64_t *ids, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -284,12 +304,12 @@ static void check_profile(const Profile *m, const struct ids *id)
 	for (size_t i = 0; i < 5; i++)
 		fids[i] = m->function[i]->id;
 	check_ids_unique(fids, 5);
-	const Perftools__Profiles__Function *fb = find_fn(m, id->fn_branchy);
+	const Perftools__Profiles__Function *fb = fn_named(m, "branchy");
 	assert_string_equal(S(m, fb->name), "branchy");
 	assert_string_equal(S(m, fb->system_name), "_Z7branchyv");
 	assert_string_equal(S(m, fb->filename), "/src/bench/branchy.c");
 	assert_int_equal(fb->start_line, 7);
-	const Perftools__Profiles__Function *fm = find_fn(m, id->fn_memcpy);
+	const Perftools__Profiles__Function *fm = fn_named(m, "memcpy");
 	assert_string_equal(S(m, fm->name), "memcpy");
 	assert_string_equal(S(m, fm->system_name), "");
 	assert_string_equal(S(m, fm->filename), "");
@@ -300,7 +320,7 @@ static void check_profile(const Profile *m, const struct ids *id)
 	for (size_t i = 0; i < 4; i++)
 		lids[i] = m->location[i]->id;
 	check_ids_unique(lids, 4);
-	const Perftools__Profiles__Location *lc = find_loc(m, id->loc_chase);
+	const Perftools__Profiles__Location *lc = loc_at(m, id->map_exe, 0x401234);
 	assert_int_equal(lc->mapping_id, id->map_exe);
 	assert_int_equal(lc->address, 0x401234);
 	assert_int_equal(lc->n_line, 2);
@@ -308,7 +328,7 @@ static void check_profile(const Profile *m, const struct ids *id)
 	assert_int_equal(lc->line[0]->line, 6);
 	assert_string_equal(S(m, find_fn(m, lc->line[1]->function_id)->name), "chase");
 	assert_int_equal(lc->line[1]->line, 14);
-	const Perftools__Profiles__Location *ll = find_loc(m, id->loc_libc);
+	const Perftools__Profiles__Location *ll = loc_at(m, id->map_libc, 0x7f0000031000);
 	assert_int_equal(ll->mapping_id, id->map_libc);
 	assert_int_equal(ll->address, 0x7f0000031000);
 
@@ -323,11 +343,11 @@ static void check_profile(const Profile *m, const struct ids *id)
 			sum[t] += s->value[t];
 		for (size_t j = 0; j < s->n_location_id; j++)
 			(void)find_loc(m, s->location_id[j]);
-		if (s->location_id[0] == id->loc_chase)
+		if (s->location_id[0] == lc->id)
 			s_chase = s;
-		else if (s->location_id[0] == id->loc_branchy)
+		else if (s->location_id[0] == loc_at(m, id->map_exe, 0x402000)->id)
 			s_branchy = s;
-		else if (s->location_id[0] == id->loc_libc)
+		else if (s->location_id[0] == ll->id)
 			s_libc = s;
 	}
 	assert_non_null(s_chase);
@@ -338,7 +358,7 @@ static void check_profile(const Profile *m, const struct ids *id)
 	assert_int_equal(sum[2], (N_CHASE / 2 + 1) * 10007);
 
 	assert_int_equal(s_chase->n_location_id, 2);
-	assert_int_equal(s_chase->location_id[1], id->loc_main);
+	assert_int_equal(s_chase->location_id[1], loc_at(m, id->map_exe, 0x400800)->id);
 	assert_int_equal(s_chase->value[0], N_CHASE);
 	assert_int_equal(s_chase->value[1], (int64_t)N_CHASE * PERIOD);
 	assert_int_equal(s_chase->value[2], (N_CHASE / 2) * 10007);
@@ -617,6 +637,126 @@ static void test_many_stacks(void **state)
 	pprof_free(p);
 }
 
+/*
+ * The written order, for gzip: locations by (mapping, address), functions as
+ * those locations first name them, samples by their stacks from the root; ids
+ * 1..n in that order, every reference following; a system name equal to the
+ * name is left out (pprof reads an empty one as the name), a different one kept.
+ */
+static void test_written_order(void **state)
+{
+	(void)state;
+	struct ids id;
+	struct pprof *p = build(&id);
+	char err[256] = "";
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
+	pprof_free(p);
+	Profile *m = perftools__profiles__profile__unpack(NULL, len, buf);
+	assert_non_null(m);
+	for (size_t i = 0; i < m->n_location; i++) {
+		const Perftools__Profiles__Location *l = m->location[i];
+		assert_int_equal(l->id, i + 1);
+		if (i > 0) {
+			const Perftools__Profiles__Location *prev = m->location[i - 1];
+			assert_true(prev->mapping_id < l->mapping_id ||
+				    (prev->mapping_id == l->mapping_id && prev->address < l->address));
+		}
+	}
+	/* main (0x400800) first, then chase's two (inner frame first), branchy, memcpy. */
+	static const char *const fn_order[] = { "main", "load_next", "chase", "branchy", "memcpy" };
+	assert_int_equal(m->n_function, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(m->function[i]->id, i + 1);
+		assert_string_equal(S(m, m->function[i]->name), fn_order[i]);
+	}
+	assert_string_equal(S(m, fn_named(m, "chase")->system_name), "");
+	assert_string_equal(S(m, fn_named(m, "branchy")->system_name), "_Z7branchyv");
+	/* Root first: every stack ends in main (location 1); then chase's before branchy's. */
+	uint64_t chase = loc_at(m, id.map_exe, 0x401234)->id;
+	assert_int_equal(m->n_sample, 3);
+	for (size_t i = 1; i < m->n_sample; i++) {
+		const Perftools__Profiles__Sample *a = m->sample[i - 1], *b = m->sample[i];
+		assert_int_equal(a->location_id[a->n_location_id - 1], 1);
+		assert_true(a->location_id[a->n_location_id - 2] <=
+			    b->location_id[b->n_location_id - 2]);
+	}
+	assert_int_equal(m->sample[0]->location_id[0], chase); /* {chase, main} */
+	assert_int_equal(m->sample[0]->n_location_id, 2);
+	perftools__profiles__profile__free_unpacked(m, NULL);
+	free(buf);
+}
+
+/* VmRSS or VmHWM of this process, KiB (-1 if /proc says nothing). */
+static long status_kib(const char *field)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t n = strlen(field);
+	while (fp && fgets(line, sizeof(line), fp))
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			v = atol(line + n + 1);
+	if (fp)
+		fclose(fp);
+	return v;
+}
+
+/*
+ * Encoding costs about the encoded bytes, not a message struct per sample,
+ * label, location and line: the peak RSS while pprof_encode runs (VmHWM, reset
+ * through /proc/self/clear_refs) grows by less than twice the encoding's size.
+ */
+static void test_encode_memory(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* the sanitizer's quarantine and shadow say nothing of the encoder's own */
+#endif
+	char err[256] = "";
+	struct pprof *p;
+	assert_int_equal(pprof_new(&p, types3, 3, err, sizeof(err)), 0);
+	enum { NLOC = 4096, NSMP = 60000, DEPTH = 12 };
+	static uint64_t locs[NLOC];
+	for (int i = 0; i < NLOC; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%d", i / 4);
+		struct pprof_line l = { pprof_add_function(p, name, name, "/src/f.c", 0), i % 97 };
+		locs[i] = pprof_add_location(p, 0, 0x400000 + (uint64_t)i * 24, &l, 1);
+		assert_true(locs[i] != 0);
+	}
+	for (int i = 0; i < NSMP; i++) {
+		uint64_t st[DEPTH];
+		for (int d = 0; d < DEPTH; d++)
+			st[d] = locs[((uint64_t)i * 2654435761u >> (d * 2)) % NLOC];
+		struct pprof_label lab[] = {
+			{ .key = "pid", .num = 100, .num_unit = "pid" },
+			{ .key = "tid", .num = 100 + i % 8, .num_unit = "tid" },
+			{ .key = "comm", .str = "worker" },
+			{ .key = "cpu", .num = i % 2, .num_unit = "cpu" },
+		};
+		int64_t v[] = { 1, 10, 100 };
+		assert_int_equal(pprof_add_sample(p, st, DEPTH, v, lab, 4), 0);
+	}
+	FILE *fp = fopen("/proc/self/clear_refs", "w");
+	if (!fp || fputs("5", fp) < 0 || fclose(fp) != 0 || status_kib("VmHWM") < 0) {
+		print_message("SKIP: cannot reset the peak RSS here\n");
+		pprof_free(p);
+		skip();
+	}
+	long before = status_kib("VmRSS");
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
+	long grew = status_kib("VmHWM") - before;
+	print_message("%d samples: %zu KiB encoded, peak RSS +%ld KiB while encoding\n", NSMP,
+		      len >> 10, grew);
+	assert_true(grew < (long)(2 * len >> 10));
+	free(buf);
+	pprof_free(p);
+}
+
 /* Runs cmd with stderr folded into stdout; returns the exit status, output in out. */
 static int run(const char *cmd, char *out, size_t outlen)
 {
@@ -751,6 +891,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test(test_address_zero_and_types),
 		cmocka_unit_test(test_many_stacks),
+		cmocka_unit_test(test_written_order),
+		cmocka_unit_test(test_encode_memory),
 		cmocka_unit_test(test_check_valid),
 		cmocka_unit_test_setup_teardown(test_late_comment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_go_tool_pprof, setup, teardown),
