@@ -395,12 +395,11 @@ static void print_summary(const struct record_opts *o, const struct cli_pipeline
 	smp_get_stats(p->session, &st);
 	if (lost)
 		fprintf(stderr,
-			"pmuprof record: the kernel lost %llu samples: its rings (%zu pages "
-			"per CPU) filled up between two reads (up to %.0f ms apart on this busy "
-			"machine); give them more room, e.g. -m %zu, or sample less often "
-			"(-c/-F)\n",
-			(unsigned long long)lost, o->ring_pages, (double)st.max_gap_ns / 1e6,
-			o->ring_pages * 4);
+			"pmuprof record: the kernel lost %llu samples: its rings (%zu page%s per "
+			"CPU) filled up between two reads (the longest %.0f ms apart); give them "
+			"more room, e.g. -m %zu, or sample less often (-c/-F)\n",
+			(unsigned long long)lost, o->ring_pages, o->ring_pages == 1 ? "" : "s",
+			(double)st.max_gap_ns / 1e6, o->ring_pages * 4);
 	if ((st.spill_error || st.spill_unread) &&
 	    smp_buffer_summary(p->session, line, sizeof(line)) > 0)
 		fprintf(stderr, "pmuprof record: %s\n", line);
