@@ -390,6 +390,12 @@ struct bin *bin_get(struct bin_cache *c, const char *path, int *err)
 	return b;
 }
 
+void bin_hold(struct bin_cache *c, struct bin *b)
+{
+	if (b->refs++ == 0)
+		c->unused--;
+}
+
 void bin_put(struct bin_cache *c, struct bin *b)
 {
 	if (!b || b->refs == 0)

@@ -78,6 +78,11 @@ void bin_cache_free(struct bin_cache *c);
  * memory): *err is then the negative errno.
  */
 struct bin *bin_get(struct bin_cache *c, const char *path, int *err);
+/*
+ * Another reference to b, from bin_get: a held object stays readable,
+ * whatever happens to its path since (a deleted or replaced file).
+ */
+void bin_hold(struct bin_cache *c, struct bin *b);
 /* Drops a reference (NULL is ignored). */
 void bin_put(struct bin_cache *c, struct bin *b);
 
