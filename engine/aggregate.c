@@ -192,10 +192,10 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	return 0;
 }
 
-/* Lets go of the files held for the mapping ids [first, cap_maps). */
-static void release_mappings(struct agg *a, size_t first)
+/* Lets go of the files held for the profile's mappings. */
+static void release_mappings(struct agg *a)
 {
-	for (size_t i = first; i < a->cap_maps; i++) {
+	for (size_t i = 0; i < a->cap_maps; i++) {
 		bin_put(a->bins, a->maps[i].bin);
 		a->maps[i] = (struct agg_mapping){0};
 	}
@@ -206,7 +206,7 @@ int agg_reset(struct agg *a, char *err, size_t errlen)
 	int ret = new_profile(a, err, errlen);
 	if (ret < 0)
 		return ret;
-	release_mappings(a, 0);
+	release_mappings(a);
 	a->npending = 0;
 	/* Ids of the old profile mean nothing in the new one; caches of symbols and unwind state stay. */
 	pair_clear(&a->locs);
@@ -222,7 +222,7 @@ void agg_free(struct agg *a)
 	if (!a)
 		return;
 	pprof_free(a->prof);
-	release_mappings(a, 0);
+	release_mappings(a);
 	free(a->maps);
 	free(a->pending);
 	sym_cache_free(a->syms);
