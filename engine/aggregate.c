@@ -46,8 +46,9 @@ struct agg_mapping {
 
 /* A location waiting for its lines (symbolize_pending). */
 struct agg_pending {
-	const struct bin *file; /* sort key, set just before sorting: the mapping's file */
-	uint64_t addr;          /* a file offset in a file, else the address */
+	/* Sort key, set just before sorting: the mapping's file, by build id, else by path. */
+	const char *module;
+	uint64_t addr; /* a file offset in a file, else the address */
 	uint32_t loc, mapping;
 };
 
@@ -420,24 +421,29 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kerne
 	return id;
 }
 
+/* The module a file's addresses are looked up in (the symbol cache's key), else NULL. */
+static const char *module_key(const struct agg_mapping *st)
+{
+	if (st->src != AGG_SRC_FILE || !st->bin)
+		return NULL;
+	return st->bin->build_id[0] ? st->bin->build_id : st->bin->path;
+}
+
 /*
- * Files first, by path (an order that does not depend on memory addresses:
- * function ids come out the same in record and import), each file's
- * addresses together and in order, whatever process mapped it; then the
- * kernel's.
+ * Files first, each module's addresses together and in order, whatever
+ * process mapped it under whatever path (an order that does not depend on
+ * memory addresses: function ids come out the same in record and import);
+ * then the kernel's.
  */
 static int pending_cmp(const void *pa, const void *pb)
 {
 	const struct agg_pending *x = pa, *y = pb;
-	if (!x->file != !y->file)
-		return x->file ? -1 : 1;
-	if (x->file && x->file != y->file) {
-		int c = strcmp(x->file->path, y->file->path);
-		if (c)
-			return c;
-		return x->file->ino < y->file->ino ? -1 : 1; /* replaced under one path */
-	}
-	if (!x->file && x->mapping != y->mapping)
+	if (!x->module != !y->module)
+		return x->module ? -1 : 1;
+	int c = x->module ? strcmp(x->module, y->module) : 0;
+	if (c)
+		return c;
+	if (!x->module && x->mapping != y->mapping)
 		return x->mapping < y->mapping ? -1 : 1;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
@@ -497,10 +503,8 @@ static void symbolize_pending(struct agg *a)
 	if (!a->npending)
 		return;
 	uint64_t t0 = base_mono_ns();
-	for (size_t i = 0; i < a->npending; i++) {
-		const struct agg_mapping *st = &a->maps[a->pending[i].mapping];
-		a->pending[i].file = st->src == AGG_SRC_FILE ? st->bin : NULL;
-	}
+	for (size_t i = 0; i < a->npending; i++)
+		a->pending[i].module = module_key(&a->maps[a->pending[i].mapping]);
 	qsort(a->pending, a->npending, sizeof(*a->pending), pending_cmp);
 	for (size_t i = 0, first = 0; i < a->npending; i++) {
 		const struct agg_pending *p = &a->pending[i];
@@ -511,9 +515,10 @@ static void symbolize_pending(struct agg *a)
 		size_t nlines = n > 0 ? lines_for(a, frames, (size_t)n, lines) : 0;
 		if (nlines)
 			pprof_set_location_lines(a->prof, p->loc, lines, nlines);
-		if (!p->file || (i + 1 < a->npending && a->pending[i + 1].file == p->file))
+		if (!p->module || (i + 1 < a->npending && a->pending[i + 1].module &&
+				   strcmp(a->pending[i + 1].module, p->module) == 0))
 			continue;
-		/* The file's last address: let go of it, and of its tables, for the next one. */
+		/* The module's last address: let go of its files and tables, for the next one. */
 		for (; first <= i; first++) {
 			struct agg_mapping *st = &a->maps[a->pending[first].mapping];
 			bin_put(a->bins, st->bin);
