@@ -1186,6 +1186,7 @@ void sym_cache_unload(struct sym_cache *c)
 		if (m->loaded)
 			module_unload(c, m);
 	bytes_sync(c);
+	bin_cache_drop_unused(c->bins);
 }
 
 /* ---- data addresses ---- */

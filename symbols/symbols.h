@@ -147,9 +147,10 @@ int sym_lookup_frames_bin(struct sym_cache *c, struct bin *b, const char *build_
 int sym_module_info_bin(struct sym_cache *c, struct bin *b, const char *build_id,
 			struct sym_module_info *out);
 /*
- * Drops every module's tables and DWARF (and its reference to its binary),
- * keeping what memos and module info answer: for a caller done with one
- * module's addresses, so that memory holds one module at a time.
+ * Drops every module's tables and DWARF, and the binaries nobody else holds
+ * (bin_cache_drop_unused), keeping what memos and module info answer: for a
+ * caller done with one module's addresses, so that memory holds one module
+ * at a time.
  */
 void sym_cache_unload(struct sym_cache *c);
 

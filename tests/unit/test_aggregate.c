@@ -4,7 +4,8 @@
  * symbolization summary stays empty); the profile agg_profile hands out has
  * every address named, once. The file is held from the first sample on: a
  * binary deleted, or replaced by another file under its path, before the
- * profile is handed out still names its functions.
+ * profile is handed out still names its functions. Binaries nobody holds
+ * any more can be dropped at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "binary.h"
 #include "engine.h"
 #include "profile.pb-c.h"
 
@@ -152,6 +154,30 @@ static void check_held(const char *gone)
 	(void)agg_test_target(1);
 }
 
+/* What sym_cache_unload lets go of: binaries nobody holds, not the ones held. */
+static void test_drop_unused_binaries(void **state)
+{
+	(void)state;
+	struct bin_cache *bins;
+	assert_int_equal(bin_cache_new(&bins), 0);
+	int err;
+	struct bin *held = bin_get(bins, "/proc/self/exe", &err);
+	assert_non_null(held);
+	bin_hold(bins, held);
+	struct bin *other = bin_get(bins, "/bin/sh", &err);
+	assert_non_null(other);
+	bin_put(bins, other);
+	bin_put(bins, held);
+	assert_int_equal(bin_cache_count(bins), 2); /* unused ones stay cached */
+	bin_cache_drop_unused(bins);
+	assert_int_equal(bin_cache_count(bins), 1); /* held once more */
+	assert_int_equal(held->status, 0);
+	bin_put(bins, held);
+	bin_cache_drop_unused(bins);
+	assert_int_equal(bin_cache_count(bins), 0);
+	bin_cache_free(bins);
+}
+
 static void test_symbolized_at_the_end_deleted(void **state)
 {
 	(void)state;
@@ -169,6 +195,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_symbolized_at_the_end_deleted),
 		cmocka_unit_test(test_symbolized_at_the_end_replaced),
+		cmocka_unit_test(test_drop_unused_binaries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
