@@ -495,8 +495,9 @@ static void set_mapping_flags(struct agg *a, uint64_t id)
 
 /*
  * Gives every location added since the last call its lines: one lookup per
- * distinct address, file by file, each file's tables and DWARF dropped once
- * its addresses are done, and the file let go of.
+ * distinct address, module by module, each module's files let go of once its
+ * addresses are done, and its tables and DWARF dropped then or, under a
+ * budget, when the budget needs their room.
  */
 static void symbolize_pending(struct agg *a)
 {
@@ -518,13 +519,19 @@ static void symbolize_pending(struct agg *a)
 		if (!p->module || (i + 1 < a->npending && a->pending[i + 1].module &&
 				   strcmp(a->pending[i + 1].module, p->module) == 0))
 			continue;
-		/* The module's last address: let go of its files and tables, for the next one. */
+		/* The module's last address: let go of its files (and tables), for the next one. */
 		for (; first <= i; first++) {
 			struct agg_mapping *st = &a->maps[a->pending[first].mapping];
 			bin_put(a->bins, st->bin);
 			st->bin = NULL;
 		}
-		sym_cache_unload(a->syms);
+		/*
+		 * Under a budget (the agent's) the cache keeps what fits for the
+		 * next window, least recently used dropped first; without one
+		 * (record's single pass) nothing needs to stay.
+		 */
+		if (!a->o.symbol_cache_bytes)
+			sym_cache_unload(a->syms);
 	}
 	a->symbolized += a->npending;
 	a->npending = 0;

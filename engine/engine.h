@@ -148,8 +148,9 @@ int agg_reset(struct agg *a, char *err, size_t errlen);
  * The underlying builder, to set comments, times and write it out, with
  * every location symbolized: addresses are only recorded while samples come
  * in, and the ones new since the last call are looked up here, once each,
- * file by file (a file's tables and DWARF are dropped once its addresses
- * are done). Every writer of the profile gets it from here, after the
+ * module by module (a module's tables and DWARF are dropped once its
+ * addresses are done, or under symbol_cache_bytes when the budget needs
+ * them). Every writer of the profile gets it from here, after the
  * last sample; a location whose lookup runs out of memory stays unnamed.
  */
 struct pprof *agg_profile(struct agg *a);
