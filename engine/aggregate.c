@@ -311,7 +311,8 @@ static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 		const char *file_id = hold_file(a, &st, m);
 		if (!d.build_id)
 			d.build_id = file_id;
-	} else if (!d.build_id && st.src == AGG_SRC_FILE && sym_read_build_id(m->filename, hex) == 0) {
+	} else if (!d.build_id && st.src == AGG_SRC_FILE &&
+		   sym_read_build_id(m->filename, hex) == 0) {
 		d.build_id = hex; /* --no-symbolize: pprof symbolizes by it later */
 	}
 	uint64_t id = pprof_add_mapping(a->prof, &d);
@@ -350,16 +351,16 @@ static void defer_lookup(struct agg *a, uint64_t loc, uint64_t mapping, const st
 			 uint64_t at)
 {
 	struct agg_mapping *st = mapping < a->cap_maps ? &a->maps[mapping] : NULL;
-	if (!st || st->src == AGG_SRC_NONE || BASE_GROW(a->pending, a->cap_pending,
-							 a->npending + 1) < 0)
+	if (!st || st->src == AGG_SRC_NONE ||
+	    BASE_GROW(a->pending, a->cap_pending, a->npending + 1) < 0)
 		return; /* out of memory: the location stays unnamed */
 	uint64_t addr = at;
 	if (st->src == AGG_SRC_FILE) {
 		hold_file(a, st, m); /* again after a symbolize_pending let go of it */
 		addr = at - m->start + m->pgoff;
 	}
-	a->pending[a->npending++] =
-		(struct agg_pending){.addr = addr, .loc = (uint32_t)loc, .mapping = (uint32_t)mapping};
+	a->pending[a->npending++] = (struct agg_pending){
+		.addr = addr, .loc = (uint32_t)loc, .mapping = (uint32_t)mapping};
 }
 
 static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kernel, bool caller)
@@ -458,8 +459,8 @@ static int pending_frames(struct agg *a, const struct agg_pending *p, struct sym
 	switch (st->src) {
 	case AGG_SRC_FILE:
 		return st->bin ? sym_lookup_frames_bin(a->syms, st->bin,
-						       st->build_id[0] ? st->build_id : NULL, p->addr,
-						       frames, MAX_INLINE)
+						       st->build_id[0] ? st->build_id : NULL,
+						       p->addr, frames, MAX_INLINE)
 			       : 0;
 	case AGG_SRC_KERNEL:
 		if (sym_lookup_kernel(a->syms, p->addr, &r) < 0)

@@ -436,7 +436,7 @@ int pprof_set_location_lines(struct pprof *p, uint64_t id, const struct pprof_li
 	l->line_off = p->nlines;
 	l->nlines = nlines;
 	for (size_t i = 0; i < nlines; i++)
-		p->lines[p->nlines++] = (struct line_rec){ lines[i].function_id, lines[i].line };
+		p->lines[p->nlines++] = (struct line_rec){lines[i].function_id, lines[i].line};
 	return 0;
 }
 

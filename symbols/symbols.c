@@ -763,8 +763,8 @@ static struct sym_module *module_find(struct sym_cache *c, uint64_t h, bool by_i
  * path, its build id when build_id is NULL, its identity instead of what the
  * path names now, and it is read through pin.
  */
-static int module_get(struct sym_cache *c, const char *path, const char *build_id,
-		      struct bin *pin, struct sym_module **out)
+static int module_get(struct sym_cache *c, const char *path, const char *build_id, struct bin *pin,
+		      struct sym_module **out)
 {
 	if (pin) {
 		path = pin->path;
@@ -1143,8 +1143,8 @@ int sym_lookup_frames_bin(struct sym_cache *c, struct bin *b, const char *build_
 	return lookup_frames(c, b ? b->path : NULL, b, build_id, file_offset, frames, max);
 }
 
-static int module_info(struct sym_cache *c, const char *path, struct bin *pin,
-		       const char *build_id, struct sym_module_info *out)
+static int module_info(struct sym_cache *c, const char *path, struct bin *pin, const char *build_id,
+		       struct sym_module_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!c || !path)

@@ -43,7 +43,8 @@ static void own_mapping(uint64_t addr, uint64_t *start, uint64_t *end, uint64_t 
 	bool found = false;
 	while (!found && fgets(line, sizeof(line), f)) {
 		unsigned long long s, e, off;
-		if (sscanf(line, "%llx-%llx %*s %llx", &s, &e, &off) == 3 && addr >= s && addr < e) {
+		if (sscanf(line, "%llx-%llx %*s %llx", &s, &e, &off) == 3 && addr >= s &&
+		    addr < e) {
 			*start = s;
 			*end = e;
 			*pgoff = off;

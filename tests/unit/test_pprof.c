@@ -483,7 +483,8 @@ static void test_set_lines_later(void **state)
 	char err[256] = "";
 	struct pprof *p;
 	assert_int_equal(pprof_new(&p, types3, 3, err, sizeof(err)), 0);
-	struct pprof_mapping_desc d = {.start = 0x400000, .limit = 0x500000, .filename = "/bin/app"};
+	struct pprof_mapping_desc d = {
+		.start = 0x400000, .limit = 0x500000, .filename = "/bin/app"};
 	uint64_t map = pprof_add_mapping(p, &d);
 	uint64_t loc = pprof_add_location(p, map, 0x401000, NULL, 0);
 	uint64_t fn = pprof_add_function(p, "inner", "inner", "app.c", 0);
