@@ -313,6 +313,16 @@ static void cache_trim(struct bin_cache *c)
 	}
 }
 
+void bin_cache_drop_unused(struct bin_cache *c)
+{
+	for (struct bin *b = BASE_ENTRY(c->lru.tail, struct bin, lru); b;) {
+		struct bin *prev = BASE_ENTRY(b->lru.prev, struct bin, lru);
+		if (b->refs == 0)
+			bin_drop(c, b);
+		b = prev;
+	}
+}
+
 void bin_cache_free(struct bin_cache *c)
 {
 	if (!c)
@@ -388,6 +398,12 @@ struct bin *bin_get(struct bin_cache *c, const char *path, int *err)
 	b->refs = 1;
 	cache_trim(c);
 	return b;
+}
+
+void bin_hold(struct bin_cache *c, struct bin *b)
+{
+	if (b->refs++ == 0)
+		c->unused--;
 }
 
 void bin_put(struct bin_cache *c, struct bin *b)

@@ -78,6 +78,11 @@ void bin_cache_free(struct bin_cache *c);
  * memory): *err is then the negative errno.
  */
 struct bin *bin_get(struct bin_cache *c, const char *path, int *err);
+/*
+ * Another reference to b, from bin_get: a held object stays readable,
+ * whatever happens to its path since (a deleted or replaced file).
+ */
+void bin_hold(struct bin_cache *c, struct bin *b);
 /* Drops a reference (NULL is ignored). */
 void bin_put(struct bin_cache *c, struct bin *b);
 
@@ -118,6 +123,11 @@ int bin_debug_dup(struct bin *b, const char *debug_dir, char **path);
 void bin_cache_charge(struct bin_cache *c, ptrdiff_t delta);
 /* Everything counted: the objects and what consumers charged. */
 size_t bin_cache_bytes(const struct bin_cache *c);
+/*
+ * Drops every object nobody references now (their mappings, whose pages
+ * read so far count in the process's RSS), for a consumer done with them.
+ */
+void bin_cache_drop_unused(struct bin_cache *c);
 /* The shared byte budget (0: none); objects nobody references go first past it. */
 void bin_cache_set_budget(struct bin_cache *c, size_t bytes);
 size_t bin_cache_budget(const struct bin_cache *c);

@@ -2,8 +2,10 @@
  * Aggregation: each sample becomes a stack of pprof locations, labels
  * (pid, tid, comm, cpu; region, trace_id, span_id from a label timeline)
  * and values (one sample, plus the period under its event's sample type;
- * never summed across events). Locations are keyed by
- * (mapping, address) and symbolized once, the first time they are seen.
+ * never summed across events). Locations are keyed by (mapping, address)
+ * and added without lines while recording; each is symbolized once, when the
+ * profile is handed out (agg_profile), in bulk, sorted by module then
+ * address, one module's tables and DWARF in memory at a time.
  */
 #include "engine.h"
 #include "base.h"
@@ -28,6 +30,28 @@ struct pair_table {
 	size_t n, cap;
 };
 
+/* What a pprof mapping's addresses are symbolized from. */
+enum agg_source { AGG_SRC_NONE, AGG_SRC_FILE, AGG_SRC_KERNEL, AGG_SRC_JIT };
+
+struct agg_mapping {
+	enum agg_source src;
+	/*
+	 * The file, held from the mapping's first sample until its addresses are
+	 * symbolized: a binary deleted or replaced meanwhile still answers.
+	 */
+	struct bin *bin;
+	char build_id[41]; /* the kernel's (MMAP2), checked against the file's; "" if none */
+	bool flags_set;    /* its has_* flags, known once its file was read */
+};
+
+/* A location waiting for its lines (symbolize_pending). */
+struct agg_pending {
+	/* Sort key, set just before sorting: the mapping's file, by build id, else by path. */
+	const char *module;
+	uint64_t addr; /* a file offset in a file, else the address */
+	uint32_t loc, mapping;
+};
+
 struct agg {
 	struct agg_options o;
 	struct pprof *prof;
@@ -37,6 +61,10 @@ struct agg {
 	struct bin_cache *bins;      /* the binaries both read, under one budget */
 	uint64_t stop_function[UW_STOP_ERROR + 1]; /* marker functions for truncated stacks */
 	struct pair_table locs; /* (mapping cookie, address) -> location id */
+	struct agg_mapping *maps; /* by pprof mapping id */
+	size_t cap_maps;
+	struct agg_pending *pending;
+	size_t npending, cap_pending;
 	/*
 	 * Previous group-read values, for leader sampling deltas, keyed by
 	 * (thread, counter id) for an inherited counter (one copy per thread, all
@@ -165,11 +193,22 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	return 0;
 }
 
+/* Lets go of the files held for the profile's mappings. */
+static void release_mappings(struct agg *a)
+{
+	for (size_t i = 0; i < a->cap_maps; i++) {
+		bin_put(a->bins, a->maps[i].bin);
+		a->maps[i] = (struct agg_mapping){0};
+	}
+}
+
 int agg_reset(struct agg *a, char *err, size_t errlen)
 {
 	int ret = new_profile(a, err, errlen);
 	if (ret < 0)
 		return ret;
+	release_mappings(a);
+	a->npending = 0;
 	/* Ids of the old profile mean nothing in the new one; caches of symbols and unwind state stay. */
 	pair_clear(&a->locs);
 	a->generation++;
@@ -184,6 +223,9 @@ void agg_free(struct agg *a)
 	if (!a)
 		return;
 	pprof_free(a->prof);
+	release_mappings(a);
+	free(a->maps);
+	free(a->pending);
 	sym_cache_free(a->syms);
 	uw_free(a->unwinder);
 	bin_cache_free(a->bins); /* after both: their modules hold references */
@@ -199,8 +241,11 @@ struct sym_cache *agg_symbols(struct agg *a)
 	return a->syms;
 }
 
+static void symbolize_pending(struct agg *a);
+
 struct pprof *agg_profile(struct agg *a)
 {
+	symbolize_pending(a);
 	return a->prof;
 }
 
@@ -226,6 +271,31 @@ static size_t lines_for(struct agg *a, const struct sym_frame *frames, size_t n,
 	return k;
 }
 
+/* The symbolization state of mapping id, grown as ids are handed out; NULL when out of memory. */
+static struct agg_mapping *mapping_state(struct agg *a, uint64_t id)
+{
+	size_t had = a->cap_maps;
+	if (id >= had && BASE_GROW(a->maps, a->cap_maps, id + 1) < 0)
+		return NULL;
+	if (a->cap_maps > had)
+		memset(a->maps + had, 0, (a->cap_maps - had) * sizeof(*a->maps));
+	return &a->maps[id];
+}
+
+/*
+ * Holds the file of m for mapping state st (read now, while it is the file
+ * the samples ran: symbolized later). Returns the file's build id, or NULL.
+ */
+static const char *hold_file(struct agg *a, struct agg_mapping *st, const struct proc_map *m)
+{
+	if (!st->bin) {
+		int err;
+		st->bin = bin_get(a->bins, m->filename, &err);
+		snprintf(st->build_id, sizeof(st->build_id), "%s", m->build_id);
+	}
+	return st->bin && st->bin->status == 0 && st->bin->build_id[0] ? st->bin->build_id : NULL;
+}
+
 static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 {
 	/* A cookie is (generation << 32 | pprof mapping id): stale after agg_reset. */
@@ -235,20 +305,27 @@ static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 		.start = m->start, .limit = m->end, .offset = m->pgoff, .filename = m->filename,
 		.build_id = m->build_id[0] ? m->build_id : NULL,
 	};
-	struct sym_module_info info;
-	if (a->syms && m->filename[0] == '/' &&
-	    sym_module_info(a->syms, m->filename, d.build_id, &info) == 0) {
-		d.has_functions = info.has_functions;
-		d.has_filenames = info.has_filenames;
-		d.has_line_numbers = info.has_line_numbers;
-		d.has_inline_frames = info.has_inline_frames;
-		if (!d.build_id && info.build_id[0])
-			d.build_id = info.build_id;
-	} else if (!d.build_id && m->filename[0] == '/' &&
-		   sym_read_build_id(m->filename, info.build_id) == 0) {
-		d.build_id = info.build_id; /* --no-symbolize: pprof symbolizes by it later */
+	struct agg_mapping st = {.src = m->filename[0] == '/' ? AGG_SRC_FILE : AGG_SRC_JIT};
+	char hex[41];
+	if (a->syms && st.src == AGG_SRC_FILE) {
+		const char *file_id = hold_file(a, &st, m);
+		if (!d.build_id)
+			d.build_id = file_id;
+	} else if (!d.build_id && st.src == AGG_SRC_FILE &&
+		   sym_read_build_id(m->filename, hex) == 0) {
+		d.build_id = hex; /* --no-symbolize: pprof symbolizes by it later */
 	}
 	uint64_t id = pprof_add_mapping(a->prof, &d);
+	struct agg_mapping *known = a->syms && id ? mapping_state(a, id) : NULL;
+	if (known && known->src == AGG_SRC_NONE) {
+		*known = st; /* the state takes the file */
+		st.bin = NULL;
+	} else if (known && !known->bin && st.bin) {
+		known->bin = st.bin; /* again, after symbolize_pending let go of it */
+		memcpy(known->build_id, st.build_id, sizeof(st.build_id));
+		st.bin = NULL;
+	}
+	bin_put(a->bins, st.bin); /* else the mapping holds its file already */
 	m->cookie = id ? a->generation << 32 | id : 0;
 	return id;
 }
@@ -256,14 +333,34 @@ static uint64_t user_mapping_id(struct agg *a, struct proc_map *m)
 static uint64_t kernel_mapping_id(struct agg *a)
 {
 	if (!a->kernel_mapping) {
-		bool syms = a->syms && sym_kernel_available(a->syms);
+		/* has_functions is set when the addresses are symbolized (kallsyms read then). */
 		struct pprof_mapping_desc d = {.start = PABI_KERNEL_HALF,
 					       .limit = UINT64_MAX,
-					       .filename = "[kernel.kallsyms]",
-					       .has_functions = syms};
+					       .filename = "[kernel.kallsyms]"};
 		a->kernel_mapping = pprof_add_mapping(a->prof, &d);
+		struct agg_mapping *st =
+			a->syms && a->kernel_mapping ? mapping_state(a, a->kernel_mapping) : NULL;
+		if (st)
+			st->src = AGG_SRC_KERNEL;
 	}
 	return a->kernel_mapping;
+}
+
+/* Queues location loc of a file's or the kernel's mapping (at, in m for a file) for symbolize_pending. */
+static void defer_lookup(struct agg *a, uint64_t loc, uint64_t mapping, const struct proc_map *m,
+			 uint64_t at)
+{
+	struct agg_mapping *st = mapping < a->cap_maps ? &a->maps[mapping] : NULL;
+	if (!st || st->src == AGG_SRC_NONE ||
+	    BASE_GROW(a->pending, a->cap_pending, a->npending + 1) < 0)
+		return; /* out of memory: the location stays unnamed */
+	uint64_t addr = at;
+	if (st->src == AGG_SRC_FILE) {
+		hold_file(a, st, m); /* again after a symbolize_pending let go of it */
+		addr = at - m->start + m->pgoff;
+	}
+	a->pending[a->npending++] = (struct agg_pending){
+		.addr = addr, .loc = (uint32_t)loc, .mapping = (uint32_t)mapping};
 }
 
 static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kernel, bool caller)
@@ -293,37 +390,153 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kerne
 	if (pair_reserve(&a->locs) < 0)
 		return 0;
 
-	struct pprof_line lines[MAX_INLINE];
+	struct pprof_line line;
 	size_t nlines = 0;
-	uint64_t t0 = a->syms ? base_mono_ns() : 0;
-	if (a->syms) {
-		struct sym_frame frames[MAX_INLINE];
-		struct sym_result r = {0};
-		int n = 0;
-		if (kernel && sym_lookup_kernel(a->syms, at, &r) == 0)
-			frames[n++] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
-		else if (m && m->filename[0] == '/')
-			n = sym_lookup_frames(a->syms, m->filename, m->build_id[0] ? m->build_id : NULL,
-					      at - m->start + m->pgoff, frames, MAX_INLINE);
-		else if (m && sym_lookup_jit(a->syms, pid, at, &r) == 0)
-			frames[n++] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
-		if (n > 0)
-			nlines = lines_for(a, frames, (size_t)n, lines);
-		a->symbolize_ns += base_mono_ns() - t0;
-		a->symbolized++;
-	}
-	if (nlines == 0 && !mapping && a->syms) {
+	struct sym_result r;
+	bool jit = a->syms && mapping < a->cap_maps && a->maps[mapping].src == AGG_SRC_JIT;
+	if (!mapping && a->syms) {
 		/* Nothing can ever name this address (no mapping to symbolize offline). */
 		if (!a->unknown_function)
 			a->unknown_function = pprof_add_function(a->prof, "[unknown]", "[unknown]",
 								 NULL, 0);
-		lines[0] = (struct pprof_line){a->unknown_function, 0};
+		line = (struct pprof_line){a->unknown_function, 0};
 		nlines = 1;
+	} else if (jit) {
+		/*
+		 * Now: the map is only trusted while its process runs (the owner
+		 * check needs it), and a JIT rewrites its map as it goes.
+		 */
+		uint64_t t0 = base_mono_ns();
+		struct sym_frame f = {0};
+		if (sym_lookup_jit(a->syms, pid, at, &r) == 0)
+			f = (struct sym_frame){r.function, r.file, r.line, r.system_name};
+		nlines = lines_for(a, &f, 1, &line);
+		a->symbolize_ns += base_mono_ns() - t0;
+		a->symbolized++;
 	}
-	uint64_t id = pprof_add_location(a->prof, mapping, at, lines, nlines);
+	uint64_t id = pprof_add_location(a->prof, mapping, at, &line, nlines);
 	if (id)
 		pair_add(&a->locs, mapping, at, id);
+	if (id && mapping && a->syms && !jit)
+		defer_lookup(a, id, mapping, m, at);
 	return id;
+}
+
+/* The module a file's addresses are looked up in (the symbol cache's key), else NULL. */
+static const char *module_key(const struct agg_mapping *st)
+{
+	if (st->src != AGG_SRC_FILE || !st->bin)
+		return NULL;
+	return st->bin->build_id[0] ? st->bin->build_id : st->bin->path;
+}
+
+/*
+ * Files first, each module's addresses together and in order, whatever
+ * process mapped it under whatever path (an order that does not depend on
+ * memory addresses: function ids come out the same in record and import);
+ * then the kernel's.
+ */
+static int pending_cmp(const void *pa, const void *pb)
+{
+	const struct agg_pending *x = pa, *y = pb;
+	if (!x->module != !y->module)
+		return x->module ? -1 : 1;
+	int c = x->module ? strcmp(x->module, y->module) : 0;
+	if (c)
+		return c;
+	if (!x->module && x->mapping != y->mapping)
+		return x->mapping < y->mapping ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->loc < y->loc ? -1 : x->loc > y->loc;
+}
+
+/* The frames of one pending address, innermost first; their count. */
+static int pending_frames(struct agg *a, const struct agg_pending *p, struct sym_frame *frames)
+{
+	const struct agg_mapping *st = &a->maps[p->mapping];
+	struct sym_result r = {0};
+	switch (st->src) {
+	case AGG_SRC_FILE:
+		return st->bin ? sym_lookup_frames_bin(a->syms, st->bin,
+						       st->build_id[0] ? st->build_id : NULL,
+						       p->addr, frames, MAX_INLINE)
+			       : 0;
+	case AGG_SRC_KERNEL:
+		if (sym_lookup_kernel(a->syms, p->addr, &r) < 0)
+			return 0;
+		frames[0] = (struct sym_frame){r.function, r.file, r.line, r.system_name};
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Mapping id's has_* flags, from what its file (or kallsyms) offers. */
+static void set_mapping_flags(struct agg *a, uint64_t id)
+{
+	struct agg_mapping *st = &a->maps[id];
+	struct pprof_mapping_desc d = {0};
+	struct sym_module_info info;
+	if (st->flags_set)
+		return;
+	st->flags_set = true;
+	if (st->src == AGG_SRC_KERNEL) {
+		d.has_functions = sym_kernel_available(a->syms);
+	} else if (st->src == AGG_SRC_FILE && st->bin &&
+		   sym_module_info_bin(a->syms, st->bin, st->build_id[0] ? st->build_id : NULL,
+				       &info) == 0) {
+		d.has_functions = info.has_functions;
+		d.has_filenames = info.has_filenames;
+		d.has_line_numbers = info.has_line_numbers;
+		d.has_inline_frames = info.has_inline_frames;
+	}
+	pprof_set_mapping_flags(a->prof, id, &d);
+}
+
+/*
+ * Gives every location added since the last call its lines: one lookup per
+ * distinct address, module by module, each module's files let go of once its
+ * addresses are done, and its tables and DWARF dropped then or, under a
+ * budget, when the budget needs their room.
+ */
+static void symbolize_pending(struct agg *a)
+{
+	if (!a->npending)
+		return;
+	uint64_t t0 = base_mono_ns();
+	for (size_t i = 0; i < a->npending; i++)
+		a->pending[i].module = module_key(&a->maps[a->pending[i].mapping]);
+	qsort(a->pending, a->npending, sizeof(*a->pending), pending_cmp);
+	for (size_t i = 0, first = 0; i < a->npending; i++) {
+		const struct agg_pending *p = &a->pending[i];
+		set_mapping_flags(a, p->mapping);
+		struct sym_frame frames[MAX_INLINE];
+		struct pprof_line lines[MAX_INLINE];
+		int n = pending_frames(a, p, frames);
+		size_t nlines = n > 0 ? lines_for(a, frames, (size_t)n, lines) : 0;
+		if (nlines)
+			pprof_set_location_lines(a->prof, p->loc, lines, nlines);
+		if (!p->module || (i + 1 < a->npending && a->pending[i + 1].module &&
+				   strcmp(a->pending[i + 1].module, p->module) == 0))
+			continue;
+		/* The module's last address: let go of its files (and tables), for the next one. */
+		for (; first <= i; first++) {
+			struct agg_mapping *st = &a->maps[a->pending[first].mapping];
+			bin_put(a->bins, st->bin);
+			st->bin = NULL;
+		}
+		/*
+		 * Under a budget (the agent's) the cache keeps what fits for the
+		 * next window, least recently used dropped first; without one
+		 * (record's single pass) nothing needs to stay.
+		 */
+		if (!a->o.symbol_cache_bytes)
+			sym_cache_unload(a->syms);
+	}
+	a->symbolized += a->npending;
+	a->npending = 0;
+	a->symbolize_ns += base_mono_ns() - t0;
 }
 
 /* Delta of a group member since the leader's previous sample on the same counter. */

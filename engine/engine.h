@@ -137,14 +137,25 @@ size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *lo
 void agg_on_sideband(struct agg *a, const struct perf_event_header *h);
 /* Comment lines about unwinding (stacks, frames, time, why unwinds stopped); 0 if none. */
 int agg_unwind_summary(const struct agg *a, char *buf, size_t len);
-/* Comment line about symbolization (distinct addresses, time); 0 if none. */
+/*
+ * Comment line about symbolization (distinct addresses, time), as of the
+ * last agg_profile; 0 if none.
+ */
 int agg_symbolize_summary(const struct agg *a, char *buf, size_t len);
 /*
  * Starts a new window (the agent): an empty profile, the same options;
  * symbol and unwind caches are kept. The previous profile is freed.
  */
 int agg_reset(struct agg *a, char *err, size_t errlen);
-/* The underlying builder, to set comments, times and write it out. */
+/*
+ * The underlying builder, to set comments, times and write it out, with
+ * every location symbolized: addresses are only recorded while samples come
+ * in, and the ones new since the last call are looked up here, once each,
+ * module by module (a module's tables and DWARF are dropped once its
+ * addresses are done, or under symbol_cache_bytes when the budget needs
+ * them). Every writer of the profile gets it from here, after the
+ * last sample; a location whose lookup runs out of memory stays unnamed.
+ */
 struct pprof *agg_profile(struct agg *a);
 /* The symbol cache samples are symbolized with (NULL with symbolize off), for c2c_resolve. */
 struct sym_cache;

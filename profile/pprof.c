@@ -308,6 +308,18 @@ uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m)
 	return p->nmap;
 }
 
+int pprof_set_mapping_flags(struct pprof *p, uint64_t id, const struct pprof_mapping_desc *m)
+{
+	if (id == 0 || id > p->nmap)
+		return -EINVAL;
+	struct mapping *k = &p->map[id - 1];
+	k->has_functions = m->has_functions;
+	k->has_filenames = m->has_filenames;
+	k->has_line_numbers = m->has_line_numbers;
+	k->has_inline_frames = m->has_inline_frames;
+	return 0;
+}
+
 /* --- functions --- */
 
 static bool fn_eq(const void *ctx, uint32_t idx, const void *key)
@@ -406,6 +418,26 @@ uint64_t pprof_add_location(struct pprof *p, uint64_t mapping_id, uint64_t addre
 	slot->idx1 = (uint32_t)++p->nloc;
 	p->loc_h.n++;
 	return p->nloc;
+}
+
+int pprof_set_location_lines(struct pprof *p, uint64_t id, const struct pprof_line *lines,
+			     size_t nlines)
+{
+	/* Lines are no part of the key of a location with an address: its hash stays right. */
+	if (id == 0 || id > p->nloc || p->loc[id - 1].address == 0 || p->loc[id - 1].nlines ||
+	    (nlines && !lines))
+		return -EINVAL;
+	for (size_t i = 0; i < nlines; i++)
+		if (lines[i].function_id == 0 || lines[i].function_id > p->nfn)
+			return -EINVAL;
+	if (BASE_GROW(p->lines, p->cap_lines, p->nlines + nlines) < 0)
+		return -ENOMEM;
+	struct location *l = &p->loc[id - 1];
+	l->line_off = p->nlines;
+	l->nlines = nlines;
+	for (size_t i = 0; i < nlines; i++)
+		p->lines[p->nlines++] = (struct line_rec){lines[i].function_id, lines[i].line};
+	return 0;
 }
 
 /* --- samples --- */

@@ -41,6 +41,11 @@ struct pprof_mapping_desc {
 };
 /* Deduplicated by (start, limit, offset, filename). Returns the id, 0 on out of memory. */
 uint64_t pprof_add_mapping(struct pprof *p, const struct pprof_mapping_desc *m);
+/*
+ * Sets the has_* flags of mapping id from m (its other fields are ignored),
+ * for a mapping added before its file was read. 0, or -EINVAL for no such id.
+ */
+int pprof_set_mapping_flags(struct pprof *p, uint64_t id, const struct pprof_mapping_desc *m);
 
 /* Deduplicated by all four fields. Returns the id, 0 on out of memory. */
 uint64_t pprof_add_function(struct pprof *p, const char *name, const char *system_name,
@@ -59,6 +64,14 @@ struct pprof_line {
  */
 uint64_t pprof_add_location(struct pprof *p, uint64_t mapping_id, uint64_t address,
 			    const struct pprof_line *lines, size_t nlines);
+/*
+ * Gives location id, added with an address and no lines, its lines: for
+ * locations added before they were symbolized. 0, -EINVAL (no such location,
+ * one without an address or with lines already, an unknown function id) or
+ * -ENOMEM.
+ */
+int pprof_set_location_lines(struct pprof *p, uint64_t id, const struct pprof_line *lines,
+			     size_t nlines);
 
 struct pprof_label {
 	const char *key;

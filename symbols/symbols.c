@@ -759,11 +759,18 @@ static struct sym_module *module_find(struct sym_cache *c, uint64_t h, bool by_i
  * heavy part). Returns its status; *out is the module (also a negatively
  * cached one) or NULL when none was made. Callers end with
  * sym_cache_settle(c, *out, NULL), and call module_load before using the
- * heavy part.
+ * heavy part. With pin (a binary the caller holds), the file is pin's: its
+ * path, its build id when build_id is NULL, its identity instead of what the
+ * path names now, and it is read through pin.
  */
-static int module_get(struct sym_cache *c, const char *path, const char *build_id,
+static int module_get(struct sym_cache *c, const char *path, const char *build_id, struct bin *pin,
 		      struct sym_module **out)
 {
+	if (pin) {
+		path = pin->path;
+		if (!build_id && pin->build_id[0])
+			build_id = pin->build_id;
+	}
 	/* Consecutive lookups mostly hit one module: skip normalizing and hashing then. */
 	struct sym_module *head = mod_of(c->lru.head);
 	if (build_id && head && head->status == 0 && head->key_build_id &&
@@ -781,12 +788,16 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 		h = base_htab_hash_bytes(bid, strlen(bid));
 		m = module_find(c, h, true, bid, path, &st);
 	} else {
-		if (stat(path, &st) != 0)
+		if (pin) {
+			st.st_size = pin->size;
+			st.st_mtim = pin->mtime;
+		} else if (stat(path, &st) != 0) {
 			return -ENOENT;
+		}
 		h = path_key_hash(path, &st);
 		const char *known = alias_find(c, h, path, &st);
 		char fid[41];
-		if (!known && !(m = module_find(c, h, false, NULL, path, &st))) {
+		if (!known && !(m = module_find(c, h, false, NULL, path, &st)) && !pin) {
 			/* The binary stays cached for the module about to be read from it. */
 			int err;
 			struct bin *b = bin_get(c->bins, path, &err);
@@ -810,6 +821,10 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 			}
 		}
 	}
+	if (m && pin && m->status < 0 && pin->status == 0) {
+		module_remove(c, m); /* not readable by its path (gone since), but through pin */
+		m = NULL;
+	}
 	if (m) {
 		*out = m;
 		return m->status;
@@ -830,7 +845,7 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 	}
 	m->hash = h;
 	m->bins = c->bins;
-	m->status = sym_elf_load(m, by_id ? bid : NULL);
+	m->status = sym_elf_load(m, by_id ? bid : NULL, pin);
 	if (m->status == -ENOMEM) { /* not a property of the file: do not remember it */
 		module_free(c, m);
 		return -ENOMEM;
@@ -851,14 +866,15 @@ static int module_get(struct sym_cache *c, const char *path, const char *build_i
 }
 
 /*
- * The heavy part of m, read again if the budget dropped it. A failure (the
- * file went away or was replaced meanwhile) becomes the module's status.
+ * The heavy part of m, read again (through pin when not NULL) if the budget
+ * dropped it. A failure (the file went away or was replaced meanwhile)
+ * becomes the module's status.
  */
-static int module_load(struct sym_module *m)
+static int module_load(struct sym_module *m, struct bin *pin)
 {
 	if (m->loaded)
 		return 0;
-	int ret = sym_elf_load(m, m->key_build_id);
+	int ret = sym_elf_load(m, m->key_build_id, pin);
 	if (ret == 0)
 		m->loaded = true;
 	else if (ret != -ENOMEM)
@@ -885,12 +901,12 @@ static int lookup_file(struct sym_cache *c, const char *path, const char *build_
 	if (!c || !path)
 		return -EINVAL;
 	struct sym_module *m;
-	int ret = module_get(c, path, build_id, &m);
+	int ret = module_get(c, path, build_id, NULL, &m);
 	if (ret < 0 || !offset_to_vaddr(m, file_offset, &out->elf_vaddr)) {
 		sym_cache_settle(c, m, NULL);
 		return ret < 0 ? ret : 0; /* in no loaded segment: nothing to say */
 	}
-	if ((ret = module_load(m)) < 0) {
+	if ((ret = module_load(m, NULL)) < 0) {
 		out->elf_vaddr = 0;
 		sym_cache_settle(c, m, NULL);
 		return ret;
@@ -1059,10 +1075,10 @@ static void memo_store(struct sym_cache *c, struct sym_module *m, uint64_t vaddr
 }
 
 /* The frames at vaddr (strings owned by the module); n is 0 when nothing is known. */
-static int compute_frames(struct sym_cache *c, struct sym_module *m, uint64_t vaddr,
-			  struct sym_frame *f, size_t *n)
+static int compute_frames(struct sym_cache *c, struct sym_module *m, struct bin *pin,
+			  uint64_t vaddr, struct sym_frame *f, size_t *n)
 {
-	int ret = module_load(m);
+	int ret = module_load(m, pin);
 	if (ret < 0)
 		return ret;
 	int k = lines_open(c, m) > 0 ? sym_elf_frames(m, vaddr, f, SYM_FRAMES_MAX) : 0;
@@ -1079,13 +1095,14 @@ static int compute_frames(struct sym_cache *c, struct sym_module *m, uint64_t va
 	return 0;
 }
 
-int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_id,
-		      uint64_t file_offset, struct sym_frame *frames, size_t max)
+static int lookup_frames(struct sym_cache *c, const char *path, struct bin *pin,
+			 const char *build_id, uint64_t file_offset, struct sym_frame *frames,
+			 size_t max)
 {
 	if (!c || !path || (!frames && max))
 		return -EINVAL;
 	struct sym_module *m;
-	int ret = module_get(c, path, build_id, &m);
+	int ret = module_get(c, path, build_id, pin, &m);
 	uint64_t vaddr;
 	if (ret < 0 || !offset_to_vaddr(m, file_offset, &vaddr)) {
 		sym_cache_settle(c, m, NULL);
@@ -1099,7 +1116,7 @@ int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_i
 		f = m->memo.frames + sl->first;
 		n = sl->n;
 	} else {
-		ret = compute_frames(c, m, vaddr, tmp, &n);
+		ret = compute_frames(c, m, pin, vaddr, tmp, &n);
 		if (ret == 0)
 			memo_store(c, m, vaddr, tmp, n);
 		sym_cache_settle(c, m, NULL);
@@ -1114,15 +1131,27 @@ int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_i
 	return (int)n;
 }
 
-int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
-		    struct sym_module_info *out)
+int sym_lookup_frames(struct sym_cache *c, const char *path, const char *build_id,
+		      uint64_t file_offset, struct sym_frame *frames, size_t max)
+{
+	return lookup_frames(c, path, NULL, build_id, file_offset, frames, max);
+}
+
+int sym_lookup_frames_bin(struct sym_cache *c, struct bin *b, const char *build_id,
+			  uint64_t file_offset, struct sym_frame *frames, size_t max)
+{
+	return lookup_frames(c, b ? b->path : NULL, b, build_id, file_offset, frames, max);
+}
+
+static int module_info(struct sym_cache *c, const char *path, struct bin *pin, const char *build_id,
+		       struct sym_module_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!c || !path)
 		return -EINVAL;
 	struct sym_module *m;
-	int ret = module_get(c, path, build_id, &m);
-	if (ret == 0 && !m->info_known && (ret = module_load(m)) == 0) {
+	int ret = module_get(c, path, build_id, pin, &m);
+	if (ret == 0 && !m->info_known && (ret = module_load(m, pin)) == 0) {
 		m->info_functions = m->syms.n > 0;
 		m->info_lines = lines_open(c, m) > 0;
 		/* Inline frames come from the same Dwfl as lines: none without it. */
@@ -1139,6 +1168,27 @@ int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
 	return ret;
 }
 
+int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
+		    struct sym_module_info *out)
+{
+	return module_info(c, path, NULL, build_id, out);
+}
+
+int sym_module_info_bin(struct sym_cache *c, struct bin *b, const char *build_id,
+			struct sym_module_info *out)
+{
+	return module_info(c, b ? b->path : NULL, b, build_id, out);
+}
+
+void sym_cache_unload(struct sym_cache *c)
+{
+	for (struct sym_module *m = mod_of(c->lru.head); m; m = mod_of(m->lru.next))
+		if (m->loaded)
+			module_unload(c, m);
+	bytes_sync(c);
+	bin_cache_drop_unused(c->bins);
+}
+
 /* ---- data addresses ---- */
 
 /*
@@ -1152,7 +1202,7 @@ int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build
 	if (!c || !path || !vaddr)
 		return -EINVAL;
 	struct sym_module *m;
-	int ret = module_get(c, path, build_id, &m);
+	int ret = module_get(c, path, build_id, NULL, &m);
 	if (ret == 0 && !offset_to_vaddr(m, file_offset, vaddr)) {
 		ret = -ERANGE;
 		for (size_t i = 0; i < m->nloads; i++) {
@@ -1172,10 +1222,10 @@ int sym_offset_to_vaddr(struct sym_cache *c, const char *path, const char *build
 static int module_data(struct sym_cache *c, const char *path, const char *build_id,
 		       struct sym_module **out)
 {
-	int ret = module_get(c, path, build_id, out);
+	int ret = module_get(c, path, build_id, NULL, out);
 	struct sym_module *m = *out;
 	if (ret == 0)
-		ret = module_load(m);
+		ret = module_load(m, NULL);
 	if (ret == 0 && m->data_state == 0) {
 		ret = sym_elf_load_data(m);
 		if (ret != -ENOMEM) /* out of memory says nothing of the file: try again later */

@@ -135,6 +135,26 @@ int sym_module_info(struct sym_cache *c, const char *path, const char *build_id,
 		    struct sym_module_info *out);
 
 /*
+ * sym_lookup_frames and sym_module_info of the binary b (binary.h's, from
+ * the cache's binaries: sym_cache_use_binaries), held by the caller since
+ * its samples were taken: the file is read through b, not found by its path
+ * again, so a binary deleted or replaced since still answers. build_id as
+ * there; NULL: b's own.
+ */
+struct bin;
+int sym_lookup_frames_bin(struct sym_cache *c, struct bin *b, const char *build_id,
+			  uint64_t file_offset, struct sym_frame *frames, size_t max);
+int sym_module_info_bin(struct sym_cache *c, struct bin *b, const char *build_id,
+			struct sym_module_info *out);
+/*
+ * Drops every module's tables and DWARF, and the binaries nobody else holds
+ * (bin_cache_drop_unused), keeping what memos and module info answer: for a
+ * caller done with one module's addresses, so that memory holds one module
+ * at a time.
+ */
+void sym_cache_unload(struct sym_cache *c);
+
+/*
  * The GNU build id of an ELF file as hex, read from its notes (no cache
  * needed: for --no-symbolize, once per mapping). 0, or -ENOENT when the
  * file is unreadable or has none.

@@ -181,14 +181,19 @@ static size_t debug_sections_bytes(Elf *elf, bool *info_mapped)
 	return bytes;
 }
 
-/* m's binary, with a reference taken, when it is readable and the file want_build_id names. */
-static int bin_attach(struct sym_module *m, const char *want_build_id)
+/*
+ * m's binary (pin when given, else the file at m's path), with a reference
+ * taken, when it is readable and the file want_build_id names.
+ */
+static int bin_attach(struct sym_module *m, const char *want_build_id, struct bin *pin)
 {
 	if (m->bin)
 		return 0;
 	int ret;
-	struct bin *b = bin_get(m->bins, m->path, &ret);
-	if (!b)
+	struct bin *b = pin;
+	if (b)
+		bin_hold(m->bins, b);
+	else if (!(b = bin_get(m->bins, m->path, &ret)))
 		return ret == -ENOMEM ? ret : -ENOENT;
 	/* A file replaced since the samples were taken: its symbols would lie. */
 	if (b->status < 0 || bin_check_build_id(b, want_build_id) < 0) {
@@ -199,10 +204,10 @@ static int bin_attach(struct sym_module *m, const char *want_build_id)
 	return 0;
 }
 
-int sym_elf_load(struct sym_module *m, const char *want_build_id)
+int sym_elf_load(struct sym_module *m, const char *want_build_id, struct bin *pin)
 {
 	sym_elf_release(m); /* a reload after sym_elf_unload reads the segments again too */
-	int ret = bin_attach(m, want_build_id);
+	int ret = bin_attach(m, want_build_id, pin);
 	if (ret < 0)
 		return ret;
 	struct bin *b = m->bin;
@@ -226,7 +231,7 @@ int sym_elf_load(struct sym_module *m, const char *want_build_id)
 /* Read apart from functions so that profiles which never ask for data pay nothing. */
 int sym_elf_load_data(struct sym_module *m)
 {
-	int ret = bin_attach(m, m->build_id);
+	int ret = bin_attach(m, m->build_id, NULL);
 	if (ret < 0)
 		return ret;
 	return build_table(m->bin->elf, bin_debug_elf(m->bin), true, &m->data);

@@ -212,12 +212,12 @@ const char *sym_names_add(struct sym_module *m, const void *key, const char *nam
 void sym_dmap_free(struct sym_dmap *d);
 
 /*
- * Fills loads, syms and build_id from m->path's binary in m->bins (and its
- * debug file), again after sym_elf_unload; holds a reference to the binary
- * until then. 0 or -errno (-ENOENT when the file is not the one
- * want_build_id names).
+ * Fills loads, syms and build_id from m->path's binary in m->bins (pin, a
+ * binary the caller holds, when not NULL) and its debug file, again after
+ * sym_elf_unload; holds a reference to the binary until then. 0 or -errno
+ * (-ENOENT when the file is not the one want_build_id names).
  */
-int sym_elf_load(struct sym_module *m, const char *want_build_id);
+int sym_elf_load(struct sym_module *m, const char *want_build_id, struct bin *pin);
 /* Fills m->data (data objects) from m's binary. 0, -ENOENT or -ENOMEM. */
 int sym_elf_load_data(struct sym_module *m);
 /* Opens the module's line tables (idempotent); 1 when lines exist, else 0. */

@@ -496,6 +496,57 @@ static void test_write_errors(void **state)
 }
 
 /* pprof_check_valid finds what the reader lets through: sparse ids, dangling references. */
+/* Lines and mapping flags set after the location and mapping were added, as deferred symbolization does. */
+static void test_set_lines_later(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	struct pprof *p;
+	assert_int_equal(pprof_new(&p, types3, 3, err, sizeof(err)), 0);
+	struct pprof_mapping_desc d = {
+		.start = 0x400000, .limit = 0x500000, .filename = "/bin/app"};
+	uint64_t map = pprof_add_mapping(p, &d);
+	uint64_t loc = pprof_add_location(p, map, 0x401000, NULL, 0);
+	uint64_t fn = pprof_add_function(p, "inner", "inner", "app.c", 0);
+	uint64_t fn2 = pprof_add_function(p, "outer", "outer", "app.c", 0);
+	struct pprof_line lines[] = {{fn, 10}, {fn2, 20}};
+	assert_int_equal(pprof_set_location_lines(p, loc + 1, lines, 2), -EINVAL); /* no such */
+	struct pprof_line bad = {fn2 + 1, 1};
+	assert_int_equal(pprof_set_location_lines(p, loc, &bad, 1), -EINVAL);
+	uint64_t none = pprof_add_location(p, 0, 0, lines, 1); /* no address: keyed by its lines */
+	assert_int_equal(pprof_set_location_lines(p, none, lines, 2), -EINVAL);
+	assert_int_equal(pprof_set_location_lines(p, loc, lines, 2), 0);
+	assert_int_equal(pprof_set_location_lines(p, loc, lines, 1), -EINVAL); /* has lines */
+	/* Still the same location for its address. */
+	assert_int_equal(pprof_add_location(p, map, 0x401000, NULL, 0), loc);
+	d.has_functions = d.has_inline_frames = true;
+	assert_int_equal(pprof_set_mapping_flags(p, map + 1, &d), -EINVAL);
+	assert_int_equal(pprof_set_mapping_flags(p, map, &d), 0);
+	int64_t v[3] = {1, 2, 3};
+	assert_int_equal(pprof_add_sample(p, &loc, 1, v, NULL, 0), 0);
+
+	uint8_t *raw;
+	size_t len;
+	assert_int_equal(pprof_encode(p, &raw, &len, err, sizeof(err)), 0);
+	struct pprof_read *r;
+	assert_int_equal(pprof_read_mem(&r, "t", raw, len, 0, err, sizeof(err)), 0);
+	assert_int_equal(pprof_check_valid(r, err, sizeof(err)), 0);
+	const Profile *m = pprof_read_message(r);
+	const Perftools__Profiles__Location *l = find_loc(m, loc);
+	assert_non_null(l);
+	assert_int_equal(l->n_line, 2);
+	assert_string_equal(S(m, find_fn(m, l->line[0]->function_id)->name), "inner");
+	assert_int_equal(l->line[0]->line, 10);
+	assert_string_equal(S(m, find_fn(m, l->line[1]->function_id)->name), "outer");
+	assert_int_equal(l->line[1]->line, 20);
+	assert_true(m->mapping[0]->has_functions);
+	assert_true(m->mapping[0]->has_inline_frames);
+	assert_false(m->mapping[0]->has_filenames);
+	pprof_read_free(r);
+	free(raw);
+	pprof_free(p);
+}
+
 static void test_check_valid(void **state)
 {
 	(void)state;
@@ -887,6 +938,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+		cmocka_unit_test(test_set_lines_later),
 		cmocka_unit_test_setup_teardown(test_read_uncompressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test(test_address_zero_and_types),
