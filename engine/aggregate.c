@@ -30,6 +30,21 @@ struct pair_table {
 	size_t n, cap;
 };
 
+/*
+ * The last location of each (pid, address) of a frame, direct-mapped: most
+ * frames of a sample were in an earlier one, and a hit spares finding the
+ * mapping and the (mapping, address) pair. An entry is good for one
+ * generation; any record that changes a process's maps (or a new profile)
+ * starts the next.
+ */
+#define LOC_CACHE 16384 /* entries, a power of two */
+
+struct loc_cache_entry {
+	uint64_t addr, loc;
+	uint32_t pid;
+	uint32_t tag; /* generation << 2 | kernel << 1 | caller; 0: empty */
+};
+
 /* What a pprof mapping's addresses are symbolized from. */
 enum agg_source { AGG_SRC_NONE, AGG_SRC_FILE, AGG_SRC_KERNEL, AGG_SRC_JIT };
 
@@ -61,6 +76,8 @@ struct agg {
 	struct bin_cache *bins;      /* the binaries both read, under one budget */
 	uint64_t stop_function[UW_STOP_ERROR + 1]; /* marker functions for truncated stacks */
 	struct pair_table locs; /* (mapping cookie, address) -> location id */
+	struct loc_cache_entry *loc_cache; /* LOC_CACHE entries, allocated at first use */
+	uint32_t loc_gen;
 	struct agg_mapping *maps; /* by pprof mapping id */
 	size_t cap_maps;
 	struct agg_pending *pending;
@@ -171,6 +188,7 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	a->o = *o;
 	a->procs = procs;
 	a->generation = 1;
+	a->loc_gen = 1;
 	a->samples = calloc(o->nevents, sizeof(*a->samples));
 	a->values = calloc(1 + o->nevents, sizeof(*a->values));
 	int ret = a->samples && a->values ? new_profile(a, err, errlen)
@@ -202,6 +220,16 @@ static void release_mappings(struct agg *a)
 	}
 }
 
+/* Starts a new generation of the location cache: every entry misses. */
+static void loc_cache_invalidate(struct agg *a)
+{
+	if (++a->loc_gen >= 1u << 30) { /* the tag's room: wrap, and empty the entries */
+		a->loc_gen = 1;
+		if (a->loc_cache)
+			memset(a->loc_cache, 0, LOC_CACHE * sizeof(*a->loc_cache));
+	}
+}
+
 int agg_reset(struct agg *a, char *err, size_t errlen)
 {
 	int ret = new_profile(a, err, errlen);
@@ -211,6 +239,7 @@ int agg_reset(struct agg *a, char *err, size_t errlen)
 	a->npending = 0;
 	/* Ids of the old profile mean nothing in the new one; caches of symbols and unwind state stay. */
 	pair_clear(&a->locs);
+	loc_cache_invalidate(a);
 	a->generation++;
 	a->kernel_mapping = a->unknown_function = 0;
 	memset(a->stop_function, 0, sizeof(a->stop_function));
@@ -226,6 +255,7 @@ void agg_free(struct agg *a)
 	release_mappings(a);
 	free(a->maps);
 	free(a->pending);
+	free(a->loc_cache);
 	sym_cache_free(a->syms);
 	uw_free(a->unwinder);
 	bin_cache_free(a->bins); /* after both: their modules hold references */
@@ -363,7 +393,26 @@ static void defer_lookup(struct agg *a, uint64_t loc, uint64_t mapping, const st
 		.addr = addr, .loc = (uint32_t)loc, .mapping = (uint32_t)mapping};
 }
 
+static uint64_t location_lookup(struct agg *a, pid_t pid, uint64_t addr, bool kernel, bool caller);
+
 static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kernel, bool caller)
+{
+	if (!a->loc_cache && !(a->loc_cache = calloc(LOC_CACHE, sizeof(*a->loc_cache))))
+		return location_lookup(a, pid, addr, kernel, caller);
+	uint32_t tag = a->loc_gen << 2 | (uint32_t)kernel << 1 | (uint32_t)caller;
+	uint64_t h =
+		base_htab_mix(base_htab_mix(0, addr), (uint64_t)(uint32_t)pid << 2 | (tag & 3));
+	struct loc_cache_entry *e = &a->loc_cache[h & (LOC_CACHE - 1)];
+	if (e->tag == tag && e->addr == addr && e->pid == (uint32_t)pid)
+		return e->loc;
+	uint64_t loc = location_lookup(a, pid, addr, kernel, caller);
+	if (loc)
+		*e = (struct loc_cache_entry){addr, loc, (uint32_t)pid, tag};
+	return loc;
+}
+
+/* The location of a frame: its mapping, then the (mapping, address) pair, else a new one. */
+static uint64_t location_lookup(struct agg *a, pid_t pid, uint64_t addr, bool kernel, bool caller)
 {
 	/* A caller's return address points after the call: look up the call itself. */
 	uint64_t at = caller ? addr - 1 : addr;
@@ -728,6 +777,11 @@ struct lbl_timeline *agg_labels(const struct agg *a)
 
 void agg_on_sideband(struct agg *a, const struct perf_event_header *h)
 {
+	/* A process's maps change (or a pid ends, to be reused): cached frame locations go. */
+	if (h->type == PERF_RECORD_MMAP || h->type == PERF_RECORD_MMAP2 ||
+	    h->type == PERF_RECORD_EXIT ||
+	    (h->type == PERF_RECORD_COMM && (h->misc & PERF_RECORD_MISC_COMM_EXEC)))
+		loc_cache_invalidate(a);
 	if (!a->unwinder)
 		return;
 	uint32_t pid;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "profile.pb-c.h"
 #include "synth.h"
 
 #define ID_CYCLES 100 /* event 0: samples PERIOD */
@@ -324,6 +325,56 @@ static void test_sideband_and_loss(void **state)
 	proc_model_free(s.procs);
 }
 
+/*
+ * One address of one process in two files, one mapped over the other
+ * between the samples: each sample's location is in the file mapped at its
+ * time (the aggregation's per-frame location cache starts over on an MMAP).
+ */
+static void test_remapped_address(void **state)
+{
+	(void)state;
+	struct synth_script sc;
+	struct eng_source src;
+	script_init(&sc, &src);
+	sc.nbatches = 1;
+	mmap2(&sc, 0, 0, 42, 0x401000, 1, "/bin/app");
+	sample(&sc, 0, 0, ID_CYCLES, 42, 0x401010, 2);
+	mmap2(&sc, 0, 0, 42, 0x401000, 3, "/bin/other");
+	sample(&sc, 0, 0, ID_CYCLES, 42, 0x401010, 4);
+	sc.safe[0] = 10;
+	struct seen s = {0};
+	struct eng *e = engine(&s, &src);
+	assert_int_equal(eng_pump(e), 0);
+	assert_int_equal(eng_pump(e), 0); /* final */
+	assert_int_equal(agg_samples(eng_agg(e), 0), 2);
+
+	char err[BASE_ERR_MAX];
+	uint8_t *raw;
+	size_t len;
+	assert_int_equal(pprof_encode(agg_profile(eng_agg(e)), &raw, &len, err, sizeof(err)), 0);
+	struct pprof_read *r;
+	assert_int_equal(pprof_read_mem(&r, "t", raw, len, 0, err, sizeof(err)), 0);
+	const Perftools__Profiles__Profile *m = pprof_read_message(r);
+	assert_int_equal(m->n_sample, 2);
+	assert_int_equal(m->n_location, 2);
+	bool app = false, other = false;
+	for (size_t i = 0; i < m->n_location; i++) {
+		const Perftools__Profiles__Location *l = m->location[i];
+		assert_int_equal(l->address, 0x401010);
+		for (size_t j = 0; j < m->n_mapping; j++)
+			if (m->mapping[j]->id == l->mapping_id) {
+				const char *f = m->string_table[m->mapping[j]->filename];
+				app |= strcmp(f, "/bin/app") == 0;
+				other |= strcmp(f, "/bin/other") == 0;
+			}
+	}
+	assert_true(app && other);
+	pprof_read_free(r);
+	free(raw);
+	eng_free(e);
+	proc_model_free(s.procs);
+}
+
 static void test_main_pid(void **state)
 {
 	(void)state;
@@ -423,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_time_order_across_cpus),
 		cmocka_unit_test(test_sideband_and_loss),
 		cmocka_unit_test(test_main_pid),
+		cmocka_unit_test(test_remapped_address),
 		cmocka_unit_test(test_perfdata_rounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
