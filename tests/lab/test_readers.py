@@ -77,7 +77,10 @@ for rid, node, cpus, ring_total, rings, buf_total, bufs in readers:
     cpus = {int(c) for c in cpus.split(",")}
     check(cpus == nodes.get(node), f"reader {rid} on node {node} drains CPUs {cpus}; the "
           f"node has {nodes.get(node)}")
-    check(set(rings) == {node} and rings[node] == int(ring_total),
+    # Every page found is on the reader's node; one may go unfound: NUMA balancing can
+    # make a page PROT_NONE between pmuprof reading it and asking move_pages (seen once
+    # in 4-node runs: 512 of 513).
+    check(set(rings) == {node} and int(ring_total) - rings[node] <= 1,
           f"reader {rid} (node {node}): its {ring_total} ring pages are on nodes {rings}")
     check(set(bufs) == {node} and bufs[node] == int(buf_total),
           f"reader {rid} (node {node}): its {buf_total} buffer pages are on nodes {bufs}")
