@@ -180,7 +180,6 @@ struct smp_stats {
 	uint64_t spill_unread; /* spilled chunks that could not be read back: their records lost */
 	uint64_t
 		max_gap_ns; /* the longest a ring went unread (from one drain's start to the next's) */
-	uint64_t max_drain_ns; /* the longest one drain took */
 };
 void smp_get_stats(const struct smp_session *s, struct smp_stats *st);
 /*

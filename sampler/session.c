@@ -71,7 +71,7 @@ struct reader {
 	struct smp_chunk *pool;
 	size_t allocated; /* bytes of chunks it allocated (reader only; kept until close) */
 	size_t budget;    /* what it may allocate before spilling */
-	uint64_t max_gap_ns, max_drain_ns; /* written by the reader only */
+	uint64_t max_gap_ns; /* written by the reader only */
 	struct smp_spill spill;
 	unsigned char *scratch;
 	unsigned char *compact; /* a sample with its stack copy cut to the valid bytes */
@@ -611,12 +611,9 @@ static void drain_ring(struct reader *rd, struct ring_state *rs, bool last)
 	bool held = !last && rs->fill && rs->fill->used && !queue_taken(rs);
 	if (!held)
 		chunk_publish(rd, rs);
-	/* How long a ring went unread, and how long reading it took (smp_stats). */
-	uint64_t end = base_mono_ns();
+	/* How long a ring went unread (smp_stats). */
 	if (rs->prev_drain && start - rs->prev_drain > rd->max_gap_ns)
 		__atomic_store_n(&rd->max_gap_ns, start - rs->prev_drain, __ATOMIC_RELAXED);
-	if (end - start > rd->max_drain_ns)
-		__atomic_store_n(&rd->max_drain_ns, end - start, __ATOMIC_RELAXED);
 	/*
 	 * Records stamped before the previous drain began were complete long before
 	 * this drain read the ring (a record is written in well under a drain
@@ -937,9 +934,7 @@ void smp_get_stats(const struct smp_session *s, struct smp_stats *st)
 		st->spilled_bytes += __atomic_load_n(&rd->spill.bytes, __ATOMIC_RELAXED);
 		st->spilled_chunks += __atomic_load_n(&rd->spill.chunks, __ATOMIC_RELAXED);
 		uint64_t gap = __atomic_load_n(&rd->max_gap_ns, __ATOMIC_RELAXED);
-		uint64_t drain = __atomic_load_n(&rd->max_drain_ns, __ATOMIC_RELAXED);
 		st->max_gap_ns = gap > st->max_gap_ns ? gap : st->max_gap_ns;
-		st->max_drain_ns = drain > st->max_drain_ns ? drain : st->max_drain_ns;
 		int e = __atomic_load_n(&rd->spill.error, __ATOMIC_RELAXED);
 		if (e && !st->spill_error)
 			st->spill_error = e;
