@@ -45,6 +45,21 @@ struct loc_cache_entry {
 	uint32_t tag; /* generation << 2 | kernel << 1 | caller; 0: empty */
 };
 
+/*
+ * Label sets by (pid, tid, cpu), direct-mapped: a thread's samples on one
+ * CPU carry the same pid, tid, comm, cpu and node labels, so the set is
+ * interned once, not per sample. An entry is good for one generation; a
+ * COMM, FORK or EXIT record (a name changes, a tid may be reused) or a new
+ * profile starts the next.
+ */
+#define LSET_CACHE 1024 /* entries, a power of two */
+
+struct lset_cache_entry {
+	uint32_t pid, tid, cpu;
+	uint32_t gen; /* 0: empty */
+	uint32_t set;
+};
+
 /* What a pprof mapping's addresses are symbolized from. */
 enum agg_source { AGG_SRC_NONE, AGG_SRC_FILE, AGG_SRC_KERNEL, AGG_SRC_JIT };
 
@@ -78,6 +93,8 @@ struct agg {
 	struct pair_table locs; /* (mapping cookie, address) -> location id */
 	struct loc_cache_entry *loc_cache; /* LOC_CACHE entries, allocated at first use */
 	uint32_t loc_gen;
+	struct lset_cache_entry lset_cache[LSET_CACHE];
+	uint32_t lset_gen;
 	struct agg_mapping *maps; /* by pprof mapping id */
 	size_t cap_maps;
 	struct agg_pending *pending;
@@ -189,6 +206,7 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	a->procs = procs;
 	a->generation = 1;
 	a->loc_gen = 1;
+	a->lset_gen = 1;
 	a->samples = calloc(o->nevents, sizeof(*a->samples));
 	a->values = calloc(1 + o->nevents, sizeof(*a->values));
 	int ret = a->samples && a->values ? new_profile(a, err, errlen)
@@ -220,6 +238,15 @@ static void release_mappings(struct agg *a)
 	}
 }
 
+/* Starts a new generation of the label-set cache. */
+static void lset_cache_invalidate(struct agg *a)
+{
+	if (++a->lset_gen == 0) { /* wrapped: empty the entries */
+		a->lset_gen = 1;
+		memset(a->lset_cache, 0, sizeof(a->lset_cache));
+	}
+}
+
 /* Starts a new generation of the location cache: every entry misses. */
 static void loc_cache_invalidate(struct agg *a)
 {
@@ -240,6 +267,7 @@ int agg_reset(struct agg *a, char *err, size_t errlen)
 	/* Ids of the old profile mean nothing in the new one; caches of symbols and unwind state stay. */
 	pair_clear(&a->locs);
 	loc_cache_invalidate(a);
+	lset_cache_invalidate(a);
 	a->generation++;
 	a->kernel_mapping = a->unknown_function = 0;
 	memset(a->stop_function, 0, sizeof(a->stop_function));
@@ -709,11 +737,72 @@ static size_t timeline_labels(struct agg *a, const struct pabi_sample *s, struct
 	return n;
 }
 
+/* The labels every sample has: pid, tid, comm, and with cpu_label cpu and node. */
+static size_t thread_labels(struct agg *a, const struct pabi_sample *s, struct pprof_label *l)
+{
+	const char *comm = proc_comm(a->procs, (pid_t)s->pid, (pid_t)s->tid);
+	/* A unit on each number: Go's pprof drops a numeric label that is 0 without one. */
+	l[0] = (struct pprof_label){.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"};
+	l[1] = (struct pprof_label){.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"};
+	l[2] = (struct pprof_label){.key = "comm", .str = comm ? comm : "[unknown]"};
+	if (!a->o.cpu_label)
+		return 3;
+	l[3] = (struct pprof_label){.key = "cpu", .num = (int64_t)s->cpu, .num_unit = "cpu"};
+	int node = a->o.node_of_cpu ? a->o.node_of_cpu(a->o.node_ctx, (int)s->cpu) : -1;
+	if (node < 0)
+		return 4;
+	l[4] = (struct pprof_label){.key = "node", .num = node, .num_unit = "node"};
+	return 5;
+}
+
+static int thread_label_set(struct agg *a, const struct pabi_sample *s, uint32_t *set)
+{
+	uint32_t cpu = a->o.cpu_label ? s->cpu : 0;
+	uint64_t h = base_htab_mix(base_htab_mix(0, (uint64_t)s->pid << 32 | s->tid), cpu);
+	struct lset_cache_entry *e = &a->lset_cache[h & (LSET_CACHE - 1)];
+	if (e->gen == a->lset_gen && e->pid == s->pid && e->tid == s->tid && e->cpu == cpu) {
+		*set = e->set;
+		return 0;
+	}
+	struct pprof_label labels[5];
+	int ret = pprof_add_label_set(a->prof, labels, thread_labels(a, s, labels), set);
+	if (ret == 0)
+		*e = (struct lset_cache_entry){s->pid, s->tid, cpu, a->lset_gen, *set};
+	return ret;
+}
+
+/*
+ * A sample's label set: its thread's, plus its region and trace where the
+ * label timeline has them, plus where its data address points.
+ */
+static int sample_label_set(struct agg *a, const struct pabi_sample *s, uint32_t *set)
+{
+	struct pprof_label labels[12];
+	char trace_hex[33], span_hex[17];
+	size_t nlabels = a->o.labels ? timeline_labels(a, s, labels, 0, trace_hex, span_hex) : 0;
+	bool mem_labels = a->o.mem_labels && s->addr;
+	if (nlabels == 0 && !mem_labels)
+		return thread_label_set(a, s, set);
+	nlabels += thread_labels(a, s, &labels[nlabels]);
+	struct c2c_labels mem;
+	if (mem_labels) {
+		/* Data-address samples (PEBS, IBS): where in which line, from where, how slow. */
+		struct c2c_sample cs = {.addr = s->addr, .data_src = s->data_src, .weight = s->weight};
+		c2c_sample_labels(&cs, a->o.line_size, &mem);
+		labels[nlabels++] = (struct pprof_label){.key = "cacheline", .str = mem.cacheline};
+		labels[nlabels++] = (struct pprof_label){.key = "offset", .num = (int64_t)mem.offset,
+							 .num_unit = "bytes"};
+		labels[nlabels++] = (struct pprof_label){.key = "data_src", .str = mem.data_src};
+		labels[nlabels++] = (struct pprof_label){.key = "weight", .num = (int64_t)mem.weight,
+							 .num_unit = "cycles"};
+	}
+	return pprof_add_label_set(a->prof, labels, nlabels, set);
+}
+
 int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s)
 {
 	uint64_t locs[AGG_MAX_STACK];
 	size_t n = agg_sample_stack(a, s, locs);
-	pid_t pid = (pid_t)s->pid;
 	size_t ntypes = 1 + a->o.nevents;
 	memset(a->values, 0, ntypes * sizeof(*a->values));
 	a->values[0] = 1;
@@ -733,36 +822,9 @@ int agg_add_sample(struct agg *a, int event, const struct pabi_sample *s)
 	}
 	a->samples[event]++;
 
-	const char *comm = proc_comm(a->procs, pid, (pid_t)s->tid);
-	struct pprof_label labels[12] = {
-		/* A unit on each: Go's pprof drops a numeric label that is 0 without one. */
-		{.key = "pid", .num = (int64_t)s->pid, .num_unit = "pid"},
-		{.key = "tid", .num = (int64_t)s->tid, .num_unit = "tid"},
-		{.key = "comm", .str = comm ? comm : "[unknown]"},
-		{.key = "cpu", .num = (int64_t)s->cpu, .num_unit = "cpu"},
-	};
-	char trace_hex[33], span_hex[17];
-	size_t nlabels = a->o.cpu_label ? 4 : 3;
-	int node = a->o.cpu_label && a->o.node_of_cpu ? a->o.node_of_cpu(a->o.node_ctx, (int)s->cpu)
-						      : -1;
-	if (node >= 0)
-		labels[nlabels++] = (struct pprof_label){.key = "node", .num = node,
-							 .num_unit = "node"};
-	if (a->o.labels)
-		nlabels = timeline_labels(a, s, labels, nlabels, trace_hex, span_hex);
-	struct c2c_labels mem;
-	if (a->o.mem_labels && s->addr) {
-		/* Data-address samples (PEBS, IBS): where in which line, from where, how slow. */
-		struct c2c_sample cs = {.addr = s->addr, .data_src = s->data_src, .weight = s->weight};
-		c2c_sample_labels(&cs, a->o.line_size, &mem);
-		labels[nlabels++] = (struct pprof_label){.key = "cacheline", .str = mem.cacheline};
-		labels[nlabels++] = (struct pprof_label){.key = "offset", .num = (int64_t)mem.offset,
-							 .num_unit = "bytes"};
-		labels[nlabels++] = (struct pprof_label){.key = "data_src", .str = mem.data_src};
-		labels[nlabels++] = (struct pprof_label){.key = "weight", .num = (int64_t)mem.weight,
-							 .num_unit = "cycles"};
-	}
-	return pprof_add_sample(a->prof, locs, n, a->values, labels, nlabels);
+	uint32_t set;
+	int ret = sample_label_set(a, s, &set);
+	return ret < 0 ? ret : pprof_add_sample_labelled(a->prof, locs, n, a->values, set);
 }
 
 void agg_set_labels(struct agg *a, struct lbl_timeline *tl)
@@ -782,6 +844,10 @@ void agg_on_sideband(struct agg *a, const struct perf_event_header *h)
 	    h->type == PERF_RECORD_EXIT ||
 	    (h->type == PERF_RECORD_COMM && (h->misc & PERF_RECORD_MISC_COMM_EXEC)))
 		loc_cache_invalidate(a);
+	/* A thread's name changes, or a tid may be reused: its labels go. */
+	if (h->type == PERF_RECORD_COMM || h->type == PERF_RECORD_FORK ||
+	    h->type == PERF_RECORD_EXIT)
+		lset_cache_invalidate(a);
 	if (!a->unwinder)
 		return;
 	uint32_t pid;

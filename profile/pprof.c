@@ -86,11 +86,18 @@ struct label_rec {
 	int64_t key, str, num, unit;
 };
 
+/* Samples share their label sets: one copy of each distinct set in p->sample_labs. */
+struct label_set {
+	size_t off; /* into p->sample_labs */
+	uint32_t n;
+};
+
 struct sample {
 	size_t loc_off; /* into p->sample_locs */
-	size_t lab_off; /* into p->sample_labs */
-	uint32_t nloc, nlab;
+	uint32_t nloc;
+	uint32_t lset; /* label set id, 0 for none */
 };
+
 
 /* The label-string cache: 2^PPROF_SCACHE_BITS sets of two (intern_label). */
 #define PPROF_SCACHE_BITS 6
@@ -128,11 +135,15 @@ struct pprof {
 	size_t cap_values;
 	uint64_t *sample_locs;
 	size_t nsample_locs, cap_sample_locs;
-	struct label_rec *sample_labs;
-	size_t nsample_labs, cap_sample_labs;
 	struct base_htab smp_h;
 
-	struct label_rec *scratch; /* the labels of the sample being added, resolved */
+	struct label_rec *sample_labs; /* the label sets' labels, each set sorted */
+	size_t nsample_labs, cap_sample_labs;
+	struct label_set *lset;
+	size_t nlset, cap_lset;
+	struct base_htab lset_h;
+
+	struct label_rec *scratch; /* the label set being added, resolved */
 	size_t cap_scratch;
 	struct str_cache {
 		const char *ptr;
@@ -150,6 +161,13 @@ struct pprof {
 	pprof_late_fn late_fn;
 	void *late_arg;
 };
+
+static const struct label_set no_labels;
+
+static const struct label_set *sample_labels(const struct pprof *p, const struct sample *s)
+{
+	return s->lset ? &p->lset[s->lset - 1] : &no_labels;
+}
 
 /* --- strings --- */
 
@@ -258,8 +276,10 @@ void pprof_free(struct pprof *p)
 	free(p->smp);
 	free(p->values);
 	free(p->sample_locs);
-	free(p->sample_labs);
 	base_htab_free(&p->smp_h);
+	free(p->sample_labs);
+	free(p->lset);
+	base_htab_free(&p->lset_h);
 	free(p->scratch);
 	free(p->comments);
 	free(p);
@@ -445,8 +465,7 @@ int pprof_set_location_lines(struct pprof *p, uint64_t id, const struct pprof_li
 struct smp_key {
 	const uint64_t *locs;
 	size_t nloc;
-	const struct label_rec *labs;
-	size_t nlab;
+	uint32_t lset;
 };
 
 static bool smp_eq(const void *ctx, uint32_t idx, const void *key)
@@ -454,20 +473,16 @@ static bool smp_eq(const void *ctx, uint32_t idx, const void *key)
 	const struct pprof *p = ctx;
 	const struct sample *s = &p->smp[idx];
 	const struct smp_key *k = key;
-	if (s->nloc != k->nloc || s->nlab != k->nlab)
+	if (s->nloc != k->nloc || s->lset != k->lset)
 		return false;
 	/*
-	 * Plain loops, not memcmp: glibc's AVX-512 memcmp uses masked loads for
+	 * A plain loop, not memcmp: glibc's AVX-512 memcmp uses masked loads for
 	 * short and empty ranges, which cost ~200 ns each on the Zen 5 guests.
 	 */
 	const uint64_t *a = &p->sample_locs[s->loc_off];
 	uint64_t diff = 0;
 	for (size_t i = 0; i < k->nloc; i++)
 		diff |= a[i] ^ k->locs[i];
-	const struct label_rec *la = &p->sample_labs[s->lab_off], *lb = k->labs;
-	for (size_t i = 0; i < k->nlab; i++)
-		diff |= (uint64_t)(la[i].key ^ lb[i].key) | (uint64_t)(la[i].str ^ lb[i].str) |
-			(uint64_t)(la[i].num ^ lb[i].num) | (uint64_t)(la[i].unit ^ lb[i].unit);
 	return diff == 0;
 }
 
@@ -523,26 +538,37 @@ static int64_t intern_label(struct pprof *p, const char *s)
 	return idx;
 }
 
-int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nlocations,
-		     const int64_t *values, const struct pprof_label *labels, size_t nlabels)
+struct lset_key {
+	const struct label_rec *labs;
+	uint32_t n;
+};
+
+static bool lset_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	if (!values || (nlocations && !location_ids) || (nlabels && !labels) ||
-	    nlocations > UINT32_MAX || nlabels > UINT32_MAX)
+	const struct pprof *p = ctx;
+	const struct label_set *set = &p->lset[idx];
+	const struct lset_key *k = key;
+	if (set->n != k->n)
+		return false;
+	const struct label_rec *la = &p->sample_labs[set->off], *lb = k->labs;
+	uint64_t diff = 0;
+	for (size_t i = 0; i < k->n; i++)
+		diff |= (uint64_t)(la[i].key ^ lb[i].key) | (uint64_t)(la[i].str ^ lb[i].str) |
+			(uint64_t)(la[i].num ^ lb[i].num) | (uint64_t)(la[i].unit ^ lb[i].unit);
+	return diff == 0;
+}
+
+int pprof_add_label_set(struct pprof *p, const struct pprof_label *labels, size_t nlabels,
+			uint32_t *id)
+{
+	*id = 0;
+	if ((nlabels && !labels) || nlabels > UINT32_MAX)
 		return -EINVAL;
-	uint64_t bad = 0;
-	for (size_t i = 0; i < nlocations; i++)
-		bad |= (location_ids[i] == 0) | (location_ids[i] > p->nloc);
-	if (bad)
-		return -EINVAL;
-	struct hstate hs = { 4 + nlocations, nlabels };
-	size_t i = 0;
-	for (; i + 1 < nlocations; i += 2)
-		hs_pair(&hs, location_ids[i], location_ids[i + 1]);
-	if (i < nlocations)
-		hs_pair(&hs, location_ids[i], 0);
+	if (nlabels == 0)
+		return 0;
 	if (BASE_GROW(p->scratch, p->cap_scratch, nlabels) < 0)
 		return -ENOMEM;
-	for (i = 0; i < nlabels; i++) {
+	for (size_t i = 0; i < nlabels; i++) {
 		const struct pprof_label *l = &labels[i];
 		struct label_rec r = { .key = intern_label(p, l->key) };
 		if (l->str) {
@@ -553,7 +579,7 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 		}
 		if (r.key < 0 || r.str < 0 || r.unit < 0)
 			return -ENOMEM;
-		/* Insertion sort: label order must not split one sample into several. */
+		/* Insertion sort: label order must not make one set two. */
 		size_t j = i;
 		while (j > 0 && label_cmp(&p->scratch[j - 1], &r) > 0) {
 			p->scratch[j] = p->scratch[j - 1];
@@ -561,13 +587,51 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 		}
 		p->scratch[j] = r;
 	}
-	for (i = 0; i < nlabels; i++) {
+	struct hstate hs = { 3, nlabels };
+	for (size_t i = 0; i < nlabels; i++) {
 		const struct label_rec *r = &p->scratch[i];
 		hs_pair(&hs, (uint64_t)r->key, (uint64_t)r->str);
 		hs_pair(&hs, (uint64_t)r->num, (uint64_t)r->unit);
 	}
 	uint64_t h = hs_final(&hs);
-	struct smp_key k = { location_ids, nlocations, p->scratch, nlabels };
+	struct lset_key k = { p->scratch, (uint32_t)nlabels };
+	if (base_htab_reserve(&p->lset_h) < 0)
+		return -ENOMEM;
+	struct base_htab_slot *slot = base_htab_find(&p->lset_h, h, lset_eq, p, &k);
+	if (!slot->idx1) {
+		if (p->nlset >= UINT32_MAX - 1 || BASE_GROW(p->lset, p->cap_lset, p->nlset + 1) < 0 ||
+		    BASE_GROW(p->sample_labs, p->cap_sample_labs, p->nsample_labs + nlabels) < 0)
+			return -ENOMEM;
+		p->lset[p->nlset] = (struct label_set){p->nsample_labs, (uint32_t)nlabels};
+		memcpy(&p->sample_labs[p->nsample_labs], p->scratch, nlabels * sizeof(*p->scratch));
+		p->nsample_labs += nlabels;
+		slot->hash = h;
+		slot->idx1 = (uint32_t)++p->nlset;
+		p->lset_h.n++;
+	}
+	*id = slot->idx1;
+	return 0;
+}
+
+int pprof_add_sample_labelled(struct pprof *p, const uint64_t *location_ids, size_t nlocations,
+			      const int64_t *values, uint32_t label_set)
+{
+	if (!values || (nlocations && !location_ids) || nlocations > UINT32_MAX ||
+	    label_set > p->nlset)
+		return -EINVAL;
+	uint64_t bad = 0;
+	for (size_t i = 0; i < nlocations; i++)
+		bad |= (location_ids[i] == 0) | (location_ids[i] > p->nloc);
+	if (bad)
+		return -EINVAL;
+	struct hstate hs = { 4 + nlocations, label_set };
+	size_t i = 0;
+	for (; i + 1 < nlocations; i += 2)
+		hs_pair(&hs, location_ids[i], location_ids[i + 1]);
+	if (i < nlocations)
+		hs_pair(&hs, location_ids[i], 0);
+	uint64_t h = hs_final(&hs);
+	struct smp_key k = { location_ids, nlocations, label_set };
 	if (base_htab_reserve(&p->smp_h) < 0)
 		return -ENOMEM;
 	struct base_htab_slot *slot = base_htab_find(&p->smp_h, h, smp_eq, p, &k);
@@ -579,26 +643,31 @@ int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nloca
 	}
 	if (p->nsmp >= UINT32_MAX || BASE_GROW(p->smp, p->cap_smp, p->nsmp + 1) < 0 ||
 	    BASE_GROW(p->values, p->cap_values, (p->nsmp + 1) * p->ntypes) < 0 ||
-	    BASE_GROW(p->sample_locs, p->cap_sample_locs, p->nsample_locs + nlocations) < 0 ||
-	    BASE_GROW(p->sample_labs, p->cap_sample_labs, p->nsample_labs + nlabels) < 0)
+	    BASE_GROW(p->sample_locs, p->cap_sample_locs, p->nsample_locs + nlocations) < 0)
 		return -ENOMEM;
 	struct sample *s = &p->smp[p->nsmp];
 	s->loc_off = p->nsample_locs;
 	s->nloc = (uint32_t)nlocations;
-	s->lab_off = p->nsample_labs;
-	s->nlab = (uint32_t)nlabels;
+	s->lset = label_set;
 	if (nlocations)
 		memcpy(&p->sample_locs[p->nsample_locs], location_ids,
 		       nlocations * sizeof(*location_ids));
 	p->nsample_locs += nlocations;
-	if (nlabels)
-		memcpy(&p->sample_labs[p->nsample_labs], p->scratch, nlabels * sizeof(*p->scratch));
-	p->nsample_labs += nlabels;
 	memcpy(&p->values[p->nsmp * p->ntypes], values, p->ntypes * sizeof(*values));
 	slot->hash = h;
 	slot->idx1 = (uint32_t)++p->nsmp;
 	p->smp_h.n++;
 	return 0;
+}
+
+int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nlocations,
+		     const int64_t *values, const struct pprof_label *labels, size_t nlabels)
+{
+	if (!values || (nlocations && !location_ids))
+		return -EINVAL;
+	uint32_t set;
+	int ret = pprof_add_label_set(p, labels, nlabels, &set);
+	return ret < 0 ? ret : pprof_add_sample_labelled(p, location_ids, nlocations, values, set);
 }
 
 /* --- profile-wide fields --- */
@@ -732,15 +801,16 @@ static int smp_before(const void *x, const void *y, void *arg)
 	}
 	if (a->nloc != b->nloc)
 		return a->nloc < b->nloc ? -1 : 1;
-	const struct label_rec *ra = &c->p->sample_labs[a->lab_off];
-	const struct label_rec *rb = &c->p->sample_labs[b->lab_off];
-	for (uint32_t k = 0; k < a->nlab && k < b->nlab; k++) {
+	const struct label_set *sa = sample_labels(c->p, a), *sb = sample_labels(c->p, b);
+	const struct label_rec *ra = &c->p->sample_labs[sa->off];
+	const struct label_rec *rb = &c->p->sample_labs[sb->off];
+	for (uint32_t k = 0; a->lset != b->lset && k < sa->n && k < sb->n; k++) {
 		int d = label_cmp(&ra[k], &rb[k]);
 		if (d)
 			return d;
 	}
-	if (a->nlab != b->nlab)
-		return a->nlab < b->nlab ? -1 : 1;
+	if (sa->n != sb->n)
+		return sa->n < sb->n ? -1 : 1;
 	return i < j ? -1 : i > j;
 }
 
@@ -790,15 +860,16 @@ static int put_samples(const struct pprof *p, struct enc *e)
 	for (size_t k = 0; k < p->nsmp && ret == 0; k++) {
 		size_t i = e->smp_order[k];
 		const struct sample *s = &p->smp[i];
-		if (BASE_GROW(lb, cap_lb, s->nlab) < 0 || BASE_GROW(lbp, cap_lbp, s->nlab) < 0 ||
+		const struct label_set *ls = sample_labels(p, s);
+		if (BASE_GROW(lb, cap_lb, ls->n) < 0 || BASE_GROW(lbp, cap_lbp, ls->n) < 0 ||
 		    BASE_GROW(ids, cap_ids, s->nloc) < 0) {
 			ret = -ENOMEM;
 			break;
 		}
 		for (size_t j = 0; j < s->nloc; j++)
 			ids[j] = e->loc_id[p->sample_locs[s->loc_off + j] - 1];
-		for (size_t j = 0; j < s->nlab; j++) {
-			const struct label_rec *r = &p->sample_labs[s->lab_off + j];
+		for (size_t j = 0; j < ls->n; j++) {
+			const struct label_rec *r = &p->sample_labs[ls->off + j];
 			perftools__profiles__label__init(&lb[j]);
 			lb[j].key = r->key;
 			lb[j].str = r->str;
@@ -811,8 +882,8 @@ static int put_samples(const struct pprof *p, struct enc *e)
 		sm.location_id = s->nloc ? ids : NULL;
 		sm.n_value = p->ntypes;
 		sm.value = &p->values[i * p->ntypes];
-		sm.n_label = s->nlab;
-		sm.label = s->nlab ? lbp : NULL;
+		sm.n_label = ls->n;
+		sm.label = ls->n ? lbp : NULL;
 		ret = put_message(e, 2, &sm.base);
 	}
 	free(ids);

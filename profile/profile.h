@@ -85,6 +85,15 @@ struct pprof_label {
  */
 int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t nlocations,
 		     const int64_t *values, const struct pprof_label *labels, size_t nlabels);
+/*
+ * The same in two steps, for callers that label many samples alike (one
+ * thread's): a label set is interned once (in any order; *id 0 for none),
+ * and samples are added with its id.
+ */
+int pprof_add_label_set(struct pprof *p, const struct pprof_label *labels, size_t nlabels,
+			uint32_t *id);
+int pprof_add_sample_labelled(struct pprof *p, const uint64_t *location_ids, size_t nlocations,
+			      const int64_t *values, uint32_t label_set);
 
 /* pprof reads mapping[0] as the main binary: list this mapping first. */
 void pprof_set_main_mapping(struct pprof *p, uint64_t mapping_id);

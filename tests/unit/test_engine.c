@@ -375,6 +375,71 @@ static void test_remapped_address(void **state)
 	proc_model_free(s.procs);
 }
 
+static void comm(struct synth_script *s, int cpu, uint32_t pid, uint32_t tid, const char *name,
+		 uint64_t time)
+{
+	struct synth_rec r = {.n = 0};
+	synth_w32x2(&r, pid, tid);
+	memset(&r.w[r.n + 1], 0, 16);
+	memcpy(&r.w[r.n + 1], name, strlen(name));
+	r.n += 2;
+	synth_trailer(&r, pid, time, (uint32_t)cpu, ID_DUMMY);
+	synth_put(s, 0, cpu, time, &r, PERF_RECORD_COMM);
+}
+
+/* The comm label of each sample, in the profile's sample order. */
+static int sample_comms(struct eng *e, char comms[][16], int max)
+{
+	char err[BASE_ERR_MAX];
+	uint8_t *raw;
+	size_t len;
+	assert_int_equal(pprof_encode(agg_profile(eng_agg(e)), &raw, &len, err, sizeof(err)), 0);
+	struct pprof_read *r;
+	assert_int_equal(pprof_read_mem(&r, "t", raw, len, 0, err, sizeof(err)), 0);
+	const Perftools__Profiles__Profile *m = pprof_read_message(r);
+	int n = 0;
+	for (size_t i = 0; i < m->n_sample && n < max; i++)
+		for (size_t j = 0; j < m->sample[i]->n_label; j++) {
+			const Perftools__Profiles__Label *l = m->sample[i]->label[j];
+			if (strcmp(m->string_table[l->key], "comm") == 0)
+				snprintf(comms[n++], 16, "%s", m->string_table[l->str]);
+		}
+	pprof_read_free(r);
+	free(raw);
+	return n;
+}
+
+/*
+ * A thread renamed between its samples: each sample carries the name it had
+ * then (a thread's label set is interned once, until a COMM record).
+ */
+static void test_renamed_thread(void **state)
+{
+	(void)state;
+	struct synth_script sc;
+	struct eng_source src;
+	script_init(&sc, &src);
+	sc.nbatches = 1;
+	mmap2(&sc, 0, 0, 42, 0x401000, 1, "/bin/app");
+	comm(&sc, 0, 42, 43, "app", 2);
+	sample(&sc, 0, 0, ID_CYCLES, 42, 0x401010, 3); /* pid 42, tid 43 */
+	sample(&sc, 0, 0, ID_CYCLES, 42, 0x401010, 4);
+	comm(&sc, 0, 42, 43, "worker", 5);
+	sample(&sc, 0, 0, ID_CYCLES, 42, 0x401010, 6);
+	sc.safe[0] = 10;
+	struct seen s = {0};
+	struct eng *e = engine(&s, &src);
+	assert_int_equal(eng_pump(e), 0);
+	assert_int_equal(eng_pump(e), 0); /* final */
+	assert_int_equal(agg_samples(eng_agg(e), 0), 3);
+	char comms[4][16];
+	assert_int_equal(sample_comms(e, comms, 4), 2); /* "app" twice aggregates */
+	assert_true((strcmp(comms[0], "app") == 0 && strcmp(comms[1], "worker") == 0) ||
+		    (strcmp(comms[0], "worker") == 0 && strcmp(comms[1], "app") == 0));
+	eng_free(e);
+	proc_model_free(s.procs);
+}
+
 static void test_main_pid(void **state)
 {
 	(void)state;
@@ -475,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_sideband_and_loss),
 		cmocka_unit_test(test_main_pid),
 		cmocka_unit_test(test_remapped_address),
+		cmocka_unit_test(test_renamed_thread),
 		cmocka_unit_test(test_perfdata_rounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -646,6 +646,84 @@ static void test_address_zero_and_types(void **state)
 	pprof_free(p);
 }
 
+/*
+ * Label sets: interned once whatever the order of their labels; a sample
+ * added with a set's id is the same sample as one added with its labels; an
+ * unknown set id is refused; every sample is written with its set's labels.
+ */
+static void test_label_sets(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	struct pprof *p;
+	assert_int_equal(pprof_new(&p, types3, 3, err, sizeof(err)), 0);
+	struct pprof_line l = { pprof_add_function(p, "f", NULL, NULL, 0), 0 };
+	uint64_t loc = pprof_add_location(p, 0, 0x1000, &l, 1);
+	struct pprof_label a[] = {
+		{ .key = "pid", .num = 7, .num_unit = "pid" },
+		{ .key = "comm", .str = "app" },
+	};
+	struct pprof_label a_reversed[] = { a[1], a[0] };
+	struct pprof_label b[] = { { .key = "comm", .str = "other" } };
+	uint32_t sa, sa2, sb, none;
+	assert_int_equal(pprof_add_label_set(p, a, 2, &sa), 0);
+	assert_int_equal(pprof_add_label_set(p, a_reversed, 2, &sa2), 0);
+	assert_int_equal(pprof_add_label_set(p, b, 1, &sb), 0);
+	assert_int_equal(pprof_add_label_set(p, NULL, 0, &none), 0);
+	assert_true(sa != 0 && sa == sa2 && sb != 0 && sb != sa);
+	assert_int_equal(none, 0);
+	assert_int_equal(pprof_add_label_set(p, NULL, 1, &none), -EINVAL);
+
+	int64_t v[] = { 1, 10, 100 };
+	assert_int_equal(pprof_add_sample_labelled(p, &loc, 1, v, sa), 0);
+	assert_int_equal(pprof_add_sample(p, &loc, 1, v, a_reversed, 2), 0);
+	assert_int_equal(pprof_add_sample_labelled(p, &loc, 1, v, sb), 0);
+	assert_int_equal(pprof_add_sample_labelled(p, &loc, 1, v, 0), 0);
+	assert_int_equal(pprof_add_sample_labelled(p, &loc, 1, v, sb + 1), -EINVAL);
+	assert_int_equal(pprof_nsamples(p), 3);
+
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
+	Profile *m = perftools__profiles__profile__unpack(NULL, len, buf);
+	assert_non_null(m);
+	assert_int_equal(m->n_sample, 3);
+	int with_a = 0, with_b = 0, bare = 0;
+	for (size_t i = 0; i < m->n_sample; i++) {
+		const Perftools__Profiles__Sample *sm = m->sample[i];
+		if (sm->n_label == 0) {
+			bare++;
+			assert_int_equal(sm->value[0], 1);
+			continue;
+		}
+		const char *comm = NULL;
+		int64_t pid = 0;
+		for (size_t j = 0; j < sm->n_label; j++) {
+			const char *key = m->string_table[sm->label[j]->key];
+			if (strcmp(key, "comm") == 0)
+				comm = m->string_table[sm->label[j]->str];
+			else if (strcmp(key, "pid") == 0)
+				pid = sm->label[j]->num;
+		}
+		assert_non_null(comm);
+		if (strcmp(comm, "app") == 0) {
+			with_a++;
+			assert_int_equal(sm->n_label, 2);
+			assert_int_equal(pid, 7);
+			assert_int_equal(sm->value[2], 200); /* both adds aggregated */
+		} else {
+			with_b++;
+			assert_string_equal(comm, "other");
+			assert_int_equal(sm->n_label, 1);
+			assert_int_equal(sm->value[2], 100);
+		}
+	}
+	assert_true(with_a == 1 && with_b == 1 && bare == 1);
+	perftools__profiles__profile__free_unpacked(m, NULL);
+	free(buf);
+	pprof_free(p);
+}
+
 /* Many distinct stacks and labels: the tables grow and still aggregate exactly. */
 static void test_many_stacks(void **state)
 {
@@ -943,6 +1021,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_uncompressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test(test_address_zero_and_types),
+		cmocka_unit_test(test_label_sets),
 		cmocka_unit_test(test_many_stacks),
 		cmocka_unit_test(test_written_order),
 		cmocka_unit_test(test_encode_memory),
