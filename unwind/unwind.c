@@ -561,6 +561,7 @@ static int finish(struct uw_session *u, int n, enum uw_stop why, enum uw_stop *s
 	u->stats.stacks++;
 	u->stats.frames += (uint64_t)n;
 	u->stats.stops[why]++;
+	u->stats.masks_skipped = uw_masks_skipped;
 	*stop = why;
 	return n;
 }
@@ -604,7 +605,9 @@ int uw_unwind(struct uw_session *u, const struct uw_sample *s, uint64_t *ips, in
 			break;
 		}
 		c->find_stop = c->mem_stop = -1;
+		uw_stepping = true;
 		int ret = unw_step(&cur);
+		uw_stepping = false;
 		/*
 		 * No CFI for this frame: libunwind then guesses from RBP, which
 		 * code without frame pointers does not keep. Stop instead.

@@ -80,6 +80,12 @@ void uw_flush_pid(struct uw_session *u, pid_t pid);
 struct uw_stats {
 	uint64_t stacks, frames;
 	uint64_t stops[UW_STOP_ERROR + 1];
+	/*
+	 * libunwind's signal-mask calls skipped by this thread so far
+	 * (signal_mask.c): 0 after unwinding means the executable does not
+	 * export pmuprof's sigprocmask, and every frame costs two system calls.
+	 */
+	uint64_t masks_skipped;
 };
 void uw_get_stats(const struct uw_session *u, struct uw_stats *out);
 

@@ -132,4 +132,11 @@ void uw_modules_free(struct uw_modules *c);
 int uw_module_debug_frame(struct uw_modules *c, struct uw_module *m);
 #endif
 
+/*
+ * signal_mask.c: while uw_stepping is true, libunwind's sigprocmask calls in
+ * this thread are skipped (and counted in uw_masks_skipped).
+ */
+extern _Thread_local bool uw_stepping;
+extern _Thread_local uint64_t uw_masks_skipped;
+
 #endif

@@ -328,6 +328,11 @@ static void test_chain(void **state)
 	assert_int_equal(st.stacks, 3);
 	assert_int_equal(st.frames, 3 * (uint64_t)r.n);
 	assert_int_equal(st.stops[UW_STOP_END], 3);
+	/*
+	 * Debian's libunwind masks signals around its cache (CONFIG_BLOCK_SIGNALS):
+	 * pmuprof's sigprocmask took those calls, none reached the kernel.
+	 */
+	assert_true(st.masks_skipped > 0);
 
 	uw_free(lu);
 	proc_model_free(lm);
@@ -791,7 +796,8 @@ static void test_throughput(void **state)
 	/* The sanitizer build checks that it works and allocates nothing; speed is the release's. */
 	double floor = 5000.0;
 #else
-	double floor = 20000.0;
+	/* ~30 K stacks/s when every frame costs libunwind's two sigprocmask calls. */
+	double floor = 100000.0;
 #endif
 	/* Under an emulator (a cross build's ctest, the lab's guests) the speed is the emulator's. */
 	if (getenv("PMUPROF_TEST_EMULATED"))
