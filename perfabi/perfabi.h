@@ -67,7 +67,6 @@ struct pabi_sample {
 	/* READ: one value, or the group (nr_read values) with shared times */
 	uint64_t time_enabled, time_running;
 	uint64_t nr_read;
-	struct pabi_read_value read[16];
 	/* REGS_USER / STACK_USER (DWARF unwinding) */
 	uint64_t regs_abi;
 	const uint64_t *regs; /* popcount(regs_user_mask) values when regs_abi != 0 */
@@ -83,6 +82,11 @@ struct pabi_sample {
 	/* AUX: aux_size bytes of the AUX area sampled with the record */
 	uint64_t aux_size;
 	const unsigned char *aux;
+	/*
+	 * READ's values, read[0..nr_read): last, and only those entries set, so
+	 * parsing a sample does not clear 384 bytes it mostly does not use.
+	 */
+	struct pabi_read_value read[16];
 };
 
 /* --- kernel or user address (addr_mode.c) ------------------------------------ */

@@ -94,11 +94,10 @@ static int parse_read(const struct pabi_layout *l, struct cursor *c, struct pabi
 	if (rf & PERF_FORMAT_GROUP) {
 		if (take(c, &nr) < 0 || nr > sizeof(s->read) / sizeof(s->read[0]))
 			return -EINVAL;
-	} else {
-		/* Non-group layout: value comes before the times. */
-		if (take(c, &s->read[0].value) < 0)
-			return -EINVAL;
 	}
+	memset(s->read, 0, nr * sizeof(s->read[0]));
+	if (!(rf & PERF_FORMAT_GROUP) && take(c, &s->read[0].value) < 0)
+		return -EINVAL; /* non-group layout: the value comes before the times */
 	if ((rf & PERF_FORMAT_TOTAL_TIME_ENABLED) && take(c, &s->time_enabled) < 0)
 		return -EINVAL;
 	if ((rf & PERF_FORMAT_TOTAL_TIME_RUNNING) && take(c, &s->time_running) < 0)
@@ -121,7 +120,7 @@ int pabi_parse_sample(const struct pabi_layout *l, const struct perf_event_heade
 {
 	struct cursor c = {(const unsigned char *)(h + 1), (const unsigned char *)h + h->size};
 	uint64_t t = l->sample_type;
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct pabi_sample, read)); /* parse_read sets the entries it fills */
 	s->cpu = (uint32_t)-1;
 	s->misc = h->misc;
 	if ((t & PERF_SAMPLE_IDENTIFIER) && take(&c, &s->id) < 0)
