@@ -98,7 +98,6 @@ struct sample {
 	uint32_t lset; /* label set id, 0 for none */
 };
 
-
 /* The label-string cache: 2^PPROF_SCACHE_BITS sets of two (intern_label). */
 #define PPROF_SCACHE_BITS 6
 #define PPROF_SCACHE_SETS (1 << PPROF_SCACHE_BITS)
