@@ -108,11 +108,6 @@ static void import_free(struct import *im)
 	pabi_perfdata_close(im->pd);
 }
 
-static int file_node_of_cpu(const void *pd, int cpu)
-{
-	return pabi_perfdata_cpu_node(pd, cpu);
-}
-
 /* numa/'s report of the perf mem samples, on standard output; -1 with the error printed. */
 static int print_numa(const struct import *im, const struct cli_import_opts *o)
 {
@@ -141,7 +136,7 @@ out:
 int cli_import_run(const struct cli_import_opts *o)
 {
 	char err[BASE_ERR_MAX];
-	struct import im = {.mem = {.node_of_cpu = file_node_of_cpu}};
+	struct import im = {.mem = {.node_of_cpu = eng_perfdata_node_of_cpu}};
 	int status = 1;
 	struct base_output *out = NULL, *otlp_out = NULL;
 	bool collect = o->c2c || o->numa;
@@ -197,7 +192,7 @@ int cli_import_run(const struct cli_import_opts *o)
 		.tool = &tool,
 	};
 	if (pabi_perfdata_nnodes(im.pd) > 1) {
-		eo.node_of_cpu = file_node_of_cpu;
+		eo.node_of_cpu = eng_perfdata_node_of_cpu;
 		eo.node_ctx = im.pd;
 	}
 	if (proc_model_new(&im.procs) < 0 || eng_source_from_perfdata(&im.src, im.pd) < 0) {

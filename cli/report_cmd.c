@@ -1,11 +1,12 @@
 /*
  * pmuprof report [FILE]: what a perf user types after recording — the top
- * functions per sample type, read back from the pprof.
+ * functions per sample type, read back from the pprof, or from a perf.data.
  */
 #include "cli.h"
 #include "engine.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,7 +77,8 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: pmuprof report [FILE] [-s TYPE] [--sort KEY[,KEY...]] "
-			       "[--top N] [--max-inflated SIZE]\n  FILE defaults to pmuprof.pb.gz\n"
+			       "[--top N] [--max-inflated SIZE]\n  FILE: a pprof or a perf.data "
+			       "(default pmuprof.pb.gz)\n"
 			       "  --sort KEYS  group by dso, sym, srcline and sample labels (node, cpu, "
 			       "comm, pid, tid,\n               region, ...); labels alone give "
 			       "perf report's overhead table\n"
@@ -94,8 +96,18 @@ int cmd_report(int argc, char **argv)
 		cli_error("report", "one profile at a time; unexpected '%s'", argv[optind]);
 		return 2;
 	}
-	char err[512];
-	int rc = pprof_report_print(path, &ro, stdout, err, sizeof(err));
+	char err[512], cache_dir[PATH_MAX];
+	struct eng_read_opts rd = {
+		.symbolize = true,
+		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
+		.max_inflated = ro.max_inflated,
+	};
+	struct pprof_read *pr;
+	int rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
+	if (rc == 0) {
+		rc = pprof_report_print_read(pr, path, &ro, stdout, err, sizeof(err));
+		pprof_read_free(pr);
+	}
 	if (rc == -EFBIG) {
 		cli_error("report", "%s; if the profile is genuine, raise the limit with "
 			  "--max-inflated SIZE (e.g. --max-inflated 16G)", err);

@@ -334,6 +334,24 @@ struct eng_options {
 	struct pabi_pdw *perf_data;
 };
 
+/* --- a profile to read: pprof or perf.data (read_profile.c) --- */
+
+struct eng_read_opts {
+	bool symbolize;              /* a perf.data's addresses (a pprof is read as it is) */
+	const char *debug_cache_dir; /* where fetched debug files are kept; NULL: none */
+	uint64_t max_inflated;       /* a gzipped pprof's limit (pprof_read_file); 0: default */
+};
+/*
+ * The profile at path: a pprof (gzipped or not) as pprof_read_file reads it,
+ * or a perf.data file (file mode, pabi_perfdata_probe) aggregated into one
+ * the way `pmuprof import` does. 0, or -errno with err set (-EFBIG: the pprof
+ * inflates past max_inflated).
+ */
+int eng_read_profile(struct pprof_read **out, const char *path, const struct eng_read_opts *o,
+		     char *err, size_t errlen);
+/* A perf.data's NUMA node of a CPU (its HEADER_NUMA_TOPOLOGY), for eng_options.node_of_cpu. */
+int eng_perfdata_node_of_cpu(const void *pd, int cpu);
+
 struct eng;
 /*
  * An engine over src (not owned) and procs (the process model, not owned):
