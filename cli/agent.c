@@ -450,11 +450,14 @@ int cmd_agent(int argc, char **argv)
 		a.p.evs.n, a.p.ncpus, a.o.interval);
 	fflush(a.log);
 	status = 0;
+	struct cli_status status_line;
+	cli_status_init(&status_line, "agent");
 	for (;;) {
 		int sig = cli_signals_take();
 		if (sig == SIGHUP) {
 			open_log(&a); /* log rotation: keep going */
 		} else if (sig) {
+			cli_status_clear(&status_line);
 			fprintf(a.log, "pmuprof agent: %s: exporting the last window\n", strsignal(sig));
 			break;
 		}
@@ -462,16 +465,19 @@ int cmd_agent(int argc, char **argv)
 		if (a.o.duration > 0 && now - started >= a.o.duration)
 			break;
 		if (a.o.pids && !cli_any_alive(a.o.pids)) {
+			cli_status_clear(&status_line);
 			fprintf(a.log, "pmuprof agent: the profiled processes exited\n");
 			break;
 		}
 		if (cli_pipeline_pump(&a.p) < 0) {
+			cli_status_clear(&status_line);
 			fprintf(a.log, "pmuprof agent: processing samples failed: %s\n",
 				strerror(-a.p.error));
 			status = 1;
 			break;
 		}
 		if (now >= next_cut) {
+			cli_status_clear(&status_line); /* the window's log line may go to this terminal */
 			export_window(&a);
 			next_cut += jittered(a.o.interval);
 			if (next_cut < now)
@@ -482,9 +488,11 @@ int cmd_agent(int argc, char **argv)
 		nap_s = nap_s < 0.001 ? 0.001 : nap_s > 0.1 ? 0.1 : nap_s;
 		if (cli_pipeline_behind(&a.p))
 			nap_s = 0; /* a backlog: catch up first */
+		cli_status_update(&status_line, a.p.session);
 		struct timespec nap = {0, (long)(nap_s * 1e9)};
 		nanosleep(&nap, NULL);
 	}
+	cli_status_clear(&status_line);
 	cli_pipeline_stop(&a.p);
 	cli_pipeline_pump(&a.p);
 	if (export_window(&a) < 0 && status == 0)

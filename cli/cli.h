@@ -296,6 +296,21 @@ struct cli_pipeline {
 	bool stopped;        /* cli_pipeline_stop was called */
 };
 
+/*
+ * The live status line of a long record or agent (status.c): on stderr when
+ * it is a terminal, rewritten in place once a second after the first; clear
+ * it before printing anything else to stderr.
+ */
+struct cli_status {
+	const char *cmd;
+	bool on, shown;
+	double start, next;
+};
+struct smp_session;
+void cli_status_init(struct cli_status *st, const char *cmd);
+void cli_status_update(struct cli_status *st, const struct smp_session *s);
+void cli_status_clear(struct cli_status *st);
+
 /* 0, or the exit status to return (the error is printed). */
 int cli_pipeline_open(struct cli_pipeline *p, const struct cli_pipeline_opts *o);
 /* Merges and aggregates (part of) what the readers have; negative errno on failure. */

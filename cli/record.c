@@ -624,6 +624,8 @@ int cmd_record(int argc, char **argv)
 	 */
 	double stopping = 0;
 	bool stop_asked = false;
+	struct cli_status status_line;
+	cli_status_init(&status_line, o.name);
 	char stop_why[64] = "";
 	int status_if_left = 0;
 	for (;;) {
@@ -646,6 +648,7 @@ int cmd_record(int argc, char **argv)
 		}
 		/* As perf: a command that outlives the request keeps running, unrecorded. */
 		if (stopping && cli_mono_s() - stopping >= SIGNAL_GRACE_S) {
+			cli_status_clear(&status_line);
 			fprintf(stderr, "pmuprof %s: '%s' (pid %d) is still running %.1f s after %s; "
 					"recording stopped, leaving it running\n",
 				o.name, o.cmd[0], (int)child.pid, SIGNAL_GRACE_S, stop_why);
@@ -663,8 +666,10 @@ int cmd_record(int argc, char **argv)
 			stop_asked = true; /* as perf: the session ends, so does the workload */
 		if (cli_pipeline_pump(&p) < 0)
 			break;
+		cli_status_update(&status_line, p.session);
 		cli_nap(pidfd, cli_pipeline_behind(&p) ? 0 : 50);
 	}
+	cli_status_clear(&status_line);
 	if (pidfd >= 0)
 		close(pidfd);
 	double ended = cli_mono_s();

@@ -180,6 +180,8 @@ struct smp_stats {
 	uint64_t spill_unread; /* spilled chunks that could not be read back: their records lost */
 	uint64_t
 		max_gap_ns; /* the longest a ring went unread (from one drain's start to the next's) */
+	/* Taken from the rings so far (before the deadline): samples, the kernel's losses, bytes. */
+	uint64_t samples, lost, bytes_read;
 };
 void smp_get_stats(const struct smp_session *s, struct smp_stats *st);
 /*

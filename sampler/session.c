@@ -72,6 +72,8 @@ struct reader {
 	size_t allocated; /* bytes of chunks it allocated (reader only; kept until close) */
 	size_t budget;    /* what it may allocate before spilling */
 	uint64_t max_gap_ns; /* written by the reader only */
+	/* What it took from its rings (written by the reader only, read as a snapshot). */
+	uint64_t samples, lost, bytes;
 	struct smp_spill spill;
 	unsigned char *scratch;
 	unsigned char *compact; /* a sample with its stack copy cut to the valid bytes */
@@ -553,6 +555,17 @@ static uint64_t record_time(const struct perf_event_header *h)
 	return t;
 }
 
+/* The running totals smp_get_stats reports (the status line of a long record). */
+static void count_record(struct reader *rd, const struct perf_event_header *h)
+{
+	uint64_t id, n;
+	if (h->type == PERF_RECORD_SAMPLE)
+		__atomic_store_n(&rd->samples, rd->samples + 1, __ATOMIC_RELAXED);
+	else if (pabi_record_loss(h, &id, &n) > 0)
+		__atomic_store_n(&rd->lost, rd->lost + n, __ATOMIC_RELAXED);
+	__atomic_store_n(&rd->bytes, rd->bytes + h->size, __ATOMIC_RELAXED);
+}
+
 static int copy_record(void *arg, const struct perf_event_header *h)
 {
 	struct drain_ctx *d = arg;
@@ -581,6 +594,7 @@ static int copy_record(void *arg, const struct perf_event_header *h)
 	}
 	if (t && t < rs->fill->min_time)
 		rs->fill->min_time = t;
+	count_record(d->rd, h);
 	struct smp_entry e = {t, h->size, (uint32_t)rs->ring.cpu};
 	memcpy(rs->fill->data + rs->fill->used, &e, sizeof(e));
 	memcpy(rs->fill->data + rs->fill->used + sizeof(e), h, h->size);
@@ -933,6 +947,9 @@ void smp_get_stats(const struct smp_session *s, struct smp_stats *st)
 		st->buffer_bytes += __atomic_load_n(&rd->allocated, __ATOMIC_RELAXED);
 		st->spilled_bytes += __atomic_load_n(&rd->spill.bytes, __ATOMIC_RELAXED);
 		st->spilled_chunks += __atomic_load_n(&rd->spill.chunks, __ATOMIC_RELAXED);
+		st->samples += __atomic_load_n(&rd->samples, __ATOMIC_RELAXED);
+		st->lost += __atomic_load_n(&rd->lost, __ATOMIC_RELAXED);
+		st->bytes_read += __atomic_load_n(&rd->bytes, __ATOMIC_RELAXED);
 		uint64_t gap = __atomic_load_n(&rd->max_gap_ns, __ATOMIC_RELAXED);
 		st->max_gap_ns = gap > st->max_gap_ns ? gap : st->max_gap_ns;
 		int e = __atomic_load_n(&rd->spill.error, __ATOMIC_RELAXED);
