@@ -325,6 +325,19 @@ static void test_sideband_and_loss(void **state)
 	proc_model_free(s.procs);
 }
 
+/* The engine's profile as a reader of it sees it: encoded and decoded. */
+static struct pprof_read *profile_of(struct eng *e)
+{
+	char err[BASE_ERR_MAX];
+	uint8_t *raw;
+	size_t len;
+	assert_int_equal(pprof_encode(agg_profile(eng_agg(e)), &raw, &len, err, sizeof(err)), 0);
+	struct pprof_read *r;
+	assert_int_equal(pprof_read_mem(&r, "t", raw, len, 0, err, sizeof(err)), 0);
+	free(raw);
+	return r;
+}
+
 /*
  * One address of one process in two files, one mapped over the other
  * between the samples: each sample's location is in the file mapped at its
@@ -348,12 +361,7 @@ static void test_remapped_address(void **state)
 	assert_int_equal(eng_pump(e), 0); /* final */
 	assert_int_equal(agg_samples(eng_agg(e), 0), 2);
 
-	char err[BASE_ERR_MAX];
-	uint8_t *raw;
-	size_t len;
-	assert_int_equal(pprof_encode(agg_profile(eng_agg(e)), &raw, &len, err, sizeof(err)), 0);
-	struct pprof_read *r;
-	assert_int_equal(pprof_read_mem(&r, "t", raw, len, 0, err, sizeof(err)), 0);
+	struct pprof_read *r = profile_of(e);
 	const Perftools__Profiles__Profile *m = pprof_read_message(r);
 	assert_int_equal(m->n_sample, 2);
 	assert_int_equal(m->n_location, 2);
@@ -370,7 +378,6 @@ static void test_remapped_address(void **state)
 	}
 	assert_true(app && other);
 	pprof_read_free(r);
-	free(raw);
 	eng_free(e);
 	proc_model_free(s.procs);
 }
@@ -390,12 +397,7 @@ static void comm(struct synth_script *s, int cpu, uint32_t pid, uint32_t tid, co
 /* The comm label of each sample, in the profile's sample order. */
 static int sample_comms(struct eng *e, char comms[][16], int max)
 {
-	char err[BASE_ERR_MAX];
-	uint8_t *raw;
-	size_t len;
-	assert_int_equal(pprof_encode(agg_profile(eng_agg(e)), &raw, &len, err, sizeof(err)), 0);
-	struct pprof_read *r;
-	assert_int_equal(pprof_read_mem(&r, "t", raw, len, 0, err, sizeof(err)), 0);
+	struct pprof_read *r = profile_of(e);
 	const Perftools__Profiles__Profile *m = pprof_read_message(r);
 	int n = 0;
 	for (size_t i = 0; i < m->n_sample && n < max; i++)
@@ -405,7 +407,6 @@ static int sample_comms(struct eng *e, char comms[][16], int max)
 				snprintf(comms[n++], 16, "%s", m->string_table[l->str]);
 		}
 	pprof_read_free(r);
-	free(raw);
 	return n;
 }
 
