@@ -60,6 +60,25 @@ struct lset_cache_entry {
 	uint32_t set;
 };
 
+/*
+ * Stacks by their raw callchain, direct-mapped: a sample whose pid and
+ * callchain words equal an earlier one's gets that sample's location ids
+ * without a lookup per frame (a 20-frame stack is 20 location-cache probes).
+ * The words and ids live in one arena; both are good for one generation of
+ * the location cache (any MMAP, exec or exit, or a new profile empties it),
+ * and a full arena starts over.
+ */
+#define STACK_CACHE 4096            /* entries, a power of two */
+#define STACK_ARENA (256u * 1024u)  /* words: 2 MiB */
+
+struct stack_cache_entry {
+	uint64_t hash;
+	uint32_t pid;
+	uint32_t gen; /* the arena's generation; 0: empty */
+	uint32_t nraw, nlocs;
+	uint32_t off; /* into the arena: nraw callchain words, then nlocs location ids */
+};
+
 /* What a pprof mapping's addresses are symbolized from. */
 enum agg_source { AGG_SRC_NONE, AGG_SRC_FILE, AGG_SRC_KERNEL, AGG_SRC_JIT };
 
@@ -95,6 +114,9 @@ struct agg {
 	uint32_t loc_gen;
 	struct lset_cache_entry lset_cache[LSET_CACHE];
 	uint32_t lset_gen;
+	struct stack_cache_entry *stack_cache; /* STACK_CACHE entries, allocated at first use */
+	uint64_t *stack_arena;                 /* STACK_ARENA words, with the entries */
+	uint32_t stack_used, stack_gen;
 	struct agg_mapping *maps; /* by pprof mapping id */
 	size_t cap_maps;
 	struct agg_pending *pending;
@@ -207,6 +229,7 @@ int agg_new(struct agg **out, const struct agg_options *o, struct proc_model *pr
 	a->generation = 1;
 	a->loc_gen = 1;
 	a->lset_gen = 1;
+	a->stack_gen = 1;
 	a->samples = calloc(o->nevents, sizeof(*a->samples));
 	a->values = calloc(1 + o->nevents, sizeof(*a->values));
 	int ret = a->samples && a->values ? new_profile(a, err, errlen)
@@ -247,9 +270,21 @@ static void lset_cache_invalidate(struct agg *a)
 	}
 }
 
-/* Starts a new generation of the location cache: every entry misses. */
+/* Empties the stack cache: its location ids came from the location cache's generation. */
+static void stack_cache_invalidate(struct agg *a)
+{
+	a->stack_used = 0;
+	if (++a->stack_gen == 0) { /* wrapped: empty the entries */
+		a->stack_gen = 1;
+		if (a->stack_cache)
+			memset(a->stack_cache, 0, STACK_CACHE * sizeof(*a->stack_cache));
+	}
+}
+
+/* Starts a new generation of the location cache (and the stack cache): every entry misses. */
 static void loc_cache_invalidate(struct agg *a)
 {
+	stack_cache_invalidate(a);
 	if (++a->loc_gen >= 1u << 30) { /* the tag's room: wrap, and empty the entries */
 		a->loc_gen = 1;
 		if (a->loc_cache)
@@ -284,6 +319,8 @@ void agg_free(struct agg *a)
 	free(a->maps);
 	free(a->pending);
 	free(a->loc_cache);
+	free(a->stack_cache);
+	free(a->stack_arena);
 	sym_cache_free(a->syms);
 	uw_free(a->unwinder);
 	bin_cache_free(a->bins); /* after both: their modules hold references */
@@ -655,7 +692,7 @@ static uint64_t stop_location(struct agg *a, enum uw_stop why)
  * each context the first frame is an exact PC; the others are return
  * addresses, looked up at the call instruction.
  */
-size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
+static size_t stack_lookup(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
 {
 	size_t n = 0;
 	pid_t pid = (pid_t)s->pid;
@@ -700,6 +737,55 @@ size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *lo
 				     pabi_addr_is_kernel(pabi_mode_of_misc(s->misc), s->ip), false);
 		if (id)
 			locs[n++] = id;
+	}
+	return n;
+}
+
+size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *locs)
+{
+	/* The unwinder's frames come from the stack copy, not the callchain: not cached. */
+	uint64_t nraw = s->nr_callchain;
+	if (a->unwinder || !s->callchain || nraw < 2 || nraw > AGG_MAX_STACK)
+		return stack_lookup(a, s, locs);
+	if (!a->stack_cache) {
+		a->stack_cache = calloc(STACK_CACHE, sizeof(*a->stack_cache));
+		a->stack_arena = malloc(STACK_ARENA * sizeof(*a->stack_arena));
+		if (!a->stack_cache || !a->stack_arena) {
+			free(a->stack_cache);
+			free(a->stack_arena);
+			a->stack_cache = NULL;
+			a->stack_arena = NULL;
+			return stack_lookup(a, s, locs);
+		}
+	}
+	const uint64_t *raw = s->callchain;
+	uint64_t h = (uint64_t)s->pid * 0x9e3779b97f4a7c15ull + nraw;
+	for (uint64_t i = 0; i < nraw; i++)
+		h = (h ^ raw[i]) * 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 31;
+	struct stack_cache_entry *e = &a->stack_cache[h & (STACK_CACHE - 1)];
+	if (e->gen == a->stack_gen && e->hash == h && e->pid == s->pid && e->nraw == nraw) {
+		const uint64_t *w = &a->stack_arena[e->off];
+		uint64_t diff = 0;
+		for (uint64_t i = 0; i < nraw; i++)
+			diff |= w[i] ^ raw[i];
+		if (diff == 0) {
+			memcpy(locs, w + nraw, e->nlocs * sizeof(*locs));
+			return e->nlocs;
+		}
+	}
+	size_t n = stack_lookup(a, s, locs);
+	if (n == 0 || n > UINT32_MAX)
+		return n;
+	if (STACK_ARENA - a->stack_used < nraw + n)
+		stack_cache_invalidate(a); /* full: start over */
+	if (STACK_ARENA - a->stack_used >= nraw + n) {
+		uint64_t *w = &a->stack_arena[a->stack_used];
+		memcpy(w, raw, nraw * sizeof(*w));
+		memcpy(w + nraw, locs, n * sizeof(*w));
+		*e = (struct stack_cache_entry){h, s->pid, a->stack_gen, (uint32_t)nraw, (uint32_t)n,
+						a->stack_used};
+		a->stack_used += (uint32_t)(nraw + n);
 	}
 	return n;
 }

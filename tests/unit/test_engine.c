@@ -382,6 +382,82 @@ static void test_remapped_address(void **state)
 	proc_model_free(s.procs);
 }
 
+/* A cycles sample (event 0 given CALLCHAIN) whose kernel callchain is chain[0..n). */
+static void chain_sample(struct synth_script *s, uint32_t pid, const uint64_t *chain, uint64_t n,
+			 uint64_t time)
+{
+	struct synth_rec r = {.n = 0};
+	synth_w64(&r, ID_CYCLES);
+	synth_w64(&r, chain[1]);
+	synth_w32x2(&r, pid, pid + 1);
+	synth_w64(&r, time);
+	synth_w32x2(&r, 0, 0);
+	synth_w64(&r, 7); /* PERIOD */
+	synth_w64(&r, n);
+	for (uint64_t i = 0; i < n; i++)
+		synth_w64(&r, chain[i]);
+	synth_put(s, 0, 0, time, &r, PERF_RECORD_SAMPLE);
+}
+
+/*
+ * The same callchain before and after its file is mapped over: each sample's
+ * frames are in the file mapped at its time (a stack cached by its raw
+ * callchain goes with the location cache's generation), and the same chain
+ * again aggregates with the second.
+ */
+static void test_remapped_stack(void **state)
+{
+	(void)state;
+	struct synth_script sc;
+	struct eng_source src;
+	script_init(&sc, &src);
+	sc.attr[0].sample_type |= PERF_SAMPLE_CALLCHAIN;
+	sc.nbatches = 1;
+	const uint64_t chain[] = {PERF_CONTEXT_USER, 0x401010, 0x401020, 0x401030};
+	mmap2(&sc, 0, 0, 42, 0x401000, 1, "/bin/app");
+	chain_sample(&sc, 42, chain, 4, 2);
+	chain_sample(&sc, 42, chain, 4, 3);
+	mmap2(&sc, 0, 0, 42, 0x401000, 4, "/bin/other");
+	chain_sample(&sc, 42, chain, 4, 5);
+	chain_sample(&sc, 42, chain, 4, 6);
+	sc.safe[0] = 10;
+	struct seen s = {0};
+	struct eng *e = engine(&s, &src);
+	assert_int_equal(eng_pump(e), 0);
+	assert_int_equal(eng_pump(e), 0); /* final */
+	assert_int_equal(agg_samples(eng_agg(e), 0), 4);
+
+	struct pprof_read *r = profile_of(e);
+	const Perftools__Profiles__Profile *m = pprof_read_message(r);
+	assert_int_equal(m->n_sample, 2);
+	int app = 0, other = 0;
+	for (size_t i = 0; i < m->n_sample; i++) {
+		const Perftools__Profiles__Sample *sm = m->sample[i];
+		assert_int_equal(sm->n_location_id, 3);
+		assert_int_equal(sm->value[0], 2);
+		const char *file = NULL;
+		for (size_t k = 0; k < sm->n_location_id; k++)
+			for (size_t j = 0; j < m->n_location; j++) {
+				const Perftools__Profiles__Location *l = m->location[j];
+				if (l->id != sm->location_id[k])
+					continue;
+				for (size_t q = 0; q < m->n_mapping; q++)
+					if (m->mapping[q]->id == l->mapping_id) {
+						const char *f = m->string_table[m->mapping[q]->filename];
+						assert_true(!file || strcmp(file, f) == 0);
+						file = f;
+					}
+			}
+		assert_non_null(file);
+		app += strcmp(file, "/bin/app") == 0;
+		other += strcmp(file, "/bin/other") == 0;
+	}
+	assert_true(app == 1 && other == 1);
+	pprof_read_free(r);
+	eng_free(e);
+	proc_model_free(s.procs);
+}
+
 static void comm(struct synth_script *s, int cpu, uint32_t pid, uint32_t tid, const char *name,
 		 uint64_t time)
 {
@@ -542,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_main_pid),
 		cmocka_unit_test(test_remapped_address),
 		cmocka_unit_test(test_renamed_thread),
+		cmocka_unit_test(test_remapped_stack),
 		cmocka_unit_test(test_perfdata_rounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
