@@ -31,4 +31,8 @@ struct flame_opts {
 /* Folded stacks of one sample type: "comm;root;...;leaf VALUE", one line per distinct stack. */
 int flame_write_folded(const struct pprof_read *pr, const struct flame_opts *o,
 		       struct base_output *out, char *err, size_t errlen);
+/* The interactive HTML flame graph of every sample type (o->sample_type: the one shown first). */
+int flame_write_html(const struct pprof_read *pr, const struct flame_opts *o,
+		     struct base_output *out, char *err, size_t errlen);
+
 #endif

@@ -71,6 +71,7 @@ ALIAS = library_aliases()
 
 
 def frame_like(a, b):
+    a, b = a.split("@")[0], b.split("@")[0]  # perf names a versioned symbol cfree@GLIBC_2.2.5
     if a == b or "[unknown]" in (a, b) or b in ALIAS.get(a, ()) or a in ALIAS.get(b, ()):
         return True
     a, b = a.lstrip("_"), b.lstrip("_")
