@@ -99,7 +99,8 @@ int cmd_report(int argc, char **argv)
 			       "  --no-inline  a view's frames are functions only, inline frames folded "
 			       "into them\n"
 			       "  --flamegraph OUT.html  interactive flame graph of every sample type, "
-			       "one file\n");
+			       "one file\n  --flamegraph OUT.svg   static flame graph of one sample "
+			       "type (-e TYPE)\n");
 			return 0;
 		default:
 			cli_option_error("report", argv, "sSnieo");

@@ -23,8 +23,10 @@ int cli_view_open(struct cli_view *v, const char *input)
 		cli_error("report", "--folded and --flamegraph are two views: give one per run");
 		return 2;
 	}
-	if (v->flamegraph && !ends_with(name, ".html") && !ends_with(name, ".htm")) {
-		cli_error("report", "--flamegraph %s: name the page OUT.html", name);
+	if (v->flamegraph && !ends_with(name, ".html") && !ends_with(name, ".htm") &&
+	    !ends_with(name, ".svg")) {
+		cli_error("report", "--flamegraph %s: name the page OUT.html (interactive) or "
+			  "OUT.svg (static)", name);
 		return 2;
 	}
 	struct base_output_opts oo = {.mode = 0644,
@@ -43,8 +45,9 @@ int cli_view_write(struct cli_view *v, const struct pprof_read *pr, const char *
 {
 	struct flame_opts fo = {.sample_type = sample_type, .title = path, .no_inline = v->no_inline};
 	char err[BASE_ERR_MAX];
-	int rc = v->folded ? flame_write_folded(pr, &fo, v->out, err, sizeof(err))
-			   : flame_write_html(pr, &fo, v->out, err, sizeof(err));
+	int rc = v->folded			  ? flame_write_folded(pr, &fo, v->out, err, sizeof(err))
+		 : ends_with(v->flamegraph, ".svg") ? flame_write_svg(pr, &fo, v->out, err, sizeof(err))
+						    : flame_write_html(pr, &fo, v->out, err, sizeof(err));
 	if (rc < 0) {
 		cli_error("report", "%s", err);
 		return rc == -EINVAL ? 2 : 1;

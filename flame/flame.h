@@ -34,5 +34,8 @@ int flame_write_folded(const struct pprof_read *pr, const struct flame_opts *o,
 /* The interactive HTML flame graph of every sample type (o->sample_type: the one shown first). */
 int flame_write_html(const struct pprof_read *pr, const struct flame_opts *o,
 		     struct base_output *out, char *err, size_t errlen);
+/* A static SVG flame graph of one sample type. */
+int flame_write_svg(const struct pprof_read *pr, const struct flame_opts *o,
+		    struct base_output *out, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * The prefix tree of frames the views share (tree.c), and the one way they
- * write a content built in memory (flame_emit).
+ * are written (flame_render).
  */
 #ifndef PMUPROF_FLAME_INTERNAL_H
 #define PMUPROF_FLAME_INTERNAL_H
@@ -58,8 +58,13 @@ int flame_tree_build(struct flame_tree *t, const struct pprof_read *pr, const st
 int flame_tree_sort(struct flame_tree *t);
 void flame_tree_free(struct flame_tree *t);
 
-/* Writes what f (an open_memstream of *buf) holds to out, closing f; 0 or -errno. */
-int flame_emit(FILE *f, char **buf, size_t *len, struct base_output *out, char *err,
-	       size_t errlen);
+/* Prints a view of the sorted tree t to f: 0 or -ENOMEM. */
+typedef int (*flame_print_fn)(const struct flame_tree *t, const char *title, FILE *f);
+/*
+ * Builds and sorts pr's tree, prints it with print into memory, and writes
+ * that to out (so a failure leaves out untouched); 0 or -errno, err set.
+ */
+int flame_render(const struct pprof_read *pr, const struct flame_opts *o, flame_print_fn print,
+		 struct base_output *out, char *err, size_t errlen);
 
 #endif

@@ -16,8 +16,9 @@ static void put_name(FILE *f, const char *s)
 }
 
 /* Every node with a value of its own, in name order, depth first. */
-static int print_folded(const struct flame_tree *t, FILE *f)
+static int print_folded(const struct flame_tree *t, const char *title, FILE *f)
 {
+	(void)title;
 	uint32_t *todo = malloc(t->nnodes * sizeof(*todo)), *path = malloc(t->nnodes * sizeof(*path));
 	size_t ntodo = 0;
 	if (!todo || !path) {
@@ -51,21 +52,5 @@ static int print_folded(const struct flame_tree *t, FILE *f)
 int flame_write_folded(const struct pprof_read *pr, const struct flame_opts *o,
 		       struct base_output *out, char *err, size_t errlen)
 {
-	struct flame_tree t;
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = flame_tree_build(&t, pr, o, err, errlen);
-	if (rc == 0) {
-		FILE *f = open_memstream(&buf, &len);
-		rc = f && flame_tree_sort(&t) == 0 ? print_folded(&t, f) : -ENOMEM;
-		if (rc == 0)
-			rc = flame_emit(f, &buf, &len, out, err, errlen);
-		else if (f)
-			fclose(f);
-		if (rc == -ENOMEM)
-			base_fail(err, errlen, rc, "folded stacks of %s: out of memory", o->title);
-	}
-	free(buf);
-	flame_tree_free(&t);
-	return rc;
+	return flame_render(pr, o, print_folded, out, err, errlen);
 }

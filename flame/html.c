@@ -74,27 +74,18 @@ static void print_data(const struct flame_tree *t, const char *title, FILE *f)
 	fputs("]}", f);
 }
 
+/* The page, its data where the page holds DATA_MARK. */
+static int print_page(const struct flame_tree *t, const char *title, FILE *f)
+{
+	const char *mark = strstr(flame_page_html, DATA_MARK);
+	fwrite(flame_page_html, 1, (size_t)(mark - flame_page_html), f);
+	print_data(t, title, f);
+	fputs(mark + strlen(DATA_MARK), f);
+	return 0;
+}
+
 int flame_write_html(const struct pprof_read *pr, const struct flame_opts *o,
 		     struct base_output *out, char *err, size_t errlen)
 {
-	struct flame_tree t;
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = flame_tree_build(&t, pr, o, err, errlen);
-	if (rc == 0) {
-		const char *mark = strstr(flame_page_html, DATA_MARK);
-		FILE *f = open_memstream(&buf, &len);
-		if (!f) {
-			rc = base_fail(err, errlen, -ENOMEM, "flame graph of %s: out of memory",
-				       o->title);
-		} else {
-			fwrite(flame_page_html, 1, (size_t)(mark - flame_page_html), f);
-			print_data(&t, o->title, f);
-			fputs(mark + strlen(DATA_MARK), f);
-			rc = flame_emit(f, &buf, &len, out, err, errlen);
-		}
-	}
-	free(buf);
-	flame_tree_free(&t);
-	return rc;
+	return flame_render(pr, o, print_page, out, err, errlen);
 }

@@ -464,11 +464,28 @@ static int emit_fill(int fd, void *arg, const char **why)
 	return base_write_all(fd, e->buf, e->len);
 }
 
-int flame_emit(FILE *f, char **buf, size_t *len, struct base_output *out, char *err,
-	       size_t errlen)
+int flame_render(const struct pprof_read *pr, const struct flame_opts *o, flame_print_fn print,
+		 struct base_output *out, char *err, size_t errlen)
 {
-	if (fclose(f) != 0 || !*buf)
-		return base_fail(err, errlen, -ENOMEM, "flame graph: out of memory");
-	struct emit e = { *buf, *len };
-	return base_output_write(out, emit_fill, &e, err, errlen);
+	struct flame_tree t;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = flame_tree_build(&t, pr, o, err, errlen);
+	if (rc < 0) {
+		flame_tree_free(&t);
+		return rc;
+	}
+	FILE *f = open_memstream(&buf, &len);
+	rc = f && flame_tree_sort(&t) == 0 ? print(&t, o->title, f) : -ENOMEM;
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		struct emit e = { buf, len };
+		rc = base_output_write(out, emit_fill, &e, err, errlen);
+	} else {
+		base_fail(err, errlen, rc, "flame graph of %s: out of memory", o->title);
+	}
+	free(buf);
+	flame_tree_free(&t);
+	return rc;
 }

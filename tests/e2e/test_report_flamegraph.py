@@ -129,9 +129,9 @@ try:
 finally:
     b.close()
 
-# Bad input: a name that is not .html; an unwritable path fails first.
+# Bad input: a name that is neither .html nor .svg; an unwritable path fails first.
 r = run([PMUPROF, "report", pb, "--flamegraph", os.path.join(d, "x.png")])
-check(r.returncode == 2 and "OUT.html" in r.stderr, f"--flamegraph x.png: {r.stderr!r}")
+check(r.returncode == 2 and "OUT.html" in r.stderr and "OUT.svg" in r.stderr, f"--flamegraph x.png: {r.stderr!r}")
 r = run([PMUPROF, "report", "/nonexistent.pb.gz", "--flamegraph", "/nonexistent/dir/x.html"])
 check(r.returncode != 0 and "/nonexistent/dir/x.html" in r.stderr
       and len(r.stderr.splitlines()) == 1, f"unwritable --flamegraph: {r.stderr!r}")
