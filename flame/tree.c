@@ -452,18 +452,6 @@ void flame_tree_free(struct flame_tree *t)
 	free(t->type_unit);
 }
 
-struct emit {
-	const char *buf;
-	size_t len;
-};
-
-static int emit_fill(int fd, void *arg, const char **why)
-{
-	(void)why;
-	const struct emit *e = arg;
-	return base_write_all(fd, e->buf, e->len);
-}
-
 int flame_render(const struct pprof_read *pr, const struct flame_opts *o, flame_print_fn print,
 		 struct base_output *out, char *err, size_t errlen)
 {
@@ -480,8 +468,8 @@ int flame_render(const struct pprof_read *pr, const struct flame_opts *o, flame_
 	if (f && fclose(f) != 0 && rc == 0)
 		rc = -ENOMEM;
 	if (rc == 0) {
-		struct emit e = { buf, len };
-		rc = base_output_write(out, emit_fill, &e, err, errlen);
+		struct base_bytes b = { buf, len };
+		rc = base_output_write(out, base_fill_bytes, &b, err, errlen);
 	} else {
 		base_fail(err, errlen, rc, "flame graph of %s: out of memory", o->title);
 	}
