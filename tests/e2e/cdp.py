@@ -10,6 +10,17 @@ import subprocess
 import tempfile
 
 
+def browser_or_skip():
+    """A Browser, or the test skipped (exit 77) saying why chromium cannot run here."""
+    from common import skip
+    if not chromium():
+        skip("chromium is not installed (scripts/install-deps.sh installs Debian's chromium)")
+    try:
+        return Browser()
+    except Exception as e:  # the one reason to skip: no browser on this host
+        skip(f"chromium cannot start here: {str(e)[-300:]}")
+
+
 def chromium():
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if shutil.which(name):

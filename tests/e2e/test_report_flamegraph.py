@@ -10,12 +10,7 @@ import tempfile
 from common import *
 import cdp
 
-if not cdp.chromium():
-    skip("chromium is not installed (scripts/install-deps.sh installs Debian's chromium)")
-try:
-    b = cdp.Browser()
-except Exception as e:  # the one reason to skip: no browser on this host
-    skip(f"chromium cannot start here: {str(e)[-300:]}")
+b = cdp.browser_or_skip()
 
 d = tempfile.mkdtemp()
 pb, page = os.path.join(d, "mix.pb.gz"), os.path.join(d, "mix.html")
