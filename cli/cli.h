@@ -319,7 +319,7 @@ void cli_pipeline_close(struct cli_pipeline *p);
 struct pprof_read;
 struct cli_view {
 	bool folded;            /* --folded */
-	const char *output;     /* --folded's -o (NULL: standard output), or the flame graph */
+	const char *output;     /* --folded's -o (NULL: standard output) */
 	const char *flamegraph; /* --flamegraph OUT */
 	bool no_inline;         /* --no-inline */
 	struct base_output *out;

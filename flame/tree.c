@@ -124,7 +124,7 @@ static int64_t set_id(struct flame_tree *t, const uint32_t *vals)
 	struct base_htab_slot *s = base_htab_find(&t->set_ix, h, set_eq, t, vals);
 	if (s->idx1)
 		return s->idx1 - 1;
-	if (BASE_GROW(t->sets, t->cap_sets, (t->nsets + 1) * t->nkeys) < 0)
+	if (BASE_GROW(t->sets, t->cap_sets, (t->nsets + 1) * t->nkeys + 1) < 0) /* + 1: no keys */
 		return -ENOMEM;
 	memcpy(&t->sets[t->nsets * t->nkeys], vals, t->nkeys * sizeof(uint32_t));
 	s->hash = h;

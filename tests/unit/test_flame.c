@@ -7,6 +7,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +28,7 @@ static const struct pprof_value_type types[] = {
 	{ "cycles", "count" },
 };
 
-static struct pprof_read *make_profile(void)
+static struct pprof_read *make_profile(bool labels)
 {
 	char err[256] = "";
 	struct pprof *p;
@@ -52,9 +53,10 @@ static struct pprof_read *make_profile(void)
 	struct pprof_label t1[] = { { .key = "comm", .str = "my app" }, { .key = "tid", .num = 7 } };
 	struct pprof_label t2[] = { { .key = "comm", .str = "my app" }, { .key = "tid", .num = 8 } };
 	int64_t v1[] = { 3, 300 }, v2[] = { 1, 100 }, v3[] = { 2, 50 };
-	assert_int_equal(pprof_add_sample(p, st_work, 2, v1, t1, 2), 0);
-	assert_int_equal(pprof_add_sample(p, st_work, 2, v2, t2, 2), 0);
-	assert_int_equal(pprof_add_sample(p, st_sys, 3, v3, t1, 2), 0);
+	size_t nl = labels ? 2 : 0;
+	assert_int_equal(pprof_add_sample(p, st_work, 2, v1, t1, nl), 0);
+	assert_int_equal(pprof_add_sample(p, st_work, 2, v2, t2, nl), 0);
+	assert_int_equal(pprof_add_sample(p, st_sys, 3, v3, t1, nl), 0);
 	pprof_set_default_sample_type(p, "cycles");
 	uint8_t *buf;
 	size_t len;
@@ -70,13 +72,14 @@ typedef int (*view_fn)(const struct pprof_read *, const struct flame_opts *, str
 		       char *, size_t);
 
 /* The view written to a temporary file, read back (malloc'd); rc from the view. */
-static char *view(view_fn fn, const struct flame_opts *o, int *rc, char *err, size_t errlen)
+static char *view(view_fn fn, const struct flame_opts *o, bool labels, int *rc, char *err,
+		  size_t errlen)
 {
 	char path[] = "/tmp/test_flame.XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	struct pprof_read *r = make_profile();
+	struct pprof_read *r = make_profile(labels);
 	struct base_output *out;
 	struct base_output_opts oo = { .mode = 0644, .what = "view", .flag = "-o" };
 	assert_int_equal(base_output_open(&out, path, &oo, err, errlen), 0);
@@ -99,7 +102,7 @@ static void test_folded(void **state)
 	char err[BASE_ERR_MAX];
 	int rc;
 	struct flame_opts o = { .title = "t.pb" };
-	char *text = view(flame_write_folded, &o, &rc, err, sizeof(err));
+	char *text = view(flame_write_folded, &o, true, &rc, err, sizeof(err));
 	assert_int_equal(rc, 0);
 	/* cycles by default; comm root with '_'; inline frame of its own; ';' -> ':'; _[k]. */
 	assert_string_equal(text, "my_app;main;[unknown];do_syscall_64_[k] 50\n"
@@ -108,14 +111,22 @@ static void test_folded(void **state)
 
 	o.no_inline = true;
 	o.sample_type = "samples";
-	text = view(flame_write_folded, &o, &rc, err, sizeof(err));
+	text = view(flame_write_folded, &o, true, &rc, err, sizeof(err));
 	assert_int_equal(rc, 0);
 	assert_string_equal(text, "my_app;main;[unknown];do_syscall_64_[k] 2\n"
 				  "my_app;main;work:odd 4\n");
 	free(text);
 
+	/* A profile without labels (another tool's): no comm root frame. */
+	o.no_inline = false;
+	text = view(flame_write_folded, &o, false, &rc, err, sizeof(err));
+	assert_int_equal(rc, 0);
+	assert_string_equal(text, "main;[unknown];do_syscall_64_[k] 2\n"
+				  "main;work:odd;step</script> 4\n");
+	free(text);
+
 	o.sample_type = "cache-misses";
-	text = view(flame_write_folded, &o, &rc, err, sizeof(err));
+	text = view(flame_write_folded, &o, true, &rc, err, sizeof(err));
 	assert_int_equal(rc, -EINVAL);
 	assert_string_equal(err, "unknown sample type 'cache-misses' in t.pb; give -e one of: "
 				 "samples, cycles");
@@ -128,7 +139,7 @@ static void test_html(void **state)
 	char err[BASE_ERR_MAX];
 	int rc;
 	struct flame_opts o = { .title = "t.pb" };
-	char *text = view(flame_write_html, &o, &rc, err, sizeof(err));
+	char *text = view(flame_write_html, &o, true, &rc, err, sizeof(err));
 	assert_int_equal(rc, 0);
 	const char *data = strstr(text, "<script id=\"flame-data\" type=\"application/json\">");
 	assert_non_null(data);
@@ -152,7 +163,7 @@ static void test_svg(void **state)
 	char err[BASE_ERR_MAX];
 	int rc;
 	struct flame_opts o = { .title = "t.pb", .sample_type = "samples" };
-	char *text = view(flame_write_svg, &o, &rc, err, sizeof(err));
+	char *text = view(flame_write_svg, &o, true, &rc, err, sizeof(err));
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(text, "<svg "));
 	assert_non_null(strstr(text, "<title>step&lt;/script&gt; (4 count, 66.67%)</title>"));
