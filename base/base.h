@@ -108,6 +108,13 @@ int base_output_fail(struct base_output *o, const char *step, int rc, const char
 /* Produces a content into fd: 0 or -errno; may point *why at a more precise reason. */
 typedef int (*base_fill_fn)(int fd, void *arg, const char **why);
 
+/* Bytes already in memory as a content: base_fill_bytes writes them (arg: a struct base_bytes). */
+struct base_bytes {
+	const void *buf;
+	size_t len;
+};
+int base_fill_bytes(int fd, void *arg, const char **why);
+
 /* begin, fill, commit; on any failure the content is dropped and the target untouched. */
 int base_output_write(struct base_output *o, base_fill_fn fill, void *arg, char *err,
 		      size_t errlen);

@@ -525,6 +525,13 @@ int base_output_fail(struct base_output *o, const char *step, int rc, const char
 	return rc;
 }
 
+int base_fill_bytes(int fd, void *arg, const char **why)
+{
+	(void)why;
+	const struct base_bytes *b = arg;
+	return base_write_all(fd, b->buf, b->len);
+}
+
 int base_output_write(struct base_output *o, base_fill_fn fill, void *arg, char *err,
 		      size_t errlen)
 {

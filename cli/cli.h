@@ -329,6 +329,23 @@ void cli_pipeline_stop(struct cli_pipeline *p);
 int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size);
 void cli_pipeline_close(struct cli_pipeline *p);
 
+/* --- report's views: --folded, --flamegraph OUT.html|OUT.svg (report_view.c) --- */
+
+struct pprof_read;
+struct cli_view {
+	bool folded;            /* --folded */
+	const char *output;     /* --folded's -o (NULL: standard output) */
+	const char *flamegraph; /* --flamegraph OUT */
+	bool no_inline;         /* --no-inline */
+	struct base_output *out;
+};
+/* Opens the view's output before any work: 0, or the exit status with the error printed. */
+int cli_view_open(struct cli_view *v, const char *input);
+/* Writes the view of pr (read from path); 0 or the exit status with the error printed. */
+int cli_view_write(struct cli_view *v, const struct pprof_read *pr, const char *path,
+		   const char *sample_type);
+void cli_view_close(struct cli_view *v);
+
 /* --- OTLP output (otlp_out.c) --- */
 
 struct pprof;

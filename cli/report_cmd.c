@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_MAX_INFLATED = 256 };
+enum { OPT_MAX_INFLATED = 256, OPT_FOLDED, OPT_FLAMEGRAPH, OPT_NO_INLINE };
 
 /* "512M", "4G", "4GiB", "1000000": bytes (K, M, G, T are powers of 1024); 0 on a bad size. */
 static uint64_t parse_size(const char *s)
@@ -45,19 +45,30 @@ int cmd_report(int argc, char **argv)
 		{"top", required_argument, NULL, 'n'},
 		{"input", required_argument, NULL, 'i'},
 		{"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
+		{"event", required_argument, NULL, 'e'},
+		{"folded", no_argument, NULL, OPT_FOLDED},
+		{"flamegraph", required_argument, NULL, OPT_FLAMEGRAPH},
+		{"no-inline", no_argument, NULL, OPT_NO_INLINE},
+		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct pprof_report_opts ro = {0};
 	const char *path = "pmuprof.pb.gz";
-	int c;
+	struct cli_view view = {0};
+	int c, rc;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:n:i:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:i:e:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': ro.sample_type = optarg; break;
 		case 'S': ro.sort = optarg; break;
 		case 'i': path = optarg; break;
+		case 'e': ro.sample_type = optarg; break;
+		case 'o': view.output = optarg; break;
+		case OPT_FOLDED: view.folded = true; break;
+		case OPT_FLAMEGRAPH: view.flamegraph = optarg; break;
+		case OPT_NO_INLINE: view.no_inline = true; break;
 		case 'n': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -83,10 +94,16 @@ int cmd_report(int argc, char **argv)
 			       "comm, pid, tid,\n               region, ...); labels alone give "
 			       "perf report's overhead table\n"
 			       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
-			       "(default 4G)\n");
+			       "(default 4G)\n"
+			       "  --folded [-e TYPE] [-o FILE]  folded stacks (flamegraph.pl, speedscope)\n"
+			       "  --no-inline  a view's frames are functions only, inline frames folded "
+			       "into them\n"
+			       "  --flamegraph OUT.html  interactive flame graph of every sample type, "
+			       "one file\n  --flamegraph OUT.svg   static flame graph of one sample "
+			       "type (-e TYPE)\n");
 			return 0;
 		default:
-			cli_option_error("report", argv, "sSni");
+			cli_option_error("report", argv, "sSnieo");
 			return 2;
 		}
 	}
@@ -96,6 +113,13 @@ int cmd_report(int argc, char **argv)
 		cli_error("report", "one profile at a time; unexpected '%s'", argv[optind]);
 		return 2;
 	}
+	if (view.output && !view.folded) {
+		cli_error("report", "-o names the --folded output; the table goes to standard "
+			  "output (redirect it)");
+		return 2;
+	}
+	if ((view.folded || view.flamegraph) && (rc = cli_view_open(&view, path)) != 0)
+		return rc;
 	char err[512], cache_dir[PATH_MAX];
 	struct eng_read_opts rd = {
 		.symbolize = true,
@@ -103,11 +127,18 @@ int cmd_report(int argc, char **argv)
 		.max_inflated = ro.max_inflated,
 	};
 	struct pprof_read *pr;
-	int rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
+	rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
+	if (rc == 0 && view.out) {
+		rc = cli_view_write(&view, pr, path, ro.sample_type);
+		pprof_read_free(pr);
+		cli_view_close(&view);
+		return rc;
+	}
 	if (rc == 0) {
 		rc = pprof_report_print_read(pr, path, &ro, stdout, err, sizeof(err));
 		pprof_read_free(pr);
 	}
+	cli_view_close(&view);
 	if (rc == -EFBIG) {
 		cli_error("report", "%s; if the profile is genuine, raise the limit with "
 			  "--max-inflated SIZE (e.g. --max-inflated 16G)", err);

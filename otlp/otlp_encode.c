@@ -1387,32 +1387,20 @@ int otlp_encode_request(const uint8_t *pprof, size_t pprof_len, const struct otl
 
 /* --- the file ----------------------------------------------------------------------------- */
 
-struct bytes_fill {
-	const uint8_t *bytes;
-	size_t len;
-};
-
-static int fill_bytes(int fd, void *arg, const char **why)
-{
-	(void)why;
-	const struct bytes_fill *b = arg;
-	return base_write_all(fd, b->bytes, b->len);
-}
-
 int otlp_write_output(struct base_output *out, const uint8_t *bytes, size_t len, char *err,
 		      size_t errlen)
 {
 	if (!bytes && len)
 		return base_fail(err, errlen, -EINVAL, "otlp: no bytes to write");
-	struct bytes_fill b = {bytes, len};
-	return base_output_write(out, fill_bytes, &b, err, errlen);
+	struct base_bytes b = {bytes, len};
+	return base_output_write(out, base_fill_bytes, &b, err, errlen);
 }
 
 int otlp_write_file(const char *path, const uint8_t *bytes, size_t len, char *err, size_t errlen)
 {
 	if (!bytes && len)
 		return base_fail(err, errlen, -EINVAL, "otlp: no bytes to write");
-	struct bytes_fill b = {bytes, len};
+	struct base_bytes b = {bytes, len};
 	struct base_output_opts opts = {.mode = 0644, .what = "OTLP file", .flag = "--otlp"};
-	return base_write_file(path, &opts, fill_bytes, &b, err, errlen);
+	return base_write_file(path, &opts, base_fill_bytes, &b, err, errlen);
 }

@@ -968,18 +968,6 @@ void otlp_http_spool_usage(struct otlp_http *h, size_t *files, uint64_t *bytes)
 		*bytes = b;
 }
 
-struct spool_fill {
-	const uint8_t *body;
-	size_t len;
-};
-
-static int fill_spool(int fd, void *arg, const char **why)
-{
-	(void)why;
-	const struct spool_fill *f = arg;
-	return base_write_all(fd, f->body, f->len);
-}
-
 /*
  * Writes body into the spool: temporary name, fsync, rename to a name that
  * sorts by the profile's time ("<time_ns>-<pid>-<seq>.otlp"; 0: now), so
@@ -1035,8 +1023,8 @@ static int spool_write(struct otlp_http *h, const uint8_t *body, size_t len, int
 	char name[96];
 	snprintf(name, sizeof(name), "%020llu-%d-%06u" SPOOL_SUFFIX, ns, (int)getpid(), h->seq++);
 	/* The temporary ("NAME.otlp.tmp.PID") does not end in .otlp: scans never see it. */
-	struct spool_fill f = {body, len};
-	rc = base_write_atomic_at(h->spool_fd, name, 0600, fill_spool, &f, "spool file", werr,
+	struct base_bytes f = {body, len};
+	rc = base_write_atomic_at(h->spool_fd, name, 0600, base_fill_bytes, &f, "spool file", werr,
 				  sizeof(werr));
 	pthread_mutex_unlock(&h->spool_mu);
 	if (rc) {

@@ -18,6 +18,7 @@ libcmocka-dev libbenchmark-dev
 linux-perf time valgrind
 golang-go golang-github-google-pprof-dev
 python3 python3-protobuf
+chromium
 clang libclang-rt-14-dev
 qemu-system-x86 qemu-system-arm busybox-static cpio numactl
 gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user
