@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +40,14 @@ struct stat_opts {
 	const char *output;
 	const char *pprof_file; /* --pprof: the counts as a pprof */
 	const char *otlp_file;  /* --otlp: the same profile as an OTLP request */
+	int repeat;             /* -r: runs of the command, 1 without the flag */
 	char **cmd;
 };
 
 static void stat_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]]\n"
+		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-r N]\n"
 		"                    [--per-node | --per-socket | --per-core | -A] [-x SEP | -j]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
 		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
@@ -56,6 +58,8 @@ static void stat_usage(FILE *out)
 		"  --per-socket             one line per socket (with -a or -C)\n"
 		"  --per-core               one line per core (with -a or -C)\n"
 		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
+		"  -r, --repeat N           run the command N times: each count's mean and its\n"
+		"                           standard error as a percent of it (perf's \"( +- x%% )\")\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
 		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
@@ -92,13 +96,14 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"output", required_argument, NULL, 'o'},
 		{"pprof", required_argument, NULL, OPT_PPROF},
 		{"otlp", required_argument, NULL, OPT_OTLP},
+		{"repeat", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:aC:p:Ax:jo:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:aC:p:Ax:jo:r:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (cli_append_events(&o->events, optarg) < 0)
@@ -116,13 +121,26 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case 'o': o->output = optarg; break;
 		case OPT_PPROF: o->pprof_file = optarg; break;
 		case OPT_OTLP: o->otlp_file = optarg; break;
+		case 'r': {
+			char *end;
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > INT_MAX)
+				return cli_error("stat", "-r %s: the repeat count must be a positive "
+							 "integer, e.g. -r 5", optarg),
+				       2;
+			o->repeat = (int)n;
+			break;
+		}
 		case 'h': stat_usage(stdout); return -1;
 		default:
-			cli_option_error("stat", argv, "eCpxo");
+			cli_option_error("stat", argv, "eCpxor");
 			return 2;
 		}
 	}
 	o->cmd = argv + optind;
+	if (!o->repeat)
+		o->repeat = 1;
 	if (o->sep && o->json)
 		return cli_error("stat", "-x and -j are alternatives; choose one"), 2;
 	if (o->sep && !*o->sep)
@@ -134,6 +152,10 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		return cli_error("stat", "%s: no-aggregation and per-node/socket/core modes only "
 				 "available in system-wide mode; add -a (or -C CPUS)", o->aggr_flag),
 		       2;
+	if (o->repeat > 1 && !*o->cmd)
+		return cli_error("stat", "-r repeats a command: give one (pmuprof stat -r %d -- CMD)",
+				 o->repeat),
+		       2;
 	if (!*o->cmd && !o->system_wide && !o->cpus && !o->pids)
 		return cli_error("stat", "nothing to count: give a command (pmuprof stat -- CMD), "
 					 "or -a, -C CPUS or -p PID"),
@@ -144,6 +166,16 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 /* --- targets --------------------------------------------------------------- */
 
 /* --- output ---------------------------------------------------------------- */
+
+/* What is printed: one run's counts, or the mean of -r's runs with their spread. */
+struct stat_summary {
+	const struct pmu_count *counts; /* [group * nev + event]: the runs' mean */
+	const double *noise; /* the same shape: perf's "+-" percent (0 per group); NULL: one run */
+	int runs;
+	double wall_ns;    /* the mean elapsed time */
+	double wall_se_ns; /* its standard error (runs > 1) */
+	const struct rusage *ru; /* the command's user and sys times; NULL: not printed */
+};
 
 struct result {
 	const struct pmu_event *ev;
@@ -233,7 +265,8 @@ static void aggr_prefix(const struct stat_opts *o, const struct topo_group *g, c
 
 /* One event line (and its extra metric lines) in the chosen layout, after prefix. */
 static void print_event(FILE *out, const struct stat_opts *o, const char *prefix,
-			const struct result *e, const struct pmu_metric *m, int nm)
+			const struct result *e, const struct pmu_metric *m, int nm,
+			const double *noise)
 {
 	char val[64];
 	double pcnt = pcnt_running(e);
@@ -244,10 +277,11 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 			fprintf(out, "\"counter-value\" : \"%f\", ", e->value);
 		else
 			fprintf(out, "\"counter-value\" : \"%s\", ", val);
-		fprintf(out,
-			"\"unit\" : \"%s\", \"event\" : \"%s\", \"event-runtime\" : %llu, "
-			"\"pcnt-running\" : %.2f",
-			e->ev->unit, e->ev->name, (unsigned long long)e->count.running, pcnt);
+		fprintf(out, "\"unit\" : \"%s\", \"event\" : \"%s\", ", e->ev->unit, e->ev->name);
+		if (noise)
+			fprintf(out, "\"variance\" : %.2f, ", *noise);
+		fprintf(out, "\"event-runtime\" : %llu, \"pcnt-running\" : %.2f",
+			(unsigned long long)e->count.running, pcnt);
 		if (nm > 0)
 			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"%s\"", m[0].value,
 				m[0].unit);
@@ -262,8 +296,10 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 	if (o->sep) {
 		const char *s = o->sep;
 		value_text(e, val, sizeof(val), false);
-		fprintf(out, "%s%s%s%s%s%s%s%llu%s%.2f%s", prefix, val, s, e->ev->unit, s,
-			e->ev->name, s, (unsigned long long)e->count.running, s, pcnt, s);
+		fprintf(out, "%s%s%s%s%s%s", prefix, val, s, e->ev->unit, s, e->ev->name);
+		if (noise)
+			fprintf(out, "%s%.2f%%", s, *noise);
+		fprintf(out, "%s%llu%s%.2f%s", s, (unsigned long long)e->count.running, s, pcnt, s);
 		if (nm > 0)
 			fprintf(out, "%.3f%s%s", m[0].value, s, m[0].unit);
 		else
@@ -282,6 +318,8 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 		fprintf(out, " # %8.3f %-23s", m[0].value, m[0].unit);
 	else
 		fprintf(out, "%35s", "");
+	if (noise && *noise != 0.0)
+		fprintf(out, "  ( +-%6.2f%% )", *noise);
 	if (e->count.running && e->count.running < e->count.enabled)
 		fprintf(out, " (%.2f%%)", pcnt);
 	fprintf(out, "\n");
@@ -352,9 +390,9 @@ static int read_counts(struct pmu_counters *ctrs, const struct topo_group *group
  * group, each group's events together.
  */
 static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *ctrs,
-		     const struct pmu_count *counts, const struct topo_group *groups, int ngroups,
-		     double wall_ns, const struct rusage *ru, bool have_ru)
+		     const struct stat_summary *sum, const struct topo_group *groups, int ngroups)
 {
+	const struct pmu_count *counts = sum->counts;
 	const struct pmu_event_list *evs = pmu_counters_events(ctrs);
 	size_t ng = groups ? (size_t)ngroups : 1;
 	struct result *r = calloc(ng * evs->n, sizeof(*r));
@@ -368,7 +406,10 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 	if (human) {
 		char target[512];
 		describe_target(o, target, sizeof(target));
-		fprintf(out, "\n Performance counter stats for %s:\n\n", target);
+		fprintf(out, "\n Performance counter stats for %s", target);
+		if (sum->runs > 1)
+			fprintf(out, " (%d runs)", sum->runs);
+		fprintf(out, ":\n\n");
 	}
 	bool event_outer = groups && o->aggr_mode == TOPO_AGGR_CPU;
 	size_t nouter = event_outer ? evs->n : ng, ninner = event_outer ? ng : evs->n;
@@ -378,13 +419,25 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 			char prefix[128];
 			aggr_prefix(o, groups ? &groups[g] : NULL, prefix, sizeof(prefix));
 			struct pmu_metric m[PMU_METRICS_MAX];
-			int nm = pmu_metrics(evs->ev, &counts[g * evs->n], evs->n, i, wall_ns, m);
-			print_event(out, o, prefix, &r[g * evs->n + i], m, nm);
+			int nm = pmu_metrics(evs->ev, &counts[g * evs->n], evs->n, i, sum->wall_ns,
+					     m);
+			print_event(out, o, prefix, &r[g * evs->n + i], m, nm,
+				    sum->noise ? &sum->noise[g * evs->n + i] : NULL);
 		}
 	}
-	if (human) {
-		fprintf(out, "\n %17.9f seconds time elapsed\n", wall_ns / 1e9);
-		if (have_ru)
+	if (human && sum->runs > 1) {
+		/* perf's precision: two digits beyond the first significant one of the error. */
+		double avg = sum->wall_ns / 1e9, se = sum->wall_se_ns / 1e9;
+		int prec = se > 1 ? 0 : se > 1e-9 ? (int)lround(ceil(-log10(se))) + 2 : 9;
+		fprintf(out, "\n %17.*f +- %.*f seconds time elapsed", prec, avg, prec, se);
+		double pct = eng_runstats_rel_pct(se, avg);
+		if (pct != 0.0)
+			fprintf(out, "  ( +-%6.2f%% )", pct);
+		fprintf(out, "\n\n");
+	} else if (human) {
+		const struct rusage *ru = sum->ru;
+		fprintf(out, "\n %17.9f seconds time elapsed\n", sum->wall_ns / 1e9);
+		if (ru)
 			fprintf(out, "\n %17.9f seconds user\n %17.9f seconds sys\n",
 				(double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6,
 				(double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6);
@@ -396,12 +449,11 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 
 /* To stderr, or to -o's output (replaced atomically, or written in place: base.h). */
 static int write_output(const struct stat_opts *o, struct base_output *out,
-			struct pmu_counters *ctrs, const struct pmu_count *counts,
-			const struct topo_group *groups, int ngroups, double wall_ns,
-			const struct rusage *ru, bool have_ru)
+			struct pmu_counters *ctrs, const struct stat_summary *sum,
+			const struct topo_group *groups, int ngroups)
 {
 	if (!out)
-		return print_all(stderr, o, ctrs, counts, groups, ngroups, wall_ns, ru, have_ru);
+		return print_all(stderr, o, ctrs, sum, groups, ngroups);
 	char err[BASE_ERR_MAX];
 	int fd, dup_fd = -1;
 	int ret = base_output_begin(out, &fd, err, sizeof(err));
@@ -416,7 +468,7 @@ static int write_output(const struct stat_opts *o, struct base_output *out,
 		return ret;
 	}
 	/* print_all names its own failures; what is begun is dropped when out is closed. */
-	ret = print_all(f, o, ctrs, counts, groups, ngroups, wall_ns, ru, have_ru);
+	ret = print_all(f, o, ctrs, sum, groups, ngroups);
 	int werr = ferror(f) ? EIO : 0;
 	if (fclose(f) != 0 && !werr)
 		werr = errno;
@@ -543,6 +595,88 @@ static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 	return 0;
 }
 
+/* What one run leaves: its counters (open still, for their event list), counts and times. */
+struct stat_run {
+	struct pmu_counters *ctrs;
+	struct pmu_count *counts; /* read_counts' shape */
+	double wall_ns;
+	int64_t start_real;
+	struct rusage ru;
+};
+
+/*
+ * One counting period: the command run once (counted itself, or timing -a, -C or -p), or,
+ * without one, until Ctrl-C or every -p target's exit. *status is the command's exit status,
+ * or how pmuprof exits after an error, which is printed and returns -1.
+ */
+static int stat_run_once(const struct stat_opts *o, const struct pmu_ctx *ctx,
+			 const struct pmu_event_list *evs, struct pmu_target target,
+			 const struct topo_group *groups, int ngroups, struct stat_run *r,
+			 int *status)
+{
+	char err[BASE_ERR_MAX];
+	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	*status = 1;
+	if (*o->cmd) {
+		/* The counts own standard output (-o -): the command writes its own to stderr. */
+		child.stdout_to_stderr = (o->output && strcmp(o->output, "-") == 0) ||
+					 (o->pprof_file && strcmp(o->pprof_file, "-") == 0) ||
+					 (o->otlp_file && strcmp(o->otlp_file, "-") == 0);
+		if (cli_child_prepare(&child, o->cmd, err, sizeof(err)) < 0) {
+			cli_error("stat", "%s", err);
+			return -1;
+		}
+		if (!o->system_wide && !o->cpus && !o->pids) {
+			/* Count the command itself: follow its threads and children, start at exec. */
+			target.pids = &child.pid;
+			target.npids = 1;
+			target.inherit = true;
+			target.enable_on_exec = true;
+		}
+	}
+	if (pmu_counters_open(&r->ctrs, ctx, evs, &target, err, sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
+		goto fail;
+	}
+	cli_signals_install(child.pid);
+	if (!target.enable_on_exec && pmu_counters_enable(r->ctrs) < 0) {
+		cli_error("stat", "cannot enable counters: %s", strerror(errno));
+		goto fail;
+	}
+	double start = cli_mono_s();
+	r->start_real = cli_realtime_ns();
+	*status = 0;
+	if (child.pid > 0) {
+		int e = cli_child_go(&child);
+		if (e < 0) {
+			cli_error("stat", "cannot run '%s': %s; check the command name and PATH",
+				  o->cmd[0], strerror(-e));
+			*status = e == -ENOENT ? 127 : 126;
+			goto fail;
+		}
+		if (cli_child_wait(child.pid, status, &r->ru) < 0) {
+			cli_error("stat", "cannot wait for the command: %s", strerror(errno));
+			*status = 1;
+		}
+		child.pid = -1;
+	} else {
+		/* No command: count until a signal, or until every -p target has exited. */
+		while (!cli_signals_pending() && (!o->pids || cli_any_alive(o->pids)))
+			usleep(100 * 1000);
+	}
+	r->wall_ns = (cli_mono_s() - start) * 1e9;
+	pmu_counters_disable(r->ctrs);
+	if (read_counts(r->ctrs, groups, ngroups, &r->counts) < 0) {
+		if (*status == 0)
+			*status = 1;
+		return -1;
+	}
+	return 0;
+fail:
+	cli_child_abandon(&child);
+	return -1;
+}
+
 int cmd_stat(int argc, char **argv)
 {
 	struct stat_opts o = {0};
@@ -554,8 +688,10 @@ int cmd_stat(int argc, char **argv)
 	char err[BASE_ERR_MAX];
 	struct pmu_ctx *ctx = NULL;
 	struct pmu_event_list evs = {0};
-	struct pmu_counters *ctrs = NULL;
-	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
+	struct stat_run run = {0};
+	struct pmu_count *sums = NULL, *mean = NULL;
+	double *noise = NULL;
+	struct eng_runstats *spread = NULL;
 	int *cpus = NULL, ncpus = 0;
 	struct topo *topo = NULL;
 	struct topo_group *groups = NULL;
@@ -564,7 +700,6 @@ int cmd_stat(int argc, char **argv)
 	int ntids = 0;
 	int status = 1;
 	struct base_output *out = NULL, *pprof_out = NULL, *otlp_out = NULL;
-	struct pmu_count *counts = NULL;
 
 	/* The outputs first: a path that cannot be written fails now, not after the workload. */
 	struct base_output_opts out_opts = {.mode = 0644, .what = "counts", .flag = "-o"};
@@ -622,77 +757,76 @@ int cmd_stat(int argc, char **argv)
 		target.npids = ntids;
 		target.inherit = true;
 	}
-	if (*o.cmd) {
-		/* The counts own standard output (-o -): the command writes its own to stderr. */
-		child.stdout_to_stderr = (o.output && strcmp(o.output, "-") == 0) ||
-					 (o.pprof_file && strcmp(o.pprof_file, "-") == 0) ||
-					 (o.otlp_file && strcmp(o.otlp_file, "-") == 0);
-		if (cli_child_prepare(&child, o.cmd, err, sizeof(err)) < 0) {
-			cli_error("stat", "%s", err);
-			goto out;
-		}
-		if (!cpu_wide && !o.pids) {
-			/* Count the command itself: follow its threads and children, start at exec. */
-			target.pids = &child.pid;
-			target.npids = 1;
-			target.inherit = true;
-			target.enable_on_exec = true;
-		}
-	}
-	if (pmu_counters_open(&ctrs, ctx, &evs, &target, err, sizeof(err)) < 0) {
-		cli_error("stat", "%s", err);
+	size_t nslots = (groups ? (size_t)ngroups : 1) * evs.n;
+	sums = calloc(nslots, sizeof(*sums));
+	mean = calloc(nslots, sizeof(*mean));
+	noise = calloc(nslots, sizeof(*noise));
+	spread = calloc(nslots, sizeof(*spread));
+	if (!sums || !mean || !noise || !spread) {
+		cli_error("stat", "out of memory");
 		goto out;
 	}
-	cli_signals_install(child.pid);
-	if (!target.enable_on_exec && pmu_counters_enable(ctrs) < 0) {
-		cli_error("stat", "cannot enable counters: %s", strerror(errno));
-		goto out;
-	}
-	double start = cli_mono_s();
-	int64_t start_real = cli_realtime_ns();
-	struct rusage ru = {0};
-	bool have_ru = false;
-	status = 0;
-	if (child.pid > 0) {
-		int e = cli_child_go(&child);
-		if (e < 0) {
-			cli_error("stat", "cannot run '%s': %s; check the command name and PATH",
-				  o.cmd[0], strerror(-e));
-			cli_child_abandon(&child);
-			status = e == -ENOENT ? 127 : 126;
+	struct eng_runstats wall = {0};
+	int runs = 0;
+	int64_t start_real = 0;
+	while (runs < o.repeat) {
+		pmu_counters_close(run.ctrs);
+		free(run.counts);
+		run = (struct stat_run){0};
+		if (stat_run_once(&o, ctx, &evs, target, groups, ngroups, &run, &status) < 0)
 			goto out;
+		if (runs++ == 0)
+			start_real = run.start_real;
+		for (size_t k = 0; k < nslots; k++) {
+			sums[k].value += run.counts[k].value;
+			sums[k].enabled += run.counts[k].enabled;
+			sums[k].running += run.counts[k].running;
+			sums[k].lost += run.counts[k].lost;
+			eng_runstats_add(&spread[k], pmu_count_scaled(&run.counts[k]));
 		}
-		if (cli_child_wait(child.pid, &status, &ru) < 0) {
-			cli_error("stat", "cannot wait for the command: %s", strerror(errno));
-			status = 1;
-		}
-		/* As perf: user and sys times are the command's, shown when it is what is counted. */
-		have_ru = !cpu_wide && !o.pids;
-		child.pid = -1;
-	} else {
-		/* No command: count until a signal, or until every -p target has exited. */
-		while (!cli_signals_pending() && (!o.pids || cli_any_alive(o.pids)))
-			usleep(100 * 1000);
+		eng_runstats_add(&wall, run.wall_ns);
+		if (cli_signals_pending()) /* Ctrl-C: the runs so far are the result */
+			break;
 	}
-	double wall = (cli_mono_s() - start) * 1e9; /* ns */
-	pmu_counters_disable(ctrs);
+	/* As perf: each count's mean in whole events, its "+-" relative to that mean. */
+	for (size_t k = 0; k < nslots; k++) {
+		uint64_t n = (uint64_t)runs;
+		mean[k] = (struct pmu_count){.value = sums[k].value / n,
+					     .enabled = sums[k].enabled / n,
+					     .running = sums[k].running / n,
+					     .lost = sums[k].lost};
+		noise[k] = groups ? 0.0
+				  : eng_runstats_rel_pct(eng_runstats_stderr(&spread[k]),
+						       pmu_count_scaled(&mean[k]));
+	}
+	/* As perf: user and sys times are the command's, shown when it is what is counted once. */
+	struct stat_summary sum = {
+		.counts = mean,
+		.noise = runs > 1 ? noise : NULL,
+		.runs = runs,
+		.wall_ns = wall.mean,
+		.wall_se_ns = eng_runstats_stderr(&wall),
+		.ru = runs == 1 && *o.cmd && !cpu_wide && !o.pids ? &run.ru : NULL,
+	};
 	/* The text first: a profile that cannot be written does not cost the counts. */
-	if (read_counts(ctrs, groups, ngroups, &counts) < 0 ||
-	    write_output(&o, out, ctrs, counts, groups, ngroups, wall, &ru, have_ru) < 0 ||
+	if (write_output(&o, out, run.ctrs, &sum, groups, ngroups) < 0 ||
 	    ((pprof_out || otlp_out) &&
-	     write_profiles(&o, pprof_out, otlp_out, ctrs, counts, groups, ngroups, topo,
-			    start_real, wall, argc, argv) < 0)) {
+	     write_profiles(&o, pprof_out, otlp_out, run.ctrs, mean, groups, ngroups, topo,
+			    start_real, wall.mean, argc, argv) < 0)) {
 		if (status == 0)
 			status = 1;
 	}
 
 out:
-	cli_child_abandon(&child);
 	base_output_close(out);
 	base_output_close(pprof_out);
 	base_output_close(otlp_out);
-	free(counts);
-	pmu_counters_close(ctrs);
+	free(run.counts);
+	pmu_counters_close(run.ctrs);
+	free(sums);
+	free(mean);
+	free(noise);
+	free(spread);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);
 	topo_groups_free(groups, ngroups);

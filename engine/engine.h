@@ -427,6 +427,23 @@ struct eng_stat_counts {
  */
 int eng_stat_profile(struct pprof **out, const struct eng_stat_counts *c, char *err, size_t errlen);
 
+/* --- statistics over repeated runs: stat -r, stat --compare (stats.c) --------- */
+
+/* A running mean and sum of squared deviations (Welford), as perf stat's struct stats. */
+struct eng_runstats {
+	uint64_t n;
+	double mean;
+	double m2;
+};
+
+void eng_runstats_add(struct eng_runstats *s, double v);
+/* The sample variance (n - 1 in the denominator); 0 below two values. */
+double eng_runstats_variance(const struct eng_runstats *s);
+/* The standard error of the mean, sqrt(variance / n): perf stat -r's "+-"; 0 below two values. */
+double eng_runstats_stderr(const struct eng_runstats *s);
+/* sd as a percent of avg (0 when avg is 0): perf's "( +- x.xx% )". */
+double eng_runstats_rel_pct(double sd, double avg);
+
 /* --- c2c report's samples, an engine tool (c2c_collect.c) -------------------- */
 
 /*
