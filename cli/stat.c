@@ -41,6 +41,7 @@ struct stat_opts {
 	const char *pprof_file; /* --pprof: the counts as a pprof */
 	const char *otlp_file;  /* --otlp: the same profile as an OTLP request */
 	int repeat;             /* -r: runs of the command, 1 without the flag */
+	const char *compare;    /* --compare A: the baseline, cmd[0] the other result */
 	char **cmd;
 };
 
@@ -50,6 +51,7 @@ static void stat_usage(FILE *out)
 		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-r N]\n"
 		"                    [--per-node | --per-socket | --per-core | -A] [-x SEP | -j]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
+		"       pmuprof stat --compare A.json B.json\n"
 		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
 		"  -a, --all-cpus           count every CPU (system wide)\n"
 		"  -C, --cpu CPUS           count these CPUs only, e.g. 0-3,6\n"
@@ -60,6 +62,9 @@ static void stat_usage(FILE *out)
 		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
 		"  -r, --repeat N           run the command N times: each count's mean and its\n"
 		"                           standard error as a percent of it (perf's \"( +- x%% )\")\n"
+		"  --compare A.json B.json  compare two results written with -j -o FILE (with -r N:\n"
+		"                           each run's count): means +- perf's percent, the delta\n"
+		"                           and Welch's t-test p-value; \"~\" when p > 0.05\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
 		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
@@ -70,7 +75,7 @@ static void stat_usage(FILE *out)
 		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
 }
 
-enum { OPT_PER_NODE = 256, OPT_PER_SOCKET, OPT_PER_CORE, OPT_PPROF, OPT_OTLP };
+enum { OPT_PER_NODE = 256, OPT_PER_SOCKET, OPT_PER_CORE, OPT_PPROF, OPT_OTLP, OPT_COMPARE };
 
 /* As perf stat: the last of --per-node, --per-socket, --per-core and -A wins. */
 static void set_aggr(struct stat_opts *o, enum topo_aggr mode, const char *flag)
@@ -97,6 +102,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"pprof", required_argument, NULL, OPT_PPROF},
 		{"otlp", required_argument, NULL, OPT_OTLP},
 		{"repeat", required_argument, NULL, 'r'},
+		{"compare", required_argument, NULL, OPT_COMPARE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -121,6 +127,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case 'o': o->output = optarg; break;
 		case OPT_PPROF: o->pprof_file = optarg; break;
 		case OPT_OTLP: o->otlp_file = optarg; break;
+		case OPT_COMPARE: o->compare = optarg; break;
 		case 'r': {
 			char *end;
 			errno = 0;
@@ -141,6 +148,12 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 	o->cmd = argv + optind;
 	if (!o->repeat)
 		o->repeat = 1;
+	if (o->compare && (!o->cmd[0] || o->cmd[1]))
+		return cli_error("stat", "--compare takes two files: pmuprof stat --compare A.json "
+					 "B.json"),
+		       2;
+	if (o->compare)
+		return 0;
 	if (o->sep && o->json)
 		return cli_error("stat", "-x and -j are alternatives; choose one"), 2;
 	if (o->sep && !*o->sep)
@@ -171,6 +184,8 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 struct stat_summary {
 	const struct pmu_count *counts; /* [group * nev + event]: the runs' mean */
 	const double *noise; /* the same shape: perf's "+-" percent (0 per group); NULL: one run */
+	const double *run_values; /* [slot * run_stride + run]: each run's count as printed */
+	size_t run_stride;
 	int runs;
 	double wall_ns;    /* the mean elapsed time */
 	double wall_se_ns; /* its standard error (runs > 1) */
@@ -266,8 +281,9 @@ static void aggr_prefix(const struct stat_opts *o, const struct topo_group *g, c
 /* One event line (and its extra metric lines) in the chosen layout, after prefix. */
 static void print_event(FILE *out, const struct stat_opts *o, const char *prefix,
 			const struct result *e, const struct pmu_metric *m, int nm,
-			const double *noise)
+			const struct stat_summary *sum, size_t slot)
 {
+	const double *noise = sum->noise ? &sum->noise[slot] : NULL;
 	char val[64];
 	double pcnt = pcnt_running(e);
 	if (o->json) {
@@ -287,6 +303,14 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 				m[0].unit);
 		else if (!e->supported) /* perf's shape for an unsupported event */
 			fprintf(out, ", \"metric-value\" : %f, \"metric-unit\" : \"\"", 0.0);
+		/* Beyond perf's fields: each run's count, for stat --compare's test. */
+		if (noise && e->count.running) {
+			const double *v = &sum->run_values[slot * sum->run_stride];
+			fprintf(out, ", \"run-values\" : [");
+			for (int r = 0; r < sum->runs; r++)
+				fprintf(out, "%s%f", r ? ", " : "", v[r]);
+			fprintf(out, "]");
+		}
 		fprintf(out, "}\n");
 		for (int k = 1; k < nm; k++)
 			fprintf(out, "{%s\"metric-value\" : %f, \"metric-unit\" : \"%s\"}\n", prefix,
@@ -328,6 +352,13 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 			m[k].unit);
 }
 
+/* A count in the units printed: msec for clocks, the sysfs .scale applied. */
+static double shown_value(const struct pmu_event *ev, const struct pmu_count *c)
+{
+	double v = pmu_count_scaled(c) * ev->scale;
+	return pmu_event_is_clock(ev) ? v / 1e6 : v;
+}
+
 static void fill_results(const struct pmu_counters *ctrs, const struct pmu_count *counts,
 			 struct result *r)
 {
@@ -336,8 +367,7 @@ static void fill_results(const struct pmu_counters *ctrs, const struct pmu_count
 		r[i].ev = &evs->ev[i];
 		r[i].supported = pmu_counters_supported(ctrs, i);
 		r[i].count = counts[i];
-		double v = pmu_count_scaled(&counts[i]) * evs->ev[i].scale;
-		r[i].value = pmu_event_is_clock(&evs->ev[i]) ? v / 1e6 : v;
+		r[i].value = shown_value(&evs->ev[i], &counts[i]);
 	}
 }
 
@@ -421,8 +451,8 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 			struct pmu_metric m[PMU_METRICS_MAX];
 			int nm = pmu_metrics(evs->ev, &counts[g * evs->n], evs->n, i, sum->wall_ns,
 					     m);
-			print_event(out, o, prefix, &r[g * evs->n + i], m, nm,
-				    sum->noise ? &sum->noise[g * evs->n + i] : NULL);
+			print_event(out, o, prefix, &r[g * evs->n + i], m, nm, sum,
+				    g * evs->n + i);
 		}
 	}
 	if (human && sum->runs > 1) {
@@ -595,6 +625,111 @@ static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 	return 0;
 }
 
+/* --- stat --compare ---------------------------------------------------------- */
+
+/* A mean as stat prints it: msec and small values with decimals, counts whole. */
+static void mean_text(const struct eng_stat_entry *e, const struct eng_runstats *st, char *buf,
+		      size_t len)
+{
+	if (e->n == 0) {
+		snprintf(buf, len, "<not supported>");
+		return;
+	}
+	int used = snprintf(buf, len, e->unit[0] || st->mean < 100 ? "%.2f" : "%.0f", st->mean);
+	if (st->n > 1 && used > 0 && (size_t)used < len)
+		snprintf(buf + used, len - used, " +- %.2f%%",
+			 eng_runstats_rel_pct(eng_runstats_stderr(st), st->mean));
+}
+
+static struct eng_runstats entry_stats(const struct eng_stat_entry *e)
+{
+	struct eng_runstats st = {0};
+	for (size_t i = 0; i < e->n; i++)
+		eng_runstats_add(&st, e->values[i]);
+	return st;
+}
+
+/* The first event of a that b lacks (in a's order), or NULL. */
+static const char *missing_event(const struct eng_stat_result *a, const struct eng_stat_result *b)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->n && !found; j++)
+			found = !strcmp(a->e[i].name, b->e[j].name);
+		if (!found)
+			return a->e[i].name;
+	}
+	return NULL;
+}
+
+/*
+ * benchstat's table for two stat -j results: per event each one's mean +- perf's percent,
+ * the delta and Welch's p-value over the runs, "~" for the delta when p > 0.05.
+ */
+static int stat_compare(const char *path_a, const char *path_b)
+{
+	char err[BASE_ERR_MAX];
+	struct eng_stat_result a, b;
+	if (eng_stat_result_load(path_a, &a, err, sizeof(err)) < 0) {
+		cli_error("stat", "--compare: %s", err);
+		return 1;
+	}
+	if (eng_stat_result_load(path_b, &b, err, sizeof(err)) < 0) {
+		cli_error("stat", "--compare: %s", err);
+		eng_stat_result_free(&a);
+		return 1;
+	}
+	const char *only_a = missing_event(&a, &b), *only_b = missing_event(&b, &a);
+	if (only_a || only_b) {
+		cli_error("stat", "--compare: %s and %s count different events (%s only in %s); "
+				  "compare results of the same -e EVENTS",
+			  path_a, path_b, only_a ? only_a : only_b, only_a ? path_a : path_b);
+		eng_stat_result_free(&a);
+		eng_stat_result_free(&b);
+		return 1;
+	}
+	int wname = 5;
+	for (size_t i = 0; i < a.n; i++) {
+		int w = (int)strlen(a.e[i].name) + (a.e[i].unit[0] ? (int)strlen(a.e[i].unit) + 3 : 0);
+		wname = w > wname ? w : wname;
+	}
+	printf("%-*s  %-24s  %-24s  %8s\n", wname, "event", path_a, path_b, "delta");
+	for (size_t i = 0; i < a.n; i++) {
+		const struct eng_stat_entry *ea = &a.e[i], *eb = NULL;
+		for (size_t j = 0; j < b.n && !eb; j++)
+			if (!strcmp(b.e[j].name, ea->name))
+				eb = &b.e[j];
+		struct eng_runstats sa = entry_stats(ea), sb = entry_stats(eb);
+		char name[256], ta[64], tb[64], delta[32] = "", test[64] = "";
+		snprintf(name, sizeof(name), ea->unit[0] ? "%s (%s)" : "%s", ea->name, ea->unit);
+		mean_text(ea, &sa, ta, sizeof(ta));
+		mean_text(eb, &sb, tb, sizeof(tb));
+		struct eng_welch w;
+		if (ea->n && eb->n) {
+			bool tested = eng_welch(&sa, &sb, &w) == 0;
+			if (tested && w.p <= 0.05 && sa.mean != 0.0)
+				snprintf(delta, sizeof(delta), "%+.2f%%",
+					 100.0 * (sb.mean - sa.mean) / sa.mean);
+			else
+				snprintf(delta, sizeof(delta), "~");
+			if (tested)
+				snprintf(test, sizeof(test), "(p=%.3f n=%zu+%zu)", w.p, ea->n, eb->n);
+			else
+				snprintf(test, sizeof(test), "(n=%zu+%zu: a test needs -r 2 or more)",
+					 ea->n, eb->n);
+		}
+		char line[512];
+		int n = snprintf(line, sizeof(line), "%-*s  %-24s  %-24s  %8s  %s", wname, name, ta,
+				 tb, delta, test);
+		while (n > 0 && (size_t)n < sizeof(line) && line[n - 1] == ' ')
+			line[--n] = '\0';
+		printf("%s\n", line);
+	}
+	eng_stat_result_free(&a);
+	eng_stat_result_free(&b);
+	return 0;
+}
+
 /* What one run leaves: its counters (open still, for their event list), counts and times. */
 struct stat_run {
 	struct pmu_counters *ctrs;
@@ -681,16 +816,16 @@ int cmd_stat(int argc, char **argv)
 {
 	struct stat_opts o = {0};
 	int ret = parse_args(argc, argv, &o);
-	if (ret != 0) {
+	if (ret != 0 || o.compare) {
 		free(o.events);
-		return ret < 0 ? 0 : ret;
+		return ret < 0 ? 0 : ret > 0 ? ret : stat_compare(o.compare, o.cmd[0]);
 	}
 	char err[BASE_ERR_MAX];
 	struct pmu_ctx *ctx = NULL;
 	struct pmu_event_list evs = {0};
 	struct stat_run run = {0};
 	struct pmu_count *sums = NULL, *mean = NULL;
-	double *noise = NULL;
+	double *noise = NULL, *runv = NULL;
 	struct eng_runstats *spread = NULL;
 	int *cpus = NULL, ncpus = 0;
 	struct topo *topo = NULL;
@@ -761,8 +896,9 @@ int cmd_stat(int argc, char **argv)
 	sums = calloc(nslots, sizeof(*sums));
 	mean = calloc(nslots, sizeof(*mean));
 	noise = calloc(nslots, sizeof(*noise));
+	runv = calloc(nslots * (size_t)o.repeat, sizeof(*runv));
 	spread = calloc(nslots, sizeof(*spread));
-	if (!sums || !mean || !noise || !spread) {
+	if (!sums || !mean || !noise || !runv || !spread) {
 		cli_error("stat", "out of memory");
 		goto out;
 	}
@@ -783,6 +919,8 @@ int cmd_stat(int argc, char **argv)
 			sums[k].running += run.counts[k].running;
 			sums[k].lost += run.counts[k].lost;
 			eng_runstats_add(&spread[k], pmu_count_scaled(&run.counts[k]));
+			runv[k * (size_t)o.repeat + (size_t)runs - 1] =
+				shown_value(&evs.ev[k % evs.n], &run.counts[k]);
 		}
 		eng_runstats_add(&wall, run.wall_ns);
 		if (cli_signals_pending()) /* Ctrl-C: the runs so far are the result */
@@ -803,6 +941,8 @@ int cmd_stat(int argc, char **argv)
 	struct stat_summary sum = {
 		.counts = mean,
 		.noise = runs > 1 ? noise : NULL,
+		.run_values = runv,
+		.run_stride = (size_t)o.repeat,
 		.runs = runs,
 		.wall_ns = wall.mean,
 		.wall_se_ns = eng_runstats_stderr(&wall),
@@ -826,6 +966,7 @@ out:
 	free(sums);
 	free(mean);
 	free(noise);
+	free(runv);
 	free(spread);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);
