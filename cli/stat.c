@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* As perf stat: software events, then hardware ones (<not supported> where missing). */
@@ -42,13 +43,14 @@ struct stat_opts {
 	const char *otlp_file;  /* --otlp: the same profile as an OTLP request */
 	int repeat;             /* -r: runs of the command, 1 without the flag */
 	const char *compare;    /* --compare A: the baseline, cmd[0] the other result */
+	long interval_ms;       /* -I: print the counts every interval_ms, 0 without */
 	char **cmd;
 };
 
 static void stat_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-r N]\n"
+		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-r N | -I MS]\n"
 		"                    [--per-node | --per-socket | --per-core | -A] [-x SEP | -j]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
 		"       pmuprof stat --compare A.json B.json\n"
@@ -60,6 +62,7 @@ static void stat_usage(FILE *out)
 		"  --per-socket             one line per socket (with -a or -C)\n"
 		"  --per-core               one line per core (with -a or -C)\n"
 		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
+		"  -I, --interval-print MS  print the counts of every MS milliseconds (10 or more)\n"
 		"  -r, --repeat N           run the command N times: each count's mean and its\n"
 		"                           standard error as a percent of it (perf's \"( +- x%% )\")\n"
 		"  --compare A.json B.json  compare two results written with -j -o FILE (with -r N:\n"
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"pprof", required_argument, NULL, OPT_PPROF},
 		{"otlp", required_argument, NULL, OPT_OTLP},
 		{"repeat", required_argument, NULL, 'r'},
+		{"interval-print", required_argument, NULL, 'I'},
 		{"compare", required_argument, NULL, OPT_COMPARE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -109,7 +113,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:aC:p:Ax:jo:r:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:aC:p:Ax:jo:r:I:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (cli_append_events(&o->events, optarg) < 0)
@@ -139,9 +143,22 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 			o->repeat = (int)n;
 			break;
 		}
+		case 'I': {
+			char *end;
+			errno = 0;
+			long ms = strtol(optarg, &end, 10);
+			/* perf's floor: shorter intervals cost more than they show. */
+			if (errno || end == optarg || *end || ms < 10)
+				return cli_error("stat", "-I %s: the interval must be 10 ms or more, e.g. "
+							 "-I 100",
+						 optarg),
+				       2;
+			o->interval_ms = ms;
+			break;
+		}
 		case 'h': stat_usage(stdout); return -1;
 		default:
-			cli_option_error("stat", argv, "eCpxor");
+			cli_option_error("stat", argv, "eCpxorI");
 			return 2;
 		}
 	}
@@ -165,6 +182,8 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		return cli_error("stat", "%s: no-aggregation and per-node/socket/core modes only "
 				 "available in system-wide mode; add -a (or -C CPUS)", o->aggr_flag),
 		       2;
+	if (o->repeat > 1 && o->interval_ms)
+		return cli_error("stat", "-r and -I are alternatives; choose one"), 2;
 	if (o->repeat > 1 && !*o->cmd)
 		return cli_error("stat", "-r repeats a command: give one (pmuprof stat -r %d -- CMD)",
 				 o->repeat),
@@ -190,6 +209,9 @@ struct stat_summary {
 	double wall_ns;    /* the mean elapsed time */
 	double wall_se_ns; /* its standard error (runs > 1) */
 	const struct rusage *ru; /* the command's user and sys times; NULL: not printed */
+	bool interval;  /* -I: one interval's counts, after its time; no header or footer */
+	double time_s;  /* -I: the interval's end, seconds since counting began */
+	int tick;       /* -I: the interval's number, from 0 */
 };
 
 struct result {
@@ -433,7 +455,10 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 	for (size_t g = 0; g < ng; g++)
 		fill_results(ctrs, &counts[g * evs->n], &r[g * evs->n]);
 	bool human = !o->json && !o->sep;
-	if (human) {
+	/* As perf: the time column's title every 25 intervals. */
+	if (human && sum->interval && sum->tick % 25 == 0)
+		fprintf(out, "#%*s %18s %-4s %s\n", 15, "time", "counts", "unit", "events");
+	if (human && !sum->interval) {
 		char target[512];
 		describe_target(o, target, sizeof(target));
 		fprintf(out, "\n Performance counter stats for %s", target);
@@ -446,8 +471,16 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 	for (size_t a = 0; a < nouter; a++) {
 		for (size_t b = 0; b < ninner; b++) {
 			size_t g = event_outer ? b : a, i = event_outer ? a : b;
-			char prefix[128];
-			aggr_prefix(o, groups ? &groups[g] : NULL, prefix, sizeof(prefix));
+			char prefix[192];
+			int used = 0;
+			if (sum->interval && o->json)
+				used = snprintf(prefix, sizeof(prefix), "\"interval\" : %.9f, ",
+						sum->time_s);
+			else if (sum->interval)
+				used = snprintf(prefix, sizeof(prefix), "%16.9f%s", sum->time_s,
+						o->sep ? o->sep : " ");
+			aggr_prefix(o, groups ? &groups[g] : NULL, prefix + used,
+				    sizeof(prefix) - (size_t)used);
 			struct pmu_metric m[PMU_METRICS_MAX];
 			int nm = pmu_metrics(evs->ev, &counts[g * evs->n], evs->n, i, sum->wall_ns,
 					     m);
@@ -455,7 +488,9 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 				    g * evs->n + i);
 		}
 	}
-	if (human && sum->runs > 1) {
+	if (sum->interval) {
+		/* no footer */
+	} else if (human && sum->runs > 1) {
 		/* perf's precision: two digits beyond the first significant one of the error. */
 		double avg = sum->wall_ns / 1e9, se = sum->wall_se_ns / 1e9;
 		int prec = se > 1 ? 0 : se > 1e-9 ? (int)lround(ceil(-log10(se))) + 2 : 9;
@@ -477,28 +512,37 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 	return 0;
 }
 
-/* To stderr, or to -o's output (replaced atomically, or written in place: base.h). */
-static int write_output(const struct stat_opts *o, struct base_output *out,
-			struct pmu_counters *ctrs, const struct stat_summary *sum,
-			const struct topo_group *groups, int ngroups)
+/*
+ * Where the text goes: stderr, or -o's output (replaced atomically, or written in place:
+ * base.h) through a stream of its own. 0, or -errno with the error printed.
+ */
+static int text_begin(struct base_output *out, FILE **f)
 {
+	*f = stderr;
 	if (!out)
-		return print_all(stderr, o, ctrs, sum, groups, ngroups);
+		return 0;
 	char err[BASE_ERR_MAX];
 	int fd, dup_fd = -1;
 	int ret = base_output_begin(out, &fd, err, sizeof(err));
-	FILE *f = NULL;
-	if (ret == 0 && ((dup_fd = dup(fd)) < 0 || !(f = fdopen(dup_fd, "w")))) {
+	if (ret == 0 && ((dup_fd = dup(fd)) < 0 || !(*f = fdopen(dup_fd, "w")))) {
 		ret = base_output_fail(out, "writing", -errno, NULL, err, sizeof(err));
 		if (dup_fd >= 0)
 			close(dup_fd);
 	}
-	if (ret < 0) {
+	if (ret < 0)
 		cli_error("stat", "%s", err);
+	return ret;
+}
+
+/*
+ * Closes text_begin's stream; with ret 0 (all printed) commits -o's output, else what is
+ * begun is dropped when out is closed. 0, or -errno with the error printed.
+ */
+static int text_end(struct base_output *out, FILE *f, int ret)
+{
+	if (!out)
 		return ret;
-	}
-	/* print_all names its own failures; what is begun is dropped when out is closed. */
-	ret = print_all(f, o, ctrs, sum, groups, ngroups);
+	char err[BASE_ERR_MAX];
 	int werr = ferror(f) ? EIO : 0;
 	if (fclose(f) != 0 && !werr)
 		werr = errno;
@@ -730,6 +774,71 @@ static int stat_compare(const char *path_a, const char *path_b)
 	return 0;
 }
 
+/* True once pid has exited (not reaped: cli_child_wait does that). */
+static bool child_ended(pid_t pid)
+{
+	siginfo_t si = {0};
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != 0;
+}
+
+/*
+ * -I: prints the counts of each interval to f until the command ends (pid > 0), or without
+ * one until a signal or every -p target's exit; the last, shorter interval too, as perf.
+ * 0, or -errno with the error printed.
+ */
+static int stat_ticks(const struct stat_opts *o, struct pmu_counters *ctrs, pid_t pid,
+		      double start, const struct topo_group *groups, int ngroups, FILE *f)
+{
+	size_t nslots = (groups ? (size_t)ngroups : 1) * pmu_counters_events(ctrs)->n;
+	struct pmu_count *prev = calloc(nslots, sizeof(*prev));
+	struct pmu_count *delta = calloc(nslots, sizeof(*delta));
+	int pidfd = pid > 0 ? cli_pidfd(pid) : -1, ret = 0;
+	double last = start;
+	bool ended = false;
+	if (!prev || !delta) {
+		cli_error("stat", "out of memory");
+		ret = -ENOMEM;
+	}
+	for (int tick = 0; ret == 0 && !ended; tick++) {
+		double next = start + (tick + 1) * (double)o->interval_ms / 1e3, left;
+		while (!ended && (left = (next - cli_mono_s()) * 1e3) > 0) {
+			/* Without a pidfd, naps of 10 ms at most look for the command's end. */
+			if (cli_nap(pidfd, pid > 0 && pidfd < 0 && left > 10 ? 10 : left) == 1)
+				ended = true;
+			else if (pid > 0)
+				ended = child_ended(pid);
+			else
+				ended = cli_signals_pending() || (o->pids && !cli_any_alive(o->pids));
+		}
+		double now = cli_mono_s();
+		struct pmu_count *cur;
+		if ((ret = read_counts(ctrs, groups, ngroups, &cur)) < 0)
+			break;
+		for (size_t k = 0; k < nslots; k++) {
+			delta[k] = (struct pmu_count){.value = cur[k].value - prev[k].value,
+						      .enabled = cur[k].enabled - prev[k].enabled,
+						      .running = cur[k].running - prev[k].running,
+						      .lost = cur[k].lost - prev[k].lost};
+			prev[k] = cur[k];
+		}
+		free(cur);
+		struct stat_summary sum = {.counts = delta,
+					   .runs = 1,
+					   .wall_ns = (now - last) * 1e9,
+					   .interval = true,
+					   .time_s = now - start,
+					   .tick = tick};
+		last = now;
+		if ((ret = print_all(f, o, ctrs, &sum, groups, ngroups)) == 0)
+			fflush(f);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	free(prev);
+	free(delta);
+	return ret;
+}
+
 /* What one run leaves: its counters (open still, for their event list), counts and times. */
 struct stat_run {
 	struct pmu_counters *ctrs;
@@ -741,13 +850,14 @@ struct stat_run {
 
 /*
  * One counting period: the command run once (counted itself, or timing -a, -C or -p), or,
- * without one, until Ctrl-C or every -p target's exit. *status is the command's exit status,
- * or how pmuprof exits after an error, which is printed and returns -1.
+ * without one, until Ctrl-C or every -p target's exit, with -I's intervals printed to ticks.
+ * *status is the command's exit status, or how pmuprof exits after an error, which is
+ * printed and returns -1.
  */
 static int stat_run_once(const struct stat_opts *o, const struct pmu_ctx *ctx,
 			 const struct pmu_event_list *evs, struct pmu_target target,
-			 const struct topo_group *groups, int ngroups, struct stat_run *r,
-			 int *status)
+			 const struct topo_group *groups, int ngroups, FILE *ticks,
+			 struct stat_run *r, int *status)
 {
 	char err[BASE_ERR_MAX];
 	struct cli_child child = {.pid = -1, .go_fd = -1, .err_fd = -1};
@@ -789,11 +899,23 @@ static int stat_run_once(const struct stat_opts *o, const struct pmu_ctx *ctx,
 			*status = e == -ENOENT ? 127 : 126;
 			goto fail;
 		}
+		int tret = o->interval_ms ? stat_ticks(o, r->ctrs, child.pid, start, groups,
+						       ngroups, ticks)
+					  : 0;
 		if (cli_child_wait(child.pid, status, &r->ru) < 0) {
 			cli_error("stat", "cannot wait for the command: %s", strerror(errno));
 			*status = 1;
 		}
 		child.pid = -1;
+		if (tret < 0) {
+			*status = 1;
+			return -1;
+		}
+	} else if (o->interval_ms) {
+		if (stat_ticks(o, r->ctrs, -1, start, groups, ngroups, ticks) < 0) {
+			*status = 1;
+			return -1;
+		}
 	} else {
 		/* No command: count until a signal, or until every -p target has exited. */
 		while (!cli_signals_pending() && (!o->pids || cli_any_alive(o->pids)))
@@ -824,6 +946,7 @@ int cmd_stat(int argc, char **argv)
 	struct pmu_ctx *ctx = NULL;
 	struct pmu_event_list evs = {0};
 	struct stat_run run = {0};
+	FILE *text = NULL; /* stderr, or -o's stream (text_begin) */
 	struct pmu_count *sums = NULL, *mean = NULL;
 	double *noise = NULL, *runv = NULL;
 	struct eng_runstats *spread = NULL;
@@ -902,6 +1025,9 @@ int cmd_stat(int argc, char **argv)
 		cli_error("stat", "out of memory");
 		goto out;
 	}
+	/* -I prints as it counts: its text is begun first. */
+	if (o.interval_ms && text_begin(out, &text) < 0)
+		goto out;
 	struct eng_runstats wall = {0};
 	int runs = 0;
 	int64_t start_real = 0;
@@ -909,7 +1035,7 @@ int cmd_stat(int argc, char **argv)
 		pmu_counters_close(run.ctrs);
 		free(run.counts);
 		run = (struct stat_run){0};
-		if (stat_run_once(&o, ctx, &evs, target, groups, ngroups, &run, &status) < 0)
+		if (stat_run_once(&o, ctx, &evs, target, groups, ngroups, text, &run, &status) < 0)
 			goto out;
 		if (runs++ == 0)
 			start_real = run.start_real;
@@ -949,7 +1075,12 @@ int cmd_stat(int argc, char **argv)
 		.ru = runs == 1 && *o.cmd && !cpu_wide && !o.pids ? &run.ru : NULL,
 	};
 	/* The text first: a profile that cannot be written does not cost the counts. */
-	if (write_output(&o, out, run.ctrs, &sum, groups, ngroups) < 0 ||
+	if (!text && text_begin(out, &text) < 0)
+		goto out;
+	ret = o.interval_ms ? 0 : print_all(text, &o, run.ctrs, &sum, groups, ngroups);
+	ret = text_end(out, text, ret);
+	text = NULL;
+	if (ret < 0 ||
 	    ((pprof_out || otlp_out) &&
 	     write_profiles(&o, pprof_out, otlp_out, run.ctrs, mean, groups, ngroups, topo,
 			    start_real, wall.mean, argc, argv) < 0)) {
@@ -958,6 +1089,8 @@ int cmd_stat(int argc, char **argv)
 	}
 
 out:
+	if (text && text != stderr)
+		fclose(text);
 	base_output_close(out);
 	base_output_close(pprof_out);
 	base_output_close(otlp_out);
