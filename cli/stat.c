@@ -44,6 +44,7 @@ struct stat_opts {
 	int repeat;             /* -r: runs of the command, 1 without the flag */
 	const char *compare;    /* --compare A: the baseline, cmd[0] the other result */
 	long interval_ms;       /* -I: print the counts every interval_ms, 0 without */
+	bool metric_only;       /* --metric-only: the derived metrics alone, as perf */
 	char **cmd;
 };
 
@@ -53,6 +54,7 @@ static void stat_usage(FILE *out)
 		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-r N | -I MS]\n"
 		"                    [--per-node | --per-socket | --per-core | -A] [-x SEP | -j]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
+		"                    [--metric-only]\n"
 		"       pmuprof stat --compare A.json B.json\n"
 		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
 		"  -a, --all-cpus           count every CPU (system wide)\n"
@@ -68,6 +70,8 @@ static void stat_usage(FILE *out)
 		"  --compare A.json B.json  compare two results written with -j -o FILE (with -r N:\n"
 		"                           each run's count): means +- perf's percent, the delta\n"
 		"                           and Welch's t-test p-value; \"~\" when p > 0.05\n"
+		"  --metric-only            only the derived metrics (insn per cycle, miss shares,\n"
+		"                           stalls), one column each, as perf stat --metric-only\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
 		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
@@ -78,7 +82,15 @@ static void stat_usage(FILE *out)
 		"without one, counting runs until Ctrl-C (or, with -p, until the processes exit).\n");
 }
 
-enum { OPT_PER_NODE = 256, OPT_PER_SOCKET, OPT_PER_CORE, OPT_PPROF, OPT_OTLP, OPT_COMPARE };
+enum {
+	OPT_PER_NODE = 256,
+	OPT_PER_SOCKET,
+	OPT_PER_CORE,
+	OPT_PPROF,
+	OPT_OTLP,
+	OPT_COMPARE,
+	OPT_METRIC_ONLY
+};
 
 /* As perf stat: the last of --per-node, --per-socket, --per-core and -A wins. */
 static void set_aggr(struct stat_opts *o, enum topo_aggr mode, const char *flag)
@@ -107,6 +119,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"repeat", required_argument, NULL, 'r'},
 		{"interval-print", required_argument, NULL, 'I'},
 		{"compare", required_argument, NULL, OPT_COMPARE},
+		{"metric-only", no_argument, NULL, OPT_METRIC_ONLY},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -132,6 +145,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case OPT_PPROF: o->pprof_file = optarg; break;
 		case OPT_OTLP: o->otlp_file = optarg; break;
 		case OPT_COMPARE: o->compare = optarg; break;
+		case OPT_METRIC_ONLY: o->metric_only = true; break;
 		case 'r': {
 			char *end;
 			errno = 0;
@@ -182,6 +196,8 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		return cli_error("stat", "%s: no-aggregation and per-node/socket/core modes only "
 				 "available in system-wide mode; add -a (or -C CPUS)", o->aggr_flag),
 		       2;
+	if (o->repeat > 1 && o->metric_only) /* perf's rule */
+		return cli_error("stat", "--metric-only is not supported with -r"), 2;
 	if (o->repeat > 1 && o->interval_ms)
 		return cli_error("stat", "-r and -I are alternatives; choose one"), 2;
 	if (o->repeat > 1 && !*o->cmd)
@@ -300,6 +316,26 @@ static void aggr_prefix(const struct stat_opts *o, const struct topo_group *g, c
 	}
 }
 
+/* perf's metric column: " # ", the value in the metric's format, the unit (padded to 35). */
+static void metric_std(FILE *out, const struct pmu_metric *m, bool pad)
+{
+	int n = fprintf(out, " # ");
+	n += fprintf(out, m->fmt, m->value);
+	if (pad)
+		fprintf(out, " %-*s", 35 - n - 1, m->unit);
+	else
+		fprintf(out, " %s", m->unit);
+}
+
+/* As perf -x: the value in the metric's format, its digits only ("  12.34%" -> "12.34"). */
+static const char *metric_csv(const struct pmu_metric *m, char *buf, size_t len)
+{
+	snprintf(buf, len, m->fmt, m->value);
+	char *v = buf + strspn(buf, " ");
+	v[strspn(v, "0123456789.-")] = '\0';
+	return v;
+}
+
 /* One event line (and its extra metric lines) in the chosen layout, after prefix. */
 static void print_event(FILE *out, const struct stat_opts *o, const char *prefix,
 			const struct result *e, const struct pmu_metric *m, int nm,
@@ -347,13 +383,13 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 			fprintf(out, "%s%.2f%%", s, *noise);
 		fprintf(out, "%s%llu%s%.2f%s", s, (unsigned long long)e->count.running, s, pcnt, s);
 		if (nm > 0)
-			fprintf(out, "%.3f%s%s", m[0].value, s, m[0].unit);
+			fprintf(out, "%s%s%s", metric_csv(&m[0], val, sizeof(val)), s, m[0].unit);
 		else
 			fprintf(out, "%s", s);
 		fprintf(out, "\n");
 		for (int k = 1; k < nm; k++)
-			fprintf(out, "%s%s%s%s%s%s%.3f%s%s\n", prefix, s, s, s, s, s, m[k].value, s,
-				m[k].unit);
+			fprintf(out, "%s%s%s%s%s%s%s%s%s\n", prefix, s, s, s, s, s,
+				metric_csv(&m[k], val, sizeof(val)), s, m[k].unit);
 		return;
 	}
 	value_text(e, val, sizeof(val), true);
@@ -361,7 +397,7 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 	fprintf(out, "%s%18s %-4s %-32s", prefix, val, e->ev->unit[0] ? e->ev->unit : "",
 		e->ev->name);
 	if (nm > 0)
-		fprintf(out, " # %8.3f %-23s", m[0].value, m[0].unit);
+		metric_std(out, &m[0], true);
 	else
 		fprintf(out, "%35s", "");
 	if (noise && *noise != 0.0)
@@ -369,9 +405,11 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 	if (e->count.running && e->count.running < e->count.enabled)
 		fprintf(out, " (%.2f%%)", pcnt);
 	fprintf(out, "\n");
-	for (int k = 1; k < nm; k++)
-		fprintf(out, "%s%18s %-4s %-32s # %8.3f %s\n", prefix, "", "", "", m[k].value,
-			m[k].unit);
+	for (int k = 1; k < nm; k++) {
+		fprintf(out, "%s%18s %-4s %-32s", prefix, "", "", "");
+		metric_std(out, &m[k], false);
+		fprintf(out, "\n");
+	}
 }
 
 /* A count in the units printed: msec for clocks, the sysfs .scale applied. */
@@ -436,6 +474,78 @@ static int read_counts(struct pmu_counters *ctrs, const struct topo_group *group
 	return ret;
 }
 
+/* What starts a line: -I's time, then the aggregation's columns (aggr_prefix). */
+static void line_prefix(const struct stat_opts *o, const struct stat_summary *sum,
+			const struct topo_group *g, char *buf, size_t len)
+{
+	int used = 0;
+	if (sum->interval && o->json)
+		used = snprintf(buf, len, "\"interval\" : %.9f, ", sum->time_s);
+	else if (sum->interval)
+		used = snprintf(buf, len, "%16.9f%s", sum->time_s, o->sep ? o->sep : " ");
+	aggr_prefix(o, g, buf + used, len - (size_t)used);
+}
+
+/*
+ * perf's --metric-only: no rates per second or CPUs utilized, a miss share named by its
+ * event ("branch-misses of all branches"), each metric in a column of 20 (or its name's
+ * width, plus one) under a line of their names; -x and -j as perf writes them.
+ */
+static void print_metrics_only(FILE *out, const struct stat_opts *o,
+			       const struct pmu_event_list *evs, const struct stat_summary *sum,
+			       const struct topo_group *groups, size_t ng)
+{
+	enum { COLUMN = 20 };
+	for (int pass = sum->interval && sum->tick > 0 ? 1 : 0; pass <= (int)ng; pass++) {
+		/* pass 0: the names; then one line per group */
+		size_t g = pass ? (size_t)pass - 1 : 0;
+		if (pass == 0 && o->json)
+			continue;
+		char prefix[192];
+		line_prefix(o, sum, groups ? &groups[g] : NULL, prefix, sizeof(prefix));
+		size_t plen = strlen(prefix);
+		if (o->json && plen >= 2)
+			plen -= 2; /* its ", " goes before a metric */
+		if (pass == 0 && !o->sep)
+			fprintf(out, "%*s", (int)plen, "");
+		else if (pass > 0 && o->json)
+			fprintf(out, "{%.*s", (int)plen, prefix);
+		else if (pass > 0)
+			fprintf(out, "%s", prefix);
+		bool first = plen == 0;
+		for (size_t i = 0; i < evs->n; i++) {
+			struct pmu_metric m[PMU_METRICS_MAX];
+			int nm = pmu_metrics(evs->ev, &sum->counts[g * evs->n], evs->n, i,
+					     sum->wall_ns, m);
+			for (int k = 0; k < nm; k++) {
+				if (strstr(m[k].unit, "/sec") || strstr(m[k].unit, "CPUs utilized"))
+					continue;
+				char unit[256], val[64];
+				if (!strncmp(m[k].unit, "of all", 6))
+					snprintf(unit, sizeof(unit), "%s %s", evs->ev[i].name, m[k].unit);
+				else
+					snprintf(unit, sizeof(unit), "%s", m[k].unit);
+				int w = strlen(unit) > COLUMN ? (int)strlen(unit) + 1 : COLUMN;
+				if (pass == 0 && o->sep)
+					fprintf(out, "%s%s", unit, o->sep);
+				else if (pass == 0)
+					fprintf(out, "%*s ", COLUMN, unit);
+				else if (o->json)
+					fprintf(out, "%s\"%s\" : \"%s\"", first ? "" : ", ", unit,
+						metric_csv(&m[k], val, sizeof(val)));
+				else if (o->sep)
+					fprintf(out, "%s%s", metric_csv(&m[k], val, sizeof(val)), o->sep);
+				else {
+					snprintf(val, sizeof(val), m[k].fmt, m[k].value);
+					fprintf(out, "%*s ", w, val);
+				}
+				first = false;
+			}
+		}
+		fprintf(out, "%s\n", pass > 0 && o->json ? "}" : "");
+	}
+}
+
 /*
  * The counts of each group (one group and no prefix without aggregation), in perf's order:
  * per CPU (-A) event by event, each event's CPUs together; per node, socket or core group by
@@ -468,19 +578,15 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 	}
 	bool event_outer = groups && o->aggr_mode == TOPO_AGGR_CPU;
 	size_t nouter = event_outer ? evs->n : ng, ninner = event_outer ? ng : evs->n;
+	if (o->metric_only) {
+		print_metrics_only(out, o, evs, sum, groups, ng);
+		nouter = 0;
+	}
 	for (size_t a = 0; a < nouter; a++) {
 		for (size_t b = 0; b < ninner; b++) {
 			size_t g = event_outer ? b : a, i = event_outer ? a : b;
 			char prefix[192];
-			int used = 0;
-			if (sum->interval && o->json)
-				used = snprintf(prefix, sizeof(prefix), "\"interval\" : %.9f, ",
-						sum->time_s);
-			else if (sum->interval)
-				used = snprintf(prefix, sizeof(prefix), "%16.9f%s", sum->time_s,
-						o->sep ? o->sep : " ");
-			aggr_prefix(o, groups ? &groups[g] : NULL, prefix + used,
-				    sizeof(prefix) - (size_t)used);
+			line_prefix(o, sum, groups ? &groups[g] : NULL, prefix, sizeof(prefix));
 			struct pmu_metric m[PMU_METRICS_MAX];
 			int nm = pmu_metrics(evs->ev, &counts[g * evs->n], evs->n, i, sum->wall_ns,
 					     m);
@@ -488,6 +594,8 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 				    g * evs->n + i);
 		}
 	}
+	if (o->metric_only && !o->sep && !sum->interval)
+		fputc('\n', out); /* perf ends --metric-only with a blank line */
 	if (sum->interval) {
 		/* no footer */
 	} else if (human && sum->runs > 1) {
