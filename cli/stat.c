@@ -33,6 +33,9 @@ struct stat_opts {
 	bool system_wide; /* -a */
 	const char *cpus; /* -C */
 	const char *pids; /* -p */
+	const char *tids; /* -t */
+	bool per_thread;  /* --per-thread: one line per thread of -p or -t */
+	char (*thread_name)[32]; /* --per-thread: "comm-tid" of each counted thread */
 	bool aggr;        /* --per-node, --per-socket, --per-core or -A: one line per group */
 	enum topo_aggr aggr_mode;
 	const char *aggr_flag; /* the flag that chose it, for messages */
@@ -51,8 +54,9 @@ struct stat_opts {
 static void stat_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID]] [-r N | -I MS]\n"
-		"                    [--per-node | --per-socket | --per-core | -A] [-x SEP | -j]\n"
+		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID] | -t TID[,TID]] [-r N | -I MS]\n"
+		"                    [--per-node | --per-socket | --per-core | -A | --per-thread]\n"
+		"                    [-x SEP | -j]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
 		"                    [--metric-only]\n"
 		"       pmuprof stat --compare A.json B.json\n"
@@ -60,6 +64,8 @@ static void stat_usage(FILE *out)
 		"  -a, --all-cpus           count every CPU (system wide)\n"
 		"  -C, --cpu CPUS           count these CPUs only, e.g. 0-3,6\n"
 		"  -p, --pid PIDS           attach to running processes (all their threads)\n"
+		"  -t, --tid TIDS           attach to running threads (these threads only)\n"
+		"  --per-thread             one line per thread (with -p or -t), as perf\n"
 		"  --per-node               one line per NUMA node (with -a or -C)\n"
 		"  --per-socket             one line per socket (with -a or -C)\n"
 		"  --per-core               one line per core (with -a or -C)\n"
@@ -89,7 +95,8 @@ enum {
 	OPT_PPROF,
 	OPT_OTLP,
 	OPT_COMPARE,
-	OPT_METRIC_ONLY
+	OPT_METRIC_ONLY,
+	OPT_PER_THREAD
 };
 
 /* As perf stat: the last of --per-node, --per-socket, --per-core and -A wins. */
@@ -107,6 +114,8 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"all-cpus", no_argument, NULL, 'a'},
 		{"cpu", required_argument, NULL, 'C'},
 		{"pid", required_argument, NULL, 'p'},
+		{"tid", required_argument, NULL, 't'},
+		{"per-thread", no_argument, NULL, OPT_PER_THREAD},
 		{"no-aggr", no_argument, NULL, 'A'},
 		{"per-node", no_argument, NULL, OPT_PER_NODE},
 		{"per-socket", no_argument, NULL, OPT_PER_SOCKET},
@@ -126,7 +135,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:aC:p:Ax:jo:r:I:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:aC:p:t:Ax:jo:r:I:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (cli_append_events(&o->events, optarg) < 0)
@@ -135,6 +144,8 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case 'a': o->system_wide = true; break;
 		case 'C': o->cpus = optarg; break;
 		case 'p': o->pids = optarg; break;
+		case 't': o->tids = optarg; break;
+		case OPT_PER_THREAD: o->per_thread = true; break;
 		case 'A': set_aggr(o, TOPO_AGGR_CPU, "-A"); break;
 		case OPT_PER_NODE: set_aggr(o, TOPO_AGGR_NODE, "--per-node"); break;
 		case OPT_PER_SOCKET: set_aggr(o, TOPO_AGGR_SOCKET, "--per-socket"); break;
@@ -172,7 +183,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		}
 		case 'h': stat_usage(stdout); return -1;
 		default:
-			cli_option_error("stat", argv, "eCpxorI");
+			cli_option_error("stat", argv, "eCptxorI");
 			return 2;
 		}
 	}
@@ -189,8 +200,18 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		return cli_error("stat", "-x and -j are alternatives; choose one"), 2;
 	if (o->sep && !*o->sep)
 		return cli_error("stat", "-x needs a non-empty separator, e.g. -x ,"), 2;
-	if (!!o->system_wide + !!o->cpus + !!o->pids > 1 && !(o->system_wide && o->cpus))
-		return cli_error("stat", "-p cannot be combined with -a or -C; choose one target"), 2;
+	if (!!o->system_wide + !!o->cpus + !!o->pids + !!o->tids > 1 && !(o->system_wide && o->cpus))
+		return cli_error("stat", "-p, -t and -a or -C cannot be combined; choose one target"),
+		       2;
+	/* perf's rule: threads are known when they are the target. */
+	if (o->per_thread && !o->pids && !o->tids)
+		return cli_error("stat", "--per-thread: only with -p PID or -t TID (the threads "
+					 "counted); add one"),
+		       2;
+	if (o->per_thread && (o->aggr || o->pprof_file || o->otlp_file))
+		return cli_error("stat", "--per-thread cannot be combined with %s",
+				 o->aggr ? o->aggr_flag : o->pprof_file ? "--pprof" : "--otlp"),
+		       2;
 	/* perf's rule and words: counts split by CPU exist only for counters bound to CPUs. */
 	if (o->aggr && !o->system_wide && !o->cpus)
 		return cli_error("stat", "%s: no-aggregation and per-node/socket/core modes only "
@@ -204,7 +225,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		return cli_error("stat", "-r repeats a command: give one (pmuprof stat -r %d -- CMD)",
 				 o->repeat),
 		       2;
-	if (!*o->cmd && !o->system_wide && !o->cpus && !o->pids)
+	if (!*o->cmd && !o->system_wide && !o->cpus && !o->pids && !o->tids)
 		return cli_error("stat", "nothing to count: give a command (pmuprof stat -- CMD), "
 					 "or -a, -C CPUS or -p PID"),
 		       2;
@@ -257,13 +278,16 @@ static void value_text(const struct result *r, char *buf, size_t len, bool human
 		snprintf(buf, len, "%.0f", r->value);
 }
 
-/* perf prints 100.00 for an event it did not open (unsupported), 0.00 for one that never ran. */
+/*
+ * perf prints 100.00 for an event it did not open (unsupported) or that was never enabled
+ * (a thread that did not run), 0.00 for one enabled that never ran.
+ */
 static double pcnt_running(const struct result *r)
 {
 	const struct pmu_count *c = &r->count;
-	if (!r->supported)
+	if (!r->supported || c->enabled == c->running)
 		return 100.0;
-	return c->enabled ? 100.0 * (double)c->running / (double)c->enabled : 0.0;
+	return 100.0 * (double)c->running / (double)c->enabled;
 }
 
 /*
@@ -277,6 +301,18 @@ static void aggr_prefix(const struct stat_opts *o, const struct topo_group *g, c
 	buf[0] = '\0';
 	if (!g)
 		return;
+	if (o->per_thread) {
+		/* perf's: the comm right-aligned in 16, '-', the tid left-aligned in 8 */
+		const char *name = o->thread_name[g->idx[0]], *dash = strrchr(name, '-');
+		int clen = (int)(dash - name);
+		if (o->json)
+			snprintf(buf, len, "\"thread\" : \"%s\", ", name);
+		else if (o->sep)
+			snprintf(buf, len, "%s%s", name, o->sep);
+		else
+			snprintf(buf, len, "%*.*s-%-8s ", 16 > clen ? 16 : clen, clen, name, dash + 1);
+		return;
+	}
 	const struct topo_cpu_ids *id = &g->id;
 	static const char *const json_key[] = {[TOPO_AGGR_NODE] = "node",
 					       [TOPO_AGGR_SOCKET] = "socket",
@@ -440,6 +476,8 @@ static void describe_target(const struct stat_opts *o, char *buf, size_t len)
 		snprintf(buf, len, "'CPU(s) %s'", o->cpus);
 	} else if (o->pids) {
 		snprintf(buf, len, "process id '%s'", o->pids);
+	} else if (o->tids) {
+		snprintf(buf, len, "thread id '%s'", o->tids);
 	} else {
 		size_t used = (size_t)snprintf(buf, len, "'");
 		for (char **a = o->cmd; *a && used < len; a++)
@@ -576,15 +614,30 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 			fprintf(out, " (%d runs)", sum->runs);
 		fprintf(out, ":\n\n");
 	}
-	bool event_outer = groups && o->aggr_mode == TOPO_AGGR_CPU;
+	bool event_outer = groups && (o->aggr_mode == TOPO_AGGR_CPU || o->per_thread);
 	size_t nouter = event_outer ? evs->n : ng, ninner = event_outer ? ng : evs->n;
+	size_t *order = calloc(ng, sizeof(*order));
+	if (!order) {
+		free(r);
+		cli_error("stat", "out of memory");
+		return -ENOMEM;
+	}
 	if (o->metric_only) {
 		print_metrics_only(out, o, evs, sum, groups, ng);
 		nouter = 0;
 	}
 	for (size_t a = 0; a < nouter; a++) {
+		/* As perf --per-thread: each event's threads by count, the largest first. */
+		for (size_t x = 0; x < ng; x++) {
+			size_t y = x;
+			for (; o->per_thread && y > 0 &&
+			       r[order[y - 1] * evs->n + a].value < r[x * evs->n + a].value;
+			     y--)
+				order[y] = order[y - 1];
+			order[y] = x;
+		}
 		for (size_t b = 0; b < ninner; b++) {
-			size_t g = event_outer ? b : a, i = event_outer ? a : b;
+			size_t g = event_outer ? order[b] : a, i = event_outer ? a : b;
 			char prefix[192];
 			line_prefix(o, sum, groups ? &groups[g] : NULL, prefix, sizeof(prefix));
 			struct pmu_metric m[PMU_METRICS_MAX];
@@ -616,6 +669,7 @@ static int print_all(FILE *out, const struct stat_opts *o, struct pmu_counters *
 				(double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6);
 		fprintf(out, "\n");
 	}
+	free(order);
 	free(r);
 	return 0;
 }
@@ -738,6 +792,39 @@ static int write_profiles(const struct stat_opts *o, struct base_output *pprof_o
 }
 
 /* --- the command ------------------------------------------------------------ */
+
+/*
+ * --per-thread: a group of one counting slot per thread (the slots are the tids, in order),
+ * and each thread's "comm-tid" as perf names it. 0, or -ENOMEM with the error printed.
+ */
+static int stat_thread_groups(struct stat_opts *o, const pid_t *tids, int n,
+			      struct topo_group **groups, int *ngroups)
+{
+	*groups = calloc((size_t)n, sizeof(**groups));
+	o->thread_name = calloc((size_t)n, sizeof(*o->thread_name));
+	if (!*groups || !o->thread_name) {
+		cli_error("stat", "out of memory");
+		return -ENOMEM;
+	}
+	*ngroups = n;
+	for (int k = 0; k < n; k++) {
+		struct topo_group *g = &(*groups)[k];
+		g->id = (struct topo_cpu_ids){-1, -1, -1, -1};
+		g->cpu = -1;
+		g->n = 1;
+		if (!(g->idx = malloc(sizeof(*g->idx)))) {
+			cli_error("stat", "out of memory");
+			return -ENOMEM;
+		}
+		g->idx[0] = k;
+		char comm[17];
+		/* a thread gone since is still named by its id */
+		if (base_proc_comm(tids[k], tids[k], comm, sizeof(comm)) < 0)
+			snprintf(comm, sizeof(comm), "?");
+		snprintf(o->thread_name[k], sizeof(o->thread_name[k]), "%s-%d", comm, (int)tids[k]);
+	}
+	return 0;
+}
 
 /* A CPU that is not online would fail later with a bare EINVAL: name it now. */
 static int check_cpus_online(const int *cpus, int ncpus)
@@ -882,6 +969,12 @@ static int stat_compare(const char *path_a, const char *path_b)
 	return 0;
 }
 
+/* False once every -p process (or -t thread) has exited; true for other targets. */
+static bool targets_alive(const struct stat_opts *o)
+{
+	return !(o->pids || o->tids) || cli_any_alive(o->pids ? o->pids : o->tids);
+}
+
 /* True once pid has exited (not reaped: cli_child_wait does that). */
 static bool child_ended(pid_t pid)
 {
@@ -916,7 +1009,7 @@ static int stat_ticks(const struct stat_opts *o, struct pmu_counters *ctrs, pid_
 			else if (pid > 0)
 				ended = child_ended(pid);
 			else
-				ended = cli_signals_pending() || (o->pids && !cli_any_alive(o->pids));
+				ended = cli_signals_pending() || !targets_alive(o);
 		}
 		double now = cli_mono_s();
 		struct pmu_count *cur;
@@ -979,7 +1072,7 @@ static int stat_run_once(const struct stat_opts *o, const struct pmu_ctx *ctx,
 			cli_error("stat", "%s", err);
 			return -1;
 		}
-		if (!o->system_wide && !o->cpus && !o->pids) {
+		if (!o->system_wide && !o->cpus && !o->pids && !o->tids) {
 			/* Count the command itself: follow its threads and children, start at exec. */
 			target.pids = &child.pid;
 			target.npids = 1;
@@ -1026,7 +1119,7 @@ static int stat_run_once(const struct stat_opts *o, const struct pmu_ctx *ctx,
 		}
 	} else {
 		/* No command: count until a signal, or until every -p target has exited. */
-		while (!cli_signals_pending() && (!o->pids || cli_any_alive(o->pids)))
+		while (!cli_signals_pending() && targets_alive(o))
 			usleep(100 * 1000);
 	}
 	r->wall_ns = (cli_mono_s() - start) * 1e9;
@@ -1114,14 +1207,18 @@ int cmd_stat(int argc, char **argv)
 			cli_error("stat", "%s: %s", o.aggr_flag, err);
 			goto out;
 		}
-	} else if (o.pids) {
-		if (cli_resolve_threads(o.pids, false, &tids, &ntids, err, sizeof(err)) < 0) {
+	} else if (o.pids || o.tids) {
+		if (cli_resolve_threads(o.pids ? o.pids : o.tids, !o.pids, &tids, &ntids, err,
+					sizeof(err)) < 0) {
 			cli_error("stat", "%s", err);
+			status = 2;
 			goto out;
 		}
 		target.pids = tids;
 		target.npids = ntids;
 		target.inherit = true;
+		if (o.per_thread && stat_thread_groups(&o, tids, ntids, &groups, &ngroups) < 0)
+			goto out;
 	}
 	size_t nslots = (groups ? (size_t)ngroups : 1) * evs.n;
 	sums = calloc(nslots, sizeof(*sums));
@@ -1180,7 +1277,7 @@ int cmd_stat(int argc, char **argv)
 		.runs = runs,
 		.wall_ns = wall.mean,
 		.wall_se_ns = eng_runstats_stderr(&wall),
-		.ru = runs == 1 && *o.cmd && !cpu_wide && !o.pids ? &run.ru : NULL,
+		.ru = runs == 1 && *o.cmd && !cpu_wide && !o.pids && !o.tids ? &run.ru : NULL,
 	};
 	/* The text first: a profile that cannot be written does not cost the counts. */
 	if (!text && text_begin(out, &text) < 0)
@@ -1212,6 +1309,7 @@ out:
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);
 	topo_groups_free(groups, ngroups);
+	free(o.thread_name);
 	topo_free(topo);
 	free(cpus);
 	free(tids);
