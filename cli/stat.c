@@ -54,7 +54,8 @@ struct stat_opts {
 static void stat_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID] | -t TID[,TID]] [-r N | -I MS]\n"
+		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID] | -t TID[,TID]]\n"
+		"                    [-r N | -I MS]\n"
 		"                    [--per-node | --per-socket | --per-core | -A | --per-thread]\n"
 		"                    [-x SEP | -j]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
@@ -70,7 +71,7 @@ static void stat_usage(FILE *out)
 		"  --per-socket             one line per socket (with -a or -C)\n"
 		"  --per-core               one line per core (with -a or -C)\n"
 		"  -A, --no-aggr            one line per CPU instead of the sum (with -a or -C)\n"
-		"  -I, --interval-print MS  print the counts of every MS milliseconds (10 or more)\n"
+		"  -I, --interval-print MS  print the counts of every MS ms (10 or more)\n"
 		"  -r, --repeat N           run the command N times: each count's mean and its\n"
 		"                           standard error as a percent of it (perf's \"( +- x%% )\")\n"
 		"  --compare A.json B.json  compare two results written with -j -o FILE (with -r N:\n"
@@ -200,9 +201,9 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		return cli_error("stat", "-x and -j are alternatives; choose one"), 2;
 	if (o->sep && !*o->sep)
 		return cli_error("stat", "-x needs a non-empty separator, e.g. -x ,"), 2;
-	if (!!o->system_wide + !!o->cpus + !!o->pids + !!o->tids > 1 && !(o->system_wide && o->cpus))
-		return cli_error("stat", "-p, -t and -a or -C cannot be combined; choose one target"),
-		       2;
+	int targets = !!o->system_wide + !!o->cpus + !!o->pids + !!o->tids;
+	if (targets > 1 && !(o->system_wide && o->cpus))
+		return cli_error("stat", "-p, -t and -a or -C do not combine; choose one target"), 2;
 	/* perf's rule: threads are known when they are the target. */
 	if (o->per_thread && !o->pids && !o->tids)
 		return cli_error("stat", "--per-thread: only with -p PID or -t TID (the threads "
@@ -310,7 +311,8 @@ static void aggr_prefix(const struct stat_opts *o, const struct topo_group *g, c
 		else if (o->sep)
 			snprintf(buf, len, "%s%s", name, o->sep);
 		else
-			snprintf(buf, len, "%*.*s-%-8s ", 16 > clen ? 16 : clen, clen, name, dash + 1);
+			snprintf(buf, len, "%*.*s-%-8s ", clen < 16 ? 16 : clen, clen, name,
+				 dash + 1);
 		return;
 	}
 	const struct topo_cpu_ids *id = &g->id;
@@ -559,10 +561,9 @@ static void print_metrics_only(FILE *out, const struct stat_opts *o,
 				if (strstr(m[k].unit, "/sec") || strstr(m[k].unit, "CPUs utilized"))
 					continue;
 				char unit[256], val[64];
-				if (!strncmp(m[k].unit, "of all", 6))
-					snprintf(unit, sizeof(unit), "%s %s", evs->ev[i].name, m[k].unit);
-				else
-					snprintf(unit, sizeof(unit), "%s", m[k].unit);
+				snprintf(unit, sizeof(unit), "%s%s%s",
+					 strncmp(m[k].unit, "of all", 6) ? "" : evs->ev[i].name,
+					 strncmp(m[k].unit, "of all", 6) ? "" : " ", m[k].unit);
 				int w = strlen(unit) > COLUMN ? (int)strlen(unit) + 1 : COLUMN;
 				if (pass == 0 && o->sep)
 					fprintf(out, "%s%s", unit, o->sep);
@@ -572,7 +573,8 @@ static void print_metrics_only(FILE *out, const struct stat_opts *o,
 					fprintf(out, "%s\"%s\" : \"%s\"", first ? "" : ", ", unit,
 						metric_csv(&m[k], val, sizeof(val)));
 				else if (o->sep)
-					fprintf(out, "%s%s", metric_csv(&m[k], val, sizeof(val)), o->sep);
+					fprintf(out, "%s%s", metric_csv(&m[k], val, sizeof(val)),
+						o->sep);
 				else {
 					snprintf(val, sizeof(val), m[k].fmt, m[k].value);
 					fprintf(out, "%*s ", w, val);
@@ -929,7 +931,8 @@ static int stat_compare(const char *path_a, const char *path_b)
 	}
 	int wname = 5;
 	for (size_t i = 0; i < a.n; i++) {
-		int w = (int)strlen(a.e[i].name) + (a.e[i].unit[0] ? (int)strlen(a.e[i].unit) + 3 : 0);
+		const struct eng_stat_entry *e = &a.e[i];
+		int w = (int)strlen(e->name) + (e->unit[0] ? (int)strlen(e->unit) + 3 : 0);
 		wname = w > wname ? w : wname;
 	}
 	printf("%-*s  %-24s  %-24s  %8s\n", wname, "event", path_a, path_b, "delta");

@@ -1,7 +1,7 @@
 /*
  * stat --compare's input: what pmuprof stat -j (or perf stat -j) wrote, one
- * flat JSON object per line (perf -o adds "#" comment lines). Only that shape is read: string, number and
- * number-array values, no nesting.
+ * flat JSON object per line (perf -o adds "#" comment lines). Only that shape
+ * is read: string, number and number-array values, no nesting.
  */
 #include "engine.h"
 
