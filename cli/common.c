@@ -409,13 +409,18 @@ int cli_resolve_threads(const char *list, bool tid_list, pid_t **out, int *n, ch
 				 tid_list ? "-t 1234" : "-p 1234[,5678]");
 			break;
 		}
-		pid_t *one;
-		int none;
+		pid_t *one = NULL;
+		int none = 0;
 		if (base_proc_threads((pid_t)pid, &one, &none) < 0) {
 			ret = -ESRCH;
 			snprintf(err, errlen, "%s %ld does not exist (no /proc/%ld/task); check the %s",
 				 what, pid, pid, tid_list ? "thread id" : "pid");
 			break;
+		}
+		/* A thread id is that thread alone; a process id, every thread it has. */
+		if (tid_list && none > 0) {
+			one[0] = (pid_t)pid;
+			none = 1;
 		}
 		pid_t *g = none ? realloc(tids, (size_t)(cnt + none) * sizeof(pid_t)) : tids;
 		if (none && !g) {

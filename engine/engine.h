@@ -445,6 +445,56 @@ struct eng_stat_counts {
  */
 int eng_stat_profile(struct pprof **out, const struct eng_stat_counts *c, char *err, size_t errlen);
 
+/* --- statistics over repeated runs: stat -r, stat --compare (stats.c) --------- */
+
+/* A running mean and sum of squared deviations (Welford), as perf stat's struct stats. */
+struct eng_runstats {
+	uint64_t n;
+	double mean;
+	double m2;
+};
+
+void eng_runstats_add(struct eng_runstats *s, double v);
+/* The sample variance (n - 1 in the denominator); 0 below two values. */
+double eng_runstats_variance(const struct eng_runstats *s);
+/* The standard error of the mean, sqrt(variance / n): perf stat -r's "+-"; 0 below two values. */
+double eng_runstats_stderr(const struct eng_runstats *s);
+/* sd as a percent of avg (0 when avg is 0): perf's "( +- x.xx% )". */
+double eng_runstats_rel_pct(double sd, double avg);
+/* The regularized incomplete beta function I_x(a, b), a, b > 0, 0 <= x <= 1. */
+double eng_betai(double a, double b, double x);
+/* Student's t distribution with df degrees of freedom: P(|T| >= |t|), the two-sided p-value. */
+double eng_student_t_p2(double t, double df);
+
+/* Welch's t-test of two samples' means (variances not assumed equal). */
+struct eng_welch {
+	double t, df, p; /* p: two-sided */
+};
+/* 0, or -EDOM when a sample has fewer than two values. */
+int eng_welch(const struct eng_runstats *a, const struct eng_runstats *b, struct eng_welch *w);
+
+/* --- stat --compare's inputs: stat -j results (stat_result.c) ------------------ */
+
+/* One counted event (of one aggregation group) of a stat -j result. */
+struct eng_stat_entry {
+	char name[200]; /* the event, after its group where there is one ("node N0 cycles") */
+	char unit[32];
+	double *values; /* each run's count ("run-values"), or the one count */
+	size_t n;       /* 0: not supported, or not counted */
+};
+
+struct eng_stat_result {
+	struct eng_stat_entry *e;
+	size_t n;
+};
+
+/*
+ * Reads what stat -j wrote to path (pmuprof's, with -r's "run-values", or perf's);
+ * 0, or -errno with a message naming the file, the line and the fix.
+ */
+int eng_stat_result_load(const char *path, struct eng_stat_result *r, char *err, size_t errlen);
+void eng_stat_result_free(struct eng_stat_result *r);
+
 /* --- c2c report's samples, an engine tool (c2c_collect.c) -------------------- */
 
 /*

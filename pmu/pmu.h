@@ -525,16 +525,18 @@ static inline void pmu_page_compute(const struct pmu_page_snap *s, uint64_t *val
 
 struct pmu_metric {
 	double value;
-	const char *unit; /* "insn per cycle", "GHz", "% of all branches", ... */
+	const char *unit; /* "insn per cycle", "GHz", "of all branches", ... */
+	const char *fmt;  /* perf's printf format of the value, e.g. "%7.2f%%" */
 };
 #define PMU_METRICS_MAX 2
 
 /*
  * The metrics perf stat prints beside event i of n counted events (ev[k]
  * counted counts[k], scaled for multiplexing): CPUs utilized for a clock
- * (wall_ns: the elapsed time), GHz for cycles, insn per cycle, % of all
- * cache refs or branches and MPKI for misses, else a rate per second of task
- * time. The base events are found by type and config, whatever their
+ * (wall_ns: the elapsed time), GHz for cycles, insn per cycle and stalled
+ * cycles per insn for instructions, frontend or backend cycles idle for stalled
+ * cycles, % of all cache refs or branches and MPKI for misses, else a rate per
+ * second of task time. The base events are found by type and config, whatever their
  * modifiers. Fills m and returns how many (0: event i never ran, or no base).
  */
 int pmu_metrics(const struct pmu_event *ev, const struct pmu_count *counts, size_t n, size_t i,

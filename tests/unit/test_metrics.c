@@ -68,11 +68,11 @@ static void test_perf_stat_defaults(void **state)
 	expect(ev, c, n, 4, wall, 1, (double[]){ 3.0 }, (const char *[]){ "GHz" });
 	expect(ev, c, n, 5, wall, 1, (double[]){ 1.5 }, (const char *[]){ "insn per cycle" });
 	expect(ev, c, n, 6, wall, 2, (double[]){ 25.0, 250000 * 1000.0 / 9e9 },
-	       (const char *[]){ "% of all cache refs", "cache-misses MPKI" });
+	       (const char *[]){ "of all cache refs", "cache-misses MPKI" });
 	/* references: no metric of its own but a rate, as perf */
 	expect(ev, c, n, 7, wall, 1, (double[]){ 500.0 }, (const char *[]){ "K/sec" });
 	expect(ev, c, n, 8, wall, 2, (double[]){ 0.5, 1e7 * 1000.0 / 9e9 },
-	       (const char *[]){ "% of all branches", "branch-misses MPKI" });
+	       (const char *[]){ "of all branches", "branch-misses MPKI" });
 	/* no wall time: no CPUs utilized */
 	expect(ev, c, n, 0, 0, 0, NULL, NULL);
 }
@@ -108,11 +108,58 @@ static void test_missing_bases(void **state)
 	expect(ev + 3, c + 3, 2, 0, 1e9, 0, NULL, NULL);
 }
 
+/* Stalled cycles: per instruction (the larger stall) beside instructions, idle % of cycles. */
+static void test_stalls(void **state)
+{
+	(void)state;
+	const struct pmu_event ev[] = { HW(CPU_CYCLES), HW(INSTRUCTIONS),
+					HW(STALLED_CYCLES_FRONTEND), HW(STALLED_CYCLES_BACKEND) };
+	const struct pmu_count c[] = { FULL(1000), FULL(800), FULL(300), FULL(100) };
+	expect(ev, c, 4, 1, 1e9, 2, (double[]){ 0.8, 300.0 / 800 },
+	       (const char *[]){ "insn per cycle", "stalled cycles per insn" });
+	expect(ev, c, 4, 2, 1e9, 1, (double[]){ 30.0 }, (const char *[]){ "frontend cycles idle" });
+	expect(ev, c, 4, 3, 1e9, 1, (double[]){ 10.0 }, (const char *[]){ "backend cycles idle" });
+	/* the backend's alone is the larger */
+	expect(ev, c, 2, 1, 1e9, 1, (double[]){ 0.8 }, (const char *[]){ "insn per cycle" });
+	const struct pmu_event back[] = { HW(INSTRUCTIONS), HW(STALLED_CYCLES_BACKEND) };
+	const struct pmu_count bc[] = { FULL(800), FULL(400) };
+	expect(back, bc, 2, 0, 1e9, 1, (double[]){ 0.5 },
+	       (const char *[]){ "stalled cycles per insn" });
+	/* without cycles, no idle share */
+	expect(back, bc, 2, 1, 1e9, 0, NULL, NULL);
+}
+
+/* perf's formats of each metric's value: the text the layouts print. */
+static void test_formats(void **state)
+{
+	(void)state;
+	const struct pmu_event ev[] = { SW(TASK_CLOCK),		HW(CPU_CYCLES),
+					HW(INSTRUCTIONS),	HW(BRANCH_MISSES),
+					HW(BRANCH_INSTRUCTIONS), HW(CACHE_MISSES),
+					HW(CACHE_REFERENCES),	HW(STALLED_CYCLES_FRONTEND) };
+	const struct pmu_count c[] = { FULL(1000000000), FULL(2000000000), FULL(3000000000),
+				       FULL(1234),	 FULL(100000),	   FULL(5),
+				       FULL(40),	 FULL(500000000) };
+	static const char *const want[] = { "   1.000", "   2.000", "   1.50 ", "   1.23%",
+					    NULL,	"  12.500 %", NULL,	 "  25.00%" };
+	for (size_t i = 0; i < 8; i++) {
+		struct pmu_metric m[PMU_METRICS_MAX];
+		char buf[64];
+		if (!want[i])
+			continue;
+		assert_true(pmu_metrics(ev, c, 8, i, 1e9, m) > 0);
+		snprintf(buf, sizeof(buf), m[0].fmt, m[0].value);
+		assert_string_equal(buf, want[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_perf_stat_defaults),
 		cmocka_unit_test(test_missing_bases),
+		cmocka_unit_test(test_stalls),
+		cmocka_unit_test(test_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
