@@ -37,10 +37,28 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* Prints report's usage. */
+static void report_usage(void)
+{
+	printf("usage: pmuprof report [FILE] [-e TYPE] [-s KEY[,KEY...]] [--top N] "
+	       "[--max-inflated SIZE]\n"
+	       "  FILE: a pprof or a perf.data (default pmuprof.pb.gz)\n"
+	       "  -e, --event TYPE  one sample type (event) only, e.g. -e cycles (also "
+	       "--sample-type)\n"
+	       "  -s, --sort KEYS   group by comm, pid, tid, dso, sym, srcline, cpu, node, "
+	       "region,\n"
+	       "                    cacheline, offset or any label; labels alone give perf "
+	       "report's\n"
+	       "                    overhead table (default sym)\n"
+	       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
+	       "(default 4G)\n");
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"sample-type", required_argument, NULL, 's'},
+		{"event", required_argument, NULL, 'e'},
+		{"sample-type", required_argument, NULL, 'e'},
 		{"sort", required_argument, NULL, 'S'},
 		{"top", required_argument, NULL, 'n'},
 		{"input", required_argument, NULL, 'i'},
@@ -50,12 +68,14 @@ int cmd_report(int argc, char **argv)
 	};
 	struct pprof_report_opts ro = {0};
 	const char *path = "pmuprof.pb.gz";
+	const char *short_sort = NULL; /* -s VALUE: sort keys, or the old spelling of -e */
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:n:i:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:s:n:i:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': ro.sample_type = optarg; break;
+		case 'e': ro.sample_type = optarg; break;
+		case 's': short_sort = optarg; break;
 		case 'S': ro.sort = optarg; break;
 		case 'i': path = optarg; break;
 		case 'n': {
@@ -76,17 +96,10 @@ int cmd_report(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: pmuprof report [FILE] [-s TYPE] [--sort KEY[,KEY...]] "
-			       "[--top N] [--max-inflated SIZE]\n  FILE: a pprof or a perf.data "
-			       "(default pmuprof.pb.gz)\n"
-			       "  --sort KEYS  group by dso, sym, srcline and sample labels (node, cpu, "
-			       "comm, pid, tid,\n               region, ...); labels alone give "
-			       "perf report's overhead table\n"
-			       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
-			       "(default 4G)\n");
+			report_usage();
 			return 0;
 		default:
-			cli_option_error("report", argv, "sSni");
+			cli_option_error("report", argv, "esSni");
 			return 2;
 		}
 	}
@@ -104,6 +117,14 @@ int cmd_report(int argc, char **argv)
 	};
 	struct pprof_read *pr;
 	int rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
+	if (rc == 0 && short_sort && !ro.sample_type && pprof_read_has_sample_type(pr, short_sort)) {
+		/* perf's -s is --sort; -s TYPE once chose the sample type and still does. */
+		fprintf(stderr, "pmuprof report: notice: -s %s reads as the sample type; -s now "
+			"means --sort KEYS as in perf: write -e %s\n", short_sort, short_sort);
+		ro.sample_type = short_sort;
+	} else if (!ro.sort) {
+		ro.sort = short_sort;
+	}
 	if (rc == 0) {
 		rc = pprof_report_print_read(pr, path, &ro, stdout, err, sizeof(err));
 		pprof_read_free(pr);

@@ -145,6 +145,8 @@ int pprof_read_file(struct pprof_read **out, const char *path, uint64_t max_infl
 void pprof_read_free(struct pprof_read *r);
 /* The decoded message, for callers that include profile.pb-c.h. */
 const void *pprof_read_message(const struct pprof_read *r);
+/* Whether the profile has a sample type of this name (e.g. "cycles"). */
+bool pprof_read_has_sample_type(const struct pprof_read *r, const char *type);
 /*
  * The profile read, with comments[0..n) added after its own, gzipped to an
  * output (replaced atomically or written in place). 0 or -errno, err set.
@@ -190,7 +192,7 @@ int pprof_add_run_comments(struct pprof *prof, const struct pprof_run_comments *
 /* --- report: a profile read back and printed (report.c) --------------------- */
 
 struct pprof_report_opts {
-	const char *sample_type; /* -s TYPE: one sample type, NULL for all (except samples) */
+	const char *sample_type; /* -e TYPE: one sample type, NULL for all (except samples) */
 	/* --sort keys, comma separated: dso, sym, srcline or a label (node, cpu, comm, pid,
 	 * tid, region, ...); default "sym" */
 	const char *sort;

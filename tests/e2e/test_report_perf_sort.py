@@ -1,0 +1,96 @@
+"""pmuprof report speaks perf report's language on the same perf.data: the sample type
+is chosen with -e/--event (or --sample-type), -s/--sort takes perf's sort keys, and each
+row's share is perf report --stdio's within 0.5 points. The old spelling -s TYPE still
+chooses the sample type, with one notice line naming -e."""
+import os
+import re
+import tempfile
+
+from common import *
+
+if not have_perf():
+    skip("perf (linux-perf) is not installed: no perf.data to report on and no oracle")
+
+d = tempfile.mkdtemp()
+data = os.path.join(d, "mix.data")
+CLOCK, FAULTS = "cpu-clock/period=250000/", "page-faults/period=100/"
+r = run(["perf", "record", "-q", "--sample-cpu", "-e", f"{CLOCK},{FAULTS}", "-o", data, "--",
+         bench("mix")], timeout=300)
+check(r.returncode == 0, f"perf record failed: {r.stderr}")
+
+
+def perf_rows(sort, event=CLOCK):
+    """perf report's rows of one event: {key tuple: percent}."""
+    r = run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+             "--sort", sort, "--percent-limit", "0"], timeout=300)
+    check(r.returncode == 0, f"perf report --sort {sort} failed: {r.stderr}")
+    rows, this = {}, None
+    for line in r.stdout.splitlines():
+        e = re.match(r"^# Samples: .* of event '(.*)'", line)
+        if e:
+            this = e.group(1)
+        m = re.match(r"^\s+([\d.]+)%\s+(.*?)\s*$", line)
+        if m and this == event:
+            key = tuple(re.split(r"\s{2,}", m.group(2)))
+            rows[key] = rows.get(key, 0.0) + float(m.group(1))
+    check(rows, f"no rows in perf report --sort {sort}:\n{r.stdout}")
+    return rows
+
+
+def ours(args, nkeys):
+    """pmuprof report's rows: {key tuple: flat percent}, and the completed process."""
+    r = run([PMUPROF, "report", data, "--top", "100000"] + args, timeout=300)
+    check(r.returncode == 0, f"pmuprof report {args} failed: {r.stderr}")
+    rows = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("#") or "%" not in line:
+            continue
+        cols = re.split(r"\s{2,}", line.strip())
+        pcts = [c for c in cols if re.fullmatch(r"[\d.]+%", c)]
+        if not pcts:
+            continue
+        rows[tuple(cols[-nkeys:])] = float(pcts[0].rstrip("%"))
+    check(rows, f"no rows in pmuprof report {args}:\n{r.stdout}")
+    return rows, r
+
+
+def unmark(key):
+    """A symbol without perf's [.]/[k] marker."""
+    return tuple(re.sub(r"^\[[.k]\] ", "", k) for k in key)
+
+
+def compare(our_args, nkeys, perf_sort, rename=lambda k: k, event=CLOCK):
+    mine, _ = ours(our_args, nkeys)
+    mine = {unmark(k): v for k, v in mine.items()}
+    theirs = {rename(unmark(k)): v for k, v in perf_rows(perf_sort, event).items()}
+    for key in set(mine) | set(theirs):
+        a, b = mine.get(key, 0.0), theirs.get(key, 0.0)
+        check(abs(a - b) <= 0.5, f"{our_args} row {key}: pmuprof {a}%, perf --sort {perf_sort} "
+              f"{b}%\nours {mine}\nperf {theirs}")
+    return mine
+
+
+# perf's "pid" is the thread: pmuprof's tid.
+rows = compare(["-e", CLOCK, "-s", "sym"], 1, "sym")
+check(rows.get(("mix_chase",), 0) > 10, f"mix_chase is not among the rows: {rows}")
+compare(["--event", CLOCK, "--sort", "comm,dso"], 2, "comm,dso")
+compare(["-e", CLOCK, "-s", "dso,sym"], 2, "dso,sym")
+compare(["-e", CLOCK, "-s", "tid"], 1, "pid", lambda k: (k[0].split(":")[0],))
+compare(["-e", CLOCK, "-s", "cpu"], 1, "cpu", lambda k: (str(int(k[0])),))  # perf: 001
+compare(["-e", FAULTS, "-s", "sym"], 1, "sym", event=FAULTS)
+
+# --sample-type and the old -s TYPE are -e's other spellings; only the last says so.
+_, e = ours(["-e", CLOCK], 1)
+check(f"Samples of '{FAULTS}'" not in e.stdout, f"-e {CLOCK} printed another event:\n{e.stdout}")
+_, st = ours(["--sample-type", CLOCK], 1)
+check(st.stdout == e.stdout and st.stderr == "", f"--sample-type differs from -e:\n{st.stdout}")
+_, old = ours(["-s", CLOCK], 1)
+check(old.stdout == e.stdout, f"-s TYPE differs from -e TYPE:\n{old.stdout}")
+check(old.stderr.count("\n") == 1 and f"-e {CLOCK}" in old.stderr,
+      f"-s TYPE: want one notice line naming -e, got {old.stderr!r}")
+
+r = run([PMUPROF, "report", data, "-s", "nosuchkey"], timeout=300)
+check(r.returncode == 1 and r.stderr.count("\n") == 1 and "nosuchkey" in r.stderr,
+      f"an unknown sort key: rc {r.returncode}, {r.stderr!r}")
+print("ok: -e/--event/--sample-type, -s/--sort sym, comm,dso, dso,sym, tid, cpu match perf "
+      "report within 0.5 points; -s TYPE reads as -e with a notice")
