@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_MAX_INFLATED = 256 };
+enum { OPT_MAX_INFLATED = 256, OPT_CHILDREN, OPT_NO_CHILDREN };
 
 /* "512M", "4G", "4GiB", "1000000": bytes (K, M, G, T are powers of 1024); 0 on a bad size. */
 static uint64_t parse_size(const char *s)
@@ -40,8 +40,9 @@ static uint64_t parse_size(const char *s)
 /* Prints report's usage. */
 static void report_usage(void)
 {
-	printf("usage: pmuprof report [FILE] [-e TYPE] [-s KEY[,KEY...]] [--top N] "
-	       "[--max-inflated SIZE]\n"
+	printf("usage: pmuprof report [FILE] [-e TYPE] [-s KEY[,KEY...]] [--[no-]children] "
+	       "[--top N]\n"
+	       "                      [--max-inflated SIZE]\n"
 	       "  FILE: a pprof or a perf.data (default pmuprof.pb.gz)\n"
 	       "  -e, --event TYPE  one sample type (event) only, e.g. -e cycles (also "
 	       "--sample-type)\n"
@@ -50,6 +51,10 @@ static void report_usage(void)
 	       "                    cacheline, offset or any label; labels alone give perf "
 	       "report's\n"
 	       "                    overhead table (default sym)\n"
+	       "  --children        a Children and a Self column, sorted by children (the "
+	       "default\n"
+	       "                    with call graphs); --no-children: one Overhead column, "
+	       "self\n"
 	       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
 	       "(default 4G)\n");
 }
@@ -63,6 +68,8 @@ int cmd_report(int argc, char **argv)
 		{"top", required_argument, NULL, 'n'},
 		{"input", required_argument, NULL, 'i'},
 		{"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
+		{"children", no_argument, NULL, OPT_CHILDREN},
+		{"no-children", no_argument, NULL, OPT_NO_CHILDREN},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -95,6 +102,8 @@ int cmd_report(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_CHILDREN: ro.children = 1; break;
+		case OPT_NO_CHILDREN: ro.children = -1; break;
 		case 'h':
 			report_usage();
 			return 0;

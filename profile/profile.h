@@ -3,8 +3,8 @@
  * mappings, functions, locations, samples aggregated by identical stack and
  * labels), the gzipped writer through base's output, reading a profile back,
  * the run's comment lines (comments.c), and `pmuprof report`'s tables
- * (report.c): per sample type, the top entries by flat share with
- * cumulative share, counts, and per-entry ratios between sample types.
+ * (report.c): per sample type, the top entries by children or self share,
+ * each event's value, and per-entry ratios per 1k of the first event.
  * Uses protobuf-c code generated from proto/profile.proto, and zlib.
  *
  * Ids handed out are 1-based and unique per table, as pprof requires;
@@ -197,6 +197,8 @@ struct pprof_report_opts {
 	 * tid, region, ...); default "sym" */
 	const char *sort;
 	int top;          /* rows per sample type, default 20 when 0 */
+	/* --children 1, --no-children -1; 0: children where samples have call graphs, as perf */
+	int children;
 	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
 };
 

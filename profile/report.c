@@ -1,15 +1,16 @@
 /*
- * report — `pmuprof report`: a pprof profile printed as a perf report table.
+ * report — `pmuprof report`: a pprof profile printed as perf report's tables.
  *
- * Owns: grouping samples by the --sort keys: a frame's (dso, sym, srcline) of
- * their leaf frame (flat) and of every frame on their stack (cum, each
- * sample counted once per key), and the sample's labels (node, cpu, comm,
- * pid, tid, region, any label); one table per sample type sorted by flat
- * value, with the ratio columns that relate event types per entry (e.g.
- * cache-misses per 1000 cycles); a type without samples gets neither a
- * table nor a ratio column, only its name on one line. Keys that are all
- * labels give perf report's table: the overhead, then the key columns. Reads
- * profiles through pprof_read_file.
+ * Owns: grouping samples by the --sort keys: a frame's (dso, sym with perf's
+ * [k]/[.] marker, srcline) of their leaf frame (self) and of every frame on
+ * their stack (children, each sample counted once per key), and the sample's
+ * labels (node, cpu, comm, pid, tid, region, any label); one table per sample
+ * type: Children and Self sorted by children where samples have call graphs
+ * (perf's default), else one Overhead column; one value column per event in
+ * human units (ms/s for time events, K/M/G for counts) and each count event
+ * per 1000 of the first event where that one counts too; a type without
+ * samples gets no table, only its name on one line. Reads profiles through
+ * pprof_read_file.
  */
 #include "base.h"
 
@@ -171,6 +172,7 @@ struct rep {
 	int64_t label_key[MAX_KEYS]; /* string-table index of a label key's name, -1 if none */
 	size_t nkeys;
 	bool frame_keys; /* some key is a frame's: group every frame of the stack */
+	bool children;   /* a frame's row shows its callees' values too (perf's --children) */
 	size_t ntypes;
 	int64_t *total; /* [ntypes]: the sum of each type's values */
 
@@ -182,12 +184,13 @@ struct rep {
 	size_t cap_buf, len_buf;
 };
 
-static int buf_add(struct rep *r, const char *s)
+/* Adds one part, prefix then s, to the key being composed. */
+static int buf_add(struct rep *r, const char *prefix, const char *s)
 {
-	size_t n = strlen(s);
-	if (r->len_buf + n + 2 > r->cap_buf) {
+	size_t np = strlen(prefix), n = strlen(s);
+	if (r->len_buf + np + n + 2 > r->cap_buf) {
 		size_t cap = r->cap_buf ? r->cap_buf : 256;
-		while (cap < r->len_buf + n + 2)
+		while (cap < r->len_buf + np + n + 2)
 			cap *= 2;
 		char *b = realloc(r->buf, cap);
 		if (!b)
@@ -197,8 +200,9 @@ static int buf_add(struct rep *r, const char *s)
 	}
 	if (r->len_buf)
 		r->buf[r->len_buf++] = KEY_SEP;
-	memcpy(r->buf + r->len_buf, s, n + 1);
-	r->len_buf += n;
+	memcpy(r->buf + r->len_buf, prefix, np);
+	memcpy(r->buf + r->len_buf + np, s, n + 1);
+	r->len_buf += np + n;
 	return 0;
 }
 
@@ -270,6 +274,17 @@ static const char *label_value(const Profile *m, const Sample *s, int64_t key, c
 	return "[unknown]";
 }
 
+/* perf's [k]: the kernel's mapping ([kernel.kallsyms], modules), or an address in the kernel half. */
+static bool is_kernel(const struct rep *r, const Location *loc)
+{
+	if (!loc)
+		return false;
+	const Mapping *mp = index_get(&r->maps, loc->mapping_id, map_id);
+	if (mp && strncmp(str_at(r->m, mp->filename), "[kernel", 7) == 0)
+		return true;
+	return loc->address >> 63;
+}
+
 /* Composes the grouping key of one frame (a location and one of its lines) into r->buf. */
 static int frame_key(struct rep *r, const Sample *s, const Location *loc, const Line *line)
 {
@@ -289,17 +304,23 @@ static int frame_key(struct rep *r, const Sample *s, const Location *loc, const 
 				part = base_name(str_at(m, mp->filename));
 			break;
 		}
-		case KEY_SYM:
+		case KEY_SYM: {
+			const char *name = NULL;
 			if (fn && *str_at(m, fn->name)) {
-				part = str_at(m, fn->name);
+				name = str_at(m, fn->name);
 			} else if (fn && *str_at(m, fn->system_name)) {
-				part = str_at(m, fn->system_name);
+				name = str_at(m, fn->system_name);
 			} else if (loc) {
 				/* Unsymbolized: the address, as perf and pprof show it. */
 				snprintf(tmp, sizeof(tmp), "0x%" PRIx64, loc->address);
-				part = tmp;
+				name = tmp;
 			}
-			break;
+			if (!name)
+				break;
+			if (buf_add(r, is_kernel(r, loc) ? "[k] " : "[.] ", name) < 0)
+				return -ENOMEM;
+			continue;
+		}
 		case KEY_SRCLINE:
 			if (fn && *str_at(m, fn->filename)) {
 				snprintf(tmp, sizeof(tmp), "%s:%" PRId64,
@@ -308,11 +329,11 @@ static int frame_key(struct rep *r, const Sample *s, const Location *loc, const 
 			}
 			break;
 		}
-		if (buf_add(r, part) < 0)
+		if (buf_add(r, "", part) < 0)
 			return -ENOMEM;
 	}
 	if (r->nkeys == 0)
-		return buf_add(r, "");
+		return buf_add(r, "", "");
 	return 0;
 }
 
@@ -366,19 +387,19 @@ static int aggregate(struct rep *r)
 
 /* --- printing -------------------------------------------------------------------- */
 
-/* qsort has no context argument: sort indices carrying their key values instead. */
+/* qsort has no context argument: sort rows carrying their sort values instead. */
 struct row {
-	int64_t flat, cum;
+	int64_t first, second; /* children then self, or self then children */
 	const struct entry *e;
 };
 
 static int cmp_row(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	if (x->flat != y->flat)
-		return x->flat > y->flat ? -1 : 1;
-	if (x->cum != y->cum)
-		return x->cum > y->cum ? -1 : 1;
+	if (x->first != y->first)
+		return x->first > y->first ? -1 : 1;
+	if (x->second != y->second)
+		return x->second > y->second ? -1 : 1;
 	return strcmp(x->e->key, y->e->key);
 }
 
@@ -400,6 +421,62 @@ static size_t split_key(char *key, char **parts, size_t max)
 	return n;
 }
 
+/* Time events (cpu-clock, task-clock) count nanoseconds: shown as ms or s, never in a ratio. */
+static bool is_time(const Profile *m, size_t t)
+{
+	const char *unit = str_at(m, m->sample_type[t]->unit);
+	return strcmp(unit, "nanoseconds") == 0 || strcmp(unit, "ns") == 0;
+}
+
+/* A value in human units: 1.59s, 0.25ms for time; 600, 18.70K, 3.45M, 1.20G for counts. */
+static void human(char *buf, size_t len, int64_t v, bool time)
+{
+	double d = (double)v;
+	if (time)
+		snprintf(buf, len, d >= 1e9 ? "%.2fs" : "%.2fms", d >= 1e9 ? d / 1e9 : d / 1e6);
+	else if (d >= 1e9)
+		snprintf(buf, len, "%.2fG", d / 1e9);
+	else if (d >= 1e6)
+		snprintf(buf, len, "%.2fM", d / 1e6);
+	else if (d >= 1e4)
+		snprintf(buf, len, "%.2fK", d / 1e3);
+	else
+		snprintf(buf, len, "%" PRId64, v);
+}
+
+enum { MAX_COLS = 8 }; /* value columns: more stop being readable */
+
+/* The value columns of a table: every event with samples (and "samples" in its own table). */
+static size_t value_columns(const struct rep *r, size_t t, size_t *col)
+{
+	const Profile *m = r->m;
+	size_t n = 0;
+	for (size_t j = 0; j < r->ntypes && n < MAX_COLS; j++)
+		if (r->total[j] && (j == t || strcmp(str_at(m, m->sample_type[j]->type), "samples")))
+			col[n++] = j;
+	return n;
+}
+
+/*
+ * The ratio columns: each count event per 1000 of the first event, where the first counts
+ * too (a time is no denominator for a count, perf stat's "per 1k" ratios are of counts).
+ */
+static size_t ratio_columns(const struct rep *r, const size_t *col, size_t ncol, size_t *ratio)
+{
+	size_t n = 0;
+	if (ncol < 2 || is_time(r->m, col[0]))
+		return 0;
+	for (size_t q = 1; q < ncol && n < MAX_RATIOS; q++)
+		if (!is_time(r->m, col[q]))
+			ratio[n++] = col[q];
+	return n;
+}
+
+static void print_rule(FILE *out, size_t width)
+{
+	fprintf(out, "  %.*s", (int)width, DOTS);
+}
+
 static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *opts, FILE *out)
 {
 	const Profile *m = r->m;
@@ -415,34 +492,45 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		fprintf(out, ", period %" PRId64, m->period);
 	fputs("\n#\n", out);
 
-	size_t ratio[MAX_RATIOS], nratio = 0;
-	for (size_t j = 0; j < m->n_sample_type && nratio < MAX_RATIOS; j++) {
-		const char *jn = str_at(m, m->sample_type[j]->type);
-		if (j != t && r->total[j] && strcmp(jn, "samples") != 0 && strcmp(jn, tname) != 0)
-			ratio[nratio++] = j;
-	}
+	size_t col[MAX_COLS], ratio[MAX_RATIOS];
+	size_t ncol = value_columns(r, t, col), nratio = ratio_columns(r, col, ncol, ratio);
+	/* Children: each row's value with its callees', sorted by that, as perf's default. */
+	bool children = r->children && r->frame_keys;
 
 	struct row *rows = malloc((r->nent ? r->nent : 1) * sizeof(*rows));
 	if (!rows)
 		return -ENOMEM;
 	size_t nrows = 0;
-	for (size_t i = 0; i < r->nent; i++)
-		if (r->ent[i].flat[t] || r->ent[i].cum[t])
-			rows[nrows++] = (struct row){ r->ent[i].flat[t], r->ent[i].cum[t], &r->ent[i] };
+	for (size_t i = 0; i < r->nent; i++) {
+		const struct entry *e = &r->ent[i];
+		struct row row = { children ? e->cum[t] : e->flat[t],
+				   children ? e->flat[t] : e->cum[t], e };
+		if (row.first)
+			rows[nrows++] = row;
+	}
 	qsort(rows, nrows, sizeof(*rows), cmp_row);
 	size_t top = opts && opts->top > 0 ? (size_t)opts->top : 20;
 	size_t shown = nrows < top ? nrows : top;
 
 	/* Column widths from what is shown, so that columns line up without wasting space. */
-	int wflat = 4;
-	size_t wkey[MAX_KEYS];
+	size_t wcol[MAX_COLS], wkey[MAX_KEYS];
+	char rhead[MAX_RATIOS][160];
+	for (size_t q = 0; q < ncol; q++)
+		wcol[q] = strlen(str_at(m, m->sample_type[col[q]]->type));
+	for (size_t q = 0; q < nratio; q++)
+		snprintf(rhead[q], sizeof(rhead[q]), "%s/1k %s",
+			 str_at(m, m->sample_type[ratio[q]]->type),
+			 str_at(m, m->sample_type[col[0]]->type));
 	for (size_t k = 0; k < r->nkeys; k++)
 		wkey[k] = strlen(r->keys[k].name);
 	for (size_t i = 0; i < shown; i++) {
-		char num[32];
-		int n = snprintf(num, sizeof(num), "%" PRId64, rows[i].flat);
-		if (n > wflat)
-			wflat = n;
+		const int64_t *v = children ? rows[i].e->cum : rows[i].e->flat;
+		for (size_t q = 0; q < ncol; q++) {
+			char num[32];
+			human(num, sizeof(num), v[col[q]], is_time(m, col[q]));
+			if (strlen(num) > wcol[q])
+				wcol[q] = strlen(num);
+		}
 		const char *c = rows[i].e->key;
 		for (size_t k = 0; k < r->nkeys; k++) {
 			const char *sep = strchr(c, KEY_SEP);
@@ -452,53 +540,45 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			c = sep ? sep + 1 : c + len;
 		}
 	}
-	char rhead[MAX_RATIOS][160];
-	for (size_t q = 0; q < nratio; q++)
-		snprintf(rhead[q], sizeof(rhead[q]), "%s/1k %s",
-			 str_at(m, m->sample_type[ratio[q]]->type), tname);
 
-	/*
-	 * Labels alone: perf report's table ("# Overhead  node", a rule of dots, "#"), flat and
-	 * cum being the same. With a frame's key: flat and cum of every frame.
-	 */
-	if (r->frame_keys)
-		fprintf(out, "%*s  %7s  %7s", wflat, "flat", "flat%", "cum%");
-	else
-		fputs("# Overhead", out);
+	/* perf report's header: the shares, the columns, a rule of dots, "#". */
+	fputs(children ? "# Children      Self" : "# Overhead", out);
+	for (size_t q = 0; q < ncol; q++)
+		fprintf(out, "  %*s", (int)wcol[q], str_at(m, m->sample_type[col[q]]->type));
 	for (size_t q = 0; q < nratio; q++)
 		fprintf(out, "  %s", rhead[q]);
-	for (size_t k = 0; k < r->nkeys; k++) {
-		/* The last column is not padded: no trailing blanks. */
-		int w = k + 1 < r->nkeys ? (int)wkey[k] : 0;
-		fprintf(out, "  %-*s", w, r->keys[k].name);
-	}
-	fputc('\n', out);
-	if (!r->frame_keys) {
-		fputs("# ........", out);
-		for (size_t q = 0; q < nratio; q++)
-			fprintf(out, "  %.*s", (int)strlen(rhead[q]), DOTS);
-		for (size_t k = 0; k < r->nkeys; k++)
-			fprintf(out, "  %.*s", (int)wkey[k], DOTS);
-		fputs("\n#\n", out);
-	}
+	for (size_t k = 0; k < r->nkeys; k++) /* the last column unpadded: no trailing blanks */
+		fprintf(out, "  %-*s", k + 1 < r->nkeys ? (int)wkey[k] : 0, r->keys[k].name);
+	fputs(children ? "\n# ........  ........" : "\n# ........", out);
+	for (size_t q = 0; q < ncol; q++)
+		print_rule(out, wcol[q]);
+	for (size_t q = 0; q < nratio; q++)
+		print_rule(out, strlen(rhead[q]));
+	for (size_t k = 0; k < r->nkeys; k++)
+		print_rule(out, wkey[k]);
+	fputs("\n#\n", out);
 
 	int rc = 0;
 	for (size_t i = 0; i < shown; i++) {
 		const struct entry *e = rows[i].e;
-		if (r->frame_keys)
-			fprintf(out, "%*" PRId64 "  %6.2f%%  %6.2f%%", wflat, rows[i].flat,
-				pct(rows[i].flat, total), pct(rows[i].cum, total));
-		else
-			fprintf(out, "%9.2f%%", pct(rows[i].flat, total));
+		const int64_t *v = children ? e->cum : e->flat;
+		fprintf(out, "%9.2f%%", pct(rows[i].first, total));
+		if (children)
+			fprintf(out, "  %7.2f%%", pct(rows[i].second, total));
+		for (size_t q = 0; q < ncol; q++) {
+			char num[32];
+			human(num, sizeof(num), v[col[q]], is_time(m, col[q]));
+			fprintf(out, "  %*s", (int)wcol[q], num);
+		}
 		for (size_t q = 0; q < nratio; q++) {
 			int w = (int)strlen(rhead[q]);
-			if (e->flat[t] == 0) {
+			if (v[col[0]] == 0) {
 				fprintf(out, "  %*s", w, "-");
 				continue;
 			}
-			double v = 1000.0 * (double)e->flat[ratio[q]] / (double)e->flat[t];
+			double x = 1000.0 * (double)v[ratio[q]] / (double)v[col[0]];
 			/* Small ratios keep three decimals: 0.03 per 1k is not "0.0". */
-			fprintf(out, "  %*.*f", w, v >= 1.0 || v == 0.0 ? 1 : 3, v);
+			fprintf(out, "  %*.*f", w, x >= 1.0 || x == 0.0 ? 1 : 3, x);
 		}
 		char *copy = strdup(e->key);
 		if (!copy) {
@@ -665,6 +745,12 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	rc = aggregate(&r);
 	if (rc < 0)
 		goto out;
+	/* perf's default: children where there are call graphs (a sample with a caller). */
+	if (opts && opts->children)
+		r.children = opts->children > 0;
+	else
+		for (size_t i = 0; i < m->n_sample && !r.children; i++)
+			r.children = m->sample[i]->n_location_id > 1;
 
 	print_preamble(m, path, out);
 	bool first = true;
