@@ -12,7 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_MAX_INFLATED = 256, OPT_CHILDREN, OPT_NO_CHILDREN };
+enum {
+	OPT_MAX_INFLATED = 256,
+	OPT_CHILDREN,
+	OPT_NO_CHILDREN,
+	OPT_COMM,
+	OPT_PID,
+	OPT_TID,
+	OPT_DSO,
+	OPT_SYMBOLS,
+	OPT_PERCENT_LIMIT,
+};
 
 /* "512M", "4G", "4GiB", "1000000": bytes (K, M, G, T are powers of 1024); 0 on a bad size. */
 static uint64_t parse_size(const char *s)
@@ -42,6 +52,8 @@ static void report_usage(void)
 {
 	printf("usage: pmuprof report [FILE] [-e TYPE] [-s KEY[,KEY...]] [--[no-]children] "
 	       "[--top N]\n"
+	       "                      [--comm|--pid|--tid|--dso|--symbols LIST] "
+	       "[--percent-limit P]\n"
 	       "                      [--max-inflated SIZE]\n"
 	       "  FILE: a pprof or a perf.data (default pmuprof.pb.gz)\n"
 	       "  -e, --event TYPE  one sample type (event) only, e.g. -e cycles (also "
@@ -55,6 +67,12 @@ static void report_usage(void)
 	       "default\n"
 	       "                    with call graphs); --no-children: one Overhead column, "
 	       "self\n"
+	       "  --comm, --pid, --tid LIST  only the samples of these threads (comma lists, "
+	       "as perf)\n"
+	       "  --dso, --symbols LIST      only the rows of frames in these files or "
+	       "functions;\n"
+	       "                             shares stay of the whole total, as perf's\n"
+	       "  --percent-limit P          hide rows below P percent\n"
 	       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
 	       "(default 4G)\n");
 }
@@ -70,6 +88,14 @@ int cmd_report(int argc, char **argv)
 		{"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
 		{"children", no_argument, NULL, OPT_CHILDREN},
 		{"no-children", no_argument, NULL, OPT_NO_CHILDREN},
+		{"comm", required_argument, NULL, OPT_COMM},
+		{"comms", required_argument, NULL, OPT_COMM},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"tid", required_argument, NULL, OPT_TID},
+		{"dso", required_argument, NULL, OPT_DSO},
+		{"dsos", required_argument, NULL, OPT_DSO},
+		{"symbols", required_argument, NULL, OPT_SYMBOLS},
+		{"percent-limit", required_argument, NULL, OPT_PERCENT_LIMIT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -104,11 +130,26 @@ int cmd_report(int argc, char **argv)
 			break;
 		case OPT_CHILDREN: ro.children = 1; break;
 		case OPT_NO_CHILDREN: ro.children = -1; break;
+		case OPT_COMM: ro.comms = optarg; break;
+		case OPT_PID: ro.pids = optarg; break;
+		case OPT_TID: ro.tids = optarg; break;
+		case OPT_DSO: ro.dsos = optarg; break;
+		case OPT_SYMBOLS: ro.symbols = optarg; break;
+		case OPT_PERCENT_LIMIT: {
+			char *end;
+			ro.percent_limit = strtod(optarg, &end);
+			if (end == optarg || *end || !(ro.percent_limit >= 0 && ro.percent_limit <= 100)) {
+				cli_error("report", "--percent-limit needs a percentage from 0 to 100, "
+					  "not '%s'", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'h':
 			report_usage();
 			return 0;
 		default:
-			cli_option_error("report", argv, "esSni");
+			cli_option_error("report", argv, "esni");
 			return 2;
 		}
 	}

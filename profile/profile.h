@@ -199,6 +199,13 @@ struct pprof_report_opts {
 	int top;          /* rows per sample type, default 20 when 0 */
 	/* --children 1, --no-children -1; 0: children where samples have call graphs, as perf */
 	int children;
+	/*
+	 * perf's filters, comma lists (NULL: all): samples of these comm, pid and tid labels;
+	 * rows of frames in these dsos (file name or path) and of these symbols. Shares stay
+	 * of the whole total, as perf's; rows below percent_limit (percent) are not shown.
+	 */
+	const char *comms, *pids, *tids, *dsos, *symbols;
+	double percent_limit;
 	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
 };
 

@@ -173,6 +173,8 @@ struct rep {
 	size_t nkeys;
 	bool frame_keys; /* some key is a frame's: group every frame of the stack */
 	bool children;   /* a frame's row shows its callees' values too (perf's --children) */
+	const struct pprof_report_opts *opts; /* never NULL */
+	int64_t filter_key[3]; /* string-table index of "comm", "pid", "tid"; -1 if absent */
 	size_t ntypes;
 	int64_t *total; /* [ntypes]: the sum of each type's values */
 
@@ -285,6 +287,68 @@ static bool is_kernel(const struct rep *r, const Location *loc)
 	return loc->address >> 63;
 }
 
+/* The frame's file: its mapping's name, NULL if none. */
+static const char *frame_file(const struct rep *r, const Location *loc)
+{
+	const Mapping *mp = loc ? index_get(&r->maps, loc->mapping_id, map_id) : NULL;
+	return mp && *str_at(r->m, mp->filename) ? str_at(r->m, mp->filename) : NULL;
+}
+
+/* The frame's symbol: its function's name, else its address (as perf and pprof show it). */
+static const char *frame_sym(const struct rep *r, const Location *loc, const Function *fn,
+			     char *tmp, size_t len)
+{
+	if (fn && *str_at(r->m, fn->name))
+		return str_at(r->m, fn->name);
+	if (fn && *str_at(r->m, fn->system_name))
+		return str_at(r->m, fn->system_name);
+	if (!loc)
+		return NULL;
+	snprintf(tmp, len, "0x%" PRIx64, loc->address);
+	return tmp;
+}
+
+/* Whether v is one of the comma-separated list's items. */
+static bool in_list(const char *list, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *s = list; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL)
+		if (strncmp(s, v, n) == 0 && (s[n] == ',' || s[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* perf's --dso and --symbols: whether the frame's rows are kept (a dso by name or path). */
+static bool frame_kept(const struct rep *r, const Location *loc, const Line *line)
+{
+	const struct pprof_report_opts *o = r->opts;
+	char tmp[64];
+	if (o->dsos) {
+		const char *file = frame_file(r, loc);
+		if (!file || !(in_list(o->dsos, base_name(file)) || in_list(o->dsos, file)))
+			return false;
+	}
+	if (o->symbols) {
+		const Function *fn = line ? index_get(&r->fns, line->function_id, fn_id) : NULL;
+		const char *sym = frame_sym(r, loc, fn, tmp, sizeof(tmp));
+		if (!sym || !in_list(o->symbols, sym))
+			return false;
+	}
+	return true;
+}
+
+/* perf's --comm, --pid and --tid: whether the sample's thread is kept. */
+static bool sample_kept(const struct rep *r, const Sample *s)
+{
+	const char *lists[] = { r->opts->comms, r->opts->pids, r->opts->tids };
+	char tmp[64];
+	for (size_t f = 0; f < 3; f++)
+		if (lists[f] && !in_list(lists[f], label_value(r->m, s, r->filter_key[f], tmp,
+								 sizeof(tmp))))
+			return false;
+	return true;
+}
+
 /* Composes the grouping key of one frame (a location and one of its lines) into r->buf. */
 static int frame_key(struct rep *r, const Sample *s, const Location *loc, const Line *line)
 {
@@ -298,23 +362,12 @@ static int frame_key(struct rep *r, const Sample *s, const Location *loc, const 
 		case KEY_LABEL:
 			part = label_value(m, s, r->label_key[k], tmp, sizeof(tmp));
 			break;
-		case KEY_DSO: {
-			const Mapping *mp = loc ? index_get(&r->maps, loc->mapping_id, map_id) : NULL;
-			if (mp && *str_at(m, mp->filename))
-				part = base_name(str_at(m, mp->filename));
+		case KEY_DSO:
+			if (frame_file(r, loc))
+				part = base_name(frame_file(r, loc));
 			break;
-		}
 		case KEY_SYM: {
-			const char *name = NULL;
-			if (fn && *str_at(m, fn->name)) {
-				name = str_at(m, fn->name);
-			} else if (fn && *str_at(m, fn->system_name)) {
-				name = str_at(m, fn->system_name);
-			} else if (loc) {
-				/* Unsymbolized: the address, as perf and pprof show it. */
-				snprintf(tmp, sizeof(tmp), "0x%" PRIx64, loc->address);
-				name = tmp;
-			}
+			const char *name = frame_sym(r, loc, fn, tmp, sizeof(tmp));
 			if (!name)
 				break;
 			if (buf_add(r, is_kernel(r, loc) ? "[k] " : "[.] ", name) < 0)
@@ -360,12 +413,15 @@ static int aggregate(struct rep *r)
 		const Sample *s = m->sample[i];
 		bool leaf = true;
 		int rc;
+		if (!sample_kept(r, s))
+			continue;
 		for (size_t j = 0; r->frame_keys && j < s->n_location_id; j++) {
 			const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
 			size_t nlines = loc ? loc->n_line : 0;
 			/* Lines are innermost first: each inline frame is a frame of its own. */
 			for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
-				rc = frame_key(r, s, loc, nlines ? loc->line[l] : NULL);
+				const Line *line = nlines ? loc->line[l] : NULL;
+				rc = frame_kept(r, loc, line) ? frame_key(r, s, loc, line) : 1;
 				if (rc == 0)
 					rc = account(r, i, s->value, leaf);
 				if (rc < 0)
@@ -375,6 +431,11 @@ static int aggregate(struct rep *r)
 		}
 		if (leaf) {
 			/* No stack at all, or only label keys: counted once, as its leaf. */
+			const Location *loc = s->n_location_id
+						      ? index_get(&r->locs, s->location_id[0], loc_id)
+						      : NULL;
+			if (!frame_kept(r, loc, loc && loc->n_line ? loc->line[0] : NULL))
+				continue;
 			rc = frame_key(r, s, NULL, NULL);
 			if (rc == 0)
 				rc = account(r, i, s->value, true);
@@ -505,11 +566,11 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		const struct entry *e = &r->ent[i];
 		struct row row = { children ? e->cum[t] : e->flat[t],
 				   children ? e->flat[t] : e->cum[t], e };
-		if (row.first)
+		if (row.first && pct(row.first, total) >= opts->percent_limit)
 			rows[nrows++] = row;
 	}
 	qsort(rows, nrows, sizeof(*rows), cmp_row);
-	size_t top = opts && opts->top > 0 ? (size_t)opts->top : 20;
+	size_t top = opts->top > 0 ? (size_t)opts->top : 20;
 	size_t shown = nrows < top ? nrows : top;
 
 	/* Column widths from what is shown, so that columns line up without wasting space. */
@@ -684,9 +745,11 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 			    const struct pprof_report_opts *opts, FILE *out, char *err,
 			    size_t errlen)
 {
+	static const struct pprof_report_opts defaults;
 	struct rep r;
 	memset(&r, 0, sizeof(r));
-	int rc = parse_sort(opts ? opts->sort : NULL, r.keys, &r.nkeys, err, errlen);
+	r.opts = opts = opts ? opts : &defaults;
+	int rc = parse_sort(opts->sort, r.keys, &r.nkeys, err, errlen);
 	if (rc < 0)
 		return rc;
 	const Profile *m = pprof_read_message(pr);
@@ -705,13 +768,13 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	size_t nwant = 0;
 	for (size_t t = 0; t < r.ntypes; t++) {
 		const char *name = str_at(m, m->sample_type[t]->type);
-		if (opts && opts->sample_type ? strcmp(name, opts->sample_type) == 0
+		if (opts->sample_type ? strcmp(name, opts->sample_type) == 0
 					      : strcmp(name, "samples") != 0) {
 			want[t] = true;
 			nwant++;
 		}
 	}
-	if (nwant == 0 && opts && opts->sample_type) {
+	if (nwant == 0 && opts->sample_type) {
 		char avail[512];
 		size_t n = 0;
 		avail[0] = '\0';
@@ -733,6 +796,13 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 		for (size_t t = 0; t < r.ntypes; t++)
 			r.total[t] = base_sat_add(r.total[t], m->sample[i]->value[t]);
 
+	static const char *const filter_names[] = { "comm", "pid", "tid" };
+	for (size_t f = 0; f < 3; f++) {
+		r.filter_key[f] = -1;
+		for (size_t i = 1; i < m->n_string_table && r.filter_key[f] < 0; i++)
+			if (strcmp(m->string_table[i], filter_names[f]) == 0)
+				r.filter_key[f] = (int64_t)i;
+	}
 	rc = resolve_label_keys(&r, path, err, errlen);
 	if (rc < 0)
 		goto out;
@@ -746,7 +816,7 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	if (rc < 0)
 		goto out;
 	/* perf's default: children where there are call graphs (a sample with a caller). */
-	if (opts && opts->children)
+	if (opts->children)
 		r.children = opts->children > 0;
 	else
 		for (size_t i = 0; i < m->n_sample && !r.children; i++)

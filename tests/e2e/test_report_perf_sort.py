@@ -1,5 +1,6 @@
 """pmuprof report speaks perf report's language on the same perf.data: the sample type
-is chosen with -e/--event (or --sample-type), -s/--sort takes perf's sort keys, and each
+is chosen with -e/--event (or --sample-type), -s/--sort takes perf's sort keys, the
+filters --comm, --pid, --tid, --dso, --symbols and --percent-limit are perf's, and each
 row's share is perf report --stdio's within 0.5 points. The old spelling -s TYPE still
 chooses the sample type, with one notice line naming -e."""
 import os
@@ -19,10 +20,10 @@ r = run(["perf", "record", "-q", "--sample-cpu", "-e", f"{CLOCK},{FAULTS}", "-o"
 check(r.returncode == 0, f"perf record failed: {r.stderr}")
 
 
-def perf_rows(sort, event=CLOCK):
+def perf_rows(sort, event=CLOCK, extra=("--percent-limit", "0"), allow_empty=False):
     """perf report's rows of one event: {key tuple: percent}."""
     r = run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
-             "--sort", sort, "--percent-limit", "0"], timeout=300)
+             "--sort", sort] + list(extra), timeout=300)
     check(r.returncode == 0, f"perf report --sort {sort} failed: {r.stderr}")
     rows, this = {}, None
     for line in r.stdout.splitlines():
@@ -33,11 +34,11 @@ def perf_rows(sort, event=CLOCK):
         if m and this == event:
             key = tuple(re.split(r"\s{2,}", m.group(2)))
             rows[key] = rows.get(key, 0.0) + float(m.group(1))
-    check(rows, f"no rows in perf report --sort {sort}:\n{r.stdout}")
+    check(rows or allow_empty, f"no rows in perf report --sort {sort}:\n{r.stdout}")
     return rows
 
 
-def ours(args, nkeys):
+def ours(args, nkeys, allow_empty=False):
     """pmuprof report's rows: {key tuple: flat percent}, and the completed process."""
     r = run([PMUPROF, "report", data, "--top", "100000"] + args, timeout=300)
     check(r.returncode == 0, f"pmuprof report {args} failed: {r.stderr}")
@@ -50,7 +51,7 @@ def ours(args, nkeys):
         if not pcts:
             continue
         rows[tuple(cols[-nkeys:])] = float(pcts[0].rstrip("%"))
-    check(rows, f"no rows in pmuprof report {args}:\n{r.stdout}")
+    check(rows or allow_empty, f"no rows in pmuprof report {args}:\n{r.stdout}")
     return rows, r
 
 
@@ -59,10 +60,12 @@ def unmark(key):
     return tuple(re.sub(r"^\[[.k]\] ", "", k) for k in key)
 
 
-def compare(our_args, nkeys, perf_sort, rename=lambda k: k, event=CLOCK):
-    mine, _ = ours(our_args, nkeys)
+def compare(our_args, nkeys, perf_sort, rename=lambda k: k, event=CLOCK,
+            perf_extra=("--percent-limit", "0"), allow_empty=False):
+    mine, _ = ours(our_args, nkeys, allow_empty)
     mine = {unmark(k): v for k, v in mine.items()}
-    theirs = {rename(unmark(k)): v for k, v in perf_rows(perf_sort, event).items()}
+    theirs = {rename(unmark(k)): v
+              for k, v in perf_rows(perf_sort, event, perf_extra, allow_empty).items()}
     for key in set(mine) | set(theirs):
         a, b = mine.get(key, 0.0), theirs.get(key, 0.0)
         check(abs(a - b) <= 0.5, f"{our_args} row {key}: pmuprof {a}%, perf --sort {perf_sort} "
@@ -79,6 +82,35 @@ compare(["-e", CLOCK, "-s", "tid"], 1, "pid", lambda k: (k[0].split(":")[0],))
 compare(["-e", CLOCK, "-s", "cpu"], 1, "cpu", lambda k: (str(int(k[0])),))  # perf: 001
 compare(["-e", FAULTS, "-s", "sym"], 1, "sym", event=FAULTS)
 
+# Filters, as perf's: shares stay of the whole total.
+sym = ["-e", CLOCK, "-s", "sym"]
+limit = ("--percent-limit", "0")
+compare(sym + ["--comm", "mix"], 1, "sym", perf_extra=("--comm", "mix") + limit)
+compare(sym + ["--comm", "nosuch"], 1, "sym", perf_extra=("--comm", "nosuch") + limit,
+        allow_empty=True)
+kernel = compare(sym + ["--dso", "[kernel.kallsyms]"], 1, "sym",
+                 perf_extra=("--dsos", "[kernel.kallsyms]") + limit)
+check(kernel and sum(kernel.values()) < 50, f"--dso [kernel.kallsyms]: {kernel}")
+compare(sym + ["--dso", "mix,libc.so.6"], 1, "sym", perf_extra=("--dsos", "mix,libc.so.6") + limit)
+two = compare(sym + ["--symbols", "mix_chase,mix_branchy"], 1, "sym",
+              perf_extra=("--symbols", "mix_chase,mix_branchy") + limit)
+check(set(two) == {("mix_chase",), ("mix_branchy",)}, f"--symbols: rows {two}")
+compare(sym + ["--percent-limit", "5"], 1, "sym", perf_extra=("--percent-limit", "5"))
+compare(sym + ["--dso", "[kernel.kallsyms]", "--percent-limit", "0.3"], 1, "sym",
+        perf_extra=("--dsos", "[kernel.kallsyms]", "--percent-limit", "0.3"))
+# perf's "pid" sort key is the thread: each thread's share is what --tid keeps, and --pid
+# keeps the process's threads. (perf 6.1's own --tid keeps nothing of a helper thread.)
+threads = perf_rows("pid")
+pid = next(iter(threads))[0].split(":")[0]
+compare(sym + ["--pid", pid], 1, "sym", perf_extra=("--pid", pid) + limit)
+for key, share in threads.items():
+    tid = key[0].split(":")[0]
+    rows, _ = ours(sym + ["--tid", tid], 1)
+    check(abs(sum(rows.values()) - share) <= 0.5, f"--tid {tid}: rows {sum(rows.values())}%, "
+          f"perf's thread {share}%")
+both, _ = ours(sym + ["--tid", ",".join(k[0].split(":")[0] for k in threads)], 1)
+check(abs(sum(both.values()) - 100) <= 0.5, f"--tid of every thread: {sum(both.values())}%")
+
 # --sample-type and the old -s TYPE are -e's other spellings; only the last says so.
 _, e = ours(["-e", CLOCK], 1)
 check(f"Samples of '{FAULTS}'" not in e.stdout, f"-e {CLOCK} printed another event:\n{e.stdout}")
@@ -92,5 +124,10 @@ check(old.stderr.count("\n") == 1 and f"-e {CLOCK}" in old.stderr,
 r = run([PMUPROF, "report", data, "-s", "nosuchkey"], timeout=300)
 check(r.returncode == 1 and r.stderr.count("\n") == 1 and "nosuchkey" in r.stderr,
       f"an unknown sort key: rc {r.returncode}, {r.stderr!r}")
-print("ok: -e/--event/--sample-type, -s/--sort sym, comm,dso, dso,sym, tid, cpu match perf "
-      "report within 0.5 points; -s TYPE reads as -e with a notice")
+for bad in (["--percent-limit", "x"], ["--percent-limit", "101"]):
+    r = run([PMUPROF, "report", data] + bad, timeout=60)
+    check(r.returncode == 2 and r.stderr.count("\n") == 1 and "--percent-limit" in r.stderr,
+          f"{bad}: rc {r.returncode}, {r.stderr!r}")
+print("ok: -e/--event/--sample-type, -s/--sort sym, comm,dso, dso,sym, tid, cpu, and --comm, "
+      "--pid, --tid, --dso, --symbols, --percent-limit match perf report within 0.5 points; "
+      "-s TYPE reads as -e with a notice")

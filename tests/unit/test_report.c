@@ -358,6 +358,44 @@ static void test_inline(void **state)
 	expect_row(tab, "[.] main", 2, "100.00% 0.00% 900");
 }
 
+/* perf's filters: samples of a comm, rows of a dso or symbols; shares of the whole total. */
+static void test_filters(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	char tab[8192], lead[256];
+	struct pprof_report_opts o = {.sample_type = "cycles", .comms = "worker"};
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "[.] main", 2, "11.11% 0.00% 100");
+	expect_row(tab, "[.] branchy", 2, "11.11% 11.11% 100");
+	assert_int_equal(find_row(tab, "[.] chase", 2, lead, sizeof(lead)), -1);
+
+	o = (struct pprof_report_opts){.sample_type = "cycles", .dsos = "libbranchy.so,nosuch"};
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "[.] branchy", 2, "33.33% 33.33% 300");
+	assert_int_equal(find_row(tab, "[.] main", 2, lead, sizeof(lead)), -1);
+
+	/* A dso by its path too; symbols by name; both filters at once. */
+	o.dsos = "/opt/bench/chase";
+	o.symbols = "chase";
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "[.] chase", 2, "66.67% 66.67% 600");
+	assert_int_equal(find_row(tab, "[.] main", 2, lead, sizeof(lead)), -1);
+	assert_int_equal(find_row(tab, "[.] branchy", 2, lead, sizeof(lead)), -1);
+
+	/* Rows below the limit, in the sorted share (children here), are hidden. */
+	o = (struct pprof_report_opts){.sample_type = "cycles", .percent_limit = 50};
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	assert_non_null(table(f->out, "cycles", tab, sizeof(tab)));
+	expect_row(tab, "[.] main", 2, "100.00%");
+	expect_row(tab, "[.] chase", 2, "66.67%");
+	assert_int_equal(find_row(tab, "[.] branchy", 2, lead, sizeof(lead)), -1);
+	assert_null(strstr(tab, "more entries"));
+}
+
 /*
  * Time events in ms or s, counts in K/M/G; no ratio relates a count to a time (the first
  * event here); kernel frames (the kernel's mapping, or an address in the kernel half) [k].
@@ -464,6 +502,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_units, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_labels, setup, teardown),
