@@ -54,6 +54,7 @@ static void report_usage(void)
 	       "[--top N]\n"
 	       "                      [--comm|--pid|--tid|--dso|--symbols LIST] "
 	       "[--percent-limit P]\n"
+	       "                      [-g caller|callee[,THRESHOLD]]\n"
 	       "                      [--max-inflated SIZE]\n"
 	       "  FILE: a pprof or a perf.data (default pmuprof.pb.gz)\n"
 	       "  -e, --event TYPE  one sample type (event) only, e.g. -e cycles (also "
@@ -73,6 +74,11 @@ static void report_usage(void)
 	       "functions;\n"
 	       "                             shares stay of the whole total, as perf's\n"
 	       "  --percent-limit P          hide rows below P percent\n"
+	       "  -g, --call-graph caller|callee[,THRESHOLD]  each row's call graph as a "
+	       "tree: its\n"
+	       "                    callees (caller) or callers (callee), branches below "
+	       "THRESHOLD\n"
+	       "                    percent of the total (default 0.5) hidden\n"
 	       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
 	       "(default 4G)\n");
 }
@@ -96,6 +102,7 @@ int cmd_report(int argc, char **argv)
 		{"dsos", required_argument, NULL, OPT_DSO},
 		{"symbols", required_argument, NULL, OPT_SYMBOLS},
 		{"percent-limit", required_argument, NULL, OPT_PERCENT_LIMIT},
+		{"call-graph", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -105,11 +112,12 @@ int cmd_report(int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "e:s:n:i:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:s:g:n:i:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': ro.sample_type = optarg; break;
 		case 's': short_sort = optarg; break;
 		case 'S': ro.sort = optarg; break;
+		case 'g': ro.call_graph = optarg; break;
 		case 'i': path = optarg; break;
 		case 'n': {
 			char *end;
@@ -149,7 +157,7 @@ int cmd_report(int argc, char **argv)
 			report_usage();
 			return 0;
 		default:
-			cli_option_error("report", argv, "esni");
+			cli_option_error("report", argv, "esgni");
 			return 2;
 		}
 	}

@@ -206,6 +206,11 @@ struct pprof_report_opts {
 	 */
 	const char *comms, *pids, *tids, *dsos, *symbols;
 	double percent_limit;
+	/*
+	 * -g caller|callee[,THRESHOLD]: each row's call graph as a text tree, branches below
+	 * THRESHOLD percent of the total (default 0.5) hidden; NULL for none.
+	 */
+	const char *call_graph;
 	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
 };
 

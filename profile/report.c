@@ -39,6 +39,7 @@ typedef Perftools__Profiles__Mapping Mapping;
 
 /* A frame's keys; any other name is the sample label of that key. */
 enum key_kind { KEY_DSO, KEY_SYM, KEY_SRCLINE, KEY_LABEL };
+enum { GRAPH_CALLER = 1, GRAPH_CALLEE, CG_PREFIX_MAX = 4096 };
 static const char *const frame_key_names[] = { "dso", "sym", "srcline" };
 
 struct sort_key {
@@ -184,6 +185,15 @@ struct rep {
 
 	char *buf; /* the key being composed */
 	size_t cap_buf, len_buf;
+
+	/* -g: the call graph printed under each row */
+	int graph;        /* 0 none, GRAPH_CALLER or GRAPH_CALLEE */
+	double threshold; /* branches below this percent of the total are hidden */
+	struct frame { const Location *loc; const Line *line; } *frames; /* one sample's */
+	size_t cap_frames;
+	struct cg_node *nodes; /* the tree of one row; nodes[0] is its root */
+	char *cg_row;          /* the row's symbol, as the tree names it */
+	size_t nnodes, cap_nodes;
 };
 
 /* Adds one part, prefix then s, to the key being composed. */
@@ -446,6 +456,216 @@ static int aggregate(struct rep *r)
 	return 0;
 }
 
+static double pct(int64_t v, int64_t total)
+{
+	return total ? 100.0 * (double)v / (double)total : 0.0;
+}
+
+/* --- call graphs (-g) ------------------------------------------------------------ */
+
+struct cg_node {
+	char *name;
+	int64_t value;
+	size_t child, next; /* first child and next sibling: indices, 0 for none */
+};
+
+/* -g caller|callee[,THRESHOLD]: perf's orders, THRESHOLD percent (default 0.5). */
+static int parse_graph(struct rep *r, const char *spec, char *err, size_t errlen)
+{
+	r->threshold = 0.5;
+	if (!spec)
+		return 0;
+	const char *comma = strchr(spec, ',');
+	size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
+	if (n == 6 && strncmp(spec, "caller", 6) == 0)
+		r->graph = GRAPH_CALLER;
+	else if (n == 6 && strncmp(spec, "callee", 6) == 0)
+		r->graph = GRAPH_CALLEE;
+	char *end = NULL;
+	if (comma)
+		r->threshold = strtod(comma + 1, &end);
+	if (!r->graph || (comma && (end == comma + 1 || *end || !(r->threshold >= 0 &&
+								    r->threshold <= 100))))
+		return base_fail(err, errlen, -EINVAL,
+				 "-g takes caller or callee, then optionally a threshold in "
+				 "percent (e.g. -g caller,0.5), not '%s'", spec);
+	return 0;
+}
+
+/* The sample's frames, leaf first, an inline frame each, into r->frames; their number. */
+static ssize_t sample_frames(struct rep *r, const Sample *s)
+{
+	size_t n = 0;
+	for (size_t j = 0; j < s->n_location_id; j++) {
+		const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
+		size_t nlines = loc ? loc->n_line : 0;
+		for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
+			if (BASE_GROW(r->frames, r->cap_frames, n + 1) < 0)
+				return -ENOMEM;
+			r->frames[n++] = (struct frame){ loc, nlines ? loc->line[l] : NULL };
+		}
+	}
+	return (ssize_t)n;
+}
+
+/* The child of node named name, added if new; 0 on OOM. */
+static size_t cg_child(struct rep *r, size_t node, const char *name)
+{
+	size_t *link = &r->nodes[node].child;
+	for (; *link; link = &r->nodes[*link].next)
+		if (strcmp(r->nodes[*link].name, name) == 0)
+			return *link;
+	if (BASE_GROW(r->nodes, r->cap_nodes, r->nnodes + 1) < 0)
+		return 0;
+	link = &r->nodes[node].child; /* the array may have moved */
+	while (*link)
+		link = &r->nodes[*link].next;
+	struct cg_node *c = &r->nodes[r->nnodes];
+	*c = (struct cg_node){ .name = strdup(name) };
+	if (!c->name)
+		return 0;
+	*link = r->nnodes;
+	return r->nnodes++;
+}
+
+/* Adds the path frames[from..to) (step +1 or -1) with value v under the root. */
+static int cg_add(struct rep *r, ssize_t from, ssize_t to, int step, int64_t v)
+{
+	size_t node = 0;
+	char tmp[64];
+	for (ssize_t i = from; i != to; i += step) {
+		const struct frame *f = &r->frames[i];
+		const Function *fn = f->line ? index_get(&r->fns, f->line->function_id, fn_id) : NULL;
+		const char *name = frame_sym(r, f->loc, fn, tmp, sizeof(tmp));
+		if (!(node = cg_child(r, node, name ? name : "[unknown]")))
+			return -ENOMEM;
+		r->nodes[node].value = base_sat_add(r->nodes[node].value, v);
+	}
+	r->nodes[0].value = base_sat_add(r->nodes[0].value, v);
+	return 0;
+}
+
+/*
+ * The tree of row e for type t: its samples' paths (self samples without children, every
+ * sample through it with), as perf's graphs. callee: the row's callers, nearest first.
+ * caller: from the root down to the row where the row is the leaf, else from the row down
+ * to the leaf.
+ */
+static int cg_build(struct rep *r, const struct entry *e, size_t t, bool children)
+{
+	for (size_t i = 1; i < r->nnodes; i++)
+		free(r->nodes[i].name);
+	r->nnodes = 0;
+	free(r->cg_row);
+	r->cg_row = NULL;
+	if (BASE_GROW(r->nodes, r->cap_nodes, 1) < 0)
+		return -ENOMEM;
+	r->nodes[r->nnodes++] = (struct cg_node){ 0 };
+	const Profile *m = r->m;
+	for (size_t i = 0; i < m->n_sample; i++) {
+		const Sample *s = m->sample[i];
+		if (!s->value[t] || !sample_kept(r, s))
+			continue;
+		ssize_t n = sample_frames(r, s), at = -1;
+		if (n < 0)
+			return -ENOMEM;
+		for (ssize_t j = 0; j < (children ? n : (n ? 1 : 0)) && at < 0; j++) {
+			int rc = frame_key(r, s, r->frames[j].loc, r->frames[j].line);
+			if (rc < 0)
+				return rc;
+			if (strcmp(r->buf, e->key) == 0)
+				at = j;
+		}
+		if (at >= 0 && !r->cg_row) {
+			char tmp[64];
+			const struct frame *f = &r->frames[at];
+			const Function *fn =
+				f->line ? index_get(&r->fns, f->line->function_id, fn_id) : NULL;
+			const char *name = frame_sym(r, f->loc, fn, tmp, sizeof(tmp));
+			if (name && !(r->cg_row = strdup(name)))
+				return -ENOMEM;
+		}
+		if (at < 0)
+			continue;
+		int rc;
+		if (r->graph == GRAPH_CALLEE)
+			rc = cg_add(r, at + 1, n, 1, s->value[t]);
+		else if (children && at > 0)
+			rc = cg_add(r, at, -1, -1, s->value[t]);
+		else
+			rc = cg_add(r, n - 1, at - 1, -1, s->value[t]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct cg_kid {
+	int64_t value;
+	size_t idx;
+};
+
+static int cmp_kid(const void *a, const void *b)
+{
+	const struct cg_kid *x = a, *y = b;
+	return x->value != y->value ? (x->value > y->value ? -1 : 1) : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Prints node's children above the threshold as perf's graph: "|--12.34%--name" for a
+ * branch ("--" for the last), a child alone carrying all of its parent's value continues
+ * the chain on the next line, at the name's column. prefix: the columns of the ancestors.
+ */
+static int cg_print(struct rep *r, size_t node, bool top, int64_t total, char *prefix,
+		    size_t plen, FILE *out)
+{
+	size_t nk = 0;
+	for (size_t c = r->nodes[node].child; c; c = r->nodes[c].next)
+		nk++;
+	struct cg_kid *kids = malloc((nk ? nk : 1) * sizeof(*kids));
+	if (!kids)
+		return -ENOMEM;
+	nk = 0;
+	for (size_t c = r->nodes[node].child; c; c = r->nodes[c].next)
+		if (pct(r->nodes[c].value, total) >= r->threshold)
+			kids[nk++] = (struct cg_kid){ r->nodes[c].value, c };
+	qsort(kids, nk, sizeof(*kids), cmp_kid);
+	/* The row's one path, carrying all of its value: "---name", no share (perf's). */
+	bool alone = top && nk == 1 && kids[0].value == r->nodes[node].value;
+	int rc = 0;
+	for (size_t k = 0; k < nk && rc == 0; k++) {
+		size_t c = kids[k].idx;
+		bool last = k + 1 == nk;
+		char head[48];
+		int hl = alone ? snprintf(head, sizeof(head), "---")
+			       : snprintf(head, sizeof(head), "--%.2f%%--",
+					  pct(r->nodes[c].value, total));
+		if (alone)
+			fprintf(out, "%.*s|\n%.*s%s%s\n", (int)plen, prefix, (int)plen, prefix, head,
+				r->nodes[c].name);
+		else
+			fprintf(out, "%.*s|\n%.*s%c%s%s\n", (int)plen, prefix, (int)plen, prefix,
+				last ? ' ' : '|', head, r->nodes[c].name);
+		/* The child's column: under its name, a bar while siblings follow. */
+		size_t clen = plen + (size_t)hl + (alone ? 0 : 1);
+		if (clen >= CG_PREFIX_MAX)
+			break; /* deeper than a line can indent: not printed */
+		memset(prefix + plen, ' ', clen - plen);
+		if (!alone && !last)
+			prefix[plen] = '|';
+		/* A chain: one child with all of the value goes on the next line, no share. */
+		size_t at = c;
+		while (r->nodes[at].child && !r->nodes[r->nodes[at].child].next &&
+		       r->nodes[r->nodes[at].child].value == r->nodes[at].value) {
+			at = r->nodes[at].child;
+			fprintf(out, "%.*s%s\n", (int)clen, prefix, r->nodes[at].name);
+		}
+		rc = cg_print(r, at, false, total, prefix, clen, out);
+	}
+	free(kids);
+	return rc;
+}
+
 /* --- printing -------------------------------------------------------------------- */
 
 /* qsort has no context argument: sort rows carrying their sort values instead. */
@@ -462,11 +682,6 @@ static int cmp_row(const void *a, const void *b)
 	if (x->second != y->second)
 		return x->second > y->second ? -1 : 1;
 	return strcmp(x->e->key, y->e->key);
-}
-
-static double pct(int64_t v, int64_t total)
-{
-	return total ? 100.0 * (double)v / (double)total : 0.0;
 }
 
 /* Splits a composed key into its parts (modifies a copy held by the caller). */
@@ -652,6 +867,20 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			fprintf(out, "  %-*s", k + 1 < np ? (int)wkey[k] : 0, parts[k]);
 		fputc('\n', out);
 		free(copy);
+		if (r->graph && r->frame_keys) {
+			char prefix[CG_PREFIX_MAX];
+			memset(prefix, ' ', 12);
+			rc = cg_build(r, e, t, children);
+			/* Every path starting at the row itself: perf prints from below it. */
+			size_t c = r->nodes[0].child, start = 0;
+			if (rc == 0 && c && !r->nodes[c].next && r->nodes[c].value == r->nodes[0].value &&
+			    r->cg_row && strcmp(r->nodes[c].name, r->cg_row) == 0)
+				start = c;
+			if (rc == 0)
+				rc = cg_print(r, start, true, total, prefix, 12, out);
+			if (rc < 0)
+				break;
+		}
 	}
 	if (rc == 0 && nrows > shown)
 		fprintf(out, "# ... %zu more entries not shown\n", nrows - shown);
@@ -739,6 +968,11 @@ static void rep_free(struct rep *r)
 	free(r->ent);
 	base_htab_free(&r->index);
 	free(r->buf);
+	free(r->frames);
+	free(r->cg_row);
+	for (size_t i = 1; i < r->nnodes; i++)
+		free(r->nodes[i].name);
+	free(r->nodes);
 }
 
 int pprof_report_print_read(const struct pprof_read *pr, const char *path,
@@ -750,6 +984,8 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	memset(&r, 0, sizeof(r));
 	r.opts = opts = opts ? opts : &defaults;
 	int rc = parse_sort(opts->sort, r.keys, &r.nkeys, err, errlen);
+	if (rc == 0)
+		rc = parse_graph(&r, opts->call_graph, err, errlen);
 	if (rc < 0)
 		return rc;
 	const Profile *m = pprof_read_message(pr);

@@ -3,7 +3,8 @@
  * branchy; chase takes 600 cycles and 90 cache misses, branchy 300 and 5)
  * printed as tables; checks order, children and self shares, --no-children,
  * the value columns, the cache-misses per 1k cycles ratio, -e, --sort keys,
- * --top, inline frames and errors; human units and [k] markers.
+ * --top, inline frames and errors; human units and [k] markers; filters
+ * and -g's trees.
  * Then a profile with sample types that have no samples (numa record's
  * tracepoints that never fired): one line names them, no table and no
  * ratio column for them, with and without --sort.
@@ -396,6 +397,42 @@ static void test_filters(void **state)
 	assert_null(strstr(tab, "more entries"));
 }
 
+/* -g: each row's tree as perf prints it, shares of the total, branches below the threshold hidden. */
+static void test_call_graph(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	struct pprof_report_opts o = {.sample_type = "cycles", .call_graph = "caller"};
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	/* main's paths all start at main: printed from below it, one branch per callee. */
+	const char *want_main = "  [.] main\n"
+				"            |\n"
+				"            |--66.67%--chase\n"
+				"            |\n"
+				"             --33.33%--branchy\n";
+	/* chase is a leaf: its path from the root down to it, one chain carrying all. */
+	const char *want_chase = "  [.] chase\n"
+				 "            |\n"
+				 "            ---main\n"
+				 "               chase\n";
+	if (!strstr(f->out, want_main) || !strstr(f->out, want_chase))
+		fail_msg("-g caller trees:\n%s", f->out);
+
+	o = (struct pprof_report_opts){.sample_type = "cycles", .children = -1,
+				       .call_graph = "callee,50"};
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	/* chase's caller carries 66.67 % of the total; branchy's 33.33 % is under 50. */
+	if (!strstr(f->out, "  [.] chase\n            |\n            ---main\n") ||
+	    !strstr(f->out, "  [.] branchy\n") || strstr(strstr(f->out, "  [.] branchy\n"), "|"))
+		fail_msg("-g callee,50 trees:\n%s", f->out);
+
+	err[0] = '\0';
+	o.call_graph = "upward";
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "-g takes caller or callee"));
+	assert_non_null(strstr(err, "'upward'"));
+}
+
 /*
  * Time events in ms or s, counts in K/M/G; no ratio relates a count to a time (the first
  * event here); kernel frames (the kernel's mapping, or an address in the kernel half) [k].
@@ -503,6 +540,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_units, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_graph, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_labels, setup, teardown),
