@@ -145,12 +145,13 @@ int cmd_report(int argc, char **argv)
 		case OPT_SYMBOLS: ro.symbols = optarg; break;
 		case OPT_PERCENT_LIMIT: {
 			char *end;
-			ro.percent_limit = strtod(optarg, &end);
-			if (end == optarg || *end || !(ro.percent_limit >= 0 && ro.percent_limit <= 100)) {
-				cli_error("report", "--percent-limit needs a percentage from 0 to 100, "
-					  "not '%s'", optarg);
+			double p = strtod(optarg, &end);
+			if (end == optarg || *end || !(p >= 0 && p <= 100)) {
+				cli_error("report", "--percent-limit needs a percentage from 0 to "
+					  "100, not '%s'", optarg);
 				return 2;
 			}
+			ro.percent_limit = p;
 			break;
 		}
 		case 'h':
@@ -175,7 +176,8 @@ int cmd_report(int argc, char **argv)
 	};
 	struct pprof_read *pr;
 	int rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
-	if (rc == 0 && short_sort && !ro.sample_type && pprof_read_has_sample_type(pr, short_sort)) {
+	if (rc == 0 && short_sort && !ro.sample_type &&
+	    pprof_read_has_sample_type(pr, short_sort)) {
 		/* perf's -s is --sort; -s TYPE once chose the sample type and still does. */
 		fprintf(stderr, "pmuprof report: notice: -s %s reads as the sample type; -s now "
 			"means --sort KEYS as in perf: write -e %s\n", short_sort, short_sort);

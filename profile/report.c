@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 typedef Perftools__Profiles__Profile Profile;
@@ -286,7 +287,7 @@ static const char *label_value(const Profile *m, const Sample *s, int64_t key, c
 	return "[unknown]";
 }
 
-/* perf's [k]: the kernel's mapping ([kernel.kallsyms], modules), or an address in the kernel half. */
+/* perf's [k]: the kernel's mapping ([kernel.kallsyms], modules), or a kernel-half address. */
 static bool is_kernel(const struct rep *r, const Location *loc)
 {
 	if (!loc)
@@ -441,9 +442,9 @@ static int aggregate(struct rep *r)
 		}
 		if (leaf) {
 			/* No stack at all, or only label keys: counted once, as its leaf. */
-			const Location *loc = s->n_location_id
-						      ? index_get(&r->locs, s->location_id[0], loc_id)
-						      : NULL;
+			const Location *loc = NULL;
+			if (s->n_location_id)
+				loc = index_get(&r->locs, s->location_id[0], loc_id);
 			if (!frame_kept(r, loc, loc && loc->n_line ? loc->line[0] : NULL))
 				continue;
 			rc = frame_key(r, s, NULL, NULL);
@@ -535,7 +536,8 @@ static int cg_add(struct rep *r, ssize_t from, ssize_t to, int step, int64_t v)
 	char tmp[64];
 	for (ssize_t i = from; i != to; i += step) {
 		const struct frame *f = &r->frames[i];
-		const Function *fn = f->line ? index_get(&r->fns, f->line->function_id, fn_id) : NULL;
+		const Function *fn =
+			f->line ? index_get(&r->fns, f->line->function_id, fn_id) : NULL;
 		const char *name = frame_sym(r, f->loc, fn, tmp, sizeof(tmp));
 		if (!(node = cg_child(r, node, name ? name : "[unknown]")))
 			return -ENOMEM;
@@ -608,7 +610,9 @@ struct cg_kid {
 static int cmp_kid(const void *a, const void *b)
 {
 	const struct cg_kid *x = a, *y = b;
-	return x->value != y->value ? (x->value > y->value ? -1 : 1) : (x->idx > y->idx) - (x->idx < y->idx);
+	if (x->value != y->value)
+		return x->value > y->value ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
 /*
@@ -641,8 +645,8 @@ static int cg_print(struct rep *r, size_t node, bool top, int64_t total, char *p
 			       : snprintf(head, sizeof(head), "--%.2f%%--",
 					  pct(r->nodes[c].value, total));
 		if (alone)
-			fprintf(out, "%.*s|\n%.*s%s%s\n", (int)plen, prefix, (int)plen, prefix, head,
-				r->nodes[c].name);
+			fprintf(out, "%.*s|\n%.*s%s%s\n", (int)plen, prefix, (int)plen, prefix,
+				head, r->nodes[c].name);
 		else
 			fprintf(out, "%.*s|\n%.*s%c%s%s\n", (int)plen, prefix, (int)plen, prefix,
 				last ? ' ' : '|', head, r->nodes[c].name);
@@ -728,7 +732,8 @@ static size_t value_columns(const struct rep *r, size_t t, size_t *col)
 	const Profile *m = r->m;
 	size_t n = 0;
 	for (size_t j = 0; j < r->ntypes && n < MAX_COLS; j++)
-		if (r->total[j] && (j == t || strcmp(str_at(m, m->sample_type[j]->type), "samples")))
+		if (r->total[j] &&
+		    (j == t || strcmp(str_at(m, m->sample_type[j]->type), "samples") != 0))
 			col[n++] = j;
 	return n;
 }
@@ -873,8 +878,9 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			rc = cg_build(r, e, t, children);
 			/* Every path starting at the row itself: perf prints from below it. */
 			size_t c = r->nodes[0].child, start = 0;
-			if (rc == 0 && c && !r->nodes[c].next && r->nodes[c].value == r->nodes[0].value &&
-			    r->cg_row && strcmp(r->nodes[c].name, r->cg_row) == 0)
+			if (rc == 0 && c && !r->nodes[c].next &&
+			    r->nodes[c].value == r->nodes[0].value && r->cg_row &&
+			    strcmp(r->nodes[c].name, r->cg_row) == 0)
 				start = c;
 			if (rc == 0)
 				rc = cg_print(r, start, true, total, prefix, 12, out);
