@@ -22,7 +22,7 @@ WORKLOAD_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
 SANITIZED = bool(os.environ.get("PMUPROF_SANITIZED"))
 d = tempfile.mkdtemp()
 data = os.path.join(d, "mix.data")
-CLOCK, FAULTS = "cpu-clock/period=250000/", "page-faults/period=100/"
+CLOCK, FAULTS = "cpu-clock/period=250000/", "page-faults/period=10/"
 r = run(["perf", "record", "-q", "-g", "-e", f"{CLOCK},{FAULTS}", "-o", data, "--",
          bench("mix")], timeout=300, env=WORKLOAD_ENV)
 check(r.returncode == 0, f"perf record -g failed: {r.stderr}")
@@ -83,17 +83,26 @@ print("ok: --children (default with -g) and --no-children rows, [k]/[.] markers 
 
 def trees(text):
     """{row's symbol: [(branch name, percent)]} of the call graphs of a report's first table."""
-    out, row = {}, None
+    out, row, share = {}, None, None
     first = text.split("# Samples")
     for line in "# Samples".join(first[:2]).splitlines():
         m = re.match(r"^\s+[\d.]+%.*\[[.k]\] (\S+)\s*$", line)
         if m:
-            row = m.group(1)
+            row, share = m.group(1), None
             out[row] = []
             continue
         b = re.search(r"--([\d.]+)%--(\S+)\s*$", line)
         if b and row:
-            out[row].append((b.group(2), float(b.group(1))))
+            share = float(b.group(1))
+            out[row].append((b.group(2), share))
+            continue
+        # A chain's next frame (a bare name) carries its branch's share: perf and pmuprof
+        # may print a frame as either when a branch below the threshold is hidden.
+        c = re.match(r"^[\s|]+([^\s|-]\S*)\s*$", line)
+        if c and row and share is not None:
+            out[row].append((c.group(1), share))
+        elif "---" in line:
+            share = None
     return out
 
 

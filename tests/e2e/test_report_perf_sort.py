@@ -19,7 +19,7 @@ WORKLOAD_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
 SANITIZED = bool(os.environ.get("PMUPROF_SANITIZED"))
 d = tempfile.mkdtemp()
 data = os.path.join(d, "mix.data")
-CLOCK, FAULTS = "cpu-clock/period=250000/", "page-faults/period=100/"
+CLOCK, FAULTS = "cpu-clock/period=250000/", "page-faults/period=10/"
 r = run(["perf", "record", "-q", "--sample-cpu", "-e", f"{CLOCK},{FAULTS}", "-o", data, "--",
          bench("mix")], timeout=300, env=WORKLOAD_ENV)
 check(r.returncode == 0, f"perf record failed: {r.stderr}")
