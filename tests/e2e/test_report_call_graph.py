@@ -8,24 +8,18 @@ its share of the total within 0.5 points, and the other way round; branches belo
 threshold are hidden; a bad -g says what it takes."""
 import os
 import re
-import tempfile
 
 from common import *
 
 if not have_perf():
     skip("perf (linux-perf) is not installed: no perf.data to report on and no oracle")
 
-# A sanitized workload's exit runs LSan's leak scan: not the workload's profile. Its
-# unoptimized code has inline frames perf report never makes rows of (pmuprof does), and
-# the sanitizer runtime's frames are named apart: there, only rows both name are compared.
-WORKLOAD_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+# A sanitized build's unoptimized workload has inline frames perf report never makes rows
+# of (pmuprof does), and the sanitizer runtime's frames are named apart: there, only rows
+# both name are compared.
 SANITIZED = bool(os.environ.get("PMUPROF_SANITIZED"))
-d = tempfile.mkdtemp()
-data = os.path.join(d, "mix.data")
 CLOCK, FAULTS = "cpu-clock/period=250000/", "page-faults/period=10/"
-r = run(["perf", "record", "-q", "-g", "-e", f"{CLOCK},{FAULTS}", "-o", data, "--",
-         bench("mix")], timeout=300, env=WORKLOAD_ENV)
-check(r.returncode == 0, f"perf record -g failed: {r.stderr}")
+data = perf_record_workload(["-g", "-e", f"{CLOCK},{FAULTS}"], [bench("mix")])
 
 
 def table(text, event):
