@@ -12,7 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_MAX_INFLATED = 256, OPT_FOLDED, OPT_FLAMEGRAPH, OPT_NO_INLINE };
+enum {
+	OPT_MAX_INFLATED = 256,
+	OPT_CHILDREN,
+	OPT_NO_CHILDREN,
+	OPT_COMM,
+	OPT_PID,
+	OPT_TID,
+	OPT_DSO,
+	OPT_SYMBOLS,
+	OPT_PERCENT_LIMIT,
+	OPT_FOLDED,
+	OPT_FLAMEGRAPH,
+	OPT_NO_INLINE,
+};
 
 /* "512M", "4G", "4GiB", "1000000": bytes (K, M, G, T are powers of 1024); 0 on a bad size. */
 static uint64_t parse_size(const char *s)
@@ -37,15 +50,68 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* Prints report's usage. */
+static void report_usage(void)
+{
+	printf("usage: pmuprof report [FILE] [-e TYPE] [-s KEY[,KEY...]] [--[no-]children] "
+	       "[--top N]\n"
+	       "                      [--comm|--pid|--tid|--dso|--symbols LIST] "
+	       "[--percent-limit P]\n"
+	       "                      [-g caller|callee[,THRESHOLD]]\n"
+	       "                      [--max-inflated SIZE] [--folded [-o FILE] | --flamegraph OUT]\n"
+	       "  FILE: a pprof or a perf.data (default pmuprof.pb.gz)\n"
+	       "  -e, --event TYPE  one sample type (event) only, e.g. -e cycles (also "
+	       "--sample-type)\n"
+	       "  -s, --sort KEYS   group by comm, pid, tid, dso, sym, srcline, cpu, node, "
+	       "region,\n"
+	       "                    cacheline, offset or any label; labels alone give perf "
+	       "report's\n"
+	       "                    overhead table (default sym)\n"
+	       "  --children        a Children and a Self column, sorted by children (the "
+	       "default\n"
+	       "                    with call graphs); --no-children: one Overhead column, "
+	       "self\n"
+	       "  --comm, --pid, --tid LIST  only the samples of these threads (comma lists, "
+	       "as perf)\n"
+	       "  --dso, --symbols LIST      only the rows of frames in these files or "
+	       "functions;\n"
+	       "                             shares stay of the whole total, as perf's\n"
+	       "  --percent-limit P          hide rows below P percent\n"
+	       "  -g, --call-graph caller|callee[,THRESHOLD]  each row's call graph as a "
+	       "tree: its\n"
+	       "                    callees (caller) or callers (callee), branches below "
+	       "THRESHOLD\n"
+	       "                    percent of the total (default 0.5) hidden\n"
+	       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
+	       "(default 4G)\n"
+	       "  --folded [-e TYPE] [-o FILE]  folded stacks (flamegraph.pl, speedscope)\n"
+	       "  --no-inline       a view's frames are functions only, inline frames folded "
+	       "into them\n"
+	       "  --flamegraph OUT.html  interactive flame graph of every sample type, one "
+	       "file\n"
+	       "  --flamegraph OUT.svg   static flame graph of one sample type (-e TYPE)\n");
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"sample-type", required_argument, NULL, 's'},
+		{"event", required_argument, NULL, 'e'},
+		{"sample-type", required_argument, NULL, 'e'},
 		{"sort", required_argument, NULL, 'S'},
 		{"top", required_argument, NULL, 'n'},
 		{"input", required_argument, NULL, 'i'},
 		{"max-inflated", required_argument, NULL, OPT_MAX_INFLATED},
-		{"event", required_argument, NULL, 'e'},
+		{"children", no_argument, NULL, OPT_CHILDREN},
+		{"no-children", no_argument, NULL, OPT_NO_CHILDREN},
+		{"comm", required_argument, NULL, OPT_COMM},
+		{"comms", required_argument, NULL, OPT_COMM},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"tid", required_argument, NULL, OPT_TID},
+		{"dso", required_argument, NULL, OPT_DSO},
+		{"dsos", required_argument, NULL, OPT_DSO},
+		{"symbols", required_argument, NULL, OPT_SYMBOLS},
+		{"percent-limit", required_argument, NULL, OPT_PERCENT_LIMIT},
+		{"call-graph", required_argument, NULL, 'g'},
 		{"folded", no_argument, NULL, OPT_FOLDED},
 		{"flamegraph", required_argument, NULL, OPT_FLAMEGRAPH},
 		{"no-inline", no_argument, NULL, OPT_NO_INLINE},
@@ -55,16 +121,18 @@ int cmd_report(int argc, char **argv)
 	};
 	struct pprof_report_opts ro = {0};
 	const char *path = "pmuprof.pb.gz";
+	const char *short_sort = NULL; /* -s VALUE: sort keys, or the old spelling of -e */
 	struct cli_view view = {0};
 	int c, rc;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:n:i:e:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:s:g:n:i:o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': ro.sample_type = optarg; break;
-		case 'S': ro.sort = optarg; break;
-		case 'i': path = optarg; break;
 		case 'e': ro.sample_type = optarg; break;
+		case 's': short_sort = optarg; break;
+		case 'S': ro.sort = optarg; break;
+		case 'g': ro.call_graph = optarg; break;
+		case 'i': path = optarg; break;
 		case 'o': view.output = optarg; break;
 		case OPT_FOLDED: view.folded = true; break;
 		case OPT_FLAMEGRAPH: view.flamegraph = optarg; break;
@@ -86,24 +154,29 @@ int cmd_report(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_CHILDREN: ro.children = 1; break;
+		case OPT_NO_CHILDREN: ro.children = -1; break;
+		case OPT_COMM: ro.comms = optarg; break;
+		case OPT_PID: ro.pids = optarg; break;
+		case OPT_TID: ro.tids = optarg; break;
+		case OPT_DSO: ro.dsos = optarg; break;
+		case OPT_SYMBOLS: ro.symbols = optarg; break;
+		case OPT_PERCENT_LIMIT: {
+			char *end;
+			double p = strtod(optarg, &end);
+			if (end == optarg || *end || !(p >= 0 && p <= 100)) {
+				cli_error("report", "--percent-limit needs a percentage from 0 to "
+					  "100, not '%s'", optarg);
+				return 2;
+			}
+			ro.percent_limit = p;
+			break;
+		}
 		case 'h':
-			printf("usage: pmuprof report [FILE] [-s TYPE] [--sort KEY[,KEY...]] "
-			       "[--top N] [--max-inflated SIZE]\n  FILE: a pprof or a perf.data "
-			       "(default pmuprof.pb.gz)\n"
-			       "  --sort KEYS  group by dso, sym, srcline and sample labels (node, cpu, "
-			       "comm, pid, tid,\n               region, ...); labels alone give "
-			       "perf report's overhead table\n"
-			       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
-			       "(default 4G)\n"
-			       "  --folded [-e TYPE] [-o FILE]  folded stacks (flamegraph.pl, speedscope)\n"
-			       "  --no-inline  a view's frames are functions only, inline frames folded "
-			       "into them\n"
-			       "  --flamegraph OUT.html  interactive flame graph of every sample type, "
-			       "one file\n  --flamegraph OUT.svg   static flame graph of one sample "
-			       "type (-e TYPE)\n");
+			report_usage();
 			return 0;
 		default:
-			cli_option_error("report", argv, "sSnieo");
+			cli_option_error("report", argv, "esgnio");
 			return 2;
 		}
 	}
@@ -128,6 +201,15 @@ int cmd_report(int argc, char **argv)
 	};
 	struct pprof_read *pr;
 	rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
+	if (rc == 0 && short_sort && !ro.sample_type &&
+	    pprof_read_has_sample_type(pr, short_sort)) {
+		/* perf's -s is --sort; -s TYPE once chose the sample type and still does. */
+		fprintf(stderr, "pmuprof report: notice: -s %s reads as the sample type; -s now "
+			"means --sort KEYS as in perf: write -e %s\n", short_sort, short_sort);
+		ro.sample_type = short_sort;
+	} else if (!ro.sort) {
+		ro.sort = short_sort;
+	}
 	if (rc == 0 && view.out) {
 		rc = cli_view_write(&view, pr, path, ro.sample_type);
 		pprof_read_free(pr);

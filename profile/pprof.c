@@ -1506,6 +1506,15 @@ const void *pprof_read_message(const struct pprof_read *r)
 	return r->msg;
 }
 
+bool pprof_read_has_sample_type(const struct pprof_read *r, const char *type)
+{
+	const Perftools__Profiles__Profile *m = r->msg;
+	for (size_t t = 0; t < m->n_sample_type; t++)
+		if (strcmp(m->string_table[m->sample_type[t]->type], type) == 0)
+			return true;
+	return false;
+}
+
 void pprof_set_main_mapping(struct pprof *p, uint64_t mapping_id)
 {
 	p->main_mapping = mapping_id;

@@ -3,8 +3,8 @@
  * mappings, functions, locations, samples aggregated by identical stack and
  * labels), the gzipped writer through base's output, reading a profile back,
  * the run's comment lines (comments.c), and `pmuprof report`'s tables
- * (report.c): per sample type, the top entries by flat share with
- * cumulative share, counts, and per-entry ratios between sample types.
+ * (report.c): per sample type, the top entries by children or self share,
+ * each event's value, and per-entry ratios per 1k of the first event.
  * Uses protobuf-c code generated from proto/profile.proto, and zlib.
  *
  * Ids handed out are 1-based and unique per table, as pprof requires;
@@ -145,6 +145,8 @@ int pprof_read_file(struct pprof_read **out, const char *path, uint64_t max_infl
 void pprof_read_free(struct pprof_read *r);
 /* The decoded message, for callers that include profile.pb-c.h. */
 const void *pprof_read_message(const struct pprof_read *r);
+/* Whether the profile has a sample type of this name (e.g. "cycles"). */
+bool pprof_read_has_sample_type(const struct pprof_read *r, const char *type);
 /*
  * The profile read, with comments[0..n) added after its own, gzipped to an
  * output (replaced atomically or written in place). 0 or -errno, err set.
@@ -190,11 +192,25 @@ int pprof_add_run_comments(struct pprof *prof, const struct pprof_run_comments *
 /* --- report: a profile read back and printed (report.c) --------------------- */
 
 struct pprof_report_opts {
-	const char *sample_type; /* -s TYPE: one sample type, NULL for all (except samples) */
+	const char *sample_type; /* -e TYPE: one sample type, NULL for all (except samples) */
 	/* --sort keys, comma separated: dso, sym, srcline or a label (node, cpu, comm, pid,
 	 * tid, region, ...); default "sym" */
 	const char *sort;
 	int top;          /* rows per sample type, default 20 when 0 */
+	/* --children 1, --no-children -1; 0: children where samples have call graphs, as perf */
+	int children;
+	/*
+	 * perf's filters, comma lists (NULL: all): samples of these comm, pid and tid labels;
+	 * rows of frames in these dsos (file name or path) and of these symbols. Shares stay
+	 * of the whole total, as perf's; rows below percent_limit (percent) are not shown.
+	 */
+	const char *comms, *pids, *tids, *dsos, *symbols;
+	double percent_limit;
+	/*
+	 * -g caller|callee[,THRESHOLD]: each row's call graph as a text tree, branches below
+	 * THRESHOLD percent of the total (default 0.5) hidden; NULL for none.
+	 */
+	const char *call_graph;
 	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
 };
 

@@ -1,15 +1,16 @@
 /*
- * report — `pmuprof report`: a pprof profile printed as a perf report table.
+ * report — `pmuprof report`: a pprof profile printed as perf report's tables.
  *
- * Owns: grouping samples by the --sort keys: a frame's (dso, sym, srcline) of
- * their leaf frame (flat) and of every frame on their stack (cum, each
- * sample counted once per key), and the sample's labels (node, cpu, comm,
- * pid, tid, region, any label); one table per sample type sorted by flat
- * value, with the ratio columns that relate event types per entry (e.g.
- * cache-misses per 1000 cycles); a type without samples gets neither a
- * table nor a ratio column, only its name on one line. Keys that are all
- * labels give perf report's table: the overhead, then the key columns. Reads
- * profiles through pprof_read_file.
+ * Owns: grouping samples by the --sort keys: a frame's (dso, sym with perf's
+ * [k]/[.] marker, srcline) of their leaf frame (self) and of every frame on
+ * their stack (children, each sample counted once per key), and the sample's
+ * labels (node, cpu, comm, pid, tid, region, any label); one table per sample
+ * type: Children and Self sorted by children where samples have call graphs
+ * (perf's default), else one Overhead column; one value column per event in
+ * human units (ms/s for time events, K/M/G for counts) and each count event
+ * per 1000 of the first event where that one counts too; a type without
+ * samples gets no table, only its name on one line. Reads profiles through
+ * pprof_read_file.
  */
 #include "base.h"
 
@@ -23,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 typedef Perftools__Profiles__Profile Profile;
@@ -38,6 +40,7 @@ typedef Perftools__Profiles__Mapping Mapping;
 
 /* A frame's keys; any other name is the sample label of that key. */
 enum key_kind { KEY_DSO, KEY_SYM, KEY_SRCLINE, KEY_LABEL };
+enum { GRAPH_CALLER = 1, GRAPH_CALLEE, CG_PREFIX_MAX = 4096 };
 static const char *const frame_key_names[] = { "dso", "sym", "srcline" };
 
 struct sort_key {
@@ -171,6 +174,9 @@ struct rep {
 	int64_t label_key[MAX_KEYS]; /* string-table index of a label key's name, -1 if none */
 	size_t nkeys;
 	bool frame_keys; /* some key is a frame's: group every frame of the stack */
+	bool children;   /* a frame's row shows its callees' values too (perf's --children) */
+	const struct pprof_report_opts *opts; /* never NULL */
+	int64_t filter_key[3]; /* string-table index of "comm", "pid", "tid"; -1 if absent */
 	size_t ntypes;
 	int64_t *total; /* [ntypes]: the sum of each type's values */
 
@@ -180,14 +186,24 @@ struct rep {
 
 	char *buf; /* the key being composed */
 	size_t cap_buf, len_buf;
+
+	/* -g: the call graph printed under each row */
+	int graph;        /* 0 none, GRAPH_CALLER or GRAPH_CALLEE */
+	double threshold; /* branches below this percent of the total are hidden */
+	struct frame { const Location *loc; const Line *line; } *frames; /* one sample's */
+	size_t cap_frames;
+	struct cg_node *nodes; /* the tree of one row; nodes[0] is its root */
+	char *cg_row;          /* the row's symbol, as the tree names it */
+	size_t nnodes, cap_nodes;
 };
 
-static int buf_add(struct rep *r, const char *s)
+/* Adds one part, prefix then s, to the key being composed. */
+static int buf_add(struct rep *r, const char *prefix, const char *s)
 {
-	size_t n = strlen(s);
-	if (r->len_buf + n + 2 > r->cap_buf) {
+	size_t np = strlen(prefix), n = strlen(s);
+	if (r->len_buf + np + n + 2 > r->cap_buf) {
 		size_t cap = r->cap_buf ? r->cap_buf : 256;
-		while (cap < r->len_buf + n + 2)
+		while (cap < r->len_buf + np + n + 2)
 			cap *= 2;
 		char *b = realloc(r->buf, cap);
 		if (!b)
@@ -197,8 +213,9 @@ static int buf_add(struct rep *r, const char *s)
 	}
 	if (r->len_buf)
 		r->buf[r->len_buf++] = KEY_SEP;
-	memcpy(r->buf + r->len_buf, s, n + 1);
-	r->len_buf += n;
+	memcpy(r->buf + r->len_buf, prefix, np);
+	memcpy(r->buf + r->len_buf + np, s, n + 1);
+	r->len_buf += np + n;
 	return 0;
 }
 
@@ -270,6 +287,79 @@ static const char *label_value(const Profile *m, const Sample *s, int64_t key, c
 	return "[unknown]";
 }
 
+/* perf's [k]: the kernel's mapping ([kernel.kallsyms], modules), or a kernel-half address. */
+static bool is_kernel(const struct rep *r, const Location *loc)
+{
+	if (!loc)
+		return false;
+	const Mapping *mp = index_get(&r->maps, loc->mapping_id, map_id);
+	if (mp && strncmp(str_at(r->m, mp->filename), "[kernel", 7) == 0)
+		return true;
+	return loc->address >> 63;
+}
+
+/* The frame's file: its mapping's name, NULL if none. */
+static const char *frame_file(const struct rep *r, const Location *loc)
+{
+	const Mapping *mp = loc ? index_get(&r->maps, loc->mapping_id, map_id) : NULL;
+	return mp && *str_at(r->m, mp->filename) ? str_at(r->m, mp->filename) : NULL;
+}
+
+/* The frame's symbol: its function's name, else its address (as perf and pprof show it). */
+static const char *frame_sym(const struct rep *r, const Location *loc, const Function *fn,
+			     char *tmp, size_t len)
+{
+	if (fn && *str_at(r->m, fn->name))
+		return str_at(r->m, fn->name);
+	if (fn && *str_at(r->m, fn->system_name))
+		return str_at(r->m, fn->system_name);
+	if (!loc)
+		return NULL;
+	snprintf(tmp, len, "0x%" PRIx64, loc->address);
+	return tmp;
+}
+
+/* Whether v is one of the comma-separated list's items. */
+static bool in_list(const char *list, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *s = list; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL)
+		if (strncmp(s, v, n) == 0 && (s[n] == ',' || s[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* perf's --dso and --symbols: whether the frame's rows are kept (a dso by name or path). */
+static bool frame_kept(const struct rep *r, const Location *loc, const Line *line)
+{
+	const struct pprof_report_opts *o = r->opts;
+	char tmp[64];
+	if (o->dsos) {
+		const char *file = frame_file(r, loc);
+		if (!file || !(in_list(o->dsos, base_name(file)) || in_list(o->dsos, file)))
+			return false;
+	}
+	if (o->symbols) {
+		const Function *fn = line ? index_get(&r->fns, line->function_id, fn_id) : NULL;
+		const char *sym = frame_sym(r, loc, fn, tmp, sizeof(tmp));
+		if (!sym || !in_list(o->symbols, sym))
+			return false;
+	}
+	return true;
+}
+
+/* perf's --comm, --pid and --tid: whether the sample's thread is kept. */
+static bool sample_kept(const struct rep *r, const Sample *s)
+{
+	const char *lists[] = { r->opts->comms, r->opts->pids, r->opts->tids };
+	char tmp[64];
+	for (size_t f = 0; f < 3; f++)
+		if (lists[f] && !in_list(lists[f], label_value(r->m, s, r->filter_key[f], tmp,
+								 sizeof(tmp))))
+			return false;
+	return true;
+}
+
 /* Composes the grouping key of one frame (a location and one of its lines) into r->buf. */
 static int frame_key(struct rep *r, const Sample *s, const Location *loc, const Line *line)
 {
@@ -283,23 +373,18 @@ static int frame_key(struct rep *r, const Sample *s, const Location *loc, const 
 		case KEY_LABEL:
 			part = label_value(m, s, r->label_key[k], tmp, sizeof(tmp));
 			break;
-		case KEY_DSO: {
-			const Mapping *mp = loc ? index_get(&r->maps, loc->mapping_id, map_id) : NULL;
-			if (mp && *str_at(m, mp->filename))
-				part = base_name(str_at(m, mp->filename));
+		case KEY_DSO:
+			if (frame_file(r, loc))
+				part = base_name(frame_file(r, loc));
 			break;
+		case KEY_SYM: {
+			const char *name = frame_sym(r, loc, fn, tmp, sizeof(tmp));
+			if (!name)
+				break;
+			if (buf_add(r, is_kernel(r, loc) ? "[k] " : "[.] ", name) < 0)
+				return -ENOMEM;
+			continue;
 		}
-		case KEY_SYM:
-			if (fn && *str_at(m, fn->name)) {
-				part = str_at(m, fn->name);
-			} else if (fn && *str_at(m, fn->system_name)) {
-				part = str_at(m, fn->system_name);
-			} else if (loc) {
-				/* Unsymbolized: the address, as perf and pprof show it. */
-				snprintf(tmp, sizeof(tmp), "0x%" PRIx64, loc->address);
-				part = tmp;
-			}
-			break;
 		case KEY_SRCLINE:
 			if (fn && *str_at(m, fn->filename)) {
 				snprintf(tmp, sizeof(tmp), "%s:%" PRId64,
@@ -308,11 +393,11 @@ static int frame_key(struct rep *r, const Sample *s, const Location *loc, const 
 			}
 			break;
 		}
-		if (buf_add(r, part) < 0)
+		if (buf_add(r, "", part) < 0)
 			return -ENOMEM;
 	}
 	if (r->nkeys == 0)
-		return buf_add(r, "");
+		return buf_add(r, "", "");
 	return 0;
 }
 
@@ -339,12 +424,15 @@ static int aggregate(struct rep *r)
 		const Sample *s = m->sample[i];
 		bool leaf = true;
 		int rc;
+		if (!sample_kept(r, s))
+			continue;
 		for (size_t j = 0; r->frame_keys && j < s->n_location_id; j++) {
 			const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
 			size_t nlines = loc ? loc->n_line : 0;
 			/* Lines are innermost first: each inline frame is a frame of its own. */
 			for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
-				rc = frame_key(r, s, loc, nlines ? loc->line[l] : NULL);
+				const Line *line = nlines ? loc->line[l] : NULL;
+				rc = frame_kept(r, loc, line) ? frame_key(r, s, loc, line) : 1;
 				if (rc == 0)
 					rc = account(r, i, s->value, leaf);
 				if (rc < 0)
@@ -354,6 +442,11 @@ static int aggregate(struct rep *r)
 		}
 		if (leaf) {
 			/* No stack at all, or only label keys: counted once, as its leaf. */
+			const Location *loc = NULL;
+			if (s->n_location_id)
+				loc = index_get(&r->locs, s->location_id[0], loc_id);
+			if (!frame_kept(r, loc, loc && loc->n_line ? loc->line[0] : NULL))
+				continue;
 			rc = frame_key(r, s, NULL, NULL);
 			if (rc == 0)
 				rc = account(r, i, s->value, true);
@@ -364,27 +457,235 @@ static int aggregate(struct rep *r)
 	return 0;
 }
 
+static double pct(int64_t v, int64_t total)
+{
+	return total ? 100.0 * (double)v / (double)total : 0.0;
+}
+
+/* --- call graphs (-g) ------------------------------------------------------------ */
+
+struct cg_node {
+	char *name;
+	int64_t value;
+	size_t child, next; /* first child and next sibling: indices, 0 for none */
+};
+
+/* -g caller|callee[,THRESHOLD]: perf's orders, THRESHOLD percent (default 0.5). */
+static int parse_graph(struct rep *r, const char *spec, char *err, size_t errlen)
+{
+	r->threshold = 0.5;
+	if (!spec)
+		return 0;
+	const char *comma = strchr(spec, ',');
+	size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
+	if (n == 6 && strncmp(spec, "caller", 6) == 0)
+		r->graph = GRAPH_CALLER;
+	else if (n == 6 && strncmp(spec, "callee", 6) == 0)
+		r->graph = GRAPH_CALLEE;
+	char *end = NULL;
+	if (comma)
+		r->threshold = strtod(comma + 1, &end);
+	if (!r->graph || (comma && (end == comma + 1 || *end || !(r->threshold >= 0 &&
+								    r->threshold <= 100))))
+		return base_fail(err, errlen, -EINVAL,
+				 "-g takes caller or callee, then optionally a threshold in "
+				 "percent (e.g. -g caller,0.5), not '%s'", spec);
+	return 0;
+}
+
+/* The sample's frames, leaf first, an inline frame each, into r->frames; their number. */
+static ssize_t sample_frames(struct rep *r, const Sample *s)
+{
+	size_t n = 0;
+	for (size_t j = 0; j < s->n_location_id; j++) {
+		const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
+		size_t nlines = loc ? loc->n_line : 0;
+		for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
+			if (BASE_GROW(r->frames, r->cap_frames, n + 1) < 0)
+				return -ENOMEM;
+			r->frames[n++] = (struct frame){ loc, nlines ? loc->line[l] : NULL };
+		}
+	}
+	return (ssize_t)n;
+}
+
+/* The child of node named name, added if new; 0 on OOM. */
+static size_t cg_child(struct rep *r, size_t node, const char *name)
+{
+	size_t *link = &r->nodes[node].child;
+	for (; *link; link = &r->nodes[*link].next)
+		if (strcmp(r->nodes[*link].name, name) == 0)
+			return *link;
+	if (BASE_GROW(r->nodes, r->cap_nodes, r->nnodes + 1) < 0)
+		return 0;
+	link = &r->nodes[node].child; /* the array may have moved */
+	while (*link)
+		link = &r->nodes[*link].next;
+	struct cg_node *c = &r->nodes[r->nnodes];
+	*c = (struct cg_node){ .name = strdup(name) };
+	if (!c->name)
+		return 0;
+	*link = r->nnodes;
+	return r->nnodes++;
+}
+
+/* Adds the path frames[from..to) (step +1 or -1) with value v under the root. */
+static int cg_add(struct rep *r, ssize_t from, ssize_t to, int step, int64_t v)
+{
+	size_t node = 0;
+	char tmp[64];
+	for (ssize_t i = from; i != to; i += step) {
+		const struct frame *f = &r->frames[i];
+		const Function *fn =
+			f->line ? index_get(&r->fns, f->line->function_id, fn_id) : NULL;
+		const char *name = frame_sym(r, f->loc, fn, tmp, sizeof(tmp));
+		if (!(node = cg_child(r, node, name ? name : "[unknown]")))
+			return -ENOMEM;
+		r->nodes[node].value = base_sat_add(r->nodes[node].value, v);
+	}
+	r->nodes[0].value = base_sat_add(r->nodes[0].value, v);
+	return 0;
+}
+
+/*
+ * The tree of row e for type t: its samples' paths (self samples without children, every
+ * sample through it with), as perf's graphs. callee: the row's callers, nearest first.
+ * caller: from the root down to the row where the row is the leaf, else from the row down
+ * to the leaf.
+ */
+static int cg_build(struct rep *r, const struct entry *e, size_t t, bool children)
+{
+	for (size_t i = 1; i < r->nnodes; i++)
+		free(r->nodes[i].name);
+	r->nnodes = 0;
+	free(r->cg_row);
+	r->cg_row = NULL;
+	if (BASE_GROW(r->nodes, r->cap_nodes, 1) < 0)
+		return -ENOMEM;
+	r->nodes[r->nnodes++] = (struct cg_node){ 0 };
+	const Profile *m = r->m;
+	for (size_t i = 0; i < m->n_sample; i++) {
+		const Sample *s = m->sample[i];
+		if (!s->value[t] || !sample_kept(r, s))
+			continue;
+		ssize_t n = sample_frames(r, s), at = -1;
+		if (n < 0)
+			return -ENOMEM;
+		for (ssize_t j = 0; j < (children ? n : (n ? 1 : 0)) && at < 0; j++) {
+			int rc = frame_key(r, s, r->frames[j].loc, r->frames[j].line);
+			if (rc < 0)
+				return rc;
+			if (strcmp(r->buf, e->key) == 0)
+				at = j;
+		}
+		if (at >= 0 && !r->cg_row) {
+			char tmp[64];
+			const struct frame *f = &r->frames[at];
+			const Function *fn =
+				f->line ? index_get(&r->fns, f->line->function_id, fn_id) : NULL;
+			const char *name = frame_sym(r, f->loc, fn, tmp, sizeof(tmp));
+			if (name && !(r->cg_row = strdup(name)))
+				return -ENOMEM;
+		}
+		if (at < 0)
+			continue;
+		int rc;
+		if (r->graph == GRAPH_CALLEE)
+			rc = cg_add(r, at + 1, n, 1, s->value[t]);
+		else if (children && at > 0)
+			rc = cg_add(r, at, -1, -1, s->value[t]);
+		else
+			rc = cg_add(r, n - 1, at - 1, -1, s->value[t]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct cg_kid {
+	int64_t value;
+	size_t idx;
+};
+
+static int cmp_kid(const void *a, const void *b)
+{
+	const struct cg_kid *x = a, *y = b;
+	if (x->value != y->value)
+		return x->value > y->value ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Prints node's children above the threshold as perf's graph: "|--12.34%--name" for a
+ * branch ("--" for the last), a child alone carrying all of its parent's value continues
+ * the chain on the next line, at the name's column. prefix: the columns of the ancestors.
+ */
+static int cg_print(struct rep *r, size_t node, bool top, int64_t total, char *prefix,
+		    size_t plen, FILE *out)
+{
+	size_t nk = 0;
+	for (size_t c = r->nodes[node].child; c; c = r->nodes[c].next)
+		nk++;
+	struct cg_kid *kids = malloc((nk ? nk : 1) * sizeof(*kids));
+	if (!kids)
+		return -ENOMEM;
+	nk = 0;
+	for (size_t c = r->nodes[node].child; c; c = r->nodes[c].next)
+		if (pct(r->nodes[c].value, total) >= r->threshold)
+			kids[nk++] = (struct cg_kid){ r->nodes[c].value, c };
+	qsort(kids, nk, sizeof(*kids), cmp_kid);
+	/* The row's one path, carrying all of its value: "---name", no share (perf's). */
+	bool alone = top && nk == 1 && kids[0].value == r->nodes[node].value;
+	int rc = 0;
+	for (size_t k = 0; k < nk && rc == 0; k++) {
+		size_t c = kids[k].idx;
+		bool last = k + 1 == nk;
+		char head[48];
+		int hl = alone ? snprintf(head, sizeof(head), "---")
+			       : snprintf(head, sizeof(head), "--%.2f%%--",
+					  pct(r->nodes[c].value, total));
+		if (alone)
+			fprintf(out, "%.*s|\n%.*s%s%s\n", (int)plen, prefix, (int)plen, prefix,
+				head, r->nodes[c].name);
+		else
+			fprintf(out, "%.*s|\n%.*s%c%s%s\n", (int)plen, prefix, (int)plen, prefix,
+				last ? ' ' : '|', head, r->nodes[c].name);
+		/* The child's column: under its name, a bar while siblings follow. */
+		size_t clen = plen + (size_t)hl + (alone ? 0 : 1);
+		if (clen >= CG_PREFIX_MAX)
+			break; /* deeper than a line can indent: not printed */
+		memset(prefix + plen, ' ', clen - plen);
+		if (!alone && !last)
+			prefix[plen] = '|';
+		/* A chain: one child with all of the value goes on the next line, no share. */
+		size_t at = c;
+		while (r->nodes[at].child && !r->nodes[r->nodes[at].child].next &&
+		       r->nodes[r->nodes[at].child].value == r->nodes[at].value) {
+			at = r->nodes[at].child;
+			fprintf(out, "%.*s%s\n", (int)clen, prefix, r->nodes[at].name);
+		}
+		rc = cg_print(r, at, false, total, prefix, clen, out);
+	}
+	free(kids);
+	return rc;
+}
+
 /* --- printing -------------------------------------------------------------------- */
 
-/* qsort has no context argument: sort indices carrying their key values instead. */
+/* qsort has no context argument: sort rows carrying their sort values instead. */
 struct row {
-	int64_t flat, cum;
+	int64_t first, second; /* children then self, or self then children */
 	const struct entry *e;
 };
 
 static int cmp_row(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	if (x->flat != y->flat)
-		return x->flat > y->flat ? -1 : 1;
-	if (x->cum != y->cum)
-		return x->cum > y->cum ? -1 : 1;
+	if (x->first != y->first)
+		return x->first > y->first ? -1 : 1;
+	if (x->second != y->second)
+		return x->second > y->second ? -1 : 1;
 	return strcmp(x->e->key, y->e->key);
-}
-
-static double pct(int64_t v, int64_t total)
-{
-	return total ? 100.0 * (double)v / (double)total : 0.0;
 }
 
 /* Splits a composed key into its parts (modifies a copy held by the caller). */
@@ -398,6 +699,63 @@ static size_t split_key(char *key, char **parts, size_t max)
 			parts[n++] = c + 1;
 		}
 	return n;
+}
+
+/* Time events (cpu-clock, task-clock) count nanoseconds: shown as ms or s, never in a ratio. */
+static bool is_time(const Profile *m, size_t t)
+{
+	const char *unit = str_at(m, m->sample_type[t]->unit);
+	return strcmp(unit, "nanoseconds") == 0 || strcmp(unit, "ns") == 0;
+}
+
+/* A value in human units: 1.59s, 0.25ms for time; 600, 18.70K, 3.45M, 1.20G for counts. */
+static void human(char *buf, size_t len, int64_t v, bool time)
+{
+	double d = (double)v;
+	if (time)
+		snprintf(buf, len, d >= 1e9 ? "%.2fs" : "%.2fms", d >= 1e9 ? d / 1e9 : d / 1e6);
+	else if (d >= 1e9)
+		snprintf(buf, len, "%.2fG", d / 1e9);
+	else if (d >= 1e6)
+		snprintf(buf, len, "%.2fM", d / 1e6);
+	else if (d >= 1e4)
+		snprintf(buf, len, "%.2fK", d / 1e3);
+	else
+		snprintf(buf, len, "%" PRId64, v);
+}
+
+enum { MAX_COLS = 8 }; /* value columns: more stop being readable */
+
+/* The value columns of a table: every event with samples (and "samples" in its own table). */
+static size_t value_columns(const struct rep *r, size_t t, size_t *col)
+{
+	const Profile *m = r->m;
+	size_t n = 0;
+	for (size_t j = 0; j < r->ntypes && n < MAX_COLS; j++)
+		if (r->total[j] &&
+		    (j == t || strcmp(str_at(m, m->sample_type[j]->type), "samples") != 0))
+			col[n++] = j;
+	return n;
+}
+
+/*
+ * The ratio columns: each count event per 1000 of the first event, where the first counts
+ * too (a time is no denominator for a count, perf stat's "per 1k" ratios are of counts).
+ */
+static size_t ratio_columns(const struct rep *r, const size_t *col, size_t ncol, size_t *ratio)
+{
+	size_t n = 0;
+	if (ncol < 2 || is_time(r->m, col[0]))
+		return 0;
+	for (size_t q = 1; q < ncol && n < MAX_RATIOS; q++)
+		if (!is_time(r->m, col[q]))
+			ratio[n++] = col[q];
+	return n;
+}
+
+static void print_rule(FILE *out, size_t width)
+{
+	fprintf(out, "  %.*s", (int)width, DOTS);
 }
 
 static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *opts, FILE *out)
@@ -415,34 +773,45 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		fprintf(out, ", period %" PRId64, m->period);
 	fputs("\n#\n", out);
 
-	size_t ratio[MAX_RATIOS], nratio = 0;
-	for (size_t j = 0; j < m->n_sample_type && nratio < MAX_RATIOS; j++) {
-		const char *jn = str_at(m, m->sample_type[j]->type);
-		if (j != t && r->total[j] && strcmp(jn, "samples") != 0 && strcmp(jn, tname) != 0)
-			ratio[nratio++] = j;
-	}
+	size_t col[MAX_COLS], ratio[MAX_RATIOS];
+	size_t ncol = value_columns(r, t, col), nratio = ratio_columns(r, col, ncol, ratio);
+	/* Children: each row's value with its callees', sorted by that, as perf's default. */
+	bool children = r->children && r->frame_keys;
 
 	struct row *rows = malloc((r->nent ? r->nent : 1) * sizeof(*rows));
 	if (!rows)
 		return -ENOMEM;
 	size_t nrows = 0;
-	for (size_t i = 0; i < r->nent; i++)
-		if (r->ent[i].flat[t] || r->ent[i].cum[t])
-			rows[nrows++] = (struct row){ r->ent[i].flat[t], r->ent[i].cum[t], &r->ent[i] };
+	for (size_t i = 0; i < r->nent; i++) {
+		const struct entry *e = &r->ent[i];
+		struct row row = { children ? e->cum[t] : e->flat[t],
+				   children ? e->flat[t] : e->cum[t], e };
+		if (row.first && pct(row.first, total) >= opts->percent_limit)
+			rows[nrows++] = row;
+	}
 	qsort(rows, nrows, sizeof(*rows), cmp_row);
-	size_t top = opts && opts->top > 0 ? (size_t)opts->top : 20;
+	size_t top = opts->top > 0 ? (size_t)opts->top : 20;
 	size_t shown = nrows < top ? nrows : top;
 
 	/* Column widths from what is shown, so that columns line up without wasting space. */
-	int wflat = 4;
-	size_t wkey[MAX_KEYS];
+	size_t wcol[MAX_COLS], wkey[MAX_KEYS];
+	char rhead[MAX_RATIOS][160];
+	for (size_t q = 0; q < ncol; q++)
+		wcol[q] = strlen(str_at(m, m->sample_type[col[q]]->type));
+	for (size_t q = 0; q < nratio; q++)
+		snprintf(rhead[q], sizeof(rhead[q]), "%s/1k %s",
+			 str_at(m, m->sample_type[ratio[q]]->type),
+			 str_at(m, m->sample_type[col[0]]->type));
 	for (size_t k = 0; k < r->nkeys; k++)
 		wkey[k] = strlen(r->keys[k].name);
 	for (size_t i = 0; i < shown; i++) {
-		char num[32];
-		int n = snprintf(num, sizeof(num), "%" PRId64, rows[i].flat);
-		if (n > wflat)
-			wflat = n;
+		const int64_t *v = children ? rows[i].e->cum : rows[i].e->flat;
+		for (size_t q = 0; q < ncol; q++) {
+			char num[32];
+			human(num, sizeof(num), v[col[q]], is_time(m, col[q]));
+			if (strlen(num) > wcol[q])
+				wcol[q] = strlen(num);
+		}
 		const char *c = rows[i].e->key;
 		for (size_t k = 0; k < r->nkeys; k++) {
 			const char *sep = strchr(c, KEY_SEP);
@@ -452,53 +821,45 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			c = sep ? sep + 1 : c + len;
 		}
 	}
-	char rhead[MAX_RATIOS][160];
-	for (size_t q = 0; q < nratio; q++)
-		snprintf(rhead[q], sizeof(rhead[q]), "%s/1k %s",
-			 str_at(m, m->sample_type[ratio[q]]->type), tname);
 
-	/*
-	 * Labels alone: perf report's table ("# Overhead  node", a rule of dots, "#"), flat and
-	 * cum being the same. With a frame's key: flat and cum of every frame.
-	 */
-	if (r->frame_keys)
-		fprintf(out, "%*s  %7s  %7s", wflat, "flat", "flat%", "cum%");
-	else
-		fputs("# Overhead", out);
+	/* perf report's header: the shares, the columns, a rule of dots, "#". */
+	fputs(children ? "# Children      Self" : "# Overhead", out);
+	for (size_t q = 0; q < ncol; q++)
+		fprintf(out, "  %*s", (int)wcol[q], str_at(m, m->sample_type[col[q]]->type));
 	for (size_t q = 0; q < nratio; q++)
 		fprintf(out, "  %s", rhead[q]);
-	for (size_t k = 0; k < r->nkeys; k++) {
-		/* The last column is not padded: no trailing blanks. */
-		int w = k + 1 < r->nkeys ? (int)wkey[k] : 0;
-		fprintf(out, "  %-*s", w, r->keys[k].name);
-	}
-	fputc('\n', out);
-	if (!r->frame_keys) {
-		fputs("# ........", out);
-		for (size_t q = 0; q < nratio; q++)
-			fprintf(out, "  %.*s", (int)strlen(rhead[q]), DOTS);
-		for (size_t k = 0; k < r->nkeys; k++)
-			fprintf(out, "  %.*s", (int)wkey[k], DOTS);
-		fputs("\n#\n", out);
-	}
+	for (size_t k = 0; k < r->nkeys; k++) /* the last column unpadded: no trailing blanks */
+		fprintf(out, "  %-*s", k + 1 < r->nkeys ? (int)wkey[k] : 0, r->keys[k].name);
+	fputs(children ? "\n# ........  ........" : "\n# ........", out);
+	for (size_t q = 0; q < ncol; q++)
+		print_rule(out, wcol[q]);
+	for (size_t q = 0; q < nratio; q++)
+		print_rule(out, strlen(rhead[q]));
+	for (size_t k = 0; k < r->nkeys; k++)
+		print_rule(out, wkey[k]);
+	fputs("\n#\n", out);
 
 	int rc = 0;
 	for (size_t i = 0; i < shown; i++) {
 		const struct entry *e = rows[i].e;
-		if (r->frame_keys)
-			fprintf(out, "%*" PRId64 "  %6.2f%%  %6.2f%%", wflat, rows[i].flat,
-				pct(rows[i].flat, total), pct(rows[i].cum, total));
-		else
-			fprintf(out, "%9.2f%%", pct(rows[i].flat, total));
+		const int64_t *v = children ? e->cum : e->flat;
+		fprintf(out, "%9.2f%%", pct(rows[i].first, total));
+		if (children)
+			fprintf(out, "  %7.2f%%", pct(rows[i].second, total));
+		for (size_t q = 0; q < ncol; q++) {
+			char num[32];
+			human(num, sizeof(num), v[col[q]], is_time(m, col[q]));
+			fprintf(out, "  %*s", (int)wcol[q], num);
+		}
 		for (size_t q = 0; q < nratio; q++) {
 			int w = (int)strlen(rhead[q]);
-			if (e->flat[t] == 0) {
+			if (v[col[0]] == 0) {
 				fprintf(out, "  %*s", w, "-");
 				continue;
 			}
-			double v = 1000.0 * (double)e->flat[ratio[q]] / (double)e->flat[t];
+			double x = 1000.0 * (double)v[ratio[q]] / (double)v[col[0]];
 			/* Small ratios keep three decimals: 0.03 per 1k is not "0.0". */
-			fprintf(out, "  %*.*f", w, v >= 1.0 || v == 0.0 ? 1 : 3, v);
+			fprintf(out, "  %*.*f", w, x >= 1.0 || x == 0.0 ? 1 : 3, x);
 		}
 		char *copy = strdup(e->key);
 		if (!copy) {
@@ -511,6 +872,21 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			fprintf(out, "  %-*s", k + 1 < np ? (int)wkey[k] : 0, parts[k]);
 		fputc('\n', out);
 		free(copy);
+		if (r->graph && r->frame_keys) {
+			char prefix[CG_PREFIX_MAX];
+			memset(prefix, ' ', 12);
+			rc = cg_build(r, e, t, children);
+			/* Every path starting at the row itself: perf prints from below it. */
+			size_t c = r->nodes[0].child, start = 0;
+			if (rc == 0 && c && !r->nodes[c].next &&
+			    r->nodes[c].value == r->nodes[0].value && r->cg_row &&
+			    strcmp(r->nodes[c].name, r->cg_row) == 0)
+				start = c;
+			if (rc == 0)
+				rc = cg_print(r, start, true, total, prefix, 12, out);
+			if (rc < 0)
+				break;
+		}
 	}
 	if (rc == 0 && nrows > shown)
 		fprintf(out, "# ... %zu more entries not shown\n", nrows - shown);
@@ -598,15 +974,24 @@ static void rep_free(struct rep *r)
 	free(r->ent);
 	base_htab_free(&r->index);
 	free(r->buf);
+	free(r->frames);
+	free(r->cg_row);
+	for (size_t i = 1; i < r->nnodes; i++)
+		free(r->nodes[i].name);
+	free(r->nodes);
 }
 
 int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 			    const struct pprof_report_opts *opts, FILE *out, char *err,
 			    size_t errlen)
 {
+	static const struct pprof_report_opts defaults;
 	struct rep r;
 	memset(&r, 0, sizeof(r));
-	int rc = parse_sort(opts ? opts->sort : NULL, r.keys, &r.nkeys, err, errlen);
+	r.opts = opts = opts ? opts : &defaults;
+	int rc = parse_sort(opts->sort, r.keys, &r.nkeys, err, errlen);
+	if (rc == 0)
+		rc = parse_graph(&r, opts->call_graph, err, errlen);
 	if (rc < 0)
 		return rc;
 	const Profile *m = pprof_read_message(pr);
@@ -625,13 +1010,13 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	size_t nwant = 0;
 	for (size_t t = 0; t < r.ntypes; t++) {
 		const char *name = str_at(m, m->sample_type[t]->type);
-		if (opts && opts->sample_type ? strcmp(name, opts->sample_type) == 0
+		if (opts->sample_type ? strcmp(name, opts->sample_type) == 0
 					      : strcmp(name, "samples") != 0) {
 			want[t] = true;
 			nwant++;
 		}
 	}
-	if (nwant == 0 && opts && opts->sample_type) {
+	if (nwant == 0 && opts->sample_type) {
 		char avail[512];
 		size_t n = 0;
 		avail[0] = '\0';
@@ -653,6 +1038,13 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 		for (size_t t = 0; t < r.ntypes; t++)
 			r.total[t] = base_sat_add(r.total[t], m->sample[i]->value[t]);
 
+	static const char *const filter_names[] = { "comm", "pid", "tid" };
+	for (size_t f = 0; f < 3; f++) {
+		r.filter_key[f] = -1;
+		for (size_t i = 1; i < m->n_string_table && r.filter_key[f] < 0; i++)
+			if (strcmp(m->string_table[i], filter_names[f]) == 0)
+				r.filter_key[f] = (int64_t)i;
+	}
 	rc = resolve_label_keys(&r, path, err, errlen);
 	if (rc < 0)
 		goto out;
@@ -665,6 +1057,12 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	rc = aggregate(&r);
 	if (rc < 0)
 		goto out;
+	/* perf's default: children where there are call graphs (a sample with a caller). */
+	if (opts->children)
+		r.children = opts->children > 0;
+	else
+		for (size_t i = 0; i < m->n_sample && !r.children; i++)
+			r.children = m->sample[i]->n_location_id > 1;
 
 	print_preamble(m, path, out);
 	bool first = true;

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 PMUPROF = os.environ.get("PMUPROF", "pmuprof")
 BENCH = os.environ.get("BENCH_DIR", "bench")
@@ -334,3 +335,13 @@ def perf_cpu_nodes(perf_data):
             for c in range(int(a), int(b or a) + 1):
                 node_of[c] = int(node)
     return node_of
+
+
+def perf_record_workload(perf_args, workload):
+    """perf record PERF_ARGS of WORKLOAD (argv) into a new perf.data; its path. A sanitized
+    workload runs without LSan's leak scan at exit: that is not the workload's profile."""
+    data = os.path.join(tempfile.mkdtemp(prefix="pmuprof-perf-"), "perf.data")
+    r = run(["perf", "record", "-q", "-o", data] + perf_args + ["--"] + workload, timeout=300,
+            env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+    check(r.returncode == 0, f"perf record {perf_args} failed: {r.stderr}")
+    return data

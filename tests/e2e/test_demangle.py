@@ -154,9 +154,10 @@ for prefix in ["app::Vec::operator+(app::Vec const&) const", "main::{lambda(long
     check(any(n.startswith(prefix) for n in all_names), f"C++: no function named {prefix}...")
 print("C++: namespaces, operators, overloads, the lambda, _Rb_tree::_M_erase and operator new named")
 # pmuprof report prints the same names, one row per instantiation.
-r = run([PMUPROF, "report", os.path.join(tmp, "cxx.pb.gz")])
+r = run([PMUPROF, "report", os.path.join(tmp, "cxx.pb.gz"), "--top", "1000"])
 check(r.returncode == 0, f"report failed: {r.stderr}")
-rows = [l.split(None, 3)[-1] for l in r.stdout.splitlines() if l.strip() and l[0] != "#"]
+# Rows end in perf's "[.] symbol" (report's columns: children, self, the values, the symbol).
+rows = [m.group(1) for m in re.finditer(r"^[^#].*?\[[.k]\] (.*)$", r.stdout, re.M)]
 for want in ["app::Accum<double, 3000>::run(double const*)", "app::Accum<long, 3000>::run(long const*)",
              "app::mix(long)", "app::mix(double)"]:
     check(want in rows, f"pmuprof report has no row {want!r}: {rows[:12]}")
