@@ -759,10 +759,8 @@ size_t agg_sample_stack(struct agg *a, const struct pabi_sample *s, uint64_t *lo
 		}
 	}
 	const uint64_t *raw = s->callchain;
-	uint64_t h = (uint64_t)s->pid * 0x9e3779b97f4a7c15ull + nraw;
-	for (uint64_t i = 0; i < nraw; i++)
-		h = (h ^ raw[i]) * 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 31;
+	uint64_t h = base_htab_mix(base_htab_hash_bytes((const char *)raw, nraw * sizeof(*raw)),
+				   s->pid);
 	struct stack_cache_entry *e = &a->stack_cache[h & (STACK_CACHE - 1)];
 	if (e->gen == a->stack_gen && e->hash == h && e->pid == s->pid && e->nraw == nraw) {
 		const uint64_t *w = &a->stack_arena[e->off];
