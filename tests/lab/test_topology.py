@@ -130,7 +130,8 @@ print(f"ok: stat -x --per-node --pprof --otlp: {len(got)} values, one sample per
 # record -a, then report --sort node: a row for every node.
 rep = s["report"]
 check("record 0" in rep and "status 0" in rep, f"record -a / report --sort node failed:\n{rep}")
-rows = {int(n): float(p) for p, n in re.findall(r"^\s+([\d.]+)%\s+(\d+)$", rep, re.M)}
+# Each row: the overhead, the event's value column (e.g. "1.62s"), then the node.
+rows = {int(n): float(p) for p, n in re.findall(r"^\s+([\d.]+)%\s+\S+\s+(\d+)$", rep, re.M)}
 check(sorted(rows) == list(range(nodes)), f"report --sort node shows nodes {sorted(rows)}:\n{rep}")
 check(abs(sum(rows.values()) - 100) <= 0.01 * nodes, f"node shares add up to {sum(rows.values())}")
 print(f"ok: report --sort node: {rows}")
