@@ -6,6 +6,7 @@ event, flame/icicle and label filters switch what is drawn. A screenshot is save
 import os
 import re
 import tempfile
+import time
 
 from common import *
 import cdp
@@ -26,9 +27,21 @@ print(f"page: {len(html)} bytes")
 
 
 def rect(sel):
-    return b.eval(f"(() => {{ const e = document.querySelector({sel!r}); if (!e) return null;"
-                  " const r = e.getBoundingClientRect();"
-                  " return {x: r.x, y: r.y, w: r.width, h: r.height}; })()")
+    """The widest element matching sel: a function can also be drawn as a sliver elsewhere
+    (mix_branchy under start_thread), where a hover at its middle misses it."""
+    return b.eval(f"(() => {{ let best = null; for (const e of document.querySelectorAll({sel!r}))"
+                  " { const r = e.getBoundingClientRect();"
+                  " if (!best || r.width > best.w) best = {x: r.x, y: r.y, w: r.width, h: r.height}; }"
+                  " return best; })()")
+
+
+def target(sel):
+    """rect(sel) after scrolling it into view: a deep stack makes the chart taller than the
+    window, and the input events of a frame drawn below it reach nothing."""
+    b.eval(f"(() => {{ let best = null, bw = -1; for (const e of document.querySelectorAll({sel!r}))"
+           " { const w = e.getBoundingClientRect().width; if (w > bw) { best = e; bw = w; } }"
+           " if (best) best.scrollIntoView({block: 'center', inline: 'nearest'}); })()")
+    return rect(sel)
 
 
 def names():
@@ -50,15 +63,16 @@ try:
     check(root["y"] > leafish["y"], "flame mode does not draw the root at the bottom")
 
     # Hover: the tooltip names the frame, its value and percentage.
-    fr = rect('.frame[data-name="mix_branchy"]')
-    for i in range(20):  # a move the page has not laid out yet is lost: move again
-        b.move(fr["x"] + fr["w"] / 2 + i, fr["y"] + fr["h"] / 2)
+    fr = target('.frame[data-name="mix_branchy"]')
+    for i in range(40):  # a move the page has not laid out yet is lost: wait, move again
+        b.move(fr["x"] + fr["w"] / 2 + i % 8, fr["y"] + fr["h"] / 2)
         tip = b.eval("document.getElementById('tip').textContent")
         if tip:
             break
+        time.sleep(0.05)
     check(tip.startswith("mix_branchy\n") and re.search(r"[\d.]+ m?s \([\d.]+% of all\)", tip),
           f"tooltip: {tip!r}")
-    print(f"tooltip: {tip!r}")
+    print(f"tooltip after {i + 1} moves: {tip!r}")
 
     # Click: the frame fills the chart's width; its neighbours are gone.
     check(fr["w"] < chart["w"] * 0.9, f"mix_branchy already spans the chart: {fr} {chart}")
