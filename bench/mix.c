@@ -9,7 +9,9 @@
  *                   (runs on both threads: main + one helper)
  *
  * Default sizes take roughly 1-2 s in total; --scale F multiplies the amount
- * of work of each phase (buffer sizes stay the same).
+ * of work of each phase (buffer sizes stay the same), and --chase, --branchy
+ * and --falseshare F multiply one phase's on top: two runs that differ in one
+ * phase give a profile diff with a known answer.
  */
 #include <math.h>
 #include <pthread.h>
@@ -41,7 +43,10 @@ uint64_t mix_falseshare(volatile uint64_t *counter, uint64_t iters);
 static const char usage[] =
     "usage: mix [--scale F]\n"
     "  Run a pointer-chase, a branchy and a false-sharing phase in sequence.\n"
-    "  --scale F   multiply the work of every phase by F > 0 (default 1)\n";
+    "  --scale F       multiply the work of every phase by F > 0 (default 1)\n"
+    "  --chase F       multiply the pointer-chase phase's work by F (default 1)\n"
+    "  --branchy F     multiply the branchy phase's work by F (default 1)\n"
+    "  --falseshare F  multiply the false-sharing phase's work by F (default 1)\n";
 
 /* Convert a scaled amount of work to an iteration count (at least 1). */
 static uint64_t scaled(double base, double scale)
@@ -167,13 +172,16 @@ static uint64_t run_falseshare(uint64_t iters)
 
 int main(int argc, char **argv)
 {
-    double scale = 1.0;
+    double scale = 1.0, chase = 1.0, branchy = 1.0, falseshare = 1.0;
     const wl_opt opts[] = {
         { "scale", WL_DOUBLE, &scale, 0, 0 },
+        { "chase", WL_DOUBLE, &chase, 0, 0 },
+        { "branchy", WL_DOUBLE, &branchy, 0, 0 },
+        { "falseshare", WL_DOUBLE, &falseshare, 0, 0 },
     };
     wl_parse_args(argc, argv, usage, opts, sizeof opts / sizeof opts[0]);
-    if (scale > 1e6) {
-        fprintf(stderr, "mix: --scale too large (max 1e6)\n");
+    if (scale * chase > 1e6 || scale * branchy > 1e6 || scale * falseshare > 1e6) {
+        fprintf(stderr, "mix: --scale times a phase's factor too large (max 1e6)\n");
         return 2;
     }
 
@@ -186,9 +194,9 @@ int main(int argc, char **argv)
     }
     mix_branchy_fill(data, BRANCHY_N, WL_SEED ^ 1);
 
-    size_t c1 = mix_chase(nodes, scaled(CHASE_STEPS, scale));
-    uint64_t c2 = mix_branchy(data, BRANCHY_N, scaled(BRANCHY_ROUNDS, scale));
-    uint64_t c3 = run_falseshare(scaled(FS_ITERS, scale));
+    size_t c1 = mix_chase(nodes, scaled(CHASE_STEPS, scale * chase));
+    uint64_t c2 = mix_branchy(data, BRANCHY_N, scaled(BRANCHY_ROUNDS, scale * branchy));
+    uint64_t c3 = run_falseshare(scaled(FS_ITERS, scale * falseshare));
 
     printf("mix: checksum=%016llx chase=%zu branchy=%016llx falseshare=%llu scale=%g\n",
            (unsigned long long)(c1 ^ c2 ^ c3), c1, (unsigned long long)c2,

@@ -22,6 +22,7 @@ int cmd_list(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_diff(int argc, char **argv); /* report_cmd.c: report's tables and views of two profiles */
 int cmd_topology(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_import(int argc, char **argv); /* import.c */
@@ -329,14 +330,18 @@ void cli_pipeline_stop(struct cli_pipeline *p);
 int cli_pipeline_finish_perf_data(struct cli_pipeline *p, uint64_t *size);
 void cli_pipeline_close(struct cli_pipeline *p);
 
-/* --- report's views: --folded, --flamegraph OUT.html|OUT.svg (report_view.c) --- */
+/* --- report's and diff's views: --folded, --flamegraph OUT.html|OUT.svg (report_view.c) --- */
 
 struct pprof_read;
 struct cli_view {
+	const char *cmd;        /* "report" or "diff", for messages */
 	bool folded;            /* --folded */
 	const char *output;     /* --folded's -o (NULL: standard output) */
 	const char *flamegraph; /* --flamegraph OUT */
 	bool no_inline;         /* --no-inline */
+	/* diff: the baseline; the views are then differential */
+	const struct pprof_read *baseline;
+	const char *baseline_path;
 	struct base_output *out;
 };
 /* Opens the view's output before any work: 0, or the exit status with the error printed. */

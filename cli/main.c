@@ -19,6 +19,8 @@ static void usage(FILE *out)
 		"  record [-e EVENTS] [-c N | -F HZ] [-g] [-o FILE] [-a | -C | -p | -t] [-- CMD ...]\n"
 		"                  sample events into a pprof profile (default pmuprof.pb.gz)\n"
 		"  report [FILE]   top functions per sample type of a recorded profile\n"
+		"  diff BASELINE FILE\n"
+		"                  two profiles compared per function or stack (as perf diff)\n"
 		"  topology        the machine (packages, nodes, caches) and the reader plan\n"
 		"  agent [--interval S] [--otlp-endpoint URL] [-a | -C | -p]\n"
 		"                  continuous profiling: export OTLP profiles every interval\n"
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "topology") == 0)
 		return cmd_topology(argc - 1, argv + 1);
 	if (strcmp(cmd, "agent") == 0)
@@ -70,7 +74,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, topology, agent, import, c2c, numa, version (see pmuprof --help)",
+	cli_error(NULL, "unknown command '%s'; commands are list, stat, record, report, diff, topology, agent, import, c2c, numa, version (see pmuprof --help)",
 		  cmd);
 	return 2;
 }

@@ -1,6 +1,8 @@
 /*
  * pmuprof report [FILE]: what a perf user types after recording — the top
  * functions per sample type, read back from the pprof, or from a perf.data.
+ * pmuprof diff BASELINE FILE: the same options, two profiles compared as
+ * perf diff compares them, and the differential views.
  */
 #include "cli.h"
 #include "engine.h"
@@ -50,6 +52,37 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* Prints diff's usage. */
+static void diff_usage(void)
+{
+	printf("usage: pmuprof diff BASELINE FILE [-e TYPE] [-s KEY[,KEY...]] [--top N]\n"
+	       "                    [--comm|--pid|--tid|--dso|--symbols LIST] "
+	       "[--percent-limit P]\n"
+	       "                    [--max-inflated SIZE] [--folded [-o FILE] | --flamegraph "
+	       "OUT]\n"
+	       "  BASELINE, FILE: pprofs or perf.data files; FILE is compared against "
+	       "BASELINE\n"
+	       "  Per event both have: each row's share of its profile's total (self, as perf\n"
+	       "  diff), the change in points (Delta) and the ratio of the shares, largest\n"
+	       "  change first. A profile against itself is all zeros.\n"
+	       "  -e, --event TYPE  one sample type (event) only\n"
+	       "  -s, --sort KEYS   group by dso, sym, srcline, comm, pid, tid, cpu, node, "
+	       "region,\n"
+	       "                    any label, or stack: whole stacks (default dso,sym, as "
+	       "perf diff)\n"
+	       "  --top N           rows per event (default 20)\n"
+	       "  --comm, --pid, --tid, --dso, --symbols LIST, --percent-limit P: as in "
+	       "report\n"
+	       "                    (a row is hidden where both shares are below P)\n"
+	       "  --folded [-e TYPE] [-o FILE]  \"stack BASELINE FILE\" lines, as flamegraph.pl "
+	       "reads\n"
+	       "                    for a differential flame graph\n"
+	       "  --flamegraph OUT.html|OUT.svg  differential flame graph: FILE's widths, red "
+	       "where\n"
+	       "                    a frame's share grew, blue where it shrank\n"
+	       "  --no-inline       a view's frames are functions only\n");
+}
+
 /* Prints report's usage. */
 static void report_usage(void)
 {
@@ -92,8 +125,10 @@ static void report_usage(void)
 	       "  --flamegraph OUT.svg   static flame graph of one sample type (-e TYPE)\n");
 }
 
-int cmd_report(int argc, char **argv)
+/* report (one profile) or diff (a baseline, then the profile): the same options. */
+static int report_or_diff(const char *cmd, int argc, char **argv)
 {
+	bool diff = strcmp(cmd, "diff") == 0;
 	static const struct option longopts[] = {
 		{"event", required_argument, NULL, 'e'},
 		{"sample-type", required_argument, NULL, 'e'},
@@ -120,9 +155,9 @@ int cmd_report(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct pprof_report_opts ro = {0};
-	const char *path = "pmuprof.pb.gz";
+	const char *path = "pmuprof.pb.gz", *baseline_path = NULL;
 	const char *short_sort = NULL; /* -s VALUE: sort keys, or the old spelling of -e */
-	struct cli_view view = {0};
+	struct cli_view view = {.cmd = cmd};
 	int c, rc;
 	optind = 1;
 	opterr = 0;
@@ -141,7 +176,7 @@ int cmd_report(int argc, char **argv)
 			char *end;
 			long n = strtol(optarg, &end, 10);
 			if (*end || n <= 0) {
-				cli_error("report", "--top needs a positive number, not '%s'", optarg);
+				cli_error(cmd, "--top needs a positive number, not '%s'", optarg);
 				return 2;
 			}
 			ro.top = (int)n;
@@ -149,7 +184,7 @@ int cmd_report(int argc, char **argv)
 		}
 		case OPT_MAX_INFLATED:
 			if (!(ro.max_inflated = parse_size(optarg))) {
-				cli_error("report", "--max-inflated needs a size in bytes such as 512M or "
+				cli_error(cmd, "--max-inflated needs a size in bytes such as 512M or "
 					  "8G, not '%s'", optarg);
 				return 2;
 			}
@@ -165,7 +200,7 @@ int cmd_report(int argc, char **argv)
 			char *end;
 			double p = strtod(optarg, &end);
 			if (end == optarg || *end || !(p >= 0 && p <= 100)) {
-				cli_error("report", "--percent-limit needs a percentage from 0 to "
+				cli_error(cmd, "--percent-limit needs a percentage from 0 to "
 					  "100, not '%s'", optarg);
 				return 2;
 			}
@@ -173,24 +208,42 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 		case 'h':
-			report_usage();
+			if (diff)
+				diff_usage();
+			else
+				report_usage();
 			return 0;
 		default:
-			cli_option_error("report", argv, "esgnio");
+			cli_option_error(cmd, argv, "esgnio");
 			return 2;
 		}
 	}
+	if (diff && argc - optind != 2) {
+		cli_error(cmd, "%s: give the baseline and the profile to compare with it, "
+			  "e.g. pmuprof diff before.pb.gz after.pb.gz",
+			  argc - optind < 2 ? "two profiles needed" : "more than two profiles");
+		return 2;
+	}
+	if (diff && (ro.call_graph || ro.children)) {
+		cli_error(cmd, "%s: diff compares self shares, as perf diff; call graphs are "
+			  "report's (-g in pmuprof report FILE)",
+			  ro.call_graph ? "-g" : "--children/--no-children");
+		return 2;
+	}
+	if (diff)
+		baseline_path = argv[optind++];
 	if (optind < argc)
 		path = argv[optind++];
 	if (optind < argc) {
-		cli_error("report", "one profile at a time; unexpected '%s'", argv[optind]);
+		cli_error(cmd, "one profile at a time; unexpected '%s'", argv[optind]);
 		return 2;
 	}
 	if (view.output && !view.folded) {
-		cli_error("report", "-o names the --folded output; the table goes to standard "
+		cli_error(cmd, "-o names the --folded output; the table goes to standard "
 			  "output (redirect it)");
 		return 2;
 	}
+	view.baseline_path = baseline_path;
 	if ((view.folded || view.flamegraph) && (rc = cli_view_open(&view, path)) != 0)
 		return rc;
 	char err[512], cache_dir[PATH_MAX];
@@ -199,9 +252,14 @@ int cmd_report(int argc, char **argv)
 		.debug_cache_dir = cli_cache_dir(cache_dir, sizeof(cache_dir)),
 		.max_inflated = ro.max_inflated,
 	};
-	struct pprof_read *pr;
-	rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
-	if (rc == 0 && short_sort && !ro.sample_type &&
+	struct pprof_read *pr = NULL, *baseline = NULL;
+	if (baseline_path)
+		rc = eng_read_profile(&baseline, baseline_path, &rd, err, sizeof(err));
+	else
+		rc = 0;
+	if (rc == 0)
+		rc = eng_read_profile(&pr, path, &rd, err, sizeof(err));
+	if (rc == 0 && !diff && short_sort && !ro.sample_type &&
 	    pprof_read_has_sample_type(pr, short_sort)) {
 		/* perf's -s is --sort; -s TYPE once chose the sample type and still does. */
 		fprintf(stderr, "pmuprof report: notice: -s %s reads as the sample type; -s now "
@@ -211,24 +269,39 @@ int cmd_report(int argc, char **argv)
 		ro.sort = short_sort;
 	}
 	if (rc == 0 && view.out) {
+		view.baseline = baseline;
 		rc = cli_view_write(&view, pr, path, ro.sample_type);
 		pprof_read_free(pr);
+		pprof_read_free(baseline);
 		cli_view_close(&view);
 		return rc;
 	}
-	if (rc == 0) {
+	if (rc == 0 && diff)
+		rc = pprof_diff_print(baseline, baseline_path, pr, path, &ro, stdout, err,
+				      sizeof(err));
+	else if (rc == 0)
 		rc = pprof_report_print_read(pr, path, &ro, stdout, err, sizeof(err));
-		pprof_read_free(pr);
-	}
+	pprof_read_free(pr);
+	pprof_read_free(baseline);
 	cli_view_close(&view);
 	if (rc == -EFBIG) {
-		cli_error("report", "%s; if the profile is genuine, raise the limit with "
+		cli_error(cmd, "%s; if the profile is genuine, raise the limit with "
 			  "--max-inflated SIZE (e.g. --max-inflated 16G)", err);
 		return 1;
 	}
 	if (rc < 0) {
-		cli_error("report", "%s", err);
+		cli_error(cmd, "%s", err);
 		return 1;
 	}
 	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	return report_or_diff("report", argc, argv);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	return report_or_diff("diff", argc, argv);
 }

@@ -26,6 +26,15 @@ struct flame_opts {
 	const char *sample_type; /* NULL: the profile's default sample type, else its first event */
 	const char *title;       /* names the profile in the graph and in messages */
 	bool no_inline;          /* a location is its outermost function only (perf's --no-inline) */
+	/*
+	 * A baseline makes each view differential (pmuprof diff): frames of both profiles in
+	 * one tree, of the sample types both have; widths are the profile's, and a frame's
+	 * colour is the change of its share of the total from the baseline's, red where it
+	 * grew and blue where it shrank (Brendan Gregg's differential flame graphs). Folded
+	 * stacks get both values, "stack BASELINE VALUE", as flamegraph.pl reads them.
+	 */
+	const struct pprof_read *baseline;
+	const char *baseline_title;
 };
 
 /* Folded stacks of one sample type: "comm;root;...;leaf VALUE", one line per distinct stack. */

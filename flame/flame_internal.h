@@ -25,6 +25,11 @@ struct flame_tree {
 	size_t ntypes;
 	const char **type_name, **type_unit; /* [ntypes] */
 	size_t type;                         /* the sample type chosen (flame_opts) */
+	/*
+	 * 1, or 2 for a differential tree: an entry's values are then the baseline's ntypes
+	 * then the profile's ntypes (the types both profiles have).
+	 */
+	size_t nsides;
 
 	char **names; /* deduplicated frame names and label values */
 	size_t nnames, cap_names;
@@ -41,7 +46,7 @@ struct flame_tree {
 	struct base_htab set_ix;
 
 	struct flame_entry *ent;
-	int64_t *vals; /* nent * ntypes */
+	int64_t *vals; /* nent * nsides * ntypes */
 	size_t nent, cap_ent, cap_vals;
 	struct base_htab ent_ix;
 
@@ -49,9 +54,13 @@ struct flame_tree {
 	uint32_t *first, *child;
 	int64_t *total; /* [nnodes]: the chosen type's value under each node */
 	int64_t *self;  /* [nnodes]: its value at the node itself */
+	int64_t *base_total, *base_self; /* the same of the baseline, in a differential tree */
 };
 
-/* The tree of pr's samples; o->sample_type picks t->type (unknown: -EINVAL listing them). */
+/*
+ * The tree of pr's samples, and of o->baseline's when set; o->sample_type picks t->type
+ * (unknown: -EINVAL listing them).
+ */
 int flame_tree_build(struct flame_tree *t, const struct pprof_read *pr, const struct flame_opts *o,
 		     char *err, size_t errlen);
 /* Children sorted by name, and the chosen type's totals and self values. */

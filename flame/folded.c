@@ -2,6 +2,8 @@
  * Folded stacks: one line per distinct stack with a value of the chosen
  * sample type, frames root first separated by ';' (a ';' inside a name
  * becomes ':', as perf's stackcollapse writes it), then a space and the value.
+ * A differential tree prints the baseline's value, then the profile's:
+ * "stack BASELINE VALUE", the input of flamegraph.pl's differential graphs.
  */
 #include "flame_internal.h"
 
@@ -31,7 +33,7 @@ static int print_folded(const struct flame_tree *t, const char *title, FILE *f)
 		todo[ntodo++] = t->child[c];
 	while (ntodo) {
 		uint32_t n = todo[--ntodo];
-		if (t->self[n]) {
+		if (t->self[n] || (t->base_self && t->base_self[n])) {
 			size_t depth = 0;
 			for (uint32_t p = n; p != 0; p = t->nodes[p].parent)
 				path[depth++] = p;
@@ -39,6 +41,8 @@ static int print_folded(const struct flame_tree *t, const char *title, FILE *f)
 				put_name(f, t->names[t->nodes[path[depth]].name]);
 				fputc(depth ? ';' : ' ', f);
 			}
+			if (t->base_self)
+				fprintf(f, "%" PRId64 " ", t->base_self[n]);
 			fprintf(f, "%" PRId64 "\n", t->self[n]);
 		}
 		for (size_t c = t->first[n + 1]; c-- > t->first[n];)

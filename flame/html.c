@@ -4,6 +4,8 @@
  * The data is the tree once (frame names deduplicated, each node its parent
  * and name), the label sets, and per (leaf node, label set) the values of
  * every sample type: the page sums what the chosen type and filters keep.
+ * A differential tree ("sides": 2) has the baseline's values of every type
+ * and then the profile's in each entry; the page colours frames by the change.
  */
 #include "flame_internal.h"
 
@@ -36,6 +38,7 @@ static void print_data(const struct flame_tree *t, const char *title, FILE *f)
 {
 	fputs("{\"title\":", f);
 	json_str(f, title);
+	fprintf(f, ",\"sides\":%zu", t->nsides);
 	fputs(",\"types\":[", f);
 	for (size_t i = 0; i < t->ntypes; i++) {
 		fputs(i ? ",[" : "[", f);
@@ -68,8 +71,8 @@ static void print_data(const struct flame_tree *t, const char *title, FILE *f)
 	fputs("],\"entries\":[", f);
 	for (size_t e = 0; e < t->nent; e++) {
 		fprintf(f, "%s%" PRIu32 ",%" PRIu32, e ? "," : "", t->ent[e].node, t->ent[e].set);
-		for (size_t i = 0; i < t->ntypes; i++)
-			fprintf(f, ",%" PRId64, t->vals[e * t->ntypes + i]);
+		for (size_t i = 0; i < t->nsides * t->ntypes; i++)
+			fprintf(f, ",%" PRId64, t->vals[e * t->nsides * t->ntypes + i]);
 	}
 	fputs("]}", f);
 }

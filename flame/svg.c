@@ -3,11 +3,14 @@
  * it (root at the bottom, children in name order, warm colours, kernel
  * frames orange), each frame a rect with its name, value and share as a
  * <title> (the browser's tooltip) and its name as text where it fits.
+ * A differential tree is drawn with the profile's widths and coloured by the
+ * change of each frame's share from the baseline's: red grew, blue shrank.
  */
 #include "flame_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +49,26 @@ static void frame_colour(const char *name, char *buf, size_t len)
 		snprintf(buf, len, "rgb(%u,%u,%u)", 205 + a * 50 / 255, b * 230 / 255, c * 55 / 255);
 }
 
+/* The change of node i's share of the total from the baseline to the profile, in points. */
+static double share_delta(const struct flame_tree *t, size_t i)
+{
+	double now = t->total[0] ? (double)t->total[i] / (double)t->total[0] : 0;
+	double then = t->base_total[0] ? (double)t->base_total[i] / (double)t->base_total[0] : 0;
+	return 100.0 * (now - then);
+}
+
+/* flamegraph.pl's differential colours: red grew, blue shrank, white unchanged. */
+static void delta_colour(double delta, double max, char *buf, size_t len)
+{
+	unsigned fade = max > 0 ? (unsigned)(210.0 * (1.0 - fabs(delta) / max)) : 210;
+	if (fabs(delta) < 0.005)
+		snprintf(buf, len, "rgb(235,235,235)");
+	else if (delta > 0)
+		snprintf(buf, len, "rgb(255,%u,%u)", fade, fade);
+	else
+		snprintf(buf, len, "rgb(%u,%u,255)", fade, fade);
+}
+
 static int print_svg(const struct flame_tree *t, const char *title, FILE *f)
 {
 	double *x = calloc(t->nnodes, sizeof(*x));
@@ -70,14 +93,19 @@ static int print_svg(const struct flame_tree *t, const char *title, FILE *f)
 				maxd = depth[k];
 		}
 	}
+	double max_delta = 0;
+	for (size_t i = 1; t->base_total && i < t->nnodes; i++)
+		if (fabs(share_delta(t, i)) > max_delta)
+			max_delta = fabs(share_delta(t, i));
 	int height = SVG_TOP + (int)(maxd + 1) * SVG_ROW + SVG_PAD;
 	fprintf(f, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
 		   "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
 		   "height=\"%d\" viewBox=\"0 0 %d %d\">\n"
 		   "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"#f8f8f8\"/>\n"
 		   "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-family=\"Verdana, sans-serif\" "
-		   "font-size=\"17\">Flame Graph: ",
-		SVG_WIDTH, height, SVG_WIDTH, height, SVG_WIDTH / 2);
+		   "font-size=\"17\">%s: ",
+		SVG_WIDTH, height, SVG_WIDTH, height, SVG_WIDTH / 2,
+		t->base_total ? "Differential Flame Graph" : "Flame Graph");
 	xml_text(f, title, SIZE_MAX);
 	fputs(" (", f);
 	xml_text(f, t->type_name[t->type], SIZE_MAX);
@@ -89,14 +117,23 @@ static int print_svg(const struct flame_tree *t, const char *title, FILE *f)
 		const char *name = t->names[t->nodes[i].name];
 		double y = SVG_TOP + (double)(maxd - depth[i]) * SVG_ROW;
 		char colour[32];
-		frame_colour(i ? name : "", colour, sizeof(colour));
+		if (t->base_total)
+			delta_colour(share_delta(t, i), max_delta, colour, sizeof(colour));
+		else
+			frame_colour(i ? name : "", colour, sizeof(colour));
 		fputs("<g class=\"frame\"><title>", f);
 		xml_text(f, name, SIZE_MAX);
-		fprintf(f, " (%" PRId64 " %s, %.2f%%)</title><rect x=\"%.1f\" y=\"%.1f\" "
-			   "width=\"%.1f\" height=\"%d\" fill=\"%s\" rx=\"2\"/>",
-			t->total[i], t->type_unit[t->type],
-			100.0 * (double)t->total[i] / (double)t->total[0], SVG_PAD + x[i], y, w,
-			SVG_ROW - 1, i ? colour : "rgb(200,200,200)");
+		fprintf(f, " (%" PRId64 " %s, %.2f%%", t->total[i], t->type_unit[t->type],
+			100.0 * (double)t->total[i] / (double)t->total[0]);
+		if (t->base_total)
+			fprintf(f, "; baseline %" PRId64 ", %.2f%%; %+.2f points", t->base_total[i],
+				t->base_total[0] ? 100.0 * (double)t->base_total[i] /
+							   (double)t->base_total[0]
+						 : 0.0,
+				share_delta(t, i));
+		fprintf(f, ")</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
+			   "fill=\"%s\" rx=\"2\"/>",
+			SVG_PAD + x[i], y, w, SVG_ROW - 1, i ? colour : "rgb(200,200,200)");
 		size_t fit = (size_t)((w - 6) / (SVG_FONT * SVG_GLYPH));
 		if (fit >= 3) {
 			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", SVG_PAD + x[i] + 3, y + SVG_ROW - 4);

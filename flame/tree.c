@@ -139,26 +139,30 @@ static bool ent_eq(const void *ctx, uint32_t idx, const void *key)
 	return a->node == b->node && a->set == b->set;
 }
 
-static int entry_add(struct flame_tree *t, uint32_t node, uint32_t set, const int64_t *values)
+/* Adds a sample's values[] to the entry (node, set): values[i] to column col[i] (-1: none). */
+static int entry_add(struct flame_tree *t, uint32_t node, uint32_t set, const int64_t *values,
+		     size_t nvalues, const long *col)
 {
 	struct flame_entry k = { node, set };
+	size_t stride = t->nsides * t->ntypes;
 	if (base_htab_reserve(&t->ent_ix) < 0)
 		return -ENOMEM;
 	uint64_t h = base_htab_mix(base_htab_mix(1, node), set);
 	struct base_htab_slot *s = base_htab_find(&t->ent_ix, h, ent_eq, t, &k);
 	if (!s->idx1) {
 		if (BASE_GROW(t->ent, t->cap_ent, t->nent + 1) < 0 ||
-		    BASE_GROW(t->vals, t->cap_vals, (t->nent + 1) * t->ntypes) < 0)
+		    BASE_GROW(t->vals, t->cap_vals, (t->nent + 1) * stride) < 0)
 			return -ENOMEM;
 		t->ent[t->nent] = k;
-		memset(&t->vals[t->nent * t->ntypes], 0, t->ntypes * sizeof(*t->vals));
+		memset(&t->vals[t->nent * stride], 0, stride * sizeof(*t->vals));
 		s->hash = h;
 		s->idx1 = (uint32_t)++t->nent;
 		t->ent_ix.n++;
 	}
-	int64_t *v = &t->vals[(s->idx1 - 1) * t->ntypes];
-	for (size_t i = 0; i < t->ntypes; i++)
-		v[i] = base_sat_add(v[i], values[i]);
+	int64_t *v = &t->vals[(s->idx1 - 1) * stride];
+	for (size_t i = 0; i < nvalues; i++)
+		if (col[i] >= 0)
+			v[col[i]] = base_sat_add(v[col[i]], values[i]);
 	return 0;
 }
 
@@ -167,6 +171,57 @@ static int entry_add(struct flame_tree *t, uint32_t node, uint32_t set, const in
 static const char *str_at(const Profile *m, int64_t i)
 {
 	return m->string_table[i]; /* indices were range-checked when read */
+}
+
+/* The type named name among the profile's, or -1. */
+static long type_index(const Profile *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_sample_type; i++)
+		if (strcmp(str_at(m, m->sample_type[i]->type), name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/*
+ * The tree's sample types: m's, or with a baseline the ones both have (by name), and
+ * where each profile's values go: col[i] is m's type i's column, base_col[i] the
+ * baseline's (the baseline's columns come first).
+ */
+static int tree_types(struct flame_tree *t, const Profile *m, const Profile *base, long *col,
+		      long *base_col, const struct flame_opts *o, char *err, size_t errlen)
+{
+	t->nsides = base ? 2 : 1;
+	t->type_name = calloc(m->n_sample_type + 1, sizeof(*t->type_name));
+	t->type_unit = calloc(m->n_sample_type + 1, sizeof(*t->type_unit));
+	if (!t->type_name || !t->type_unit)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_sample_type; i++) {
+		const char *name = str_at(m, m->sample_type[i]->type);
+		col[i] = -1;
+		if (base && type_index(base, name) < 0)
+			continue;
+		t->type_name[t->ntypes] = name;
+		t->type_unit[t->ntypes] = str_at(m, m->sample_type[i]->unit);
+		col[i] = (long)t->ntypes++;
+	}
+	if (t->ntypes == 0 && !base)
+		return base_fail(err, errlen, -EINVAL, "profile %s has no sample types", o->title);
+	if (t->ntypes == 0)
+		return base_fail(err, errlen, -EINVAL,
+				 "%s and %s have no sample type in common: a diff compares the "
+				 "same event; record both with the same -e",
+				 o->baseline_title, o->title);
+	for (size_t i = 0; base && i < base->n_sample_type; i++) {
+		base_col[i] = -1;
+		for (size_t j = 0; j < t->ntypes; j++)
+			if (strcmp(str_at(base, base->sample_type[i]->type), t->type_name[j]) == 0)
+				base_col[i] = (long)j;
+	}
+	if (base) /* the profile's values follow the baseline's */
+		for (size_t i = 0; i < m->n_sample_type; i++)
+			if (col[i] >= 0)
+				col[i] += (long)t->ntypes;
+	return 0;
 }
 
 /* The sample type o asks for; the default: the profile's own, else its first event. */
@@ -187,8 +242,9 @@ static int pick_type(struct flame_tree *t, const Profile *m, const struct flame_
 			n += (size_t)snprintf(avail + n, sizeof(avail) - n, "%s%s", i ? ", " : "",
 					      t->type_name[i]);
 		return base_fail(err, errlen, -EINVAL,
-				 "unknown sample type '%s' in %s; give -e one of: %s",
-				 o->sample_type, o->title, avail);
+				 "unknown sample type '%s' in %s%s%s; give -e one of: %s",
+				 o->sample_type, o->baseline ? o->baseline_title : "",
+				 o->baseline ? " and " : "", o->title, avail);
 	}
 	t->type = 0;
 	for (size_t i = 0; i < t->ntypes; i++)
@@ -316,33 +372,15 @@ static int64_t comm_frame(struct flame_tree *t, uint32_t comm)
 	return id < 0 ? id : node_child(t, 0, (uint32_t)id);
 }
 
-int flame_tree_build(struct flame_tree *t, const struct pprof_read *pr, const struct flame_opts *o,
-		     char *err, size_t errlen)
+/* Adds m's samples to the tree, each value to its column (col, from tree_types). */
+static int tree_add(struct flame_tree *t, const Profile *m, const long *col,
+		    const struct flame_opts *o, const char *title, char *err, size_t errlen)
 {
-	const Profile *m = pprof_read_message(pr);
-	memset(t, 0, sizeof(*t));
 	struct loc_frames lf = {0};
 	struct ids locs = {0};
 	uint32_t *vals = NULL;
-	t->ntypes = m->n_sample_type;
-	if (t->ntypes == 0)
-		return base_fail(err, errlen, -EINVAL, "profile %s has no sample types", o->title);
 	int rc = -ENOMEM;
-	t->type_name = calloc(t->ntypes, sizeof(*t->type_name));
-	t->type_unit = calloc(t->ntypes, sizeof(*t->type_unit));
-	if (!t->type_name || !t->type_unit)
-		goto out;
-	for (size_t i = 0; i < t->ntypes; i++) {
-		t->type_name[i] = str_at(m, m->sample_type[i]->type);
-		t->type_unit[i] = str_at(m, m->sample_type[i]->unit);
-	}
-	if ((rc = pick_type(t, m, o, err, errlen)) < 0)
-		goto out;
-	rc = -ENOMEM;
-	if (name_id(t, "all") < 0 || BASE_GROW(t->nodes, t->cap_nodes, 1) < 0)
-		goto out;
-	t->nodes[t->nnodes++] = (struct flame_node){ UINT32_MAX, 0 };
-	if (location_frames(t, m, o->no_inline, &lf) < 0 || collect_keys(t, m) < 0)
+	if (location_frames(t, m, o->no_inline, &lf) < 0)
 		goto out;
 	if (!(vals = calloc(t->nkeys + 1, sizeof(*vals))) ||
 	    !(locs.id = calloc(m->n_location + 1, sizeof(uint64_t))))
@@ -362,24 +400,54 @@ int flame_tree_build(struct flame_tree *t, const struct pprof_read *pr, const st
 			if (loc < 0) {
 				rc = base_fail(err, errlen, -EINVAL,
 					       "profile %s is malformed: a sample names location %" PRIu64
-					       ", which it does not have", o->title, s->location_id[j]);
+					       ", which it does not have", title, s->location_id[j]);
 				goto out;
 			}
 			for (size_t f = lf.off[loc]; f < lf.off[loc + 1]; f++)
 				if ((node = node_child(t, (uint32_t)node, lf.frames[f])) < 0)
 					goto out;
 		}
-		if (entry_add(t, (uint32_t)node, (uint32_t)set, s->value) < 0)
+		if (entry_add(t, (uint32_t)node, (uint32_t)set, s->value, s->n_value, col) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
-	if (rc == -ENOMEM)
-		base_fail(err, errlen, rc, "flame graph of %s: out of memory", o->title);
 	free(vals);
 	free(lf.frames);
 	free(lf.off);
 	ids_free(&locs);
+	return rc;
+}
+
+int flame_tree_build(struct flame_tree *t, const struct pprof_read *pr, const struct flame_opts *o,
+		     char *err, size_t errlen)
+{
+	const Profile *m = pprof_read_message(pr);
+	const Profile *base = o->baseline ? pprof_read_message(o->baseline) : NULL;
+	memset(t, 0, sizeof(*t));
+	long *col = calloc(m->n_sample_type + 1, sizeof(*col));
+	long *base_col = calloc(base ? base->n_sample_type + 1 : 1, sizeof(*base_col));
+	int rc = -ENOMEM;
+	if (!col || !base_col)
+		goto out;
+	if ((rc = tree_types(t, m, base, col, base_col, o, err, errlen)) < 0 ||
+	    (rc = pick_type(t, m, o, err, errlen)) < 0)
+		goto out;
+	rc = -ENOMEM;
+	if (name_id(t, "all") < 0 || BASE_GROW(t->nodes, t->cap_nodes, 1) < 0)
+		goto out;
+	t->nodes[t->nnodes++] = (struct flame_node){ UINT32_MAX, 0 };
+	/* Both profiles' keys first: a label set's width is fixed once sets are made. */
+	if ((base && collect_keys(t, base) < 0) || collect_keys(t, m) < 0)
+		goto out;
+	if (base && (rc = tree_add(t, base, base_col, o, o->baseline_title, err, errlen)) < 0)
+		goto out;
+	rc = tree_add(t, m, col, o, o->title, err, errlen);
+out:
+	if (rc == -ENOMEM)
+		base_fail(err, errlen, rc, "flame graph of %s: out of memory", o->title);
+	free(col);
+	free(base_col);
 	return rc;
 }
 
@@ -394,6 +462,17 @@ static int cmp_named(const void *a, const void *b)
 	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
 }
 
+/* Each node's own and total value of one column of the entries. */
+static void sum_side(struct flame_tree *t, size_t column, int64_t *self, int64_t *total)
+{
+	size_t stride = t->nsides * t->ntypes;
+	for (size_t e = 0; e < t->nent; e++)
+		self[t->ent[e].node] = base_sat_add(self[t->ent[e].node], t->vals[e * stride + column]);
+	memcpy(total, self, t->nnodes * sizeof(*total));
+	for (size_t i = t->nnodes; i-- > 1;)
+		total[t->nodes[i].parent] = base_sat_add(total[t->nodes[i].parent], total[i]);
+}
+
 int flame_tree_sort(struct flame_tree *t)
 {
 	struct named *pairs = calloc(t->nnodes, sizeof(*pairs));
@@ -401,7 +480,12 @@ int flame_tree_sort(struct flame_tree *t)
 	t->child = calloc(t->nnodes, sizeof(*t->child));
 	t->total = calloc(t->nnodes, sizeof(*t->total));
 	t->self = calloc(t->nnodes, sizeof(*t->self));
-	if (!pairs || !t->first || !t->child || !t->total || !t->self) {
+	if (t->nsides == 2) {
+		t->base_total = calloc(t->nnodes, sizeof(*t->base_total));
+		t->base_self = calloc(t->nnodes, sizeof(*t->base_self));
+	}
+	if (!pairs || !t->first || !t->child || !t->total || !t->self ||
+	    (t->nsides == 2 && (!t->base_total || !t->base_self))) {
 		free(pairs);
 		return -ENOMEM;
 	}
@@ -421,12 +505,9 @@ int flame_tree_sort(struct flame_tree *t)
 	for (size_t i = 0; i + 1 < t->nnodes; i++)
 		t->child[i] = pairs[i].node;
 	free(pairs);
-	for (size_t e = 0; e < t->nent; e++)
-		t->self[t->ent[e].node] =
-			base_sat_add(t->self[t->ent[e].node], t->vals[e * t->ntypes + t->type]);
-	memcpy(t->total, t->self, t->nnodes * sizeof(*t->total));
-	for (size_t i = t->nnodes; i-- > 1;)
-		t->total[t->nodes[i].parent] = base_sat_add(t->total[t->nodes[i].parent], t->total[i]);
+	sum_side(t, (t->nsides - 1) * t->ntypes + t->type, t->self, t->total);
+	if (t->nsides == 2)
+		sum_side(t, t->type, t->base_self, t->base_total);
 	return 0;
 }
 
@@ -448,6 +529,8 @@ void flame_tree_free(struct flame_tree *t)
 	free(t->child);
 	free(t->total);
 	free(t->self);
+	free(t->base_total);
+	free(t->base_self);
 	free(t->type_name);
 	free(t->type_unit);
 }
@@ -463,8 +546,12 @@ int flame_render(const struct pprof_read *pr, const struct flame_opts *o, flame_
 		flame_tree_free(&t);
 		return rc;
 	}
+	/* A differential graph is titled by both profiles: the baseline, then the profile. */
+	char title[1024];
+	snprintf(title, sizeof(title), "%s%s%s", o->baseline ? o->baseline_title : "",
+		 o->baseline ? " \u2192 " : "", o->title);
 	FILE *f = open_memstream(&buf, &len);
-	rc = f && flame_tree_sort(&t) == 0 ? print(&t, o->title, f) : -ENOMEM;
+	rc = f && flame_tree_sort(&t) == 0 ? print(&t, title, f) : -ENOMEM;
 	if (f && fclose(f) != 0 && rc == 0)
 		rc = -ENOMEM;
 	if (rc == 0) {

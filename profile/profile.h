@@ -4,7 +4,8 @@
  * labels), the gzipped writer through base's output, reading a profile back,
  * the run's comment lines (comments.c), and `pmuprof report`'s tables
  * (report.c): per sample type, the top entries by children or self share,
- * each event's value, and per-entry ratios per 1k of the first event.
+ * each event's value, and per-entry ratios per 1k of the first event; and
+ * `pmuprof diff`'s (diff.c): two profiles' rows joined, their shares compared.
  * Uses protobuf-c code generated from proto/profile.proto, and zlib.
  *
  * Ids handed out are 1-based and unique per table, as pprof requires;
@@ -222,5 +223,19 @@ struct pprof_read;
 int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 			    const struct pprof_report_opts *opts, FILE *out, char *err,
 			    size_t errlen);
+
+/* --- diff: two profiles compared (diff.c) ------------------------------------- */
+
+/*
+ * Prints perf diff's tables of baseline against pr: per sample type both have (or
+ * opts->sample_type), each row's self share of its profile's total in both, the change
+ * in points and the ratio of the shares, sorted by the largest change. Rows are grouped
+ * by opts->sort (default "dso,sym"; "stack" for whole stacks) under opts' filters, at
+ * most opts->top of them (default 20); opts->percent_limit hides rows below it in both.
+ * Paths name the profiles. 0 or -errno with err set (-EINVAL: no type in common).
+ */
+int pprof_diff_print(const struct pprof_read *baseline, const char *baseline_path,
+		     const struct pprof_read *pr, const char *path,
+		     const struct pprof_report_opts *opts, FILE *out, char *err, size_t errlen);
 
 #endif

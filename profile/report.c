@@ -12,10 +12,7 @@
  * samples gets no table, only its name on one line. Reads profiles through
  * pprof_read_file.
  */
-#include "base.h"
-
-#include "profile.h"
-#include "profile.pb-c.h"
+#include "report_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,21 +29,13 @@ typedef Perftools__Profiles__Location Location;
 typedef Perftools__Profiles__Line Line;
 typedef Perftools__Profiles__Function Function;
 typedef Perftools__Profiles__Mapping Mapping;
+typedef Perftools__Profiles__Sample Sample;
 
-#define MAX_KEYS 4
 #define MAX_RATIOS 3 /* more ratio columns stop being readable */
-#define KEY_SEP '\x1f'
 #define DOTS "........................................................................"
 
-/* A frame's keys; any other name is the sample label of that key. */
-enum key_kind { KEY_DSO, KEY_SYM, KEY_SRCLINE, KEY_LABEL };
 enum { GRAPH_CALLER = 1, GRAPH_CALLEE, CG_PREFIX_MAX = 4096 };
 static const char *const frame_key_names[] = { "dso", "sym", "srcline" };
-
-struct sort_key {
-	enum key_kind kind;
-	char name[64]; /* as given: the column's header, and the label's key */
-};
 
 static int parse_sort(const char *sort, struct sort_key *keys, size_t *nkeys, char *err,
 		      size_t errlen)
@@ -76,7 +65,7 @@ static int parse_sort(const char *sort, struct sort_key *keys, size_t *nkeys, ch
 		struct sort_key *key = &keys[(*nkeys)++];
 		memcpy(key->name, s, n);
 		key->name[n] = '\0';
-		key->kind = KEY_LABEL;
+		key->kind = strcmp(key->name, "stack") == 0 ? KEY_STACK : KEY_LABEL;
 		for (size_t k = 0; k < sizeof(frame_key_names) / sizeof(frame_key_names[0]); k++)
 			if (strcmp(key->name, frame_key_names[k]) == 0)
 				key->kind = (enum key_kind)k;
@@ -89,11 +78,6 @@ static int parse_sort(const char *sort, struct sort_key *keys, size_t *nkeys, ch
 
 /* --- id lookups ------------------------------------------------------------------ */
 
-/* Sorted by id; ids are usually 1..n in order, so try the direct slot before searching. */
-struct id_index {
-	const void **v;
-	size_t n;
-};
 
 static uint64_t loc_id(const void *x)
 {
@@ -160,43 +144,6 @@ static const void *index_get(const struct id_index *ix, uint64_t id, uint64_t (*
 
 /* --- grouping keys --------------------------------------------------------------- */
 
-struct entry {
-	char *key;     /* parts joined by KEY_SEP */
-	int64_t *flat; /* [ntypes] */
-	int64_t *cum;  /* [ntypes] */
-	size_t last_sample;
-};
-
-struct rep {
-	const Profile *m;
-	struct id_index locs, fns, maps;
-	struct sort_key keys[MAX_KEYS];
-	int64_t label_key[MAX_KEYS]; /* string-table index of a label key's name, -1 if none */
-	size_t nkeys;
-	bool frame_keys; /* some key is a frame's: group every frame of the stack */
-	bool children;   /* a frame's row shows its callees' values too (perf's --children) */
-	const struct pprof_report_opts *opts; /* never NULL */
-	int64_t filter_key[3]; /* string-table index of "comm", "pid", "tid"; -1 if absent */
-	size_t ntypes;
-	int64_t *total; /* [ntypes]: the sum of each type's values */
-
-	struct entry *ent;
-	size_t nent, cap_ent;
-	struct base_htab index; /* entries by key */
-
-	char *buf; /* the key being composed */
-	size_t cap_buf, len_buf;
-
-	/* -g: the call graph printed under each row */
-	int graph;        /* 0 none, GRAPH_CALLER or GRAPH_CALLEE */
-	double threshold; /* branches below this percent of the total are hidden */
-	struct frame { const Location *loc; const Line *line; } *frames; /* one sample's */
-	size_t cap_frames;
-	struct cg_node *nodes; /* the tree of one row; nodes[0] is its root */
-	char *cg_row;          /* the row's symbol, as the tree names it */
-	size_t nnodes, cap_nodes;
-};
-
 /* Adds one part, prefix then s, to the key being composed. */
 static int buf_add(struct rep *r, const char *prefix, const char *s)
 {
@@ -223,6 +170,16 @@ static bool entry_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct rep *r = ctx;
 	return strcmp(r->ent[idx].key, key) == 0;
+}
+
+const struct entry *report_find(const struct rep *r, const char *key)
+{
+	if (!r->index.cap)
+		return NULL;
+	struct base_htab_slot *slot = base_htab_find(&r->index,
+						     base_htab_hash_bytes(key, strlen(key)),
+						     entry_eq, r, key);
+	return slot->idx1 ? &r->ent[slot->idx1 - 1] : NULL;
 }
 
 /* The entry for the key in r->buf, created if new; NULL on OOM. */
@@ -268,8 +225,6 @@ static const char *base_name(const char *path)
 	const char *s = strrchr(path, '/');
 	return s && s[1] ? s + 1 : path;
 }
-
-typedef Perftools__Profiles__Sample Sample;
 
 /* The value of the sample's label with key index `key` (its first), "[unknown]" if none. */
 static const char *label_value(const Profile *m, const Sample *s, int64_t key, char *tmp,
@@ -360,6 +315,46 @@ static bool sample_kept(const struct rep *r, const Sample *s)
 	return true;
 }
 
+/* Appends n bytes of s to the stack key being composed; -ENOMEM. */
+static int stack_add(struct rep *r, size_t *len, const char *s, size_t n)
+{
+	if (BASE_GROW(r->stack, r->cap_stack, *len + n + 1) < 0)
+		return -ENOMEM;
+	memcpy(r->stack + *len, s, n);
+	*len += n;
+	r->stack[*len] = '\0';
+	return 0;
+}
+
+/*
+ * The "stack" key of a sample into r->stack: its frames root first, inline frames each
+ * their own, joined by ';' as folded stacks are; a frame is named as the sym key names it.
+ */
+static int stack_key(struct rep *r, const Sample *s)
+{
+	size_t len = 0;
+	char tmp[64];
+	if (stack_add(r, &len, "", 0) < 0)
+		return -ENOMEM;
+	for (size_t j = s->n_location_id; j-- > 0;) {
+		const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
+		size_t nlines = loc ? loc->n_line : 0;
+		for (size_t l = nlines ? nlines : 1; l-- > 0;) {
+			const Line *line = nlines ? loc->line[l] : NULL;
+			const Function *fn = line ? index_get(&r->fns, line->function_id, fn_id) : NULL;
+			const char *name = frame_sym(r, loc, fn, tmp, sizeof(tmp));
+			if (!name)
+				name = "[unknown]";
+			if ((len && stack_add(r, &len, ";", 1) < 0) ||
+			    stack_add(r, &len, name, strlen(name)) < 0)
+				return -ENOMEM;
+		}
+	}
+	if (len == 0)
+		return stack_add(r, &len, "[no stack]", 10);
+	return 0;
+}
+
 /* Composes the grouping key of one frame (a location and one of its lines) into r->buf. */
 static int frame_key(struct rep *r, const Sample *s, const Location *loc, const Line *line)
 {
@@ -385,6 +380,11 @@ static int frame_key(struct rep *r, const Sample *s, const Location *loc, const 
 				return -ENOMEM;
 			continue;
 		}
+		case KEY_STACK:
+			if (stack_key(r, s) < 0)
+				return -ENOMEM;
+			part = r->stack;
+			break;
 		case KEY_SRCLINE:
 			if (fn && *str_at(m, fn->filename)) {
 				snprintf(tmp, sizeof(tmp), "%s:%" PRId64,
@@ -457,7 +457,7 @@ static int aggregate(struct rep *r)
 	return 0;
 }
 
-static double pct(int64_t v, int64_t total)
+double report_pct(int64_t v, int64_t total)
 {
 	return total ? 100.0 * (double)v / (double)total : 0.0;
 }
@@ -631,7 +631,7 @@ static int cg_print(struct rep *r, size_t node, bool top, int64_t total, char *p
 		return -ENOMEM;
 	nk = 0;
 	for (size_t c = r->nodes[node].child; c; c = r->nodes[c].next)
-		if (pct(r->nodes[c].value, total) >= r->threshold)
+		if (report_pct(r->nodes[c].value, total) >= r->threshold)
 			kids[nk++] = (struct cg_kid){ r->nodes[c].value, c };
 	qsort(kids, nk, sizeof(*kids), cmp_kid);
 	/* The row's one path, carrying all of its value: "---name", no share (perf's). */
@@ -643,7 +643,7 @@ static int cg_print(struct rep *r, size_t node, bool top, int64_t total, char *p
 		char head[48];
 		int hl = alone ? snprintf(head, sizeof(head), "---")
 			       : snprintf(head, sizeof(head), "--%.2f%%--",
-					  pct(r->nodes[c].value, total));
+					  report_pct(r->nodes[c].value, total));
 		if (alone)
 			fprintf(out, "%.*s|\n%.*s%s%s\n", (int)plen, prefix, (int)plen, prefix,
 				head, r->nodes[c].name);
@@ -688,8 +688,7 @@ static int cmp_row(const void *a, const void *b)
 	return strcmp(x->e->key, y->e->key);
 }
 
-/* Splits a composed key into its parts (modifies a copy held by the caller). */
-static size_t split_key(char *key, char **parts, size_t max)
+size_t report_split_key(char *key, char **parts, size_t max)
 {
 	size_t n = 0;
 	parts[n++] = key;
@@ -701,15 +700,13 @@ static size_t split_key(char *key, char **parts, size_t max)
 	return n;
 }
 
-/* Time events (cpu-clock, task-clock) count nanoseconds: shown as ms or s, never in a ratio. */
-static bool is_time(const Profile *m, size_t t)
+bool report_is_time(const Profile *m, size_t t)
 {
 	const char *unit = str_at(m, m->sample_type[t]->unit);
 	return strcmp(unit, "nanoseconds") == 0 || strcmp(unit, "ns") == 0;
 }
 
-/* A value in human units: 1.59s, 0.25ms for time; 600, 18.70K, 3.45M, 1.20G for counts. */
-static void human(char *buf, size_t len, int64_t v, bool time)
+void report_human(char *buf, size_t len, int64_t v, bool time)
 {
 	double d = (double)v;
 	if (time)
@@ -745,10 +742,10 @@ static size_t value_columns(const struct rep *r, size_t t, size_t *col)
 static size_t ratio_columns(const struct rep *r, const size_t *col, size_t ncol, size_t *ratio)
 {
 	size_t n = 0;
-	if (ncol < 2 || is_time(r->m, col[0]))
+	if (ncol < 2 || report_is_time(r->m, col[0]))
 		return 0;
 	for (size_t q = 1; q < ncol && n < MAX_RATIOS; q++)
-		if (!is_time(r->m, col[q]))
+		if (!report_is_time(r->m, col[q]))
 			ratio[n++] = col[q];
 	return n;
 }
@@ -786,7 +783,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		const struct entry *e = &r->ent[i];
 		struct row row = { children ? e->cum[t] : e->flat[t],
 				   children ? e->flat[t] : e->cum[t], e };
-		if (row.first && pct(row.first, total) >= opts->percent_limit)
+		if (row.first && report_pct(row.first, total) >= opts->percent_limit)
 			rows[nrows++] = row;
 	}
 	qsort(rows, nrows, sizeof(*rows), cmp_row);
@@ -808,7 +805,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		const int64_t *v = children ? rows[i].e->cum : rows[i].e->flat;
 		for (size_t q = 0; q < ncol; q++) {
 			char num[32];
-			human(num, sizeof(num), v[col[q]], is_time(m, col[q]));
+			report_human(num, sizeof(num), v[col[q]], report_is_time(m, col[q]));
 			if (strlen(num) > wcol[q])
 				wcol[q] = strlen(num);
 		}
@@ -843,12 +840,12 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 	for (size_t i = 0; i < shown; i++) {
 		const struct entry *e = rows[i].e;
 		const int64_t *v = children ? e->cum : e->flat;
-		fprintf(out, "%9.2f%%", pct(rows[i].first, total));
+		fprintf(out, "%9.2f%%", report_pct(rows[i].first, total));
 		if (children)
-			fprintf(out, "  %7.2f%%", pct(rows[i].second, total));
+			fprintf(out, "  %7.2f%%", report_pct(rows[i].second, total));
 		for (size_t q = 0; q < ncol; q++) {
 			char num[32];
-			human(num, sizeof(num), v[col[q]], is_time(m, col[q]));
+			report_human(num, sizeof(num), v[col[q]], report_is_time(m, col[q]));
 			fprintf(out, "  %*s", (int)wcol[q], num);
 		}
 		for (size_t q = 0; q < nratio; q++) {
@@ -867,7 +864,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			break;
 		}
 		char *parts[MAX_KEYS];
-		size_t np = split_key(copy, parts, MAX_KEYS);
+		size_t np = report_split_key(copy, parts, MAX_KEYS);
 		for (size_t k = 0; k < np; k++)
 			fprintf(out, "  %-*s", k + 1 < np ? (int)wkey[k] : 0, parts[k]);
 		fputc('\n', out);
@@ -904,7 +901,7 @@ static int resolve_label_keys(struct rep *r, const char *path, char *err, size_t
 	for (size_t k = 0; k < r->nkeys; k++) {
 		struct sort_key *key = &r->keys[k];
 		r->label_key[k] = -1;
-		r->frame_keys |= key->kind != KEY_LABEL;
+		r->frame_keys |= key->kind != KEY_LABEL && key->kind != KEY_STACK;
 		if (key->kind != KEY_LABEL)
 			continue;
 		for (size_t i = 0; i < m->n_sample && r->label_key[k] < 0; i++)
@@ -933,7 +930,7 @@ static int resolve_label_keys(struct rep *r, const char *path, char *err, size_t
 					 "CPU (labels there:%s)",
 					 path, n ? have : " none");
 		return base_fail(err, errlen, -EINVAL,
-				 "unknown --sort key '%s': not dso, sym or srcline, and no sample "
+				 "unknown --sort key '%s': not dso, sym, srcline or stack, and no sample "
 				 "of %s carries a label '%s' (labels there:%s)",
 				 key->name, path, key->name, n ? have : " none");
 	}
@@ -962,8 +959,10 @@ static void print_preamble(const Profile *m, const char *path, FILE *out)
 	fputs("#\n", out);
 }
 
-static void rep_free(struct rep *r)
+void report_close(struct rep *r)
 {
+	free(r->total);
+	free(r->stack);
 	free(r->locs.v);
 	free(r->fns.v);
 	free(r->maps.v);
@@ -981,29 +980,67 @@ static void rep_free(struct rep *r)
 	free(r->nodes);
 }
 
+int report_open(struct rep *r, const struct pprof_read *pr, const char *path,
+		const struct pprof_report_opts *opts, char *err, size_t errlen)
+{
+	static const struct pprof_report_opts defaults;
+	memset(r, 0, sizeof(*r));
+	r->opts = opts = opts ? opts : &defaults;
+	int rc = parse_sort(opts->sort, r->keys, &r->nkeys, err, errlen);
+	if (rc == 0)
+		rc = parse_graph(r, opts->call_graph, err, errlen);
+	if (rc < 0)
+		return rc;
+	const Profile *m = pprof_read_message(pr);
+	r->m = m;
+	r->ntypes = m->n_sample_type;
+	if (r->ntypes == 0)
+		return base_fail(err, errlen, -EINVAL, "profile %s has no sample types", path);
+	if (!(r->total = calloc(r->ntypes, sizeof(*r->total))))
+		goto oom;
+	for (size_t i = 0; i < m->n_sample; i++)
+		for (size_t t = 0; t < r->ntypes; t++)
+			r->total[t] = base_sat_add(r->total[t], m->sample[i]->value[t]);
+
+	static const char *const filter_names[] = { "comm", "pid", "tid" };
+	for (size_t f = 0; f < 3; f++) {
+		r->filter_key[f] = -1;
+		for (size_t i = 1; i < m->n_string_table && r->filter_key[f] < 0; i++)
+			if (strcmp(m->string_table[i], filter_names[f]) == 0)
+				r->filter_key[f] = (int64_t)i;
+	}
+	if ((rc = resolve_label_keys(r, path, err, errlen)) < 0)
+		return rc;
+	if (index_build(&r->locs, (void *const *)m->location, m->n_location, cmp_loc) < 0 ||
+	    index_build(&r->fns, (void *const *)m->function, m->n_function, cmp_fn) < 0 ||
+	    index_build(&r->maps, (void *const *)m->mapping, m->n_mapping, cmp_map) < 0 ||
+	    aggregate(r) < 0)
+		goto oom;
+	/* perf's default: children where there are call graphs (a sample with a caller). */
+	if (opts->children)
+		r->children = opts->children > 0;
+	else
+		for (size_t i = 0; i < m->n_sample && !r->children; i++)
+			r->children = m->sample[i]->n_location_id > 1;
+	return 0;
+oom:
+	return base_fail(err, errlen, -ENOMEM, "report of %s: out of memory", path);
+}
+
 int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 			    const struct pprof_report_opts *opts, FILE *out, char *err,
 			    size_t errlen)
 {
-	static const struct pprof_report_opts defaults;
 	struct rep r;
-	memset(&r, 0, sizeof(r));
-	r.opts = opts = opts ? opts : &defaults;
-	int rc = parse_sort(opts->sort, r.keys, &r.nkeys, err, errlen);
-	if (rc == 0)
-		rc = parse_graph(&r, opts->call_graph, err, errlen);
+	bool *want = NULL;
+	int rc = report_open(&r, pr, path, opts, err, errlen);
 	if (rc < 0)
-		return rc;
-	const Profile *m = pprof_read_message(pr);
-	r.m = m;
-	r.ntypes = m->n_sample_type;
-	if (r.ntypes == 0) {
-		return base_fail(err, errlen, -EINVAL, "profile %s has no sample types", path);
-	}
+		goto out;
+	opts = r.opts;
+	const Profile *m = r.m;
 
 	/* Which types get a table: the one asked for, else every event (not the "samples" count). */
-	bool *want = calloc(r.ntypes, sizeof(*want));
-	if (!want) {
+	if (!(want = calloc(r.ntypes, sizeof(*want)))) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1030,39 +1067,6 @@ int pprof_report_print_read(const struct pprof_read *pr, const char *path,
 	}
 	if (nwant == 0)
 		want[0] = true; /* only "samples" is there: show that */
-	if (!(r.total = calloc(r.ntypes, sizeof(*r.total)))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < m->n_sample; i++)
-		for (size_t t = 0; t < r.ntypes; t++)
-			r.total[t] = base_sat_add(r.total[t], m->sample[i]->value[t]);
-
-	static const char *const filter_names[] = { "comm", "pid", "tid" };
-	for (size_t f = 0; f < 3; f++) {
-		r.filter_key[f] = -1;
-		for (size_t i = 1; i < m->n_string_table && r.filter_key[f] < 0; i++)
-			if (strcmp(m->string_table[i], filter_names[f]) == 0)
-				r.filter_key[f] = (int64_t)i;
-	}
-	rc = resolve_label_keys(&r, path, err, errlen);
-	if (rc < 0)
-		goto out;
-	if (index_build(&r.locs, (void *const *)m->location, m->n_location, cmp_loc) < 0 ||
-	    index_build(&r.fns, (void *const *)m->function, m->n_function, cmp_fn) < 0 ||
-	    index_build(&r.maps, (void *const *)m->mapping, m->n_mapping, cmp_map) < 0) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = aggregate(&r);
-	if (rc < 0)
-		goto out;
-	/* perf's default: children where there are call graphs (a sample with a caller). */
-	if (opts->children)
-		r.children = opts->children > 0;
-	else
-		for (size_t i = 0; i < m->n_sample && !r.children; i++)
-			r.children = m->sample[i]->n_location_id > 1;
 
 	print_preamble(m, path, out);
 	bool first = true;
@@ -1097,8 +1101,7 @@ out:
 	if (rc == -ENOMEM)
 		base_fail(err, errlen, 0, "report of %s: out of memory", path);
 	free(want);
-	free(r.total);
-	rep_free(&r);
+	report_close(&r);
 	return rc;
 }
 

@@ -310,7 +310,7 @@ static void test_sort_keys(void **state)
 	err[0] = '\0';
 	assert_int_equal(report(f, NULL, "sym,cacheline", 0, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "unknown --sort key 'cacheline'"));
-	assert_non_null(strstr(err, "not dso, sym or srcline"));
+	assert_non_null(strstr(err, "not dso, sym, srcline or stack"));
 	assert_non_null(strstr(err, "(labels there: comm)"));
 	assert_null(strchr(err, '\n'));
 }
