@@ -432,6 +432,12 @@ int c2c_print(const struct c2c_report *r, FILE *f, size_t max_lines)
 	return ferror(f) ? -EIO : 0;
 }
 
+/*
+ * The line is the sampled virtual address's, as perf c2c prints its lines.
+ * perf report's dcacheline key prints the map-relative address instead (the
+ * file offset in a file-backed mapping), which is no address of the process
+ * and carries no file with it in a label.
+ */
 void c2c_sample_labels(const struct c2c_sample *s, uint32_t line_size, struct c2c_labels *out)
 {
 	uint64_t ls = line_size ? line_size : 64;

@@ -479,8 +479,15 @@ static uint64_t location_for(struct agg *a, pid_t pid, uint64_t addr, bool kerne
 /* The location of a frame: its mapping, then the (mapping, address) pair, else a new one. */
 static uint64_t location_lookup(struct agg *a, pid_t pid, uint64_t addr, bool kernel, bool caller)
 {
-	/* A caller's return address points after the call: look up the call itself. */
-	uint64_t at = caller ? addr - 1 : addr;
+	/*
+	 * A caller's return address points after the call: look up the call
+	 * itself. The kernel's callchain also holds the interrupted instruction
+	 * of each exception or interrupt frame it crossed, which kallsyms tells
+	 * apart where it is a function's first byte (sym_kernel_caller_addr).
+	 */
+	uint64_t at = !caller ? addr
+		      : kernel && a->syms ? sym_kernel_caller_addr(a->syms, addr)
+					  : addr - 1;
 	struct proc_map *m = NULL;
 	uint64_t mapping;
 	if (kernel) {

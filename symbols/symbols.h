@@ -165,6 +165,16 @@ int sym_read_build_id(const char *path, char hex[41]);
 int sym_lookup_kernel(struct sym_cache *c, uint64_t addr, struct sym_result *out);
 /* True when kallsyms gave real addresses (kptr_restrict did not hide them). */
 bool sym_kernel_available(struct sym_cache *c);
+/*
+ * The address to name a kernel caller frame (a return address, ret) at:
+ * ret - 1, the call instruction, unless ret is a function's first byte and
+ * ret - 1 lies in the padding symbol the kernel puts before it (__pfx_F from
+ * objtool, __cfi_F from kCFI): no call ends in padding, so ret is an
+ * interrupted instruction (an exception or interrupt frame the kernel's
+ * unwinder crossed) and is named at itself, F, as perf names it. ret - 1
+ * when kallsyms is unavailable.
+ */
+uint64_t sym_kernel_caller_addr(struct sym_cache *c, uint64_t ret);
 
 /* JIT address via /tmp/perf-PID.map (owned by the process's user). -ENOENT otherwise. */
 int sym_lookup_jit(struct sym_cache *c, pid_t pid, uint64_t addr, struct sym_result *out);

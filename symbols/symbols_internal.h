@@ -276,6 +276,8 @@ struct sym_jit {
 void sym_kernel_release(struct sym_kernel *k);
 void sym_jit_release(struct sym_jit *j);
 int sym_kernel_load(struct sym_kernel *k, const char *kallsyms_path);
+/* sym_kernel_caller_addr on a loaded kernel table. */
+uint64_t sym_kernel_table_caller_addr(const struct sym_table *t, uint64_t ret);
 int sym_jit_load(struct sym_jit *j, pid_t pid);
 
 /* ---- the cache ---- */

@@ -215,6 +215,30 @@ int sym_lookup_kernel(struct sym_cache *c, uint64_t addr, struct sym_result *out
 	return 0;
 }
 
+/* A symbol the kernel emits for the padding before a function: objtool's __pfx_, kCFI's __cfi_. */
+static bool kernel_padding_symbol(const char *name)
+{
+	return strncmp(name, "__pfx_", 6) == 0 || strncmp(name, "__cfi_", 6) == 0;
+}
+
+uint64_t sym_kernel_table_caller_addr(const struct sym_table *t, uint64_t ret)
+{
+	const struct sym_entry *f = sym_table_find(t, ret);
+	if (f && f->start == ret && ret > 0) {
+		const struct sym_entry *pad = sym_table_find(t, ret - 1);
+		if (pad && kernel_padding_symbol(pad->name))
+			return ret;
+	}
+	return ret - 1;
+}
+
+uint64_t sym_kernel_caller_addr(struct sym_cache *c, uint64_t ret)
+{
+	if (!sym_kernel_available(c))
+		return ret - 1;
+	return sym_kernel_table_caller_addr(&c->kernel.t, ret);
+}
+
 /* ---- JIT maps ---- */
 
 void sym_jit_release(struct sym_jit *j)

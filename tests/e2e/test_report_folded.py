@@ -10,10 +10,11 @@ and versioned symbols with their version (cfree@GLIBC_2.2.5), so both sides drop
 (the ASan build's workload runs in libasan's C++); and where the two symbolizers name a
 shared library's address differently (aliases of one address as readelf lists them, such
 as cfree/__libc_free; names that contain the other, such as clone3/__clone3,
-strchr/strchr_ifunc, sysmalloc_mmap/sysmalloc_mmap.constprop.0, the kernel's
-native_set_pte/__pfx_native_set_pte; or an ld.so start-up frame such as _dl_start_user that
-pmuprof leaves [unknown]) a frame matches loosely; such lines must be under 5 % of the
-samples, and the workload's own frames (mix_*) must match exactly."""
+strchr/strchr_ifunc, sysmalloc_mmap/sysmalloc_mmap.constprop.0; or an ld.so start-up frame
+such as _dl_start_user that pmuprof leaves [unknown]) a frame matches loosely; such lines must
+be under 5 % of the samples, and the workload's own frames (mix_*) must match exactly. The
+kernel's padding symbols never match loosely: pmuprof names a kernel frame __pfx_F only where
+perf does (an interrupted instruction at F's first byte is F, not the padding before it)."""
 import collections
 import os
 import tempfile
@@ -77,6 +78,8 @@ def frame_like(a, b):
         return a == b
     if a == b or "[unknown]" in (a, b) or b in ALIAS.get(a, ()) or a in ALIAS.get(b, ()):
         return True
+    if a.startswith("__pfx_") != b.startswith("__pfx_"):
+        return False
     a, b = a.lstrip("_"), b.lstrip("_")
     return a in b or b in a
 

@@ -5,7 +5,8 @@
  * every address named, once. The file is held from the first sample on: a
  * binary deleted, or replaced by another file under its path, before the
  * profile is handed out still names its functions. Binaries nobody holds
- * any more can be dropped at once.
+ * any more can be dropped at once. A kernel caller frame at a function's
+ * first byte is named the function, not the __pfx_ padding before it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "binary.h"
 #include "engine.h"
+#include "symbols.h"
 #include "profile.pb-c.h"
 
 #define PID 4242
@@ -69,8 +71,8 @@ static void copy_self(const char *path)
 	assert_int_equal(fclose(out), 0);
 }
 
-/* The function names of the profile's only sample's leaf, read back from its encoding. */
-static void leaf_name(struct pprof *prof, char *name, size_t len)
+/* The profile read back from its encoding (pprof_read_free it). */
+static struct pprof_read *read_back(struct pprof *prof)
 {
 	char err[BASE_ERR_MAX];
 	uint8_t *raw;
@@ -79,21 +81,36 @@ static void leaf_name(struct pprof *prof, char *name, size_t len)
 	struct pprof_read *r;
 	assert_int_equal(pprof_read_mem(&r, "agg", raw, rawlen, 0, err, sizeof(err)), 0);
 	free(raw);
-	const Perftools__Profiles__Profile *m = pprof_read_message(r);
+	return r;
+}
+
+/* The function name of the only sample's i-th location (it has one line), and its address. */
+static const char *frame_name(const Perftools__Profiles__Profile *m, size_t i, uint64_t *address)
+{
 	assert_int_equal(m->n_sample, 1);
-	assert_true(m->sample[0]->n_location_id >= 1);
+	assert_true(m->sample[0]->n_location_id > i);
 	const Perftools__Profiles__Location *loc = NULL;
-	for (size_t i = 0; i < m->n_location; i++)
-		if (m->location[i]->id == m->sample[0]->location_id[0])
-			loc = m->location[i];
+	for (size_t j = 0; j < m->n_location; j++)
+		if (m->location[j]->id == m->sample[0]->location_id[i])
+			loc = m->location[j];
 	assert_non_null(loc);
 	assert_int_equal(loc->n_line, 1);
 	const Perftools__Profiles__Function *fn = NULL;
-	for (size_t i = 0; i < m->n_function; i++)
-		if (m->function[i]->id == loc->line[0]->function_id)
-			fn = m->function[i];
+	for (size_t j = 0; j < m->n_function; j++)
+		if (m->function[j]->id == loc->line[0]->function_id)
+			fn = m->function[j];
 	assert_non_null(fn);
-	snprintf(name, len, "%s", m->string_table[fn->name]);
+	*address = loc->address;
+	return m->string_table[fn->name];
+}
+
+/* The function name of the profile's only sample's leaf, read back from its encoding. */
+static void leaf_name(struct pprof *prof, char *name, size_t len)
+{
+	struct pprof_read *r = read_back(prof);
+	const Perftools__Profiles__Profile *m = pprof_read_message(r);
+	uint64_t address;
+	snprintf(name, len, "%s", frame_name(m, 0, &address));
 	assert_int_equal(m->n_mapping, 1);
 	assert_true(m->mapping[0]->has_functions); /* known once the file was read, at the end */
 	pprof_read_free(r);
@@ -191,12 +208,95 @@ static void test_symbolized_at_the_end_replaced(void **state)
 	check_held("replaced");
 }
 
+/*
+ * A function X after its padding symbol __pfx_X in /proc/kallsyms, as the
+ * cache names them (X from x to at least x + 6, __pfx_X before x); false
+ * when there is none.
+ */
+static bool kernel_padded_function(struct sym_cache *c, uint64_t *x, char *name, size_t len)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return false;
+	char line[600], pfx[520] = "", sym[520];
+	unsigned long long addr, pfx_addr = 0;
+	char type;
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %519s", &addr, &type, sym) != 3)
+			continue;
+		struct sym_result r, p;
+		if (pfx[0] && addr == pfx_addr + 16 && strcmp(sym, pfx + 6) == 0 &&
+		    sym_lookup_kernel(c, addr + 6, &r) == 0 && r.function &&
+		    strcmp(r.function, sym) == 0 && r.func_start == addr &&
+		    sym_lookup_kernel(c, addr - 1, &p) == 0 && p.function &&
+		    strcmp(p.function, pfx) == 0) {
+			*x = addr;
+			snprintf(name, len, "%s", sym);
+			found = true;
+		}
+		pfx[0] = '\0';
+		if (strncmp(sym, "__pfx_", 6) == 0) {
+			snprintf(pfx, sizeof(pfx), "%s", sym);
+			pfx_addr = addr;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * A kernel callchain's caller frame at a function's first byte (an
+ * interrupted instruction: the kernel's unwinder crossed an exception or
+ * interrupt frame) is named the function, not the __pfx_ padding before it;
+ * a return address past the first byte is named at the call, address - 1.
+ */
+static void test_kernel_frame_after_padding(void **state)
+{
+	(void)state;
+	char err[BASE_ERR_MAX], name[520];
+	struct proc_model *procs;
+	assert_int_equal(proc_model_new(&procs), 0);
+	static const char *const names[] = {"cpu-clock"};
+	struct agg_options o = {.event_names = names, .nevents = 1, .symbolize = true};
+	struct agg *a;
+	assert_int_equal(agg_new(&a, &o, procs, err, sizeof(err)), 0);
+	uint64_t x = 0;
+	if (!sym_kernel_available(agg_symbols(a)) ||
+	    !kernel_padded_function(agg_symbols(a), &x, name, sizeof(name))) {
+		agg_free(a);
+		proc_model_free(procs);
+		print_message("skip: no readable /proc/kallsyms with __pfx_ padding symbols\n");
+		skip();
+	}
+	/* Leaf x + 2, called from x (interrupted at its first byte), called from x + 7. */
+	const uint64_t chain[] = {PERF_CONTEXT_KERNEL, x + 2, x, x + 7};
+	struct pabi_sample s = {.ip = x + 2, .pid = PID, .tid = PID, .period = 1,
+				.misc = PERF_RECORD_MISC_KERNEL, .nr_callchain = 4, .callchain = chain};
+	assert_int_equal(agg_add_sample(a, 0, &s), 0);
+
+	struct pprof_read *r = read_back(agg_profile(a));
+	const Perftools__Profiles__Profile *m = pprof_read_message(r);
+	assert_int_equal(m->n_sample, 1);
+	assert_int_equal(m->sample[0]->n_location_id, 3);
+	const uint64_t want_addr[] = {x + 2, x, x + 6};
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t address;
+		assert_string_equal(frame_name(m, i, &address), name);
+		assert_int_equal(address, want_addr[i]);
+	}
+	pprof_read_free(r);
+	agg_free(a);
+	proc_model_free(procs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_symbolized_at_the_end_deleted),
 		cmocka_unit_test(test_symbolized_at_the_end_replaced),
 		cmocka_unit_test(test_drop_unused_binaries),
+		cmocka_unit_test(test_kernel_frame_after_padding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

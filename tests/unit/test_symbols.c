@@ -413,6 +413,44 @@ static void test_kallsyms_file(void **state)
 	sym_kernel_release(&k);
 }
 
+/*
+ * A kernel caller frame is named at its return address - 1 (the call), but
+ * an interrupted instruction at a function's first byte is named at itself
+ * when that - 1 would fall in the padding symbol before the function.
+ */
+static void test_kallsyms_caller_addr(void **state)
+{
+	(void)state;
+	struct sym_kernel k = {0};
+	assert_int_equal(sym_kernel_load(&k, TEST_DATA_DIR "/symbols/kallsyms.txt"), 0);
+	static const struct {
+		uint64_t ret;
+		uint64_t at;
+		const char *name;
+	} cases[] = {
+		{0xffffffff81000610ull, 0xffffffff81000610ull, "pfx_target"}, /* after __pfx_ */
+		{0xffffffff81000650ull, 0xffffffff81000650ull, "cfi_target"}, /* after __cfi_ */
+		{0xffffffff81000615ull, 0xffffffff81000614ull, "pfx_target"}, /* a return address */
+		/* In the padding itself (call depth thunks run there): the padding, as perf says. */
+		{0xffffffff81000608ull, 0xffffffff81000607ull, "__pfx_pfx_target"},
+		/* The padding's first byte follows a call ending the function before it. */
+		{0xffffffff81000600ull, 0xffffffff810005ffull, "upper_hex"},
+		/* A function after another function, no padding: the call ends the one before. */
+		{0xffffffff81000680ull, 0xffffffff8100067full, "cfi_target"},
+		{0xffffffff81000300ull, 0xffffffff810002ffull, "weak_helper"},
+		/* _text aliases startup_64's padding: no padding symbol names it. */
+		{0xffffffff81000010ull, 0xffffffff8100000full, "_text"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t at = sym_kernel_table_caller_addr(&k.t, cases[i].ret);
+		assert_int_equal(at, cases[i].at);
+		struct sym_entry *e = sym_table_find(&k.t, at);
+		assert_non_null(e);
+		assert_string_equal(e->name, cases[i].name);
+	}
+	sym_kernel_release(&k);
+}
+
 static void test_kallsyms_real(void **state)
 {
 	struct sym_cache *c = *state;
@@ -2220,6 +2258,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nopie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debuglink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kallsyms_file, setup, teardown),
+		cmocka_unit_test(test_kallsyms_caller_addr),
 		cmocka_unit_test_setup_teardown(test_kallsyms_real, setup, teardown),
 		cmocka_unit_test(test_kallsyms_loader_vs_reference),
 		cmocka_unit_test_setup_teardown(test_jit, setup, teardown),
