@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
 	OPT_MAX_INFLATED = 256,
@@ -90,7 +91,7 @@ static void report_usage(void)
 	       "[--top N]\n"
 	       "                      [--comm|--pid|--tid|--dso|--symbols LIST] "
 	       "[--percent-limit P]\n"
-	       "                      [-g caller|callee[,THRESHOLD]]\n"
+	       "                      [-g [graph|none,][caller|callee][,THRESHOLD]]\n"
 	       "                      [--max-inflated SIZE] [--folded [-o FILE] | --flamegraph OUT]\n"
 	       "  FILE: a pprof or a perf.data (default pmuprof.pb.gz)\n"
 	       "  -e, --event TYPE  one sample type (event) only, e.g. -e cycles (also "
@@ -110,11 +111,13 @@ static void report_usage(void)
 	       "functions;\n"
 	       "                             shares stay of the whole total, as perf's\n"
 	       "  --percent-limit P          hide rows below P percent\n"
-	       "  -g, --call-graph caller|callee[,THRESHOLD]  each row's call graph as a "
-	       "tree: its\n"
-	       "                    callees (caller) or callers (callee), branches below "
-	       "THRESHOLD\n"
-	       "                    percent of the total (default 0.5) hidden\n"
+	       "  -g, --call-graph [OPTS]  each row's call graph as a tree, perf's options "
+	       "in any\n"
+	       "                    order: its callees (caller, the default) or callers "
+	       "(callee);\n"
+	       "                    graph (shares of the total) or none; "
+	       "\n"
+	       "                    branches below THRESHOLD percent (default 0.5) hidden\n"
 	       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
 	       "(default 4G)\n"
 	       "  --folded [-e TYPE] [-o FILE]  folded stacks (flamegraph.pl, speedscope)\n"
@@ -146,7 +149,7 @@ static int report_or_diff(const char *cmd, int argc, char **argv)
 		{"dsos", required_argument, NULL, OPT_DSO},
 		{"symbols", required_argument, NULL, OPT_SYMBOLS},
 		{"percent-limit", required_argument, NULL, OPT_PERCENT_LIMIT},
-		{"call-graph", required_argument, NULL, 'g'},
+		{"call-graph", optional_argument, NULL, 'g'},
 		{"folded", no_argument, NULL, OPT_FOLDED},
 		{"flamegraph", required_argument, NULL, OPT_FLAMEGRAPH},
 		{"no-inline", no_argument, NULL, OPT_NO_INLINE},
@@ -161,12 +164,23 @@ static int report_or_diff(const char *cmd, int argc, char **argv)
 	int c, rc;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "e:s:g:n:i:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:s:g::n:i:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': ro.sample_type = optarg; break;
 		case 's': short_sort = optarg; break;
 		case 'S': ro.sort = optarg; break;
-		case 'g': ro.call_graph = optarg; break;
+		case 'g':
+			/*
+			 * perf's -g takes its value as the next word too ("-g caller", "-g none"):
+			 * a word that reads as one, or that names no file (then -g says what
+			 * it takes); a profile's name after a bare -g stays the profile.
+			 */
+			ro.call_graph = optarg ? optarg : "";
+			if (!optarg && optind < argc && argv[optind][0] != '-' &&
+			    (pprof_report_is_call_graph(argv[optind]) ||
+			     access(argv[optind], F_OK) != 0))
+				ro.call_graph = argv[optind++];
+			break;
 		case 'i': path = optarg; break;
 		case 'o': view.output = optarg; break;
 		case OPT_FOLDED: view.folded = true; break;

@@ -208,13 +208,16 @@ struct pprof_report_opts {
 	const char *comms, *pids, *tids, *dsos, *symbols;
 	double percent_limit;
 	/*
-	 * -g caller|callee[,THRESHOLD]: each row's call graph as a text tree, branches below
-	 * THRESHOLD percent of the total (default 0.5) hidden; NULL for none.
+	 * -g as perf's: each row's call graph as a text tree, NULL for none. Comma-separated
+	 * graph|none, caller|callee and a THRESHOLD percent (default 0.5) below which
+	 * branches are hidden; "" is graph,0.5,caller.
 	 */
 	const char *call_graph;
 	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
 };
 
+/* Whether spec reads as -g's value: its first option is one of perf's words or a number. */
+bool pprof_report_is_call_graph(const char *spec);
 /* Reads the profile at path (-EFBIG: it inflates past max_inflated) and prints its tables. */
 int pprof_report_print(const char *path, const struct pprof_report_opts *opts, FILE *out, char *err,
 		       size_t errlen);

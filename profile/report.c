@@ -470,27 +470,85 @@ struct cg_node {
 	size_t child, next; /* first child and next sibling: indices, 0 for none */
 };
 
-/* -g caller|callee[,THRESHOLD]: perf's orders, THRESHOLD percent (default 0.5). */
+/*
+ * -g as perf report spells it: comma-separated tokens in any order, a print type (graph:
+ * shares of the total; none), an order (caller, callee), a threshold in percent (default
+ * 0.5) and then a print limit, function (the only key) and percent (the only value); "" is
+ * perf's default, graph,0.5,caller.
+ */
 static int parse_graph(struct rep *r, const char *spec, char *err, size_t errlen)
 {
 	r->threshold = 0.5;
 	if (!spec)
 		return 0;
-	const char *comma = strchr(spec, ',');
-	size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
-	if (n == 6 && strncmp(spec, "caller", 6) == 0)
-		r->graph = GRAPH_CALLER;
-	else if (n == 6 && strncmp(spec, "callee", 6) == 0)
-		r->graph = GRAPH_CALLEE;
-	char *end = NULL;
-	if (comma)
-		r->threshold = strtod(comma + 1, &end);
-	if (!r->graph || (comma && (end == comma + 1 || *end || !(r->threshold >= 0 &&
-								    r->threshold <= 100))))
-		return base_fail(err, errlen, -EINVAL,
-				 "-g takes caller or callee, then optionally a threshold in "
-				 "percent (e.g. -g caller,0.5), not '%s'", spec);
+	int numbers = 0;
+	for (const char *s = spec; *s;) {
+		size_t n = strcspn(s, ",");
+		char tok[32];
+		if (n == 0 || n >= sizeof(tok))
+			goto bad;
+		memcpy(tok, s, n);
+		tok[n] = '\0';
+		char *end;
+		double v = strtod(tok, &end);
+		if (strcmp(tok, "caller") == 0)
+			r->order_callee = false;
+		else if (strcmp(tok, "callee") == 0)
+			r->order_callee = true;
+		else if (strcmp(tok, "none") == 0)
+			r->no_graph = true;
+		else if (strcmp(tok, "graph") == 0 || strcmp(tok, "function") == 0 ||
+			 strcmp(tok, "percent") == 0)
+			; /* what the tree always shows */
+		else if (strcmp(tok, "flat") == 0 || strcmp(tok, "folded") == 0)
+			return base_fail(err, errlen, -EINVAL,
+					 "-g %s: the call graph prints as a tree (graph); for one "
+					 "line per stack use --folded", tok);
+		else if (strcmp(tok, "fractal") == 0 || strcmp(tok, "address") == 0 ||
+			 strcmp(tok, "period") == 0 ||
+			 strcmp(tok, "count") == 0 || strcmp(tok, "branch") == 0)
+			return base_fail(err, errlen, -EINVAL,
+					 "-g %s is not supported: trees are of functions, in percent "
+					 "of the total (graph)",
+					 tok);
+		else if (end != tok && !*end && v >= 0 && numbers == 0 && v <= 100) {
+			r->threshold = v;
+			numbers++;
+		}
+		else if (end != tok && !*end && v >= 0 && numbers == 1)
+			numbers++; /* perf's print limit: every branch above the threshold is shown */
+		else
+			goto bad;
+		s += n;
+		if (*s == ',' && !*++s)
+			goto bad;
+	}
+	r->graph = r->no_graph ? 0 : r->order_callee ? GRAPH_CALLEE : GRAPH_CALLER;
 	return 0;
+bad:
+	return base_fail(err, errlen, -EINVAL,
+			 "-g takes perf's call graph options: graph or none; caller or callee; "
+			 "a threshold in percent (e.g. -g caller,0.5), not '%s'", spec);
+}
+
+/*
+ * Whether spec reads as -g's value: its first option is one of perf's words or a number
+ * (so that a word after a bare -g is its value, and a mistake in it is said as -g's).
+ */
+bool pprof_report_is_call_graph(const char *spec)
+{
+	static const char *const words[] = { "graph", "fractal", "none", "flat", "folded",
+					     "caller", "callee", "function", "address",
+					     "percent", "period", "count", "branch" };
+	if (!spec || !*spec)
+		return false;
+	size_t n = strcspn(spec, ",");
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == n && strncmp(spec, words[i], n) == 0)
+			return true;
+	char *end;
+	(void)strtod(spec, &end);
+	return end == spec + n && n > 0;
 }
 
 /* The sample's frames, leaf first, an inline frame each, into r->frames; their number. */

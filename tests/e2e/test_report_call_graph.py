@@ -5,7 +5,8 @@ column with --no-children; each row's shares and its [k]/[.] marker are perf rep
 count to a time. -g caller|callee[,THRESHOLD] prints each row's call graph as perf's text
 tree: every branch perf shows at 1 % or more is in pmuprof's tree under the same row with
 its share of the total within 0.5 points, and the other way round; branches below the
-threshold are hidden; a bad -g says what it takes."""
+threshold are hidden; a bare -g is graph,0.5,caller and -g none prints no tree; a bad -g
+(and fractal, flat, address: not supported) says what it takes."""
 import os
 import re
 
@@ -100,12 +101,13 @@ def trees(text):
     return out
 
 
-def compare_trees(children, order, top=6):
+def compare_trees(children, order, top=6, mode="graph"):
     flag = "--children" if children else "--no-children"
     p = run(["perf", "report", "-i", data, "--stdio", flag, "--sort", "sym", "-g",
-             f"{order},0.5"], timeout=300)
+             f"{mode},0.5,{order}"], timeout=300)
     check(p.returncode == 0, f"perf report -g {order} failed: {p.stderr}")
-    o = run([PMUPROF, "report", data, flag, "-e", CLOCK, "-g", order, "--top", str(top)],
+    spec = order if mode == "graph" else f"{mode},{order}"
+    o = run([PMUPROF, "report", data, flag, "-e", CLOCK, "-g", spec, "--top", str(top)],
             timeout=300)
     check(o.returncode == 0, f"pmuprof report -g {order} failed: {o.stderr}")
     theirs, mine = trees(p.stdout), trees(o.stdout)
@@ -131,14 +133,27 @@ def compare_trees(children, order, top=6):
 compare_trees(False, "callee")
 out = compare_trees(True, "caller")
 check(re.search(r"^\s+\|--[\d.]+%--mix_chase$", out, re.M), f"no mix_chase branch:\n{out}")
+compare_trees(True, "callee", top=4, mode="graph")
+
+# perf's other spellings: a bare -g is graph,0.5,caller; -g none prints no tree.
+bare = run([PMUPROF, "report", data, "-e", CLOCK, "-g", "--top", "6"], timeout=300)
+caller = run([PMUPROF, "report", data, "-e", CLOCK, "-g", "caller", "--top", "6"], timeout=300)
+check(bare.returncode == 0 and bare.stdout == caller.stdout,
+      f"a bare -g is not -g caller: {bare.stderr}")
+after = run([PMUPROF, "report", "-g", data, "-e", CLOCK, "--top", "6"], timeout=300)
+check(after.returncode == 0 and after.stdout == caller.stdout,
+      f"-g before the profile's name: {after.stderr}")
+none = run([PMUPROF, "report", data, "-e", CLOCK, "-g", "none", "--top", "6"], timeout=300)
+check(none.returncode == 0 and "--" not in none.stdout.split("#\n", 2)[-1]
+      and "[.] " in none.stdout, f"-g none prints a tree:\n{none.stdout}")
 
 r = run([PMUPROF, "report", data, "-e", CLOCK, "-g", "caller,5"], timeout=300)
 check(r.returncode == 0, r.stderr)
 small = [float(x) for x in re.findall(r"--([\d.]+)%--", r.stdout) if float(x) < 5]
 check(re.search(r"--[\d.]+%--", r.stdout) and not small, f"-g caller,5 shows {small}")
-for bad in ("sideways", "caller,x", "callee,200"):
+for bad in ("sideways", "caller,x", "callee,200", "flat", "fractal", "address"):
     r = run([PMUPROF, "report", data, "-g", bad], timeout=60)
-    check(r.returncode == 1 and r.stderr.count("\n") == 1 and "caller or callee" in r.stderr,
-          f"-g {bad}: rc {r.returncode}, {r.stderr!r}")
+    check(r.returncode == 1 and r.stderr.count("\n") == 1 and f"-g" in r.stderr
+          and bad in r.stderr, f"-g {bad}: rc {r.returncode}, {r.stderr!r}")
 print("ok: -g callee (--no-children) and -g caller (--children) trees match perf report's "
       "branches within 0.5 points; -g caller,5 hides branches below 5 %")

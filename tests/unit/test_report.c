@@ -426,11 +426,38 @@ static void test_call_graph(void **state)
 	    !strstr(f->out, "  [.] branchy\n") || strstr(strstr(f->out, "  [.] branchy\n"), "|"))
 		fail_msg("-g callee,50 trees:\n%s", f->out);
 
-	err[0] = '\0';
-	o.call_graph = "upward";
-	assert_int_equal(report_opts(f, &o, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "-g takes caller or callee"));
-	assert_non_null(strstr(err, "'upward'"));
+	/* perf's other spellings: options in any order, "" is graph,0.5,caller, none. */
+	char *callee = strdup(f->out);
+	o.call_graph = "50,callee,graph,function,percent";
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	assert_string_equal(f->out, callee);
+	free(callee);
+	o = (struct pprof_report_opts){.sample_type = "cycles", .call_graph = "caller"};
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	char *caller = strdup(f->out);
+	o.call_graph = "";
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	assert_string_equal(f->out, caller);
+	free(caller);
+	o.call_graph = "none";
+	assert_int_equal(report_opts(f, &o, err, sizeof(err)), 0);
+	assert_null(strstr(f->out, "%--"));
+	assert_null(strstr(f->out, "---main"));
+	assert_true(pprof_report_is_call_graph("callee,1") && pprof_report_is_call_graph("0.5") &&
+		    pprof_report_is_call_graph("fractal") && !pprof_report_is_call_graph("a.pb.gz") &&
+		    !pprof_report_is_call_graph("") && !pprof_report_is_call_graph("1x"));
+
+	const char *bad[][2] = { { "upward", "-g takes perf's call graph options" },
+				 { "caller,", "-g takes perf's call graph options" },
+				 { "fractal", "-g fractal is not supported" },
+				 { "flat", "use --folded" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		o.call_graph = bad[i][0];
+		assert_int_equal(report_opts(f, &o, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i][1]) || !strstr(err, bad[i][0]))
+			fail_msg("-g %s: %s", bad[i][0], err);
+	}
 }
 
 /*
