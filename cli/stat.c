@@ -48,6 +48,7 @@ struct stat_opts {
 	const char *compare;    /* --compare A: the baseline, cmd[0] the other result */
 	long interval_ms;       /* -I: print the counts every interval_ms, 0 without */
 	bool metric_only;       /* --metric-only: the derived metrics alone, as perf */
+	bool topdown;           /* --topdown: topdown level 1's events and shares */
 	char **cmd;
 };
 
@@ -57,7 +58,7 @@ static void stat_usage(FILE *out)
 		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID] | -t TID[,TID]]\n"
 		"                    [-r N | -I MS]\n"
 		"                    [--per-node | --per-socket | --per-core | -A | --per-thread]\n"
-		"                    [-x SEP | -j] [--metric-only]\n"
+		"                    [-x SEP | -j] [--metric-only] [--topdown]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
 		"       pmuprof stat --compare A.json B.json\n"
 		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
@@ -78,6 +79,10 @@ static void stat_usage(FILE *out)
 		"                           and Welch's t-test p-value; \"~\" when p > 0.05\n"
 		"  --metric-only            only the derived metrics (insn per cycle, miss shares,\n"
 		"                           stalls), one column each, as perf stat --metric-only\n"
+		"  --topdown                topdown level 1 as perf stat --topdown: retiring, bad\n"
+		"                           speculation, frontend and backend bound, in percent of\n"
+		"                           the pipeline's slots (Intel CPUs whose sysfs defines\n"
+		"                           topdown events; the older ones per core, with -a)\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
 		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
@@ -96,7 +101,8 @@ enum {
 	OPT_OTLP,
 	OPT_COMPARE,
 	OPT_METRIC_ONLY,
-	OPT_PER_THREAD
+	OPT_PER_THREAD,
+	OPT_TOPDOWN
 };
 
 /* As perf stat: the last of --per-node, --per-socket, --per-core and -A wins. */
@@ -129,6 +135,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"interval-print", required_argument, NULL, 'I'},
 		{"compare", required_argument, NULL, OPT_COMPARE},
 		{"metric-only", no_argument, NULL, OPT_METRIC_ONLY},
+		{"topdown", no_argument, NULL, OPT_TOPDOWN},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -157,6 +164,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case OPT_OTLP: o->otlp_file = optarg; break;
 		case OPT_COMPARE: o->compare = optarg; break;
 		case OPT_METRIC_ONLY: o->metric_only = true; break;
+		case OPT_TOPDOWN: o->topdown = true; break;
 		case 'r': {
 			char *end;
 			errno = 0;
@@ -216,6 +224,10 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 	if (o->aggr && !o->system_wide && !o->cpus)
 		return cli_error("stat", "%s: no-aggregation and per-node/socket/core modes only "
 				 "available in system-wide mode; add -a (or -C CPUS)", o->aggr_flag),
+		       2;
+	if (o->topdown && o->events)
+		return cli_error("stat", "--topdown counts its own events; count -e EVENTS in "
+					 "another run"),
 		       2;
 	if (o->repeat > 1 && o->metric_only) /* perf's rule */
 		return cli_error("stat", "--metric-only is not supported with -r"), 2;
@@ -557,6 +569,10 @@ static void print_metrics_only(FILE *out, const struct stat_opts *o,
 					 strncmp(m[k].unit, "of all", 6) ? "" : evs->ev[i].name,
 					 strncmp(m[k].unit, "of all", 6) ? "" : " ", m[k].unit);
 				int w = strlen(unit) > COLUMN ? (int)strlen(unit) + 1 : COLUMN;
+				/* perf widens a coloured value's column by its escapes ("\033[31m",
+				 * "\033[m"), printed or not */
+				if (m[k].colored)
+					w += 8;
 				if (pass == 0 && o->sep)
 					fprintf(out, "%s%s", unit, o->sep);
 				else if (pass == 0)
@@ -842,6 +858,42 @@ static int check_cpus_online(const int *cpus, int ncpus)
 	}
 	free(online);
 	return ret;
+}
+
+/*
+ * --topdown: this CPU's topdown events (pmu_topdown) in place of -e, shown as perf shows
+ * them: the metrics alone; the older events per core, which perf counts system wide only.
+ * 0, or how pmuprof exits, with the error printed.
+ */
+static int stat_topdown(const struct pmu_ctx *ctx, struct stat_opts *o)
+{
+	char err[BASE_ERR_MAX];
+	struct pmu_topdown td;
+	if (pmu_topdown(ctx, &td, err, sizeof(err)) < 0) {
+		cli_error("stat", "--topdown: %s", err);
+		return 1;
+	}
+	if (td.per_core) {
+		if (!o->system_wide && !o->cpus) {
+			cli_error("stat", "--topdown: this CPU's topdown events (%s) count per core, "
+					  "system wide; add -a (or -C CPUS)",
+				  td.events);
+			return 2;
+		}
+		if (o->aggr && o->aggr_mode != TOPO_AGGR_CORE) {
+			cli_error("stat", "--topdown: this CPU's topdown events count per core; "
+					  "drop %s",
+				  o->aggr_flag);
+			return 2;
+		}
+		set_aggr(o, TOPO_AGGR_CORE, "--topdown");
+	}
+	if (!(o->events = strdup(td.events))) {
+		cli_error("stat", "out of memory");
+		return 1;
+	}
+	o->metric_only = true;
+	return 0;
 }
 
 static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
@@ -1138,6 +1190,10 @@ int cmd_stat(int argc, char **argv)
 	}
 	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
+		goto out;
+	}
+	if (o.topdown && (ret = stat_topdown(ctx, &o)) != 0) {
+		status = ret;
 		goto out;
 	}
 	if (choose_events(ctx, &o, &evs) < 0)
