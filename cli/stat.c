@@ -48,6 +48,7 @@ struct stat_opts {
 	const char *compare;    /* --compare A: the baseline, cmd[0] the other result */
 	long interval_ms;       /* -I: print the counts every interval_ms, 0 without */
 	bool metric_only;       /* --metric-only: the derived metrics alone, as perf */
+	bool topdown;           /* --topdown: topdown level 1's events and shares */
 	char **cmd;
 };
 
@@ -57,7 +58,7 @@ static void stat_usage(FILE *out)
 		"usage: pmuprof stat [-e EVENTS] [-a | -C CPUS | -p PID[,PID] | -t TID[,TID]]\n"
 		"                    [-r N | -I MS]\n"
 		"                    [--per-node | --per-socket | --per-core | -A | --per-thread]\n"
-		"                    [-x SEP | -j] [--metric-only]\n"
+		"                    [-x SEP | -j] [--metric-only] [--topdown]\n"
 		"                    [-o FILE] [--pprof FILE] [--otlp FILE] [--] [CMD [ARGS...]]\n"
 		"       pmuprof stat --compare A.json B.json\n"
 		"  -e, --event EVENTS       events to count (default: " DEFAULT_EVENTS ")\n"
@@ -78,6 +79,10 @@ static void stat_usage(FILE *out)
 		"                           and Welch's t-test p-value; \"~\" when p > 0.05\n"
 		"  --metric-only            only the derived metrics (insn per cycle, miss shares,\n"
 		"                           stalls), one column each, as perf stat --metric-only\n"
+		"  --topdown                topdown level 1 as perf stat --topdown: retiring, bad\n"
+		"                           speculation, frontend and backend bound, in percent of\n"
+		"                           the pipeline's slots (Intel CPUs whose sysfs defines\n"
+		"                           topdown events; the older ones per core, with -a)\n"
 		"  -x, --field-separator S  CSV-like output as perf stat -x\n"
 		"  -j, --json               one JSON object per line as perf stat -j\n"
 		"  -o, --output FILE        write the counts to FILE instead of stderr ('-': stdout)\n"
@@ -96,7 +101,8 @@ enum {
 	OPT_OTLP,
 	OPT_COMPARE,
 	OPT_METRIC_ONLY,
-	OPT_PER_THREAD
+	OPT_PER_THREAD,
+	OPT_TOPDOWN
 };
 
 /* As perf stat: the last of --per-node, --per-socket, --per-core and -A wins. */
@@ -129,6 +135,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		{"interval-print", required_argument, NULL, 'I'},
 		{"compare", required_argument, NULL, OPT_COMPARE},
 		{"metric-only", no_argument, NULL, OPT_METRIC_ONLY},
+		{"topdown", no_argument, NULL, OPT_TOPDOWN},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -157,6 +164,7 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 		case OPT_OTLP: o->otlp_file = optarg; break;
 		case OPT_COMPARE: o->compare = optarg; break;
 		case OPT_METRIC_ONLY: o->metric_only = true; break;
+		case OPT_TOPDOWN: o->topdown = true; break;
 		case 'r': {
 			char *end;
 			errno = 0;
@@ -216,6 +224,10 @@ static int parse_args(int argc, char **argv, struct stat_opts *o)
 	if (o->aggr && !o->system_wide && !o->cpus)
 		return cli_error("stat", "%s: no-aggregation and per-node/socket/core modes only "
 				 "available in system-wide mode; add -a (or -C CPUS)", o->aggr_flag),
+		       2;
+	if (o->topdown && o->events)
+		return cli_error("stat", "--topdown counts its own events; count -e EVENTS in "
+					 "another run"),
 		       2;
 	if (o->repeat > 1 && o->metric_only) /* perf's rule */
 		return cli_error("stat", "--metric-only is not supported with -r"), 2;
@@ -449,13 +461,6 @@ static void print_event(FILE *out, const struct stat_opts *o, const char *prefix
 	}
 }
 
-/* A count in the units printed: msec for clocks, the sysfs .scale applied. */
-static double shown_value(const struct pmu_event *ev, const struct pmu_count *c)
-{
-	double v = pmu_count_scaled(c) * ev->scale;
-	return pmu_event_is_clock(ev) ? v / 1e6 : v;
-}
-
 static void fill_results(const struct pmu_counters *ctrs, const struct pmu_count *counts,
 			 struct result *r)
 {
@@ -464,7 +469,7 @@ static void fill_results(const struct pmu_counters *ctrs, const struct pmu_count
 		r[i].ev = &evs->ev[i];
 		r[i].supported = pmu_counters_supported(ctrs, i);
 		r[i].count = counts[i];
-		r[i].value = shown_value(&evs->ev[i], &counts[i]);
+		r[i].value = eng_stat_value(&evs->ev[i], &counts[i]);
 	}
 }
 
@@ -564,6 +569,10 @@ static void print_metrics_only(FILE *out, const struct stat_opts *o,
 					 strncmp(m[k].unit, "of all", 6) ? "" : evs->ev[i].name,
 					 strncmp(m[k].unit, "of all", 6) ? "" : " ", m[k].unit);
 				int w = strlen(unit) > COLUMN ? (int)strlen(unit) + 1 : COLUMN;
+				/* perf widens a coloured value's column by its escapes ("\033[31m",
+				 * "\033[m"), printed or not */
+				if (m[k].colored)
+					w += 8;
 				if (pass == 0 && o->sep)
 					fprintf(out, "%s%s", unit, o->sep);
 				else if (pass == 0)
@@ -851,6 +860,42 @@ static int check_cpus_online(const int *cpus, int ncpus)
 	return ret;
 }
 
+/*
+ * --topdown: this CPU's topdown events (pmu_topdown) in place of -e, shown as perf shows
+ * them: the metrics alone; the older events per core, which perf counts system wide only.
+ * 0, or how pmuprof exits, with the error printed.
+ */
+static int stat_topdown(const struct pmu_ctx *ctx, struct stat_opts *o)
+{
+	char err[BASE_ERR_MAX];
+	struct pmu_topdown td;
+	if (pmu_topdown(ctx, &td, err, sizeof(err)) < 0) {
+		cli_error("stat", "--topdown: %s", err);
+		return 1;
+	}
+	if (td.per_core) {
+		if (!o->system_wide && !o->cpus) {
+			cli_error("stat", "--topdown: this CPU's topdown events (%s) count per core, "
+					  "system wide; add -a (or -C CPUS)",
+				  td.events);
+			return 2;
+		}
+		if (o->aggr && o->aggr_mode != TOPO_AGGR_CORE) {
+			cli_error("stat", "--topdown: this CPU's topdown events count per core; "
+					  "drop %s",
+				  o->aggr_flag);
+			return 2;
+		}
+		set_aggr(o, TOPO_AGGR_CORE, "--topdown");
+	}
+	if (!(o->events = strdup(td.events))) {
+		cli_error("stat", "out of memory");
+		return 1;
+	}
+	o->metric_only = true;
+	return 0;
+}
+
 static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 			 struct pmu_event_list *evs)
 {
@@ -868,65 +913,33 @@ static int choose_events(struct pmu_ctx *ctx, const struct stat_opts *o,
 /* --- stat --compare ---------------------------------------------------------- */
 
 /* A mean as stat prints it: msec and small values with decimals, counts whole. */
-static void mean_text(const struct eng_stat_entry *e, const struct eng_runstats *st, char *buf,
-		      size_t len)
+static void mean_text(const struct eng_stat_side *sd, const char *unit, char *buf, size_t len)
 {
-	if (e->n == 0) {
+	if (sd->n == 0) {
 		snprintf(buf, len, "<not supported>");
 		return;
 	}
-	int used = snprintf(buf, len, e->unit[0] || st->mean < 100 ? "%.2f" : "%.0f", st->mean);
-	if (st->n > 1 && used > 0 && (size_t)used < len)
-		snprintf(buf + used, len - used, " +- %.2f%%",
-			 eng_runstats_rel_pct(eng_runstats_stderr(st), st->mean));
-}
-
-static struct eng_runstats entry_stats(const struct eng_stat_entry *e)
-{
-	struct eng_runstats st = {0};
-	for (size_t i = 0; i < e->n; i++)
-		eng_runstats_add(&st, e->values[i]);
-	return st;
-}
-
-/* The first event of a that b lacks (in a's order), or NULL. */
-static const char *missing_event(const struct eng_stat_result *a, const struct eng_stat_result *b)
-{
-	for (size_t i = 0; i < a->n; i++) {
-		bool found = false;
-		for (size_t j = 0; j < b->n && !found; j++)
-			found = !strcmp(a->e[i].name, b->e[j].name);
-		if (!found)
-			return a->e[i].name;
-	}
-	return NULL;
+	int used = snprintf(buf, len, unit[0] || sd->mean < 100 ? "%.2f" : "%.0f", sd->mean);
+	if (sd->n > 1 && used > 0 && (size_t)used < len)
+		snprintf(buf + used, len - used, " +- %.2f%%", sd->pct);
 }
 
 /*
- * benchstat's table for two stat -j results: per event each one's mean +- perf's percent,
- * the delta and Welch's p-value over the runs, "~" for the delta when p > 0.05.
+ * benchstat's table for two stat -j results (eng_stat_compare): per event each one's mean
+ * +- perf's percent, the delta and Welch's p-value over the runs, "~" for the delta when
+ * p > 0.05.
  */
 static int stat_compare(const char *path_a, const char *path_b)
 {
 	char err[BASE_ERR_MAX];
-	struct eng_stat_result a, b;
-	if (eng_stat_result_load(path_a, &a, err, sizeof(err)) < 0) {
+	struct eng_stat_result a = {0}, b = {0};
+	struct eng_stat_cmp_row *rows = NULL;
+	int ret = 1;
+	if (eng_stat_result_load(path_a, &a, err, sizeof(err)) < 0 ||
+	    eng_stat_result_load(path_b, &b, err, sizeof(err)) < 0 ||
+	    eng_stat_compare(&a, path_a, &b, path_b, &rows, err, sizeof(err)) < 0) {
 		cli_error("stat", "--compare: %s", err);
-		return 1;
-	}
-	if (eng_stat_result_load(path_b, &b, err, sizeof(err)) < 0) {
-		cli_error("stat", "--compare: %s", err);
-		eng_stat_result_free(&a);
-		return 1;
-	}
-	const char *only_a = missing_event(&a, &b), *only_b = missing_event(&b, &a);
-	if (only_a || only_b) {
-		cli_error("stat", "--compare: %s and %s count different events (%s only in %s); "
-				  "compare results of the same -e EVENTS",
-			  path_a, path_b, only_a ? only_a : only_b, only_a ? path_a : path_b);
-		eng_stat_result_free(&a);
-		eng_stat_result_free(&b);
-		return 1;
+		goto out;
 	}
 	int wname = 5;
 	for (size_t i = 0; i < a.n; i++) {
@@ -936,28 +949,23 @@ static int stat_compare(const char *path_a, const char *path_b)
 	}
 	printf("%-*s  %-24s  %-24s  %8s\n", wname, "event", path_a, path_b, "delta");
 	for (size_t i = 0; i < a.n; i++) {
-		const struct eng_stat_entry *ea = &a.e[i], *eb = NULL;
-		for (size_t j = 0; j < b.n && !eb; j++)
-			if (!strcmp(b.e[j].name, ea->name))
-				eb = &b.e[j];
-		struct eng_runstats sa = entry_stats(ea), sb = entry_stats(eb);
+		const struct eng_stat_cmp_row *row = &rows[i];
+		const struct eng_stat_entry *e = row->entry;
 		char name[256], ta[64], tb[64], delta[32] = "", test[64] = "";
-		snprintf(name, sizeof(name), ea->unit[0] ? "%s (%s)" : "%s", ea->name, ea->unit);
-		mean_text(ea, &sa, ta, sizeof(ta));
-		mean_text(eb, &sb, tb, sizeof(tb));
-		struct eng_welch w;
-		if (ea->n && eb->n) {
-			bool tested = eng_welch(&sa, &sb, &w) == 0;
-			if (tested && w.p <= 0.05 && sa.mean != 0.0)
-				snprintf(delta, sizeof(delta), "%+.2f%%",
-					 100.0 * (sb.mean - sa.mean) / sa.mean);
+		snprintf(name, sizeof(name), e->unit[0] ? "%s (%s)" : "%s", e->name, e->unit);
+		mean_text(&row->a, e->unit, ta, sizeof(ta));
+		mean_text(&row->b, e->unit, tb, sizeof(tb));
+		if (row->a.n && row->b.n) {
+			if (row->differs)
+				snprintf(delta, sizeof(delta), "%+.2f%%", row->delta_pct);
 			else
 				snprintf(delta, sizeof(delta), "~");
-			if (tested)
-				snprintf(test, sizeof(test), "(p=%.3f n=%zu+%zu)", w.p, ea->n, eb->n);
+			if (row->tested)
+				snprintf(test, sizeof(test), "(p=%.3f n=%zu+%zu)", row->welch.p,
+					 row->a.n, row->b.n);
 			else
 				snprintf(test, sizeof(test), "(n=%zu+%zu: a test needs -r 2 or more)",
-					 ea->n, eb->n);
+					 row->a.n, row->b.n);
 		}
 		char line[512];
 		int n = snprintf(line, sizeof(line), "%-*s  %-24s  %-24s  %8s  %s", wname, name, ta,
@@ -966,9 +974,12 @@ static int stat_compare(const char *path_a, const char *path_b)
 			line[--n] = '\0';
 		printf("%s\n", line);
 	}
+	ret = 0;
+out:
+	free(rows);
 	eng_stat_result_free(&a);
 	eng_stat_result_free(&b);
-	return 0;
+	return ret;
 }
 
 /* False once every -p process (or -t thread) has exited; true for other targets. */
@@ -1150,9 +1161,7 @@ int cmd_stat(int argc, char **argv)
 	struct pmu_event_list evs = {0};
 	struct stat_run run = {0};
 	FILE *text = NULL; /* stderr, or -o's stream (text_begin) */
-	struct pmu_count *sums = NULL, *mean = NULL;
-	double *noise = NULL, *runv = NULL;
-	struct eng_runstats *spread = NULL;
+	struct eng_stat_runs runs = {0};
 	int *cpus = NULL, ncpus = 0;
 	struct topo *topo = NULL;
 	struct topo_group *groups = NULL;
@@ -1181,6 +1190,10 @@ int cmd_stat(int argc, char **argv)
 	}
 	if (pmu_ctx_new(&ctx, NULL, err, sizeof(err)) < 0) {
 		cli_error("stat", "%s", err);
+		goto out;
+	}
+	if (o.topdown && (ret = stat_topdown(ctx, &o)) != 0) {
+		status = ret;
 		goto out;
 	}
 	if (choose_events(ctx, &o, &evs) < 0)
@@ -1222,64 +1235,37 @@ int cmd_stat(int argc, char **argv)
 		if (o.per_thread && stat_thread_groups(&o, tids, ntids, &groups, &ngroups) < 0)
 			goto out;
 	}
-	size_t nslots = (groups ? (size_t)ngroups : 1) * evs.n;
-	sums = calloc(nslots, sizeof(*sums));
-	mean = calloc(nslots, sizeof(*mean));
-	noise = calloc(nslots, sizeof(*noise));
-	runv = calloc(nslots * (size_t)o.repeat, sizeof(*runv));
-	spread = calloc(nslots, sizeof(*spread));
-	if (!sums || !mean || !noise || !runv || !spread) {
-		cli_error("stat", "out of memory");
+	if (eng_stat_runs_init(&runs, &evs, groups ? (size_t)ngroups : 0, o.repeat, err,
+			       sizeof(err)) < 0) {
+		cli_error("stat", "%s", err);
 		goto out;
 	}
 	/* -I prints as it counts: its text is begun first. */
 	if (o.interval_ms && text_begin(out, &text) < 0)
 		goto out;
-	struct eng_runstats wall = {0};
-	int runs = 0;
 	int64_t start_real = 0;
-	while (runs < o.repeat) {
+	while (runs.runs < o.repeat) {
 		pmu_counters_close(run.ctrs);
 		free(run.counts);
 		run = (struct stat_run){0};
 		if (stat_run_once(&o, ctx, &evs, target, groups, ngroups, text, &run, &status) < 0)
 			goto out;
-		if (runs++ == 0)
+		if (runs.runs == 0)
 			start_real = run.start_real;
-		for (size_t k = 0; k < nslots; k++) {
-			sums[k].value += run.counts[k].value;
-			sums[k].enabled += run.counts[k].enabled;
-			sums[k].running += run.counts[k].running;
-			sums[k].lost += run.counts[k].lost;
-			eng_runstats_add(&spread[k], pmu_count_scaled(&run.counts[k]));
-			runv[k * (size_t)o.repeat + (size_t)runs - 1] =
-				shown_value(&evs.ev[k % evs.n], &run.counts[k]);
-		}
-		eng_runstats_add(&wall, run.wall_ns);
+		eng_stat_runs_add(&runs, run.counts, run.wall_ns);
 		if (cli_signals_pending()) /* Ctrl-C: the runs so far are the result */
 			break;
 	}
-	/* As perf: each count's mean in whole events, its "+-" relative to that mean. */
-	for (size_t k = 0; k < nslots; k++) {
-		uint64_t n = (uint64_t)runs;
-		mean[k] = (struct pmu_count){.value = sums[k].value / n,
-					     .enabled = sums[k].enabled / n,
-					     .running = sums[k].running / n,
-					     .lost = sums[k].lost};
-		noise[k] = groups ? 0.0
-				  : eng_runstats_rel_pct(eng_runstats_stderr(&spread[k]),
-						       pmu_count_scaled(&mean[k]));
-	}
 	/* As perf: user and sys times are the command's, shown when it is what is counted once. */
 	struct stat_summary sum = {
-		.counts = mean,
-		.noise = runs > 1 ? noise : NULL,
-		.run_values = runv,
-		.run_stride = (size_t)o.repeat,
-		.runs = runs,
-		.wall_ns = wall.mean,
-		.wall_se_ns = eng_runstats_stderr(&wall),
-		.ru = runs == 1 && *o.cmd && !cpu_wide && !o.pids && !o.tids ? &run.ru : NULL,
+		.counts = runs.mean,
+		.noise = runs.runs > 1 ? runs.noise : NULL,
+		.run_values = runs.run_values,
+		.run_stride = (size_t)runs.max_runs,
+		.runs = runs.runs,
+		.wall_ns = runs.wall.mean,
+		.wall_se_ns = eng_runstats_stderr(&runs.wall),
+		.ru = runs.runs == 1 && *o.cmd && !cpu_wide && !o.pids && !o.tids ? &run.ru : NULL,
 	};
 	/* The text first: a profile that cannot be written does not cost the counts. */
 	if (!text && text_begin(out, &text) < 0)
@@ -1289,8 +1275,8 @@ int cmd_stat(int argc, char **argv)
 	text = NULL;
 	if (ret < 0 ||
 	    ((pprof_out || otlp_out) &&
-	     write_profiles(&o, pprof_out, otlp_out, run.ctrs, mean, groups, ngroups, topo,
-			    start_real, wall.mean, argc, argv) < 0)) {
+	     write_profiles(&o, pprof_out, otlp_out, run.ctrs, runs.mean, groups, ngroups, topo,
+			    start_real, runs.wall.mean, argc, argv) < 0)) {
 		if (status == 0)
 			status = 1;
 	}
@@ -1303,11 +1289,7 @@ out:
 	base_output_close(otlp_out);
 	free(run.counts);
 	pmu_counters_close(run.ctrs);
-	free(sums);
-	free(mean);
-	free(noise);
-	free(runv);
-	free(spread);
+	eng_stat_runs_free(&runs);
 	pmu_event_list_free(&evs);
 	pmu_ctx_free(ctx);
 	topo_groups_free(groups, ngroups);

@@ -495,6 +495,57 @@ struct eng_stat_result {
 int eng_stat_result_load(const char *path, struct eng_stat_result *r, char *err, size_t errlen);
 void eng_stat_result_free(struct eng_stat_result *r);
 
+/* --- stat --compare's table (stat_compare.c) ----------------------------------- */
+
+/*
+ * benchstat's table for two stat -j results, in numbers, one row per event in
+ * a's order; name_a and name_b (the files) name them in the error. 0; -EINVAL
+ * when they count different events; -ENOMEM. *rows (a->n of them) is freed by
+ * the caller and points into a.
+ */
+struct eng_stat_side {
+	size_t n;    /* the runs; 0: not supported, or not counted */
+	double mean; /* of the runs' counts */
+	double pct;  /* the mean's standard error as a percent of it (0 below two runs) */
+};
+struct eng_stat_cmp_row {
+	const struct eng_stat_entry *entry; /* a's: the event's name and unit */
+	struct eng_stat_side a, b;
+	bool tested;           /* both have two runs or more: welch holds the test */
+	struct eng_welch welch;
+	bool differs;          /* tested, p <= 0.05 and a's mean not 0: delta_pct holds */
+	double delta_pct;      /* (b - a) / a, percent */
+};
+int eng_stat_compare(const struct eng_stat_result *a, const char *name_a,
+		     const struct eng_stat_result *b, const char *name_b,
+		     struct eng_stat_cmp_row **rows, char *err, size_t errlen);
+
+/* --- stat -r: the counts of repeated runs averaged (stat_runs.c) ------------- */
+
+/* A count in the units stat prints: msec for clocks, the sysfs .scale applied. */
+double eng_stat_value(const struct pmu_event *ev, const struct pmu_count *c);
+
+/* Counting slots: [group * evs->n + event], one group without aggregation. */
+struct eng_stat_runs {
+	const struct pmu_event_list *evs;
+	size_t nslots;
+	bool grouped; /* aggregation groups: perf prints no "+-" for them (noise 0) */
+	int max_runs, runs;
+	struct pmu_count *sum;
+	struct pmu_count *mean;      /* as perf: whole events; the losses are the runs' total */
+	struct eng_runstats *spread; /* of each slot's scaled count */
+	double *noise;      /* perf's "+-": the mean's standard error, percent of the mean */
+	double *run_values; /* [slot * max_runs + run]: each run's count, eng_stat_value's */
+	struct eng_runstats wall; /* the runs' elapsed time, ns */
+};
+/* ngroups 0: no aggregation. 0, or -ENOMEM with err set. */
+int eng_stat_runs_init(struct eng_stat_runs *r, const struct pmu_event_list *evs,
+		       size_t ngroups, int max_runs, char *err, size_t errlen);
+/* One run's counts (nslots, as read) and elapsed time; mean and noise follow. 0, or
+ * -ENOSPC after max_runs. */
+int eng_stat_runs_add(struct eng_stat_runs *r, const struct pmu_count *counts, double wall_ns);
+void eng_stat_runs_free(struct eng_stat_runs *r);
+
 /* --- c2c report's samples, an engine tool (c2c_collect.c) -------------------- */
 
 /*

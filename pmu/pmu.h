@@ -527,6 +527,9 @@ struct pmu_metric {
 	double value;
 	const char *unit; /* "insn per cycle", "GHz", "of all branches", ... */
 	const char *fmt;  /* perf's printf format of the value, e.g. "%7.2f%%" */
+	/* perf colours it (past a threshold); its --metric-only column is then wider by the
+	 * colour's escapes, printed or not */
+	bool colored;
 };
 #define PMU_METRICS_MAX 2
 
@@ -537,9 +540,37 @@ struct pmu_metric {
  * cycles per insn for instructions, frontend or backend cycles idle for stalled
  * cycles, % of all cache refs or branches and MPKI for misses, else a rate per
  * second of task time. The base events are found by type and config, whatever their
- * modifiers. Fills m and returns how many (0: event i never ran, or no base).
+ * modifiers. Topdown's events (pmu_topdown) give perf stat --topdown's level 1 shares in
+ * percent: Retiring, Bad Speculation, Frontend Bound, Backend Bound beside the PERF_METRICS
+ * events (each over their sum, when two or more counted); retiring, bad speculation,
+ * frontend bound and backend bound beside the older slot and bubble events (perf's formulas
+ * over topdown-total-slots, sysfs .scale applied); slots and total slots, like any event.
+ * Fills m and returns how many (0: event i never ran, or no base).
  */
 int pmu_metrics(const struct pmu_event *ev, const struct pmu_count *counts, size_t n, size_t i,
 		double wall_ns, struct pmu_metric m[PMU_METRICS_MAX]);
+
+/* --- topdown level 1 (topdown.c) -------------------------------------------- */
+
+enum pmu_topdown_kind {
+	PMU_TOPDOWN_METRICS = 1, /* slots and the PERF_METRICS events (Intel Ice Lake and later) */
+	PMU_TOPDOWN_BUBBLES,     /* the older slot and bubble counts (earlier Intel CPUs) */
+};
+
+struct pmu_topdown {
+	enum pmu_topdown_kind kind;
+	char events[512]; /* what to count, for pmu_parse_events: the metric events in a group
+			   * led by slots, as the kernel requires, or the older events */
+	bool per_core;    /* the older events count per core: perf stat --topdown wants -a and
+			   * shows them per core */
+};
+
+/*
+ * The topdown level 1 events this CPU's core PMU defines in sysfs (events/ of cpu, or
+ * cpu_core on a hybrid CPU), as perf stat --topdown chooses them: the PERF_METRICS ones
+ * where they all are, else the older ones (topdown-recovery-bubbles optional). 0, or
+ * -ENOENT with a message naming the directory looked in.
+ */
+int pmu_topdown(const struct pmu_ctx *ctx, struct pmu_topdown *td, char *err, size_t errlen);
 
 #endif

@@ -51,6 +51,18 @@ def have_perf():
         return False
 
 
+def stat_both(flags, fmt, cmd):
+    """pmuprof stat and perf stat with the same flags (e.g. -r 5 -e EVENTS), output format
+    (-x , or -j or none) and command; each must exit 0. Their stderr: (pmuprof's, perf's)."""
+    out = []
+    for tool in (PMUPROF, "perf"):
+        args = [tool, "stat"] + flags + fmt + ["--"] + cmd
+        r = run(args)
+        check(r.returncode == 0, f"{' '.join(args)} failed: {r.stderr}")
+        out.append(r.stderr)
+    return out[0], out[1]
+
+
 def perf_counts(event):
     """True when perf itself can count EVENT on this host (user space)."""
     if not have_perf():

@@ -19,12 +19,10 @@ events = "task-clock,page-faults"
 
 
 def both(fmt):
-    r1 = run([PMUPROF, "stat", "-I", "100"] + fmt + ["-e", events, "--"] + cmd)
-    check(r1.returncode == 0, f"pmuprof stat -I 100 {fmt} failed: {r1.stderr}")
-    r2 = run(["perf", "stat", "-I", "100"] + fmt + ["-e", events, "--"] + cmd)
-    check(r2.returncode == 0, f"perf stat -I 100 {fmt} failed: {r2.stderr}")
+    """Both tools' -I 100 lines, the workload's own and blank ones left out."""
     keep = lambda t: [l for l in t.splitlines() if not l.startswith("spin:") and l.strip()]
-    return keep(r1.stderr), keep(r2.stderr)
+    ours, theirs = stat_both(["-I", "100", "-e", events], fmt, cmd)
+    return keep(ours), keep(theirs)
 
 
 ours, theirs = both([])

@@ -15,16 +15,8 @@ cmd = [spin, "--iters", "1000000", "--touch-mb", "16"]
 events = "task-clock,page-faults,context-switches"
 
 
-def both(fmt):
-    r1 = run([PMUPROF, "stat", "-r", "5"] + fmt + ["-e", events, "--"] + cmd)
-    check(r1.returncode == 0, f"pmuprof stat -r 5 {fmt} failed: {r1.stderr}")
-    r2 = run(["perf", "stat", "-r", "5"] + fmt + ["-e", events, "--"] + cmd)
-    check(r2.returncode == 0, f"perf stat -r 5 {fmt} failed: {r2.stderr}")
-    return r1.stderr, r2.stderr
-
-
 # Human layout.
-ours, theirs = both([])
+ours, theirs = stat_both(["-r", "5", "-e", events], [], cmd)
 print(ours)
 print(theirs)
 ol, tl = ours.rstrip().splitlines(), theirs.rstrip().splitlines()
@@ -58,7 +50,7 @@ check(abs(a - b) / b < 0.02, f"page-faults mean {a:.0f} vs perf's {b:.0f} (limit
 check(means["task-clock"][0] > 0, "task-clock did not count")
 
 # -x: value, unit, event, variance, runtime, percent running, metric, metric unit.
-ours, theirs = both(["-x", ","])
+ours, theirs = stat_both(["-r", "5", "-e", events], ["-x", ","], cmd)
 orows, trows = csv_rows(ours), csv_rows(theirs)
 check([r[2] for r in orows] == [r[2] for r in trows], f"-x rows differ: {orows} vs {trows}")
 for o, t in zip(orows, trows):
@@ -66,7 +58,7 @@ for o, t in zip(orows, trows):
     check(re.fullmatch(r"\d+\.\d\d%", o[3]), f"-x variance field {o[3]!r} is not perf's")
 
 # -j: perf's keys, "variance" after "event".
-ours, theirs = both(["-j"])
+ours, theirs = stat_both(["-r", "5", "-e", events], ["-j"], cmd)
 oj = [json.loads(l) for l in ours.splitlines() if l.startswith("{")]
 tj = [json.loads(l) for l in theirs.splitlines() if l.startswith("{")]
 check(len(oj) == len(tj), f"-j lines {len(oj)} vs perf's {len(tj)}")
