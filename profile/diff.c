@@ -19,8 +19,6 @@
 
 typedef Perftools__Profiles__Profile Profile;
 
-#define DOTS "........................................................................"
-
 struct diff_row {
 	const char *key;
 	int64_t base, now; /* values; their shares below */
@@ -111,24 +109,13 @@ static int print_diff_type(const struct rep *a, size_t ta, const struct rep *b, 
 		tot_a, tot_b);
 
 	size_t wkey[MAX_KEYS];
-	for (size_t k = 0; k < b->nkeys; k++)
-		wkey[k] = strlen(b->keys[k].name);
-	for (size_t i = 0; i < shown; i++) {
-		const char *c = rows[i].key;
-		for (size_t k = 0; k < b->nkeys; k++) {
-			const char *sep = strchr(c, KEY_SEP);
-			size_t len = sep ? (size_t)(sep - c) : strlen(c);
-			if (len > wkey[k])
-				wkey[k] = len;
-			c = sep ? sep + 1 : c + len;
-		}
-	}
+	report_key_widths(b, NULL, wkey);
+	for (size_t i = 0; i < shown; i++)
+		report_key_widths(b, rows[i].key, wkey);
 	fputs("# Baseline       New     Delta   Ratio", out);
-	for (size_t k = 0; k < b->nkeys; k++) /* the last column unpadded: no trailing blanks */
-		fprintf(out, "  %-*s", k + 1 < b->nkeys ? (int)wkey[k] : 0, b->keys[k].name);
+	report_print_key_names(b, wkey, out);
 	fputs("\n# ........  ........  ........  ......", out);
-	for (size_t k = 0; k < b->nkeys; k++)
-		fprintf(out, "  %.*s", (int)wkey[k], DOTS);
+	report_print_key_rules(b, wkey, out);
 	fputs("\n#\n", out);
 
 	int rc = 0;
@@ -144,17 +131,8 @@ static int print_diff_type(const struct rep *a, size_t ta, const struct rep *b, 
 		double d = row_delta(r);
 		fprintf(out, "%10s  %7.2f%%  %+7.2f%%  %6s", base, r->now_pct,
 			fabs(d) < 0.005 ? 0.0 : d, ratio);
-		char *copy = strdup(r->key);
-		if (!copy) {
-			rc = -ENOMEM;
+		if ((rc = report_print_key(r->key, wkey, out)) < 0)
 			break;
-		}
-		char *parts[MAX_KEYS];
-		size_t np = report_split_key(copy, parts, MAX_KEYS);
-		for (size_t k = 0; k < np; k++)
-			fprintf(out, "  %-*s", k + 1 < np ? (int)wkey[k] : 0, parts[k]);
-		fputc('\n', out);
-		free(copy);
 	}
 	if (rc == 0 && nrows > shown)
 		fprintf(out, "# ... %zu more entries not shown\n", nrows - shown);

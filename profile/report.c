@@ -746,7 +746,8 @@ static int cmp_row(const void *a, const void *b)
 	return strcmp(x->e->key, y->e->key);
 }
 
-size_t report_split_key(char *key, char **parts, size_t max)
+/* Splits a composed key (a copy the caller owns) into its parts; their number. */
+static size_t split_key(char *key, char **parts, size_t max)
 {
 	size_t n = 0;
 	parts[n++] = key;
@@ -813,6 +814,48 @@ static void print_rule(FILE *out, size_t width)
 	fprintf(out, "  %.*s", (int)width, DOTS);
 }
 
+void report_key_widths(const struct rep *r, const char *key, size_t *wkey)
+{
+	const char *c = key;
+	for (size_t k = 0; k < r->nkeys; k++) {
+		if (!key) {
+			wkey[k] = strlen(r->keys[k].name);
+			continue;
+		}
+		const char *sep = strchr(c, KEY_SEP);
+		size_t len = sep ? (size_t)(sep - c) : strlen(c);
+		if (len > wkey[k])
+			wkey[k] = len;
+		c = sep ? sep + 1 : c + len;
+	}
+}
+
+void report_print_key_names(const struct rep *r, const size_t *wkey, FILE *out)
+{
+	for (size_t k = 0; k < r->nkeys; k++) /* the last column unpadded: no trailing blanks */
+		fprintf(out, "  %-*s", k + 1 < r->nkeys ? (int)wkey[k] : 0, r->keys[k].name);
+}
+
+void report_print_key_rules(const struct rep *r, const size_t *wkey, FILE *out)
+{
+	for (size_t k = 0; k < r->nkeys; k++)
+		print_rule(out, wkey[k]);
+}
+
+int report_print_key(const char *key, const size_t *wkey, FILE *out)
+{
+	char *copy = strdup(key);
+	if (!copy)
+		return -ENOMEM;
+	char *parts[MAX_KEYS];
+	size_t np = split_key(copy, parts, MAX_KEYS);
+	for (size_t k = 0; k < np; k++)
+		fprintf(out, "  %-*s", k + 1 < np ? (int)wkey[k] : 0, parts[k]);
+	fputc('\n', out);
+	free(copy);
+	return 0;
+}
+
 static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *opts, FILE *out)
 {
 	const Profile *m = r->m;
@@ -857,8 +900,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		snprintf(rhead[q], sizeof(rhead[q]), "%s/1k %s",
 			 str_at(m, m->sample_type[ratio[q]]->type),
 			 str_at(m, m->sample_type[col[0]]->type));
-	for (size_t k = 0; k < r->nkeys; k++)
-		wkey[k] = strlen(r->keys[k].name);
+	report_key_widths(r, NULL, wkey);
 	for (size_t i = 0; i < shown; i++) {
 		const int64_t *v = children ? rows[i].e->cum : rows[i].e->flat;
 		for (size_t q = 0; q < ncol; q++) {
@@ -867,14 +909,7 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			if (strlen(num) > wcol[q])
 				wcol[q] = strlen(num);
 		}
-		const char *c = rows[i].e->key;
-		for (size_t k = 0; k < r->nkeys; k++) {
-			const char *sep = strchr(c, KEY_SEP);
-			size_t len = sep ? (size_t)(sep - c) : strlen(c);
-			if (len > wkey[k])
-				wkey[k] = len;
-			c = sep ? sep + 1 : c + len;
-		}
+		report_key_widths(r, rows[i].e->key, wkey);
 	}
 
 	/* perf report's header: the shares, the columns, a rule of dots, "#". */
@@ -883,15 +918,13 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		fprintf(out, "  %*s", (int)wcol[q], str_at(m, m->sample_type[col[q]]->type));
 	for (size_t q = 0; q < nratio; q++)
 		fprintf(out, "  %s", rhead[q]);
-	for (size_t k = 0; k < r->nkeys; k++) /* the last column unpadded: no trailing blanks */
-		fprintf(out, "  %-*s", k + 1 < r->nkeys ? (int)wkey[k] : 0, r->keys[k].name);
+	report_print_key_names(r, wkey, out);
 	fputs(children ? "\n# ........  ........" : "\n# ........", out);
 	for (size_t q = 0; q < ncol; q++)
 		print_rule(out, wcol[q]);
 	for (size_t q = 0; q < nratio; q++)
 		print_rule(out, strlen(rhead[q]));
-	for (size_t k = 0; k < r->nkeys; k++)
-		print_rule(out, wkey[k]);
+	report_print_key_rules(r, wkey, out);
 	fputs("\n#\n", out);
 
 	int rc = 0;
@@ -916,17 +949,8 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 			/* Small ratios keep three decimals: 0.03 per 1k is not "0.0". */
 			fprintf(out, "  %*.*f", w, x >= 1.0 || x == 0.0 ? 1 : 3, x);
 		}
-		char *copy = strdup(e->key);
-		if (!copy) {
-			rc = -ENOMEM;
+		if ((rc = report_print_key(e->key, wkey, out)) < 0)
 			break;
-		}
-		char *parts[MAX_KEYS];
-		size_t np = report_split_key(copy, parts, MAX_KEYS);
-		for (size_t k = 0; k < np; k++)
-			fprintf(out, "  %-*s", k + 1 < np ? (int)wkey[k] : 0, parts[k]);
-		fputc('\n', out);
-		free(copy);
 		if (r->graph && r->frame_keys) {
 			char prefix[CG_PREFIX_MAX];
 			memset(prefix, ' ', 12);

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MAX_KEYS 4
 #define KEY_SEP '\x1f' /* between a row key's parts */
@@ -94,7 +95,14 @@ double report_pct(int64_t v, int64_t total);
 bool report_is_time(const Perftools__Profiles__Profile *m, size_t t);
 /* A value in human units: 1.59s, 0.25ms for time; 600, 18.70K, 3.45M, 1.20G for counts. */
 void report_human(char *buf, size_t len, int64_t v, bool time);
-/* Splits a composed key (a copy the caller owns) into its parts; their number. */
-size_t report_split_key(char *key, char **parts, size_t max);
+/*
+ * The key columns of a table (r->nkeys of them): wkey[] set to the keys' names' widths
+ * (key NULL) or widened to fit a row's composed key; the header's names and its rules of
+ * dots; a row's parts and the newline (0 or -ENOMEM). The last column is unpadded.
+ */
+void report_key_widths(const struct rep *r, const char *key, size_t *wkey);
+void report_print_key_names(const struct rep *r, const size_t *wkey, FILE *out);
+void report_print_key_rules(const struct rep *r, const size_t *wkey, FILE *out);
+int report_print_key(const char *key, const size_t *wkey, FILE *out);
 
 #endif

@@ -97,8 +97,12 @@ two = compare(sym + ["--symbols", "mix_chase,mix_branchy"], 1, "sym",
               perf_extra=("--symbols", "mix_chase,mix_branchy") + limit)
 check(set(two) == {("mix_chase",), ("mix_branchy",)}, f"--symbols: rows {two}")
 compare(sym + ["--percent-limit", "5"], 1, "sym", perf_extra=("--percent-limit", "5"))
-compare(sym + ["--dso", "[kernel.kallsyms]", "--percent-limit", "0.3"], 1, "sym",
-        perf_extra=("--dsos", "[kernel.kallsyms]", "--percent-limit", "0.3"))
+# A limit that keeps the kernel's top row and hides its smallest (the kernel's share of this
+# workload varies with the machine: a fixed 0.3 % kept no row on some runs).
+cut = f"{(max(kernel.values()) + min(kernel.values())) / 2:.2f}"
+kept = compare(sym + ["--dso", "[kernel.kallsyms]", "--percent-limit", cut], 1, "sym",
+               perf_extra=("--dsos", "[kernel.kallsyms]", "--percent-limit", cut))
+check(kept and (len(kept) < len(kernel) or len(set(kernel.values())) == 1), f"--percent-limit {cut} on the kernel rows: {kept}")
 # perf's "pid" sort key is the thread: each thread's share is what --tid keeps, and --pid
 # keeps the process's threads. (perf 6.1's own --tid keeps nothing of a helper thread.)
 threads = perf_rows("pid")

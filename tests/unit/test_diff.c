@@ -25,6 +25,7 @@
 #include "base.h"
 #include "flame.h"
 #include "profile.h"
+#include "view_text.h"
 
 /*
  * A profile: main;chase with `chase` of the event, main;branchy with `branchy`, main;fresh
@@ -56,14 +57,7 @@ static struct pprof_read *make_profile2(const char *event, const char *extra, in
 			assert_int_equal(pprof_add_sample(p, stack, 2, v, &comm, 1), 0);
 	}
 	pprof_set_default_sample_type(p, event);
-	uint8_t *buf;
-	size_t len;
-	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
-	pprof_free(p);
-	struct pprof_read *r;
-	assert_int_equal(pprof_read_mem(&r, "t.pb", buf, len, 0, err, sizeof(err)), 0);
-	free(buf);
-	return r;
+	return view_text_read(p);
 }
 
 static struct pprof_read *make_profile(const char *event, int64_t chase, int64_t branchy,
@@ -217,29 +211,14 @@ static void test_types(void **state)
 	pprof_read_free(c);
 }
 
-typedef int (*view_fn)(const struct pprof_read *, const struct flame_opts *, struct base_output *,
-		       char *, size_t);
-
-/* The differential view of a against b, read back (malloc'd). */
-static char *diff_view(view_fn fn, const struct pprof_read *a, const struct pprof_read *b)
+/* The differential view of a against b. */
+static char *diff_view(view_text_fn fn, const struct pprof_read *a, const struct pprof_read *b)
 {
-	char path[] = "/tmp/test_diff.XXXXXX", err[BASE_ERR_MAX] = "";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	struct base_output *out;
-	struct base_output_opts oo = { .mode = 0644, .what = "view", .flag = "-o" };
-	assert_int_equal(base_output_open(&out, path, &oo, err, sizeof(err)), 0);
+	char err[BASE_ERR_MAX] = "";
+	int rc;
 	struct flame_opts o = { .title = "after.pb", .baseline = a, .baseline_title = "before.pb" };
-	assert_int_equal(fn(b, &o, out, err, sizeof(err)), 0);
-	base_output_close(out);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	char *text = calloc(1, 1 << 20);
-	size_t n = fread(text, 1, (1 << 20) - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	unlink(path);
+	char *text = view_text(fn, b, &o, &rc, err, sizeof(err));
+	assert_int_equal(rc, 0);
 	return text;
 }
 

@@ -22,6 +22,7 @@
 #include "base.h"
 #include "flame.h"
 #include "profile.h"
+#include "view_text.h"
 
 static const struct pprof_value_type types[] = {
 	{ "samples", "count" },
@@ -58,41 +59,16 @@ static struct pprof_read *make_profile(bool labels)
 	assert_int_equal(pprof_add_sample(p, st_work, 2, v2, t2, nl), 0);
 	assert_int_equal(pprof_add_sample(p, st_sys, 3, v3, t1, nl), 0);
 	pprof_set_default_sample_type(p, "cycles");
-	uint8_t *buf;
-	size_t len;
-	assert_int_equal(pprof_encode(p, &buf, &len, err, sizeof(err)), 0);
-	pprof_free(p);
-	struct pprof_read *r;
-	assert_int_equal(pprof_read_mem(&r, "t.pb", buf, len, 0, err, sizeof(err)), 0);
-	free(buf);
-	return r;
+	return view_text_read(p);
 }
 
-typedef int (*view_fn)(const struct pprof_read *, const struct flame_opts *, struct base_output *,
-		       char *, size_t);
-
-/* The view written to a temporary file, read back (malloc'd); rc from the view. */
-static char *view(view_fn fn, const struct flame_opts *o, bool labels, int *rc, char *err,
+/* The view of the known profile (malloc'd); rc from the view. */
+static char *view(view_text_fn fn, const struct flame_opts *o, bool labels, int *rc, char *err,
 		  size_t errlen)
 {
-	char path[] = "/tmp/test_flame.XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
 	struct pprof_read *r = make_profile(labels);
-	struct base_output *out;
-	struct base_output_opts oo = { .mode = 0644, .what = "view", .flag = "-o" };
-	assert_int_equal(base_output_open(&out, path, &oo, err, errlen), 0);
-	*rc = fn(r, o, out, err, errlen);
-	base_output_close(out);
+	char *text = view_text(fn, r, o, rc, err, errlen);
 	pprof_read_free(r);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	char *text = calloc(1, 1 << 20);
-	size_t n = fread(text, 1, (1 << 20) - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	unlink(path);
 	return text;
 }
 
