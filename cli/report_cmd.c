@@ -53,6 +53,21 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* Whether s is a comma list of positive decimal ids, as perf's --pid and --tid take. */
+static bool id_list(const char *s)
+{
+	for (;;) {
+		char *end;
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (end == s || errno || v <= 0 || *s == '+' || *s == ' ' || (*end && *end != ','))
+			return false;
+		if (!*end)
+			return true;
+		s = end + 1;
+	}
+}
+
 /* Prints diff's usage. */
 static void diff_usage(void)
 {
@@ -81,7 +96,8 @@ static void diff_usage(void)
 	       "  --flamegraph OUT.html|OUT.svg  differential flame graph: FILE's widths, red "
 	       "where\n"
 	       "                    a frame's share grew, blue where it shrank\n"
-	       "  --no-inline       a view's frames are functions only\n");
+	       "  --no-inline       frames are functions only, inline frames folded into "
+	       "them (as perf)\n");
 }
 
 /* Prints report's usage. */
@@ -121,8 +137,8 @@ static void report_usage(void)
 	       "  --max-inflated SIZE  largest size a gzipped profile may inflate to "
 	       "(default 4G)\n"
 	       "  --folded [-e TYPE] [-o FILE]  folded stacks (flamegraph.pl, speedscope)\n"
-	       "  --no-inline       a view's frames are functions only, inline frames folded "
-	       "into them\n"
+	       "  --no-inline       frames are functions only, inline frames folded into "
+	       "them (as perf)\n"
 	       "  --flamegraph OUT.html  interactive flame graph of every sample type, one "
 	       "file\n"
 	       "  --flamegraph OUT.svg   static flame graph of one sample type (-e TYPE)\n");
@@ -206,8 +222,19 @@ static int report_or_diff(const char *cmd, int argc, char **argv)
 		case OPT_CHILDREN: ro.children = 1; break;
 		case OPT_NO_CHILDREN: ro.children = -1; break;
 		case OPT_COMM: ro.comms = optarg; break;
-		case OPT_PID: ro.pids = optarg; break;
-		case OPT_TID: ro.tids = optarg; break;
+		case OPT_PID:
+		case OPT_TID:
+			if (!id_list(optarg)) {
+				cli_error(cmd, "%s needs a comma list of %s ids such as 1234,1240, not "
+					  "'%s'", c == OPT_PID ? "--pid" : "--tid",
+					  c == OPT_PID ? "process" : "thread", optarg);
+				return 2;
+			}
+			if (c == OPT_PID)
+				ro.pids = optarg;
+			else
+				ro.tids = optarg;
+			break;
 		case OPT_DSO: ro.dsos = optarg; break;
 		case OPT_SYMBOLS: ro.symbols = optarg; break;
 		case OPT_PERCENT_LIMIT: {
@@ -253,10 +280,27 @@ static int report_or_diff(const char *cmd, int argc, char **argv)
 		return 2;
 	}
 	if (view.output && !view.folded) {
-		cli_error(cmd, "-o names the --folded output; the table goes to standard "
-			  "output (redirect it)");
+		cli_error(cmd, view.flamegraph ? "-o names the --folded output; --flamegraph "
+						 "OUT names its own"
+					       : "-o names the --folded output; the table goes to "
+						 "standard output (redirect it)");
 		return 2;
 	}
+	/* The views draw every sample: a table's option given with one would do nothing. */
+	const char *table_only = short_sort || ro.sort ? "-s/--sort"
+				 : ro.top ? "--top"
+				 : ro.percent_limit > 0 ? "--percent-limit"
+				 : ro.comms || ro.pids || ro.tids ? "--comm/--pid/--tid"
+				 : ro.dsos || ro.symbols ? "--dso/--symbols"
+				 : ro.call_graph ? "-g"
+				 : ro.children ? "--children/--no-children" : NULL;
+	if ((view.folded || view.flamegraph) && table_only) {
+		cli_error(cmd, "%s shapes the table; %s draws every sample of the event (the "
+			  "HTML page filters by its labels): give one or the other",
+			  table_only, view.folded ? "--folded" : "--flamegraph");
+		return 2;
+	}
+	ro.no_inline = view.no_inline;
 	view.baseline_path = baseline_path;
 	if ((view.folded || view.flamegraph) && (rc = cli_view_open(&view, path)) != 0)
 		return rc;

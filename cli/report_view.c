@@ -39,12 +39,17 @@ int cli_view_open(struct cli_view *v, const char *input)
 		return 2;
 	}
 	/* diff reads two inputs: the output may be neither. */
-	if (v->baseline_path && base_outputs_distinct(&v->out, 1, v->baseline_path, err,
-						      sizeof(err)) < 0) {
+	int rc = 0;
+	if (v->baseline_path &&
+	    (rc = base_outputs_distinct(&v->out, 1, v->baseline_path, err, sizeof(err))) < 0)
 		cli_error(v->cmd, "%s", err);
+	if (rc == 0)
+		rc = cli_outputs_ready(v->cmd, &v->out, 1, input);
+	if (rc < 0) {
+		cli_view_close(v); /* no temporary is left behind */
 		return 2;
 	}
-	return cli_outputs_ready(v->cmd, &v->out, 1, input) < 0 ? 2 : 0;
+	return 0;
 }
 
 int cli_view_write(struct cli_view *v, const struct pprof_read *pr, const char *path,

@@ -191,6 +191,14 @@ static int tree_types(struct flame_tree *t, const Profile *m, const Profile *bas
 		      long *base_col, const struct flame_opts *o, char *err, size_t errlen)
 {
 	t->nsides = base ? 2 : 1;
+	/* "samples" counts the samples of every event: it compares only where the events do. */
+	bool same_events = true;
+	for (size_t i = 0; base && i < m->n_sample_type; i++)
+		same_events &= strcmp(str_at(m, m->sample_type[i]->type), "samples") == 0 ||
+			       type_index(base, str_at(m, m->sample_type[i]->type)) >= 0;
+	for (size_t i = 0; base && i < base->n_sample_type; i++)
+		same_events &= strcmp(str_at(base, base->sample_type[i]->type), "samples") == 0 ||
+			       type_index(m, str_at(base, base->sample_type[i]->type)) >= 0;
 	t->type_name = calloc(m->n_sample_type + 1, sizeof(*t->type_name));
 	t->type_unit = calloc(m->n_sample_type + 1, sizeof(*t->type_unit));
 	if (!t->type_name || !t->type_unit)
@@ -198,7 +206,8 @@ static int tree_types(struct flame_tree *t, const Profile *m, const Profile *bas
 	for (size_t i = 0; i < m->n_sample_type; i++) {
 		const char *name = str_at(m, m->sample_type[i]->type);
 		col[i] = -1;
-		if (base && type_index(base, name) < 0)
+		if (base && (type_index(base, name) < 0 ||
+			     (!same_events && strcmp(name, "samples") == 0)))
 			continue;
 		t->type_name[t->ntypes] = name;
 		t->type_unit[t->ntypes] = str_at(m, m->sample_type[i]->unit);
@@ -208,8 +217,8 @@ static int tree_types(struct flame_tree *t, const Profile *m, const Profile *bas
 		return base_fail(err, errlen, -EINVAL, "profile %s has no sample types", o->title);
 	if (t->ntypes == 0)
 		return base_fail(err, errlen, -EINVAL,
-				 "%s and %s have no sample type in common: a diff compares the "
-				 "same event; record both with the same -e",
+				 "%s and %s have no event in common: a diff compares the same "
+				 "event; record both with the same -e",
 				 o->baseline_title, o->title);
 	for (size_t i = 0; base && i < base->n_sample_type; i++) {
 		base_col[i] = -1;

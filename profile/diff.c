@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,34 @@ static long find_type(const struct rep *r, const char *name)
 		if (strcmp(type_name(r->m, t), name) == 0)
 			return (long)t;
 	return -1;
+}
+
+/*
+ * Whether a and b sample the same events: "samples" counts the samples of every event,
+ * so it compares only between profiles of the same events.
+ */
+static bool same_events(const struct rep *a, const struct rep *b)
+{
+	for (int side = 0; side < 2; side++) {
+		const struct rep *x = side ? b : a, *y = side ? a : b;
+		for (size_t t = 0; t < x->ntypes; t++)
+			if (strcmp(type_name(x->m, t), "samples") != 0 &&
+			    find_type(y, type_name(x->m, t)) < 0)
+				return false;
+	}
+	return true;
+}
+
+/* r's events (its types but "samples"), comma separated, into buf. */
+static const char *events_text(const struct rep *r, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t t = 0; t < r->ntypes && n < len; t++)
+		if (strcmp(type_name(r->m, t), "samples") != 0 || r->ntypes == 1)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+					      type_name(r->m, t));
+	return buf;
 }
 
 /* The ratio of the shares: "new" and "gone" where one side has none. */
@@ -158,13 +187,22 @@ int pprof_diff_print(const struct pprof_read *baseline, const char *baseline_pat
 
 	/* The types compared: the one asked for, else every event both have (not "samples"). */
 	size_t ncommon = 0, nboth_empty = 0;
+	char have_a[256], have_b[256];
+	if (o.sample_type && strcmp(o.sample_type, "samples") == 0 && !same_events(&a, &b)) {
+		rc = base_fail(err, errlen, -EINVAL,
+			       "-e samples: the samples of %s are of %s, those of %s of %s; a diff "
+			       "compares the same event: record both with the same -e",
+			       baseline_path, events_text(&a, have_a, sizeof(have_a)), path,
+			       events_text(&b, have_b, sizeof(have_b)));
+		goto out;
+	}
 	for (size_t tb = 0; tb < b.ntypes; tb++) {
 		const char *name = type_name(b.m, tb);
 		if (o.sample_type ? strcmp(name, o.sample_type) != 0
 				  : strcmp(name, "samples") == 0 && b.ntypes > 1)
 			continue;
 		long ta = find_type(&a, name);
-		if (ta < 0)
+		if (ta < 0 || (strcmp(name, "samples") == 0 && !same_events(&a, &b)))
 			continue;
 		ncommon++;
 		if (!a.total[ta] && !b.total[tb]) {
@@ -179,13 +217,8 @@ int pprof_diff_print(const struct pprof_read *baseline, const char *baseline_pat
 			goto out;
 	}
 	if (ncommon == 0) {
-		char have_a[256] = "", have_b[256] = "";
-		for (size_t t = 0, n = 0; t < a.ntypes && n < sizeof(have_a); t++)
-			n += (size_t)snprintf(have_a + n, sizeof(have_a) - n, "%s%s", t ? ", " : "",
-					      type_name(a.m, t));
-		for (size_t t = 0, n = 0; t < b.ntypes && n < sizeof(have_b); t++)
-			n += (size_t)snprintf(have_b + n, sizeof(have_b) - n, "%s%s", t ? ", " : "",
-					      type_name(b.m, t));
+		events_text(&a, have_a, sizeof(have_a));
+		events_text(&b, have_b, sizeof(have_b));
 		if (o.sample_type)
 			rc = base_fail(err, errlen, -EINVAL,
 				       "sample type '%s' is not in both profiles (%s has %s; %s has "
@@ -193,8 +226,8 @@ int pprof_diff_print(const struct pprof_read *baseline, const char *baseline_pat
 				       o.sample_type, baseline_path, have_a, path, have_b);
 		else
 			rc = base_fail(err, errlen, -EINVAL,
-				       "%s and %s have no sample type in common (%s; %s): a diff "
-				       "compares the same event, record both with the same -e",
+				       "%s and %s have no event in common (%s; %s): a diff compares "
+				       "the same event, record both with the same -e",
 				       baseline_path, path, have_a, have_b);
 		goto out;
 	}

@@ -214,6 +214,7 @@ struct pprof_report_opts {
 	 */
 	const char *call_graph;
 	uint64_t max_inflated; /* bytes a gzipped profile may inflate to; 0: PPROF_MAX_INFLATED */
+	bool no_inline; /* a location is its outermost function only (perf's --no-inline) */
 };
 
 /* Whether spec reads as -g's value: its first option is one of perf's words or a number. */

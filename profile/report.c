@@ -315,6 +315,16 @@ static bool sample_kept(const struct rep *r, const Sample *s)
 	return true;
 }
 
+/*
+ * The innermost of a location's nlines lines that makes a frame: lines are innermost
+ * first, each inline frame a frame of its own, or with --no-inline only the outermost
+ * (the function whose code it is, as perf names it).
+ */
+static size_t inner_line(const struct rep *r, size_t nlines)
+{
+	return r->opts->no_inline && nlines ? nlines - 1 : 0;
+}
+
 /* Appends n bytes of s to the stack key being composed; -ENOMEM. */
 static int stack_add(struct rep *r, size_t *len, const char *s, size_t n)
 {
@@ -339,7 +349,7 @@ static int stack_key(struct rep *r, const Sample *s)
 	for (size_t j = s->n_location_id; j-- > 0;) {
 		const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
 		size_t nlines = loc ? loc->n_line : 0;
-		for (size_t l = nlines ? nlines : 1; l-- > 0;) {
+		for (size_t l = nlines ? nlines : 1; l-- > inner_line(r, nlines);) {
 			const Line *line = nlines ? loc->line[l] : NULL;
 			const Function *fn = line ? index_get(&r->fns, line->function_id, fn_id) : NULL;
 			const char *name = frame_sym(r, loc, fn, tmp, sizeof(tmp));
@@ -430,7 +440,7 @@ static int aggregate(struct rep *r)
 			const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
 			size_t nlines = loc ? loc->n_line : 0;
 			/* Lines are innermost first: each inline frame is a frame of its own. */
-			for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
+			for (size_t l = inner_line(r, nlines); l < (nlines ? nlines : 1); l++) {
 				const Line *line = nlines ? loc->line[l] : NULL;
 				rc = frame_kept(r, loc, line) ? frame_key(r, s, loc, line) : 1;
 				if (rc == 0)
@@ -445,7 +455,8 @@ static int aggregate(struct rep *r)
 			const Location *loc = NULL;
 			if (s->n_location_id)
 				loc = index_get(&r->locs, s->location_id[0], loc_id);
-			if (!frame_kept(r, loc, loc && loc->n_line ? loc->line[0] : NULL))
+			if (!frame_kept(r, loc, loc && loc->n_line ? loc->line[inner_line(r, loc->n_line)]
+								     : NULL))
 				continue;
 			rc = frame_key(r, s, NULL, NULL);
 			if (rc == 0)
@@ -558,7 +569,7 @@ static ssize_t sample_frames(struct rep *r, const Sample *s)
 	for (size_t j = 0; j < s->n_location_id; j++) {
 		const Location *loc = index_get(&r->locs, s->location_id[j], loc_id);
 		size_t nlines = loc ? loc->n_line : 0;
-		for (size_t l = 0; l < (nlines ? nlines : 1); l++) {
+		for (size_t l = inner_line(r, nlines); l < (nlines ? nlines : 1); l++) {
 			if (BASE_GROW(r->frames, r->cap_frames, n + 1) < 0)
 				return -ENOMEM;
 			r->frames[n++] = (struct frame){ loc, nlines ? loc->line[l] : NULL };

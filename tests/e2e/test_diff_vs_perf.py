@@ -80,6 +80,15 @@ chase = mine[("mix", "[.] mix_chase")]
 check(list(mine)[0] == ("mix", "[.] mix_branchy"), f"the largest change is not first: {list(mine)[:3]}")
 print(f"{compared} rows within 0.5 points of perf diff; mix_branchy {branchy}, mix_chase {chase}")
 
+# --no-inline: functions only, as perf names them: every row of the workload's own is a row
+# of perf diff's (a library's static functions may be named apart by the two symbolizers).
+plain, _ = ours(base, new, ["--no-inline"])
+extra = {k for k in set(plain) - set(theirs) if k[0] == "mix"}
+check(SANITIZED or not extra, f"--no-inline rows perf diff does not have: {extra}")
+for key in set(plain) & set(theirs):
+    check(abs(plain[key][0] - theirs[key][0]) <= 0.5 and abs(plain[key][2] - theirs[key][1]) <= 0.5,
+          f"--no-inline row {key}: pmuprof {plain[key]}, perf diff {theirs[key]}")
+
 # A profile against itself: all zeros, per function and per stack.
 for args in ([], ["-s", "stack"], ["-s", "comm,tid"]):
     same, _ = ours(base, base, args)
@@ -124,12 +133,28 @@ check(abs(sums[0] - ns(*totals.group(1, 2))) <= 0.01 * sums[0] and
       abs(sums[1] - ns(*totals.group(3, 4))) <= 0.01 * sums[1],
       f"folded sums {sums} against the totals {totals.group(0)}")
 
-# Bad input: one line each, non-zero exit.
-for args, want in (([base], "two profiles needed"),
+# Bad input: one line each, non-zero exit. A recording of another event shares only the
+# sample count, which counts different events: no diff of it, in a table or a view.
+faults = os.path.join(d, "faults.pb.gz")
+r = run([PMUPROF, "record", "-e", "page-faults", "-o", faults, "--", bench("mix"), "--scale",
+         "0.1"], timeout=300)
+check(r.returncode == 0, f"record -e page-faults: {r.stderr}")
+for args, want in (([pa, faults], "have no event in common"),
+                   ([pa, faults, "-e", "samples"], "-e samples: the samples of"),
+                   ([pa, faults, "--folded"], "have no event in common"),
+                   ([base, new, "--folded", "--top", "3"], "--top shapes the table"),
+                   ([base, new, "--flamegraph", os.path.join(d, "x.html"), "--comm", "mix"],
+                    "--comm/--pid/--tid shapes the table"),
+                   ([base, new, "--pid", "abc"], "--pid needs a comma list"),
+                   ([base], "two profiles needed"),
                    ([base, os.path.join(d, "missing.pb.gz")], "missing.pb.gz"),
                    ([base, new, "-g", "caller"], "diff compares self shares"),
                    ([base, new, "-e", "page-faults"], "not in both profiles")):
     r = run([PMUPROF, "diff"] + args)
     check(r.returncode != 0 and want in r.stderr and len(r.stderr.strip().splitlines()) == 1,
           f"diff {args}: exit {r.returncode}, {r.stderr!r}")
+# An output refused for being an input leaves nothing behind.
+r = run([PMUPROF, "diff", pa, pb, "--folded", "-o", pa])
+check(r.returncode == 2 and not [f for f in os.listdir(d) if ".tmp." in f],
+      f"-o onto the baseline: {r.stderr!r}, {os.listdir(d)}")
 print("ok")

@@ -199,13 +199,28 @@ static void test_types(void **state)
 	text = diff_text(a, b, &o, &rc, err, sizeof(err));
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(err, "sample type 'instructions' is not in both profiles"));
-	assert_non_null(strstr(err, "after.pb has samples, cycles, instructions"));
+	assert_non_null(strstr(err, "after.pb has cycles, instructions"));
 	free(text);
 	/* Only the sample count in common: the events differ, nothing to compare. */
 	text = diff_text(a, c, NULL, &rc, err, sizeof(err));
 	assert_int_equal(rc, -EINVAL);
-	assert_non_null(strstr(err, "before.pb and after.pb have no sample type in common"));
+	assert_non_null(strstr(err, "before.pb and after.pb have no event in common "
+				    "(cycles, branches; instructions)"));
 	free(text);
+	o.sample_type = "samples";
+	text = diff_text(a, c, &o, &rc, err, sizeof(err));
+	assert_int_equal(rc, -EINVAL);
+	assert_non_null(strstr(err, "-e samples: the samples of before.pb are of cycles, branches"));
+	free(text);
+	/* The views refuse it too. */
+	char view_err[BASE_ERR_MAX] = "";
+	struct flame_opts fo = { .title = "after.pb", .baseline = a, .baseline_title = "before.pb" };
+	free(view_text(flame_write_folded, c, &fo, &rc, view_err, sizeof(view_err)));
+	assert_int_equal(rc, -EINVAL);
+	assert_non_null(strstr(view_err, "have no event in common"));
+	fo.sample_type = "samples";
+	free(view_text(flame_write_svg, c, &fo, &rc, view_err, sizeof(view_err)));
+	assert_int_equal(rc, -EINVAL);
 	pprof_read_free(a);
 	pprof_read_free(b);
 	pprof_read_free(c);
