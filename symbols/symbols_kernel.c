@@ -120,9 +120,13 @@ static int kallsyms_line(struct sym_builder *b, const char *line, const char *en
 	if (len == 0 || addr == 0)
 		return 0; /* kptr_restrict: every address reads as zero */
 	*nonzero = true;
-	enum sym_bind bind = type == 'T' ? SYM_BIND_GLOBAL :
-			     type == 'W' ? SYM_BIND_WEAK : SYM_BIND_LOCAL;
-	return sym_builder_add(b, addr, 0, false, 0, sym_rank(false, bind, q, len), q, len);
+	/*
+	 * Of the names at one address the last listed wins, whatever their types: perf gives
+	 * each kallsyms symbol the size up to the next one, so all but the last of an
+	 * address's names are empty, and it keeps a sized symbol over an empty one
+	 * (__x64_sys_sched_yield, not __ia32_sys_sched_yield listed before it).
+	 */
+	return sym_builder_add(b, addr, 0, false, 0, UINT32_MAX - (uint32_t)b->n, q, len);
 }
 
 /*
