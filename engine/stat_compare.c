@@ -17,13 +17,17 @@ static const struct eng_stat_entry *find_entry(const struct eng_stat_result *r, 
 	return NULL;
 }
 
-/* The first event of a that b lacks (in a's order), or NULL. */
-static const char *missing_event(const struct eng_stat_result *a, const struct eng_stat_result *b)
+/* The events of a that b lacks, in a's order and comma separated, into buf; their number. */
+static size_t missing_events(const struct eng_stat_result *a, const struct eng_stat_result *b,
+			     char *buf, size_t len)
 {
+	size_t n = 0, used = 0;
+	buf[0] = '\0';
 	for (size_t i = 0; i < a->n; i++)
-		if (!find_entry(b, a->e[i].name))
-			return a->e[i].name;
-	return NULL;
+		if (!find_entry(b, a->e[i].name) && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", n++ ? ", " : "",
+						 a->e[i].name);
+	return n;
 }
 
 static struct eng_stat_side side_of(const struct eng_stat_entry *e, struct eng_runstats *st)
@@ -43,12 +47,16 @@ int eng_stat_compare(const struct eng_stat_result *a, const char *name_a,
 		     struct eng_stat_cmp_row **rows, char *err, size_t errlen)
 {
 	*rows = NULL;
-	const char *only_a = missing_event(a, b), *only_b = missing_event(b, a);
-	if (only_a || only_b)
+	char only_a[256], only_b[256];
+	size_t na = missing_events(a, b, only_a, sizeof(only_a));
+	size_t nb = missing_events(b, a, only_b, sizeof(only_b));
+	if (na || nb)
 		return base_fail(err, errlen, -EINVAL,
-				 "%s and %s count different events (%s only in %s); "
-				 "compare results of the same -e EVENTS",
-				 name_a, name_b, only_a ? only_a : only_b, only_a ? name_a : name_b);
+				 "%s and %s count different events (%s%s%s%s%s%s%s); compare "
+				 "results of the same -e EVENTS",
+				 name_a, name_b, only_a, na ? " only in " : "", na ? name_a : "",
+				 na && nb ? "; " : "", only_b, nb ? " only in " : "",
+				 nb ? name_b : "");
 	*rows = calloc(a->n ? a->n : 1, sizeof(**rows));
 	if (!*rows)
 		return base_fail(err, errlen, -ENOMEM, "out of memory");

@@ -54,7 +54,8 @@ static double share_delta(const struct flame_tree *t, size_t i)
 {
 	double now = t->total[0] ? (double)t->total[i] / (double)t->total[0] : 0;
 	double then = t->base_total[0] ? (double)t->base_total[i] / (double)t->base_total[0] : 0;
-	return 100.0 * (now - then);
+	double d = 100.0 * (now - then);
+	return fabs(d) < 0.005 ? 0.0 : d; /* no "-0.00": rounding is no change */
 }
 
 /* flamegraph.pl's differential colours: red grew, blue shrank, white unchanged. */

@@ -164,7 +164,8 @@ static int print_diff_type(const struct rep *a, size_t ta, const struct rep *b, 
 			break;
 	}
 	if (rc == 0 && nrows > shown)
-		fprintf(out, "# ... %zu more entries not shown\n", nrows - shown);
+		fprintf(out, "# ... %zu more %s not shown\n", nrows - shown,
+			nrows - shown == 1 ? "entry" : "entries");
 	free(rows);
 	return rc;
 }
@@ -233,6 +234,12 @@ int pprof_diff_print(const struct pprof_read *baseline, const char *baseline_pat
 	}
 	if (ncommon == nboth_empty)
 		fprintf(out, "# no samples in either profile: nothing to compare\n");
+	/* Stacks of a profile without call graphs are single frames: every stack then differs. */
+	for (size_t k = 0; k < b.nkeys; k++)
+		for (int side = 0; side < 2 && b.keys[k].kind == KEY_STACK; side++)
+			if (!(side ? b.stacks : a.stacks))
+				fprintf(out, "# %s has no call graphs (recorded without -g): its stacks "
+					"are single frames\n", side ? path : baseline_path);
 	/* Types only one profile has are named, so that a missing table is not a surprise. */
 	for (size_t tb = 0; tb < b.ntypes && !o.sample_type; tb++)
 		if (find_type(&a, type_name(b.m, tb)) < 0 && strcmp(type_name(b.m, tb), "samples"))

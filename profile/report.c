@@ -979,7 +979,8 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 		}
 	}
 	if (rc == 0 && nrows > shown)
-		fprintf(out, "# ... %zu more entries not shown\n", nrows - shown);
+		fprintf(out, "# ... %zu more %s not shown\n", nrows - shown,
+			nrows - shown == 1 ? "entry" : "entries");
 	free(rows);
 	return rc;
 }
@@ -1109,12 +1110,14 @@ int report_open(struct rep *r, const struct pprof_read *pr, const char *path,
 	    index_build(&r->maps, (void *const *)m->mapping, m->n_mapping, cmp_map) < 0 ||
 	    aggregate(r) < 0)
 		goto oom;
+	for (size_t i = 0; i < m->n_sample && !r->stacks; i++)
+		r->stacks = m->sample[i]->n_location_id > 1;
+	if (r->graph && !r->stacks)
+		return base_fail(err, errlen, -EINVAL,
+				 "-g: no sample of %s has a caller (it was recorded without call "
+				 "graphs); record with -g or --call-graph dwarf", path);
 	/* perf's default: children where there are call graphs (a sample with a caller). */
-	if (opts->children)
-		r->children = opts->children > 0;
-	else
-		for (size_t i = 0; i < m->n_sample && !r->children; i++)
-			r->children = m->sample[i]->n_location_id > 1;
+	r->children = opts->children ? opts->children > 0 : r->stacks;
 	return 0;
 oom:
 	return base_fail(err, errlen, -ENOMEM, "report of %s: out of memory", path);

@@ -50,6 +50,7 @@ struct rep {
 	size_t nkeys;
 	bool frame_keys; /* some key is a frame's: group every frame of the stack */
 	bool children;   /* a frame's row shows its callees' values too (perf's --children) */
+	bool stacks;     /* some sample has a caller: the profile has call graphs */
 	const struct pprof_report_opts *opts; /* never NULL */
 	int64_t filter_key[3]; /* string-table index of "comm", "pid", "tid"; -1 if absent */
 	size_t ntypes;

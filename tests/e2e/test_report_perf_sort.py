@@ -103,6 +103,10 @@ cut = f"{(max(kernel.values()) + min(kernel.values())) / 2:.2f}"
 kept = compare(sym + ["--dso", "[kernel.kallsyms]", "--percent-limit", cut], 1, "sym",
                perf_extra=("--dsos", "[kernel.kallsyms]", "--percent-limit", cut))
 check(kept and (len(kept) < len(kernel) or len(set(kernel.values())) == 1), f"--percent-limit {cut} on the kernel rows: {kept}")
+# -g on a recording without call graphs: one line saying so, as perf refuses it.
+r = run([PMUPROF, "report", data, "-g"], timeout=300)
+check(r.returncode == 1 and "recorded without call graphs" in r.stderr
+      and len(r.stderr.strip().splitlines()) == 1, f"-g without call graphs: {r.stderr!r}")
 # perf's "pid" sort key is the thread: each thread's share is what --tid keeps, and --pid
 # keeps the process's threads. (perf 6.1's own --tid keeps nothing of a helper thread.)
 threads = perf_rows("pid")

@@ -204,12 +204,20 @@ static void test_compare_different_events(void **state)
 			 -EINVAL);
 	assert_null(rows);
 	assert_string_equal(err, "A.json and B.json count different events (instructions only "
-				 "in A.json); compare results of the same -e EVENTS");
+				 "in A.json; branches only in B.json); compare results of the same "
+				 "-e EVENTS");
 	/* b's extra event, named from b's side */
 	struct eng_stat_result a1 = {ea, 1};
 	assert_int_equal(eng_stat_compare(&a1, "A.json", &b, "B.json", &rows, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "(branches only in B.json)"));
+	/* Every missing event is named, not the first only. */
+	struct eng_stat_entry ec[] = {entry("cycles", "", v, 2), entry("instructions", "", v, 2),
+				      entry("branches", "", v, 2)};
+	struct eng_stat_result c = {ec, 3}, d = {ec, 1};
+	assert_int_equal(eng_stat_compare(&c, "C.json", &d, "D.json", &rows, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "(instructions, branches only in C.json)"));
 }
 
 int main(void)
