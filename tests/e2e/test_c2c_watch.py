@@ -57,7 +57,10 @@ def main():
     cases = [
         ("write_write", [], "false"),
         ("read_write", ["--rw"], "false-rw"),
-        ("true_sharing", [], "true"),
+        # Both threads write the one word; under QEMU's TCG (the lab) a window's hits come
+        # unevenly from the vCPUs, and at the default 3 % duty one thread's hits were all
+        # missed in 1 run of 6 (verdict "none"): 20 % gives each thread hundreds.
+        ("true_sharing", ["--duty", "20"], "true"),
         ("padded", [], "none"),
     ]
     outs = {}
