@@ -104,9 +104,13 @@ check("pages sampled" in r.stdout, f"-p: no summary:\n{r.stdout}")
 
 # --- -a: every process but pmuprof's own (its symbol tables would be the top objects) ---
 if os.geteuid() == 0:
-    child = subprocess.Popen([wl, "2"], stdout=subprocess.DEVNULL)
-    rec = subprocess.Popen([PMUPROF, "numa", "record", "-a", "--duration", "1", "-o", out],
+    # The workload first-touches its grid in its first ~0.1 s: started once the recorder
+    # has had a second to set up (a sanitized pmuprof took longer than that 0.1 s, and
+    # a window with no fault at all held no sample).
+    rec = subprocess.Popen([PMUPROF, "numa", "record", "-a", "--duration", "3", "-o", out],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    child = subprocess.Popen([wl, "1"], stdout=subprocess.DEVNULL)
     so, se = rec.communicate(timeout=60)
     child.wait()
     check(rec.returncode == 0, f"-a: {se}")
