@@ -487,12 +487,35 @@ struct cg_node {
  * 0.5) and then a print limit, function (the only key) and percent (the only value); "" is
  * perf's default, graph,0.5,caller.
  */
+/* perf report's -g words, and what each does here. */
+enum graph_word { GW_CALLER, GW_CALLEE, GW_NONE, GW_SHOWN, GW_VIEW, GW_UNSUPPORTED };
+static const struct {
+	const char *word;
+	enum graph_word kind;
+} graph_words[] = {
+	{ "caller", GW_CALLER },	{ "callee", GW_CALLEE },	 { "none", GW_NONE },
+	{ "graph", GW_SHOWN },		{ "function", GW_SHOWN },	 { "percent", GW_SHOWN },
+	{ "flat", GW_VIEW },		{ "folded", GW_VIEW },		 { "fractal", GW_UNSUPPORTED },
+	{ "address", GW_UNSUPPORTED },	{ "period", GW_UNSUPPORTED },	 { "count", GW_UNSUPPORTED },
+	{ "branch", GW_UNSUPPORTED },
+};
+
+/* The index in graph_words of the n bytes at tok, or -1. */
+static int graph_word(const char *tok, size_t n)
+{
+	for (size_t i = 0; i < sizeof(graph_words) / sizeof(graph_words[0]); i++)
+		if (strlen(graph_words[i].word) == n && strncmp(tok, graph_words[i].word, n) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int parse_graph(struct rep *r, const char *spec, char *err, size_t errlen)
 {
 	r->threshold = 0.5;
 	if (!spec)
 		return 0;
 	int numbers = 0;
+	bool callee = false, none = false;
 	for (const char *s = spec; *s;) {
 		size_t n = strcspn(s, ",");
 		char tok[32];
@@ -500,41 +523,37 @@ static int parse_graph(struct rep *r, const char *spec, char *err, size_t errlen
 			goto bad;
 		memcpy(tok, s, n);
 		tok[n] = '\0';
+		int w = graph_word(tok, n);
 		char *end;
 		double v = strtod(tok, &end);
-		if (strcmp(tok, "caller") == 0)
-			r->order_callee = false;
-		else if (strcmp(tok, "callee") == 0)
-			r->order_callee = true;
-		else if (strcmp(tok, "none") == 0)
-			r->no_graph = true;
-		else if (strcmp(tok, "graph") == 0 || strcmp(tok, "function") == 0 ||
-			 strcmp(tok, "percent") == 0)
-			; /* what the tree always shows */
-		else if (strcmp(tok, "flat") == 0 || strcmp(tok, "folded") == 0)
-			return base_fail(err, errlen, -EINVAL,
-					 "-g %s: the call graph prints as a tree (graph); for one "
-					 "line per stack use --folded", tok);
-		else if (strcmp(tok, "fractal") == 0 || strcmp(tok, "address") == 0 ||
-			 strcmp(tok, "period") == 0 ||
-			 strcmp(tok, "count") == 0 || strcmp(tok, "branch") == 0)
-			return base_fail(err, errlen, -EINVAL,
-					 "-g %s is not supported: trees are of functions, in percent "
-					 "of the total (graph)",
-					 tok);
-		else if (end != tok && !*end && v >= 0 && numbers == 0 && v <= 100) {
+		if (w >= 0) {
+			switch (graph_words[w].kind) {
+			case GW_CALLER: callee = false; break;
+			case GW_CALLEE: callee = true; break;
+			case GW_NONE: none = true; break;
+			case GW_SHOWN: break; /* what the tree always shows */
+			case GW_VIEW:
+				return base_fail(err, errlen, -EINVAL,
+						 "-g %s: the call graph prints as a tree (graph); for "
+						 "one line per stack use --folded", tok);
+			case GW_UNSUPPORTED:
+				return base_fail(err, errlen, -EINVAL,
+						 "-g %s is not supported: trees are of functions, in "
+						 "percent of the total (graph)", tok);
+			}
+		} else if (end != tok && !*end && v >= 0 && numbers == 0 && v <= 100) {
 			r->threshold = v;
 			numbers++;
-		}
-		else if (end != tok && !*end && v >= 0 && numbers == 1)
+		} else if (end != tok && !*end && v >= 0 && numbers == 1) {
 			numbers++; /* perf's print limit: every branch above the threshold is shown */
-		else
+		} else {
 			goto bad;
+		}
 		s += n;
 		if (*s == ',' && !*++s)
 			goto bad;
 	}
-	r->graph = r->no_graph ? 0 : r->order_callee ? GRAPH_CALLEE : GRAPH_CALLER;
+	r->graph = none ? 0 : callee ? GRAPH_CALLEE : GRAPH_CALLER;
 	return 0;
 bad:
 	return base_fail(err, errlen, -EINVAL,
@@ -548,15 +567,11 @@ bad:
  */
 bool pprof_report_is_call_graph(const char *spec)
 {
-	static const char *const words[] = { "graph", "fractal", "none", "flat", "folded",
-					     "caller", "callee", "function", "address",
-					     "percent", "period", "count", "branch" };
 	if (!spec || !*spec)
 		return false;
 	size_t n = strcspn(spec, ",");
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strlen(words[i]) == n && strncmp(spec, words[i], n) == 0)
-			return true;
+	if (graph_word(spec, n) >= 0)
+		return true;
 	char *end;
 	(void)strtod(spec, &end);
 	return end == spec + n && n > 0;

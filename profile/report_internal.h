@@ -67,7 +67,6 @@ struct rep {
 
 	/* -g: the call graph printed under each row */
 	int graph;        /* 0 none, GRAPH_CALLER or GRAPH_CALLEE */
-	bool order_callee, no_graph; /* -g's callee and none, while it is parsed */
 	double threshold; /* branches below this percent of the total are hidden */
 	struct frame {
 		const Perftools__Profiles__Location *loc;
