@@ -173,32 +173,19 @@ static const char *str_at(const Profile *m, int64_t i)
 	return m->string_table[i]; /* indices were range-checked when read */
 }
 
-/* The type named name among the profile's, or -1. */
-static long type_index(const Profile *m, const char *name)
-{
-	for (size_t i = 0; i < m->n_sample_type; i++)
-		if (strcmp(str_at(m, m->sample_type[i]->type), name) == 0)
-			return (long)i;
-	return -1;
-}
-
 /*
  * The tree's sample types: m's, or with a baseline the ones both have (by name), and
  * where each profile's values go: col[i] is m's type i's column, base_col[i] the
  * baseline's (the baseline's columns come first).
  */
-static int tree_types(struct flame_tree *t, const Profile *m, const Profile *base, long *col,
-		      long *base_col, const struct flame_opts *o, char *err, size_t errlen)
+static int tree_types(struct flame_tree *t, const struct pprof_read *pr, const Profile *base,
+		      long *col, long *base_col, const struct flame_opts *o, char *err,
+		      size_t errlen)
 {
+	const Profile *m = pprof_read_message(pr);
 	t->nsides = base ? 2 : 1;
 	/* "samples" counts the samples of every event: it compares only where the events do. */
-	bool same_events = true;
-	for (size_t i = 0; base && i < m->n_sample_type; i++)
-		same_events &= strcmp(str_at(m, m->sample_type[i]->type), "samples") == 0 ||
-			       type_index(base, str_at(m, m->sample_type[i]->type)) >= 0;
-	for (size_t i = 0; base && i < base->n_sample_type; i++)
-		same_events &= strcmp(str_at(base, base->sample_type[i]->type), "samples") == 0 ||
-			       type_index(m, str_at(base, base->sample_type[i]->type)) >= 0;
+	bool same_events = !base || pprof_read_same_events(o->baseline, pr);
 	t->type_name = calloc(m->n_sample_type + 1, sizeof(*t->type_name));
 	t->type_unit = calloc(m->n_sample_type + 1, sizeof(*t->type_unit));
 	if (!t->type_name || !t->type_unit)
@@ -206,7 +193,7 @@ static int tree_types(struct flame_tree *t, const Profile *m, const Profile *bas
 	for (size_t i = 0; i < m->n_sample_type; i++) {
 		const char *name = str_at(m, m->sample_type[i]->type);
 		col[i] = -1;
-		if (base && (type_index(base, name) < 0 ||
+		if (base && (!pprof_read_has_sample_type(o->baseline, name) ||
 			     (!same_events && strcmp(name, "samples") == 0)))
 			continue;
 		t->type_name[t->ntypes] = name;
@@ -439,7 +426,7 @@ int flame_tree_build(struct flame_tree *t, const struct pprof_read *pr, const st
 	int rc = -ENOMEM;
 	if (!col || !base_col)
 		goto out;
-	if ((rc = tree_types(t, m, base, col, base_col, o, err, errlen)) < 0 ||
+	if ((rc = tree_types(t, pr, base, col, base_col, o, err, errlen)) < 0 ||
 	    (rc = pick_type(t, m, o, err, errlen)) < 0)
 		goto out;
 	rc = -ENOMEM;

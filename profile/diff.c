@@ -59,22 +59,6 @@ static long find_type(const struct rep *r, const char *name)
 	return -1;
 }
 
-/*
- * Whether a and b sample the same events: "samples" counts the samples of every event,
- * so it compares only between profiles of the same events.
- */
-static bool same_events(const struct rep *a, const struct rep *b)
-{
-	for (int side = 0; side < 2; side++) {
-		const struct rep *x = side ? b : a, *y = side ? a : b;
-		for (size_t t = 0; t < x->ntypes; t++)
-			if (strcmp(type_name(x->m, t), "samples") != 0 &&
-			    find_type(y, type_name(x->m, t)) < 0)
-				return false;
-	}
-	return true;
-}
-
 /* r's events (its types but "samples"), comma separated, into buf. */
 static const char *events_text(const struct rep *r, char *buf, size_t len)
 {
@@ -189,7 +173,8 @@ int pprof_diff_print(const struct pprof_read *baseline, const char *baseline_pat
 	/* The types compared: the one asked for, else every event both have (not "samples"). */
 	size_t ncommon = 0, nboth_empty = 0;
 	char have_a[256], have_b[256];
-	if (o.sample_type && strcmp(o.sample_type, "samples") == 0 && !same_events(&a, &b)) {
+	bool same_events = pprof_read_same_events(baseline, pr);
+	if (o.sample_type && strcmp(o.sample_type, "samples") == 0 && !same_events) {
 		rc = base_fail(err, errlen, -EINVAL,
 			       "-e samples: the samples of %s are of %s, those of %s of %s; a diff "
 			       "compares the same event: record both with the same -e",
@@ -203,7 +188,7 @@ int pprof_diff_print(const struct pprof_read *baseline, const char *baseline_pat
 				  : strcmp(name, "samples") == 0 && b.ntypes > 1)
 			continue;
 		long ta = find_type(&a, name);
-		if (ta < 0 || (strcmp(name, "samples") == 0 && !same_events(&a, &b)))
+		if (ta < 0 || (strcmp(name, "samples") == 0 && !same_events))
 			continue;
 		ncommon++;
 		if (!a.total[ta] && !b.total[tb]) {

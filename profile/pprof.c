@@ -1515,6 +1515,20 @@ bool pprof_read_has_sample_type(const struct pprof_read *r, const char *type)
 	return false;
 }
 
+bool pprof_read_same_events(const struct pprof_read *a, const struct pprof_read *b)
+{
+	for (int side = 0; side < 2; side++) {
+		const struct pprof_read *x = side ? b : a, *y = side ? a : b;
+		const Perftools__Profiles__Profile *m = x->msg;
+		for (size_t t = 0; t < m->n_sample_type; t++) {
+			const char *name = m->string_table[m->sample_type[t]->type];
+			if (strcmp(name, "samples") != 0 && !pprof_read_has_sample_type(y, name))
+				return false;
+		}
+	}
+	return true;
+}
+
 void pprof_set_main_mapping(struct pprof *p, uint64_t mapping_id)
 {
 	p->main_mapping = mapping_id;

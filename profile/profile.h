@@ -149,6 +149,11 @@ const void *pprof_read_message(const struct pprof_read *r);
 /* Whether the profile has a sample type of this name (e.g. "cycles"). */
 bool pprof_read_has_sample_type(const struct pprof_read *r, const char *type);
 /*
+ * Whether a and b sample the same events (their types but "samples"): "samples" counts
+ * the samples of every event, so two profiles' counts compare only where this holds.
+ */
+bool pprof_read_same_events(const struct pprof_read *a, const struct pprof_read *b);
+/*
  * The profile read, with comments[0..n) added after its own, gzipped to an
  * output (replaced atomically or written in place). 0 or -errno, err set.
  */
