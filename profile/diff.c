@@ -147,9 +147,8 @@ static int print_diff_type(const struct rep *a, size_t ta, const struct rep *b, 
 		if ((rc = report_print_key(r->key, wkey, out)) < 0)
 			break;
 	}
-	if (rc == 0 && nrows > shown)
-		fprintf(out, "# ... %zu more %s not shown\n", nrows - shown,
-			nrows - shown == 1 ? "entry" : "entries");
+	if (rc == 0)
+		report_print_hidden(nrows - shown, out);
 	free(rows);
 	return rc;
 }

@@ -868,6 +868,12 @@ void report_print_key_rules(const struct rep *r, const size_t *wkey, FILE *out)
 		print_rule(out, wkey[k]);
 }
 
+void report_print_hidden(size_t hidden, FILE *out)
+{
+	if (hidden)
+		fprintf(out, "# ... %zu more %s not shown\n", hidden, hidden == 1 ? "entry" : "entries");
+}
+
 int report_print_key(const char *key, const size_t *wkey, FILE *out)
 {
 	char *copy = strdup(key);
@@ -993,9 +999,8 @@ static int print_type(struct rep *r, size_t t, const struct pprof_report_opts *o
 				break;
 		}
 	}
-	if (rc == 0 && nrows > shown)
-		fprintf(out, "# ... %zu more %s not shown\n", nrows - shown,
-			nrows - shown == 1 ? "entry" : "entries");
+	if (rc == 0)
+		report_print_hidden(nrows - shown, out);
 	free(rows);
 	return rc;
 }

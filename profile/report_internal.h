@@ -104,5 +104,7 @@ void report_key_widths(const struct rep *r, const char *key, size_t *wkey);
 void report_print_key_names(const struct rep *r, const size_t *wkey, FILE *out);
 void report_print_key_rules(const struct rep *r, const size_t *wkey, FILE *out);
 int report_print_key(const char *key, const size_t *wkey, FILE *out);
+/* The line under a table that --top or --percent-limit cut: how many rows it hides. */
+void report_print_hidden(size_t hidden, FILE *out);
 
 #endif
